@@ -1,0 +1,116 @@
+//! NeuraCRM's forecasting engine: statistical models for monthly business series.
+//!
+//! Every model implements [`Model`]: `fit` a series with a season length, get a
+//! [`Fitted`] model that forecasts `h` steps ahead with prediction intervals at a
+//! chosen level. The crate is pure numeric code: no IO, no async, no database.
+//!
+//! ```
+//! use neuracrm_forecast::{Forecast, quantile_normal};
+//! let z = quantile_normal(0.975);
+//! assert!((z - 1.959964).abs() < 1e-6);
+//! let f = Forecast { mean: vec![1.0], lower: vec![0.0], upper: vec![2.0], level: 0.95 };
+//! assert_eq!(f.len(), 1);
+//! ```
+
+pub mod arima;
+pub mod dist;
+pub mod optim;
+
+pub use dist::quantile_normal;
+
+use serde::{Deserialize, Serialize};
+
+/// Everything that can go wrong while fitting or forecasting.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ForecastError {
+    /// The input holds a NaN or an infinite value at this index.
+    #[error("the series holds a non-finite value at index {index}")]
+    NonFinite {
+        /// Position of the first non-finite value.
+        index: usize,
+    },
+    /// The series is too short for this model.
+    #[error("the series has {got} observations; this model needs at least {needed}")]
+    TooShort {
+        /// Observations given.
+        got: usize,
+        /// Observations the model needs.
+        needed: usize,
+    },
+    /// A parameter given by the caller is out of its domain.
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+    /// The numerical fit failed (no finite likelihood, singular system, ...).
+    #[error("the fit did not converge: {0}")]
+    FitFailed(String),
+}
+
+/// A point forecast with a prediction interval for each future period.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Forecast {
+    /// Point forecasts, one per horizon step.
+    pub mean: Vec<f64>,
+    /// Lower bounds of the prediction interval.
+    pub lower: Vec<f64>,
+    /// Upper bounds of the prediction interval.
+    pub upper: Vec<f64>,
+    /// Nominal coverage of the interval, in (0, 1), e.g. 0.95.
+    pub level: f64,
+}
+
+impl Forecast {
+    /// Number of forecast periods.
+    pub fn len(&self) -> usize {
+        self.mean.len()
+    }
+
+    /// True when the forecast has no periods.
+    pub fn is_empty(&self) -> bool {
+        self.mean.is_empty()
+    }
+}
+
+/// A forecasting method that can be fitted to a series.
+pub trait Model: Send + Sync {
+    /// Short stable name, e.g. `"auto_arima"`, `"ets"`, `"theta"`.
+    fn name(&self) -> &'static str;
+
+    /// Fits the model to `y` (oldest first) with season length `period`
+    /// (12 for monthly data; 1 for no seasonality).
+    fn fit(&self, y: &[f64], period: usize) -> Result<Box<dyn Fitted>, ForecastError>;
+}
+
+/// A model fitted to one series.
+pub trait Fitted: Send {
+    /// Forecasts `h` steps ahead with intervals of nominal coverage `level`.
+    fn predict(&self, h: usize, level: f64) -> Result<Forecast, ForecastError>;
+
+    /// Human-readable specification of what was fitted, e.g. `ARIMA(0,1,1)(0,1,1)[12]`.
+    fn spec(&self) -> String;
+
+    /// Named parameters of the fit (coefficients, smoothing weights, sigma², ...).
+    fn params(&self) -> Vec<(String, f64)>;
+
+    /// In-sample one-step-ahead fitted values (same length as the training series;
+    /// NaN where the model has none).
+    fn fitted_values(&self) -> Vec<f64>;
+}
+
+/// Checks that every value is finite.
+pub fn check_finite(y: &[f64]) -> Result<(), ForecastError> {
+    match y.iter().position(|v| !v.is_finite()) {
+        Some(index) => Err(ForecastError::NonFinite { index }),
+        None => Ok(()),
+    }
+}
+
+/// Checks that `level` is a usable interval level.
+pub fn check_level(level: f64) -> Result<(), ForecastError> {
+    if level > 0.0 && level < 1.0 {
+        Ok(())
+    } else {
+        Err(ForecastError::InvalidArgument(format!(
+            "interval level must be in (0, 1), got {level}"
+        )))
+    }
+}

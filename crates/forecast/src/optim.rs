@@ -1,0 +1,1 @@
+//! Derivative-free and quasi-Newton minimisers shared by the models.
