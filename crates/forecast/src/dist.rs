@@ -1,5 +1,8 @@
 //! Distribution helpers shared by every model's prediction intervals.
 
+// The rational-approximation coefficients are kept exactly as published.
+#![allow(clippy::excessive_precision)]
+
 /// Quantile function (inverse CDF) of the standard normal distribution.
 ///
 /// Acklam's rational approximation refined by one Halley step, accurate to about

@@ -13,8 +13,12 @@
 //! ```
 
 pub mod arima;
+pub mod decompose;
 pub mod dist;
+pub mod metrics;
+pub mod naive;
 pub mod optim;
+pub mod theta;
 
 pub use dist::quantile_normal;
 
