@@ -1,0 +1,829 @@
+//! The CRM's records, the inputs that create them (`New*`) and the partial
+//! updates that change them (`*Patch`).
+//!
+//! Inputs hold already-parsed values ([`Email`], [`Cents`], the vocabularies);
+//! `validate()` adds the checks a type cannot express (text lengths, required
+//! fields). A patch field is `None` when absent; a nullable field is
+//! `Some(None)` when the client sends `null` to clear it.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::{
+    ActivityType, Cents, ContactId, DealId, DealStage, DealStatus, DomainError, Email,
+    ForecastModelId, LeadId, LeadSource, LeadStatus, OrgId, Role, UserId, values::non_negative,
+};
+
+/// Longest name-like text (names, titles, companies).
+pub const MAX_NAME: usize = 200;
+/// Longest free text (descriptions, bodies, transcripts).
+pub const MAX_TEXT: usize = 100_000;
+
+/// Deserialises a present field, `null` included, as `Some(..)`, so that with
+/// `#[serde(default)]` an absent field stays `None`.
+pub fn double_option<'de, T, D>(de: D) -> Result<Option<Option<T>>, D::Error>
+where
+    T: Deserialize<'de>,
+    D: Deserializer<'de>,
+{
+    Option::<T>::deserialize(de).map(Some)
+}
+
+fn check_len(v: &Option<String>, field: &'static str, max: usize) -> Result<(), DomainError> {
+    match v {
+        Some(s) if s.chars().count() > max => Err(DomainError::TooLong { field, max }),
+        _ => Ok(()),
+    }
+}
+
+fn check_required(v: &str, field: &'static str, max: usize) -> Result<(), DomainError> {
+    if v.trim().is_empty() {
+        Err(DomainError::Empty { field })
+    } else if v.chars().count() > max {
+        Err(DomainError::TooLong { field, max })
+    } else {
+        Ok(())
+    }
+}
+
+fn check_non_negative(v: Option<i64>, field: &'static str) -> Result<(), DomainError> {
+    v.map(|v| non_negative(v, field)).transpose().map(|_| ())
+}
+
+/// A tenant: every other record belongs to exactly one organization.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Organization {
+    /// Id.
+    pub id: OrgId,
+    /// Display name.
+    pub name: String,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+}
+
+/// A person who logs in.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct User {
+    /// Id.
+    pub id: UserId,
+    /// The organization the user belongs to.
+    pub organization_id: OrgId,
+    /// Login, unique across all organizations.
+    pub email: Email,
+    /// Display name.
+    pub name: String,
+    /// What the user may do.
+    pub role: Role,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+}
+
+/// Input for a new user (the password hash is passed beside it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewUser {
+    /// Login.
+    pub email: Email,
+    /// Display name.
+    pub name: String,
+    /// Role.
+    pub role: Role,
+}
+
+impl NewUser {
+    /// Checks the text fields.
+    pub fn validate(&self) -> Result<(), DomainError> {
+        check_required(&self.name, "name", MAX_NAME)
+    }
+}
+
+/// A person at a customer or prospect.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Contact {
+    /// Id.
+    pub id: ContactId,
+    /// Owning organization.
+    pub organization_id: OrgId,
+    /// First (or only) name.
+    pub first_name: String,
+    /// Family name.
+    pub last_name: Option<String>,
+    /// E-mail, unique within the organization.
+    pub email: Option<Email>,
+    /// Phone number as given.
+    pub phone: Option<String>,
+    /// Company name.
+    pub company: Option<String>,
+    /// Job title, e.g. "VP of Sales".
+    pub job_title: Option<String>,
+    /// Industry, e.g. "technology".
+    pub industry: Option<String>,
+    /// Company size in employees.
+    pub company_size: Option<i64>,
+    /// The user who owns the relationship.
+    pub owner_id: Option<UserId>,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Input for a new contact.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct NewContact {
+    /// First (or only) name; required.
+    pub first_name: String,
+    /// Family name.
+    pub last_name: Option<String>,
+    /// E-mail.
+    pub email: Option<Email>,
+    /// Phone.
+    pub phone: Option<String>,
+    /// Company.
+    pub company: Option<String>,
+    /// Job title.
+    pub job_title: Option<String>,
+    /// Industry.
+    pub industry: Option<String>,
+    /// Employees.
+    pub company_size: Option<i64>,
+    /// Owner.
+    pub owner_id: Option<UserId>,
+}
+
+impl NewContact {
+    /// Checks required fields, lengths and ranges.
+    pub fn validate(&self) -> Result<(), DomainError> {
+        check_required(&self.first_name, "first_name", MAX_NAME)?;
+        check_len(&self.last_name, "last_name", MAX_NAME)?;
+        check_len(&self.phone, "phone", 50)?;
+        check_len(&self.company, "company", MAX_NAME)?;
+        check_len(&self.job_title, "job_title", MAX_NAME)?;
+        check_len(&self.industry, "industry", 100)?;
+        check_non_negative(self.company_size, "company_size")
+    }
+}
+
+/// A partial update of a contact.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContactPatch {
+    /// New first name.
+    #[serde(default)]
+    pub first_name: Option<String>,
+    /// New family name, or `null` to clear.
+    #[serde(default, deserialize_with = "double_option")]
+    pub last_name: Option<Option<String>>,
+    /// New e-mail, or `null`.
+    #[serde(default, deserialize_with = "double_option")]
+    pub email: Option<Option<Email>>,
+    /// New phone, or `null`.
+    #[serde(default, deserialize_with = "double_option")]
+    pub phone: Option<Option<String>>,
+    /// New company, or `null`.
+    #[serde(default, deserialize_with = "double_option")]
+    pub company: Option<Option<String>>,
+    /// New job title, or `null`.
+    #[serde(default, deserialize_with = "double_option")]
+    pub job_title: Option<Option<String>>,
+    /// New industry, or `null`.
+    #[serde(default, deserialize_with = "double_option")]
+    pub industry: Option<Option<String>>,
+    /// New size, or `null`.
+    #[serde(default, deserialize_with = "double_option")]
+    pub company_size: Option<Option<i64>>,
+    /// New owner, or `null`.
+    #[serde(default, deserialize_with = "double_option")]
+    pub owner_id: Option<Option<UserId>>,
+}
+
+fn set<T: Clone>(target: &mut T, v: &Option<T>) {
+    if let Some(v) = v {
+        *target = v.clone();
+    }
+}
+
+impl Contact {
+    /// The input that would create this contact as it is now.
+    pub fn as_new(&self) -> NewContact {
+        NewContact {
+            first_name: self.first_name.clone(),
+            last_name: self.last_name.clone(),
+            email: self.email.clone(),
+            phone: self.phone.clone(),
+            company: self.company.clone(),
+            job_title: self.job_title.clone(),
+            industry: self.industry.clone(),
+            company_size: self.company_size,
+            owner_id: self.owner_id,
+        }
+    }
+
+    /// Applies a patch and validates the result; on error `self` is unchanged.
+    pub fn apply(&mut self, p: &ContactPatch) -> Result<(), DomainError> {
+        let mut n = self.as_new();
+        set(&mut n.first_name, &p.first_name);
+        set(&mut n.last_name, &p.last_name);
+        set(&mut n.email, &p.email);
+        set(&mut n.phone, &p.phone);
+        set(&mut n.company, &p.company);
+        set(&mut n.job_title, &p.job_title);
+        set(&mut n.industry, &p.industry);
+        set(&mut n.company_size, &p.company_size);
+        set(&mut n.owner_id, &p.owner_id);
+        n.validate()?;
+        self.first_name = n.first_name.trim().to_string();
+        self.last_name = n.last_name;
+        self.email = n.email;
+        self.phone = n.phone;
+        self.company = n.company;
+        self.job_title = n.job_title;
+        self.industry = n.industry;
+        self.company_size = n.company_size;
+        self.owner_id = n.owner_id;
+        Ok(())
+    }
+}
+
+/// A sales opportunity being qualified.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Lead {
+    /// Id.
+    pub id: LeadId,
+    /// Owning organization.
+    pub organization_id: OrgId,
+    /// The person behind the lead.
+    pub contact_id: Option<ContactId>,
+    /// The user working the lead.
+    pub owner_id: Option<UserId>,
+    /// Short title.
+    pub title: String,
+    /// What the prospect said they need.
+    pub description: Option<String>,
+    /// Qualification status.
+    pub status: LeadStatus,
+    /// How the lead reached us.
+    pub source: LeadSource,
+    /// Stated budget in cents.
+    pub budget_cents: Option<Cents>,
+    /// When the prospect expects to decide.
+    pub expected_decision: Option<NaiveDate>,
+    /// Latest score, 0–100.
+    pub score: Option<f64>,
+    /// The factor breakdown behind the score.
+    pub score_factors: Option<serde_json::Value>,
+    /// Share of the score backed by real data, 0–1.
+    pub score_confidence: Option<f64>,
+    /// Hot / Warm / Lukewarm / Cold.
+    pub score_category: Option<String>,
+    /// When the score was computed.
+    pub score_updated_at: Option<DateTime<Utc>>,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last change of the lead's own fields.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Input for a new lead.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewLead {
+    /// Contact.
+    pub contact_id: Option<ContactId>,
+    /// Owner.
+    pub owner_id: Option<UserId>,
+    /// Title; required.
+    pub title: String,
+    /// Description.
+    pub description: Option<String>,
+    /// Status.
+    pub status: LeadStatus,
+    /// Source.
+    pub source: LeadSource,
+    /// Budget.
+    pub budget_cents: Option<Cents>,
+    /// Expected decision date.
+    pub expected_decision: Option<NaiveDate>,
+}
+
+impl NewLead {
+    /// Checks required fields and lengths.
+    pub fn validate(&self) -> Result<(), DomainError> {
+        check_required(&self.title, "title", MAX_NAME)?;
+        check_len(&self.description, "description", MAX_TEXT)
+    }
+}
+
+/// A partial update of a lead.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LeadPatch {
+    /// Contact, or `null`.
+    #[serde(default, deserialize_with = "double_option")]
+    pub contact_id: Option<Option<ContactId>>,
+    /// Owner, or `null`.
+    #[serde(default, deserialize_with = "double_option")]
+    pub owner_id: Option<Option<UserId>>,
+    /// Title.
+    #[serde(default)]
+    pub title: Option<String>,
+    /// Description, or `null`.
+    #[serde(default, deserialize_with = "double_option")]
+    pub description: Option<Option<String>>,
+    /// Status.
+    #[serde(default)]
+    pub status: Option<LeadStatus>,
+    /// Source.
+    #[serde(default)]
+    pub source: Option<LeadSource>,
+    /// Budget, or `null`.
+    #[serde(default, deserialize_with = "double_option")]
+    pub budget_cents: Option<Option<Cents>>,
+    /// Expected decision, or `null`.
+    #[serde(default, deserialize_with = "double_option")]
+    pub expected_decision: Option<Option<NaiveDate>>,
+}
+
+impl Lead {
+    /// The input that would create this lead as it is now.
+    pub fn as_new(&self) -> NewLead {
+        NewLead {
+            contact_id: self.contact_id,
+            owner_id: self.owner_id,
+            title: self.title.clone(),
+            description: self.description.clone(),
+            status: self.status,
+            source: self.source,
+            budget_cents: self.budget_cents,
+            expected_decision: self.expected_decision,
+        }
+    }
+
+    /// Applies a patch and validates the result; on error `self` is unchanged.
+    pub fn apply(&mut self, p: &LeadPatch) -> Result<(), DomainError> {
+        let mut n = self.as_new();
+        set(&mut n.contact_id, &p.contact_id);
+        set(&mut n.owner_id, &p.owner_id);
+        set(&mut n.title, &p.title);
+        set(&mut n.description, &p.description);
+        set(&mut n.status, &p.status);
+        set(&mut n.source, &p.source);
+        set(&mut n.budget_cents, &p.budget_cents);
+        set(&mut n.expected_decision, &p.expected_decision);
+        n.validate()?;
+        self.contact_id = n.contact_id;
+        self.owner_id = n.owner_id;
+        self.title = n.title.trim().to_string();
+        self.description = n.description;
+        self.status = n.status;
+        self.source = n.source;
+        self.budget_cents = n.budget_cents;
+        self.expected_decision = n.expected_decision;
+        Ok(())
+    }
+}
+
+/// An opportunity in the pipeline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Deal {
+    /// Id.
+    pub id: DealId,
+    /// Owning organization.
+    pub organization_id: OrgId,
+    /// Contact.
+    pub contact_id: Option<ContactId>,
+    /// The lead it came from.
+    pub lead_id: Option<LeadId>,
+    /// Owner.
+    pub owner_id: Option<UserId>,
+    /// Title.
+    pub title: String,
+    /// Value in cents.
+    pub value_cents: Cents,
+    /// Pipeline stage.
+    pub stage: DealStage,
+    /// Open, won or lost; follows the stage.
+    pub status: DealStatus,
+    /// Expected close date.
+    pub expected_close: Option<NaiveDate>,
+    /// When the deal was won or lost.
+    pub closed_at: Option<DateTime<Utc>>,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Input for a new deal. The status follows from the stage.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewDeal {
+    /// Contact.
+    pub contact_id: Option<ContactId>,
+    /// Lead.
+    pub lead_id: Option<LeadId>,
+    /// Owner.
+    pub owner_id: Option<UserId>,
+    /// Title; required.
+    pub title: String,
+    /// Value.
+    pub value_cents: Cents,
+    /// Stage.
+    pub stage: DealStage,
+    /// Expected close date.
+    pub expected_close: Option<NaiveDate>,
+    /// Close time for a deal created closed; defaults to now.
+    pub closed_at: Option<DateTime<Utc>>,
+}
+
+impl NewDeal {
+    /// Checks required fields, and that only closed deals carry a close time.
+    pub fn validate(&self) -> Result<(), DomainError> {
+        check_required(&self.title, "title", MAX_NAME)?;
+        if self.closed_at.is_some() && self.stage.status() == DealStatus::Open {
+            return Err(DomainError::Inconsistent {
+                field: "closed_at",
+                message: "only a won or lost deal has a close time".into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// The close time the deal gets: the given one for a closed deal, `now`
+    /// when none was given, none for an open deal.
+    pub fn effective_closed_at(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        match self.stage.status() {
+            DealStatus::Open => None,
+            _ => Some(self.closed_at.unwrap_or(now)),
+        }
+    }
+}
+
+/// A partial update of a deal.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DealPatch {
+    /// Contact, or `null`.
+    #[serde(default, deserialize_with = "double_option")]
+    pub contact_id: Option<Option<ContactId>>,
+    /// Lead, or `null`.
+    #[serde(default, deserialize_with = "double_option")]
+    pub lead_id: Option<Option<LeadId>>,
+    /// Owner, or `null`.
+    #[serde(default, deserialize_with = "double_option")]
+    pub owner_id: Option<Option<UserId>>,
+    /// Title.
+    #[serde(default)]
+    pub title: Option<String>,
+    /// Value.
+    #[serde(default)]
+    pub value_cents: Option<Cents>,
+    /// Stage (the status follows).
+    #[serde(default)]
+    pub stage: Option<DealStage>,
+    /// Expected close, or `null`.
+    #[serde(default, deserialize_with = "double_option")]
+    pub expected_close: Option<Option<NaiveDate>>,
+    /// Close time of a closed deal.
+    #[serde(default)]
+    pub closed_at: Option<DateTime<Utc>>,
+}
+
+impl Deal {
+    /// Applies a patch at time `now` and validates the result; on error `self`
+    /// is unchanged. Closing a deal stamps `closed_at` (the given time, or
+    /// `now`); reopening clears it.
+    pub fn apply(&mut self, p: &DealPatch, now: DateTime<Utc>) -> Result<(), DomainError> {
+        let title = p.title.clone().unwrap_or_else(|| self.title.clone());
+        check_required(&title, "title", MAX_NAME)?;
+        let stage = p.stage.unwrap_or(self.stage);
+        let status = stage.status();
+        let closed_at = match status {
+            DealStatus::Open if p.closed_at.is_some() => {
+                return Err(DomainError::Inconsistent {
+                    field: "closed_at",
+                    message: "only a won or lost deal has a close time".into(),
+                });
+            }
+            DealStatus::Open => None,
+            _ if status != self.status => Some(p.closed_at.unwrap_or(now)),
+            _ => p.closed_at.or(self.closed_at).or(Some(now)),
+        };
+        set(&mut self.contact_id, &p.contact_id);
+        set(&mut self.lead_id, &p.lead_id);
+        set(&mut self.owner_id, &p.owner_id);
+        self.title = title.trim().to_string();
+        set(&mut self.value_cents, &p.value_cents);
+        self.stage = stage;
+        self.status = status;
+        set(&mut self.expected_close, &p.expected_close);
+        self.closed_at = closed_at;
+        Ok(())
+    }
+}
+
+/// One interaction with a contact or lead.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Activity {
+    /// Id.
+    pub id: crate::ActivityId,
+    /// Owning organization.
+    pub organization_id: OrgId,
+    /// What happened.
+    #[serde(rename = "type")]
+    pub kind: ActivityType,
+    /// Lead.
+    pub lead_id: Option<LeadId>,
+    /// Deal.
+    pub deal_id: Option<DealId>,
+    /// Contact.
+    pub contact_id: Option<ContactId>,
+    /// The user who recorded it.
+    pub user_id: Option<UserId>,
+    /// Subject line.
+    pub subject: Option<String>,
+    /// Body: the note, e-mail text or call transcript.
+    pub body: Option<String>,
+    /// Duration in seconds (calls, meetings, time on site).
+    pub duration_seconds: Option<i64>,
+    /// When it happened.
+    pub occurred_at: DateTime<Utc>,
+    /// When it was recorded.
+    pub created_at: DateTime<Utc>,
+}
+
+/// Input for a new activity.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewActivity {
+    /// What happened.
+    #[serde(rename = "type")]
+    pub kind: ActivityType,
+    /// Lead.
+    pub lead_id: Option<LeadId>,
+    /// Deal.
+    pub deal_id: Option<DealId>,
+    /// Contact.
+    pub contact_id: Option<ContactId>,
+    /// Recording user.
+    pub user_id: Option<UserId>,
+    /// Subject.
+    pub subject: Option<String>,
+    /// Body.
+    pub body: Option<String>,
+    /// Duration in seconds.
+    pub duration_seconds: Option<i64>,
+    /// When it happened (defaults to now).
+    pub occurred_at: Option<DateTime<Utc>>,
+}
+
+impl NewActivity {
+    /// Checks lengths, the duration, and that the activity is about something.
+    pub fn validate(&self) -> Result<(), DomainError> {
+        check_len(&self.subject, "subject", MAX_NAME)?;
+        check_len(&self.body, "body", MAX_TEXT)?;
+        check_non_negative(self.duration_seconds, "duration_seconds")?;
+        if self.lead_id.is_none() && self.deal_id.is_none() && self.contact_id.is_none() {
+            return Err(DomainError::Inconsistent {
+                field: "lead_id",
+                message: "an activity needs a lead_id, deal_id or contact_id".into(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// A partial update of an activity.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActivityPatch {
+    /// Subject, or `null`.
+    #[serde(default, deserialize_with = "double_option")]
+    pub subject: Option<Option<String>>,
+    /// Body, or `null`.
+    #[serde(default, deserialize_with = "double_option")]
+    pub body: Option<Option<String>>,
+    /// Duration, or `null`.
+    #[serde(default, deserialize_with = "double_option")]
+    pub duration_seconds: Option<Option<i64>>,
+    /// When it happened.
+    #[serde(default)]
+    pub occurred_at: Option<DateTime<Utc>>,
+}
+
+impl Activity {
+    /// Applies a patch and validates the result; on error `self` is unchanged.
+    pub fn apply(&mut self, p: &ActivityPatch) -> Result<(), DomainError> {
+        let mut next = self.clone();
+        set(&mut next.subject, &p.subject);
+        set(&mut next.body, &p.body);
+        set(&mut next.duration_seconds, &p.duration_seconds);
+        set(&mut next.occurred_at, &p.occurred_at);
+        check_len(&next.subject, "subject", MAX_NAME)?;
+        check_len(&next.body, "body", MAX_TEXT)?;
+        check_non_negative(next.duration_seconds, "duration_seconds")?;
+        *self = next;
+        Ok(())
+    }
+}
+
+/// A configured forecast: what to forecast, how far, with which algorithm.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ForecastingModel {
+    /// Id.
+    pub id: ForecastModelId,
+    /// Owning organization.
+    pub organization_id: OrgId,
+    /// Display name.
+    pub name: String,
+    /// The series, e.g. `revenue`.
+    pub metric: String,
+    /// `ensemble` or one model's name.
+    pub algorithm: String,
+    /// Months ahead.
+    pub horizon_months: i64,
+    /// Whether the forecast cycle fits it.
+    pub active: bool,
+    /// Last successful fit.
+    pub last_trained: Option<DateTime<Utc>>,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+}
+
+/// One stored forecast period.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ForecastResult {
+    /// Id.
+    pub id: crate::ForecastResultId,
+    /// Owning organization.
+    pub organization_id: OrgId,
+    /// The model that produced it.
+    pub model_id: ForecastModelId,
+    /// Month forecast, `YYYY-MM`.
+    pub period: String,
+    /// Point forecast.
+    pub value: f64,
+    /// Lower interval bound.
+    pub lower: f64,
+    /// Upper interval bound.
+    pub upper: f64,
+    /// When it was produced.
+    pub generated_at: DateTime<Utc>,
+}
+
+/// One write, as recorded in the audit log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    /// Id.
+    pub id: crate::AuditId,
+    /// Owning organization.
+    pub organization_id: OrgId,
+    /// The acting user, if any (jobs and imports may have none).
+    pub user_id: Option<UserId>,
+    /// `create`, `update` or `delete`.
+    pub action: String,
+    /// Table name, e.g. `lead`.
+    pub entity: String,
+    /// Id of the changed row.
+    pub entity_id: i64,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn deal(stage: DealStage) -> Deal {
+        let t = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+        Deal {
+            id: DealId(1),
+            organization_id: OrgId(1),
+            contact_id: None,
+            lead_id: None,
+            owner_id: None,
+            title: "Renewal".into(),
+            value_cents: Cents::new(100).unwrap(),
+            stage,
+            status: stage.status(),
+            expected_close: None,
+            closed_at: None,
+            created_at: t,
+            updated_at: t,
+        }
+    }
+
+    #[test]
+    fn closing_a_deal_stamps_and_reopening_clears() {
+        let now = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let mut d = deal(DealStage::Proposal);
+        d.apply(
+            &DealPatch {
+                stage: Some(DealStage::ClosedWon),
+                ..Default::default()
+            },
+            now,
+        )
+        .unwrap();
+        assert_eq!((d.status, d.closed_at), (DealStatus::Won, Some(now)));
+        d.apply(
+            &DealPatch {
+                stage: Some(DealStage::Negotiation),
+                ..Default::default()
+            },
+            now,
+        )
+        .unwrap();
+        assert_eq!((d.status, d.closed_at), (DealStatus::Open, None));
+    }
+
+    #[test]
+    fn an_open_deal_cannot_have_a_close_time() {
+        let now = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let mut d = deal(DealStage::Proposal);
+        let err = d
+            .apply(
+                &DealPatch {
+                    closed_at: Some(now),
+                    ..Default::default()
+                },
+                now,
+            )
+            .unwrap_err();
+        assert_eq!(err.field(), "closed_at");
+        assert_eq!(
+            d,
+            deal(DealStage::Proposal),
+            "a failed patch changes nothing"
+        );
+    }
+
+    #[test]
+    fn patch_distinguishes_absent_from_null() {
+        let p: ContactPatch = serde_json::from_str(r#"{"phone": null}"#).unwrap();
+        assert_eq!(p.phone, Some(None));
+        assert_eq!(p.company, None);
+        assert!(serde_json::from_str::<ContactPatch>(r#"{"nickname": "x"}"#).is_err());
+    }
+
+    #[test]
+    fn contact_patch_validates_before_changing() {
+        let t = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+        let mut c = Contact {
+            id: ContactId(1),
+            organization_id: OrgId(1),
+            first_name: "Ada".into(),
+            last_name: None,
+            email: None,
+            phone: None,
+            company: None,
+            job_title: None,
+            industry: None,
+            company_size: None,
+            owner_id: None,
+            created_at: t,
+            updated_at: t,
+        };
+        let before = c.clone();
+        let bad = ContactPatch {
+            first_name: Some(" ".into()),
+            company: Some(Some("Acme".into())),
+            ..Default::default()
+        };
+        assert_eq!(
+            c.apply(&bad),
+            Err(DomainError::Empty {
+                field: "first_name"
+            })
+        );
+        assert_eq!(c, before);
+        let neg = ContactPatch {
+            company_size: Some(Some(-3)),
+            ..Default::default()
+        };
+        assert_eq!(
+            c.apply(&neg),
+            Err(DomainError::Negative {
+                field: "company_size"
+            })
+        );
+    }
+
+    #[test]
+    fn an_activity_must_be_about_something() {
+        let a = NewActivity {
+            kind: ActivityType::Note,
+            lead_id: None,
+            deal_id: None,
+            contact_id: None,
+            user_id: None,
+            subject: None,
+            body: Some("hi".into()),
+            duration_seconds: None,
+            occurred_at: None,
+        };
+        assert_eq!(a.validate().unwrap_err().field(), "lead_id");
+        let a = NewActivity {
+            lead_id: Some(LeadId(1)),
+            duration_seconds: Some(-1),
+            ..a
+        };
+        assert_eq!(a.validate().unwrap_err().field(), "duration_seconds");
+    }
+}

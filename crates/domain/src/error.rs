@@ -1,0 +1,86 @@
+//! The one error type of the domain: a value that failed validation.
+
+/// A value was rejected while parsing untrusted input.
+///
+/// Every variant names the field, so that an API can point at it.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum DomainError {
+    /// A required text was empty or only white space.
+    #[error("{field} must not be empty")]
+    Empty {
+        /// The offending field.
+        field: &'static str,
+    },
+    /// A text was longer than allowed.
+    #[error("{field} must be at most {max} characters")]
+    TooLong {
+        /// The offending field.
+        field: &'static str,
+        /// The limit, in characters.
+        max: usize,
+    },
+    /// The text is not a plausible e-mail address.
+    #[error("{field} is not a valid e-mail address")]
+    InvalidEmail {
+        /// The offending field.
+        field: &'static str,
+    },
+    /// A number was below its minimum (money, durations, sizes).
+    #[error("{field} must not be negative")]
+    Negative {
+        /// The offending field.
+        field: &'static str,
+    },
+    /// A number was outside its range.
+    #[error("{field} must be between {min} and {max}")]
+    OutOfRange {
+        /// The offending field.
+        field: &'static str,
+        /// Smallest allowed value.
+        min: f64,
+        /// Largest allowed value.
+        max: f64,
+    },
+    /// A word that is not part of a closed vocabulary.
+    #[error("{field}: unknown value '{value}', expected one of: {expected}")]
+    UnknownVariant {
+        /// The offending field.
+        field: &'static str,
+        /// What was given (truncated).
+        value: String,
+        /// The accepted words, comma-separated.
+        expected: &'static str,
+    },
+    /// A date or timestamp that does not follow the expected format.
+    #[error("{field} must be a date in the form {format}")]
+    BadDate {
+        /// The offending field.
+        field: &'static str,
+        /// The accepted format, e.g. `YYYY-MM-DD`.
+        format: &'static str,
+    },
+    /// Two fields that must agree do not.
+    #[error("{field}: {message}")]
+    Inconsistent {
+        /// The offending field.
+        field: &'static str,
+        /// What is inconsistent.
+        message: String,
+    },
+}
+
+impl DomainError {
+    /// The field the error is about.
+    pub fn field(&self) -> &'static str {
+        match self {
+            DomainError::Empty { field }
+            | DomainError::TooLong { field, .. }
+            | DomainError::InvalidEmail { field }
+            | DomainError::Negative { field }
+            | DomainError::OutOfRange { field, .. }
+            | DomainError::UnknownVariant { field, .. }
+            | DomainError::BadDate { field, .. }
+            | DomainError::Inconsistent { field, .. } => field,
+        }
+    }
+}

@@ -1,0 +1,199 @@
+//! Domain events: what happened, published after every successful write.
+//!
+//! Every event carries the organization it belongs to; subscribers (caches,
+//! WebSocket clients, jobs) must never deliver it to another organization.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    ActivityId, ActivityType, ContactId, DealId, DealStage, DealStatus, ForecastModelId, LeadId,
+    OrgId, UserId,
+};
+
+/// An event with its tenant and time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DomainEvent {
+    /// The organization the event belongs to.
+    pub organization_id: OrgId,
+    /// When it happened.
+    pub at: DateTime<Utc>,
+    /// What happened.
+    #[serde(flatten)]
+    pub kind: EventKind,
+}
+
+impl DomainEvent {
+    /// An event of `org` happening at `at`.
+    pub fn new(organization_id: OrgId, at: DateTime<Utc>, kind: EventKind) -> Self {
+        Self {
+            organization_id,
+            at,
+            kind,
+        }
+    }
+}
+
+/// What happened. Serialised with a `type` tag in snake_case, e.g.
+/// `{"type": "deal_updated", "id": 7, ...}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum EventKind {
+    /// A user was created.
+    UserCreated {
+        /// The user.
+        id: UserId,
+    },
+    /// A contact was created.
+    ContactCreated {
+        /// The contact.
+        id: ContactId,
+    },
+    /// A contact was changed.
+    ContactUpdated {
+        /// The contact.
+        id: ContactId,
+    },
+    /// A contact was deleted.
+    ContactDeleted {
+        /// The contact.
+        id: ContactId,
+    },
+    /// A lead was created.
+    LeadCreated {
+        /// The lead.
+        id: LeadId,
+    },
+    /// A lead was changed.
+    LeadUpdated {
+        /// The lead.
+        id: LeadId,
+    },
+    /// A lead was deleted.
+    LeadDeleted {
+        /// The lead.
+        id: LeadId,
+    },
+    /// A lead got a new score.
+    LeadScored {
+        /// The lead.
+        id: LeadId,
+        /// Previous score, if any.
+        old_score: Option<f64>,
+        /// New score.
+        new_score: f64,
+        /// Previous category, if any.
+        old_category: Option<String>,
+        /// New category.
+        new_category: String,
+    },
+    /// A deal was created.
+    DealCreated {
+        /// The deal.
+        id: DealId,
+        /// Its stage.
+        stage: DealStage,
+        /// Its value.
+        value_cents: i64,
+    },
+    /// A deal was changed.
+    DealUpdated {
+        /// The deal.
+        id: DealId,
+        /// Stage before.
+        old_stage: DealStage,
+        /// Stage after.
+        new_stage: DealStage,
+        /// Status before.
+        old_status: DealStatus,
+        /// Status after.
+        new_status: DealStatus,
+        /// Value before.
+        old_value_cents: i64,
+        /// Value after.
+        new_value_cents: i64,
+    },
+    /// A deal was deleted.
+    DealDeleted {
+        /// The deal.
+        id: DealId,
+    },
+    /// An activity was recorded.
+    ActivityLogged {
+        /// The activity.
+        id: ActivityId,
+        /// Its type.
+        activity_type: ActivityType,
+        /// Its lead.
+        lead_id: Option<LeadId>,
+        /// Its contact.
+        contact_id: Option<ContactId>,
+    },
+    /// An activity was changed.
+    ActivityUpdated {
+        /// The activity.
+        id: ActivityId,
+    },
+    /// An activity was deleted.
+    ActivityDeleted {
+        /// The activity.
+        id: ActivityId,
+    },
+    /// A forecast was stored.
+    ForecastUpdated {
+        /// The model.
+        model_id: ForecastModelId,
+    },
+}
+
+impl EventKind {
+    /// The event's `type` word.
+    pub fn name(&self) -> &'static str {
+        match self {
+            EventKind::UserCreated { .. } => "user_created",
+            EventKind::ContactCreated { .. } => "contact_created",
+            EventKind::ContactUpdated { .. } => "contact_updated",
+            EventKind::ContactDeleted { .. } => "contact_deleted",
+            EventKind::LeadCreated { .. } => "lead_created",
+            EventKind::LeadUpdated { .. } => "lead_updated",
+            EventKind::LeadDeleted { .. } => "lead_deleted",
+            EventKind::LeadScored { .. } => "lead_scored",
+            EventKind::DealCreated { .. } => "deal_created",
+            EventKind::DealUpdated { .. } => "deal_updated",
+            EventKind::DealDeleted { .. } => "deal_deleted",
+            EventKind::ActivityLogged { .. } => "activity_logged",
+            EventKind::ActivityUpdated { .. } => "activity_updated",
+            EventKind::ActivityDeleted { .. } => "activity_deleted",
+            EventKind::ForecastUpdated { .. } => "forecast_updated",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_serialise_with_a_type_tag_and_the_tenant() {
+        let e = DomainEvent::new(
+            OrgId(3),
+            DateTime::from_timestamp(0, 0).unwrap(),
+            EventKind::DealUpdated {
+                id: DealId(7),
+                old_stage: DealStage::Proposal,
+                new_stage: DealStage::ClosedWon,
+                old_status: DealStatus::Open,
+                new_status: DealStatus::Won,
+                old_value_cents: 10,
+                new_value_cents: 10,
+            },
+        );
+        let v = serde_json::to_value(&e).unwrap();
+        assert_eq!(v["type"], "deal_updated");
+        assert_eq!(v["organization_id"], 3);
+        assert_eq!(v["new_stage"], "closed_won");
+        assert_eq!(e.kind.name(), "deal_updated");
+        let back: DomainEvent = serde_json::from_value(v).unwrap();
+        assert_eq!(back, e);
+    }
+}

@@ -1,0 +1,34 @@
+//! The NeuraCRM domain: what a CRM record *is*, independent of how it is stored
+//! or served.
+//!
+//! - [`ids`]: typed ids, so a lead id can never be passed where a deal id is
+//!   expected;
+//! - [`values`]: validated values (parse, don't validate: a value that exists is
+//!   valid), such as [`Email`] and [`Cents`];
+//! - [`kinds`]: the closed vocabularies (roles, statuses, stages, activity types);
+//! - [`entities`]: the records and the inputs that create or change them;
+//! - [`events`]: what happened, published after every write.
+//!
+//! No IO lives here: no database, no network, no async runtime.
+//!
+//! ```
+//! use neuracrm_domain::{Email, Cents, DealStage};
+//! let email = Email::parse("Ada@Example.com").unwrap();
+//! assert_eq!(email.as_str(), "ada@example.com");
+//! assert!(Cents::new(-1).is_err());
+//! assert_eq!("closed_won".parse::<DealStage>().unwrap(), DealStage::ClosedWon);
+//! ```
+
+pub mod entities;
+pub mod error;
+pub mod events;
+pub mod ids;
+pub mod kinds;
+pub mod values;
+
+pub use entities::*;
+pub use error::DomainError;
+pub use events::{DomainEvent, EventKind};
+pub use ids::*;
+pub use kinds::*;
+pub use values::*;
