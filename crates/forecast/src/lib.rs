@@ -15,6 +15,7 @@
 pub mod arima;
 pub mod decompose;
 pub mod dist;
+pub mod eval;
 pub mod metrics;
 pub mod naive;
 pub mod optim;
@@ -47,6 +48,17 @@ pub enum ForecastError {
     /// The numerical fit failed (no finite likelihood, singular system, ...).
     #[error("the fit did not converge: {0}")]
     FitFailed(String),
+    /// An input file could not be read.
+    #[error("could not read input: {0}")]
+    Io(String),
+    /// An input file is malformed at this line (1-based).
+    #[error("line {line}: {message}")]
+    Parse {
+        /// 1-based line number.
+        line: usize,
+        /// What is wrong with it.
+        message: String,
+    },
 }
 
 /// A point forecast with a prediction interval for each future period.
@@ -98,6 +110,16 @@ pub trait Fitted: Send {
     /// In-sample one-step-ahead fitted values (same length as the training series;
     /// NaN where the model has none).
     fn fitted_values(&self) -> Vec<f64>;
+}
+
+/// Builds a model from its stable name: `"ensemble"`, `"auto_arima"`, `"ets"`,
+/// `"theta"`, `"regression"`, `"prophet"` or `"seasonal_naive"`.
+pub fn model_by_name(name: &str) -> Option<Box<dyn Model>> {
+    Some(match name {
+        "theta" => Box::new(theta::Theta),
+        "seasonal_naive" | "snaive" => Box::new(naive::SeasonalNaive),
+        _ => return None,
+    })
 }
 
 /// Checks that every value is finite.
