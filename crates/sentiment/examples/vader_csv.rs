@@ -8,13 +8,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let column = args.next().unwrap_or_else(|| "text".to_owned());
     let texts = neuracrm_sentiment::read_column(std::fs::File::open(&path)?, &column)?;
     let vader = neuracrm_sentiment::SentimentIntensityAnalyzer::new();
-    let t = std::time::Instant::now();
-    let scores: Vec<_> = texts.iter().map(|t| vader.polarity_scores(t)).collect();
-    let dt = t.elapsed().as_secs_f64();
+    // Best of 5 passes: the machine is shared, the minimum is the least noisy.
+    let mut dt = f64::INFINITY;
+    let mut scores = Vec::new();
+    for _ in 0..5 {
+        let t = std::time::Instant::now();
+        scores = texts.iter().map(|t| vader.polarity_scores(t)).collect();
+        dt = dt.min(t.elapsed().as_secs_f64());
+    }
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     for s in &scores {
         writeln!(out, "{}", s.to_csv_line())?;
     }
-    eprintln!("rust: {} texts in {dt:.4}s = {:.0}/s (1 thread)", texts.len(), texts.len() as f64 / dt);
+    eprintln!(
+        "rust: {} texts in {dt:.4}s = {:.0}/s (1 thread, best of 5)",
+        texts.len(),
+        texts.len() as f64 / dt
+    );
     Ok(())
 }

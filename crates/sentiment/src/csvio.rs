@@ -9,7 +9,10 @@ use crate::label::Label;
 use crate::{Error, Result, SentimentIntensityAnalyzer};
 
 fn reader<R: Read>(input: R) -> csv::Reader<R> {
-    csv::ReaderBuilder::new().has_headers(true).flexible(false).from_reader(input)
+    csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(false)
+        .from_reader(input)
 }
 
 fn column_index<R: Read>(rdr: &mut csv::Reader<R>, column: &str) -> Result<usize> {
@@ -60,10 +63,12 @@ pub fn read_labelled<R: Read>(input: R) -> Result<LabelledData> {
             row: row + 1,
             label: raw.to_owned(),
         })?;
-        data.texts.push(record.get(t).unwrap_or_default().to_owned());
+        data.texts
+            .push(record.get(t).unwrap_or_default().to_owned());
         data.labels.push(label);
         if let Some(s) = s {
-            data.sources.push(record.get(s).unwrap_or_default().to_owned());
+            data.sources
+                .push(record.get(s).unwrap_or_default().to_owned());
         }
     }
     Ok(data)
@@ -125,7 +130,9 @@ mod tests {
     #[test]
     fn missing_column_is_named() {
         let err = read_column("a,b\n1,2\n".as_bytes(), "text").unwrap_err();
-        assert!(matches!(err, Error::MissingColumn { ref column, ref found } if column == "text" && found == "a,b"));
+        assert!(
+            matches!(err, Error::MissingColumn { ref column, ref found } if column == "text" && found == "a,b")
+        );
     }
 
     #[test]

@@ -20,7 +20,9 @@ pub enum Error {
         found: String,
     },
     /// A label is not one of positive/neutral/negative (or pos/neu/neg, 1/0/-1).
-    #[error("data row {row}: unknown label {label:?} (expected positive, neutral, negative, pos/neu/neg or 1/0/-1)")]
+    #[error(
+        "data row {row}: unknown label {label:?} (expected positive, neutral, negative, pos/neu/neg or 1/0/-1)"
+    )]
     UnknownLabel {
         /// 1-based data row (header not counted).
         row: usize,

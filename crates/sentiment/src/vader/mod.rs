@@ -61,8 +61,18 @@ impl Scores {
 /// is immutable, `Send + Sync`, and scoring allocates only per-call scratch.
 #[derive(Debug, Clone)]
 pub struct SentimentIntensityAnalyzer {
-    lexicon: FastMap<Box<str>, f64>,
+    /// Lexicon valences and booster values by lowercase word: one probe per token.
+    words: FastMap<Box<str>, WordInfo>,
+    lexicon_len: usize,
     emojis: HashMap<char, Box<str>>,
+}
+
+/// What VADER knows about a lowercase word.
+#[derive(Debug, Clone, Copy, Default)]
+struct WordInfo {
+    valence: Option<f64>,
+    booster: Option<f64>,
+    negation: bool,
 }
 
 impl Default for SentimentIntensityAnalyzer {
@@ -82,13 +92,13 @@ impl SentimentIntensityAnalyzer {
     /// not have two tab-separated fields, or whose valence is not a number, are
     /// skipped (Python would raise; skipping keeps construction infallible).
     pub fn from_tables(lexicon: &str, emojis: &str) -> Self {
-        let mut lex = FastMap::default();
+        let mut lex: FastMap<Box<str>, WordInfo> = FastMap::default();
         for line in lexicon.trim_end_matches('\n').split('\n') {
             let mut fields = pytext::strip(line).split('\t');
             if let (Some(word), Some(measure)) = (fields.next(), fields.next())
                 && let Ok(v) = measure.parse::<f64>()
             {
-                lex.insert(Box::from(word), v);
+                lex.entry(Box::from(word)).or_default().valence = Some(v);
             }
         }
         let mut emoji_map = HashMap::new();
@@ -104,15 +114,23 @@ impl SentimentIntensityAnalyzer {
                 }
             }
         }
+        let lexicon_len = lex.len();
+        for (word, value) in rules::boosters() {
+            lex.entry(Box::from(word)).or_default().booster = Some(value);
+        }
+        for word in rules::negations() {
+            lex.entry(Box::from(word)).or_default().negation = true;
+        }
         Self {
-            lexicon: lex,
+            words: lex,
+            lexicon_len,
             emojis: emoji_map,
         }
     }
 
     /// Number of lexicon entries (7,506 for the shipped table).
     pub fn lexicon_len(&self) -> usize {
-        self.lexicon.len()
+        self.lexicon_len
     }
 
     /// Number of single-code-point emoji descriptions.
@@ -122,7 +140,11 @@ impl SentimentIntensityAnalyzer {
 
     /// Valence of a lowercased word, if it is in the lexicon.
     pub fn valence(&self, word: &str) -> Option<f64> {
-        self.lexicon.get(word).copied()
+        self.words.get(word).and_then(|w| w.valence)
+    }
+
+    fn word_info(&self, word: &str) -> Option<WordInfo> {
+        self.words.get(word).copied()
     }
 
     /// Score a text exactly as vaderSentiment 3.3.2's `polarity_scores`.
@@ -160,11 +182,22 @@ impl SentimentIntensityAnalyzer {
 /// Python's `round(x, ndigits)`: the float nearest to the correctly rounded
 /// (half-even on the exact binary value) decimal. Rust's fixed-precision
 /// formatting rounds the same way, so a format/parse round trip reproduces it.
-pub(crate) fn py_round(x: f64, ndigits: usize) -> f64 {
+pub(crate) fn py_round(x: f64, ndigits: i32) -> f64 {
     if !x.is_finite() {
         return x;
     }
-    format!("{x:.ndigits$}").parse().unwrap_or(x)
+    // Fast path: k / 10^n with k and 10^n exact is the correctly rounded
+    // decimal, and k is certain unless x·10^n lies within a hair of a tie.
+    let p = 10f64.powi(ndigits);
+    let scaled = x * p;
+    let frac = scaled - scaled.floor();
+    if scaled.abs() < 1e15 && (frac - 0.5).abs() > 1e-6 {
+        let r = scaled.round() / p;
+        // round() of a small negative gives -0.0, as Python does
+        return r;
+    }
+    let n = ndigits.max(0) as usize;
+    format!("{x:.n$}").parse().unwrap_or(x)
 }
 
 #[cfg(test)]

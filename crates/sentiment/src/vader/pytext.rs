@@ -7,6 +7,7 @@
 //! titlecase letters), and parity with the reference is the point of the port,
 //! so the exact Python rules live here, in one place, with tests.
 
+#[cfg(test)]
 use std::borrow::Cow;
 
 /// `str.isspace()` for one character (CPython 3.11, Unicode 14).
@@ -55,6 +56,10 @@ fn is_titlecase(c: char) -> bool {
 /// `s.isupper()`: at least one uppercase character and no lowercase or
 /// titlecase one (digits and punctuation are neutral, so `"A1!"` is upper).
 pub(crate) fn is_upper(s: &str) -> bool {
+    if s.is_ascii() {
+        let b = s.as_bytes();
+        return !b.iter().any(u8::is_ascii_lowercase) && b.iter().any(u8::is_ascii_uppercase);
+    }
     let mut cased = false;
     for c in s.chars() {
         if c.is_lowercase() || is_titlecase(c) {
@@ -65,7 +70,17 @@ pub(crate) fn is_upper(s: &str) -> bool {
     cased
 }
 
+/// Append `s.lower()` to `out` without an intermediate allocation for ASCII.
+pub(crate) fn push_lower(out: &mut String, s: &str) {
+    if s.is_ascii() {
+        out.extend(s.bytes().map(|b| char::from(b.to_ascii_lowercase())));
+    } else {
+        out.push_str(&s.to_lowercase());
+    }
+}
+
 /// `s.lower()`, borrowing when nothing changes (the common case).
+#[cfg(test)]
 pub(crate) fn lower(s: &str) -> Cow<'_, str> {
     if s.bytes().all(|b| b.is_ascii() && !b.is_ascii_uppercase()) {
         Cow::Borrowed(s)
@@ -115,5 +130,9 @@ mod tests {
         assert!(matches!(lower("fine"), Cow::Borrowed(_)));
         assert_eq!(lower("FiNE"), "fine");
         assert_eq!(lower("ÜBER"), "über");
+        let mut buf = String::from("x");
+        push_lower(&mut buf, "ΣΑΣ");
+        push_lower(&mut buf, "OK");
+        assert_eq!(buf, "xσας".to_owned() + "ok");
     }
 }

@@ -18,36 +18,165 @@ const C_INCR: f64 = 0.733;
 const N_SCALAR: f64 = -0.74;
 
 const NEGATE: &[&str] = &[
-    "aint", "arent", "cannot", "cant", "couldnt", "darent", "didnt", "doesnt", "ain't", "aren't",
-    "can't", "couldn't", "daren't", "didn't", "doesn't", "dont", "hadnt", "hasnt", "havent",
-    "isnt", "mightnt", "mustnt", "neither", "don't", "hadn't", "hasn't", "haven't", "isn't",
-    "mightn't", "mustn't", "neednt", "needn't", "never", "none", "nope", "nor", "not", "nothing",
-    "nowhere", "oughtnt", "shant", "shouldnt", "uhuh", "wasnt", "werent", "oughtn't", "shan't",
-    "shouldn't", "uh-uh", "wasn't", "weren't", "without", "wont", "wouldnt", "won't", "wouldn't",
-    "rarely", "seldom", "despite",
+    "aint",
+    "arent",
+    "cannot",
+    "cant",
+    "couldnt",
+    "darent",
+    "didnt",
+    "doesnt",
+    "ain't",
+    "aren't",
+    "can't",
+    "couldn't",
+    "daren't",
+    "didn't",
+    "doesn't",
+    "dont",
+    "hadnt",
+    "hasnt",
+    "havent",
+    "isnt",
+    "mightnt",
+    "mustnt",
+    "neither",
+    "don't",
+    "hadn't",
+    "hasn't",
+    "haven't",
+    "isn't",
+    "mightn't",
+    "mustn't",
+    "neednt",
+    "needn't",
+    "never",
+    "none",
+    "nope",
+    "nor",
+    "not",
+    "nothing",
+    "nowhere",
+    "oughtnt",
+    "shant",
+    "shouldnt",
+    "uhuh",
+    "wasnt",
+    "werent",
+    "oughtn't",
+    "shan't",
+    "shouldn't",
+    "uh-uh",
+    "wasn't",
+    "weren't",
+    "without",
+    "wont",
+    "wouldnt",
+    "won't",
+    "wouldn't",
+    "rarely",
+    "seldom",
+    "despite",
 ];
 
-/// Single-token boosters and dampeners. The multi-word ones ("kind of",
-/// "sort of", "just enough") only matter as n-grams, see [`booster_phrase`].
-fn booster(word: &str) -> Option<f64> {
-    Some(match word {
-        "absolutely" | "amazingly" | "awfully" | "completely" | "considerable" | "considerably"
-        | "decidedly" | "deeply" | "effing" | "enormous" | "enormously" | "entirely"
-        | "especially" | "exceptional" | "exceptionally" | "extreme" | "extremely"
-        | "fabulously" | "flipping" | "flippin" | "frackin" | "fracking" | "fricking"
-        | "frickin" | "frigging" | "friggin" | "fully" | "fuckin" | "fucking" | "fuggin"
-        | "fugging" | "greatly" | "hella" | "highly" | "hugely" | "incredible" | "incredibly"
-        | "intensely" | "major" | "majorly" | "more" | "most" | "particularly" | "purely"
-        | "quite" | "really" | "remarkably" | "so" | "substantially" | "thoroughly" | "total"
-        | "totally" | "tremendous" | "tremendously" | "uber" | "unbelievably" | "unusually"
-        | "utter" | "utterly" | "very" => B_INCR,
-        "almost" | "barely" | "hardly" | "kinda" | "kindof" | "kind-of" | "less" | "little"
-        | "marginal" | "marginally" | "occasional" | "occasionally" | "partly" | "scarce"
-        | "scarcely" | "slight" | "slightly" | "somewhat" | "sorta" | "sortof" | "sort-of" => {
-            B_DECR
-        }
-        _ => return None,
-    })
+/// Single-token boosters of BOOSTER_DICT (+0.293).
+const BOOSTERS: &[&str] = &[
+    "absolutely",
+    "amazingly",
+    "awfully",
+    "completely",
+    "considerable",
+    "considerably",
+    "decidedly",
+    "deeply",
+    "effing",
+    "enormous",
+    "enormously",
+    "entirely",
+    "especially",
+    "exceptional",
+    "exceptionally",
+    "extreme",
+    "extremely",
+    "fabulously",
+    "flipping",
+    "flippin",
+    "frackin",
+    "fracking",
+    "fricking",
+    "frickin",
+    "frigging",
+    "friggin",
+    "fully",
+    "fuckin",
+    "fucking",
+    "fuggin",
+    "fugging",
+    "greatly",
+    "hella",
+    "highly",
+    "hugely",
+    "incredible",
+    "incredibly",
+    "intensely",
+    "major",
+    "majorly",
+    "more",
+    "most",
+    "particularly",
+    "purely",
+    "quite",
+    "really",
+    "remarkably",
+    "so",
+    "substantially",
+    "thoroughly",
+    "total",
+    "totally",
+    "tremendous",
+    "tremendously",
+    "uber",
+    "unbelievably",
+    "unusually",
+    "utter",
+    "utterly",
+    "very",
+];
+
+/// Single-token dampeners of BOOSTER_DICT (-0.293). The multi-word ones
+/// ("kind of", "sort of", "just enough") only matter as n-grams, see
+/// [`booster_phrase`].
+const DAMPENERS: &[&str] = &[
+    "almost",
+    "barely",
+    "hardly",
+    "kinda",
+    "kindof",
+    "kind-of",
+    "less",
+    "little",
+    "marginal",
+    "marginally",
+    "occasional",
+    "occasionally",
+    "partly",
+    "scarce",
+    "scarcely",
+    "slight",
+    "slightly",
+    "somewhat",
+    "sorta",
+    "sortof",
+    "sort-of",
+];
+
+/// Every single-token booster or dampener with its value; the analyser folds
+/// them into its word table so that a token costs one hash probe.
+pub(super) fn boosters() -> impl Iterator<Item = (&'static str, f64)> {
+    BOOSTERS
+        .iter()
+        .map(|w| (*w, B_INCR))
+        .chain(DAMPENERS.iter().map(|w| (*w, B_DECR)))
 }
 
 /// Two-word dampeners of BOOSTER_DICT.
@@ -77,26 +206,34 @@ fn special_triple(a: &str, b: &str, c: &str) -> Option<f64> {
     })
 }
 
-fn negated(word: &str) -> bool {
-    NEGATE.contains(&word) || word.contains("n't")
+/// Every negation word, for the analyser's word table.
+pub(super) fn negations() -> impl Iterator<Item = &'static str> {
+    NEGATE.iter().copied()
 }
 
 /// What the rules need to know about each token, computed once.
-struct Token<'a> {
-    lower: std::borrow::Cow<'a, str>,
+struct Token {
+    /// Byte range of the lowercased token in [`Sentence::lower`].
+    start: usize,
+    end: usize,
     valence: Option<f64>,
     booster: Option<f64>,
     upper: bool,
+    /// `negated([word])`: a NEGATE word, or any word containing "n't".
+    negated: bool,
 }
 
-struct Sentence<'a> {
-    tokens: Vec<Token<'a>>,
+struct Sentence {
+    /// All lowercased tokens, back to back (one allocation per text).
+    lower: String,
+    tokens: Vec<Token>,
     cap_diff: bool,
 }
 
-impl Sentence<'_> {
+impl Sentence {
     fn w(&self, i: usize) -> &str {
-        &self.tokens[i].lower
+        let t = &self.tokens[i];
+        &self.lower[t.start..t.end]
     }
 
     fn in_lexicon(&self, i: usize) -> bool {
@@ -122,20 +259,25 @@ impl Sentence<'_> {
     /// `_negation_check` for the token `start + 1` places before `i`.
     fn negation(&self, valence: f64, start: usize, i: usize) -> f64 {
         let is = |k: usize, a: &str, b: &str| self.w(k) == a || self.w(k) == b;
+        let negated = |k: usize| self.tokens[k].negated;
         match start {
-            0 if negated(self.w(i - 1)) => valence * N_SCALAR,
+            0 if negated(i - 1) => valence * N_SCALAR,
             1 if self.w(i - 2) == "never" && is(i - 1, "so", "this") => valence * 1.25,
             1 if self.w(i - 2) == "without" && self.w(i - 1) == "doubt" => valence,
-            1 if negated(self.w(i - 2)) => valence * N_SCALAR,
+            1 if negated(i - 2) => valence * N_SCALAR,
             // quirk: Python's `a and b or c` makes "so"/"this" right before
             // the word boost it even without "never".
-            2 if (self.w(i - 3) == "never" && is(i - 2, "so", "this")) || is(i - 1, "so", "this") => {
+            2 if (self.w(i - 3) == "never" && is(i - 2, "so", "this"))
+                || is(i - 1, "so", "this") =>
+            {
                 valence * 1.25
             }
-            2 if self.w(i - 3) == "without" && (self.w(i - 2) == "doubt" || self.w(i - 1) == "doubt") => {
+            2 if self.w(i - 3) == "without"
+                && (self.w(i - 2) == "doubt" || self.w(i - 1) == "doubt") =>
+            {
                 valence
             }
-            2 if negated(self.w(i - 3)) => valence * N_SCALAR,
+            2 if negated(i - 3) => valence * N_SCALAR,
             _ => valence,
         }
     }
@@ -174,12 +316,11 @@ impl Sentence<'_> {
 
     /// `_least_check`: "least good" negates, "at least" / "very least" do not.
     fn least(&self, valence: f64, i: usize) -> f64 {
-        if i > 0 && !self.in_lexicon(i - 1) && self.w(i - 1) == "least" {
-            if i == 1 || (self.w(i - 2) != "at" && self.w(i - 2) != "very") {
-                return valence * N_SCALAR;
-            }
-        }
-        valence
+        let negates = i > 0
+            && !self.in_lexicon(i - 1)
+            && self.w(i - 1) == "least"
+            && (i == 1 || (self.w(i - 2) != "at" && self.w(i - 2) != "very"));
+        if negates { valence * N_SCALAR } else { valence }
     }
 
     /// `sentiment_valence` for a token known to be in the lexicon.
@@ -222,27 +363,34 @@ impl Sentence<'_> {
 /// One valence per whitespace token of `text` (emojis already replaced), with
 /// the "but" rule applied.
 pub(super) fn token_sentiments(vader: &SentimentIntensityAnalyzer, text: &str) -> Vec<f64> {
-    let tokens: Vec<Token<'_>> = pytext::split(text)
-        .map(|raw| {
-            let word = pytext::strip_punc_if_word(raw);
-            let lower = pytext::lower(word);
-            Token {
-                valence: vader.valence(&lower),
-                booster: booster(&lower),
-                upper: pytext::is_upper(word),
-                lower,
-            }
-        })
-        .collect();
+    let mut lower = String::with_capacity(text.len());
+    let mut tokens = Vec::with_capacity(text.len() / 4 + 1);
+    for raw in pytext::split(text) {
+        let word = pytext::strip_punc_if_word(raw);
+        let start = lower.len();
+        pytext::push_lower(&mut lower, word);
+        let info = vader.word_info(&lower[start..]);
+        tokens.push(Token {
+            start,
+            end: lower.len(),
+            valence: info.and_then(|w| w.valence),
+            booster: info.and_then(|w| w.booster),
+            upper: pytext::is_upper(word),
+            negated: info.is_some_and(|w| w.negation) || lower[start..].contains("n't"),
+        });
+    }
     let n_upper = tokens.iter().filter(|t| t.upper).count();
     let sentence = Sentence {
         cap_diff: n_upper > 0 && n_upper < tokens.len(),
+        lower,
         tokens,
     };
     let n = sentence.tokens.len();
     let mut sentiments = Vec::with_capacity(n);
     for (i, token) in sentence.tokens.iter().enumerate() {
-        let v = if token.booster.is_some() || (token.lower == "kind" && i + 1 < n && sentence.w(i + 1) == "of") {
+        let v = if token.booster.is_some()
+            || (sentence.w(i) == "kind" && i + 1 < n && sentence.w(i + 1) == "of")
+        {
             // modifiers carry no sentiment of their own
             0.0
         } else if let Some(lex) = token.valence {
@@ -252,7 +400,7 @@ pub(super) fn token_sentiments(vader: &SentimentIntensityAnalyzer, text: &str) -
         };
         sentiments.push(v);
     }
-    if let Some(bi) = sentence.tokens.iter().position(|t| t.lower == "but") {
+    if let Some(bi) = (0..n).find(|&i| sentence.w(i) == "but") {
         but_shift(&mut sentiments, bi);
     }
     sentiments
@@ -270,7 +418,10 @@ fn but_shift(sentiments: &mut [f64], bi: usize) {
         if v == 0.0 {
             continue; // scaling zero changes nothing
         }
-        let si = sentiments[..=pos].iter().position(|&x| x == v).unwrap_or(pos);
+        let si = sentiments[..=pos]
+            .iter()
+            .position(|&x| x == v)
+            .unwrap_or(pos);
         if si < bi {
             sentiments[si] = v * 0.5;
         } else if si > bi {

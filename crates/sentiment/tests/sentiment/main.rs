@@ -1,0 +1,4 @@
+//! Integration tests of `neuracrm-sentiment`'s public API, in one binary
+//! (link time); unit tests live next to the code.
+
+mod vader_golden;
