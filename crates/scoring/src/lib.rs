@@ -1,0 +1,62 @@
+//! Lead scoring for NeuraCRM: a pure, deterministic seven-factor engine that
+//! explains itself, and the buying-intent client that feeds its last factor.
+//!
+//! Why a crate of its own: scoring runs in two places, the batch scorer (one
+//! set-based query of aggregated facts per organization, the engine, one bulk
+//! write-back; ≥ 100,000 leads/s) and the API (one lead on demand), and both
+//! must give the same answer. The engine therefore takes plain facts
+//! ([`LeadFacts`]) and the time (`now`) as arguments: no database, no clock, no
+//! network. The network (an LLM for buying intent) sits in [`intent`] and is
+//! consulted *before* scoring; its answer, or its recorded failure, is one of
+//! the facts.
+//!
+//! The rules are tables ([`rules`], rendered in `SCORING.md`); an
+//! organization's [`ScoringConfig`] changes the weights, the industry table and
+//! the category thresholds, and is compiled once into a [`Scorer`].
+//!
+//! ```
+//! use chrono::{TimeZone, Utc};
+//! use neuracrm_scoring::{Category, LeadFacts, Scorer, ScoringConfig};
+//!
+//! let scorer = Scorer::new(&ScoringConfig::default())?;
+//! let facts = LeadFacts {
+//!     industry: Some("Computer Software".into()),
+//!     company_size: Some(1200),
+//!     job_title: Some("VP Engineering".into()),
+//!     email_opens: 9,
+//!     email_clicks: 3,
+//!     website_seconds: 640,
+//!     activity_count: 14,
+//!     ..LeadFacts::default()
+//! };
+//! let now = Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0).unwrap();
+//! let score = scorer.score(&facts, now);
+//! assert_eq!(score.total, 20.0 + 15.0 + 20.0 + 12.0);
+//! assert_eq!(score.category, Category::Warm);
+//! assert_eq!(score.factors[2].evidence.to_string(), "12 opens+clicks, 640 s on site");
+//! # Ok::<(), neuracrm_scoring::ScoringError>(())
+//! ```
+
+mod config;
+mod engine;
+mod error;
+mod explain;
+mod facts;
+mod factor;
+pub mod intent;
+mod matcher;
+pub mod rules;
+
+pub use config::{
+    CategoryThresholds, IndustryRule, IndustryTable, ScoringConfig, WEIGHT_SUM_TOLERANCE, Weights,
+};
+pub use engine::Scorer;
+pub use error::ScoringError;
+pub use explain::{Evidence, FactorScore, LeadScore, Recommendation};
+pub use facts::LeadFacts;
+pub use factor::{Category, Factor};
+pub use intent::{
+    ApiKey, IntentAssessment, IntentAssessor, IntentCache, IntentCacheKey, IntentEstimator,
+    IntentFailure, IntentSource, LlmConfig, LlmIntent, MemoryIntentCache, OfflineIntent,
+};
+pub use rules::Seniority;
