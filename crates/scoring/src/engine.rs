@@ -402,3 +402,6 @@ fn recommend(factors: &[FactorScore; 7]) -> SmallVec<[Recommendation; 3]> {
         .collect()
 }
 
+
+#[cfg(test)]
+mod tests;
