@@ -181,7 +181,9 @@ pub fn evaluate(
     opts: &EvalOptions,
 ) -> Result<EvalReport, ForecastError> {
     if opts.h == 0 {
-        return Err(ForecastError::InvalidArgument("h must be at least 1".into()));
+        return Err(ForecastError::InvalidArgument(
+            "h must be at least 1".into(),
+        ));
     }
     let models: Vec<Box<dyn Model>> = opts
         .models
@@ -241,7 +243,11 @@ pub fn evaluate(
             }
         })
         .collect();
-    Ok(EvalReport { series: n, h: opts.h, models: scores })
+    Ok(EvalReport {
+        series: n,
+        h: opts.h,
+        models: scores,
+    })
 }
 
 fn score_series(
@@ -289,5 +295,9 @@ fn usable(f: &Forecast, h: usize) -> bool {
     f.len() == h
         && f.lower.len() == h
         && f.upper.len() == h
-        && f.mean.iter().chain(&f.lower).chain(&f.upper).all(|v| v.is_finite())
+        && f.mean
+            .iter()
+            .chain(&f.lower)
+            .chain(&f.upper)
+            .all(|v| v.is_finite())
 }

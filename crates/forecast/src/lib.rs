@@ -15,6 +15,8 @@
 pub mod arima;
 pub mod decompose;
 pub mod dist;
+pub mod ensemble;
+pub mod ets;
 pub mod eval;
 pub mod metrics;
 pub mod naive;
@@ -110,13 +112,23 @@ pub trait Fitted: Send {
     /// In-sample one-step-ahead fitted values (same length as the training series;
     /// NaN where the model has none).
     fn fitted_values(&self) -> Vec<f64>;
+
+    /// Re-estimates the parameters of this fitted specification on another
+    /// series (a backtest's shorter training window), skipping the model
+    /// selection that produced it. `None` (the default) means "no cheaper path:
+    /// fit the [`Model`] again", which backtests then do.
+    fn refit(&self, _y: &[f64], _period: usize) -> Option<Result<Box<dyn Fitted>, ForecastError>> {
+        None
+    }
 }
 
 /// Builds a model from its stable name: `"ensemble"`, `"auto_arima"`, `"ets"`,
 /// `"theta"`, `"regression"`, `"prophet"` or `"seasonal_naive"`.
 pub fn model_by_name(name: &str) -> Option<Box<dyn Model>> {
     Some(match name {
+        "ensemble" => Box::new(ensemble::Ensemble::default()),
         "theta" => Box::new(theta::Theta),
+        "ets" => Box::new(ets::AutoEts::default()),
         "seasonal_naive" | "snaive" => Box::new(naive::SeasonalNaive),
         _ => return None,
     })

@@ -1,0 +1,498 @@
+//! The ensemble: fits every candidate model, scores each one out of sample by
+//! rolling-origin backtests on the training data, weights the models by those
+//! scores and combines their forecasts and intervals.
+//!
+//! Why backtests and not in-sample fit: in-sample errors reward flexibility,
+//! and the models here differ wildly in flexibility (a 17-parameter ETS vs a
+//! 2-parameter Theta), so only errors on data the model has not seen are
+//! comparable. Every origin refits the model on the data before it; a fitted
+//! model that offers a cheaper [`Fitted::refit`] (same specification, new
+//! parameters) uses it, so backtests cost about one extra fit, not one extra
+//! model selection, per origin.
+//!
+//! Weights: the models with the lowest backtest MASE (scale-free, so a series
+//! with small values does not dominate) get weights proportional to
+//! `1 / MASE`, the rest get none. Combining a few good models is the robust
+//! lesson of the M3/M4 competitions; weighting all of them, including the weak
+//! baselines, is not. The ensemble's own backtest score is computed with
+//! weights estimated on the other folds only, so it is out of sample too.
+
+use serde::{Deserialize, Serialize};
+
+use crate::ets::AutoEts;
+use crate::metrics::{mape, mase, smape};
+use crate::naive::SeasonalNaive;
+use crate::theta::Theta;
+use crate::{Fitted, Forecast, ForecastError, Model, check_finite, check_level};
+
+/// Backtest accuracy of one model (means over the backtest folds).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BacktestScores {
+    /// Mean absolute percentage error, percent (NaN when every actual is 0).
+    pub mape: f64,
+    /// Symmetric MAPE, percent.
+    pub smape: f64,
+    /// Mean absolute scaled error (seasonal naive scale of each fold's training data).
+    pub mase: f64,
+    /// Folds that produced a forecast.
+    pub folds: usize,
+    /// Periods forecast per fold.
+    pub horizon: usize,
+}
+
+/// One model's place in the ensemble.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelPerformance {
+    /// Stable model name (`"ets"`, `"theta"`, ...; `"ensemble"` for the combination).
+    pub model: String,
+    /// What was fitted on the whole training series.
+    pub spec: String,
+    /// Weight in the combination (0 when not selected; 1 for the ensemble row).
+    pub weight: f64,
+    /// Out-of-sample scores; `None` when no fold could be scored.
+    pub backtest: Option<BacktestScores>,
+    /// Why the model was left out, if it was.
+    pub error: Option<String>,
+}
+
+/// The ensemble model.
+pub struct Ensemble {
+    /// Candidate models.
+    pub models: Vec<Box<dyn Model>>,
+    /// Backtest folds (rolling origins, most recent first).
+    pub folds: usize,
+    /// Periods forecast per fold; `None` = one season (6 when non-seasonal),
+    /// capped at a quarter of the series.
+    pub backtest_horizon: Option<usize>,
+    /// How many of the best-scoring models are combined.
+    pub top_k: usize,
+}
+
+impl Default for Ensemble {
+    fn default() -> Self {
+        Self::new(default_models())
+    }
+}
+
+/// The candidate models of the default ensemble.
+pub fn default_models() -> Vec<Box<dyn Model>> {
+    vec![
+        Box::new(AutoEts::default()),
+        Box::new(Theta),
+        Box::new(SeasonalNaive),
+    ]
+}
+
+impl Ensemble {
+    /// An ensemble over `models` with the default backtest settings.
+    pub fn new(models: Vec<Box<dyn Model>>) -> Self {
+        Self {
+            models,
+            folds: 2,
+            backtest_horizon: None,
+            top_k: 3,
+        }
+    }
+
+    /// Fits every model and the weights (see the module doc).
+    pub fn fit_ensemble(&self, y: &[f64], period: usize) -> Result<EnsembleFitted, ForecastError> {
+        check_finite(y)?;
+        if self.models.is_empty() {
+            return Err(ForecastError::InvalidArgument(
+                "the ensemble has no models".into(),
+            ));
+        }
+        let n = y.len();
+        let hb = self
+            .backtest_horizon
+            .unwrap_or(if period > 1 { period } else { 6 })
+            .min((n / 4).max(1))
+            .max(1);
+        let min_origin = (n / 2).max(4);
+        let origins: Vec<usize> = (1..=self.folds)
+            .map(|k| n.saturating_sub(k * hb))
+            .filter(|&o| o >= min_origin && o > 0)
+            .collect();
+
+        let mut members = Vec::new();
+        let mut perf = Vec::new();
+        for model in &self.models {
+            match model.fit(y, period) {
+                Ok(fitted) => {
+                    let spec = fitted.spec();
+                    let folds: Vec<Option<FoldResult>> = origins
+                        .iter()
+                        .map(|&o| backtest_fold(model.as_ref(), fitted.as_ref(), y, o, hb, period))
+                        .collect();
+                    members.push(Member {
+                        name: model.name(),
+                        fitted,
+                        folds,
+                    });
+                    perf.push(ModelPerformance {
+                        model: model.name().into(),
+                        spec,
+                        weight: 0.0,
+                        backtest: None,
+                        error: None,
+                    });
+                }
+                Err(e) => perf.push(ModelPerformance {
+                    model: model.name().into(),
+                    spec: String::new(),
+                    weight: 0.0,
+                    backtest: None,
+                    error: Some(e.to_string()),
+                }),
+            }
+        }
+        if members.is_empty() {
+            return Err(ForecastError::FitFailed(
+                "no model of the ensemble could be fitted".into(),
+            ));
+        }
+        let all_folds: Vec<usize> = (0..origins.len()).collect();
+        let weights = weights_from(&members, &all_folds, self.top_k);
+        for (m, w) in members.iter().zip(&weights) {
+            if let Some(p) = perf.iter_mut().find(|p| p.model == m.name) {
+                p.weight = *w;
+                p.backtest = summarize(&m.folds, hb);
+                if p.backtest.is_none() && !origins.is_empty() {
+                    p.error = Some("failed on every backtest fold".into());
+                }
+            }
+        }
+        // The ensemble's own out-of-sample score: each fold combined with
+        // weights estimated on the other folds (all folds when there is one).
+        let ens_folds: Vec<Option<FoldResult>> = (0..origins.len())
+            .map(|f| {
+                let others: Vec<usize> = all_folds.iter().copied().filter(|&g| g != f).collect();
+                let w = if others.is_empty() {
+                    weights.clone()
+                } else {
+                    weights_from(&members, &others, self.top_k)
+                };
+                combine_fold(&members, f, &w)
+            })
+            .collect();
+        let best = members
+            .iter()
+            .zip(&perf_scores(&members, &all_folds))
+            .filter(|(_, s)| s.is_finite())
+            .min_by(|a, b| a.1.total_cmp(b.1))
+            .map(|(m, _)| m.name)
+            .or_else(|| {
+                members
+                    .iter()
+                    .zip(&weights)
+                    .max_by(|a, b| a.1.total_cmp(b.1))
+                    .map(|(m, _)| m.name)
+            })
+            .unwrap_or("seasonal_naive");
+        perf.insert(
+            0,
+            ModelPerformance {
+                model: "ensemble".into(),
+                spec: describe(&members, &weights),
+                weight: 1.0,
+                backtest: summarize(&ens_folds, hb),
+                error: None,
+            },
+        );
+        Ok(EnsembleFitted {
+            members,
+            weights,
+            performance: perf,
+            best,
+            n,
+        })
+    }
+}
+
+/// Forecast and scores of one model at one backtest origin.
+#[derive(Debug, Clone)]
+struct FoldResult {
+    forecast: Forecast,
+    actual: Vec<f64>,
+    smape: f64,
+    mase: f64,
+    mape: f64,
+}
+
+fn score(train: &[f64], actual: &[f64], forecast: Forecast, period: usize) -> FoldResult {
+    FoldResult {
+        smape: smape(actual, &forecast.mean),
+        mase: mase(train, actual, &forecast.mean, period),
+        mape: mape(actual, &forecast.mean),
+        actual: actual.to_vec(),
+        forecast,
+    }
+}
+
+fn backtest_fold(
+    model: &dyn Model,
+    fitted: &dyn Fitted,
+    y: &[f64],
+    origin: usize,
+    hb: usize,
+    period: usize,
+) -> Option<FoldResult> {
+    let train = &y[..origin];
+    let actual = &y[origin..(origin + hb).min(y.len())];
+    let refitted = match fitted.refit(train, period) {
+        Some(r) => r,
+        None => model.fit(train, period),
+    };
+    let fc = refitted.ok()?.predict(actual.len(), 0.95).ok()?;
+    let finite = fc
+        .mean
+        .iter()
+        .chain(&fc.lower)
+        .chain(&fc.upper)
+        .all(|v| v.is_finite());
+    finite.then(|| score(train, actual, fc, period))
+}
+
+struct Member {
+    name: &'static str,
+    fitted: Box<dyn Fitted>,
+    folds: Vec<Option<FoldResult>>,
+}
+
+/// Mean backtest MASE per member over `folds` (+inf when a fold failed).
+fn perf_scores(members: &[Member], folds: &[usize]) -> Vec<f64> {
+    members
+        .iter()
+        .map(|m| {
+            if folds.is_empty() {
+                return f64::NAN;
+            }
+            let mut s = 0.0;
+            for &f in folds {
+                match &m.folds[f] {
+                    Some(r) if r.mase.is_finite() => s += r.mase,
+                    _ => return f64::INFINITY,
+                }
+            }
+            s / folds.len() as f64
+        })
+        .collect()
+}
+
+/// Inverse-MASE weights over the `top_k` best members; equal weights when no
+/// backtest could be run (a series too short for any fold).
+fn weights_from(members: &[Member], folds: &[usize], top_k: usize) -> Vec<f64> {
+    let scores = perf_scores(members, folds);
+    let mut order: Vec<usize> = (0..members.len())
+        .filter(|&i| scores[i].is_finite())
+        .collect();
+    let mut w = vec![0.0; members.len()];
+    if order.is_empty() {
+        let k = members.len() as f64;
+        return vec![1.0 / k; members.len()];
+    }
+    order.sort_by(|&a, &b| scores[a].total_cmp(&scores[b]));
+    order.truncate(top_k.max(1));
+    // A floor keeps a perfect backtest (MASE 0) from taking an infinite weight.
+    let floor = 1e-3;
+    for &i in &order {
+        w[i] = 1.0 / scores[i].max(floor);
+    }
+    let total: f64 = w.iter().sum();
+    w.iter_mut().for_each(|v| *v /= total);
+    w
+}
+
+fn combine(forecasts: &[(&Forecast, f64)]) -> Option<Forecast> {
+    let (first, _) = forecasts.first()?;
+    let h = first.len();
+    let level = first.level;
+    let mut out = Forecast {
+        mean: vec![0.0; h],
+        lower: vec![0.0; h],
+        upper: vec![0.0; h],
+        level,
+    };
+    let total: f64 = forecasts.iter().map(|(_, w)| w).sum();
+    if total <= 0.0 {
+        return None;
+    }
+    for (f, w) in forecasts {
+        let w = w / total;
+        for j in 0..h {
+            out.mean[j] += w * f.mean[j];
+            out.lower[j] += w * f.lower[j];
+            out.upper[j] += w * f.upper[j];
+        }
+    }
+    Some(out)
+}
+
+fn combine_fold(members: &[Member], fold: usize, w: &[f64]) -> Option<FoldResult> {
+    let parts: Vec<(&Forecast, f64)> = members
+        .iter()
+        .zip(w)
+        .filter(|(_, w)| **w > 0.0)
+        .map(|(m, w)| m.folds[fold].as_ref().map(|r| (&r.forecast, *w)))
+        .collect::<Option<_>>()?;
+    let fc = combine(&parts)?;
+    let any = members.iter().find_map(|m| m.folds[fold].as_ref())?;
+    let actual = any.actual.clone();
+    // MASE needs the fold's training data; recover its scale from a member.
+    let scale_ratio = if any.mase > 0.0 {
+        let mae = mean_abs_err(&actual, &any.forecast.mean);
+        mae / any.mase
+    } else {
+        1.0
+    };
+    let mae = mean_abs_err(&actual, &fc.mean);
+    Some(FoldResult {
+        smape: smape(&actual, &fc.mean),
+        mase: if scale_ratio > 0.0 {
+            mae / scale_ratio
+        } else {
+            f64::NAN
+        },
+        mape: mape(&actual, &fc.mean),
+        actual,
+        forecast: fc,
+    })
+}
+
+fn mean_abs_err(a: &[f64], f: &[f64]) -> f64 {
+    a.iter().zip(f).map(|(x, y)| (x - y).abs()).sum::<f64>() / a.len().max(1) as f64
+}
+
+fn summarize(folds: &[Option<FoldResult>], hb: usize) -> Option<BacktestScores> {
+    let ok: Vec<&FoldResult> = folds.iter().flatten().collect();
+    if ok.is_empty() {
+        return None;
+    }
+    let k = ok.len() as f64;
+    let mean = |f: &dyn Fn(&FoldResult) -> f64| ok.iter().map(|r| f(r)).sum::<f64>() / k;
+    Some(BacktestScores {
+        mape: mean(&|r| r.mape),
+        smape: mean(&|r| r.smape),
+        mase: mean(&|r| r.mase),
+        folds: ok.len(),
+        horizon: hb,
+    })
+}
+
+fn describe(members: &[Member], w: &[f64]) -> String {
+    let parts: Vec<String> = members
+        .iter()
+        .zip(w)
+        .filter(|(_, w)| **w > 0.0)
+        .map(|(m, w)| format!("{:.2}·{}", w, m.name))
+        .collect();
+    format!("weighted mean of {}", parts.join(" + "))
+}
+
+/// A fitted ensemble.
+pub struct EnsembleFitted {
+    members: Vec<Member>,
+    weights: Vec<f64>,
+    performance: Vec<ModelPerformance>,
+    best: &'static str,
+    n: usize,
+}
+
+impl EnsembleFitted {
+    /// Backtest performance: the ensemble first, then every candidate model.
+    pub fn performance(&self) -> &[ModelPerformance] {
+        &self.performance
+    }
+
+    /// Name of the single model with the best backtest score.
+    pub fn best_model(&self) -> &str {
+        self.best
+    }
+
+    /// `(model name, weight)` for every fitted member.
+    pub fn weights(&self) -> Vec<(&'static str, f64)> {
+        self.members
+            .iter()
+            .zip(&self.weights)
+            .map(|(m, w)| (m.name, *w))
+            .collect()
+    }
+
+    /// The fitted member called `name`, if it was fitted.
+    pub fn member(&self, name: &str) -> Option<&dyn Fitted> {
+        self.members
+            .iter()
+            .find(|m| m.name == name)
+            .map(|m| m.fitted.as_ref())
+    }
+
+    /// Length of the training series.
+    pub fn n(&self) -> usize {
+        self.n
+    }
+}
+
+impl Model for Ensemble {
+    fn name(&self) -> &'static str {
+        "ensemble"
+    }
+
+    fn fit(&self, y: &[f64], period: usize) -> Result<Box<dyn Fitted>, ForecastError> {
+        Ok(Box::new(self.fit_ensemble(y, period)?))
+    }
+}
+
+impl Fitted for EnsembleFitted {
+    fn predict(&self, h: usize, level: f64) -> Result<Forecast, ForecastError> {
+        check_level(level)?;
+        let mut parts = Vec::new();
+        let mut first_err = None;
+        for (m, w) in self.members.iter().zip(&self.weights) {
+            if *w <= 0.0 {
+                continue;
+            }
+            match m.fitted.predict(h, level) {
+                Ok(f)
+                    if f.mean
+                        .iter()
+                        .chain(&f.lower)
+                        .chain(&f.upper)
+                        .all(|v| v.is_finite()) =>
+                {
+                    parts.push((f, *w))
+                }
+                Ok(_) => {}
+                Err(e) => first_err = first_err.or(Some(e)),
+            }
+        }
+        let refs: Vec<(&Forecast, f64)> = parts.iter().map(|(f, w)| (f, *w)).collect();
+        combine(&refs).ok_or_else(|| {
+            first_err
+                .unwrap_or_else(|| ForecastError::FitFailed("no member produced a forecast".into()))
+        })
+    }
+
+    fn spec(&self) -> String {
+        describe(&self.members, &self.weights)
+    }
+
+    fn params(&self) -> Vec<(String, f64)> {
+        self.weights()
+            .into_iter()
+            .map(|(n, w)| (format!("weight_{n}"), w))
+            .collect()
+    }
+
+    fn fitted_values(&self) -> Vec<f64> {
+        let mut out = vec![0.0; self.n];
+        let total: f64 = self.weights.iter().sum();
+        for (m, w) in self.members.iter().zip(&self.weights) {
+            if *w > 0.0 {
+                for (o, v) in out.iter_mut().zip(m.fitted.fitted_values()) {
+                    *o += w / total * v;
+                }
+            }
+        }
+        out
+    }
+}
