@@ -21,6 +21,7 @@ pub mod eval;
 pub mod metrics;
 pub mod naive;
 pub mod optim;
+pub mod regression;
 pub mod theta;
 
 pub use dist::quantile_normal;
@@ -128,6 +129,7 @@ pub fn model_by_name(name: &str) -> Option<Box<dyn Model>> {
     Some(match name {
         "ensemble" => Box::new(ensemble::Ensemble::default()),
         "theta" => Box::new(theta::Theta),
+        "regression" => Box::new(regression::LinearRegression),
         "ets" => Box::new(ets::AutoEts::default()),
         "seasonal_naive" | "snaive" => Box::new(naive::SeasonalNaive),
         _ => return None,
