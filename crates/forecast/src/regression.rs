@@ -296,8 +296,8 @@ mod tests {
             .collect();
         let fit = fit_regression(&y, 4).unwrap();
         assert!((fit.coef[0] - 10.0).abs() < 1e-9 && (fit.slope() - 0.5).abs() < 1e-10);
-        for k in 1..4 {
-            assert!((fit.coef[1 + k] - effects[k]).abs() < 1e-9);
+        for (k, want) in effects.iter().enumerate().skip(1) {
+            assert!((fit.coef[1 + k] - want).abs() < 1e-9);
         }
         let f = fit.predict(4, 0.95).unwrap();
         assert!((f.mean[1] - (10.0 + 0.5 * 25.0 + 5.0)).abs() < 1e-8);
