@@ -1,0 +1,469 @@
+//! One database handle for both backends, and one way to run SQL on it.
+//!
+//! Every statement is written once, with `$1, $2, ...` placeholders, which both
+//! PostgreSQL and sqlx's SQLite driver accept. A [`Sql`] carries the text and its
+//! typed [`Param`]s; [`Db`] and [`Tx`] bind them for whichever backend the URL
+//! chose and decode rows into structs that derive `sqlx::FromRow` for both.
+//! Where the dialects really differ (date arithmetic, bulk loading) the
+//! repository asks [`Db::backend`] and writes each form once.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+use sqlx::{AssertSqlSafe, Postgres, Sqlite, Transaction};
+
+use crate::{Result, StoreError};
+
+/// Which database engine a [`Db`] talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// An embedded SQLite file.
+    Sqlite,
+    /// A PostgreSQL server.
+    Postgres,
+}
+
+/// A connection pool on either backend.
+///
+/// SQLite gets a pool of readers and a single writer connection: SQLite allows
+/// one writer at a time, and funnelling writes through one connection turns
+/// lock contention into a queue instead of `SQLITE_BUSY` errors.
+#[derive(Debug, Clone)]
+pub enum Db {
+    /// SQLite: readers and the one writer.
+    Sqlite {
+        /// Pool for reads.
+        read: SqlitePool,
+        /// One connection for writes and write transactions.
+        write: SqlitePool,
+    },
+    /// PostgreSQL.
+    Postgres(PgPool),
+}
+
+/// Pool sizing and behaviour.
+#[derive(Debug, Clone)]
+pub struct ConnectOptions {
+    /// Maximum connections (readers on SQLite).
+    pub max_connections: u32,
+    /// How long to wait for a connection before failing.
+    pub acquire_timeout: Duration,
+    /// PostgreSQL only: run every connection in this schema (tests use one
+    /// fresh schema each).
+    pub pg_schema: Option<String>,
+}
+
+impl Default for ConnectOptions {
+    fn default() -> Self {
+        Self {
+            max_connections: 8,
+            acquire_timeout: Duration::from_secs(5),
+            pg_schema: None,
+        }
+    }
+}
+
+/// Removes the password from a database URL, for messages and logs.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{}:***{}", &url[..scheme_end + 3], user, &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+impl Db {
+    /// Opens the database named by `url` (`sqlite://PATH`, `sqlite::memory:`
+    /// or `postgres://...`), creating a SQLite file if needed, and checks that
+    /// it answers. Migrations are applied separately by [`Db::migrate`].
+    pub async fn connect(url: &str, opts: &ConnectOptions) -> Result<Db> {
+        let target = redact_url(url);
+        let connect_err = |source| StoreError::Connect {
+            target: target.clone(),
+            source,
+        };
+        let db = if url.starts_with("sqlite:") {
+            let base = SqliteConnectOptions::from_str(url)
+                .map_err(|_| StoreError::BadUrl(target.clone()))?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(10))
+                .foreign_keys(true)
+                .pragma("cache_size", "-65536")
+                .pragma("temp_store", "memory");
+            let memory = url.contains(":memory:") || url.contains("mode=memory");
+            // The writer opens first: it creates the file and switches it to WAL.
+            let write = SqlitePoolOptions::new()
+                .max_connections(1)
+                .acquire_timeout(opts.acquire_timeout)
+                .connect_with(base.clone())
+                .await
+                .map_err(connect_err)?;
+            let read = if memory {
+                write.clone()
+            } else {
+                SqlitePoolOptions::new()
+                    .max_connections(opts.max_connections.max(1))
+                    .acquire_timeout(opts.acquire_timeout)
+                    .connect_with(base)
+                    .await
+                    .map_err(connect_err)?
+            };
+            Db::Sqlite { read, write }
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let mut pg =
+                PgConnectOptions::from_str(url).map_err(|_| StoreError::BadUrl(target.clone()))?;
+            if let Some(schema) = &opts.pg_schema {
+                pg = pg.options([("search_path", schema.as_str())]);
+            }
+            let pool = PgPoolOptions::new()
+                .max_connections(opts.max_connections.max(1))
+                .acquire_timeout(opts.acquire_timeout)
+                .connect_with(pg)
+                .await
+                .map_err(connect_err)?;
+            Db::Postgres(pool)
+        } else {
+            return Err(StoreError::BadUrl(target));
+        };
+        db.ping().await.map_err(|e| match e {
+            StoreError::Database(source) => StoreError::Connect { target, source },
+            other => other,
+        })?;
+        Ok(db)
+    }
+
+    /// Applies the backend's pending migrations (forward-only).
+    pub async fn migrate(&self) -> Result<()> {
+        match self {
+            Db::Sqlite { write, .. } => sqlx::migrate!("./migrations/sqlite").run(write).await?,
+            Db::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await?,
+        }
+        Ok(())
+    }
+
+    /// Which engine this is.
+    pub fn backend(&self) -> Backend {
+        match self {
+            Db::Sqlite { .. } => Backend::Sqlite,
+            Db::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Runs a trivial query: the database is reachable.
+    pub async fn ping(&self) -> Result<()> {
+        let (one,): (i64,) = self.fetch_one(Sql::new("SELECT CAST(1 AS BIGINT)")).await?;
+        debug_assert_eq!(one, 1);
+        Ok(())
+    }
+
+    /// Starts a write transaction (`BEGIN IMMEDIATE` on SQLite, so that the
+    /// write lock is taken up front rather than on the first write).
+    pub async fn begin(&self) -> Result<Tx> {
+        Ok(match self {
+            Db::Sqlite { write, .. } => Tx::Sqlite(write.begin_with("BEGIN IMMEDIATE").await?),
+            Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+        })
+    }
+
+    /// Closes every connection.
+    pub async fn close(&self) {
+        match self {
+            Db::Sqlite { read, write } => {
+                read.close().await;
+                write.close().await;
+            }
+            Db::Postgres(pool) => pool.close().await,
+        }
+    }
+}
+
+/// A value bound to a `$N` placeholder.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Param {
+    /// Integer (ids, cents, counts).
+    Int(Option<i64>),
+    /// Floating point.
+    Real(Option<f64>),
+    /// Text (and vocabulary words).
+    Text(Option<String>),
+    /// Boolean.
+    Bool(Option<bool>),
+    /// Calendar date.
+    Date(Option<NaiveDate>),
+    /// Timestamp in UTC.
+    Time(Option<DateTime<Utc>>),
+    /// JSON document (TEXT on SQLite, JSONB on PostgreSQL).
+    Json(Option<serde_json::Value>),
+}
+
+macro_rules! param_from {
+    ($($t:ty => $variant:ident $(via $conv:expr)?),* $(,)?) => {$(
+        impl From<$t> for Param {
+            fn from(v: $t) -> Self {
+                Param::$variant(Some(param_from!(@conv v $(, $conv)?)))
+            }
+        }
+        impl From<Option<$t>> for Param {
+            fn from(v: Option<$t>) -> Self {
+                Param::$variant(v.map(|v| param_from!(@conv v $(, $conv)?)))
+            }
+        }
+    )*};
+    (@conv $v:ident) => { $v.into() };
+    (@conv $v:ident, $conv:expr) => { ($conv)($v) };
+}
+
+param_from! {
+    i64 => Int,
+    f64 => Real,
+    bool => Bool,
+    String => Text,
+    &str => Text via |s: &str| s.to_string(),
+    NaiveDate => Date,
+    DateTime<Utc> => Time,
+    serde_json::Value => Json,
+    neuracrm_domain::OrgId => Int via |v: neuracrm_domain::OrgId| v.0,
+    neuracrm_domain::UserId => Int via |v: neuracrm_domain::UserId| v.0,
+    neuracrm_domain::ContactId => Int via |v: neuracrm_domain::ContactId| v.0,
+    neuracrm_domain::LeadId => Int via |v: neuracrm_domain::LeadId| v.0,
+    neuracrm_domain::DealId => Int via |v: neuracrm_domain::DealId| v.0,
+    neuracrm_domain::ActivityId => Int via |v: neuracrm_domain::ActivityId| v.0,
+    neuracrm_domain::ForecastModelId => Int via |v: neuracrm_domain::ForecastModelId| v.0,
+    neuracrm_domain::Cents => Int via |v: neuracrm_domain::Cents| v.get(),
+    neuracrm_domain::Email => Text via |v: neuracrm_domain::Email| v.as_str().to_string(),
+    neuracrm_domain::Role => Text via |v: neuracrm_domain::Role| v.as_str().to_string(),
+    neuracrm_domain::LeadStatus => Text via |v: neuracrm_domain::LeadStatus| v.as_str().to_string(),
+    neuracrm_domain::LeadSource => Text via |v: neuracrm_domain::LeadSource| v.as_str().to_string(),
+    neuracrm_domain::DealStage => Text via |v: neuracrm_domain::DealStage| v.as_str().to_string(),
+    neuracrm_domain::DealStatus => Text via |v: neuracrm_domain::DealStatus| v.as_str().to_string(),
+    neuracrm_domain::ActivityType => Text via |v: neuracrm_domain::ActivityType| v.as_str().to_string(),
+}
+
+/// A SQL statement with its parameters.
+///
+/// Static statements use [`Sql::new`] with literal `$N` placeholders and
+/// [`Sql::arg`]; statements built from optional filters use [`Sql::push`] and
+/// [`Sql::bind`], which writes the next placeholder itself. Only trusted text
+/// (literals and whitelisted column names) is ever pushed; every value is bound.
+#[derive(Debug, Clone, Default)]
+pub struct Sql {
+    text: String,
+    params: Vec<Param>,
+}
+
+impl Sql {
+    /// A statement from trusted text.
+    pub fn new(text: &str) -> Self {
+        Self {
+            text: text.to_string(),
+            params: Vec::new(),
+        }
+    }
+
+    /// Adds a value for the next placeholder already written in the text.
+    pub fn arg(mut self, v: impl Into<Param>) -> Self {
+        self.params.push(v.into());
+        self
+    }
+
+    /// Appends trusted text.
+    pub fn push(&mut self, text: &str) -> &mut Self {
+        self.text.push_str(text);
+        self
+    }
+
+    /// Appends a placeholder for `v` and binds it.
+    pub fn bind(&mut self, v: impl Into<Param>) -> &mut Self {
+        self.params.push(v.into());
+        self.text.push('$');
+        self.text.push_str(&self.params.len().to_string());
+        self
+    }
+
+    /// The statement text.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+}
+
+/// A row type decodable on both backends (derive `sqlx::FromRow`).
+pub trait Row:
+    for<'r> sqlx::FromRow<'r, SqliteRow> + for<'r> sqlx::FromRow<'r, PgRow> + Send + Unpin
+{
+}
+impl<T> Row for T where
+    T: for<'r> sqlx::FromRow<'r, SqliteRow> + for<'r> sqlx::FromRow<'r, PgRow> + Send + Unpin
+{
+}
+
+macro_rules! bind_all {
+    ($q:expr, $params:expr) => {{
+        let mut q = $q;
+        for p in $params {
+            q = match p {
+                Param::Int(v) => q.bind(v),
+                Param::Real(v) => q.bind(v),
+                Param::Text(v) => q.bind(v),
+                Param::Bool(v) => q.bind(v),
+                Param::Date(v) => q.bind(v),
+                Param::Time(v) => q.bind(v),
+                Param::Json(v) => q.bind(v.map(sqlx::types::Json)),
+            };
+        }
+        q
+    }};
+}
+
+macro_rules! rows {
+    ($sql:expr, $method:ident, $ex:expr) => {
+        bind_all!(
+            sqlx::query_as::<_, R>(AssertSqlSafe($sql.text)),
+            $sql.params
+        )
+        .$method($ex)
+        .await
+    };
+}
+
+macro_rules! exec {
+    ($sql:expr, $ex:expr) => {
+        bind_all!(sqlx::query(AssertSqlSafe($sql.text)), $sql.params)
+            .execute($ex)
+            .await
+            .map(|r| r.rows_affected())
+    };
+}
+
+impl Db {
+    /// All rows of a query.
+    pub async fn fetch_all<R: Row>(&self, q: Sql) -> Result<Vec<R>, sqlx::Error> {
+        match self {
+            Db::Sqlite { read, .. } => rows!(q, fetch_all, read),
+            Db::Postgres(pool) => rows!(q, fetch_all, pool),
+        }
+    }
+
+    /// At most one row.
+    pub async fn fetch_optional<R: Row>(&self, q: Sql) -> Result<Option<R>, sqlx::Error> {
+        match self {
+            Db::Sqlite { read, .. } => rows!(q, fetch_optional, read),
+            Db::Postgres(pool) => rows!(q, fetch_optional, pool),
+        }
+    }
+
+    /// Exactly one row.
+    pub async fn fetch_one<R: Row>(&self, q: Sql) -> Result<R, sqlx::Error> {
+        match self {
+            Db::Sqlite { read, .. } => rows!(q, fetch_one, read),
+            Db::Postgres(pool) => rows!(q, fetch_one, pool),
+        }
+    }
+
+    /// Runs a statement outside a transaction; returns the rows affected.
+    pub async fn execute(&self, q: Sql) -> Result<u64, sqlx::Error> {
+        match self {
+            Db::Sqlite { write, .. } => exec!(q, write),
+            Db::Postgres(pool) => exec!(q, pool),
+        }
+    }
+}
+
+/// A write transaction on either backend. Dropped without [`Tx::commit`], it
+/// rolls back.
+#[derive(Debug)]
+pub enum Tx {
+    /// SQLite.
+    Sqlite(Transaction<'static, Sqlite>),
+    /// PostgreSQL.
+    Postgres(Transaction<'static, Postgres>),
+}
+
+impl Tx {
+    /// Makes the transaction's writes permanent.
+    pub async fn commit(self) -> Result<()> {
+        match self {
+            Tx::Sqlite(t) => t.commit().await?,
+            Tx::Postgres(t) => t.commit().await?,
+        }
+        Ok(())
+    }
+
+    /// Which engine this is.
+    pub fn backend(&self) -> Backend {
+        match self {
+            Tx::Sqlite(_) => Backend::Sqlite,
+            Tx::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// All rows of a query.
+    pub async fn fetch_all<R: Row>(&mut self, q: Sql) -> Result<Vec<R>, sqlx::Error> {
+        match self {
+            Tx::Sqlite(t) => rows!(q, fetch_all, &mut **t),
+            Tx::Postgres(t) => rows!(q, fetch_all, &mut **t),
+        }
+    }
+
+    /// At most one row.
+    pub async fn fetch_optional<R: Row>(&mut self, q: Sql) -> Result<Option<R>, sqlx::Error> {
+        match self {
+            Tx::Sqlite(t) => rows!(q, fetch_optional, &mut **t),
+            Tx::Postgres(t) => rows!(q, fetch_optional, &mut **t),
+        }
+    }
+
+    /// Exactly one row.
+    pub async fn fetch_one<R: Row>(&mut self, q: Sql) -> Result<R, sqlx::Error> {
+        match self {
+            Tx::Sqlite(t) => rows!(q, fetch_one, &mut **t),
+            Tx::Postgres(t) => rows!(q, fetch_one, &mut **t),
+        }
+    }
+
+    /// Runs a statement; returns the rows affected.
+    pub async fn execute(&mut self, q: Sql) -> Result<u64, sqlx::Error> {
+        match self {
+            Tx::Sqlite(t) => exec!(q, &mut **t),
+            Tx::Postgres(t) => exec!(q, &mut **t),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_never_leave_in_urls() {
+        assert_eq!(
+            redact_url("postgres://app:s3cret@db:5432/crm"),
+            "postgres://app:***@db:5432/crm"
+        );
+        assert_eq!(redact_url("postgres://app@db/crm"), "postgres://app@db/crm");
+        assert_eq!(redact_url("sqlite://crm.db"), "sqlite://crm.db");
+    }
+
+    #[test]
+    fn bind_numbers_placeholders_in_order() {
+        let mut q = Sql::new("SELECT 1 WHERE a = ");
+        q.bind(1i64).push(" AND b = ").bind("x");
+        assert_eq!(q.text(), "SELECT 1 WHERE a = $1 AND b = $2");
+        assert_eq!(
+            q.params,
+            vec![Param::Int(Some(1)), Param::Text(Some("x".into()))]
+        );
+    }
+}

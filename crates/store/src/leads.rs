@@ -1,0 +1,342 @@
+//! Leads: opportunities being qualified, with their latest score.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use neuracrm_domain::{
+    Cents, ContactId, Lead, LeadId, LeadPatch, LeadSource, LeadStatus, NewLead, OrgId, UserId,
+};
+use serde::{Deserialize, Serialize};
+use sqlx::types::Json;
+
+use crate::audit::{self, Action};
+use crate::db::{Db, Sql, Tx};
+use crate::tables::{
+    Table, filter_eq, filter_range, order_and_page, search_clause, search_pattern, word,
+};
+use crate::{Page, Paged, Result, Sort, StoreError};
+
+pub(crate) const COLUMNS: &str = "id, organization_id, contact_id, owner_id, title, description, status, \
+     source, budget_cents, expected_decision, score, score_factors, score_confidence, score_category, \
+     score_updated_at, created_at, updated_at";
+
+/// Lead repository.
+#[derive(Debug, Clone, Copy)]
+pub struct Leads<'a> {
+    pub(crate) db: &'a Db,
+}
+
+#[derive(sqlx::FromRow)]
+struct LeadRow {
+    id: i64,
+    organization_id: i64,
+    contact_id: Option<i64>,
+    owner_id: Option<i64>,
+    title: String,
+    description: Option<String>,
+    status: String,
+    source: String,
+    budget_cents: Option<i64>,
+    expected_decision: Option<NaiveDate>,
+    score: Option<f64>,
+    score_factors: Option<Json<serde_json::Value>>,
+    score_confidence: Option<f64>,
+    score_category: Option<String>,
+    score_updated_at: Option<DateTime<Utc>>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl TryFrom<LeadRow> for Lead {
+    type Error = StoreError;
+    fn try_from(r: LeadRow) -> Result<Self> {
+        Ok(Lead {
+            id: LeadId(r.id),
+            organization_id: OrgId(r.organization_id),
+            contact_id: r.contact_id.map(ContactId),
+            owner_id: r.owner_id.map(UserId),
+            title: r.title,
+            description: r.description,
+            status: word("lead", &r.status)?,
+            source: word("lead", &r.source)?,
+            budget_cents: r
+                .budget_cents
+                .map(|c| Cents::for_field(c, "budget_cents"))
+                .transpose()
+                .map_err(|e| StoreError::Corrupt {
+                    entity: "lead",
+                    message: e.to_string(),
+                })?,
+            expected_decision: r.expected_decision,
+            score: r.score,
+            score_factors: r.score_factors.map(|j| j.0),
+            score_confidence: r.score_confidence,
+            score_category: r.score_category,
+            score_updated_at: r.score_updated_at,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        })
+    }
+}
+
+/// Filters of the lead list; unset fields do not filter.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LeadFilter {
+    /// Status.
+    pub status: Option<LeadStatus>,
+    /// Source.
+    pub source: Option<LeadSource>,
+    /// Owner.
+    pub owner_id: Option<UserId>,
+    /// Contact.
+    pub contact_id: Option<ContactId>,
+    /// Score category (Hot, Warm, Lukewarm, Cold).
+    pub category: Option<String>,
+    /// Score at least.
+    pub min_score: Option<f64>,
+    /// Score below.
+    pub max_score: Option<f64>,
+    /// Case-insensitive substring of the title, or of the contact's name or company.
+    pub q: Option<String>,
+    /// Created at or after.
+    pub created_from: Option<DateTime<Utc>>,
+    /// Created before.
+    pub created_to: Option<DateTime<Utc>>,
+}
+
+/// Sort orders of the lead list.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LeadSort {
+    /// Creation time (default, newest first).
+    #[default]
+    CreatedAt,
+    /// Last change.
+    UpdatedAt,
+    /// Score.
+    Score,
+    /// Title.
+    Title,
+    /// Budget.
+    Budget,
+    /// Expected decision date.
+    ExpectedDecision,
+}
+
+impl LeadSort {
+    fn column(self) -> &'static str {
+        match self {
+            LeadSort::CreatedAt => "created_at",
+            LeadSort::UpdatedAt => "updated_at",
+            LeadSort::Score => "score",
+            LeadSort::Title => "title",
+            LeadSort::Budget => "budget_cents",
+            LeadSort::ExpectedDecision => "expected_decision",
+        }
+    }
+}
+
+fn bind_fields(q: Sql, l: &NewLead) -> Sql {
+    q.arg(l.contact_id)
+        .arg(l.owner_id)
+        .arg(l.title.trim())
+        .arg(l.description.clone())
+        .arg(l.status)
+        .arg(l.source)
+        .arg(l.budget_cents)
+        .arg(l.expected_decision)
+}
+
+async fn check_refs(tx: &mut Tx, org: OrgId, l: &NewLead) -> Result<()> {
+    Table::Contacts
+        .check_ref(tx, org, l.contact_id.map(|c| c.0), "contact_id")
+        .await?;
+    Table::Users
+        .check_ref(tx, org, l.owner_id.map(|u| u.0), "owner_id")
+        .await
+}
+
+/// A new score to store for a lead.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScoreUpdate {
+    /// The lead.
+    pub lead_id: LeadId,
+    /// Total, 0–100.
+    pub score: f64,
+    /// Category name.
+    pub category: String,
+    /// Confidence, 0–1.
+    pub confidence: f64,
+    /// The factor breakdown.
+    pub factors: serde_json::Value,
+}
+
+impl Leads<'_> {
+    /// Creates a lead.
+    pub async fn create(&self, org: OrgId, actor: Option<UserId>, new: &NewLead) -> Result<Lead> {
+        new.validate()?;
+        let mut tx = self.db.begin().await?;
+        check_refs(&mut tx, org, new).await?;
+        let q = Sql::new(
+            "INSERT INTO leads (contact_id, owner_id, title, description, status, source, budget_cents, \
+             expected_decision, organization_id, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING ",
+        );
+        let mut q = bind_fields(q, new).arg(org).arg(Utc::now());
+        q.push(COLUMNS);
+        let row: LeadRow = tx.fetch_one(q).await?;
+        audit::record(&mut tx, org, actor, Action::Create, "lead", row.id).await?;
+        tx.commit().await?;
+        row.try_into()
+    }
+
+    /// One lead of the organization.
+    pub async fn get(&self, org: OrgId, id: LeadId) -> Result<Lead> {
+        let row: LeadRow = Table::Leads.get(self.db, COLUMNS, org, id.0).await?;
+        row.try_into()
+    }
+
+    /// A page of the organization's leads.
+    pub async fn list(
+        &self,
+        org: OrgId,
+        f: &LeadFilter,
+        sort: Sort<LeadSort>,
+        page: Page,
+    ) -> Result<Paged<Lead>> {
+        let mut q = Sql::new("SELECT ");
+        q.push(COLUMNS)
+            .push(" FROM leads WHERE organization_id = ")
+            .bind(org);
+        filter_eq(&mut q, "status", f.status);
+        filter_eq(&mut q, "source", f.source);
+        filter_eq(&mut q, "owner_id", f.owner_id);
+        filter_eq(&mut q, "contact_id", f.contact_id);
+        filter_eq(&mut q, "score_category", f.category.clone());
+        filter_range(&mut q, "score", f.min_score, f.max_score);
+        filter_range(&mut q, "created_at", f.created_from, f.created_to);
+        if let Some(pattern) = search_pattern(f.q.as_deref()) {
+            // The title, or the contact's name or company.
+            q.push(" AND (");
+            search_clause(&mut q, &["title"], &pattern);
+            q.push(" OR contact_id IN (SELECT id FROM contacts WHERE organization_id = ")
+                .bind(org)
+                .push(" AND ");
+            search_clause(&mut q, &["first_name", "last_name", "company"], &pattern);
+            q.push("))");
+        }
+        order_and_page(&mut q, sort.by.column(), sort.dir, page);
+        let rows: Vec<LeadRow> = self.db.fetch_all(q).await?;
+        Paged::from_overfetch(rows, page).try_map(Lead::try_from)
+    }
+
+    /// Applies a patch; returns the lead before and after.
+    pub async fn update(
+        &self,
+        org: OrgId,
+        actor: Option<UserId>,
+        id: LeadId,
+        patch: &LeadPatch,
+    ) -> Result<(Lead, Lead)> {
+        let mut tx = self.db.begin().await?;
+        let row: LeadRow = Table::Leads
+            .get_for_update(&mut tx, COLUMNS, org, id.0)
+            .await?;
+        let old = Lead::try_from(row)?;
+        let mut new = old.clone();
+        new.apply(patch)?;
+        check_refs(&mut tx, org, &new.as_new()).await?;
+        let q = Sql::new(
+            "UPDATE leads SET contact_id = $1, owner_id = $2, title = $3, description = $4, status = $5, \
+             source = $6, budget_cents = $7, expected_decision = $8, updated_at = $9 \
+             WHERE organization_id = $10 AND id = $11 RETURNING ",
+        );
+        let mut q = bind_fields(q, &new.as_new())
+            .arg(Utc::now())
+            .arg(org)
+            .arg(id);
+        q.push(COLUMNS);
+        let row: LeadRow = tx.fetch_one(q).await?;
+        audit::record(&mut tx, org, actor, Action::Update, "lead", id.0).await?;
+        tx.commit().await?;
+        Ok((old, row.try_into()?))
+    }
+
+    /// Deletes a lead. Its deals and activities are kept and detached; its
+    /// score history goes with it.
+    pub async fn delete(&self, org: OrgId, actor: Option<UserId>, id: LeadId) -> Result<()> {
+        let mut tx = self.db.begin().await?;
+        Table::Leads
+            .check_ref(&mut tx, org, Some(id.0), "id")
+            .await
+            .map_err(|_| StoreError::NotFound { entity: "lead" })?;
+        for table in [Table::Deals, Table::Activities] {
+            table.detach(&mut tx, "lead_id", org, id.0).await?;
+        }
+        tx.execute(
+            Sql::new("DELETE FROM lead_score_history WHERE organization_id = $1 AND lead_id = $2")
+                .arg(org)
+                .arg(id),
+        )
+        .await?;
+        Table::Leads.delete(&mut tx, org, id.0).await?;
+        audit::record(&mut tx, org, actor, Action::Delete, "lead", id.0).await?;
+        tx.commit().await
+    }
+
+    /// Stores new scores for leads of `org` in one transaction, appending to
+    /// the score history where the score changed. Returns the previous score
+    /// and category of each lead updated (leads of other organizations, or
+    /// deleted meanwhile, are skipped).
+    pub async fn store_scores(
+        &self,
+        org: OrgId,
+        scores: &[ScoreUpdate],
+        at: DateTime<Utc>,
+    ) -> Result<Vec<(LeadId, Option<f64>, Option<String>)>> {
+        let mut tx = self.db.begin().await?;
+        let mut previous = Vec::with_capacity(scores.len());
+        for s in scores {
+            let old: Option<(Option<f64>, Option<String>)> = tx
+                .fetch_optional(
+                    Sql::new("SELECT score, score_category FROM leads WHERE organization_id = $1 AND id = $2")
+                        .arg(org)
+                        .arg(s.lead_id),
+                )
+                .await?;
+            let Some((old_score, old_category)) = old else {
+                continue;
+            };
+            tx.execute(
+                Sql::new(
+                    "UPDATE leads SET score = $1, score_category = $2, score_confidence = $3, \
+                     score_factors = $4, score_updated_at = $5 WHERE organization_id = $6 AND id = $7",
+                )
+                .arg(s.score)
+                .arg(s.category.as_str())
+                .arg(s.confidence)
+                .arg(s.factors.clone())
+                .arg(at)
+                .arg(org)
+                .arg(s.lead_id),
+            )
+            .await?;
+            if old_score != Some(s.score) {
+                tx.execute(
+                    Sql::new(
+                        "INSERT INTO lead_score_history (organization_id, lead_id, score, category, confidence, scored_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6)",
+                    )
+                    .arg(org)
+                    .arg(s.lead_id)
+                    .arg(s.score)
+                    .arg(s.category.as_str())
+                    .arg(s.confidence)
+                    .arg(at),
+                )
+                .await?;
+            }
+            previous.push((s.lead_id, old_score, old_category));
+        }
+        tx.commit().await?;
+        Ok(previous)
+    }
+}

@@ -1,0 +1,96 @@
+//! NeuraCRM's storage: organization-scoped repositories over SQLite and
+//! PostgreSQL.
+//!
+//! The backend is chosen at run time by the URL (`sqlite://...` or
+//! `postgres://...`); both run the same SQL text through [`db::Db`] and have
+//! their own forward-only migrations. Every repository method takes the
+//! organization first, and a row of another organization is reported exactly
+//! like a missing one ([`StoreError::NotFound`]). Every write records an audit
+//! entry in the same transaction.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), neuracrm_store::StoreError> {
+//! use neuracrm_store::{Store, ConnectOptions};
+//! let store = Store::open("sqlite://crm.db", &ConnectOptions::default()).await?;
+//! let org = store.organizations().create("Acme").await?;
+//! let page = store.contacts().list(org.id, &Default::default(), Default::default(), Default::default()).await?;
+//! assert!(page.items.is_empty());
+//! # Ok(()) }
+//! ```
+
+pub mod activities;
+pub mod audit;
+pub mod contacts;
+pub mod db;
+pub mod deals;
+mod error;
+pub mod leads;
+pub mod organizations;
+pub mod paging;
+pub mod seed;
+mod tables;
+pub mod users;
+
+pub use db::{Backend, ConnectOptions, Db, Param, Sql, Tx};
+pub use error::{Result, StoreError};
+pub use paging::{Page, Paged, Sort, SortDir};
+
+/// The repositories over one database.
+#[derive(Debug, Clone)]
+pub struct Store {
+    db: Db,
+}
+
+impl Store {
+    /// Opens the database at `url` and applies pending migrations.
+    pub async fn open(url: &str, opts: &ConnectOptions) -> Result<Store> {
+        let db = Db::connect(url, opts).await?;
+        db.migrate().await?;
+        Ok(Store { db })
+    }
+
+    /// Wraps an already opened (and migrated) database.
+    pub fn from_db(db: Db) -> Store {
+        Store { db }
+    }
+
+    /// The underlying database, for set-based jobs that need their own SQL.
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// Organizations.
+    pub fn organizations(&self) -> organizations::Organizations<'_> {
+        organizations::Organizations { db: &self.db }
+    }
+
+    /// Users.
+    pub fn users(&self) -> users::Users<'_> {
+        users::Users { db: &self.db }
+    }
+
+    /// Contacts.
+    pub fn contacts(&self) -> contacts::Contacts<'_> {
+        contacts::Contacts { db: &self.db }
+    }
+
+    /// Leads.
+    pub fn leads(&self) -> leads::Leads<'_> {
+        leads::Leads { db: &self.db }
+    }
+
+    /// Deals.
+    pub fn deals(&self) -> deals::Deals<'_> {
+        deals::Deals { db: &self.db }
+    }
+
+    /// Activities.
+    pub fn activities(&self) -> activities::Activities<'_> {
+        activities::Activities { db: &self.db }
+    }
+
+    /// The audit log.
+    pub fn audit(&self) -> audit::AuditLog<'_> {
+        audit::AuditLog { db: &self.db }
+    }
+}

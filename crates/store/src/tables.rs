@@ -1,0 +1,221 @@
+//! The tenant-owned tables, with the helpers every repository shares:
+//! org-scoped lookups, reference checks and deletes.
+
+use neuracrm_domain::OrgId;
+
+use crate::db::{Db, Row, Sql, Tx};
+use crate::{Result, StoreError};
+
+/// A tenant-owned table that other rows may reference.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Table {
+    Users,
+    Contacts,
+    Leads,
+    Deals,
+    Activities,
+}
+
+impl Table {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Table::Users => "users",
+            Table::Contacts => "contacts",
+            Table::Leads => "leads",
+            Table::Deals => "deals",
+            Table::Activities => "activities",
+        }
+    }
+
+    /// The record's name in messages.
+    pub(crate) fn entity(self) -> &'static str {
+        match self {
+            Table::Users => "user",
+            Table::Contacts => "contact",
+            Table::Leads => "lead",
+            Table::Deals => "deal",
+            Table::Activities => "activity",
+        }
+    }
+
+    fn select(self, columns: &str, org: OrgId, id: i64) -> Sql {
+        let mut q = Sql::new("SELECT ");
+        q.push(columns)
+            .push(" FROM ")
+            .push(self.name())
+            .push(" WHERE organization_id = ")
+            .bind(org)
+            .push(" AND id = ")
+            .bind(id);
+        q
+    }
+
+    /// One row of the organization, or `NotFound`.
+    pub(crate) async fn get<R: Row>(
+        self,
+        db: &Db,
+        columns: &str,
+        org: OrgId,
+        id: i64,
+    ) -> Result<R> {
+        db.fetch_optional(self.select(columns, org, id))
+            .await?
+            .ok_or(StoreError::NotFound {
+                entity: self.entity(),
+            })
+    }
+
+    /// Like [`Table::get`], inside a transaction (and, on PostgreSQL, locking
+    /// the row until the transaction ends).
+    pub(crate) async fn get_for_update<R: Row>(
+        self,
+        tx: &mut Tx,
+        columns: &str,
+        org: OrgId,
+        id: i64,
+    ) -> Result<R> {
+        let mut q = self.select(columns, org, id);
+        if tx.backend() == crate::Backend::Postgres {
+            q.push(" FOR UPDATE");
+        }
+        tx.fetch_optional(q).await?.ok_or(StoreError::NotFound {
+            entity: self.entity(),
+        })
+    }
+
+    /// Checks that `id`, when given, names a row of this organization; the
+    /// error names the referencing `field`.
+    pub(crate) async fn check_ref(
+        self,
+        tx: &mut Tx,
+        org: OrgId,
+        id: Option<i64>,
+        field: &'static str,
+    ) -> Result<()> {
+        let Some(id) = id else { return Ok(()) };
+        let found: Option<(i64,)> = tx.fetch_optional(self.select("id", org, id)).await?;
+        match found {
+            Some(_) => Ok(()),
+            None => Err(StoreError::BadReference {
+                field,
+                entity: self.entity(),
+            }),
+        }
+    }
+
+    /// Deletes one row of the organization, or reports `NotFound`.
+    pub(crate) async fn delete(self, tx: &mut Tx, org: OrgId, id: i64) -> Result<()> {
+        let mut q = Sql::new("DELETE FROM ");
+        q.push(self.name())
+            .push(" WHERE organization_id = ")
+            .bind(org)
+            .push(" AND id = ")
+            .bind(id);
+        match tx.execute(q).await? {
+            0 => Err(StoreError::NotFound {
+                entity: self.entity(),
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Clears `column` (a reference to a row being deleted) in this table, so
+    /// that deleting a record never deletes the history attached to it.
+    pub(crate) async fn detach(self, tx: &mut Tx, column: &str, org: OrgId, id: i64) -> Result<()> {
+        let mut q = Sql::new("UPDATE ");
+        q.push(self.name())
+            .push(" SET ")
+            .push(column)
+            .push(" = NULL WHERE organization_id = ")
+            .bind(org)
+            .push(" AND ")
+            .push(column)
+            .push(" = ")
+            .bind(id);
+        tx.execute(q).await?;
+        Ok(())
+    }
+}
+
+/// Appends ` AND <column> = $n` when the filter value is set.
+pub(crate) fn filter_eq(q: &mut Sql, column: &str, v: Option<impl Into<crate::Param>>) {
+    if let Some(v) = v {
+        q.push(" AND ").push(column).push(" = ").bind(v);
+    }
+}
+
+/// Appends a range filter on `column` for whichever bounds are set
+/// (`from` inclusive, `to` exclusive).
+pub(crate) fn filter_range<T: Into<crate::Param>>(
+    q: &mut Sql,
+    column: &str,
+    from: Option<T>,
+    to: Option<T>,
+) {
+    if let Some(v) = from {
+        q.push(" AND ").push(column).push(" >= ").bind(v);
+    }
+    if let Some(v) = to {
+        q.push(" AND ").push(column).push(" < ").bind(v);
+    }
+}
+
+/// The LIKE pattern for a case-insensitive substring search, or `None` for a
+/// blank search.
+pub(crate) fn search_pattern(text: Option<&str>) -> Option<String> {
+    let text = text.map(str::trim).filter(|t| !t.is_empty())?;
+    Some(format!(
+        "%{}%",
+        text.to_lowercase()
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_")
+    ))
+}
+
+/// Appends `(LOWER(c1) LIKE $n OR LOWER(c2) LIKE $n ...)`.
+pub(crate) fn search_clause(q: &mut Sql, columns: &[&str], pattern: &str) {
+    q.push("(");
+    for (i, c) in columns.iter().enumerate() {
+        if i > 0 {
+            q.push(" OR ");
+        }
+        q.push("LOWER(")
+            .push(c)
+            .push(") LIKE ")
+            .bind(pattern)
+            .push(" ESCAPE '\\'");
+    }
+    q.push(")");
+}
+
+/// Appends a case-insensitive substring match over `columns`.
+pub(crate) fn filter_search(q: &mut Sql, columns: &[&str], text: Option<&str>) {
+    if let Some(pattern) = search_pattern(text) {
+        q.push(" AND ");
+        search_clause(q, columns, &pattern);
+    }
+}
+
+/// Appends ORDER BY (with `id` as tie-breaker) and LIMIT/OFFSET fetching one
+/// extra row (see [`crate::Paged::from_overfetch`]).
+pub(crate) fn order_and_page(q: &mut Sql, column: &str, dir: crate::SortDir, page: crate::Page) {
+    q.push(" ORDER BY ")
+        .push(column)
+        .push(" ")
+        .push(dir.sql())
+        .push(", id ")
+        .push(dir.sql())
+        .push(" LIMIT ")
+        .bind(page.limit as i64 + 1)
+        .push(" OFFSET ")
+        .bind(page.offset as i64);
+}
+
+/// Reads a stored vocabulary word back.
+pub(crate) fn word<T: std::str::FromStr>(entity: &'static str, s: &str) -> Result<T> {
+    s.parse().map_err(|_| StoreError::Corrupt {
+        entity,
+        message: format!("unknown stored value '{s}'"),
+    })
+}

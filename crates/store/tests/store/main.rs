@@ -1,0 +1,8 @@
+//! Storage story tests. Each test runs on PostgreSQL when
+//! `NEURACRM_TEST_POSTGRES_URL` is set (one fresh schema per test), otherwise
+//! on a fresh SQLite file; CI runs the suite both ways.
+
+mod harness;
+mod seed;
+mod stories;
+mod tenancy;
