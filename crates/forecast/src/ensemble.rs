@@ -76,8 +76,11 @@ impl Default for Ensemble {
 
 /// The candidate models of the default ensemble.
 pub fn default_models() -> Vec<Box<dyn Model>> {
+    // The fast ETS (decomposition seasonal states) measured better inside the
+    // ensemble than full maximum likelihood: 13.39 vs 13.70 sMAPE on every 7th
+    // M3 monthly series, at half the time.
     vec![
-        Box::new(AutoEts::default()),
+        Box::new(AutoEts::fast()),
         Box::new(Theta),
         Box::new(SeasonalNaive),
     ]

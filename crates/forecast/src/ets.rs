@@ -15,8 +15,9 @@
 //! parameters), then re-estimates the best candidates with every initial state
 //! free, as the reference implementation does for all of them.
 //!
-//! Intervals: analytic for the linear (additive-error, additive-component)
-//! class; simulated sample paths (deterministic seed) otherwise.
+//! Intervals: analytic for the linear class and for multiplicative errors with
+//! additive components (Hyndman et al. 2008, ch. 6); simulated sample paths
+//! (deterministic seed) for multiplicative seasonality.
 
 use crate::decompose::{SeasonalKind, seasonal_indices};
 use crate::optim::{NelderMeadOptions, nelder_mead};
@@ -359,6 +360,32 @@ struct Layout {
     spec: EtsSpec,
     m: usize,
     free_seasons: bool,
+    /// Smoothing parameters enter through logistic maps onto their bounds
+    /// instead of as raw values behind an infinite wall: a simplex pressed
+    /// against a wall stalls, which matters when a weight's optimum is at its
+    /// bound (common: alpha = 1e-4 for a stable level).
+    transformed: bool,
+}
+
+fn logistic(u: f64) -> f64 {
+    1.0 / (1.0 + (-u).exp())
+}
+
+fn logit(p: f64) -> f64 {
+    let p = p.clamp(1e-9, 1.0 - 1e-9);
+    (p / (1.0 - p)).ln()
+}
+
+/// Maps `v` in `[lo, hi]` to the real line and back.
+fn to_unit(v: f64, lo: f64, hi: f64) -> f64 {
+    if hi > lo {
+        logit((v - lo) / (hi - lo))
+    } else {
+        0.0
+    }
+}
+fn from_unit(u: f64, lo: f64, hi: f64) -> f64 {
+    lo + (hi - lo) * logistic(u)
 }
 
 impl Layout {
@@ -383,15 +410,29 @@ impl Layout {
     }
 
     fn pack(&self, p: Smoothing, s: &States) -> Vec<f64> {
-        let mut x = vec![p.alpha];
-        if self.spec.has_trend() {
-            x.push(p.beta);
-        }
-        if self.spec.has_season() {
-            x.push(p.gamma);
-        }
-        if self.spec.trend == TrendType::Damped {
-            x.push(p.phi);
+        let mut x = Vec::new();
+        if self.transformed {
+            x.push(to_unit(p.alpha, LOWER, UPPER));
+            if self.spec.has_trend() {
+                x.push(to_unit(p.beta, LOWER, p.alpha));
+            }
+            if self.spec.has_season() {
+                x.push(to_unit(p.gamma, LOWER, (1.0 - p.alpha).min(UPPER)));
+            }
+            if self.spec.trend == TrendType::Damped {
+                x.push(to_unit(p.phi, PHI_LOWER, PHI_UPPER));
+            }
+        } else {
+            x.push(p.alpha);
+            if self.spec.has_trend() {
+                x.push(p.beta);
+            }
+            if self.spec.has_season() {
+                x.push(p.gamma);
+            }
+            if self.spec.trend == TrendType::Damped {
+                x.push(p.phi);
+            }
         }
         x.push(s.level);
         if self.spec.has_trend() {
@@ -421,6 +462,27 @@ impl Layout {
             it.next()?
         } else {
             1.0
+        };
+        let (alpha, beta, gamma, phi) = if self.transformed {
+            let a = from_unit(alpha, LOWER, UPPER);
+            let b = if self.spec.has_trend() {
+                from_unit(beta, LOWER, a)
+            } else {
+                0.0
+            };
+            let g = if self.spec.has_season() {
+                from_unit(gamma, LOWER, (1.0 - a).min(UPPER))
+            } else {
+                0.0
+            };
+            let f = if self.spec.trend == TrendType::Damped {
+                from_unit(phi, PHI_LOWER, PHI_UPPER)
+            } else {
+                1.0
+            };
+            (a, b, g, f)
+        } else {
+            (alpha, beta, gamma, phi)
         };
         if !(LOWER..=UPPER).contains(&alpha) {
             return None;
@@ -528,6 +590,7 @@ fn fit_spec(
         spec,
         m: m_eff,
         free_seasons,
+        transformed: free_seasons,
     };
     let (start_par, start_init) = match warm {
         Some(c) if c.spec == spec => (c.par, c.init.clone()),
@@ -553,7 +616,17 @@ fn fit_spec(
         x_tol: 1e-8,
         ..NelderMeadOptions::default()
     };
-    let best = nelder_mead(objective, &x0, &opts);
+    let mut objective = objective;
+    let mut best = nelder_mead(&mut objective, &x0, &opts);
+    if free_seasons && best.f.is_finite() {
+        // A simplex that has collapsed against a bound (a smoothing weight at
+        // its limit is common) stalls; one restart from the best vertex with a
+        // fresh simplex recovers the optimum the reference implementations reach.
+        let again = nelder_mead(&mut objective, &best.x, &opts);
+        if again.f < best.f {
+            best = again;
+        }
+    }
     if !best.f.is_finite() {
         return None;
     }
@@ -616,11 +689,24 @@ pub fn candidate_specs(y: &[f64], m: usize) -> Vec<EtsSpec> {
 /// Automatic ETS: every admissible specification, best AICc.
 #[derive(Debug, Clone)]
 pub struct AutoEts {
-    /// Specifications re-estimated with free seasonal initial states after the
-    /// fast first pass (1 = only the winner, 0 = none).
+    /// First-pass candidates within 2 AICc units of the best are re-estimated
+    /// with every initial state free and a tight tolerance; at most this many
+    /// seasonal ones (the expensive ones). 0 keeps the first-pass estimates.
     pub refine_top: usize,
     /// Nelder–Mead iterations of the fast first pass.
     pub first_pass_iterations: usize,
+}
+
+impl AutoEts {
+    /// Selection and estimates from the fast first pass only: seasonal initial
+    /// states stay at their classical-decomposition values. Fewer free
+    /// parameters act as regularisation; see the ensemble for measurements.
+    pub fn fast() -> Self {
+        Self {
+            refine_top: 0,
+            ..Self::default()
+        }
+    }
 }
 
 impl Default for AutoEts {
@@ -686,9 +772,24 @@ impl AutoEts {
         }
         let n = y.len();
         first.sort_by(|a, b| a.aicc(n).total_cmp(&b.aicc(n)));
+        // Re-estimate, with every initial state free and a tight tolerance, the
+        // first-pass winner and the runners-up it does not clearly beat
+        // (within 2 AICc units), since the loose first pass cannot rank those.
+        let best_first = first.first().map(|c| c.aicc(n)).unwrap_or(f64::INFINITY);
         let mut best: Option<Candidate> = None;
-        for c in first.iter().take(self.refine_top.max(1)) {
-            let refined = if c.spec.has_season() && self.refine_top > 0 {
+        let mut seasonal_refits = 0;
+        for (i, c) in first.iter().enumerate() {
+            if i > 0 && c.aicc(n) > best_first + 2.0 {
+                break;
+            }
+            // Seasonal re-estimates are the expensive ones (13+ parameters).
+            if c.spec.has_season() {
+                if i > 0 && seasonal_refits >= self.refine_top {
+                    continue;
+                }
+                seasonal_refits += 1;
+            }
+            let refined = if self.refine_top > 0 {
                 fit_spec(y, period, c.spec, true, Some(c), 2000)
                     .filter(|r| r.lik <= c.lik)
                     .unwrap_or_else(|| c.clone())
@@ -714,13 +815,9 @@ impl AutoEts {
         check_finite(y)?;
         let fast = fit_spec(y, period, spec, false, None, 600)
             .ok_or_else(|| ForecastError::FitFailed(format!("{spec} could not be fitted")))?;
-        let c = if spec.has_season() {
-            fit_spec(y, period, spec, true, Some(&fast), 2000)
-                .filter(|r| r.lik <= fast.lik)
-                .unwrap_or(fast)
-        } else {
-            fast
-        };
+        let c = fit_spec(y, period, spec, true, Some(&fast), 2000)
+            .filter(|r| r.lik <= fast.lik)
+            .unwrap_or(fast);
         finish(y, c)
     }
 }
@@ -857,8 +954,9 @@ impl EtsFitted {
             .collect()
     }
 
-    /// Analytic h-step variances of the linear class.
-    fn linear_variances(&self, h: usize) -> Vec<f64> {
+    /// The coefficients `c_j = α + β·Σφ^i + γ·[j ≡ 0 mod m]`, `j = 1..h-1`, of
+    /// the h-step forecast error in terms of future innovations.
+    fn error_coefficients(&self, h: usize) -> Vec<f64> {
         let spec = self.cand.spec;
         let p = self.cand.par;
         let m = self.cand.m.max(1);
@@ -867,29 +965,62 @@ impl EtsFitted {
         } else {
             1.0
         };
-        let mut acc = 0.0;
         let (mut cum, mut pw) = (0.0, 1.0);
-        (0..h)
+        (1..h)
             .map(|j| {
-                // variance of step j+1 = sigma^2 (1 + sum_{i=1..j} c_i^2)
-                let v = self.sigma2 * (1.0 + acc);
-                let i = j + 1;
                 pw *= phi;
                 cum += pw;
                 let mut c = p.alpha;
                 if spec.has_trend() {
                     c += p.beta * cum;
                 }
-                if spec.has_season() && i % m == 0 {
+                if spec.has_season() && j % m == 0 {
                     c += p.gamma;
                 }
-                acc += c * c;
-                v
+                c
             })
             .collect()
     }
 
-    /// Simulated quantiles for the non-linear classes.
+    /// Analytic h-step variances of the linear class:
+    /// `σ² (1 + Σ_{j<h} c_j²)`.
+    fn linear_variances(&self, h: usize) -> Vec<f64> {
+        let c = self.error_coefficients(h);
+        let mut acc = 0.0;
+        (0..h)
+            .map(|j| {
+                if j > 0 {
+                    acc += c[j - 1] * c[j - 1];
+                }
+                self.sigma2 * (1.0 + acc)
+            })
+            .collect()
+    }
+
+    /// Analytic h-step variances of multiplicative-error models with additive
+    /// trend and season (Hyndman et al. 2008, class 2):
+    /// `v_h = (1+σ²)·θ_h − μ_h²`, `θ_h = μ_h² + σ² Σ_{j<h} c_j² θ_{h−j}`.
+    fn class2_variances(&self, mean: &[f64]) -> Vec<f64> {
+        let h = mean.len();
+        let c = self.error_coefficients(h);
+        let s2 = self.sigma2;
+        let mut theta: Vec<f64> = Vec::with_capacity(h);
+        for k in 0..h {
+            let mut t = mean[k] * mean[k];
+            for j in 1..=k {
+                t += s2 * c[j - 1] * c[j - 1] * theta[k - j];
+            }
+            theta.push(t);
+        }
+        theta
+            .iter()
+            .zip(mean)
+            .map(|(t, mu)| ((1.0 + s2) * t - mu * mu).max(0.0))
+            .collect()
+    }
+
+    /// Simulated quantiles for multiplicative-error, multiplicative-season
+    /// models (class 3), which have no closed form.
     fn simulated_bounds(&self, h: usize, level: f64) -> (Vec<f64>, Vec<f64>) {
         const PATHS: usize = 1000;
         let spec = self.cand.spec;
@@ -1006,9 +1137,16 @@ impl Fitted for EtsFitted {
     fn predict(&self, h: usize, level: f64) -> Result<Forecast, ForecastError> {
         check_level(level)?;
         let mean = self.point_path(h);
-        let (lower, upper) = if self.cand.spec.is_linear() || self.sigma2 == 0.0 {
+        let spec = self.cand.spec;
+        let class2 =
+            spec.error == ErrorType::Multiplicative && spec.season != SeasonType::Multiplicative;
+        let (lower, upper) = if spec.is_linear() || class2 || self.sigma2 == 0.0 {
             let z = quantile_normal(0.5 + level / 2.0);
-            let var = self.linear_variances(h);
+            let var = if class2 {
+                self.class2_variances(&mean)
+            } else {
+                self.linear_variances(h)
+            };
             (
                 mean.iter()
                     .zip(&var)

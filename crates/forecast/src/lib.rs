@@ -22,6 +22,7 @@ pub mod metrics;
 pub mod naive;
 pub mod optim;
 pub mod regression;
+pub mod report;
 pub mod theta;
 
 pub use dist::quantile_normal;
@@ -131,6 +132,7 @@ pub fn model_by_name(name: &str) -> Option<Box<dyn Model>> {
         "theta" => Box::new(theta::Theta),
         "regression" => Box::new(regression::LinearRegression),
         "ets" => Box::new(ets::AutoEts::default()),
+        "ets_fast" => Box::new(ets::AutoEts::fast()),
         "seasonal_naive" | "snaive" => Box::new(naive::SeasonalNaive),
         _ => return None,
     })
