@@ -1,2 +1,30 @@
 //! Seasonal auto-ARIMA (Hyndman–Khandakar), estimated by CSS then exact maximum
 //! likelihood through a Kalman filter on the state-space form.
+//!
+//! * [`Arima`] fits one fixed order and gives an [`ArimaFit`] with its
+//!   likelihood, information criteria, forecasts and intervals.
+//! * [`AutoArima`] chooses the differencing with unit-root tests (KPSS for `d`,
+//!   a seasonal-strength test for `D`), then runs the Hyndman–Khandakar stepwise
+//!   search over `(p,q)(P,Q)` with and without a constant, by AICc.
+//!
+//! ```
+//! use neuracrm_forecast::{Model, arima::AutoArima};
+//! let y: Vec<f64> = (0..60).map(|t| 100.0 + t as f64 + 10.0 * ((t % 12) as f64 / 2.0).sin()).collect();
+//! let fit = AutoArima::default().fit(&y, 12).unwrap();
+//! let f = fit.predict(12, 0.95).unwrap();
+//! assert_eq!(f.len(), 12);
+//! assert!(f.lower[0] <= f.mean[0] && f.mean[0] <= f.upper[0]);
+//! ```
+
+mod auto;
+mod kalman;
+mod model;
+mod poly;
+mod unitroot;
+
+pub use auto::AutoArima;
+pub use model::{Arima, ArimaFit, Order};
+pub use unitroot::{kpss_statistic, seasonal_strength};
+
+#[cfg(test)]
+mod reference_tests;
