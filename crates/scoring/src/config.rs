@@ -456,8 +456,7 @@ mod tests {
         ScoringConfig::default().validate().unwrap();
         let parsed: ScoringConfig = serde_json::from_str("{}").unwrap();
         assert_eq!(parsed, ScoringConfig::default());
-        let partial: ScoringConfig =
-            serde_json::from_str(r#"{"thresholds":{"hot":90}}"#).unwrap();
+        let partial: ScoringConfig = serde_json::from_str(r#"{"thresholds":{"hot":90}}"#).unwrap();
         assert_eq!(partial.thresholds.hot, 90.0);
         assert_eq!(partial.thresholds.warm, 60.0);
     }
@@ -486,8 +485,16 @@ mod tests {
         assert_eq!(field_of(Err(err.clone())), "weights");
         assert!(err.to_string().contains("sum to 1"), "{err}");
         // Within 1e-6 passes, beyond fails.
-        Weights::default().with(Factor::Industry, 0.2 + 5e-7).validate().unwrap();
-        assert!(Weights::default().with(Factor::Industry, 0.2 + 2e-6).validate().is_err());
+        Weights::default()
+            .with(Factor::Industry, 0.2 + 5e-7)
+            .validate()
+            .unwrap();
+        assert!(
+            Weights::default()
+                .with(Factor::Industry, 0.2 + 2e-6)
+                .validate()
+                .is_err()
+        );
         // A factor may be switched off entirely.
         Weights::default()
             .with(Factor::AiInsights, 0.0)
@@ -498,11 +505,24 @@ mod tests {
 
     #[test]
     fn thresholds_must_be_strictly_ordered_and_in_range() {
-        let t = |hot, warm, lukewarm| CategoryThresholds { hot, warm, lukewarm };
+        let t = |hot, warm, lukewarm| CategoryThresholds {
+            hot,
+            warm,
+            lukewarm,
+        };
         assert_eq!(field_of(t(100.5, 60.0, 40.0).validate()), "thresholds.hot");
-        assert_eq!(field_of(t(80.0, 60.0, 0.0).validate()), "thresholds.lukewarm");
-        assert_eq!(field_of(t(80.0, 60.0, -1.0).validate()), "thresholds.lukewarm");
-        assert_eq!(field_of(t(80.0, f64::NAN, 40.0).validate()), "thresholds.warm");
+        assert_eq!(
+            field_of(t(80.0, 60.0, 0.0).validate()),
+            "thresholds.lukewarm"
+        );
+        assert_eq!(
+            field_of(t(80.0, 60.0, -1.0).validate()),
+            "thresholds.lukewarm"
+        );
+        assert_eq!(
+            field_of(t(80.0, f64::NAN, 40.0).validate()),
+            "thresholds.warm"
+        );
         assert_eq!(field_of(t(60.0, 60.0, 40.0).validate()), "thresholds.hot");
         assert_eq!(field_of(t(80.0, 40.0, 40.0).validate()), "thresholds.warm");
         assert_eq!(field_of(t(80.0, 30.0, 40.0).validate()), "thresholds.warm");
@@ -520,7 +540,11 @@ mod tests {
         assert_eq!(t.categorize(40.0), Category::Lukewarm);
         assert_eq!(t.categorize(39.99), Category::Cold);
         assert_eq!(t.categorize(0.0), Category::Cold);
-        let custom = CategoryThresholds { hot: 90.0, warm: 70.0, lukewarm: 50.0 };
+        let custom = CategoryThresholds {
+            hot: 90.0,
+            warm: 70.0,
+            lukewarm: 50.0,
+        };
         assert_eq!(custom.categorize(85.0), Category::Warm);
         assert_eq!(custom.categorize(90.0), Category::Hot);
     }
@@ -533,15 +557,23 @@ mod tests {
         let mut t = IndustryTable::default();
         t.rules[0].points = 20.5;
         assert_eq!(field_of(t.validate()), "industries.rules[0].points");
-        let mut t = IndustryTable::default();
-        t.other_points = -0.5;
+        let t = IndustryTable {
+            other_points: -0.5,
+            ..IndustryTable::default()
+        };
         assert_eq!(field_of(t.validate()), "industries.other_points");
         let mut t = IndustryTable::default();
         t.rules[1].name = "  ".into();
         assert_eq!(field_of(t.validate()), "industries.rules[1].name");
         let mut t = IndustryTable::default();
         t.rules[1].synonyms.push("SOFTWARE".into());
-        assert_eq!(field_of(t.validate()), format!("industries.rules[1].synonyms[{}]", t.rules[1].synonyms.len() - 1));
+        assert_eq!(
+            field_of(t.validate()),
+            format!(
+                "industries.rules[1].synonyms[{}]",
+                t.rules[1].synonyms.len() - 1
+            )
+        );
         // Zero points is allowed.
         let mut t = IndustryTable::default();
         t.rules[7].points = 0.0;

@@ -10,8 +10,8 @@
 use crate::config::{IndustryTable, ScoringConfig};
 use crate::error::ScoringError;
 use crate::explain::{ACTIONS, Evidence, FactorScore, LeadScore, Recommendation};
-use crate::facts::LeadFacts;
 use crate::factor::Factor;
+use crate::facts::LeadFacts;
 use crate::intent::MAX_INTENT;
 use crate::matcher::PhraseMatcher;
 use crate::rules::{
@@ -74,7 +74,11 @@ impl IndustryIndex {
         Ok(Self {
             matcher,
             rule_of_pattern,
-            names: table.rules.iter().map(|r| Arc::from(r.name.trim())).collect(),
+            names: table
+                .rules
+                .iter()
+                .map(|r| Arc::from(r.name.trim()))
+                .collect(),
             points: table.rules.iter().map(|r| r.points).collect(),
             other_points: table.other_points,
         })
@@ -143,9 +147,11 @@ impl Scorer {
             budget(facts),
             ai_insights(facts),
         ];
-        let factors = Factor::ALL.map(|factor| {
-            let i = factor.index();
-            let (points, backed, evidence) = raw[i].clone();
+        let mut next = 0;
+        let factors = raw.map(|(points, backed, evidence)| {
+            let i = next;
+            next += 1;
+            let factor = Factor::ALL[i];
             let points = if points.is_finite() {
                 points.clamp(0.0, factor.default_max())
             } else {
@@ -216,7 +222,11 @@ fn company_size(facts: &LeadFacts) -> (f64, bool, Evidence) {
         employees: facts.company_size,
     };
     match facts.company_size {
-        Some(n) => (band(COMPANY_SIZE_BANDS, |min| n >= min).unwrap_or(0.0), true, e),
+        Some(n) => (
+            band(COMPANY_SIZE_BANDS, |min| n >= min).unwrap_or(0.0),
+            true,
+            e,
+        ),
         None => (COMPANY_SIZE_UNKNOWN, false, e),
     }
 }
@@ -253,7 +263,9 @@ fn decision_maker(facts: &LeadFacts) -> (f64, bool, Evidence) {
                 return;
             };
             match rule {
-                TitleRule::Level(s) if level.is_none_or(|(l, _)| s > l) => level = Some((s, phrase)),
+                TitleRule::Level(s) if level.is_none_or(|(l, _)| s > l) => {
+                    level = Some((s, phrase))
+                }
                 TitleRule::Cap(s) if cap.is_none_or(|(c, _)| s < c) => cap = Some((s, phrase)),
                 _ => {}
             }
@@ -280,7 +292,11 @@ struct Wording {
 }
 
 impl Wording {
-    fn scan(matcher: Option<&PhraseMatcher>, table: &'static [(&'static str, f64)], facts: &LeadFacts) -> Self {
+    fn scan(
+        matcher: Option<&PhraseMatcher>,
+        table: &'static [(&'static str, f64)],
+        facts: &LeadFacts,
+    ) -> Self {
         let mut w = Wording {
             best: None,
             cancelled_by: None,
@@ -288,7 +304,10 @@ impl Wording {
         let Some(m) = matcher else {
             return w;
         };
-        for text in [facts.title.as_deref(), facts.description.as_deref()].into_iter().flatten() {
+        for text in [facts.title.as_deref(), facts.description.as_deref()]
+            .into_iter()
+            .flatten()
+        {
             m.for_each_word_match(text, |i| {
                 let Some(&(phrase, points)) = table.get(i) else {
                     return;
@@ -368,7 +387,13 @@ fn ai_insights(facts: &LeadFacts) -> (f64, bool, Evidence) {
     // Intent 0–5 maps onto the default maximum of 5 points one to one.
     let points = intent / MAX_INTENT * Factor::AiInsights.default_max();
     let backed = a.answered_by.is_some();
-    (points, backed, Evidence::AiInsights { assessment: Some(a) })
+    (
+        points,
+        backed,
+        Evidence::AiInsights {
+            assessment: Some(a),
+        },
+    )
 }
 
 /// Up to three of the weakest factors relative to their maximum; factors at
@@ -379,8 +404,16 @@ fn recommend(factors: &[FactorScore; 7]) -> SmallVec<[Recommendation; 3]> {
     let ratio = |f: &FactorScore| f.points / f.max;
     order.sort_unstable_by(|&a, &b| {
         let (fa, fb) = (&factors[a], &factors[b]);
-        let ra = if fa.max > 0.0 { ratio(fa) } else { f64::INFINITY };
-        let rb = if fb.max > 0.0 { ratio(fb) } else { f64::INFINITY };
+        let ra = if fa.max > 0.0 {
+            ratio(fa)
+        } else {
+            f64::INFINITY
+        };
+        let rb = if fb.max > 0.0 {
+            ratio(fb)
+        } else {
+            f64::INFINITY
+        };
         ra.total_cmp(&rb)
             .then((fb.max - fb.points).total_cmp(&(fa.max - fa.points)))
             .then(a.cmp(&b))
@@ -401,7 +434,6 @@ fn recommend(factors: &[FactorScore; 7]) -> SmallVec<[Recommendation; 3]> {
         })
         .collect()
 }
-
 
 #[cfg(test)]
 mod tests;

@@ -140,13 +140,18 @@ fn plural(n: i64) -> &'static str {
 impl fmt::Display for Evidence {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Evidence::Industry { matched: Some(name), .. } => write!(f, "industry: {name}"),
-            Evidence::Industry { matched: None, recorded: true } => {
-                f.write_str("industry not in the table (scored as other)")
-            }
-            Evidence::Industry { matched: None, recorded: false } => {
-                f.write_str("no industry recorded (scored as other)")
-            }
+            Evidence::Industry {
+                matched: Some(name),
+                ..
+            } => write!(f, "industry: {name}"),
+            Evidence::Industry {
+                matched: None,
+                recorded: true,
+            } => f.write_str("industry not in the table (scored as other)"),
+            Evidence::Industry {
+                matched: None,
+                recorded: false,
+            } => f.write_str("no industry recorded (scored as other)"),
             Evidence::CompanySize { employees: Some(n) } => write!(f, "{n} employees"),
             Evidence::CompanySize { employees: None } => f.write_str("company size unknown"),
             Evidence::Engagement {
@@ -159,7 +164,10 @@ impl fmt::Display for Evidence {
                 if interactions == 0 && *website_seconds == 0 && *activities == 0 {
                     f.write_str("no tracked activity")
                 } else {
-                    write!(f, "{interactions} opens+clicks, {website_seconds} s on site")
+                    write!(
+                        f,
+                        "{interactions} opens+clicks, {website_seconds} s on site"
+                    )
                 }
             }
             Evidence::DecisionMaker {
@@ -169,7 +177,9 @@ impl fmt::Display for Evidence {
                 Some(p) => write!(f, "job title reads as {s} (\"{p}\")"),
                 None => write!(f, "job title reads as {s}"),
             },
-            Evidence::DecisionMaker { seniority: None, .. } => f.write_str("no job title recorded"),
+            Evidence::DecisionMaker {
+                seniority: None, ..
+            } => f.write_str("no job title recorded"),
             Evidence::Urgency {
                 days_to_decision,
                 phrase,
@@ -346,7 +356,9 @@ mod tests {
         };
         assert_eq!(a.to_string(), "buying intent 4/5 from LLM (cached)");
         let failed = Evidence::AiInsights {
-            assessment: Some(IntentAssessment::failed(IntentFailure::HttpStatus { status: 500 })),
+            assessment: Some(IntentAssessment::failed(IntentFailure::HttpStatus {
+                status: 500,
+            })),
         };
         assert_eq!(failed.to_string(), "LLM failed: HTTP status 500 (scored 0)");
     }

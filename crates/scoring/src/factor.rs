@@ -125,8 +125,14 @@ mod tests {
     #[test]
     fn names_match_serde() {
         for f in Factor::ALL {
-            assert_eq!(serde_json::to_string(&f).unwrap(), format!("\"{}\"", f.name()));
+            assert_eq!(
+                serde_json::to_string(&f).unwrap(),
+                format!("\"{}\"", f.name())
+            );
         }
-        assert_eq!(serde_json::to_string(&Category::Lukewarm).unwrap(), "\"lukewarm\"");
+        assert_eq!(
+            serde_json::to_string(&Category::Lukewarm).unwrap(),
+            "\"lukewarm\""
+        );
     }
 }

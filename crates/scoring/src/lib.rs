@@ -41,8 +41,8 @@ mod config;
 mod engine;
 mod error;
 mod explain;
-mod facts;
 mod factor;
+mod facts;
 pub mod intent;
 mod matcher;
 pub mod rules;
@@ -53,8 +53,8 @@ pub use config::{
 pub use engine::Scorer;
 pub use error::ScoringError;
 pub use explain::{Evidence, FactorScore, LeadScore, Recommendation};
-pub use facts::LeadFacts;
 pub use factor::{Category, Factor};
+pub use facts::LeadFacts;
 pub use intent::{
     ApiKey, IntentAssessment, IntentAssessor, IntentCache, IntentCacheKey, IntentEstimator,
     IntentFailure, IntentSource, LlmConfig, LlmIntent, MemoryIntentCache, OfflineIntent,

@@ -194,9 +194,9 @@ pub const RECENCY_BANDS: &[(i64, f64)] = &[(2, 2.0), (7, 1.0)];
 /// Stated budget in cents: the first row whose minimum is at most the budget.
 /// A stated budget of zero or less earns nothing (but is real data).
 pub const BUDGET_AMOUNT_BANDS: &[(i64, f64)] = &[
-    (100_000_00, 7.0), // $100,000 or more
-    (10_000_00, 6.0),  // $10,000 or more
-    (1, 5.0),          // any positive amount
+    (100_000 * 100, 7.0), // $100,000 or more
+    (10_000 * 100, 6.0),  // $10,000 or more
+    (1, 5.0),             // any positive amount
 ];
 
 /// Budget wording in the title or description: the strongest phrase counts and
@@ -272,4 +272,59 @@ pub const INTENT_PHRASES: &[(&str, f64)] = &[
 /// Looks up the first band in `bands` whose predicate on the threshold holds.
 pub(crate) fn band<T: Copy>(bands: &[(T, f64)], pred: impl Fn(T) -> bool) -> Option<f64> {
     bands.iter().find(|(t, _)| pred(*t)).map(|&(_, p)| p)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::DEFAULT_INDUSTRIES;
+
+    const SCORING_MD: &str = include_str!("../SCORING.md");
+
+    fn documented(phrase: &str) -> bool {
+        SCORING_MD.contains(&format!("`{phrase}`"))
+    }
+
+    #[test]
+    fn scoring_md_lists_every_phrase_and_synonym() {
+        let phrases = URGENCY_PHRASES
+            .iter()
+            .chain(BUDGET_PHRASES)
+            .chain(INTENT_PHRASES)
+            .map(|(p, _)| *p)
+            .chain(TITLE_PHRASES.iter().map(|(p, _)| *p))
+            .chain(
+                DEFAULT_INDUSTRIES
+                    .iter()
+                    .flat_map(|(_, _, s)| s.iter().copied()),
+            );
+        for p in phrases {
+            assert!(documented(p), "SCORING.md does not list `{p}`");
+        }
+        for (name, points, _) in DEFAULT_INDUSTRIES {
+            assert!(
+                SCORING_MD.contains(&format!("| {name} | {points} |")),
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn tables_are_ordered_as_the_engine_reads_them() {
+        // First match wins, so thresholds must run from strictest to loosest.
+        assert!(EMAIL_INTERACTION_BANDS.windows(2).all(|w| w[0].0 > w[1].0));
+        assert!(WEBSITE_SECONDS_BANDS.windows(2).all(|w| w[0].0 > w[1].0));
+        assert!(COMPANY_SIZE_BANDS.windows(2).all(|w| w[0].0 > w[1].0));
+        assert!(BUDGET_AMOUNT_BANDS.windows(2).all(|w| w[0].0 > w[1].0));
+        assert!(DECISION_DATE_BANDS.windows(2).all(|w| w[0].0 < w[1].0));
+        assert!(RECENCY_BANDS.windows(2).all(|w| w[0].0 < w[1].0));
+        // No rule row exceeds its factor's default maximum.
+        let top = |t: &[(u64, f64)]| t.first().map_or(0.0, |r| r.1);
+        assert_eq!(
+            top(EMAIL_INTERACTION_BANDS) + top(WEBSITE_SECONDS_BANDS),
+            25.0
+        );
+        assert!(COMPANY_SIZE_BANDS.iter().all(|r| r.1 <= 15.0));
+        assert!(INTENT_PHRASES.iter().all(|r| r.1 <= 5.0));
+    }
 }

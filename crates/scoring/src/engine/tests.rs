@@ -38,7 +38,7 @@ fn perfect() -> LeadFacts {
         industry: Some("Technology".into()),
         company_size: Some(5000),
         job_title: Some("CEO".into()),
-        budget_cents: Some(500_000_00),
+        budget_cents: Some(500_000 * 100),
         title: Some("Urgent: platform replacement".into()),
         description: Some("Budget approved, need it ASAP".into()),
         expected_decision: Some(today() + Duration::days(7)),
@@ -134,7 +134,11 @@ fn every_industry_and_its_synonyms() {
         let f = s.factor(Factor::Industry);
         assert_eq!(f.points, expected, "{text}");
         assert!(f.backed, "{text}");
-        assert_eq!(f.evidence.to_string(), format!("industry: {name}"), "{text}");
+        assert_eq!(
+            f.evidence.to_string(),
+            format!("industry: {name}"),
+            "{text}"
+        );
     }
 }
 
@@ -253,7 +257,14 @@ fn seniority_levels() {
         }
     }
     assert_eq!(
-        [Executive, VicePresident, Director, Manager, IndividualContributor].map(Seniority::points),
+        [
+            Executive,
+            VicePresident,
+            Director,
+            Manager,
+            IndividualContributor
+        ]
+        .map(Seniority::points),
         [15.0, 12.0, 10.0, 7.0, 3.0]
     );
     let s = scorer().score(&LeadFacts::default(), now());
@@ -367,7 +378,7 @@ fn budget_amounts_wording_and_negation() {
     assert_eq!(b(None, Some("We have some budget")), (1.0, true));
     assert_eq!(b(None, Some("Not yet approved")), (0.0, true));
     assert_eq!(b(None, Some("approved, but budget freeze")), (0.0, true));
-    assert_eq!(b(Some(50_000_00), Some("budget approved")), (10.0, true));
+    assert_eq!(b(Some(50_000 * 100), Some("budget approved")), (10.0, true));
     assert_eq!(b(Some(i64::MAX), Some("approved")), (10.0, true));
     assert_eq!(b(Some(i64::MIN), None), (0.0, true));
 }
@@ -390,7 +401,11 @@ fn ai_insights_from_the_assessment() {
     );
     assert_eq!(
         ai(Some(IntentAssessment::answered(2.5, IntentSource::Offline))),
-        (2.5, true, "buying intent 2.5/5 from offline estimator".into())
+        (
+            2.5,
+            true,
+            "buying intent 2.5/5 from offline estimator".into()
+        )
     );
     assert_eq!(
         ai(Some(IntentAssessment::failed(IntentFailure::Timeout))),
@@ -511,10 +526,16 @@ fn zero_weight_factor_earns_nothing_and_is_never_recommended() {
         weights,
         ..ScoringConfig::default()
     };
-    let s = Scorer::new(&config).unwrap().score(&LeadFacts::default(), now());
+    let s = Scorer::new(&config)
+        .unwrap()
+        .score(&LeadFacts::default(), now());
     let f = s.factor(Factor::AiInsights);
     assert_eq!((f.points, f.max), (0.0, 0.0));
-    assert!(s.recommendations.iter().all(|r| r.factor != Factor::AiInsights));
+    assert!(
+        s.recommendations
+            .iter()
+            .all(|r| r.factor != Factor::AiInsights)
+    );
     assert_eq!(s.recommendations.len(), 3);
 }
 
@@ -531,7 +552,9 @@ fn confidence_is_the_weight_share_backed_by_data() {
     };
     assert_eq!(scorer().score(&facts, now()).confidence, 0.35);
     let mut facts = perfect();
-    facts.intent = Some(IntentAssessment::failed(IntentFailure::HttpStatus { status: 500 }));
+    facts.intent = Some(IntentAssessment::failed(IntentFailure::HttpStatus {
+        status: 500,
+    }));
     assert_eq!(scorer().score(&facts, now()).confidence, 0.95);
     facts.job_title = None;
     assert_eq!(scorer().score(&facts, now()).confidence, 0.8);
@@ -549,9 +572,16 @@ fn recommendations_name_the_weakest_factors() {
     let named: Vec<Factor> = s.recommendations.iter().map(|r| r.factor).collect();
     assert_eq!(
         named,
-        vec![Factor::DecisionMaker, Factor::BudgetSignals, Factor::Engagement]
+        vec![
+            Factor::DecisionMaker,
+            Factor::BudgetSignals,
+            Factor::Engagement
+        ]
     );
-    assert_eq!(s.recommendations[0].action, "Record the contact's job title.");
+    assert_eq!(
+        s.recommendations[0].action,
+        "Record the contact's job title."
+    );
     assert!(s.recommendations[1].action.contains("budget"));
     assert_eq!(s.recommendations[2].points, 15.0);
     assert_eq!(s.recommendations[2].max, 25.0);
@@ -613,5 +643,8 @@ fn scoring_is_deterministic_and_total_over_odd_input() {
 #[test]
 fn default_scorer_equals_default_config() {
     let facts = perfect();
-    assert_eq!(Scorer::default().score(&facts, now()), scorer().score(&facts, now()));
+    assert_eq!(
+        Scorer::default().score(&facts, now()),
+        scorer().score(&facts, now())
+    );
 }

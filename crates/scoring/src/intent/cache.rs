@@ -138,7 +138,10 @@ mod tests {
     fn keys_are_stable_and_unambiguous() {
         let k = IntentCacheKey::new("gpt-4o-mini", "hello");
         assert_eq!(k, IntentCacheKey::new("gpt-4o-mini", "hello"));
-        assert_ne!(IntentCacheKey::new("ab", "c"), IntentCacheKey::new("a", "bc"));
+        assert_ne!(
+            IntentCacheKey::new("ab", "c"),
+            IntentCacheKey::new("a", "bc")
+        );
         assert_eq!(k.to_hex().len(), 64);
         assert!(k.to_hex().bytes().all(|b| b.is_ascii_hexdigit()));
     }

@@ -74,7 +74,11 @@ pub struct LlmConfig {
 
 impl LlmConfig {
     /// A configuration with the default timeout and text limit.
-    pub fn new(base_url: impl Into<String>, model: impl Into<String>, api_key: Option<ApiKey>) -> Self {
+    pub fn new(
+        base_url: impl Into<String>,
+        model: impl Into<String>,
+        api_key: Option<ApiKey>,
+    ) -> Self {
         Self {
             base_url: base_url.into(),
             api_key,
@@ -143,7 +147,10 @@ impl LlmIntent {
             return Err(ScoringError::config("llm.model", "must not be empty"));
         }
         if config.timeout_ms == 0 {
-            return Err(ScoringError::config("llm.timeout_ms", "must be greater than 0"));
+            return Err(ScoringError::config(
+                "llm.timeout_ms",
+                "must be greater than 0",
+            ));
         }
         let base = config.base_url.trim().trim_end_matches('/');
         let endpoint = reqwest::Url::parse(&format!("{base}/chat/completions"))
@@ -234,10 +241,16 @@ impl LlmIntent {
             .next()
             .and_then(|c| c.message.content)
             .ok_or_else(|| {
-                ScoringError::intent(IntentFailure::MalformedResponse, "no choices[0].message.content")
+                ScoringError::intent(
+                    IntentFailure::MalformedResponse,
+                    "no choices[0].message.content",
+                )
             })?;
         parse_intent_reply(&content).map_err(|failure| {
-            ScoringError::intent(failure, redact(&format!("reply {:?}", truncate_chars(&content, 200)), key))
+            ScoringError::intent(
+                failure,
+                redact(&format!("reply {:?}", truncate_chars(&content, 200)), key),
+            )
         })
     }
 }
@@ -339,7 +352,10 @@ mod tests {
             other => panic!("expected InvalidConfig, got {other:?}"),
         };
         assert_eq!(field(LlmConfig::new("ftp://x", "m", None)), "llm.base_url");
-        assert_eq!(field(LlmConfig::new("not a url", "m", None)), "llm.base_url");
+        assert_eq!(
+            field(LlmConfig::new("not a url", "m", None)),
+            "llm.base_url"
+        );
         assert_eq!(field(LlmConfig::new("http://x/v1", " ", None)), "llm.model");
         let mut c = LlmConfig::new("http://x/v1", "m", None);
         c.timeout_ms = 0;
@@ -349,7 +365,10 @@ mod tests {
     #[test]
     fn endpoint_joins_base_url() {
         let llm = LlmIntent::new(LlmConfig::new("http://localhost:8080/v1/", "m", None)).unwrap();
-        assert_eq!(llm.endpoint.as_str(), "http://localhost:8080/v1/chat/completions");
+        assert_eq!(
+            llm.endpoint.as_str(),
+            "http://localhost:8080/v1/chat/completions"
+        );
     }
 
     #[test]

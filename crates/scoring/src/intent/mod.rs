@@ -204,7 +204,10 @@ impl IntentAssessor {
     /// # Errors
     /// [`ScoringError::InvalidConfig`] or [`ScoringError::LlmClient`] from
     /// [`LlmIntent::new`].
-    pub fn from_config(llm: Option<LlmConfig>, cache_capacity: usize) -> Result<Self, ScoringError> {
+    pub fn from_config(
+        llm: Option<LlmConfig>,
+        cache_capacity: usize,
+    ) -> Result<Self, ScoringError> {
         let primary: Arc<dyn IntentEstimator> = match llm {
             Some(config) => Arc::new(LlmIntent::new(config)?),
             None => Arc::new(OfflineIntent::new()),
@@ -300,7 +303,11 @@ mod tests {
     }
 
     fn fixed(answer: Result<f64, IntentFailure>, source: IntentSource) -> Arc<Fixed> {
-        Arc::new(Fixed { answer, calls: AtomicUsize::new(0), source })
+        Arc::new(Fixed {
+            answer,
+            calls: AtomicUsize::new(0),
+            source,
+        })
     }
 
     #[tokio::test]
@@ -312,7 +319,10 @@ mod tests {
 
     #[tokio::test]
     async fn fallback_answers_and_keeps_the_primary_failure_uncached() {
-        let llm = fixed(Err(IntentFailure::HttpStatus { status: 503 }), IntentSource::Llm);
+        let llm = fixed(
+            Err(IntentFailure::HttpStatus { status: 503 }),
+            IntentSource::Llm,
+        );
         let cache = Arc::new(MemoryIntentCache::new(8));
         let assessor = IntentAssessor::new(llm.clone())
             .with_fallback(Arc::new(OfflineIntent::new()))
@@ -344,7 +354,10 @@ mod tests {
         assert!(!a.cached && b.cached);
         assert_eq!(b.intent, 4.0);
         assert_eq!(llm.calls.load(Ordering::SeqCst), 1);
-        assert_ne!(IntentCacheKey::new("m1", "text"), IntentCacheKey::new("m2", "text"));
+        assert_ne!(
+            IntentCacheKey::new("m1", "text"),
+            IntentCacheKey::new("m2", "text")
+        );
     }
 
     #[test]

@@ -5,7 +5,9 @@
 //! description that says "demo" five times is not five times keener); the sum
 //! is clamped to 0–5, so "not interested in pricing" reads 0.
 
-use super::{BoxFuture, IntentAssessment, IntentEstimator, IntentFailure, IntentSource, MAX_INTENT};
+use super::{
+    BoxFuture, IntentAssessment, IntentEstimator, IntentFailure, IntentSource, MAX_INTENT,
+};
 use crate::error::ScoringError;
 use crate::matcher::PhraseMatcher;
 use crate::rules::INTENT_PHRASES;

@@ -41,7 +41,8 @@ pub fn parse_intent_reply(reply: &str) -> Result<f64, IntentFailure> {
         if is_scale_bound(reply, start, end) {
             continue;
         }
-        let negative = start > 0 && bytes[start - 1] == b'-' && !preceded_by_number(reply, start - 1);
+        let negative =
+            start > 0 && bytes[start - 1] == b'-' && !preceded_by_number(reply, start - 1);
         let Ok(mut value) = reply[start..end].parse::<f64>() else {
             continue;
         };
@@ -73,13 +74,24 @@ fn is_scale_bound(text: &str, start: usize, end: usize) -> bool {
         return true;
     }
     // "5" in "0-5" or "0–5": end of a range.
-    if let Some(rest) = before.strip_suffix('-').or_else(|| before.strip_suffix('–'))
-        && rest.trim_end().chars().next_back().is_some_and(|c| c.is_ascii_digit())
+    if let Some(rest) = before
+        .strip_suffix('-')
+        .or_else(|| before.strip_suffix('–'))
+        && rest
+            .trim_end()
+            .chars()
+            .next_back()
+            .is_some_and(|c| c.is_ascii_digit())
     {
         return true;
     }
     // "0" in "0 to 5", "0-5", "0–5": start of a range.
-    let next_is_digit = |s: &str| s.trim_start().chars().next().is_some_and(|c| c.is_ascii_digit());
+    let next_is_digit = |s: &str| {
+        s.trim_start()
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_digit())
+    };
     if let Some(rest) = after.strip_prefix("to ") {
         return next_is_digit(rest);
     }
@@ -114,7 +126,10 @@ mod tests {
         assert_eq!(parse_intent_reply("Intent: 4."), Ok(4.0));
         assert_eq!(parse_intent_reply("I'd rate this 4 out of 5."), Ok(4.0));
         assert_eq!(parse_intent_reply("Score: 3/5"), Ok(3.0));
-        assert_eq!(parse_intent_reply("On a scale of 0 to 5, I'd say 3."), Ok(3.0));
+        assert_eq!(
+            parse_intent_reply("On a scale of 0 to 5, I'd say 3."),
+            Ok(3.0)
+        );
         assert_eq!(parse_intent_reply("Scale 0-5: 2"), Ok(2.0));
         assert_eq!(parse_intent_reply("Scale 0–5: 2"), Ok(2.0));
         assert_eq!(parse_intent_reply("Using gpt4, the intent is 1"), Ok(1.0));
@@ -122,18 +137,47 @@ mod tests {
 
     #[test]
     fn rejects_with_a_reason() {
-        assert_eq!(parse_intent_reply("The lead seems keen."), Err(IntentFailure::NoNumber));
+        assert_eq!(
+            parse_intent_reply("The lead seems keen."),
+            Err(IntentFailure::NoNumber)
+        );
         assert_eq!(parse_intent_reply(""), Err(IntentFailure::NoNumber));
-        assert_eq!(parse_intent_reply("7"), Err(IntentFailure::OutOfRange { value: 7.0 }));
-        assert_eq!(parse_intent_reply("8/10"), Err(IntentFailure::OutOfRange { value: 8.0 }));
-        assert_eq!(parse_intent_reply("5.5"), Err(IntentFailure::OutOfRange { value: 5.5 }));
-        assert_eq!(parse_intent_reply("-1"), Err(IntentFailure::OutOfRange { value: -1.0 }));
-        assert_eq!(parse_intent_reply("99999999999999999999999"), Err(IntentFailure::OutOfRange { value: 1e23 }));
+        assert_eq!(
+            parse_intent_reply("7"),
+            Err(IntentFailure::OutOfRange { value: 7.0 })
+        );
+        assert_eq!(
+            parse_intent_reply("8/10"),
+            Err(IntentFailure::OutOfRange { value: 8.0 })
+        );
+        assert_eq!(
+            parse_intent_reply("5.5"),
+            Err(IntentFailure::OutOfRange { value: 5.5 })
+        );
+        assert_eq!(
+            parse_intent_reply("-1"),
+            Err(IntentFailure::OutOfRange { value: -1.0 })
+        );
+        assert_eq!(
+            parse_intent_reply("99999999999999999999999"),
+            Err(IntentFailure::OutOfRange { value: 1e23 })
+        );
     }
 
     #[test]
     fn odd_input_does_not_panic() {
-        for s in ["–", "-", "/", "of", "ünïcödé 3 é", "3–", "–3", "to 3", "1 to", "日本 2"] {
+        for s in [
+            "–",
+            "-",
+            "/",
+            "of",
+            "ünïcödé 3 é",
+            "3–",
+            "–3",
+            "to 3",
+            "1 to",
+            "日本 2",
+        ] {
             let _ = parse_intent_reply(s);
         }
         assert_eq!(parse_intent_reply("ünïcödé 3 é"), Ok(3.0));

@@ -84,7 +84,11 @@ impl FakeLlm {
     }
 }
 
-async fn chat(State(state): State<Arc<ServerState>>, headers: HeaderMap, Json(body): Json<Value>) -> Response {
+async fn chat(
+    State(state): State<Arc<ServerState>>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
     let n = state.requests.fetch_add(1, Ordering::SeqCst);
     let auth = headers
         .get("authorization")
@@ -103,12 +107,18 @@ async fn chat(State(state): State<Arc<ServerState>>, headers: HeaderMap, Json(bo
         .into_response()
     };
     let error = |status: StatusCode| {
-        (status, Json(json!({"error": {"message": "upstream exploded", "type": "server_error"}}))).into_response()
+        (
+            status,
+            Json(json!({"error": {"message": "upstream exploded", "type": "server_error"}})),
+        )
+            .into_response()
     };
     match state.behaviour {
         Behaviour::Reply(content) => completion(content),
         Behaviour::FailOnceThen(content) if n > 0 => completion(content),
-        Behaviour::FailOnceThen(_) | Behaviour::AlwaysFail => error(StatusCode::INTERNAL_SERVER_ERROR),
+        Behaviour::FailOnceThen(_) | Behaviour::AlwaysFail => {
+            error(StatusCode::INTERNAL_SERVER_ERROR)
+        }
         Behaviour::Status(s) => error(StatusCode::from_u16(s).unwrap()),
         Behaviour::Hang => {
             std::future::pending::<()>().await;
@@ -134,15 +144,25 @@ fn assert_no_key(err: &ScoringError) {
 #[tokio::test]
 async fn answers_a_bare_number_and_sends_the_protocol() {
     let server = FakeLlm::start(Behaviour::Reply("4")).await;
-    let intent = server.client().estimate("We need pricing for 50 seats").await.unwrap();
+    let intent = server
+        .client()
+        .estimate("We need pricing for 50 seats")
+        .await
+        .unwrap();
     assert_eq!(intent, 4.0);
     assert_eq!(server.requests(), 1);
-    assert_eq!(server.state.authorizations.lock().unwrap()[0], format!("Bearer {KEY}"));
+    assert_eq!(
+        server.state.authorizations.lock().unwrap()[0],
+        format!("Bearer {KEY}")
+    );
     let body = server.state.bodies.lock().unwrap()[0].clone();
     assert_eq!(body["model"], MODEL);
     assert_eq!(body["messages"][0]["role"], "system");
     assert_eq!(body["messages"][1]["role"], "user");
-    assert_eq!(body["messages"][1]["content"], "We need pricing for 50 seats");
+    assert_eq!(
+        body["messages"][1]["content"],
+        "We need pricing for 50 seats"
+    );
     assert_eq!(body["temperature"], 0.0);
 }
 
@@ -151,7 +171,14 @@ async fn no_key_configured_sends_no_authorization() {
     let server = FakeLlm::start(Behaviour::Reply("2")).await;
     let mut config = server.config(2_000);
     config.api_key = None;
-    assert_eq!(LlmIntent::new(config).unwrap().estimate("hello").await.unwrap(), 2.0);
+    assert_eq!(
+        LlmIntent::new(config)
+            .unwrap()
+            .estimate("hello")
+            .await
+            .unwrap(),
+        2.0
+    );
     assert_eq!(server.state.authorizations.lock().unwrap()[0], "");
 }
 
@@ -160,7 +187,11 @@ async fn long_text_is_cut_to_max_chars() {
     let server = FakeLlm::start(Behaviour::Reply("1")).await;
     let mut config = server.config(2_000);
     config.max_chars = 10;
-    LlmIntent::new(config).unwrap().estimate(&"é".repeat(50)).await.unwrap();
+    LlmIntent::new(config)
+        .unwrap()
+        .estimate(&"é".repeat(50))
+        .await
+        .unwrap();
     let body = server.state.bodies.lock().unwrap()[0].clone();
     assert_eq!(body["messages"][1]["content"], "é".repeat(10));
 }
@@ -258,10 +289,17 @@ async fn a_refused_connection_is_a_transport_failure() {
     let addr = listener.local_addr().unwrap();
     drop(listener);
     let config = LlmConfig::new(format!("http://{addr}/v1"), MODEL, Some(ApiKey::new(KEY)));
-    let err = LlmIntent::new(config).unwrap().estimate("text").await.unwrap_err();
+    let err = LlmIntent::new(config)
+        .unwrap()
+        .estimate("text")
+        .await
+        .unwrap_err();
     assert_eq!(failure_of(&err), IntentFailure::Transport);
     assert_no_key(&err);
-    assert!(!err.to_string().contains(&addr.to_string()), "URL in error: {err}");
+    assert!(
+        !err.to_string().contains(&addr.to_string()),
+        "URL in error: {err}"
+    );
 }
 
 #[tokio::test]
@@ -296,7 +334,9 @@ async fn the_cache_prevents_a_second_request_for_unchanged_text() {
 #[tokio::test]
 async fn without_an_llm_the_offline_estimator_answers() {
     let assessor = IntentAssessor::from_config(None, 0).unwrap();
-    let a = assessor.assess("Ready to buy, please send the contract").await;
+    let a = assessor
+        .assess("Ready to buy, please send the contract")
+        .await;
     assert_eq!(a.answered_by, Some(IntentSource::Offline));
     assert_eq!(a.intent, 4.5);
     assert_eq!(a.failure, None);
