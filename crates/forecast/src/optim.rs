@@ -540,6 +540,37 @@ pub fn numeric_gradient(
     f0
 }
 
+/// Forward-difference gradient of `f` at `x`, written into `grad`; returns `f(x)`.
+///
+/// Half the cost of [`numeric_gradient`] (`x.len() + 1` evaluations) for an
+/// `O(h)` rather than `O(h²)` error: use it inside searches where speed matters
+/// more than the last digits of the optimum (`rel_step` around `1e-7`, ≈ sqrt of
+/// machine epsilon). Falls back to the backward difference where `f(x + h)` is
+/// not finite.
+pub fn numeric_gradient_forward(
+    mut f: impl FnMut(&[f64]) -> f64,
+    x: &[f64],
+    rel_step: f64,
+    grad: &mut [f64],
+) -> f64 {
+    let f0 = f(x);
+    let mut xt = x.to_vec();
+    for i in 0..x.len() {
+        let h = rel_step * x[i].abs().max(1.0);
+        xt[i] = x[i] + h;
+        let fp = f(&xt);
+        grad[i] = if fp.is_finite() {
+            (fp - f0) / h
+        } else {
+            xt[i] = x[i] - h;
+            let fm = f(&xt);
+            if fm.is_finite() { (f0 - fm) / h } else { 0.0 }
+        };
+        xt[i] = x[i];
+    }
+    f0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -688,6 +719,18 @@ mod tests {
         );
         assert!(!m.converged);
         assert_eq!(m.x, vec![1.0]);
+    }
+
+    #[test]
+    fn forward_gradient_is_close_to_analytic() {
+        let x = [0.3, -0.7, 1.4];
+        let mut g_num = [0.0; 3];
+        let mut g_an = [0.0; 3];
+        numeric_gradient_forward(rosenbrock, &x, 1e-7, &mut g_num);
+        rosenbrock_grad(&x, &mut g_an);
+        for (a, b) in g_num.iter().zip(&g_an) {
+            assert!((a - b).abs() <= 1e-4 * b.abs().max(1.0), "{g_num:?} vs {g_an:?}");
+        }
     }
 
     #[test]
