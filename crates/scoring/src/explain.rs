@@ -68,6 +68,30 @@ impl Serialize for FactorScore {
     }
 }
 
+impl fmt::Display for FactorScore {
+    /// `engagement 20/25: 12 opens+clicks, 640 s on site`
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} {}/{}: {}",
+            self.factor,
+            Points(self.points),
+            Points(self.max),
+            self.evidence
+        )
+    }
+}
+
+/// Points with at most two decimals and no trailing zeros.
+struct Points(f64);
+
+impl fmt::Display for Points {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let rounded = (self.0 * 100.0).round() / 100.0;
+        write!(f, "{rounded}")
+    }
+}
+
 /// The data behind one factor's points.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -278,6 +302,20 @@ pub struct Recommendation {
     pub action: Cow<'static, str>,
 }
 
+impl fmt::Display for Recommendation {
+    /// `decision_maker (2/15): Record the contact's job title.`
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} ({}/{}): {}",
+            self.factor,
+            Points(self.points),
+            Points(self.max),
+            self.action
+        )
+    }
+}
+
 /// (factor, action when data is missing, action when the data is weak).
 pub(crate) const ACTIONS: [(Factor, &str, &str); 7] = [
     (
@@ -338,6 +376,27 @@ mod tests {
             activities: 14,
         };
         assert_eq!(e.to_string(), "12 opens+clicks, 640 s on site");
+        let fs = FactorScore {
+            factor: Factor::Engagement,
+            points: 20.0,
+            max: 25.0,
+            backed: true,
+            evidence: e,
+        };
+        assert_eq!(
+            fs.to_string(),
+            "engagement 20/25: 12 opens+clicks, 640 s on site"
+        );
+        let r = Recommendation {
+            factor: Factor::DecisionMaker,
+            points: 2.0 / 3.0,
+            max: 15.0,
+            action: Cow::Borrowed("Record the contact's job title."),
+        };
+        assert_eq!(
+            r.to_string(),
+            "decision_maker (0.67/15): Record the contact's job title."
+        );
         let u = Evidence::Urgency {
             days_to_decision: Some(-3),
             phrase: Some(Cow::Borrowed("asap")),

@@ -14,6 +14,24 @@
 //! organization's [`ScoringConfig`] changes the weights, the industry table and
 //! the category thresholds, and is compiled once into a [`Scorer`].
 //!
+//! ## How the server uses it
+//!
+//! - **Batch scorer** (`neuracrm score`, every 15 minutes): build one
+//!   [`Scorer`] per organization from its stored [`ScoringConfig`] JSON
+//!   ([`Scorer::new`] validates it); run one set-based query that yields a
+//!   [`LeadFacts`] per lead (contact fields joined, activities aggregated);
+//!   fill [`LeadFacts::intent`] from [`IntentAssessor::assess`] (answers are
+//!   cached by model and text, so an unchanged description costs no request)
+//!   or, without an LLM, synchronously from [`OfflineIntent::assess_text`];
+//!   call [`Scorer::score`] with one `now` for the whole run; write back
+//!   `total`, `category.name()`, `confidence` and the JSON of `factors` and
+//!   `recommendations` in bulk.
+//! - **API**: the same for one lead; `PUT` of a configuration calls
+//!   [`ScoringConfig::validate`] and answers 422 with the error's `field`.
+//!
+//! The rules, with every phrase and point, are tabled in `SCORING.md` beside
+//! this crate's `Cargo.toml`, ready for the README.
+//!
 //! ```
 //! use chrono::{TimeZone, Utc};
 //! use neuracrm_scoring::{Category, LeadFacts, Scorer, ScoringConfig};

@@ -22,6 +22,9 @@ use std::time::Duration;
 const SYSTEM_PROMPT: &str = "You rate the buying intent of a sales lead from its own words. \
 Answer with a single number from 0 (no intent) to 5 (ready to buy) and nothing else.";
 
+/// Bump when [`SYSTEM_PROMPT`] changes: cached answers are keyed by it.
+const PROMPT_VERSION: &str = "intent-prompt-v1";
+
 /// A secret API key. Never shown by `Debug`, never serialized.
 #[derive(Clone, PartialEq, Eq, Deserialize)]
 #[serde(transparent)]
@@ -53,6 +56,10 @@ fn default_max_chars() -> usize {
     4_000
 }
 
+fn default_max_tokens() -> u32 {
+    16
+}
+
 /// Where and how to ask the LLM (from `neuracrm.toml` / `NEURACRM_LLM__*`).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct LlmConfig {
@@ -70,6 +77,10 @@ pub struct LlmConfig {
     /// Longer texts are cut to this many characters (default 4,000).
     #[serde(default = "default_max_chars")]
     pub max_chars: usize,
+    /// Reply token limit (default 16: a number); raise it for reasoning models
+    /// that think before answering.
+    #[serde(default = "default_max_tokens")]
+    pub max_tokens: u32,
 }
 
 impl LlmConfig {
@@ -85,6 +96,7 @@ impl LlmConfig {
             model: model.into(),
             timeout_ms: default_timeout_ms(),
             max_chars: default_max_chars(),
+            max_tokens: default_max_tokens(),
         }
     }
 }
@@ -93,6 +105,9 @@ impl LlmConfig {
 pub struct LlmIntent {
     client: reqwest::Client,
     endpoint: reqwest::Url,
+    /// Cache scope: the model and the prompt's version, so that changing
+    /// either asks again instead of reusing old answers.
+    scope: String,
     config: LlmConfig,
 }
 
@@ -173,6 +188,7 @@ impl LlmIntent {
         Ok(Self {
             client,
             endpoint,
+            scope: format!("{}|{PROMPT_VERSION}", config.model.trim()),
             config,
         })
     }
@@ -197,7 +213,7 @@ impl LlmIntent {
                 },
             ],
             temperature: 0.0,
-            max_tokens: 16,
+            max_tokens: self.config.max_tokens,
         };
         let mut attempt = 0;
         loop {
@@ -261,7 +277,7 @@ impl IntentEstimator for LlmIntent {
     }
 
     fn cache_scope(&self) -> &str {
-        &self.config.model
+        &self.scope
     }
 
     fn estimate<'a>(&'a self, text: &'a str) -> BoxFuture<'a, Result<f64, ScoringError>> {
@@ -342,6 +358,7 @@ mod tests {
         .unwrap();
         assert_eq!(c.timeout_ms, 10_000);
         assert_eq!(c.max_chars, 4_000);
+        assert_eq!(c.max_tokens, 16);
         assert_eq!(c.api_key, Some(ApiKey::new("k")));
     }
 

@@ -5,7 +5,8 @@
 //! that is not part of a scale: numbers after "out of", "of", "/" or "to", and
 //! the start of a range ("0 to 5", "0-5") are skipped. Anything else is
 //! rejected with a reason: no number at all, or the number outside 0–5
-//! ("8/10" is 8, out of range, rather than guessed at).
+//! ("8/10" is 8, out of range, rather than guessed at). A reasoning model's
+//! `<think>…</think>` block is skipped.
 
 use super::{IntentFailure, MAX_INTENT};
 
@@ -14,6 +15,12 @@ use super::{IntentFailure, MAX_INTENT};
 /// # Errors
 /// [`IntentFailure::NoNumber`] or [`IntentFailure::OutOfRange`].
 pub fn parse_intent_reply(reply: &str) -> Result<f64, IntentFailure> {
+    // Reasoning models (DeepSeek-R1, Qwen3 on Ollama) think aloud first; only
+    // what follows the thinking is the answer.
+    let reply = match reply.rfind("</think>") {
+        Some(at) => &reply[at + "</think>".len()..],
+        None => reply,
+    };
     let bytes = reply.as_bytes();
     let mut i = 0;
     while i < bytes.len() {
@@ -133,6 +140,18 @@ mod tests {
         assert_eq!(parse_intent_reply("Scale 0-5: 2"), Ok(2.0));
         assert_eq!(parse_intent_reply("Scale 0–5: 2"), Ok(2.0));
         assert_eq!(parse_intent_reply("Using gpt4, the intent is 1"), Ok(1.0));
+    }
+
+    #[test]
+    fn thinking_before_the_answer_is_skipped() {
+        assert_eq!(
+            parse_intent_reply("<think>They mention 2 vendors and 10 seats.</think>\n4"),
+            Ok(4.0)
+        );
+        assert_eq!(
+            parse_intent_reply("<think>7 signals</think> no idea"),
+            Err(IntentFailure::NoNumber)
+        );
     }
 
     #[test]

@@ -164,6 +164,7 @@ async fn answers_a_bare_number_and_sends_the_protocol() {
         "We need pricing for 50 seats"
     );
     assert_eq!(body["temperature"], 0.0);
+    assert_eq!(body["max_tokens"], 16);
 }
 
 #[tokio::test]
