@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use super::model::{ArimaFit, Order, fit_degenerate, fit_order};
+use super::model::{ArimaFit, Order, Precision, fit_degenerate, fit_order, fit_order_with};
 use super::poly;
 use super::unitroot::{is_constant, ndiffs, nsdiffs};
 use crate::{Fitted, ForecastError, Model, check_finite};
@@ -91,7 +91,7 @@ impl Search<'_> {
         }
         let (p, q, sp, sq, constant) = key;
         let order = Order::seasonal(p, self.d, q, sp, self.sd, sq, self.m);
-        let ic = match fit_order(self.y, order, constant, self.css_only) {
+        let ic = match fit_order_with(self.y, order, constant, self.css_only, Precision::Search) {
             Ok(fit) if fit.roots_outside(1.01) && fit.aicc().is_finite() => {
                 let ic = fit.aicc();
                 self.fits.insert(key, fit);
@@ -211,7 +211,16 @@ impl AutoArima {
         } else if let Some((key, _)) = s.best
             && let Some(fit) = s.fits.remove(&key)
         {
-            return Ok(fit);
+            // Polish the winner at full precision (a fresh fit); keep the
+            // search fit should the polished one fail the checks.
+            let (p, q, sp, sq, c) = key;
+            let order = Order::seasonal(p, d, q, sp, sd, sq, m);
+            return Ok(match fit_order(y, order, c, false) {
+                Ok(better) if better.roots_outside(1.01) && better.loglik() >= fit.loglik() => {
+                    better
+                }
+                _ => fit,
+            });
         }
         // Nothing fitted (e.g. far too short for any ARMA term): fall back to
         // the plain differenced model, which needs no estimation beyond sigma².

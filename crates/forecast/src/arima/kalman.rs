@@ -148,46 +148,35 @@ pub(crate) fn stationary_state_cov(arma: &Arma<'_>) -> Option<Vec<f64>> {
     let r = arma.dim();
     let gamma = autocovariances(arma, r)?;
     let psi = psi_weights(arma.phi, arma.theta, r + 1);
-    let p = arma.phi.len();
+    // Non-zero AR lags only: seasonal models are sparse (AR(1)×SAR(2) has 5 of 25).
+    let nz: Vec<usize> = (1..=arma.phi.len())
+        .filter(|&j| arma.phi[j - 1] != 0.0)
+        .collect();
+    let theta: Vec<f64> = (0..=r).map(|j| arma.theta_at(j)).collect();
     let mut cov = vec![0.0; r * r];
     for i in 0..r {
         for k in i..r {
             let mut s = 0.0;
             // phi-phi: Σ_l Σ_l' phi_{i+l} phi_{k+l'} gamma(l - l'), l,l' >= 1
-            for l in 1..=p.saturating_sub(i) {
-                let pa = arma.phi_at(i + l);
-                if pa == 0.0 {
-                    continue;
+            for &ja in nz.iter().filter(|&&j| j > i) {
+                let (pa, l) = (arma.phi[ja - 1], ja - i);
+                for &jb in nz.iter().filter(|&&j| j > k) {
+                    s += pa * arma.phi[jb - 1] * gamma[l.abs_diff(jb - k)];
                 }
-                for l2 in 1..=p.saturating_sub(k) {
-                    let pb = arma.phi_at(k + l2);
-                    if pb != 0.0 {
-                        s += pa * pb * gamma[l.abs_diff(l2)];
-                    }
-                }
-            }
-            // phi-theta cross terms: Cov(w_{t-l}, e_{t-l'}) = psi_{l'-l} for l' >= l.
-            for l in 1..=p.saturating_sub(i) {
-                let pa = arma.phi_at(i + l);
-                if pa == 0.0 {
-                    continue;
-                }
+                // phi-theta cross terms: Cov(w_{t-l}, e_{t-l'}) = psi_{l'-l}, l' >= l.
                 for l2 in l..r.saturating_sub(k) {
-                    s += pa * arma.theta_at(k + l2) * psi[l2 - l];
+                    s += pa * theta[k + l2] * psi[l2 - l];
                 }
             }
-            for l2 in 1..=p.saturating_sub(k) {
-                let pb = arma.phi_at(k + l2);
-                if pb == 0.0 {
-                    continue;
-                }
+            for &jb in nz.iter().filter(|&&j| j > k) {
+                let (pb, l2) = (arma.phi[jb - 1], jb - k);
                 for l in l2..r.saturating_sub(i) {
-                    s += pb * arma.theta_at(i + l) * psi[l - l2];
+                    s += pb * theta[i + l] * psi[l - l2];
                 }
             }
             // theta-theta: independent innovations.
-            for l in 0..r.saturating_sub(k) {
-                s += arma.theta_at(i + l) * arma.theta_at(k + l);
+            for l in 0..r - k {
+                s += theta[i + l] * theta[k + l];
             }
             cov[i * r + k] = s;
             cov[k * r + i] = s;
@@ -230,12 +219,13 @@ impl FilterOutput {
 /// down numerically.
 pub(crate) fn filter(arma: &Arma<'_>, w: &[f64], keep: bool) -> Option<FilterOutput> {
     let r = arma.dim();
+    // Upper triangle (i <= j) of the one-step prediction covariance.
     let mut p = stationary_state_cov(arma)?;
     let phi: Vec<f64> = (1..=r).map(|j| arma.phi_at(j)).collect();
     let rvec: Vec<f64> = (0..r).map(|j| arma.theta_at(j)).collect();
     let mut a = vec![0.0; r];
     let mut af = vec![0.0; r];
-    let mut tp = vec![0.0; r * r];
+    let mut c = vec![0.0; r];
     let mut ssq = 0.0;
     let mut sumlog = 0.0;
     let mut innovations = Vec::with_capacity(if keep { w.len() } else { 0 });
@@ -256,46 +246,57 @@ pub(crate) fn filter(arma: &Arma<'_>, w: &[f64], keep: bool) -> Option<FilterOut
             }
             ssq += v * v / f;
             sumlog += f.ln();
-            // Filtered state and covariance.
             for i in 0..r {
-                af[i] = a[i] + p[i * r] * v / f;
+                c[i] = p[i]; // first row = first column (symmetric)
+                af[i] = a[i] + c[i] * v / f;
             }
-            let col0: Vec<f64> = (0..r).map(|i| p[i * r]).collect();
-            for i in 0..r {
-                for j in 0..r {
-                    p[i * r + j] -= col0[i] * col0[j] / f;
+            if keep && t == last {
+                end_cov = vec![0.0; r * r];
+                for i in 0..r {
+                    for j in i..r {
+                        let val = p[i * r + j] - c[i] * c[j] / f;
+                        end_cov[i * r + j] = val;
+                        end_cov[j * r + i] = val;
+                    }
                 }
             }
-            // Steady state: F = 1 and the filtered covariance vanishes.
-            if (f - 1.0).abs() < 1e-12 && p.iter().all(|v| v.abs() < 1e-12) {
+            // The filtered covariance Pf = P - c c'/f has a zero first row and
+            // column (w_t is observed without error), so T Pf T' is Pf shifted
+            // up-left by one: P_next[i][j] = Pf[i+1][j+1] + R_i R_j. Computed in
+            // place in increasing (i, j), which reads only entries not yet
+            // overwritten.
+            let inv_f = 1.0 / f;
+            let mut dev = 0.0f64;
+            for i in 0..r - 1 {
+                let (top, bottom) = p.split_at_mut((i + 1) * r);
+                let dst = &mut top[i * r + i..i * r + r];
+                let src = &bottom[i + 1..r];
+                let ci = c[i + 1] * inv_f;
+                let (ri, rtail) = (rvec[i], &rvec[i..]);
+                let ctail = &c[i + 1..];
+                for k in 0..r - i - 1 {
+                    let shifted = src[k] - ci * ctail[k];
+                    dev = dev.max(shifted.abs());
+                    dst[k] = shifted + ri * rtail[k];
+                }
+                dst[r - i - 1] = ri * rvec[r - 1];
+            }
+            p[(r - 1) * r + r - 1] = rvec[r - 1] * rvec[r - 1];
+            // Steady state: the filtered state is known exactly from here on,
+            // F = 1 and the gain is R.
+            if dev < 1e-11 {
                 steady = true;
             }
         }
         if keep {
             innovations.push(v);
-            if t == last {
-                end_cov = if steady { vec![0.0; r * r] } else { p.clone() };
+            if t == last && steady && end_cov.is_empty() {
+                end_cov = vec![0.0; r * r];
             }
         }
         // Predict: a = T af.
         for i in 0..r {
             a[i] = phi[i] * af[0] + if i + 1 < r { af[i + 1] } else { 0.0 };
-        }
-        if !steady {
-            // P = T Pf T' + R R'.
-            for i in 0..r {
-                for j in 0..r {
-                    tp[i * r + j] =
-                        phi[i] * p[j] + if i + 1 < r { p[(i + 1) * r + j] } else { 0.0 };
-                }
-            }
-            for i in 0..r {
-                for j in 0..r {
-                    p[i * r + j] = phi[j] * tp[i * r]
-                        + if j + 1 < r { tp[i * r + j + 1] } else { 0.0 }
-                        + rvec[i] * rvec[j];
-                }
-            }
         }
     }
     if !ssq.is_finite() {
