@@ -67,7 +67,7 @@ impl IndustryIndex {
         let matcher = if phrases.is_empty() {
             None
         } else {
-            Some(PhraseMatcher::new(&phrases).map_err(|e| {
+            Some(PhraseMatcher::new_compact(&phrases).map_err(|e| {
                 ScoringError::config("industries", format!("cannot compile the table: {e}"))
             })?)
         };

@@ -20,9 +20,32 @@ pub(crate) struct PhraseMatcher {
 }
 
 impl PhraseMatcher {
-    /// Compiles the phrases. Fails only if the automaton would be too large,
-    /// which the small tables here never are; callers map the error.
+    /// Compiles one of the process-wide tables as a full DFA: the fastest to
+    /// search, and built once. Fails only if the automaton would be too
+    /// large, which these small tables never are; callers map the error.
     pub(crate) fn new<I, P>(phrases: I) -> Result<Self, aho_corasick::BuildError>
+    where
+        I: IntoIterator<Item = P>,
+        P: AsRef<[u8]>,
+    {
+        Self::build(phrases, Some(AhoCorasickKind::DFA))
+    }
+
+    /// Compiles a per-organization table (industries) with the automaton kind
+    /// aho-corasick picks: a server may hold one per organization, and the
+    /// industry text is short, so memory matters more than search speed.
+    pub(crate) fn new_compact<I, P>(phrases: I) -> Result<Self, aho_corasick::BuildError>
+    where
+        I: IntoIterator<Item = P>,
+        P: AsRef<[u8]>,
+    {
+        Self::build(phrases, None)
+    }
+
+    fn build<I, P>(
+        phrases: I,
+        kind: Option<AhoCorasickKind>,
+    ) -> Result<Self, aho_corasick::BuildError>
     where
         I: IntoIterator<Item = P>,
         P: AsRef<[u8]>,
@@ -30,9 +53,7 @@ impl PhraseMatcher {
         let automaton = AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::LeftmostLongest)
-            // The tables are small: a full DFA is a few hundred KiB at most
-            // and the fastest to search.
-            .kind(Some(AhoCorasickKind::DFA))
+            .kind(kind)
             .build(phrases)?;
         Ok(Self { automaton })
     }

@@ -198,8 +198,9 @@ impl IntentAssessor {
         self
     }
 
-    /// The production set-up: the LLM when configured, else the offline
-    /// estimator; an in-memory cache of `cache_capacity` answers (none if 0).
+    /// The production set-up: the LLM when configured, with an in-memory cache
+    /// of `cache_capacity` answers (none if 0); else the offline estimator,
+    /// uncached (reading the phrases is cheaper than hashing the text).
     ///
     /// # Errors
     /// [`ScoringError::InvalidConfig`] or [`ScoringError::LlmClient`] from
@@ -208,11 +209,10 @@ impl IntentAssessor {
         llm: Option<LlmConfig>,
         cache_capacity: usize,
     ) -> Result<Self, ScoringError> {
-        let primary: Arc<dyn IntentEstimator> = match llm {
-            Some(config) => Arc::new(LlmIntent::new(config)?),
-            None => Arc::new(OfflineIntent::new()),
+        let Some(config) = llm else {
+            return Ok(Self::new(Arc::new(OfflineIntent::new())));
         };
-        let assessor = Self::new(primary);
+        let assessor = Self::new(Arc::new(LlmIntent::new(config)?));
         Ok(if cache_capacity > 0 {
             assessor.with_cache(Arc::new(MemoryIntentCache::new(cache_capacity)))
         } else {
