@@ -24,6 +24,7 @@ pub mod error;
 pub mod events;
 pub mod ids;
 pub mod kinds;
+pub mod password;
 pub mod values;
 
 pub use entities::*;

@@ -279,7 +279,7 @@ async fn leads_deals_and_activities_reference_each_other() {
                 lead_id: Some(l.id),
                 owner_id: Some(rep.id),
                 title: "Platform licence".into(),
-                value_cents: Cents::new(12_345_00).unwrap(),
+                value_cents: Cents::new(1_234_500).unwrap(),
                 stage: DealStage::Proposal,
                 expected_close: None,
                 closed_at: None,
