@@ -226,9 +226,12 @@ impl IntentAssessor {
         if text.trim().is_empty() {
             return IntentAssessment::failed(IntentFailure::NoText);
         }
-        let key = IntentCacheKey::new(self.primary.cache_scope(), text);
-        if let Some(cache) = &self.cache
-            && let Some(mut hit) = cache.get(&key).await
+        let key = self
+            .cache
+            .as_ref()
+            .map(|_| IntentCacheKey::new(self.primary.cache_scope(), text));
+        if let (Some(cache), Some(key)) = (&self.cache, &key)
+            && let Some(mut hit) = cache.get(key).await
         {
             hit.cached = true;
             return hit;
@@ -236,7 +239,7 @@ impl IntentAssessor {
         match self.primary.estimate(text).await {
             Ok(intent) => {
                 let answer = IntentAssessment::answered(intent, self.primary.source());
-                if let Some(cache) = &self.cache {
+                if let (Some(cache), Some(key)) = (&self.cache, key) {
                     cache.put(key, answer).await;
                 }
                 answer
