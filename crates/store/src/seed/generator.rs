@@ -451,6 +451,7 @@ pub fn leads(
         let expected_decision =
             (r.chance(0.6)).then(|| (created_at + Duration::days(r.range(20, 150))).date_naive());
 
+        let source: &&str = r.weighted(SOURCES);
         out.leads.push(LeadSeed {
             id,
             contact_id: c.id,
@@ -458,7 +459,7 @@ pub fn leads(
             title: format!("{} – {}", c.company, product),
             description,
             status,
-            source: r.weighted(SOURCES),
+            source,
             budget_cents,
             expected_decision,
             created_at,

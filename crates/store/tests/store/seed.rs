@@ -20,6 +20,9 @@ fn spec() -> SeedSpec {
     }
 }
 
+/// (id, title, description, status, budget_cents)
+type LeadDump = (i64, String, Option<String>, String, Option<i64>);
+
 fn hash(p: &str) -> String {
     neuracrm_domain::password::hash(p)
 }
@@ -46,7 +49,7 @@ async fn seeding_is_deterministic_and_complete() {
     let dump = |s: &neuracrm_store::Store| {
         let db = s.db().clone();
         async move {
-            let leads: Vec<(i64, String, Option<String>, String, Option<i64>)> = db
+            let leads: Vec<LeadDump> = db
                 .fetch_all(neuracrm_store::Sql::new(
                     "SELECT id, title, description, status, budget_cents FROM leads ORDER BY id",
                 ))
