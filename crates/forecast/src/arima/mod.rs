@@ -27,4 +27,6 @@ pub use model::{Arima, ArimaFit, Order};
 pub use unitroot::{kpss_statistic, seasonal_strength};
 
 #[cfg(test)]
+mod behaviour_tests;
+#[cfg(test)]
 mod reference_tests;
