@@ -114,6 +114,7 @@ fn main() {
             }
         })
         .collect();
+    let built = Instant::now();
     let scorer = match Scorer::new(&ScoringConfig::default()) {
         Ok(s) => s,
         Err(e) => {
@@ -121,6 +122,11 @@ fn main() {
             std::process::exit(1);
         }
     };
+
+    println!(
+        "Scorer::new (validate + compile the industry table): {:.3} ms",
+        built.elapsed().as_secs_f64() * 1e3
+    );
 
     // Warm-up (page in the facts, build the lazily compiled phrase tables).
     for f in facts.iter().take(10_000) {

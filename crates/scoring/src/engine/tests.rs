@@ -14,8 +14,12 @@ fn today() -> NaiveDate {
     now().date_naive()
 }
 
-fn scorer() -> Scorer {
-    Scorer::new(&ScoringConfig::default()).unwrap()
+/// Shared: dependencies are unoptimised in test builds, so compiling the
+/// industry automaton per assertion would dominate the suite's time.
+fn scorer() -> &'static Scorer {
+    static SCORER: std::sync::LazyLock<Scorer> =
+        std::sync::LazyLock::new(|| Scorer::new(&ScoringConfig::default()).unwrap());
+    &SCORER
 }
 
 fn points(facts: &LeadFacts, factor: Factor) -> f64 {
