@@ -218,6 +218,10 @@ impl CategoryThresholds {
 /// "Computer Software" is technology and "Hospital & Health Care" healthcare.
 /// Text that matches nothing earns `other_points`, as does a missing industry
 /// (which also counts as missing data for the confidence).
+///
+/// In JSON, `industries.rules` given by an organization replaces the default
+/// list as a whole (start from the default's JSON to edit one entry);
+/// `other_points` alone may be given and keeps the default rules.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct IndustryTable {
@@ -459,6 +463,17 @@ mod tests {
         let partial: ScoringConfig = serde_json::from_str(r#"{"thresholds":{"hot":90}}"#).unwrap();
         assert_eq!(partial.thresholds.hot, 90.0);
         assert_eq!(partial.thresholds.warm, 60.0);
+        let other: ScoringConfig =
+            serde_json::from_str(r#"{"industries":{"other_points":2}}"#).unwrap();
+        assert_eq!(other.industries.rules, IndustryTable::default().rules);
+        assert_eq!(other.industries.other_points, 2.0);
+        let bad: ScoringConfig = serde_json::from_str(r#"{"weights":{"industry":0.3}}"#).unwrap();
+        assert!(
+            bad.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("weights: must sum to 1")
+        );
     }
 
     #[test]
