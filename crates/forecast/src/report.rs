@@ -19,7 +19,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::decompose::{SeasonalKind, is_seasonal, seasonal_indices};
+use crate::decompose::{SeasonalKind, centred_moving_average, is_seasonal};
 use crate::ensemble::{Ensemble, ModelPerformance};
 use crate::metrics::median;
 use crate::regression::fit_regression;
@@ -27,6 +27,10 @@ use crate::{Fitted, Forecast, ForecastError, check_finite, check_level};
 
 /// Fewest observations for which a forecast is produced.
 pub const MIN_OBSERVATIONS: usize = 6;
+
+/// Seasonal strength (Wang, Smith & Hyndman 2006) from which a seasonal pattern
+/// is reported: the level at which auto-ARIMA takes a seasonal difference.
+const SEASONAL_STRENGTH: f64 = 0.64;
 
 /// Robust z-score above which a past period is reported as anomalous.
 const ANOMALY_Z: f64 = 3.5;
@@ -228,9 +232,14 @@ pub fn insights(
     } else {
         SeasonalKind::Additive
     };
-    let seasonal = period >= 2 && is_seasonal(y, period);
-    let index = if seasonal {
-        seasonal_indices(y, period, kind)
+    // Per-position medians of the detrended series: one extreme month (the
+    // anomalies reported below) must not move the peak. Reported when the
+    // Theta test finds seasonality or, since that test misses it under a strong
+    // trend, when the decomposition's seasonal strength is high.
+    let index = if period >= 2 {
+        robust_seasonal(y, period, kind)
+            .filter(|(_, strength)| *strength >= SEASONAL_STRENGTH || is_seasonal(y, period))
+            .map(|(idx, _)| idx)
     } else {
         None
     };
@@ -304,6 +313,69 @@ pub fn insights(
         seasonal_amplitude_pct,
         anomalies: anomalies(y, expected, req),
     }
+}
+
+/// Seasonal indices from per-position medians of the series detrended by a
+/// centred moving average, with the seasonal strength `1 − (MAD R / MAD (S+R))²`
+/// (Wang, Smith & Hyndman's measure with robust spreads).
+fn robust_seasonal(y: &[f64], m: usize, kind: SeasonalKind) -> Option<(Vec<f64>, f64)> {
+    if y.len() < 2 * m {
+        return None;
+    }
+    let trend = centred_moving_average(y, m);
+    let detrended: Vec<(usize, f64)> = y
+        .iter()
+        .zip(&trend)
+        .enumerate()
+        .filter(|(_, (_, t))| t.is_finite() && (kind == SeasonalKind::Additive || **t > 0.0))
+        .map(|(i, (v, t))| match kind {
+            SeasonalKind::Multiplicative => (i, v / t),
+            SeasonalKind::Additive => (i, v - t),
+        })
+        .collect();
+    let mut idx = Vec::with_capacity(m);
+    for p in 0..m {
+        let vals: Vec<f64> = detrended
+            .iter()
+            .filter(|(i, _)| i % m == p)
+            .map(|x| x.1)
+            .collect();
+        let med = median(&vals);
+        if !med.is_finite() {
+            return None;
+        }
+        idx.push(med);
+    }
+    let centre = idx.iter().sum::<f64>() / m as f64;
+    match kind {
+        SeasonalKind::Multiplicative if centre > 0.0 => idx.iter_mut().for_each(|v| *v /= centre),
+        SeasonalKind::Multiplicative => return None,
+        SeasonalKind::Additive => idx.iter_mut().for_each(|v| *v -= centre),
+    }
+    let neutral = if kind == SeasonalKind::Multiplicative {
+        1.0
+    } else {
+        0.0
+    };
+    let with_season: Vec<f64> = detrended.iter().map(|(_, d)| d - neutral).collect();
+    let remainder: Vec<f64> = detrended
+        .iter()
+        .map(|(i, d)| match kind {
+            SeasonalKind::Multiplicative => d / idx[i % m] - 1.0,
+            SeasonalKind::Additive => d - idx[i % m],
+        })
+        .collect();
+    let mad = |v: &[f64]| {
+        let med = median(v);
+        median(&v.iter().map(|x| (x - med).abs()).collect::<Vec<_>>())
+    };
+    let (r, sr) = (mad(&remainder), mad(&with_season));
+    let strength = if sr > 0.0 {
+        (1.0 - (r / sr).powi(2)).max(0.0)
+    } else {
+        0.0
+    };
+    Some((idx, strength))
 }
 
 /// Least-squares slope and its t statistic (0 when undefined).
