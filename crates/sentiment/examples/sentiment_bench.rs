@@ -26,6 +26,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let Ok(v) = std::env::var("LOGREG_C") {
         options.logreg.c = v.parse()?;
     }
+    if std::env::var("NO_VADER").is_ok() {
+        options.vader_features = false;
+    }
+    if let Ok(v) = std::env::var("FOREST_SEED") {
+        options.forest.seed = v.parse()?;
+    }
     if let Ok(v) = std::env::var("N_TREES") {
         options.forest.n_trees = v.parse()?;
     }

@@ -150,12 +150,9 @@ impl Csc {
 
 /// Per-thread scratch, sized to the vocabulary and the data once.
 struct Scratch {
-    stamp: Vec<u32>,
-    count: Vec<u32>,
-    min: Vec<f32>,
-    max: Vec<f32>,
-    chosen: Vec<u32>,
-    slot: Vec<u32>,
+    /// Per-feature statistics of the current node, one cache line apart at
+    /// most (the row walk touches them in random order).
+    stats: Vec<FeatureStat>,
     now: u32,
     present: Vec<u32>,
     offsets: Vec<usize>,
@@ -168,15 +165,22 @@ struct Scratch {
     right: Vec<u32>,
 }
 
+/// What the row walk learns about one feature in one node; `stamp` says
+/// which node the other fields belong to, so nothing needs clearing.
+#[derive(Clone, Copy, Default)]
+struct FeatureStat {
+    stamp: u32,
+    count: u32,
+    min: f32,
+    max: f32,
+    chosen: u32,
+    slot: u32,
+}
+
 impl Scratch {
     fn new(n_features: usize, n_samples: usize) -> Self {
         Self {
-            stamp: vec![0; n_features],
-            count: vec![0; n_features],
-            min: vec![0.0; n_features],
-            max: vec![0.0; n_features],
-            chosen: vec![0; n_features],
-            slot: vec![0; n_features],
+            stats: vec![FeatureStat::default(); n_features],
             now: 0,
             present: Vec::new(),
             offsets: Vec::new(),
@@ -390,23 +394,28 @@ impl Builder<'_> {
         for &i in node {
             let (idx, val) = self.x.row(i as usize);
             for (&f, &v) in idx.iter().zip(val) {
-                let f = f as usize;
-                if s.stamp[f] != stamp {
-                    s.stamp[f] = stamp;
-                    s.count[f] = 0;
-                    s.min[f] = v;
-                    s.max[f] = v;
-                    s.present.push(f as u32);
+                let st = &mut s.stats[f as usize];
+                if st.stamp != stamp {
+                    *st = FeatureStat {
+                        stamp,
+                        count: 0,
+                        min: v,
+                        max: v,
+                        chosen: 0,
+                        slot: 0,
+                    };
+                    s.present.push(f);
                 }
-                s.count[f] += 1;
-                s.min[f] = s.min[f].min(v);
-                s.max[f] = s.max[f].max(v);
+                st.count += 1;
+                st.min = st.min.min(v);
+                st.max = st.max.max(v);
             }
         }
         let n_node = node.len() as u32;
+        let stats = &s.stats;
         s.present.retain(|&f| {
-            let f = f as usize;
-            s.count[f] < n_node || s.min[f] < s.max[f]
+            let st = &stats[f as usize];
+            st.count < n_node || st.min < st.max
         });
         if s.present.is_empty() {
             return None;
@@ -421,9 +430,10 @@ impl Builder<'_> {
         s.offsets.push(0);
         let mut total = 0;
         for (slot, &f) in s.present[..k].iter().enumerate() {
-            s.chosen[f as usize] = stamp;
-            s.slot[f as usize] = slot as u32;
-            total += s.count[f as usize] as usize;
+            let st = &mut s.stats[f as usize];
+            st.chosen = stamp;
+            st.slot = slot as u32;
+            total += st.count as usize;
             s.offsets.push(total);
         }
         s.entries.clear();
@@ -432,8 +442,9 @@ impl Builder<'_> {
         for &i in node {
             let (idx, val) = self.x.row(i as usize);
             for (&f, &v) in idx.iter().zip(val) {
-                if s.chosen[f as usize] == stamp {
-                    let slot = s.slot[f as usize] as usize;
+                let st = &s.stats[f as usize];
+                if st.chosen == stamp {
+                    let slot = st.slot as usize;
                     s.entries[fill[slot]] = (v, i);
                     fill[slot] += 1;
                 }

@@ -22,8 +22,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::forest::RandomForest;
 use crate::logreg::LogisticRegression;
-use crate::tfidf::TfidfVectorizer;
-use crate::{Error, Label, Result};
+use crate::tfidf::{SparseRow, TfidfVectorizer};
+use crate::{Error, Label, Result, SentimentIntensityAnalyzer};
 
 /// First bytes of every model file.
 pub const MAGIC: &[u8; 16] = b"NEURACRM-SENTMDL";
@@ -42,7 +42,7 @@ pub enum Classifier {
 }
 
 impl Classifier {
-    fn predict_proba(&self, row: &crate::tfidf::SparseRow) -> Vec<f64> {
+    fn predict_proba(&self, row: &SparseRow) -> Vec<f64> {
         match self {
             Classifier::RandomForest(m) => m.predict_proba(row),
             Classifier::LogisticRegression(m) => m.predict_proba(row),
@@ -79,11 +79,60 @@ pub struct ModelMetrics {
     pub n_test: usize,
 }
 
+/// Number of VADER features appended after the TF-IDF ones: neg, neu, pos,
+/// max(compound, 0), max(−compound, 0) — all non-negative, so that zero
+/// still means "absent" to the sparse forest.
+pub const VADER_FEATURES: usize = 5;
+
+/// The VADER analyser a model uses for its extra features; rebuilt (not
+/// stored) on load, and equal to any other since the lexicon is compiled in.
+#[derive(Debug, Clone, Default)]
+pub struct VaderFeatures(pub(crate) SentimentIntensityAnalyzer);
+
+impl PartialEq for VaderFeatures {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+/// The feature row of a text: L2-normalised TF-IDF, then (when enabled) the
+/// VADER features at indices `vectorizer.len()..+5`.
+pub(crate) fn featurize(
+    vectorizer: &TfidfVectorizer,
+    vader: Option<&SentimentIntensityAnalyzer>,
+    text: &str,
+) -> SparseRow {
+    let mut row = vectorizer.transform(text);
+    if let Some(vader) = vader {
+        let s = vader.polarity_scores(text);
+        let base = vectorizer.len() as u32;
+        let extra = [
+            s.neg,
+            s.neu,
+            s.pos,
+            s.compound.max(0.0),
+            (-s.compound).max(0.0),
+        ];
+        for (k, v) in extra.into_iter().enumerate() {
+            if v > 0.0 {
+                row.indices.push(base + k as u32);
+                row.values.push(v);
+            }
+        }
+    }
+    row
+}
+
 /// Vectoriser + classifier + class labels: everything needed to predict.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SentimentModel {
     /// TF-IDF vocabulary and IDF, fitted on the training split only.
     pub vectorizer: TfidfVectorizer,
+    /// Whether VADER's scores are appended to the TF-IDF features.
+    pub vader_features: bool,
+    /// The analyser behind `vader_features` (not serialised).
+    #[serde(skip)]
+    pub vader: VaderFeatures,
     /// The classifier over those features.
     pub classifier: Classifier,
     /// Class `i` of the classifier is `labels[i]` (2 or 3 labels, in order).
@@ -115,7 +164,8 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 impl SentimentModel {
     /// Predict one text.
     pub fn predict(&self, text: &str) -> Prediction {
-        let row = self.vectorizer.transform(text);
+        let vader = self.vader_features.then_some(&self.vader.0);
+        let row = featurize(&self.vectorizer, vader, text);
         let p = self.classifier.predict_proba(&row);
         let mut probabilities = [0.0; 3];
         for (label, prob) in self.labels.iter().zip(&p) {
@@ -216,7 +266,12 @@ impl SentimentModel {
                 "classifier and labels disagree on the number of classes".into(),
             ));
         }
-        let d = self.vectorizer.len();
+        let d = self.vectorizer.len()
+            + if self.vader_features {
+                VADER_FEATURES
+            } else {
+                0
+            };
         match &self.classifier {
             Classifier::RandomForest(m) => m.validate(d),
             Classifier::LogisticRegression(m) => m.validate(d),

@@ -11,7 +11,9 @@ use serde::Serialize;
 use crate::forest::{ForestConfig, RandomForest};
 use crate::logreg::{LogRegConfig, LogisticRegression};
 use crate::metrics::{accuracy, labels_present, macro_f1};
-use crate::model::{Classifier, ModelMetrics, SentimentModel};
+use crate::model::{
+    Classifier, ModelMetrics, SentimentModel, VADER_FEATURES, VaderFeatures, featurize,
+};
 use crate::split::stratified_split;
 use crate::tfidf::{TfidfConfig, TfidfVectorizer};
 use crate::{Error, Label, LabelledData, Result};
@@ -60,6 +62,9 @@ pub struct TrainOptions {
     pub forest: ForestConfig,
     /// Logistic regression options (used with [`Algorithm::LogisticRegression`]).
     pub logreg: LogRegConfig,
+    /// Append VADER's scores to the TF-IDF features (on by default: the
+    /// rules know negation and intensity, which bags of words learn poorly).
+    pub vader_features: bool,
     /// Share of rows held out for testing.
     pub test_fraction: f64,
     /// Seed of the split (the forest has its own in `forest.seed`).
@@ -78,6 +83,7 @@ impl Default for TrainOptions {
             },
             forest: ForestConfig::default(),
             logreg: LogRegConfig::default(),
+            vader_features: true,
             test_fraction: 0.2,
             seed: 42,
         }
@@ -172,7 +178,18 @@ pub fn train(data: &LabelledData, options: &TrainOptions) -> Result<(SentimentMo
 
     let started = Instant::now();
     let vectorizer = TfidfVectorizer::fit(&train_texts, options.tfidf)?;
-    let x = vectorizer.transform_all(&train_texts);
+    let vader = VaderFeatures::default();
+    let vader_ref = options.vader_features.then_some(&vader.0);
+    let x: Vec<_> = train_texts
+        .iter()
+        .map(|t| featurize(&vectorizer, vader_ref, t))
+        .collect();
+    let n_features = vectorizer.len()
+        + if options.vader_features {
+            VADER_FEATURES
+        } else {
+            0
+        };
     let k = labels.len();
     let classifier =
         match options.algorithm {
@@ -180,11 +197,11 @@ pub fn train(data: &LabelledData, options: &TrainOptions) -> Result<(SentimentMo
                 &x,
                 &train_y,
                 k,
-                vectorizer.len(),
+                n_features,
                 &options.forest,
             )?),
             Algorithm::LogisticRegression => Classifier::LogisticRegression(
-                LogisticRegression::fit(&x, &train_y, k, vectorizer.len(), &options.logreg)?,
+                LogisticRegression::fit(&x, &train_y, k, n_features, &options.logreg)?,
             ),
         };
     let train_seconds = started.elapsed().as_secs_f64();
@@ -192,6 +209,8 @@ pub fn train(data: &LabelledData, options: &TrainOptions) -> Result<(SentimentMo
 
     let mut model = SentimentModel {
         vectorizer,
+        vader_features: options.vader_features,
+        vader,
         classifier,
         labels: labels.clone(),
         metrics: ModelMetrics {

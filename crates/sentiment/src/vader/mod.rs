@@ -23,6 +23,7 @@ mod pytext;
 mod rules;
 
 use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
 
 use serde::Serialize;
 
@@ -57,15 +58,25 @@ impl Scores {
     }
 }
 
-/// The VADER analyser: build once (parses the lexicon, ~1 ms) and share; it
-/// is immutable, `Send + Sync`, and scoring allocates only per-call scratch.
+/// The VADER analyser: immutable, `Send + Sync`, cheap to clone; scoring
+/// allocates only per-call scratch. The compiled-in tables are parsed once
+/// per process and shared by every analyser built with [`new`](Self::new)
+/// (model files rebuild one on every load).
 #[derive(Debug, Clone)]
 pub struct SentimentIntensityAnalyzer {
+    tables: Arc<Tables>,
+}
+
+#[derive(Debug)]
+struct Tables {
     /// Lexicon valences and booster values by lowercase word: one probe per token.
     words: FastMap<Box<str>, WordInfo>,
     lexicon_len: usize,
     emojis: HashMap<char, Box<str>>,
 }
+
+/// The parsed compiled-in tables: constant data, built on first use.
+static SHIPPED: OnceLock<Arc<Tables>> = OnceLock::new();
 
 /// What VADER knows about a lowercase word.
 #[derive(Debug, Clone, Copy, Default)]
@@ -84,7 +95,10 @@ impl Default for SentimentIntensityAnalyzer {
 impl SentimentIntensityAnalyzer {
     /// Parse the compiled-in vaderSentiment 3.3.2 lexicon and emoji table.
     pub fn new() -> Self {
-        Self::from_tables(LEXICON, EMOJI_LEXICON)
+        let tables = SHIPPED.get_or_init(|| Self::from_tables(LEXICON, EMOJI_LEXICON).tables);
+        Self {
+            tables: Arc::clone(tables),
+        }
     }
 
     /// Build from lexicon text (`word\tmean\t...` lines) and emoji text
@@ -122,29 +136,31 @@ impl SentimentIntensityAnalyzer {
             lex.entry(Box::from(word)).or_default().negation = true;
         }
         Self {
-            words: lex,
-            lexicon_len,
-            emojis: emoji_map,
+            tables: Arc::new(Tables {
+                words: lex,
+                lexicon_len,
+                emojis: emoji_map,
+            }),
         }
     }
 
     /// Number of lexicon entries (7,506 for the shipped table).
     pub fn lexicon_len(&self) -> usize {
-        self.lexicon_len
+        self.tables.lexicon_len
     }
 
     /// Number of single-code-point emoji descriptions.
     pub fn emoji_len(&self) -> usize {
-        self.emojis.len()
+        self.tables.emojis.len()
     }
 
     /// Valence of a lowercased word, if it is in the lexicon.
     pub fn valence(&self, word: &str) -> Option<f64> {
-        self.words.get(word).and_then(|w| w.valence)
+        self.tables.words.get(word).and_then(|w| w.valence)
     }
 
     fn word_info(&self, word: &str) -> Option<WordInfo> {
-        self.words.get(word).copied()
+        self.tables.words.get(word).copied()
     }
 
     /// Score a text exactly as vaderSentiment 3.3.2's `polarity_scores`.
@@ -164,7 +180,7 @@ impl SentimentIntensityAnalyzer {
         let mut out = String::with_capacity(text.len() + 16);
         let mut prev_space = true;
         for c in text.chars() {
-            if let Some(description) = self.emojis.get(&c) {
+            if let Some(description) = self.tables.emojis.get(&c) {
                 if !prev_space {
                     out.push(' ');
                 }

@@ -44,9 +44,15 @@ fn training_is_deterministic_for_a_seed() {
 #[test]
 fn both_algorithms_learn_the_synthetic_data_and_report_held_out_scores() {
     let data = synthetic(300);
-    for algorithm in [Algorithm::RandomForest, Algorithm::LogisticRegression] {
+    for (algorithm, vader_features) in [
+        (Algorithm::RandomForest, true),
+        (Algorithm::LogisticRegression, true),
+        (Algorithm::RandomForest, false),
+        (Algorithm::LogisticRegression, false),
+    ] {
         let options = TrainOptions {
             algorithm,
+            vader_features,
             ..small_rf()
         };
         let (model, report) = neuracrm_sentiment::train(&data, &options).unwrap();
@@ -56,6 +62,7 @@ fn both_algorithms_learn_the_synthetic_data_and_report_held_out_scores() {
         assert!(report.accuracy > 0.95, "{algorithm}: {report}");
         assert!(report.macro_f1 > 0.95, "{algorithm}: {report}");
         assert_eq!(model.metrics.accuracy, report.accuracy);
+        assert_eq!(model.vader_features, vader_features);
         let text = report.to_string();
         assert!(text.contains("held-out accuracy"), "{text}");
         let p = model.predict("terrible support, the integration is broken");
