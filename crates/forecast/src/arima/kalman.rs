@@ -153,26 +153,32 @@ pub(crate) fn stationary_state_cov(arma: &Arma<'_>) -> Option<Vec<f64>> {
         .filter(|&j| arma.phi[j - 1] != 0.0)
         .collect();
     let theta: Vec<f64> = (0..=r).map(|j| arma.theta_at(j)).collect();
+    // Cross terms Σ_{l'≥l} theta_{k+l'} psi_{l'-l} depend on k + l only:
+    // g[s] = Σ_{u=0}^{r-1-s} theta_{s+u} psi_u (zero for s ≥ r).
+    let g: Vec<f64> = (0..2 * r + 1)
+        .map(|s| {
+            if s >= r {
+                0.0
+            } else {
+                (0..r - s).map(|u| theta[s + u] * psi[u]).sum()
+            }
+        })
+        .collect();
     let mut cov = vec![0.0; r * r];
     for i in 0..r {
         for k in i..r {
             let mut s = 0.0;
-            // phi-phi: Σ_l Σ_l' phi_{i+l} phi_{k+l'} gamma(l - l'), l,l' >= 1
             for &ja in nz.iter().filter(|&&j| j > i) {
                 let (pa, l) = (arma.phi[ja - 1], ja - i);
+                // phi-phi: Σ_l Σ_l' phi_{i+l} phi_{k+l'} gamma(l - l'), l,l' >= 1
                 for &jb in nz.iter().filter(|&&j| j > k) {
                     s += pa * arma.phi[jb - 1] * gamma[l.abs_diff(jb - k)];
                 }
-                // phi-theta cross terms: Cov(w_{t-l}, e_{t-l'}) = psi_{l'-l}, l' >= l.
-                for l2 in l..r.saturating_sub(k) {
-                    s += pa * theta[k + l2] * psi[l2 - l];
-                }
+                // phi-theta: Cov(w_{t-l}, e_{t-l'}) = psi_{l'-l} for l' >= l.
+                s += pa * g[k + l];
             }
             for &jb in nz.iter().filter(|&&j| j > k) {
-                let (pb, l2) = (arma.phi[jb - 1], jb - k);
-                for l in l2..r.saturating_sub(i) {
-                    s += pb * theta[i + l] * psi[l - l2];
-                }
+                s += arma.phi[jb - 1] * g[i + jb - k];
             }
             // theta-theta: independent innovations.
             for l in 0..r - k {
@@ -274,10 +280,12 @@ pub(crate) fn filter(arma: &Arma<'_>, w: &[f64], keep: bool) -> Option<FilterOut
                 let ci = c[i + 1] * inv_f;
                 let (ri, rtail) = (rvec[i], &rvec[i..]);
                 let ctail = &c[i + 1..];
+                // Pf is positive semi-definite, so its diagonal bounds every
+                // entry: tracking the diagonal alone detects the steady state
+                // and keeps this loop free of branches.
+                dev = dev.max(src[0] - ci * ctail[0]);
                 for k in 0..r - i - 1 {
-                    let shifted = src[k] - ci * ctail[k];
-                    dev = dev.max(shifted.abs());
-                    dst[k] = shifted + ri * rtail[k];
+                    dst[k] = src[k] - ci * ctail[k] + ri * rtail[k];
                 }
                 dst[r - i - 1] = ri * rvec[r - 1];
             }
