@@ -220,3 +220,48 @@ fn invalid_arguments_are_errors() {
         Err(ForecastError::TooShort { .. })
     ));
 }
+
+#[test]
+fn exhaustive_and_approximate_searches_agree_with_stepwise_on_a_clear_case() {
+    // An AR(1) around a mean: every search should find a one-coefficient AR
+    // model with a mean, and the exhaustive search can only do as well or better
+    // by AICc than the stepwise one.
+    let e = noise(150, 21);
+    let mut y = vec![50.0; 150];
+    for t in 1..150 {
+        y[t] = 50.0 + 0.7 * (y[t - 1] - 50.0) + e[t];
+    }
+    let stepwise = AutoArima::default().fit_series(&y, 1).unwrap();
+    let exhaustive = AutoArima {
+        stepwise: false,
+        max_order: 3,
+        ..AutoArima::default()
+    }
+    .fit_series(&y, 1)
+    .unwrap();
+    let approx = AutoArima {
+        approximation: true,
+        ..AutoArima::default()
+    }
+    .fit_series(&y, 1)
+    .unwrap();
+    assert!(
+        exhaustive.aicc() <= stepwise.aicc() + 1e-6,
+        "{} vs {}",
+        exhaustive.aicc(),
+        stepwise.aicc()
+    );
+    for fit in [&stepwise, &exhaustive, &approx] {
+        assert_eq!(fit.order().d, 0, "{}", fit.spec());
+        assert!(
+            fit.constant().is_some_and(|c| (c - 50.0).abs() < 1.0),
+            "{}",
+            fit.spec()
+        );
+        assert!(
+            !fit.spec().contains("CSS"),
+            "approximate searches refit the winner by ML"
+        );
+    }
+    assert_eq!(stepwise.spec(), "ARIMA(1,0,0) with non-zero mean");
+}

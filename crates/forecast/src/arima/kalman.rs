@@ -164,6 +164,7 @@ pub(crate) fn stationary_state_cov(arma: &Arma<'_>) -> Option<Vec<f64>> {
             }
         })
         .collect();
+    let nz_theta: Vec<usize> = (0..r).filter(|&a| theta[a] != 0.0).collect();
     let mut cov = vec![0.0; r * r];
     for i in 0..r {
         for k in i..r {
@@ -180,9 +181,9 @@ pub(crate) fn stationary_state_cov(arma: &Arma<'_>) -> Option<Vec<f64>> {
             for &jb in nz.iter().filter(|&&j| j > k) {
                 s += arma.phi[jb - 1] * g[i + jb - k];
             }
-            // theta-theta: independent innovations.
-            for l in 0..r - k {
-                s += theta[i + l] * theta[k + l];
+            // theta-theta: independent innovations (non-zero lags only).
+            for &a in nz_theta.iter().filter(|&&a| a >= k) {
+                s += theta[a] * theta[i + a - k];
             }
             cov[i * r + k] = s;
             cov[k * r + i] = s;

@@ -477,16 +477,25 @@ impl Layout {
 /// Returns `(ssq, count)`.
 pub(crate) fn css(w: &[f64], phi: &[f64], theta: &[f64]) -> (f64, usize) {
     let start = phi.len();
+    // Seasonal polynomials are mostly zeros: iterate over the non-zero lags.
+    let nz = |c: &[f64]| -> Vec<(usize, f64)> {
+        c.iter()
+            .enumerate()
+            .filter(|(_, v)| **v != 0.0)
+            .map(|(j, v)| (j + 1, *v))
+            .collect()
+    };
+    let (ar, ma) = (nz(phi), nz(theta));
     let mut e = vec![0.0; w.len()];
     let mut ssq = 0.0;
     for t in start..w.len() {
         let mut v = w[t];
-        for (j, c) in phi.iter().enumerate() {
-            v -= c * w[t - 1 - j];
+        for &(j, c) in &ar {
+            v -= c * w[t - j];
         }
-        for (j, c) in theta.iter().enumerate() {
-            if t > j {
-                v -= c * e[t - 1 - j];
+        for &(j, c) in &ma {
+            if t >= j {
+                v -= c * e[t - j];
             }
         }
         e[t] = v;
