@@ -1,0 +1,157 @@
+//! Settings, layered: built-in defaults < `neuracrm.toml` < `NEURACRM_*`
+//! environment variables (`__` separates nested keys, e.g.
+//! `NEURACRM_LLM__API_KEY`) < command-line flags.
+
+use std::path::Path;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+/// A secret value (API key, signing key, password). `Debug` and `Display`
+/// print `***`, so a secret can never reach a log line by accident.
+#[derive(Clone, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret.
+    pub fn new(s: impl Into<String>) -> Self {
+        Secret(s.into())
+    }
+
+    /// The secret itself; call only where it is used.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl std::fmt::Display for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// Everything the server and the jobs are configured with.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct Settings {
+    /// `sqlite://PATH` or `postgres://...`.
+    pub database_url: String,
+    /// Address to listen on.
+    pub bind: String,
+    /// HS256 signing key for access tokens; required by `serve`.
+    pub jwt_secret: Option<Secret>,
+    /// Redis for multi-instance fan-out and caches (optional).
+    pub redis_url: Option<String>,
+    /// Connection pool size.
+    pub db_max_connections: u32,
+    /// Log filter, e.g. `info` or `neuracrm=debug,tower_http=info`.
+    pub log: String,
+    /// Largest accepted request body, in bytes.
+    pub max_body_bytes: usize,
+    /// Request timeout, in seconds.
+    pub request_timeout_secs: u64,
+}
+
+/// Defaults, as the lowest configuration layer.
+#[derive(Debug, Serialize)]
+struct Defaults {
+    database_url: &'static str,
+    bind: &'static str,
+    db_max_connections: u32,
+    log: &'static str,
+    max_body_bytes: usize,
+    request_timeout_secs: u64,
+}
+
+const DEFAULTS: Defaults = Defaults {
+    database_url: "sqlite://neuracrm.db",
+    bind: "127.0.0.1:8080",
+    db_max_connections: 8,
+    log: "info",
+    max_body_bytes: 2 * 1024 * 1024,
+    request_timeout_secs: 30,
+};
+
+/// Why settings could not be loaded.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: {0}")]
+pub struct ConfigError(String);
+
+impl Settings {
+    /// Loads defaults < `file` (if it exists) < environment < `overrides`
+    /// (flags given on the command line, as a serialisable map of the keys set).
+    pub fn load(file: &Path, overrides: impl Serialize) -> Result<Settings, ConfigError> {
+        Figment::from(Serialized::defaults(DEFAULTS))
+            .merge(Toml::file(file))
+            .merge(Env::prefixed("NEURACRM_").split("__"))
+            .merge(Serialized::defaults(overrides))
+            .extract()
+            // figment's messages name the key and the source, never a value.
+            .map_err(|e| ConfigError(e.to_string()))
+    }
+
+    /// Settings for tests and embedding: defaults with this database.
+    pub fn for_database(url: &str) -> Settings {
+        Settings {
+            database_url: url.to_string(),
+            bind: "127.0.0.1:0".into(),
+            jwt_secret: Some(Secret::new("test-secret-with-enough-entropy-0123456789")),
+            redis_url: None,
+            db_max_connections: DEFAULTS.db_max_connections,
+            log: DEFAULTS.log.into(),
+            max_body_bytes: DEFAULTS.max_body_bytes,
+            request_timeout_secs: DEFAULTS.request_timeout_secs,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layers_apply_in_order() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "neuracrm.toml",
+                "bind = \"0.0.0.0:9000\"\nlog = \"debug\"\n",
+            )?;
+            jail.set_env("NEURACRM_LOG", "warn");
+            jail.set_env("NEURACRM_JWT_SECRET", "from-env");
+            let flags = serde_json::json!({ "database_url": "sqlite://flag.db" });
+            let s = Settings::load(Path::new("neuracrm.toml"), flags).unwrap();
+            assert_eq!(s.bind, "0.0.0.0:9000", "file beats default");
+            assert_eq!(s.log, "warn", "env beats file");
+            assert_eq!(s.database_url, "sqlite://flag.db", "flag beats all");
+            assert_eq!(s.jwt_secret.as_ref().unwrap().expose(), "from-env");
+            assert_eq!(s.max_body_bytes, 2 * 1024 * 1024, "default kept");
+            assert!(
+                !format!("{s:?}").contains("from-env"),
+                "secrets never print"
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_bad_value_names_the_key() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("NEURACRM_DB_MAX_CONNECTIONS", "many");
+            let err = Settings::load(Path::new("missing.toml"), serde_json::json!({})).unwrap_err();
+            assert!(
+                err.to_string()
+                    .to_lowercase()
+                    .contains("db_max_connections"),
+                "{err}"
+            );
+            Ok(())
+        });
+    }
+}
