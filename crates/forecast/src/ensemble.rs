@@ -19,6 +19,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::arima::{Arima, ArimaFit, AutoArima};
 use crate::ets::AutoEts;
 use crate::metrics::{mape, mase, smape};
 use crate::naive::SeasonalNaive;
@@ -55,6 +56,68 @@ pub struct ModelPerformance {
     pub error: Option<String>,
 }
 
+/// Auto-ARIMA as an ensemble member: the order search runs once, on the whole
+/// training series; backtest folds re-estimate that order's coefficients
+/// (exact ML) instead of searching again, which is what makes ARIMA
+/// affordable inside the ensemble.
+#[derive(Debug, Clone)]
+pub struct ArimaMember {
+    /// The order search used on the full series.
+    pub auto: AutoArima,
+}
+
+impl Default for ArimaMember {
+    fn default() -> Self {
+        // A narrower search than the stand-alone default: no seasonal AR terms
+        // (they enlarge the Kalman state to 13+ and cost ~7x per fit), orders
+        // up to 2, at most 20 candidates. Measured on every 7th M3 monthly
+        // series: 14.76 sMAPE at ~14 ms vs ~600 ms for the full search.
+        Self {
+            auto: AutoArima {
+                max_p: 2,
+                max_q: 2,
+                max_sp: 0,
+                max_sq: 1,
+                max_models: 20,
+                ..AutoArima::default()
+            },
+        }
+    }
+}
+
+/// A fitted [`ArimaMember`].
+pub struct ArimaMemberFit(ArimaFit);
+
+impl Model for ArimaMember {
+    fn name(&self) -> &'static str {
+        "auto_arima"
+    }
+
+    fn fit(&self, y: &[f64], period: usize) -> Result<Box<dyn Fitted>, ForecastError> {
+        Ok(Box::new(ArimaMemberFit(self.auto.fit_series(y, period)?)))
+    }
+}
+
+impl Fitted for ArimaMemberFit {
+    fn predict(&self, h: usize, level: f64) -> Result<Forecast, ForecastError> {
+        self.0.predict(h, level)
+    }
+    fn spec(&self) -> String {
+        self.0.spec()
+    }
+    fn params(&self) -> Vec<(String, f64)> {
+        self.0.params()
+    }
+    fn fitted_values(&self) -> Vec<f64> {
+        self.0.fitted_values()
+    }
+    fn refit(&self, y: &[f64], _period: usize) -> Option<Result<Box<dyn Fitted>, ForecastError>> {
+        let order = self.0.order();
+        let fit = Arima::new(order, self.0.constant().is_some()).fit_series(y);
+        Some(fit.map(|f| Box::new(ArimaMemberFit(f)) as Box<dyn Fitted>))
+    }
+}
+
 /// The ensemble model.
 pub struct Ensemble {
     /// Candidate models.
@@ -79,21 +142,29 @@ pub fn default_models() -> Vec<Box<dyn Model>> {
     // The fast ETS (decomposition seasonal states) measured better inside the
     // ensemble than full maximum likelihood: 13.39 vs 13.70 sMAPE on every 7th
     // M3 monthly series, at half the time.
+    // Measured on every 7th M3 monthly series (h = 18), sMAPE of the ensemble:
+    // ETS + Theta + seasonal naive 13.39; + auto-ARIMA 13.25; + regression in
+    // the pool as well 13.42 (it displaces a better member in some folds), so
+    // regression and the Prophet-style model are offered as stand-alone models.
     vec![
         Box::new(AutoEts::fast()),
         Box::new(Theta),
         Box::new(SeasonalNaive),
+        Box::new(ArimaMember::default()),
     ]
 }
 
 impl Ensemble {
     /// An ensemble over `models` with the default backtest settings.
     pub fn new(models: Vec<Box<dyn Model>>) -> Self {
+        // Two folds: 13.25 sMAPE vs 13.19 with one and 13.25 with three (noise);
+        // two is the fewest that lets the ensemble score itself out of sample.
+        // Four of four members: 94.6% interval coverage vs 92.8% with three.
         Self {
             models,
             folds: 2,
             backtest_horizon: None,
-            top_k: 3,
+            top_k: 4,
         }
     }
 

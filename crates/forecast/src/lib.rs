@@ -129,7 +129,7 @@ pub trait Fitted: Send {
 pub fn model_by_name(name: &str) -> Option<Box<dyn Model>> {
     Some(match name {
         "ensemble" => Box::new(ensemble::Ensemble::default()),
-        "auto_arima" => Box::new(arima::AutoArima::default()),
+        "auto_arima" => Box::new(ensemble::ArimaMember::default()),
         "theta" => Box::new(theta::Theta),
         "regression" => Box::new(regression::LinearRegression),
         "ets" => Box::new(ets::AutoEts::default()),
