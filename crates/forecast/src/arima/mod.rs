@@ -4,7 +4,7 @@
 //! * [`Arima`] fits one fixed order and gives an [`ArimaFit`] with its
 //!   likelihood, information criteria, forecasts and intervals.
 //! * [`AutoArima`] chooses the differencing with unit-root tests (KPSS for `d`,
-//!   a seasonal-strength test for `D`), then runs the Hyndman–Khandakar stepwise
+//!   an STL seasonal-strength test for `D`), then runs the Hyndman–Khandakar stepwise
 //!   search over `(p,q)(P,Q)` with and without a constant, by AICc.
 //!
 //! ```
@@ -20,6 +20,7 @@ mod auto;
 mod kalman;
 mod model;
 mod poly;
+mod stl;
 mod unitroot;
 
 pub use auto::AutoArima;

@@ -4,7 +4,7 @@
 //! `tests/reference/make_arima_reference.py` (pinned versions in its header);
 //! the file carries the series too, so the test needs no shared data.
 
-use super::{Arima, ArimaFit, AutoArima, Order, kpss_statistic};
+use super::{Arima, ArimaFit, AutoArima, Order, kpss_statistic, seasonal_strength};
 use crate::Fitted;
 
 const REFERENCE: &str = include_str!("../../tests/reference/arima_reference.txt");
@@ -272,5 +272,21 @@ fn kpss_matches_statsmodels() {
             other => panic!("unknown kpss series {other}"),
         };
         rel_close(kpss_statistic(x, lags), want, 1e-12, line);
+    }
+}
+
+#[test]
+fn seasonal_strength_matches_statsforecast_stl() {
+    let lines: Vec<&str> = REFERENCE
+        .lines()
+        .filter(|l| l.starts_with("seas "))
+        .collect();
+    assert_eq!(lines.len(), 6);
+    for line in lines {
+        let parts: Vec<&str> = line.split_whitespace().collect();
+        let want: f64 = parts[2].parse().expect("strength");
+        let y = case("case", parts[1]).y;
+        // 1e-9 relative: the same loess arithmetic in a different order.
+        rel_close(seasonal_strength(&y, 12), want, 1e-9, line);
     }
 }

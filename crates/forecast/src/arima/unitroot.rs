@@ -65,63 +65,20 @@ pub(crate) fn ndiffs(x: &[f64], max_d: usize) -> usize {
     d
 }
 
-/// Strength of seasonality in [0, 1]: `1 - Var(R) / Var(S + R)` from a
-/// decomposition into trend, seasonal and remainder (Wang, Smith & Hyndman
-/// 2006). The decomposition is classical: a centred moving average of length
-/// `m` for the trend and per-position means of the detrended series for the
-/// seasonal component (R and statsforecast use STL here; on strongly or weakly
-/// seasonal series both agree, near the threshold they can differ).
+/// Strength of seasonality in [0, 1]: `1 - Var(R) / Var(S + R)` from an STL
+/// decomposition into seasonal `S`, trend and remainder `R` (Wang, Smith &
+/// Hyndman 2006), with seasonal window 11 and local-constant seasonal
+/// smoothing, as in the Hyndman–Khandakar procedure.
 ///
-/// Returns 0 when there are fewer than two full seasons.
+/// Returns 0 when there are fewer than two full seasons or no variation.
 pub fn seasonal_strength(x: &[f64], m: usize) -> f64 {
     let n = x.len();
     if m < 2 || n < 2 * m {
         return 0.0;
     }
-    // Centred moving average: 2×m for even m, m for odd m.
-    let half = m / 2;
-    let mut detrended = vec![f64::NAN; n];
-    for t in half..n.saturating_sub(half) {
-        let trend = if m.is_multiple_of(2) {
-            if t + half >= n {
-                continue;
-            }
-            let inner: f64 = x[t + 1 - half..t + half].iter().sum();
-            (inner + 0.5 * (x[t - half] + x[t + half])) / m as f64
-        } else {
-            x[t - half..=t + half].iter().sum::<f64>() / m as f64
-        };
-        detrended[t] = x[t] - trend;
-    }
-    let mut sums = vec![0.0; m];
-    let mut counts = vec![0usize; m];
-    for (t, v) in detrended.iter().enumerate() {
-        if v.is_finite() {
-            sums[t % m] += v;
-            counts[t % m] += 1;
-        }
-    }
-    if counts.contains(&0) {
-        return 0.0;
-    }
-    let mut seas: Vec<f64> = sums
-        .iter()
-        .zip(&counts)
-        .map(|(s, c)| s / *c as f64)
-        .collect();
-    let avg = seas.iter().sum::<f64>() / m as f64;
-    seas.iter_mut().for_each(|s| *s -= avg);
-    let sr: Vec<f64> = detrended
-        .iter()
-        .copied()
-        .filter(|v| v.is_finite())
-        .collect();
-    let r: Vec<f64> = detrended
-        .iter()
-        .enumerate()
-        .filter(|(_, v)| v.is_finite())
-        .map(|(t, v)| v - seas[t % m])
-        .collect();
+    let (seasonal, trend) = super::stl::stl(x, m, 11);
+    let sr: Vec<f64> = x.iter().zip(&trend).map(|(a, t)| a - t).collect();
+    let r: Vec<f64> = sr.iter().zip(&seasonal).map(|(a, s)| a - s).collect();
     let var = |v: &[f64]| {
         let mu = v.iter().sum::<f64>() / v.len() as f64;
         v.iter().map(|a| (a - mu).powi(2)).sum::<f64>() / (v.len() as f64 - 1.0)

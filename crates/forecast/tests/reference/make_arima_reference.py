@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import statsforecast
 import statsmodels
-from statsforecast.arima import Arima, auto_arima_f, forecast_arima
+from statsforecast.arima import Arima, auto_arima_f, forecast_arima, seas_heuristic
 from statsmodels.tsa.stattools import kpss
 
 warnings.filterwarnings("ignore")
@@ -119,9 +119,13 @@ def main():
     print(f"# statsforecast {statsforecast.__version__}, statsmodels {statsmodels.__version__}, numpy {np.__version__}")
     air = series("airpassengers.csv", "AirPassengers")
     dump("airpassengers_auto", air, auto_arima_f(air, period=12), 12)
+    print(f"seas airpassengers_auto {float(seas_heuristic(air, 12))!r}")
     for sid in ["M3_N1402", "M3_N1500", "M3_N1652", "M3_N2000", "M3_N2500"]:
         y = series("m3_monthly.csv", sid)[:-18]
         dump(f"{sid}_auto", y, auto_arima_f(y, period=12), 18)
+        # Seasonal strength from statsforecast's STL (statsmodels STL, seasonal=11,
+        # seasonal_deg=0): the quantity its seasonal-differencing test thresholds.
+        print(f"seas {sid}_auto {float(seas_heuristic(y, 12))!r}")
     # Forecasts, intervals and likelihood at given coefficients.
     dump_fixed("airline", air, (0, 1, 1), (0, 1, 1), ["ma1", "sma1"], [-0.3, -0.1], 12)
     dump_fixed("log_airline", np.log(air), (0, 1, 1), (0, 1, 1), ["ma1", "sma1"], [-0.4, -0.55], 24)
