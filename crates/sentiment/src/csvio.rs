@@ -128,6 +128,12 @@ mod tests {
     }
 
     #[test]
+    fn utf8_bom_does_not_hide_the_first_column() {
+        let texts = read_column("\u{feff}text,label\ngood,pos\n".as_bytes(), "text").unwrap();
+        assert_eq!(texts, ["good"]);
+    }
+
+    #[test]
     fn missing_column_is_named() {
         let err = read_column("a,b\n1,2\n".as_bytes(), "text").unwrap_err();
         assert!(
