@@ -227,13 +227,14 @@ pub fn evaluate(
     let scores = models
         .iter()
         .enumerate()
-        .map(|(k, m)| {
+        .map(|(k, _)| {
             let col: Vec<_> = results.iter().map(|(_, r)| r[k]).collect();
             let sm: Vec<f64> = col.iter().map(|c| c.0).collect();
             let ms: Vec<f64> = col.iter().map(|c| c.1).collect();
             let covered: usize = col.iter().map(|c| c.2).sum();
             ModelScore {
-                model: m.name().to_string(),
+                // The requested name: "ets_fast" and "ets" are both ETS models.
+                model: opts.models[k].clone(),
                 smape_mean: sm.iter().sum::<f64>() / n.max(1) as f64,
                 smape_median: median(&sm),
                 mase_mean: ms.iter().sum::<f64>() / n.max(1) as f64,

@@ -21,6 +21,7 @@ pub mod eval;
 pub mod metrics;
 pub mod naive;
 pub mod optim;
+pub mod prophet;
 pub mod regression;
 pub mod report;
 pub mod theta;
@@ -131,6 +132,7 @@ pub fn model_by_name(name: &str) -> Option<Box<dyn Model>> {
         "ensemble" => Box::new(ensemble::Ensemble::default()),
         "auto_arima" => Box::new(ensemble::ArimaMember::default()),
         "theta" => Box::new(theta::Theta),
+        "prophet" => Box::new(prophet::ProphetLike::default()),
         "regression" => Box::new(regression::LinearRegression),
         "ets" => Box::new(ets::AutoEts::default()),
         "ets_fast" => Box::new(ets::AutoEts::fast()),

@@ -170,6 +170,8 @@ fn every_model_survives_odd_input() {
     ];
     for name in [
         "ensemble",
+        "auto_arima",
+        "prophet",
         "ets",
         "ets_fast",
         "theta",
