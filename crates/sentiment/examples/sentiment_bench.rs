@@ -23,6 +23,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let Ok(v) = std::env::var("MIN_DF") {
         options.tfidf.min_df = v.parse()?;
     }
+    if let Ok(v) = std::env::var("LOGREG_TOL") {
+        options.logreg.tol = v.parse()?;
+    }
     if let Ok(v) = std::env::var("LOGREG_C") {
         options.logreg.c = v.parse()?;
     }

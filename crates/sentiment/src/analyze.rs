@@ -28,6 +28,23 @@ pub struct Analysis {
     pub method: Method,
 }
 
+impl std::fmt::Display for Analysis {
+    /// `positive (confidence 0.57, vader; neg 0.000 neu 0.619 pos 0.381, compound 0.5719)`
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} (confidence {:.2}, {}; neg {:.3} neu {:.3} pos {:.3}, compound {:.4})",
+            self.label,
+            self.confidence,
+            self.method,
+            self.negative,
+            self.neutral,
+            self.positive,
+            self.compound
+        )
+    }
+}
+
 /// Holds VADER and an optional trained model; build once, share (`Sync`).
 #[derive(Debug, Clone, Default)]
 pub struct Analyzer {
@@ -103,6 +120,10 @@ mod tests {
         assert_eq!((r.label, r.method), (Label::Positive, Method::Vader));
         assert_eq!(r.confidence, 0.5719);
         assert_eq!((r.negative, r.neutral, r.positive), (0.0, 0.619, 0.381));
+        assert_eq!(
+            r.to_string(),
+            "positive (confidence 0.57, vader; neg 0.000 neu 0.619 pos 0.381, compound 0.5719)"
+        );
         let r = a.analyze("Quarterly business review scheduled for Tuesday.");
         assert_eq!((r.label, r.confidence), (Label::Neutral, 1.0));
         let r = a.analyze("Onboarding was a disaster.");
