@@ -137,6 +137,13 @@ impl std::fmt::Display for TrainReport {
 /// data has a source column, by label otherwise) and return the model and its
 /// held-out report.
 pub fn train(data: &LabelledData, options: &TrainOptions) -> Result<(SentimentModel, TrainReport)> {
+    if data.texts.len() != data.labels.len() {
+        return Err(Error::InvalidOption(format!(
+            "{} texts but {} labels",
+            data.texts.len(),
+            data.labels.len()
+        )));
+    }
     let labels = labels_present(&data.labels);
     if labels.len() < 2 {
         return Err(Error::NotEnoughData(

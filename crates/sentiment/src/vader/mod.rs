@@ -251,6 +251,44 @@ mod tests {
     }
 
     #[test]
+    fn random_texts_never_panic_and_stay_in_range() {
+        // Words chosen to trigger every rule at every position, including
+        // the start and end of the text where the rules look 1-3 tokens away.
+        const PIECES: &[&str] = &[
+            "no", "NO", "not", "never", "so", "this", "without", "doubt", "but", "BUT", "least",
+            "at", "very", "VERY", "kind", "of", "kinda", "the", "bomb", "shit", "kiss", "death",
+            "to", "die", "for", "yeah", "right", "good", "GOOD", "bad", "Great", "isn't", "!", "?",
+            "??", "!!!", ":)", ":(", "😀", "💔", "\u{1f}", "\u{a0}", " ", "\n", "ΣΑΣ", "İ", "...",
+            "-", "'", "or", "nor", "happy", "sad", "",
+        ];
+        let vader = SentimentIntensityAnalyzer::new();
+        let mut state = 0x1234_5678_u64;
+        for _ in 0..3000 {
+            let mut text = String::new();
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let n = (state >> 60) as usize;
+            for _ in 0..n {
+                state = state
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                text.push_str(PIECES[(state >> 33) as usize % PIECES.len()]);
+                if state & 1 == 0 {
+                    text.push(' ');
+                }
+            }
+            let s = vader.polarity_scores(&text);
+            assert!((-1.0..=1.0).contains(&s.compound), "{text:?}: {s:?}");
+            let total = s.neg + s.neu + s.pos;
+            assert!(
+                total == 0.0 || (total - 1.0).abs() <= 0.002,
+                "{text:?}: {s:?}"
+            );
+        }
+    }
+
+    #[test]
     fn emoji_gets_a_space_before_but_not_after() {
         let v = SentimentIntensityAnalyzer::new();
         assert_eq!(
