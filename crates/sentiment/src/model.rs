@@ -244,13 +244,13 @@ impl SentimentModel {
     }
 
     /// Write the model to `path`.
-    pub fn save(&self, path: &std::path::Path) -> Result<()> {
+    pub fn save(&self, path: impl AsRef<std::path::Path>) -> Result<()> {
         std::fs::write(path, self.to_bytes()?)?;
         Ok(())
     }
 
     /// Read and validate a model from `path`.
-    pub fn load(path: &std::path::Path) -> Result<Self> {
+    pub fn load(path: impl AsRef<std::path::Path>) -> Result<Self> {
         Self::from_bytes(&std::fs::read(path)?)
     }
 
