@@ -2,15 +2,28 @@
 //!
 //! Every model implements [`Model`]: `fit` a series with a season length, get a
 //! [`Fitted`] model that forecasts `h` steps ahead with prediction intervals at a
-//! chosen level. The crate is pure numeric code: no IO, no async, no database.
+//! chosen level. The crate is pure numeric code: no IO (except the evaluation
+//! harness's CSV reader), no async, no database.
+//!
+//! The CRM calls one function, [`report::forecast_series`]: the default
+//! [`ensemble::Ensemble`] (ETS, Theta, seasonal naive and auto-ARIMA, weighted
+//! by rolling-origin backtest errors) plus the insights the UI shows. Fewer
+//! than six observations give [`report::ForecastOutcome::Insufficient`].
 //!
 //! ```
-//! use neuracrm_forecast::{Forecast, quantile_normal};
-//! let z = quantile_normal(0.975);
-//! assert!((z - 1.959964).abs() < 1e-6);
-//! let f = Forecast { mean: vec![1.0], lower: vec![0.0], upper: vec![2.0], level: 0.95 };
-//! assert_eq!(f.len(), 1);
+//! use neuracrm_forecast::report::{forecast_series, ForecastOutcome, ForecastRequest};
+//! let revenue: Vec<f64> = (0..36).map(|t| 1000.0 + 20.0 * t as f64 + [0.0, 150.0, -80.0][t % 3]).collect();
+//! let req = ForecastRequest { horizon: 12, level: 0.8, period: 12, start_month: Some(1) };
+//! let ForecastOutcome::Ready(report) = forecast_series(&revenue, &req).unwrap() else { panic!() };
+//! assert_eq!(report.forecast.len(), 12);
+//! assert_eq!(report.model_performance[0].model, "ensemble");
+//! println!("best single model: {}", report.best_model);
 //! ```
+//!
+//! Models: [`ets::AutoEts`], [`theta::Theta`], [`arima::AutoArima`],
+//! [`prophet::ProphetLike`], [`regression::LinearRegression`],
+//! [`naive::SeasonalNaive`]; by name through [`model_by_name`]. Accuracy on a
+//! hold-out: [`eval::run_eval`] (and `examples/m3_eval.rs`).
 
 pub mod arima;
 pub mod decompose;
@@ -125,8 +138,10 @@ pub trait Fitted: Send {
     }
 }
 
-/// Builds a model from its stable name: `"ensemble"`, `"auto_arima"`, `"ets"`,
-/// `"theta"`, `"regression"`, `"prophet"` or `"seasonal_naive"`.
+/// Builds a model from its stable name: `"ensemble"`, `"auto_arima"` (the
+/// ensemble's restricted search, with cheap backtest refits), `"ets"` (full
+/// maximum likelihood), `"ets_fast"` (decomposition seasonal states, as in the
+/// ensemble), `"theta"`, `"regression"`, `"prophet"` or `"seasonal_naive"`.
 pub fn model_by_name(name: &str) -> Option<Box<dyn Model>> {
     Some(match name {
         "ensemble" => Box::new(ensemble::Ensemble::default()),
