@@ -1,0 +1,79 @@
+//! The command line (clap). Flags are the top configuration layer.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use serde::Serialize;
+
+/// NeuraCRM: a CRM that scores, forecasts and listens.
+#[derive(Debug, Parser)]
+#[command(name = "neuracrm", version, about)]
+pub struct Cli {
+    /// Configuration file (optional; environment variables and flags override it).
+    #[arg(long, global = true, default_value = "neuracrm.toml")]
+    pub config: PathBuf,
+    #[command(flatten)]
+    pub common: Common,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Settings every command can override.
+#[derive(Debug, Args, Serialize, Default)]
+pub struct Common {
+    /// Database URL: sqlite://PATH or postgres://USER@HOST/DB [NEURACRM_DATABASE_URL].
+    #[arg(long = "db", global = true)]
+    #[serde(rename = "database_url", skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+    /// Address to listen on [NEURACRM_BIND].
+    #[arg(long, global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bind: Option<String>,
+    /// Log filter, e.g. info or neuracrm=debug [NEURACRM_LOG].
+    #[arg(long, global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the API and web UI (needs NEURACRM_JWT_SECRET).
+    Serve,
+    /// Serve a demo CRM from ./neuracrm-demo.db, created and filled on first run.
+    Demo,
+    /// Apply database migrations.
+    Migrate,
+    /// Generate deterministic demo data (counts are per organization).
+    Seed(SeedArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SeedArgs {
+    /// Organizations to create.
+    #[arg(long, default_value_t = 1)]
+    pub orgs: u32,
+    /// Contacts per organization.
+    #[arg(long, default_value_t = 1_000)]
+    pub contacts: u32,
+    /// Leads per organization.
+    #[arg(long, default_value_t = 2_000)]
+    pub leads: u32,
+    /// Deals per organization.
+    #[arg(long, default_value_t = 800)]
+    pub deals: u32,
+    /// Activities per organization.
+    #[arg(long, default_value_t = 20_000)]
+    pub activities: u64,
+    /// Months of history.
+    #[arg(long, default_value_t = 36)]
+    pub months: u32,
+    /// Random seed: the same seed (and anchor) always gives the same rows.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// History ends before this date's month (YYYY-MM-DD; default today).
+    #[arg(long)]
+    pub anchor: Option<String>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}

@@ -1,0 +1,45 @@
+//! One module per command.
+
+mod seed;
+mod serve;
+
+use anyhow::{Context, Result};
+use neuracrm_server::Settings;
+use neuracrm_store::{ConnectOptions, Store};
+
+use crate::cli::{Cli, Command};
+
+/// Runs the chosen command.
+pub async fn run(cli: Cli) -> Result<()> {
+    let settings = Settings::load(&cli.config, &cli.common)?;
+    crate::telemetry::init(&settings.log);
+    match cli.command {
+        Command::Serve => serve::serve(settings).await,
+        Command::Demo => serve::demo(settings, cli.common.database_url.is_some()).await,
+        Command::Migrate => {
+            open_store(&settings).await?;
+            println!(
+                "migrations applied to {}",
+                neuracrm_store::db::redact_url(&settings.database_url)
+            );
+            Ok(())
+        }
+        Command::Seed(args) => seed::seed(settings, args).await,
+    }
+}
+
+/// Opens (and migrates) the configured database with a message that names it.
+pub async fn open_store(settings: &Settings) -> Result<Store> {
+    let opts = ConnectOptions {
+        max_connections: settings.db_max_connections,
+        ..Default::default()
+    };
+    Store::open(&settings.database_url, &opts)
+        .await
+        .with_context(|| {
+            format!(
+                "opening {}",
+                neuracrm_store::db::redact_url(&settings.database_url)
+            )
+        })
+}
