@@ -222,7 +222,10 @@ pub fn evaluate(
             }
         });
     }
-    let results = results.into_inner().unwrap_or_default();
+    let mut results = results.into_inner().unwrap_or_default();
+    // Workers finish in any order; sums in series order keep the figures
+    // identical whatever the thread count.
+    results.sort_by_key(|(i, _)| *i);
     let n = results.len();
     let scores = models
         .iter()

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Reference values for the ETS, Theta and ensemble-member tests (crates/forecast).
 
-Pinned peers: statsforecast==2.1.1 (AutoETS, Theta), numpy, pandas as installed in
+Pinned peers: statsforecast==2.1.1 (AutoETS, Theta), prophet==1.5.0, numpy, pandas as installed in
 ~/.cache/neuracrm-peers/venv. Run from the repository root:
 
     . ~/.cache/neuracrm-peers/venv/bin/activate
@@ -16,6 +16,9 @@ implementation's results:
   ets_fixed     AutoETS(model=XYZ, damped=...) on one specification.
   theta         Theta(season_length=m) (the standard theta method): alpha,
                 initial level, h-step mean.
+  prophet       prophet 1.5.0 Prophet(yearly, multiplicative; weekly/daily off),
+                monthly dates: 12-step yhat and 95% interval (its own 1000
+                simulated paths).
 
 M3 series are cut to their training part (the last 18 points are the official
 test period).
@@ -30,6 +33,13 @@ from statsforecast.models import AutoETS, Theta
 
 warnings.filterwarnings("ignore")
 assert statsforecast.__version__ == "2.1.1", statsforecast.__version__
+import logging  # noqa: E402
+
+for _lg in ("prophet.plot", "cmdstanpy", "prophet"):
+    logging.getLogger(_lg).disabled = True
+import prophet  # noqa: E402
+
+assert prophet.__version__ == "1.5.0", prophet.__version__
 
 DATA = "/work/shared/data"
 H = 12
@@ -86,8 +96,27 @@ def theta_case(name, y, m, h=18):
     print("end")
 
 
+def prophet_case(name, y, start="2000-01-01"):
+    from prophet import Prophet
+
+    dates = pd.date_range(start, periods=len(y), freq="MS")
+    mod = Prophet(yearly_seasonality=True, weekly_seasonality=False, daily_seasonality=False,
+                  seasonality_mode="multiplicative", interval_width=0.95)
+    mod.fit(pd.DataFrame({"ds": dates, "y": y}))
+    fut = mod.make_future_dataframe(periods=H, freq="MS", include_history=False)
+    f = mod.predict(fut)
+    print(f"case prophet {name}")
+    print("m 12")
+    print(f"y {fmt(y)}")
+    print(f"mean {fmt(f['yhat'])}")
+    print(f"lower95 {fmt(f['yhat_lower'])}")
+    print(f"upper95 {fmt(f['yhat_upper'])}")
+    print("end")
+
+
 def main():
-    print(f"# statsforecast {statsforecast.__version__}, numpy {np.__version__}, pandas {pd.__version__}")
+    print(f"# statsforecast {statsforecast.__version__}, prophet {prophet.__version__}, "
+          f"numpy {np.__version__}, pandas {pd.__version__}")
     air = series(f"{DATA}/airpassengers.csv")
     m3 = f"{DATA}/m3_monthly.csv"
     picks = ["M3_N1402", "M3_N1500", "M3_N2000", "M3_N2500"]
@@ -103,6 +132,9 @@ def main():
     theta_case("airpassengers", air, 12)
     for sid in picks:
         theta_case(sid, m3s[sid], 12)
+
+    prophet_case("airpassengers", air, start="1949-01-01")
+    prophet_case("M3_N2500", m3s["M3_N2500"])
 
 
 if __name__ == "__main__":
