@@ -45,6 +45,58 @@ pub enum Command {
     Migrate,
     /// Generate deterministic demo data (counts are per organization).
     Seed(SeedArgs),
+    /// Sentiment: VADER scores, training and evaluating a classifier.
+    #[command(subcommand)]
+    Sentiment(SentimentCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SentimentCommand {
+    /// Print `neg,neu,pos,compound` (4 decimals) for every row of a CSV, in order.
+    Score {
+        /// CSV file with a header row.
+        #[arg(long)]
+        csv: PathBuf,
+        /// The column holding the text.
+        #[arg(long, default_value = "text")]
+        column: String,
+    },
+    /// Train a classifier on `text,label[,source]` rows (80/20 stratified split,
+    /// held-out scores reported) and write a model file.
+    Train {
+        /// Labelled CSV.
+        #[arg(long)]
+        csv: PathBuf,
+        /// Model file to write.
+        #[arg(long)]
+        out: PathBuf,
+        /// `rf` (random forest) or `logreg`.
+        #[arg(long, default_value = "rf")]
+        algorithm: String,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Accuracy, macro-F1 and speed of VADER (and a model) on labelled rows.
+    Eval {
+        /// Labelled CSV (`text,label`).
+        #[arg(long)]
+        csv: PathBuf,
+        /// A model file to evaluate beside VADER.
+        #[arg(long)]
+        model: Option<PathBuf>,
+        /// Print `{"results": [...]}` as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Analyse one text.
+    Analyze {
+        /// The text.
+        text: String,
+        /// A model file (VADER when absent).
+        #[arg(long)]
+        model: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -1,6 +1,7 @@
 //! One module per command.
 
 mod seed;
+mod sentiment;
 mod serve;
 
 use anyhow::{Context, Result};
@@ -14,6 +15,7 @@ pub async fn run(cli: Cli) -> Result<()> {
     let settings = Settings::load(&cli.config, &cli.common)?;
     crate::telemetry::init(&settings.log);
     match cli.command {
+        Command::Sentiment(cmd) => sentiment::run(cmd),
         Command::Serve => serve::serve(settings).await,
         Command::Demo => serve::demo(settings, cli.common.database_url.is_some()).await,
         Command::Migrate => {

@@ -1,0 +1,151 @@
+//! Runs the real `neuracrm` binary.
+
+use std::process::{Command, Output};
+
+fn neuracrm(args: &[&str], dir: &std::path::Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_neuracrm"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("NEURACRM_DATABASE_URL")
+        .env_remove("NEURACRM_JWT_SECRET")
+        .output()
+        .expect("the binary runs")
+}
+
+fn text(o: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn serve_refuses_to_start_without_a_jwt_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = neuracrm(&["serve", "--db", "sqlite://x.db"], dir.path());
+    let (_, err) = text(&o);
+    assert!(!o.status.success());
+    assert!(err.contains("NEURACRM_JWT_SECRET"), "{err}");
+}
+
+#[test]
+fn bad_database_urls_get_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = neuracrm(&["migrate", "--db", "mysql://nope"], dir.path());
+    let (_, err) = text(&o);
+    assert!(!o.status.success());
+    assert!(err.contains("unsupported database URL"), "{err}");
+
+    // An unwritable SQLite location names the file.
+    let o = neuracrm(
+        &["migrate", "--db", "sqlite:///nonexistent-dir/sub/crm.db"],
+        dir.path(),
+    );
+    let (_, err) = text(&o);
+    assert!(!o.status.success());
+    assert!(err.contains("/nonexistent-dir/sub/crm.db"), "{err}");
+
+    // An unreachable server names the server, never the password.
+    let o = neuracrm(
+        &["migrate", "--db", "postgres://app:hunter2@127.0.0.1:1/crm"],
+        dir.path(),
+    );
+    let (_, err) = text(&o);
+    assert!(!o.status.success());
+    assert!(
+        err.contains("127.0.0.1:1") && !err.contains("hunter2"),
+        "{err}"
+    );
+}
+
+#[test]
+fn seed_prints_logins_and_is_repeatable() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = [
+        "seed",
+        "--db",
+        "sqlite://a.db",
+        "--orgs",
+        "2",
+        "--contacts",
+        "20",
+        "--leads",
+        "40",
+        "--deals",
+        "15",
+        "--activities",
+        "200",
+        "--months",
+        "12",
+        "--seed",
+        "5",
+        "--anchor",
+        "2026-06-01",
+    ];
+    let o = neuracrm(&args, dir.path());
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        out.contains("admin@org1.example") && out.contains("admin@org2.example"),
+        "{out}"
+    );
+    assert!(out.contains("80 leads"), "{out}");
+    let o = neuracrm(
+        &["seed", "--db", "sqlite://a.db", "--anchor", "June 1st"],
+        dir.path(),
+    );
+    let (_, err) = text(&o);
+    assert!(!o.status.success());
+    assert!(err.contains("YYYY-MM-DD"), "{err}");
+}
+
+#[test]
+fn sentiment_score_prints_one_line_per_row_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("t.csv"),
+        "id,body\n1,\"Great call, they LOVE it!!\"\n2,\"The demo failed, they are unhappy\"\n3,\"Meeting moved to Tuesday\"\n",
+    )
+    .unwrap();
+    let o = neuracrm(
+        &["sentiment", "score", "--csv", "t.csv", "--column", "body"],
+        dir.path(),
+    );
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 3);
+    let compound = |l: &str| l.rsplit(',').next().unwrap().parse::<f64>().unwrap();
+    assert!(
+        compound(lines[0]) > 0.5 && compound(lines[1]) < -0.3 && compound(lines[2]) == 0.0,
+        "{out}"
+    );
+    assert!(
+        lines.iter().all(|l| l
+            .split(',')
+            .all(|x| x.split('.').nth(1).is_some_and(|d| d.len() == 4))),
+        "{out}"
+    );
+
+    let o = neuracrm(
+        &["sentiment", "score", "--csv", "t.csv", "--column", "nope"],
+        dir.path(),
+    );
+    assert!(!o.status.success());
+    let o = neuracrm(
+        &[
+            "sentiment",
+            "eval",
+            "--csv",
+            "t.csv",
+            "--model",
+            "missing.model",
+        ],
+        dir.path(),
+    );
+    let (_, err) = text(&o);
+    assert!(
+        !o.status.success() && err.contains("missing.model"),
+        "{err}"
+    );
+}
