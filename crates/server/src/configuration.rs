@@ -57,6 +57,17 @@ pub struct Settings {
     pub max_body_bytes: usize,
     /// Request timeout, in seconds.
     pub request_timeout_secs: u64,
+    /// Lifetime of an access token, in seconds (short: a stolen token expires
+    /// soon).
+    pub access_token_ttl_secs: u64,
+    /// Lifetime of a refresh token, in seconds.
+    pub refresh_token_ttl_secs: u64,
+    /// Login attempts allowed per client IP within the rate-limit window.
+    pub login_attempts_per_ip: u32,
+    /// Login attempts allowed per account (e-mail) within the window.
+    pub login_attempts_per_account: u32,
+    /// The login rate-limit window, in seconds (sliding).
+    pub login_window_secs: u64,
 }
 
 /// Defaults, as the lowest configuration layer.
@@ -68,6 +79,11 @@ struct Defaults {
     log: &'static str,
     max_body_bytes: usize,
     request_timeout_secs: u64,
+    access_token_ttl_secs: u64,
+    refresh_token_ttl_secs: u64,
+    login_attempts_per_ip: u32,
+    login_attempts_per_account: u32,
+    login_window_secs: u64,
 }
 
 const DEFAULTS: Defaults = Defaults {
@@ -77,6 +93,11 @@ const DEFAULTS: Defaults = Defaults {
     log: "info",
     max_body_bytes: 2 * 1024 * 1024,
     request_timeout_secs: 30,
+    access_token_ttl_secs: 15 * 60,
+    refresh_token_ttl_secs: 7 * 24 * 3600,
+    login_attempts_per_ip: 30,
+    login_attempts_per_account: 10,
+    login_window_secs: 60,
 };
 
 /// Why settings could not be loaded.
@@ -108,6 +129,11 @@ impl Settings {
             log: DEFAULTS.log.into(),
             max_body_bytes: DEFAULTS.max_body_bytes,
             request_timeout_secs: DEFAULTS.request_timeout_secs,
+            access_token_ttl_secs: DEFAULTS.access_token_ttl_secs,
+            refresh_token_ttl_secs: DEFAULTS.refresh_token_ttl_secs,
+            login_attempts_per_ip: DEFAULTS.login_attempts_per_ip,
+            login_attempts_per_account: DEFAULTS.login_attempts_per_account,
+            login_window_secs: DEFAULTS.login_window_secs,
         }
     }
 }

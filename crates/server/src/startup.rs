@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::http::{HeaderName, Request};
+use neuracrm_domain::{DomainEvent, EventKind, OrgId};
+use neuracrm_events::{BroadcastBus, EventBus};
 use neuracrm_store::Store;
 use tokio::net::TcpListener;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -18,6 +20,7 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::Settings;
+use crate::auth::{LoginLimits, SlidingWindow, TokenKeys};
 use crate::routes;
 
 /// What every handler can reach.
@@ -27,6 +30,75 @@ pub struct AppState {
     pub store: Store,
     /// The settings the app was built with.
     pub settings: Arc<Settings>,
+    /// Where every write announces itself.
+    pub events: Arc<dyn EventBus>,
+    /// Token signing and verification.
+    pub tokens: Arc<TokenKeys>,
+    /// Login rate limits (per process).
+    pub login_limits: Arc<LoginLimits>,
+}
+
+impl AppState {
+    /// State for `settings` over `store`, publishing on `events`; fails when
+    /// no JWT secret is configured.
+    pub fn new(
+        settings: Settings,
+        store: Store,
+        events: Arc<dyn EventBus>,
+    ) -> Result<AppState, StartupError> {
+        let secret = settings
+            .jwt_secret
+            .as_ref()
+            .ok_or(StartupError::MissingJwtSecret)?;
+        if secret.expose().len() < 16 {
+            return Err(StartupError::WeakJwtSecret);
+        }
+        let tokens = TokenKeys::new(
+            secret.expose().as_bytes(),
+            Duration::from_secs(settings.access_token_ttl_secs.max(1)),
+            Duration::from_secs(settings.refresh_token_ttl_secs.max(1)),
+        );
+        let window = Duration::from_secs(settings.login_window_secs.max(1));
+        let login_limits = LoginLimits {
+            per_ip: SlidingWindow::new(settings.login_attempts_per_ip, window),
+            per_account: SlidingWindow::new(settings.login_attempts_per_account, window),
+        };
+        Ok(AppState {
+            store,
+            settings: Arc::new(settings),
+            events,
+            tokens: Arc::new(tokens),
+            login_limits: Arc::new(login_limits),
+        })
+    }
+
+    /// Publishes an event of `org` happening now.
+    pub fn publish(&self, org: OrgId, kind: EventKind) {
+        self.events
+            .publish(DomainEvent::new(org, chrono::Utc::now(), kind));
+    }
+}
+
+/// Why the application could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// `jwt_secret` is not configured (`NEURACRM_JWT_SECRET`).
+    #[error("no JWT secret configured: set NEURACRM_JWT_SECRET (or jwt_secret in neuracrm.toml)")]
+    MissingJwtSecret,
+    /// The JWT secret is too short to resist guessing.
+    #[error(
+        "the JWT secret is too short: use at least 16 characters (32 random bytes recommended)"
+    )]
+    WeakJwtSecret,
+    /// The listen address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// The request-id header, set on every request and echoed on every response.
@@ -77,6 +149,9 @@ pub fn router(state: AppState) -> Router {
             axum::http::StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(settings.request_timeout_secs),
         ))
+        // Inside the request-id layers (it reads the id), outside the body
+        // limit and timeout (it rewrites their 413 and 408).
+        .layer(axum::middleware::from_fn(crate::error::render_errors))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
             let id = req
                 .headers()
@@ -93,20 +168,39 @@ pub fn router(state: AppState) -> Router {
 pub struct App {
     listener: TcpListener,
     router: Router,
+    events: Arc<dyn EventBus>,
 }
 
 impl App {
-    /// Binds `settings.bind` (port 0 picks a free port) and builds the router.
-    pub async fn build(settings: Settings, store: Store) -> std::io::Result<App> {
-        let listener = TcpListener::bind(&settings.bind).await?;
-        let state = AppState {
-            store,
-            settings: Arc::new(settings),
-        };
+    /// Binds `settings.bind` (port 0 picks a free port) and builds the router
+    /// with an in-process event bus. Fails when no JWT secret is configured.
+    pub async fn build(settings: Settings, store: Store) -> Result<App, StartupError> {
+        Self::build_with_events(settings, store, Arc::new(BroadcastBus::default())).await
+    }
+
+    /// Like [`App::build`], publishing on the given bus (e.g. Redis-backed).
+    pub async fn build_with_events(
+        settings: Settings,
+        store: Store,
+        events: Arc<dyn EventBus>,
+    ) -> Result<App, StartupError> {
+        let state = AppState::new(settings, store, events.clone())?;
+        let listener = TcpListener::bind(&state.settings.bind)
+            .await
+            .map_err(|source| StartupError::Bind {
+                addr: state.settings.bind.clone(),
+                source,
+            })?;
         Ok(App {
             listener,
             router: router(state),
+            events,
         })
+    }
+
+    /// The bus the app publishes on (subscribe to watch its writes).
+    pub fn events(&self) -> Arc<dyn EventBus> {
+        self.events.clone()
     }
 
     /// The address actually bound.
@@ -119,9 +213,13 @@ impl App {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown)
-            .await
+        axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
     }
 }
 

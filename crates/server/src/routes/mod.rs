@@ -1,12 +1,73 @@
-//! HTTP routes, one module per area.
+//! HTTP routes, one module per area, collected with their OpenAPI
+//! descriptions into one router and one document.
 
 use axum::Router;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_swagger_ui::SwaggerUi;
 
 use crate::AppState;
 
+pub mod activities;
+pub mod auth;
+pub mod contacts;
+pub mod deals;
 pub mod health;
+pub mod import;
+pub mod leads;
+pub mod users;
 
-/// Every route of the application.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "NeuraCRM API", description = "Multi-tenant CRM: every resource is scoped to the caller's organization. Errors are `{\"error\": {\"code\", \"message\", \"request_id\", \"field\"?}}`."),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "auth", description = "Registration, login, tokens"),
+        (name = "users", description = "Users of the organization (admins only)"),
+        (name = "contacts", description = "People at customers and prospects"),
+        (name = "leads", description = "Opportunities being qualified"),
+        (name = "deals", description = "The pipeline"),
+        (name = "activities", description = "Interactions"),
+        (name = "import", description = "Bulk import"),
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The API routes and their OpenAPI document.
+pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(auth::router())
+        .merge(users::router())
+        .merge(contacts::router())
+        .merge(leads::router())
+        .merge(deals::router())
+        .merge(activities::router())
+        .merge(import::router())
+        .split_for_parts()
+}
+
+/// Every route of the application: the API, `/api/openapi.json`, Swagger UI
+/// at `/api/docs`, and the health probes.
 pub fn router() -> Router<AppState> {
-    Router::new().merge(health::router())
+    let (api, doc) = api();
+    api.merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", doc))
+        .merge(health::router())
 }

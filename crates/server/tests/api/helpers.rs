@@ -1,13 +1,167 @@
 //! `spawn_app`: a server on port 0 over a fresh database.
 
+use std::sync::Arc;
+
+use neuracrm_events::EventBus;
 use neuracrm_server::{App, Settings};
 use neuracrm_store::{ConnectOptions, Store};
+use reqwest::{Method, Response};
+use serde_json::{Value, json};
 
 pub struct TestApp {
     pub address: String,
     pub store: Store,
     pub client: reqwest::Client,
+    pub events: Arc<dyn EventBus>,
     _dir: Option<tempfile::TempDir>,
+}
+
+/// A registered organization with its admin's token.
+#[derive(Debug, Clone)]
+pub struct Tenant {
+    pub org_id: i64,
+    pub admin_id: i64,
+    pub email: String,
+    pub token: String,
+}
+
+pub const PASSWORD: &str = "correct horse battery";
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    /// A JSON request with an optional bearer token.
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Response {
+        let mut r = self.client.request(method, self.url(path));
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            r = r.json(&b);
+        }
+        r.send().await.unwrap()
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Response {
+        self.call(Method::GET, path, Some(token), None).await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> Response {
+        self.call(Method::POST, path, Some(token), Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, token: &str, body: Value) -> Response {
+        self.call(Method::PATCH, path, Some(token), Some(body))
+            .await
+    }
+
+    pub async fn delete(&self, path: &str, token: &str) -> Response {
+        self.call(Method::DELETE, path, Some(token), None).await
+    }
+
+    /// POSTs and returns the JSON body, asserting the status.
+    pub async fn post_ok(&self, path: &str, token: &str, body: Value, status: u16) -> Value {
+        let r = self.post(path, token, body).await;
+        let got = r.status().as_u16();
+        let body: Value = r.json().await.unwrap_or(Value::Null);
+        assert_eq!(got, status, "POST {path}: {body}");
+        body
+    }
+
+    pub async fn get_ok(&self, path: &str, token: &str) -> Value {
+        let r = self.get(path, token).await;
+        let got = r.status().as_u16();
+        let body: Value = r.json().await.unwrap_or(Value::Null);
+        assert_eq!(got, 200, "GET {path}: {body}");
+        body
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Response {
+        self.call(
+            Method::POST,
+            "/api/auth/login",
+            None,
+            Some(json!({"email": email, "password": password})),
+        )
+        .await
+    }
+
+    /// Registers an organization and logs its admin in.
+    pub async fn tenant(&self, name: &str) -> Tenant {
+        let email = format!("admin@{}.example.com", name.to_lowercase());
+        let r = self
+            .call(
+                Method::POST,
+                "/api/auth/register",
+                None,
+                Some(json!({
+                    "organization_name": name,
+                    "name": format!("{name} Admin"),
+                    "email": email,
+                    "password": PASSWORD,
+                })),
+            )
+            .await;
+        assert_eq!(r.status(), 201);
+        let reg: Value = r.json().await.unwrap();
+        let token = self.token_for(&email, PASSWORD).await;
+        Tenant {
+            org_id: reg["organization"]["id"].as_i64().unwrap(),
+            admin_id: reg["user"]["id"].as_i64().unwrap(),
+            email,
+            token,
+        }
+    }
+
+    pub async fn token_for(&self, email: &str, password: &str) -> String {
+        let r = self.login(email, password).await;
+        assert_eq!(r.status(), 200);
+        let body: Value = r.json().await.unwrap();
+        body["access_token"].as_str().unwrap().to_string()
+    }
+
+    /// Creates a user of the admin's organization and returns its token.
+    pub async fn member(&self, admin: &Tenant, email: &str, role: &str) -> (i64, String) {
+        let u = self
+            .post_ok(
+                "/api/users",
+                &admin.token,
+                json!({"email": email, "name": "Member", "role": role, "password": PASSWORD}),
+                201,
+            )
+            .await;
+        (
+            u["id"].as_i64().unwrap(),
+            self.token_for(email, PASSWORD).await,
+        )
+    }
+}
+
+/// Asserts an error response: status, code and the JSON error shape.
+pub async fn assert_error(r: Response, status: u16, code: &str) -> Value {
+    let got = r.status().as_u16();
+    let header_id = r
+        .headers()
+        .get("x-request-id")
+        .map(|v| v.to_str().unwrap().to_string());
+    let text = r.text().await.unwrap();
+    let body: Value = serde_json::from_str(&text)
+        .unwrap_or_else(|_| panic!("error body is not JSON ({got}): {text}"));
+    assert_eq!(got, status, "{body}");
+    assert_eq!(body["error"]["code"], code, "{body}");
+    assert!(body["error"]["message"].is_string(), "{body}");
+    let id = body["error"]["request_id"].as_str().unwrap();
+    assert!(!id.is_empty(), "{body}");
+    assert_eq!(Some(id.to_string()), header_id, "body and header ids agree");
+    body
 }
 
 pub async fn fresh_store() -> (Store, String, Option<tempfile::TempDir>) {
@@ -55,16 +209,23 @@ pub async fn fresh_store() -> (Store, String, Option<tempfile::TempDir>) {
 }
 
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// An app whose settings `tweak` adjusts.
+pub async fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
     let (store, url, dir) = fresh_store().await;
-    let app = App::build(Settings::for_database(&url), store.clone())
-        .await
-        .unwrap();
+    let mut settings = Settings::for_database(&url);
+    tweak(&mut settings);
+    let app = App::build(settings, store.clone()).await.unwrap();
     let address = format!("http://{}", app.local_addr().unwrap());
+    let events = app.events();
     tokio::spawn(app.run_until(std::future::pending()));
     TestApp {
         address,
         store,
         client: reqwest::Client::new(),
+        events,
         _dir: dir,
     }
 }

@@ -1,5 +1,10 @@
 //! HTTP tests against a real server on port 0, on SQLite or (with
 //! `NEURACRM_TEST_POSTGRES_URL`) PostgreSQL.
 
+mod auth;
+mod bad_input;
 mod health;
 mod helpers;
+mod import;
+mod resources;
+mod tenancy;

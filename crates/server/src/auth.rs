@@ -1,0 +1,330 @@
+//! Authentication: JWT access and refresh tokens (HS256), the [`AuthUser`] and
+//! [`AdminUser`] extractors, password hashing off the async runtime, and the
+//! login rate limiter.
+//!
+//! An access token lives minutes, a refresh token days; the `typ` claim tells
+//! them apart, so a refresh token is refused where an access token is needed.
+//! Tokens carry the user, the organization and the role, so the server stays
+//! stateless.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::header;
+use axum::http::request::Parts;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use neuracrm_domain::{OrgId, Role, User, UserId};
+use serde::{Deserialize, Serialize};
+
+use crate::AppState;
+use crate::error::ApiError;
+
+/// Which kind of token a JWT is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenType {
+    /// Authorises API calls.
+    Access,
+    /// Only exchanges for a new pair at `/api/auth/refresh`.
+    Refresh,
+}
+
+/// The claims of both token kinds.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Claims {
+    /// The user id.
+    pub sub: i64,
+    /// The organization id.
+    pub org: i64,
+    /// The role when the token was issued.
+    pub role: String,
+    /// Access or refresh.
+    pub typ: TokenType,
+    /// Issued at (seconds since the epoch).
+    pub iat: i64,
+    /// Expires at (seconds since the epoch).
+    pub exp: i64,
+}
+
+/// Signing and verification keys with the token lifetimes. `Debug` shows no
+/// key.
+pub struct TokenKeys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    access_ttl: Duration,
+    refresh_ttl: Duration,
+    /// A hash of no real password, verified against when the e-mail is
+    /// unknown so that a login takes as long either way.
+    dummy_hash: String,
+}
+
+impl std::fmt::Debug for TokenKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenKeys")
+            .field("access_ttl", &self.access_ttl)
+            .field("refresh_ttl", &self.refresh_ttl)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A freshly issued token pair.
+#[derive(Debug, Clone)]
+pub struct IssuedTokens {
+    /// The access token.
+    pub access: String,
+    /// The refresh token.
+    pub refresh: String,
+    /// Seconds until the access token expires.
+    pub expires_in: u64,
+}
+
+impl TokenKeys {
+    /// Keys from the HS256 secret.
+    pub fn new(secret: &[u8], access_ttl: Duration, refresh_ttl: Duration) -> Self {
+        TokenKeys {
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+            access_ttl,
+            refresh_ttl,
+            dummy_hash: neuracrm_domain::password::hash("no-such-user-password"),
+        }
+    }
+
+    fn sign(&self, user: &User, typ: TokenType, ttl: Duration) -> Result<String, ApiError> {
+        let now = chrono::Utc::now().timestamp();
+        let claims = Claims {
+            sub: user.id.0,
+            org: user.organization_id.0,
+            role: user.role.as_str().into(),
+            typ,
+            iat: now,
+            exp: now + ttl.as_secs() as i64,
+        };
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .map_err(|e| ApiError::Internal(format!("signing a token failed: {e}")))
+    }
+
+    /// An access and a refresh token for `user`.
+    pub fn issue(&self, user: &User) -> Result<IssuedTokens, ApiError> {
+        Ok(IssuedTokens {
+            access: self.sign(user, TokenType::Access, self.access_ttl)?,
+            refresh: self.sign(user, TokenType::Refresh, self.refresh_ttl)?,
+            expires_in: self.access_ttl.as_secs(),
+        })
+    }
+
+    /// The claims of a valid, unexpired token of kind `typ`.
+    pub fn verify(&self, token: &str, typ: TokenType) -> Result<Claims, ApiError> {
+        let mut v = Validation::new(Algorithm::HS256);
+        v.leeway = 5;
+        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &v)
+            .map_err(|_| ApiError::Unauthorized("invalid or expired token"))?;
+        if data.claims.typ != typ {
+            return Err(ApiError::Unauthorized("invalid or expired token"));
+        }
+        Ok(data.claims)
+    }
+
+    /// Verifies a password against a user's hash (or, without one, the dummy
+    /// hash) on the blocking pool: argon2 takes tens of milliseconds.
+    pub async fn verify_password(&self, plain: String, phc: Option<String>) -> bool {
+        let known = phc.is_some();
+        let phc = phc.unwrap_or_else(|| self.dummy_hash.clone());
+        let ok =
+            tokio::task::spawn_blocking(move || neuracrm_domain::password::verify(&plain, &phc))
+                .await
+                .unwrap_or(false);
+        ok && known
+    }
+}
+
+/// Hashes a password on the blocking pool.
+pub async fn hash_password(p: neuracrm_domain::password::Password) -> Result<String, ApiError> {
+    tokio::task::spawn_blocking(move || p.hash())
+        .await
+        .map_err(|e| ApiError::Internal(format!("password hashing task failed: {e}")))
+}
+
+/// The caller, from a valid access token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AuthUser {
+    /// The user.
+    pub user_id: UserId,
+    /// Their organization: every query is scoped to it.
+    pub org: OrgId,
+    /// Their role.
+    pub role: Role,
+}
+
+impl FromRequestParts<AppState> for AuthUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let value = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .ok_or(ApiError::Unauthorized("missing bearer token"))?;
+        let token = value
+            .to_str()
+            .ok()
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
+            .map(str::trim)
+            .ok_or(ApiError::Unauthorized("missing bearer token"))?;
+        let claims = state.tokens.verify(token, TokenType::Access)?;
+        let role = claims
+            .role
+            .parse()
+            .map_err(|_| ApiError::Unauthorized("invalid or expired token"))?;
+        Ok(AuthUser {
+            user_id: UserId(claims.sub),
+            org: OrgId(claims.org),
+            role,
+        })
+    }
+}
+
+/// The caller, who must be an admin (403 otherwise).
+#[derive(Debug, Clone, Copy)]
+pub struct AdminUser(pub AuthUser);
+
+impl FromRequestParts<AppState> for AdminUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let user = AuthUser::from_request_parts(parts, state).await?;
+        if user.role == Role::Admin {
+            Ok(AdminUser(user))
+        } else {
+            Err(ApiError::Forbidden)
+        }
+    }
+}
+
+/// The client's IP address ("unknown" when served without connection info).
+#[derive(Debug, Clone)]
+pub struct ClientIp(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientIp(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip().to_string())
+                .unwrap_or_else(|| "unknown".into()),
+        ))
+    }
+}
+
+/// An in-memory sliding-window limiter: at most `limit` hits per key within
+/// `window`. Per process; with N instances the effective limit is N times.
+#[derive(Debug)]
+pub struct SlidingWindow {
+    limit: usize,
+    window: Duration,
+    hits: Mutex<HashMap<String, VecDeque<Instant>>>,
+}
+
+impl SlidingWindow {
+    /// A limiter allowing `limit` hits per `window`.
+    pub fn new(limit: u32, window: Duration) -> Self {
+        SlidingWindow {
+            limit: limit.max(1) as usize,
+            window,
+            hits: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Records a hit for `key`, or says how long until one is allowed again.
+    pub fn hit(&self, key: &str) -> Result<(), Duration> {
+        let now = Instant::now();
+        let mut map = self.hits.lock().unwrap_or_else(|p| p.into_inner());
+        if map.len() > 10_000 {
+            // Bound memory: forget keys whose window has passed.
+            let window = self.window;
+            map.retain(|_, q| q.back().is_some_and(|t| now.duration_since(*t) < window));
+        }
+        let q = map.entry(key.to_string()).or_default();
+        while q
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= self.window)
+        {
+            q.pop_front();
+        }
+        if q.len() >= self.limit {
+            let oldest = q.front().copied().unwrap_or(now);
+            return Err(self.window.saturating_sub(now.duration_since(oldest)));
+        }
+        q.push_back(now);
+        Ok(())
+    }
+}
+
+/// The login limiters, per client IP and per account.
+#[derive(Debug)]
+pub struct LoginLimits {
+    /// Per client IP.
+    pub per_ip: SlidingWindow,
+    /// Per e-mail.
+    pub per_account: SlidingWindow,
+}
+
+impl LoginLimits {
+    /// Records a login attempt; 429 with the seconds to wait when over a limit.
+    pub fn check(&self, ip: &str, account: &str) -> Result<(), ApiError> {
+        let wait = |d: Duration| ApiError::RateLimited(d.as_secs().max(1));
+        self.per_ip.hit(ip).map_err(wait)?;
+        self.per_account
+            .hit(&account.trim().to_lowercase())
+            .map_err(wait)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_window_slides() {
+        let w = SlidingWindow::new(2, Duration::from_millis(50));
+        assert!(w.hit("a").is_ok());
+        assert!(w.hit("a").is_ok());
+        let wait = w.hit("a").unwrap_err();
+        assert!(wait <= Duration::from_millis(50));
+        assert!(w.hit("b").is_ok(), "keys are independent");
+        std::thread::sleep(Duration::from_millis(60));
+        assert!(w.hit("a").is_ok(), "old hits leave the window");
+    }
+
+    #[test]
+    fn refresh_tokens_are_not_access_tokens() {
+        let keys = TokenKeys::new(
+            b"0123456789abcdef0123456789abcdef",
+            Duration::from_secs(60),
+            Duration::from_secs(600),
+        );
+        let user = User {
+            id: UserId(3),
+            organization_id: OrgId(2),
+            email: neuracrm_domain::Email::parse("a@b.io").unwrap(),
+            name: "A".into(),
+            role: Role::Rep,
+            created_at: chrono::Utc::now(),
+        };
+        let t = keys.issue(&user).unwrap();
+        let c = keys.verify(&t.access, TokenType::Access).unwrap();
+        assert_eq!((c.sub, c.org, c.role.as_str()), (3, 2, "rep"));
+        assert!(keys.verify(&t.refresh, TokenType::Access).is_err());
+        assert!(keys.verify(&t.access, TokenType::Refresh).is_err());
+        assert!(keys.verify(&t.refresh, TokenType::Refresh).is_ok());
+        assert!(keys.verify("garbage", TokenType::Access).is_err());
+    }
+}

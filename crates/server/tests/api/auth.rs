@@ -1,0 +1,240 @@
+//! Registration, login, refresh, `/api/me`, token misuse and rate limiting.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::helpers::{PASSWORD, assert_error, spawn_app, spawn_app_with};
+
+#[tokio::test]
+async fn register_login_me() {
+    let app = spawn_app().await;
+    let t = app.tenant("Acme").await;
+    let r = app.login(&t.email, PASSWORD).await;
+    assert_eq!(r.status(), 200);
+    let tokens: Value = r.json().await.unwrap();
+    assert_eq!(tokens["token_type"], "Bearer");
+    assert_eq!(tokens["expires_in"], 900);
+    assert!(tokens["refresh_token"].as_str().unwrap().len() > 20);
+    let me = app.get_ok("/api/me", &t.token).await;
+    assert_eq!(me["user"]["email"], t.email);
+    assert_eq!(me["user"]["role"], "admin");
+    assert_eq!(me["organization"]["name"], "Acme");
+    assert_eq!(me["organization"]["id"], t.org_id);
+    let text = me.to_string();
+    assert!(
+        !text.contains("argon2") && !text.contains(PASSWORD),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn registering_an_email_twice_is_a_conflict_and_creates_no_organization() {
+    let app = spawn_app().await;
+    let t = app.tenant("Acme").await;
+    let before = app.store.organizations().ids().await.unwrap().len();
+    let r = app
+        .call(
+            Method::POST,
+            "/api/auth/register",
+            None,
+            Some(json!({"organization_name": "Other", "name": "X", "email": t.email.to_uppercase(), "password": PASSWORD})),
+        )
+        .await;
+    let body = assert_error(r, 409, "conflict").await;
+    assert_eq!(body["error"]["field"], "email");
+    assert_eq!(
+        app.store.organizations().ids().await.unwrap().len(),
+        before,
+        "the organization insert was rolled back with the user's"
+    );
+}
+
+#[tokio::test]
+async fn register_validates_fields() {
+    let app = spawn_app().await;
+    for (body, field) in [
+        (
+            json!({"organization_name": "A", "name": "X", "email": "nope", "password": PASSWORD}),
+            "email",
+        ),
+        (
+            json!({"organization_name": "A", "name": "X", "email": "a@b.io", "password": "short"}),
+            "password",
+        ),
+        (
+            json!({"organization_name": " ", "name": "X", "email": "a@b.io", "password": PASSWORD}),
+            "organization_name",
+        ),
+        (
+            json!({"organization_name": "A", "name": "", "email": "a@b.io", "password": PASSWORD}),
+            "name",
+        ),
+        (
+            json!({"name": "X", "email": "a@b.io", "password": PASSWORD}),
+            "organization_name",
+        ),
+    ] {
+        let r = app
+            .call(Method::POST, "/api/auth/register", None, Some(body))
+            .await;
+        let e = assert_error(r, 422, "validation_failed").await;
+        assert_eq!(e["error"]["field"], field, "{e}");
+    }
+}
+
+#[tokio::test]
+async fn wrong_password_and_unknown_email_get_the_same_generic_401() {
+    let app = spawn_app().await;
+    let t = app.tenant("Acme").await;
+    let a = assert_error(
+        app.login(&t.email, "wrong password!").await,
+        401,
+        "invalid_credentials",
+    )
+    .await;
+    let b = assert_error(
+        app.login("nobody@example.com", PASSWORD).await,
+        401,
+        "invalid_credentials",
+    )
+    .await;
+    let c = assert_error(
+        app.login("not-an-email", PASSWORD).await,
+        401,
+        "invalid_credentials",
+    )
+    .await;
+    assert_eq!(a["error"]["message"], b["error"]["message"]);
+    assert_eq!(a["error"]["message"], c["error"]["message"]);
+}
+
+#[tokio::test]
+async fn garbage_expired_and_missing_tokens_are_401() {
+    let app = spawn_app().await;
+    app.tenant("Acme").await;
+    let r = app.call(Method::GET, "/api/me", None, None).await;
+    assert_eq!(r.headers()["www-authenticate"], "Bearer");
+    assert_error(r, 401, "unauthorized").await;
+    assert_error(app.get("/api/me", "garbage").await, 401, "unauthorized").await;
+    let r = app
+        .client
+        .get(app.url("/api/contacts"))
+        .header("authorization", "Basic dXNlcjpwYXNz")
+        .send()
+        .await
+        .unwrap();
+    assert_error(r, 401, "unauthorized").await;
+
+    // Signed with the right secret, but expired an hour ago.
+    let now = chrono::Utc::now().timestamp();
+    let claims = json!({"sub": 1, "org": 1, "role": "admin", "typ": "access", "iat": now - 7200, "exp": now - 3600});
+    let secret = neuracrm_server::Settings::for_database("sqlite://x")
+        .jwt_secret
+        .unwrap();
+    let expired = jsonwebtoken::encode(
+        &jsonwebtoken::Header::default(),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(secret.expose().as_bytes()),
+    )
+    .unwrap();
+    assert_error(app.get("/api/me", &expired).await, 401, "unauthorized").await;
+
+    // Valid claims signed with another secret.
+    let claims =
+        json!({"sub": 1, "org": 1, "role": "admin", "typ": "access", "iat": now, "exp": now + 600});
+    let forged = jsonwebtoken::encode(
+        &jsonwebtoken::Header::default(),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(b"another-secret-another-secret!!"),
+    )
+    .unwrap();
+    assert_error(app.get("/api/contacts", &forged).await, 401, "unauthorized").await;
+}
+
+#[tokio::test]
+async fn a_refresh_token_is_not_an_access_token_and_refresh_rotates() {
+    let app = spawn_app().await;
+    let t = app.tenant("Acme").await;
+    let tokens: Value = app.login(&t.email, PASSWORD).await.json().await.unwrap();
+    let refresh = tokens["refresh_token"].as_str().unwrap();
+    let access = tokens["access_token"].as_str().unwrap();
+    assert_error(app.get("/api/me", refresh).await, 401, "unauthorized").await;
+
+    let r = app
+        .call(
+            Method::POST,
+            "/api/auth/refresh",
+            None,
+            Some(json!({"refresh_token": refresh})),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let fresh: Value = r.json().await.unwrap();
+    let new_access = fresh["access_token"].as_str().unwrap();
+    assert_eq!(
+        app.get_ok("/api/me", new_access).await["user"]["id"],
+        t.admin_id
+    );
+
+    // An access token cannot refresh.
+    let r = app
+        .call(
+            Method::POST,
+            "/api/auth/refresh",
+            None,
+            Some(json!({"refresh_token": access})),
+        )
+        .await;
+    assert_error(r, 401, "unauthorized").await;
+}
+
+#[tokio::test]
+async fn login_is_rate_limited_per_account_with_retry_after() {
+    let app = spawn_app_with(|s| {
+        s.login_attempts_per_account = 3;
+        s.login_attempts_per_ip = 100;
+    })
+    .await;
+    let t = app.tenant("Acme").await; // one login
+    for _ in 0..2 {
+        assert_eq!(app.login(&t.email, "wrong password!").await.status(), 401);
+    }
+    let r = app.login(&t.email, PASSWORD).await;
+    let retry: u64 = r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry), "{retry}");
+    assert_error(r, 429, "rate_limited").await;
+    // Other accounts are not affected.
+    assert_eq!(app.login("other@example.com", PASSWORD).await.status(), 401);
+}
+
+#[tokio::test]
+async fn login_is_rate_limited_per_ip() {
+    let app = spawn_app_with(|s| {
+        s.login_attempts_per_account = 100;
+        s.login_attempts_per_ip = 4;
+    })
+    .await;
+    for i in 0..4 {
+        let r = app.login(&format!("user{i}@example.com"), PASSWORD).await;
+        assert_eq!(r.status(), 401);
+    }
+    assert_error(
+        app.login("user9@example.com", PASSWORD).await,
+        429,
+        "rate_limited",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn the_app_refuses_to_start_without_a_jwt_secret() {
+    let (store, url, _dir) = crate::helpers::fresh_store().await;
+    let mut s = neuracrm_server::Settings::for_database(&url);
+    s.jwt_secret = None;
+    let err = neuracrm_server::App::build(s, store).await.err().unwrap();
+    assert!(err.to_string().contains("NEURACRM_JWT_SECRET"), "{err}");
+}

@@ -1,0 +1,323 @@
+//! Bad input for each resource answers 4xx in the JSON error shape, naming
+//! the field, never 500.
+
+use reqwest::Method;
+use serde_json::json;
+
+use crate::helpers::{assert_error, spawn_app, spawn_app_with};
+
+/// Each resource's collection and a minimal valid create body.
+const RESOURCES: [(&str, &str); 5] = [
+    ("/api/contacts", r#"{"first_name": "Ada"}"#),
+    ("/api/leads", r#"{"title": "Lead"}"#),
+    ("/api/deals", r#"{"title": "Deal"}"#),
+    (
+        "/api/activities",
+        r#"{"type": "note", "body": "x", "contact_id": 1}"#,
+    ),
+    (
+        "/api/users",
+        r#"{"email": "u@x.example.com", "name": "U", "role": "rep", "password": "password123"}"#,
+    ),
+];
+
+async fn raw(
+    app: &crate::helpers::TestApp,
+    method: Method,
+    path: &str,
+    token: &str,
+    ctype: Option<&str>,
+    body: &str,
+) -> reqwest::Response {
+    let mut r = app
+        .client
+        .request(method, app.url(path))
+        .bearer_auth(token)
+        .body(body.to_string());
+    if let Some(c) = ctype {
+        r = r.header("content-type", c);
+    }
+    r.send().await.unwrap()
+}
+
+#[tokio::test]
+async fn malformed_bodies_wrong_types_and_unknown_fields() {
+    let app = spawn_app().await;
+    let t = app.tenant("Acme").await;
+    let json_ct = Some("application/json");
+    for (path, _) in RESOURCES {
+        for body in [r#"{"title": "#, "not json", r#"{"a": 1} trailing"#, ""] {
+            let r = raw(&app, Method::POST, path, &t.token, json_ct, body).await;
+            assert_error(r, 400, "malformed_body").await;
+        }
+        let r = raw(&app, Method::POST, path, &t.token, Some("text/plain"), "{}").await;
+        assert_error(r, 415, "unsupported_media_type").await;
+        let r = raw(&app, Method::POST, path, &t.token, None, "{}").await;
+        assert_error(r, 415, "unsupported_media_type").await;
+        let r = raw(&app, Method::POST, path, &t.token, json_ct, "[1, 2]").await;
+        assert_error(r, 422, "validation_failed").await;
+        let r = raw(&app, Method::POST, path, &t.token, json_ct, "{}").await;
+        let e = assert_error(r, 422, "validation_failed").await;
+        assert!(
+            e["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("missing field"),
+            "{e}"
+        );
+    }
+    let cases = [
+        ("/api/contacts", json!({"first_name": 5}), "first_name"),
+        (
+            "/api/contacts",
+            json!({"first_name": "A", "nickname": "x"}),
+            "nickname",
+        ),
+        (
+            "/api/contacts",
+            json!({"first_name": "A", "email": "not-an-email"}),
+            "email",
+        ),
+        (
+            "/api/contacts",
+            json!({"first_name": "A", "company_size": -3}),
+            "company_size",
+        ),
+        ("/api/contacts", json!({"first_name": "  "}), "first_name"),
+        (
+            "/api/leads",
+            json!({"title": "L", "status": "hot"}),
+            "status",
+        ),
+        ("/api/leads", json!({"title": "L", "source": 3}), "source"),
+        (
+            "/api/leads",
+            json!({"title": "L", "budget_cents": -1}),
+            "budget_cents",
+        ),
+        (
+            "/api/leads",
+            json!({"title": "L", "expected_decision": "tomorrow"}),
+            "expected_decision",
+        ),
+        ("/api/leads", json!({"title": "L", "score": 99}), "score"),
+        ("/api/deals", json!({"title": "D", "stage": "won"}), "stage"),
+        (
+            "/api/deals",
+            json!({"title": "D", "value_cents": "lots"}),
+            "value_cents",
+        ),
+        (
+            "/api/deals",
+            json!({"title": "D", "closed_at": "2026-01-01T00:00:00Z"}),
+            "closed_at",
+        ),
+        (
+            "/api/activities",
+            json!({"type": "telepathy", "contact_id": 1}),
+            "type",
+        ),
+        ("/api/activities", json!({"type": "note"}), "lead_id"),
+        (
+            "/api/activities",
+            json!({"type": "note", "contact_id": "one"}),
+            "contact_id",
+        ),
+        (
+            "/api/users",
+            json!({"email": "u@x.example.com", "name": "U", "role": "superuser", "password": "password123"}),
+            "role",
+        ),
+        (
+            "/api/users",
+            json!({"email": "u@x.example.com", "name": "U", "role": "rep", "password": "short"}),
+            "password",
+        ),
+    ];
+    for (path, body, field) in cases {
+        let r = app.post(path, &t.token, body.clone()).await;
+        let e = assert_error(r, 422, "validation_failed").await;
+        assert_eq!(e["error"]["field"], field, "{path} {body}: {e}");
+    }
+    // Patches: unknown fields, wrong types and bad values too.
+    let c = app
+        .post_ok("/api/contacts", &t.token, json!({"first_name": "A"}), 201)
+        .await;
+    let l = app
+        .post_ok("/api/leads", &t.token, json!({"title": "L"}), 201)
+        .await;
+    let d = app
+        .post_ok("/api/deals", &t.token, json!({"title": "D"}), 201)
+        .await;
+    let a = app
+        .post_ok(
+            "/api/activities",
+            &t.token,
+            json!({"type": "note", "contact_id": c["id"]}),
+            201,
+        )
+        .await;
+    for (path, body, field) in [
+        (format!("/api/contacts/{}", c["id"]), json!({"id": 7}), "id"),
+        (
+            format!("/api/leads/{}", l["id"]),
+            json!({"status": "hot"}),
+            "status",
+        ),
+        (
+            format!("/api/deals/{}", d["id"]),
+            json!({"value_cents": -5}),
+            "value_cents",
+        ),
+        (
+            format!("/api/activities/{}", a["id"]),
+            json!({"type": "call"}),
+            "type",
+        ),
+        (
+            format!("/api/users/{}", t.admin_id),
+            json!({"role": "root"}),
+            "role",
+        ),
+    ] {
+        let e = assert_error(
+            app.patch(&path, &t.token, body).await,
+            422,
+            "validation_failed",
+        )
+        .await;
+        assert_eq!(e["error"]["field"], field, "{path}: {e}");
+    }
+}
+
+#[tokio::test]
+async fn bad_ids_bad_paging_missing_auth_and_unknown_routes() {
+    let app = spawn_app().await;
+    let t = app.tenant("Acme").await;
+    for (path, _) in RESOURCES {
+        for id in ["abc", "1.5", "99999999999999999999999", "%20"] {
+            let p = format!("{path}/{id}");
+            assert_error(app.get(&p, &t.token).await, 400, "invalid_path").await;
+            assert_error(app.delete(&p, &t.token).await, 400, "invalid_path").await;
+        }
+        assert_error(
+            app.get(&format!("{path}/424242"), &t.token).await,
+            404,
+            "not_found",
+        )
+        .await;
+        assert_error(
+            app.get(&format!("{path}/-1"), &t.token).await,
+            404,
+            "not_found",
+        )
+        .await;
+        for (q, field) in [
+            ("limit=0", "limit"),
+            ("limit=201", "limit"),
+            ("limit=abc", "limit"),
+            ("offset=-1", "offset"),
+            ("offset=x", "offset"),
+            ("bogus=1", "bogus"),
+        ] {
+            let e = assert_error(
+                app.get(&format!("{path}?{q}"), &t.token).await,
+                400,
+                "invalid_query",
+            )
+            .await;
+            assert_eq!(e["error"]["field"], field, "{path}?{q}: {e}");
+        }
+        let r = app.call(Method::GET, path, None, None).await;
+        assert_error(r, 401, "unauthorized").await;
+        let r = app.call(Method::POST, path, None, Some(json!({}))).await;
+        assert_error(r, 401, "unauthorized").await;
+        let r = app
+            .call(Method::PUT, path, Some(&t.token), Some(json!({})))
+            .await;
+        assert_error(r, 405, "method_not_allowed").await;
+    }
+    for q in [
+        "created_from=yesterday",
+        "status=hot",
+        "min_score=high",
+        "owner_id=me",
+    ] {
+        assert_error(
+            app.get(&format!("/api/leads?{q}"), &t.token).await,
+            400,
+            "invalid_query",
+        )
+        .await;
+    }
+    assert_error(
+        app.get("/api/contacts/1/leads?limit=0", &t.token).await,
+        400,
+        "invalid_query",
+    )
+    .await;
+    assert_error(app.get("/api/nowhere", &t.token).await, 404, "not_found").await;
+    assert_error(
+        app.call(Method::GET, "/nowhere", None, None).await,
+        404,
+        "not_found",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn an_oversized_body_is_413_in_the_json_shape() {
+    let app = spawn_app_with(|s| s.max_body_bytes = 4096).await;
+    let t = app.tenant("Acme").await;
+    let big = format!(r#"{{"first_name": "{}"}}"#, "x".repeat(10_000));
+    for (path, _) in RESOURCES {
+        let r = raw(
+            &app,
+            Method::POST,
+            path,
+            &t.token,
+            Some("application/json"),
+            &big,
+        )
+        .await;
+        assert_error(r, 413, "payload_too_large").await;
+    }
+    // Without a content length (chunked), the limit holds while reading.
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = app.address.trim_start_matches("http://").to_string();
+    let mut sock = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let head = format!(
+        "POST /api/contacts HTTP/1.1\r\nhost: {addr}\r\nauthorization: Bearer {}\r\n\
+         content-type: application/json\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n",
+        t.token
+    );
+    sock.write_all(head.as_bytes()).await.unwrap();
+    for _ in 0..10 {
+        let chunk = "x".repeat(1000);
+        if sock
+            .write_all(format!("{:x}\r\n{chunk}\r\n", chunk.len()).as_bytes())
+            .await
+            .is_err()
+        {
+            break; // the server may answer and close before all is sent
+        }
+    }
+    let _ = sock.write_all(b"0\r\n\r\n").await;
+    let mut out = Vec::new();
+    let _ = sock.read_to_end(&mut out).await;
+    let text = String::from_utf8_lossy(&out);
+    assert!(text.starts_with("HTTP/1.1 413"), "{text}");
+    assert!(text.contains("\"payload_too_large\""), "{text}");
+}
+
+#[tokio::test]
+async fn errors_never_leak_internals_and_500s_say_nothing() {
+    let app = spawn_app().await;
+    let t = app.tenant("Acme").await;
+    app.store.db().close().await;
+    let r = app.get("/api/contacts", &t.token).await;
+    let e = assert_error(r, 500, "internal").await;
+    assert_eq!(e["error"]["message"], "internal error");
+    let text = e.to_string().to_lowercase();
+    assert!(!text.contains("pool") && !text.contains("sql"), "{text}");
+}

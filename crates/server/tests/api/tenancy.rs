@@ -1,0 +1,288 @@
+//! Tenant isolation, walked over every operation of the OpenAPI document:
+//! organization B names organization A's ids in paths, filters and foreign
+//! keys, gets 404 (or 422 for a foreign key in a body), and nothing of A
+//! changes.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::helpers::{Tenant, TestApp, assert_error, spawn_app};
+
+/// A's records, as A sees them.
+async fn snapshot(app: &TestApp, a: &Tenant) -> Value {
+    let mut all = serde_json::Map::new();
+    for list in [
+        "/api/users",
+        "/api/contacts",
+        "/api/leads",
+        "/api/deals",
+        "/api/activities",
+    ] {
+        all.insert(
+            list.into(),
+            app.get_ok(&format!("{list}?limit=200"), &a.token).await["items"].clone(),
+        );
+    }
+    Value::Object(all)
+}
+
+struct Ids {
+    user: i64,
+    contact: i64,
+    lead: i64,
+    deal: i64,
+    activity: i64,
+}
+
+async fn seed(app: &TestApp, t: &Tenant, tag: &str) -> Ids {
+    let (user, _) = app
+        .member(t, &format!("rep@{tag}.example.com"), "rep")
+        .await;
+    let c = app
+        .post_ok("/api/contacts", &t.token, json!({"first_name": "Ada", "email": "ada@shared.example.com", "company": "Acme", "owner_id": user}), 201)
+        .await;
+    let l = app
+        .post_ok(
+            "/api/leads",
+            &t.token,
+            json!({"title": "L", "contact_id": c["id"], "owner_id": user}),
+            201,
+        )
+        .await;
+    let d = app
+        .post_ok(
+            "/api/deals",
+            &t.token,
+            json!({"title": "D", "contact_id": c["id"], "lead_id": l["id"], "value_cents": 100}),
+            201,
+        )
+        .await;
+    let a = app
+        .post_ok(
+            "/api/activities",
+            &t.token,
+            json!({"type": "note", "body": "hello", "contact_id": c["id"], "deal_id": d["id"]}),
+            201,
+        )
+        .await;
+    let id = |v: &Value| v["id"].as_i64().unwrap();
+    Ids {
+        user,
+        contact: id(&c),
+        lead: id(&l),
+        deal: id(&d),
+        activity: id(&a),
+    }
+}
+
+fn id_for(path: &str, a: &Ids) -> i64 {
+    let resource = path.trim_start_matches("/api/").split('/').next().unwrap();
+    match resource {
+        "users" => a.user,
+        "contacts" => a.contact,
+        "leads" => a.lead,
+        "deals" => a.deal,
+        "activities" => a.activity,
+        other => panic!("no id for {other}"),
+    }
+}
+
+/// A body that B could validly send, but for the ids it names.
+fn patch_body(path: &str) -> Value {
+    match path.trim_start_matches("/api/").split('/').next().unwrap() {
+        "users" => json!({"name": "Hijacked"}),
+        "contacts" => json!({"first_name": "Hijacked"}),
+        "leads" | "deals" => json!({"title": "Hijacked"}),
+        "activities" => json!({"subject": "Hijacked"}),
+        other => panic!("{other}"),
+    }
+}
+
+#[tokio::test]
+async fn organization_b_cannot_reach_anything_of_organization_a() {
+    let app = spawn_app().await;
+    let ta = app.tenant("Alpha").await;
+    let tb = app.tenant("Beta").await;
+    let a = seed(&app, &ta, "alpha").await;
+    let b = seed(&app, &tb, "beta").await;
+    let before = snapshot(&app, &ta).await;
+    let mut b_events = app.events.subscribe_org(neuracrm_domain::OrgId(ta.org_id));
+
+    let spec: Value = app
+        .client
+        .get(app.url("/api/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut walked = 0;
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            let m: Method = method.to_uppercase().parse().unwrap();
+            let op = format!("{method} {path}");
+            if path.contains("{id}") {
+                let url = path.replace("{id}", &id_for(path, &a).to_string());
+                let body = (m == Method::PATCH).then(|| patch_body(path));
+                let r = app.call(m.clone(), &url, Some(&tb.token), body).await;
+                assert_error(r, 404, "not_found").await;
+                walked += 1;
+                continue;
+            }
+            match op.as_str() {
+                // Not tenant-addressable: no id of another organization can be named.
+                "post /api/auth/register"
+                | "post /api/auth/login"
+                | "post /api/auth/refresh"
+                | "get /api/me" => {
+                    walked += 1;
+                }
+                "get /api/users" => {
+                    let list = app.get_ok(path, &tb.token).await;
+                    assert!(
+                        !list.to_string().contains("alpha.example.com"),
+                        "{op}: {list}"
+                    );
+                    walked += 1;
+                }
+                "post /api/users" => {
+                    // A user B creates belongs to B; A's list does not change (checked below).
+                    app.post_ok(path, &tb.token, json!({"email": "new@beta.example.com", "name": "N", "role": "rep", "password": "password123"}), 201).await;
+                    walked += 1;
+                }
+                "get /api/contacts"
+                | "get /api/leads"
+                | "get /api/deals"
+                | "get /api/activities" => {
+                    let filters = [
+                        format!("owner_id={}", a.user),
+                        format!("contact_id={}", a.contact),
+                        format!("lead_id={}", a.lead),
+                        format!("deal_id={}", a.deal),
+                        format!("user_id={}", ta.admin_id),
+                        "q=Ada".into(),
+                    ];
+                    for f in filters {
+                        let r = app.get(&format!("{path}?{f}"), &tb.token).await;
+                        if r.status() == 400 {
+                            continue; // this list has no such filter
+                        }
+                        assert_eq!(r.status(), 200, "{op}?{f}");
+                        let page: Value = r.json().await.unwrap();
+                        for item in page["items"].as_array().unwrap() {
+                            assert_eq!(item["organization_id"], tb.org_id, "{op}?{f}: {item}");
+                        }
+                        if !f.starts_with("q=") {
+                            assert!(
+                                page["items"].as_array().unwrap().is_empty(),
+                                "{op}?{f}: {page}"
+                            );
+                        }
+                    }
+                    walked += 1;
+                }
+                "post /api/contacts"
+                | "post /api/leads"
+                | "post /api/deals"
+                | "post /api/activities" => {
+                    let bodies: Vec<(Value, &str)> = match path.as_str() {
+                        "/api/contacts" => {
+                            vec![(json!({"first_name": "X", "owner_id": a.user}), "owner_id")]
+                        }
+                        "/api/leads" => vec![
+                            (json!({"title": "X", "contact_id": a.contact}), "contact_id"),
+                            (json!({"title": "X", "owner_id": a.user}), "owner_id"),
+                        ],
+                        "/api/deals" => vec![
+                            (json!({"title": "X", "contact_id": a.contact}), "contact_id"),
+                            (json!({"title": "X", "lead_id": a.lead}), "lead_id"),
+                            (json!({"title": "X", "owner_id": a.user}), "owner_id"),
+                        ],
+                        _ => vec![
+                            (
+                                json!({"type": "note", "contact_id": a.contact}),
+                                "contact_id",
+                            ),
+                            (json!({"type": "note", "lead_id": a.lead}), "lead_id"),
+                            (json!({"type": "note", "deal_id": a.deal}), "deal_id"),
+                            (
+                                json!({"type": "note", "contact_id": b.contact, "deal_id": a.deal}),
+                                "deal_id",
+                            ),
+                        ],
+                    };
+                    for (body, field) in bodies {
+                        let e = assert_error(
+                            app.post(path, &tb.token, body.clone()).await,
+                            422,
+                            "invalid_reference",
+                        )
+                        .await;
+                        assert_eq!(e["error"]["field"], field, "{op} {body}");
+                    }
+                    walked += 1;
+                }
+                "post /api/import/contacts" => {
+                    // Same e-mail as A's contact: B gets its own contact, A's is untouched.
+                    let r = app
+                        .client
+                        .post(app.url(path))
+                        .bearer_auth(&tb.token)
+                        .header("content-type", "text/csv")
+                        .body("first_name,email,company\nMallory,ada@shared.example.com,Evil\n")
+                        .send()
+                        .await
+                        .unwrap();
+                    assert_eq!(r.status(), 200, "{op}");
+                    let report: Value = r.json().await.unwrap();
+                    assert_eq!(
+                        report["updated"], 1,
+                        "B's own contact with that e-mail: {report}"
+                    );
+                    walked += 1;
+                }
+                other => panic!("the isolation walk does not know {other}: add it"),
+            }
+        }
+    }
+    assert!(walked >= 30, "walked only {walked} operations");
+
+    // B's own records cannot be pointed at A's by a patch either.
+    for (path, body, field) in [
+        (
+            format!("/api/contacts/{}", b.contact),
+            json!({"owner_id": a.user}),
+            "owner_id",
+        ),
+        (
+            format!("/api/leads/{}", b.lead),
+            json!({"contact_id": a.contact}),
+            "contact_id",
+        ),
+        (
+            format!("/api/deals/{}", b.deal),
+            json!({"lead_id": a.lead}),
+            "lead_id",
+        ),
+        (
+            format!("/api/deals/{}", b.deal),
+            json!({"contact_id": a.contact}),
+            "contact_id",
+        ),
+    ] {
+        let e = assert_error(
+            app.patch(&path, &tb.token, body).await,
+            422,
+            "invalid_reference",
+        )
+        .await;
+        assert_eq!(e["error"]["field"], field, "{path}");
+    }
+
+    assert_eq!(snapshot(&app, &ta).await, before, "nothing of A changed");
+    assert!(
+        b_events.try_recv().is_none(),
+        "no event of organization A was published"
+    );
+}
