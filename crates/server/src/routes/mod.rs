@@ -22,6 +22,19 @@ pub mod users;
 #[openapi(
     info(title = "NeuraCRM API", description = "Multi-tenant CRM: every resource is scoped to the caller's organization. Errors are `{\"error\": {\"code\", \"message\", \"request_id\", \"field\"?}}`."),
     modifiers(&BearerAuth),
+    // Used only by query parameters, which do not register their schemas.
+    components(schemas(
+        crate::dto::vocab::SortOrder,
+        crate::dto::vocab::ContactSortKey,
+        crate::dto::vocab::LeadSortKey,
+        crate::dto::vocab::DealSortKey,
+        crate::dto::vocab::LeadStatus,
+        crate::dto::vocab::LeadSource,
+        crate::dto::vocab::DealStage,
+        crate::dto::vocab::DealStatus,
+        crate::dto::vocab::ActivityType,
+        crate::dto::vocab::Role,
+    )),
     tags(
         (name = "auth", description = "Registration, login, tokens"),
         (name = "users", description = "Users of the organization (admins only)"),
