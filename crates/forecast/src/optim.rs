@@ -729,7 +729,10 @@ mod tests {
         numeric_gradient_forward(rosenbrock, &x, 1e-7, &mut g_num);
         rosenbrock_grad(&x, &mut g_an);
         for (a, b) in g_num.iter().zip(&g_an) {
-            assert!((a - b).abs() <= 1e-4 * b.abs().max(1.0), "{g_num:?} vs {g_an:?}");
+            assert!(
+                (a - b).abs() <= 1e-4 * b.abs().max(1.0),
+                "{g_num:?} vs {g_an:?}"
+            );
         }
     }
 
