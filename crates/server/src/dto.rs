@@ -15,6 +15,8 @@ use neuracrm_domain::{
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::error::ApiError;
+
 /// Schema-only copies of the domain's vocabularies (the domain has no
 /// `ToSchema`); the words are the same.
 pub mod vocab {
@@ -339,8 +341,10 @@ page_type!(
 #[serde(deny_unknown_fields)]
 pub struct RegisterRequest {
     /// The organization's name.
+    #[schema(min_length = 1, max_length = 200)]
     pub organization_name: String,
     /// The admin's display name.
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     /// The admin's login e-mail.
     #[schema(value_type = String, format = Email)]
@@ -409,6 +413,7 @@ pub struct CreateUser {
     #[schema(value_type = String, format = Email)]
     pub email: Email,
     /// Display name.
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     /// Role.
     #[schema(value_type = vocab::Role)]
@@ -441,6 +446,7 @@ pub struct UpdateUser {
 #[serde(deny_unknown_fields)]
 pub struct CreateContact {
     /// First (or only) name.
+    #[schema(min_length = 1, max_length = 200)]
     pub first_name: String,
     #[serde(default)]
     last_name: Option<String>,
@@ -506,6 +512,7 @@ pub struct ContactPatchBody {
 #[serde(deny_unknown_fields)]
 pub struct CreateLead {
     /// Short title.
+    #[schema(min_length = 1, max_length = 200)]
     pub title: String,
     #[serde(default)]
     #[schema(value_type = Option<i64>)]
@@ -567,6 +574,7 @@ pub struct LeadPatchBody {
 #[serde(deny_unknown_fields)]
 pub struct CreateDeal {
     /// Title.
+    #[schema(min_length = 1, max_length = 200)]
     pub title: String,
     #[serde(default)]
     #[schema(value_type = Option<i64>)]
@@ -873,4 +881,52 @@ pub struct ActivityQuery {
     pub occurred_from: Option<DateTime<Utc>>,
     /// Happened before (RFC 3339).
     pub occurred_to: Option<DateTime<Utc>>,
+}
+
+// ---------------------------------------------------------------- date ranges
+
+/// The year of an optional date or time, for [`check_years`].
+pub trait Year {
+    /// The year, if a value is present.
+    fn year(&self) -> Option<i32>;
+}
+
+impl Year for Option<DateTime<Utc>> {
+    fn year(&self) -> Option<i32> {
+        use chrono::Datelike;
+        self.map(|d| d.year())
+    }
+}
+
+impl Year for Option<NaiveDate> {
+    fn year(&self) -> Option<i32> {
+        use chrono::Datelike;
+        self.map(|d| d.year())
+    }
+}
+
+impl Year for Option<Option<NaiveDate>> {
+    fn year(&self) -> Option<i32> {
+        self.flatten().year()
+    }
+}
+
+/// Dates must fall in years 1–9999: chrono accepts far wider years than the
+/// databases store (PostgreSQL rejects them with an error), so they are
+/// refused here, on both backends alike. `query` picks the error kind.
+pub fn check_years(values: &[(&'static str, Option<i32>)], query: bool) -> Result<(), ApiError> {
+    for (field, year) in values {
+        if year.is_some_and(|y| !(1..=9999).contains(&y)) {
+            let message = format!("{field} must fall in the years 1 to 9999");
+            return Err(if query {
+                ApiError::InvalidQuery {
+                    field: Some((*field).into()),
+                    message,
+                }
+            } else {
+                ApiError::validation(*field, message)
+            });
+        }
+    }
+    Ok(())
 }

@@ -75,6 +75,22 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     // before the cut would already fail validation.
     serde_json::from_slice::<serde::de::IgnoredAny>(bytes)
         .map_err(|e| ApiError::MalformedBody(format!("malformed JSON: {e}")))?;
+    // PostgreSQL text cannot hold NUL; refuse it here, naming the field, on
+    // every backend alike. Only bodies that spell it pay for the walk.
+    if bytes.windows(6).any(|w| w == b"\\u0000") {
+        let value: serde_json::Value = serde_json::from_slice(bytes)
+            .map_err(|e| ApiError::MalformedBody(format!("malformed JSON: {e}")))?;
+        if let Some(field) = nul_path(&value, String::new()) {
+            return Err(ApiError::validation(
+                if field.is_empty() {
+                    "body".into()
+                } else {
+                    field
+                },
+                "text must not contain NUL characters",
+            ));
+        }
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
@@ -111,6 +127,32 @@ fn json_error(path: String, e: serde_json::Error) -> ApiError {
     }
 }
 
+/// The path of the first string (or key) holding a NUL character.
+fn nul_path(v: &serde_json::Value, path: String) -> Option<String> {
+    let join = |k: &str| {
+        if path.is_empty() {
+            k.to_string()
+        } else {
+            format!("{path}.{k}")
+        }
+    };
+    match v {
+        serde_json::Value::String(s) if s.contains('\0') => Some(path),
+        serde_json::Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, x)| nul_path(x, join(&i.to_string()))),
+        serde_json::Value::Object(map) => map.iter().find_map(|(k, x)| {
+            if k.contains('\0') {
+                Some(join(k))
+            } else {
+                nul_path(x, join(k))
+            }
+        }),
+        _ => None,
+    }
+}
+
 /// serde_json appends " at line L column C"; the field says where already.
 fn strip_position(s: &str) -> String {
     match s.rfind(" at line ") {
@@ -138,6 +180,14 @@ where
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         let q = parts.uri.query().unwrap_or_default();
+        if let Some((k, _)) =
+            form_urlencoded::parse(q.as_bytes()).find(|(k, v)| k.contains('\0') || v.contains('\0'))
+        {
+            return Err(ApiError::InvalidQuery {
+                field: Some(k.replace('\0', "")),
+                message: "query parameters must not contain NUL characters".into(),
+            });
+        }
         let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(q.as_bytes()));
         serde_path_to_error::deserialize(de)
             .map(Query)

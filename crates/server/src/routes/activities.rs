@@ -33,6 +33,13 @@ pub async fn list_activities(
     Query(q): Query<ActivityQuery>,
 ) -> ApiResult<Json<ActivityPage>> {
     let page = Page::parse(q.limit, q.offset).map_err(ApiError::query)?;
+    check_years(
+        &[
+            ("occurred_from", q.occurred_from.year()),
+            ("occurred_to", q.occurred_to.year()),
+        ],
+        true,
+    )?;
     let filter = ActivityFilter {
         kind: q.kind,
         lead_id: q.lead_id,
@@ -66,6 +73,7 @@ pub async fn create_activity(
     Json(body): Json<CreateActivity>,
 ) -> ApiResult<(StatusCode, Json<ActivityOut>)> {
     let new = body.into_new(user.user_id);
+    check_years(&[("occurred_at", new.occurred_at.year())], false)?;
     let a = state
         .store
         .activities()
@@ -121,6 +129,7 @@ pub async fn update_activity(
     Id(id): Id<ActivityId>,
     Json(patch): Json<ActivityPatch>,
 ) -> ApiResult<Json<ActivityOut>> {
+    check_years(&[("occurred_at", patch.occurred_at.year())], false)?;
     let a = state
         .store
         .activities()

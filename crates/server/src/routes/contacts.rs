@@ -40,6 +40,13 @@ pub async fn list_contacts(
     Query(q): Query<ContactQuery>,
 ) -> ApiResult<Json<ContactPage>> {
     let page = Page::parse(q.limit, q.offset).map_err(ApiError::query)?;
+    check_years(
+        &[
+            ("created_from", q.created_from.year()),
+            ("created_to", q.created_to.year()),
+        ],
+        true,
+    )?;
     let filter = ContactFilter {
         q: q.q,
         owner_id: q.owner_id,

@@ -34,6 +34,17 @@ pub async fn list_deals(
     Query(q): Query<DealQuery>,
 ) -> ApiResult<Json<DealPage>> {
     let page = Page::parse(q.limit, q.offset).map_err(ApiError::query)?;
+    check_years(
+        &[
+            ("closed_from", q.closed_from.year()),
+            ("closed_to", q.closed_to.year()),
+            ("expected_close_from", q.expected_close_from.year()),
+            ("expected_close_to", q.expected_close_to.year()),
+            ("created_from", q.created_from.year()),
+            ("created_to", q.created_to.year()),
+        ],
+        true,
+    )?;
     let filter = DealFilter {
         stage: q.stage,
         status: q.status,
@@ -75,6 +86,13 @@ pub async fn create_deal(
     Json(body): Json<CreateDeal>,
 ) -> ApiResult<(StatusCode, Json<DealOut>)> {
     let new: NewDeal = body.into();
+    check_years(
+        &[
+            ("expected_close", new.expected_close.year()),
+            ("closed_at", new.closed_at.year()),
+        ],
+        false,
+    )?;
     let x = state
         .store
         .deals()
@@ -128,6 +146,13 @@ pub async fn update_deal(
     Id(id): Id<DealId>,
     Json(patch): Json<DealPatch>,
 ) -> ApiResult<Json<DealOut>> {
+    check_years(
+        &[
+            ("expected_close", patch.expected_close.year()),
+            ("closed_at", patch.closed_at.year()),
+        ],
+        false,
+    )?;
     let (old, new) = state
         .store
         .deals()

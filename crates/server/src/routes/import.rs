@@ -100,6 +100,13 @@ pub async fn import_contacts(
                 continue;
             }
         };
+        if record.iter().any(|f| f.contains('\0')) {
+            report.rejected.push(RejectedRow {
+                row,
+                reason: "text must not contain NUL characters".into(),
+            });
+            continue;
+        }
         let get = |col: usize| {
             index[col]
                 .and_then(|i| record.get(i))

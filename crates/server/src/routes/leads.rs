@@ -33,6 +33,13 @@ pub async fn list_leads(
     Query(q): Query<LeadQuery>,
 ) -> ApiResult<Json<LeadPage>> {
     let page = Page::parse(q.limit, q.offset).map_err(ApiError::query)?;
+    check_years(
+        &[
+            ("created_from", q.created_from.year()),
+            ("created_to", q.created_to.year()),
+        ],
+        true,
+    )?;
     let filter = LeadFilter {
         status: q.status,
         source: q.source,
@@ -72,6 +79,10 @@ pub async fn create_lead(
     Json(body): Json<CreateLead>,
 ) -> ApiResult<(StatusCode, Json<LeadOut>)> {
     let new: NewLead = body.into();
+    check_years(
+        &[("expected_decision", new.expected_decision.year())],
+        false,
+    )?;
     let l = state
         .store
         .leads()
@@ -117,6 +128,10 @@ pub async fn update_lead(
     Id(id): Id<LeadId>,
     Json(patch): Json<LeadPatch>,
 ) -> ApiResult<Json<LeadOut>> {
+    check_years(
+        &[("expected_decision", patch.expected_decision.year())],
+        false,
+    )?;
     let (_, l) = state
         .store
         .leads()

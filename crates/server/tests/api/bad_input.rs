@@ -321,3 +321,99 @@ async fn errors_never_leak_internals_and_500s_say_nothing() {
     let text = e.to_string().to_lowercase();
     assert!(!text.contains("pool") && !text.contains("sql"), "{text}");
 }
+
+#[tokio::test]
+async fn nul_characters_and_out_of_range_years_are_refused_on_every_backend() {
+    // PostgreSQL rejects both with an error; SQLite would store them. Either
+    // way the API answers 4xx, naming the field.
+    let app = spawn_app().await;
+    let t = app.tenant("Acme").await;
+    let r = app
+        .post("/api/contacts", &t.token, json!({"first_name": "A\u{0}B"}))
+        .await;
+    let e = assert_error(r, 422, "validation_failed").await;
+    assert_eq!(e["error"]["field"], "first_name");
+    let c = app
+        .post_ok("/api/contacts", &t.token, json!({"first_name": "Ada"}), 201)
+        .await;
+    let r = app
+        .patch(
+            &format!("/api/contacts/{}", c["id"]),
+            &t.token,
+            json!({"company": "x\u{0}"}),
+        )
+        .await;
+    assert_eq!(
+        assert_error(r, 422, "validation_failed").await["error"]["field"],
+        "company"
+    );
+    let e = assert_error(
+        app.get("/api/contacts?q=a%00b", &t.token).await,
+        400,
+        "invalid_query",
+    )
+    .await;
+    assert_eq!(e["error"]["field"], "q");
+
+    for (path, body, field) in [
+        (
+            "/api/activities",
+            json!({"type": "note", "contact_id": c["id"], "occurred_at": "0000-01-01T00:00:00Z"}),
+            "occurred_at",
+        ),
+        (
+            "/api/deals",
+            json!({"title": "D", "expected_close": "0000-06-01"}),
+            "expected_close",
+        ),
+        (
+            "/api/leads",
+            json!({"title": "L", "expected_decision": "0000-06-01"}),
+            "expected_decision",
+        ),
+    ] {
+        let e = assert_error(
+            app.post(path, &t.token, body).await,
+            422,
+            "validation_failed",
+        )
+        .await;
+        assert_eq!(e["error"]["field"], field, "{path}");
+    }
+    for (q, field) in [
+        (
+            "/api/leads?created_from=0000-01-01T00:00:00Z",
+            "created_from",
+        ),
+        (
+            "/api/activities?occurred_to=0000-01-01T00:00:00Z",
+            "occurred_to",
+        ),
+        (
+            "/api/deals?expected_close_from=0000-01-01",
+            "expected_close_from",
+        ),
+    ] {
+        let e = assert_error(app.get(q, &t.token).await, 400, "invalid_query").await;
+        assert_eq!(e["error"]["field"], field, "{q}");
+    }
+
+    let r = app
+        .client
+        .post(app.url("/api/import/contacts"))
+        .bearer_auth(&t.token)
+        .header("content-type", "text/csv")
+        .body("first_name,email\nA\u{0},nul@example.com\nB,b@example.com\n")
+        .send()
+        .await
+        .unwrap();
+    let report: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(
+        (
+            report["created"].as_u64(),
+            report["rejected"][0]["row"].as_u64()
+        ),
+        (Some(1), Some(1)),
+        "{report}"
+    );
+}
