@@ -10,10 +10,18 @@ use neuracrm_forecast::eval::{EvalOptions, run_eval};
 
 fn main() {
     let mut opts = EvalOptions {
-        models: ["ensemble", "auto_arima", "ets", "theta", "regression", "prophet", "seasonal_naive"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect(),
+        models: [
+            "ensemble",
+            "auto_arima",
+            "ets",
+            "theta",
+            "regression",
+            "prophet",
+            "seasonal_naive",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect(),
         ..EvalOptions::default()
     };
     let mut json = false;
@@ -36,7 +44,10 @@ fn main() {
             "--every" => opts.every = number("--every", value("--every")),
             "--threads" => opts.threads = number("--threads", value("--threads")),
             "--models" => {
-                opts.models = value("--models").split(',').map(|s| s.trim().to_string()).collect()
+                opts.models = value("--models")
+                    .split(',')
+                    .map(|s| s.trim().to_string())
+                    .collect()
             }
             "--json" => json = true,
             _ => opts.path = a.into(),

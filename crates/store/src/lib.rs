@@ -27,8 +27,11 @@ mod error;
 pub mod leads;
 pub mod organizations;
 pub mod paging;
+pub mod scoring;
 pub mod seed;
 mod tables;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod users;
 
 pub use db::{Backend, ConnectOptions, Db, Param, Sql, Tx};
@@ -87,6 +90,11 @@ impl Store {
     /// Activities.
     pub fn activities(&self) -> activities::Activities<'_> {
         activities::Activities { db: &self.db }
+    }
+
+    /// Batch-scoring reads and writes.
+    pub fn scoring(&self) -> scoring::ScoringData<'_> {
+        scoring::ScoringData { db: &self.db }
     }
 
     /// The audit log.

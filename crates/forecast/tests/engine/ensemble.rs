@@ -68,7 +68,10 @@ impl Model for Picky {
 fn seasonal_series(n: usize) -> Vec<f64> {
     (0..n)
         .map(|t| {
-            200.0 + 2.0 * t as f64 + 30.0 * ((t % 12) as f64 * std::f64::consts::FRAC_PI_6).sin() + ((t * 17) % 9) as f64
+            200.0
+                + 2.0 * t as f64
+                + 30.0 * ((t % 12) as f64 * std::f64::consts::FRAC_PI_6).sin()
+                + ((t * 17) % 9) as f64
         })
         .collect()
 }

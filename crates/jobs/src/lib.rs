@@ -1,0 +1,24 @@
+//! NeuraCRM's batch jobs. Each job is a library function so that the CLI
+//! (`neuracrm score`, cron, a Kubernetes CronJob) and the server's scheduler
+//! run exactly the same code.
+//!
+//! - [`scoring`]: score every lead that needs it, set-based and in chunks.
+
+pub mod scoring;
+
+/// What a job can fail with (a failure of one record is counted, not raised).
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    /// The database failed outside any one record.
+    #[error(transparent)]
+    Store(#[from] neuracrm_store::StoreError),
+    /// An organization's stored configuration is invalid.
+    #[error("organization {org}: {source}")]
+    Config {
+        /// The organization.
+        org: i64,
+        /// What is wrong.
+        #[source]
+        source: neuracrm_scoring::ScoringError,
+    },
+}

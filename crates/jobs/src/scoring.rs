@@ -1,0 +1,224 @@
+//! Batch lead scoring.
+//!
+//! For each organization: compile its scoring configuration once, then walk
+//! its leads in id order, a chunk at a time. Per chunk, one query reads every
+//! lead's facts (contact joined, activities aggregated with GROUP BY), the
+//! engine scores the leads that need it, and one statement writes the scores
+//! back (plus one for the history of those that changed). A chunk whose read
+//! or write fails is retried lead by lead, so one bad lead costs only itself.
+//!
+//! A lead needs scoring when it was never scored, was scored more than 7 days
+//! ago, or its own fields or activities changed since (or always, with `all`).
+
+use std::time::Instant;
+
+use chrono::{DateTime, Duration, Utc};
+use neuracrm_domain::{LeadId, OrgId};
+use neuracrm_scoring::{
+    LeadFacts, LeadScore, OfflineIntent, Scorer, ScoringConfig, intent::intent_text,
+};
+use neuracrm_store::Store;
+use neuracrm_store::scoring::{LeadFactsRow, ScoreWrite};
+use serde::Serialize;
+
+use crate::JobError;
+
+/// How a batch runs.
+#[derive(Debug, Clone)]
+pub struct ScoreOptions {
+    /// Only this organization (all when `None`).
+    pub org: Option<OrgId>,
+    /// Rescore every lead, stale or not.
+    pub all: bool,
+    /// Leads per chunk.
+    pub chunk: u32,
+    /// The time every score of the run is computed at.
+    pub now: DateTime<Utc>,
+}
+
+impl Default for ScoreOptions {
+    fn default() -> Self {
+        Self {
+            org: None,
+            all: false,
+            chunk: 5_000,
+            now: Utc::now(),
+        }
+    }
+}
+
+/// The outcome of a batch.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ScoreSummary {
+    /// Leads that needed a score.
+    pub total_processed: u64,
+    /// Leads scored and stored.
+    pub successful: u64,
+    /// Leads that could not be scored or stored.
+    pub failed: u64,
+    /// Wall-clock seconds.
+    pub seconds: f64,
+}
+
+/// Scores older than this are refreshed.
+pub const MAX_AGE_DAYS: i64 = 7;
+
+/// The organization's scoring configuration (`settings.scoring`; defaults
+/// when absent).
+pub async fn org_config(store: &Store, org: OrgId) -> Result<ScoringConfig, JobError> {
+    let settings = store.organizations().settings(org).await?;
+    match settings.get("scoring") {
+        None | Some(serde_json::Value::Null) => Ok(ScoringConfig::default()),
+        Some(v) => serde_json::from_value(v.clone()).map_err(|e| JobError::Config {
+            org: org.0,
+            source: neuracrm_scoring::ScoringError::InvalidConfig {
+                field: "scoring".into(),
+                reason: e.to_string(),
+            },
+        }),
+    }
+}
+
+/// Whether a lead's stored score is out of date.
+pub fn is_stale(row: &LeadFactsRow, now: DateTime<Utc>) -> bool {
+    match row.score_updated_at {
+        None => true,
+        Some(at) => {
+            at < now - Duration::days(MAX_AGE_DAYS)
+                || row.updated_at > at
+                || row.last_recorded_at.is_some_and(|r| r > at)
+        }
+    }
+}
+
+/// The scorer's view of a stored lead.
+pub fn facts(row: &LeadFactsRow, intent: &OfflineIntent) -> LeadFacts {
+    let text = intent_text(Some(&row.title), row.description.as_deref());
+    let count = |v: Option<i64>| v.unwrap_or(0).clamp(0, u32::MAX as i64) as u32;
+    LeadFacts {
+        industry: row.industry.clone(),
+        company_size: row.company_size.map(|s| s.clamp(0, u32::MAX as i64) as u32),
+        job_title: row.job_title.clone(),
+        budget_cents: row.budget_cents,
+        title: Some(row.title.clone()),
+        description: row.description.clone(),
+        expected_decision: row.expected_decision,
+        activity_count: count(row.activity_count),
+        email_opens: count(row.opens),
+        email_clicks: count(row.clicks),
+        website_seconds: row.website_seconds.unwrap_or(0).max(0) as u64,
+        last_activity_at: row.last_activity_at,
+        intent: Some(intent.assess_text(&text)),
+    }
+}
+
+/// The JSON stored in `leads.score_factors`.
+pub fn stored_breakdown(score: &LeadScore) -> serde_json::Value {
+    serde_json::json!({
+        "factors": score.factors,
+        "recommendations": score.recommendations,
+    })
+}
+
+fn to_write(row: &LeadFactsRow, score: &LeadScore) -> ScoreWrite {
+    ScoreWrite {
+        lead_id: LeadId(row.id),
+        score: score.total,
+        category: score.category.name().to_string(),
+        confidence: score.confidence,
+        factors: stored_breakdown(score),
+        changed: row.score != Some(score.total)
+            || row.score_category.as_deref() != Some(score.category.name()),
+    }
+}
+
+/// Runs a batch; `progress` is told how many leads each chunk covered.
+pub async fn score_leads(
+    store: &Store,
+    opts: &ScoreOptions,
+    mut progress: impl FnMut(u64),
+) -> Result<ScoreSummary, JobError> {
+    let started = Instant::now();
+    let orgs = match opts.org {
+        Some(org) => {
+            store.organizations().get(org).await?;
+            vec![org]
+        }
+        None => store.organizations().ids().await?,
+    };
+    let offline = OfflineIntent::new();
+    let mut summary = ScoreSummary::default();
+    for org in orgs {
+        let scorer = Scorer::new(&org_config(store, org).await?)
+            .map_err(|source| JobError::Config { org: org.0, source })?;
+        let data = store.scoring();
+        let mut after = 0;
+        while let Some((first, last)) = data.next_range(org, after, opts.chunk).await? {
+            after = last;
+            let rows = match data.facts(org, first, last).await {
+                Ok(rows) => rows,
+                Err(e) => {
+                    // A row that cannot be read fails the chunk; read it lead by lead.
+                    tracing::warn!(org = org.0, first, last, error = %e, "chunk unreadable; isolating");
+                    let mut rows = Vec::new();
+                    for id in ids_between(store, org, first, last).await? {
+                        match data.facts(org, id, id).await {
+                            Ok(mut one) => rows.append(&mut one),
+                            Err(e) => {
+                                tracing::warn!(org = org.0, lead = id, error = %e, "lead unreadable");
+                                summary.total_processed += 1;
+                                summary.failed += 1;
+                            }
+                        }
+                    }
+                    rows
+                }
+            };
+            progress(rows.len() as u64);
+            let writes: Vec<ScoreWrite> = rows
+                .iter()
+                .filter(|r| opts.all || is_stale(r, opts.now))
+                .map(|r| to_write(r, &scorer.score(&facts(r, &offline), opts.now)))
+                .collect();
+            summary.total_processed += writes.len() as u64;
+            match data.write(org, &writes, opts.now).await {
+                Ok(()) => summary.successful += writes.len() as u64,
+                Err(e) => {
+                    tracing::warn!(org = org.0, first, last, error = %e, "chunk write failed; isolating");
+                    for w in writes {
+                        match data.write(org, std::slice::from_ref(&w), opts.now).await {
+                            Ok(()) => summary.successful += 1,
+                            Err(e) => {
+                                tracing::warn!(org = org.0, lead = w.lead_id.0, error = %e, "score not stored");
+                                summary.failed += 1;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    summary.seconds = started.elapsed().as_secs_f64();
+    Ok(summary)
+}
+
+async fn ids_between(
+    store: &Store,
+    org: OrgId,
+    first: i64,
+    last: i64,
+) -> Result<Vec<i64>, JobError> {
+    let rows: Vec<(i64,)> = store
+        .db()
+        .fetch_all(
+            neuracrm_store::Sql::new(
+                "SELECT id FROM leads WHERE organization_id = $1 AND id >= $2 AND id <= $3 ORDER BY id",
+            )
+            .arg(org)
+            .arg(first)
+            .arg(last),
+        )
+        .await
+        .map_err(neuracrm_store::StoreError::from)?;
+    Ok(rows.into_iter().map(|(id,)| id).collect())
+}

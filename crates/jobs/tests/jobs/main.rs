@@ -1,0 +1,4 @@
+//! Batch jobs against a real database (SQLite, or PostgreSQL with
+//! `NEURACRM_TEST_POSTGRES_URL`).
+
+mod scoring;

@@ -1,0 +1,210 @@
+use chrono::{Duration, NaiveDate, Utc};
+use neuracrm_domain::{ActivityType, LeadId, NewActivity, OrgId};
+use neuracrm_jobs::scoring::{ScoreOptions, score_leads};
+use neuracrm_store::seed::{SeedSpec, seed};
+use neuracrm_store::testing::fresh_store;
+use neuracrm_store::{Backend, Sql};
+
+fn spec(leads: u32, deals: u32, activities: u64) -> SeedSpec {
+    SeedSpec {
+        orgs: 1,
+        contacts: leads / 2,
+        leads,
+        deals,
+        activities,
+        months: 24,
+        seed: 3,
+        anchor: NaiveDate::from_ymd_opt(2026, 11, 1).unwrap(),
+    }
+}
+
+fn hash(_: &str) -> String {
+    "not-a-real-hash".into()
+}
+
+async fn count(store: &neuracrm_store::Store, sql: &'static str) -> i64 {
+    let (n,): (i64,) = store.db().fetch_one(Sql::new(sql)).await.unwrap();
+    n
+}
+
+#[tokio::test]
+async fn scores_what_is_stale_and_only_that() {
+    let t = fresh_store().await;
+    let s = &t.store;
+    seed(s, &spec(300, 100, 3_000), &hash, |_| {})
+        .await
+        .unwrap();
+    let opts = ScoreOptions {
+        chunk: 64,
+        ..Default::default()
+    };
+
+    let first = score_leads(s, &opts, |_| {}).await.unwrap();
+    assert_eq!(
+        (first.total_processed, first.successful, first.failed),
+        (300, 300, 0)
+    );
+    assert_eq!(
+        count(
+            s,
+            "SELECT CAST(COUNT(*) AS BIGINT) FROM leads WHERE score IS NULL"
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        count(s, "SELECT CAST(COUNT(*) AS BIGINT) FROM lead_score_history").await,
+        300
+    );
+
+    // Nothing changed: nothing to do.
+    let second = score_leads(s, &opts, |_| {}).await.unwrap();
+    assert_eq!(second.total_processed, 0);
+
+    // A new activity makes its lead stale.
+    let org = OrgId(1);
+    let lead = LeadId(7);
+    s.activities()
+        .create(
+            org,
+            None,
+            &NewActivity {
+                kind: ActivityType::EmailClick,
+                lead_id: Some(lead),
+                deal_id: None,
+                contact_id: None,
+                user_id: None,
+                subject: None,
+                body: None,
+                duration_seconds: None,
+                occurred_at: None,
+            },
+        )
+        .await
+        .unwrap();
+    let opts_later = ScoreOptions {
+        now: Utc::now() + Duration::seconds(1),
+        ..opts.clone()
+    };
+    let third = score_leads(s, &opts_later, |_| {}).await.unwrap();
+    assert_eq!(third.total_processed, 1);
+
+    // --all rescores everything; unchanged scores do not grow the history.
+    let all = score_leads(
+        s,
+        &ScoreOptions {
+            all: true,
+            ..opts_later
+        },
+        |_| {},
+    )
+    .await
+    .unwrap();
+    assert_eq!(all.total_processed, 300);
+    assert!(count(s, "SELECT CAST(COUNT(*) AS BIGINT) FROM lead_score_history").await <= 302);
+
+    // The stored breakdown explains the score.
+    let l = s.leads().get(org, lead).await.unwrap();
+    let factors = l.score_factors.unwrap();
+    assert_eq!(factors["factors"].as_array().unwrap().len(), 7);
+    let sum: f64 = factors["factors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["points"].as_f64().unwrap())
+        .sum();
+    assert!(
+        (sum - l.score.unwrap()).abs() < 0.01,
+        "{sum} vs {:?}",
+        l.score
+    );
+    assert!(["hot", "warm", "lukewarm", "cold"].contains(&l.score_category.as_deref().unwrap()));
+}
+
+#[tokio::test]
+async fn one_failing_lead_never_stops_the_batch() {
+    let t = fresh_store().await;
+    let s = &t.store;
+    seed(s, &spec(200, 50, 1_000), &hash, |_| {}).await.unwrap();
+    // Make storing a score fail for lead 42 only, on either backend.
+    match s.db().backend() {
+        Backend::Sqlite => s
+            .db()
+            .execute(Sql::new(
+                "CREATE TRIGGER refuse_42 BEFORE UPDATE OF score ON leads WHEN NEW.id = 42 \
+                 BEGIN SELECT RAISE(ABORT, 'refused'); END",
+            ))
+            .await
+            .unwrap(),
+        Backend::Postgres => s
+            .db()
+            .execute(Sql::new(
+                "ALTER TABLE leads ADD CONSTRAINT refuse_42 CHECK (id <> 42 OR score IS NULL)",
+            ))
+            .await
+            .unwrap(),
+    };
+    let r = score_leads(
+        s,
+        &ScoreOptions {
+            chunk: 50,
+            ..Default::default()
+        },
+        |_| {},
+    )
+    .await
+    .unwrap();
+    assert_eq!((r.total_processed, r.successful, r.failed), (200, 199, 1));
+    assert_eq!(
+        count(
+            s,
+            "SELECT CAST(COUNT(*) AS BIGINT) FROM leads WHERE score IS NULL"
+        )
+        .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn the_score_separates_won_from_lost_on_generated_data() {
+    // The generator draws outcomes from the lead's features; the score must
+    // rank won deals' leads above lost ones' (ROC AUC), clearly above chance.
+    let t = fresh_store().await;
+    let s = &t.store;
+    seed(s, &spec(3_000, 2_000, 30_000), &hash, |_| {})
+        .await
+        .unwrap();
+    score_leads(s, &ScoreOptions::default(), |_| {})
+        .await
+        .unwrap();
+    let rows: Vec<(f64, String)> = s
+        .db()
+        .fetch_all(Sql::new(
+            "SELECT l.score, d.status FROM deals d JOIN leads l ON l.id = d.lead_id \
+             WHERE d.status IN ('won', 'lost')",
+        ))
+        .await
+        .unwrap();
+    let won: Vec<f64> = rows.iter().filter(|r| r.1 == "won").map(|r| r.0).collect();
+    let lost: Vec<f64> = rows.iter().filter(|r| r.1 == "lost").map(|r| r.0).collect();
+    assert!(
+        won.len() > 100 && lost.len() > 100,
+        "{} won, {} lost",
+        won.len(),
+        lost.len()
+    );
+    let mut wins = 0.0;
+    for w in &won {
+        for l in &lost {
+            wins += if w > l {
+                1.0
+            } else if w == l {
+                0.5
+            } else {
+                0.0
+            };
+        }
+    }
+    let auc = wins / (won.len() * lost.len()) as f64;
+    assert!(auc > 0.65, "ROC AUC {auc:.3}");
+}

@@ -1,0 +1,255 @@
+//! Set-based reads and writes for batch lead scoring: the facts of a chunk of
+//! leads in one query (contact joined, activities aggregated by GROUP BY), and
+//! the scores of a chunk written back in one statement.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use neuracrm_domain::{LeadId, OrgId};
+
+use crate::Result;
+use crate::db::{Db, Sql};
+
+/// Batch-scoring repository.
+#[derive(Debug, Clone, Copy)]
+pub struct ScoringData<'a> {
+    pub(crate) db: &'a Db,
+}
+
+/// Everything the scorer reads about one lead.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct LeadFactsRow {
+    /// The lead.
+    pub id: i64,
+    /// Title.
+    pub title: String,
+    /// Description.
+    pub description: Option<String>,
+    /// Stated budget.
+    pub budget_cents: Option<i64>,
+    /// Expected decision date.
+    pub expected_decision: Option<NaiveDate>,
+    /// Current score.
+    pub score: Option<f64>,
+    /// Current category.
+    pub score_category: Option<String>,
+    /// When the current score was computed.
+    pub score_updated_at: Option<DateTime<Utc>>,
+    /// Last change of the lead's own fields.
+    pub updated_at: DateTime<Utc>,
+    /// The contact's industry.
+    pub industry: Option<String>,
+    /// The contact's company size.
+    pub company_size: Option<i64>,
+    /// The contact's job title.
+    pub job_title: Option<String>,
+    /// E-mail opens.
+    pub opens: Option<i64>,
+    /// E-mail clicks.
+    pub clicks: Option<i64>,
+    /// Seconds on the web site.
+    pub website_seconds: Option<i64>,
+    /// All activities.
+    pub activity_count: Option<i64>,
+    /// When the latest activity happened.
+    pub last_activity_at: Option<DateTime<Utc>>,
+    /// When the latest activity was recorded (newer than the score: stale).
+    pub last_recorded_at: Option<DateTime<Utc>>,
+}
+
+/// A score to write.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScoreWrite {
+    /// The lead.
+    pub lead_id: LeadId,
+    /// Total 0–100.
+    pub score: f64,
+    /// Category name.
+    pub category: String,
+    /// Confidence 0–1.
+    pub confidence: f64,
+    /// Factor breakdown and recommendations.
+    pub factors: serde_json::Value,
+    /// Whether the score differs from the stored one (then it joins the history).
+    pub changed: bool,
+}
+
+const FACTS: &str = "SELECT l.id, l.title, l.description, l.budget_cents, l.expected_decision, l.score, \
+    l.score_category, l.score_updated_at, l.updated_at, c.industry, c.company_size, c.job_title, \
+    a.opens, a.clicks, a.website_seconds, a.activity_count, a.last_activity_at, a.last_recorded_at \
+    FROM leads l \
+    LEFT JOIN contacts c ON c.organization_id = l.organization_id AND c.id = l.contact_id \
+    LEFT JOIN (SELECT lead_id, \
+        CAST(SUM(CASE WHEN type = 'email_open' THEN 1 ELSE 0 END) AS BIGINT) AS opens, \
+        CAST(SUM(CASE WHEN type = 'email_click' THEN 1 ELSE 0 END) AS BIGINT) AS clicks, \
+        CAST(SUM(CASE WHEN type = 'website_visit' THEN COALESCE(duration_seconds, 0) ELSE 0 END) AS BIGINT) AS website_seconds, \
+        CAST(COUNT(*) AS BIGINT) AS activity_count, \
+        MAX(occurred_at) AS last_activity_at, MAX(created_at) AS last_recorded_at \
+      FROM activities WHERE organization_id = $1 AND lead_id >= $2 AND lead_id <= $3 GROUP BY lead_id) a \
+      ON a.lead_id = l.id \
+    WHERE l.organization_id = $1 AND l.id >= $2 AND l.id <= $3 ORDER BY l.id";
+
+impl ScoringData<'_> {
+    /// The id range `[first, last]` of the next `limit` leads of `org` after
+    /// `after`, or `None` when there are no more.
+    pub async fn next_range(
+        &self,
+        org: OrgId,
+        after: i64,
+        limit: u32,
+    ) -> Result<Option<(i64, i64)>> {
+        let first: Option<(i64,)> = self
+            .db
+            .fetch_optional(
+                Sql::new("SELECT id FROM leads WHERE organization_id = $1 AND id > $2 ORDER BY id LIMIT 1")
+                    .arg(org)
+                    .arg(after),
+            )
+            .await?;
+        let Some((first,)) = first else {
+            return Ok(None);
+        };
+        let last: Option<(i64,)> = self
+            .db
+            .fetch_optional(
+                Sql::new(
+                    "SELECT id FROM leads WHERE organization_id = $1 AND id >= $2 ORDER BY id \
+                     LIMIT 1 OFFSET $3",
+                )
+                .arg(org)
+                .arg(first)
+                .arg(limit.max(1) as i64 - 1),
+            )
+            .await?;
+        let last = match last {
+            Some((id,)) => id,
+            None => {
+                let (max,): (i64,) = self
+                    .db
+                    .fetch_one(
+                        Sql::new(
+                            "SELECT CAST(MAX(id) AS BIGINT) FROM leads WHERE organization_id = $1",
+                        )
+                        .arg(org),
+                    )
+                    .await?;
+                max
+            }
+        };
+        Ok(Some((first, last)))
+    }
+
+    /// The facts of `org`'s leads with ids in `[first, last]`.
+    pub async fn facts(&self, org: OrgId, first: i64, last: i64) -> Result<Vec<LeadFactsRow>> {
+        Ok(self
+            .db
+            .fetch_all(Sql::new(FACTS).arg(org).arg(first).arg(last))
+            .await?)
+    }
+
+    /// Writes a chunk of scores and the history of those that changed, in one
+    /// transaction. Leads that no longer exist are skipped.
+    pub async fn write(&self, org: OrgId, scores: &[ScoreWrite], at: DateTime<Utc>) -> Result<()> {
+        if scores.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.db.begin().await?;
+        for chunk in scores.chunks(500) {
+            let mut q = Sql::new("WITH v (id, score, category, confidence, factors) AS (VALUES ");
+            for (i, s) in chunk.iter().enumerate() {
+                if i > 0 {
+                    q.push(", ");
+                }
+                q.push("(")
+                    .bind(s.lead_id)
+                    .push(", ")
+                    .bind(s.score)
+                    .push(", ")
+                    .bind(s.category.as_str())
+                    .push(", ")
+                    .bind(s.confidence)
+                    .push(", ")
+                    .bind(s.factors.clone())
+                    .push(")");
+            }
+            q.push(
+                ") UPDATE leads SET score = v.score, score_category = v.category, \
+                 score_confidence = v.confidence, score_factors = v.factors, score_updated_at = ",
+            )
+            .bind(at)
+            .push(" FROM v WHERE leads.organization_id = ")
+            .bind(org)
+            .push(" AND leads.id = v.id");
+            tx.execute(q).await?;
+
+            let changed: Vec<&ScoreWrite> = chunk.iter().filter(|s| s.changed).collect();
+            if !changed.is_empty() {
+                let mut h = Sql::new("WITH v (id, score, category, confidence) AS (VALUES ");
+                for (i, s) in changed.iter().enumerate() {
+                    if i > 0 {
+                        h.push(", ");
+                    }
+                    h.push("(")
+                        .bind(s.lead_id)
+                        .push(", ")
+                        .bind(s.score)
+                        .push(", ")
+                        .bind(s.category.as_str())
+                        .push(", ")
+                        .bind(s.confidence)
+                        .push(")");
+                }
+                // Joining the leads table skips leads deleted meanwhile.
+                h.push(
+                    ") INSERT INTO lead_score_history (organization_id, lead_id, score, category, confidence, scored_at) \
+                     SELECT l.organization_id, l.id, v.score, v.category, v.confidence, ",
+                )
+                .bind(at)
+                .push(" FROM v JOIN leads l ON l.id = v.id AND l.organization_id = ")
+                .bind(org);
+                tx.execute(h).await?;
+            }
+        }
+        tx.commit().await
+    }
+
+    /// A lead's score history, newest first.
+    pub async fn history(&self, org: OrgId, lead: LeadId, limit: u32) -> Result<Vec<ScorePoint>> {
+        let rows: Vec<ScorePoint> = self
+            .db
+            .fetch_all(
+                Sql::new(
+                    "SELECT score, category, confidence, scored_at FROM lead_score_history \
+                     WHERE organization_id = $1 AND lead_id = $2 ORDER BY scored_at DESC, id DESC LIMIT $3",
+                )
+                .arg(org)
+                .arg(lead)
+                .arg(limit as i64),
+            )
+            .await?;
+        Ok(rows)
+    }
+
+    /// Clears every score time of `org` so the next batch rescores all its
+    /// leads (after a configuration change).
+    pub async fn mark_all_stale(&self, org: OrgId) -> Result<u64> {
+        Ok(self
+            .db
+            .execute(
+                Sql::new("UPDATE leads SET score_updated_at = NULL WHERE organization_id = $1")
+                    .arg(org),
+            )
+            .await?)
+    }
+}
+
+/// One entry of a lead's score history.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, sqlx::FromRow)]
+pub struct ScorePoint {
+    /// The score.
+    pub score: f64,
+    /// Its category.
+    pub category: String,
+    /// Its confidence.
+    pub confidence: f64,
+    /// When it was computed.
+    pub scored_at: DateTime<Utc>,
+}
