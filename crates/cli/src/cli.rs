@@ -45,6 +45,9 @@ pub enum Command {
     Migrate,
     /// Generate deterministic demo data (counts are per organization).
     Seed(SeedArgs),
+    /// Forecasting: measure the engine on a CSV of series.
+    #[command(subcommand)]
+    Forecast(ForecastCommand),
     /// Sentiment: VADER scores, training and evaluating a classifier.
     #[command(subcommand)]
     Sentiment(SentimentCommand),
@@ -128,4 +131,35 @@ pub struct SeedArgs {
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ForecastCommand {
+    /// Hold out the last `h` points of every series of a `series_id,date,value`
+    /// CSV, fit on the rest, and report sMAPE, MASE, 95% coverage, failures and
+    /// milliseconds per series for each model.
+    Eval {
+        /// CSV with columns `series_id,date,value`.
+        #[arg(long)]
+        csv: PathBuf,
+        /// Held-out points per series.
+        #[arg(long, default_value_t = 18)]
+        h: usize,
+        /// Comma-separated models (ensemble, auto_arima, ets, ets_fast, theta,
+        /// regression, prophet, seasonal_naive).
+        #[arg(
+            long,
+            default_value = "ensemble,auto_arima,ets,theta,regression,prophet,seasonal_naive"
+        )]
+        models: String,
+        /// Keep every K-th series, for quick samples.
+        #[arg(long, default_value_t = 1)]
+        every: usize,
+        /// Worker threads (1: single-threaded timings).
+        #[arg(long, default_value_t = 1)]
+        threads: usize,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
 }

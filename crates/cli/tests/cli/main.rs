@@ -149,3 +149,50 @@ fn sentiment_score_prints_one_line_per_row_in_order() {
         "{err}"
     );
 }
+
+#[test]
+fn forecast_eval_reports_every_model_as_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut csv = String::from("series_id,date,value\n");
+    for s in ["a", "b"] {
+        for t in 0..60 {
+            let season = [1.0, 1.1, 1.3, 0.9, 0.8, 1.0, 1.2, 1.4, 1.0, 0.9, 0.8, 1.2][t % 12];
+            let v = (100.0 + 2.0 * t as f64) * season + if s == "b" { 50.0 } else { 0.0 };
+            csv.push_str(&format!("{s},2000-{:02}-01,{v}\n", t % 12 + 1));
+        }
+    }
+    std::fs::write(dir.path().join("s.csv"), csv).unwrap();
+    let o = neuracrm(
+        &[
+            "forecast",
+            "eval",
+            "--csv",
+            "s.csv",
+            "--h",
+            "12",
+            "--models",
+            "ensemble,seasonal_naive",
+            "--json",
+        ],
+        dir.path(),
+    );
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["series"], 2);
+    assert_eq!(v["h"], 12);
+    let models: Vec<&str> = v["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["model"].as_str().unwrap())
+        .collect();
+    assert_eq!(models, ["ensemble", "seasonal_naive"]);
+    // A clean seasonal series with trend: the ensemble beats seasonal naive.
+    let smape = |i: usize| v["models"][i]["smape_mean"].as_f64().unwrap();
+    assert!(smape(0) < smape(1), "{out}");
+
+    let o = neuracrm(&["forecast", "eval", "--csv", "missing.csv"], dir.path());
+    let (_, err) = text(&o);
+    assert!(!o.status.success() && err.contains("missing.csv"), "{err}");
+}

@@ -224,7 +224,10 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
     TestApp {
         address,
         store,
-        client: reqwest::Client::new(),
+        client: {
+            let _ = rustls::crypto::ring::default_provider().install_default();
+            reqwest::Client::new()
+        },
         events,
         _dir: dir,
     }
