@@ -21,15 +21,15 @@ pub struct Cli {
 /// Settings every command can override.
 #[derive(Debug, Args, Serialize, Default)]
 pub struct Common {
-    /// Database URL: sqlite://PATH or postgres://USER@HOST/DB [NEURACRM_DATABASE_URL].
+    /// Database URL: sqlite://PATH or postgres://USER@HOST/DB (env NEURACRM_DATABASE_URL).
     #[arg(long = "db", global = true)]
     #[serde(rename = "database_url", skip_serializing_if = "Option::is_none")]
     pub database_url: Option<String>,
-    /// Address to listen on [NEURACRM_BIND].
+    /// Address to listen on (env NEURACRM_BIND).
     #[arg(long, global = true)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bind: Option<String>,
-    /// Log filter, e.g. info or neuracrm=debug [NEURACRM_LOG].
+    /// Log filter, e.g. info or neuracrm=debug (env NEURACRM_LOG).
     #[arg(long, global = true)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub log: Option<String>,

@@ -6,7 +6,7 @@ use super::poly;
 use crate::optim::{LbfgsOptions, lbfgs, numeric_gradient, numeric_gradient_forward};
 use crate::{Fitted, Forecast, ForecastError, Model, check_finite, check_level, quantile_normal};
 
-/// The orders of a seasonal ARIMA(p,d,q)(P,D,Q)[m] model.
+/// The orders of a seasonal ARIMA(p,d,q)(P,D,Q)\[m\] model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Order {
     /// Non-seasonal AR order.
@@ -39,7 +39,7 @@ impl Order {
         }
     }
 
-    /// A seasonal ARIMA(p,d,q)(P,D,Q)[m].
+    /// A seasonal ARIMA(p,d,q)(P,D,Q)\[m\].
     pub fn seasonal(
         p: usize,
         d: usize,
