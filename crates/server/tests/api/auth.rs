@@ -232,9 +232,12 @@ async fn login_is_rate_limited_per_ip() {
 
 #[tokio::test]
 async fn the_app_refuses_to_start_without_a_jwt_secret() {
-    let (store, url, _dir) = crate::helpers::fresh_store().await;
-    let mut s = neuracrm_server::Settings::for_database(&url);
+    let db = neuracrm_store::testing::fresh_store().await;
+    let mut s = neuracrm_server::Settings::for_database(&db.url);
     s.jwt_secret = None;
-    let err = neuracrm_server::App::build(s, store).await.err().unwrap();
+    let err = neuracrm_server::App::build(s, db.store.clone())
+        .await
+        .err()
+        .unwrap();
     assert!(err.to_string().contains("NEURACRM_JWT_SECRET"), "{err}");
 }

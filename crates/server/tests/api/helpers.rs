@@ -4,7 +4,8 @@ use std::sync::Arc;
 
 use neuracrm_events::EventBus;
 use neuracrm_server::{App, Settings};
-use neuracrm_store::{ConnectOptions, Store};
+use neuracrm_store::Store;
+use neuracrm_store::testing::{TestStore, fresh_store};
 use reqwest::{Method, Response};
 use serde_json::{Value, json};
 
@@ -13,7 +14,8 @@ pub struct TestApp {
     pub store: Store,
     pub client: reqwest::Client,
     pub events: Arc<dyn EventBus>,
-    _dir: Option<tempfile::TempDir>,
+    /// Keeps the test database (file or schema) alive.
+    _db: TestStore,
 }
 
 /// A registered organization with its admin's token.
@@ -164,58 +166,15 @@ pub async fn assert_error(r: Response, status: u16, code: &str) -> Value {
     body
 }
 
-pub async fn fresh_store() -> (Store, String, Option<tempfile::TempDir>) {
-    match std::env::var("NEURACRM_TEST_POSTGRES_URL")
-        .ok()
-        .filter(|s| !s.is_empty())
-    {
-        Some(url) => {
-            let schema = format!(
-                "api_{}_{}",
-                std::process::id(),
-                chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0) % 1_000_000_000_000
-            );
-            let admin = neuracrm_store::Db::connect(
-                &url,
-                &ConnectOptions {
-                    max_connections: 1,
-                    ..Default::default()
-                },
-            )
-            .await
-            .unwrap();
-            admin
-                .execute(neuracrm_store::Sql::new(&format!("CREATE SCHEMA {schema}")))
-                .await
-                .unwrap();
-            admin.close().await;
-            let opts = ConnectOptions {
-                max_connections: 4,
-                pg_schema: Some(schema),
-                ..Default::default()
-            };
-            (Store::open(&url, &opts).await.unwrap(), url, None)
-        }
-        None => {
-            let dir = tempfile::tempdir().unwrap();
-            let url = format!("sqlite://{}", dir.path().join("api.db").display());
-            (
-                Store::open(&url, &ConnectOptions::default()).await.unwrap(),
-                url,
-                Some(dir),
-            )
-        }
-    }
-}
-
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
 
 /// An app whose settings `tweak` adjusts.
 pub async fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
-    let (store, url, dir) = fresh_store().await;
-    let mut settings = Settings::for_database(&url);
+    let db = fresh_store().await;
+    let store = db.store.clone();
+    let mut settings = Settings::for_database(&db.url);
     tweak(&mut settings);
     let app = App::build(settings, store.clone()).await.unwrap();
     let address = format!("http://{}", app.local_addr().unwrap());
@@ -229,6 +188,6 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
             reqwest::Client::new()
         },
         events,
-        _dir: dir,
+        _db: db,
     }
 }
