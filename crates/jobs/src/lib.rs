@@ -3,7 +3,9 @@
 //! run exactly the same code.
 //!
 //! - [`scoring`]: score every lead that needs it, set-based and in chunks.
+//! - [`schedule`]: run a job every interval, once across all instances.
 
+pub mod schedule;
 pub mod scoring;
 
 /// What a job can fail with (a failure of one record is counted, not raised).

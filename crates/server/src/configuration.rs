@@ -68,6 +68,14 @@ pub struct Settings {
     pub login_attempts_per_account: u32,
     /// The login rate-limit window, in seconds (sliding).
     pub login_window_secs: u64,
+    /// Whether `serve` runs the periodic jobs (scoring, forecasting, ...).
+    /// Every instance may: each time slot is claimed through the database and
+    /// runs once. Off in `Settings::for_database` so tests run jobs explicitly.
+    pub scheduler: bool,
+    /// How often the lead-scoring batch runs, in seconds.
+    pub scoring_interval_secs: u64,
+    /// How often the forecast cycle runs, in seconds.
+    pub forecast_interval_secs: u64,
 }
 
 /// Defaults, as the lowest configuration layer.
@@ -84,6 +92,9 @@ struct Defaults {
     login_attempts_per_ip: u32,
     login_attempts_per_account: u32,
     login_window_secs: u64,
+    scheduler: bool,
+    scoring_interval_secs: u64,
+    forecast_interval_secs: u64,
 }
 
 const DEFAULTS: Defaults = Defaults {
@@ -98,6 +109,9 @@ const DEFAULTS: Defaults = Defaults {
     login_attempts_per_ip: 30,
     login_attempts_per_account: 10,
     login_window_secs: 60,
+    scheduler: true,
+    scoring_interval_secs: 15 * 60,
+    forecast_interval_secs: 24 * 3600,
 };
 
 /// Why settings could not be loaded.
@@ -134,6 +148,9 @@ impl Settings {
             login_attempts_per_ip: DEFAULTS.login_attempts_per_ip,
             login_attempts_per_account: DEFAULTS.login_attempts_per_account,
             login_window_secs: DEFAULTS.login_window_secs,
+            scheduler: false,
+            scoring_interval_secs: DEFAULTS.scoring_interval_secs,
+            forecast_interval_secs: DEFAULTS.forecast_interval_secs,
         }
     }
 }

@@ -9,12 +9,14 @@
 //! - [`error`]: the one error type and its table of statuses and codes;
 //! - [`extract`]: JSON, query and path extractors that answer in that shape;
 //! - [`auth`]: JWT tokens, the caller extractors, the login rate limiter;
-//! - [`dto`]: the wire types.
+//! - [`dto`]: the wire types;
+//! - [`background`]: periodic jobs and event subscribers started with the app.
 //!
 //! State travels in axum's `State`, never in globals, so tests can run many
 //! apps side by side.
 
 pub mod auth;
+pub mod background;
 pub mod configuration;
 pub mod dto;
 pub mod error;

@@ -20,6 +20,7 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::Settings;
+use crate::background::Background;
 use crate::auth::{LoginLimits, SlidingWindow, TokenKeys};
 use crate::routes;
 
@@ -169,6 +170,7 @@ pub struct App {
     listener: TcpListener,
     router: Router,
     events: Arc<dyn EventBus>,
+    background: Background,
 }
 
 impl App {
@@ -191,16 +193,23 @@ impl App {
                 addr: state.settings.bind.clone(),
                 source,
             })?;
+        let background = Background::spawn(&state);
         Ok(App {
             listener,
             router: router(state),
             events,
+            background,
         })
     }
 
     /// The bus the app publishes on (subscribe to watch its writes).
     pub fn events(&self) -> Arc<dyn EventBus> {
         self.events.clone()
+    }
+
+    /// The names of the background tasks started with the app.
+    pub fn background_tasks(&self) -> Vec<&'static str> {
+        self.background.names()
     }
 
     /// The address actually bound.
@@ -213,6 +222,8 @@ impl App {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        // Kept alive while serving; its drop stops the background tasks.
+        let _background = self.background;
         axum::serve(
             self.listener,
             self.router

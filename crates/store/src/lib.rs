@@ -24,6 +24,7 @@ pub mod contacts;
 pub mod db;
 pub mod deals;
 mod error;
+pub mod job_runs;
 pub mod leads;
 pub mod organizations;
 pub mod paging;
@@ -60,6 +61,11 @@ impl Store {
     /// The underlying database, for set-based jobs that need their own SQL.
     pub fn db(&self) -> &Db {
         &self.db
+    }
+
+    /// Job claims and the log of scheduled runs.
+    pub fn job_runs(&self) -> job_runs::JobRuns<'_> {
+        job_runs::JobRuns { db: &self.db }
     }
 
     /// Organizations.

@@ -1,4 +1,5 @@
 //! Batch jobs against a real database (SQLite, or PostgreSQL with
 //! `NEURACRM_TEST_POSTGRES_URL`).
 
+mod schedule;
 mod scoring;
