@@ -4,9 +4,12 @@
 //!
 //! - [`scoring`]: score every lead that needs it, set-based and in chunks.
 //! - [`schedule`]: run a job every interval, once across all instances.
+//! - [`sentiment`]: each organization's analyser, sentiment of activities as
+//!   they are logged, and the backfill of existing ones.
 
 pub mod schedule;
 pub mod scoring;
+pub mod sentiment;
 
 /// What a job can fail with (a failure of one record is counted, not raised).
 #[derive(Debug, thiserror::Error)]

@@ -30,6 +30,7 @@ pub mod organizations;
 pub mod paging;
 pub mod scoring;
 pub mod seed;
+pub mod sentiment;
 mod tables;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -101,6 +102,11 @@ impl Store {
     /// Batch-scoring reads and writes.
     pub fn scoring(&self) -> scoring::ScoringData<'_> {
         scoring::ScoringData { db: &self.db }
+    }
+
+    /// Stored sentiment of activities and its summaries.
+    pub fn sentiment(&self) -> sentiment::SentimentData<'_> {
+        sentiment::SentimentData { db: &self.db }
     }
 
     /// The audit log.

@@ -3,3 +3,4 @@
 
 mod schedule;
 mod scoring;
+mod sentiment;

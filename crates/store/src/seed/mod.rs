@@ -109,7 +109,10 @@ fn next_id_sql(table: &str) -> Sql {
 async fn secondary_indexes(store: &Store) -> Result<Vec<(String, String)>> {
     let q = match store.db().backend() {
         Backend::Sqlite => Sql::new(
+            // Unique indexes are constraints (foreign keys rely on them), not
+            // mere lookup aids: they stay.
             "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL \
+             AND sql NOT LIKE 'CREATE UNIQUE INDEX%' \
              AND tbl_name IN ('contacts', 'leads', 'deals', 'activities')",
         ),
         Backend::Postgres => Sql::new(
