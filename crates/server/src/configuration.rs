@@ -76,6 +76,11 @@ pub struct Settings {
     pub scoring_interval_secs: u64,
     /// How often the forecast cycle runs, in seconds.
     pub forecast_interval_secs: u64,
+    /// A trained sentiment model file used for organizations without one of
+    /// their own (`settings.sentiment.model_path`); VADER when unset or when
+    /// the file cannot be loaded.
+    #[serde(default)]
+    pub sentiment_model: Option<std::path::PathBuf>,
 }
 
 /// Defaults, as the lowest configuration layer.
@@ -151,6 +156,7 @@ impl Settings {
             scheduler: false,
             scoring_interval_secs: DEFAULTS.scoring_interval_secs,
             forecast_interval_secs: DEFAULTS.forecast_interval_secs,
+            sentiment_model: None,
         }
     }
 }

@@ -37,6 +37,8 @@ pub struct AppState {
     pub tokens: Arc<TokenKeys>,
     /// Login rate limits (per process).
     pub login_limits: Arc<LoginLimits>,
+    /// Each organization's sentiment analyser (models loaded once, shared).
+    pub sentiment: Arc<neuracrm_jobs::sentiment::SentimentService>,
 }
 
 impl AppState {
@@ -64,7 +66,11 @@ impl AppState {
             per_ip: SlidingWindow::new(settings.login_attempts_per_ip, window),
             per_account: SlidingWindow::new(settings.login_attempts_per_account, window),
         };
+        let sentiment = Arc::new(neuracrm_jobs::sentiment::SentimentService::new(
+            settings.sentiment_model.clone(),
+        ));
         Ok(AppState {
+            sentiment,
             store,
             settings: Arc::new(settings),
             events,

@@ -16,6 +16,7 @@ pub mod deals;
 pub mod health;
 pub mod import;
 pub mod leads;
+pub mod sentiment;
 pub mod users;
 
 #[derive(OpenApi)]
@@ -43,6 +44,7 @@ pub mod users;
         (name = "deals", description = "The pipeline"),
         (name = "activities", description = "Interactions"),
         (name = "import", description = "Bulk import"),
+        (name = "sentiment", description = "Sentiment of texts and of activities"),
     )
 )]
 struct ApiDoc;
@@ -74,6 +76,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(deals::router())
         .merge(activities::router())
         .merge(import::router())
+        .merge(sentiment::router())
         .split_for_parts()
 }
 

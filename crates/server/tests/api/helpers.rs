@@ -172,11 +172,18 @@ pub async fn spawn_app() -> TestApp {
 
 /// An app whose settings `tweak` adjusts.
 pub async fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
+    spawn_app_on(tweak, Arc::new(neuracrm_events::BroadcastBus::default())).await
+}
+
+/// An app whose settings `tweak` adjusts, publishing on `bus`.
+pub async fn spawn_app_on(tweak: impl FnOnce(&mut Settings), bus: Arc<dyn EventBus>) -> TestApp {
     let db = fresh_store().await;
     let store = db.store.clone();
     let mut settings = Settings::for_database(&db.url);
     tweak(&mut settings);
-    let app = App::build(settings, store.clone()).await.unwrap();
+    let app = App::build_with_events(settings, store.clone(), bus)
+        .await
+        .unwrap();
     let address = format!("http://{}", app.local_addr().unwrap());
     let events = app.events();
     tokio::spawn(app.run_until(std::future::pending()));

@@ -242,6 +242,28 @@ async fn organization_b_cannot_reach_anything_of_organization_a() {
                     );
                     walked += 1;
                 }
+                "post /api/sentiment/analyze" => {
+                    // Names no record: B's texts, B's analyser.
+                    let r = app
+                        .post_ok(path, &tb.token, json!({"texts": ["hello", "awful"]}), 200)
+                        .await;
+                    assert_eq!(r["results"].as_array().unwrap().len(), 2, "{op}");
+                    walked += 1;
+                }
+                "get /api/sentiment/summary" => {
+                    for f in [
+                        format!("contact_id={}", a.contact),
+                        format!("lead_id={}", a.lead),
+                    ] {
+                        let r = app.get(&format!("{path}?{f}"), &tb.token).await;
+                        assert_error(r, 404, "not_found").await;
+                    }
+                    let own = app.get_ok(&format!("{path}?period=365d"), &tb.token).await;
+                    for item in own["most_negative"].as_array().unwrap() {
+                        assert_ne!(item["activity_id"], a.activity, "{op}: {own}");
+                    }
+                    walked += 1;
+                }
                 other => panic!("the isolation walk does not know {other}: add it"),
             }
         }

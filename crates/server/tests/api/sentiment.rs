@@ -1,0 +1,575 @@
+//! Sentiment in the CRM: the analyse endpoint's limits, the sentiment stored
+//! for logged activities (through the event subscriber, also after the
+//! subscriber lagged), and the summary against hand-computed figures.
+//!
+//! Compound scores below are vaderSentiment 3.3.2's, from the sentiment
+//! crate's golden file (`crates/sentiment/tests/golden/vader_golden.json`).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{Datelike, NaiveDate, Utc};
+use neuracrm_domain::{ActivityId, ContactId, DomainEvent, EventKind, NewActivity, OrgId};
+use neuracrm_events::{BroadcastBus, EventBus};
+use neuracrm_store::sentiment::StoredSentiment;
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, assert_error, spawn_app, spawn_app_on};
+
+const HAPPY: &str = "The customer was happy with the renewal."; // 0.5719
+const ANGRY: &str = "The invoice was wrong again and the buyer is angry."; // -0.7506
+const DISASTER: &str = "Onboarding was a disaster."; // -0.6249
+const PLAIN: &str = "Quarterly business review scheduled for Tuesday."; // 0.0
+const CHURN: &str = "Churn risk: customer says the product is buggy, slow, and expensive. They never had such a bad experience with a vendor."; // -0.6808
+
+fn close(a: &Value, b: f64) -> bool {
+    a.as_f64()
+        .is_some_and(|a| (a - b).abs() <= 1e-9 * b.abs().max(1.0))
+}
+
+/// Waits (polling, at most 20 s) until the activities have stored sentiment.
+async fn wait_for_sentiment(app: &TestApp, org: i64, ids: &[i64]) -> Vec<StoredSentiment> {
+    let ids: Vec<ActivityId> = ids.iter().map(|i| ActivityId(*i)).collect();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let rows = app
+            .store
+            .sentiment()
+            .get_many(OrgId(org), &ids)
+            .await
+            .unwrap();
+        if rows.len() == ids.len() {
+            return rows;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "sentiment of {ids:?} not stored within 20 s (have {rows:?})"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn analyze(app: &TestApp, token: &str, body: Value) -> reqwest::Response {
+    app.post("/api/sentiment/analyze", token, body).await
+}
+
+#[tokio::test]
+async fn analyze_answers_one_text_or_a_batch_and_refuses_what_is_out_of_bounds() {
+    let app = spawn_app().await;
+    let t = app.tenant("Acme").await;
+
+    let one = app
+        .post_ok(
+            "/api/sentiment/analyze",
+            &t.token,
+            json!({"text": DISASTER}),
+            200,
+        )
+        .await;
+    let r = &one["results"][0];
+    assert_eq!(one["results"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        (r["label"].as_str(), r["method"].as_str()),
+        (Some("negative"), Some("vader"))
+    );
+    assert!(close(&r["compound"], -0.6249), "{r}");
+    assert!(
+        close(&r["negative"], 0.577) && close(&r["neutral"], 0.423),
+        "{r}"
+    );
+    assert!(close(&r["confidence"], 0.6249), "{r}");
+
+    let batch = app
+        .post_ok(
+            "/api/sentiment/analyze",
+            &t.token,
+            json!({"texts": [HAPPY, PLAIN, ANGRY]}),
+            200,
+        )
+        .await;
+    let labels: Vec<&str> = batch["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["label"].as_str().unwrap())
+        .collect();
+    assert_eq!(labels, ["positive", "neutral", "negative"], "in order");
+    assert!(close(&batch["results"][2]["compound"], -0.7506));
+
+    // The limits themselves are allowed: 1,000 texts, 10,000 characters.
+    let full: Vec<String> = (0..1000)
+        .map(|i| {
+            if i % 2 == 0 {
+                HAPPY.into()
+            } else {
+                ANGRY.into()
+            }
+        })
+        .collect();
+    let big = app
+        .post_ok(
+            "/api/sentiment/analyze",
+            &t.token,
+            json!({"texts": full}),
+            200,
+        )
+        .await;
+    let results = big["results"].as_array().unwrap();
+    assert_eq!(results.len(), 1000);
+    assert_eq!(results[998]["label"], "positive");
+    assert_eq!(results[999]["label"], "negative");
+    app.post_ok(
+        "/api/sentiment/analyze",
+        &t.token,
+        json!({"text": "é".repeat(10_000)}),
+        200,
+    )
+    .await;
+
+    // Too many, too long, empty, wrong type, both or neither: 422 naming the field.
+    let too_many = vec!["fine"; 1001];
+    for (body, field) in [
+        (json!({"texts": too_many}), "texts"),
+        (json!({"text": "a".repeat(10_001)}), "text"),
+        (json!({"texts": ["ok", "b".repeat(10_001)]}), "texts[1]"),
+        (json!({"text": ""}), "text"),
+        (json!({"text": "   "}), "text"),
+        (json!({"texts": []}), "texts"),
+        (json!({"texts": ["ok", ""]}), "texts[1]"),
+        (json!({"text": 5}), "text"),
+        (json!({"texts": "not a list"}), "texts"),
+        (json!({"texts": ["ok", 7]}), "texts[1]"),
+        (json!({"text": "a", "texts": ["b"]}), "texts"),
+        (json!({}), "text"),
+        (json!({"txt": "typo"}), "txt"),
+    ] {
+        let e = assert_error(
+            analyze(&app, &t.token, body.clone()).await,
+            422,
+            "validation_failed",
+        )
+        .await;
+        assert_eq!(e["error"]["field"], field, "{body}: {e}");
+    }
+    let e = assert_error(
+        app.client
+            .post(app.url("/api/sentiment/analyze"))
+            .bearer_auth(&t.token)
+            .header("content-type", "application/json")
+            .body("{\"text\": ")
+            .send()
+            .await
+            .unwrap(),
+        400,
+        "malformed_body",
+    )
+    .await;
+    assert!(e["error"]["message"].as_str().unwrap().contains("JSON"));
+    let r = app
+        .call(
+            reqwest::Method::POST,
+            "/api/sentiment/analyze",
+            None,
+            Some(json!({"text": "hi"})),
+        )
+        .await;
+    assert_error(r, 401, "unauthorized").await;
+}
+
+async fn post_activity(app: &TestApp, token: &str, body: Value) -> i64 {
+    app.post_ok("/api/activities", token, body, 201).await["id"]
+        .as_i64()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn logged_activities_get_their_sentiment_and_others_none() {
+    let app = spawn_app().await;
+    let t = app.tenant("Acme").await;
+    let c = app
+        .post_ok("/api/contacts", &t.token, json!({"first_name": "Ada"}), 201)
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    // Without customer text, logged first: the subscriber handles events in
+    // order, so once the later note's sentiment is stored these were seen.
+    let open = post_activity(
+        &app,
+        &t.token,
+        json!({"type": "email_open", "contact_id": c}),
+    )
+    .await;
+    let sent = post_activity(
+        &app,
+        &t.token,
+        json!({"type": "email_sent", "contact_id": c, "body": ANGRY}),
+    )
+    .await;
+    let empty_note = post_activity(&app, &t.token, json!({"type": "note", "contact_id": c})).await;
+    let blank_call = post_activity(
+        &app,
+        &t.token,
+        json!({"type": "call", "contact_id": c, "body": "  "}),
+    )
+    .await;
+    let note = post_activity(
+        &app,
+        &t.token,
+        json!({"type": "note", "contact_id": c, "body": ANGRY}),
+    )
+    .await;
+
+    let rows = wait_for_sentiment(&app, t.org_id, &[note]).await;
+    assert_eq!(
+        (rows[0].label.as_str(), rows[0].method.as_str()),
+        ("negative", "vader")
+    );
+    assert_eq!(rows[0].compound, -0.7506);
+    let none = app
+        .store
+        .sentiment()
+        .get_many(
+            OrgId(t.org_id),
+            &[open, sent, empty_note, blank_call].map(ActivityId),
+        )
+        .await
+        .unwrap();
+    assert!(none.is_empty(), "{none:?}");
+
+    // An edit re-analyses.
+    app.patch(
+        &format!("/api/activities/{note}"),
+        &t.token,
+        json!({"body": HAPPY}),
+    )
+    .await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let row = app
+            .store
+            .sentiment()
+            .get(OrgId(t.org_id), ActivityId(note))
+            .await
+            .unwrap();
+        if row.as_ref().is_some_and(|r| r.label == "positive") {
+            assert_eq!(row.unwrap().compound, 0.5719);
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "edit not re-analysed: {row:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_lagging_subscriber_backfills_what_it_missed() {
+    // A bus that holds 4 events: publishing 20 without yielding makes the
+    // subscriber lag (the test runtime is single-threaded).
+    let bus: Arc<dyn EventBus> = Arc::new(BroadcastBus::new(4));
+    let app = spawn_app_on(|_| {}, bus).await;
+    let t = app.tenant("Acme").await;
+    let org = OrgId(t.org_id);
+    let c = app
+        .post_ok("/api/contacts", &t.token, json!({"first_name": "Ada"}), 201)
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    // Written behind the API's back: no event announces it.
+    let silent = app
+        .store
+        .activities()
+        .create(
+            org,
+            None,
+            &NewActivity {
+                kind: neuracrm_domain::ActivityType::EmailReceived,
+                lead_id: None,
+                deal_id: None,
+                contact_id: Some(ContactId(c)),
+                user_id: None,
+                subject: None,
+                body: Some(DISASTER.into()),
+                duration_seconds: None,
+                occurred_at: None,
+            },
+        )
+        .await
+        .unwrap();
+    for i in 0..20 {
+        app.events.publish(DomainEvent::new(
+            org,
+            Utc::now(),
+            EventKind::ContactUpdated {
+                id: ContactId(c + i),
+            },
+        ));
+    }
+    let rows = wait_for_sentiment(&app, t.org_id, &[silent.id.0]).await;
+    assert_eq!(rows[0].label, "negative");
+    assert_eq!(rows[0].compound, -0.6249);
+}
+
+fn monday(d: NaiveDate) -> NaiveDate {
+    d - chrono::Duration::days(d.weekday().num_days_from_monday() as i64)
+}
+
+#[tokio::test]
+async fn the_summary_matches_hand_computed_figures_and_stays_in_its_organization() {
+    let app = spawn_app().await;
+    let t = app.tenant("Acme").await;
+    let other = app.tenant("Other").await;
+    let tok = &t.token;
+    let now = Utc::now();
+    let ago = |d: i64, h: i64| {
+        (now - chrono::Duration::days(d) - chrono::Duration::hours(h)).to_rfc3339()
+    };
+    let c = app
+        .post_ok("/api/contacts", tok, json!({"first_name": "Ada"}), 201)
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    let c2 = app
+        .post_ok("/api/contacts", tok, json!({"first_name": "Bob"}), 201)
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    let lead = app
+        .post_ok(
+            "/api/leads",
+            tok,
+            json!({"title": "Renewal", "contact_id": c}),
+            201,
+        )
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    let recent = ago(0, 1);
+    let a1 = post_activity(
+        &app,
+        tok,
+        json!({"type": "note", "contact_id": c, "body": HAPPY, "occurred_at": recent}),
+    )
+    .await;
+    let a2 = post_activity(
+        &app,
+        tok,
+        json!({"type": "email_received", "contact_id": c, "body": ANGRY, "occurred_at": recent}),
+    )
+    .await;
+    let a3 = post_activity(
+        &app,
+        tok,
+        json!({"type": "call", "contact_id": c, "body": PLAIN, "occurred_at": ago(40, 0)}),
+    )
+    .await;
+    let a4 = post_activity(
+        &app,
+        tok,
+        json!({"type": "note", "contact_id": c, "body": DISASTER, "occurred_at": ago(40, 0)}),
+    )
+    .await;
+    // On the contact's lead only: part of the contact's timeline.
+    let a5 = post_activity(
+        &app,
+        tok,
+        json!({"type": "note", "lead_id": lead, "body": CHURN, "occurred_at": ago(100, 0)}),
+    )
+    .await;
+    // Another contact's, and one without customer text.
+    let b1 = post_activity(
+        &app,
+        tok,
+        json!({"type": "note", "contact_id": c2, "body": DISASTER, "occurred_at": recent}),
+    )
+    .await;
+    post_activity(
+        &app,
+        tok,
+        json!({"type": "email_open", "contact_id": c, "occurred_at": recent}),
+    )
+    .await;
+    wait_for_sentiment(&app, t.org_id, &[a1, a2, a3, a4, a5, b1]).await;
+
+    let get = |q: String| {
+        let app = &app;
+        async move {
+            app.get_ok(&format!("/api/sentiment/summary?{q}"), tok)
+                .await
+        }
+    };
+
+    // The contact over 30 days: a1 and a2.
+    let s = get(format!("contact_id={c}&period=30d")).await;
+    assert_eq!(
+        (s["period"].as_str(), s["granularity"].as_str()),
+        (Some("30d"), Some("week"))
+    );
+    assert_eq!(s["contact_id"], c);
+    assert_eq!(s["total"]["count"], 2);
+    assert!(
+        close(&s["total"]["average_compound"], (0.5719 - 0.7506) / 2.0),
+        "{s}"
+    );
+    assert_eq!(
+        (
+            s["total"]["negative"].as_i64(),
+            s["total"]["neutral"].as_i64(),
+            s["total"]["positive"].as_i64()
+        ),
+        (Some(1), Some(0), Some(1))
+    );
+    let ids: Vec<i64> = s["most_negative"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["activity_id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, [a2]);
+    assert_eq!(s["most_negative"][0]["type"], "email_received");
+    assert_eq!(s["most_negative"][0]["excerpt"], ANGRY);
+
+    // Over 90 days, per week: a1..a4, two weeks with data, the rest empty.
+    let s = get(format!("contact_id={c}")).await;
+    assert_eq!(s["period"], "90d");
+    assert_eq!(s["total"]["count"], 4);
+    assert!(
+        close(
+            &s["total"]["average_compound"],
+            (0.5719 - 0.7506 + 0.0 - 0.6249) / 4.0
+        ),
+        "{s}"
+    );
+    assert_eq!(
+        (
+            s["total"]["negative"].as_i64(),
+            s["total"]["neutral"].as_i64(),
+            s["total"]["positive"].as_i64()
+        ),
+        (Some(2), Some(1), Some(1))
+    );
+    let buckets = s["buckets"].as_array().unwrap();
+    let weeks = (monday(now.date_naive())
+        - monday((now - chrono::Duration::days(90)).date_naive()))
+    .num_days()
+        / 7
+        + 1;
+    assert_eq!(buckets.len() as i64, weeks, "every week of the period");
+    let week = |d: chrono::DateTime<Utc>| monday(d.date_naive()).to_string();
+    let recent_week = week(now - chrono::Duration::hours(1));
+    let old_week = week(now - chrono::Duration::days(40));
+    for b in buckets {
+        let start = b["start"].as_str().unwrap();
+        if start == recent_week {
+            assert_eq!(b["count"], 2);
+            assert!(
+                close(&b["average_compound"], (0.5719 - 0.7506) / 2.0),
+                "{b}"
+            );
+        } else if start == old_week {
+            assert_eq!(
+                (
+                    b["count"].as_i64(),
+                    b["neutral"].as_i64(),
+                    b["negative"].as_i64()
+                ),
+                (Some(2), Some(1), Some(1))
+            );
+            assert!(close(&b["average_compound"], -0.6249 / 2.0), "{b}");
+        } else {
+            assert_eq!(b["count"], 0, "{b}");
+            assert!(b["average_compound"].is_null(), "{b}");
+        }
+    }
+    let ids: Vec<i64> = s["most_negative"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["activity_id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, [a2, a4], "lowest compound first");
+
+    // Over a year, per month: a5 on the lead joins.
+    let s = get(format!("contact_id={c}&period=365d")).await;
+    assert_eq!(s["granularity"], "month");
+    assert_eq!(s["total"]["count"], 5);
+    assert!(
+        close(
+            &s["total"]["average_compound"],
+            (0.5719 - 0.7506 + 0.0 - 0.6249 - 0.6808) / 5.0
+        ),
+        "{s}"
+    );
+    let ids: Vec<i64> = s["most_negative"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["activity_id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, [a2, a5, a4]);
+    let months: i64 = s["buckets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["count"].as_i64().unwrap())
+        .sum();
+    assert_eq!(months, 5);
+    assert!(
+        s["buckets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|b| b["start"].as_str().unwrap().ends_with("-01"))
+    );
+
+    // The lead: a5 only.
+    let s = get(format!("lead_id={lead}&period=365d")).await;
+    assert_eq!(s["total"]["count"], 1);
+    assert!(close(&s["total"]["average_compound"], -0.6808));
+
+    // The organization over 30 days: a1, a2 and b1.
+    let s = get("period=30d".into()).await;
+    assert_eq!(s["total"]["count"], 3);
+    assert!(
+        close(
+            &s["total"]["average_compound"],
+            (0.5719 - 0.7506 - 0.6249) / 3.0
+        ),
+        "{s}"
+    );
+    assert_eq!(s["total"]["negative"], 2);
+
+    // Another organization sees none of it, and A's ids are 404 to it.
+    let s = app
+        .get_ok("/api/sentiment/summary?period=365d", &other.token)
+        .await;
+    assert_eq!(s["total"]["count"], 0);
+    assert!(s["total"]["average_compound"].is_null());
+    assert!(s["most_negative"].as_array().unwrap().is_empty());
+    for q in [format!("contact_id={c}"), format!("lead_id={lead}")] {
+        assert_error(
+            app.get(&format!("/api/sentiment/summary?{q}"), &other.token)
+                .await,
+            404,
+            "not_found",
+        )
+        .await;
+    }
+
+    // Bad queries.
+    for (q, field) in [
+        ("period=7d", "period"),
+        ("contact_id=abc", "contact_id"),
+        ("contact_id=1&lead_id=1", "lead_id"),
+        ("colour=blue", "colour"),
+    ] {
+        let e = assert_error(
+            app.get(&format!("/api/sentiment/summary?{q}"), tok).await,
+            400,
+            "invalid_query",
+        )
+        .await;
+        assert_eq!(e["error"]["field"], field, "{q}: {e}");
+    }
+}
