@@ -48,7 +48,8 @@ pub enum Command {
     /// Forecasting: measure the engine on a CSV of series.
     #[command(subcommand)]
     Forecast(ForecastCommand),
-    /// Sentiment: VADER scores, training and evaluating a classifier.
+    /// Sentiment: VADER scores, training and evaluating a classifier, and the
+    /// backfill of activities' stored sentiment.
     #[command(subcommand)]
     Sentiment(SentimentCommand),
 }
@@ -89,6 +90,19 @@ pub enum SentimentCommand {
         #[arg(long)]
         model: Option<PathBuf>,
         /// Print `{"results": [...]}` as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Analyse and store the sentiment of existing activities with customer
+    /// text (notes, received e-mails, calls) that have none yet.
+    Backfill {
+        /// Only this organization (default: every organization).
+        #[arg(long)]
+        org: Option<i64>,
+        /// Activities per chunk (one read and one write each).
+        #[arg(long, default_value_t = 2_000)]
+        chunk: u32,
+        /// Print the report as JSON.
         #[arg(long)]
         json: bool,
     },

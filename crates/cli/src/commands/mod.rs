@@ -16,6 +16,9 @@ pub async fn run(cli: Cli) -> Result<()> {
     let settings = Settings::load(&cli.config, &cli.common)?;
     crate::telemetry::init(&settings.log);
     match cli.command {
+        Command::Sentiment(crate::cli::SentimentCommand::Backfill { org, chunk, json }) => {
+            sentiment::backfill(settings, org, chunk, json).await
+        }
         Command::Sentiment(cmd) => sentiment::run(cmd),
         Command::Forecast(cmd) => forecast::run(cmd),
         Command::Serve => serve::serve(settings).await,

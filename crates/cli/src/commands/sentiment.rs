@@ -1,4 +1,5 @@
-//! `sentiment score | train | eval | analyze`: glue over `neuracrm-sentiment`.
+//! `sentiment score | train | eval | analyze`: glue over `neuracrm-sentiment`;
+//! `sentiment backfill`: glue over `neuracrm_jobs::sentiment::backfill`.
 
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Write};
@@ -10,6 +11,16 @@ use neuracrm_sentiment::{
     train_csv,
 };
 
+use std::io::IsTerminal;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use neuracrm_domain::OrgId;
+use neuracrm_jobs::JobError;
+use neuracrm_jobs::sentiment::{BackfillOptions, SentimentService, backfill as run_backfill};
+use neuracrm_server::Settings;
+use neuracrm_store::StoreError;
+
+use super::open_store;
 use crate::cli::SentimentCommand;
 
 fn open(path: &Path) -> Result<BufReader<File>> {
@@ -70,6 +81,60 @@ pub fn run(cmd: SentimentCommand) -> Result<()> {
             let analysis = Analyzer::with_model(load_model(model.as_deref())?).analyze(&text);
             println!("{}", serde_json::to_string_pretty(&analysis)?);
         }
+        SentimentCommand::Backfill { .. } => {
+            anyhow::bail!("`sentiment backfill` runs through `backfill`, not `run`")
+        }
     }
+    Ok(())
+}
+
+/// `sentiment backfill [--org ID] [--chunk N] [--json]`.
+pub async fn backfill(settings: Settings, org: Option<i64>, chunk: u32, json: bool) -> Result<()> {
+    if chunk == 0 {
+        anyhow::bail!("--chunk must be at least 1");
+    }
+    let store = open_store(&settings).await?;
+    let service = SentimentService::new(settings.sentiment_model.clone());
+    let opts = BackfillOptions {
+        org: org.map(OrgId),
+        chunk,
+    };
+    let bar = if std::io::stderr().is_terminal() {
+        let bar = ProgressBar::new_spinner();
+        bar.set_style(
+            ProgressStyle::with_template("{elapsed_precise} {pos} activities read ({per_sec})")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
+        bar
+    } else {
+        ProgressBar::hidden()
+    };
+    let summary = run_backfill(&store, &service, &opts, |n| bar.inc(n))
+        .await
+        .map_err(|e| match (&e, org) {
+            (JobError::Store(StoreError::NotFound { .. }), Some(id)) => {
+                anyhow::anyhow!("organization {id} not found")
+            }
+            _ => anyhow::Error::new(e).context("sentiment backfill"),
+        })?;
+    bar.finish_and_clear();
+    if json {
+        println!("{}", serde_json::to_string_pretty(&summary)?);
+        return Ok(());
+    }
+    let c = &summary.counts;
+    println!(
+        "analysed {} activities in {} organizations (negative {}, neutral {}, positive {}), \
+         {} without text, {} failed, in {:.1} s ({:.0} activities/s)",
+        c.analyzed,
+        summary.organizations,
+        c.negative,
+        c.neutral,
+        c.positive,
+        c.skipped,
+        summary.failed,
+        summary.seconds,
+        c.analyzed as f64 / summary.seconds.max(1e-9)
+    );
     Ok(())
 }

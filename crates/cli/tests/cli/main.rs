@@ -196,3 +196,74 @@ fn forecast_eval_reports_every_model_as_json() {
     let (_, err) = text(&o);
     assert!(!o.status.success() && err.contains("missing.csv"), "{err}");
 }
+
+#[test]
+fn sentiment_backfill_analyses_existing_activities_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = neuracrm(
+        &[
+            "seed",
+            "--db",
+            "sqlite://b.db",
+            "--orgs",
+            "2",
+            "--contacts",
+            "20",
+            "--leads",
+            "40",
+            "--deals",
+            "15",
+            "--activities",
+            "400",
+            "--months",
+            "6",
+            "--json",
+        ],
+        dir.path(),
+    );
+    assert!(o.status.success(), "{}", text(&o).1);
+    let run = |args: &[&str]| {
+        let mut all = vec!["sentiment", "backfill", "--db", "sqlite://b.db", "--json"];
+        all.extend_from_slice(args);
+        let o = neuracrm(&all, dir.path());
+        let (out, err) = text(&o);
+        assert!(o.status.success(), "{err}");
+        serde_json::from_str::<serde_json::Value>(&out).unwrap()
+    };
+    let first = run(&["--org", "1", "--chunk", "50"]);
+    let n = |v: &serde_json::Value, k: &str| v[k].as_u64().unwrap();
+    assert_eq!(n(&first, "organizations"), 1);
+    assert!(n(&first, "analyzed") > 0, "{first}");
+    assert_eq!(
+        n(&first, "negative") + n(&first, "neutral") + n(&first, "positive"),
+        n(&first, "analyzed"),
+        "{first}"
+    );
+    assert!(
+        n(&first, "negative") > 0 && n(&first, "positive") > 0,
+        "{first}"
+    );
+    assert_eq!(n(&first, "failed"), 0);
+    // Everything else: organization 2 only, then nothing.
+    let rest = run(&[]);
+    assert_eq!(n(&rest, "organizations"), 2);
+    assert!(n(&rest, "analyzed") > 0, "{rest}");
+    assert_eq!(n(&run(&[]), "analyzed"), 0);
+
+    let o = neuracrm(
+        &[
+            "sentiment",
+            "backfill",
+            "--db",
+            "sqlite://b.db",
+            "--org",
+            "99",
+        ],
+        dir.path(),
+    );
+    let (_, err) = text(&o);
+    assert!(
+        !o.status.success() && err.contains("organization 99 not found"),
+        "{err}"
+    );
+}
