@@ -60,6 +60,17 @@ pub async fn demo(mut settings: Settings, db_given: bool) -> Result<()> {
             report.activities,
             report.seconds
         );
+        // The subscriber only sees activities logged through the API; the
+        // seeded ones get their sentiment here, so the summaries have data.
+        let service =
+            neuracrm_jobs::sentiment::SentimentService::new(settings.sentiment_model.clone());
+        let s = neuracrm_jobs::sentiment::backfill(&store, &service, &Default::default(), |_| {})
+            .await
+            .context("analysing the demo activities' sentiment")?;
+        eprintln!(
+            "  sentiment of {} activities in {:.1} s",
+            s.counts.analyzed, s.seconds
+        );
     }
     println!(
         "demo logins (password: {}):",
