@@ -9,9 +9,10 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use neuracrm_domain as d;
 use neuracrm_domain::{
-    ActivityType, Cents, ContactId, DealId, DealStage, Email, LeadId, LeadSource, LeadStatus, Role,
-    UserId,
+    ActivityId, ActivityType, Cents, ContactId, DealId, DealStage, Email, LeadId, LeadSource,
+    LeadStatus, Role, UserId,
 };
+use neuracrm_store::sentiment::StoredSentiment;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -264,6 +265,79 @@ pub struct ActivityOut {
     duration_seconds: Option<i64>,
     occurred_at: DateTime<Utc>,
     created_at: DateTime<Utc>,
+    /// The stored sentiment, on reads (GET) of activities with customer text
+    /// once analysed (shortly after they are logged or edited); null
+    /// otherwise, and in the answers to POST and PATCH.
+    sentiment: Option<ActivitySentimentOut>,
+}
+
+/// The stored sentiment of an activity.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ActivitySentimentOut {
+    /// `negative`, `neutral` or `positive`.
+    #[schema(value_type = crate::routes::sentiment::SentimentLabel)]
+    label: String,
+    /// How sure, 0–1.
+    confidence: f64,
+    /// Negative score.
+    negative: f64,
+    /// Neutral score.
+    neutral: f64,
+    /// Positive score.
+    positive: f64,
+    /// VADER's compound score, −1 to 1.
+    compound: f64,
+    /// `vader` or `model`.
+    #[schema(value_type = crate::routes::sentiment::SentimentMethod)]
+    method: String,
+    /// When it was computed.
+    analyzed_at: DateTime<Utc>,
+}
+
+impl From<&StoredSentiment> for ActivitySentimentOut {
+    fn from(s: &StoredSentiment) -> Self {
+        ActivitySentimentOut {
+            label: s.label.clone(),
+            confidence: s.confidence,
+            negative: s.negative,
+            neutral: s.neutral,
+            positive: s.positive,
+            compound: s.compound,
+            method: s.method.clone(),
+            analyzed_at: s.analyzed_at,
+        }
+    }
+}
+
+impl ActivityOut {
+    /// The activity's id.
+    pub fn activity_id(&self) -> ActivityId {
+        ActivityId(self.id)
+    }
+
+    /// Attaches its row among stored sentiment `rows`, if any.
+    pub fn attach_sentiment(&mut self, rows: &[StoredSentiment]) {
+        self.sentiment = rows
+            .iter()
+            .find(|r| r.activity_id == self.id)
+            .map(Into::into);
+    }
+}
+
+impl ActivityPage {
+    /// The ids of the page's activities.
+    pub fn activity_ids(&self) -> Vec<ActivityId> {
+        self.items.iter().map(ActivityOut::activity_id).collect()
+    }
+
+    /// Attaches the stored sentiment `rows` to their activities.
+    pub fn attach_sentiment(&mut self, rows: &[StoredSentiment]) {
+        let by_id: std::collections::HashMap<i64, &StoredSentiment> =
+            rows.iter().map(|r| (r.activity_id, r)).collect();
+        for a in &mut self.items {
+            a.sentiment = by_id.get(&a.id).map(|r| ActivitySentimentOut::from(*r));
+        }
+    }
 }
 
 impl From<d::Activity> for ActivityOut {
@@ -281,6 +355,7 @@ impl From<d::Activity> for ActivityOut {
             duration_seconds: a.duration_seconds,
             occurred_at: a.occurred_at,
             created_at: a.created_at,
+            sentiment: None,
         }
     }
 }

@@ -1,7 +1,7 @@
 //! `/api/activities`: record, read, change, delete and list activities.
 
 use axum::http::StatusCode;
-use neuracrm_domain::{ActivityId, ActivityPatch, EventKind};
+use neuracrm_domain::{ActivityId, ActivityPatch, EventKind, OrgId};
 use neuracrm_store::Page;
 use neuracrm_store::activities::ActivityFilter;
 use utoipa_axum::router::OpenApiRouter;
@@ -55,7 +55,22 @@ pub async fn list_activities(
         .activities()
         .list(user.org, &filter, q.order.unwrap_or_default(), page)
         .await?;
-    Ok(Json(items.into()))
+    Ok(Json(with_sentiment(&state, user.org, items.into()).await?))
+}
+
+/// Attaches the stored sentiment of a page's activities (one query).
+pub(crate) async fn with_sentiment(
+    state: &AppState,
+    org: OrgId,
+    mut page: ActivityPage,
+) -> ApiResult<ActivityPage> {
+    let rows = state
+        .store
+        .sentiment()
+        .get_many(org, &page.activity_ids())
+        .await?;
+    page.attach_sentiment(&rows);
+    Ok(page)
 }
 
 /// Records an activity (by the caller).
@@ -106,9 +121,11 @@ pub async fn get_activity(
     user: AuthUser,
     Id(id): Id<ActivityId>,
 ) -> ApiResult<Json<ActivityOut>> {
-    Ok(Json(
-        state.store.activities().get(user.org, id).await?.into(),
-    ))
+    let mut a: ActivityOut = state.store.activities().get(user.org, id).await?.into();
+    if let Some(s) = state.store.sentiment().get(user.org, id).await? {
+        a.attach_sentiment(std::slice::from_ref(&s));
+    }
+    Ok(Json(a))
 }
 
 /// Changes an activity's subject, body, duration or time.

@@ -249,5 +249,7 @@ pub async fn contact_activities(
         .activities()
         .list(user.org, &filter, Default::default(), page)
         .await?;
-    Ok(Json(items.into()))
+    Ok(Json(
+        super::activities::with_sentiment(&state, user.org, items.into()).await?,
+    ))
 }

@@ -236,6 +236,27 @@ async fn logged_activities_get_their_sentiment_and_others_none() {
         .unwrap();
     assert!(none.is_empty(), "{none:?}");
 
+    // Reads carry it: one activity, the list, the contact's timeline.
+    let one = app
+        .get_ok(&format!("/api/activities/{note}"), &t.token)
+        .await;
+    assert_eq!(one["sentiment"]["label"], "negative", "{one}");
+    assert!(close(&one["sentiment"]["compound"], -0.7506), "{one}");
+    assert_eq!(one["sentiment"]["method"], "vader");
+    for list in [
+        "/api/activities".to_string(),
+        format!("/api/contacts/{c}/activities"),
+    ] {
+        let page = app.get_ok(&list, &t.token).await;
+        for item in page["items"].as_array().unwrap() {
+            if item["id"] == note {
+                assert_eq!(item["sentiment"]["label"], "negative", "{list}: {item}");
+            } else {
+                assert!(item["sentiment"].is_null(), "{list}: {item}");
+            }
+        }
+    }
+
     // An edit re-analyses.
     app.patch(
         &format!("/api/activities/{note}"),

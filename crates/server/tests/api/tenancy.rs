@@ -105,6 +105,24 @@ async fn organization_b_cannot_reach_anything_of_organization_a() {
     let tb = app.tenant("Beta").await;
     let a = seed(&app, &ta, "alpha").await;
     let b = seed(&app, &tb, "beta").await;
+    // A's note gets its sentiment in the background; let it land before the
+    // snapshot, so that "nothing of A changed" compares like with like.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    let note = neuracrm_domain::ActivityId(a.activity);
+    while app
+        .store
+        .sentiment()
+        .get(neuracrm_domain::OrgId(ta.org_id), note)
+        .await
+        .unwrap()
+        .is_none()
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "sentiment of A's note never stored"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
     let before = snapshot(&app, &ta).await;
     let mut b_events = app.events.subscribe_org(neuracrm_domain::OrgId(ta.org_id));
 
