@@ -32,11 +32,11 @@ use tokio::sync::OnceCell;
 
 use crate::JobError;
 
-/// Above this many texts (or characters in all), analysis moves to a
+/// Above this many texts (or bytes of text in all), analysis moves to a
 /// blocking thread: a model's forest costs far more per text than VADER, and
 /// a large batch would otherwise stall the runtime's other tasks.
 const INLINE_TEXTS: usize = 8;
-const INLINE_CHARS: usize = 16 * 1024;
+const INLINE_BYTES: usize = 16 * 1024;
 
 /// A loaded model, or `None` when it could not be loaded.
 type ModelCell = Arc<OnceCell<Option<Arc<Analyzer>>>>;
@@ -148,8 +148,8 @@ impl SentimentService {
 
 /// Analyses `texts` in order, on a blocking thread when the batch is large.
 pub async fn analyze_all(analyzer: Arc<Analyzer>, texts: Vec<String>) -> Vec<Analysis> {
-    let chars: usize = texts.iter().map(String::len).sum();
-    if texts.len() <= INLINE_TEXTS && chars <= INLINE_CHARS {
+    let bytes: usize = texts.iter().map(String::len).sum();
+    if texts.len() <= INLINE_TEXTS && bytes <= INLINE_BYTES {
         return texts.iter().map(|t| analyzer.analyze(t)).collect();
     }
     let worker = analyzer.clone();

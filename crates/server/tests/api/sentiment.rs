@@ -594,3 +594,75 @@ async fn the_summary_matches_hand_computed_figures_and_stays_in_its_organization
         assert_eq!(e["error"]["field"], field, "{q}: {e}");
     }
 }
+
+#[tokio::test]
+async fn the_configured_model_answers_and_an_unloadable_one_falls_back_to_vader() {
+    let dir = tempfile::tempdir().unwrap();
+    let model_path = dir.path().join("server.model");
+    let mut data = neuracrm_sentiment::LabelledData {
+        texts: Vec::new(),
+        labels: Vec::new(),
+        sources: Vec::new(),
+    };
+    for i in 0..40 {
+        data.texts
+            .push(format!("renewal approved and budget signed {i}"));
+        data.labels.push(neuracrm_sentiment::Label::Positive);
+        data.texts
+            .push(format!("invoice dispute escalated, refund demanded {i}"));
+        data.labels.push(neuracrm_sentiment::Label::Negative);
+    }
+    let options = neuracrm_sentiment::TrainOptions {
+        forest: neuracrm_sentiment::forest::ForestConfig {
+            n_trees: 5,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let (model, _) = neuracrm_sentiment::train(&data, &options).unwrap();
+    model.save(&model_path).unwrap();
+
+    let path = model_path.clone();
+    let app = crate::helpers::spawn_app_with(move |s| s.sentiment_model = Some(path)).await;
+    let t = app.tenant("Acme").await;
+    let r = app
+        .post_ok(
+            "/api/sentiment/analyze",
+            &t.token,
+            json!({"texts": ["invoice dispute escalated, refund demanded 3", "renewal approved and budget signed 3"]}),
+            200,
+        )
+        .await;
+    let got: Vec<(&str, &str)> = r["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| (x["label"].as_str().unwrap(), x["method"].as_str().unwrap()))
+        .collect();
+    assert_eq!(got, [("negative", "model"), ("positive", "model")]);
+
+    // An organization whose own model file is broken gets VADER.
+    let other = app.tenant("Other").await;
+    let broken = dir.path().join("broken.model");
+    std::fs::write(&broken, b"NEURACRM-SENTMDL but not really").unwrap();
+    app.store
+        .organizations()
+        .set_settings(
+            OrgId(other.org_id),
+            &json!({"sentiment": {"model_path": broken.to_str().unwrap()}}),
+        )
+        .await
+        .unwrap();
+    for _ in 0..2 {
+        let r = app
+            .post_ok(
+                "/api/sentiment/analyze",
+                &other.token,
+                json!({"text": DISASTER}),
+                200,
+            )
+            .await;
+        assert_eq!(r["results"][0]["method"], "vader", "{r}");
+        assert!(close(&r["results"][0]["compound"], -0.6249));
+    }
+}
