@@ -24,7 +24,7 @@ pub struct Background {
 impl Background {
     /// Starts every background task of `state`.
     pub fn spawn(state: &AppState) -> Background {
-        let mut bg = Background::default();
+        let bg = Background::default();
         if state.settings.scheduler {
             let _instance = neuracrm_jobs::schedule::instance_name();
             // Periodic jobs register here, e.g.:
