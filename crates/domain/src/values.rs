@@ -215,7 +215,16 @@ mod tests {
         assert_eq!(ok(" 1500.5 "), 150_050);
         assert_eq!(ok("1,500.05"), 150_005);
         assert_eq!(ok("0.99"), 99);
-        for bad in ["", "abc", "1.234", "1.2.3", ".5", "1e3", "12 000", "99999999999999999999"] {
+        for bad in [
+            "",
+            "abc",
+            "1.234",
+            "1.2.3",
+            ".5",
+            "1e3",
+            "12 000",
+            "99999999999999999999",
+        ] {
             let err = Cents::parse_amount(bad, "budget").unwrap_err();
             assert_eq!(err.field(), "budget", "{bad}");
         }

@@ -1,14 +1,32 @@
-//! `/api/import/contacts`: CSV import that upserts on e-mail, so importing the
-//! same file twice creates no duplicates.
+//! CSV import of contacts (`/api/import/contacts`) and leads
+//! (`/api/import/leads`), upserting on natural keys so that importing the same
+//! file twice creates no duplicates.
 //!
-//! The header names the columns (any order, unknown ones ignored):
-//! `first_name` and `email` are required; `last_name`, `phone`, `company`,
-//! `job_title`, `industry` and `company_size` are optional. Good rows are
-//! written in one transaction; bad rows are reported, not written.
+//! The header names the columns (any order, any case, unknown ones ignored).
+//! Every row is parsed and written on its own inside one transaction: a row
+//! that fails is reported with its number and reason and skipped, the good
+//! rows are committed together, and the events of what was written are
+//! published after the commit.
+//!
+//! - **Contacts** upsert on e-mail: `first_name` and `email` are required;
+//!   `last_name`, `phone`, `company`, `job_title`, `industry` and
+//!   `company_size` are optional. An existing contact takes the row's values.
+//! - **Leads** upsert on (contact e-mail, title): `email` and `title` are
+//!   required; `description`, `status`, `source`, `budget` (currency units,
+//!   `1,500.50`) and `expected_decision` (`YYYY-MM-DD`) are optional, and an
+//!   existing lead keeps what a row leaves empty. A contact that does not
+//!   exist yet is created from the row's contact columns (then `first_name` is
+//!   required); an existing contact is left as it is.
 
 use axum::extract::{FromRequest, Request, State};
-use neuracrm_domain::{Email, EventKind, NewContact};
+use neuracrm_domain::{
+    Cents, DomainError, Email, EventKind, LeadSource, LeadStatus, NewContact, OrgId, UserId,
+    parse_date,
+};
 use neuracrm_store::contacts::Upserted;
+use neuracrm_store::db::Tx;
+use neuracrm_store::leads::LeadUpsert;
+use neuracrm_store::{Store, StoreError};
 
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -20,7 +38,9 @@ use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{Json, read_body, require_content_type};
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(import_contacts))
+    OpenApiRouter::new()
+        .routes(routes!(import_contacts))
+        .routes(routes!(import_leads))
 }
 
 /// A `text/csv` body.
@@ -35,56 +55,100 @@ impl<S: Send + Sync> FromRequest<S> for CsvBody {
     }
 }
 
-const COLUMNS: [&str; 8] = [
-    "first_name",
-    "last_name",
-    "email",
-    "phone",
-    "company",
-    "job_title",
-    "industry",
-    "company_size",
-];
+/// One CSV row, read by column name.
+struct Row<'a> {
+    record: &'a csv::StringRecord,
+    index: &'a [Option<usize>],
+    columns: &'static [&'static str],
+}
 
-/// Imports contacts from CSV, creating new ones and updating those whose
-/// e-mail already exists in the organization.
-#[utoipa::path(post, path = "/api/import/contacts", tag = "import",
-    request_body(content = String, content_type = "text/csv",
-        description = "Header row, then one contact per row"),
-    security(("bearer" = [])),
-    responses(
-        (status = 200, body = ImportReport),
-        (status = 400, description = "Unreadable CSV", body = ErrorBody),
-        (status = 401, description = "No valid token", body = ErrorBody),
-        (status = 413, description = "Body too large", body = ErrorBody),
-        (status = 415, description = "Not text/csv", body = ErrorBody),
-        (status = 422, description = "Missing required column", body = ErrorBody),
-    ))]
-pub async fn import_contacts(
-    State(state): State<AppState>,
-    user: AuthUser,
-    CsvBody(body): CsvBody,
-) -> ApiResult<Json<ImportReport>> {
+impl Row<'_> {
+    /// The trimmed, non-empty cell of `column` (which must be one of the
+    /// importer's declared columns).
+    fn get(&self, column: &str) -> Option<String> {
+        let col = self.columns.iter().position(|c| *c == column)?;
+        self.index[col]
+            .and_then(|i| self.record.get(i))
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+    }
+}
+
+/// What a kind of import needs to say: its columns, the required ones, and
+/// how one row is written.
+trait Importer {
+    /// Every column it reads.
+    const COLUMNS: &'static [&'static str];
+    /// Columns the header must have.
+    const REQUIRED: &'static [&'static str];
+
+    /// Parses and writes one row inside `tx`; the events it caused, or why
+    /// the row was refused.
+    async fn write(
+        store: &Store,
+        tx: &mut Tx,
+        org: OrgId,
+        actor: UserId,
+        row: &Row<'_>,
+    ) -> Result<(Upserted, Vec<EventKind>), RowError>;
+}
+
+/// Why a row failed: refused (reported, the import goes on) or a database
+/// failure (the whole import fails and nothing is written).
+enum RowError {
+    Refused(String),
+    Fatal(StoreError),
+}
+
+impl From<StoreError> for RowError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Invalid(e) => RowError::Refused(e.to_string()),
+            StoreError::Conflict { .. } | StoreError::BadReference { .. } => {
+                RowError::Refused(e.to_string())
+            }
+            e => RowError::Fatal(e),
+        }
+    }
+}
+
+impl From<DomainError> for RowError {
+    fn from(e: DomainError) -> Self {
+        RowError::Refused(e.to_string())
+    }
+}
+
+fn refused(reason: impl Into<String>) -> RowError {
+    RowError::Refused(reason.into())
+}
+
+/// Runs an import of `body` for the caller: one transaction, rows refused
+/// one by one, events published after the commit.
+async fn import<I: Importer>(
+    state: &AppState,
+    user: &AuthUser,
+    body: &[u8],
+) -> ApiResult<ImportReport> {
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
         .flexible(true)
-        .from_reader(body.as_ref());
+        .from_reader(body);
     let headers = reader
         .headers()
         .map_err(|e| ApiError::MalformedBody(format!("unreadable CSV header: {e}")))?
         .clone();
-    let index: Vec<Option<usize>> = COLUMNS
-        .iter()
-        .map(|c| headers.iter().position(|h| h.eq_ignore_ascii_case(c)))
-        .collect();
-    for required in ["first_name", "email"] {
+    for required in I::REQUIRED {
         if headers.iter().all(|h| !h.eq_ignore_ascii_case(required)) {
             return Err(ApiError::validation(
-                required,
+                *required,
                 format!("the CSV header has no `{required}` column"),
             ));
         }
     }
+    let index: Vec<Option<usize>> = I::COLUMNS
+        .iter()
+        .map(|c| headers.iter().position(|h| h.eq_ignore_ascii_case(c)))
+        .collect();
     let mut report = ImportReport::default();
     let mut events = Vec::new();
     let mut tx = state.store.db().begin().await?;
@@ -107,69 +171,235 @@ pub async fn import_contacts(
             });
             continue;
         }
-        let get = |col: usize| {
-            index[col]
-                .and_then(|i| record.get(i))
-                .filter(|s| !s.is_empty())
-                .map(str::to_string)
+        let cells = Row {
+            record: &record,
+            index: &index,
+            columns: I::COLUMNS,
         };
-        let new = match parse_row(get) {
-            Ok(n) => n,
-            Err(reason) => {
+        // A savepoint per row: a row refused by the database (a constraint)
+        // must not abort the rows already written in this transaction.
+        tx.savepoint().await?;
+        match I::write(&state.store, &mut tx, user.org, user.user_id, &cells).await {
+            Ok((outcome, evs)) => {
+                tx.release_savepoint().await?;
+                match outcome {
+                    Upserted::Created => report.created += 1,
+                    Upserted::Updated => report.updated += 1,
+                }
+                events.extend(evs);
+            }
+            Err(RowError::Refused(reason)) => {
+                tx.rollback_to_savepoint().await?;
                 report.rejected.push(RejectedRow { row, reason });
-                continue;
             }
-        };
-        match state
-            .store
-            .contacts()
-            .upsert_by_email(&mut tx, user.org, Some(user.user_id), &new)
-            .await
-        {
-            Ok((c, Upserted::Created)) => {
-                report.created += 1;
-                events.push(EventKind::ContactCreated { id: c.id });
-            }
-            Ok((c, Upserted::Updated)) => {
-                report.updated += 1;
-                events.push(EventKind::ContactUpdated { id: c.id });
-            }
-            Err(neuracrm_store::StoreError::Invalid(e)) => {
-                report.rejected.push(RejectedRow {
-                    row,
-                    reason: e.to_string(),
-                });
-            }
-            Err(e) => return Err(e.into()),
+            Err(RowError::Fatal(e)) => return Err(e.into()),
         }
     }
     tx.commit().await?;
     for e in events {
         state.publish(user.org, e);
     }
-    Ok(Json(report))
+    Ok(report)
 }
 
-fn parse_row(get: impl Fn(usize) -> Option<String>) -> Result<NewContact, String> {
-    let email = get(2).ok_or("email is required to import a contact")?;
-    let email = Email::parse(&email).map_err(|e| e.to_string())?;
-    let company_size = get(7)
-        .map(|s| {
-            s.parse::<i64>()
-                .map_err(|_| "company_size must be a whole number".to_string())
-        })
-        .transpose()?;
+fn whole_number(raw: Option<String>, field: &'static str) -> Result<Option<i64>, RowError> {
+    raw.map(|s| {
+        s.parse::<i64>()
+            .map_err(|_| refused(format!("{field} must be a whole number")))
+    })
+    .transpose()
+}
+
+/// The contact columns of a row (contacts import, and a lead import's new
+/// contact).
+fn contact_from_row(row: &Row<'_>, email: Email) -> Result<NewContact, RowError> {
     let new = NewContact {
-        first_name: get(0).ok_or("first_name must not be empty")?,
-        last_name: get(1),
+        first_name: row
+            .get("first_name")
+            .ok_or_else(|| refused("first_name must not be empty"))?,
+        last_name: row.get("last_name"),
         email: Some(email),
-        phone: get(3),
-        company: get(4),
-        job_title: get(5),
-        industry: get(6),
-        company_size,
+        phone: row.get("phone"),
+        company: row.get("company"),
+        job_title: row.get("job_title"),
+        industry: row.get("industry"),
+        company_size: whole_number(row.get("company_size"), "company_size")?,
         owner_id: None,
     };
-    new.validate().map_err(|e| e.to_string())?;
+    new.validate()?;
     Ok(new)
+}
+
+fn email_of(row: &Row<'_>) -> Result<Email, RowError> {
+    let raw = row
+        .get("email")
+        .ok_or_else(|| refused("email is required"))?;
+    Ok(Email::parse(&raw)?)
+}
+
+struct Contacts;
+
+impl Importer for Contacts {
+    const COLUMNS: &'static [&'static str] = &[
+        "first_name",
+        "last_name",
+        "email",
+        "phone",
+        "company",
+        "job_title",
+        "industry",
+        "company_size",
+    ];
+    const REQUIRED: &'static [&'static str] = &["first_name", "email"];
+
+    async fn write(
+        store: &Store,
+        tx: &mut Tx,
+        org: OrgId,
+        actor: UserId,
+        row: &Row<'_>,
+    ) -> Result<(Upserted, Vec<EventKind>), RowError> {
+        let new = contact_from_row(row, email_of(row)?)?;
+        let (c, outcome) = store
+            .contacts()
+            .upsert_by_email(tx, org, Some(actor), &new)
+            .await?;
+        let event = match outcome {
+            Upserted::Created => EventKind::ContactCreated { id: c.id },
+            Upserted::Updated => EventKind::ContactUpdated { id: c.id },
+        };
+        Ok((outcome, vec![event]))
+    }
+}
+
+struct Leads;
+
+impl Importer for Leads {
+    const COLUMNS: &'static [&'static str] = &[
+        "email",
+        "title",
+        "description",
+        "status",
+        "source",
+        "budget",
+        "expected_decision",
+        "first_name",
+        "last_name",
+        "phone",
+        "company",
+        "job_title",
+        "industry",
+        "company_size",
+    ];
+    const REQUIRED: &'static [&'static str] = &["email", "title"];
+
+    async fn write(
+        store: &Store,
+        tx: &mut Tx,
+        org: OrgId,
+        actor: UserId,
+        row: &Row<'_>,
+    ) -> Result<(Upserted, Vec<EventKind>), RowError> {
+        let email = email_of(row)?;
+        let title = row
+            .get("title")
+            .ok_or_else(|| refused("title must not be empty"))?;
+        let upsert = |contact_id| -> Result<LeadUpsert, RowError> {
+            Ok(LeadUpsert {
+                contact_id,
+                title: title.clone(),
+                description: row.get("description"),
+                status: row
+                    .get("status")
+                    .map(|s| LeadStatus::parse_field(&s, "status"))
+                    .transpose()?,
+                source: row
+                    .get("source")
+                    .map(|s| LeadSource::parse_field(&s, "source"))
+                    .transpose()?,
+                budget_cents: row
+                    .get("budget")
+                    .map(|s| Cents::parse_amount(&s, "budget"))
+                    .transpose()?,
+                expected_decision: row
+                    .get("expected_decision")
+                    .map(|s| parse_date(&s, "expected_decision"))
+                    .transpose()?,
+            })
+        };
+        let mut events = Vec::new();
+        let contact_id = match store.contacts().id_by_email(tx, org, &email).await? {
+            Some(id) => id,
+            None => {
+                let new = contact_from_row(row, email.clone()).map_err(|e| match e {
+                    RowError::Refused(r) => refused(format!(
+                        "{r} (no contact has this e-mail yet, so one is created)"
+                    )),
+                    fatal => fatal,
+                })?;
+                // Validate the lead's own cells before creating its contact.
+                upsert(neuracrm_domain::ContactId(0))?;
+                let (c, _) = store
+                    .contacts()
+                    .upsert_by_email(tx, org, Some(actor), &new)
+                    .await?;
+                events.push(EventKind::ContactCreated { id: c.id });
+                c.id
+            }
+        };
+        let (lead, outcome) = store
+            .leads()
+            .upsert_by_contact_title(tx, org, Some(actor), &upsert(contact_id)?)
+            .await?;
+        events.push(match outcome {
+            Upserted::Created => EventKind::LeadCreated { id: lead.id },
+            Upserted::Updated => EventKind::LeadUpdated { id: lead.id },
+        });
+        Ok((outcome, events))
+    }
+}
+
+/// Imports contacts from CSV, creating new ones and updating those whose
+/// e-mail already exists in the organization.
+#[utoipa::path(post, path = "/api/import/contacts", tag = "import",
+    request_body(content = String, content_type = "text/csv",
+        description = "Header row (`first_name`, `email` required; `last_name`, `phone`, `company`, `job_title`, `industry`, `company_size`), then one contact per row"),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = ImportReport),
+        (status = 400, description = "Unreadable CSV", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Not text/csv", body = ErrorBody),
+        (status = 422, description = "Missing required column", body = ErrorBody),
+    ))]
+pub async fn import_contacts(
+    State(state): State<AppState>,
+    user: AuthUser,
+    CsvBody(body): CsvBody,
+) -> ApiResult<Json<ImportReport>> {
+    Ok(Json(import::<Contacts>(&state, &user, &body).await?))
+}
+
+/// Imports leads from CSV: a lead is identified by its contact's e-mail and
+/// its title, so a second import of the same file updates instead of
+/// duplicating. Contacts that do not exist yet are created from the row.
+#[utoipa::path(post, path = "/api/import/leads", tag = "import",
+    request_body(content = String, content_type = "text/csv",
+        description = "Header row (`email`, `title` required; `description`, `status`, `source`, `budget` in currency units, `expected_decision` YYYY-MM-DD; `first_name` etc. for a new contact), then one lead per row"),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = ImportReport),
+        (status = 400, description = "Unreadable CSV", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Not text/csv", body = ErrorBody),
+        (status = 422, description = "Missing required column", body = ErrorBody),
+    ))]
+pub async fn import_leads(
+    State(state): State<AppState>,
+    user: AuthUser,
+    CsvBody(body): CsvBody,
+) -> ApiResult<Json<ImportReport>> {
+    Ok(Json(import::<Leads>(&state, &user, &body).await?))
 }

@@ -131,3 +131,149 @@ async fn import_refuses_bad_documents() {
     let report: Value = r.json().await.unwrap();
     assert_eq!(report["rejected"][0]["row"], 1, "{report}");
 }
+
+async fn import_leads(app: &TestApp, token: &str, csv: &str) -> Value {
+    let r = app
+        .client
+        .post(app.url("/api/import/leads"))
+        .bearer_auth(token)
+        .header("content-type", "text/csv")
+        .body(csv.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    r.json().await.unwrap()
+}
+
+const LEADS_CSV: &str = "\
+email,title,Status,source,budget,expected_decision,first_name,company,description
+ada@example.com,CRM rollout,qualified,referral,\"12,500.50\",2027-03-31,,,
+new@example.com,Pilot,,website,800,,Newt,Newco,first touch
+nobody@example.com,Orphan,,,,,,,
+ada@example.com,Bad status,maybe,,,,,,
+ada@example.com,Bad budget,,,12.345,,,,
+ada@example.com,Bad date,,,,31/03/2027,,,
+ada@example.com,,,,,,,,
+";
+
+#[tokio::test]
+async fn importing_leads_twice_creates_no_duplicates_and_keeps_what_rows_leave_empty() {
+    let app = spawn_app().await;
+    let t = app.tenant("Acme").await;
+    let ada = app
+        .post_ok(
+            "/api/contacts",
+            &t.token,
+            serde_json::json!({"first_name": "Ada", "email": "ada@example.com"}),
+            201,
+        )
+        .await;
+    let mut events = app.events.subscribe();
+
+    let report = import_leads(&app, &t.token, LEADS_CSV).await;
+    assert_eq!(
+        (report["created"].as_u64(), report["updated"].as_u64()),
+        (Some(2), Some(0)),
+        "{report}"
+    );
+    let rejected: Vec<(u64, String)> = report["rejected"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["row"].as_u64().unwrap(),
+                r["reason"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rejected.iter().map(|r| r.0).collect::<Vec<_>>(),
+        [3, 4, 5, 6, 7],
+        "{report}"
+    );
+    assert!(rejected[0].1.contains("first_name"), "{:?}", rejected[0]);
+    assert!(rejected[1].1.contains("status"), "{:?}", rejected[1]);
+    assert!(rejected[2].1.contains("budget"), "{:?}", rejected[2]);
+    assert!(
+        rejected[3].1.contains("expected_decision"),
+        "{:?}",
+        rejected[3]
+    );
+    assert!(rejected[4].1.contains("title"), "{:?}", rejected[4]);
+
+    let leads = app
+        .get_ok("/api/leads?sort=title&order=asc", &t.token)
+        .await;
+    let items = leads["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "{leads}");
+    let rollout = &items[0];
+    assert_eq!(rollout["title"], "CRM rollout");
+    assert_eq!(rollout["contact_id"], ada["id"]);
+    assert_eq!(rollout["status"], "qualified");
+    assert_eq!(rollout["source"], "referral");
+    assert_eq!(rollout["budget_cents"], 1_250_050);
+    assert_eq!(rollout["expected_decision"], "2027-03-31");
+    let pilot = &items[1];
+    assert_eq!(pilot["status"], "new", "default status");
+    // The lead's new contact was created from the row.
+    let newt = app
+        .get_ok(&format!("/api/contacts/{}", pilot["contact_id"]), &t.token)
+        .await;
+    assert_eq!(
+        (newt["first_name"].as_str(), newt["company"].as_str()),
+        (Some("Newt"), Some("Newco"))
+    );
+    // The nobody@ row was refused before its contact was written.
+    assert_eq!(
+        app.get_ok("/api/contacts", &t.token).await["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+
+    // Again, with a changed description and an empty status: updated in
+    // place, title matched without regard to case, status kept.
+    let again = import_leads(
+        &app,
+        &t.token,
+        "email,title,status,description\nADA@example.com,crm ROLLOUT,,now with notes\n",
+    )
+    .await;
+    assert_eq!(
+        (again["created"].as_u64(), again["updated"].as_u64()),
+        (Some(0), Some(1)),
+        "{again}"
+    );
+    let rollout = app
+        .get_ok(&format!("/api/leads/{}", rollout["id"]), &t.token)
+        .await;
+    assert_eq!(rollout["description"], "now with notes");
+    assert_eq!(
+        rollout["status"], "qualified",
+        "an empty cell keeps the value"
+    );
+    assert_eq!(rollout["budget_cents"], 1_250_050);
+    assert_eq!(
+        app.get_ok("/api/leads", &t.token).await["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+
+    let names: Vec<String> = std::iter::from_fn(|| events.try_recv())
+        .map(|e| e.unwrap().kind.name().to_string())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "lead_created",
+            "contact_created",
+            "lead_created",
+            "lead_updated"
+        ]
+    );
+}
