@@ -68,6 +68,12 @@ pub struct Settings {
     pub login_attempts_per_account: u32,
     /// The login rate-limit window, in seconds (sliding).
     pub login_window_secs: u64,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (addresses or
+    /// CIDR ranges, e.g. `10.0.0.0/8`; a comma-separated string in the
+    /// environment). Empty: the TCP peer is the client, and the header is
+    /// ignored, so nobody can dodge the login limits by forging it.
+    #[serde(deserialize_with = "list_or_csv")]
+    pub trusted_proxies: Vec<String>,
     /// Whether `serve` runs the periodic jobs (scoring, forecasting, ...).
     /// Every instance may: each time slot is claimed through the database and
     /// runs once. Off in `Settings::for_database` so tests run jobs explicitly.
@@ -76,6 +82,26 @@ pub struct Settings {
     pub scoring_interval_secs: u64,
     /// How often the forecast cycle runs, in seconds.
     pub forecast_interval_secs: u64,
+}
+
+/// A list given as a TOML array or as one comma-separated string (the form
+/// an environment variable takes).
+fn list_or_csv<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum ListOrCsv {
+        List(Vec<String>),
+        Csv(String),
+    }
+    Ok(match ListOrCsv::deserialize(de)? {
+        ListOrCsv::List(v) => v,
+        ListOrCsv::Csv(s) => s
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect(),
+    })
 }
 
 /// Defaults, as the lowest configuration layer.
@@ -92,6 +118,7 @@ struct Defaults {
     login_attempts_per_ip: u32,
     login_attempts_per_account: u32,
     login_window_secs: u64,
+    trusted_proxies: &'static [&'static str],
     scheduler: bool,
     scoring_interval_secs: u64,
     forecast_interval_secs: u64,
@@ -109,6 +136,7 @@ const DEFAULTS: Defaults = Defaults {
     login_attempts_per_ip: 30,
     login_attempts_per_account: 10,
     login_window_secs: 60,
+    trusted_proxies: &[],
     scheduler: true,
     scoring_interval_secs: 15 * 60,
     forecast_interval_secs: 24 * 3600,
@@ -148,6 +176,7 @@ impl Settings {
             login_attempts_per_ip: DEFAULTS.login_attempts_per_ip,
             login_attempts_per_account: DEFAULTS.login_attempts_per_account,
             login_window_secs: DEFAULTS.login_window_secs,
+            trusted_proxies: Vec::new(),
             scheduler: false,
             scoring_interval_secs: DEFAULTS.scoring_interval_secs,
             forecast_interval_secs: DEFAULTS.forecast_interval_secs,
@@ -180,6 +209,22 @@ mod tests {
                 !format!("{s:?}").contains("from-env"),
                 "secrets never print"
             );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn trusted_proxies_come_as_a_list_or_a_comma_separated_variable() {
+        figment::Jail::expect_with(|jail| {
+            let s = Settings::load(Path::new("missing.toml"), serde_json::json!({})).unwrap();
+            assert!(s.trusted_proxies.is_empty(), "none by default");
+            jail.set_env("NEURACRM_TRUSTED_PROXIES", "10.0.0.1, 192.168.0.0/16");
+            let s = Settings::load(Path::new("missing.toml"), serde_json::json!({})).unwrap();
+            assert_eq!(s.trusted_proxies, ["10.0.0.1", "192.168.0.0/16"]);
+            jail.create_file("neuracrm.toml", "trusted_proxies = [\"::1\"]\n")?;
+            jail.clear_env();
+            let s = Settings::load(Path::new("neuracrm.toml"), serde_json::json!({})).unwrap();
+            assert_eq!(s.trusted_proxies, ["::1"]);
             Ok(())
         });
     }

@@ -20,7 +20,7 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::Settings;
-use crate::auth::{LoginLimits, SlidingWindow, TokenKeys};
+use crate::auth::{LoginLimits, SlidingWindow, TokenKeys, TrustedProxies};
 use crate::background::Background;
 use crate::routes;
 
@@ -37,6 +37,8 @@ pub struct AppState {
     pub tokens: Arc<TokenKeys>,
     /// Login rate limits (per process).
     pub login_limits: Arc<LoginLimits>,
+    /// Proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Arc<TrustedProxies>,
 }
 
 impl AppState {
@@ -59,6 +61,8 @@ impl AppState {
             Duration::from_secs(settings.access_token_ttl_secs.max(1)),
             Duration::from_secs(settings.refresh_token_ttl_secs.max(1)),
         );
+        let trusted_proxies = TrustedProxies::parse(&settings.trusted_proxies)
+            .map_err(|entry| StartupError::BadTrustedProxy { entry })?;
         let window = Duration::from_secs(settings.login_window_secs.max(1));
         let login_limits = LoginLimits {
             per_ip: SlidingWindow::new(settings.login_attempts_per_ip, window),
@@ -70,6 +74,7 @@ impl AppState {
             events,
             tokens: Arc::new(tokens),
             login_limits: Arc::new(login_limits),
+            trusted_proxies: Arc::new(trusted_proxies),
         })
     }
 
@@ -91,6 +96,12 @@ pub enum StartupError {
         "the JWT secret is too short: use at least 16 characters (32 random bytes recommended)"
     )]
     WeakJwtSecret,
+    /// An entry of `trusted_proxies` is neither an address nor a CIDR range.
+    #[error("trusted_proxies: '{entry}' is neither an IP address nor a CIDR range like 10.0.0.0/8")]
+    BadTrustedProxy {
+        /// The entry.
+        entry: String,
+    },
     /// The listen address could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
