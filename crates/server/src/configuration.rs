@@ -55,6 +55,8 @@ pub struct Settings {
     pub log: String,
     /// Largest accepted request body, in bytes.
     pub max_body_bytes: usize,
+    /// Largest CSV import body, in bytes (imports are streamed).
+    pub max_import_bytes: usize,
     /// Request timeout, in seconds.
     pub request_timeout_secs: u64,
     /// Lifetime of an access token, in seconds (short: a stolen token expires
@@ -112,6 +114,7 @@ struct Defaults {
     db_max_connections: u32,
     log: &'static str,
     max_body_bytes: usize,
+    max_import_bytes: usize,
     request_timeout_secs: u64,
     access_token_ttl_secs: u64,
     refresh_token_ttl_secs: u64,
@@ -130,6 +133,7 @@ const DEFAULTS: Defaults = Defaults {
     db_max_connections: 8,
     log: "info",
     max_body_bytes: 2 * 1024 * 1024,
+    max_import_bytes: 64 * 1024 * 1024,
     request_timeout_secs: 30,
     access_token_ttl_secs: 15 * 60,
     refresh_token_ttl_secs: 7 * 24 * 3600,
@@ -170,6 +174,7 @@ impl Settings {
             db_max_connections: DEFAULTS.db_max_connections,
             log: DEFAULTS.log.into(),
             max_body_bytes: DEFAULTS.max_body_bytes,
+            max_import_bytes: DEFAULTS.max_import_bytes,
             request_timeout_secs: DEFAULTS.request_timeout_secs,
             access_token_ttl_secs: DEFAULTS.access_token_ttl_secs,
             refresh_token_ttl_secs: DEFAULTS.refresh_token_ttl_secs,

@@ -2,6 +2,11 @@
 //! (`/api/import/leads`), upserting on natural keys so that importing the same
 //! file twice creates no duplicates.
 //!
+//! The body is streamed: a blocking thread parses the CSV as it arrives and
+//! hands rows to the writer through a bounded channel, so a large file costs
+//! little memory; its size is capped by `max_import_bytes`, not by the
+//! smaller `max_body_bytes` of the other routes.
+//!
 //! The header names the columns (any order, any case, unknown ones ignored).
 //! Every row is parsed and written on its own inside one transaction: a row
 //! that fails is reported with its number and reason and skipped, the good
@@ -18,7 +23,10 @@
 //!   exist yet is created from the row's contact columns (then `first_name` is
 //!   required); an existing contact is left as it is.
 
+use axum::body::Body;
 use axum::extract::{FromRequest, Request, State};
+use bytes::Bytes;
+use http_body_util::BodyExt;
 use neuracrm_domain::{
     Cents, DomainError, Email, EventKind, LeadSource, LeadStatus, NewContact, OrgId, UserId,
     parse_date,
@@ -27,6 +35,7 @@ use neuracrm_store::contacts::Upserted;
 use neuracrm_store::db::Tx;
 use neuracrm_store::leads::LeadUpsert;
 use neuracrm_store::{Store, StoreError};
+use tokio::sync::mpsc;
 
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -35,7 +44,7 @@ use crate::AppState;
 use crate::auth::AuthUser;
 use crate::dto::{ImportReport, RejectedRow};
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::{Json, read_body, require_content_type};
+use crate::extract::{Json, require_content_type};
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -43,16 +52,159 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(import_leads))
 }
 
-/// A `text/csv` body.
-pub struct CsvBody(bytes::Bytes);
+/// A `text/csv` body, not yet read: the import streams it.
+pub struct CsvBody(Body);
 
 impl<S: Send + Sync> FromRequest<S> for CsvBody {
     type Rejection = ApiError;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+    async fn from_request(req: Request, _: &S) -> Result<Self, ApiError> {
         require_content_type(req.headers(), "text/csv", "text/csv")?;
-        Ok(CsvBody(read_body(req, state).await?))
+        Ok(CsvBody(req.into_body()))
     }
+}
+
+/// Why the body stopped before its end.
+enum BodyFailure {
+    /// It outgrew `max_import_bytes`.
+    TooLarge,
+    /// The connection failed.
+    Unreadable,
+}
+
+/// A blocking `Read` over body chunks arriving on a channel: the CSV parser
+/// runs on a blocking thread and reads the upload as it arrives.
+struct ChunkReader {
+    rx: mpsc::Receiver<Result<Bytes, BodyFailure>>,
+    current: Bytes,
+    failure: Option<BodyFailure>,
+}
+
+impl std::io::Read for ChunkReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.current.is_empty() {
+            match self.rx.blocking_recv() {
+                None => return Ok(0),
+                Some(Ok(chunk)) => self.current = chunk,
+                Some(Err(f)) => {
+                    self.failure = Some(f);
+                    return Err(std::io::Error::other("the request body was cut off"));
+                }
+            }
+        }
+        let n = buf.len().min(self.current.len());
+        buf[..n].copy_from_slice(&self.current[..n]);
+        self.current = self.current.slice(n..);
+        Ok(n)
+    }
+}
+
+/// What the parser thread hands the writer.
+enum Parsed {
+    /// The header row.
+    Header(csv::StringRecord),
+    /// A data row (1-based), or why it could not be read.
+    Row(u64, Result<csv::StringRecord, String>),
+    /// The document cannot be imported at all.
+    Fatal(ApiError),
+}
+
+fn is_length_limit(e: axum::Error) -> bool {
+    let inner = e.into_inner();
+    let inner = match inner.downcast::<axum::Error>() {
+        Ok(e) => e.into_inner(),
+        Err(e) => e,
+    };
+    inner.is::<http_body_util::LengthLimitError>()
+}
+
+/// Streams `body` through a CSV parser on a blocking thread; parsed rows
+/// arrive on the returned channel, in order, a bounded number ahead of the
+/// writer (so memory stays flat whatever the file's size).
+fn parse_stream(body: Body) -> mpsc::Receiver<Parsed> {
+    let (chunk_tx, chunk_rx) = mpsc::channel::<Result<Bytes, BodyFailure>>(16);
+    let (row_tx, row_rx) = mpsc::channel::<Parsed>(256);
+    tokio::spawn(async move {
+        let mut body = body;
+        while let Some(frame) = body.frame().await {
+            let msg = match frame {
+                Ok(f) => match f.into_data() {
+                    Ok(d) => Ok(d),
+                    Err(_) => continue, // trailers
+                },
+                Err(e) => Err(if is_length_limit(e) {
+                    BodyFailure::TooLarge
+                } else {
+                    BodyFailure::Unreadable
+                }),
+            };
+            let stop = msg.is_err();
+            if chunk_tx.send(msg).await.is_err() || stop {
+                return;
+            }
+        }
+    });
+    tokio::task::spawn_blocking(move || {
+        let mut source = ChunkReader {
+            rx: chunk_rx,
+            current: Bytes::new(),
+            failure: None,
+        };
+        let mut reader = csv::ReaderBuilder::new()
+            .trim(csv::Trim::All)
+            .flexible(true)
+            .from_reader(&mut source);
+        let send = |p: Parsed| row_tx.blocking_send(p).is_ok();
+        let header = reader.headers().cloned();
+        let fatal = |reader: csv::Reader<&mut ChunkReader>, e: Option<csv::Error>| {
+            let source = reader.into_inner();
+            match source.failure.take() {
+                Some(BodyFailure::TooLarge) => ApiError::PayloadTooLarge,
+                Some(BodyFailure::Unreadable) => {
+                    ApiError::MalformedBody("the request body could not be read".into())
+                }
+                None => ApiError::MalformedBody(format!(
+                    "unreadable CSV header: {}",
+                    e.map(|e| e.to_string()).unwrap_or_default()
+                )),
+            }
+        };
+        match header {
+            Ok(h) => {
+                if !send(Parsed::Header(h)) {
+                    return;
+                }
+            }
+            Err(e) => {
+                send(Parsed::Fatal(fatal(reader, Some(e))));
+                return;
+            }
+        }
+        let mut record = csv::StringRecord::new();
+        let mut row = 0u64;
+        loop {
+            row += 1;
+            match reader.read_record(&mut record) {
+                Ok(true) => {
+                    if !send(Parsed::Row(row, Ok(record.clone()))) {
+                        return;
+                    }
+                }
+                Ok(false) => return,
+                Err(e) => {
+                    if reader.get_ref().failure.is_some() {
+                        send(Parsed::Fatal(fatal(reader, None)));
+                        return;
+                    }
+                    // A malformed row (bad UTF-8, ...) is that row's problem.
+                    if !send(Parsed::Row(row, Err(format!("unreadable row: {e}")))) {
+                        return;
+                    }
+                }
+            }
+        }
+    });
+    row_rx
 }
 
 /// One CSV row, read by column name.
@@ -123,20 +275,19 @@ fn refused(reason: impl Into<String>) -> RowError {
 }
 
 /// Runs an import of `body` for the caller: one transaction, rows refused
-/// one by one, events published after the commit.
+/// one by one, events published after the commit. The body is parsed while
+/// it arrives; a body cut off or over `max_import_bytes` writes nothing.
 async fn import<I: Importer>(
     state: &AppState,
     user: &AuthUser,
-    body: &[u8],
+    body: Body,
 ) -> ApiResult<ImportReport> {
-    let mut reader = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .flexible(true)
-        .from_reader(body);
-    let headers = reader
-        .headers()
-        .map_err(|e| ApiError::MalformedBody(format!("unreadable CSV header: {e}")))?
-        .clone();
+    let mut rows = parse_stream(body);
+    let headers = match rows.recv().await {
+        Some(Parsed::Header(h)) => h,
+        Some(Parsed::Fatal(e)) => return Err(e),
+        _ => return Err(ApiError::MalformedBody("the CSV document is empty".into())),
+    };
     for required in I::REQUIRED {
         if headers.iter().all(|h| !h.eq_ignore_ascii_case(required)) {
             return Err(ApiError::validation(
@@ -152,15 +303,16 @@ async fn import<I: Importer>(
     let mut report = ImportReport::default();
     let mut events = Vec::new();
     let mut tx = state.store.db().begin().await?;
-    for (i, record) in reader.records().enumerate() {
-        let row = i as u64 + 1;
+    while let Some(parsed) = rows.recv().await {
+        let (row, record) = match parsed {
+            Parsed::Row(row, record) => (row, record),
+            Parsed::Fatal(e) => return Err(e),
+            Parsed::Header(_) => continue,
+        };
         let record = match record {
             Ok(r) => r,
-            Err(e) => {
-                report.rejected.push(RejectedRow {
-                    row,
-                    reason: format!("unreadable row: {e}"),
-                });
+            Err(reason) => {
+                report.rejected.push(RejectedRow { row, reason });
                 continue;
             }
         };
@@ -378,7 +530,7 @@ pub async fn import_contacts(
     user: AuthUser,
     CsvBody(body): CsvBody,
 ) -> ApiResult<Json<ImportReport>> {
-    Ok(Json(import::<Contacts>(&state, &user, &body).await?))
+    Ok(Json(import::<Contacts>(&state, &user, body).await?))
 }
 
 /// Imports leads from CSV: a lead is identified by its contact's e-mail and
@@ -401,5 +553,5 @@ pub async fn import_leads(
     user: AuthUser,
     CsvBody(body): CsvBody,
 ) -> ApiResult<Json<ImportReport>> {
-    Ok(Json(import::<Leads>(&state, &user, &body).await?))
+    Ok(Json(import::<Leads>(&state, &user, body).await?))
 }

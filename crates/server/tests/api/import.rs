@@ -277,3 +277,93 @@ async fn importing_leads_twice_creates_no_duplicates_and_keeps_what_rows_leave_e
         ]
     );
 }
+
+/// Sends a chunked (no Content-Length) CSV import over a raw connection and
+/// returns the status code.
+async fn chunked_import(app: &TestApp, token: &str, chunks: &[String]) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = app.address.trim_start_matches("http://");
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "POST /api/import/contacts HTTP/1.1\r\nhost: {addr}\r\nauthorization: Bearer {token}\r\n\
+         content-type: text/csv\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n"
+    );
+    s.write_all(head.as_bytes()).await.unwrap();
+    for c in chunks {
+        // The server may answer 413 and close before the last chunk.
+        if s.write_all(format!("{:x}\r\n{c}\r\n", c.len()).as_bytes())
+            .await
+            .is_err()
+        {
+            break;
+        }
+    }
+    let _ = s.write_all(b"0\r\n\r\n").await;
+    let mut answer = Vec::new();
+    let _ = s.read_to_end(&mut answer).await;
+    let text = String::from_utf8_lossy(&answer);
+    text.split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0)
+}
+
+fn contact_rows(from: usize, to: usize) -> String {
+    (from..to)
+        .map(|i| format!("Person{i},person{i}@example.com,Company {i}\n"))
+        .collect()
+}
+
+#[tokio::test]
+async fn imports_stream_past_the_json_body_limit_up_to_their_own() {
+    let app = crate::helpers::spawn_app_with(|s| {
+        s.max_body_bytes = 4 * 1024;
+        s.max_import_bytes = 256 * 1024;
+    })
+    .await;
+    let t = app.tenant("Acme").await;
+    // ~150 KB in chunks, far over the 4 KB JSON limit.
+    let mut chunks = vec!["first_name,email,company\n".to_string()];
+    chunks.extend((0..30).map(|k| contact_rows(k * 100, (k + 1) * 100)));
+    assert!(chunks.iter().map(String::len).sum::<usize>() > 100 * 1024);
+    assert_eq!(chunked_import(&app, &t.token, &chunks).await, 200);
+    let last = app.get_ok("/api/contacts?q=Person2999", &t.token).await;
+    assert_eq!(
+        last["items"].as_array().unwrap().len(),
+        1,
+        "row 3,000: {last}"
+    );
+
+    // Over the import limit, while streaming: 413 and nothing written.
+    let mut big = vec!["first_name,email,company\n".to_string()];
+    big.extend((0..100).map(|k| contact_rows(10_000 + k * 100, 10_000 + (k + 1) * 100)));
+    assert_eq!(chunked_import(&app, &t.token, &big).await, 413);
+    let later = app.get_ok("/api/contacts?q=Person10000", &t.token).await;
+    assert_eq!(later["items"].as_array().unwrap().len(), 0, "{later}");
+    // A declared length over the limit is refused before reading.
+    let r = app
+        .client
+        .post(app.url("/api/import/contacts"))
+        .bearer_auth(&t.token)
+        .header("content-type", "text/csv")
+        .body(big.concat())
+        .send()
+        .await
+        .unwrap();
+    assert_error(r, 413, "payload_too_large").await;
+    // An empty document is a clear 400.
+    let r = app
+        .client
+        .post(app.url("/api/import/contacts"))
+        .bearer_auth(&t.token)
+        .header("content-type", "text/csv")
+        .body("")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        422,
+        "no header row: the required columns are missing"
+    );
+}
