@@ -3,8 +3,11 @@
 //! run exactly the same code.
 //!
 //! - [`scoring`]: score every lead that needs it, set-based and in chunks.
+//! - [`forecasting`]: fit every active forecasting model, store its results,
+//!   write actuals beside past forecasts; the CRM's one path to a forecast.
 //! - [`schedule`]: run a job every interval, once across all instances.
 
+pub mod forecasting;
 pub mod schedule;
 pub mod scoring;
 

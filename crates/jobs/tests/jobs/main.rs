@@ -1,5 +1,6 @@
 //! Batch jobs against a real database (SQLite, or PostgreSQL with
 //! `NEURACRM_TEST_POSTGRES_URL`).
 
+mod forecasting;
 mod schedule;
 mod scoring;
