@@ -31,6 +31,7 @@ impl Background {
             // bg.add("score_leads", tokio::spawn(run_periodic(store, instance.clone(), "score_leads", every, task)));
         }
         // Event subscribers register here.
+        crate::routes::forecast::spawn_background(state, &mut bg);
         bg
     }
 

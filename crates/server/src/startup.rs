@@ -37,6 +37,8 @@ pub struct AppState {
     pub tokens: Arc<TokenKeys>,
     /// Login rate limits (per process).
     pub login_limits: Arc<LoginLimits>,
+    /// Forecasts computed on demand, per organization (per process).
+    pub forecasts: Arc<routes::forecast::ForecastCache>,
 }
 
 impl AppState {
@@ -70,6 +72,7 @@ impl AppState {
             events,
             tokens: Arc::new(tokens),
             login_limits: Arc::new(login_limits),
+            forecasts: Arc::default(),
         })
     }
 

@@ -13,6 +13,8 @@ pub mod activities;
 pub mod auth;
 pub mod contacts;
 pub mod deals;
+pub mod forecast;
+pub mod forecasting_models;
 pub mod health;
 pub mod import;
 pub mod leads;
@@ -43,6 +45,7 @@ pub mod users;
         (name = "deals", description = "The pipeline"),
         (name = "activities", description = "Interactions"),
         (name = "import", description = "Bulk import"),
+        (name = "forecasting", description = "Forecasts of revenue, won deals and new customers; forecasting models and their accuracy"),
     )
 )]
 struct ApiDoc;
@@ -74,6 +77,8 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(deals::router())
         .merge(activities::router())
         .merge(import::router())
+        .merge(forecast::router())
+        .merge(forecasting_models::router())
         .split_for_parts()
 }
 
