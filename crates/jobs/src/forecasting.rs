@@ -84,6 +84,36 @@ pub fn fit_series(
     algorithm: ForecastAlgorithm,
     level: f64,
 ) -> Result<FitOutcome, ForecastError> {
+    match algorithm {
+        ForecastAlgorithm::Ensemble => {
+            fit_series_with(series, horizon, level, &Ensemble::default(), None)
+        }
+        one => {
+            let model = model_by_name(one.as_str()).ok_or_else(|| {
+                ForecastError::InvalidArgument(format!("the engine has no model {one}"))
+            })?;
+            // An ensemble of one: the same backtests score the model, and its
+            // weight is 1, so the forecast is the model's own.
+            fit_series_with(
+                series,
+                horizon,
+                level,
+                &Ensemble::new(vec![model]),
+                Some(one.as_str()),
+            )
+        }
+    }
+}
+
+/// [`fit_series`] with a given ensemble; with `single`, the report is that
+/// one model's (named so, without the ensemble's own row).
+pub fn fit_series_with(
+    series: &MonthlySeries,
+    horizon: usize,
+    level: f64,
+    ensemble: &Ensemble,
+    single: Option<&str>,
+) -> Result<FitOutcome, ForecastError> {
     use chrono::Datelike;
     let (Some(start), Some(last)) = (series.start, series.last_month()) else {
         return Ok(FitOutcome::InsufficientHistory {
@@ -98,28 +128,12 @@ pub fn fit_series(
         period: 12,
         start_month: Some(start.month()),
     };
-    let outcome = match algorithm {
-        ForecastAlgorithm::Ensemble => {
-            neuracrm_forecast::report::forecast_series(&series.values, &req)?
-        }
-        one => {
-            let model = model_by_name(one.as_str()).ok_or_else(|| {
-                ForecastError::InvalidArgument(format!("the engine has no model {one}"))
-            })?;
-            // An ensemble of one: the same backtests score the model, and its
-            // weight is 1, so the forecast is the model's own.
-            let mut out = neuracrm_forecast::report::forecast_series_with(
-                &series.values,
-                &req,
-                &Ensemble::new(vec![model]),
-            )?;
-            if let ForecastOutcome::Ready(r) = &mut out {
-                r.model = one.as_str().to_string();
-                r.model_performance.retain(|p| p.model != "ensemble");
-            }
-            out
-        }
-    };
+    let mut outcome =
+        neuracrm_forecast::report::forecast_series_with(&series.values, &req, ensemble)?;
+    if let (ForecastOutcome::Ready(r), Some(name)) = (&mut outcome, single) {
+        r.model = name.to_string();
+        r.model_performance.retain(|p| p.model != "ensemble");
+    }
     Ok(match outcome {
         ForecastOutcome::Insufficient {
             observations,

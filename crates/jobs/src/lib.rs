@@ -5,8 +5,10 @@
 //! - [`scoring`]: score every lead that needs it, set-based and in chunks.
 //! - [`forecasting`]: fit every active forecasting model, store its results,
 //!   write actuals beside past forecasts; the CRM's one path to a forecast.
+//! - [`demo_check`]: the revenue forecast of demo data against its true curve.
 //! - [`schedule`]: run a job every interval, once across all instances.
 
+pub mod demo_check;
 pub mod forecasting;
 pub mod schedule;
 pub mod scoring;
