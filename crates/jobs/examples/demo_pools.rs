@@ -23,14 +23,17 @@ fn pool(names: &[&str]) -> Ensemble {
     Ensemble::new(m)
 }
 
+/// A named way to build the ensemble under test.
+type Pool = (&'static str, Box<dyn Fn() -> Ensemble>);
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let seeds: Vec<u64> = std::env::args()
         .skip(1)
         .map(|s| s.parse().unwrap())
         .collect();
-    let pools: Vec<(&str, Box<dyn Fn() -> Ensemble>)> = vec![
-        ("default", Box::new(|| Ensemble::default())),
+    let pools: Vec<Pool> = vec![
+        ("default", Box::new(Ensemble::default)),
         ("+regression", Box::new(|| pool(&["regression"]))),
         (
             "+regression+prophet",

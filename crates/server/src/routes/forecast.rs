@@ -5,7 +5,7 @@
 //! fits four models and backtests each) and cached per (organization, metric,
 //! months, model) in [`ForecastCache`]. The cache forgets an organization's
 //! entries when one of its deals is won, lost, deleted or changes value (the
-//! event subscriber [`spawn_background`] starts), forgets everything when that
+//! event subscriber `spawn_background` starts), forgets everything when that
 //! subscriber lags behind the bus, and never serves an entry older than
 //! [`MAX_AGE`] or computed in an earlier month (the history would have grown
 //! by a month).
@@ -930,6 +930,44 @@ mod tests {
         assert!(c.is_empty());
         c.put(key(2), m, before_clear, out());
         assert!(c.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_lagging_subscriber_clears_everything_and_an_event_clears_its_org() {
+        use neuracrm_domain::{ContactId, DomainEvent};
+        use neuracrm_events::{BroadcastBus, EventBus};
+        let cache = Arc::new(ForecastCache::default());
+        let m = NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
+        for org in [1, 2] {
+            cache.put(key(org), m, cache.generation(OrgId(org)), out());
+        }
+        let bus = BroadcastBus::new(2);
+        let sub = bus.subscribe();
+        let ev = |org: i64, kind: EventKind| DomainEvent::new(OrgId(org), Utc::now(), kind);
+        // Org 2's deal is deleted: only org 2's entry goes.
+        bus.publish(ev(2, EventKind::DealDeleted { id: DealId(1) }));
+        bus.publish(ev(1, EventKind::ContactCreated { id: ContactId(1) }));
+        let task = tokio::spawn(invalidate_on_events(sub, cache.clone()));
+        // Wait until the subscriber has seen them (it runs on its own task).
+        while cache.get(&key(2), m).is_some() {
+            tokio::task::yield_now().await;
+        }
+        assert!(
+            cache.get(&key(1), m).is_some(),
+            "a contact creation changes nothing"
+        );
+        drop(bus);
+        task.await.unwrap();
+
+        // Events beyond the bus's capacity: the subscriber lags and clears all.
+        let bus = BroadcastBus::new(2);
+        let sub = bus.subscribe();
+        for i in 0..5 {
+            bus.publish(ev(3, EventKind::ContactCreated { id: ContactId(i) }));
+        }
+        drop(bus);
+        invalidate_on_events(sub, cache.clone()).await;
+        assert!(cache.is_empty(), "org 1's entry went with the lag");
     }
 
     #[test]
