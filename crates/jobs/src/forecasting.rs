@@ -251,6 +251,8 @@ pub struct CycleSummary {
     pub models: Vec<ModelOutcome>,
     /// Earlier forecasts that got their month's actual value.
     pub actuals_written: u64,
+    /// Organizations whose models could not be listed.
+    pub errors: Vec<String>,
     /// Wall-clock seconds.
     pub seconds: f64,
 }
@@ -271,7 +273,10 @@ impl CycleSummary {
             self.count(ModelStatus::InsufficientHistory),
             self.count(ModelStatus::Failed),
             self.actuals_written
-        )
+        ) + &match self.errors.len() {
+            0 => String::new(),
+            n => format!("; {n} organizations unreadable"),
+        }
     }
 }
 
@@ -310,7 +315,17 @@ pub async fn run_cycle_with(
     let until = current_month(opts.now);
     for org in orgs {
         summary.organizations += 1;
-        let models = store.forecasting_models().active(org).await?;
+        let models = match store.forecasting_models().active(org).await {
+            Ok(m) => m,
+            Err(e) => {
+                // Its models cannot even be listed: say so, go on with the others.
+                tracing::warn!(org = org.0, error = %e, "forecasting models unreadable");
+                summary.errors.push(format!(
+                    "organization {org}: listing its models failed: {e}"
+                ));
+                continue;
+            }
+        };
         let outcome = |m: &neuracrm_store::forecasting_models::ActiveModel| ModelOutcome {
             organization_id: org.0,
             model_id: m.id,

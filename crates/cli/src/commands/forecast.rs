@@ -53,7 +53,13 @@ pub async fn run(cmd: ForecastCommand, settings: Settings) -> Result<()> {
                     );
                 }
             }
+            for e in &summary.errors {
+                eprintln!("  {e}");
+            }
             let failed = summary.count(ModelStatus::Failed);
+            if !summary.errors.is_empty() {
+                bail!("{} organizations could not be read", summary.errors.len());
+            }
             if failed > 0 {
                 bail!(
                     "{failed} of {} forecasting models failed (see the summary)",
