@@ -30,6 +30,22 @@ where
     Option::<T>::deserialize(de).map(Some)
 }
 
+/// Deserializes a field of a patch that cannot be cleared: absent (with
+/// `#[serde(default)]`) leaves it unchanged, a value sets it, and `null` is
+/// refused, naming the field, instead of being taken for "absent".
+pub fn non_null<'de, T, D>(de: D) -> Result<Option<T>, D::Error>
+where
+    T: Deserialize<'de>,
+    D: Deserializer<'de>,
+{
+    match Option::<T>::deserialize(de)? {
+        Some(v) => Ok(Some(v)),
+        None => Err(serde::de::Error::custom(
+            "must not be null: this field cannot be cleared (leave it out to keep it)",
+        )),
+    }
+}
+
 fn check_len(v: &Option<String>, field: &'static str, max: usize) -> Result<(), DomainError> {
     match v {
         Some(s) if s.chars().count() > max => Err(DomainError::TooLong { field, max }),
@@ -169,7 +185,7 @@ impl NewContact {
 #[serde(deny_unknown_fields)]
 pub struct ContactPatch {
     /// New first name.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "non_null")]
     pub first_name: Option<String>,
     /// New family name, or `null` to clear.
     #[serde(default, deserialize_with = "double_option")]
@@ -324,16 +340,16 @@ pub struct LeadPatch {
     #[serde(default, deserialize_with = "double_option")]
     pub owner_id: Option<Option<UserId>>,
     /// Title.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "non_null")]
     pub title: Option<String>,
     /// Description, or `null`.
     #[serde(default, deserialize_with = "double_option")]
     pub description: Option<Option<String>>,
     /// Status.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "non_null")]
     pub status: Option<LeadStatus>,
     /// Source.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "non_null")]
     pub source: Option<LeadSource>,
     /// Budget, or `null`.
     #[serde(default, deserialize_with = "double_option")]
@@ -471,19 +487,19 @@ pub struct DealPatch {
     #[serde(default, deserialize_with = "double_option")]
     pub owner_id: Option<Option<UserId>>,
     /// Title.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "non_null")]
     pub title: Option<String>,
     /// Value.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "non_null")]
     pub value_cents: Option<Cents>,
     /// Stage (the status follows).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "non_null")]
     pub stage: Option<DealStage>,
     /// Expected close, or `null`.
     #[serde(default, deserialize_with = "double_option")]
     pub expected_close: Option<Option<NaiveDate>>,
     /// Close time of a closed deal.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "non_null")]
     pub closed_at: Option<DateTime<Utc>>,
 }
 
@@ -604,7 +620,7 @@ pub struct ActivityPatch {
     #[serde(default, deserialize_with = "double_option")]
     pub duration_seconds: Option<Option<i64>>,
     /// When it happened.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "non_null")]
     pub occurred_at: Option<DateTime<Utc>>,
 }
 

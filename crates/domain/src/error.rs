@@ -59,6 +59,14 @@ pub enum DomainError {
         /// The accepted format, e.g. `YYYY-MM-DD`.
         format: &'static str,
     },
+    /// A number written in a form that is not accepted.
+    #[error("{field} must be {expected}")]
+    BadNumber {
+        /// The offending field.
+        field: &'static str,
+        /// What is accepted, e.g. `an amount like 1500 or 1,500.50`.
+        expected: &'static str,
+    },
     /// Two fields that must agree do not.
     #[error("{field}: {message}")]
     Inconsistent {
@@ -80,6 +88,7 @@ impl DomainError {
             | DomainError::OutOfRange { field, .. }
             | DomainError::UnknownVariant { field, .. }
             | DomainError::BadDate { field, .. }
+            | DomainError::BadNumber { field, .. }
             | DomainError::Inconsistent { field, .. } => field,
         }
     }

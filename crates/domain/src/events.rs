@@ -44,6 +44,16 @@ pub enum EventKind {
         /// The user.
         id: UserId,
     },
+    /// A user was changed (name, role or password).
+    UserUpdated {
+        /// The user.
+        id: UserId,
+    },
+    /// A user was deleted.
+    UserDeleted {
+        /// The user.
+        id: UserId,
+    },
     /// A contact was created.
     ContactCreated {
         /// The contact.
@@ -151,6 +161,8 @@ impl EventKind {
     pub fn name(&self) -> &'static str {
         match self {
             EventKind::UserCreated { .. } => "user_created",
+            EventKind::UserUpdated { .. } => "user_updated",
+            EventKind::UserDeleted { .. } => "user_deleted",
             EventKind::ContactCreated { .. } => "contact_created",
             EventKind::ContactUpdated { .. } => "contact_updated",
             EventKind::ContactDeleted { .. } => "contact_deleted",

@@ -134,6 +134,35 @@ impl Cents {
     pub fn get(self) -> i64 {
         self.0
     }
+
+    /// Parses an amount written in currency units, as people type it in a
+    /// spreadsheet: `1500`, `1500.5`, `1500.50`, `1,500.50` (commas as
+    /// thousands separators only), at most two decimals, never negative.
+    pub fn parse_amount(raw: &str, field: &'static str) -> Result<Self, DomainError> {
+        let bad = || DomainError::BadNumber {
+            field,
+            expected: "an amount like 1500 or 1,500.50 (at most two decimals)",
+        };
+        let s: String = raw.trim().chars().filter(|c| *c != ',').collect();
+        if s.starts_with('-') {
+            return Err(DomainError::Negative { field });
+        }
+        let (whole, frac) = s.split_once('.').unwrap_or((&s, ""));
+        if whole.is_empty()
+            || frac.len() > 2
+            || !whole.bytes().all(|b| b.is_ascii_digit())
+            || !frac.bytes().all(|b| b.is_ascii_digit())
+        {
+            return Err(bad());
+        }
+        let whole: i64 = whole.parse().map_err(|_| bad())?;
+        let frac: i64 = format!("{frac:0<2}").parse().map_err(|_| bad())?;
+        whole
+            .checked_mul(100)
+            .and_then(|c| c.checked_add(frac))
+            .map(Cents)
+            .ok_or_else(bad)
+    }
 }
 
 impl TryFrom<i64> for Cents {
@@ -178,6 +207,32 @@ pub fn non_negative(v: i64, field: &'static str) -> Result<i64, DomainError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn amounts_parse_as_people_type_them() {
+        let ok = |s: &str| Cents::parse_amount(s, "budget").unwrap().get();
+        assert_eq!(ok("1500"), 150_000);
+        assert_eq!(ok(" 1500.5 "), 150_050);
+        assert_eq!(ok("1,500.05"), 150_005);
+        assert_eq!(ok("0.99"), 99);
+        for bad in [
+            "",
+            "abc",
+            "1.234",
+            "1.2.3",
+            ".5",
+            "1e3",
+            "12 000",
+            "99999999999999999999",
+        ] {
+            let err = Cents::parse_amount(bad, "budget").unwrap_err();
+            assert_eq!(err.field(), "budget", "{bad}");
+        }
+        assert_eq!(
+            Cents::parse_amount("-5", "budget").unwrap_err(),
+            DomainError::Negative { field: "budget" }
+        );
+    }
 
     #[test]
     fn email_is_normalised() {

@@ -8,7 +8,7 @@
 //! stateless.
 
 use std::collections::{HashMap, VecDeque};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -206,20 +206,121 @@ impl FromRequestParts<AppState> for AdminUser {
     }
 }
 
-/// The client's IP address ("unknown" when served without connection info).
+/// An address or a CIDR range (`10.0.0.0/8`, `fd00::/8`, `127.0.0.1`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IpNet {
+    addr: IpAddr,
+    prefix: u8,
+}
+
+impl IpNet {
+    /// Parses `ADDR` or `ADDR/PREFIX`.
+    pub fn parse(raw: &str) -> Option<IpNet> {
+        let (addr, prefix) = match raw.trim().split_once('/') {
+            Some((a, p)) => (a.parse::<IpAddr>().ok()?, Some(p.parse::<u8>().ok()?)),
+            None => (raw.trim().parse::<IpAddr>().ok()?, None),
+        };
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = prefix.unwrap_or(max);
+        (prefix <= max).then_some(IpNet { addr, prefix })
+    }
+
+    /// Whether `ip` lies in the range (IPv4-mapped IPv6 counts as IPv4).
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
+            v4 => v4,
+        };
+        let keep = |bits: u32, total: u32| -> u128 {
+            if bits == 0 {
+                0
+            } else {
+                (!0u128 << (total - bits)) & (!0u128 >> (128 - total))
+            }
+        };
+        match (self.addr, ip) {
+            (IpAddr::V4(a), IpAddr::V4(b)) => {
+                let m = keep(self.prefix.into(), 32);
+                (u128::from(u32::from(a)) & m) == (u128::from(u32::from(b)) & m)
+            }
+            (IpAddr::V6(a), IpAddr::V6(b)) => {
+                let m = keep(self.prefix.into(), 128);
+                (u128::from(a) & m) == (u128::from(b) & m)
+            }
+            _ => false,
+        }
+    }
+}
+
+/// The proxies whose `X-Forwarded-For` the server believes.
+#[derive(Debug, Clone, Default)]
+pub struct TrustedProxies(Vec<IpNet>);
+
+impl TrustedProxies {
+    /// Parses each entry; the first that is neither an address nor a range is
+    /// returned as the error.
+    pub fn parse(entries: &[String]) -> Result<TrustedProxies, String> {
+        entries
+            .iter()
+            .map(|e| IpNet::parse(e).ok_or_else(|| e.clone()))
+            .collect::<Result<_, _>>()
+            .map(TrustedProxies)
+    }
+
+    fn trusts(&self, ip: IpAddr) -> bool {
+        self.0.iter().any(|n| n.contains(ip))
+    }
+
+    /// The client of a request that reached us from `peer` with these
+    /// `X-Forwarded-For` values: `peer` itself unless it is a trusted proxy;
+    /// then the right-most forwarded address that is not a trusted proxy
+    /// (entries to its left were written by the client and may be forged).
+    pub fn client(&self, peer: IpAddr, forwarded: &[&str]) -> IpAddr {
+        if !self.trusts(peer) {
+            return peer;
+        }
+        let hops: Vec<IpAddr> = forwarded
+            .iter()
+            .flat_map(|h| h.split(','))
+            .map_while(|s| s.trim().parse::<IpAddr>().ok())
+            .collect();
+        hops.iter()
+            .rev()
+            .find(|ip| !self.trusts(**ip))
+            .or(hops.first())
+            .copied()
+            .unwrap_or(peer)
+    }
+}
+
+/// The client's IP address ("unknown" when served without connection info):
+/// the TCP peer, or what a trusted proxy says in `X-Forwarded-For`
+/// (`Settings::trusted_proxies`).
 #[derive(Debug, Clone)]
 pub struct ClientIp(pub String);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+impl FromRequestParts<AppState> for ClientIp {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let Some(peer) = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip())
+        else {
+            return Ok(ClientIp("unknown".into()));
+        };
+        let forwarded: Vec<&str> = parts
+            .headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
         Ok(ClientIp(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0.ip().to_string())
-                .unwrap_or_else(|| "unknown".into()),
+            state.trusted_proxies.client(peer, &forwarded).to_string(),
         ))
     }
 }
@@ -291,6 +392,56 @@ impl LoginLimits {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ranges_contain_what_they_should() {
+        let net = |s| IpNet::parse(s).unwrap();
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        assert!(net("10.0.0.0/8").contains(ip("10.200.3.4")));
+        assert!(!net("10.0.0.0/8").contains(ip("11.0.0.1")));
+        assert!(net("10.1.2.3").contains(ip("10.1.2.3")));
+        assert!(!net("10.1.2.3").contains(ip("10.1.2.4")));
+        assert!(net("0.0.0.0/0").contains(ip("8.8.8.8")));
+        assert!(net("fd00::/8").contains(ip("fd12::1")));
+        assert!(!net("fd00::/8").contains(ip("fe80::1")));
+        assert!(
+            net("127.0.0.1").contains(ip("::ffff:127.0.0.1")),
+            "mapped v4"
+        );
+        assert!(!net("::/0").contains(ip("1.2.3.4")), "families differ");
+        for bad in ["", "10.0.0.0/33", "fd00::/129", "localhost", "10.0.0.0/x"] {
+            assert!(IpNet::parse(bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn forwarded_for_is_believed_only_from_trusted_proxies() {
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        let none = TrustedProxies::default();
+        assert_eq!(
+            none.client(ip("203.0.113.9"), &["1.1.1.1"]),
+            ip("203.0.113.9"),
+            "no trusted proxy: the header is ignored"
+        );
+        let lb = TrustedProxies::parse(&["10.0.0.0/8".into()]).unwrap();
+        assert_eq!(
+            lb.client(ip("203.0.113.9"), &["1.1.1.1"]),
+            ip("203.0.113.9"),
+            "an untrusted peer cannot forge its address"
+        );
+        // forged, real client, inner proxy: the right-most untrusted is the client.
+        assert_eq!(
+            lb.client(ip("10.0.0.2"), &["6.6.6.6, 198.51.100.7", "10.0.0.5"]),
+            ip("198.51.100.7")
+        );
+        assert_eq!(lb.client(ip("10.0.0.2"), &[]), ip("10.0.0.2"));
+        assert_eq!(
+            lb.client(ip("10.0.0.2"), &["garbage"]),
+            ip("10.0.0.2"),
+            "an unreadable header falls back to the peer"
+        );
+        assert!(TrustedProxies::parse(&["10.0.0.0/8".into(), "proxy".into()]).is_err());
+    }
 
     #[test]
     fn the_window_slides() {

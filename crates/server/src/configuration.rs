@@ -55,6 +55,8 @@ pub struct Settings {
     pub log: String,
     /// Largest accepted request body, in bytes.
     pub max_body_bytes: usize,
+    /// Largest CSV import body, in bytes (imports are streamed).
+    pub max_import_bytes: usize,
     /// Request timeout, in seconds.
     pub request_timeout_secs: u64,
     /// Lifetime of an access token, in seconds (short: a stolen token expires
@@ -68,6 +70,12 @@ pub struct Settings {
     pub login_attempts_per_account: u32,
     /// The login rate-limit window, in seconds (sliding).
     pub login_window_secs: u64,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (addresses or
+    /// CIDR ranges, e.g. `10.0.0.0/8`; a comma-separated string in the
+    /// environment). Empty: the TCP peer is the client, and the header is
+    /// ignored, so nobody can dodge the login limits by forging it.
+    #[serde(deserialize_with = "list_or_csv")]
+    pub trusted_proxies: Vec<String>,
     /// Whether `serve` runs the periodic jobs (scoring, forecasting, ...).
     /// Every instance may: each time slot is claimed through the database and
     /// runs once. Off in `Settings::for_database` so tests run jobs explicitly.
@@ -78,6 +86,26 @@ pub struct Settings {
     pub forecast_interval_secs: u64,
 }
 
+/// A list given as a TOML array or as one comma-separated string (the form
+/// an environment variable takes).
+fn list_or_csv<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum ListOrCsv {
+        List(Vec<String>),
+        Csv(String),
+    }
+    Ok(match ListOrCsv::deserialize(de)? {
+        ListOrCsv::List(v) => v,
+        ListOrCsv::Csv(s) => s
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect(),
+    })
+}
+
 /// Defaults, as the lowest configuration layer.
 #[derive(Debug, Serialize)]
 struct Defaults {
@@ -86,12 +114,14 @@ struct Defaults {
     db_max_connections: u32,
     log: &'static str,
     max_body_bytes: usize,
+    max_import_bytes: usize,
     request_timeout_secs: u64,
     access_token_ttl_secs: u64,
     refresh_token_ttl_secs: u64,
     login_attempts_per_ip: u32,
     login_attempts_per_account: u32,
     login_window_secs: u64,
+    trusted_proxies: &'static [&'static str],
     scheduler: bool,
     scoring_interval_secs: u64,
     forecast_interval_secs: u64,
@@ -103,12 +133,14 @@ const DEFAULTS: Defaults = Defaults {
     db_max_connections: 8,
     log: "info",
     max_body_bytes: 2 * 1024 * 1024,
+    max_import_bytes: 64 * 1024 * 1024,
     request_timeout_secs: 30,
     access_token_ttl_secs: 15 * 60,
     refresh_token_ttl_secs: 7 * 24 * 3600,
     login_attempts_per_ip: 30,
     login_attempts_per_account: 10,
     login_window_secs: 60,
+    trusted_proxies: &[],
     scheduler: true,
     scoring_interval_secs: 15 * 60,
     forecast_interval_secs: 24 * 3600,
@@ -142,12 +174,14 @@ impl Settings {
             db_max_connections: DEFAULTS.db_max_connections,
             log: DEFAULTS.log.into(),
             max_body_bytes: DEFAULTS.max_body_bytes,
+            max_import_bytes: DEFAULTS.max_import_bytes,
             request_timeout_secs: DEFAULTS.request_timeout_secs,
             access_token_ttl_secs: DEFAULTS.access_token_ttl_secs,
             refresh_token_ttl_secs: DEFAULTS.refresh_token_ttl_secs,
             login_attempts_per_ip: DEFAULTS.login_attempts_per_ip,
             login_attempts_per_account: DEFAULTS.login_attempts_per_account,
             login_window_secs: DEFAULTS.login_window_secs,
+            trusted_proxies: Vec::new(),
             scheduler: false,
             scoring_interval_secs: DEFAULTS.scoring_interval_secs,
             forecast_interval_secs: DEFAULTS.forecast_interval_secs,
@@ -180,6 +214,22 @@ mod tests {
                 !format!("{s:?}").contains("from-env"),
                 "secrets never print"
             );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn trusted_proxies_come_as_a_list_or_a_comma_separated_variable() {
+        figment::Jail::expect_with(|jail| {
+            let s = Settings::load(Path::new("missing.toml"), serde_json::json!({})).unwrap();
+            assert!(s.trusted_proxies.is_empty(), "none by default");
+            jail.set_env("NEURACRM_TRUSTED_PROXIES", "10.0.0.1, 192.168.0.0/16");
+            let s = Settings::load(Path::new("missing.toml"), serde_json::json!({})).unwrap();
+            assert_eq!(s.trusted_proxies, ["10.0.0.1", "192.168.0.0/16"]);
+            jail.create_file("neuracrm.toml", "trusted_proxies = [\"::1\"]\n")?;
+            jail.clear_env();
+            let s = Settings::load(Path::new("neuracrm.toml"), serde_json::json!({})).unwrap();
+            assert_eq!(s.trusted_proxies, ["::1"]);
             Ok(())
         });
     }

@@ -428,14 +428,16 @@ pub struct CreateUser {
 #[serde(deny_unknown_fields)]
 pub struct UpdateUser {
     /// New display name.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "neuracrm_domain::entities::non_null")]
+    #[schema(nullable = false)]
     pub name: Option<String>,
     /// New role.
-    #[serde(default)]
-    #[schema(value_type = Option<vocab::Role>)]
+    #[serde(default, deserialize_with = "neuracrm_domain::entities::non_null")]
+    #[schema(value_type = Option<vocab::Role>, nullable = false)]
     pub role: Option<Role>,
     /// New password.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "neuracrm_domain::entities::non_null")]
+    #[schema(nullable = false)]
     pub password: Option<String>,
 }
 
@@ -488,10 +490,12 @@ impl From<CreateContact> for d::NewContact {
     }
 }
 
-/// A partial update of a contact: absent fields stay, `null` clears.
+/// A partial update of a contact: absent fields stay, `null` clears an
+/// optional field (a required one refuses it with 422).
 #[derive(Debug, ToSchema)]
 #[allow(dead_code)]
 pub struct ContactPatchBody {
+    #[schema(nullable = false)]
     first_name: Option<String>,
     last_name: Option<String>,
     #[schema(format = Email)]
@@ -552,15 +556,19 @@ impl From<CreateLead> for d::NewLead {
     }
 }
 
-/// A partial update of a lead: absent fields stay, `null` clears.
+/// A partial update of a lead: absent fields stay, `null` clears an optional
+/// field (a required one refuses it with 422).
 #[derive(Debug, ToSchema)]
 #[allow(dead_code)]
 pub struct LeadPatchBody {
     contact_id: Option<i64>,
     owner_id: Option<i64>,
+    #[schema(nullable = false)]
     title: Option<String>,
     description: Option<String>,
+    #[schema(nullable = false)]
     status: Option<vocab::LeadStatus>,
+    #[schema(nullable = false)]
     source: Option<vocab::LeadSource>,
     #[schema(minimum = 0)]
     budget_cents: Option<i64>,
@@ -615,18 +623,22 @@ impl From<CreateDeal> for d::NewDeal {
     }
 }
 
-/// A partial update of a deal: absent fields stay, `null` clears.
+/// A partial update of a deal: absent fields stay, `null` clears an optional
+/// field (a required one refuses it with 422).
 #[derive(Debug, ToSchema)]
 #[allow(dead_code)]
 pub struct DealPatchBody {
     contact_id: Option<i64>,
     lead_id: Option<i64>,
     owner_id: Option<i64>,
+    #[schema(nullable = false)]
     title: Option<String>,
-    #[schema(minimum = 0)]
+    #[schema(minimum = 0, nullable = false)]
     value_cents: Option<i64>,
+    #[schema(nullable = false)]
     stage: Option<vocab::DealStage>,
     expected_close: Option<NaiveDate>,
+    #[schema(nullable = false)]
     closed_at: Option<DateTime<Utc>>,
 }
 
@@ -678,7 +690,8 @@ impl CreateActivity {
     }
 }
 
-/// A partial update of an activity: absent fields stay, `null` clears.
+/// A partial update of an activity: absent fields stay, `null` clears an optional
+/// field (a required one refuses it with 422).
 #[derive(Debug, ToSchema)]
 #[allow(dead_code)]
 pub struct ActivityPatchBody {
@@ -686,6 +699,7 @@ pub struct ActivityPatchBody {
     body: Option<String>,
     #[schema(minimum = 0)]
     duration_seconds: Option<i64>,
+    #[schema(nullable = false)]
     occurred_at: Option<DateTime<Utc>>,
 }
 

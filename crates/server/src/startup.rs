@@ -12,7 +12,6 @@ use neuracrm_domain::{DomainEvent, EventKind, OrgId};
 use neuracrm_events::{BroadcastBus, EventBus};
 use neuracrm_store::Store;
 use tokio::net::TcpListener;
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{
     MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
 };
@@ -20,7 +19,7 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::Settings;
-use crate::auth::{LoginLimits, SlidingWindow, TokenKeys};
+use crate::auth::{LoginLimits, SlidingWindow, TokenKeys, TrustedProxies};
 use crate::background::Background;
 use crate::routes;
 
@@ -39,6 +38,8 @@ pub struct AppState {
     pub login_limits: Arc<LoginLimits>,
     /// Forecasts computed on demand, per organization (per process).
     pub forecasts: Arc<routes::forecast::ForecastCache>,
+    /// Proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Arc<TrustedProxies>,
 }
 
 impl AppState {
@@ -61,6 +62,8 @@ impl AppState {
             Duration::from_secs(settings.access_token_ttl_secs.max(1)),
             Duration::from_secs(settings.refresh_token_ttl_secs.max(1)),
         );
+        let trusted_proxies = TrustedProxies::parse(&settings.trusted_proxies)
+            .map_err(|entry| StartupError::BadTrustedProxy { entry })?;
         let window = Duration::from_secs(settings.login_window_secs.max(1));
         let login_limits = LoginLimits {
             per_ip: SlidingWindow::new(settings.login_attempts_per_ip, window),
@@ -73,6 +76,7 @@ impl AppState {
             tokens: Arc::new(tokens),
             login_limits: Arc::new(login_limits),
             forecasts: Arc::default(),
+            trusted_proxies: Arc::new(trusted_proxies),
         })
     }
 
@@ -94,6 +98,12 @@ pub enum StartupError {
         "the JWT secret is too short: use at least 16 characters (32 random bytes recommended)"
     )]
     WeakJwtSecret,
+    /// An entry of `trusted_proxies` is neither an address nor a CIDR range.
+    #[error("trusted_proxies: '{entry}' is neither an IP address nor a CIDR range like 10.0.0.0/8")]
+    BadTrustedProxy {
+        /// The entry.
+        entry: String,
+    },
     /// The listen address could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -143,12 +153,53 @@ impl MakeRequestId for NextRequestId {
     }
 }
 
+/// Body size limits: CSV imports (streamed) may be larger than any other body.
+#[derive(Debug, Clone, Copy)]
+struct BodyLimits {
+    default: usize,
+    import: usize,
+}
+
+/// Refuses a body over its route's limit: at once when `Content-Length`
+/// says so, else when the stream outgrows it (the reader sees the error and
+/// answers 413).
+async fn limit_body(
+    axum::extract::State(limits): axum::extract::State<BodyLimits>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let limit = if req.uri().path().starts_with("/api/import/") {
+        limits.import
+    } else {
+        limits.default
+    };
+    let declared = req
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return crate::ApiError::PayloadTooLarge.into_response();
+    }
+    let req = req.map(|b| axum::body::Body::new(http_body_util::Limited::new(b, limit)));
+    next.run(req).await
+}
+
 /// The router with every route and the middleware stack.
 pub fn router(state: AppState) -> Router {
     let settings = state.settings.clone();
     routes::router()
         .with_state(state)
-        .layer(RequestBodyLimitLayer::new(settings.max_body_bytes))
+        .layer(axum::middleware::from_fn_with_state(
+            BodyLimits {
+                default: settings.max_body_bytes,
+                import: settings.max_import_bytes,
+            },
+            limit_body,
+        ))
+        // Our own limit replaces axum's fixed 2 MiB default.
+        .layer(axum::extract::DefaultBodyLimit::disable())
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(settings.request_timeout_secs),

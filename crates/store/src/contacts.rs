@@ -102,12 +102,13 @@ impl ContactSort {
     }
 }
 
-/// Outcome of an upsert by e-mail.
+/// Outcome of an upsert on a natural key (a contact's e-mail, a lead's
+/// contact and title).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Upserted {
-    /// A new contact was created.
+    /// A new record was created.
     Created,
-    /// An existing contact with the same e-mail was updated.
+    /// The existing record with the same key was updated.
     Updated,
 }
 
@@ -206,6 +207,24 @@ impl Contacts<'_> {
         };
         audit::record(tx, org, actor, action, "contact", row.id).await?;
         Ok((row.try_into()?, outcome))
+    }
+
+    /// The id of the organization's contact with this e-mail, inside the
+    /// caller's transaction.
+    pub async fn id_by_email(
+        &self,
+        tx: &mut Tx,
+        org: OrgId,
+        email: &Email,
+    ) -> Result<Option<ContactId>> {
+        let row: Option<(i64,)> = tx
+            .fetch_optional(
+                Sql::new("SELECT id FROM contacts WHERE organization_id = $1 AND email = $2")
+                    .arg(org)
+                    .arg(email.clone()),
+            )
+            .await?;
+        Ok(row.map(|(id,)| ContactId(id)))
     }
 
     /// One contact of the organization.

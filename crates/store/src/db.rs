@@ -442,6 +442,27 @@ impl Tx {
             Tx::Postgres(t) => exec!(q, &mut **t),
         }
     }
+
+    /// Marks a point the transaction can go back to with
+    /// [`Tx::rollback_to_savepoint`]: on PostgreSQL a failed statement
+    /// aborts the whole transaction unless it is undone to a savepoint, so a
+    /// loop that may refuse one item without losing the others needs one.
+    pub async fn savepoint(&mut self) -> Result<()> {
+        self.execute(Sql::new("SAVEPOINT item")).await?;
+        Ok(())
+    }
+
+    /// Forgets the last savepoint, keeping what was done since.
+    pub async fn release_savepoint(&mut self) -> Result<()> {
+        self.execute(Sql::new("RELEASE SAVEPOINT item")).await?;
+        Ok(())
+    }
+
+    /// Undoes everything since the last savepoint (and forgets it).
+    pub async fn rollback_to_savepoint(&mut self) -> Result<()> {
+        self.execute(Sql::new("ROLLBACK TO SAVEPOINT item")).await?;
+        self.release_savepoint().await
+    }
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::types::Json;
 
 use crate::audit::{self, Action};
+use crate::contacts::Upserted;
 use crate::db::{Db, Sql, Tx};
 use crate::tables::{
     Table, filter_eq, filter_range, order_and_page, search_clause, search_pattern, word,
@@ -169,7 +170,102 @@ pub struct ScoreUpdate {
     pub factors: serde_json::Value,
 }
 
+/// A lead named by its natural key (contact and title), as an import row
+/// gives it. Fields left `None` keep their stored value on update, and take
+/// their defaults (status `new`, source `other`) on create.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LeadUpsert {
+    /// The contact the lead belongs to.
+    pub contact_id: ContactId,
+    /// Title; with the contact, identifies the lead (case-insensitive).
+    pub title: String,
+    /// Description.
+    pub description: Option<String>,
+    /// Status.
+    pub status: Option<LeadStatus>,
+    /// Source.
+    pub source: Option<LeadSource>,
+    /// Budget.
+    pub budget_cents: Option<Cents>,
+    /// Expected decision date.
+    pub expected_decision: Option<NaiveDate>,
+}
+
 impl Leads<'_> {
+    /// Creates the lead of `u.contact_id` titled `u.title` (compared without
+    /// regard to case), or updates the given fields of that lead when it
+    /// exists, inside the caller's transaction: importing the same file twice
+    /// creates no duplicates.
+    pub async fn upsert_by_contact_title(
+        &self,
+        tx: &mut Tx,
+        org: OrgId,
+        actor: Option<UserId>,
+        u: &LeadUpsert,
+    ) -> Result<(Lead, Upserted)> {
+        let new = NewLead {
+            contact_id: Some(u.contact_id),
+            owner_id: None,
+            title: u.title.trim().to_string(),
+            description: u.description.clone(),
+            status: u.status.unwrap_or(LeadStatus::New),
+            source: u.source.unwrap_or(LeadSource::Other),
+            budget_cents: u.budget_cents,
+            expected_decision: u.expected_decision,
+        };
+        new.validate()?;
+        check_refs(tx, org, &new).await?;
+        let existing: Option<(i64,)> = tx
+            .fetch_optional(
+                Sql::new(
+                    "SELECT id FROM leads WHERE organization_id = $1 AND contact_id = $2 \
+                     AND LOWER(title) = LOWER($3) ORDER BY id LIMIT 1",
+                )
+                .arg(org)
+                .arg(u.contact_id)
+                .arg(new.title.clone()),
+            )
+            .await?;
+        let now = Utc::now();
+        let (row, outcome): (LeadRow, _) = match existing {
+            Some((id,)) => {
+                let mut q = Sql::new(
+                    "UPDATE leads SET description = COALESCE($1, description), \
+                     status = COALESCE($2, status), source = COALESCE($3, source), \
+                     budget_cents = COALESCE($4, budget_cents), \
+                     expected_decision = COALESCE($5, expected_decision), updated_at = $6 \
+                     WHERE organization_id = $7 AND id = $8 RETURNING ",
+                )
+                .arg(u.description.clone())
+                .arg(u.status)
+                .arg(u.source)
+                .arg(u.budget_cents)
+                .arg(u.expected_decision)
+                .arg(now)
+                .arg(org)
+                .arg(id);
+                q.push(COLUMNS);
+                (tx.fetch_one(q).await?, Upserted::Updated)
+            }
+            None => {
+                let q = Sql::new(
+                    "INSERT INTO leads (contact_id, owner_id, title, description, status, source, \
+                     budget_cents, expected_decision, organization_id, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING ",
+                );
+                let mut q = bind_fields(q, &new).arg(org).arg(now);
+                q.push(COLUMNS);
+                (tx.fetch_one(q).await?, Upserted::Created)
+            }
+        };
+        let action = match outcome {
+            Upserted::Created => Action::Create,
+            Upserted::Updated => Action::Update,
+        };
+        audit::record(tx, org, actor, action, "lead", row.id).await?;
+        Ok((row.try_into()?, outcome))
+    }
+
     /// Creates a lead.
     pub async fn create(&self, org: OrgId, actor: Option<UserId>, new: &NewLead) -> Result<Lead> {
         new.validate()?;

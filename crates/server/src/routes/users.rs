@@ -132,6 +132,7 @@ pub async fn update_user(
         .users()
         .update(admin.org, Some(admin.user_id), id, &patch)
         .await?;
+    state.publish(admin.org, EventKind::UserUpdated { id: user.id });
     Ok(Json(user.into()))
 }
 
@@ -163,5 +164,6 @@ pub async fn delete_user(
         .users()
         .delete(admin.org, Some(admin.user_id), id)
         .await?;
+    state.publish(admin.org, EventKind::UserDeleted { id });
     Ok(StatusCode::NO_CONTENT)
 }

@@ -230,6 +230,73 @@ async fn login_is_rate_limited_per_ip() {
     .await;
 }
 
+async fn login_from(app: &crate::helpers::TestApp, forwarded_for: &str, email: &str) -> u16 {
+    app.client
+        .post(app.url("/api/auth/login"))
+        .header("x-forwarded-for", forwarded_for)
+        .json(&json!({"email": email, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_the_limit_is_per_forwarded_client() {
+    let app = spawn_app_with(|s| {
+        s.login_attempts_per_account = 100;
+        s.login_attempts_per_ip = 2;
+        s.trusted_proxies = vec!["127.0.0.0/8".into()];
+    })
+    .await;
+    for i in 0..2 {
+        assert_eq!(
+            login_from(&app, "198.51.100.1", &format!("a{i}@example.com")).await,
+            401
+        );
+    }
+    assert_eq!(
+        login_from(&app, "198.51.100.1", "a9@example.com").await,
+        429
+    );
+    // Another client behind the same proxy has its own budget.
+    assert_eq!(login_from(&app, "198.51.100.2", "b@example.com").await, 401);
+}
+
+#[tokio::test]
+async fn without_a_trusted_proxy_a_forged_forwarded_for_changes_nothing() {
+    let app = spawn_app_with(|s| {
+        s.login_attempts_per_account = 100;
+        s.login_attempts_per_ip = 2;
+    })
+    .await;
+    for i in 0..2 {
+        assert_eq!(
+            login_from(
+                &app,
+                &format!("203.0.113.{i}"),
+                &format!("a{i}@example.com")
+            )
+            .await,
+            401
+        );
+    }
+    assert_eq!(login_from(&app, "203.0.113.77", "c@example.com").await, 429);
+}
+
+#[tokio::test]
+async fn a_bad_trusted_proxy_entry_stops_the_start() {
+    let db = neuracrm_store::testing::fresh_store().await;
+    let mut s = neuracrm_server::Settings::for_database(&db.url);
+    s.trusted_proxies = vec!["load-balancer".into()];
+    let err = neuracrm_server::App::build(s, db.store.clone())
+        .await
+        .err()
+        .expect("refused");
+    assert!(err.to_string().contains("load-balancer"), "{err}");
+}
+
 #[tokio::test]
 async fn the_app_refuses_to_start_without_a_jwt_secret() {
     let db = neuracrm_store::testing::fresh_store().await;

@@ -179,6 +179,37 @@ async fn malformed_bodies_wrong_types_and_unknown_fields() {
             json!({"role": "root"}),
             "role",
         ),
+        // `null` on a field that cannot be cleared is refused, not ignored.
+        (
+            format!("/api/contacts/{}", c["id"]),
+            json!({"first_name": null}),
+            "first_name",
+        ),
+        (
+            format!("/api/leads/{}", l["id"]),
+            json!({"title": null}),
+            "title",
+        ),
+        (
+            format!("/api/leads/{}", l["id"]),
+            json!({"status": null}),
+            "status",
+        ),
+        (
+            format!("/api/deals/{}", d["id"]),
+            json!({"stage": null}),
+            "stage",
+        ),
+        (
+            format!("/api/activities/{}", a["id"]),
+            json!({"occurred_at": null}),
+            "occurred_at",
+        ),
+        (
+            format!("/api/users/{}", t.admin_id),
+            json!({"name": null}),
+            "name",
+        ),
     ] {
         let e = assert_error(
             app.patch(&path, &t.token, body).await,

@@ -389,6 +389,7 @@ async fn users_are_managed_by_admins_only() {
     let list = app.get_ok("/api/users", &t.token).await;
     assert_eq!(list["items"].as_array().unwrap().len(), 3);
     assert!(!list.to_string().contains("argon2"));
+    let mut events = app.events.subscribe_org(OrgId(t.org_id));
     let u: Value = app
         .patch(
             &format!("/api/users/{rep_id}"),
@@ -434,6 +435,23 @@ async fn users_are_managed_by_admins_only() {
     )
     .await;
     assert_error(app.get("/api/me", &rep).await, 401, "unauthorized").await;
+    let user_events: Vec<(String, Value)> = std::iter::from_fn(|| events.try_recv())
+        .map(|e| {
+            let e = e.unwrap();
+            (
+                e.kind.name().to_string(),
+                serde_json::to_value(&e).unwrap()["id"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        user_events,
+        [
+            ("user_updated".to_string(), json!(rep_id)),
+            ("user_deleted".to_string(), json!(rep_id))
+        ],
+        "the refused patch and delete published nothing"
+    );
     let r = app
         .post("/api/users", &t.token, json!({"email": "manager@acme.example.com", "name": "Dup", "role": "rep", "password": "password123"}))
         .await;

@@ -297,6 +297,23 @@ async fn organization_b_cannot_reach_anything_of_organization_a() {
                         .await;
                     walked += 1;
                 }
+                "post /api/import/leads" => {
+                    // A's contact e-mail and A's lead title: B's own contact
+                    // gets B's own lead; A's lead is untouched.
+                    let r = app
+                        .client
+                        .post(app.url(path))
+                        .bearer_auth(&tb.token)
+                        .header("content-type", "text/csv")
+                        .body("email,title,description\nada@shared.example.com,L,changed by B\n")
+                        .send()
+                        .await
+                        .unwrap();
+                    assert_eq!(r.status(), 200, "{op}");
+                    let report: Value = r.json().await.unwrap();
+                    assert_eq!(report["updated"], 1, "B's own lead L: {report}");
+                    walked += 1;
+                }
                 other => panic!("the isolation walk does not know {other}: add it"),
             }
         }
