@@ -45,7 +45,7 @@ pub enum Command {
     Migrate,
     /// Generate deterministic demo data (counts are per organization).
     Seed(SeedArgs),
-    /// Forecasting: measure the engine on a CSV of series.
+    /// Forecasting: the forecast cycle, cleanup, and measuring the engine.
     #[command(subcommand)]
     Forecast(ForecastCommand),
     /// Sentiment: VADER scores, training and evaluating a classifier, and the
@@ -149,6 +149,29 @@ pub struct SeedArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum ForecastCommand {
+    /// Fit every active forecasting model and store its results (replacing
+    /// the same origin's), writing actuals beside earlier forecasts of closed
+    /// months; fails (after the summary) when any model failed.
+    Run {
+        /// Only this organization.
+        #[arg(long)]
+        org: Option<i64>,
+        /// Print the summary as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete stored forecast results generated more than `days` days ago.
+    Cleanup {
+        /// Age in days of the oldest results kept.
+        #[arg(long, default_value_t = 90)]
+        days: u32,
+        /// Only this organization.
+        #[arg(long)]
+        org: Option<i64>,
+        /// Print `{"deleted": N}` as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Hold out the last `h` points of every series of a `series_id,date,value`
     /// CSV, fit on the rest, and report sMAPE, MASE, 95% coverage, failures and
     /// milliseconds per series for each model.

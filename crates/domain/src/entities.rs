@@ -11,7 +11,8 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::{
     ActivityType, Cents, ContactId, DealId, DealStage, DealStatus, DomainError, Email,
-    ForecastModelId, LeadId, LeadSource, LeadStatus, OrgId, Role, UserId, values::non_negative,
+    ForecastAlgorithm, ForecastMetric, ForecastModelId, LeadId, LeadSource, LeadStatus, OrgId,
+    Role, UserId, values::non_negative,
 };
 
 /// Longest name-like text (names, titles, companies).
@@ -640,6 +641,7 @@ impl Activity {
 }
 
 /// A configured forecast: what to forecast, how far, with which algorithm.
+/// The forecast cycle fits every active one and records how it went.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ForecastingModel {
     /// Id.
@@ -648,18 +650,114 @@ pub struct ForecastingModel {
     pub organization_id: OrgId,
     /// Display name.
     pub name: String,
-    /// The series, e.g. `revenue`.
-    pub metric: String,
-    /// `ensemble` or one model's name.
-    pub algorithm: String,
-    /// Months ahead.
+    /// The series forecast.
+    pub metric: ForecastMetric,
+    /// `ensemble` or one model.
+    pub algorithm: ForecastAlgorithm,
+    /// Months ahead, 1–[`MAX_FORECAST_MONTHS`].
     pub horizon_months: i64,
     /// Whether the forecast cycle fits it.
     pub active: bool,
     /// Last successful fit.
     pub last_trained: Option<DateTime<Utc>>,
+    /// When the cycle last tried it.
+    pub last_run_at: Option<DateTime<Utc>>,
+    /// How that run ended: `stored`, `insufficient_history` or `failed`.
+    pub last_status: Option<String>,
+    /// Why it failed or produced nothing.
+    pub last_error: Option<String>,
     /// Creation time.
     pub created_at: DateTime<Utc>,
+    /// Last change of its configuration.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Longest forecast horizon, in months.
+pub const MAX_FORECAST_MONTHS: i64 = 60;
+
+fn check_horizon(v: i64) -> Result<(), DomainError> {
+    if (1..=MAX_FORECAST_MONTHS).contains(&v) {
+        Ok(())
+    } else {
+        Err(DomainError::OutOfRange {
+            field: "horizon_months",
+            min: 1.0,
+            max: MAX_FORECAST_MONTHS as f64,
+        })
+    }
+}
+
+/// Input for a new forecasting model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewForecastingModel {
+    /// Display name; defaults to one made of the metric, horizon and algorithm.
+    pub name: Option<String>,
+    /// The series.
+    pub metric: ForecastMetric,
+    /// The algorithm.
+    pub algorithm: ForecastAlgorithm,
+    /// Months ahead.
+    pub horizon_months: i64,
+    /// Whether the cycle fits it.
+    pub active: bool,
+}
+
+impl NewForecastingModel {
+    /// Checks the name and the horizon.
+    pub fn validate(&self) -> Result<(), DomainError> {
+        if let Some(n) = &self.name {
+            check_required(n, "name", MAX_NAME)?;
+        }
+        check_horizon(self.horizon_months)
+    }
+
+    /// The name it gets: the given one, trimmed, or a descriptive default.
+    pub fn effective_name(&self) -> String {
+        match &self.name {
+            Some(n) => n.trim().to_string(),
+            None => format!(
+                "{} for {} months ({})",
+                self.metric, self.horizon_months, self.algorithm
+            ),
+        }
+    }
+}
+
+/// A partial update of a forecasting model.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ForecastingModelPatch {
+    /// Name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Series.
+    #[serde(default)]
+    pub metric: Option<ForecastMetric>,
+    /// Algorithm.
+    #[serde(default)]
+    pub algorithm: Option<ForecastAlgorithm>,
+    /// Months ahead.
+    #[serde(default)]
+    pub horizon_months: Option<i64>,
+    /// Whether the cycle fits it.
+    #[serde(default)]
+    pub active: Option<bool>,
+}
+
+impl ForecastingModel {
+    /// Applies a patch and validates the result; on error `self` is unchanged.
+    pub fn apply(&mut self, p: &ForecastingModelPatch) -> Result<(), DomainError> {
+        let name = p.name.clone().unwrap_or_else(|| self.name.clone());
+        check_required(&name, "name", MAX_NAME)?;
+        let horizon = p.horizon_months.unwrap_or(self.horizon_months);
+        check_horizon(horizon)?;
+        self.name = name.trim().to_string();
+        self.horizon_months = horizon;
+        set(&mut self.metric, &p.metric);
+        set(&mut self.algorithm, &p.algorithm);
+        set(&mut self.active, &p.active);
+        Ok(())
+    }
 }
 
 /// One stored forecast period.

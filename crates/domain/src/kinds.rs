@@ -213,6 +213,38 @@ impl ActivityType {
     }
 }
 
+vocabulary! {
+    /// A monthly series of the CRM that can be forecast.
+    ForecastMetric, field = "metric" {
+        /// Value of won deals by close month, in currency units.
+        Revenue = "revenue",
+        /// Number of won deals by close month.
+        DealsWon = "deals_won",
+        /// Contacts whose first won deal closed in the month.
+        NewCustomers = "new_customers",
+    }
+}
+
+vocabulary! {
+    /// How a forecast is made: the backtest-weighted ensemble or one model.
+    ForecastAlgorithm, field = "algorithm" {
+        /// ETS, Theta, seasonal naive and auto-ARIMA weighted by backtests.
+        Ensemble = "ensemble",
+        /// Seasonal auto-ARIMA.
+        AutoArima = "auto_arima",
+        /// Exponential smoothing (ETS), maximum likelihood.
+        Ets = "ets",
+        /// The Theta method.
+        Theta = "theta",
+        /// Piecewise-linear trend with Fourier seasonality.
+        Prophet = "prophet",
+        /// Linear trend plus month-of-year regression.
+        Regression = "regression",
+        /// The same month one year earlier.
+        SeasonalNaive = "seasonal_naive",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

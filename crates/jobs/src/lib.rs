@@ -3,10 +3,15 @@
 //! run exactly the same code.
 //!
 //! - [`scoring`]: score every lead that needs it, set-based and in chunks.
+//! - [`forecasting`]: fit every active forecasting model, store its results,
+//!   write actuals beside past forecasts; the CRM's one path to a forecast.
+//! - [`demo_check`]: the revenue forecast of demo data against its true curve.
 //! - [`schedule`]: run a job every interval, once across all instances.
 //! - [`sentiment`]: each organization's analyser, sentiment of activities as
 //!   they are logged, and the backfill of existing ones.
 
+pub mod demo_check;
+pub mod forecasting;
 pub mod schedule;
 pub mod scoring;
 pub mod sentiment;

@@ -32,6 +32,7 @@ impl Background {
         }
         // Event subscribers register here.
         bg.add("sentiment", crate::sentiment::spawn_subscriber(state));
+        crate::routes::forecast::spawn_background(state, &mut bg);
         bg
     }
 

@@ -38,6 +38,8 @@ pub struct AppState {
     pub login_limits: Arc<LoginLimits>,
     /// Each organization's sentiment analyser (models loaded once, shared).
     pub sentiment: Arc<neuracrm_jobs::sentiment::SentimentService>,
+    /// Forecasts computed on demand, per organization (per process).
+    pub forecasts: Arc<routes::forecast::ForecastCache>,
     /// Proxies whose `X-Forwarded-For` names the client.
     pub trusted_proxies: Arc<TrustedProxies>,
 }
@@ -79,6 +81,7 @@ impl AppState {
             events,
             tokens: Arc::new(tokens),
             login_limits: Arc::new(login_limits),
+            forecasts: Arc::default(),
             trusted_proxies: Arc::new(trusted_proxies),
         })
     }

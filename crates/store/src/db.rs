@@ -250,6 +250,8 @@ param_from! {
     neuracrm_domain::DealStage => Text via |v: neuracrm_domain::DealStage| v.as_str().to_string(),
     neuracrm_domain::DealStatus => Text via |v: neuracrm_domain::DealStatus| v.as_str().to_string(),
     neuracrm_domain::ActivityType => Text via |v: neuracrm_domain::ActivityType| v.as_str().to_string(),
+    neuracrm_domain::ForecastMetric => Text via |v: neuracrm_domain::ForecastMetric| v.as_str().to_string(),
+    neuracrm_domain::ForecastAlgorithm => Text via |v: neuracrm_domain::ForecastAlgorithm| v.as_str().to_string(),
 }
 
 /// A SQL statement with its parameters.

@@ -24,6 +24,8 @@ pub mod contacts;
 pub mod db;
 pub mod deals;
 mod error;
+pub mod forecasting_models;
+pub mod forecasts;
 pub mod job_runs;
 pub mod leads;
 pub mod organizations;
@@ -107,6 +109,16 @@ impl Store {
     /// Stored sentiment of activities and its summaries.
     pub fn sentiment(&self) -> sentiment::SentimentData<'_> {
         sentiment::SentimentData { db: &self.db }
+    }
+
+    /// The CRM's monthly series (revenue, won deals, new customers, pipeline).
+    pub fn forecasts(&self) -> forecasts::ForecastData<'_> {
+        forecasts::ForecastData { db: &self.db }
+    }
+
+    /// Forecasting models and their stored results.
+    pub fn forecasting_models(&self) -> forecasting_models::ForecastingModels<'_> {
+        forecasting_models::ForecastingModels { db: &self.db }
     }
 
     /// The audit log.

@@ -20,7 +20,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             sentiment::backfill(settings, org, chunk, json).await
         }
         Command::Sentiment(cmd) => sentiment::run(cmd),
-        Command::Forecast(cmd) => forecast::run(cmd),
+        Command::Forecast(cmd) => forecast::run(cmd, settings).await,
         Command::Serve => serve::serve(settings).await,
         Command::Demo => serve::demo(settings, cli.common.database_url.is_some()).await,
         Command::Migrate => {

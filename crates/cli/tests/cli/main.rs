@@ -267,3 +267,89 @@ fn sentiment_backfill_analyses_existing_activities_once() {
         "{err}"
     );
 }
+
+#[test]
+fn forecast_run_stores_every_model_and_cleanup_deletes_old_results() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = neuracrm(
+        &[
+            "seed",
+            "--db",
+            "sqlite://f.db",
+            "--orgs",
+            "2",
+            "--contacts",
+            "40",
+            "--leads",
+            "60",
+            "--deals",
+            "240",
+            "--activities",
+            "100",
+            "--months",
+            "24",
+            "--seed",
+            "7",
+            "--anchor",
+            "2026-06-01",
+        ],
+        dir.path(),
+    );
+    assert!(o.status.success(), "{}", text(&o).1);
+    let run = |args: &[&str]| {
+        let mut all = vec!["forecast", "run", "--db", "sqlite://f.db"];
+        all.extend_from_slice(args);
+        neuracrm(&all, dir.path())
+    };
+    let o = run(&["--json"]);
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    let summary: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let models = summary["models"].as_array().unwrap();
+    assert_eq!(
+        models.len(),
+        2,
+        "the seed's model of each organization: {out}"
+    );
+    for m in models {
+        assert_eq!(m["status"], "stored", "{m}");
+        assert_eq!(m["periods"], 12, "{m}");
+    }
+    // Run again, one organization, as text: the same origin is replaced.
+    let o = run(&["--org", "1"]);
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(out.contains("1 organizations, 1 models: 1 stored"), "{out}");
+    let o = run(&["--org", "99"]);
+    assert!(!o.status.success());
+    assert!(
+        text(&o).1.contains("organization not found"),
+        "{}",
+        text(&o).1
+    );
+
+    let cleanup = |days: &str| {
+        neuracrm(
+            &[
+                "forecast",
+                "cleanup",
+                "--db",
+                "sqlite://f.db",
+                "--days",
+                days,
+                "--json",
+            ],
+            dir.path(),
+        )
+    };
+    let o = cleanup("90");
+    assert!(o.status.success(), "{}", text(&o).1);
+    assert_eq!(text(&o).0.trim(), r#"{"deleted":0}"#);
+    let o = cleanup("0");
+    assert!(o.status.success(), "{}", text(&o).1);
+    assert_eq!(
+        text(&o).0.trim(),
+        r#"{"deleted":24}"#,
+        "12 months of 2 models, not 36"
+    );
+}

@@ -13,6 +13,8 @@ pub mod activities;
 pub mod auth;
 pub mod contacts;
 pub mod deals;
+pub mod forecast;
+pub mod forecasting_models;
 pub mod health;
 pub mod import;
 pub mod leads;
@@ -45,6 +47,7 @@ pub mod users;
         (name = "activities", description = "Interactions"),
         (name = "import", description = "Bulk import"),
         (name = "sentiment", description = "Sentiment of texts and of activities"),
+        (name = "forecasting", description = "Forecasts of revenue, won deals and new customers; forecasting models and their accuracy"),
     )
 )]
 struct ApiDoc;
@@ -77,6 +80,8 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(activities::router())
         .merge(import::router())
         .merge(sentiment::router())
+        .merge(forecast::router())
+        .merge(forecasting_models::router())
         .split_for_parts()
 }
 

@@ -3,6 +3,7 @@
 //! keys, gets 404 (or 422 for a foreign key in a body), and nothing of A
 //! changes.
 
+use chrono::Datelike;
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -17,6 +18,7 @@ async fn snapshot(app: &TestApp, a: &Tenant) -> Value {
         "/api/leads",
         "/api/deals",
         "/api/activities",
+        "/api/forecasting-models",
     ] {
         all.insert(
             list.into(),
@@ -32,6 +34,7 @@ struct Ids {
     lead: i64,
     deal: i64,
     activity: i64,
+    forecasting_model: i64,
 }
 
 async fn seed(app: &TestApp, t: &Tenant, tag: &str) -> Ids {
@@ -65,8 +68,17 @@ async fn seed(app: &TestApp, t: &Tenant, tag: &str) -> Ids {
             201,
         )
         .await;
+    let m = app
+        .post_ok(
+            "/api/forecasting-models",
+            &t.token,
+            json!({"metric": "revenue", "algorithm": "theta", "horizon_months": 3}),
+            201,
+        )
+        .await;
     let id = |v: &Value| v["id"].as_i64().unwrap();
     Ids {
+        forecasting_model: id(&m),
         user,
         contact: id(&c),
         lead: id(&l),
@@ -83,6 +95,7 @@ fn id_for(path: &str, a: &Ids) -> i64 {
         "leads" => a.lead,
         "deals" => a.deal,
         "activities" => a.activity,
+        "forecasting-models" => a.forecasting_model,
         other => panic!("no id for {other}"),
     }
 }
@@ -94,6 +107,7 @@ fn patch_body(path: &str) -> Value {
         "contacts" => json!({"first_name": "Hijacked"}),
         "leads" | "deals" => json!({"title": "Hijacked"}),
         "activities" => json!({"subject": "Hijacked"}),
+        "forecasting-models" => json!({"name": "Hijacked", "active": false}),
         other => panic!("{other}"),
     }
 }
@@ -123,6 +137,17 @@ async fn organization_b_cannot_reach_anything_of_organization_a() {
         );
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
+    // A won deal of A, last month: it must not reach B's forecasts.
+    let last_month = (chrono::Utc::now().date_naive().with_day(1).unwrap() - chrono::Days::new(1))
+        .format("%Y-%m-%dT12:00:00Z")
+        .to_string();
+    app.post_ok(
+        "/api/deals",
+        &ta.token,
+        json!({"title": "W", "value_cents": 50_000, "stage": "closed_won", "closed_at": last_month}),
+        201,
+    )
+    .await;
     let before = snapshot(&app, &ta).await;
     let mut b_events = app.events.subscribe_org(neuracrm_domain::OrgId(ta.org_id));
 
@@ -280,6 +305,36 @@ async fn organization_b_cannot_reach_anything_of_organization_a() {
                     for item in own["most_negative"].as_array().unwrap() {
                         assert_ne!(item["activity_id"], a.activity, "{op}: {own}");
                     }
+                    walked += 1;
+                }
+                "get /api/forecast"
+                | "get /api/forecast/accuracy"
+                | "get /api/forecast/pipeline" => {
+                    // B's own numbers only: A's won deal and open deal are not in them.
+                    let f = app.get_ok(path, &tb.token).await;
+                    match path.as_str() {
+                        "/api/forecast" => {
+                            assert_eq!(f["status"], "insufficient_history", "{op}: {f}");
+                            assert_eq!(f["history"], json!([]), "{op}: {f}");
+                        }
+                        "/api/forecast/accuracy" => {
+                            assert_eq!(f["by_model"], json!([]), "{op}: {f}")
+                        }
+                        _ => assert_eq!(f["months"][0]["deals"], 1, "{op}: {f}"),
+                    }
+                    walked += 1;
+                }
+                "get /api/forecasting-models" => {
+                    let list = app.get_ok(path, &tb.token).await;
+                    let items = list["items"].as_array().unwrap();
+                    assert_eq!(items.len(), 1, "{op}: {list}");
+                    assert_eq!(items[0]["organization_id"], tb.org_id, "{op}: {list}");
+                    walked += 1;
+                }
+                "post /api/forecasting-models" => {
+                    // A model B creates is B's; A's list does not change (checked below).
+                    app.post_ok(path, &tb.token, json!({"metric": "deals_won"}), 201)
+                        .await;
                     walked += 1;
                 }
                 "post /api/import/leads" => {

@@ -302,6 +302,22 @@ pub async fn seed(
                 }}),
             )
             .await?;
+        // One forecasting model per organization, so the forecast cycle has
+        // something to fit from the first run.
+        store
+            .forecasting_models()
+            .create(
+                org.id,
+                None,
+                &neuracrm_domain::NewForecastingModel {
+                    name: Some("Monthly revenue".into()),
+                    metric: neuracrm_domain::ForecastMetric::Revenue,
+                    algorithm: neuracrm_domain::ForecastAlgorithm::Ensemble,
+                    horizon_months: 12,
+                    active: true,
+                },
+            )
+            .await?;
         report.organizations.push(SeededOrg {
             id: org.id.0,
             name: org.name,
