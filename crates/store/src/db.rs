@@ -102,7 +102,10 @@ impl Db {
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true)
                 .pragma("cache_size", "-65536")
-                .pragma("temp_store", "memory");
+                .pragma("temp_store", "memory")
+                // A page of a list arrives in one hand-over from the connection's
+                // worker thread instead of several (each one a thread switch).
+                .row_buffer_size(256);
             let memory = url.contains(":memory:") || url.contains("mode=memory");
             // The writer opens first: it creates the file and switches it to WAL.
             let write = SqlitePoolOptions::new()
