@@ -9,6 +9,10 @@
 //!
 //! A lead needs scoring when it was never scored, was scored more than 7 days
 //! ago, or its own fields or activities changed since (or always, with `all`).
+//!
+//! The job knows nothing of the server: it reports through a [`ScoreSink`]
+//! (progress, and the leads whose score changed once their chunk is stored),
+//! and the server's sink turns those changes into `lead_scored` events.
 
 use std::time::Instant;
 
@@ -58,6 +62,46 @@ pub struct ScoreSummary {
     pub failed: u64,
     /// Wall-clock seconds.
     pub seconds: f64,
+}
+
+/// A lead whose stored score or category changed in a batch (or was scored
+/// for the first time): what a `lead_scored` event says.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ScoreChange {
+    /// The lead.
+    pub lead_id: LeadId,
+    /// The score before, if it had one.
+    pub old_score: Option<f64>,
+    /// The category before, if it had one.
+    pub old_category: Option<String>,
+    /// The new score.
+    pub new_score: f64,
+    /// The new category.
+    pub new_category: String,
+}
+
+/// Where a batch reports what it does. Both methods default to doing nothing.
+///
+/// A plain closure `|leads: u64| ...` is a sink that only follows progress.
+pub trait ScoreSink {
+    /// `leads` more leads were read (scored or found up to date).
+    fn progress(&mut self, leads: u64) {
+        let _ = leads;
+    }
+
+    /// These leads of `org` got a new score or category; called once per
+    /// chunk, after the chunk's scores were stored (never for a score that
+    /// failed to store). Unchanged rescores are not reported: they would
+    /// flood subscribers with no news on every `--all` run.
+    fn scored(&mut self, org: OrgId, changes: &[ScoreChange]) {
+        let _ = (org, changes);
+    }
+}
+
+impl<F: FnMut(u64)> ScoreSink for F {
+    fn progress(&mut self, leads: u64) {
+        self(leads)
+    }
 }
 
 /// Scores older than this are refreshed.
@@ -132,11 +176,21 @@ fn to_write(row: &LeadFactsRow, score: &LeadScore) -> ScoreWrite {
     }
 }
 
-/// Runs a batch; `progress` is told how many leads each chunk covered.
+fn change(row: &LeadFactsRow, w: &ScoreWrite) -> ScoreChange {
+    ScoreChange {
+        lead_id: w.lead_id,
+        old_score: row.score,
+        old_category: row.score_category.clone(),
+        new_score: w.score,
+        new_category: w.category.clone(),
+    }
+}
+
+/// Runs a batch, telling `sink` its progress and the scores that changed.
 pub async fn score_leads(
     store: &Store,
     opts: &ScoreOptions,
-    mut progress: impl FnMut(u64),
+    mut sink: impl ScoreSink,
 ) -> Result<ScoreSummary, JobError> {
     let started = Instant::now();
     let orgs = match opts.org {
@@ -174,20 +228,35 @@ pub async fn score_leads(
                     rows
                 }
             };
-            progress(rows.len() as u64);
-            let writes: Vec<ScoreWrite> = rows
+            sink.progress(rows.len() as u64);
+            let (stale, writes): (Vec<&LeadFactsRow>, Vec<ScoreWrite>) = rows
                 .iter()
                 .filter(|r| opts.all || is_stale(r, opts.now))
-                .map(|r| to_write(r, &scorer.score(&facts(r, &offline), opts.now)))
-                .collect();
+                .map(|r| (r, to_write(r, &scorer.score(&facts(r, &offline), opts.now))))
+                .unzip();
             summary.total_processed += writes.len() as u64;
+            let mut changes = Vec::new();
             match data.write(org, &writes, opts.now).await {
-                Ok(()) => summary.successful += writes.len() as u64,
+                Ok(()) => {
+                    summary.successful += writes.len() as u64;
+                    changes.extend(
+                        stale
+                            .iter()
+                            .zip(&writes)
+                            .filter(|(_, w)| w.changed)
+                            .map(|(r, w)| change(r, w)),
+                    );
+                }
                 Err(e) => {
                     tracing::warn!(org = org.0, first, last, error = %e, "chunk write failed; isolating");
-                    for w in writes {
-                        match data.write(org, std::slice::from_ref(&w), opts.now).await {
-                            Ok(()) => summary.successful += 1,
+                    for (r, w) in stale.iter().zip(&writes) {
+                        match data.write(org, std::slice::from_ref(w), opts.now).await {
+                            Ok(()) => {
+                                summary.successful += 1;
+                                if w.changed {
+                                    changes.push(change(r, w));
+                                }
+                            }
                             Err(e) => {
                                 tracing::warn!(org = org.0, lead = w.lead_id.0, error = %e, "score not stored");
                                 summary.failed += 1;
@@ -195,6 +264,9 @@ pub async fn score_leads(
                         }
                     }
                 }
+            }
+            if !changes.is_empty() {
+                sink.scored(org, &changes);
             }
         }
     }
@@ -221,4 +293,45 @@ async fn ids_between(
         .await
         .map_err(neuracrm_store::StoreError::from)?;
     Ok(rows.into_iter().map(|(id,)| id).collect())
+}
+
+/// One lead scored on demand.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScoredLead {
+    /// The full result: total, factors with evidence, confidence, category,
+    /// recommendations.
+    pub score: LeadScore,
+    /// Set when the score or category differs from the stored one.
+    pub change: Option<ScoreChange>,
+}
+
+/// Scores one lead of `org` as of `now` with the organization's
+/// configuration, and stores the score (and its history entry when it
+/// changed): the API's "score now". Same facts query, engine and write as the
+/// batch, so both always agree.
+///
+/// # Errors
+/// [`neuracrm_store::StoreError::NotFound`] when `org` has no such lead.
+pub async fn score_one(
+    store: &Store,
+    org: OrgId,
+    lead: LeadId,
+    now: DateTime<Utc>,
+) -> Result<ScoredLead, JobError> {
+    let data = store.scoring();
+    let row = data
+        .facts(org, lead.0, lead.0)
+        .await?
+        .into_iter()
+        .next()
+        .ok_or(neuracrm_store::StoreError::NotFound { entity: "lead" })?;
+    let scorer = Scorer::new(&org_config(store, org).await?)
+        .map_err(|source| JobError::Config { org: org.0, source })?;
+    let score = scorer.score(&facts(&row, &OfflineIntent::new()), now);
+    let w = to_write(&row, &score);
+    data.write(org, std::slice::from_ref(&w), now).await?;
+    Ok(ScoredLead {
+        change: w.changed.then(|| change(&row, &w)),
+        score,
+    })
 }

@@ -10,7 +10,8 @@
 //! - [`extract`]: JSON, query and path extractors that answer in that shape;
 //! - [`auth`]: JWT tokens, the caller extractors, the login rate limiter;
 //! - [`dto`]: the wire types;
-//! - [`background`]: periodic jobs and event subscribers started with the app.
+//! - [`background`]: periodic jobs and event subscribers started with the app;
+//! - [`scoring`]: lead-scoring runs that publish `lead_scored` events.
 //!
 //! State travels in axum's `State`, never in globals, so tests can run many
 //! apps side by side.
@@ -22,6 +23,7 @@ pub mod dto;
 pub mod error;
 pub mod extract;
 pub mod routes;
+pub mod scoring;
 pub mod startup;
 
 pub use configuration::{Secret, Settings};
