@@ -787,8 +787,9 @@ pub struct LeadQuery {
     /// Contact id.
     #[param(value_type = Option<i64>)]
     pub contact_id: Option<ContactId>,
-    /// Score category (Hot, Warm, Lukewarm, Cold).
-    pub category: Option<String>,
+    /// Score category.
+    #[param(value_type = Option<crate::routes::scoring::vocab::ScoreCategory>)]
+    pub category: Option<neuracrm_scoring::Category>,
     /// Smallest score.
     pub min_score: Option<f64>,
     /// Largest score.

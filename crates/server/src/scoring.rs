@@ -9,6 +9,8 @@ use neuracrm_jobs::JobError;
 use neuracrm_jobs::scoring::{ScoreChange, ScoreOptions, ScoreSink, ScoreSummary, score_leads};
 use neuracrm_store::Store;
 
+use crate::AppState;
+
 /// The `lead_scored` event of one change.
 pub fn lead_scored(change: &ScoreChange) -> EventKind {
     EventKind::LeadScored {
@@ -51,6 +53,36 @@ pub async fn run_batch(
     opts: &ScoreOptions,
 ) -> Result<ScoreSummary, JobError> {
     score_leads(store, opts, PublishScores::new(events)).await
+}
+
+/// The scheduler's name for the scoring batch (`job_runs.job`).
+pub const JOB: &str = "score_leads";
+
+/// Starts the periodic scoring batch: every `scoring_interval_secs`, one
+/// instance (claimed through `job_runs`) scores every organization's stale
+/// leads and publishes their `lead_scored` events.
+pub fn spawn_periodic(state: &AppState, instance: &str) -> tokio::task::JoinHandle<()> {
+    let store = state.store.clone();
+    let events = state.events.clone();
+    let every = std::time::Duration::from_secs(state.settings.scoring_interval_secs.max(1));
+    tokio::spawn(neuracrm_jobs::schedule::run_periodic(
+        state.store.clone(),
+        instance.to_string(),
+        JOB,
+        every,
+        move || {
+            let store = store.clone();
+            let events = events.clone();
+            async move {
+                let opts = ScoreOptions::default();
+                let s = run_batch(&store, events.as_ref(), &opts).await?;
+                Ok(format!(
+                    "{} processed, {} successful, {} failed in {:.1} s",
+                    s.total_processed, s.successful, s.failed, s.seconds
+                ))
+            }
+        },
+    ))
 }
 
 #[cfg(test)]

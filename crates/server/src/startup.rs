@@ -20,8 +20,8 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::Settings;
-use crate::background::Background;
 use crate::auth::{LoginLimits, SlidingWindow, TokenKeys};
+use crate::background::Background;
 use crate::routes;
 
 /// What every handler can reach.

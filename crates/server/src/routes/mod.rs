@@ -16,6 +16,7 @@ pub mod deals;
 pub mod health;
 pub mod import;
 pub mod leads;
+pub mod scoring;
 pub mod users;
 
 #[derive(OpenApi)]
@@ -34,6 +35,7 @@ pub mod users;
         crate::dto::vocab::DealStatus,
         crate::dto::vocab::ActivityType,
         crate::dto::vocab::Role,
+        scoring::vocab::ScoreCategory,
     )),
     tags(
         (name = "auth", description = "Registration, login, tokens"),
@@ -43,6 +45,7 @@ pub mod users;
         (name = "deals", description = "The pipeline"),
         (name = "activities", description = "Interactions"),
         (name = "import", description = "Bulk import"),
+        (name = "scoring", description = "Lead scores, their configuration, batches and analytics"),
     )
 )]
 struct ApiDoc;
@@ -74,6 +77,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(deals::router())
         .merge(activities::router())
         .merge(import::router())
+        .merge(scoring::router())
         .split_for_parts()
 }
 

@@ -7,4 +7,5 @@ mod health;
 mod helpers;
 mod import;
 mod resources;
+mod scoring;
 mod tenancy;
