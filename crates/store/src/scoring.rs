@@ -139,6 +139,18 @@ impl ScoringData<'_> {
         Ok(Some((first, last)))
     }
 
+    /// How many leads `org` has (the length of a batch's progress bar).
+    pub async fn lead_count(&self, org: OrgId) -> Result<u64> {
+        let (n,): (i64,) = self
+            .db
+            .fetch_one(
+                Sql::new("SELECT CAST(COUNT(*) AS BIGINT) FROM leads WHERE organization_id = $1")
+                    .arg(org),
+            )
+            .await?;
+        Ok(n.max(0) as u64)
+    }
+
     /// The facts of `org`'s leads with ids in `[first, last]`.
     pub async fn facts(&self, org: OrgId, first: i64, last: i64) -> Result<Vec<LeadFactsRow>> {
         Ok(self

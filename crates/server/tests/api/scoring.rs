@@ -6,7 +6,7 @@ use neuracrm_domain::{EventKind, OrgId};
 use neuracrm_events::Subscription;
 use serde_json::{Value, json};
 
-use crate::helpers::{Tenant, TestApp, assert_error, spawn_app};
+use crate::helpers::{Tenant, TestApp, assert_error, spawn_app, spawn_app_with};
 
 async fn lead(app: &TestApp, t: &Tenant, contact: Value, lead: Value) -> i64 {
     let c = app.post_ok("/api/contacts", &t.token, contact, 201).await;
@@ -617,5 +617,55 @@ async fn a_batch_scores_the_organization_and_analytics_summarise_it() {
         app.get_ok("/api/scoring/analytics", &other.token).await["top_movers"],
         json!([]),
         "another organization sees none of these"
+    );
+}
+
+#[tokio::test]
+async fn the_scheduler_scores_new_leads_and_announces_them() {
+    let app = spawn_app_with(|s| {
+        s.scheduler = true;
+        s.scoring_interval_secs = 1;
+    })
+    .await;
+    let t = app.tenant("Acme").await;
+    let mut events = app.events.subscribe_org(OrgId(t.org_id));
+    let id = lead(
+        &app,
+        &t,
+        json!({"first_name": "Ada", "industry": "finance"}),
+        json!({"title": "Scheduled"}),
+    )
+    .await;
+    // The next one-second slot scores it; nobody calls the API to ask.
+    let deadline = std::time::Duration::from_secs(30);
+    let new_score = loop {
+        let e = tokio::time::timeout(deadline, events.recv())
+            .await
+            .expect("the scheduler scored the lead within 30 s")
+            .unwrap();
+        if let EventKind::LeadScored {
+            id: lead,
+            new_score,
+            ..
+        } = e.kind
+        {
+            assert_eq!(lead.0, id);
+            break new_score;
+        }
+    };
+    let l = app.get_ok(&format!("/api/leads/{id}"), &t.token).await;
+    assert_eq!(l["score"].as_f64(), Some(new_score));
+    let runs = app
+        .store
+        .job_runs()
+        .recent("score_leads", 10)
+        .await
+        .unwrap();
+    assert!(
+        runs.iter().any(|r| r
+            .outcome
+            .as_deref()
+            .is_some_and(|o| o.starts_with("ok: 1 processed"))),
+        "{runs:?}"
     );
 }
