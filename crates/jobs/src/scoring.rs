@@ -156,12 +156,31 @@ pub fn facts(row: &LeadFactsRow, intent: &OfflineIntent) -> LeadFacts {
     }
 }
 
+/// The JSON stored in `leads.score_factors`: `{"factors", "recommendations"}`.
+#[derive(Serialize)]
+struct Breakdown<'a> {
+    factors: &'a [neuracrm_scoring::FactorScore; 7],
+    recommendations: &'a [neuracrm_scoring::Recommendation],
+}
+
 /// The JSON stored in `leads.score_factors`.
 pub fn stored_breakdown(score: &LeadScore) -> serde_json::Value {
-    serde_json::json!({
-        "factors": score.factors,
-        "recommendations": score.recommendations,
-    })
+    serde_json::to_value(breakdown(score)).unwrap_or(serde_json::Value::Null)
+}
+
+/// [`stored_breakdown`] as JSON text, serialized without an intermediate
+/// `serde_json::Value` (the batch's hot path).
+pub fn stored_breakdown_text(score: &LeadScore) -> String {
+    // Serializing these types cannot fail: no maps with non-string keys, no
+    // non-finite numbers reach JSON as errors (serde_json writes null).
+    serde_json::to_string(&breakdown(score)).unwrap_or_else(|_| "null".into())
+}
+
+fn breakdown(score: &LeadScore) -> Breakdown<'_> {
+    Breakdown {
+        factors: &score.factors,
+        recommendations: &score.recommendations,
+    }
 }
 
 fn to_write(row: &LeadFactsRow, score: &LeadScore) -> ScoreWrite {
@@ -170,7 +189,7 @@ fn to_write(row: &LeadFactsRow, score: &LeadScore) -> ScoreWrite {
         score: score.total,
         category: score.category.name().to_string(),
         confidence: score.confidence,
-        factors: stored_breakdown(score),
+        factors: stored_breakdown_text(score),
         changed: row.score != Some(score.total)
             || row.score_category.as_deref() != Some(score.category.name()),
     }
@@ -209,6 +228,7 @@ pub async fn score_leads(
         let mut after = 0;
         while let Some((first, last)) = data.next_range(org, after, opts.chunk).await? {
             after = last;
+            let t_read = Instant::now();
             let rows = match data.facts(org, first, last).await {
                 Ok(rows) => rows,
                 Err(e) => {
@@ -228,13 +248,16 @@ pub async fn score_leads(
                     rows
                 }
             };
-            sink.progress(rows.len() as u64);
+            let read = t_read.elapsed();
+            let t_score = Instant::now();
             let (stale, writes): (Vec<&LeadFactsRow>, Vec<ScoreWrite>) = rows
                 .iter()
                 .filter(|r| opts.all || is_stale(r, opts.now))
                 .map(|r| (r, to_write(r, &scorer.score(&facts(r, &offline), opts.now))))
                 .unzip();
+            let scored = t_score.elapsed();
             summary.total_processed += writes.len() as u64;
+            let t_write = Instant::now();
             let mut changes = Vec::new();
             match data.write(org, &writes, opts.now).await {
                 Ok(()) => {
@@ -265,6 +288,17 @@ pub async fn score_leads(
                     }
                 }
             }
+            tracing::debug!(
+                org = org.0,
+                first,
+                last,
+                leads = rows.len(),
+                read_ms = read.as_secs_f64() * 1e3,
+                score_ms = scored.as_secs_f64() * 1e3,
+                write_ms = t_write.elapsed().as_secs_f64() * 1e3,
+                "chunk scored"
+            );
+            sink.progress(rows.len() as u64);
             if !changes.is_empty() {
                 sink.scored(org, &changes);
             }

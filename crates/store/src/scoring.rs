@@ -68,12 +68,21 @@ pub struct ScoreWrite {
     pub category: String,
     /// Confidence 0–1.
     pub confidence: f64,
-    /// Factor breakdown and recommendations.
-    pub factors: serde_json::Value,
+    /// Factor breakdown and recommendations, as JSON text (serialized once,
+    /// straight from the engine's types: building a `serde_json::Value` per
+    /// lead costs more than scoring it).
+    pub factors: String,
     /// Whether the score differs from the stored one (then it joins the history).
     pub changed: bool,
 }
 
+/// The facts of a range of leads. In the activities subquery,
+/// `+organization_id` (a no-op unary plus, valid on both backends) keeps
+/// SQLite's planner, which has no statistics and sees only placeholders, from
+/// choosing the `(organization_id, occurred_at)` index: that reads every
+/// activity of the organization for every chunk (quadratic in the size of the
+/// organization) instead of the chunk's activities by `lead_id`. The row
+/// filter on the organization still applies.
 const FACTS: &str = "SELECT l.id, l.title, l.description, l.budget_cents, l.expected_decision, l.score, \
     l.score_category, l.score_updated_at, l.updated_at, c.industry, c.company_size, c.job_title, \
     a.opens, a.clicks, a.website_seconds, a.activity_count, a.last_activity_at, a.last_recorded_at \
@@ -85,7 +94,7 @@ const FACTS: &str = "SELECT l.id, l.title, l.description, l.budget_cents, l.expe
         CAST(SUM(CASE WHEN type = 'website_visit' THEN COALESCE(duration_seconds, 0) ELSE 0 END) AS BIGINT) AS website_seconds, \
         CAST(COUNT(*) AS BIGINT) AS activity_count, \
         MAX(occurred_at) AS last_activity_at, MAX(created_at) AS last_recorded_at \
-      FROM activities WHERE organization_id = $1 AND lead_id >= $2 AND lead_id <= $3 GROUP BY lead_id) a \
+      FROM activities WHERE +organization_id = $1 AND lead_id >= $2 AND lead_id <= $3 GROUP BY lead_id) a \
       ON a.lead_id = l.id \
     WHERE l.organization_id = $1 AND l.id >= $2 AND l.id <= $3 ORDER BY l.id";
 
@@ -166,7 +175,15 @@ impl ScoringData<'_> {
             return Ok(());
         }
         let mut tx = self.db.begin().await?;
-        for chunk in scores.chunks(500) {
+        // 50 rows (250 placeholders) per statement: sqlx-sqlite looks every
+        // placeholder up by name, which is linear in the placeholders of the
+        // statement, so very wide statements cost quadratic time.
+        // SQLite stores JSON as text; PostgreSQL's column is JSONB.
+        let factors = match tx.backend() {
+            crate::Backend::Sqlite => "v.factors",
+            crate::Backend::Postgres => "CAST(v.factors AS JSONB)",
+        };
+        for chunk in scores.chunks(50) {
             let mut q = Sql::new("WITH v (id, score, category, confidence, factors) AS (VALUES ");
             for (i, s) in chunk.iter().enumerate() {
                 if i > 0 {
@@ -181,13 +198,15 @@ impl ScoringData<'_> {
                     .push(", ")
                     .bind(s.confidence)
                     .push(", ")
-                    .bind(s.factors.clone())
+                    .bind(s.factors.as_str())
                     .push(")");
             }
             q.push(
                 ") UPDATE leads SET score = v.score, score_category = v.category, \
-                 score_confidence = v.confidence, score_factors = v.factors, score_updated_at = ",
+                 score_confidence = v.confidence, score_factors = ",
             )
+            .push(factors)
+            .push(", score_updated_at = ")
             .bind(at)
             .push(" FROM v WHERE leads.organization_id = ")
             .bind(org)
