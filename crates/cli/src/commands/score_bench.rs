@@ -236,7 +236,10 @@ type LeadRow = (
 type ActivityRow = (String, Option<i64>, DateTime<Utc>, DateTime<Utc>);
 
 /// The specification's way: the lead with its contact, then its activities,
-/// aggregated here, then one UPDATE. Returns the score and the score the
+/// aggregated here, then one UPDATE. The activities query gets the same
+/// planner hint as the batch (`+organization_id`, so SQLite reads them by
+/// `lead_id`): without it each lead costs a scan of its organization's
+/// activities, and the comparison would measure the planner, not the design. Returns the score and the score the
 /// batch stored before.
 async fn per_lead(
     store: &Store,
@@ -264,7 +267,7 @@ async fn per_lead(
         .fetch_all(
             Sql::new(
                 "SELECT type, duration_seconds, occurred_at, created_at FROM activities \
-                 WHERE organization_id = $1 AND lead_id = $2",
+                 WHERE +organization_id = $1 AND lead_id = $2",
             )
             .arg(org)
             .arg(id),
