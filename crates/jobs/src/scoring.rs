@@ -195,17 +195,149 @@ fn to_write(row: &LeadFactsRow, score: &LeadScore) -> ScoreWrite {
     }
 }
 
-fn change(row: &LeadFactsRow, w: &ScoreWrite) -> ScoreChange {
-    ScoreChange {
-        lead_id: w.lead_id,
-        old_score: row.score,
-        old_category: row.score_category.clone(),
-        new_score: w.score,
-        new_category: w.category.clone(),
+/// A chunk read and scored, waiting to be stored.
+struct Scored {
+    first: i64,
+    last: i64,
+    /// Leads read.
+    read: u64,
+    /// The stale leads' previous state (for the change reports)...
+    before: Vec<(Option<f64>, Option<String>)>,
+    /// ...and their new scores, in the same order.
+    writes: Vec<ScoreWrite>,
+    /// Leads that could not even be read.
+    unreadable: u64,
+    read_ms: f64,
+    score_ms: f64,
+}
+
+/// Reads the leads of `org` with ids in `[first, last]` and scores the stale
+/// ones. A chunk that cannot be read is read again lead by lead.
+async fn read_and_score(
+    store: &Store,
+    org: OrgId,
+    (first, last): (i64, i64),
+    scorer: &Scorer,
+    offline: &OfflineIntent,
+    opts: &ScoreOptions,
+) -> Result<Scored, JobError> {
+    let data = store.scoring();
+    let t_read = Instant::now();
+    let mut unreadable = 0;
+    let rows = match data.facts(org, first, last).await {
+        Ok(rows) => rows,
+        Err(e) => {
+            // A row that cannot be read fails the chunk; read it lead by lead.
+            tracing::warn!(org = org.0, first, last, error = %e, "chunk unreadable; isolating");
+            let mut rows = Vec::new();
+            for id in ids_between(store, org, first, last).await? {
+                match data.facts(org, id, id).await {
+                    Ok(mut one) => rows.append(&mut one),
+                    Err(e) => {
+                        tracing::warn!(org = org.0, lead = id, error = %e, "lead unreadable");
+                        unreadable += 1;
+                    }
+                }
+            }
+            rows
+        }
+    };
+    let read_ms = t_read.elapsed().as_secs_f64() * 1e3;
+    let t_score = Instant::now();
+    let (before, writes) = rows
+        .iter()
+        .filter(|r| opts.all || is_stale(r, opts.now))
+        .map(|r| {
+            let w = to_write(r, &scorer.score(&facts(r, offline), opts.now));
+            ((r.score, r.score_category.clone()), w)
+        })
+        .unzip();
+    Ok(Scored {
+        first,
+        last,
+        read: rows.len() as u64,
+        before,
+        writes,
+        unreadable,
+        read_ms,
+        score_ms: t_score.elapsed().as_secs_f64() * 1e3,
+    })
+}
+
+/// Stores a scored chunk (lead by lead if the chunk fails), counts it and
+/// reports it to `sink`.
+async fn store_chunk(
+    store: &Store,
+    org: OrgId,
+    c: Scored,
+    now: DateTime<Utc>,
+    summary: &mut ScoreSummary,
+    sink: &mut impl ScoreSink,
+) {
+    let data = store.scoring();
+    let t_write = Instant::now();
+    let change =
+        |(old_score, old_category): &(Option<f64>, Option<String>), w: &ScoreWrite| ScoreChange {
+            lead_id: w.lead_id,
+            old_score: *old_score,
+            old_category: old_category.clone(),
+            new_score: w.score,
+            new_category: w.category.clone(),
+        };
+    summary.total_processed += c.writes.len() as u64 + c.unreadable;
+    summary.failed += c.unreadable;
+    let mut changes = Vec::new();
+    match data.write(org, &c.writes, now).await {
+        Ok(()) => {
+            summary.successful += c.writes.len() as u64;
+            changes.extend(
+                c.before
+                    .iter()
+                    .zip(&c.writes)
+                    .filter(|(_, w)| w.changed)
+                    .map(|(b, w)| change(b, w)),
+            );
+        }
+        Err(e) => {
+            let (first, last) = (c.first, c.last);
+            tracing::warn!(org = org.0, first, last, error = %e, "chunk write failed; isolating");
+            for (b, w) in c.before.iter().zip(&c.writes) {
+                match data.write(org, std::slice::from_ref(w), now).await {
+                    Ok(()) => {
+                        summary.successful += 1;
+                        if w.changed {
+                            changes.push(change(b, w));
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(org = org.0, lead = w.lead_id.0, error = %e, "score not stored");
+                        summary.failed += 1;
+                    }
+                }
+            }
+        }
+    }
+    tracing::debug!(
+        org = org.0,
+        first = c.first,
+        last = c.last,
+        leads = c.read,
+        read_ms = c.read_ms,
+        score_ms = c.score_ms,
+        write_ms = t_write.elapsed().as_secs_f64() * 1e3,
+        "chunk scored"
+    );
+    sink.progress(c.read);
+    if !changes.is_empty() {
+        sink.scored(org, &changes);
     }
 }
 
 /// Runs a batch, telling `sink` its progress and the scores that changed.
+///
+/// Chunks are pipelined: while one chunk is written (SQLite's single writer,
+/// or a PostgreSQL connection), the next is read and scored on another
+/// connection, so reading, scoring and writing overlap.
 pub async fn score_leads(
     store: &Store,
     opts: &ScoreOptions,
@@ -225,82 +357,30 @@ pub async fn score_leads(
         let scorer = Scorer::new(&org_config(store, org).await?)
             .map_err(|source| JobError::Config { org: org.0, source })?;
         let data = store.scoring();
+        let mut pending: Option<Scored> = None;
         let mut after = 0;
-        while let Some((first, last)) = data.next_range(org, after, opts.chunk).await? {
-            after = last;
-            let t_read = Instant::now();
-            let rows = match data.facts(org, first, last).await {
-                Ok(rows) => rows,
-                Err(e) => {
-                    // A row that cannot be read fails the chunk; read it lead by lead.
-                    tracing::warn!(org = org.0, first, last, error = %e, "chunk unreadable; isolating");
-                    let mut rows = Vec::new();
-                    for id in ids_between(store, org, first, last).await? {
-                        match data.facts(org, id, id).await {
-                            Ok(mut one) => rows.append(&mut one),
-                            Err(e) => {
-                                tracing::warn!(org = org.0, lead = id, error = %e, "lead unreadable");
-                                summary.total_processed += 1;
-                                summary.failed += 1;
-                            }
-                        }
-                    }
-                    rows
+        loop {
+            let range = data.next_range(org, after, opts.chunk).await?;
+            if let Some((_, last)) = range {
+                after = last;
+            }
+            let next = async {
+                match range {
+                    Some(r) => read_and_score(store, org, r, &scorer, &offline, opts)
+                        .await
+                        .map(Some),
+                    None => Ok(None),
                 }
             };
-            let read = t_read.elapsed();
-            let t_score = Instant::now();
-            let (stale, writes): (Vec<&LeadFactsRow>, Vec<ScoreWrite>) = rows
-                .iter()
-                .filter(|r| opts.all || is_stale(r, opts.now))
-                .map(|r| (r, to_write(r, &scorer.score(&facts(r, &offline), opts.now))))
-                .unzip();
-            let scored = t_score.elapsed();
-            summary.total_processed += writes.len() as u64;
-            let t_write = Instant::now();
-            let mut changes = Vec::new();
-            match data.write(org, &writes, opts.now).await {
-                Ok(()) => {
-                    summary.successful += writes.len() as u64;
-                    changes.extend(
-                        stale
-                            .iter()
-                            .zip(&writes)
-                            .filter(|(_, w)| w.changed)
-                            .map(|(r, w)| change(r, w)),
-                    );
+            let previous = async {
+                if let Some(c) = pending.take() {
+                    store_chunk(store, org, c, opts.now, &mut summary, &mut sink).await;
                 }
-                Err(e) => {
-                    tracing::warn!(org = org.0, first, last, error = %e, "chunk write failed; isolating");
-                    for (r, w) in stale.iter().zip(&writes) {
-                        match data.write(org, std::slice::from_ref(w), opts.now).await {
-                            Ok(()) => {
-                                summary.successful += 1;
-                                if w.changed {
-                                    changes.push(change(r, w));
-                                }
-                            }
-                            Err(e) => {
-                                tracing::warn!(org = org.0, lead = w.lead_id.0, error = %e, "score not stored");
-                                summary.failed += 1;
-                            }
-                        }
-                    }
-                }
-            }
-            tracing::debug!(
-                org = org.0,
-                first,
-                last,
-                leads = rows.len(),
-                read_ms = read.as_secs_f64() * 1e3,
-                score_ms = scored.as_secs_f64() * 1e3,
-                write_ms = t_write.elapsed().as_secs_f64() * 1e3,
-                "chunk scored"
-            );
-            sink.progress(rows.len() as u64);
-            if !changes.is_empty() {
-                sink.scored(org, &changes);
+            };
+            let (next, ()) = tokio::join!(next, previous);
+            match next? {
+                Some(c) => pending = Some(c),
+                None => break,
             }
         }
     }
@@ -365,7 +445,13 @@ pub async fn score_one(
     let w = to_write(&row, &score);
     data.write(org, std::slice::from_ref(&w), now).await?;
     Ok(ScoredLead {
-        change: w.changed.then(|| change(&row, &w)),
+        change: w.changed.then(|| ScoreChange {
+            lead_id: w.lead_id,
+            old_score: row.score,
+            old_category: row.score_category.clone(),
+            new_score: w.score,
+            new_category: w.category.clone(),
+        }),
         score,
     })
 }

@@ -175,15 +175,16 @@ impl ScoringData<'_> {
             return Ok(());
         }
         let mut tx = self.db.begin().await?;
-        // 50 rows (250 placeholders) per statement: sqlx-sqlite looks every
-        // placeholder up by name, which is linear in the placeholders of the
-        // statement, so very wide statements cost quadratic time.
         // SQLite stores JSON as text; PostgreSQL's column is JSONB.
-        let factors = match tx.backend() {
-            crate::Backend::Sqlite => "v.factors",
-            crate::Backend::Postgres => "CAST(v.factors AS JSONB)",
+        // Rows per statement: sqlx-sqlite looks every placeholder up by name,
+        // which is linear in the statement's placeholders, so wide statements
+        // cost quadratic time there (50 rows: 250 placeholders); on
+        // PostgreSQL each statement is a round trip, so wider is faster.
+        let (factors, rows) = match tx.backend() {
+            crate::Backend::Sqlite => ("v.factors", 50),
+            crate::Backend::Postgres => ("CAST(v.factors AS JSONB)", 500),
         };
-        for chunk in scores.chunks(50) {
+        for chunk in scores.chunks(rows) {
             let mut q = Sql::new("WITH v (id, score, category, confidence, factors) AS (VALUES ");
             for (i, s) in chunk.iter().enumerate() {
                 if i > 0 {
