@@ -767,7 +767,8 @@ pub struct LeadQuery {
     /// Rows to skip.
     #[param(minimum = 0)]
     pub offset: Option<i64>,
-    /// Sort key.
+    /// Sort key (leads without a score, budget or decision date come last
+    /// in either direction).
     #[param(value_type = Option<vocab::LeadSortKey>)]
     pub sort: Option<neuracrm_store::leads::LeadSort>,
     /// Sort direction (default desc).

@@ -112,7 +112,7 @@ pub enum LeadSort {
     CreatedAt,
     /// Last change.
     UpdatedAt,
-    /// Score.
+    /// Score (unscored leads last in either direction).
     Score,
     /// Title.
     Title,
