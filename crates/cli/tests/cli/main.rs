@@ -335,3 +335,54 @@ fn score_continuous_runs_a_batch_per_slot_until_stopped() {
     assert_eq!(counts(&first), (120, 120, 0), "{first}");
     assert_eq!(counts(&second), (0, 0, 0), "{second}");
 }
+
+#[test]
+fn score_bench_compares_both_approaches_on_the_same_leads() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("b.db").display());
+    seed_small(dir.path(), &db);
+    let o = neuracrm(
+        &["score-bench", "--db", &db, "--sample", "20", "--json"],
+        dir.path(),
+    );
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    let r: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(r["leads"], 120);
+    assert_eq!(
+        (&r["batch"]["leads"], &r["batch"]["failed"]),
+        (&json(120), &json(0))
+    );
+    assert_eq!(r["per_lead"]["leads"], 20);
+    assert_eq!(
+        r["agreement"], 20,
+        "both approaches give the same scores: {r}"
+    );
+    assert!(r["ratio"].as_f64().unwrap() > 0.0);
+    let q = &r["quality"];
+    let won = q["won"].as_u64().unwrap();
+    let lost = q["lost"].as_u64().unwrap();
+    let by_category: u64 = q["won_rate_by_category"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["won"].as_u64().unwrap() + c["lost"].as_u64().unwrap())
+        .sum();
+    assert_eq!(by_category, won + lost, "{q}");
+    if won > 0 && lost > 0 {
+        let auc = q["roc_auc"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&auc), "{q}");
+    }
+
+    let empty = format!("sqlite://{}", dir.path().join("empty.db").display());
+    let o = neuracrm(&["score-bench", "--db", &empty], dir.path());
+    let (_, err) = text(&o);
+    assert!(
+        !o.status.success() && err.contains("seed it first"),
+        "{err}"
+    );
+}
+
+fn json(n: i64) -> serde_json::Value {
+    serde_json::Value::from(n)
+}
