@@ -45,6 +45,14 @@ pub enum Command {
     Migrate,
     /// Generate deterministic demo data (counts are per organization).
     Seed(SeedArgs),
+    /// Score leads never scored, scored more than 7 days ago or changed since
+    /// (every lead with --all), in chunks; prints
+    /// {total_processed, successful, failed, seconds}.
+    Score(ScoreArgs),
+    /// Benchmark of batch scoring against the per-lead-query approach, and the
+    /// score's quality on demo data (ROC AUC, won rate per category).
+    #[command(name = "score-bench", hide = true)]
+    ScoreBench(ScoreBenchArgs),
     /// Forecasting: the forecast cycle, cleanup, and measuring the engine.
     #[command(subcommand)]
     Forecast(ForecastCommand),
@@ -114,6 +122,41 @@ pub enum SentimentCommand {
         #[arg(long)]
         model: Option<PathBuf>,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct ScoreArgs {
+    /// Only this organization (every organization when absent).
+    #[arg(long)]
+    pub org: Option<i64>,
+    /// Rescore every lead, stale or not.
+    #[arg(long)]
+    pub all: bool,
+    /// Print the summary as JSON (one object per run with --continuous).
+    #[arg(long)]
+    pub json: bool,
+    /// Keep running: a batch every `scoring_interval_secs` (env
+    /// NEURACRM_SCORING_INTERVAL_SECS), each claimed through the database so
+    /// that several schedulers run it once. Stop with Ctrl-C.
+    #[arg(long)]
+    pub continuous: bool,
+    /// Leads read, scored and written per chunk.
+    #[arg(long, default_value_t = 5_000, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub chunk: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct ScoreBenchArgs {
+    /// Leads scored with the per-lead-query approach (two queries and one
+    /// UPDATE per lead), spread evenly over the database.
+    #[arg(long, default_value_t = 2_000)]
+    pub sample: u32,
+    /// Leads per chunk of the batch.
+    #[arg(long, default_value_t = 5_000, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub chunk: u32,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -9,6 +9,10 @@
 //!
 //! A lead needs scoring when it was never scored, was scored more than 7 days
 //! ago, or its own fields or activities changed since (or always, with `all`).
+//!
+//! The job knows nothing of the server: it reports through a [`ScoreSink`]
+//! (progress, and the leads whose score changed once their chunk is stored),
+//! and the server's sink turns those changes into `lead_scored` events.
 
 use std::time::Instant;
 
@@ -58,6 +62,46 @@ pub struct ScoreSummary {
     pub failed: u64,
     /// Wall-clock seconds.
     pub seconds: f64,
+}
+
+/// A lead whose stored score or category changed in a batch (or was scored
+/// for the first time): what a `lead_scored` event says.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ScoreChange {
+    /// The lead.
+    pub lead_id: LeadId,
+    /// The score before, if it had one.
+    pub old_score: Option<f64>,
+    /// The category before, if it had one.
+    pub old_category: Option<String>,
+    /// The new score.
+    pub new_score: f64,
+    /// The new category.
+    pub new_category: String,
+}
+
+/// Where a batch reports what it does. Both methods default to doing nothing.
+///
+/// A plain closure `|leads: u64| ...` is a sink that only follows progress.
+pub trait ScoreSink {
+    /// `leads` more leads were read (scored or found up to date).
+    fn progress(&mut self, leads: u64) {
+        let _ = leads;
+    }
+
+    /// These leads of `org` got a new score or category; called once per
+    /// chunk, after the chunk's scores were stored (never for a score that
+    /// failed to store). Unchanged rescores are not reported: they would
+    /// flood subscribers with no news on every `--all` run.
+    fn scored(&mut self, org: OrgId, changes: &[ScoreChange]) {
+        let _ = (org, changes);
+    }
+}
+
+impl<F: FnMut(u64)> ScoreSink for F {
+    fn progress(&mut self, leads: u64) {
+        self(leads)
+    }
 }
 
 /// Scores older than this are refreshed.
@@ -112,12 +156,31 @@ pub fn facts(row: &LeadFactsRow, intent: &OfflineIntent) -> LeadFacts {
     }
 }
 
+/// The JSON stored in `leads.score_factors`: `{"factors", "recommendations"}`.
+#[derive(Serialize)]
+struct Breakdown<'a> {
+    factors: &'a [neuracrm_scoring::FactorScore; 7],
+    recommendations: &'a [neuracrm_scoring::Recommendation],
+}
+
 /// The JSON stored in `leads.score_factors`.
 pub fn stored_breakdown(score: &LeadScore) -> serde_json::Value {
-    serde_json::json!({
-        "factors": score.factors,
-        "recommendations": score.recommendations,
-    })
+    serde_json::to_value(breakdown(score)).unwrap_or(serde_json::Value::Null)
+}
+
+/// [`stored_breakdown`] as JSON text, serialized without an intermediate
+/// `serde_json::Value` (the batch's hot path).
+pub fn stored_breakdown_text(score: &LeadScore) -> String {
+    // Serializing these types cannot fail: no maps with non-string keys, no
+    // non-finite numbers reach JSON as errors (serde_json writes null).
+    serde_json::to_string(&breakdown(score)).unwrap_or_else(|_| "null".into())
+}
+
+fn breakdown(score: &LeadScore) -> Breakdown<'_> {
+    Breakdown {
+        factors: &score.factors,
+        recommendations: &score.recommendations,
+    }
 }
 
 fn to_write(row: &LeadFactsRow, score: &LeadScore) -> ScoreWrite {
@@ -126,17 +189,159 @@ fn to_write(row: &LeadFactsRow, score: &LeadScore) -> ScoreWrite {
         score: score.total,
         category: score.category.name().to_string(),
         confidence: score.confidence,
-        factors: stored_breakdown(score),
+        factors: stored_breakdown_text(score),
         changed: row.score != Some(score.total)
             || row.score_category.as_deref() != Some(score.category.name()),
     }
 }
 
-/// Runs a batch; `progress` is told how many leads each chunk covered.
+/// A chunk read and scored, waiting to be stored.
+struct Scored {
+    first: i64,
+    last: i64,
+    /// Leads read.
+    read: u64,
+    /// The stale leads' previous state (for the change reports)...
+    before: Vec<(Option<f64>, Option<String>)>,
+    /// ...and their new scores, in the same order.
+    writes: Vec<ScoreWrite>,
+    /// Leads that could not even be read.
+    unreadable: u64,
+    read_ms: f64,
+    score_ms: f64,
+}
+
+/// Reads the leads of `org` with ids in `[first, last]` and scores the stale
+/// ones. A chunk that cannot be read is read again lead by lead.
+async fn read_and_score(
+    store: &Store,
+    org: OrgId,
+    (first, last): (i64, i64),
+    scorer: &Scorer,
+    offline: &OfflineIntent,
+    opts: &ScoreOptions,
+) -> Result<Scored, JobError> {
+    let data = store.scoring();
+    let t_read = Instant::now();
+    let mut unreadable = 0;
+    let rows = match data.facts(org, first, last).await {
+        Ok(rows) => rows,
+        Err(e) => {
+            // A row that cannot be read fails the chunk; read it lead by lead.
+            tracing::warn!(org = org.0, first, last, error = %e, "chunk unreadable; isolating");
+            let mut rows = Vec::new();
+            for id in ids_between(store, org, first, last).await? {
+                match data.facts(org, id, id).await {
+                    Ok(mut one) => rows.append(&mut one),
+                    Err(e) => {
+                        tracing::warn!(org = org.0, lead = id, error = %e, "lead unreadable");
+                        unreadable += 1;
+                    }
+                }
+            }
+            rows
+        }
+    };
+    let read_ms = t_read.elapsed().as_secs_f64() * 1e3;
+    let t_score = Instant::now();
+    let (before, writes) = rows
+        .iter()
+        .filter(|r| opts.all || is_stale(r, opts.now))
+        .map(|r| {
+            let w = to_write(r, &scorer.score(&facts(r, offline), opts.now));
+            ((r.score, r.score_category.clone()), w)
+        })
+        .unzip();
+    Ok(Scored {
+        first,
+        last,
+        read: rows.len() as u64,
+        before,
+        writes,
+        unreadable,
+        read_ms,
+        score_ms: t_score.elapsed().as_secs_f64() * 1e3,
+    })
+}
+
+/// Stores a scored chunk (lead by lead if the chunk fails), counts it and
+/// reports it to `sink`.
+async fn store_chunk(
+    store: &Store,
+    org: OrgId,
+    c: Scored,
+    now: DateTime<Utc>,
+    summary: &mut ScoreSummary,
+    sink: &mut impl ScoreSink,
+) {
+    let data = store.scoring();
+    let t_write = Instant::now();
+    let change =
+        |(old_score, old_category): &(Option<f64>, Option<String>), w: &ScoreWrite| ScoreChange {
+            lead_id: w.lead_id,
+            old_score: *old_score,
+            old_category: old_category.clone(),
+            new_score: w.score,
+            new_category: w.category.clone(),
+        };
+    summary.total_processed += c.writes.len() as u64 + c.unreadable;
+    summary.failed += c.unreadable;
+    let mut changes = Vec::new();
+    match data.write(org, &c.writes, now).await {
+        Ok(()) => {
+            summary.successful += c.writes.len() as u64;
+            changes.extend(
+                c.before
+                    .iter()
+                    .zip(&c.writes)
+                    .filter(|(_, w)| w.changed)
+                    .map(|(b, w)| change(b, w)),
+            );
+        }
+        Err(e) => {
+            let (first, last) = (c.first, c.last);
+            tracing::warn!(org = org.0, first, last, error = %e, "chunk write failed; isolating");
+            for (b, w) in c.before.iter().zip(&c.writes) {
+                match data.write(org, std::slice::from_ref(w), now).await {
+                    Ok(()) => {
+                        summary.successful += 1;
+                        if w.changed {
+                            changes.push(change(b, w));
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(org = org.0, lead = w.lead_id.0, error = %e, "score not stored");
+                        summary.failed += 1;
+                    }
+                }
+            }
+        }
+    }
+    tracing::debug!(
+        org = org.0,
+        first = c.first,
+        last = c.last,
+        leads = c.read,
+        read_ms = c.read_ms,
+        score_ms = c.score_ms,
+        write_ms = t_write.elapsed().as_secs_f64() * 1e3,
+        "chunk scored"
+    );
+    sink.progress(c.read);
+    if !changes.is_empty() {
+        sink.scored(org, &changes);
+    }
+}
+
+/// Runs a batch, telling `sink` its progress and the scores that changed.
+///
+/// Chunks are pipelined: while one chunk is written (SQLite's single writer,
+/// or a PostgreSQL connection), the next is read and scored on another
+/// connection, so reading, scoring and writing overlap.
 pub async fn score_leads(
     store: &Store,
     opts: &ScoreOptions,
-    mut progress: impl FnMut(u64),
+    mut sink: impl ScoreSink,
 ) -> Result<ScoreSummary, JobError> {
     let started = Instant::now();
     let orgs = match opts.org {
@@ -152,49 +357,30 @@ pub async fn score_leads(
         let scorer = Scorer::new(&org_config(store, org).await?)
             .map_err(|source| JobError::Config { org: org.0, source })?;
         let data = store.scoring();
+        let mut pending: Option<Scored> = None;
         let mut after = 0;
-        while let Some((first, last)) = data.next_range(org, after, opts.chunk).await? {
-            after = last;
-            let rows = match data.facts(org, first, last).await {
-                Ok(rows) => rows,
-                Err(e) => {
-                    // A row that cannot be read fails the chunk; read it lead by lead.
-                    tracing::warn!(org = org.0, first, last, error = %e, "chunk unreadable; isolating");
-                    let mut rows = Vec::new();
-                    for id in ids_between(store, org, first, last).await? {
-                        match data.facts(org, id, id).await {
-                            Ok(mut one) => rows.append(&mut one),
-                            Err(e) => {
-                                tracing::warn!(org = org.0, lead = id, error = %e, "lead unreadable");
-                                summary.total_processed += 1;
-                                summary.failed += 1;
-                            }
-                        }
-                    }
-                    rows
+        loop {
+            let range = data.next_range(org, after, opts.chunk).await?;
+            if let Some((_, last)) = range {
+                after = last;
+            }
+            let next = async {
+                match range {
+                    Some(r) => read_and_score(store, org, r, &scorer, &offline, opts)
+                        .await
+                        .map(Some),
+                    None => Ok(None),
                 }
             };
-            progress(rows.len() as u64);
-            let writes: Vec<ScoreWrite> = rows
-                .iter()
-                .filter(|r| opts.all || is_stale(r, opts.now))
-                .map(|r| to_write(r, &scorer.score(&facts(r, &offline), opts.now)))
-                .collect();
-            summary.total_processed += writes.len() as u64;
-            match data.write(org, &writes, opts.now).await {
-                Ok(()) => summary.successful += writes.len() as u64,
-                Err(e) => {
-                    tracing::warn!(org = org.0, first, last, error = %e, "chunk write failed; isolating");
-                    for w in writes {
-                        match data.write(org, std::slice::from_ref(&w), opts.now).await {
-                            Ok(()) => summary.successful += 1,
-                            Err(e) => {
-                                tracing::warn!(org = org.0, lead = w.lead_id.0, error = %e, "score not stored");
-                                summary.failed += 1;
-                            }
-                        }
-                    }
+            let previous = async {
+                if let Some(c) = pending.take() {
+                    store_chunk(store, org, c, opts.now, &mut summary, &mut sink).await;
                 }
+            };
+            let (next, ()) = tokio::join!(next, previous);
+            match next? {
+                Some(c) => pending = Some(c),
+                None => break,
             }
         }
     }
@@ -221,4 +407,51 @@ async fn ids_between(
         .await
         .map_err(neuracrm_store::StoreError::from)?;
     Ok(rows.into_iter().map(|(id,)| id).collect())
+}
+
+/// One lead scored on demand.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScoredLead {
+    /// The full result: total, factors with evidence, confidence, category,
+    /// recommendations.
+    pub score: LeadScore,
+    /// Set when the score or category differs from the stored one.
+    pub change: Option<ScoreChange>,
+}
+
+/// Scores one lead of `org` as of `now` with the organization's
+/// configuration, and stores the score (and its history entry when it
+/// changed): the API's "score now". Same facts query, engine and write as the
+/// batch, so both always agree.
+///
+/// # Errors
+/// [`neuracrm_store::StoreError::NotFound`] when `org` has no such lead.
+pub async fn score_one(
+    store: &Store,
+    org: OrgId,
+    lead: LeadId,
+    now: DateTime<Utc>,
+) -> Result<ScoredLead, JobError> {
+    let data = store.scoring();
+    let row = data
+        .facts(org, lead.0, lead.0)
+        .await?
+        .into_iter()
+        .next()
+        .ok_or(neuracrm_store::StoreError::NotFound { entity: "lead" })?;
+    let scorer = Scorer::new(&org_config(store, org).await?)
+        .map_err(|source| JobError::Config { org: org.0, source })?;
+    let score = scorer.score(&facts(&row, &OfflineIntent::new()), now);
+    let w = to_write(&row, &score);
+    data.write(org, std::slice::from_ref(&w), now).await?;
+    Ok(ScoredLead {
+        change: w.changed.then(|| ScoreChange {
+            lead_id: w.lead_id,
+            old_score: row.score,
+            old_category: row.score_category.clone(),
+            new_score: w.score,
+            new_category: w.category.clone(),
+        }),
+        score,
+    })
 }

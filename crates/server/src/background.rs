@@ -26,9 +26,12 @@ impl Background {
     pub fn spawn(state: &AppState) -> Background {
         let mut bg = Background::default();
         if state.settings.scheduler {
-            let _instance = neuracrm_jobs::schedule::instance_name();
-            // Periodic jobs register here, e.g.:
-            // bg.add("score_leads", tokio::spawn(run_periodic(store, instance.clone(), "score_leads", every, task)));
+            let instance = neuracrm_jobs::schedule::instance_name();
+            // Periodic jobs register here.
+            bg.add(
+                "score_leads",
+                crate::scoring::spawn_periodic(state, &instance),
+            );
         }
         // Event subscribers register here.
         bg.add("sentiment", crate::sentiment::spawn_subscriber(state));

@@ -856,7 +856,8 @@ pub struct LeadQuery {
     /// Rows to skip.
     #[param(minimum = 0)]
     pub offset: Option<i64>,
-    /// Sort key.
+    /// Sort key (leads without a score, budget or decision date come last
+    /// in either direction).
     #[param(value_type = Option<vocab::LeadSortKey>)]
     pub sort: Option<neuracrm_store::leads::LeadSort>,
     /// Sort direction (default desc).
@@ -876,8 +877,9 @@ pub struct LeadQuery {
     /// Contact id.
     #[param(value_type = Option<i64>)]
     pub contact_id: Option<ContactId>,
-    /// Score category (Hot, Warm, Lukewarm, Cold).
-    pub category: Option<String>,
+    /// Score category.
+    #[param(value_type = Option<crate::routes::scoring::vocab::ScoreCategory>)]
+    pub category: Option<neuracrm_scoring::Category>,
     /// Smallest score.
     pub min_score: Option<f64>,
     /// Largest score.

@@ -12,6 +12,7 @@
 //! - [`dto`]: the wire types;
 //! - [`background`]: periodic jobs and event subscribers started with the app;
 //! - [`sentiment`]: the subscriber that stores the sentiment of logged activities.
+//! - [`scoring`]: lead-scoring runs that publish `lead_scored` events.
 //!
 //! State travels in axum's `State`, never in globals, so tests can run many
 //! apps side by side.
@@ -24,6 +25,7 @@ pub mod error;
 pub mod extract;
 pub mod routes;
 pub mod sentiment;
+pub mod scoring;
 pub mod startup;
 
 pub use configuration::{Secret, Settings};

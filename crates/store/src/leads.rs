@@ -11,7 +11,8 @@ use crate::audit::{self, Action};
 use crate::contacts::Upserted;
 use crate::db::{Db, Sql, Tx};
 use crate::tables::{
-    Table, filter_eq, filter_range, order_and_page, search_clause, search_pattern, word,
+    Table, filter_eq, filter_range, order_and_page, order_nulls_last_and_page, search_clause,
+    search_pattern, word,
 };
 use crate::{Page, Paged, Result, Sort, StoreError};
 
@@ -89,7 +90,7 @@ pub struct LeadFilter {
     pub owner_id: Option<UserId>,
     /// Contact.
     pub contact_id: Option<ContactId>,
-    /// Score category (Hot, Warm, Lukewarm, Cold).
+    /// Score category as stored (`hot`, `warm`, `lukewarm`, `cold`).
     pub category: Option<String>,
     /// Score at least.
     pub min_score: Option<f64>,
@@ -112,7 +113,7 @@ pub enum LeadSort {
     CreatedAt,
     /// Last change.
     UpdatedAt,
-    /// Score.
+    /// Score (unscored leads last in either direction).
     Score,
     /// Title.
     Title,
@@ -132,6 +133,14 @@ impl LeadSort {
             LeadSort::Budget => "budget_cents",
             LeadSort::ExpectedDecision => "expected_decision",
         }
+    }
+
+    /// Whether the column can be empty (unscored leads, no budget, ...).
+    fn nullable(self) -> bool {
+        matches!(
+            self,
+            LeadSort::Score | LeadSort::Budget | LeadSort::ExpectedDecision
+        )
     }
 }
 
@@ -319,7 +328,11 @@ impl Leads<'_> {
             search_clause(&mut q, &["first_name", "last_name", "company"], &pattern);
             q.push("))");
         }
-        order_and_page(&mut q, sort.by.column(), sort.dir, page);
+        if sort.by.nullable() {
+            order_nulls_last_and_page(&mut q, sort.by.column(), sort.dir, page);
+        } else {
+            order_and_page(&mut q, sort.by.column(), sort.dir, page);
+        }
         let rows: Vec<LeadRow> = self.db.fetch_all(q).await?;
         Paged::from_overfetch(rows, page).try_map(Lead::try_from)
     }

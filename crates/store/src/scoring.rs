@@ -1,12 +1,14 @@
-//! Set-based reads and writes for batch lead scoring: the facts of a chunk of
-//! leads in one query (contact joined, activities aggregated by GROUP BY), and
-//! the scores of a chunk written back in one statement.
+//! Set-based reads and writes for lead scoring: the facts of a chunk of
+//! leads in one query (contact joined, activities aggregated by GROUP BY), the
+//! scores of a chunk written back in one statement, an organization's scoring
+//! configuration, and the scoring analytics (each one aggregate query).
 
 use chrono::{DateTime, NaiveDate, Utc};
 use neuracrm_domain::{LeadId, OrgId};
 
-use crate::Result;
+use crate::audit::{self, Action};
 use crate::db::{Db, Sql};
+use crate::{Result, StoreError};
 
 /// Batch-scoring repository.
 #[derive(Debug, Clone, Copy)]
@@ -66,12 +68,21 @@ pub struct ScoreWrite {
     pub category: String,
     /// Confidence 0–1.
     pub confidence: f64,
-    /// Factor breakdown and recommendations.
-    pub factors: serde_json::Value,
+    /// Factor breakdown and recommendations, as JSON text (serialized once,
+    /// straight from the engine's types: building a `serde_json::Value` per
+    /// lead costs more than scoring it).
+    pub factors: String,
     /// Whether the score differs from the stored one (then it joins the history).
     pub changed: bool,
 }
 
+/// The facts of a range of leads. In the activities subquery,
+/// `+organization_id` (a no-op unary plus, valid on both backends) keeps
+/// SQLite's planner, which has no statistics and sees only placeholders, from
+/// choosing the `(organization_id, occurred_at)` index: that reads every
+/// activity of the organization for every chunk (quadratic in the size of the
+/// organization) instead of the chunk's activities by `lead_id`. The row
+/// filter on the organization still applies.
 const FACTS: &str = "SELECT l.id, l.title, l.description, l.budget_cents, l.expected_decision, l.score, \
     l.score_category, l.score_updated_at, l.updated_at, c.industry, c.company_size, c.job_title, \
     a.opens, a.clicks, a.website_seconds, a.activity_count, a.last_activity_at, a.last_recorded_at \
@@ -83,7 +94,7 @@ const FACTS: &str = "SELECT l.id, l.title, l.description, l.budget_cents, l.expe
         CAST(SUM(CASE WHEN type = 'website_visit' THEN COALESCE(duration_seconds, 0) ELSE 0 END) AS BIGINT) AS website_seconds, \
         CAST(COUNT(*) AS BIGINT) AS activity_count, \
         MAX(occurred_at) AS last_activity_at, MAX(created_at) AS last_recorded_at \
-      FROM activities WHERE organization_id = $1 AND lead_id >= $2 AND lead_id <= $3 GROUP BY lead_id) a \
+      FROM activities WHERE +organization_id = $1 AND lead_id >= $2 AND lead_id <= $3 GROUP BY lead_id) a \
       ON a.lead_id = l.id \
     WHERE l.organization_id = $1 AND l.id >= $2 AND l.id <= $3 ORDER BY l.id";
 
@@ -137,6 +148,18 @@ impl ScoringData<'_> {
         Ok(Some((first, last)))
     }
 
+    /// How many leads `org` has (the length of a batch's progress bar).
+    pub async fn lead_count(&self, org: OrgId) -> Result<u64> {
+        let (n,): (i64,) = self
+            .db
+            .fetch_one(
+                Sql::new("SELECT CAST(COUNT(*) AS BIGINT) FROM leads WHERE organization_id = $1")
+                    .arg(org),
+            )
+            .await?;
+        Ok(n.max(0) as u64)
+    }
+
     /// The facts of `org`'s leads with ids in `[first, last]`.
     pub async fn facts(&self, org: OrgId, first: i64, last: i64) -> Result<Vec<LeadFactsRow>> {
         Ok(self
@@ -152,7 +175,16 @@ impl ScoringData<'_> {
             return Ok(());
         }
         let mut tx = self.db.begin().await?;
-        for chunk in scores.chunks(500) {
+        // SQLite stores JSON as text; PostgreSQL's column is JSONB.
+        // Rows per statement: sqlx-sqlite looks every placeholder up by name,
+        // which is linear in the statement's placeholders, so wide statements
+        // cost quadratic time there (50 rows: 250 placeholders); on
+        // PostgreSQL each statement is a round trip, so wider is faster.
+        let (factors, rows) = match tx.backend() {
+            crate::Backend::Sqlite => ("v.factors", 50),
+            crate::Backend::Postgres => ("CAST(v.factors AS JSONB)", 500),
+        };
+        for chunk in scores.chunks(rows) {
             let mut q = Sql::new("WITH v (id, score, category, confidence, factors) AS (VALUES ");
             for (i, s) in chunk.iter().enumerate() {
                 if i > 0 {
@@ -167,13 +199,15 @@ impl ScoringData<'_> {
                     .push(", ")
                     .bind(s.confidence)
                     .push(", ")
-                    .bind(s.factors.clone())
+                    .bind(s.factors.as_str())
                     .push(")");
             }
             q.push(
                 ") UPDATE leads SET score = v.score, score_category = v.category, \
-                 score_confidence = v.confidence, score_factors = v.factors, score_updated_at = ",
+                 score_confidence = v.confidence, score_factors = ",
             )
+            .push(factors)
+            .push(", score_updated_at = ")
             .bind(at)
             .push(" FROM v WHERE leads.organization_id = ")
             .bind(org)
@@ -238,6 +272,178 @@ impl ScoringData<'_> {
                     .arg(org),
             )
             .await?)
+    }
+}
+
+/// Leads of one category (`None`: never scored).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, sqlx::FromRow)]
+pub struct CategoryCount {
+    /// The stored category word.
+    pub category: Option<String>,
+    /// How many leads.
+    pub leads: i64,
+}
+
+/// Leads grouped by one key, with their average score.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, sqlx::FromRow)]
+pub struct GroupScore {
+    /// The group (a source word, or an industry as recorded; `None`: none).
+    pub key: Option<String>,
+    /// Leads in the group.
+    pub leads: i64,
+    /// Of which scored.
+    pub scored: i64,
+    /// Average score of the scored ones (`None` when none is).
+    pub average_score: Option<f64>,
+}
+
+/// A lead whose score moved within the analytics window.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, sqlx::FromRow)]
+pub struct ScoreMove {
+    /// The lead.
+    pub lead_id: i64,
+    /// Its title.
+    pub title: String,
+    /// Its score when the window opened (or its first score in the window).
+    pub old_score: f64,
+    /// Its latest score.
+    pub new_score: f64,
+    /// Its latest category.
+    pub category: String,
+}
+
+/// An organization's scoring analytics.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ScoringAnalytics {
+    /// Leads per category, unscored ones under `None`.
+    pub distribution: Vec<CategoryCount>,
+    /// Average score per lead source.
+    pub by_source: Vec<GroupScore>,
+    /// Average score per industry (the largest groups).
+    pub by_industry: Vec<GroupScore>,
+    /// The leads whose score moved most since the window opened, largest
+    /// absolute move first.
+    pub top_movers: Vec<ScoreMove>,
+}
+
+/// Industries reported by [`ScoringData::analytics`] (the largest groups):
+/// industry is free text, so an organization can have thousands.
+pub const ANALYTICS_INDUSTRIES: i64 = 25;
+
+const MOVERS: &str = "WITH moved AS (\
+        SELECT DISTINCT lead_id FROM lead_score_history WHERE organization_id = $1 AND scored_at >= $2), \
+    h AS (SELECT h.lead_id, h.score, h.category, \
+        ROW_NUMBER() OVER (PARTITION BY h.lead_id ORDER BY h.scored_at DESC, h.id DESC) AS newest, \
+        ROW_NUMBER() OVER (PARTITION BY h.lead_id ORDER BY \
+            CASE WHEN h.scored_at < $2 THEN 0 ELSE 1 END, \
+            CASE WHEN h.scored_at < $2 THEN h.scored_at END DESC, h.scored_at, h.id) AS base \
+      FROM lead_score_history h JOIN moved m ON m.lead_id = h.lead_id \
+      WHERE h.organization_id = $1) \
+    SELECT n.lead_id, l.title, b.score AS old_score, n.score AS new_score, n.category \
+    FROM h n JOIN h b ON b.lead_id = n.lead_id AND b.base = 1 \
+    JOIN leads l ON l.organization_id = $1 AND l.id = n.lead_id \
+    WHERE n.newest = 1 AND n.score <> b.score \
+    ORDER BY ABS(n.score - b.score) DESC, n.lead_id LIMIT $3";
+
+impl ScoringData<'_> {
+    /// Stores `config` as the organization's `settings.scoring` (other
+    /// settings kept) and marks every lead of the organization for
+    /// re-scoring, in one transaction, with an audit entry. Returns how many
+    /// leads were marked. The caller validates the configuration.
+    pub async fn set_config(
+        &self,
+        org: OrgId,
+        actor: Option<neuracrm_domain::UserId>,
+        config: serde_json::Value,
+    ) -> Result<u64> {
+        let mut tx = self.db.begin().await?;
+        let mut q = Sql::new("SELECT settings FROM organizations WHERE id = $1").arg(org);
+        if tx.backend() == crate::Backend::Postgres {
+            // SQLite's write transaction already serializes writers.
+            q.push(" FOR UPDATE");
+        }
+        let row: Option<(sqlx::types::Json<serde_json::Value>,)> = tx.fetch_optional(q).await?;
+        let (sqlx::types::Json(mut settings),) = row.ok_or(StoreError::NotFound {
+            entity: "organization",
+        })?;
+        if !settings.is_object() {
+            settings = serde_json::json!({});
+        }
+        settings["scoring"] = config;
+        tx.execute(
+            Sql::new("UPDATE organizations SET settings = $1 WHERE id = $2")
+                .arg(settings)
+                .arg(org),
+        )
+        .await?;
+        let marked = tx
+            .execute(
+                Sql::new("UPDATE leads SET score_updated_at = NULL WHERE organization_id = $1")
+                    .arg(org),
+            )
+            .await?;
+        audit::record(&mut tx, org, actor, Action::Update, "scoring_config", org.0).await?;
+        tx.commit().await?;
+        Ok(marked)
+    }
+
+    /// The organization's scoring analytics: leads per category, average
+    /// score per source and per industry, and the `movers` leads whose score
+    /// moved most since `since` (from the score history). Four aggregate
+    /// queries, whatever the number of leads.
+    pub async fn analytics(
+        &self,
+        org: OrgId,
+        since: DateTime<Utc>,
+        movers: u32,
+    ) -> Result<ScoringAnalytics> {
+        let distribution: Vec<CategoryCount> = self
+            .db
+            .fetch_all(
+                Sql::new(
+                    "SELECT score_category AS category, CAST(COUNT(*) AS BIGINT) AS leads \
+                     FROM leads WHERE organization_id = $1 GROUP BY score_category \
+                     ORDER BY (score_category IS NULL), score_category",
+                )
+                .arg(org),
+            )
+            .await?;
+        let by_source: Vec<GroupScore> = self
+            .db
+            .fetch_all(
+                Sql::new(
+                    "SELECT source AS key, CAST(COUNT(*) AS BIGINT) AS leads, \
+                     CAST(COUNT(score) AS BIGINT) AS scored, AVG(score) AS average_score \
+                     FROM leads WHERE organization_id = $1 GROUP BY source ORDER BY source",
+                )
+                .arg(org),
+            )
+            .await?;
+        let by_industry: Vec<GroupScore> = self
+            .db
+            .fetch_all(
+                Sql::new(
+                    "SELECT c.industry AS key, CAST(COUNT(*) AS BIGINT) AS leads, \
+                     CAST(COUNT(l.score) AS BIGINT) AS scored, AVG(l.score) AS average_score \
+                     FROM leads l LEFT JOIN contacts c \
+                       ON c.organization_id = l.organization_id AND c.id = l.contact_id \
+                     WHERE l.organization_id = $1 GROUP BY c.industry \
+                     ORDER BY COUNT(*) DESC, (c.industry IS NULL), c.industry LIMIT $2",
+                )
+                .arg(org)
+                .arg(ANALYTICS_INDUSTRIES),
+            )
+            .await?;
+        let top_movers: Vec<ScoreMove> = self
+            .db
+            .fetch_all(Sql::new(MOVERS).arg(org).arg(since).arg(movers as i64))
+            .await?;
+        Ok(ScoringAnalytics {
+            distribution,
+            by_source,
+            by_industry,
+            top_movers,
+        })
     }
 }
 

@@ -212,6 +212,27 @@ pub(crate) fn order_and_page(q: &mut Sql, column: &str, dir: crate::SortDir, pag
         .bind(page.offset as i64);
 }
 
+/// Like [`order_and_page`] for a nullable column: rows without a value come
+/// last in either direction, on both backends (PostgreSQL would put them
+/// first when descending, SQLite last).
+pub(crate) fn order_nulls_last_and_page(
+    q: &mut Sql,
+    column: &str,
+    dir: crate::SortDir,
+    page: crate::Page,
+) {
+    q.push(" ORDER BY ")
+        .push(column)
+        .push(" ")
+        .push(dir.sql())
+        .push(" NULLS LAST, id ")
+        .push(dir.sql())
+        .push(" LIMIT ")
+        .bind(page.limit as i64 + 1)
+        .push(" OFFSET ")
+        .bind(page.offset as i64);
+}
+
 /// Reads a stored vocabulary word back.
 pub(crate) fn word<T: std::str::FromStr>(entity: &'static str, s: &str) -> Result<T> {
     s.parse().map_err(|_| StoreError::Corrupt {

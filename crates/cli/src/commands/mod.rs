@@ -1,6 +1,8 @@
 //! One module per command.
 
 mod forecast;
+mod score;
+mod score_bench;
 mod seed;
 mod sentiment;
 mod serve;
@@ -32,6 +34,8 @@ pub async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Seed(args) => seed::seed(settings, args).await,
+        Command::Score(args) => score::score(settings, args).await,
+        Command::ScoreBench(args) => score_bench::bench(settings, args).await,
     }
 }
 

@@ -353,3 +353,193 @@ fn forecast_run_stores_every_model_and_cleanup_deletes_old_results() {
         "12 months of 2 models, not 36"
     );
 }
+
+fn seed_small(dir: &std::path::Path, db: &str) {
+    let o = neuracrm(
+        &[
+            "seed",
+            "--db",
+            db,
+            "--orgs",
+            "2",
+            "--contacts",
+            "30",
+            "--leads",
+            "60",
+            "--deals",
+            "20",
+            "--activities",
+            "300",
+            "--months",
+            "6",
+            "--seed",
+            "5",
+            "--anchor",
+            "2026-06-01",
+        ],
+        dir,
+    );
+    assert!(o.status.success(), "{}", text(&o).1);
+}
+
+fn summary(o: &Output) -> serde_json::Value {
+    let (out, err) = text(o);
+    assert!(o.status.success(), "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 1, "one JSON line: {out}");
+    serde_json::from_str(lines[0]).unwrap()
+}
+
+fn counts(v: &serde_json::Value) -> (i64, i64, i64) {
+    assert!(v["seconds"].as_f64().unwrap() >= 0.0, "{v}");
+    (
+        v["total_processed"].as_i64().unwrap(),
+        v["successful"].as_i64().unwrap(),
+        v["failed"].as_i64().unwrap(),
+    )
+}
+
+#[test]
+fn score_scores_every_stale_lead_and_reports_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("s.db").display());
+    seed_small(dir.path(), &db);
+
+    let first = summary(&neuracrm(&["score", "--db", &db, "--json"], dir.path()));
+    assert_eq!(counts(&first), (120, 120, 0), "{first}");
+
+    // The scores are stored, with a category and a history entry each.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (scored, categorized, history): (i64, i64, i64) = rt.block_on(async {
+        let store = neuracrm_store::Store::open(&db, &Default::default())
+            .await
+            .unwrap();
+        let one = |sql: &'static str| {
+            let store = store.clone();
+            async move {
+                let (n,): (i64,) = store
+                    .db()
+                    .fetch_one(neuracrm_store::Sql::new(sql))
+                    .await
+                    .unwrap();
+                n
+            }
+        };
+        (
+            one("SELECT CAST(COUNT(*) AS BIGINT) FROM leads WHERE score BETWEEN 0 AND 100").await,
+            one("SELECT CAST(COUNT(*) AS BIGINT) FROM leads WHERE score_category IN ('hot', 'warm', 'lukewarm', 'cold')").await,
+            one("SELECT CAST(COUNT(*) AS BIGINT) FROM lead_score_history").await,
+        )
+    });
+    assert_eq!((scored, categorized, history), (120, 120, 120));
+
+    // Nothing is stale any more; --all and --org narrow or widen the run.
+    let again = summary(&neuracrm(&["score", "--db", &db, "--json"], dir.path()));
+    assert_eq!(counts(&again), (0, 0, 0));
+    let org2 = summary(&neuracrm(
+        &["score", "--db", &db, "--org", "2", "--all", "--json"],
+        dir.path(),
+    ));
+    assert_eq!(counts(&org2), (60, 60, 0));
+    let o = neuracrm(&["score", "--db", &db], dir.path());
+    let (out, _) = text(&o);
+    assert!(
+        o.status.success() && out.starts_with("scored 0 leads: 0 successful, 0 failed"),
+        "{out}"
+    );
+
+    let o = neuracrm(&["score", "--db", &db, "--org", "99"], dir.path());
+    let (_, err) = text(&o);
+    assert!(!o.status.success());
+    assert!(
+        err.contains("--org 99") && err.contains("not found"),
+        "{err}"
+    );
+    let o = neuracrm(&["score", "--db", &db, "--chunk", "0"], dir.path());
+    assert!(!o.status.success(), "a chunk of zero leads is refused");
+}
+
+#[test]
+fn score_continuous_runs_a_batch_per_slot_until_stopped() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("c.db").display());
+    seed_small(dir.path(), &db);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_neuracrm"))
+        .args(["score", "--db", &db, "--continuous", "--json"])
+        .current_dir(dir.path())
+        .env_remove("NEURACRM_DATABASE_URL")
+        .env("NEURACRM_SCORING_INTERVAL_SECS", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stdout).lines() {
+            if tx.send(line.unwrap()).is_err() {
+                break;
+            }
+        }
+    });
+    let wait = std::time::Duration::from_secs(60);
+    let first: serde_json::Value = serde_json::from_str(&rx.recv_timeout(wait).unwrap()).unwrap();
+    // The next slot (a second later) finds nothing stale.
+    let second: serde_json::Value = serde_json::from_str(&rx.recv_timeout(wait).unwrap()).unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(counts(&first), (120, 120, 0), "{first}");
+    assert_eq!(counts(&second), (0, 0, 0), "{second}");
+}
+
+#[test]
+fn score_bench_compares_both_approaches_on_the_same_leads() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("b.db").display());
+    seed_small(dir.path(), &db);
+    let o = neuracrm(
+        &["score-bench", "--db", &db, "--sample", "20", "--json"],
+        dir.path(),
+    );
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    let r: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(r["leads"], 120);
+    assert_eq!(
+        (&r["batch"]["leads"], &r["batch"]["failed"]),
+        (&json(120), &json(0))
+    );
+    assert_eq!(r["per_lead"]["leads"], 20);
+    assert_eq!(
+        r["agreement"], 20,
+        "both approaches give the same scores: {r}"
+    );
+    assert!(r["ratio"].as_f64().unwrap() > 0.0);
+    let q = &r["quality"];
+    let won = q["won"].as_u64().unwrap();
+    let lost = q["lost"].as_u64().unwrap();
+    let by_category: u64 = q["won_rate_by_category"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["won"].as_u64().unwrap() + c["lost"].as_u64().unwrap())
+        .sum();
+    assert_eq!(by_category, won + lost, "{q}");
+    if won > 0 && lost > 0 {
+        let auc = q["roc_auc"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&auc), "{q}");
+    }
+
+    let empty = format!("sqlite://{}", dir.path().join("empty.db").display());
+    let o = neuracrm(&["score-bench", "--db", &empty], dir.path());
+    let (_, err) = text(&o);
+    assert!(
+        !o.status.success() && err.contains("seed it first"),
+        "{err}"
+    );
+}
+
+fn json(n: i64) -> serde_json::Value {
+    serde_json::Value::from(n)
+}

@@ -1,6 +1,6 @@
 use chrono::{Duration, NaiveDate, Utc};
 use neuracrm_domain::{ActivityType, LeadId, NewActivity, OrgId};
-use neuracrm_jobs::scoring::{ScoreOptions, score_leads};
+use neuracrm_jobs::scoring::{ScoreChange, ScoreOptions, ScoreSink, score_leads, score_one};
 use neuracrm_store::seed::{SeedSpec, seed};
 use neuracrm_store::testing::fresh_store;
 use neuracrm_store::{Backend, Sql};
@@ -207,4 +207,180 @@ async fn the_score_separates_won_from_lost_on_generated_data() {
     }
     let auc = wins / (won.len() * lost.len()) as f64;
     assert!(auc > 0.65, "ROC AUC {auc:.3}");
+}
+
+/// Collects what a batch reports.
+#[derive(Default)]
+struct Collect {
+    read: u64,
+    changes: Vec<(OrgId, ScoreChange)>,
+}
+
+impl ScoreSink for &mut Collect {
+    fn progress(&mut self, leads: u64) {
+        self.read += leads;
+    }
+    fn scored(&mut self, org: OrgId, changes: &[ScoreChange]) {
+        self.changes
+            .extend(changes.iter().map(|c| (org, c.clone())));
+    }
+}
+
+#[tokio::test]
+async fn the_batch_reports_each_changed_score_once_it_is_stored() {
+    let t = fresh_store().await;
+    let s = &t.store;
+    let mut two_orgs = spec(120, 20, 600);
+    two_orgs.orgs = 2;
+    seed(s, &two_orgs, &hash, |_| {}).await.unwrap();
+    let opts = ScoreOptions {
+        chunk: 50,
+        ..Default::default()
+    };
+
+    let mut first = Collect::default();
+    let r = score_leads(s, &opts, &mut first).await.unwrap();
+    assert_eq!(r.successful, 240);
+    assert_eq!(first.read, 240);
+    assert_eq!(first.changes.len(), 240, "every first score is news");
+    for (org, c) in &first.changes {
+        assert_eq!((c.old_score, c.old_category.as_deref()), (None, None));
+        // The change names the organization that owns the lead, and what was stored.
+        let l = s.leads().get(*org, c.lead_id).await.unwrap();
+        assert_eq!(l.score, Some(c.new_score));
+        assert_eq!(l.score_category.as_deref(), Some(c.new_category.as_str()));
+    }
+
+    // Rescoring unchanged leads stores them again but reports nothing.
+    let mut again = Collect::default();
+    let r = score_leads(
+        s,
+        &ScoreOptions {
+            all: true,
+            ..opts.clone()
+        },
+        &mut again,
+    )
+    .await
+    .unwrap();
+    assert_eq!((r.successful, again.changes.len()), (240, 0));
+
+    // A lead whose engagement jumps is reported with its old and new score.
+    // (the least engaged lead of organization 1: 12 opens must raise it)
+    let org = OrgId(1);
+    let engagement = |l: &neuracrm_domain::Lead| {
+        l.score_factors.as_ref().unwrap()["factors"][2]["points"]
+            .as_f64()
+            .unwrap()
+    };
+    let mut leads = Vec::new();
+    for (o, c) in &first.changes {
+        if *o == org {
+            leads.push(s.leads().get(org, c.lead_id).await.unwrap());
+        }
+    }
+    let before = leads
+        .into_iter()
+        .min_by(|a, b| engagement(a).total_cmp(&engagement(b)))
+        .unwrap();
+    assert!(engagement(&before) < 15.0, "{:?}", before.score_factors);
+    let lead = before.id;
+    for _ in 0..12 {
+        s.activities()
+            .create(
+                org,
+                None,
+                &NewActivity {
+                    kind: ActivityType::EmailOpen,
+                    lead_id: Some(lead),
+                    deal_id: None,
+                    contact_id: None,
+                    user_id: None,
+                    subject: None,
+                    body: None,
+                    duration_seconds: None,
+                    occurred_at: None,
+                },
+            )
+            .await
+            .unwrap();
+    }
+    let mut third = Collect::default();
+    score_leads(
+        s,
+        &ScoreOptions {
+            now: Utc::now() + Duration::seconds(1),
+            ..opts
+        },
+        &mut third,
+    )
+    .await
+    .unwrap();
+    assert_eq!(third.changes.len(), 1, "only the lead that changed");
+    let (o, c) = &third.changes[0];
+    assert_eq!((*o, c.lead_id), (org, lead));
+    assert_eq!(c.old_score, before.score);
+    assert!(c.new_score > before.score.unwrap(), "{c:?}");
+}
+
+#[tokio::test]
+async fn scoring_one_lead_stores_it_and_stays_inside_its_organization() {
+    let t = fresh_store().await;
+    let s = &t.store;
+    let mut two_orgs = spec(20, 5, 100);
+    two_orgs.orgs = 2;
+    seed(s, &two_orgs, &hash, |_| {}).await.unwrap();
+    let (org_of_lead, other_org) = (OrgId(1), OrgId(2));
+    let lead = s
+        .leads()
+        .list(
+            org_of_lead,
+            &Default::default(),
+            Default::default(),
+            Default::default(),
+        )
+        .await
+        .unwrap()
+        .items[0]
+        .id;
+
+    let now = Utc::now();
+    let one = score_one(s, org_of_lead, lead, now).await.unwrap();
+    let change = one.change.expect("a first score is a change");
+    assert_eq!(change.new_score, one.score.total);
+    let stored = s.leads().get(org_of_lead, lead).await.unwrap();
+    assert_eq!(stored.score, Some(one.score.total));
+    assert_eq!(
+        stored.score_category.as_deref(),
+        Some(one.score.category.name())
+    );
+    assert_eq!(
+        s.scoring()
+            .history(org_of_lead, lead, 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    // Same facts, same score: stored again, not a change, no new history.
+    let again = score_one(s, org_of_lead, lead, now).await.unwrap();
+    assert!(again.change.is_none());
+    assert_eq!(
+        s.scoring()
+            .history(org_of_lead, lead, 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // Another organization cannot score it: not found, and nothing written.
+    let e = score_one(s, other_org, lead, now).await.unwrap_err();
+    assert!(
+        matches!(
+            e,
+            neuracrm_jobs::JobError::Store(neuracrm_store::StoreError::NotFound { .. })
+        ),
+        "{e:?}"
+    );
 }

@@ -45,7 +45,7 @@ pub async fn list_leads(
         source: q.source,
         owner_id: q.owner_id,
         contact_id: q.contact_id,
-        category: q.category,
+        category: q.category.map(|c| c.name().to_string()),
         min_score: q.min_score,
         max_score: q.max_score,
         q: q.q,

@@ -19,6 +19,7 @@ pub mod health;
 pub mod import;
 pub mod leads;
 pub mod sentiment;
+pub mod scoring;
 pub mod users;
 
 #[derive(OpenApi)]
@@ -37,6 +38,7 @@ pub mod users;
         crate::dto::vocab::DealStatus,
         crate::dto::vocab::ActivityType,
         crate::dto::vocab::Role,
+        scoring::vocab::ScoreCategory,
     )),
     tags(
         (name = "auth", description = "Registration, login, tokens"),
@@ -48,6 +50,7 @@ pub mod users;
         (name = "import", description = "Bulk import"),
         (name = "sentiment", description = "Sentiment of texts and of activities"),
         (name = "forecasting", description = "Forecasts of revenue, won deals and new customers; forecasting models and their accuracy"),
+        (name = "scoring", description = "Lead scores, their configuration, batches and analytics"),
     )
 )]
 struct ApiDoc;
@@ -82,6 +85,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(sentiment::router())
         .merge(forecast::router())
         .merge(forecasting_models::router())
+        .merge(scoring::router())
         .split_for_parts()
 }
 

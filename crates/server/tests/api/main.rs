@@ -9,4 +9,5 @@ mod helpers;
 mod import;
 mod resources;
 mod sentiment;
+mod scoring;
 mod tenancy;

@@ -25,6 +25,10 @@ async fn snapshot(app: &TestApp, a: &Tenant) -> Value {
             app.get_ok(&format!("{list}?limit=200"), &a.token).await["items"].clone(),
         );
     }
+    all.insert(
+        "scoring_config".into(),
+        app.get_ok("/api/scoring/config", &a.token).await,
+    );
     Value::Object(all)
 }
 
@@ -148,7 +152,19 @@ async fn organization_b_cannot_reach_anything_of_organization_a() {
         201,
     )
     .await;
+    // A's leads carry scores and A has its own scoring configuration, so B's
+    // batches and configuration changes have something of A's to (not) touch.
+    app.call(
+        Method::PUT,
+        "/api/scoring/config",
+        Some(&ta.token),
+        Some(json!({"thresholds": {"hot": 90, "warm": 70, "lukewarm": 50}})),
+    )
+    .await;
+    app.post_ok("/api/scoring/run", &ta.token, json!({}), 200)
+        .await;
     let before = snapshot(&app, &ta).await;
+    assert!(before["/api/leads"][0]["score"].is_number(), "{before}");
     let mut b_events = app.events.subscribe_org(neuracrm_domain::OrgId(ta.org_id));
 
     let spec: Value = app
@@ -352,6 +368,49 @@ async fn organization_b_cannot_reach_anything_of_organization_a() {
                     assert_eq!(r.status(), 200, "{op}");
                     let report: Value = r.json().await.unwrap();
                     assert_eq!(report["updated"], 1, "B's own lead L: {report}");
+                    walked += 1;
+                }
+                "get /api/scoring/config" => {
+                    let c = app.get_ok(path, &tb.token).await;
+                    assert_eq!(
+                        c["thresholds"]["hot"], 80.0,
+                        "B sees its own (default) configuration"
+                    );
+                    walked += 1;
+                }
+                "put /api/scoring/config" => {
+                    // B's change is B's: A's configuration and A's leads stay (checked below).
+                    let r = app
+                        .call(
+                            Method::PUT,
+                            path,
+                            Some(&tb.token),
+                            Some(json!({"weights": {"industry": 0.25, "engagement": 0.20}})),
+                        )
+                        .await;
+                    assert_eq!(r.status(), 200, "{op}");
+                    let body: Value = r.json().await.unwrap();
+                    assert_eq!(
+                        body["leads_marked_for_rescoring"], 1,
+                        "only B's lead: {body}"
+                    );
+                    walked += 1;
+                }
+                "post /api/scoring/run" => {
+                    let run = app.post_ok(path, &tb.token, json!({}), 200).await;
+                    assert_eq!(run["total_processed"], 1, "only B's lead: {run}");
+                    walked += 1;
+                }
+                "get /api/scoring/analytics" => {
+                    let a_stats = app.get_ok(path, &tb.token).await;
+                    let leads: i64 = a_stats["distribution"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|c| c["leads"].as_i64().unwrap())
+                        .sum::<i64>()
+                        + a_stats["unscored"].as_i64().unwrap();
+                    assert_eq!(leads, 1, "B counts only its own lead: {a_stats}");
                     walked += 1;
                 }
                 other => panic!("the isolation walk does not know {other}: add it"),

@@ -1,0 +1,821 @@
+//! Lead scoring over HTTP: score one lead now, read its stored breakdown and
+//! history, read and change the organization's scoring configuration, run a
+//! batch, and the scoring analytics.
+//!
+//! Scoring itself is the jobs crate's (`score_one`, `score_leads`), so the API
+//! and the batch give the same answer for the same data; this module adds
+//! tenancy, roles, validation and the `lead_scored` events.
+
+use axum::extract::State;
+use chrono::{DateTime, Utc};
+use neuracrm_domain::{LeadId, Role};
+use neuracrm_jobs::JobError;
+use neuracrm_jobs::scoring::{ScoreOptions, org_config, score_one};
+use neuracrm_scoring::{
+    CategoryThresholds, Factor, IndustryRule, IndustryTable, LeadScore, Scorer, ScoringConfig,
+    ScoringError, Weights,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::AppState;
+use crate::auth::{AdminUser, AuthUser};
+use crate::error::{ApiError, ApiResult, ErrorBody, error_chain};
+use crate::extract::{Id, Json, Query};
+use crate::scoring::{lead_scored, run_batch};
+
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(score_lead, get_score))
+        .routes(routes!(score_history))
+        .routes(routes!(get_config, put_config))
+        .routes(routes!(run_scoring))
+        .routes(routes!(analytics))
+}
+
+// ---------------------------------------------------------------- wire types
+
+/// Schema-only names of the scoring vocabularies.
+pub mod vocab {
+    use serde::Serialize;
+    use utoipa::ToSchema;
+
+    /// A score category, from the organization's thresholds (default: hot ≥ 80,
+    /// warm ≥ 60, lukewarm ≥ 40, cold below).
+    #[derive(Debug, Serialize, ToSchema)]
+    #[serde(rename_all = "snake_case")]
+    #[allow(missing_docs)]
+    pub enum ScoreCategory {
+        Hot,
+        Warm,
+        Lukewarm,
+        Cold,
+    }
+
+    /// One of the seven scoring factors.
+    #[derive(Debug, Serialize, ToSchema)]
+    #[serde(rename_all = "snake_case")]
+    #[allow(missing_docs)]
+    pub enum ScoreFactor {
+        Industry,
+        CompanySize,
+        Engagement,
+        DecisionMaker,
+        Urgency,
+        BudgetSignals,
+        AiInsights,
+    }
+
+    /// How a scoring batch ended.
+    #[derive(Debug, Serialize, ToSchema)]
+    #[serde(rename_all = "snake_case")]
+    #[allow(missing_docs)]
+    pub enum RunStatus {
+        Completed,
+        CompletedWithFailures,
+    }
+}
+
+/// One factor's contribution to a score.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct FactorOut {
+    /// The factor.
+    #[schema(value_type = vocab::ScoreFactor)]
+    pub factor: Factor,
+    /// Points earned, 0 to `max`.
+    pub points: f64,
+    /// The factor's maximum (its weight × 100).
+    pub max: f64,
+    /// True when real data produced the points, false when they are the
+    /// default for missing data.
+    pub backed: bool,
+    /// The data behind the points, tagged by `kind` (industry matched, opens,
+    /// clicks and seconds on site, title phrase, days to decision, ...).
+    #[schema(value_type = Object)]
+    pub evidence: serde_json::Value,
+    /// The evidence as a sentence ("12 opens+clicks, 640 s on site").
+    pub explanation: String,
+}
+
+/// A suggestion about one of the weakest factors.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct RecommendationOut {
+    /// The factor to work on.
+    #[schema(value_type = vocab::ScoreFactor)]
+    pub factor: Factor,
+    /// Its points.
+    pub points: f64,
+    /// Its maximum.
+    pub max: f64,
+    /// What to do.
+    pub action: String,
+}
+
+/// A lead's score with everything behind it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ScoreBreakdown {
+    /// The lead.
+    pub lead_id: i64,
+    /// 0–100, the sum of the factors' points.
+    pub total: f64,
+    /// From the total and the organization's thresholds.
+    #[schema(value_type = vocab::ScoreCategory)]
+    pub category: String,
+    /// Share of the weight backed by real data rather than defaults, 0–1.
+    pub confidence: f64,
+    /// The seven factors, in a fixed order.
+    pub factors: Vec<FactorOut>,
+    /// Up to three, weakest factor first.
+    pub recommendations: Vec<RecommendationOut>,
+    /// When the score was computed; `null` while the lead is marked for
+    /// re-scoring after a configuration change (until the next batch).
+    pub scored_at: Option<DateTime<Utc>>,
+}
+
+/// The factor breakdown as stored in `leads.score_factors`.
+#[derive(Deserialize)]
+struct StoredFactors {
+    factors: Vec<FactorOut>,
+    recommendations: Vec<RecommendationOut>,
+}
+
+fn corrupt(lead: LeadId, e: impl std::fmt::Display) -> ApiError {
+    ApiError::Internal(format!("lead {}: stored score breakdown: {e}", lead.0))
+}
+
+impl ScoreBreakdown {
+    fn new(lead: LeadId, score: &LeadScore, at: DateTime<Utc>) -> ApiResult<Self> {
+        let stored: StoredFactors =
+            serde_json::from_value(neuracrm_jobs::scoring::stored_breakdown(score))
+                .map_err(|e| corrupt(lead, e))?;
+        Ok(ScoreBreakdown {
+            lead_id: lead.0,
+            total: score.total,
+            category: score.category.name().into(),
+            confidence: score.confidence,
+            factors: stored.factors,
+            recommendations: stored.recommendations,
+            scored_at: Some(at),
+        })
+    }
+}
+
+/// One entry of a lead's score history.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ScorePointOut {
+    /// The score.
+    pub score: f64,
+    /// Its category.
+    #[schema(value_type = vocab::ScoreCategory)]
+    pub category: String,
+    /// Its confidence.
+    pub confidence: f64,
+    /// When it was computed.
+    pub scored_at: DateTime<Utc>,
+}
+
+/// A lead's score history, newest first (one entry per change).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ScoreHistoryOut {
+    /// The lead.
+    pub lead_id: i64,
+    /// The changes, newest first.
+    pub items: Vec<ScorePointOut>,
+}
+
+/// How many history entries to return.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct HistoryQuery {
+    /// Entries, 1–500 (default 100).
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<i64>,
+}
+
+/// Largest history page.
+const MAX_HISTORY: i64 = 500;
+
+/// Factor weights: each 0–1, together exactly 1 (±1e-6).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct WeightsBody {
+    /// Default 0.20.
+    #[schema(minimum = 0, maximum = 1)]
+    pub industry: f64,
+    /// Default 0.15.
+    #[schema(minimum = 0, maximum = 1)]
+    pub company_size: f64,
+    /// Default 0.25.
+    #[schema(minimum = 0, maximum = 1)]
+    pub engagement: f64,
+    /// Default 0.15.
+    #[schema(minimum = 0, maximum = 1)]
+    pub decision_maker: f64,
+    /// Default 0.10.
+    #[schema(minimum = 0, maximum = 1)]
+    pub urgency: f64,
+    /// Default 0.10.
+    #[schema(minimum = 0, maximum = 1)]
+    pub budget_signals: f64,
+    /// Default 0.05.
+    #[schema(minimum = 0, maximum = 1)]
+    pub ai_insights: f64,
+}
+
+impl From<Weights> for WeightsBody {
+    fn from(w: Weights) -> Self {
+        WeightsBody {
+            industry: w.industry,
+            company_size: w.company_size,
+            engagement: w.engagement,
+            decision_maker: w.decision_maker,
+            urgency: w.urgency,
+            budget_signals: w.budget_signals,
+            ai_insights: w.ai_insights,
+        }
+    }
+}
+
+impl Default for WeightsBody {
+    fn default() -> Self {
+        Weights::default().into()
+    }
+}
+
+/// Category thresholds on the 0–100 total: 100 ≥ hot > warm > lukewarm > 0.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct ThresholdsBody {
+    /// Default 80.
+    #[schema(exclusive_minimum = 0, maximum = 100)]
+    pub hot: f64,
+    /// Default 60.
+    #[schema(exclusive_minimum = 0, maximum = 100)]
+    pub warm: f64,
+    /// Default 40.
+    #[schema(exclusive_minimum = 0, maximum = 100)]
+    pub lukewarm: f64,
+}
+
+impl Default for ThresholdsBody {
+    fn default() -> Self {
+        let t = CategoryThresholds::default();
+        ThresholdsBody {
+            hot: t.hot,
+            warm: t.warm,
+            lukewarm: t.lukewarm,
+        }
+    }
+}
+
+/// One industry of the table.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IndustryRuleBody {
+    /// Canonical name, also matched as a whole word ("technology").
+    #[schema(min_length = 1, max_length = 100)]
+    pub name: String,
+    /// Points out of the default 20 (scaled with the industry weight).
+    #[schema(minimum = 0, maximum = 20)]
+    pub points: f64,
+    /// Other words for it ("software", "saas").
+    #[serde(default)]
+    #[schema(max_items = 100)]
+    pub synonyms: Vec<String>,
+}
+
+/// The industry table; `rules`, when given, replaces the default list.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct IndustryTableBody {
+    /// The named industries.
+    #[schema(max_items = 200)]
+    pub rules: Vec<IndustryRuleBody>,
+    /// Points for any other or unknown industry, out of 20 (default 5).
+    #[schema(minimum = 0, maximum = 20)]
+    pub other_points: f64,
+}
+
+impl Default for IndustryTableBody {
+    fn default() -> Self {
+        IndustryTable::default().into()
+    }
+}
+
+impl From<IndustryTable> for IndustryTableBody {
+    fn from(t: IndustryTable) -> Self {
+        IndustryTableBody {
+            rules: t
+                .rules
+                .into_iter()
+                .map(|r| IndustryRuleBody {
+                    name: r.name,
+                    points: r.points,
+                    synonyms: r.synonyms,
+                })
+                .collect(),
+            other_points: t.other_points,
+        }
+    }
+}
+
+/// An organization's scoring configuration. Every field has a default, so a
+/// body gives only what it changes (a `PUT` replaces the whole configuration
+/// with the body and the defaults).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct ScoringConfigBody {
+    /// Share of the 100 points each factor can earn.
+    pub weights: WeightsBody,
+    /// Industry points and synonyms.
+    pub industries: IndustryTableBody,
+    /// Category thresholds.
+    pub thresholds: ThresholdsBody,
+}
+
+impl From<ScoringConfig> for ScoringConfigBody {
+    fn from(c: ScoringConfig) -> Self {
+        ScoringConfigBody {
+            weights: c.weights.into(),
+            industries: c.industries.into(),
+            thresholds: ThresholdsBody {
+                hot: c.thresholds.hot,
+                warm: c.thresholds.warm,
+                lukewarm: c.thresholds.lukewarm,
+            },
+        }
+    }
+}
+
+/// Size limits of an industry table, so one request cannot make every
+/// scoring run compile an enormous matcher.
+const MAX_RULES: usize = 200;
+const MAX_SYNONYMS: usize = 100;
+const MAX_PHRASE: usize = 100;
+
+impl ScoringConfigBody {
+    /// The engine's configuration, validated and compiled once to be sure the
+    /// batch will accept it.
+    fn into_config(self) -> ApiResult<ScoringConfig> {
+        let t = &self.industries;
+        if t.rules.len() > MAX_RULES {
+            return Err(ApiError::validation(
+                "industries.rules",
+                format!("at most {MAX_RULES} industries"),
+            ));
+        }
+        for (i, r) in t.rules.iter().enumerate() {
+            if r.synonyms.len() > MAX_SYNONYMS {
+                return Err(ApiError::validation(
+                    format!("industries.rules[{i}].synonyms"),
+                    format!("at most {MAX_SYNONYMS} synonyms per industry"),
+                ));
+            }
+            let long = std::iter::once(&r.name)
+                .chain(&r.synonyms)
+                .position(|p| p.chars().count() > MAX_PHRASE);
+            if let Some(j) = long {
+                let field = if j == 0 {
+                    format!("industries.rules[{i}].name")
+                } else {
+                    format!("industries.rules[{i}].synonyms[{}]", j - 1)
+                };
+                return Err(ApiError::validation(
+                    field,
+                    format!("at most {MAX_PHRASE} characters"),
+                ));
+            }
+        }
+        let w = self.weights;
+        let config = ScoringConfig {
+            weights: Weights {
+                industry: w.industry,
+                company_size: w.company_size,
+                engagement: w.engagement,
+                decision_maker: w.decision_maker,
+                urgency: w.urgency,
+                budget_signals: w.budget_signals,
+                ai_insights: w.ai_insights,
+            },
+            industries: IndustryTable {
+                rules: self
+                    .industries
+                    .rules
+                    .into_iter()
+                    .map(|r| IndustryRule {
+                        name: r.name,
+                        points: r.points,
+                        synonyms: r.synonyms,
+                    })
+                    .collect(),
+                other_points: self.industries.other_points,
+            },
+            thresholds: CategoryThresholds {
+                hot: self.thresholds.hot,
+                warm: self.thresholds.warm,
+                lukewarm: self.thresholds.lukewarm,
+            },
+        };
+        Scorer::new(&config).map_err(|e| match e {
+            ScoringError::InvalidConfig { field, reason } => ApiError::validation(field, reason),
+            other => ApiError::validation("industries", other.to_string()),
+        })?;
+        Ok(config)
+    }
+}
+
+/// The stored configuration and what changing it did.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ScoringConfigUpdated {
+    /// The configuration now in force.
+    pub config: ScoringConfigBody,
+    /// Leads of the organization marked for re-scoring by the next batch.
+    pub leads_marked_for_rescoring: u64,
+}
+
+/// The outcome of a scoring batch.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ScoringRunOut {
+    /// `completed`, or `completed_with_failures` when some leads could not be
+    /// scored or stored (they are logged and retried by the next run).
+    #[schema(value_type = vocab::RunStatus)]
+    pub status: String,
+    /// Leads that needed a score (never scored, older than 7 days, or changed).
+    pub total_processed: u64,
+    /// Leads scored and stored.
+    pub successful: u64,
+    /// Leads that failed.
+    pub failed: u64,
+    /// Wall-clock seconds.
+    pub seconds: f64,
+}
+
+/// Leads of one category.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CategoryCountOut {
+    /// The category.
+    #[schema(value_type = vocab::ScoreCategory)]
+    pub category: String,
+    /// Leads in it.
+    pub leads: i64,
+}
+
+/// Leads of one source with their average score.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SourceScoreOut {
+    /// The lead source.
+    #[schema(value_type = crate::dto::vocab::LeadSource)]
+    pub source: String,
+    /// Leads from it.
+    pub leads: i64,
+    /// Of which scored.
+    pub scored: i64,
+    /// Average score of the scored ones; `null` when none is.
+    pub average_score: Option<f64>,
+}
+
+/// Leads of one industry (as recorded on their contacts) with their average
+/// score.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IndustryScoreOut {
+    /// The industry; `null` for leads whose contact records none (or that
+    /// have no contact).
+    pub industry: Option<String>,
+    /// Leads in it.
+    pub leads: i64,
+    /// Of which scored.
+    pub scored: i64,
+    /// Average score of the scored ones; `null` when none is.
+    pub average_score: Option<f64>,
+}
+
+/// A lead whose score moved in the window.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ScoreMoveOut {
+    /// The lead.
+    pub lead_id: i64,
+    /// Its title.
+    pub title: String,
+    /// Its score when the window opened (its first score, for a lead first
+    /// scored within the window).
+    pub old_score: f64,
+    /// Its latest score.
+    pub new_score: f64,
+    /// `new_score - old_score`.
+    pub change: f64,
+    /// Its latest category.
+    #[schema(value_type = vocab::ScoreCategory)]
+    pub category: String,
+}
+
+/// The organization's scoring at a glance.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ScoringAnalyticsOut {
+    /// Days covered by `top_movers`.
+    pub window_days: i64,
+    /// Leads per category, hot first (every category, zeros included).
+    pub distribution: Vec<CategoryCountOut>,
+    /// Leads never scored.
+    pub unscored: i64,
+    /// Average score per lead source.
+    pub by_source: Vec<SourceScoreOut>,
+    /// Average score per industry, largest groups first (at most 25).
+    pub by_industry: Vec<IndustryScoreOut>,
+    /// The leads whose score moved most in the window, largest move first
+    /// (at most 10).
+    pub top_movers: Vec<ScoreMoveOut>,
+}
+
+/// Days of score history the analytics look back over.
+const WINDOW_DAYS: i64 = 7;
+/// Leads listed in `top_movers`.
+const MOVERS: u32 = 10;
+
+fn job_error(e: JobError) -> ApiError {
+    match e {
+        JobError::Store(s) => s.into(),
+        other => ApiError::Internal(error_chain(&other)),
+    }
+}
+
+// ---------------------------------------------------------------- handlers
+
+/// Scores the lead now with the organization's configuration, stores the
+/// score (and its history when it changed), publishes `lead_scored` when it
+/// changed, and returns the full breakdown.
+#[utoipa::path(post, path = "/api/leads/{id}/score", tag = "scoring",
+    params(("id" = i64, Path, description = "Lead id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = ScoreBreakdown),
+        (status = 400, description = "Bad id", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 404, description = "No such lead", body = ErrorBody),
+    ))]
+pub async fn score_lead(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Id(id): Id<LeadId>,
+) -> ApiResult<Json<ScoreBreakdown>> {
+    let now = Utc::now();
+    let scored = score_one(&state.store, user.org, id, now)
+        .await
+        .map_err(job_error)?;
+    if let Some(change) = &scored.change {
+        state.publish(user.org, lead_scored(change));
+    }
+    Ok(Json(ScoreBreakdown::new(id, &scored.score, now)?))
+}
+
+/// The lead's stored score and breakdown (404 when it was never scored).
+#[utoipa::path(get, path = "/api/leads/{id}/score", tag = "scoring",
+    params(("id" = i64, Path, description = "Lead id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = ScoreBreakdown),
+        (status = 400, description = "Bad id", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 404, description = "No such lead, or not scored yet", body = ErrorBody),
+    ))]
+pub async fn get_score(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Id(id): Id<LeadId>,
+) -> ApiResult<Json<ScoreBreakdown>> {
+    let lead = state.store.leads().get(user.org, id).await?;
+    let (Some(total), Some(category), Some(confidence), Some(factors)) = (
+        lead.score,
+        lead.score_category,
+        lead.score_confidence,
+        lead.score_factors,
+    ) else {
+        return Err(ApiError::NotFound(format!(
+            "score of lead {} (never scored: POST /api/leads/{}/score)",
+            id.0, id.0
+        )));
+    };
+    let stored: StoredFactors = serde_json::from_value(factors).map_err(|e| corrupt(id, e))?;
+    Ok(Json(ScoreBreakdown {
+        lead_id: id.0,
+        total,
+        category,
+        confidence,
+        factors: stored.factors,
+        recommendations: stored.recommendations,
+        scored_at: lead.score_updated_at,
+    }))
+}
+
+/// The lead's score history, newest first: one entry per change of score.
+#[utoipa::path(get, path = "/api/leads/{id}/score/history", tag = "scoring",
+    params(("id" = i64, Path, description = "Lead id"), HistoryQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = ScoreHistoryOut),
+        (status = 400, description = "Bad id or limit", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 404, description = "No such lead", body = ErrorBody),
+    ))]
+pub async fn score_history(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Id(id): Id<LeadId>,
+    Query(q): Query<HistoryQuery>,
+) -> ApiResult<Json<ScoreHistoryOut>> {
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=MAX_HISTORY).contains(&limit) {
+        return Err(ApiError::InvalidQuery {
+            field: Some("limit".into()),
+            message: format!("limit must be between 1 and {MAX_HISTORY}"),
+        });
+    }
+    // The lead must be the caller's: 404 otherwise, even with no history.
+    state.store.leads().get(user.org, id).await?;
+    let items = state
+        .store
+        .scoring()
+        .history(user.org, id, limit as u32)
+        .await?
+        .into_iter()
+        .map(|p| ScorePointOut {
+            score: p.score,
+            category: p.category,
+            confidence: p.confidence,
+            scored_at: p.scored_at,
+        })
+        .collect();
+    Ok(Json(ScoreHistoryOut {
+        lead_id: id.0,
+        items,
+    }))
+}
+
+/// The organization's scoring configuration (defaults where it changed
+/// nothing).
+#[utoipa::path(get, path = "/api/scoring/config", tag = "scoring",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = ScoringConfigBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+    ))]
+pub async fn get_config(
+    State(state): State<AppState>,
+    user: AuthUser,
+) -> ApiResult<Json<ScoringConfigBody>> {
+    let config = org_config(&state.store, user.org)
+        .await
+        .map_err(job_error)?;
+    Ok(Json(config.into()))
+}
+
+/// Replaces the organization's scoring configuration (admins only). The body
+/// is validated (weights 0–1 summing to 1, thresholds ordered, industry
+/// table well formed; 422 naming the field) and every lead of the
+/// organization is marked for re-scoring by the next batch.
+#[utoipa::path(put, path = "/api/scoring/config", tag = "scoring",
+    request_body = ScoringConfigBody,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = ScoringConfigUpdated),
+        (status = 400, description = "Malformed body", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 422, description = "Invalid configuration; `field` names it", body = ErrorBody),
+    ))]
+pub async fn put_config(
+    State(state): State<AppState>,
+    AdminUser(admin): AdminUser,
+    Json(body): Json<ScoringConfigBody>,
+) -> ApiResult<Json<ScoringConfigUpdated>> {
+    let config = body.into_config()?;
+    let json = serde_json::to_value(&config)
+        .map_err(|e| ApiError::Internal(format!("scoring configuration to JSON: {e}")))?;
+    let marked = state
+        .store
+        .scoring()
+        .set_config(admin.org, Some(admin.user_id), json)
+        .await?;
+    Ok(Json(ScoringConfigUpdated {
+        config: config.into(),
+        leads_marked_for_rescoring: marked,
+    }))
+}
+
+/// Runs a scoring batch for the organization now (admins and managers) and
+/// returns its summary: leads never scored, older than 7 days or changed
+/// since are scored; each changed score publishes `lead_scored`.
+#[utoipa::path(post, path = "/api/scoring/run", tag = "scoring",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = ScoringRunOut),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "Reps cannot start batches", body = ErrorBody),
+    ))]
+pub async fn run_scoring(
+    State(state): State<AppState>,
+    user: AuthUser,
+) -> ApiResult<Json<ScoringRunOut>> {
+    if user.role == Role::Rep {
+        return Err(ApiError::Forbidden);
+    }
+    let opts = ScoreOptions {
+        org: Some(user.org),
+        ..Default::default()
+    };
+    let s = run_batch(&state.store, state.events.as_ref(), &opts)
+        .await
+        .map_err(job_error)?;
+    Ok(Json(ScoringRunOut {
+        status: if s.failed == 0 {
+            "completed"
+        } else {
+            "completed_with_failures"
+        }
+        .into(),
+        total_processed: s.total_processed,
+        successful: s.successful,
+        failed: s.failed,
+        seconds: s.seconds,
+    }))
+}
+
+/// Scoring analytics: leads per category, average score per source and per
+/// industry, and the leads whose score moved most in the last 7 days.
+#[utoipa::path(get, path = "/api/scoring/analytics", tag = "scoring",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = ScoringAnalyticsOut),
+        (status = 401, description = "No valid token", body = ErrorBody),
+    ))]
+pub async fn analytics(
+    State(state): State<AppState>,
+    user: AuthUser,
+) -> ApiResult<Json<ScoringAnalyticsOut>> {
+    let since = Utc::now() - chrono::Duration::days(WINDOW_DAYS);
+    let a = state
+        .store
+        .scoring()
+        .analytics(user.org, since, MOVERS)
+        .await?;
+    let count = |word: &str| {
+        a.distribution
+            .iter()
+            .filter(|c| c.category.as_deref() == Some(word))
+            .map(|c| c.leads)
+            .sum::<i64>()
+    };
+    let distribution = ["hot", "warm", "lukewarm", "cold"]
+        .into_iter()
+        .map(|word| CategoryCountOut {
+            category: word.into(),
+            leads: count(word),
+        })
+        .collect();
+    let unscored = a
+        .distribution
+        .iter()
+        .filter(|c| c.category.is_none())
+        .map(|c| c.leads)
+        .sum();
+    Ok(Json(ScoringAnalyticsOut {
+        window_days: WINDOW_DAYS,
+        distribution,
+        unscored,
+        by_source: a
+            .by_source
+            .into_iter()
+            .map(|g| SourceScoreOut {
+                source: g.key.unwrap_or_default(),
+                leads: g.leads,
+                scored: g.scored,
+                average_score: g.average_score,
+            })
+            .collect(),
+        by_industry: a
+            .by_industry
+            .into_iter()
+            .map(|g| IndustryScoreOut {
+                industry: g.key,
+                leads: g.leads,
+                scored: g.scored,
+                average_score: g.average_score,
+            })
+            .collect(),
+        top_movers: a
+            .top_movers
+            .into_iter()
+            .map(|m| ScoreMoveOut {
+                lead_id: m.lead_id,
+                title: m.title,
+                old_score: m.old_score,
+                new_score: m.new_score,
+                change: ((m.new_score - m.old_score) * 100.0).round() / 100.0,
+                category: m.category,
+            })
+            .collect(),
+    }))
+}
