@@ -176,12 +176,11 @@ impl ScoringData<'_> {
         }
         let mut tx = self.db.begin().await?;
         // SQLite stores JSON as text; PostgreSQL's column is JSONB.
-        // Rows per statement: sqlx-sqlite looks every placeholder up by name,
-        // which is linear in the statement's placeholders, so wide statements
-        // cost quadratic time there (50 rows: 250 placeholders); on
-        // PostgreSQL each statement is a round trip, so wider is faster.
+        // Rows per statement: wider is fewer statements (a round trip each on
+        // PostgreSQL). Every placeholder is bound in order, so SQLite binds
+        // them by position (`Sql::positional`), in linear time.
         let (factors, rows) = match tx.backend() {
-            crate::Backend::Sqlite => ("v.factors", 50),
+            crate::Backend::Sqlite => ("v.factors", 500),
             crate::Backend::Postgres => ("CAST(v.factors AS JSONB)", 500),
         };
         for chunk in scores.chunks(rows) {
