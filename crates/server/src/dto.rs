@@ -888,6 +888,10 @@ pub struct LeadQuery {
     pub created_from: Option<DateTime<Utc>>,
     /// Created before (RFC 3339).
     pub created_to: Option<DateTime<Utc>>,
+    /// Include each lead's score breakdown (`score_factors`, about 1.8 KB a
+    /// lead). Off by default: list items carry `score_factors: null`; the
+    /// breakdown is on the lead itself and at `/api/leads/{id}/score`.
+    pub include_factors: Option<bool>,
 }
 
 /// Filters, sorting and paging of the deal list.

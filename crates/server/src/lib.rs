@@ -24,8 +24,8 @@ pub mod dto;
 pub mod error;
 pub mod extract;
 pub mod routes;
-pub mod sentiment;
 pub mod scoring;
+pub mod sentiment;
 pub mod startup;
 
 pub use configuration::{Secret, Settings};

@@ -102,6 +102,10 @@ pub struct LeadFilter {
     pub created_from: Option<DateTime<Utc>>,
     /// Created before.
     pub created_to: Option<DateTime<Utc>>,
+    /// Read each lead's score breakdown too (not a filter: what to read).
+    /// Lists leave it out by default: at about 1.8 KB a lead it made a page
+    /// of 50 five times larger and the list half as fast.
+    pub with_factors: bool,
 }
 
 /// Sort orders of the lead list.
@@ -308,9 +312,16 @@ impl Leads<'_> {
         page: Page,
     ) -> Result<Paged<Lead>> {
         let mut q = Sql::new("SELECT ");
-        q.push(COLUMNS)
-            .push(" FROM leads WHERE organization_id = ")
-            .bind(org);
+        if f.with_factors {
+            q.push(COLUMNS);
+        } else {
+            // NULL typed as the column on both backends.
+            q.push(&COLUMNS.replace(
+                "score_factors,",
+                "CASE WHEN 1 = 0 THEN score_factors END AS score_factors,",
+            ));
+        }
+        q.push(" FROM leads WHERE organization_id = ").bind(org);
         filter_eq(&mut q, "status", f.status);
         filter_eq(&mut q, "source", f.source);
         filter_eq(&mut q, "owner_id", f.owner_id);

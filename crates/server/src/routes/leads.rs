@@ -51,6 +51,7 @@ pub async fn list_leads(
         q: q.q,
         created_from: q.created_from,
         created_to: q.created_to,
+        with_factors: q.include_factors.unwrap_or(false),
     };
     let sort = Sort {
         by: q.sort.unwrap_or_default(),

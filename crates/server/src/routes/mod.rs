@@ -18,8 +18,8 @@ pub mod forecasting_models;
 pub mod health;
 pub mod import;
 pub mod leads;
-pub mod sentiment;
 pub mod scoring;
+pub mod sentiment;
 pub mod users;
 
 #[derive(OpenApi)]

@@ -8,6 +8,6 @@ mod health;
 mod helpers;
 mod import;
 mod resources;
-mod sentiment;
 mod scoring;
+mod sentiment;
 mod tenancy;

@@ -140,6 +140,19 @@ async fn scoring_a_lead_now_explains_stores_and_announces_it() {
     }
     let l = app.get_ok(&format!("/api/leads/{id}"), &t.token).await;
     assert_eq!(l["score"], b["total"]);
+    assert!(
+        l["score_factors"].is_object(),
+        "one lead carries its breakdown"
+    );
+    // Lists leave the (large) breakdown out unless asked for it.
+    let list = app.get_ok("/api/leads", &t.token).await;
+    assert_eq!(list["items"][0]["id"], id);
+    assert_eq!(list["items"][0]["score"], b["total"]);
+    assert!(list["items"][0]["score_factors"].is_null(), "{list}");
+    let full = app
+        .get_ok("/api/leads?include_factors=true", &t.token)
+        .await;
+    assert_eq!(full["items"][0]["score_factors"], l["score_factors"]);
 
     // Same data, same score: no event, no new history entry.
     let again = app
@@ -655,17 +668,24 @@ async fn the_scheduler_scores_new_leads_and_announces_them() {
     };
     let l = app.get_ok(&format!("/api/leads/{id}"), &t.token).await;
     assert_eq!(l["score"].as_f64(), Some(new_score));
-    let runs = app
-        .store
-        .job_runs()
-        .recent("score_leads", 10)
-        .await
-        .unwrap();
-    assert!(
-        runs.iter().any(|r| r
-            .outcome
-            .as_deref()
-            .is_some_and(|o| o.starts_with("ok: 1 processed"))),
-        "{runs:?}"
-    );
+    // The run's outcome is recorded when the run ends, after its events:
+    // wait for it (a regression test: reading it at once was flaky).
+    let until = tokio::time::Instant::now() + deadline;
+    loop {
+        let runs = app
+            .store
+            .job_runs()
+            .recent("score_leads", 10)
+            .await
+            .unwrap();
+        if runs.iter().any(|r| {
+            r.outcome
+                .as_deref()
+                .is_some_and(|o| o.starts_with("ok: 1 processed"))
+        }) {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < until, "{runs:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }
