@@ -168,21 +168,6 @@ async fn check_refs(tx: &mut Tx, org: OrgId, l: &NewLead) -> Result<()> {
         .await
 }
 
-/// A new score to store for a lead.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ScoreUpdate {
-    /// The lead.
-    pub lead_id: LeadId,
-    /// Total, 0–100.
-    pub score: f64,
-    /// Category name.
-    pub category: String,
-    /// Confidence, 0–1.
-    pub confidence: f64,
-    /// The factor breakdown.
-    pub factors: serde_json::Value,
-}
-
 /// A lead named by its natural key (contact and title), as an import row
 /// gives it. Fields left `None` keep their stored value on update, and take
 /// their defaults (status `new`, source `other`) on create.
@@ -400,63 +385,5 @@ impl Leads<'_> {
         Table::Leads.delete(&mut tx, org, id.0).await?;
         audit::record(&mut tx, org, actor, Action::Delete, "lead", id.0).await?;
         tx.commit().await
-    }
-
-    /// Stores new scores for leads of `org` in one transaction, appending to
-    /// the score history where the score changed. Returns the previous score
-    /// and category of each lead updated (leads of other organizations, or
-    /// deleted meanwhile, are skipped).
-    pub async fn store_scores(
-        &self,
-        org: OrgId,
-        scores: &[ScoreUpdate],
-        at: DateTime<Utc>,
-    ) -> Result<Vec<(LeadId, Option<f64>, Option<String>)>> {
-        let mut tx = self.db.begin().await?;
-        let mut previous = Vec::with_capacity(scores.len());
-        for s in scores {
-            let old: Option<(Option<f64>, Option<String>)> = tx
-                .fetch_optional(
-                    Sql::new("SELECT score, score_category FROM leads WHERE organization_id = $1 AND id = $2")
-                        .arg(org)
-                        .arg(s.lead_id),
-                )
-                .await?;
-            let Some((old_score, old_category)) = old else {
-                continue;
-            };
-            tx.execute(
-                Sql::new(
-                    "UPDATE leads SET score = $1, score_category = $2, score_confidence = $3, \
-                     score_factors = $4, score_updated_at = $5 WHERE organization_id = $6 AND id = $7",
-                )
-                .arg(s.score)
-                .arg(s.category.as_str())
-                .arg(s.confidence)
-                .arg(s.factors.clone())
-                .arg(at)
-                .arg(org)
-                .arg(s.lead_id),
-            )
-            .await?;
-            if old_score != Some(s.score) {
-                tx.execute(
-                    Sql::new(
-                        "INSERT INTO lead_score_history (organization_id, lead_id, score, category, confidence, scored_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6)",
-                    )
-                    .arg(org)
-                    .arg(s.lead_id)
-                    .arg(s.score)
-                    .arg(s.category.as_str())
-                    .arg(s.confidence)
-                    .arg(at),
-                )
-                .await?;
-            }
-            previous.push((s.lead_id, old_score, old_category));
-        }
-        tx.commit().await?;
-        Ok(previous)
     }
 }

@@ -445,24 +445,26 @@ async fn lead_filters_and_scores() {
     );
 
     let now = chrono::Utc::now();
-    let updates = [
-        neuracrm_store::leads::ScoreUpdate {
-            lead_id: l1.id,
-            score: 82.5,
-            category: "Hot".into(),
+    let score =
+        |lead_id, score, category: &str, factors: &str| neuracrm_store::scoring::ScoreWrite {
+            lead_id,
+            score,
+            category: category.into(),
             confidence: 0.9,
-            factors: serde_json::json!({"industry": 20}),
-        },
-        neuracrm_store::leads::ScoreUpdate {
-            lead_id: l2.id,
-            score: 35.0,
-            category: "Cold".into(),
-            confidence: 0.5,
-            factors: serde_json::json!({}),
-        },
-    ];
-    let prev = s.leads().store_scores(org.id, &updates, now).await.unwrap();
-    assert_eq!(prev, vec![(l1.id, None, None), (l2.id, None, None)]);
+            factors: factors.into(),
+            changed: true,
+        };
+    s.scoring()
+        .write(
+            org.id,
+            &[
+                score(l1.id, 82.5, "Hot", r#"{"industry": 20}"#),
+                score(l2.id, 35.0, "Cold", "{}"),
+            ],
+            now,
+        )
+        .await
+        .unwrap();
     let l1 = s.leads().get(org.id, l1.id).await.unwrap();
     assert_eq!(
         (l1.score, l1.score_category.as_deref()),
