@@ -16,9 +16,15 @@ THREADS="${4:-1}"
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 command -v wrk >/dev/null || { echo "bench-api.sh: wrk is not installed (apt-get install wrk)" >&2; exit 1; }
 
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
-cargo build --release -q -p neuracrm --manifest-path "$ROOT/Cargo.toml"
-BIN="$CARGO_TARGET_DIR/release/neuracrm"
+# NEURACRM_BIN: measure that binary instead of building this tree's (to
+# compare two builds on the same data).
+if [ -n "${NEURACRM_BIN:-}" ]; then
+  BIN="$NEURACRM_BIN"
+else
+  export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+  cargo build --release -q -p neuracrm --manifest-path "$ROOT/Cargo.toml"
+  BIN="$CARGO_TARGET_DIR/release/neuracrm"
+fi
 PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 BASE="http://127.0.0.1:$PORT"
 WORK="$(mktemp -d)"
