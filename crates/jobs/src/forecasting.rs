@@ -304,13 +304,7 @@ pub async fn run_cycle_with(
     fitter: Fitter,
 ) -> Result<CycleSummary, JobError> {
     let started = Instant::now();
-    let orgs = match opts.org {
-        Some(org) => {
-            store.organizations().get(org).await?;
-            vec![org]
-        }
-        None => store.organizations().ids().await?,
-    };
+    let orgs = crate::target_orgs(store, opts.org).await?;
     let mut summary = CycleSummary::default();
     let until = current_month(opts.now);
     for org in orgs {

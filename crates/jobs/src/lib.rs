@@ -16,6 +16,20 @@ pub mod schedule;
 pub mod scoring;
 pub mod sentiment;
 
+/// The organizations a job runs for: `only` (which must exist), or all.
+pub async fn target_orgs(
+    store: &neuracrm_store::Store,
+    only: Option<neuracrm_domain::OrgId>,
+) -> Result<Vec<neuracrm_domain::OrgId>, JobError> {
+    Ok(match only {
+        Some(org) => {
+            store.organizations().get(org).await?;
+            vec![org]
+        }
+        None => store.organizations().ids().await?,
+    })
+}
+
 /// What a job can fail with (a failure of one record is counted, not raised).
 #[derive(Debug, thiserror::Error)]
 pub enum JobError {

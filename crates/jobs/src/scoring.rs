@@ -344,13 +344,7 @@ pub async fn score_leads(
     mut sink: impl ScoreSink,
 ) -> Result<ScoreSummary, JobError> {
     let started = Instant::now();
-    let orgs = match opts.org {
-        Some(org) => {
-            store.organizations().get(org).await?;
-            vec![org]
-        }
-        None => store.organizations().ids().await?,
-    };
+    let orgs = crate::target_orgs(store, opts.org).await?;
     let offline = OfflineIntent::new();
     let mut summary = ScoreSummary::default();
     for org in orgs {

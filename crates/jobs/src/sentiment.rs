@@ -316,13 +316,7 @@ pub async fn backfill(
     mut progress: impl FnMut(u64),
 ) -> Result<BackfillSummary, JobError> {
     let started = Instant::now();
-    let orgs = match opts.org {
-        Some(org) => {
-            store.organizations().get(org).await?;
-            vec![org]
-        }
-        None => store.organizations().ids().await?,
-    };
+    let orgs = crate::target_orgs(store, opts.org).await?;
     let mut summary = BackfillSummary::default();
     for org in orgs {
         summary.organizations += 1;
