@@ -19,6 +19,66 @@ pub struct TestStore {
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
+/// Test schemas older than this are leftovers of finished runs.
+const STALE_AFTER_SECS: i64 = 2 * 3600;
+
+static STALE_DROPPED: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
+
+/// Drops the schemas earlier test runs left behind (a test cannot drop its
+/// own when it ends: `Drop` cannot await, and blocking there deadlocks with
+/// the pool's pending rollbacks). Once per process, best effort: a schema
+/// still locked, or dropped by another process meanwhile, is skipped.
+async fn drop_stale_schemas(admin: &Db) {
+    let Ok(names) = admin
+        .fetch_all::<(String,)>(Sql::new(
+            "SELECT nspname::TEXT FROM pg_namespace WHERE nspname LIKE 'tt%'",
+        ))
+        .await
+    else {
+        return;
+    };
+    let cut = chrono::Utc::now().timestamp() - STALE_AFTER_SECS;
+    let _ = admin.execute(Sql::new("SET lock_timeout = '2s'")).await;
+    for (name,) in names {
+        if is_stale(&name, cut) {
+            let _ = admin
+                .execute(Sql::new(&format!("DROP SCHEMA IF EXISTS {name} CASCADE")))
+                .await;
+        }
+    }
+}
+
+/// Whether `name` is a test schema created before `cut` (unix seconds).
+fn is_stale(name: &str, cut: i64) -> bool {
+    let Some(rest) = name.strip_prefix("tt") else {
+        return false;
+    };
+    let mut parts = rest.split('_');
+    let (Some(secs), Some(pid), Some(n), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return false;
+    };
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    digits(pid) && digits(n) && secs.parse::<i64>().is_ok_and(|t| t < cut)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_stale;
+
+    #[test]
+    fn only_old_test_schemas_are_stale() {
+        assert!(is_stale("tt1000_42_0", 2000));
+        assert!(!is_stale("tt3000_42_0", 2000), "too recent");
+        assert!(!is_stale("tt1000_42", 2000), "not our shape");
+        assert!(!is_stale("tt1000_42_0_x", 2000));
+        assert!(!is_stale("public", 2000));
+        assert!(!is_stale("ttx_1_2", 2000));
+        assert!(!is_stale("t_123_4_5", 2000), "the old naming is left alone");
+    }
+}
+
 /// The PostgreSQL URL under test, if any.
 pub fn postgres_url() -> Option<String> {
     std::env::var("NEURACRM_TEST_POSTGRES_URL")
@@ -31,11 +91,13 @@ pub fn postgres_url() -> Option<String> {
 pub async fn fresh_store() -> TestStore {
     match postgres_url() {
         Some(url) => {
+            // `tt<unix seconds>_<pid>_<n>`: the time in the name lets a
+            // later run tell a leftover schema from one in use.
             let schema = format!(
-                "t_{}_{}_{}",
+                "tt{}_{}_{}",
+                chrono::Utc::now().timestamp(),
                 std::process::id(),
                 COUNTER.fetch_add(1, Ordering::Relaxed),
-                chrono::Utc::now().timestamp_micros() % 1_000_000
             );
             let admin = Db::connect(
                 &url,
@@ -46,6 +108,9 @@ pub async fn fresh_store() -> TestStore {
             )
             .await
             .expect("NEURACRM_TEST_POSTGRES_URL is set but PostgreSQL is unreachable");
+            STALE_DROPPED
+                .get_or_init(|| drop_stale_schemas(&admin))
+                .await;
             admin
                 .execute(Sql::new(&format!("CREATE SCHEMA {schema}")))
                 .await
