@@ -63,22 +63,6 @@ fn is_stale(name: &str, cut: i64) -> bool {
     digits(pid) && digits(n) && secs.parse::<i64>().is_ok_and(|t| t < cut)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::is_stale;
-
-    #[test]
-    fn only_old_test_schemas_are_stale() {
-        assert!(is_stale("tt1000_42_0", 2000));
-        assert!(!is_stale("tt3000_42_0", 2000), "too recent");
-        assert!(!is_stale("tt1000_42", 2000), "not our shape");
-        assert!(!is_stale("tt1000_42_0_x", 2000));
-        assert!(!is_stale("public", 2000));
-        assert!(!is_stale("ttx_1_2", 2000));
-        assert!(!is_stale("t_123_4_5", 2000), "the old naming is left alone");
-    }
-}
-
 /// The PostgreSQL URL under test, if any.
 pub fn postgres_url() -> Option<String> {
     std::env::var("NEURACRM_TEST_POSTGRES_URL")
@@ -144,5 +128,21 @@ pub async fn fresh_store() -> TestStore {
                 _dir: Some(dir),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_stale;
+
+    #[test]
+    fn only_old_test_schemas_are_stale() {
+        assert!(is_stale("tt1000_42_0", 2000));
+        assert!(!is_stale("tt3000_42_0", 2000), "too recent");
+        assert!(!is_stale("tt1000_42", 2000), "not our shape");
+        assert!(!is_stale("tt1000_42_0_x", 2000));
+        assert!(!is_stale("public", 2000));
+        assert!(!is_stale("ttx_1_2", 2000));
+        assert!(!is_stale("t_123_4_5", 2000), "the old naming is left alone");
     }
 }
