@@ -19,7 +19,8 @@ use std::time::Instant;
 use chrono::{DateTime, Duration, Utc};
 use neuracrm_domain::{LeadId, OrgId};
 use neuracrm_scoring::{
-    LeadFacts, LeadScore, OfflineIntent, Scorer, ScoringConfig, intent::intent_text,
+    IntentAssessment, IntentAssessor, LeadFacts, LeadScore, OfflineIntent, Scorer, ScoringConfig,
+    intent::intent_text,
 };
 use neuracrm_store::Store;
 use neuracrm_store::scoring::{LeadFactsRow, ScoreWrite};
@@ -135,9 +136,19 @@ pub fn is_stale(row: &LeadFactsRow, now: DateTime<Utc>) -> bool {
     }
 }
 
-/// The scorer's view of a stored lead.
+/// The text buying intent is read from: the lead's title and description.
+pub fn lead_text(row: &LeadFactsRow) -> String {
+    intent_text(Some(&row.title), row.description.as_deref())
+}
+
+/// The scorer's view of a stored lead, its intent read by the offline
+/// estimator (the batch: a million leads cannot wait for an LLM each).
 pub fn facts(row: &LeadFactsRow, intent: &OfflineIntent) -> LeadFacts {
-    let text = intent_text(Some(&row.title), row.description.as_deref());
+    facts_with(row, intent.assess_text(&lead_text(row)))
+}
+
+/// The scorer's view of a stored lead with an intent assessed elsewhere.
+pub fn facts_with(row: &LeadFactsRow, intent: IntentAssessment) -> LeadFacts {
     let count = |v: Option<i64>| v.unwrap_or(0).clamp(0, u32::MAX as i64) as u32;
     LeadFacts {
         industry: row.industry.clone(),
@@ -152,7 +163,7 @@ pub fn facts(row: &LeadFactsRow, intent: &OfflineIntent) -> LeadFacts {
         email_clicks: count(row.clicks),
         website_seconds: row.website_seconds.unwrap_or(0).max(0) as u64,
         last_activity_at: row.last_activity_at,
-        intent: Some(intent.assess_text(&text)),
+        intent: Some(intent),
     }
 }
 
@@ -416,7 +427,8 @@ pub struct ScoredLead {
 /// Scores one lead of `org` as of `now` with the organization's
 /// configuration, and stores the score (and its history entry when it
 /// changed): the API's "score now". Same facts query, engine and write as the
-/// batch, so both always agree.
+/// batch; the buying intent comes from `intent` (the configured LLM, with its
+/// cache), where the batch reads it with the offline estimator.
 ///
 /// # Errors
 /// [`neuracrm_store::StoreError::NotFound`] when `org` has no such lead.
@@ -425,6 +437,7 @@ pub async fn score_one(
     org: OrgId,
     lead: LeadId,
     now: DateTime<Utc>,
+    intent: &IntentAssessor,
 ) -> Result<ScoredLead, JobError> {
     let data = store.scoring();
     let row = data
@@ -435,7 +448,8 @@ pub async fn score_one(
         .ok_or(neuracrm_store::StoreError::NotFound { entity: "lead" })?;
     let scorer = Scorer::new(&org_config(store, org).await?)
         .map_err(|source| JobError::Config { org: org.0, source })?;
-    let score = scorer.score(&facts(&row, &OfflineIntent::new()), now);
+    let assessment = intent.assess(&lead_text(&row)).await;
+    let score = scorer.score(&facts_with(&row, assessment), now);
     let w = to_write(&row, &score);
     data.write(org, std::slice::from_ref(&w), now).await?;
     Ok(ScoredLead {

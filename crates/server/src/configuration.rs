@@ -76,6 +76,11 @@ pub struct Settings {
     /// ignored, so nobody can dodge the login limits by forging it.
     #[serde(deserialize_with = "list_or_csv")]
     pub trusted_proxies: Vec<String>,
+    /// The OpenAI-compatible chat-completions endpoint that reads buying
+    /// intent when a lead is scored through the API (`llm.base_url`,
+    /// `llm.model`, `llm.api_key`, ...; `NEURACRM_LLM__BASE_URL` etc.). None:
+    /// the offline estimator answers.
+    pub llm: Option<neuracrm_scoring::LlmConfig>,
     /// Whether `serve` runs the periodic jobs (scoring, forecasting, ...).
     /// Every instance may: each time slot is claimed through the database and
     /// runs once. Off in `Settings::for_database` so tests run jobs explicitly.
@@ -187,6 +192,7 @@ impl Settings {
             login_attempts_per_account: DEFAULTS.login_attempts_per_account,
             login_window_secs: DEFAULTS.login_window_secs,
             trusted_proxies: Vec::new(),
+            llm: None,
             scheduler: false,
             scoring_interval_secs: DEFAULTS.scoring_interval_secs,
             forecast_interval_secs: DEFAULTS.forecast_interval_secs,
@@ -236,6 +242,25 @@ mod tests {
             jail.clear_env();
             let s = Settings::load(Path::new("neuracrm.toml"), serde_json::json!({})).unwrap();
             assert_eq!(s.trusted_proxies, ["::1"]);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_llm_comes_from_nested_variables_and_its_key_never_prints() {
+        figment::Jail::expect_with(|jail| {
+            let s = Settings::load(Path::new("missing.toml"), serde_json::json!({})).unwrap();
+            assert!(s.llm.is_none(), "offline by default");
+            jail.set_env("NEURACRM_LLM__BASE_URL", "http://127.0.0.1:11434/v1");
+            jail.set_env("NEURACRM_LLM__MODEL", "llama3.2");
+            jail.set_env("NEURACRM_LLM__API_KEY", "sk-very-secret-key");
+            let s = Settings::load(Path::new("missing.toml"), serde_json::json!({})).unwrap();
+            let llm = s.llm.as_ref().unwrap();
+            assert_eq!(
+                (llm.base_url.as_str(), llm.model.as_str()),
+                ("http://127.0.0.1:11434/v1", "llama3.2")
+            );
+            assert!(!format!("{s:?}").contains("sk-very-secret-key"));
             Ok(())
         });
     }

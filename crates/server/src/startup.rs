@@ -42,6 +42,9 @@ pub struct AppState {
     pub forecasts: Arc<routes::forecast::ForecastCache>,
     /// Proxies whose `X-Forwarded-For` names the client.
     pub trusted_proxies: Arc<TrustedProxies>,
+    /// Reads buying intent for "score now": the LLM when configured (its
+    /// answers cached by text), else the offline estimator.
+    pub intent: Arc<neuracrm_scoring::IntentAssessor>,
 }
 
 impl AppState {
@@ -64,6 +67,8 @@ impl AppState {
             Duration::from_secs(settings.access_token_ttl_secs.max(1)),
             Duration::from_secs(settings.refresh_token_ttl_secs.max(1)),
         );
+        let intent = neuracrm_scoring::IntentAssessor::from_config(settings.llm.clone(), 10_000)
+            .map_err(|e| StartupError::Llm(e.to_string()))?;
         let trusted_proxies = TrustedProxies::parse(&settings.trusted_proxies)
             .map_err(|entry| StartupError::BadTrustedProxy { entry })?;
         let window = Duration::from_secs(settings.login_window_secs.max(1));
@@ -83,6 +88,7 @@ impl AppState {
             login_limits: Arc::new(login_limits),
             forecasts: Arc::default(),
             trusted_proxies: Arc::new(trusted_proxies),
+            intent: Arc::new(intent),
         })
     }
 
@@ -104,6 +110,9 @@ pub enum StartupError {
         "the JWT secret is too short: use at least 16 characters (32 random bytes recommended)"
     )]
     WeakJwtSecret,
+    /// The `llm` settings are unusable (bad URL, TLS set-up).
+    #[error("llm: {0}")]
+    Llm(String),
     /// An entry of `trusted_proxies` is neither an address nor a CIDR range.
     #[error("trusted_proxies: '{entry}' is neither an IP address nor a CIDR range like 10.0.0.0/8")]
     BadTrustedProxy {

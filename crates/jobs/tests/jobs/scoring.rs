@@ -325,6 +325,9 @@ async fn the_batch_reports_each_changed_score_once_it_is_stored() {
 
 #[tokio::test]
 async fn scoring_one_lead_stores_it_and_stays_inside_its_organization() {
+    let offline = neuracrm_scoring::IntentAssessor::new(std::sync::Arc::new(
+        neuracrm_scoring::OfflineIntent::new(),
+    ));
     let t = fresh_store().await;
     let s = &t.store;
     let mut two_orgs = spec(20, 5, 100);
@@ -345,7 +348,9 @@ async fn scoring_one_lead_stores_it_and_stays_inside_its_organization() {
         .id;
 
     let now = Utc::now();
-    let one = score_one(s, org_of_lead, lead, now).await.unwrap();
+    let one = score_one(s, org_of_lead, lead, now, &offline)
+        .await
+        .unwrap();
     let change = one.change.expect("a first score is a change");
     assert_eq!(change.new_score, one.score.total);
     let stored = s.leads().get(org_of_lead, lead).await.unwrap();
@@ -363,7 +368,9 @@ async fn scoring_one_lead_stores_it_and_stays_inside_its_organization() {
         1
     );
     // Same facts, same score: stored again, not a change, no new history.
-    let again = score_one(s, org_of_lead, lead, now).await.unwrap();
+    let again = score_one(s, org_of_lead, lead, now, &offline)
+        .await
+        .unwrap();
     assert!(again.change.is_none());
     assert_eq!(
         s.scoring()
@@ -375,7 +382,9 @@ async fn scoring_one_lead_stores_it_and_stays_inside_its_organization() {
     );
 
     // Another organization cannot score it: not found, and nothing written.
-    let e = score_one(s, other_org, lead, now).await.unwrap_err();
+    let e = score_one(s, other_org, lead, now, &offline)
+        .await
+        .unwrap_err();
     assert!(
         matches!(
             e,

@@ -561,7 +561,7 @@ pub async fn score_lead(
     Id(id): Id<LeadId>,
 ) -> ApiResult<Json<ScoreBreakdown>> {
     let now = Utc::now();
-    let scored = score_one(&state.store, user.org, id, now)
+    let scored = score_one(&state.store, user.org, id, now, &state.intent)
         .await
         .map_err(job_error)?;
     if let Some(change) = &scored.change {

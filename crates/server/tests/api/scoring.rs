@@ -689,3 +689,63 @@ async fn the_scheduler_scores_new_leads_and_announces_them() {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 }
+
+/// A local server speaking the chat-completions protocol: answers every
+/// request with `reply` and counts them.
+async fn fake_llm(reply: &'static str) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counter = hits.clone();
+    let app = axum::Router::new().route(
+        "/v1/chat/completions",
+        axum::routing::post(move || {
+            let counter = counter.clone();
+            async move {
+                counter.fetch_add(1, Ordering::SeqCst);
+                axum::Json(json!({
+                    "id": "chatcmpl-1",
+                    "object": "chat.completion",
+                    "model": "test-model",
+                    "choices": [{"index": 0, "message": {"role": "assistant", "content": reply}, "finish_reason": "stop"}]
+                }))
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (format!("http://{addr}/v1"), hits)
+}
+
+#[tokio::test]
+async fn a_configured_llm_reads_the_buying_intent_of_score_now_once_per_text() {
+    let (base, hits) = fake_llm("Intent: 4").await;
+    let app = spawn_app_with(|s| {
+        s.llm = Some(neuracrm_scoring::LlmConfig::new(base, "test-model", None));
+    })
+    .await;
+    let t = app.tenant("Acme").await;
+    let id = lead(
+        &app,
+        &t,
+        json!({"first_name": "Ada", "industry": "technology"}),
+        json!({"title": "CRM rollout", "description": "Evaluating vendors this quarter"}),
+    )
+    .await;
+    let b = app
+        .post_ok(&format!("/api/leads/{id}/score"), &t.token, json!({}), 200)
+        .await;
+    let ai = factor(&b, "ai_insights");
+    // Intent 4 of 5 is 4 of the factor's 5 points.
+    assert_eq!(ai["points"], 4.0, "{ai}");
+    assert!(
+        ai.to_string().contains("LLM") || ai.to_string().contains("llm"),
+        "{ai}"
+    );
+    assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 1);
+    // The same text again: answered from the cache, not sent again.
+    app.post_ok(&format!("/api/leads/{id}/score"), &t.token, json!({}), 200)
+        .await;
+    assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 1);
+}
