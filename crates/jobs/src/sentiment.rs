@@ -178,10 +178,7 @@ pub fn to_write(activity: ActivityId, a: &Analysis) -> SentimentWrite {
         neutral: a.neutral,
         positive: a.positive,
         compound: a.compound,
-        method: match a.method {
-            neuracrm_sentiment::Method::Vader => "vader",
-            neuracrm_sentiment::Method::Model => "model",
-        },
+        method: a.method.as_str(),
     }
 }
 

@@ -19,12 +19,19 @@ pub enum Method {
     Model,
 }
 
-impl std::fmt::Display for Method {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
+impl Method {
+    /// The method's word (`vader`, `model`), as serialised and stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
             Method::Vader => "vader",
             Method::Model => "model",
-        })
+        }
+    }
+}
+
+impl std::fmt::Display for Method {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 

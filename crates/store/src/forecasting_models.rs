@@ -16,8 +16,8 @@ use neuracrm_domain::{
 use serde::Serialize;
 
 use crate::audit::{self, Action};
-use crate::db::{Db, Sql, Tx};
-use crate::tables::word;
+use crate::db::{Db, Sql};
+use crate::tables::{Table, word};
 use crate::{Page, Paged, Result, StoreError};
 
 const COLUMNS: &str = "id, organization_id, name, metric, algorithm, horizon_months, active, \
@@ -163,20 +163,6 @@ pub struct AccuracyRow {
     pub coverage: Option<f64>,
 }
 
-async fn get_row(tx: &mut Tx, org: OrgId, id: ForecastModelId, lock: bool) -> Result<ModelRow> {
-    let mut q = Sql::new(&format!(
-        "SELECT {COLUMNS} FROM forecasting_models WHERE organization_id = $1 AND id = $2"
-    ))
-    .arg(org)
-    .arg(id);
-    if lock && tx.backend() == crate::Backend::Postgres {
-        q.push(" FOR UPDATE");
-    }
-    tx.fetch_optional(q)
-        .await?
-        .ok_or(StoreError::NotFound { entity: ENTITY })
-}
-
 impl ForecastingModels<'_> {
     /// Creates a model.
     pub async fn create(
@@ -211,18 +197,10 @@ impl ForecastingModels<'_> {
 
     /// One model of the organization.
     pub async fn get(&self, org: OrgId, id: ForecastModelId) -> Result<ForecastingModel> {
-        let row: Option<ModelRow> = self
-            .db
-            .fetch_optional(
-                Sql::new(&format!(
-                    "SELECT {COLUMNS} FROM forecasting_models WHERE organization_id = $1 AND id = $2"
-                ))
-                .arg(org)
-                .arg(id),
-            )
+        let row: ModelRow = Table::ForecastingModels
+            .get(self.db, COLUMNS, org, id.0)
             .await?;
-        row.ok_or(StoreError::NotFound { entity: ENTITY })?
-            .try_into()
+        row.try_into()
     }
 
     /// A page of the organization's models, oldest first.
@@ -259,7 +237,11 @@ impl ForecastingModels<'_> {
         patch: &ForecastingModelPatch,
     ) -> Result<ForecastingModel> {
         let mut tx = self.db.begin().await?;
-        let mut model = ForecastingModel::try_from(get_row(&mut tx, org, id, true).await?)?;
+        let mut model = ForecastingModel::try_from(
+            Table::ForecastingModels
+                .get_for_update::<ModelRow>(&mut tx, COLUMNS, org, id.0)
+                .await?,
+        )?;
         model.apply(patch)?;
         let row: ModelRow = tx
             .fetch_one(
@@ -291,7 +273,10 @@ impl ForecastingModels<'_> {
         id: ForecastModelId,
     ) -> Result<()> {
         let mut tx = self.db.begin().await?;
-        get_row(&mut tx, org, id, true).await?;
+        // Locks the model (and answers 404 for another organization's).
+        Table::ForecastingModels
+            .get_for_update::<(i64,)>(&mut tx, "id", org, id.0)
+            .await?;
         // Explicit rather than relying on the cascade, which SQLite only
         // honours with foreign keys switched on.
         tx.execute(
@@ -300,12 +285,7 @@ impl ForecastingModels<'_> {
                 .arg(id),
         )
         .await?;
-        tx.execute(
-            Sql::new("DELETE FROM forecasting_models WHERE organization_id = $1 AND id = $2")
-                .arg(org)
-                .arg(id),
-        )
-        .await?;
+        Table::ForecastingModels.delete(&mut tx, org, id.0).await?;
         audit::record(&mut tx, org, actor, Action::Delete, ENTITY, id.0).await?;
         tx.commit().await
     }
@@ -365,7 +345,10 @@ impl ForecastingModels<'_> {
         at: DateTime<Utc>,
     ) -> Result<u64> {
         let mut tx = self.db.begin().await?;
-        get_row(&mut tx, org, id, true).await?;
+        // Locks the model (and answers 404 for another organization's).
+        Table::ForecastingModels
+            .get_for_update::<(i64,)>(&mut tx, "id", org, id.0)
+            .await?;
         tx.execute(
             Sql::new(
                 "DELETE FROM forecast_results WHERE organization_id = $1 AND model_id = $2 AND origin = $3",

@@ -20,6 +20,15 @@ pub(crate) const COLUMNS: &str = "id, organization_id, contact_id, owner_id, tit
      source, budget_cents, expected_decision, score, score_factors, score_confidence, score_category, \
      score_updated_at, created_at, updated_at";
 
+/// [`COLUMNS`] with `score_factors` read as NULL (typed as the column on both
+/// backends): what lists select unless asked for the breakdown.
+static COLUMNS_WITHOUT_FACTORS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    COLUMNS.replace(
+        "score_factors,",
+        "CASE WHEN 1 = 0 THEN score_factors END AS score_factors,",
+    )
+});
+
 /// Lead repository.
 #[derive(Debug, Clone, Copy)]
 pub struct Leads<'a> {
@@ -297,15 +306,11 @@ impl Leads<'_> {
         page: Page,
     ) -> Result<Paged<Lead>> {
         let mut q = Sql::new("SELECT ");
-        if f.with_factors {
-            q.push(COLUMNS);
+        q.push(if f.with_factors {
+            COLUMNS
         } else {
-            // NULL typed as the column on both backends.
-            q.push(&COLUMNS.replace(
-                "score_factors,",
-                "CASE WHEN 1 = 0 THEN score_factors END AS score_factors,",
-            ));
-        }
+            &COLUMNS_WITHOUT_FACTORS
+        });
         q.push(" FROM leads WHERE organization_id = ").bind(org);
         filter_eq(&mut q, "status", f.status);
         filter_eq(&mut q, "source", f.source);

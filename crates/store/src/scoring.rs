@@ -176,14 +176,13 @@ impl ScoringData<'_> {
         }
         let mut tx = self.db.begin().await?;
         // SQLite stores JSON as text; PostgreSQL's column is JSONB.
-        // Rows per statement: wider is fewer statements (a round trip each on
-        // PostgreSQL). Every placeholder is bound in order, so SQLite binds
-        // them by position (`Sql::positional`), in linear time.
-        let (factors, rows) = match tx.backend() {
-            crate::Backend::Sqlite => ("v.factors", 500),
-            crate::Backend::Postgres => ("CAST(v.factors AS JSONB)", 500),
+        let factors = match tx.backend() {
+            crate::Backend::Sqlite => "v.factors",
+            crate::Backend::Postgres => "CAST(v.factors AS JSONB)",
         };
-        for chunk in scores.chunks(rows) {
+        // Wider statements are fewer round trips; every placeholder is bound
+        // in order, so SQLite binds them by position (`Sql::positional`).
+        for chunk in scores.chunks(500) {
             let mut q = Sql::new("WITH v (id, score, category, confidence, factors) AS (VALUES ");
             for (i, s) in chunk.iter().enumerate() {
                 if i > 0 {

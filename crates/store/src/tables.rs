@@ -14,6 +14,7 @@ pub(crate) enum Table {
     Leads,
     Deals,
     Activities,
+    ForecastingModels,
 }
 
 impl Table {
@@ -24,6 +25,7 @@ impl Table {
             Table::Leads => "leads",
             Table::Deals => "deals",
             Table::Activities => "activities",
+            Table::ForecastingModels => "forecasting_models",
         }
     }
 
@@ -35,6 +37,7 @@ impl Table {
             Table::Leads => "lead",
             Table::Deals => "deal",
             Table::Activities => "activity",
+            Table::ForecastingModels => "forecasting_model",
         }
     }
 
@@ -200,32 +203,29 @@ pub(crate) fn filter_search(q: &mut Sql, columns: &[&str], text: Option<&str>) {
 /// Appends ORDER BY (with `id` as tie-breaker) and LIMIT/OFFSET fetching one
 /// extra row (see [`crate::Paged::from_overfetch`]).
 pub(crate) fn order_and_page(q: &mut Sql, column: &str, dir: crate::SortDir, page: crate::Page) {
-    q.push(" ORDER BY ")
-        .push(column)
-        .push(" ")
-        .push(dir.sql())
-        .push(", id ")
-        .push(dir.sql())
-        .push(" LIMIT ")
-        .bind(page.limit as i64 + 1)
-        .push(" OFFSET ")
-        .bind(page.offset as i64);
+    order_page(q, column, dir, "", page);
 }
 
 /// Like [`order_and_page`] for a nullable column: rows without a value come
 /// last in either direction, on both backends (PostgreSQL would put them
-/// first when descending, SQLite last).
+/// first when descending, SQLite last). Only for nullable columns: on the
+/// others it would keep an index from delivering the order.
 pub(crate) fn order_nulls_last_and_page(
     q: &mut Sql,
     column: &str,
     dir: crate::SortDir,
     page: crate::Page,
 ) {
+    order_page(q, column, dir, " NULLS LAST", page);
+}
+
+fn order_page(q: &mut Sql, column: &str, dir: crate::SortDir, nulls: &str, page: crate::Page) {
     q.push(" ORDER BY ")
         .push(column)
         .push(" ")
         .push(dir.sql())
-        .push(" NULLS LAST, id ")
+        .push(nulls)
+        .push(", id ")
         .push(dir.sql())
         .push(" LIMIT ")
         .bind(page.limit as i64 + 1)
