@@ -167,40 +167,13 @@ pub fn facts_with(row: &LeadFactsRow, intent: IntentAssessment) -> LeadFacts {
     }
 }
 
-/// The JSON stored in `leads.score_factors`: `{"factors", "recommendations"}`.
-#[derive(Serialize)]
-struct Breakdown<'a> {
-    factors: &'a [neuracrm_scoring::FactorScore; 7],
-    recommendations: &'a [neuracrm_scoring::Recommendation],
-}
-
-/// The JSON stored in `leads.score_factors`.
-pub fn stored_breakdown(score: &LeadScore) -> serde_json::Value {
-    serde_json::to_value(breakdown(score)).unwrap_or(serde_json::Value::Null)
-}
-
-/// [`stored_breakdown`] as JSON text, serialized without an intermediate
-/// `serde_json::Value` (the batch's hot path).
-pub fn stored_breakdown_text(score: &LeadScore) -> String {
-    // Serializing these types cannot fail: no maps with non-string keys, no
-    // non-finite numbers reach JSON as errors (serde_json writes null).
-    serde_json::to_string(&breakdown(score)).unwrap_or_else(|_| "null".into())
-}
-
-fn breakdown(score: &LeadScore) -> Breakdown<'_> {
-    Breakdown {
-        factors: &score.factors,
-        recommendations: &score.recommendations,
-    }
-}
-
 fn to_write(row: &LeadFactsRow, score: &LeadScore) -> ScoreWrite {
     ScoreWrite {
         lead_id: LeadId(row.id),
         score: score.total,
         category: score.category.name().to_string(),
         confidence: score.confidence,
-        factors: stored_breakdown_text(score),
+        factors: neuracrm_scoring::stored::encode(score),
         changed: row.score != Some(score.total)
             || row.score_category.as_deref() != Some(score.category.name()),
     }

@@ -399,7 +399,7 @@ fn ai_insights(facts: &LeadFacts) -> (f64, bool, Evidence) {
 /// Up to three of the weakest factors relative to their maximum; factors at
 /// their maximum or with no weight are never recommended. Ties go to the factor
 /// with more points to gain, then to breakdown order.
-fn recommend(factors: &[FactorScore; 7]) -> SmallVec<[Recommendation; 3]> {
+pub(crate) fn recommend(factors: &[FactorScore; 7]) -> SmallVec<[Recommendation; 3]> {
     let mut order: [usize; 7] = [0, 1, 2, 3, 4, 5, 6];
     let ratio = |f: &FactorScore| f.points / f.max;
     order.sort_unstable_by(|&a, &b| {

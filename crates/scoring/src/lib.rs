@@ -64,6 +64,7 @@ mod facts;
 pub mod intent;
 mod matcher;
 pub mod rules;
+pub mod stored;
 
 pub use config::{
     CategoryThresholds, IndustryRule, IndustryTable, ScoringConfig, WEIGHT_SUM_TOLERANCE, Weights,

@@ -184,6 +184,20 @@ pub struct LeadOut {
     updated_at: DateTime<Utc>,
 }
 
+/// A stored breakdown (`leads.score_factors`, compact) in the shape users
+/// read: factors with evidence and explanation, and recommendations. A value
+/// that does not decode is shown as stored (and logged): a read never fails
+/// for it, and nothing is lost.
+fn rendered_factors(lead: LeadId, stored: serde_json::Value) -> serde_json::Value {
+    let rendered = neuracrm_scoring::stored::decode(&stored)
+        .map_err(|e| e.to_string())
+        .and_then(|b| serde_json::to_value(b).map_err(|e| e.to_string()));
+    rendered.unwrap_or_else(|error| {
+        tracing::warn!(lead = lead.0, %error, "stored score breakdown unreadable; shown as stored");
+        stored
+    })
+}
+
 impl From<d::Lead> for LeadOut {
     fn from(l: d::Lead) -> Self {
         LeadOut {
@@ -198,7 +212,7 @@ impl From<d::Lead> for LeadOut {
             budget_cents: l.budget_cents.map(Cents::get),
             expected_decision: l.expected_decision,
             score: l.score,
-            score_factors: l.score_factors,
+            score_factors: l.score_factors.map(|v| rendered_factors(l.id, v)),
             score_confidence: l.score_confidence,
             score_category: l.score_category,
             score_updated_at: l.score_updated_at,

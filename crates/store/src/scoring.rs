@@ -76,27 +76,92 @@ pub struct ScoreWrite {
     pub changed: bool,
 }
 
-/// The facts of a range of leads. In the activities subquery,
-/// `+organization_id` (a no-op unary plus, valid on both backends) keeps
-/// SQLite's planner, which has no statistics and sees only placeholders, from
-/// choosing the `(organization_id, occurred_at)` index: that reads every
-/// activity of the organization for every chunk (quadratic in the size of the
-/// organization) instead of the chunk's activities by `lead_id`. The row
-/// filter on the organization still applies.
-const FACTS: &str = "SELECT l.id, l.title, l.description, l.budget_cents, l.expected_decision, l.score, \
-    l.score_category, l.score_updated_at, l.updated_at, c.industry, c.company_size, c.job_title, \
-    a.opens, a.clicks, a.website_seconds, a.activity_count, a.last_activity_at, a.last_recorded_at \
+/// The lead and contact facts of a range of leads, in id order.
+const LEADS: &str = "SELECT l.id, l.title, l.description, l.budget_cents, l.expected_decision, l.score, \
+    l.score_category, l.score_updated_at, l.updated_at, c.industry, c.company_size, c.job_title \
     FROM leads l \
     LEFT JOIN contacts c ON c.organization_id = l.organization_id AND c.id = l.contact_id \
-    LEFT JOIN (SELECT lead_id, \
-        CAST(SUM(CASE WHEN type = 'email_open' THEN 1 ELSE 0 END) AS BIGINT) AS opens, \
-        CAST(SUM(CASE WHEN type = 'email_click' THEN 1 ELSE 0 END) AS BIGINT) AS clicks, \
-        CAST(SUM(CASE WHEN type = 'website_visit' THEN COALESCE(duration_seconds, 0) ELSE 0 END) AS BIGINT) AS website_seconds, \
-        CAST(COUNT(*) AS BIGINT) AS activity_count, \
-        MAX(occurred_at) AS last_activity_at, MAX(created_at) AS last_recorded_at \
-      FROM activities WHERE +organization_id = $1 AND lead_id >= $2 AND lead_id <= $3 GROUP BY lead_id) a \
-      ON a.lead_id = l.id \
     WHERE l.organization_id = $1 AND l.id >= $2 AND l.id <= $3 ORDER BY l.id";
+
+/// The activity aggregates of the same range, one pass over the covering
+/// index `activities_scoring`, in lead order. Merged with [`LEADS`] in
+/// [`ScoringData::facts`]: as one query, SQLite materialized this and built
+/// an automatic index to join it, which cost more than both reads. An
+/// activity's organization is its lead's (a composite foreign key), so
+/// leads of other organizations whose ids fall in the range yield groups
+/// that match no lead of [`LEADS`]; the filter keeps them out of the pass
+/// anyway. `+organization_id` (a no-op unary plus, valid on both backends)
+/// keeps SQLite's planner from choosing the `(organization_id,
+/// occurred_at)` index, which reads every activity of the organization.
+const ACTIVITY_AGGREGATES: &str = "SELECT lead_id, \
+    CAST(SUM(CASE WHEN type = 'email_open' THEN 1 ELSE 0 END) AS BIGINT) AS opens, \
+    CAST(SUM(CASE WHEN type = 'email_click' THEN 1 ELSE 0 END) AS BIGINT) AS clicks, \
+    CAST(SUM(CASE WHEN type = 'website_visit' THEN COALESCE(duration_seconds, 0) ELSE 0 END) AS BIGINT) AS website_seconds, \
+    CAST(COUNT(*) AS BIGINT) AS activity_count, \
+    MAX(occurred_at) AS last_activity_at, MAX(created_at) AS last_recorded_at \
+    FROM activities WHERE +organization_id = $1 AND lead_id >= $2 AND lead_id <= $3 \
+    GROUP BY lead_id ORDER BY lead_id";
+
+/// A row of [`LEADS`].
+#[derive(sqlx::FromRow)]
+struct LeadPart {
+    id: i64,
+    title: String,
+    description: Option<String>,
+    budget_cents: Option<i64>,
+    expected_decision: Option<NaiveDate>,
+    score: Option<f64>,
+    score_category: Option<String>,
+    score_updated_at: Option<DateTime<Utc>>,
+    updated_at: DateTime<Utc>,
+    industry: Option<String>,
+    company_size: Option<i64>,
+    job_title: Option<String>,
+}
+
+/// A row of [`ACTIVITY_AGGREGATES`].
+#[derive(sqlx::FromRow)]
+struct ActivityPart {
+    lead_id: i64,
+    opens: Option<i64>,
+    clicks: Option<i64>,
+    website_seconds: Option<i64>,
+    activity_count: Option<i64>,
+    last_activity_at: Option<DateTime<Utc>>,
+    last_recorded_at: Option<DateTime<Utc>>,
+}
+
+/// Joins the two reads, both in lead order, in one pass.
+fn merge(leads: Vec<LeadPart>, activities: Vec<ActivityPart>) -> Vec<LeadFactsRow> {
+    let mut activities = activities.into_iter().peekable();
+    leads
+        .into_iter()
+        .map(|l| {
+            while activities.next_if(|a| a.lead_id < l.id).is_some() {}
+            let a = activities.next_if(|a| a.lead_id == l.id);
+            LeadFactsRow {
+                id: l.id,
+                title: l.title,
+                description: l.description,
+                budget_cents: l.budget_cents,
+                expected_decision: l.expected_decision,
+                score: l.score,
+                score_category: l.score_category,
+                score_updated_at: l.score_updated_at,
+                updated_at: l.updated_at,
+                industry: l.industry,
+                company_size: l.company_size,
+                job_title: l.job_title,
+                opens: a.as_ref().and_then(|a| a.opens),
+                clicks: a.as_ref().and_then(|a| a.clicks),
+                website_seconds: a.as_ref().and_then(|a| a.website_seconds),
+                activity_count: a.as_ref().and_then(|a| a.activity_count),
+                last_activity_at: a.as_ref().and_then(|a| a.last_activity_at),
+                last_recorded_at: a.and_then(|a| a.last_recorded_at),
+            }
+        })
+        .collect()
+}
 
 impl ScoringData<'_> {
     /// The id range `[first, last]` of the next `limit` leads of `org` after
@@ -160,12 +225,18 @@ impl ScoringData<'_> {
         Ok(n.max(0) as u64)
     }
 
-    /// The facts of `org`'s leads with ids in `[first, last]`.
+    /// The facts of `org`'s leads with ids in `[first, last]`, in id order:
+    /// the leads (contact joined) and their activities' aggregates, read
+    /// side by side on two connections and merged.
     pub async fn facts(&self, org: OrgId, first: i64, last: i64) -> Result<Vec<LeadFactsRow>> {
-        Ok(self
+        let leads = self
             .db
-            .fetch_all(Sql::new(FACTS).arg(org).arg(first).arg(last))
-            .await?)
+            .fetch_all(Sql::new(LEADS).arg(org).arg(first).arg(last));
+        let activities = self
+            .db
+            .fetch_all(Sql::new(ACTIVITY_AGGREGATES).arg(org).arg(first).arg(last));
+        let (leads, activities) = tokio::try_join!(leads, activities)?;
+        Ok(merge(leads, activities))
     }
 
     /// Writes a chunk of scores and the history of those that changed, in one
@@ -456,4 +527,66 @@ pub struct ScorePoint {
     pub confidence: f64,
     /// When it was computed.
     pub scored_at: DateTime<Utc>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lead(id: i64) -> LeadPart {
+        LeadPart {
+            id,
+            title: format!("lead {id}"),
+            description: None,
+            budget_cents: None,
+            expected_decision: None,
+            score: None,
+            score_category: None,
+            score_updated_at: None,
+            updated_at: DateTime::UNIX_EPOCH,
+            industry: None,
+            company_size: None,
+            job_title: None,
+        }
+    }
+
+    fn acts(lead_id: i64, n: i64) -> ActivityPart {
+        ActivityPart {
+            lead_id,
+            opens: Some(n),
+            clicks: Some(0),
+            website_seconds: Some(0),
+            activity_count: Some(n),
+            last_activity_at: None,
+            last_recorded_at: None,
+        }
+    }
+
+    #[test]
+    fn merge_pairs_each_lead_with_its_own_group_only() {
+        // Leads 2 and 5 have no activities; 3 and 6 are another
+        // organization's leads inside the id range (groups with no lead).
+        let leads = vec![lead(1), lead(2), lead(4), lead(5), lead(7)];
+        let groups = vec![
+            acts(1, 10),
+            acts(3, 30),
+            acts(4, 40),
+            acts(6, 60),
+            acts(7, 70),
+        ];
+        let rows = merge(leads, groups);
+        let got: Vec<(i64, Option<i64>)> = rows.iter().map(|r| (r.id, r.opens)).collect();
+        assert_eq!(
+            got,
+            vec![
+                (1, Some(10)),
+                (2, None),
+                (4, Some(40)),
+                (5, None),
+                (7, Some(70))
+            ]
+        );
+        assert_eq!(merge(vec![lead(1)], vec![]).len(), 1);
+        assert!(merge(vec![], vec![acts(1, 1)]).is_empty());
+    }
 }

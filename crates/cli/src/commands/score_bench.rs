@@ -21,8 +21,8 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use chrono::{DateTime, NaiveDate, Utc};
 use neuracrm_domain::{LeadId, OrgId};
-use neuracrm_jobs::scoring::{ScoreOptions, facts, org_config, score_leads, stored_breakdown};
-use neuracrm_scoring::{OfflineIntent, Scorer};
+use neuracrm_jobs::scoring::{ScoreOptions, facts, org_config, score_leads};
+use neuracrm_scoring::{OfflineIntent, Scorer, stored};
 use neuracrm_server::Settings;
 use neuracrm_store::scoring::LeadFactsRow;
 use neuracrm_store::{Sql, Store};
@@ -308,7 +308,8 @@ async fn per_lead(
         .arg(score.total)
         .arg(score.category.name())
         .arg(score.confidence)
-        .arg(stored_breakdown(&score))
+        // The batch's stored form, bound as JSON (the PostgreSQL column is JSONB).
+        .arg(serde_json::from_str::<serde_json::Value>(&stored::encode(&score)).unwrap_or_default())
         .arg(now)
         .arg(org)
         .arg(LeadId(id)),

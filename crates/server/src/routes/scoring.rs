@@ -14,6 +14,7 @@ use neuracrm_jobs::scoring::{ScoreOptions, org_config, score_one};
 use neuracrm_scoring::{
     CategoryThresholds, Factor, IndustryRule, IndustryTable, LeadScore, Scorer, ScoringConfig,
     ScoringError, Weights,
+    stored::{self, Breakdown},
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -134,11 +135,24 @@ pub struct ScoreBreakdown {
     pub scored_at: Option<DateTime<Utc>>,
 }
 
-/// The factor breakdown as stored in `leads.score_factors`.
+/// A breakdown in the API's shape.
 #[derive(Deserialize)]
-struct StoredFactors {
+struct RenderedFactors {
     factors: Vec<FactorOut>,
     recommendations: Vec<RecommendationOut>,
+}
+
+impl RenderedFactors {
+    fn new(lead: LeadId, breakdown: &Breakdown) -> ApiResult<Self> {
+        serde_json::to_value(breakdown)
+            .and_then(serde_json::from_value)
+            .map_err(|e| corrupt(lead, e))
+    }
+
+    /// From `leads.score_factors` (either stored form).
+    fn from_stored(lead: LeadId, stored: &serde_json::Value) -> ApiResult<Self> {
+        Self::new(lead, &stored::decode(stored).map_err(|e| corrupt(lead, e))?)
+    }
 }
 
 fn corrupt(lead: LeadId, e: impl std::fmt::Display) -> ApiError {
@@ -147,9 +161,7 @@ fn corrupt(lead: LeadId, e: impl std::fmt::Display) -> ApiError {
 
 impl ScoreBreakdown {
     fn new(lead: LeadId, score: &LeadScore, at: DateTime<Utc>) -> ApiResult<Self> {
-        let stored: StoredFactors =
-            serde_json::from_value(neuracrm_jobs::scoring::stored_breakdown(score))
-                .map_err(|e| corrupt(lead, e))?;
+        let stored = RenderedFactors::new(lead, &Breakdown::from(score))?;
         Ok(ScoreBreakdown {
             lead_id: lead.0,
             total: score.total,
@@ -597,7 +609,7 @@ pub async fn get_score(
             id.0, id.0
         )));
     };
-    let stored: StoredFactors = serde_json::from_value(factors).map_err(|e| corrupt(id, e))?;
+    let stored = RenderedFactors::from_stored(id, &factors)?;
     Ok(Json(ScoreBreakdown {
         lead_id: id.0,
         total,
