@@ -3,6 +3,8 @@
 //! run exactly the same code.
 //!
 //! - [`scoring`]: score every lead that needs it, set-based and in chunks.
+//! - [`intent`]: buying intent for scoring: the LLM, its answers stored per
+//!   organization, and how the batch uses them (`llm.batch`).
 //! - [`forecasting`]: fit every active forecasting model, store its results,
 //!   write actuals beside past forecasts; the CRM's one path to a forecast.
 //! - [`demo_check`]: the revenue forecast of demo data against its true curve.
@@ -12,6 +14,7 @@
 
 pub mod demo_check;
 pub mod forecasting;
+pub mod intent;
 pub mod schedule;
 pub mod scoring;
 pub mod sentiment;

@@ -10,6 +10,10 @@
 //! A lead needs scoring when it was never scored, was scored more than 7 days
 //! ago, or its own fields or activities changed since (or always, with `all`).
 //!
+//! Buying intent is read as [`ScoreOptions::intent`] says: the offline
+//! estimator, or stored LLM answers (and, in `ask` mode, the LLM itself) with
+//! one cache query and one cache write per chunk; see [`crate::intent`].
+//!
 //! The job knows nothing of the server: it reports through a [`ScoreSink`]
 //! (progress, and the leads whose score changed once their chunk is stored),
 //! and the server's sink turns those changes into `lead_scored` events.
@@ -27,6 +31,7 @@ use neuracrm_store::scoring::{LeadFactsRow, ScoreWrite};
 use serde::Serialize;
 
 use crate::JobError;
+use crate::intent::{BatchIntent, assess_texts};
 
 /// How a batch runs.
 #[derive(Debug, Clone)]
@@ -39,6 +44,9 @@ pub struct ScoreOptions {
     pub chunk: u32,
     /// The time every score of the run is computed at.
     pub now: DateTime<Utc>,
+    /// How buying intent is read (default: the offline estimator; callers
+    /// pass [`crate::intent::IntentService::batch`]).
+    pub intent: BatchIntent,
 }
 
 impl Default for ScoreOptions {
@@ -48,6 +56,7 @@ impl Default for ScoreOptions {
             all: false,
             chunk: 5_000,
             now: Utc::now(),
+            intent: BatchIntent::Offline,
         }
     }
 }
@@ -142,7 +151,7 @@ pub fn lead_text(row: &LeadFactsRow) -> String {
 }
 
 /// The scorer's view of a stored lead, its intent read by the offline
-/// estimator (the batch: a million leads cannot wait for an LLM each).
+/// estimator (the batch without an LLM: a million leads cannot wait for one).
 pub fn facts(row: &LeadFactsRow, intent: &OfflineIntent) -> LeadFacts {
     facts_with(row, intent.assess_text(&lead_text(row)))
 }
@@ -192,6 +201,7 @@ struct Scored {
     /// Leads that could not even be read.
     unreadable: u64,
     read_ms: f64,
+    intent_ms: f64,
     score_ms: f64,
 }
 
@@ -227,12 +237,32 @@ async fn read_and_score(
         }
     };
     let read_ms = t_read.elapsed().as_secs_f64() * 1e3;
+    let needs = |r: &&LeadFactsRow| opts.all || is_stale(r, opts.now);
+    // Without an LLM, intent is read inline below as it always was: no
+    // hashing, no cache query.
+    let t_intent = Instant::now();
+    let mut intents = match &opts.intent {
+        BatchIntent::Offline => None,
+        batch => {
+            let texts: Vec<String> = rows.iter().filter(needs).map(lead_text).collect();
+            Some(
+                assess_texts(store, org, &texts, batch, offline)
+                    .await
+                    .into_iter(),
+            )
+        }
+    };
+    let intent_ms = t_intent.elapsed().as_secs_f64() * 1e3;
     let t_score = Instant::now();
     let (before, writes) = rows
         .iter()
-        .filter(|r| opts.all || is_stale(r, opts.now))
+        .filter(needs)
         .map(|r| {
-            let w = to_write(r, &scorer.score(&facts(r, offline), opts.now));
+            let f = match intents.as_mut().and_then(Iterator::next) {
+                Some(a) => facts_with(r, a),
+                None => facts(r, offline),
+            };
+            let w = to_write(r, &scorer.score(&f, opts.now));
             ((r.score, r.score_category.clone()), w)
         })
         .unzip();
@@ -244,6 +274,7 @@ async fn read_and_score(
         writes,
         unreadable,
         read_ms,
+        intent_ms,
         score_ms: t_score.elapsed().as_secs_f64() * 1e3,
     })
 }
@@ -307,6 +338,7 @@ async fn store_chunk(
         last = c.last,
         leads = c.read,
         read_ms = c.read_ms,
+        intent_ms = c.intent_ms,
         score_ms = c.score_ms,
         write_ms = t_write.elapsed().as_secs_f64() * 1e3,
         "chunk scored"
@@ -400,8 +432,9 @@ pub struct ScoredLead {
 /// Scores one lead of `org` as of `now` with the organization's
 /// configuration, and stores the score (and its history entry when it
 /// changed): the API's "score now". Same facts query, engine and write as the
-/// batch; the buying intent comes from `intent` (the configured LLM, with its
-/// cache), where the batch reads it with the offline estimator.
+/// batch; the buying intent comes from `intent` (the API passes
+/// [`crate::intent::IntentService::for_org`]: the LLM through `org`'s stored
+/// answers, which later batches reuse).
 ///
 /// # Errors
 /// [`neuracrm_store::StoreError::NotFound`] when `org` has no such lead.

@@ -20,9 +20,10 @@
 //!   [`Scorer`] per organization from its stored [`ScoringConfig`] JSON
 //!   ([`Scorer::new`] validates it); run one set-based query that yields a
 //!   [`LeadFacts`] per lead (contact fields joined, activities aggregated);
-//!   fill [`LeadFacts::intent`] from [`IntentAssessor::assess`] (answers are
-//!   cached by model and text, so an unchanged description costs no request)
-//!   or, without an LLM, synchronously from [`OfflineIntent::assess_text`];
+//!   fill [`LeadFacts::intent`] from answers stored under
+//!   [`IntentAssessor::cache_key`] (fetched a chunk at a time, new texts sent
+//!   with [`IntentAssessor::assess_uncached`]) or synchronously from
+//!   [`OfflineIntent::assess_text`];
 //!   call [`Scorer::score`] with one `now` for the whole run; write back
 //!   `total`, `category.name()`, `confidence` and the JSON of `factors` and
 //!   `recommendations` in bulk.
@@ -65,6 +66,8 @@ pub mod intent;
 mod matcher;
 pub mod rules;
 pub mod stored;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use config::{
     CategoryThresholds, IndustryRule, IndustryTable, ScoringConfig, WEIGHT_SUM_TOLERANCE, Weights,
@@ -75,7 +78,8 @@ pub use explain::{Evidence, FactorScore, LeadScore, Recommendation};
 pub use factor::{Category, Factor};
 pub use facts::LeadFacts;
 pub use intent::{
-    ApiKey, IntentAssessment, IntentAssessor, IntentCache, IntentCacheKey, IntentEstimator,
-    IntentFailure, IntentSource, LlmConfig, LlmIntent, MemoryIntentCache, OfflineIntent,
+    ApiKey, BatchIntentMode, IntentAssessment, IntentAssessor, IntentCache, IntentCacheKey,
+    IntentEstimator, IntentFailure, IntentSource, LlmConfig, LlmIntent, MemoryIntentCache,
+    OfflineIntent,
 };
 pub use rules::Seniority;

@@ -77,9 +77,10 @@ pub struct Settings {
     #[serde(deserialize_with = "list_or_csv")]
     pub trusted_proxies: Vec<String>,
     /// The OpenAI-compatible chat-completions endpoint that reads buying
-    /// intent when a lead is scored through the API (`llm.base_url`,
-    /// `llm.model`, `llm.api_key`, ...; `NEURACRM_LLM__BASE_URL` etc.). None:
-    /// the offline estimator answers.
+    /// intent when a lead is scored through the API, and in the batch as
+    /// `llm.batch` says (`llm.base_url`, `llm.model`, `llm.api_key`,
+    /// `llm.batch`, ...; `NEURACRM_LLM__BASE_URL` etc.). None: the offline
+    /// estimator answers.
     pub llm: Option<neuracrm_scoring::LlmConfig>,
     /// Whether `serve` runs the periodic jobs (scoring, forecasting, ...).
     /// Every instance may: each time slot is claimed through the database and
@@ -261,6 +262,25 @@ mod tests {
                 ("http://127.0.0.1:11434/v1", "llama3.2")
             );
             assert!(!format!("{s:?}").contains("sk-very-secret-key"));
+            assert_eq!(
+                (llm.batch, llm.batch_concurrency),
+                (neuracrm_scoring::BatchIntentMode::Cached, 4),
+                "defaults"
+            );
+            jail.set_env("NEURACRM_LLM__BATCH", "ask");
+            jail.set_env("NEURACRM_LLM__BATCH_CONCURRENCY", "8");
+            let s = Settings::load(Path::new("missing.toml"), serde_json::json!({})).unwrap();
+            let llm = s.llm.as_ref().unwrap();
+            assert_eq!(
+                (llm.batch, llm.batch_concurrency),
+                (neuracrm_scoring::BatchIntentMode::Ask, 8)
+            );
+            jail.set_env("NEURACRM_LLM__BATCH", "sometimes");
+            let err = Settings::load(Path::new("missing.toml"), serde_json::json!({})).unwrap_err();
+            assert!(
+                err.to_string().to_lowercase().contains("llm.batch"),
+                "{err}"
+            );
             Ok(())
         });
     }

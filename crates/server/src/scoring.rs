@@ -64,6 +64,7 @@ pub const JOB: &str = "score_leads";
 pub fn spawn_periodic(state: &AppState, instance: &str) -> tokio::task::JoinHandle<()> {
     let store = state.store.clone();
     let events = state.events.clone();
+    let intent = state.intent.clone();
     let every = std::time::Duration::from_secs(state.settings.scoring_interval_secs.max(1));
     tokio::spawn(neuracrm_jobs::schedule::run_periodic(
         state.store.clone(),
@@ -73,8 +74,12 @@ pub fn spawn_periodic(state: &AppState, instance: &str) -> tokio::task::JoinHand
         move || {
             let store = store.clone();
             let events = events.clone();
+            let intent = intent.batch();
             async move {
-                let opts = ScoreOptions::default();
+                let opts = ScoreOptions {
+                    intent,
+                    ..ScoreOptions::default()
+                };
                 let s = run_batch(&store, events.as_ref(), &opts).await?;
                 Ok(format!(
                     "{} processed, {} successful, {} failed in {:.1} s",

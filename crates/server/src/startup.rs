@@ -42,9 +42,10 @@ pub struct AppState {
     pub forecasts: Arc<routes::forecast::ForecastCache>,
     /// Proxies whose `X-Forwarded-For` names the client.
     pub trusted_proxies: Arc<TrustedProxies>,
-    /// Reads buying intent for "score now": the LLM when configured (its
-    /// answers cached by text), else the offline estimator.
-    pub intent: Arc<neuracrm_scoring::IntentAssessor>,
+    /// Reads buying intent: for "score now" the LLM when configured (its
+    /// answers stored per organization), else the offline estimator; for the
+    /// batch as `llm.batch` says.
+    pub intent: Arc<neuracrm_jobs::intent::IntentService>,
 }
 
 impl AppState {
@@ -67,7 +68,7 @@ impl AppState {
             Duration::from_secs(settings.access_token_ttl_secs.max(1)),
             Duration::from_secs(settings.refresh_token_ttl_secs.max(1)),
         );
-        let intent = neuracrm_scoring::IntentAssessor::from_config(settings.llm.clone(), 10_000)
+        let intent = neuracrm_jobs::intent::IntentService::new(settings.llm.clone(), 10_000)
             .map_err(|e| StartupError::Llm(e.to_string()))?;
         let trusted_proxies = TrustedProxies::parse(&settings.trusted_proxies)
             .map_err(|entry| StartupError::BadTrustedProxy { entry })?;

@@ -26,6 +26,7 @@ pub mod deals;
 mod error;
 pub mod forecasting_models;
 pub mod forecasts;
+pub mod intent_cache;
 pub mod job_runs;
 pub mod leads;
 pub mod organizations;
@@ -104,6 +105,11 @@ impl Store {
     /// Batch-scoring reads and writes.
     pub fn scoring(&self) -> scoring::ScoringData<'_> {
         scoring::ScoringData { db: &self.db }
+    }
+
+    /// Cached buying-intent answers of the LLM, per organization.
+    pub fn intent_cache(&self) -> intent_cache::IntentCacheData<'_> {
+        intent_cache::IntentCacheData { db: &self.db }
     }
 
     /// Stored sentiment of activities and its summaries.

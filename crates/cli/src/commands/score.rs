@@ -8,6 +8,7 @@ use anyhow::{Context, Result};
 use chrono::Utc;
 use indicatif::{ProgressBar, ProgressStyle};
 use neuracrm_domain::OrgId;
+use neuracrm_jobs::intent::IntentService;
 use neuracrm_jobs::scoring::{ScoreOptions, ScoreSummary, score_leads};
 use neuracrm_server::Settings;
 use neuracrm_store::Store;
@@ -28,16 +29,24 @@ pub async fn score(settings: Settings, a: ScoreArgs) -> Result<()> {
     if a.continuous {
         return continuous(&settings, store, a).await;
     }
+    let intent = intent_service(&settings)?;
     let bar = progress_bar(&store, org).await?;
     let opts = ScoreOptions {
         org,
         all: a.all,
         chunk: a.chunk,
         now: Utc::now(),
+        intent: intent.batch(),
     };
     let summary = score_leads(&store, &opts, |n| bar.inc(n)).await?;
     bar.finish_and_clear();
     print_summary(&summary, a.json)
+}
+
+/// Buying intent as the `llm` settings say (the batch uses no in-memory
+/// cache: it reads stored answers a chunk at a time).
+fn intent_service(settings: &Settings) -> Result<IntentService> {
+    IntentService::new(settings.llm.clone(), 0).context("llm settings")
 }
 
 /// A bar over every lead the run will read, or a hidden one when stderr is
@@ -105,6 +114,7 @@ async fn continuous(settings: &Settings, store: Store, a: ScoreArgs) -> Result<(
         "scoring continuously; Ctrl-C stops"
     );
     let (org, all, chunk, json) = (a.org.map(OrgId), a.all, a.chunk, a.json);
+    let intent = intent_service(settings)?;
     let task_store = store.clone();
     let periodic = neuracrm_jobs::schedule::run_periodic(
         store,
@@ -113,12 +123,14 @@ async fn continuous(settings: &Settings, store: Store, a: ScoreArgs) -> Result<(
         every,
         move || {
             let store = task_store.clone();
+            let intent = intent.batch();
             async move {
                 let opts = ScoreOptions {
                     org,
                     all,
                     chunk,
                     now: Utc::now(),
+                    intent,
                 };
                 let s = score_leads(&store, &opts, |_| {}).await?;
                 if let Err(e) = print_summary(&s, json) {

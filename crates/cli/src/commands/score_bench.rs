@@ -106,6 +106,9 @@ pub async fn bench(settings: Settings, a: ScoreBenchArgs) -> Result<()> {
         all: true,
         chunk: a.chunk,
         now,
+        // Offline: the per-lead comparison below reads intent offline too,
+        // and a benchmark must not call (or bill) an LLM.
+        intent: Default::default(),
     };
     let s = score_leads(&store, &opts, |_| {}).await?;
     let batch = Speed::new(s.successful, s.failed, s.seconds);

@@ -3,6 +3,7 @@
 
 mod demo_check;
 mod forecasting;
+mod intent;
 mod schedule;
 mod scoring;
 mod sentiment;

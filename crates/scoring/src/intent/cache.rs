@@ -1,8 +1,11 @@
 //! Cache of intent answers, so an unchanged description is not sent again.
 //!
-//! The trait is async and object-safe so the server can back it with Redis
-//! (keys as [`IntentCacheKey::to_hex`], values as JSON of
-//! [`IntentAssessment`]); [`MemoryIntentCache`] is the embedded, bounded one.
+//! The trait is async and object-safe so that other crates can back it with
+//! storage this crate does not know: the jobs crate keeps answers in the
+//! database, per organization, keyed by [`IntentCacheKey::to_hex`];
+//! [`MemoryIntentCache`] is the embedded, bounded one. A cache instance
+//! answers for one tenant; one shared by tenants keys its entries with
+//! [`IntentCacheKey::within`].
 
 use super::{BoxFuture, IntentAssessment};
 use sha2::{Digest, Sha256};
@@ -26,7 +29,18 @@ impl IntentCacheKey {
         Self(h.finalize().into())
     }
 
-    /// Lower-case hex, 64 characters: a Redis key suffix.
+    /// This key inside one tenant's partition: a different key for every
+    /// tenant, so that an in-memory cache shared by organizations never
+    /// answers one with another's entry.
+    pub fn within(&self, tenant: i64) -> Self {
+        let mut h = Sha256::new();
+        h.update(b"tenant");
+        h.update(tenant.to_le_bytes());
+        h.update(self.0);
+        Self(h.finalize().into())
+    }
+
+    /// Lower-case hex, 64 characters: the key as stored.
     pub fn to_hex(&self) -> String {
         use fmt::Write;
         let mut s = String::with_capacity(64);
@@ -143,6 +157,12 @@ mod tests {
             IntentCacheKey::new("a", "bc")
         );
         assert_eq!(k.to_hex().len(), 64);
+        assert_ne!(k.within(1), k.within(2));
+        assert_ne!(k.within(1), k);
+        assert_eq!(
+            k.within(1),
+            IntentCacheKey::new("gpt-4o-mini", "hello").within(1)
+        );
         assert!(k.to_hex().bytes().all(|b| b.is_ascii_hexdigit()));
     }
 

@@ -60,6 +60,26 @@ fn default_max_tokens() -> u32 {
     16
 }
 
+fn default_batch_concurrency() -> usize {
+    4
+}
+
+/// How the scoring batch reads buying intent when an LLM is configured
+/// (`llm.batch`). The API's score-now always asks the LLM (through the cache).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BatchIntentMode {
+    /// The offline estimator, as if no LLM were configured.
+    Offline,
+    /// An LLM answer already cached for the unchanged text, else the offline
+    /// estimator: never a request, so never a bill, from a batch. The default.
+    #[default]
+    Cached,
+    /// Cached answers, and every new text sent to the LLM
+    /// (`llm.batch_concurrency` at a time).
+    Ask,
+}
+
 /// Where and how to ask the LLM (from `neuracrm.toml` / `NEURACRM_LLM__*`).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct LlmConfig {
@@ -81,6 +101,12 @@ pub struct LlmConfig {
     /// that think before answering.
     #[serde(default = "default_max_tokens")]
     pub max_tokens: u32,
+    /// How the scoring batch reads intent (default [`BatchIntentMode::Cached`]).
+    #[serde(default)]
+    pub batch: BatchIntentMode,
+    /// Requests in flight at once in [`BatchIntentMode::Ask`] (default 4).
+    #[serde(default = "default_batch_concurrency")]
+    pub batch_concurrency: usize,
 }
 
 impl LlmConfig {
@@ -97,6 +123,8 @@ impl LlmConfig {
             timeout_ms: default_timeout_ms(),
             max_chars: default_max_chars(),
             max_tokens: default_max_tokens(),
+            batch: BatchIntentMode::default(),
+            batch_concurrency: default_batch_concurrency(),
         }
     }
 }
@@ -154,8 +182,8 @@ impl LlmIntent {
     /// Builds the client.
     ///
     /// # Errors
-    /// [`ScoringError::InvalidConfig`] for an empty model, a zero timeout or a
-    /// base URL that is not http(s); [`ScoringError::LlmClient`] if the HTTP
+    /// [`ScoringError::InvalidConfig`] for an empty model, a zero timeout or
+    /// batch concurrency, or a base URL that is not http(s); [`ScoringError::LlmClient`] if the HTTP
     /// client cannot be built.
     pub fn new(config: LlmConfig) -> Result<Self, ScoringError> {
         if config.model.trim().is_empty() {
@@ -164,6 +192,12 @@ impl LlmIntent {
         if config.timeout_ms == 0 {
             return Err(ScoringError::config(
                 "llm.timeout_ms",
+                "must be greater than 0",
+            ));
+        }
+        if config.batch_concurrency == 0 {
+            return Err(ScoringError::config(
+                "llm.batch_concurrency",
                 "must be greater than 0",
             ));
         }

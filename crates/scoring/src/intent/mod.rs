@@ -26,7 +26,7 @@ mod offline;
 mod reply;
 
 pub use cache::{IntentCache, IntentCacheKey, MemoryIntentCache};
-pub use llm::{ApiKey, LlmConfig, LlmIntent};
+pub use llm::{ApiKey, BatchIntentMode, LlmConfig, LlmIntent};
 pub use offline::OfflineIntent;
 pub use reply::parse_intent_reply;
 
@@ -220,30 +220,50 @@ impl IntentAssessor {
         })
     }
 
+    /// Who answers when nothing fails: the primary estimator's source.
+    pub fn source(&self) -> IntentSource {
+        self.primary.source()
+    }
+
+    /// The cache key of `text` for the primary estimator (scoped by its
+    /// model), as [`IntentAssessor::assess`] looks it up: for callers that
+    /// fetch many cached answers at once (the batch).
+    pub fn cache_key(&self, text: &str) -> IntentCacheKey {
+        IntentCacheKey::new(self.primary.cache_scope(), text)
+    }
+
     /// Assesses one text (the lead's title and description). Never fails: a
     /// failure is logged once and recorded in the result.
     pub async fn assess(&self, text: &str) -> IntentAssessment {
         if text.trim().is_empty() {
             return IntentAssessment::failed(IntentFailure::NoText);
         }
-        let key = self
-            .cache
-            .as_ref()
-            .map(|_| IntentCacheKey::new(self.primary.cache_scope(), text));
-        if let (Some(cache), Some(key)) = (&self.cache, &key)
-            && let Some(mut hit) = cache.get(key).await
-        {
+        let Some(cache) = &self.cache else {
+            return self.assess_uncached(text).await;
+        };
+        let key = self.cache_key(text);
+        if let Some(mut hit) = cache.get(&key).await {
             hit.cached = true;
             return hit;
         }
+        let answer = self.assess_uncached(text).await;
+        // Only the primary's own answers: a fallback's (or a failure) is not
+        // cached, so the primary is asked again next time.
+        if answer.failure.is_none() && answer.answered_by == Some(self.primary.source()) {
+            cache.put(key, answer).await;
+        }
+        answer
+    }
+
+    /// [`IntentAssessor::assess`] without the cache: asks the primary (then
+    /// the fallback, if any) every time. The batch uses it for the texts its
+    /// own bulk cache lookup missed.
+    pub async fn assess_uncached(&self, text: &str) -> IntentAssessment {
+        if text.trim().is_empty() {
+            return IntentAssessment::failed(IntentFailure::NoText);
+        }
         match self.primary.estimate(text).await {
-            Ok(intent) => {
-                let answer = IntentAssessment::answered(intent, self.primary.source());
-                if let (Some(cache), Some(key)) = (&self.cache, key) {
-                    cache.put(key, answer).await;
-                }
-                answer
-            }
+            Ok(intent) => IntentAssessment::answered(intent, self.primary.source()),
             Err(err) => {
                 tracing::warn!(error = %err, "buying-intent estimate failed");
                 let failure = match &err {
@@ -253,8 +273,6 @@ impl IntentAssessor {
                 let Some(fallback) = &self.fallback else {
                     return IntentAssessment::failed(failure);
                 };
-                // Fallback answers are not cached, so the primary is asked
-                // again next time.
                 match fallback.estimate(text).await {
                     Ok(intent) => IntentAssessment {
                         failure: Some(failure),

@@ -1,132 +1,13 @@
 //! `LlmIntent` and `IntentAssessor` against a real HTTP server (axum on
 //! 127.0.0.1:0) speaking the chat-completions protocol, in every failure mode.
 
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
-use axum::routing::post;
-use axum::{Json, Router};
+use neuracrm_scoring::testing::{Behaviour, FakeLlm, KEY, MODEL};
 use neuracrm_scoring::{
     ApiKey, IntentAssessor, IntentEstimator, IntentFailure, IntentSource, LlmConfig, LlmIntent,
     MemoryIntentCache, ScoringError,
 };
-use serde_json::{Value, json};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-pub const KEY: &str = "sk-test-5ecret-never-print-me";
-const MODEL: &str = "test-model";
-
-/// How the fake server answers request number `n` (0-based).
-#[derive(Clone, Copy)]
-pub enum Behaviour {
-    /// 200 with this message content.
-    Reply(&'static str),
-    /// 500 on the first request, then 200 with this content.
-    FailOnceThen(&'static str),
-    /// 500 on every request.
-    AlwaysFail,
-    /// This status on every request.
-    Status(u16),
-    /// Never answers.
-    Hang,
-    /// 200 with a body that is not a chat completion.
-    Garbage,
-}
-
-struct ServerState {
-    behaviour: Behaviour,
-    requests: AtomicUsize,
-    authorizations: Mutex<Vec<String>>,
-    bodies: Mutex<Vec<Value>>,
-}
-
-pub struct FakeLlm {
-    pub base_url: String,
-    state: Arc<ServerState>,
-}
-
-impl FakeLlm {
-    pub async fn start(behaviour: Behaviour) -> Self {
-        let state = Arc::new(ServerState {
-            behaviour,
-            requests: AtomicUsize::new(0),
-            authorizations: Mutex::new(Vec::new()),
-            bodies: Mutex::new(Vec::new()),
-        });
-        let app = Router::new()
-            .route("/v1/chat/completions", post(chat))
-            .with_state(state.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move {
-            axum::serve(listener, app).await.unwrap();
-        });
-        Self {
-            base_url: format!("http://{addr}/v1"),
-            state,
-        }
-    }
-
-    pub fn requests(&self) -> usize {
-        self.state.requests.load(Ordering::SeqCst)
-    }
-
-    pub fn config(&self, timeout_ms: u64) -> LlmConfig {
-        let mut c = LlmConfig::new(&self.base_url, MODEL, Some(ApiKey::new(KEY)));
-        c.timeout_ms = timeout_ms;
-        c
-    }
-
-    pub fn client(&self) -> LlmIntent {
-        LlmIntent::new(self.config(2_000)).unwrap()
-    }
-}
-
-async fn chat(
-    State(state): State<Arc<ServerState>>,
-    headers: HeaderMap,
-    Json(body): Json<Value>,
-) -> Response {
-    let n = state.requests.fetch_add(1, Ordering::SeqCst);
-    let auth = headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_owned();
-    state.authorizations.lock().unwrap().push(auth);
-    state.bodies.lock().unwrap().push(body);
-    let completion = |content: &str| {
-        Json(json!({
-            "id": "chatcmpl-1",
-            "object": "chat.completion",
-            "model": MODEL,
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}]
-        }))
-        .into_response()
-    };
-    let error = |status: StatusCode| {
-        (
-            status,
-            Json(json!({"error": {"message": "upstream exploded", "type": "server_error"}})),
-        )
-            .into_response()
-    };
-    match state.behaviour {
-        Behaviour::Reply(content) => completion(content),
-        Behaviour::FailOnceThen(content) if n > 0 => completion(content),
-        Behaviour::FailOnceThen(_) | Behaviour::AlwaysFail => {
-            error(StatusCode::INTERNAL_SERVER_ERROR)
-        }
-        Behaviour::Status(s) => error(StatusCode::from_u16(s).unwrap()),
-        Behaviour::Hang => {
-            std::future::pending::<()>().await;
-            unreachable!()
-        }
-        Behaviour::Garbage => (StatusCode::OK, "<html>not json</html>").into_response(),
-    }
-}
 
 fn failure_of(err: &ScoringError) -> IntentFailure {
     match err {
@@ -151,11 +32,8 @@ async fn answers_a_bare_number_and_sends_the_protocol() {
         .unwrap();
     assert_eq!(intent, 4.0);
     assert_eq!(server.requests(), 1);
-    assert_eq!(
-        server.state.authorizations.lock().unwrap()[0],
-        format!("Bearer {KEY}")
-    );
-    let body = server.state.bodies.lock().unwrap()[0].clone();
+    assert_eq!(server.authorizations()[0], format!("Bearer {KEY}"));
+    let body = server.bodies()[0].clone();
     assert_eq!(body["model"], MODEL);
     assert_eq!(body["messages"][0]["role"], "system");
     assert_eq!(body["messages"][1]["role"], "user");
@@ -180,7 +58,7 @@ async fn no_key_configured_sends_no_authorization() {
             .unwrap(),
         2.0
     );
-    assert_eq!(server.state.authorizations.lock().unwrap()[0], "");
+    assert_eq!(server.authorizations()[0], "");
 }
 
 #[tokio::test]
@@ -193,7 +71,7 @@ async fn long_text_is_cut_to_max_chars() {
         .estimate(&"é".repeat(50))
         .await
         .unwrap();
-    let body = server.state.bodies.lock().unwrap()[0].clone();
+    let body = server.bodies()[0].clone();
     assert_eq!(body["messages"][1]["content"], "é".repeat(10));
 }
 

@@ -1,8 +1,8 @@
 //! From the LLM's answer to the stored score: the assessment is a fact, the
 //! engine turns it into the `ai_insights` factor with its evidence.
 
-use crate::llm::{Behaviour, FakeLlm, KEY};
 use chrono::{TimeZone, Utc};
+use neuracrm_scoring::testing::{Behaviour, FakeLlm, KEY};
 use neuracrm_scoring::{Factor, IntentAssessor, LeadFacts, Scorer, ScoringConfig};
 
 fn facts(description: &str) -> LeadFacts {

@@ -573,7 +573,8 @@ pub async fn score_lead(
     Id(id): Id<LeadId>,
 ) -> ApiResult<Json<ScoreBreakdown>> {
     let now = Utc::now();
-    let scored = score_one(&state.store, user.org, id, now, &state.intent)
+    let intent = state.intent.for_org(&state.store, user.org);
+    let scored = score_one(&state.store, user.org, id, now, &intent)
         .await
         .map_err(job_error)?;
     if let Some(change) = &scored.change {
@@ -736,6 +737,7 @@ pub async fn run_scoring(
     }
     let opts = ScoreOptions {
         org: Some(user.org),
+        intent: state.intent.batch(),
         ..Default::default()
     };
     let s = run_batch(&state.store, state.events.as_ref(), &opts)

@@ -4,6 +4,7 @@
 
 use neuracrm_domain::{EventKind, OrgId};
 use neuracrm_events::Subscription;
+use neuracrm_scoring::testing::{Behaviour, FakeLlm};
 use serde_json::{Value, json};
 
 use crate::helpers::{Tenant, TestApp, assert_error, spawn_app, spawn_app_with};
@@ -690,47 +691,20 @@ async fn the_scheduler_scores_new_leads_and_announces_them() {
     }
 }
 
-/// A local server speaking the chat-completions protocol: answers every
-/// request with `reply` and counts them.
-async fn fake_llm(reply: &'static str) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    let hits = Arc::new(AtomicUsize::new(0));
-    let counter = hits.clone();
-    let app = axum::Router::new().route(
-        "/v1/chat/completions",
-        axum::routing::post(move || {
-            let counter = counter.clone();
-            async move {
-                counter.fetch_add(1, Ordering::SeqCst);
-                axum::Json(json!({
-                    "id": "chatcmpl-1",
-                    "object": "chat.completion",
-                    "model": "test-model",
-                    "choices": [{"index": 0, "message": {"role": "assistant", "content": reply}, "finish_reason": "stop"}]
-                }))
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (format!("http://{addr}/v1"), hits)
-}
-
 #[tokio::test]
 async fn a_configured_llm_reads_the_buying_intent_of_score_now_once_per_text() {
-    let (base, hits) = fake_llm("Intent: 4").await;
+    let llm = FakeLlm::start(Behaviour::Reply("Intent: 4")).await;
     let app = spawn_app_with(|s| {
-        s.llm = Some(neuracrm_scoring::LlmConfig::new(base, "test-model", None));
+        s.llm = Some(llm.config(2_000));
     })
     .await;
     let t = app.tenant("Acme").await;
+    let text = json!({"title": "CRM rollout", "description": "Evaluating vendors this quarter"});
     let id = lead(
         &app,
         &t,
         json!({"first_name": "Ada", "industry": "technology"}),
-        json!({"title": "CRM rollout", "description": "Evaluating vendors this quarter"}),
+        text.clone(),
     )
     .await;
     let b = app
@@ -739,13 +713,51 @@ async fn a_configured_llm_reads_the_buying_intent_of_score_now_once_per_text() {
     let ai = factor(&b, "ai_insights");
     // Intent 4 of 5 is 4 of the factor's 5 points.
     assert_eq!(ai["points"], 4.0, "{ai}");
-    assert!(
-        ai.to_string().contains("LLM") || ai.to_string().contains("llm"),
-        "{ai}"
-    );
-    assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert_eq!(ai["evidence"]["assessment"]["answered_by"], "llm", "{ai}");
+    assert_eq!(llm.requests(), 1);
     // The same text again: answered from the cache, not sent again.
     app.post_ok(&format!("/api/leads/{id}/score"), &t.token, json!({}), 200)
         .await;
-    assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert_eq!(llm.requests(), 1);
+
+    // The bug this fixes: the scheduled batch (default `llm.batch = cached`)
+    // replaced that answer with the offline estimator's. A status change
+    // makes the lead stale without changing its text.
+    let r = app
+        .patch(
+            &format!("/api/leads/{id}"),
+            &t.token,
+            json!({"status": "contacted"}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let run = app
+        .post_ok("/api/scoring/run", &t.token, json!({}), 200)
+        .await;
+    assert_eq!(run["total_processed"], 1, "{run}");
+    let stored = app
+        .get_ok(&format!("/api/leads/{id}/score"), &t.token)
+        .await;
+    let ai = factor(&stored, "ai_insights");
+    assert_eq!(ai["points"], 4.0, "{ai}");
+    assert_eq!(ai["evidence"]["assessment"]["answered_by"], "llm", "{ai}");
+    assert_eq!(ai["evidence"]["assessment"]["cached"], true, "{ai}");
+    assert_eq!(llm.requests(), 1);
+
+    // Another organization with the same text asks for itself.
+    let other = app.tenant("Globex").await;
+    let theirs = lead(&app, &other, json!({"first_name": "Bo"}), text).await;
+    let b = app
+        .post_ok(
+            &format!("/api/leads/{theirs}/score"),
+            &other.token,
+            json!({}),
+            200,
+        )
+        .await;
+    assert_eq!(
+        factor(&b, "ai_insights")["evidence"]["assessment"]["cached"],
+        false
+    );
+    assert_eq!(llm.requests(), 2);
 }
