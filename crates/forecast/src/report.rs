@@ -179,7 +179,7 @@ pub fn forecast_series_with(
     } else {
         1
     };
-    let fit = ensemble.fit_ensemble(y, period)?;
+    let fit = ensemble.fit_ensemble_for(y, period, Some(req.horizon))?;
     let forecast = fit.predict(req.horizon, req.level)?;
     let best = fit.best_model().to_string();
     let mut parameters: Vec<(String, f64)> = fit.params();

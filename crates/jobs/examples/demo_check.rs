@@ -12,12 +12,14 @@ use neuracrm_store::{ConnectOptions, Store};
 
 fn row(name: &str, c: &Comparison) {
     println!(
-        "  {name:<8} {:>3} months -> {}..{}: MAPE vs truth {:6.2}%  reported backtest MAPE {:6.2}%  months within {:>2}/{}  truth inside 95% interval {:5.1}%  {}",
+        "  {name:<8} {:>3} months -> {}..{}: MAPE vs truth {:6.2}%  reported backtest MAPE {:6.2}% ({} x {} months)  months within {:>2}/{}  truth inside 95% interval {:5.1}%  {}",
         c.history_months,
         c.periods.first().map(String::as_str).unwrap_or("?"),
         c.periods.last().map(String::as_str).unwrap_or("?"),
         c.mape_vs_truth,
         c.reported_mape,
+        c.reported_folds,
+        c.reported_horizon,
         c.months_within,
         c.periods.len(),
         100.0 * c.truth_coverage,

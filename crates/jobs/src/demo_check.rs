@@ -15,8 +15,10 @@
 //! Each is scored by its mean absolute percentage error against the truth and
 //! compared with the error the forecast reports for itself: the ensemble's
 //! rolling-origin backtest MAPE (computed against the noisy monthly actuals of
-//! the history, never against the truth). "Within" means the error against
-//! the truth is no larger than that reported error.
+//! the history, never against the truth), whose folds forecast as many months
+//! as the forecast checked (12 here: from months 24 and 18 of 36, from month
+//! 12 of 24). "Within" means the error against the truth is no larger than
+//! that reported error.
 
 use chrono::{Datelike, NaiveDate};
 use neuracrm_domain::{ForecastAlgorithm, ForecastMetric, OrgId};
@@ -37,6 +39,10 @@ pub struct Comparison {
     pub periods: Vec<String>,
     /// The ensemble's own backtest MAPE, percent.
     pub reported_mape: f64,
+    /// Backtest folds behind `reported_mape`.
+    pub reported_folds: usize,
+    /// Months each of those folds forecast.
+    pub reported_horizon: usize,
     /// Mean absolute percentage error against the truth, percent.
     pub mape_vs_truth: f64,
     /// Months whose error against the truth is within `reported_mape`.
@@ -87,13 +93,12 @@ fn compare(
             message: "too little demo history for a forecast".into(),
         }));
     };
-    let reported_mape = f
+    let backtest = f
         .report
         .model_performance
         .first()
-        .and_then(|p| p.backtest.as_ref())
-        .map(|b| b.mape)
-        .unwrap_or(f64::NAN);
+        .and_then(|p| p.backtest.as_ref());
+    let reported_mape = backtest.map(|b| b.mape).unwrap_or(f64::NAN);
     let last = series.last_month().expect("a fitted series has months");
     let fc = &f.report.forecast;
     let mut apes = Vec::with_capacity(horizon);
@@ -110,6 +115,8 @@ fn compare(
         history_months: series.values.len(),
         periods: f.periods.clone(),
         reported_mape,
+        reported_folds: backtest.map(|b| b.folds).unwrap_or(0),
+        reported_horizon: backtest.map(|b| b.horizon).unwrap_or(0),
         mape_vs_truth,
         months_within: apes.iter().filter(|a| **a <= reported_mape).count(),
         truth_coverage: covered as f64 / horizon as f64,

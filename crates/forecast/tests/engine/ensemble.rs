@@ -203,3 +203,44 @@ fn a_member_failing_on_short_folds_is_reported_and_left_out() {
         .unwrap();
     assert!(picky.error.as_deref().unwrap().contains("1000"));
 }
+
+#[test]
+fn report_plan_backtests_the_whole_horizon_with_at_least_half_the_series() {
+    use neuracrm_forecast::ensemble::report_plan;
+    // 36 months, 12 ahead: two overlapping 12-month windows, from 24 and 18.
+    assert_eq!(report_plan(36, 12, 2), (vec![24, 18], 12));
+    // Room for disjoint windows: they do not overlap.
+    assert_eq!(report_plan(72, 12, 2), (vec![60, 48], 12));
+    // 24 months, 12 ahead: one window, trained on the first half.
+    assert_eq!(report_plan(24, 12, 2), (vec![12], 12));
+    // Further ahead than half the series: as far as half the series allows.
+    assert_eq!(report_plan(36, 60, 2), (vec![18], 18));
+    // Too short for any fold.
+    assert!(report_plan(4, 3, 2).0.is_empty());
+}
+
+#[test]
+fn reported_errors_are_those_of_forecasts_as_far_ahead_as_the_one_made() {
+    // What broke: with 24 or 36 months of history the ensemble reported the
+    // errors of 6- or 9-month forecasts beside a 12-month forecast.
+    let ens = Ensemble::default();
+    for (n, folds) in [(24, 1), (36, 2)] {
+        let y = seasonal_series(n);
+        let fit = ens.fit_ensemble_for(&y, 12, Some(12)).unwrap();
+        for p in fit.performance() {
+            match &p.backtest {
+                Some(b) => assert_eq!((b.folds, b.horizon), (folds, 12), "{n}: {}", p.model),
+                // A seasonally differenced ARIMA cannot forecast from 12
+                // months, the one origin of a 24-month series: said so.
+                None => assert!(p.model != "ensemble" && p.error.is_some(), "{n}: {p:?}"),
+            }
+        }
+        // The weights, hence the forecast, do not depend on the horizon asked.
+        let plain = ens.fit_ensemble(&y, 12).unwrap();
+        assert_eq!(plain.weights(), fit.weights());
+        assert_eq!(
+            plain.predict(12, 0.95).unwrap(),
+            fit.predict(12, 0.95).unwrap()
+        );
+    }
+}

@@ -23,10 +23,12 @@ async fn the_demo_forecast_is_as_good_as_it_says_against_the_true_curve() {
         let c = demo_check(&t.store, org, 12).await.unwrap();
         for (name, x) in [("forward", &c.forward), ("hold-out", &c.holdout)] {
             println!(
-                "org {org} {name:<8}: {} months of history, MAPE vs truth {:.2}%, reported backtest MAPE {:.2}%, {} of 12 months within, truth in 95% interval {:.0}%",
+                "org {org} {name:<8}: {} months of history, MAPE vs truth {:.2}%, reported backtest MAPE {:.2}% ({} x {} months), {} of 12 months within, truth in 95% interval {:.0}%",
                 x.history_months,
                 x.mape_vs_truth,
                 x.reported_mape,
+                x.reported_folds,
+                x.reported_horizon,
                 x.months_within,
                 100.0 * x.truth_coverage
             );
@@ -35,6 +37,9 @@ async fn the_demo_forecast_is_as_good_as_it_says_against_the_true_curve() {
                 x.reported_mape.is_finite() && x.reported_mape > 0.0,
                 "{x:?}"
             );
+            // The reported error is that of 12-month forecasts, like the one
+            // checked (it was of 6- and 9-month ones before).
+            assert_eq!(x.reported_horizon, 12, "{x:?}");
             vs_truth += x.mape_vs_truth;
             reported += x.reported_mape;
             covered += x.truth_coverage * 12.0;
@@ -43,6 +48,7 @@ async fn the_demo_forecast_is_as_good_as_it_says_against_the_true_curve() {
         }
         assert_eq!(c.forward.history_months, 36);
         assert_eq!(c.holdout.history_months, 24);
+        assert_eq!((c.forward.reported_folds, c.holdout.reported_folds), (2, 1));
     }
     let n = 6.0;
     println!(
