@@ -8,7 +8,9 @@ use neuracrm_domain::{LeadId, LeadPatch, LeadSource, LeadStatus, NewLead, OrgId}
 use neuracrm_jobs::intent::{BatchIntent, IntentService};
 use neuracrm_jobs::scoring::{ScoreOptions, ScoreSummary, score_leads, score_one};
 use neuracrm_scoring::testing::{Behaviour, FakeLlm};
-use neuracrm_scoring::{BatchIntentMode, IntentAssessment, IntentFailure, IntentSource, LlmConfig};
+use neuracrm_scoring::{
+    BatchIntentMode, Evidence, Factor, IntentAssessment, IntentFailure, IntentSource, LlmConfig,
+};
 use neuracrm_store::Store;
 use neuracrm_store::testing::fresh_store;
 
@@ -60,15 +62,14 @@ async fn batch(s: &Store, org: OrgId, intent: BatchIntent, later: i64) -> ScoreS
 /// The buying-intent assessment recorded in the lead's stored breakdown.
 async fn stored_intent(s: &Store, org: OrgId, lead: LeadId) -> IntentAssessment {
     let l = s.leads().get(org, lead).await.unwrap();
-    let f = l.score_factors.expect("the lead was scored");
-    let ai = f["factors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|x| x["factor"] == "ai_insights")
-        .unwrap()
-        .clone();
-    serde_json::from_value(ai["evidence"]["assessment"].clone()).unwrap()
+    let stored = l.score_factors.expect("the lead was scored");
+    let breakdown = neuracrm_scoring::stored::decode(&stored).unwrap();
+    match &breakdown.factors[Factor::AiInsights.index()].evidence {
+        Evidence::AiInsights {
+            assessment: Some(a),
+        } => *a,
+        other => panic!("no assessment stored: {other:?}"),
+    }
 }
 
 fn from_llm(intent: f64, cached: bool) -> IntentAssessment {

@@ -105,7 +105,7 @@ async fn scores_what_is_stale_and_only_that() {
 
     // The stored breakdown explains the score.
     let l = s.leads().get(org, lead).await.unwrap();
-    let factors = l.score_factors.unwrap();
+    let factors = rendered(&l);
     assert_eq!(factors["factors"].as_array().unwrap().len(), 7);
     let sum: f64 = factors["factors"]
         .as_array()
@@ -268,11 +268,8 @@ async fn the_batch_reports_each_changed_score_once_it_is_stored() {
     // A lead whose engagement jumps is reported with its old and new score.
     // (the least engaged lead of organization 1: 12 opens must raise it)
     let org = OrgId(1);
-    let engagement = |l: &neuracrm_domain::Lead| {
-        l.score_factors.as_ref().unwrap()["factors"][2]["points"]
-            .as_f64()
-            .unwrap()
-    };
+    let engagement =
+        |l: &neuracrm_domain::Lead| rendered(l)["factors"][2]["points"].as_f64().unwrap();
     let mut leads = Vec::new();
     for (o, c) in &first.changes {
         if *o == org {
@@ -392,4 +389,10 @@ async fn scoring_one_lead_stores_it_and_stays_inside_its_organization() {
         ),
         "{e:?}"
     );
+}
+
+/// The lead's stored breakdown as users read it.
+fn rendered(l: &neuracrm_domain::Lead) -> serde_json::Value {
+    let stored = l.score_factors.as_ref().expect("the lead was scored");
+    serde_json::to_value(neuracrm_scoring::stored::decode(stored).unwrap()).unwrap()
 }
