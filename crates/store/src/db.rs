@@ -8,6 +8,7 @@
 //! repository asks [`Db::backend`] and writes each form once.
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -18,6 +19,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{AssertSqlSafe, Postgres, Sqlite, Transaction};
 
+use crate::sqlite_read::{FromSqlite, Reader};
 use crate::{Result, StoreError};
 
 /// Which database engine a [`Db`] talks to.
@@ -42,6 +44,8 @@ pub enum Db {
         read: SqlitePool,
         /// One connection for writes and write transactions.
         write: SqlitePool,
+        /// The hot reads of a file database ([`Db::fetch_all_fast`]).
+        fast: Option<Arc<Reader>>,
     },
     /// PostgreSQL.
     Postgres(PgPool),
@@ -107,6 +111,12 @@ impl Db {
                 // worker thread instead of several (each one a thread switch).
                 .row_buffer_size(256);
             let memory = url.contains(":memory:") || url.contains("mode=memory");
+            let fast = (!memory).then(|| {
+                Arc::new(Reader::new(
+                    base.get_filename(),
+                    opts.max_connections as usize,
+                ))
+            });
             // The writer opens first: it creates the file and switches it to WAL.
             let write = SqlitePoolOptions::new()
                 .max_connections(1)
@@ -124,7 +134,7 @@ impl Db {
                     .await
                     .map_err(connect_err)?
             };
-            Db::Sqlite { read, write }
+            Db::Sqlite { read, write, fast }
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let mut pg =
                 PgConnectOptions::from_str(url).map_err(|_| StoreError::BadUrl(target.clone()))?;
@@ -184,7 +194,7 @@ impl Db {
     /// Closes every connection.
     pub async fn close(&self) {
         match self {
-            Db::Sqlite { read, write } => {
+            Db::Sqlite { read, write, .. } => {
                 read.close().await;
                 write.close().await;
             }
@@ -265,8 +275,8 @@ param_from! {
 /// (literals and whitelisted column names) is ever pushed; every value is bound.
 #[derive(Debug, Clone, Default)]
 pub struct Sql {
-    text: String,
-    params: Vec<Param>,
+    pub(crate) text: String,
+    pub(crate) params: Vec<Param>,
 }
 
 impl Sql {
@@ -405,6 +415,18 @@ macro_rules! exec {
 }
 
 impl Db {
+    /// All rows of a hot read: on a SQLite file, run and decoded on a
+    /// blocking thread by [`Reader`] (one hand-off per query instead of one
+    /// per row); otherwise as [`Db::fetch_all`].
+    pub async fn fetch_all_fast<R: Row + FromSqlite>(&self, q: Sql) -> Result<Vec<R>, sqlx::Error> {
+        match self {
+            Db::Sqlite {
+                fast: Some(reader), ..
+            } => Ok(reader.fetch_all(q.positional()).await?),
+            _ => self.fetch_all(q).await,
+        }
+    }
+
     /// All rows of a query.
     pub async fn fetch_all<R: Row>(&self, q: Sql) -> Result<Vec<R>, sqlx::Error> {
         match self {

@@ -56,6 +56,26 @@ struct LeadRow {
     updated_at: DateTime<Utc>,
 }
 
+crate::sqlite_read::sqlite_row!(LeadRow {
+    id,
+    organization_id,
+    contact_id,
+    owner_id,
+    title,
+    description,
+    status,
+    source,
+    budget_cents,
+    expected_decision,
+    score,
+    score_factors,
+    score_confidence,
+    score_category,
+    score_updated_at,
+    created_at,
+    updated_at,
+});
+
 impl TryFrom<LeadRow> for Lead {
     type Error = StoreError;
     fn try_from(r: LeadRow) -> Result<Self> {
@@ -293,7 +313,7 @@ impl Leads<'_> {
 
     /// One lead of the organization.
     pub async fn get(&self, org: OrgId, id: LeadId) -> Result<Lead> {
-        let row: LeadRow = Table::Leads.get(self.db, COLUMNS, org, id.0).await?;
+        let row: LeadRow = Table::Leads.get_fast(self.db, COLUMNS, org, id.0).await?;
         row.try_into()
     }
 
@@ -334,7 +354,7 @@ impl Leads<'_> {
         } else {
             order_and_page(&mut q, sort.by.column(), sort.dir, page);
         }
-        let rows: Vec<LeadRow> = self.db.fetch_all(q).await?;
+        let rows: Vec<LeadRow> = self.db.fetch_all_fast(q).await?;
         Paged::from_overfetch(rows, page).try_map(Lead::try_from)
     }
 

@@ -34,6 +34,7 @@ pub mod paging;
 pub mod scoring;
 pub mod seed;
 pub mod sentiment;
+pub mod sqlite_read;
 mod tables;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -119,6 +119,21 @@ struct LeadPart {
     job_title: Option<String>,
 }
 
+crate::sqlite_read::sqlite_row!(LeadPart {
+    id,
+    title,
+    description,
+    budget_cents,
+    expected_decision,
+    score,
+    score_category,
+    score_updated_at,
+    updated_at,
+    industry,
+    company_size,
+    job_title,
+});
+
 /// A row of [`ACTIVITY_AGGREGATES`].
 #[derive(sqlx::FromRow)]
 struct ActivityPart {
@@ -130,6 +145,16 @@ struct ActivityPart {
     last_activity_at: Option<DateTime<Utc>>,
     last_recorded_at: Option<DateTime<Utc>>,
 }
+
+crate::sqlite_read::sqlite_row!(ActivityPart {
+    lead_id,
+    opens,
+    clicks,
+    website_seconds,
+    activity_count,
+    last_activity_at,
+    last_recorded_at,
+});
 
 /// Joins the two reads, both in lead order, in one pass.
 fn merge(leads: Vec<LeadPart>, activities: Vec<ActivityPart>) -> Vec<LeadFactsRow> {
@@ -231,10 +256,10 @@ impl ScoringData<'_> {
     pub async fn facts(&self, org: OrgId, first: i64, last: i64) -> Result<Vec<LeadFactsRow>> {
         let leads = self
             .db
-            .fetch_all(Sql::new(LEADS).arg(org).arg(first).arg(last));
+            .fetch_all_fast(Sql::new(LEADS).arg(org).arg(first).arg(last));
         let activities = self
             .db
-            .fetch_all(Sql::new(ACTIVITY_AGGREGATES).arg(org).arg(first).arg(last));
+            .fetch_all_fast(Sql::new(ACTIVITY_AGGREGATES).arg(org).arg(first).arg(last));
         let (leads, activities) = tokio::try_join!(leads, activities)?;
         Ok(merge(leads, activities))
     }

@@ -4,6 +4,7 @@
 use neuracrm_domain::OrgId;
 
 use crate::db::{Db, Row, Sql, Tx};
+use crate::sqlite_read::FromSqlite;
 use crate::{Result, StoreError};
 
 /// A tenant-owned table that other rows may reference.
@@ -63,6 +64,23 @@ impl Table {
     ) -> Result<R> {
         db.fetch_optional(self.select(columns, org, id))
             .await?
+            .ok_or(StoreError::NotFound {
+                entity: self.entity(),
+            })
+    }
+
+    /// [`Table::get`] for the hot reads ([`Db::fetch_all_fast`]).
+    pub(crate) async fn get_fast<R: Row + FromSqlite>(
+        self,
+        db: &Db,
+        columns: &str,
+        org: OrgId,
+        id: i64,
+    ) -> Result<R> {
+        db.fetch_all_fast(self.select(columns, org, id))
+            .await?
+            .into_iter()
+            .next()
             .ok_or(StoreError::NotFound {
                 entity: self.entity(),
             })

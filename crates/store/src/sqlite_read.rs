@@ -1,0 +1,443 @@
+//! The hot SQLite reads without sqlx-sqlite's per-row hand-offs.
+//!
+//! sqlx-sqlite runs each connection on a worker thread of its own and sends
+//! every row to the async caller through a channel: a 50-lead page is dozens
+//! of thread wake-ups, a chunk of 5,000 leads for the batch scorer thousands.
+//! `perf` put about a quarter of the API's single-lead read, and of the
+//! scorer's reads, in the kernel's scheduler and in the allocator (each row's
+//! values are copied before they are sent).
+//!
+//! This reader runs the whole query on a blocking thread with `rusqlite`
+//! (the same SQLite library: both crates link one `libsqlite3-sys`), decodes
+//! the rows there, and hands the finished `Vec` back once. Connections are
+//! read-only, kept between queries with their prepared statements, and at
+//! most `max` run at once. Rows are decoded by [`FromSqlite`], declared next to
+//! the row types with [`sqlite_row!`], with the same text formats sqlx uses
+//! (timestamps RFC 3339, dates `YYYY-MM-DD`, JSON as text), so both paths read
+//! the same rows the same way.
+//!
+//! Only file databases get a reader; an in-memory database (tests) is private
+//! to its sqlx connection, so its reads stay on sqlx.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use rusqlite::types::{ToSqlOutput, ValueRef};
+use rusqlite::{Connection, OpenFlags};
+use tokio::sync::Semaphore;
+
+use crate::db::{Param, Sql};
+
+/// A row type the reader can decode.
+pub trait FromSqlite: Sized + Send + 'static {
+    /// Decodes one row.
+    fn from_sqlite(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self>;
+}
+
+/// One column's value, decoded as sqlx decodes it from SQLite.
+pub trait Column: Sized {
+    /// Reads column `name` of `row`.
+    fn column(row: &rusqlite::Row<'_>, name: &str) -> rusqlite::Result<Self>;
+}
+
+/// Implements [`FromSqlite`] for a struct whose fields are all read by the
+/// column of the same name.
+macro_rules! sqlite_row {
+    ($ty:ident { $($field:ident),* $(,)? }) => {
+        impl $crate::sqlite_read::FromSqlite for $ty {
+            fn from_sqlite(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+                Ok(Self {
+                    $($field: $crate::sqlite_read::Column::column(row, stringify!($field))?,)*
+                })
+            }
+        }
+    };
+}
+pub(crate) use sqlite_row;
+
+fn conversion(
+    row: &rusqlite::Row<'_>,
+    name: &str,
+    e: impl std::error::Error + Send + Sync + 'static,
+) -> rusqlite::Error {
+    let index = row.as_ref().column_index(name).unwrap_or(0);
+    rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, Box::new(e))
+}
+
+/// A text value, or the error for a value of another type.
+fn text<'r>(row: &'r rusqlite::Row<'_>, name: &str) -> rusqlite::Result<Option<&'r str>> {
+    match row.get_ref(name)? {
+        ValueRef::Null => Ok(None),
+        ValueRef::Text(t) => std::str::from_utf8(t)
+            .map(Some)
+            .map_err(|e| conversion(row, name, e)),
+        other => Err(rusqlite::Error::InvalidColumnType(
+            row.as_ref().column_index(name).unwrap_or(0),
+            name.to_owned(),
+            other.data_type(),
+        )),
+    }
+}
+
+macro_rules! plain_column {
+    ($($t:ty),*) => {$(
+        impl Column for $t {
+            fn column(row: &rusqlite::Row<'_>, name: &str) -> rusqlite::Result<Self> {
+                row.get(name)
+            }
+        }
+        impl Column for Option<$t> {
+            fn column(row: &rusqlite::Row<'_>, name: &str) -> rusqlite::Result<Self> {
+                row.get(name)
+            }
+        }
+    )*};
+}
+plain_column!(i64, f64, String);
+
+/// sqlx writes `DateTime<Utc>` as RFC 3339; values written by SQLite itself
+/// (`CURRENT_TIMESTAMP`) read as `YYYY-MM-DD HH:MM:SS[.fff]` in UTC.
+fn parse_time(s: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .ok()
+        .or_else(|| {
+            NaiveDateTime::parse_from_str(s, "%F %T%.f")
+                .ok()
+                .map(|t| t.and_utc())
+        })
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("invalid {kind}: {value:?}")]
+struct BadText {
+    kind: &'static str,
+    value: String,
+}
+
+impl Column for Option<DateTime<Utc>> {
+    fn column(row: &rusqlite::Row<'_>, name: &str) -> rusqlite::Result<Self> {
+        text(row, name)?
+            .map(|s| {
+                parse_time(s).ok_or_else(|| {
+                    conversion(
+                        row,
+                        name,
+                        BadText {
+                            kind: "timestamp",
+                            value: s.to_owned(),
+                        },
+                    )
+                })
+            })
+            .transpose()
+    }
+}
+
+impl Column for Option<NaiveDate> {
+    fn column(row: &rusqlite::Row<'_>, name: &str) -> rusqlite::Result<Self> {
+        text(row, name)?
+            .map(|s| NaiveDate::parse_from_str(s, "%F").map_err(|e| conversion(row, name, e)))
+            .transpose()
+    }
+}
+
+impl Column for Option<sqlx::types::Json<serde_json::Value>> {
+    fn column(row: &rusqlite::Row<'_>, name: &str) -> rusqlite::Result<Self> {
+        text(row, name)?
+            .map(|s| {
+                serde_json::from_str(s)
+                    .map(sqlx::types::Json)
+                    .map_err(|e| conversion(row, name, e))
+            })
+            .transpose()
+    }
+}
+
+/// A required column: `NULL` is an error, as in sqlx.
+fn required<T>(row: &rusqlite::Row<'_>, name: &str, v: Option<T>) -> rusqlite::Result<T> {
+    v.ok_or_else(|| {
+        rusqlite::Error::InvalidColumnType(
+            row.as_ref().column_index(name).unwrap_or(0),
+            name.to_owned(),
+            rusqlite::types::Type::Null,
+        )
+    })
+}
+
+impl Column for DateTime<Utc> {
+    fn column(row: &rusqlite::Row<'_>, name: &str) -> rusqlite::Result<Self> {
+        required(row, name, Option::<Self>::column(row, name)?)
+    }
+}
+
+impl Column for NaiveDate {
+    fn column(row: &rusqlite::Row<'_>, name: &str) -> rusqlite::Result<Self> {
+        required(row, name, Option::<Self>::column(row, name)?)
+    }
+}
+
+/// A parameter as sqlx binds it on SQLite.
+fn value(p: &Param) -> ToSqlOutput<'_> {
+    use rusqlite::types::Value;
+    let v = match p {
+        Param::Int(v) => v.map(Value::Integer),
+        Param::Real(v) => v.map(Value::Real),
+        Param::Text(v) => {
+            return v.as_deref().map_or(ToSqlOutput::Owned(Value::Null), |s| {
+                ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes()))
+            });
+        }
+        Param::Bool(v) => v.map(|b| Value::Integer(b.into())),
+        Param::Date(v) => v.map(|d| Value::Text(d.format("%F").to_string())),
+        Param::Time(v) => {
+            v.map(|t| Value::Text(t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false)))
+        }
+        Param::Json(v) => v.as_ref().map(|j| Value::Text(j.to_string())),
+    };
+    ToSqlOutput::Owned(v.unwrap_or(Value::Null))
+}
+
+/// Read-only connections to one SQLite file, used on blocking threads.
+#[derive(Debug)]
+pub struct Reader {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+    running: Semaphore,
+}
+
+/// Why a read failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// SQLite refused or a value did not decode.
+    #[error(transparent)]
+    Sqlite(#[from] rusqlite::Error),
+    /// The blocking task died (a panic while decoding).
+    #[error("the read was cancelled: {0}")]
+    Join(#[from] tokio::task::JoinError),
+}
+
+impl From<ReadError> for sqlx::Error {
+    fn from(e: ReadError) -> Self {
+        match e {
+            ReadError::Sqlite(e @ rusqlite::Error::FromSqlConversionFailure(..))
+            | ReadError::Sqlite(e @ rusqlite::Error::InvalidColumnType(..)) => {
+                sqlx::Error::Decode(Box::new(e))
+            }
+            other => sqlx::Error::Io(std::io::Error::other(other)),
+        }
+    }
+}
+
+impl Reader {
+    /// A reader of the database file at `path`, running at most `max`
+    /// queries at once.
+    pub(crate) fn new(path: &Path, max: usize) -> Self {
+        Self {
+            path: path.to_owned(),
+            idle: Mutex::new(Vec::new()),
+            running: Semaphore::new(max.max(1)),
+        }
+    }
+
+    fn open(&self) -> rusqlite::Result<Connection> {
+        let conn = Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(Duration::from_secs(10))?;
+        // As the sqlx connections (`Db::connect`).
+        conn.pragma_update(None, "cache_size", -65536)?;
+        conn.pragma_update(None, "temp_store", "memory")?;
+        conn.set_prepared_statement_cache_capacity(64);
+        Ok(conn)
+    }
+
+    /// Every row of `q`, decoded as `R`.
+    pub(crate) async fn fetch_all<R: FromSqlite>(
+        self: &Arc<Self>,
+        q: Sql,
+    ) -> Result<Vec<R>, ReadError> {
+        let _permit = self
+            .running
+            .acquire()
+            .await
+            .expect("the semaphore is never closed");
+        let me = Arc::clone(self);
+        let rows = tokio::task::spawn_blocking(move || {
+            let idle = me.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
+            let conn = match idle {
+                Some(c) => c,
+                None => me.open()?,
+            };
+            let rows = query(&conn, &q);
+            // A connection is returned after any outcome: an error belongs to
+            // the statement, not to the connection.
+            me.idle.lock().unwrap_or_else(|e| e.into_inner()).push(conn);
+            rows
+        })
+        .await??;
+        Ok(rows)
+    }
+}
+
+fn query<R: FromSqlite>(conn: &Connection, q: &Sql) -> rusqlite::Result<Vec<R>> {
+    let mut stmt = conn.prepare_cached(&q.text)?;
+    let params = &q.params;
+    if stmt.parameter_count() > 0 && stmt.parameter_name(1).is_none() {
+        // Anonymous `?` (`Sql::positional`): in order.
+        for (i, p) in params.iter().enumerate() {
+            stmt.raw_bind_parameter(i + 1, value(p))?;
+        }
+    } else {
+        for (i, p) in params.iter().enumerate() {
+            if let Some(index) = stmt.parameter_index(&format!("${}", i + 1))? {
+                stmt.raw_bind_parameter(index, value(p))?;
+            }
+        }
+    }
+    let mut rows = stmt.raw_query();
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        out.push(R::from_sqlite(row)?);
+    }
+    Ok(out)
+}
+
+#[cfg(all(test, feature = "testing"))]
+mod tests {
+    use super::*;
+    use crate::db::{ConnectOptions, Db};
+    use chrono::TimeZone;
+
+    #[derive(Debug, PartialEq, sqlx::FromRow)]
+    struct Probe {
+        id: i64,
+        at: DateTime<Utc>,
+        maybe_at: Option<DateTime<Utc>>,
+        day: Option<NaiveDate>,
+        doc: Option<sqlx::types::Json<serde_json::Value>>,
+        ratio: Option<f64>,
+        word: String,
+    }
+    sqlite_row!(Probe {
+        id,
+        at,
+        maybe_at,
+        day,
+        doc,
+        ratio,
+        word
+    });
+
+    async fn db() -> (tempfile::TempDir, Db) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let db = Db::connect(&url, &ConnectOptions::default()).await.unwrap();
+        db.execute(Sql::new(
+            "CREATE TABLE probe (id INTEGER PRIMARY KEY, at TEXT, maybe_at TEXT, day TEXT, \
+             doc TEXT, ratio REAL, word TEXT NOT NULL, flag INTEGER)",
+        ))
+        .await
+        .unwrap();
+        (dir, db)
+    }
+
+    #[tokio::test]
+    async fn reads_what_sqlx_reads_and_binds_as_sqlx_binds() {
+        let (_dir, db) = db().await;
+        let t0 = Utc.with_ymd_and_hms(2026, 11, 30, 9, 15, 0).unwrap()
+            + chrono::Duration::nanoseconds(123_456_789);
+        for i in 0..100i64 {
+            db.execute(
+                Sql::new(
+                    "INSERT INTO probe (id, at, maybe_at, day, doc, ratio, word, flag) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                )
+                .arg(i)
+                .arg(t0 + chrono::Duration::minutes(i))
+                .arg((i % 3 == 0).then_some(t0))
+                .arg(
+                    (i % 2 == 0)
+                        .then(|| NaiveDate::from_ymd_opt(2026, 1, 1 + (i % 28) as u32).unwrap()),
+                )
+                .arg((i % 5 == 0).then(|| serde_json::json!({"i": i, "s": "ü"})))
+                .arg((i % 4 != 0).then_some(i as f64 / 3.0))
+                .arg(format!("w{i}"))
+                .arg(i % 2 == 0),
+            )
+            .await
+            .unwrap();
+        }
+        // A timestamp written by SQLite itself, not by sqlx.
+        db.execute(Sql::new(
+            "INSERT INTO probe (id, at, word, flag) VALUES (100, '2026-11-30 10:00:00', 'sql', 1)",
+        ))
+        .await
+        .unwrap();
+        let q = || {
+            Sql::new(
+                "SELECT id, at, maybe_at, day, doc, ratio, word FROM probe \
+                 WHERE at >= $1 AND (day IS NULL OR day >= $2) AND flag = $3 AND word <> $4 ORDER BY id",
+            )
+            .arg(t0 + chrono::Duration::minutes(10))
+            .arg(NaiveDate::from_ymd_opt(2026, 1, 5).unwrap())
+            .arg(true)
+            .arg("w12")
+        };
+        let slow: Vec<Probe> = db.fetch_all(q()).await.unwrap();
+        let fast: Vec<Probe> = db.fetch_all_fast(q()).await.unwrap();
+        assert!(slow.len() > 30, "{}", slow.len());
+        assert_eq!(fast, slow);
+        let sql_written: Vec<Probe> = db
+            .fetch_all_fast(
+                Sql::new("SELECT id, at, maybe_at, day, doc, ratio, word FROM probe WHERE id = $1")
+                    .arg(100i64),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            sql_written[0].at,
+            Utc.with_ymd_and_hms(2026, 11, 30, 10, 0, 0).unwrap()
+        );
+
+        // Many placeholders (rewritten to anonymous `?`), bound in order.
+        let mut many =
+            Sql::new("SELECT id, at, maybe_at, day, doc, ratio, word FROM probe WHERE id IN (");
+        for i in 0..80i64 {
+            if i > 0 {
+                many.push(", ");
+            }
+            many.bind(i * 2);
+        }
+        many.push(") ORDER BY id");
+        let rows: Vec<Probe> = db.fetch_all_fast(many).await.unwrap();
+        assert_eq!(rows.len(), 51); // 0, 2, ..., 98 and 100
+        assert!(rows.iter().all(|r| r.id % 2 == 0));
+    }
+
+    #[tokio::test]
+    async fn a_value_that_does_not_decode_is_an_error_not_a_panic() {
+        let (_dir, db) = db().await;
+        db.execute(Sql::new(
+            "INSERT INTO probe (id, at, word) VALUES (1, NULL, 'a'), (2, 'not a time', 'b'), (3, 42, 'c')",
+        ))
+        .await
+        .unwrap();
+        for id in 1..=3i64 {
+            let q =
+                Sql::new("SELECT id, at, maybe_at, day, doc, ratio, word FROM probe WHERE id = $1")
+                    .arg(id);
+            let err = db.fetch_all_fast::<Probe>(q).await.unwrap_err();
+            assert!(matches!(err, sqlx::Error::Decode(_)), "{id}: {err:?}");
+        }
+        // A statement SQLite refuses.
+        let err = db
+            .fetch_all_fast::<Probe>(Sql::new("SELECT nope FROM probe"))
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("nope"), "{err}");
+    }
+}
