@@ -176,7 +176,7 @@ pub struct LeadOut {
     score: Option<f64>,
     /// The factor breakdown behind the score.
     #[schema(value_type = Option<Object>)]
-    score_factors: Option<serde_json::Value>,
+    score_factors: Option<FactorsOut>,
     score_confidence: Option<f64>,
     score_category: Option<String>,
     score_updated_at: Option<DateTime<Utc>>,
@@ -184,18 +184,27 @@ pub struct LeadOut {
     updated_at: DateTime<Utc>,
 }
 
-/// A stored breakdown (`leads.score_factors`, compact) in the shape users
-/// read: factors with evidence and explanation, and recommendations. A value
-/// that does not decode is shown as stored (and logged): a read never fails
-/// for it, and nothing is lost.
-fn rendered_factors(lead: LeadId, stored: serde_json::Value) -> serde_json::Value {
-    let rendered = neuracrm_scoring::stored::decode(&stored)
-        .map_err(|e| e.to_string())
-        .and_then(|b| serde_json::to_value(b).map_err(|e| e.to_string()));
-    rendered.unwrap_or_else(|error| {
-        tracing::warn!(lead = lead.0, %error, "stored score breakdown unreadable; shown as stored");
-        stored
-    })
+/// A lead's score breakdown as users read it.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum FactorsOut {
+    /// Factors with evidence and explanation, and recommendations, rendered
+    /// from the compact stored form (serialized straight from the typed
+    /// breakdown, without an intermediate JSON tree).
+    Rendered(Box<neuracrm_scoring::stored::Breakdown>),
+    /// A stored value that does not decode, shown as stored (and logged): a
+    /// read never fails for it, and nothing is lost.
+    AsStored(serde_json::Value),
+}
+
+fn rendered_factors(lead: LeadId, stored: serde_json::Value) -> FactorsOut {
+    match neuracrm_scoring::stored::decode(&stored) {
+        Ok(b) => FactorsOut::Rendered(Box::new(b)),
+        Err(error) => {
+            tracing::warn!(lead = lead.0, %error, "stored score breakdown unreadable; shown as stored");
+            FactorsOut::AsStored(stored)
+        }
+    }
 }
 
 impl From<d::Lead> for LeadOut {

@@ -427,6 +427,18 @@ impl Db {
         }
     }
 
+    /// The rows of a primary-key lookup: on a SQLite file, run on the
+    /// calling thread when a reader connection is idle
+    /// ([`Reader::fetch_point`]); otherwise as [`Db::fetch_all_fast`].
+    pub async fn fetch_point<R: Row + FromSqlite>(&self, q: Sql) -> Result<Vec<R>, sqlx::Error> {
+        match self {
+            Db::Sqlite {
+                fast: Some(reader), ..
+            } => Ok(reader.fetch_point(q.positional()).await?),
+            _ => self.fetch_all(q).await,
+        }
+    }
+
     /// All rows of a query.
     pub async fn fetch_all<R: Row>(&self, q: Sql) -> Result<Vec<R>, sqlx::Error> {
         match self {

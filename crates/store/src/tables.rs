@@ -69,7 +69,7 @@ impl Table {
             })
     }
 
-    /// [`Table::get`] for the hot reads ([`Db::fetch_all_fast`]).
+    /// [`Table::get`] for the hot reads ([`Db::fetch_point`]).
     pub(crate) async fn get_fast<R: Row + FromSqlite>(
         self,
         db: &Db,
@@ -77,7 +77,7 @@ impl Table {
         org: OrgId,
         id: i64,
     ) -> Result<R> {
-        db.fetch_all_fast(self.select(columns, org, id))
+        db.fetch_point(self.select(columns, org, id))
             .await?
             .into_iter()
             .next()
