@@ -194,7 +194,10 @@ impl Db {
     /// Closes every connection.
     pub async fn close(&self) {
         match self {
-            Db::Sqlite { read, write, .. } => {
+            Db::Sqlite { read, write, fast } => {
+                if let Some(reader) = fast {
+                    reader.close();
+                }
                 read.close().await;
                 write.close().await;
             }

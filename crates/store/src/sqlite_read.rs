@@ -224,6 +224,9 @@ pub enum ReadError {
     /// The blocking task died (a panic while decoding).
     #[error("the read was cancelled: {0}")]
     Join(#[from] tokio::task::JoinError),
+    /// The database was closed ([`Reader::close`]).
+    #[error("the database is closed")]
+    Closed,
 }
 
 impl From<ReadError> for sqlx::Error {
@@ -233,6 +236,7 @@ impl From<ReadError> for sqlx::Error {
             | ReadError::Sqlite(e @ rusqlite::Error::InvalidColumnType(..)) => {
                 sqlx::Error::Decode(Box::new(e))
             }
+            ReadError::Closed => sqlx::Error::PoolClosed,
             other => sqlx::Error::Io(std::io::Error::other(other)),
         }
     }
@@ -262,6 +266,22 @@ impl Reader {
         Ok(conn)
     }
 
+    /// Closes every idle connection and refuses further reads (a read
+    /// running now closes its connection when it ends).
+    pub(crate) fn close(&self) {
+        self.running.close();
+        self.idle.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+
+    fn give_back(&self, conn: Connection) {
+        if !self.running.is_closed() {
+            self.idle
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(conn);
+        }
+    }
+
     /// Every row of `q`, decoded as `R`.
     pub(crate) async fn fetch_all<R: FromSqlite>(
         self: &Arc<Self>,
@@ -271,7 +291,7 @@ impl Reader {
             .running
             .acquire()
             .await
-            .expect("the semaphore is never closed");
+            .map_err(|_| ReadError::Closed)?;
         let me = Arc::clone(self);
         let rows = tokio::task::spawn_blocking(move || {
             let idle = me.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
@@ -282,7 +302,7 @@ impl Reader {
             let rows = query(&conn, &q);
             // A connection is returned after any outcome: an error belongs to
             // the statement, not to the connection.
-            me.idle.lock().unwrap_or_else(|e| e.into_inner()).push(conn);
+            me.give_back(conn);
             rows
         })
         .await??;
@@ -312,10 +332,7 @@ impl Reader {
             return self.fetch_all(q).await;
         };
         let rows = query(&conn, &q);
-        self.idle
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(conn);
+        self.give_back(conn);
         Ok(rows?)
     }
 }
@@ -459,6 +476,18 @@ mod tests {
         let rows: Vec<Probe> = db.fetch_all_fast(many).await.unwrap();
         assert_eq!(rows.len(), 51); // 0, 2, ..., 98 and 100
         assert!(rows.iter().all(|r| r.id % 2 == 0));
+    }
+
+    #[tokio::test]
+    async fn a_closed_database_refuses_reads() {
+        let (_dir, db) = db().await;
+        let q = || Sql::new("SELECT id, at, maybe_at, day, doc, ratio, word FROM probe");
+        assert!(db.fetch_all_fast::<Probe>(q()).await.unwrap().is_empty());
+        db.close().await;
+        let refused = db.fetch_all_fast::<Probe>(q()).await.unwrap_err();
+        assert!(matches!(refused, sqlx::Error::PoolClosed), "{refused:?}");
+        let refused = db.fetch_point::<Probe>(q()).await.unwrap_err();
+        assert!(matches!(refused, sqlx::Error::PoolClosed), "{refused:?}");
     }
 
     #[tokio::test]
