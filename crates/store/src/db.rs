@@ -432,7 +432,7 @@ impl Db {
 
     /// The rows of a primary-key lookup: on a SQLite file, run on the
     /// calling thread when a reader connection is idle
-    /// ([`Reader::fetch_point`]); otherwise as [`Db::fetch_all_fast`].
+    /// (`Reader::fetch_point`); otherwise as [`Db::fetch_all_fast`].
     pub async fn fetch_point<R: Row + FromSqlite>(&self, q: Sql) -> Result<Vec<R>, sqlx::Error> {
         match self {
             Db::Sqlite {

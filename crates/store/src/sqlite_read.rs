@@ -12,7 +12,7 @@
 //! the rows there, and hands the finished `Vec` back once. Connections are
 //! read-only, kept between queries with their prepared statements, and at
 //! most `max` run at once. Rows are decoded by [`FromSqlite`], declared next to
-//! the row types with [`sqlite_row!`], with the same text formats sqlx uses
+//! the row types with `sqlite_row!`, with the same text formats sqlx uses
 //! (timestamps RFC 3339, dates `YYYY-MM-DD`, JSON as text), so both paths read
 //! the same rows the same way.
 //!
@@ -224,7 +224,7 @@ pub enum ReadError {
     /// The blocking task died (a panic while decoding).
     #[error("the read was cancelled: {0}")]
     Join(#[from] tokio::task::JoinError),
-    /// The database was closed ([`Reader::close`]).
+    /// The database was closed (`Db::close`).
     #[error("the database is closed")]
     Closed,
 }
