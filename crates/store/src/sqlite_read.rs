@@ -505,6 +505,53 @@ mod tests {
         assert!(rows.iter().all(|r| r.id % 2 == 0));
     }
 
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_point_read_on_a_busy_database_waits_on_the_blocking_pool() {
+        // A rollback-journal database, where a writer's exclusive lock makes
+        // readers busy (in WAL mode they rarely are, which is why this test
+        // sets one up by hand).
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("busy.db");
+        let setup = Connection::open(&path).unwrap();
+        setup
+            .execute_batch(
+                "PRAGMA journal_mode = DELETE; CREATE TABLE probe (id INTEGER PRIMARY KEY, \
+                 at TEXT, maybe_at TEXT, day TEXT, doc TEXT, ratio REAL, word TEXT NOT NULL); \
+                 INSERT INTO probe (id, at, word) VALUES (1, '2026-11-30T10:00:00Z', 'a');",
+            )
+            .unwrap();
+        drop(setup);
+        let reader = Arc::new(Reader::new(&path, 2));
+        let q = || {
+            Sql::new("SELECT id, at, maybe_at, day, doc, ratio, word FROM probe WHERE id = $1")
+                .arg(1i64)
+        };
+        // Opens a connection and leaves it idle, so the next read is inline.
+        assert_eq!(reader.fetch_point::<Probe>(q()).await.unwrap().len(), 1);
+
+        let (locked, is_locked) = std::sync::mpsc::channel();
+        let holder_path = path.clone();
+        let holder = std::thread::spawn(move || {
+            let c = Connection::open(holder_path).unwrap();
+            c.execute_batch("BEGIN EXCLUSIVE").unwrap();
+            locked.send(()).unwrap();
+            std::thread::sleep(Duration::from_millis(300));
+            c.execute_batch("COMMIT").unwrap();
+        });
+        is_locked.recv().unwrap();
+        let t = std::time::Instant::now();
+        let rows = reader.fetch_point::<Probe>(q()).await.unwrap();
+        assert_eq!(rows.len(), 1);
+        // Busy inline (timeout zero there), it waited for the lock on the
+        // blocking pool instead of failing.
+        assert!(
+            t.elapsed() >= Duration::from_millis(150),
+            "{:?}",
+            t.elapsed()
+        );
+        holder.join().unwrap();
+    }
+
     #[tokio::test]
     async fn a_closed_database_refuses_reads() {
         let (_dir, db) = db().await;
