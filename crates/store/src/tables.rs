@@ -64,9 +64,7 @@ impl Table {
     ) -> Result<R> {
         db.fetch_optional(self.select(columns, org, id))
             .await?
-            .ok_or(StoreError::NotFound {
-                entity: self.entity(),
-            })
+            .ok_or(self.not_found())
     }
 
     /// [`Table::get`] for the hot reads ([`Db::fetch_point`]).
@@ -81,9 +79,14 @@ impl Table {
             .await?
             .into_iter()
             .next()
-            .ok_or(StoreError::NotFound {
-                entity: self.entity(),
-            })
+            .ok_or(self.not_found())
+    }
+
+    /// The 404 of this table's rows.
+    pub(crate) fn not_found(self) -> StoreError {
+        StoreError::NotFound {
+            entity: self.entity(),
+        }
     }
 
     /// Like [`Table::get`], inside a transaction (and, on PostgreSQL, locking
@@ -99,9 +102,7 @@ impl Table {
         if tx.backend() == crate::Backend::Postgres {
             q.push(" FOR UPDATE");
         }
-        tx.fetch_optional(q).await?.ok_or(StoreError::NotFound {
-            entity: self.entity(),
-        })
+        tx.fetch_optional(q).await?.ok_or(self.not_found())
     }
 
     /// Checks that `id`, when given, names a row of this organization; the
@@ -133,9 +134,7 @@ impl Table {
             .push(" AND id = ")
             .bind(id);
         match tx.execute(q).await? {
-            0 => Err(StoreError::NotFound {
-                entity: self.entity(),
-            }),
+            0 => Err(self.not_found()),
             _ => Ok(()),
         }
     }
