@@ -27,7 +27,7 @@ use neuracrm_scoring::{
     intent::intent_text,
 };
 use neuracrm_store::Store;
-use neuracrm_store::scoring::{LeadFactsRow, ScoreWrite};
+use neuracrm_store::scoring::{ActivityTotals, LeadFactsRow, ScoreWrite};
 use serde::Serialize;
 
 use crate::JobError;
@@ -140,7 +140,11 @@ pub fn is_stale(row: &LeadFactsRow, now: DateTime<Utc>) -> bool {
         Some(at) => {
             at < now - Duration::days(MAX_AGE_DAYS)
                 || row.updated_at > at
-                || row.last_recorded_at.is_some_and(|r| r > at)
+                || row
+                    .activity
+                    .as_ref()
+                    .and_then(|a| a.last_recorded_at)
+                    .is_some_and(|r| r > at)
         }
     }
 }
@@ -159,6 +163,8 @@ pub fn facts(row: &LeadFactsRow, intent: &OfflineIntent) -> LeadFacts {
 /// The scorer's view of a stored lead with an intent assessed elsewhere.
 pub fn facts_with(row: &LeadFactsRow, intent: IntentAssessment) -> LeadFacts {
     let count = |v: Option<i64>| v.unwrap_or(0).clamp(0, u32::MAX as i64) as u32;
+    let none = ActivityTotals::default();
+    let a = row.activity.as_ref().unwrap_or(&none);
     LeadFacts {
         industry: row.industry.clone(),
         company_size: row.company_size.map(|s| s.clamp(0, u32::MAX as i64) as u32),
@@ -167,11 +173,11 @@ pub fn facts_with(row: &LeadFactsRow, intent: IntentAssessment) -> LeadFacts {
         title: Some(row.title.clone()),
         description: row.description.clone(),
         expected_decision: row.expected_decision,
-        activity_count: count(row.activity_count),
-        email_opens: count(row.opens),
-        email_clicks: count(row.clicks),
-        website_seconds: row.website_seconds.unwrap_or(0).max(0) as u64,
-        last_activity_at: row.last_activity_at,
+        activity_count: count(a.activity_count),
+        email_opens: count(a.opens),
+        email_clicks: count(a.clicks),
+        website_seconds: a.website_seconds.unwrap_or(0).max(0) as u64,
+        last_activity_at: a.last_activity_at,
         intent: Some(intent),
     }
 }

@@ -16,7 +16,8 @@ pub struct ScoringData<'a> {
     pub(crate) db: &'a Db,
 }
 
-/// Everything the scorer reads about one lead.
+/// Everything the scorer reads about one lead: a row of [`LEADS`] and its
+/// activity totals.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct LeadFactsRow {
     /// The lead.
@@ -43,6 +44,34 @@ pub struct LeadFactsRow {
     pub company_size: Option<i64>,
     /// The contact's job title.
     pub job_title: Option<String>,
+    /// Its activities' totals (`None`: it has none), a row of
+    /// [`ACTIVITY_AGGREGATES`] joined by [`ScoringData::facts`].
+    #[sqlx(skip)]
+    pub activity: Option<ActivityTotals>,
+}
+
+crate::sqlite_read::sqlite_row!(LeadFactsRow {
+    id,
+    title,
+    description,
+    budget_cents,
+    expected_decision,
+    score,
+    score_category,
+    score_updated_at,
+    updated_at,
+    industry,
+    company_size,
+    job_title,
+} default {
+    activity
+});
+
+/// A lead's activities, aggregated (a row of [`ACTIVITY_AGGREGATES`]).
+#[derive(Debug, Clone, Default, PartialEq, sqlx::FromRow)]
+pub struct ActivityTotals {
+    /// The lead.
+    pub lead_id: i64,
     /// E-mail opens.
     pub opens: Option<i64>,
     /// E-mail clicks.
@@ -56,6 +85,16 @@ pub struct LeadFactsRow {
     /// When the latest activity was recorded (newer than the score: stale).
     pub last_recorded_at: Option<DateTime<Utc>>,
 }
+
+crate::sqlite_read::sqlite_row!(ActivityTotals {
+    lead_id,
+    opens,
+    clicks,
+    website_seconds,
+    activity_count,
+    last_activity_at,
+    last_recorded_at,
+});
 
 /// A score to write.
 #[derive(Debug, Clone, PartialEq)]
@@ -102,90 +141,14 @@ const ACTIVITY_AGGREGATES: &str = "SELECT lead_id, \
     FROM activities WHERE +organization_id = $1 AND lead_id >= $2 AND lead_id <= $3 \
     GROUP BY lead_id ORDER BY lead_id";
 
-/// A row of [`LEADS`].
-#[derive(sqlx::FromRow)]
-struct LeadPart {
-    id: i64,
-    title: String,
-    description: Option<String>,
-    budget_cents: Option<i64>,
-    expected_decision: Option<NaiveDate>,
-    score: Option<f64>,
-    score_category: Option<String>,
-    score_updated_at: Option<DateTime<Utc>>,
-    updated_at: DateTime<Utc>,
-    industry: Option<String>,
-    company_size: Option<i64>,
-    job_title: Option<String>,
-}
-
-crate::sqlite_read::sqlite_row!(LeadPart {
-    id,
-    title,
-    description,
-    budget_cents,
-    expected_decision,
-    score,
-    score_category,
-    score_updated_at,
-    updated_at,
-    industry,
-    company_size,
-    job_title,
-});
-
-/// A row of [`ACTIVITY_AGGREGATES`].
-#[derive(sqlx::FromRow)]
-struct ActivityPart {
-    lead_id: i64,
-    opens: Option<i64>,
-    clicks: Option<i64>,
-    website_seconds: Option<i64>,
-    activity_count: Option<i64>,
-    last_activity_at: Option<DateTime<Utc>>,
-    last_recorded_at: Option<DateTime<Utc>>,
-}
-
-crate::sqlite_read::sqlite_row!(ActivityPart {
-    lead_id,
-    opens,
-    clicks,
-    website_seconds,
-    activity_count,
-    last_activity_at,
-    last_recorded_at,
-});
-
-/// Joins the two reads, both in lead order, in one pass.
-fn merge(leads: Vec<LeadPart>, activities: Vec<ActivityPart>) -> Vec<LeadFactsRow> {
-    let mut activities = activities.into_iter().peekable();
+/// Gives each lead its activity totals; both lists are in lead order.
+fn merge(mut leads: Vec<LeadFactsRow>, totals: Vec<ActivityTotals>) -> Vec<LeadFactsRow> {
+    let mut totals = totals.into_iter().peekable();
+    for l in &mut leads {
+        while totals.next_if(|a| a.lead_id < l.id).is_some() {}
+        l.activity = totals.next_if(|a| a.lead_id == l.id);
+    }
     leads
-        .into_iter()
-        .map(|l| {
-            while activities.next_if(|a| a.lead_id < l.id).is_some() {}
-            let a = activities.next_if(|a| a.lead_id == l.id);
-            LeadFactsRow {
-                id: l.id,
-                title: l.title,
-                description: l.description,
-                budget_cents: l.budget_cents,
-                expected_decision: l.expected_decision,
-                score: l.score,
-                score_category: l.score_category,
-                score_updated_at: l.score_updated_at,
-                updated_at: l.updated_at,
-                industry: l.industry,
-                company_size: l.company_size,
-                job_title: l.job_title,
-                opens: a.as_ref().and_then(|a| a.opens),
-                clicks: a.as_ref().and_then(|a| a.clicks),
-                website_seconds: a.as_ref().and_then(|a| a.website_seconds),
-                activity_count: a.as_ref().and_then(|a| a.activity_count),
-                last_activity_at: a.as_ref().and_then(|a| a.last_activity_at),
-                last_recorded_at: a.and_then(|a| a.last_recorded_at),
-            }
-        })
-        .collect()
 }
 
 impl ScoringData<'_> {
@@ -558,8 +521,8 @@ pub struct ScorePoint {
 mod tests {
     use super::*;
 
-    fn lead(id: i64) -> LeadPart {
-        LeadPart {
+    fn lead(id: i64) -> LeadFactsRow {
+        LeadFactsRow {
             id,
             title: format!("lead {id}"),
             description: None,
@@ -572,18 +535,16 @@ mod tests {
             industry: None,
             company_size: None,
             job_title: None,
+            activity: None,
         }
     }
 
-    fn acts(lead_id: i64, n: i64) -> ActivityPart {
-        ActivityPart {
+    fn acts(lead_id: i64, n: i64) -> ActivityTotals {
+        ActivityTotals {
             lead_id,
             opens: Some(n),
-            clicks: Some(0),
-            website_seconds: Some(0),
             activity_count: Some(n),
-            last_activity_at: None,
-            last_recorded_at: None,
+            ..ActivityTotals::default()
         }
     }
 
@@ -600,7 +561,10 @@ mod tests {
             acts(7, 70),
         ];
         let rows = merge(leads, groups);
-        let got: Vec<(i64, Option<i64>)> = rows.iter().map(|r| (r.id, r.opens)).collect();
+        let got: Vec<(i64, Option<i64>)> = rows
+            .iter()
+            .map(|r| (r.id, r.activity.as_ref().and_then(|a| a.opens)))
+            .collect();
         assert_eq!(
             got,
             vec![

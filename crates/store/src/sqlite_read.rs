@@ -47,10 +47,15 @@ pub trait Column: Sized {
     fn column(row: &rusqlite::Row<'_>, index: usize, name: &str) -> rusqlite::Result<Self>;
 }
 
-/// Implements [`FromSqlite`] for a struct whose fields are all read by the
-/// column of the same name.
+/// Implements [`FromSqlite`] for a struct whose fields are read by the
+/// column of the same name (those after `default` are not read).
 macro_rules! sqlite_row {
     ($ty:ident { $($field:ident),* $(,)? }) => {
+        $crate::sqlite_read::sqlite_row!($ty { $($field),* } default {});
+    };
+    // `default { ... }`: fields no column fills, left at their `Default`
+    // (filled by the caller afterwards).
+    ($ty:ident { $($field:ident),* $(,)? } default { $($default:ident),* $(,)? }) => {
         impl $crate::sqlite_read::FromSqlite for $ty {
             const COLUMNS: &'static [&'static str] = &[$(stringify!($field)),*];
             fn from_sqlite(row: &rusqlite::Row<'_>, at: &[usize]) -> rusqlite::Result<Self> {
@@ -63,6 +68,7 @@ macro_rules! sqlite_row {
                         at.next().unwrap_or(usize::MAX),
                         stringify!($field),
                     )?,)*
+                    $($default: Default::default(),)*
                 })
             }
         }

@@ -19,12 +19,12 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use neuracrm_domain::{LeadId, OrgId};
 use neuracrm_jobs::scoring::{ScoreOptions, facts, org_config, score_leads};
 use neuracrm_scoring::{OfflineIntent, Scorer, stored};
 use neuracrm_server::Settings;
-use neuracrm_store::scoring::LeadFactsRow;
+use neuracrm_store::scoring::{ActivityTotals, LeadFactsRow};
 use neuracrm_store::{Sql, Store};
 use serde::Serialize;
 
@@ -217,24 +217,6 @@ async fn sample_ids(store: &Store, n: u32) -> Result<Vec<(i64, i64)>> {
     Ok(all.into_iter().step_by(step).take(n as usize).collect())
 }
 
-/// A lead joined with its contact: id, title, description, budget, expected
-/// decision, score, category, scored at, updated at, industry, company size,
-/// job title.
-type LeadRow = (
-    i64,
-    String,
-    Option<String>,
-    Option<i64>,
-    Option<NaiveDate>,
-    Option<f64>,
-    Option<String>,
-    Option<DateTime<Utc>>,
-    DateTime<Utc>,
-    Option<String>,
-    Option<i64>,
-    Option<String>,
-);
-
 /// An activity: type, duration, occurred at, recorded at.
 type ActivityRow = (String, Option<i64>, DateTime<Utc>, DateTime<Utc>);
 
@@ -253,7 +235,7 @@ async fn per_lead(
     now: DateTime<Utc>,
 ) -> Result<(f64, Option<f64>)> {
     let db = store.db();
-    let l: LeadRow = db
+    let mut row: LeadFactsRow = db
         .fetch_one(
             Sql::new(
                 "SELECT l.id, l.title, l.description, l.budget_cents, l.expected_decision, l.score, \
@@ -277,19 +259,8 @@ async fn per_lead(
         )
         .await?;
     let count = |kind: &str| acts.iter().filter(|a| a.0 == kind).count() as i64;
-    let row = LeadFactsRow {
-        id: l.0,
-        title: l.1,
-        description: l.2,
-        budget_cents: l.3,
-        expected_decision: l.4,
-        score: l.5,
-        score_category: l.6,
-        score_updated_at: l.7,
-        updated_at: l.8,
-        industry: l.9,
-        company_size: l.10,
-        job_title: l.11,
+    row.activity = Some(ActivityTotals {
+        lead_id: id,
         opens: Some(count("email_open")),
         clicks: Some(count("email_click")),
         website_seconds: Some(
@@ -301,7 +272,7 @@ async fn per_lead(
         activity_count: Some(acts.len() as i64),
         last_activity_at: acts.iter().map(|a| a.2).max(),
         last_recorded_at: acts.iter().map(|a| a.3).max(),
-    };
+    });
     let score = scorer.score(&facts(&row, offline), now);
     db.execute(
         Sql::new(
