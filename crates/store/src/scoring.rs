@@ -16,8 +16,8 @@ pub struct ScoringData<'a> {
     pub(crate) db: &'a Db,
 }
 
-/// Everything the scorer reads about one lead: a row of [`LEADS`] and its
-/// activity totals.
+/// Everything the scorer reads about one lead: the lead with its contact's
+/// fields, and its activity totals.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct LeadFactsRow {
     /// The lead.
@@ -44,8 +44,8 @@ pub struct LeadFactsRow {
     pub company_size: Option<i64>,
     /// The contact's job title.
     pub job_title: Option<String>,
-    /// Its activities' totals (`None`: it has none), a row of
-    /// [`ACTIVITY_AGGREGATES`] joined by [`ScoringData::facts`].
+    /// Its activities' totals (`None`: it has none), read by a second query
+    /// and joined by [`ScoringData::facts`].
     #[sqlx(skip)]
     pub activity: Option<ActivityTotals>,
 }
@@ -67,7 +67,7 @@ crate::sqlite_read::sqlite_row!(LeadFactsRow {
     activity
 });
 
-/// A lead's activities, aggregated (a row of [`ACTIVITY_AGGREGATES`]).
+/// A lead's activities, aggregated in one pass over the chunk's activities.
 #[derive(Debug, Clone, Default, PartialEq, sqlx::FromRow)]
 pub struct ActivityTotals {
     /// The lead.
