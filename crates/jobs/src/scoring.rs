@@ -18,6 +18,7 @@
 //! (progress, and the leads whose score changed once their chunk is stored),
 //! and the server's sink turns those changes into `lead_scored` events.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::{DateTime, Duration, Utc};
@@ -27,7 +28,7 @@ use neuracrm_scoring::{
     intent::intent_text,
 };
 use neuracrm_store::Store;
-use neuracrm_store::scoring::{ActivityTotals, LeadFactsRow, ScoreWrite};
+use neuracrm_store::scoring::{LeadFactsRow, ScoreWrite};
 use serde::Serialize;
 
 use crate::JobError;
@@ -162,16 +163,20 @@ pub fn facts(row: &LeadFactsRow, intent: &OfflineIntent) -> LeadFacts {
 
 /// The scorer's view of a stored lead with an intent assessed elsewhere.
 pub fn facts_with(row: &LeadFactsRow, intent: IntentAssessment) -> LeadFacts {
+    into_facts(row.clone(), intent)
+}
+
+/// [`facts_with`], taking the row's text instead of copying it.
+pub fn into_facts(row: LeadFactsRow, intent: IntentAssessment) -> LeadFacts {
     let count = |v: Option<i64>| v.unwrap_or(0).clamp(0, u32::MAX as i64) as u32;
-    let none = ActivityTotals::default();
-    let a = row.activity.as_ref().unwrap_or(&none);
+    let a = row.activity.unwrap_or_default();
     LeadFacts {
-        industry: row.industry.clone(),
+        industry: row.industry,
         company_size: row.company_size.map(|s| s.clamp(0, u32::MAX as i64) as u32),
-        job_title: row.job_title.clone(),
+        job_title: row.job_title,
         budget_cents: row.budget_cents,
-        title: Some(row.title.clone()),
-        description: row.description.clone(),
+        title: Some(row.title),
+        description: row.description,
         expected_decision: row.expected_decision,
         activity_count: count(a.activity_count),
         email_opens: count(a.opens),
@@ -182,16 +187,34 @@ pub fn facts_with(row: &LeadFactsRow, intent: IntentAssessment) -> LeadFacts {
     }
 }
 
-fn to_write(row: &LeadFactsRow, score: &LeadScore) -> ScoreWrite {
+fn to_write(
+    id: i64,
+    (score, category): &(Option<f64>, Option<String>),
+    new: &LeadScore,
+) -> ScoreWrite {
     ScoreWrite {
-        lead_id: LeadId(row.id),
-        score: score.total,
-        category: score.category.name().to_string(),
-        confidence: score.confidence,
-        factors: neuracrm_scoring::stored::encode(score),
-        changed: row.score != Some(score.total)
-            || row.score_category.as_deref() != Some(score.category.name()),
+        lead_id: LeadId(id),
+        score: new.total,
+        category: new.category.name().to_string(),
+        confidence: new.confidence,
+        factors: neuracrm_scoring::stored::encode(new),
+        changed: *score != Some(new.total) || category.as_deref() != Some(new.category.name()),
     }
+}
+
+/// A chunk read, waiting to be scored.
+struct Read {
+    first: i64,
+    last: i64,
+    /// Every lead read, up to date or not.
+    rows: Vec<LeadFactsRow>,
+    /// The buying intent of each stale lead, in order, when it does not come
+    /// from the offline estimator.
+    intents: Option<Vec<IntentAssessment>>,
+    /// Leads that could not even be read.
+    unreadable: u64,
+    read_ms: f64,
+    intent_ms: f64,
 }
 
 /// A chunk read and scored, waiting to be stored.
@@ -211,16 +234,16 @@ struct Scored {
     score_ms: f64,
 }
 
-/// Reads the leads of `org` with ids in `[first, last]` and scores the stale
-/// ones. A chunk that cannot be read is read again lead by lead.
-async fn read_and_score(
+/// Reads the leads of `org` with ids in `[first, last]`, and the buying
+/// intent of the stale ones when it is not read offline. A chunk that cannot
+/// be read is read again lead by lead.
+async fn read_chunk(
     store: &Store,
     org: OrgId,
     (first, last): (i64, i64),
-    scorer: &Scorer,
     offline: &OfflineIntent,
     opts: &ScoreOptions,
-) -> Result<Scored, JobError> {
+) -> Result<Read, JobError> {
     let data = store.scoring();
     let t_read = Instant::now();
     let mut unreadable = 0;
@@ -243,46 +266,81 @@ async fn read_and_score(
         }
     };
     let read_ms = t_read.elapsed().as_secs_f64() * 1e3;
-    let needs = |r: &&LeadFactsRow| opts.all || is_stale(r, opts.now);
-    // Without an LLM, intent is read inline below as it always was: no
-    // hashing, no cache query.
+    // Without an LLM, intent is read by the scoring stage as it always was:
+    // no hashing, no cache query.
     let t_intent = Instant::now();
-    let mut intents = match &opts.intent {
+    let intents = match &opts.intent {
         BatchIntent::Offline => None,
         batch => {
-            let texts: Vec<String> = rows.iter().filter(needs).map(lead_text).collect();
-            Some(
-                assess_texts(store, org, &texts, batch, offline)
-                    .await
-                    .into_iter(),
-            )
+            let texts: Vec<String> = rows
+                .iter()
+                .filter(|r| needs_score(r, opts))
+                .map(lead_text)
+                .collect();
+            Some(assess_texts(store, org, &texts, batch, offline).await)
         }
     };
-    let intent_ms = t_intent.elapsed().as_secs_f64() * 1e3;
-    let t_score = Instant::now();
-    let (before, writes) = rows
-        .iter()
-        .filter(needs)
-        .map(|r| {
-            let f = match intents.as_mut().and_then(Iterator::next) {
-                Some(a) => facts_with(r, a),
-                None => facts(r, offline),
-            };
-            let w = to_write(r, &scorer.score(&f, opts.now));
-            ((r.score, r.score_category.clone()), w)
-        })
-        .unzip();
-    Ok(Scored {
+    Ok(Read {
         first,
         last,
-        read: rows.len() as u64,
-        before,
-        writes,
+        rows,
+        intents,
         unreadable,
         read_ms,
-        intent_ms,
-        score_ms: t_score.elapsed().as_secs_f64() * 1e3,
+        intent_ms: t_intent.elapsed().as_secs_f64() * 1e3,
     })
+}
+
+fn needs_score(row: &LeadFactsRow, opts: &ScoreOptions) -> bool {
+    opts.all || is_stale(row, opts.now)
+}
+
+/// Scores the stale leads of a chunk: CPU work, run on a blocking thread so
+/// that it overlaps the next chunk's read and the previous chunk's write (and
+/// never holds up an async worker of the server).
+async fn score_chunk(
+    c: Read,
+    scorer: &Arc<Scorer>,
+    offline: &OfflineIntent,
+    opts: &ScoreOptions,
+) -> Scored {
+    let (scorer, offline, opts) = (Arc::clone(scorer), offline.clone(), opts.clone());
+    tokio::task::spawn_blocking(move || {
+        let t_score = Instant::now();
+        let mut intents = c.intents.map(Vec::into_iter);
+        let read = c.rows.len() as u64;
+        let (before, writes) = c
+            .rows
+            .into_iter()
+            .filter(|r| needs_score(r, &opts))
+            .map(|r| {
+                let intent = match intents.as_mut().and_then(Iterator::next) {
+                    Some(a) => a,
+                    None => offline.assess_text(&lead_text(&r)),
+                };
+                let id = r.id;
+                let before = (r.score, r.score_category.clone());
+                let score = scorer.score(&into_facts(r, intent), opts.now);
+                let w = to_write(id, &before, &score);
+                (before, w)
+            })
+            .unzip();
+        Scored {
+            first: c.first,
+            last: c.last,
+            read,
+            before,
+            writes,
+            unreadable: c.unreadable,
+            read_ms: c.read_ms,
+            intent_ms: c.intent_ms,
+            score_ms: t_score.elapsed().as_secs_f64() * 1e3,
+        }
+    })
+    .await
+    // A panic in the engine is a bug: it goes on unwinding here, as it did
+    // when the scoring ran on this task.
+    .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
 }
 
 /// Stores a scored chunk (lead by lead if the chunk fails), counts it and
@@ -357,9 +415,10 @@ async fn store_chunk(
 
 /// Runs a batch, telling `sink` its progress and the scores that changed.
 ///
-/// Chunks are pipelined: while one chunk is written (SQLite's single writer,
-/// or a PostgreSQL connection), the next is read and scored on another
-/// connection, so reading, scoring and writing overlap.
+/// Chunks go through three stages at once: while one chunk is written
+/// (SQLite's single writer, or a PostgreSQL connection), the next is scored
+/// on a blocking thread and the one after is read on other connections. Each
+/// round waits for all three, so at most three chunks are in flight.
 pub async fn score_leads(
     store: &Store,
     opts: &ScoreOptions,
@@ -370,34 +429,42 @@ pub async fn score_leads(
     let offline = OfflineIntent::new();
     let mut summary = ScoreSummary::default();
     for org in orgs {
-        let scorer = Scorer::new(&org_config(store, org).await?)
-            .map_err(|source| JobError::Config { org: org.0, source })?;
+        let scorer = Arc::new(
+            Scorer::new(&org_config(store, org).await?)
+                .map_err(|source| JobError::Config { org: org.0, source })?,
+        );
         let data = store.scoring();
-        let mut pending: Option<Scored> = None;
-        let mut after = 0;
+        let (mut to_score, mut to_write): (Option<Read>, Option<Scored>) = (None, None);
+        let mut after = Some(0);
         loop {
-            let range = data.next_range(org, after, opts.chunk).await?;
-            if let Some((_, last)) = range {
-                after = last;
+            let range = match after {
+                Some(a) => data.next_range(org, a, opts.chunk).await?,
+                None => None,
+            };
+            after = range.map(|(_, last)| last);
+            if range.is_none() && to_score.is_none() && to_write.is_none() {
+                break;
             }
-            let next = async {
+            let read = async {
                 match range {
-                    Some(r) => read_and_score(store, org, r, &scorer, &offline, opts)
-                        .await
-                        .map(Some),
+                    Some(r) => read_chunk(store, org, r, &offline, opts).await.map(Some),
                     None => Ok(None),
                 }
             };
-            let previous = async {
-                if let Some(c) = pending.take() {
+            let scoring = async {
+                match to_score.take() {
+                    Some(c) => Some(score_chunk(c, &scorer, &offline, opts).await),
+                    None => None,
+                }
+            };
+            let writing = async {
+                if let Some(c) = to_write.take() {
                     store_chunk(store, org, c, opts.now, &mut summary, &mut sink).await;
                 }
             };
-            let (next, ()) = tokio::join!(next, previous);
-            match next? {
-                Some(c) => pending = Some(c),
-                None => break,
-            }
+            let (read, scored, ()) = tokio::join!(read, scoring, writing);
+            to_score = read?;
+            to_write = scored;
         }
     }
     summary.seconds = started.elapsed().as_secs_f64();
@@ -462,7 +529,7 @@ pub async fn score_one(
         .map_err(|source| JobError::Config { org: org.0, source })?;
     let assessment = intent.assess(&lead_text(&row)).await;
     let score = scorer.score(&facts_with(&row, assessment), now);
-    let w = to_write(&row, &score);
+    let w = to_write(row.id, &(row.score, row.score_category.clone()), &score);
     data.write(org, std::slice::from_ref(&w), now).await?;
     Ok(ScoredLead {
         change: w.changed.then(|| ScoreChange {

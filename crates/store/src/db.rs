@@ -20,6 +20,7 @@ use sqlx::sqlite::{
 use sqlx::{AssertSqlSafe, Postgres, Sqlite, Transaction};
 
 use crate::sqlite_read::{FromSqlite, Reader};
+use crate::sqlite_write::Writer;
 use crate::{Result, StoreError};
 
 /// Which database engine a [`Db`] talks to.
@@ -46,6 +47,8 @@ pub enum Db {
         write: SqlitePool,
         /// The hot reads of a file database ([`Db::fetch_all_fast`]).
         fast: Option<Arc<Reader>>,
+        /// The bulk writes of a file database (`Db::sqlite_write`).
+        bulk: Option<Arc<Writer>>,
     },
     /// PostgreSQL.
     Postgres(PgPool),
@@ -111,6 +114,7 @@ impl Db {
                 // worker thread instead of several (each one a thread switch).
                 .row_buffer_size(256);
             let memory = url.contains(":memory:") || url.contains("mode=memory");
+            let bulk = (!memory).then(|| Arc::new(Writer::new(base.get_filename())));
             let fast = (!memory).then(|| {
                 Arc::new(Reader::new(
                     base.get_filename(),
@@ -134,7 +138,12 @@ impl Db {
                     .await
                     .map_err(connect_err)?
             };
-            Db::Sqlite { read, write, fast }
+            Db::Sqlite {
+                read,
+                write,
+                fast,
+                bulk,
+            }
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let mut pg =
                 PgConnectOptions::from_str(url).map_err(|_| StoreError::BadUrl(target.clone()))?;
@@ -194,9 +203,17 @@ impl Db {
     /// Closes every connection.
     pub async fn close(&self) {
         match self {
-            Db::Sqlite { read, write, fast } => {
+            Db::Sqlite {
+                read,
+                write,
+                fast,
+                bulk,
+            } => {
                 if let Some(reader) = fast {
                     reader.close();
+                }
+                if let Some(writer) = bulk {
+                    writer.close();
                 }
                 read.close().await;
                 write.close().await;

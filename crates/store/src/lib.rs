@@ -35,6 +35,7 @@ pub mod scoring;
 pub mod seed;
 pub mod sentiment;
 pub mod sqlite_read;
+pub mod sqlite_write;
 mod tables;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -111,11 +111,50 @@ pub struct ScoreWrite {
     /// straight from the engine's types: building a `serde_json::Value` per
     /// lead costs more than scoring it).
     pub factors: String,
-    /// Whether the score differs from the stored one (then it joins the history).
+    /// Whether the score differs from the one read with the lead's facts. A
+    /// hint for the write: the history gets a row whenever the *stored*
+    /// score or category differs from the new one when it is written.
     pub changed: bool,
 }
 
 /// The lead and contact facts of a range of leads, in id order.
+/// SQLite's side of [`ScoringData::write`], on the writer connection.
+fn write_sqlite(
+    conn: &rusqlite::Connection,
+    org: OrgId,
+    scores: &[ScoreWrite],
+    at: DateTime<Utc>,
+) -> rusqlite::Result<()> {
+    let at = crate::Param::from(at);
+    let mut full = conn.prepare_cached(
+        "UPDATE leads SET score = ?1, score_category = ?2, score_confidence = ?3, \
+         score_factors = ?4, score_updated_at = ?5 WHERE organization_id = ?6 AND id = ?7",
+    )?;
+    // Only while the stored score and category are the new ones.
+    let kept = "UPDATE leads SET score_confidence = ?1, score_factors = ?2, score_updated_at = ?3 \
+         WHERE organization_id = ?4 AND id = ?5 AND score = ?6 AND score_category = ?7";
+    let mut kept = conn.prepare_cached(kept)?;
+    let mut history = conn.prepare_cached(
+        "INSERT INTO lead_score_history (organization_id, lead_id, score, category, confidence, scored_at) \
+         SELECT organization_id, id, ?3, ?4, ?5, ?6 FROM leads WHERE organization_id = ?1 AND id = ?2 \
+         AND (score IS NULL OR score <> ?3 OR score_category IS NULL OR score_category <> ?4)",
+    )?;
+    for s in scores {
+        let (id, category) = (s.lead_id.0, s.category.as_str());
+        // A score the chunk found unchanged is most likely still the stored
+        // one: then only the breakdown and the time are written.
+        if !s.changed {
+            let params = (s.confidence, &s.factors, &at, org.0, id, s.score, category);
+            if kept.execute(params)? == 1 {
+                continue;
+            }
+        }
+        history.execute((org.0, id, s.score, category, s.confidence, &at))?;
+        full.execute((s.score, category, s.confidence, &s.factors, &at, org.0, id))?;
+    }
+    Ok(())
+}
+
 const LEADS: &str = "SELECT l.id, l.title, l.description, l.budget_cents, l.expected_decision, l.score, \
     l.score_category, l.score_updated_at, l.updated_at, c.industry, c.company_size, c.job_title \
     FROM leads l \
@@ -132,16 +171,18 @@ const LEADS: &str = "SELECT l.id, l.title, l.description, l.budget_cents, l.expe
 /// anyway. `+organization_id` (a no-op unary plus, valid on both backends)
 /// keeps SQLite's planner from choosing the `(organization_id,
 /// occurred_at)` index, which reads every activity of the organization.
+// `FILTER` rather than `SUM(CASE ...)`: SQLite skips the aggregate step for
+// the other types instead of adding a zero (the 10M-activity read, measured
+// in Python on the same SQLite: 3.3-3.4 s against 3.8-4.6 s).
 const ACTIVITY_AGGREGATES: &str = "SELECT lead_id, \
-    CAST(SUM(CASE WHEN type = 'email_open' THEN 1 ELSE 0 END) AS BIGINT) AS opens, \
-    CAST(SUM(CASE WHEN type = 'email_click' THEN 1 ELSE 0 END) AS BIGINT) AS clicks, \
-    CAST(SUM(CASE WHEN type = 'website_visit' THEN COALESCE(duration_seconds, 0) ELSE 0 END) AS BIGINT) AS website_seconds, \
+    CAST(COUNT(*) FILTER (WHERE type = 'email_open') AS BIGINT) AS opens, \
+    CAST(COUNT(*) FILTER (WHERE type = 'email_click') AS BIGINT) AS clicks, \
+    CAST(COALESCE(SUM(duration_seconds) FILTER (WHERE type = 'website_visit'), 0) AS BIGINT) AS website_seconds, \
     CAST(COUNT(*) AS BIGINT) AS activity_count, \
     MAX(occurred_at) AS last_activity_at, MAX(created_at) AS last_recorded_at \
     FROM activities WHERE +organization_id = $1 AND lead_id >= $2 AND lead_id <= $3 \
     GROUP BY lead_id ORDER BY lead_id";
 
-/// Gives each lead its activity totals; both lists are in lead order.
 fn merge(mut leads: Vec<LeadFactsRow>, totals: Vec<ActivityTotals>) -> Vec<LeadFactsRow> {
     let mut totals = totals.into_iter().peekable();
     for l in &mut leads {
@@ -227,11 +268,25 @@ impl ScoringData<'_> {
         Ok(merge(leads, activities))
     }
 
-    /// Writes a chunk of scores and the history of those that changed, in one
-    /// transaction. Leads that no longer exist are skipped.
+    /// Writes a chunk of scores in one transaction, with a history row for
+    /// each lead whose stored score or category differs from its new one.
+    /// Leads that no longer exist are skipped.
+    ///
+    /// On a SQLite file each lead is one run of statements prepared once per
+    /// chunk (`Db::sqlite_write`), and a score found unchanged only writes its
+    /// breakdown, confidence and time, leaving `score` and `score_category`
+    /// (and their index entries) alone. Elsewhere, 500 leads a statement.
     pub async fn write(&self, org: OrgId, scores: &[ScoreWrite], at: DateTime<Utc>) -> Result<()> {
         if scores.is_empty() {
             return Ok(());
+        }
+        let rows: Vec<ScoreWrite> = scores.to_vec();
+        if let Some(done) = self
+            .db
+            .sqlite_write(move |conn| write_sqlite(conn, org, &rows, at))
+            .await
+        {
+            return done;
         }
         let mut tx = self.db.begin().await?;
         // SQLite stores JSON as text; PostgreSQL's column is JSONB.
@@ -239,26 +294,48 @@ impl ScoringData<'_> {
             crate::Backend::Sqlite => "v.factors",
             crate::Backend::Postgres => "CAST(v.factors AS JSONB)",
         };
-        // Wider statements are fewer round trips; every placeholder is bound
-        // in order, so SQLite binds them by position (`Sql::positional`).
+        // Wider statements are fewer round trips.
         for chunk in scores.chunks(500) {
-            let mut q = Sql::new("WITH v (id, score, category, confidence, factors) AS (VALUES ");
-            for (i, s) in chunk.iter().enumerate() {
-                if i > 0 {
-                    q.push(", ");
+            let values = |with_factors: bool| {
+                let mut q = Sql::new("WITH v (id, score, category, confidence");
+                q.push(if with_factors {
+                    ", factors) AS (VALUES "
+                } else {
+                    ") AS (VALUES "
+                });
+                for (i, s) in chunk.iter().enumerate() {
+                    q.push(if i > 0 { ", (" } else { "(" })
+                        .bind(s.lead_id)
+                        .push(", ")
+                        .bind(s.score)
+                        .push(", ")
+                        .bind(s.category.as_str())
+                        .push(", ")
+                        .bind(s.confidence);
+                    if with_factors {
+                        q.push(", ").bind(s.factors.as_str());
+                    }
+                    q.push(")");
                 }
-                q.push("(")
-                    .bind(s.lead_id)
-                    .push(", ")
-                    .bind(s.score)
-                    .push(", ")
-                    .bind(s.category.as_str())
-                    .push(", ")
-                    .bind(s.confidence)
-                    .push(", ")
-                    .bind(s.factors.as_str())
-                    .push(")");
-            }
+                q
+            };
+            // The history first, while the stored scores are the old ones.
+            // Joining the leads table skips leads deleted meanwhile.
+            let mut h = values(false);
+            h.push(
+                ") INSERT INTO lead_score_history (organization_id, lead_id, score, category, confidence, scored_at) \
+                 SELECT l.organization_id, l.id, v.score, v.category, v.confidence, ",
+            )
+            .bind(at)
+            .push(" FROM v JOIN leads l ON l.id = v.id AND l.organization_id = ")
+            .bind(org)
+            .push(
+                " WHERE l.score IS NULL OR l.score <> v.score \
+                 OR l.score_category IS NULL OR l.score_category <> v.category",
+            );
+            tx.execute(h).await?;
+
+            let mut q = values(true);
             q.push(
                 ") UPDATE leads SET score = v.score, score_category = v.category, \
                  score_confidence = v.confidence, score_factors = ",
@@ -270,34 +347,6 @@ impl ScoringData<'_> {
             .bind(org)
             .push(" AND leads.id = v.id");
             tx.execute(q).await?;
-
-            let changed: Vec<&ScoreWrite> = chunk.iter().filter(|s| s.changed).collect();
-            if !changed.is_empty() {
-                let mut h = Sql::new("WITH v (id, score, category, confidence) AS (VALUES ");
-                for (i, s) in changed.iter().enumerate() {
-                    if i > 0 {
-                        h.push(", ");
-                    }
-                    h.push("(")
-                        .bind(s.lead_id)
-                        .push(", ")
-                        .bind(s.score)
-                        .push(", ")
-                        .bind(s.category.as_str())
-                        .push(", ")
-                        .bind(s.confidence)
-                        .push(")");
-                }
-                // Joining the leads table skips leads deleted meanwhile.
-                h.push(
-                    ") INSERT INTO lead_score_history (organization_id, lead_id, score, category, confidence, scored_at) \
-                     SELECT l.organization_id, l.id, v.score, v.category, v.confidence, ",
-                )
-                .bind(at)
-                .push(" FROM v JOIN leads l ON l.id = v.id AND l.organization_id = ")
-                .bind(org);
-                tx.execute(h).await?;
-            }
         }
         tx.commit().await
     }

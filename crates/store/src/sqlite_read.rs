@@ -193,7 +193,7 @@ impl Column for NaiveDate {
 }
 
 /// A parameter as sqlx binds it on SQLite.
-fn value(p: &Param) -> ToSqlOutput<'_> {
+pub(crate) fn value(p: &Param) -> ToSqlOutput<'_> {
     use rusqlite::types::Value;
     let v = match p {
         Param::Int(v) => v.map(Value::Integer),
@@ -215,7 +215,7 @@ fn value(p: &Param) -> ToSqlOutput<'_> {
 
 /// How long a read on the blocking pool waits for a busy database (as the
 /// sqlx connections).
-const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How much of the file each reader maps (before SQLite's own cap).
 const MMAP_BYTES: i64 = 1 << 36;

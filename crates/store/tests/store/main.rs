@@ -4,6 +4,7 @@
 
 mod forecasts;
 mod harness;
+mod scores;
 mod seed;
 mod stories;
 mod tenancy;
