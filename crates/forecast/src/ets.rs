@@ -21,6 +21,7 @@
 
 use crate::decompose::{SeasonalKind, seasonal_indices};
 use crate::optim::{NelderMeadOptions, nelder_mead};
+use crate::trend::linear_trend_test;
 use crate::{Fitted, Forecast, ForecastError, Model, check_finite, check_level, quantile_normal};
 
 /// Error component.
@@ -695,6 +696,26 @@ pub struct AutoEts {
     pub refine_top: usize,
     /// Nelder–Mead iterations of the fast first pass.
     pub first_pass_iterations: usize,
+    /// Series shorter than this many seasons whose linear trend is
+    /// significant at 95 % ([`linear_trend_test`]) get an undamped additive
+    /// trend; the others, and every longer series, are left to AICc. 0
+    /// turns the test off.
+    ///
+    /// Why: with `m − 1` seasonal initial states counted, AICc's
+    /// small-sample term `2k(k+1)/(n−k−1)` charges a trend about 14 units on
+    /// 36 months (k from 15 to 17) and about 40 on 24, so a real trend in
+    /// noisy data is almost never chosen: on demo-like CRM revenue (2 %
+    /// monthly growth, about 28 % monthly noise) ETS forecast 17 % below the
+    /// true curve. The test instead asks the data directly (slope over its
+    /// standard error, widened for autocorrelated residuals) and has the
+    /// power AICc lacks there; a damped
+    /// trend is not offered with it, because its damping cannot be estimated
+    /// from so few noisy points. Measured on the last 48 months of every M3
+    /// monthly series (36 fitted, 12 held out): the ensemble's sMAPE 12.563 →
+    /// 12.542, MASE 0.828 → 0.826 (ETS alone gets worse, 13.48 → 13.70, but
+    /// its errors then offset the other members'). Four seasons is where
+    /// the measured full M3 series begin, so they are unchanged.
+    pub trend_test_seasons: usize,
 }
 
 impl AutoEts {
@@ -714,6 +735,7 @@ impl Default for AutoEts {
         Self {
             refine_top: 1,
             first_pass_iterations: 600,
+            trend_test_seasons: 4,
         }
     }
 }
@@ -756,7 +778,15 @@ impl AutoEts {
         if is_constant(y) {
             return Ok(constant_fit(y));
         }
-        let specs = candidate_specs(y, period);
+        let mut specs = candidate_specs(y, period);
+        if period >= 2 && y.len() < self.trend_test_seasons * period {
+            // A short seasonal series: let a trend test, not AICc, decide
+            // whether the model has an (undamped) trend (see the field).
+            let trending = linear_trend_test(y, period).is_some_and(|t| t.significant(0.95));
+            if trending && specs.iter().any(|s| s.trend == TrendType::Additive) {
+                specs.retain(|s| s.trend == TrendType::Additive);
+            }
+        }
         let mut first: Vec<Candidate> = specs
             .iter()
             .filter_map(|s| fit_spec(y, period, *s, false, None, self.first_pass_iterations))
@@ -1407,5 +1437,78 @@ mod tests {
                 .iter()
                 .all(|s| s.season == SeasonType::None)
         );
+    }
+
+    /// A pseudo-random N(0, 1) draw (Box–Muller on a fixed LCG), so that the
+    /// test series is noisy but reproducible.
+    fn noise(n: usize, seed: u64) -> Vec<f64> {
+        let mut state = seed;
+        let mut u = || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((state >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+        };
+        (0..n)
+            .map(|_| (-2.0 * u().ln()).sqrt() * (2.0 * std::f64::consts::PI * u()).cos())
+            .collect()
+    }
+
+    #[test]
+    fn a_short_noisy_trending_series_gets_a_trend_that_aicc_alone_drops() {
+        // 36 months, 2 % monthly growth, a yearly season, 20 % noise.
+        let e = noise(36, 7);
+        let y: Vec<f64> = (0..36)
+            .map(|t| {
+                let season = 1.0 + 0.25 * (2.0 * std::f64::consts::PI * t as f64 / 12.0).cos();
+                1000.0 * 1.02f64.powi(t as i32) * season * (1.0 + 0.2 * e[t]).max(0.2)
+            })
+            .collect();
+        let gated = AutoEts::fast().fit_ets(&y, 12).unwrap();
+        assert_eq!(
+            gated.ets_spec().trend,
+            TrendType::Additive,
+            "{}",
+            gated.ets_spec()
+        );
+        let plain = AutoEts {
+            trend_test_seasons: 0,
+            ..AutoEts::fast()
+        }
+        .fit_ets(&y, 12)
+        .unwrap();
+        assert_ne!(
+            plain.ets_spec().trend,
+            TrendType::Additive,
+            "{}",
+            plain.ets_spec()
+        );
+        // The trended forecast grows past the last year.
+        let mean12 = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+        let next_year = mean12(&gated.predict(12, 0.95).unwrap().mean);
+        let last_year = mean12(&y[24..]);
+        assert!(
+            next_year > last_year,
+            "{next_year} vs last year {last_year}"
+        );
+    }
+
+    #[test]
+    fn the_trend_test_leaves_long_and_trendless_series_to_aicc() {
+        // Pure noise around a constant season: no trend is forced.
+        let e = noise(36, 11);
+        let y: Vec<f64> = (0..36)
+            .map(|t| 100.0 * (1.0 + 0.3 * ((t % 12) as f64 / 12.0)) * (1.0 + 0.1 * e[t]))
+            .collect();
+        let t = linear_trend_test(&y, 12).unwrap();
+        assert!(!t.significant(0.95), "{t:?}");
+        let a = AutoEts::fast().fit_ets(&y, 12).unwrap();
+        let b = AutoEts {
+            trend_test_seasons: 0,
+            ..AutoEts::fast()
+        }
+        .fit_ets(&y, 12)
+        .unwrap();
+        assert_eq!(a.ets_spec(), b.ets_spec());
     }
 }

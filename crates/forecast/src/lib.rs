@@ -38,6 +38,7 @@ pub mod prophet;
 pub mod regression;
 pub mod report;
 pub mod theta;
+pub mod trend;
 
 pub use dist::quantile_normal;
 

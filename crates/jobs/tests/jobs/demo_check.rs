@@ -64,6 +64,9 @@ async fn the_demo_forecast_is_as_good_as_it_says_against_the_true_curve() {
         vs_truth / n,
         reported / n
     );
+    // The criterion: every check, forward and hold-out, is within its
+    // own reported error (4 of 6 before the ETS trend test).
+    assert_eq!(within, 6, "checks within their reported error");
     // 95% intervals hold the smooth truth at least about as often as promised.
     assert!(covered / months as f64 >= 0.9, "{covered} of {months}");
 }
