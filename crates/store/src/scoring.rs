@@ -275,7 +275,8 @@ impl ScoringData<'_> {
     /// On a SQLite file each lead is one run of statements prepared once per
     /// chunk (`Db::sqlite_write`), and a score found unchanged only writes its
     /// breakdown, confidence and time, leaving `score` and `score_category`
-    /// (and their index entries) alone. Elsewhere, 500 leads a statement.
+    /// (and their index entries) alone. Elsewhere the same, 500 leads a
+    /// statement.
     pub async fn write(&self, org: OrgId, scores: &[ScoreWrite], at: DateTime<Utc>) -> Result<()> {
         if scores.is_empty() {
             return Ok(());
@@ -294,34 +295,64 @@ impl ScoringData<'_> {
             crate::Backend::Sqlite => "v.factors",
             crate::Backend::Postgres => "CAST(v.factors AS JSONB)",
         };
-        // Wider statements are fewer round trips.
-        for chunk in scores.chunks(500) {
-            let values = |with_factors: bool| {
-                let mut q = Sql::new("WITH v (id, score, category, confidence");
-                q.push(if with_factors {
-                    ", factors) AS (VALUES "
-                } else {
-                    ") AS (VALUES "
-                });
-                for (i, s) in chunk.iter().enumerate() {
-                    q.push(if i > 0 { ", (" } else { "(" })
-                        .bind(s.lead_id)
-                        .push(", ")
-                        .bind(s.score)
-                        .push(", ")
-                        .bind(s.category.as_str())
-                        .push(", ")
-                        .bind(s.confidence);
-                    if with_factors {
-                        q.push(", ").bind(s.factors.as_str());
-                    }
-                    q.push(")");
+        // Wider statements are fewer round trips. The same logic as on a
+        // SQLite file, 500 leads a statement: unchanged scores first, guarded;
+        // the rest (and those whose stored score moved) with their history.
+        let values = |rows: &[&ScoreWrite], with_factors: bool| {
+            let mut q = Sql::new("WITH v (id, score, category, confidence");
+            q.push(if with_factors {
+                ", factors) AS (VALUES "
+            } else {
+                ") AS (VALUES "
+            });
+            for (i, s) in rows.iter().enumerate() {
+                q.push(if i > 0 { ", (" } else { "(" })
+                    .bind(s.lead_id)
+                    .push(", ")
+                    .bind(s.score)
+                    .push(", ")
+                    .bind(s.category.as_str())
+                    .push(", ")
+                    .bind(s.confidence);
+                if with_factors {
+                    q.push(", ").bind(s.factors.as_str());
                 }
-                q
-            };
+                q.push(")");
+            }
+            q
+        };
+        for chunk in scores.chunks(500) {
+            let (kept, mut full): (Vec<&ScoreWrite>, Vec<&ScoreWrite>) =
+                chunk.iter().partition(|s| !s.changed);
+            if !kept.is_empty() {
+                let mut q = values(&kept, true);
+                q.push(") UPDATE leads SET score_confidence = v.confidence, score_factors = ")
+                    .push(factors)
+                    .push(", score_updated_at = ")
+                    .bind(at)
+                    .push(" FROM v WHERE leads.organization_id = ")
+                    .bind(org)
+                    // Not `leads.score = v.score`: PostgreSQL then walks
+                    // the (organization_id, score) index, every lead of
+                    // that score, instead of looking each id up.
+                    .push(
+                        " AND leads.id = v.id AND leads.score IS NOT DISTINCT FROM v.score \
+                         AND leads.score_category IS NOT DISTINCT FROM v.category RETURNING leads.id",
+                    );
+                let done: std::collections::HashSet<i64> = tx
+                    .fetch_all::<(i64,)>(q)
+                    .await?
+                    .into_iter()
+                    .map(|(id,)| id)
+                    .collect();
+                full.extend(kept.into_iter().filter(|s| !done.contains(&s.lead_id.0)));
+            }
+            if full.is_empty() {
+                continue;
+            }
             // The history first, while the stored scores are the old ones.
             // Joining the leads table skips leads deleted meanwhile.
-            let mut h = values(false);
+            let mut h = values(&full, false);
             h.push(
                 ") INSERT INTO lead_score_history (organization_id, lead_id, score, category, confidence, scored_at) \
                  SELECT l.organization_id, l.id, v.score, v.category, v.confidence, ",
@@ -335,7 +366,7 @@ impl ScoringData<'_> {
             );
             tx.execute(h).await?;
 
-            let mut q = values(true);
+            let mut q = values(&full, true);
             q.push(
                 ") UPDATE leads SET score = v.score, score_category = v.category, \
                  score_confidence = v.confidence, score_factors = ",
