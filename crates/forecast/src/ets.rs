@@ -1439,20 +1439,7 @@ mod tests {
         );
     }
 
-    /// A pseudo-random N(0, 1) draw (Box–Muller on a fixed LCG), so that the
-    /// test series is noisy but reproducible.
-    fn noise(n: usize, seed: u64) -> Vec<f64> {
-        let mut state = seed;
-        let mut u = || {
-            state = state
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            ((state >> 11) as f64 + 0.5) / (1u64 << 53) as f64
-        };
-        (0..n)
-            .map(|_| (-2.0 * u().ln()).sqrt() * (2.0 * std::f64::consts::PI * u()).cos())
-            .collect()
-    }
+    use crate::test_noise as noise;
 
     #[test]
     fn a_short_noisy_trending_series_gets_a_trend_that_aicc_alone_drops() {

@@ -40,6 +40,25 @@ pub mod report;
 pub mod theta;
 pub mod trend;
 
+/// Deterministic standard-normal noise for the unit tests (LCG +
+/// Box–Muller), so noisy test series are reproducible without a dependency.
+#[cfg(test)]
+pub(crate) fn test_noise(n: usize, seed: u64) -> Vec<f64> {
+    let mut s = seed;
+    let mut uniform = || {
+        s = s
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((s >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+    };
+    (0..n)
+        .map(|_| {
+            let (u1, u2) = (uniform(), uniform());
+            (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
+        })
+        .collect()
+}
+
 pub use dist::quantile_normal;
 
 use serde::{Deserialize, Serialize};

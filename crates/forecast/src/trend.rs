@@ -107,19 +107,7 @@ pub fn linear_trend_test(y: &[f64], m: usize) -> Option<TrendTest> {
 mod tests {
     use super::*;
 
-    /// Reproducible N(0, 1) draws.
-    fn noise(n: usize, seed: u64) -> Vec<f64> {
-        let mut state = seed;
-        let mut u = || {
-            state = state
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            ((state >> 11) as f64 + 0.5) / (1u64 << 53) as f64
-        };
-        (0..n)
-            .map(|_| (-2.0 * u().ln()).sqrt() * (2.0 * std::f64::consts::PI * u()).cos())
-            .collect()
-    }
+    use crate::test_noise as noise;
 
     #[test]
     fn an_exact_line_has_its_slope_and_is_significant() {

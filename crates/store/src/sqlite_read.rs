@@ -213,9 +213,19 @@ pub(crate) fn value(p: &Param) -> ToSqlOutput<'_> {
     ToSqlOutput::Owned(v.unwrap_or(Value::Null))
 }
 
+/// A connection to the file at `path`, set up as `Db::connect` sets up the
+/// sqlx connections (busy timeout, page cache, temporary storage).
+pub(crate) fn open(path: &Path, flags: OpenFlags) -> rusqlite::Result<Connection> {
+    let conn = Connection::open_with_flags(path, flags | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.pragma_update(None, "cache_size", -65536)?;
+    conn.pragma_update(None, "temp_store", "memory")?;
+    Ok(conn)
+}
+
 /// How long a read on the blocking pool waits for a busy database (as the
 /// sqlx connections).
-pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How much of the file each reader maps (before SQLite's own cap).
 const MMAP_BYTES: i64 = 1 << 36;
@@ -267,14 +277,7 @@ impl Reader {
     }
 
     fn open(&self) -> rusqlite::Result<Connection> {
-        let conn = Connection::open_with_flags(
-            &self.path,
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
-        conn.busy_timeout(BUSY_TIMEOUT)?;
-        // As the sqlx connections (`Db::connect`).
-        conn.pragma_update(None, "cache_size", -65536)?;
-        conn.pragma_update(None, "temp_store", "memory")?;
+        let conn = open(&self.path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
         // Pages read straight from the mapped file instead of copied in by a
         // `pread` each: `score --all` on 1M leads 17.6-21.0 s -> 15.2 s. SQLite
         // caps the size at its compile-time limit (2 GB by default) and reads

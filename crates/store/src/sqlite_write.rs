@@ -26,7 +26,6 @@ use rusqlite::types::ToSqlOutput;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 use crate::db::{Db, Param};
-use crate::sqlite_read::BUSY_TIMEOUT;
 use crate::{Result, StoreError};
 
 impl rusqlite::ToSql for Param {
@@ -54,15 +53,9 @@ impl Writer {
 
     /// Opened as `Db::connect` opens the sqlx connections.
     fn open(&self) -> rusqlite::Result<Connection> {
-        let conn = Connection::open_with_flags(
-            &self.path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
-        conn.busy_timeout(BUSY_TIMEOUT)?;
+        let conn = crate::sqlite_read::open(&self.path, OpenFlags::SQLITE_OPEN_READ_WRITE)?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", true)?;
-        conn.pragma_update(None, "cache_size", -65536)?;
-        conn.pragma_update(None, "temp_store", "memory")?;
         conn.set_prepared_statement_cache_capacity(16);
         Ok(conn)
     }

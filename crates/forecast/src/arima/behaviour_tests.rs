@@ -3,23 +3,7 @@
 use super::{Arima, AutoArima, Order};
 use crate::{Fitted, ForecastError, Model};
 
-/// Deterministic standard-normal noise (LCG + Box–Muller), so the tests are
-/// reproducible without a dependency.
-fn noise(n: usize, seed: u64) -> Vec<f64> {
-    let mut s = seed;
-    let mut uniform = || {
-        s = s
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        ((s >> 11) as f64 + 0.5) / (1u64 << 53) as f64
-    };
-    (0..n)
-        .map(|_| {
-            let (u1, u2) = (uniform(), uniform());
-            (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
-        })
-        .collect()
-}
+use crate::test_noise as noise;
 
 #[test]
 fn ar1_with_mean_recovers_its_parameters() {
