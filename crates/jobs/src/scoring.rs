@@ -202,14 +202,30 @@ fn to_write(
     }
 }
 
+/// What a `lead_scored` event says of a score written over `before`.
+fn change(
+    (old_score, old_category): &(Option<f64>, Option<String>),
+    w: &ScoreWrite,
+) -> ScoreChange {
+    ScoreChange {
+        lead_id: w.lead_id,
+        old_score: *old_score,
+        old_category: old_category.clone(),
+        new_score: w.score,
+        new_category: w.category.clone(),
+    }
+}
+
 /// A chunk read, waiting to be scored.
 struct Read {
     first: i64,
     last: i64,
-    /// Every lead read, up to date or not.
+    /// Leads read (scored or found up to date).
+    read: u64,
+    /// The leads that need a score.
     rows: Vec<LeadFactsRow>,
-    /// The buying intent of each stale lead, in order, when it does not come
-    /// from the offline estimator.
+    /// Their buying intent, in the same order, when it does not come from
+    /// the offline estimator.
     intents: Option<Vec<IntentAssessment>>,
     /// Leads that could not even be read.
     unreadable: u64,
@@ -225,8 +241,9 @@ struct Scored {
     read: u64,
     /// The stale leads' previous state (for the change reports)...
     before: Vec<(Option<f64>, Option<String>)>,
-    /// ...and their new scores, in the same order.
-    writes: Vec<ScoreWrite>,
+    /// ...and their new scores, in the same order (shared with the blocking
+    /// thread that stores them on SQLite).
+    writes: Arc<[ScoreWrite]>,
     /// Leads that could not even be read.
     unreadable: u64,
     read_ms: f64,
@@ -234,9 +251,9 @@ struct Scored {
     score_ms: f64,
 }
 
-/// Reads the leads of `org` with ids in `[first, last]`, and the buying
-/// intent of the stale ones when it is not read offline. A chunk that cannot
-/// be read is read again lead by lead.
+/// Reads the leads of `org` with ids in `[first, last]` and keeps those that
+/// need a score, with their buying intent when it is not read offline. A
+/// chunk that cannot be read is read again lead by lead.
 async fn read_chunk(
     store: &Store,
     org: OrgId,
@@ -247,7 +264,7 @@ async fn read_chunk(
     let data = store.scoring();
     let t_read = Instant::now();
     let mut unreadable = 0;
-    let rows = match data.facts(org, first, last).await {
+    let mut rows = match data.facts(org, first, last).await {
         Ok(rows) => rows,
         Err(e) => {
             // A row that cannot be read fails the chunk; read it lead by lead.
@@ -266,23 +283,22 @@ async fn read_chunk(
         }
     };
     let read_ms = t_read.elapsed().as_secs_f64() * 1e3;
+    let read = rows.len() as u64;
+    rows.retain(|r| opts.all || is_stale(r, opts.now));
     // Without an LLM, intent is read by the scoring stage as it always was:
     // no hashing, no cache query.
     let t_intent = Instant::now();
     let intents = match &opts.intent {
         BatchIntent::Offline => None,
         batch => {
-            let texts: Vec<String> = rows
-                .iter()
-                .filter(|r| needs_score(r, opts))
-                .map(lead_text)
-                .collect();
+            let texts: Vec<String> = rows.iter().map(lead_text).collect();
             Some(assess_texts(store, org, &texts, batch, offline).await)
         }
     };
     Ok(Read {
         first,
         last,
+        read,
         rows,
         intents,
         unreadable,
@@ -291,28 +307,22 @@ async fn read_chunk(
     })
 }
 
-fn needs_score(row: &LeadFactsRow, opts: &ScoreOptions) -> bool {
-    opts.all || is_stale(row, opts.now)
-}
-
-/// Scores the stale leads of a chunk: CPU work, run on a blocking thread so
+/// Scores the leads of a chunk that need it: CPU work, run on a blocking thread so
 /// that it overlaps the next chunk's read and the previous chunk's write (and
 /// never holds up an async worker of the server).
 async fn score_chunk(
     c: Read,
     scorer: &Arc<Scorer>,
     offline: &OfflineIntent,
-    opts: &ScoreOptions,
+    now: DateTime<Utc>,
 ) -> Scored {
-    let (scorer, offline, opts) = (Arc::clone(scorer), offline.clone(), opts.clone());
+    let (scorer, offline) = (Arc::clone(scorer), offline.clone());
     tokio::task::spawn_blocking(move || {
         let t_score = Instant::now();
         let mut intents = c.intents.map(Vec::into_iter);
-        let read = c.rows.len() as u64;
-        let (before, writes) = c
+        let (before, writes): (_, Vec<ScoreWrite>) = c
             .rows
             .into_iter()
-            .filter(|r| needs_score(r, &opts))
             .map(|r| {
                 let intent = match intents.as_mut().and_then(Iterator::next) {
                     Some(a) => a,
@@ -320,7 +330,7 @@ async fn score_chunk(
                 };
                 let id = r.id;
                 let before = (r.score, r.score_category.clone());
-                let score = scorer.score(&into_facts(r, intent), opts.now);
+                let score = scorer.score(&into_facts(r, intent), now);
                 let w = to_write(id, &before, &score);
                 (before, w)
             })
@@ -328,9 +338,9 @@ async fn score_chunk(
         Scored {
             first: c.first,
             last: c.last,
-            read,
+            read: c.read,
             before,
-            writes,
+            writes: writes.into(),
             unreadable: c.unreadable,
             read_ms: c.read_ms,
             intent_ms: c.intent_ms,
@@ -355,24 +365,16 @@ async fn store_chunk(
 ) {
     let data = store.scoring();
     let t_write = Instant::now();
-    let change =
-        |(old_score, old_category): &(Option<f64>, Option<String>), w: &ScoreWrite| ScoreChange {
-            lead_id: w.lead_id,
-            old_score: *old_score,
-            old_category: old_category.clone(),
-            new_score: w.score,
-            new_category: w.category.clone(),
-        };
     summary.total_processed += c.writes.len() as u64 + c.unreadable;
     summary.failed += c.unreadable;
     let mut changes = Vec::new();
-    match data.write(org, &c.writes, now).await {
+    match data.write(org, Arc::clone(&c.writes), now).await {
         Ok(()) => {
             summary.successful += c.writes.len() as u64;
             changes.extend(
                 c.before
                     .iter()
-                    .zip(&c.writes)
+                    .zip(c.writes.iter())
                     .filter(|(_, w)| w.changed)
                     .map(|(b, w)| change(b, w)),
             );
@@ -380,7 +382,7 @@ async fn store_chunk(
         Err(e) => {
             let (first, last) = (c.first, c.last);
             tracing::warn!(org = org.0, first, last, error = %e, "chunk write failed; isolating");
-            for (b, w) in c.before.iter().zip(&c.writes) {
+            for (b, w) in c.before.iter().zip(c.writes.iter()) {
                 match data.write(org, std::slice::from_ref(w), now).await {
                     Ok(()) => {
                         summary.successful += 1;
@@ -453,7 +455,7 @@ pub async fn score_leads(
             };
             let scoring = async {
                 match to_score.take() {
-                    Some(c) => Some(score_chunk(c, &scorer, &offline, opts).await),
+                    Some(c) => Some(score_chunk(c, &scorer, &offline, opts.now).await),
                     None => None,
                 }
             };
@@ -528,17 +530,12 @@ pub async fn score_one(
     let scorer = Scorer::new(&org_config(store, org).await?)
         .map_err(|source| JobError::Config { org: org.0, source })?;
     let assessment = intent.assess(&lead_text(&row)).await;
-    let score = scorer.score(&facts_with(&row, assessment), now);
-    let w = to_write(row.id, &(row.score, row.score_category.clone()), &score);
+    let (id, before) = (row.id, (row.score, row.score_category.clone()));
+    let score = scorer.score(&into_facts(row, assessment), now);
+    let w = to_write(id, &before, &score);
     data.write(org, std::slice::from_ref(&w), now).await?;
     Ok(ScoredLead {
-        change: w.changed.then(|| ScoreChange {
-            lead_id: w.lead_id,
-            old_score: row.score,
-            old_category: row.score_category.clone(),
-            new_score: w.score,
-            new_category: w.category.clone(),
-        }),
+        change: w.changed.then(|| change(&before, &w)),
         score,
     })
 }

@@ -3,6 +3,8 @@
 //! scores of a chunk written back in one statement, an organization's scoring
 //! configuration, and the scoring analytics (each one aggregate query).
 
+use std::sync::Arc;
+
 use chrono::{DateTime, NaiveDate, Utc};
 use neuracrm_domain::{LeadId, OrgId};
 
@@ -117,8 +119,7 @@ pub struct ScoreWrite {
     pub changed: bool,
 }
 
-/// The lead and contact facts of a range of leads, in id order.
-/// SQLite's side of [`ScoringData::write`], on the writer connection.
+/// SQLite's side of [`ScoringData::write`], on the bulk-write connection.
 fn write_sqlite(
     conn: &rusqlite::Connection,
     org: OrgId,
@@ -155,6 +156,7 @@ fn write_sqlite(
     Ok(())
 }
 
+/// The lead and contact facts of a range of leads, in id order.
 const LEADS: &str = "SELECT l.id, l.title, l.description, l.budget_cents, l.expected_decision, l.score, \
     l.score_category, l.score_updated_at, l.updated_at, c.industry, c.company_size, c.job_title \
     FROM leads l \
@@ -171,9 +173,9 @@ const LEADS: &str = "SELECT l.id, l.title, l.description, l.budget_cents, l.expe
 /// anyway. `+organization_id` (a no-op unary plus, valid on both backends)
 /// keeps SQLite's planner from choosing the `(organization_id,
 /// occurred_at)` index, which reads every activity of the organization.
-// `FILTER` rather than `SUM(CASE ...)`: SQLite skips the aggregate step for
-// the other types instead of adding a zero (the 10M-activity read, measured
-// in Python on the same SQLite: 3.3-3.4 s against 3.8-4.6 s).
+/// `FILTER` rather than `SUM(CASE ...)`: SQLite skips the aggregate step for
+/// the other types instead of adding a zero (reading the 10M activities,
+/// measured in Python on the same SQLite: 3.3-3.4 s against 3.8-4.6 s).
 const ACTIVITY_AGGREGATES: &str = "SELECT lead_id, \
     CAST(COUNT(*) FILTER (WHERE type = 'email_open') AS BIGINT) AS opens, \
     CAST(COUNT(*) FILTER (WHERE type = 'email_click') AS BIGINT) AS clicks, \
@@ -183,6 +185,7 @@ const ACTIVITY_AGGREGATES: &str = "SELECT lead_id, \
     FROM activities WHERE +organization_id = $1 AND lead_id >= $2 AND lead_id <= $3 \
     GROUP BY lead_id ORDER BY lead_id";
 
+/// Gives each lead its activity totals; both lists are in lead order.
 fn merge(mut leads: Vec<LeadFactsRow>, totals: Vec<ActivityTotals>) -> Vec<LeadFactsRow> {
     let mut totals = totals.into_iter().peekable();
     for l in &mut leads {
@@ -277,11 +280,20 @@ impl ScoringData<'_> {
     /// breakdown, confidence and time, leaving `score` and `score_category`
     /// (and their index entries) alone. Elsewhere the same, 500 leads a
     /// statement.
-    pub async fn write(&self, org: OrgId, scores: &[ScoreWrite], at: DateTime<Utc>) -> Result<()> {
+    ///
+    /// `scores` is shared, not copied, with the blocking thread that writes
+    /// it on SQLite: pass an `Arc` to keep it, or a slice to have it copied.
+    pub async fn write(
+        &self,
+        org: OrgId,
+        scores: impl Into<Arc<[ScoreWrite]>>,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        let scores: Arc<[ScoreWrite]> = scores.into();
         if scores.is_empty() {
             return Ok(());
         }
-        let rows: Vec<ScoreWrite> = scores.to_vec();
+        let rows = Arc::clone(&scores);
         if let Some(done) = self
             .db
             .sqlite_write(move |conn| write_sqlite(conn, org, &rows, at))

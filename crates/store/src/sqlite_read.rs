@@ -193,7 +193,13 @@ impl Column for NaiveDate {
 }
 
 /// A parameter as sqlx binds it on SQLite.
-pub(crate) fn value(p: &Param) -> ToSqlOutput<'_> {
+impl rusqlite::ToSql for Param {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(value(self))
+    }
+}
+
+fn value(p: &Param) -> ToSqlOutput<'_> {
     use rusqlite::types::Value;
     let v = match p {
         Param::Int(v) => v.map(Value::Integer),
@@ -379,12 +385,12 @@ fn query<R: FromSqlite>(conn: &Connection, q: &Sql) -> rusqlite::Result<Vec<R>> 
     if stmt.parameter_count() > 0 && stmt.parameter_name(1).is_none() {
         // Anonymous `?` (`Sql::positional`): in order.
         for (i, p) in params.iter().enumerate() {
-            stmt.raw_bind_parameter(i + 1, value(p))?;
+            stmt.raw_bind_parameter(i + 1, p)?;
         }
     } else {
         for (i, p) in params.iter().enumerate() {
             if let Some(index) = stmt.parameter_index(&format!("${}", i + 1))? {
-                stmt.raw_bind_parameter(index, value(p))?;
+                stmt.raw_bind_parameter(index, p)?;
             }
         }
     }

@@ -22,17 +22,10 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use rusqlite::types::ToSqlOutput;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
-use crate::db::{Db, Param};
+use crate::db::Db;
 use crate::{Result, StoreError};
-
-impl rusqlite::ToSql for Param {
-    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
-        Ok(crate::sqlite_read::value(self))
-    }
-}
 
 /// The bulk-write connection of a SQLite file, opened on first use.
 #[derive(Debug)]

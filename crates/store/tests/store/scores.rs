@@ -55,7 +55,7 @@ async fn the_history_follows_the_stored_score_and_unchanged_scores_keep_it() {
         score(l1.id, 80.0, "Hot", r#"{"v":1}"#, true),
         score(l2.id, 30.0, "Cold", r#"{"v":1}"#, true),
     ];
-    s.scoring().write(org.id, &first, t1).await.unwrap();
+    s.scoring().write(org.id, first, t1).await.unwrap();
     assert_eq!(history(l1.id).await, [(80.0, "Hot".to_string())]);
 
     let second = [
@@ -68,7 +68,7 @@ async fn the_history_follows_the_stored_score_and_unchanged_scores_keep_it() {
         score(foreign.id, 99.0, "Hot", "{}", true),
         score(LeadId(9_999_999), 99.0, "Hot", "{}", true),
     ];
-    s.scoring().write(org.id, &second, t2).await.unwrap();
+    s.scoring().write(org.id, second, t2).await.unwrap();
     let got = s.leads().get(org.id, l1.id).await.unwrap();
     assert_eq!(
         (
@@ -99,11 +99,7 @@ async fn the_history_follows_the_stored_score_and_unchanged_scores_keep_it() {
 
     // Read as changed, but already stored by someone else: no second row.
     s.scoring()
-        .write(
-            org.id,
-            &[score(l2.id, 35.0, "Cold", r#"{"v":3}"#, true)],
-            t3,
-        )
+        .write(org.id, [score(l2.id, 35.0, "Cold", r#"{"v":3}"#, true)], t3)
         .await
         .unwrap();
     assert_eq!(history(l2.id).await.len(), 2);
@@ -118,7 +114,7 @@ async fn the_history_follows_the_stored_score_and_unchanged_scores_keep_it() {
 
     // A category change alone is a change.
     s.scoring()
-        .write(org.id, &[score(l2.id, 35.0, "Lukewarm", "{}", false)], t3)
+        .write(org.id, [score(l2.id, 35.0, "Lukewarm", "{}", false)], t3)
         .await
         .unwrap();
     assert_eq!(history(l2.id).await[0], (35.0, "Lukewarm".to_string()));

@@ -457,7 +457,7 @@ async fn lead_filters_and_scores() {
     s.scoring()
         .write(
             org.id,
-            &[
+            [
                 score(l1.id, 82.5, "Hot", r#"{"industry": 20}"#),
                 score(l2.id, 35.0, "Cold", "{}"),
             ],
