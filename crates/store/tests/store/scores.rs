@@ -7,7 +7,13 @@ use neuracrm_store::scoring::ScoreWrite;
 use crate::harness::store;
 use crate::stories::lead;
 
-fn score(lead_id: LeadId, score: f64, category: &str, factors: &str, changed: bool) -> ScoreWrite {
+pub fn score(
+    lead_id: LeadId,
+    score: f64,
+    category: &str,
+    factors: &str,
+    changed: bool,
+) -> ScoreWrite {
     ScoreWrite {
         lead_id,
         score,

@@ -8,6 +8,7 @@ use neuracrm_store::leads::{LeadFilter, LeadSort};
 use neuracrm_store::{Page, Sort, SortDir, StoreError};
 
 use crate::harness::store;
+use crate::scores::score;
 
 pub fn contact(first: &str, email: Option<&str>) -> NewContact {
     NewContact {
@@ -445,15 +446,7 @@ async fn lead_filters_and_scores() {
     );
 
     let now = chrono::Utc::now();
-    let score =
-        |lead_id, score, category: &str, factors: &str| neuracrm_store::scoring::ScoreWrite {
-            lead_id,
-            score,
-            category: category.into(),
-            confidence: 0.9,
-            factors: factors.into(),
-            changed: true,
-        };
+    let score = |lead_id, total, category, factors| score(lead_id, total, category, factors, true);
     s.scoring()
         .write(
             org.id,
