@@ -13,12 +13,14 @@ use crate::explain::{ACTIONS, Evidence, FactorScore, LeadScore, Recommendation};
 use crate::factor::Factor;
 use crate::facts::LeadFacts;
 use crate::intent::MAX_INTENT;
+use crate::intent::{IntentAssessment, IntentFailure, IntentSource};
 use crate::matcher::PhraseMatcher;
 use crate::rules::{
-    BUDGET_AMOUNT_BANDS, BUDGET_PHRASES, COMPANY_SIZE_BANDS, COMPANY_SIZE_UNKNOWN,
-    DECISION_DATE_BANDS, EMAIL_INTERACTION_BANDS, RECENCY_BANDS, SENIORITY_UNKNOWN, Seniority,
-    TITLE_PHRASES, TitleRule, URGENCY_PHRASES, WEBSITE_SECONDS_BANDS, band,
+    BUDGET_AMOUNT_BANDS, COMPANY_SIZE_BANDS, COMPANY_SIZE_UNKNOWN, DECISION_DATE_BANDS,
+    EMAIL_INTERACTION_BANDS, RECENCY_BANDS, SENIORITY_UNKNOWN, Seniority, TITLE_PHRASES, TitleRule,
+    WEBSITE_SECONDS_BANDS, band,
 };
+use crate::wording::TextWording;
 use chrono::{DateTime, Utc};
 use smallvec::SmallVec;
 use std::borrow::Cow;
@@ -26,10 +28,6 @@ use std::sync::{Arc, LazyLock};
 
 static TITLE_MATCHER: LazyLock<Option<PhraseMatcher>> =
     LazyLock::new(|| PhraseMatcher::new(TITLE_PHRASES.iter().map(|(p, _)| p)).ok());
-static URGENCY_MATCHER: LazyLock<Option<PhraseMatcher>> =
-    LazyLock::new(|| PhraseMatcher::new(URGENCY_PHRASES.iter().map(|(p, _)| p)).ok());
-static BUDGET_MATCHER: LazyLock<Option<PhraseMatcher>> =
-    LazyLock::new(|| PhraseMatcher::new(BUDGET_PHRASES.iter().map(|(p, _)| p)).ok());
 
 /// A compiled scoring configuration. Cheap to share (`Arc<Scorer>`) across
 /// the batch scorer's workers; build one per organization and keep it while
@@ -138,14 +136,41 @@ impl Scorer {
     /// Scores one lead as of `now`. Total over every input: never panics,
     /// never fails.
     pub fn score(&self, facts: &LeadFacts, now: DateTime<Utc>) -> LeadScore {
+        let wording = TextWording::read(lead_texts(facts));
+        self.score_with(facts, &wording, facts.intent, now)
+    }
+
+    /// Scores one lead whose buying intent is read by the offline estimator
+    /// from its title and description, whatever [`LeadFacts::intent`] holds:
+    /// the same result as [`Scorer::score`] with `intent` set to
+    /// [`crate::OfflineIntent::assess_text`] of
+    /// [`crate::intent::intent_text`], from one scan of the text instead of
+    /// two (the batch scorer without an LLM).
+    pub fn score_offline(&self, facts: &LeadFacts, now: DateTime<Utc>) -> LeadScore {
+        let wording = TextWording::read(lead_texts(facts));
+        let intent = if lead_texts(facts).all(|t| t.trim().is_empty()) {
+            IntentAssessment::failed(IntentFailure::NoText)
+        } else {
+            IntentAssessment::answered(wording.intent(), IntentSource::Offline)
+        };
+        self.score_with(facts, &wording, Some(intent), now)
+    }
+
+    fn score_with(
+        &self,
+        facts: &LeadFacts,
+        wording: &TextWording,
+        intent: Option<IntentAssessment>,
+        now: DateTime<Utc>,
+    ) -> LeadScore {
         let raw = [
             self.industry(facts),
             company_size(facts),
             engagement(facts),
             decision_maker(facts),
-            urgency(facts, now),
-            budget(facts),
-            ai_insights(facts),
+            urgency(facts, wording, now),
+            budget(facts, wording),
+            ai_insights(intent),
         ];
         let mut next = 0;
         let factors = raw.map(|(points, backed, evidence)| {
@@ -284,64 +309,21 @@ fn decision_maker(facts: &LeadFacts) -> (f64, bool, Evidence) {
     (seniority.points(), true, e)
 }
 
-/// Strongest positive phrase and first cancelling (negative) phrase of a
-/// wording table, over the lead's title and description.
-struct Wording {
-    best: Option<(f64, &'static str)>,
-    cancelled_by: Option<&'static str>,
+/// The texts wording is read from: the lead's title and description.
+fn lead_texts(facts: &LeadFacts) -> impl Iterator<Item = &str> {
+    [facts.title.as_deref(), facts.description.as_deref()]
+        .into_iter()
+        .flatten()
 }
 
-impl Wording {
-    fn scan(
-        matcher: Option<&PhraseMatcher>,
-        table: &'static [(&'static str, f64)],
-        facts: &LeadFacts,
-    ) -> Self {
-        let mut w = Wording {
-            best: None,
-            cancelled_by: None,
-        };
-        let Some(m) = matcher else {
-            return w;
-        };
-        for text in [facts.title.as_deref(), facts.description.as_deref()]
-            .into_iter()
-            .flatten()
-        {
-            m.for_each_word_match(text, |i| {
-                let Some(&(phrase, points)) = table.get(i) else {
-                    return;
-                };
-                if points < 0.0 {
-                    w.cancelled_by.get_or_insert(phrase);
-                } else if w.best.is_none_or(|(b, _)| points > b) {
-                    w.best = Some((points, phrase));
-                }
-            });
-        }
-        w
-    }
-
-    fn points(&self) -> f64 {
-        match (self.cancelled_by, self.best) {
-            (None, Some((p, _))) => p,
-            _ => 0.0,
-        }
-    }
-
-    fn found(&self) -> bool {
-        self.best.is_some() || self.cancelled_by.is_some()
-    }
-}
-
-fn urgency(facts: &LeadFacts, now: DateTime<Utc>) -> (f64, bool, Evidence) {
+fn urgency(facts: &LeadFacts, wording: &TextWording, now: DateTime<Utc>) -> (f64, bool, Evidence) {
     let days_to_decision = facts
         .expected_decision
         .map(|d| d.signed_duration_since(now.date_naive()).num_days());
     let date = days_to_decision
         .and_then(|days| band(DECISION_DATE_BANDS, |upper| days <= upper))
         .unwrap_or(0.0);
-    let wording = Wording::scan(URGENCY_MATCHER.as_ref(), URGENCY_PHRASES, facts);
+    let wording = &wording.urgency;
     // Activity stamped in the future (clock skew) counts as today.
     let days_since_activity = facts
         .last_activity_at
@@ -360,12 +342,12 @@ fn urgency(facts: &LeadFacts, now: DateTime<Utc>) -> (f64, bool, Evidence) {
     (points, backed, e)
 }
 
-fn budget(facts: &LeadFacts) -> (f64, bool, Evidence) {
+fn budget(facts: &LeadFacts, wording: &TextWording) -> (f64, bool, Evidence) {
     let amount = facts
         .budget_cents
         .and_then(|c| band(BUDGET_AMOUNT_BANDS, |min| c >= min))
         .unwrap_or(0.0);
-    let wording = Wording::scan(BUDGET_MATCHER.as_ref(), BUDGET_PHRASES, facts);
+    let wording = &wording.budget;
     let backed = facts.budget_cents.is_some() || wording.found();
     let e = Evidence::BudgetSignals {
         budget_cents: facts.budget_cents,
@@ -375,8 +357,8 @@ fn budget(facts: &LeadFacts) -> (f64, bool, Evidence) {
     (amount + wording.points(), backed, e)
 }
 
-fn ai_insights(facts: &LeadFacts) -> (f64, bool, Evidence) {
-    let Some(a) = facts.intent else {
+fn ai_insights(intent: Option<IntentAssessment>) -> (f64, bool, Evidence) {
+    let Some(a) = intent else {
         return (0.0, false, Evidence::AiInsights { assessment: None });
     };
     let intent = if a.intent.is_finite() {

@@ -68,6 +68,7 @@ pub mod rules;
 pub mod stored;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod wording;
 
 pub use config::{
     CategoryThresholds, IndustryRule, IndustryTable, ScoringConfig, WEIGHT_SUM_TOLERANCE, Weights,

@@ -286,8 +286,9 @@ impl Reader {
         let conn = open(&self.path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
         // Pages read straight from the mapped file instead of copied in by a
         // `pread` each: `score --all` on 1M leads 17.6-21.0 s -> 15.2 s. SQLite
-        // caps the size at its compile-time limit (2 GB by default) and reads
-        // the rest of a larger file as before.
+        // caps the size at its compile-time limit, 2 GB unless built with
+        // `SQLITE_MAX_MMAP_SIZE` (`.cargo/config.toml` raises it to 1 TiB),
+        // and reads the rest of a larger file as before.
         conn.pragma_update(None, "mmap_size", MMAP_BYTES)?;
         conn.set_prepared_statement_cache_capacity(64);
         Ok(conn)

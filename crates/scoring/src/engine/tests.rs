@@ -652,3 +652,50 @@ fn default_scorer_equals_default_config() {
         scorer().score(&facts, now())
     );
 }
+
+#[test]
+fn score_offline_is_score_with_the_offline_assessment() {
+    use crate::intent::{OfflineIntent, intent_text};
+    let texts = [
+        None,
+        Some(""),
+        Some("  \n "),
+        Some("Ready to buy ASAP"),
+        Some("Budget approved, need pricing and a demo this week"),
+        Some("not interested, no budget, maybe next year"),
+        Some("Purchase order signed off; ready to sign the contract"),
+        Some("demolition — no rush"),
+    ];
+    let offline = OfflineIntent::new();
+    let mut answered = 0;
+    for title in texts {
+        for description in texts {
+            let facts = LeadFacts {
+                title: title.map(String::from),
+                description: description.map(String::from),
+                // Ignored by score_offline.
+                intent: Some(IntentAssessment::answered(4.0, IntentSource::Llm)),
+                ..perfect()
+            };
+            let assessed = offline.assess_text(&intent_text(
+                facts.title.as_deref(),
+                facts.description.as_deref(),
+            ));
+            answered += usize::from(assessed.answered_by.is_some());
+            let expected = scorer().score(
+                &LeadFacts {
+                    intent: Some(assessed),
+                    ..facts.clone()
+                },
+                now(),
+            );
+            assert_eq!(
+                scorer().score_offline(&facts, now()),
+                expected,
+                "{title:?} / {description:?}"
+            );
+        }
+    }
+    // Blank texts fail with NoText; the rest are answered.
+    assert_eq!(answered, 5 * 8 + 3 * 5);
+}

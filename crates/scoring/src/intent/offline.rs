@@ -5,29 +5,15 @@
 //! description that says "demo" five times is not five times keener); the sum
 //! is clamped to 0–5, so "not interested in pricing" reads 0.
 
-use super::{
-    BoxFuture, IntentAssessment, IntentEstimator, IntentFailure, IntentSource, MAX_INTENT,
-};
+use super::{BoxFuture, IntentAssessment, IntentEstimator, IntentFailure, IntentSource};
 use crate::error::ScoringError;
-use crate::matcher::PhraseMatcher;
-use crate::rules::INTENT_PHRASES;
-use std::sync::{Arc, LazyLock};
+use crate::wording::TextWording;
 
-// Distinct phrases are tracked in a u64 bit set.
-const _: () = assert!(INTENT_PHRASES.len() <= 64);
-
-/// The phrase table compiled once per process.
-static MATCHER: LazyLock<Option<Arc<PhraseMatcher>>> = LazyLock::new(|| {
-    PhraseMatcher::new(INTENT_PHRASES.iter().map(|(p, _)| p))
-        .ok()
-        .map(Arc::new)
-});
-
-/// Phrase-table intent estimator.
+/// Phrase-table intent estimator. Its table shares one automaton with the
+/// urgency and budget wording, so [`crate::Scorer::score_offline`] reads all
+/// three in one scan.
 #[derive(Debug, Clone, Default)]
-pub struct OfflineIntent {
-    matcher: Option<Arc<PhraseMatcher>>,
-}
+pub struct OfflineIntent;
 
 impl OfflineIntent {
     /// Cache scope: bump when [`INTENT_PHRASES`] changes.
@@ -35,26 +21,12 @@ impl OfflineIntent {
 
     /// The estimator over the built-in table.
     pub fn new() -> Self {
-        Self {
-            matcher: MATCHER.clone(),
-        }
+        Self
     }
 
     /// Intent 0–5 read from `text`; 0 when no phrase is found.
     pub fn estimate_text(&self, text: &str) -> f64 {
-        let Some(matcher) = &self.matcher else {
-            return 0.0;
-        };
-        let mut seen = 0u64;
-        let mut sum = 0.0;
-        matcher.for_each_word_match(text, |i| {
-            let bit = 1u64 << i;
-            if seen & bit == 0 {
-                seen |= bit;
-                sum += INTENT_PHRASES.get(i).map_or(0.0, |&(_, w)| w);
-            }
-        });
-        f64::clamp(sum, 0.0, MAX_INTENT)
+        TextWording::read([text]).intent()
     }
 
     /// Synchronous assessment for the batch scorer when no LLM is configured:
