@@ -28,7 +28,7 @@ use neuracrm_scoring::{
     intent::intent_text,
 };
 use neuracrm_store::Store;
-use neuracrm_store::scoring::{LeadFactsRow, ScoreWrite};
+use neuracrm_store::scoring::{ContactFacts, LeadFactsRow, ScoreWrite};
 use serde::Serialize;
 
 use crate::JobError;
@@ -48,6 +48,10 @@ pub struct ScoreOptions {
     /// How buying intent is read (default: the offline estimator; callers
     /// pass [`crate::intent::IntentService::batch`]).
     pub intent: BatchIntent,
+    /// An organization with at most this many contacts has their fields read
+    /// once for the whole run (about 32 bytes a contact) instead of joined
+    /// to every chunk of leads.
+    pub max_contacts_in_memory: u64,
 }
 
 impl Default for ScoreOptions {
@@ -58,6 +62,7 @@ impl Default for ScoreOptions {
             chunk: 5_000,
             now: Utc::now(),
             intent: BatchIntent::Offline,
+            max_contacts_in_memory: 2_000_000,
         }
     }
 }
@@ -163,11 +168,12 @@ pub fn facts(row: &LeadFactsRow, intent: &OfflineIntent) -> LeadFacts {
 
 /// The scorer's view of a stored lead with an intent assessed elsewhere.
 pub fn facts_with(row: &LeadFactsRow, intent: IntentAssessment) -> LeadFacts {
-    into_facts(row.clone(), intent)
+    into_facts(row.clone(), Some(intent))
 }
 
-/// [`facts_with`], taking the row's text instead of copying it.
-pub fn into_facts(row: LeadFactsRow, intent: IntentAssessment) -> LeadFacts {
+/// [`facts_with`], taking the row's text instead of copying it (`intent`:
+/// `None` when not assessed).
+pub fn into_facts(row: LeadFactsRow, intent: Option<IntentAssessment>) -> LeadFacts {
     let count = |v: Option<i64>| v.unwrap_or(0).clamp(0, u32::MAX as i64) as u32;
     let a = row.activity.unwrap_or_default();
     LeadFacts {
@@ -183,7 +189,7 @@ pub fn into_facts(row: LeadFactsRow, intent: IntentAssessment) -> LeadFacts {
         email_clicks: count(a.clicks),
         website_seconds: a.website_seconds.unwrap_or(0).max(0) as u64,
         last_activity_at: a.last_activity_at,
-        intent: Some(intent),
+        intent,
     }
 }
 
@@ -258,20 +264,21 @@ async fn read_chunk(
     store: &Store,
     org: OrgId,
     (first, last): (i64, i64),
+    contacts: Option<&ContactFacts>,
     offline: &OfflineIntent,
     opts: &ScoreOptions,
 ) -> Result<Read, JobError> {
     let data = store.scoring();
     let t_read = Instant::now();
     let mut unreadable = 0;
-    let mut rows = match data.facts(org, first, last).await {
+    let mut rows = match data.facts(org, first, last, contacts).await {
         Ok(rows) => rows,
         Err(e) => {
             // A row that cannot be read fails the chunk; read it lead by lead.
             tracing::warn!(org = org.0, first, last, error = %e, "chunk unreadable; isolating");
             let mut rows = Vec::new();
             for id in ids_between(store, org, first, last).await? {
-                match data.facts(org, id, id).await {
+                match data.facts(org, id, id, contacts).await {
                     Ok(mut one) => rows.append(&mut one),
                     Err(e) => {
                         tracing::warn!(org = org.0, lead = id, error = %e, "lead unreadable");
@@ -310,13 +317,8 @@ async fn read_chunk(
 /// Scores the leads of a chunk that need it: CPU work, run on a blocking thread so
 /// that it overlaps the next chunk's read and the previous chunk's write (and
 /// never holds up an async worker of the server).
-async fn score_chunk(
-    c: Read,
-    scorer: &Arc<Scorer>,
-    offline: &OfflineIntent,
-    now: DateTime<Utc>,
-) -> Scored {
-    let (scorer, offline) = (Arc::clone(scorer), offline.clone());
+async fn score_chunk(c: Read, scorer: &Arc<Scorer>, now: DateTime<Utc>) -> Scored {
+    let scorer = Arc::clone(scorer);
     tokio::task::spawn_blocking(move || {
         let t_score = Instant::now();
         let mut intents = c.intents.map(Vec::into_iter);
@@ -324,13 +326,14 @@ async fn score_chunk(
             .rows
             .into_iter()
             .map(|r| {
-                let intent = match intents.as_mut().and_then(Iterator::next) {
-                    Some(a) => a,
-                    None => offline.assess_text(&lead_text(&r)),
-                };
                 let id = r.id;
                 let before = (r.score, r.score_category.clone());
-                let score = scorer.score(&into_facts(r, intent), now);
+                // Without an LLM the engine reads intent offline, in the same
+                // scan of the text as the urgency and budget wording.
+                let score = match intents.as_mut().and_then(Iterator::next) {
+                    Some(a) => scorer.score(&into_facts(r, Some(a)), now),
+                    None => scorer.score_offline(&into_facts(r, None), now),
+                };
                 let w = to_write(id, &before, &score);
                 (before, w)
             })
@@ -419,8 +422,9 @@ async fn store_chunk(
 ///
 /// Chunks go through three stages at once: while one chunk is written
 /// (SQLite's single writer, or a PostgreSQL connection), the next is scored
-/// on a blocking thread and the one after is read on other connections. Each
-/// round waits for all three, so at most three chunks are in flight.
+/// on a blocking thread and the one after is read on other connections. The
+/// stages hand chunks on through queues of one, so each runs at its own pace
+/// and at most five chunks are in flight.
 pub async fn score_leads(
     store: &Store,
     opts: &ScoreOptions,
@@ -436,38 +440,40 @@ pub async fn score_leads(
                 .map_err(|source| JobError::Config { org: org.0, source })?,
         );
         let data = store.scoring();
-        let (mut to_score, mut to_write): (Option<Read>, Option<Scored>) = (None, None);
-        let mut after = Some(0);
-        loop {
-            let range = match after {
-                Some(a) => data.next_range(org, a, opts.chunk).await?,
-                None => None,
-            };
-            after = range.map(|(_, last)| last);
-            if range.is_none() && to_score.is_none() && to_write.is_none() {
-                break;
+        let contacts = data.contact_facts(org, opts.max_contacts_in_memory).await?;
+        // One chunk may wait between two stages, so a slow chunk in one
+        // stage does not hold up the others.
+        let (to_score, mut scoring) = tokio::sync::mpsc::channel::<Read>(1);
+        let (to_write, mut writing) = tokio::sync::mpsc::channel::<Scored>(1);
+        let offline = &offline;
+        let read = async move {
+            let mut after = 0;
+            while let Some(range) = data.next_range(org, after, opts.chunk).await? {
+                after = range.1;
+                let c = read_chunk(store, org, range, contacts.as_ref(), offline, opts).await?;
+                if to_score.send(c).await.is_err() {
+                    break;
+                }
             }
-            let read = async {
-                match range {
-                    Some(r) => read_chunk(store, org, r, &offline, opts).await.map(Some),
-                    None => Ok(None),
+            Ok::<_, JobError>(())
+        };
+        let score = async move {
+            while let Some(c) = scoring.recv().await {
+                let scored = score_chunk(c, &scorer, opts.now).await;
+                if to_write.send(scored).await.is_err() {
+                    break;
                 }
-            };
-            let scoring = async {
-                match to_score.take() {
-                    Some(c) => Some(score_chunk(c, &scorer, &offline, opts.now).await),
-                    None => None,
-                }
-            };
-            let writing = async {
-                if let Some(c) = to_write.take() {
-                    store_chunk(store, org, c, opts.now, &mut summary, &mut sink).await;
-                }
-            };
-            let (read, scored, ()) = tokio::join!(read, scoring, writing);
-            to_score = read?;
-            to_write = scored;
-        }
+            }
+        };
+        let write = async {
+            while let Some(c) = writing.recv().await {
+                store_chunk(store, org, c, opts.now, &mut summary, &mut sink).await;
+            }
+        };
+        // A failed read ends the run once the chunks already read are
+        // stored.
+        let (read, (), ()) = tokio::join!(read, score, write);
+        read?;
     }
     summary.seconds = started.elapsed().as_secs_f64();
     Ok(summary)
@@ -522,7 +528,7 @@ pub async fn score_one(
 ) -> Result<ScoredLead, JobError> {
     let data = store.scoring();
     let row = data
-        .facts(org, lead.0, lead.0)
+        .facts(org, lead.0, lead.0, None)
         .await?
         .into_iter()
         .next()
@@ -531,7 +537,7 @@ pub async fn score_one(
         .map_err(|source| JobError::Config { org: org.0, source })?;
     let assessment = intent.assess(&lead_text(&row)).await;
     let (id, before) = (row.id, (row.score, row.score_category.clone()));
-    let score = scorer.score(&into_facts(row, assessment), now);
+    let score = scorer.score(&into_facts(row, Some(assessment)), now);
     let w = to_write(id, &before, &score);
     data.write(org, std::slice::from_ref(&w), now).await?;
     Ok(ScoredLead {

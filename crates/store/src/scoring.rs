@@ -40,6 +40,8 @@ pub struct LeadFactsRow {
     pub score_updated_at: Option<DateTime<Utc>>,
     /// Last change of the lead's own fields.
     pub updated_at: DateTime<Utc>,
+    /// The lead's contact, whose fields follow.
+    pub contact_id: Option<i64>,
     /// The contact's industry.
     pub industry: Option<String>,
     /// The contact's company size.
@@ -62,6 +64,7 @@ crate::sqlite_read::sqlite_row!(LeadFactsRow {
     score_category,
     score_updated_at,
     updated_at,
+    contact_id,
     industry,
     company_size,
     job_title,
@@ -158,10 +161,117 @@ fn write_sqlite(
 
 /// The lead and contact facts of a range of leads, in id order.
 const LEADS: &str = "SELECT l.id, l.title, l.description, l.budget_cents, l.expected_decision, l.score, \
-    l.score_category, l.score_updated_at, l.updated_at, c.industry, c.company_size, c.job_title \
+    l.score_category, l.score_updated_at, l.updated_at, l.contact_id, c.industry, c.company_size, c.job_title \
     FROM leads l \
     LEFT JOIN contacts c ON c.organization_id = l.organization_id AND c.id = l.contact_id \
     WHERE l.organization_id = $1 AND l.id >= $2 AND l.id <= $3 ORDER BY l.id";
+
+/// [`LEADS`] without the contact's fields, which come from [`ContactFacts`]:
+/// the join is a random lookup in `contacts` per lead, a third of the query
+/// (on the 1M-lead benchmark, in Python on the same SQLite: 3.0-3.6 s for
+/// the joined reads against 1.6 s without and 0.13 s for reading all 200,000
+/// contacts once).
+const LEADS_ONLY: &str = "SELECT l.id, l.title, l.description, l.budget_cents, l.expected_decision, l.score, \
+    l.score_category, l.score_updated_at, l.updated_at, l.contact_id, CAST(NULL AS TEXT) AS industry, \
+    CAST(NULL AS BIGINT) AS company_size, CAST(NULL AS TEXT) AS job_title \
+    FROM leads l WHERE l.organization_id = $1 AND l.id >= $2 AND l.id <= $3 ORDER BY l.id";
+
+/// One contact's fields the scorer reads.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+struct ContactRow {
+    id: i64,
+    industry: Option<String>,
+    company_size: Option<i64>,
+    job_title: Option<String>,
+}
+
+crate::sqlite_read::sqlite_row!(ContactRow {
+    id,
+    industry,
+    company_size,
+    job_title,
+});
+
+/// The scorer's fields of every contact of an organization, read once per
+/// batch so that each chunk of leads reads no contact ([`ScoringData::facts`]).
+/// Industries and job titles are shared between the contacts that have the
+/// same one: an organization has few distinct values of either. About 32
+/// bytes a contact; [`ScoringData::contact_facts`] declines to hold more than
+/// a given number.
+#[derive(Debug, Clone, Default)]
+pub struct ContactFacts {
+    /// Contact ids, ascending...
+    ids: Vec<i64>,
+    /// ...and their fields: industry, company size, job title (indexes into
+    /// `texts`, `u32::MAX` for none).
+    fields: Vec<(u32, Option<i64>, u32)>,
+    texts: Vec<Arc<str>>,
+}
+
+impl ContactFacts {
+    const NONE: u32 = u32::MAX;
+
+    fn new(rows: Vec<ContactRow>) -> Self {
+        let mut interned: std::collections::HashMap<String, u32> = Default::default();
+        let mut facts = ContactFacts {
+            ids: Vec::with_capacity(rows.len()),
+            fields: Vec::with_capacity(rows.len()),
+            texts: Vec::new(),
+        };
+        let mut intern = |text: Option<String>, texts: &mut Vec<Arc<str>>| match text {
+            None => Self::NONE,
+            Some(t) => *interned.entry(t).or_insert_with_key(|t| {
+                texts.push(Arc::from(t.as_str()));
+                (texts.len() - 1) as u32
+            }),
+        };
+        let mut sorted = true;
+        for r in rows {
+            sorted &= facts.ids.last().is_none_or(|&last| last < r.id);
+            facts.ids.push(r.id);
+            let industry = intern(r.industry, &mut facts.texts);
+            let title = intern(r.job_title, &mut facts.texts);
+            facts.fields.push((industry, r.company_size, title));
+        }
+        if !sorted {
+            let mut order: Vec<usize> = (0..facts.ids.len()).collect();
+            order.sort_by_key(|&i| facts.ids[i]);
+            facts.ids = order.iter().map(|&i| facts.ids[i]).collect();
+            facts.fields = order.iter().map(|&i| facts.fields[i]).collect();
+        }
+        facts
+    }
+
+    /// How many contacts are held.
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    /// Whether no contact is held.
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+
+    fn text(&self, i: u32) -> Option<String> {
+        self.texts.get(i as usize).map(|t| t.to_string())
+    }
+
+    /// Gives `lead` its contact's fields; false when it has a contact this
+    /// set does not hold (its fields are left as they were).
+    fn fill(&self, lead: &mut LeadFactsRow) -> bool {
+        let Some(contact) = lead.contact_id else {
+            return true;
+        };
+        let Ok(i) = self.ids.binary_search(&contact) else {
+            return false;
+        };
+        let (industry, size, title) = self.fields[i];
+        lead.industry = self.text(industry);
+        lead.company_size = size;
+        lead.job_title = self.text(title);
+        true
+    }
+}
 
 /// The activity aggregates of the same range, one pass over the covering
 /// index `activities_scoring`, in lead order. Merged with [`LEADS`] in
@@ -257,17 +367,98 @@ impl ScoringData<'_> {
         Ok(n.max(0) as u64)
     }
 
+    /// The scorer's fields of every contact of `org`, or `None` when it has
+    /// more than `max` (then [`ScoringData::facts`] joins them per chunk).
+    pub async fn contact_facts(&self, org: OrgId, max: u64) -> Result<Option<ContactFacts>> {
+        let (n,): (i64,) = self
+            .db
+            .fetch_one(
+                Sql::new(
+                    "SELECT CAST(COUNT(*) AS BIGINT) FROM contacts WHERE organization_id = $1",
+                )
+                .arg(org),
+            )
+            .await?;
+        if n.max(0) as u64 > max {
+            return Ok(None);
+        }
+        let rows: Vec<ContactRow> = self
+            .db
+            .fetch_all_fast(
+                Sql::new(
+                    "SELECT id, industry, company_size, job_title FROM contacts \
+                     WHERE organization_id = $1 ORDER BY id",
+                )
+                .arg(org),
+            )
+            .await?;
+        Ok(Some(ContactFacts::new(rows)))
+    }
+
+    /// The scorer's fields of these contacts of `org`.
+    async fn contacts_by_id(&self, org: OrgId, ids: &[i64]) -> Result<ContactFacts> {
+        let mut rows: Vec<ContactRow> = Vec::new();
+        for ids in ids.chunks(500) {
+            let mut q = Sql::new(
+                "SELECT id, industry, company_size, job_title FROM contacts \
+                 WHERE organization_id = ",
+            );
+            q.bind(org).push(" AND id IN (");
+            for (i, id) in ids.iter().enumerate() {
+                q.push(if i > 0 { ", " } else { "" }).bind(*id);
+            }
+            q.push(")");
+            rows.append(&mut self.db.fetch_all_fast(q).await?);
+        }
+        Ok(ContactFacts::new(rows))
+    }
+
     /// The facts of `org`'s leads with ids in `[first, last]`, in id order:
-    /// the leads (contact joined) and their activities' aggregates, read
-    /// side by side on two connections and merged.
-    pub async fn facts(&self, org: OrgId, first: i64, last: i64) -> Result<Vec<LeadFactsRow>> {
+    /// the leads with their contact's fields and their activities'
+    /// aggregates, read side by side on two connections and merged. The
+    /// contact's fields come from `contacts` when given (those it does not
+    /// hold, created since it was read, by one more query), else from a join.
+    pub async fn facts(
+        &self,
+        org: OrgId,
+        first: i64,
+        last: i64,
+        contacts: Option<&ContactFacts>,
+    ) -> Result<Vec<LeadFactsRow>> {
+        let query = if contacts.is_some() {
+            LEADS_ONLY
+        } else {
+            LEADS
+        };
         let leads = self
             .db
-            .fetch_all_fast(Sql::new(LEADS).arg(org).arg(first).arg(last));
+            .fetch_all_fast(Sql::new(query).arg(org).arg(first).arg(last));
         let activities = self
             .db
             .fetch_all_fast(Sql::new(ACTIVITY_AGGREGATES).arg(org).arg(first).arg(last));
-        let (leads, activities) = tokio::try_join!(leads, activities)?;
+        let (mut leads, activities): (Vec<LeadFactsRow>, _) = tokio::try_join!(leads, activities)?;
+        if let Some(contacts) = contacts {
+            let mut missing = Vec::new();
+            for lead in &mut leads {
+                if !contacts.fill(lead) {
+                    missing.extend(lead.contact_id);
+                }
+            }
+            if !missing.is_empty() {
+                // Contacts created (or moved) since the set was read.
+                missing.sort_unstable();
+                missing.dedup();
+                let late = self.contacts_by_id(org, &missing).await?;
+                for lead in &mut leads {
+                    if lead
+                        .contact_id
+                        .is_some_and(|c| missing.binary_search(&c).is_ok())
+                    {
+                        late.fill(lead);
+                    }
+                }
+            }
+        }
         Ok(merge(leads, activities))
     }
 
@@ -624,6 +815,7 @@ mod tests {
             score_category: None,
             score_updated_at: None,
             updated_at: DateTime::UNIX_EPOCH,
+            contact_id: None,
             industry: None,
             company_size: None,
             job_title: None,

@@ -37,6 +37,7 @@ pub async fn score(settings: Settings, a: ScoreArgs) -> Result<()> {
         chunk: a.chunk,
         now: Utc::now(),
         intent: intent.batch(),
+        ..ScoreOptions::default()
     };
     let summary = score_leads(&store, &opts, |n| bar.inc(n)).await?;
     bar.finish_and_clear();
@@ -131,6 +132,7 @@ async fn continuous(settings: &Settings, store: Store, a: ScoreArgs) -> Result<(
                     chunk,
                     now: Utc::now(),
                     intent,
+                    ..ScoreOptions::default()
                 };
                 let s = score_leads(&store, &opts, |_| {}).await?;
                 if let Err(e) = print_summary(&s, json) {

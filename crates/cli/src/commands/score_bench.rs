@@ -109,6 +109,7 @@ pub async fn bench(settings: Settings, a: ScoreBenchArgs) -> Result<()> {
         // Offline: the per-lead comparison below reads intent offline too,
         // and a benchmark must not call (or bill) an LLM.
         intent: Default::default(),
+        ..ScoreOptions::default()
     };
     let s = score_leads(&store, &opts, |_| {}).await?;
     let batch = Speed::new(s.successful, s.failed, s.seconds);

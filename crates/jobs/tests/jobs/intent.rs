@@ -52,6 +52,7 @@ async fn batch(s: &Store, org: OrgId, intent: BatchIntent, later: i64) -> ScoreS
             chunk: 2,
             now: Utc::now() + Duration::seconds(later),
             intent,
+            ..ScoreOptions::default()
         },
         |_| {},
     )

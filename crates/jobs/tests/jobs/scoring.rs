@@ -396,3 +396,42 @@ fn rendered(l: &neuracrm_domain::Lead) -> serde_json::Value {
     let stored = l.score_factors.as_ref().expect("the lead was scored");
     serde_json::to_value(neuracrm_scoring::stored::decode(stored).unwrap()).unwrap()
 }
+
+#[tokio::test]
+async fn contacts_held_in_memory_or_joined_give_the_same_scores() {
+    let t = fresh_store().await;
+    let s = &t.store;
+    seed(s, &spec(200, 60, 2_000), &hash, |_| {}).await.unwrap();
+    let stored = || async {
+        let rows: Vec<(i64, f64, String)> = s
+            .db()
+            .fetch_all(Sql::new(
+                "SELECT id, score, CAST(score_factors AS TEXT) FROM leads ORDER BY id",
+            ))
+            .await
+            .unwrap();
+        rows
+    };
+    let now = Utc::now();
+    let run = |max_contacts_in_memory| ScoreOptions {
+        all: true,
+        chunk: 32,
+        now,
+        max_contacts_in_memory,
+        ..Default::default()
+    };
+    // Held: the seed's 100 contacts fit.
+    let held = score_leads(s, &run(100), |_| {}).await.unwrap();
+    let first = stored().await;
+    // Joined: more contacts than allowed in memory.
+    let joined = score_leads(s, &run(99), |_| {}).await.unwrap();
+    assert_eq!((held.successful, joined.successful), (200, 200));
+    assert_eq!(stored().await, first);
+    // The contacts' fields reached the scores: not every lead scored the
+    // industry of an unrecorded one.
+    let industries: std::collections::HashSet<&str> = first
+        .iter()
+        .filter_map(|(_, _, f)| f.split("]").next())
+        .collect();
+    assert!(industries.len() > 2, "{industries:?}");
+}

@@ -125,3 +125,103 @@ async fn the_history_follows_the_stored_score_and_unchanged_scores_keep_it() {
         .unwrap();
     assert_eq!(history(l2.id).await[0], (35.0, "Lukewarm".to_string()));
 }
+
+#[tokio::test]
+async fn facts_read_with_contacts_held_in_memory_equal_the_joined_ones() {
+    use crate::stories::contact;
+    let t = store().await;
+    let s = &t.store;
+    let org = s.organizations().create("Acme").await.unwrap();
+    let other = s.organizations().create("Other").await.unwrap();
+    // Another organization's contact comes first, so ours are not 1..n.
+    s.contacts()
+        .create(other.id, None, &contact("Theirs", None))
+        .await
+        .unwrap();
+    let mut contacts = Vec::new();
+    for (name, industry, title, size) in [
+        ("Ada", Some("Healthcare"), Some("CTO"), Some(40)),
+        ("Bo", Some("Healthcare"), None, None),
+        ("Cy", None, Some("CTO"), Some(7)),
+    ] {
+        let mut c = contact(name, None);
+        c.industry = industry.map(String::from);
+        c.job_title = title.map(String::from);
+        c.company_size = size;
+        contacts.push(s.contacts().create(org.id, None, &c).await.unwrap().id);
+    }
+    let mut leads = Vec::new();
+    for (i, c) in [
+        Some(contacts[0]),
+        None,
+        Some(contacts[1]),
+        Some(contacts[2]),
+        Some(contacts[0]),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let l = s
+            .leads()
+            .create(org.id, None, &lead(&format!("Lead {i}"), c))
+            .await
+            .unwrap();
+        leads.push(l.id.0);
+    }
+    let data = s.scoring();
+    assert!(
+        data.contact_facts(org.id, 2).await.unwrap().is_none(),
+        "more than 2"
+    );
+    let held = data
+        .contact_facts(org.id, 3)
+        .await
+        .unwrap()
+        .expect("3 contacts");
+    assert_eq!(held.len(), 3);
+    let (first, last) = (leads[0], *leads.last().unwrap());
+    let joined = data.facts(org.id, first, last, None).await.unwrap();
+    let from_memory = data.facts(org.id, first, last, Some(&held)).await.unwrap();
+    assert_eq!(joined.len(), 5);
+    assert_eq!(from_memory, joined);
+    let fields: Vec<_> = joined
+        .iter()
+        .map(|r| {
+            (
+                r.industry.as_deref(),
+                r.job_title.as_deref(),
+                r.company_size,
+            )
+        })
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            (Some("Healthcare"), Some("CTO"), Some(40)),
+            (None, None, None),
+            (Some("Healthcare"), None, None),
+            (None, Some("CTO"), Some(7)),
+            (Some("Healthcare"), Some("CTO"), Some(40)),
+        ]
+    );
+    // A contact created after the set was read is read when needed.
+    let late = s
+        .contacts()
+        .create(org.id, None, &contact("Late", None))
+        .await
+        .unwrap();
+    let l = s
+        .leads()
+        .create(org.id, None, &lead("Late lead", Some(late.id)))
+        .await
+        .unwrap();
+    let r = data
+        .facts(org.id, l.id.0, l.id.0, Some(&held))
+        .await
+        .unwrap();
+    assert_eq!(
+        (r[0].contact_id, r[0].industry.as_deref()),
+        (Some(late.id.0), Some("technology"))
+    );
+    assert_eq!(r, data.facts(org.id, l.id.0, l.id.0, None).await.unwrap());
+}
