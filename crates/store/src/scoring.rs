@@ -196,8 +196,8 @@ crate::sqlite_read::sqlite_row!(ContactRow {
 /// batch so that each chunk of leads reads no contact ([`ScoringData::facts`]).
 /// Industries and job titles are shared between the contacts that have the
 /// same one: an organization has few distinct values of either. About 32
-/// bytes a contact; [`ScoringData::contact_facts`] declines to hold more than
-/// a given number.
+/// bytes a contact (and up to 32 more where ids are dense);
+/// [`ScoringData::contact_facts`] declines to hold more than a given number.
 #[derive(Debug, Clone, Default)]
 pub struct ContactFacts {
     /// Contact ids, ascending...
@@ -206,17 +206,24 @@ pub struct ContactFacts {
     /// `texts`, `u32::MAX` for none).
     fields: Vec<(u32, Option<i64>, u32)>,
     texts: Vec<Arc<str>>,
+    /// Where ids are dense (at most [`ContactFacts::SPREAD`] times as many
+    /// ids between the first and last as contacts): each id's position
+    /// (`u32::MAX`: none), indexed by `id - ids[0]`, so a lead's contact is
+    /// one lookup instead of a binary search over every contact (measured as
+    /// 5 % of the batch at 200,000 contacts).
+    positions: Vec<u32>,
 }
 
 impl ContactFacts {
     const NONE: u32 = u32::MAX;
+    const SPREAD: usize = 8;
 
     fn new(rows: Vec<ContactRow>) -> Self {
         let mut interned: std::collections::HashMap<String, u32> = Default::default();
         let mut facts = ContactFacts {
             ids: Vec::with_capacity(rows.len()),
             fields: Vec::with_capacity(rows.len()),
-            texts: Vec::new(),
+            ..Default::default()
         };
         let mut intern = |text: Option<String>, texts: &mut Vec<Arc<str>>| match text {
             None => Self::NONE,
@@ -239,7 +246,28 @@ impl ContactFacts {
             facts.ids = order.iter().map(|&i| facts.ids[i]).collect();
             facts.fields = order.iter().map(|&i| facts.fields[i]).collect();
         }
+        if let (Some(&first), Some(&last)) = (facts.ids.first(), facts.ids.last()) {
+            let span = usize::try_from(last.abs_diff(first)).unwrap_or(usize::MAX);
+            if span < facts.ids.len().saturating_mul(Self::SPREAD) {
+                facts.positions = vec![Self::NONE; span + 1];
+                for (i, &id) in facts.ids.iter().enumerate() {
+                    facts.positions[(id - first) as usize] = i as u32;
+                }
+            }
+        }
         facts
+    }
+
+    /// The position of contact `id`, if held.
+    fn position(&self, id: i64) -> Option<usize> {
+        if self.positions.is_empty() {
+            return self.ids.binary_search(&id).ok();
+        }
+        let slot = usize::try_from(id.checked_sub(*self.ids.first()?)?).ok()?;
+        match *self.positions.get(slot)? {
+            Self::NONE => None,
+            i => Some(i as usize),
+        }
     }
 
     /// How many contacts are held.
@@ -262,7 +290,7 @@ impl ContactFacts {
         let Some(contact) = lead.contact_id else {
             return true;
         };
-        let Ok(i) = self.ids.binary_search(&contact) else {
+        let Some(i) = self.position(contact) else {
             return false;
         };
         let (industry, size, title) = self.fields[i];
@@ -830,6 +858,42 @@ mod tests {
             activity_count: Some(n),
             ..ActivityTotals::default()
         }
+    }
+
+    #[test]
+    fn contact_facts_find_dense_and_sparse_ids_alike() {
+        let contact = |id: i64| ContactRow {
+            id,
+            industry: Some(format!("industry {}", id % 3)),
+            company_size: Some(id * 10),
+            job_title: (id % 2 == 0).then(|| "CTO".to_string()),
+        };
+        // Dense (with gaps, given out of order), then sparse.
+        for ids in [vec![12, 10, 11, 15, 14], vec![3, 1_000_000, 7, -5]] {
+            let facts = ContactFacts::new(ids.iter().map(|&id| contact(id)).collect());
+            assert_eq!(facts.positions.is_empty(), ids.len() == 4, "{ids:?}");
+            for &id in &ids {
+                let mut l = lead(1);
+                l.contact_id = Some(id);
+                assert!(facts.fill(&mut l), "{id}");
+                let want = contact(id);
+                assert_eq!(
+                    (l.industry, l.company_size, l.job_title),
+                    (want.industry, want.company_size, want.job_title)
+                );
+            }
+            for absent in [13, 9, 16, 0, i64::MIN, i64::MAX] {
+                let mut l = lead(1);
+                l.contact_id = Some(absent);
+                assert!(!facts.fill(&mut l), "{absent}");
+                assert_eq!(l.industry, None);
+            }
+            // A lead without a contact needs none.
+            assert!(facts.fill(&mut lead(1)));
+        }
+        // Three industries and one title, each held once.
+        let facts = ContactFacts::new((0..100).map(contact).collect());
+        assert_eq!(facts.texts.len(), 4);
     }
 
     #[test]
