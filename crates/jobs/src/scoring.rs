@@ -1,11 +1,12 @@
 //! Batch lead scoring.
 //!
-//! For each organization: compile its scoring configuration once, then walk
-//! its leads in id order, a chunk at a time. Per chunk, one query reads every
-//! lead's facts (contact joined, activities aggregated with GROUP BY), the
-//! engine scores the leads that need it, and one statement writes the scores
-//! back (plus one for the history of those that changed). A chunk whose read
-//! or write fails is retried lead by lead, so one bad lead costs only itself.
+//! For each organization: compile its scoring configuration and read its
+//! contacts' scoring fields once, then walk its leads in id order, a chunk at
+//! a time. Per chunk, two queries read every lead's facts (the leads, and
+//! their activities aggregated with GROUP BY), the engine scores the leads
+//! that need it, and one transaction writes the scores back (with history
+//! rows for those that changed). A chunk whose read or write fails is retried
+//! lead by lead, so one bad lead costs only itself.
 //!
 //! A lead needs scoring when it was never scored, was scored more than 7 days
 //! ago, or its own fields or activities changed since (or always, with `all`).

@@ -240,7 +240,7 @@ async fn per_lead(
         .fetch_one(
             Sql::new(
                 "SELECT l.id, l.title, l.description, l.budget_cents, l.expected_decision, l.score, \
-                 l.score_category, l.score_updated_at, l.updated_at, c.industry, c.company_size, c.job_title \
+                 l.score_category, l.score_updated_at, l.updated_at, l.contact_id, c.industry, c.company_size, c.job_title \
                  FROM leads l LEFT JOIN contacts c ON c.organization_id = l.organization_id AND c.id = l.contact_id \
                  WHERE l.organization_id = $1 AND l.id = $2",
             )
