@@ -20,8 +20,18 @@
 //! never sends a request; `ask` also sends each new text of a chunk to the
 //! LLM, `llm.batch_concurrency` at a time, stores the answers, and records a
 //! failure in the lead's evidence like score-now does, never failing the
-//! lead. Per chunk: one query for the chunk's stored answers, one statement
-//! for its new ones.
+//! lead. Per chunk: one query for the chunk's stored answers (and at most one
+//! update recording their use), one statement for its new ones.
+//!
+//! **Retention** ([`IntentService::prune_unused`]): every read that serves a
+//! stored answer (score-now's, including a hit in its memory front, and the
+//! batch's) marks it used, and the scheduler deletes the answers unused for
+//! `llm.cache_retention_days` after each batch. Sound because every lead is
+//! rescored at least every [`MAX_AGE_DAYS`](crate::scoring::MAX_AGE_DAYS)
+//! days, by a batch that in `cached` or `ask` mode reads its answer, or by
+//! score-now, which reads it too; so only answers of texts no lead has any
+//! more go unused for weeks. In `offline` mode the batch marks nothing, and
+//! nothing is pruned.
 //!
 //! ```no_run
 //! # async fn f(store: neuracrm_store::Store) -> Result<(), neuracrm_scoring::ScoringError> {
@@ -37,16 +47,24 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use chrono::Utc;
+use chrono::{DateTime, TimeDelta, Utc};
 use futures_util::stream::{self, StreamExt};
 use neuracrm_domain::OrgId;
 use neuracrm_scoring::intent::BoxFuture;
 use neuracrm_scoring::{
     BatchIntentMode, IntentAssessment, IntentAssessor, IntentCache, IntentCacheKey, IntentSource,
-    LlmConfig, MemoryIntentCache, OfflineIntent, ScoringError,
+    LlmConfig, MIN_CACHE_RETENTION_DAYS, MemoryIntentCache, OfflineIntent, ScoringError,
 };
 use neuracrm_store::Store;
-use neuracrm_store::intent_cache::{CachedIntent, IntentWrite};
+use neuracrm_store::intent_cache::{CachedIntent, IntentWrite, USED_AT_MAX_LAG};
+
+use crate::JobError;
+
+// The shortest retention accepted must outlast the longest time an answer
+// in use goes unmarked: the batch's rescoring age, plus the lag of `used_at`.
+const _: () = assert!(
+    MIN_CACHE_RETENTION_DAYS as i64 > crate::scoring::MAX_AGE_DAYS + USED_AT_MAX_LAG.num_days()
+);
 
 /// The process's buying-intent set-up: build one from the `llm` settings and
 /// share it (`Arc`).
@@ -61,6 +79,9 @@ pub struct IntentService {
     memory: Option<Arc<MemoryIntentCache>>,
     mode: BatchIntentMode,
     concurrency: usize,
+    /// How long an unused stored answer is kept; `None` when the batch does
+    /// not read stored answers (nothing may be pruned then).
+    retention: Option<TimeDelta>,
 }
 
 impl IntentService {
@@ -75,6 +96,10 @@ impl IntentService {
             (c.batch, c.batch_concurrency)
         });
         let is_llm = llm.is_some();
+        let retention = llm
+            .as_ref()
+            .filter(|c| c.batch != BatchIntentMode::Offline)
+            .map(|c| TimeDelta::days(i64::from(c.cache_retention_days)));
         Ok(Self {
             assessor: IntentAssessor::from_config(llm, 0)?,
             llm: is_llm,
@@ -82,6 +107,7 @@ impl IntentService {
                 .then(|| Arc::new(MemoryIntentCache::new(memory_capacity))),
             mode,
             concurrency,
+            retention,
         })
     }
 
@@ -93,6 +119,7 @@ impl IntentService {
             memory: None,
             mode: BatchIntentMode::Offline,
             concurrency: 1,
+            retention: None,
         }
     }
 
@@ -121,6 +148,36 @@ impl IntentService {
                 concurrency: self.concurrency.max(1),
             },
         }
+    }
+
+    /// Deletes the stored answers of `org` (of every organization with
+    /// `None`) that nothing has used in the `llm.cache_retention_days` before
+    /// `now`; returns how many. `Ok(None)`, touching nothing, when the batch
+    /// does not read stored answers (no LLM, or `llm.batch = "offline"`):
+    /// nothing then marks the answers of unchanged leads used.
+    ///
+    /// Meant for right after a batch over the same organizations, as the
+    /// scheduler runs it: that batch has just marked the answers of every
+    /// lead due for rescoring, and every other lead was scored, and its
+    /// answer marked, within the last 7 days. (Not quite in the first week
+    /// after `llm.batch` leaves `offline`: a lead last scored by an offline
+    /// batch may lose an answer unused for longer than the retention; its
+    /// score already used the offline estimator's reading, and `ask` gets
+    /// the answer back.)
+    pub async fn prune_unused(
+        &self,
+        store: &Store,
+        org: Option<OrgId>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<u64>, JobError> {
+        let Some(retention) = self.retention else {
+            return Ok(None);
+        };
+        let deleted = store
+            .intent_cache()
+            .prune_unused(org, now - retention)
+            .await?;
+        Ok(Some(deleted))
     }
 }
 
@@ -158,9 +215,25 @@ impl IntentCache for StoredIntentCache {
             if let Some(m) = &self.memory
                 && let Some(hit) = m.get(&near).await
             {
+                // The stored answer is in use all the same: a lead kept
+                // fresh by score-now alone is never reread by the batch,
+                // and unmarked its answer would be pruned.
+                if let Err(e) = self
+                    .store
+                    .intent_cache()
+                    .mark_used(self.org, &[&key.to_hex()], Utc::now())
+                    .await
+                {
+                    tracing::warn!(org = self.org.0, error = %e, "intent answer not marked used");
+                }
                 return Some(hit);
             }
-            let stored = match self.store.intent_cache().get(self.org, &key.to_hex()).await {
+            let stored = match self
+                .store
+                .intent_cache()
+                .get(self.org, &key.to_hex(), Utc::now())
+                .await
+            {
                 Ok(row) => row.as_ref().and_then(answer_of),
                 Err(e) => {
                     tracing::warn!(org = self.org.0, error = %e, "intent cache unreadable");
@@ -249,7 +322,9 @@ pub(crate) async fn assess_texts(
     let mut answers: HashMap<String, IntentAssessment> = HashMap::new();
     let mut readable = true;
     if !distinct.is_empty() {
-        match cache.get_many(org, &distinct).await {
+        // Marked used at the time of the read (the clock's, not the
+        // batch's `now`): the retention counts real time.
+        match cache.get_many(org, &distinct, Utc::now()).await {
             Ok(found) => answers.extend(
                 found
                     .iter()

@@ -80,7 +80,7 @@ pub use factor::{Category, Factor};
 pub use facts::LeadFacts;
 pub use intent::{
     ApiKey, BatchIntentMode, IntentAssessment, IntentAssessor, IntentCache, IntentCacheKey,
-    IntentEstimator, IntentFailure, IntentSource, LlmConfig, LlmIntent, MemoryIntentCache,
-    OfflineIntent,
+    IntentEstimator, IntentFailure, IntentSource, LlmConfig, LlmIntent, MIN_CACHE_RETENTION_DAYS,
+    MemoryIntentCache, OfflineIntent,
 };
 pub use rules::Seniority;

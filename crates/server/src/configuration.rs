@@ -286,6 +286,30 @@ mod tests {
     }
 
     #[test]
+    fn the_intent_cache_retention_is_an_llm_setting_and_too_short_a_one_is_refused() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("NEURACRM_LLM__BASE_URL", "http://127.0.0.1:11434/v1");
+            jail.set_env("NEURACRM_LLM__MODEL", "llama3.2");
+            let s = Settings::load(Path::new("missing.toml"), serde_json::json!({})).unwrap();
+            assert_eq!(s.llm.as_ref().unwrap().cache_retention_days, 30, "default");
+            jail.create_file("neuracrm.toml", "[llm]\ncache_retention_days = 45\n")?;
+            let s = Settings::load(Path::new("neuracrm.toml"), serde_json::json!({})).unwrap();
+            assert_eq!(s.llm.as_ref().unwrap().cache_retention_days, 45);
+            // As `serve` and `score` build it at start-up.
+            assert!(neuracrm_jobs::intent::IntentService::new(s.llm, 0).is_ok());
+            jail.set_env("NEURACRM_LLM__CACHE_RETENTION_DAYS", "7");
+            let s = Settings::load(Path::new("neuracrm.toml"), serde_json::json!({})).unwrap();
+            let err = neuracrm_jobs::intent::IntentService::new(s.llm, 0).unwrap_err();
+            assert!(
+                err.to_string()
+                    .contains("llm.cache_retention_days: must be at least 9 days"),
+                "{err}"
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
     fn a_bad_value_names_the_key() {
         figment::Jail::expect_with(|jail| {
             jail.set_env("NEURACRM_DB_MAX_CONNECTIONS", "many");

@@ -1,11 +1,14 @@
 //! Lead scoring inside the server: the jobs crate does the scoring; this
 //! module turns the scores it reports into `lead_scored` events on the
 //! server's bus, for the API (score now, run a batch) and the scheduler alike.
+//! The scheduler's run also deletes the buying-intent answers no lead has
+//! used for `llm.cache_retention_days` ([`scheduled_run`]).
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use neuracrm_domain::{DomainEvent, EventKind, OrgId};
 use neuracrm_events::EventBus;
 use neuracrm_jobs::JobError;
+use neuracrm_jobs::intent::IntentService;
 use neuracrm_jobs::scoring::{ScoreChange, ScoreOptions, ScoreSink, ScoreSummary, score_leads};
 use neuracrm_store::Store;
 
@@ -58,9 +61,44 @@ pub async fn run_batch(
 /// The scheduler's name for the scoring batch (`job_runs.job`).
 pub const JOB: &str = "score_leads";
 
+/// One scheduled run as of `now`: a batch over every organization's stale
+/// leads, publishing their `lead_scored` events, then, once it has
+/// succeeded, the prune of the intent answers no lead has used for the
+/// retention ([`IntentService::prune_unused`]; only after a whole batch,
+/// which has just marked every answer still due). Returns the outcome
+/// recorded in `job_runs`. A failed prune is logged and noted there, and
+/// does not fail the run: the scores are stored.
+pub async fn scheduled_run(
+    store: &Store,
+    events: &dyn EventBus,
+    intent: &IntentService,
+    now: DateTime<Utc>,
+) -> Result<String, JobError> {
+    let opts = ScoreOptions {
+        now,
+        intent: intent.batch(),
+        ..ScoreOptions::default()
+    };
+    let s = run_batch(store, events, &opts).await?;
+    let mut outcome = format!(
+        "{} processed, {} successful, {} failed in {:.1} s",
+        s.total_processed, s.successful, s.failed, s.seconds
+    );
+    match intent.prune_unused(store, None, now).await {
+        Ok(Some(deleted)) => {
+            outcome.push_str(&format!("; {deleted} unused intent answers deleted"))
+        }
+        Ok(None) => {}
+        Err(e) => {
+            tracing::warn!(error = %e, "unused intent answers not deleted");
+            outcome.push_str(&format!("; unused intent answers not deleted: {e}"));
+        }
+    }
+    Ok(outcome)
+}
+
 /// Starts the periodic scoring batch: every `scoring_interval_secs`, one
-/// instance (claimed through `job_runs`) scores every organization's stale
-/// leads and publishes their `lead_scored` events.
+/// instance (claimed through `job_runs`) runs [`scheduled_run`].
 pub fn spawn_periodic(state: &AppState, instance: &str) -> tokio::task::JoinHandle<()> {
     let store = state.store.clone();
     let events = state.events.clone();
@@ -74,18 +112,8 @@ pub fn spawn_periodic(state: &AppState, instance: &str) -> tokio::task::JoinHand
         move || {
             let store = store.clone();
             let events = events.clone();
-            let intent = intent.batch();
-            async move {
-                let opts = ScoreOptions {
-                    intent,
-                    ..ScoreOptions::default()
-                };
-                let s = run_batch(&store, events.as_ref(), &opts).await?;
-                Ok(format!(
-                    "{} processed, {} successful, {} failed in {:.1} s",
-                    s.total_processed, s.successful, s.failed, s.seconds
-                ))
-            }
+            let intent = intent.clone();
+            async move { scheduled_run(&store, events.as_ref(), &intent, Utc::now()).await }
         },
     ))
 }

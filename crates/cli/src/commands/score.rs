@@ -93,6 +93,9 @@ fn print_summary(s: &ScoreSummary, json: bool) -> Result<()> {
 /// A batch every `scoring_interval_secs` until Ctrl-C or SIGTERM. Each slot is
 /// claimed through `job_runs`, under the same job name as the server's
 /// scheduler, so a cron-driven CLI and N servers still run each slot once.
+/// The scheduler's own run (every organization) then also deletes the
+/// buying-intent answers no lead has used for `llm.cache_retention_days`, as
+/// the server's does, whichever process claims the slot.
 async fn continuous(settings: &Settings, store: Store, a: ScoreArgs) -> Result<()> {
     let every = Duration::from_secs(settings.scoring_interval_secs.max(1));
     // A run limited to one organization (or forced over every lead) is not
@@ -115,7 +118,7 @@ async fn continuous(settings: &Settings, store: Store, a: ScoreArgs) -> Result<(
         "scoring continuously; Ctrl-C stops"
     );
     let (org, all, chunk, json) = (a.org.map(OrgId), a.all, a.chunk, a.json);
-    let intent = intent_service(settings)?;
+    let intent = std::sync::Arc::new(intent_service(settings)?);
     let task_store = store.clone();
     let periodic = neuracrm_jobs::schedule::run_periodic(
         store,
@@ -124,24 +127,40 @@ async fn continuous(settings: &Settings, store: Store, a: ScoreArgs) -> Result<(
         every,
         move || {
             let store = task_store.clone();
-            let intent = intent.batch();
+            let intent = intent.clone();
             async move {
+                let now = Utc::now();
                 let opts = ScoreOptions {
                     org,
                     all,
                     chunk,
-                    now: Utc::now(),
-                    intent,
+                    now,
+                    intent: intent.batch(),
                     ..ScoreOptions::default()
                 };
                 let s = score_leads(&store, &opts, |_| {}).await?;
                 if let Err(e) = print_summary(&s, json) {
                     tracing::warn!(error = %e, "cannot print the summary");
                 }
-                Ok(format!(
+                let mut outcome = format!(
                     "{} processed, {} successful, {} failed in {:.1} s",
                     s.total_processed, s.successful, s.failed, s.seconds
-                ))
+                );
+                // Only after a batch over every organization: that is what
+                // marks every answer in use (see `IntentService::prune_unused`).
+                if org.is_none() {
+                    match intent.prune_unused(&store, None, now).await {
+                        Ok(Some(n)) => {
+                            outcome.push_str(&format!("; {n} unused intent answers deleted"));
+                        }
+                        Ok(None) => {}
+                        Err(e) => {
+                            tracing::warn!(error = %e, "unused intent answers not deleted");
+                            outcome.push_str(&format!("; unused intent answers not deleted: {e}"));
+                        }
+                    }
+                }
+                Ok(outcome)
             }
         },
     );

@@ -3,16 +3,18 @@
 //! database under test: what each `llm.batch` mode sends, stores and records,
 //! and that stored answers never cross organizations.
 
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 use neuracrm_domain::{LeadId, LeadPatch, LeadSource, LeadStatus, NewLead, OrgId};
 use neuracrm_jobs::intent::{BatchIntent, IntentService};
 use neuracrm_jobs::scoring::{ScoreOptions, ScoreSummary, score_leads, score_one};
 use neuracrm_scoring::testing::{Behaviour, FakeLlm};
 use neuracrm_scoring::{
-    BatchIntentMode, Evidence, Factor, IntentAssessment, IntentFailure, IntentSource, LlmConfig,
+    BatchIntentMode, Evidence, Factor, IntentAssessment, IntentAssessor, IntentFailure,
+    IntentSource, LlmConfig,
 };
-use neuracrm_store::Store;
+use neuracrm_store::intent_cache::IntentWrite;
 use neuracrm_store::testing::fresh_store;
+use neuracrm_store::{Sql, Store};
 
 fn config(llm: &FakeLlm, mode: BatchIntentMode) -> LlmConfig {
     let mut c = llm.config(2_000);
@@ -326,4 +328,183 @@ async fn score_now_answers_survive_a_restart() {
         .unwrap();
     assert_eq!(llm.requests(), 1);
     assert_eq!(stored_intent(s, org, leads[0]).await, from_llm(3.0, true));
+}
+
+/// The stored `used_at` of `org`'s answer for `text`, read without marking.
+async fn used_at(s: &Store, org: OrgId, cfg: &LlmConfig, text: &str) -> Option<DateTime<Utc>> {
+    let key = IntentAssessor::from_config(Some(cfg.clone()), 0)
+        .unwrap()
+        .cache_key(text)
+        .to_hex();
+    s.db()
+        .fetch_optional::<(DateTime<Utc>,)>(
+            Sql::new(
+                "SELECT used_at FROM intent_cache WHERE organization_id = $1 AND cache_key = $2",
+            )
+            .arg(org)
+            .arg(key),
+        )
+        .await
+        .unwrap()
+        .map(|(t,)| t)
+}
+
+/// Makes every stored answer of `org` look unused since `at`.
+async fn unused_since(s: &Store, org: OrgId, at: DateTime<Utc>) {
+    s.db()
+        .execute(
+            Sql::new("UPDATE intent_cache SET used_at = $1 WHERE organization_id = $2")
+                .arg(at)
+                .arg(org),
+        )
+        .await
+        .unwrap();
+}
+
+/// An answer of `cfg`'s model for `text`, as the LLM would have given it.
+fn answer_for(cfg: &LlmConfig, text: &str) -> IntentWrite {
+    IntentWrite {
+        key: IntentAssessor::from_config(Some(cfg.clone()), 0)
+            .unwrap()
+            .cache_key(text)
+            .to_hex(),
+        intent: 4.0,
+        source: "llm",
+    }
+}
+
+#[tokio::test]
+async fn a_cached_batch_marks_the_answers_it_reads_so_the_prune_keeps_only_those() {
+    let t = fresh_store().await;
+    let s = &t.store;
+    let llm = FakeLlm::start(Behaviour::Reply("4")).await;
+    let (org, leads) = org_with(s, "Acme", &[("Rollout", "Need pricing for 40 seats")]).await;
+    let (other, _) = org_with(s, "Other", &[]).await;
+    let cfg = config(&llm, BatchIntentMode::Cached);
+    let intent = IntentService::new(Some(cfg.clone()), 0).unwrap();
+    // Both answered, and last used, 40 days ago: the lead's text and a text
+    // no lead has any more. Another organization has an unused one too.
+    let long_ago = Utc::now() - Duration::days(40);
+    let live = "Rollout\nNeed pricing for 40 seats";
+    let rows = [
+        answer_for(&cfg, live),
+        answer_for(&cfg, "Rollout\nNeed pricing"),
+    ];
+    s.intent_cache()
+        .put_many(org, &rows, long_ago)
+        .await
+        .unwrap();
+    s.intent_cache()
+        .put_many(other, &[answer_for(&cfg, live)], long_ago)
+        .await
+        .unwrap();
+
+    batch(s, org, intent.batch(), 0).await;
+    assert_eq!(stored_intent(s, org, leads[0]).await, from_llm(4.0, true));
+    let marked = used_at(s, org, &cfg, live).await.unwrap();
+    assert!(marked > Utc::now() - Duration::minutes(1), "{marked}");
+
+    let now = Utc::now();
+    assert_eq!(
+        intent.prune_unused(s, Some(org), now).await.unwrap(),
+        Some(1)
+    );
+    assert_eq!(s.intent_cache().count(org).await.unwrap(), 1);
+    assert!(
+        used_at(s, org, &cfg, live).await.is_some(),
+        "the lead's answer is kept"
+    );
+    assert_eq!(
+        s.intent_cache().count(other).await.unwrap(),
+        1,
+        "not theirs"
+    );
+    assert_eq!(intent.prune_unused(s, None, now).await.unwrap(), Some(1));
+    assert_eq!(s.intent_cache().count(other).await.unwrap(), 0);
+    assert_eq!(llm.requests(), 0, "cached mode sends nothing");
+}
+
+#[tokio::test]
+async fn nothing_is_pruned_when_the_batch_does_not_read_stored_answers() {
+    let t = fresh_store().await;
+    let s = &t.store;
+    let llm = FakeLlm::start(Behaviour::Reply("4")).await;
+    let (org, _) = org_with(s, "Acme", &[]).await;
+    let cfg = config(&llm, BatchIntentMode::Offline);
+    let long_ago = Utc::now() - Duration::days(400);
+    s.intent_cache()
+        .put_many(org, &[answer_for(&cfg, "Pilot\nJust browsing")], long_ago)
+        .await
+        .unwrap();
+    // An offline batch marks nothing, so the age of use says nothing.
+    let offline = IntentService::new(Some(cfg), 0).unwrap();
+    assert_eq!(
+        offline.prune_unused(s, None, Utc::now()).await.unwrap(),
+        None
+    );
+    let none = IntentService::new(None, 0).unwrap();
+    assert_eq!(none.prune_unused(s, None, Utc::now()).await.unwrap(), None);
+    assert_eq!(s.intent_cache().count(org).await.unwrap(), 1);
+    // The retention is configured days, counted back from `now`.
+    let mut cfg = config(&llm, BatchIntentMode::Ask);
+    cfg.cache_retention_days = 500;
+    let ask = IntentService::new(Some(cfg), 0).unwrap();
+    assert_eq!(
+        ask.prune_unused(s, None, Utc::now()).await.unwrap(),
+        Some(0)
+    );
+    let later = Utc::now() + Duration::days(101);
+    assert_eq!(ask.prune_unused(s, None, later).await.unwrap(), Some(1));
+}
+
+#[tokio::test]
+async fn a_retention_shorter_than_the_rescoring_age_is_refused() {
+    let llm = FakeLlm::start(Behaviour::Reply("4")).await;
+    let mut cfg = config(&llm, BatchIntentMode::Cached);
+    cfg.cache_retention_days = 8;
+    let err = IntentService::new(Some(cfg), 0).unwrap_err();
+    assert!(
+        err.to_string().contains("llm.cache_retention_days"),
+        "{err}"
+    );
+}
+
+/// A lead rescored by score-now is not due for the batch, which then never
+/// reads its answer: score-now marks it, from its memory front too.
+#[tokio::test]
+async fn score_now_marks_the_stored_answer_used_even_when_memory_answers() {
+    let t = fresh_store().await;
+    let s = &t.store;
+    let llm = FakeLlm::start(Behaviour::Reply("4")).await;
+    let (org, leads) = org_with(s, "Acme", &[("Pilot", "Just browsing")]).await;
+    let cfg = llm.config(2_000);
+    let text = "Pilot\nJust browsing";
+    let intent = IntentService::new(Some(cfg.clone()), 100).unwrap();
+    score_one(s, org, leads[0], Utc::now(), &intent.for_org(s, org))
+        .await
+        .unwrap();
+    assert_eq!(llm.requests(), 1);
+
+    let long_ago = Utc::now() - Duration::days(40);
+    unused_since(s, org, long_ago).await;
+    score_one(s, org, leads[0], Utc::now(), &intent.for_org(s, org))
+        .await
+        .unwrap();
+    assert_eq!(llm.requests(), 1, "answered from memory");
+    let marked = used_at(s, org, &cfg, text).await.unwrap();
+    assert!(marked > Utc::now() - Duration::minutes(1), "{marked}");
+
+    // Another process (empty memory) reads it from the database.
+    unused_since(s, org, long_ago).await;
+    let restarted = IntentService::new(Some(cfg.clone()), 100).unwrap();
+    score_one(s, org, leads[0], Utc::now(), &restarted.for_org(s, org))
+        .await
+        .unwrap();
+    assert_eq!(llm.requests(), 1, "answered from the database");
+    let marked = used_at(s, org, &cfg, text).await.unwrap();
+    assert!(marked > Utc::now() - Duration::minutes(1), "{marked}");
+    assert_eq!(
+        intent.prune_unused(s, None, Utc::now()).await.unwrap(),
+        Some(0)
+    );
 }

@@ -64,6 +64,17 @@ fn default_batch_concurrency() -> usize {
     4
 }
 
+fn default_cache_retention_days() -> u32 {
+    30
+}
+
+/// The shortest `llm.cache_retention_days` accepted. The scoring batch reads
+/// the stored answer of every lead at least every 7 days (its rescoring age),
+/// and a read records the use at most once a day, so an answer still in use
+/// can go unmarked for up to 8 days and a few minutes (the scheduler's
+/// interval); 9 days keeps a margin above that.
+pub const MIN_CACHE_RETENTION_DAYS: u32 = 9;
+
 /// How the scoring batch reads buying intent when an LLM is configured
 /// (`llm.batch`). The API's score-now always asks the LLM (through the cache).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -107,6 +118,12 @@ pub struct LlmConfig {
     /// Requests in flight at once in [`BatchIntentMode::Ask`] (default 4).
     #[serde(default = "default_batch_concurrency")]
     pub batch_concurrency: usize,
+    /// Days a stored answer that nothing has used is kept (default 30,
+    /// at least [`MIN_CACHE_RETENTION_DAYS`]). The scheduler deletes the
+    /// older ones after each batch while the batch reads stored answers
+    /// ([`BatchIntentMode::Cached`] or [`BatchIntentMode::Ask`]).
+    #[serde(default = "default_cache_retention_days")]
+    pub cache_retention_days: u32,
 }
 
 impl LlmConfig {
@@ -125,6 +142,7 @@ impl LlmConfig {
             max_tokens: default_max_tokens(),
             batch: BatchIntentMode::default(),
             batch_concurrency: default_batch_concurrency(),
+            cache_retention_days: default_cache_retention_days(),
         }
     }
 }
@@ -183,8 +201,9 @@ impl LlmIntent {
     ///
     /// # Errors
     /// [`ScoringError::InvalidConfig`] for an empty model, a zero timeout or
-    /// batch concurrency, or a base URL that is not http(s); [`ScoringError::LlmClient`] if the HTTP
-    /// client cannot be built.
+    /// batch concurrency, a cache retention under
+    /// [`MIN_CACHE_RETENTION_DAYS`], or a base URL that is not http(s);
+    /// [`ScoringError::LlmClient`] if the HTTP client cannot be built.
     pub fn new(config: LlmConfig) -> Result<Self, ScoringError> {
         if config.model.trim().is_empty() {
             return Err(ScoringError::config("llm.model", "must not be empty"));
@@ -199,6 +218,16 @@ impl LlmIntent {
             return Err(ScoringError::config(
                 "llm.batch_concurrency",
                 "must be greater than 0",
+            ));
+        }
+        if config.cache_retention_days < MIN_CACHE_RETENTION_DAYS {
+            return Err(ScoringError::config(
+                "llm.cache_retention_days",
+                format!(
+                    "must be at least {MIN_CACHE_RETENTION_DAYS} days: the scoring batch \
+                     reads a lead's stored answer only every 7 days, so a shorter \
+                     retention would delete answers of unchanged leads"
+                ),
             ));
         }
         let base = config.base_url.trim().trim_end_matches('/');
@@ -394,6 +423,7 @@ mod tests {
         assert_eq!(c.max_chars, 4_000);
         assert_eq!(c.max_tokens, 16);
         assert_eq!(c.api_key, Some(ApiKey::new("k")));
+        assert_eq!(c.cache_retention_days, 30);
     }
 
     #[test]
@@ -411,6 +441,11 @@ mod tests {
         let mut c = LlmConfig::new("http://x/v1", "m", None);
         c.timeout_ms = 0;
         assert_eq!(field(c), "llm.timeout_ms");
+        let mut c = LlmConfig::new("http://x/v1", "m", None);
+        c.cache_retention_days = MIN_CACHE_RETENTION_DAYS - 1;
+        assert_eq!(field(c.clone()), "llm.cache_retention_days");
+        c.cache_retention_days = MIN_CACHE_RETENTION_DAYS;
+        assert!(LlmIntent::new(c).is_ok());
     }
 
     #[test]

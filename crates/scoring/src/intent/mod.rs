@@ -26,7 +26,7 @@ mod offline;
 mod reply;
 
 pub use cache::{IntentCache, IntentCacheKey, MemoryIntentCache};
-pub use llm::{ApiKey, BatchIntentMode, LlmConfig, LlmIntent};
+pub use llm::{ApiKey, BatchIntentMode, LlmConfig, LlmIntent, MIN_CACHE_RETENTION_DAYS};
 pub use offline::OfflineIntent;
 pub use reply::parse_intent_reply;
 

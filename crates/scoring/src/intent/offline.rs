@@ -16,7 +16,7 @@ use crate::wording::TextWording;
 pub struct OfflineIntent;
 
 impl OfflineIntent {
-    /// Cache scope: bump when [`INTENT_PHRASES`] changes.
+    /// Cache scope: bump when [`crate::rules::INTENT_PHRASES`] changes.
     pub const SCOPE: &'static str = "offline-phrases-v1";
 
     /// The estimator over the built-in table.

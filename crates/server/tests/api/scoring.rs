@@ -2,9 +2,14 @@
 //! configuration, batches with their events, analytics and the lead list's
 //! category filter and score order.
 
+use chrono::{Duration, Utc};
 use neuracrm_domain::{EventKind, OrgId};
 use neuracrm_events::Subscription;
+use neuracrm_jobs::intent::IntentService;
 use neuracrm_scoring::testing::{Behaviour, FakeLlm};
+use neuracrm_scoring::{BatchIntentMode, IntentAssessor, LlmConfig};
+use neuracrm_server::scoring::scheduled_run;
+use neuracrm_store::intent_cache::IntentWrite;
 use serde_json::{Value, json};
 
 use crate::helpers::{Tenant, TestApp, assert_error, spawn_app, spawn_app_with};
@@ -760,4 +765,143 @@ async fn a_configured_llm_reads_the_buying_intent_of_score_now_once_per_text() {
         false
     );
     assert_eq!(llm.requests(), 2);
+}
+
+/// An answer of `cfg`'s model for `text`, as the LLM would have given it.
+fn stored_answer(cfg: &LlmConfig, text: &str) -> IntentWrite {
+    IntentWrite {
+        key: IntentAssessor::from_config(Some(cfg.clone()), 0)
+            .unwrap()
+            .cache_key(text)
+            .to_hex(),
+        intent: 4.0,
+        source: "llm",
+    }
+}
+
+#[tokio::test]
+async fn the_scheduled_run_deletes_intent_answers_no_lead_used_and_keeps_a_leads_old_one() {
+    let app = spawn_app().await;
+    let llm = FakeLlm::start(Behaviour::Reply("4")).await;
+    let cfg = llm.config(2_000);
+    let intent = IntentService::new(Some(cfg.clone()), 0).unwrap();
+    let t = app.tenant("Acme").await;
+    let other = app.tenant("Globex").await;
+    let (org, theirs) = (OrgId(t.org_id), OrgId(other.org_id));
+    let id = lead(
+        &app,
+        &t,
+        json!({"first_name": "Ada"}),
+        json!({"title": "Rollout", "description": "Need pricing for 40 seats"}),
+    )
+    .await;
+    // Answered, and last used, 40 days ago: the lead's unchanged text, a
+    // text no lead has any more, and the lead's text in another
+    // organization, which has no lead with it.
+    let live = "Rollout\nNeed pricing for 40 seats";
+    let long_ago = Utc::now() - Duration::days(40);
+    let cache = app.store.intent_cache();
+    let rows = [
+        stored_answer(&cfg, live),
+        stored_answer(&cfg, "Rollout\nPricing"),
+    ];
+    cache.put_many(org, &rows, long_ago).await.unwrap();
+    cache
+        .put_many(theirs, &[stored_answer(&cfg, live)], long_ago)
+        .await
+        .unwrap();
+    // Used 10 days ago: within the 30 days kept.
+    let recent = [stored_answer(&cfg, "Pilot\nJust browsing")];
+    cache
+        .put_many(org, &recent, Utc::now() - Duration::days(10))
+        .await
+        .unwrap();
+
+    let outcome = scheduled_run(&app.store, app.events.as_ref(), &intent, Utc::now())
+        .await
+        .unwrap();
+    assert!(
+        outcome.starts_with("1 processed, 1 successful"),
+        "{outcome}"
+    );
+    assert!(
+        outcome.ends_with("; 2 unused intent answers deleted"),
+        "{outcome}"
+    );
+    // The batch read the lead's answer first, so the prune kept it.
+    let stored = app
+        .get_ok(&format!("/api/leads/{id}/score"), &t.token)
+        .await;
+    let ai = factor(&stored, "ai_insights");
+    assert_eq!(ai["evidence"]["assessment"]["answered_by"], "llm", "{ai}");
+    assert_eq!(ai["evidence"]["assessment"]["cached"], true, "{ai}");
+    assert_eq!(
+        cache.count(org).await.unwrap(),
+        2,
+        "the lead's and the recent one"
+    );
+    assert_eq!(cache.count(theirs).await.unwrap(), 0);
+    assert_eq!(llm.requests(), 0);
+
+    // Nothing is deleted while the batch reads intent offline: nothing
+    // marks answers used then.
+    cache
+        .put_many(org, &[stored_answer(&cfg, "Old\nText")], long_ago)
+        .await
+        .unwrap();
+    let mut offline = cfg.clone();
+    offline.batch = BatchIntentMode::Offline;
+    let offline = IntentService::new(Some(offline), 0).unwrap();
+    let outcome = scheduled_run(&app.store, app.events.as_ref(), &offline, Utc::now())
+        .await
+        .unwrap();
+    assert!(!outcome.contains("deleted"), "{outcome}");
+    assert_eq!(cache.count(org).await.unwrap(), 3);
+}
+
+#[tokio::test]
+async fn the_scheduler_prunes_unused_intent_answers_after_its_batch() {
+    let llm = FakeLlm::start(Behaviour::Reply("4")).await;
+    let cfg = llm.config(2_000);
+    let app = spawn_app_with(|s| {
+        s.scheduler = true;
+        s.scoring_interval_secs = 1;
+        s.llm = Some(cfg.clone());
+    })
+    .await;
+    let t = app.tenant("Acme").await;
+    let org = OrgId(t.org_id);
+    let cache = app.store.intent_cache();
+    // No lead has either text; one was last used 40 days ago, one 10.
+    let old = [stored_answer(&cfg, "Gone\nfor good")];
+    cache
+        .put_many(org, &old, Utc::now() - Duration::days(40))
+        .await
+        .unwrap();
+    let recent = [stored_answer(&cfg, "Still\nwithin the retention")];
+    cache
+        .put_many(org, &recent, Utc::now() - Duration::days(10))
+        .await
+        .unwrap();
+    // A later one-second slot deletes the old one.
+    let until = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let runs = app
+            .store
+            .job_runs()
+            .recent("score_leads", 100)
+            .await
+            .unwrap();
+        let pruned = runs.iter().any(|r| {
+            r.outcome.as_deref().is_some_and(|o| {
+                o.starts_with("ok: ") && o.ends_with("; 1 unused intent answers deleted")
+            })
+        });
+        if pruned {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < until, "{runs:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(cache.count(org).await.unwrap(), 1, "the recent one is kept");
 }

@@ -4,6 +4,7 @@
 
 mod forecasts;
 mod harness;
+mod intent_cache;
 mod scores;
 mod seed;
 mod stories;
