@@ -19,14 +19,15 @@
 //! - **Batch scorer** (`neuracrm score`, every 15 minutes): build one
 //!   [`Scorer`] per organization from its stored [`ScoringConfig`] JSON
 //!   ([`Scorer::new`] validates it); run one set-based query that yields a
-//!   [`LeadFacts`] per lead (contact fields joined, activities aggregated);
+//!   [`LeadFacts`] per lead (contact fields, activities aggregated);
 //!   fill [`LeadFacts::intent`] from answers stored under
 //!   [`IntentAssessor::cache_key`] (fetched a chunk at a time, new texts sent
-//!   with [`IntentAssessor::assess_uncached`]) or synchronously from
-//!   [`OfflineIntent::assess_text`];
-//!   call [`Scorer::score`] with one `now` for the whole run; write back
-//!   `total`, `category.name()`, `confidence` and the JSON of `factors` and
-//!   `recommendations` in bulk.
+//!   with [`IntentAssessor::assess_uncached`]) and call [`Scorer::score`]
+//!   with one `now` for the whole run; without an LLM, call
+//!   [`Scorer::score_offline`] instead, which reads intent offline in the
+//!   same scan of the text as the urgency and budget wording. Write back
+//!   `total`, `category.name()`, `confidence` and [`stored::encode`] of the
+//!   breakdown in bulk.
 //! - **API**: the same for one lead; `PUT` of a configuration calls
 //!   [`ScoringConfig::validate`] and answers 422 with the error's `field`.
 //!
