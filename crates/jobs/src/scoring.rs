@@ -34,6 +34,7 @@ use serde::Serialize;
 
 use crate::JobError;
 use crate::intent::{BatchIntent, assess_texts};
+use futures_util::{StreamExt, stream};
 
 /// How a batch runs.
 #[derive(Debug, Clone)]
@@ -357,25 +358,46 @@ async fn score_chunk(c: Read, scorer: &Arc<Scorer>, now: DateTime<Utc>) -> Score
     .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
 }
 
-/// Stores a scored chunk (lead by lead if the chunk fails), counts it and
-/// reports it to `sink`.
-async fn store_chunk(
-    store: &Store,
-    org: OrgId,
-    c: Scored,
-    now: DateTime<Utc>,
-    summary: &mut ScoreSummary,
-    sink: &mut impl ScoreSink,
-) {
+/// What storing a chunk came to.
+struct Stored {
+    /// Leads read (scored or found up to date).
+    read: u64,
+    /// Leads that needed a score, stored or not.
+    processed: u64,
+    successful: u64,
+    failed: u64,
+    /// The stored scores that changed.
+    changes: Vec<ScoreChange>,
+}
+
+impl Stored {
+    /// Counts it in `summary` and reports it to `sink`.
+    fn report(self, org: OrgId, summary: &mut ScoreSummary, sink: &mut impl ScoreSink) {
+        summary.total_processed += self.processed;
+        summary.successful += self.successful;
+        summary.failed += self.failed;
+        sink.progress(self.read);
+        if !self.changes.is_empty() {
+            sink.scored(org, &self.changes);
+        }
+    }
+}
+
+/// Stores a scored chunk (lead by lead if the chunk fails).
+async fn store_chunk(store: &Store, org: OrgId, c: Scored, now: DateTime<Utc>) -> Stored {
     let data = store.scoring();
     let t_write = Instant::now();
-    summary.total_processed += c.writes.len() as u64 + c.unreadable;
-    summary.failed += c.unreadable;
-    let mut changes = Vec::new();
+    let mut out = Stored {
+        read: c.read,
+        processed: c.writes.len() as u64 + c.unreadable,
+        successful: 0,
+        failed: c.unreadable,
+        changes: Vec::new(),
+    };
     match data.write(org, Arc::clone(&c.writes), now).await {
         Ok(()) => {
-            summary.successful += c.writes.len() as u64;
-            changes.extend(
+            out.successful += c.writes.len() as u64;
+            out.changes.extend(
                 c.before
                     .iter()
                     .zip(c.writes.iter())
@@ -389,14 +411,14 @@ async fn store_chunk(
             for (b, w) in c.before.iter().zip(c.writes.iter()) {
                 match data.write(org, std::slice::from_ref(w), now).await {
                     Ok(()) => {
-                        summary.successful += 1;
+                        out.successful += 1;
                         if w.changed {
-                            changes.push(change(b, w));
+                            out.changes.push(change(b, w));
                         }
                     }
                     Err(e) => {
                         tracing::warn!(org = org.0, lead = w.lead_id.0, error = %e, "score not stored");
-                        summary.failed += 1;
+                        out.failed += 1;
                     }
                 }
             }
@@ -413,10 +435,7 @@ async fn store_chunk(
         write_ms = t_write.elapsed().as_secs_f64() * 1e3,
         "chunk scored"
     );
-    sink.progress(c.read);
-    if !changes.is_empty() {
-        sink.scored(org, &changes);
-    }
+    out
 }
 
 /// Runs a batch, telling `sink` its progress and the scores that changed.
@@ -445,7 +464,7 @@ pub async fn score_leads(
         // One chunk may wait between two stages, so a slow chunk in one
         // stage does not hold up the others.
         let (to_score, mut scoring) = tokio::sync::mpsc::channel::<Read>(1);
-        let (to_write, mut writing) = tokio::sync::mpsc::channel::<Scored>(1);
+        let (to_write, writing) = tokio::sync::mpsc::channel::<Scored>(1);
         let offline = &offline;
         let read = async move {
             let mut after = 0;
@@ -466,9 +485,26 @@ pub async fn score_leads(
                 }
             }
         };
+        // SQLite has one writer; a PostgreSQL server writes two chunks on
+        // two connections at once (its backend, not this process, is what
+        // the writes wait for).
+        let writers = match store.db().backend() {
+            neuracrm_store::Backend::Sqlite => 1,
+            neuracrm_store::Backend::Postgres => 2,
+        };
         let write = async {
-            while let Some(c) = writing.recv().await {
-                store_chunk(store, org, c, opts.now, &mut summary, &mut sink).await;
+            let chunks =
+                stream::unfold(
+                    writing,
+                    |mut rx| async move { rx.recv().await.map(|c| (c, rx)) },
+                );
+            let mut stored = std::pin::pin!(
+                chunks
+                    .map(|c| store_chunk(store, org, c, opts.now))
+                    .buffer_unordered(writers)
+            );
+            while let Some(done) = stored.next().await {
+                done.report(org, &mut summary, &mut sink);
             }
         };
         // A failed read ends the run once the chunks already read are
