@@ -441,10 +441,10 @@ async fn store_chunk(store: &Store, org: OrgId, c: Scored, now: DateTime<Utc>) -
 /// Runs a batch, telling `sink` its progress and the scores that changed.
 ///
 /// Chunks go through three stages at once: while one chunk is written
-/// (SQLite's single writer, or a PostgreSQL connection), the next is scored
-/// on a blocking thread and the one after is read on other connections. The
-/// stages hand chunks on through queues of one, so each runs at its own pace
-/// and at most five chunks are in flight.
+/// (by SQLite's single writer, or two at once on two PostgreSQL
+/// connections), the next is scored on a blocking thread and the one after
+/// is read on other connections. The stages hand chunks on through queues of
+/// one, so each runs at its own pace and at most six chunks are in flight.
 pub async fn score_leads(
     store: &Store,
     opts: &ScoreOptions,
