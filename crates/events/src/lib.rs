@@ -2,8 +2,8 @@
 //! WebSocket clients and jobs subscribe.
 //!
 //! [`EventBus`] is the seam: [`BroadcastBus`] delivers within one process
-//! (embedded mode); a Redis implementation fans out across instances behind the
-//! same trait. A [`Subscription`] may be limited to one organization, so a
+//! (embedded mode); [`RedisBus`] also fans events out across instances over
+//! Redis pub/sub, behind the same trait. A [`Subscription`] may be limited to one organization, so a
 //! subscriber of organization B never sees an event of organization A.
 //!
 //! ```
@@ -21,6 +21,10 @@
 
 use neuracrm_domain::{DomainEvent, OrgId};
 use tokio::sync::broadcast;
+
+pub mod redis_bus;
+
+pub use redis_bus::{RedisBus, RedisBusError, RedisBusOptions};
 
 /// Why a subscription could not deliver an event.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,6 +64,14 @@ pub trait EventBus: Send + Sync + std::fmt::Debug {
         let mut s = self.subscribe();
         s.org = Some(org);
         s
+    }
+
+    /// Only the events published through this process, of every
+    /// organization: for work that one instance must do once per event (jobs
+    /// that analyse or write), which every instance would otherwise repeat for
+    /// events fanned out from the others. The in-process bus has nothing else.
+    fn subscribe_local(&self) -> Subscription {
+        self.subscribe()
     }
 }
 

@@ -47,8 +47,12 @@ pub struct Settings {
     pub bind: String,
     /// HS256 signing key for access tokens; required by `serve`.
     pub jwt_secret: Option<Secret>,
-    /// Redis for multi-instance fan-out and caches (optional).
-    pub redis_url: Option<String>,
+    /// Redis whose pub/sub carries live events between instances (optional;
+    /// without it events stay in this process). A password in it is a secret.
+    pub redis_url: Option<Secret>,
+    /// The Redis channel of this deployment's events (instances that share it
+    /// see each other's events).
+    pub redis_channel: String,
     /// Connection pool size.
     pub db_max_connections: u32,
     /// Log filter, e.g. `info` or `neuracrm=debug,tower_http=info`.
@@ -122,6 +126,7 @@ fn list_or_csv<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Vec<String>, D
 struct Defaults {
     database_url: &'static str,
     bind: &'static str,
+    redis_channel: &'static str,
     db_max_connections: u32,
     log: &'static str,
     max_body_bytes: usize,
@@ -141,6 +146,7 @@ struct Defaults {
 const DEFAULTS: Defaults = Defaults {
     database_url: "sqlite://neuracrm.db",
     bind: "127.0.0.1:8080",
+    redis_channel: neuracrm_events::redis_bus::DEFAULT_CHANNEL,
     db_max_connections: 8,
     log: "info",
     max_body_bytes: 2 * 1024 * 1024,
@@ -182,6 +188,7 @@ impl Settings {
             bind: "127.0.0.1:0".into(),
             jwt_secret: Some(Secret::new("test-secret-with-enough-entropy-0123456789")),
             redis_url: None,
+            redis_channel: DEFAULTS.redis_channel.into(),
             db_max_connections: DEFAULTS.db_max_connections,
             log: DEFAULTS.log.into(),
             max_body_bytes: DEFAULTS.max_body_bytes,

@@ -26,7 +26,9 @@ const BATCH: usize = 256;
 /// Starts the subscriber. It subscribes before returning, so no event
 /// published after the app is built is missed.
 pub fn spawn_subscriber(state: &AppState) -> JoinHandle<()> {
-    let sub = state.events.subscribe();
+    // This instance's writes only: with Redis every instance sees every
+    // activity, and each must not analyse the others' again.
+    let sub = state.events.subscribe_local();
     let store = state.store.clone();
     let service = state.sentiment.clone();
     tokio::spawn(run(store, service, sub))

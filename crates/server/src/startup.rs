@@ -9,7 +9,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::http::{HeaderName, Request};
 use neuracrm_domain::{DomainEvent, EventKind, OrgId};
-use neuracrm_events::{BroadcastBus, EventBus};
+use neuracrm_events::{BroadcastBus, EventBus, RedisBus, RedisBusError, RedisBusOptions};
 use neuracrm_store::Store;
 use tokio::net::TcpListener;
 use tower_http::request_id::{
@@ -120,6 +120,9 @@ pub enum StartupError {
         /// The entry.
         entry: String,
     },
+    /// `redis_url` does not parse (the message never shows its password).
+    #[error("redis_url: {0}")]
+    Redis(RedisBusError),
     /// The listen address could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -245,9 +248,11 @@ pub struct App {
 
 impl App {
     /// Binds `settings.bind` (port 0 picks a free port) and builds the router
-    /// with an in-process event bus. Fails when no JWT secret is configured.
+    /// with the event bus the settings ask for (see [`event_bus`]). Fails
+    /// when no JWT secret is configured or `redis_url` does not parse.
     pub async fn build(settings: Settings, store: Store) -> Result<App, StartupError> {
-        Self::build_with_events(settings, store, Arc::new(BroadcastBus::default())).await
+        let events = event_bus(&settings).await?;
+        Self::build_with_events(settings, store, events).await
     }
 
     /// Like [`App::build`], publishing on the given bus (e.g. Redis-backed).
@@ -302,6 +307,41 @@ impl App {
         .with_graceful_shutdown(shutdown)
         .await
     }
+}
+
+/// How long start-up waits for the Redis subscription before going on without.
+const REDIS_START_WAIT: Duration = Duration::from_secs(3);
+
+/// The event bus `settings` ask for: Redis pub/sub shared by every instance
+/// when `redis_url` is set, else the in-process broadcast.
+///
+/// A `redis_url` that does not parse fails. A Redis that does not answer
+/// within a few seconds does not: the instance starts with a loud warning,
+/// delivers its own events locally as a lone instance would, and keeps
+/// retrying in the background (a Redis blip must not keep instances down).
+pub async fn event_bus(settings: &Settings) -> Result<Arc<dyn EventBus>, StartupError> {
+    let Some(url) = &settings.redis_url else {
+        return Ok(Arc::new(BroadcastBus::default()));
+    };
+    let bus = RedisBus::connect(
+        url.expose(),
+        RedisBusOptions {
+            channel: settings.redis_channel.clone(),
+            ..Default::default()
+        },
+    )
+    .map_err(StartupError::Redis)?;
+    if tokio::time::timeout(REDIS_START_WAIT, bus.wait_subscribed())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            redis = %neuracrm_events::redis_bus::redact_url(url.expose()),
+            "REDIS UNREACHABLE at start-up: serving anyway, but live events of other instances \
+             do not reach this one (and this one's do not reach them) until Redis answers; retrying"
+        );
+    }
+    Ok(Arc::new(bus))
 }
 
 /// Completes on Ctrl-C or SIGTERM.

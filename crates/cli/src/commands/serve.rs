@@ -87,7 +87,7 @@ async fn run(settings: Settings, store: neuracrm_store::Store) -> Result<()> {
     let bind = settings.bind.clone();
     let app = App::build(settings, store)
         .await
-        .with_context(|| format!("listening on {bind}"))?;
+        .with_context(|| format!("starting the server on {bind}"))?;
     let addr = app.local_addr()?;
     println!("NeuraCRM is serving on http://{addr} (Ctrl-C to stop)");
     tracing::info!(%addr, "serving");

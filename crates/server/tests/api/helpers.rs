@@ -15,7 +15,7 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub events: Arc<dyn EventBus>,
     /// Keeps the test database (file or schema) alive.
-    _db: TestStore,
+    _db: Arc<TestStore>,
 }
 
 /// A registered organization with its admin's token.
@@ -184,6 +184,53 @@ pub async fn spawn_app_on(tweak: impl FnOnce(&mut Settings), bus: Arc<dyn EventB
     let app = App::build_with_events(settings, store.clone(), bus)
         .await
         .unwrap();
+    let address = format!("http://{}", app.local_addr().unwrap());
+    let events = app.events();
+    tokio::spawn(app.run_until(std::future::pending()));
+    TestApp {
+        address,
+        store,
+        client: {
+            let _ = rustls::crypto::ring::default_provider().install_default();
+            reqwest::Client::new()
+        },
+        events,
+        _db: Arc::new(db),
+    }
+}
+
+/// An app built as `serve` builds it ([`App::build`]: the event bus comes
+/// from the settings), over a fresh database.
+pub async fn spawn_app_built(tweak: impl FnOnce(&mut Settings)) -> TestApp {
+    let db = fresh_store().await;
+    let mut settings = Settings::for_database(&db.url);
+    tweak(&mut settings);
+    let store = db.store.clone();
+    start(settings, store, Arc::new(db)).await
+}
+
+impl TestApp {
+    /// A second instance over this app's database (a pool of its own, as a
+    /// second process has), built as `serve` builds it with `tweak`ed settings.
+    pub async fn another_instance(&self, tweak: impl FnOnce(&mut Settings)) -> TestApp {
+        let store = Store::open(
+            &self._db.url,
+            &neuracrm_store::ConnectOptions {
+                max_connections: 4,
+                pg_schema: self._db.pg_schema.clone(),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("opening the first instance's database again");
+        let mut settings = Settings::for_database(&self._db.url);
+        tweak(&mut settings);
+        start(settings, store, self._db.clone()).await
+    }
+}
+
+async fn start(settings: Settings, store: Store, db: Arc<TestStore>) -> TestApp {
+    let app = App::build(settings, store.clone()).await.unwrap();
     let address = format!("http://{}", app.local_addr().unwrap());
     let events = app.events();
     tokio::spawn(app.run_until(std::future::pending()));

@@ -8,6 +8,7 @@ mod health;
 mod helpers;
 mod import;
 mod resources;
+mod scale_out;
 mod scoring;
 mod sentiment;
 mod tenancy;
