@@ -78,8 +78,13 @@ curl -fsS -X POST "$BASE/api/contacts" -H "authorization: Bearer $TOKEN" -H 'con
     -d '{"first_name":"Ada","email":"ada@example.com"}' >/dev/null
 
 set +e
+# GET /api/events is a Server-Sent Events stream that stays open until the
+# client leaves: every generated request would hang until the run's timeout.
+# Its auth, filter validation and tenancy are covered by the API tests
+# (crates/server/tests/api/events.rs).
 timeout 280 "$VENV/bin/schemathesis" run "$BASE/api/openapi.json" \
     --header "Authorization: Bearer $TOKEN" \
+    --exclude-path /api/events \
     --checks not_a_server_error,response_schema_conformance \
     --max-examples "$MAX_EXAMPLES" \
     --workers 2 \

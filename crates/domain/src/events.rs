@@ -157,6 +157,28 @@ pub enum EventKind {
 }
 
 impl EventKind {
+    /// Every event's `type` word, in declaration order (for clients that
+    /// filter by type, e.g. the server's `GET /api/events?types=`).
+    pub const NAMES: &'static [&'static str] = &[
+        "user_created",
+        "user_updated",
+        "user_deleted",
+        "contact_created",
+        "contact_updated",
+        "contact_deleted",
+        "lead_created",
+        "lead_updated",
+        "lead_deleted",
+        "lead_scored",
+        "deal_created",
+        "deal_updated",
+        "deal_deleted",
+        "activity_logged",
+        "activity_updated",
+        "activity_deleted",
+        "forecast_updated",
+    ];
+
     /// The event's `type` word.
     pub fn name(&self) -> &'static str {
         match self {
@@ -207,5 +229,64 @@ mod tests {
         assert_eq!(e.kind.name(), "deal_updated");
         let back: DomainEvent = serde_json::from_value(v).unwrap();
         assert_eq!(back, e);
+    }
+
+    /// `NAMES` is what serde writes, for every variant: a name that drifted
+    /// would make a valid `?types=` filter refused, or match nothing.
+    #[test]
+    fn names_are_the_serialised_type_tags_of_every_variant() {
+        let every = [
+            EventKind::UserCreated { id: UserId(1) },
+            EventKind::UserUpdated { id: UserId(1) },
+            EventKind::UserDeleted { id: UserId(1) },
+            EventKind::ContactCreated { id: ContactId(1) },
+            EventKind::ContactUpdated { id: ContactId(1) },
+            EventKind::ContactDeleted { id: ContactId(1) },
+            EventKind::LeadCreated { id: LeadId(1) },
+            EventKind::LeadUpdated { id: LeadId(1) },
+            EventKind::LeadDeleted { id: LeadId(1) },
+            EventKind::LeadScored {
+                id: LeadId(1),
+                old_score: None,
+                new_score: 50.0,
+                old_category: None,
+                new_category: "lukewarm".into(),
+            },
+            EventKind::DealCreated {
+                id: DealId(1),
+                stage: DealStage::Proposal,
+                value_cents: 1,
+            },
+            EventKind::DealUpdated {
+                id: DealId(1),
+                old_stage: DealStage::Proposal,
+                new_stage: DealStage::Proposal,
+                old_status: DealStatus::Open,
+                new_status: DealStatus::Open,
+                old_value_cents: 1,
+                new_value_cents: 1,
+            },
+            EventKind::DealDeleted { id: DealId(1) },
+            EventKind::ActivityLogged {
+                id: ActivityId(1),
+                activity_type: ActivityType::Note,
+                lead_id: None,
+                contact_id: None,
+            },
+            EventKind::ActivityUpdated { id: ActivityId(1) },
+            EventKind::ActivityDeleted { id: ActivityId(1) },
+            EventKind::ForecastUpdated {
+                model_id: ForecastModelId(1),
+            },
+        ];
+        let tags: Vec<String> = every
+            .iter()
+            .map(|k| {
+                let v = serde_json::to_value(k).unwrap();
+                assert_eq!(v["type"], k.name());
+                k.name().to_string()
+            })
+            .collect();
+        assert_eq!(tags, EventKind::NAMES, "a new variant goes in both lists");
     }
 }

@@ -46,6 +46,9 @@ pub struct AppState {
     /// answers stored per organization), else the offline estimator; for the
     /// batch as `llm.batch` says.
     pub intent: Arc<neuracrm_jobs::intent::IntentService>,
+    /// Turns `true` when the server starts shutting down, so that endless
+    /// responses (the event stream) end and graceful shutdown can finish.
+    pub shutdown: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 impl AppState {
@@ -90,6 +93,7 @@ impl AppState {
             forecasts: Arc::default(),
             trusted_proxies: Arc::new(trusted_proxies),
             intent: Arc::new(intent),
+            shutdown: Arc::new(tokio::sync::watch::Sender::new(false)),
         })
     }
 
@@ -244,6 +248,7 @@ pub struct App {
     router: Router,
     events: Arc<dyn EventBus>,
     background: Background,
+    shutdown: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 impl App {
@@ -269,7 +274,9 @@ impl App {
                 source,
             })?;
         let background = Background::spawn(&state);
+        let shutdown = state.shutdown.clone();
         Ok(App {
+            shutdown,
             listener,
             router: router(state),
             events,
@@ -292,13 +299,21 @@ impl App {
         self.listener.local_addr()
     }
 
-    /// Serves until `shutdown` completes, then finishes in-flight requests.
+    /// Serves until `shutdown` completes, then ends the event streams and
+    /// finishes in-flight requests.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         // Kept alive while serving; its drop stops the background tasks.
         let _background = self.background;
+        let streams = self.shutdown;
+        let shutdown = async move {
+            shutdown.await;
+            // Event streams never end by themselves; graceful shutdown
+            // waits for every response to finish.
+            streams.send_replace(true);
+        };
         axum::serve(
             self.listener,
             self.router

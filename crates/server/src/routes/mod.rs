@@ -13,6 +13,7 @@ pub mod activities;
 pub mod auth;
 pub mod contacts;
 pub mod deals;
+pub mod events;
 pub mod forecast;
 pub mod forecasting_models;
 pub mod health;
@@ -51,6 +52,7 @@ pub mod users;
         (name = "sentiment", description = "Sentiment of texts and of activities"),
         (name = "forecasting", description = "Forecasts of revenue, won deals and new customers; forecasting models and their accuracy"),
         (name = "scoring", description = "Lead scores, their configuration, batches and analytics"),
+        (name = "events", description = "The organization's events, live (Server-Sent Events)"),
     )
 )]
 struct ApiDoc;
@@ -86,6 +88,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(forecast::router())
         .merge(forecasting_models::router())
         .merge(scoring::router())
+        .merge(events::router())
         .split_for_parts()
 }
 

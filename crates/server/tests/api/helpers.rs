@@ -1,6 +1,7 @@
 //! `spawn_app`: a server on port 0 over a fresh database.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use neuracrm_events::EventBus;
 use neuracrm_server::{App, Settings};
@@ -243,5 +244,90 @@ async fn start(settings: Settings, store: Store, db: Arc<TestStore>) -> TestApp 
         },
         events,
         _db: db,
+    }
+}
+
+/// How long a test waits for an event-stream message that must come.
+pub const MUST_COME: Duration = Duration::from_secs(10);
+
+/// One Server-Sent Events message: its `event:` name and its `data:` JSON.
+#[derive(Debug)]
+pub struct SseMessage {
+    pub event: String,
+    pub data: Value,
+}
+
+/// An open `GET /api/events` stream, parsed by hand (`event:`/`data:`
+/// lines, blank-line separated; `:` comments skipped).
+pub struct EventStream {
+    res: Response,
+    buf: String,
+}
+
+impl EventStream {
+    /// Opens `path` with `token`, asserting a 200 event stream.
+    pub async fn open(app: &TestApp, path: &str, token: &str) -> EventStream {
+        let res = app.get(path, token).await;
+        assert_eq!(res.status(), 200, "GET {path}");
+        let ct = res.headers()["content-type"].to_str().unwrap().to_string();
+        assert!(ct.starts_with("text/event-stream"), "{ct}");
+        EventStream {
+            res,
+            buf: String::new(),
+        }
+    }
+
+    /// The next message within `wait` (keep-alive comments skipped); `None`
+    /// when none came in time. Panics when the stream ends.
+    pub async fn next_within(&mut self, wait: Duration) -> Option<SseMessage> {
+        tokio::time::timeout(wait, self.next()).await.ok()
+    }
+
+    pub async fn next(&mut self) -> SseMessage {
+        loop {
+            while let Some(end) = self.buf.find("\n\n") {
+                let block: String = self.buf.drain(..end + 2).collect();
+                let (mut event, mut data) = (None, Vec::new());
+                for line in block.lines() {
+                    if let Some(v) = line.strip_prefix("event:") {
+                        event = Some(v.trim_start().to_string());
+                    } else if let Some(v) = line.strip_prefix("data:") {
+                        data.push(v.trim_start().to_string());
+                    }
+                }
+                if let Some(event) = event {
+                    let data = serde_json::from_str(&data.join("\n"))
+                        .unwrap_or_else(|e| panic!("data of {event} is not JSON: {e}: {block}"));
+                    return SseMessage { event, data };
+                }
+            }
+            let chunk = self
+                .res
+                .chunk()
+                .await
+                .expect("reading the stream")
+                .expect("the stream ended");
+            self.buf
+                .push_str(std::str::from_utf8(&chunk).expect("UTF-8 stream"));
+        }
+    }
+
+    /// The next message named `event`, asserting that every message on the
+    /// way belongs to `org` (sign-up events may still be arriving from
+    /// another instance).
+    pub async fn next_named(&mut self, event: &str, org: i64) -> SseMessage {
+        loop {
+            let m = self
+                .next_within(MUST_COME)
+                .await
+                .unwrap_or_else(|| panic!("no {event} within {MUST_COME:?}"));
+            assert_eq!(
+                m.data["organization_id"], org,
+                "{m:?} crossed organizations"
+            );
+            if m.event == event {
+                return m;
+            }
+        }
     }
 }

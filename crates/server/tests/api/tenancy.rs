@@ -7,7 +7,7 @@ use chrono::Datelike;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{Tenant, TestApp, assert_error, spawn_app};
+use crate::helpers::{EventStream, MUST_COME, Tenant, TestApp, assert_error, spawn_app};
 
 /// A's records, as A sees them.
 async fn snapshot(app: &TestApp, a: &Tenant) -> Value {
@@ -177,6 +177,7 @@ async fn organization_b_cannot_reach_anything_of_organization_a() {
         .await
         .unwrap();
     let mut walked = 0;
+    let mut b_stream = None;
     for (path, item) in spec["paths"].as_object().unwrap() {
         for method in item.as_object().unwrap().keys() {
             let m: Method = method.to_uppercase().parse().unwrap();
@@ -413,11 +414,37 @@ async fn organization_b_cannot_reach_anything_of_organization_a() {
                     assert_eq!(leads, 1, "B counts only its own lead: {a_stats}");
                     walked += 1;
                 }
+                "get /api/events" => {
+                    // B watches while it walks; checked after the walk.
+                    b_stream = Some(EventStream::open(&app, path, &tb.token).await);
+                    walked += 1;
+                }
                 other => panic!("the isolation walk does not know {other}: add it"),
             }
         }
     }
     assert!(walked >= 30, "walked only {walked} operations");
+
+    // Everything B's event stream carried up to a last write of B's is B's.
+    let mut b_stream = b_stream.expect("the walk opened B's event stream");
+    let last = app
+        .post_ok(
+            "/api/contacts",
+            &tb.token,
+            json!({"first_name": "Last"}),
+            201,
+        )
+        .await;
+    loop {
+        let m = b_stream
+            .next_within(MUST_COME)
+            .await
+            .expect("B's last write reaches B's stream");
+        assert_eq!(m.data["organization_id"], tb.org_id, "{m:?}");
+        if m.event == "contact_created" && m.data["id"] == last["id"] {
+            break;
+        }
+    }
 
     // B's own records cannot be pointed at A's by a patch either.
     for (path, body, field) in [

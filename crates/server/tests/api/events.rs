@@ -1,0 +1,229 @@
+//! `GET /api/events`: the organization's events, live, as Server-Sent Events
+//! read over a real socket, parsed by hand.
+
+use std::time::Duration;
+
+use neuracrm_server::{App, Secret, Settings};
+use serde_json::{Value, json};
+
+use crate::helpers::{
+    EventStream as Stream, MUST_COME, TestApp, assert_error, spawn_app, spawn_app_built,
+};
+
+/// How long a test listens for a message that must not come (the proof that
+/// it did not is the ordering check after it; this only makes a leak fail
+/// early and visibly).
+const MUST_NOT_COME: Duration = Duration::from_millis(300);
+
+async fn create_contact(app: &TestApp, token: &str, name: &str) -> i64 {
+    app.post_ok("/api/contacts", token, json!({"first_name": name}), 201)
+        .await["id"]
+        .as_i64()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_watcher_gets_its_organizations_writes_and_never_another_organizations() {
+    let app = spawn_app().await;
+    let a = app.tenant("Alpha").await;
+    let b = app.tenant("Beta").await;
+    let mut on_a = Stream::open(&app, "/api/events", &a.token).await;
+    let mut on_b = Stream::open(&app, "/api/events", &b.token).await;
+
+    let id = create_contact(&app, &a.token, "Ada").await;
+    let m = on_a.next().await;
+    assert_eq!(m.event, "contact_created", "{m:?}");
+    assert_eq!(m.data["type"], "contact_created", "{m:?}");
+    assert_eq!(m.data["organization_id"], a.org_id, "{m:?}");
+    assert_eq!(m.data["id"], id, "{m:?}");
+    assert!(m.data["at"].is_string(), "{m:?}");
+
+    let leaked = on_b.next_within(MUST_NOT_COME).await;
+    assert!(leaked.is_none(), "Beta's watcher got {leaked:?}");
+
+    // Beta's stream is live: Beta's own write comes, and it is the first
+    // message, so Alpha's (published before it) never reached it.
+    let id_b = create_contact(&app, &b.token, "Bo").await;
+    let m = on_b.next().await;
+    assert_eq!(
+        (m.event.as_str(), &m.data["organization_id"], &m.data["id"]),
+        ("contact_created", &json!(b.org_id), &json!(id_b)),
+        "{m:?}"
+    );
+    let leaked = on_a.next_within(MUST_NOT_COME).await;
+    assert!(leaked.is_none(), "Alpha's watcher got {leaked:?}");
+}
+
+#[tokio::test]
+async fn the_stream_needs_a_bearer_header_and_refuses_a_token_in_the_url() {
+    let app = spawn_app().await;
+    let t = app.tenant("Gamma").await;
+    let none = app
+        .call(reqwest::Method::GET, "/api/events", None, None)
+        .await;
+    assert_error(none, 401, "unauthorized").await;
+    let bad = app.get("/api/events", "not-a-token").await;
+    assert_error(bad, 401, "unauthorized").await;
+    // URLs are logged: a token there must not work, or clients would use it.
+    for param in ["access_token", "token", "authorization"] {
+        let r = app
+            .call(
+                reqwest::Method::GET,
+                &format!("/api/events?{param}={}", t.token),
+                None,
+                None,
+            )
+            .await;
+        assert_error(r, 401, "unauthorized").await;
+    }
+}
+
+#[tokio::test]
+async fn types_narrows_the_stream_and_an_unknown_type_is_refused() {
+    let app = spawn_app().await;
+    let t = app.tenant("Delta").await;
+    let mut updates = Stream::open(&app, "/api/events?types=contact_updated", &t.token).await;
+
+    let id = create_contact(&app, &t.token, "Ada").await;
+    let r = app
+        .patch(
+            &format!("/api/contacts/{id}"),
+            &t.token,
+            json!({"phone": "+1 555"}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    // contact_created came first on the bus; the filter kept it out.
+    let m = updates.next().await;
+    assert_eq!(
+        (m.event.as_str(), &m.data["id"]),
+        ("contact_updated", &json!(id))
+    );
+
+    let r = app
+        .get("/api/events?types=contact_created,no_such_event", &t.token)
+        .await;
+    let body = assert_error(r, 422, "validation_failed").await;
+    assert_eq!(body["error"]["field"], "types", "{body}");
+    let msg = body["error"]["message"].as_str().unwrap();
+    assert!(
+        msg.contains("no_such_event") && msg.contains("lead_scored"),
+        "{msg}"
+    );
+}
+
+/// Regression: graceful shutdown waits for every response to end, and an
+/// event stream never ends by itself, so a watched server could not stop.
+#[tokio::test]
+async fn shutting_down_ends_open_streams_so_the_server_can_stop() {
+    let db = neuracrm_store::testing::fresh_store().await;
+    let app = App::build(Settings::for_database(&db.url), db.store.clone())
+        .await
+        .unwrap();
+    let address = format!("http://{}", app.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until(async {
+        let _ = stopped.await;
+    }));
+    // As the helpers do: reqwest is built without a crypto provider here.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let client = reqwest::Client::new();
+    let r = client
+        .post(format!("{address}/api/auth/register"))
+        .json(&json!({"organization_name": "Epsilon", "name": "E", "email": "e@epsilon.example.com", "password": crate::helpers::PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let login: Value = client
+        .post(format!("{address}/api/auth/login"))
+        .json(&json!({"email": "e@epsilon.example.com", "password": crate::helpers::PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut res = client
+        .get(format!("{address}/api/events"))
+        .bearer_auth(login["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+
+    stop.send(()).unwrap();
+    let ended = tokio::time::timeout(MUST_COME, async {
+        while res.chunk().await.unwrap_or(None).is_some() {}
+    })
+    .await;
+    assert!(ended.is_ok(), "the stream did not end on shutdown");
+    let served = tokio::time::timeout(MUST_COME, server).await;
+    assert!(
+        matches!(served, Ok(Ok(Ok(())))),
+        "the server did not stop: {served:?}"
+    );
+}
+
+#[tokio::test]
+async fn with_redis_a_watcher_on_one_instance_gets_writes_made_through_another() {
+    let Ok(redis) = std::env::var("NEURACRM_TEST_REDIS_URL") else {
+        return;
+    };
+    if redis.is_empty() {
+        return;
+    }
+    // A channel of this test's own: other tests and runs share the Redis.
+    let channel = format!(
+        "neuracrm:test:sse:{}:{}",
+        std::process::id(),
+        chrono::Utc::now().timestamp_micros()
+    );
+    let tweak = |s: &mut Settings| {
+        s.redis_url = Some(Secret::new(redis.clone()));
+        s.redis_channel = channel.clone();
+    };
+    let a = spawn_app_built(tweak).await;
+    let b = a.another_instance(tweak).await;
+    let one = a.tenant("One").await;
+    let two = a.tenant("Two").await;
+    let mut one_on_b = Stream::open(&b, "/api/events", &one.token).await;
+    let mut two_on_b = Stream::open(&b, "/api/events", &two.token).await;
+
+    let id = create_contact(&a, &one.token, "Ada").await;
+    let m = one_on_b.next_named("contact_created", one.org_id).await;
+    assert_eq!(m.data["id"], id, "{m:?}");
+
+    let id2 = create_contact(&a, &two.token, "Bo").await;
+    let m = two_on_b.next_named("contact_created", two.org_id).await;
+    assert_eq!(m.data["id"], id2, "{m:?}: One's contact never reached Two");
+}
+
+#[tokio::test]
+async fn the_stream_is_documented_as_an_authenticated_event_stream() {
+    let app = spawn_app().await;
+    let spec: Value = app
+        .client
+        .get(app.url("/api/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let op = &spec["paths"]["/api/events"]["get"];
+    assert_eq!(op["tags"], json!(["events"]), "{op}");
+    assert!(
+        op["responses"]["200"]["content"]["text/event-stream"].is_object(),
+        "{op}"
+    );
+    assert_eq!(op["security"], json!([{"bearer": []}]), "{op}");
+    assert!(op["responses"]["422"].is_object(), "{op}");
+    let params: Vec<&str> = op["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(params, ["types"], "no token parameter: {op}");
+}
