@@ -19,6 +19,20 @@
 //! # }
 //! ```
 
+#[cfg(feature = "testing")]
+pub mod testing {
+    //! For tests that use a real Redis.
+
+    /// The Redis under test (`NEURACRM_TEST_REDIS_URL`), if one is set. Tests
+    /// that need it report when it is not (never a silent pass), and fail
+    /// when it is set but unreachable.
+    pub fn redis_url() -> Option<String> {
+        std::env::var("NEURACRM_TEST_REDIS_URL")
+            .ok()
+            .filter(|s| !s.is_empty())
+    }
+}
+
 use neuracrm_domain::{DomainEvent, OrgId};
 use tokio::sync::broadcast;
 

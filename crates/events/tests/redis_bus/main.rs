@@ -7,14 +7,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use neuracrm_domain::{ContactId, DomainEvent, EventKind, OrgId};
+use neuracrm_events::testing::redis_url;
 use neuracrm_events::{EventBus, RecvError, RedisBus, RedisBusOptions, Subscription};
-
-/// The Redis URL under test, if any.
-fn redis_url() -> Option<String> {
-    std::env::var("NEURACRM_TEST_REDIS_URL")
-        .ok()
-        .filter(|s| !s.is_empty())
-}
 
 /// Says, outside the test harness's capture, whether Redis was tested.
 #[test]

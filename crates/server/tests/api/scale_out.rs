@@ -8,16 +8,11 @@ use std::time::Duration;
 
 use neuracrm_domain::{ContactId, DomainEvent, EventKind, OrgId};
 use neuracrm_events::Subscription;
+use neuracrm_events::testing::redis_url;
 use neuracrm_server::Secret;
 use serde_json::json;
 
 use crate::helpers::spawn_app_built;
-
-fn redis_url() -> Option<String> {
-    std::env::var("NEURACRM_TEST_REDIS_URL")
-        .ok()
-        .filter(|s| !s.is_empty())
-}
 
 /// Says, outside the test harness's capture, whether Redis was tested.
 #[test]
