@@ -157,6 +157,9 @@ pub struct AuthUser {
     pub org: OrgId,
     /// Their role.
     pub role: Role,
+    /// When the access token presented expires (Unix seconds): a response
+    /// that outlives the request, such as a stream of events, ends then.
+    pub expires_at: i64,
 }
 
 impl FromRequestParts<AppState> for AuthUser {
@@ -185,6 +188,7 @@ impl FromRequestParts<AppState> for AuthUser {
             user_id: UserId(claims.sub),
             org: OrgId(claims.org),
             role,
+            expires_at: claims.exp,
         })
     }
 }

@@ -111,10 +111,30 @@ pub async fn watch_events(
     // it has the headers is on the stream.
     let sub = state.events.subscribe_org(user.org);
     let mut shutdown = state.shutdown.subscribe();
-    let stream = event_stream(sub, user.org, types).take_until(async move {
-        // An error means the app is gone, which ends the stream as well.
-        let _ = shutdown.wait_for(|down| *down).await;
-    });
+    // The stream ends when the server shuts down, or with a last `expired`
+    // message when the token it was opened with expires: a session that
+    // ended (or a user removed since) must not go on watching.
+    let left = u64::try_from(user.expires_at - chrono::Utc::now().timestamp()).unwrap_or(0);
+    let expiry = tokio::time::sleep(Duration::from_secs(left));
+    let ended = async move {
+        tokio::select! {
+            // An error means the app is gone, which ends the stream as well.
+            _ = shutdown.wait_for(|down| *down) => false,
+            () = expiry => true,
+        }
+    };
+    let (expired_tx, expired_rx) = tokio::sync::oneshot::channel::<()>();
+    let stream = event_stream(sub, user.org, types)
+        .take_until(async move {
+            if ended.await {
+                let _ = expired_tx.send(());
+            }
+        })
+        .chain(stream::once(expired_rx).filter_map(|expired| async move {
+            expired
+                .ok()
+                .map(|()| Ok(Event::default().event("expired").data("{}")))
+        }));
     let mut res = Sse::new(stream)
         .keep_alive(KeepAlive::new().interval(KEEP_ALIVE))
         .into_response();

@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::{
     EventStream as Stream, MUST_COME, TestApp, assert_error, spawn_app, spawn_app_built,
+    spawn_app_with,
 };
 
 /// How long a test listens for a message that must not come (the proof that
@@ -224,4 +225,29 @@ async fn the_stream_is_documented_as_an_authenticated_event_stream() {
         .map(|p| p["name"].as_str().unwrap())
         .collect();
     assert_eq!(params, ["types"], "no token parameter: {op}");
+}
+
+#[tokio::test]
+async fn a_stream_ends_with_expired_when_its_token_expires() {
+    let app = spawn_app_with(|s| s.access_token_ttl_secs = 3).await;
+    let a = app.tenant("Zeta").await;
+    let mut stream = Stream::open(&app, "/api/events", &a.token).await;
+    // Within the token's 3 s (and a margin): one `expired`, then the end.
+    // Sign-up events of this organization may come first.
+    let last = loop {
+        let m = stream
+            .next_within(Duration::from_secs(8))
+            .await
+            .expect("an expired message once the token expired");
+        if m.event == "expired" {
+            break m;
+        }
+        assert_eq!(m.data["organization_id"], a.org_id, "{m:?}");
+    };
+    assert_eq!(last.data, json!({}));
+    let end = tokio::time::timeout(MUST_COME, stream.res_mut().chunk()).await;
+    assert!(
+        matches!(end, Ok(Ok(None))),
+        "the stream ends after expired: {end:?}"
+    );
 }

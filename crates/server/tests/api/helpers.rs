@@ -277,6 +277,11 @@ impl EventStream {
         }
     }
 
+    /// The response being read (to see it end).
+    pub fn res_mut(&mut self) -> &mut Response {
+        &mut self.res
+    }
+
     /// The next message within `wait` (keep-alive comments skipped); `None`
     /// when none came in time. Panics when the stream ends.
     pub async fn next_within(&mut self, wait: Duration) -> Option<SseMessage> {
