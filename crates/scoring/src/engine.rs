@@ -12,8 +12,8 @@ use crate::error::ScoringError;
 use crate::explain::{ACTIONS, Evidence, FactorScore, LeadScore, Recommendation};
 use crate::factor::Factor;
 use crate::facts::LeadFacts;
+use crate::intent::IntentAssessment;
 use crate::intent::MAX_INTENT;
-use crate::intent::{IntentAssessment, IntentFailure, IntentSource};
 use crate::matcher::PhraseMatcher;
 use crate::rules::{
     BUDGET_AMOUNT_BANDS, COMPANY_SIZE_BANDS, COMPANY_SIZE_UNKNOWN, DECISION_DATE_BANDS,
@@ -148,12 +148,7 @@ impl Scorer {
     /// two (the batch scorer without an LLM).
     pub fn score_offline(&self, facts: &LeadFacts, now: DateTime<Utc>) -> LeadScore {
         let wording = TextWording::read(lead_texts(facts));
-        let intent = if lead_texts(facts).all(|t| t.trim().is_empty()) {
-            IntentAssessment::failed(IntentFailure::NoText)
-        } else {
-            IntentAssessment::answered(wording.intent(), IntentSource::Offline)
-        };
-        self.score_with(facts, &wording, Some(intent), now)
+        self.score_with(facts, &wording, Some(wording.intent_assessment()), now)
     }
 
     fn score_with(

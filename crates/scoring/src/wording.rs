@@ -2,7 +2,7 @@
 //! phrases for the engine, intent phrases for the offline estimator, found
 //! in one scan of the text by one automaton over the three tables.
 
-use crate::intent::MAX_INTENT;
+use crate::intent::{IntentAssessment, IntentFailure, IntentSource, MAX_INTENT};
 use crate::matcher::PhraseMatcher;
 use crate::rules::{BUDGET_PHRASES, INTENT_PHRASES, URGENCY_PHRASES};
 use std::sync::LazyLock;
@@ -69,16 +69,22 @@ pub(crate) struct TextWording {
     intent_phrases: u64,
     /// ...and their weights' sum, added in the order they were found.
     intent_sum: f64,
+    /// Whether every text read was blank (or none was given).
+    blank: bool,
 }
 
 impl TextWording {
     /// Scans each text once. Phrases never span two texts.
     pub(crate) fn read<'a>(texts: impl IntoIterator<Item = &'a str>) -> Self {
-        let mut w = Self::default();
-        let Some(m) = MATCHER.as_ref() else {
-            return w;
+        let mut w = Self {
+            blank: true,
+            ..Self::default()
         };
         for text in texts {
+            w.blank &= text.trim().is_empty();
+            let Some(m) = MATCHER.as_ref() else {
+                continue;
+            };
             m.for_each_table_match(text, |table, i| match table {
                 URGENCY => w.urgency.add(URGENCY_PHRASES, i),
                 BUDGET => w.budget.add(BUDGET_PHRASES, i),
@@ -100,5 +106,15 @@ impl TextWording {
     /// the sum clamped to 0–5, so "not interested in pricing" reads 0.
     pub(crate) fn intent(&self) -> f64 {
         f64::clamp(self.intent_sum, 0.0, MAX_INTENT)
+    }
+
+    /// The offline estimator's assessment of the texts read:
+    /// [`IntentFailure::NoText`] when all were blank, else [`Self::intent`].
+    pub(crate) fn intent_assessment(&self) -> IntentAssessment {
+        if self.blank {
+            IntentAssessment::failed(IntentFailure::NoText)
+        } else {
+            IntentAssessment::answered(self.intent(), IntentSource::Offline)
+        }
     }
 }

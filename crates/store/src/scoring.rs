@@ -176,6 +176,10 @@ const LEADS_ONLY: &str = "SELECT l.id, l.title, l.description, l.budget_cents, l
     CAST(NULL AS BIGINT) AS company_size, CAST(NULL AS TEXT) AS job_title \
     FROM leads l WHERE l.organization_id = $1 AND l.id >= $2 AND l.id <= $3 ORDER BY l.id";
 
+/// The contact fields the scorer reads; a filter on `organization_id` follows.
+const CONTACT_FIELDS: &str =
+    "SELECT id, industry, company_size, job_title FROM contacts WHERE organization_id = ";
+
 /// One contact's fields the scorer reads.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 struct ContactRow {
@@ -218,7 +222,9 @@ impl ContactFacts {
     const NONE: u32 = u32::MAX;
     const SPREAD: usize = 8;
 
-    fn new(rows: Vec<ContactRow>) -> Self {
+    fn new(mut rows: Vec<ContactRow>) -> Self {
+        // Read in id order already, mostly: then this is one pass.
+        rows.sort_unstable_by_key(|r| r.id);
         let mut interned: std::collections::HashMap<String, u32> = Default::default();
         let mut facts = ContactFacts {
             ids: Vec::with_capacity(rows.len()),
@@ -232,19 +238,11 @@ impl ContactFacts {
                 (texts.len() - 1) as u32
             }),
         };
-        let mut sorted = true;
         for r in rows {
-            sorted &= facts.ids.last().is_none_or(|&last| last < r.id);
             facts.ids.push(r.id);
             let industry = intern(r.industry, &mut facts.texts);
             let title = intern(r.job_title, &mut facts.texts);
             facts.fields.push((industry, r.company_size, title));
-        }
-        if !sorted {
-            let mut order: Vec<usize> = (0..facts.ids.len()).collect();
-            order.sort_by_key(|&i| facts.ids[i]);
-            facts.ids = order.iter().map(|&i| facts.ids[i]).collect();
-            facts.fields = order.iter().map(|&i| facts.fields[i]).collect();
         }
         if let (Some(&first), Some(&last)) = (facts.ids.first(), facts.ids.last()) {
             let span = usize::try_from(last.abs_diff(first)).unwrap_or(usize::MAX);
@@ -412,13 +410,11 @@ impl ScoringData<'_> {
         }
         let rows: Vec<ContactRow> = self
             .db
-            .fetch_all_fast(
-                Sql::new(
-                    "SELECT id, industry, company_size, job_title FROM contacts \
-                     WHERE organization_id = $1 ORDER BY id",
-                )
-                .arg(org),
-            )
+            .fetch_all_fast({
+                let mut q = Sql::new(CONTACT_FIELDS);
+                q.bind(org).push(" ORDER BY id");
+                q
+            })
             .await?;
         Ok(Some(ContactFacts::new(rows)))
     }
@@ -427,10 +423,7 @@ impl ScoringData<'_> {
     async fn contacts_by_id(&self, org: OrgId, ids: &[i64]) -> Result<ContactFacts> {
         let mut rows: Vec<ContactRow> = Vec::new();
         for ids in ids.chunks(500) {
-            let mut q = Sql::new(
-                "SELECT id, industry, company_size, job_title FROM contacts \
-                 WHERE organization_id = ",
-            );
+            let mut q = Sql::new(CONTACT_FIELDS);
             q.bind(org).push(" AND id IN (");
             for (i, id) in ids.iter().enumerate() {
                 q.push(if i > 0 { ", " } else { "" }).bind(*id);
@@ -476,14 +469,10 @@ impl ScoringData<'_> {
                 // Contacts created (or moved) since the set was read.
                 missing.sort_unstable();
                 missing.dedup();
+                // Holds only those: filling every lead from it fills them.
                 let late = self.contacts_by_id(org, &missing).await?;
                 for lead in &mut leads {
-                    if lead
-                        .contact_id
-                        .is_some_and(|c| missing.binary_search(&c).is_ok())
-                    {
-                        late.fill(lead);
-                    }
+                    late.fill(lead);
                 }
             }
         }

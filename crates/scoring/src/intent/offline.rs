@@ -5,7 +5,7 @@
 //! description that says "demo" five times is not five times keener); the sum
 //! is clamped to 0–5, so "not interested in pricing" reads 0.
 
-use super::{BoxFuture, IntentAssessment, IntentEstimator, IntentFailure, IntentSource};
+use super::{BoxFuture, IntentAssessment, IntentEstimator, IntentSource};
 use crate::error::ScoringError;
 use crate::wording::TextWording;
 
@@ -32,11 +32,7 @@ impl OfflineIntent {
     /// Synchronous assessment for the batch scorer when no LLM is configured:
     /// [`IntentFailure::NoText`] for blank text, otherwise an offline answer.
     pub fn assess_text(&self, text: &str) -> IntentAssessment {
-        if text.trim().is_empty() {
-            IntentAssessment::failed(IntentFailure::NoText)
-        } else {
-            IntentAssessment::answered(self.estimate_text(text), IntentSource::Offline)
-        }
+        TextWording::read([text]).intent_assessment()
     }
 }
 
@@ -58,6 +54,7 @@ impl IntentEstimator for OfflineIntent {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::intent::IntentFailure;
 
     #[test]
     fn reads_weighted_phrases_once_each_and_clamps() {

@@ -3,12 +3,12 @@
 
 use std::time::Duration;
 
-use neuracrm_server::{App, Secret, Settings};
+use neuracrm_server::{App, Settings};
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    EventStream as Stream, MUST_COME, TestApp, assert_error, spawn_app, spawn_app_built,
-    spawn_app_with,
+    EventStream as Stream, MUST_COME, TestApp, assert_error, spawn_app, spawn_app_with,
+    two_instances_over_redis,
 };
 
 /// How long a test listens for a message that must not come (the proof that
@@ -172,18 +172,7 @@ async fn with_redis_a_watcher_on_one_instance_gets_writes_made_through_another()
     let Some(redis) = neuracrm_events::testing::redis_url() else {
         return;
     };
-    // A channel of this test's own: other tests and runs share the Redis.
-    let channel = format!(
-        "neuracrm:test:sse:{}:{}",
-        std::process::id(),
-        chrono::Utc::now().timestamp_micros()
-    );
-    let tweak = |s: &mut Settings| {
-        s.redis_url = Some(Secret::new(redis.clone()));
-        s.redis_channel = channel.clone();
-    };
-    let a = spawn_app_built(tweak).await;
-    let b = a.another_instance(tweak).await;
+    let (a, b) = two_instances_over_redis(&redis, "sse").await;
     let one = a.tenant("One").await;
     let two = a.tenant("Two").await;
     let mut one_on_b = Stream::open(&b, "/api/events", &one.token).await;
@@ -201,15 +190,7 @@ async fn with_redis_a_watcher_on_one_instance_gets_writes_made_through_another()
 #[tokio::test]
 async fn the_stream_is_documented_as_an_authenticated_event_stream() {
     let app = spawn_app().await;
-    let spec: Value = app
-        .client
-        .get(app.url("/api/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let spec: Value = app.openapi().await;
     let op = &spec["paths"]["/api/events"]["get"];
     assert_eq!(op["tags"], json!(["events"]), "{op}");
     assert!(

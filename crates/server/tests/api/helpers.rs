@@ -185,19 +185,7 @@ pub async fn spawn_app_on(tweak: impl FnOnce(&mut Settings), bus: Arc<dyn EventB
     let app = App::build_with_events(settings, store.clone(), bus)
         .await
         .unwrap();
-    let address = format!("http://{}", app.local_addr().unwrap());
-    let events = app.events();
-    tokio::spawn(app.run_until(std::future::pending()));
-    TestApp {
-        address,
-        store,
-        client: {
-            let _ = rustls::crypto::ring::default_provider().install_default();
-            reqwest::Client::new()
-        },
-        events,
-        _db: Arc::new(db),
-    }
+    serve(app, store, Arc::new(db))
 }
 
 /// An app built as `serve` builds it ([`App::build`]: the event bus comes
@@ -230,8 +218,45 @@ impl TestApp {
     }
 }
 
+impl TestApp {
+    /// The served OpenAPI document (asserting it is served).
+    pub async fn openapi(&self) -> Value {
+        let r = self
+            .client
+            .get(self.url("/api/openapi.json"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "GET /api/openapi.json");
+        r.json().await.unwrap()
+    }
+}
+
+/// Two instances, built as `serve` builds them, over one fresh database and
+/// the Redis at `redis`, on a channel of their own (`test` names it: other
+/// tests and runs share the Redis).
+pub async fn two_instances_over_redis(redis: &str, test: &str) -> (TestApp, TestApp) {
+    let channel = format!(
+        "neuracrm:test:{test}:{}:{}",
+        std::process::id(),
+        chrono::Utc::now().timestamp_micros()
+    );
+    let tweak = |s: &mut Settings| {
+        s.redis_url = Some(neuracrm_server::Secret::new(redis.to_string()));
+        s.redis_channel = channel.clone();
+    };
+    let a = spawn_app_built(tweak).await;
+    let b = a.another_instance(tweak).await;
+    (a, b)
+}
+
 async fn start(settings: Settings, store: Store, db: Arc<TestStore>) -> TestApp {
     let app = App::build(settings, store.clone()).await.unwrap();
+    serve(app, store, db)
+}
+
+/// Runs `app` in the background until the test ends.
+fn serve(app: App, store: Store, db: Arc<TestStore>) -> TestApp {
     let address = format!("http://{}", app.local_addr().unwrap());
     let events = app.events();
     tokio::spawn(app.run_until(std::future::pending()));

@@ -464,14 +464,7 @@ async fn users_are_managed_by_admins_only() {
 #[tokio::test]
 async fn openapi_and_swagger_ui_are_served() {
     let app = spawn_app().await;
-    let r = app
-        .client
-        .get(app.url("/api/openapi.json"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    let spec: Value = r.json().await.unwrap();
+    let spec = app.openapi().await;
     let paths = spec["paths"].as_object().unwrap();
     for p in [
         "/api/auth/register",

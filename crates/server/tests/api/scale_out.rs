@@ -12,7 +12,7 @@ use neuracrm_events::testing::redis_url;
 use neuracrm_server::Secret;
 use serde_json::json;
 
-use crate::helpers::spawn_app_built;
+use crate::helpers::{spawn_app_built, two_instances_over_redis};
 
 /// Says, outside the test harness's capture, whether Redis was tested.
 #[test]
@@ -30,18 +30,7 @@ fn redis_under_test_is_reported() {
 #[tokio::test]
 async fn a_write_through_one_instance_reaches_the_other_instances_subscribers_of_its_org_only() {
     let Some(redis) = redis_url() else { return };
-    // A channel of this test's own: other tests and runs share the Redis.
-    let channel = format!(
-        "neuracrm:test:server:{}:{}",
-        std::process::id(),
-        chrono::Utc::now().timestamp_micros()
-    );
-    let tweak = |s: &mut neuracrm_server::Settings| {
-        s.redis_url = Some(Secret::new(redis.clone()));
-        s.redis_channel = channel.clone();
-    };
-    let a = spawn_app_built(tweak).await;
-    let b = a.another_instance(tweak).await;
+    let (a, b) = two_instances_over_redis(&redis, "server").await;
     let one = a.tenant("One").await;
     let two = a.tenant("Two").await;
 

@@ -167,15 +167,7 @@ async fn organization_b_cannot_reach_anything_of_organization_a() {
     assert!(before["/api/leads"][0]["score"].is_number(), "{before}");
     let mut b_events = app.events.subscribe_org(neuracrm_domain::OrgId(ta.org_id));
 
-    let spec: Value = app
-        .client
-        .get(app.url("/api/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let spec: Value = app.openapi().await;
     let mut walked = 0;
     let mut b_stream = None;
     for (path, item) in spec["paths"].as_object().unwrap() {
