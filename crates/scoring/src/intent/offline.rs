@@ -30,7 +30,7 @@ impl OfflineIntent {
     }
 
     /// Synchronous assessment for the batch scorer when no LLM is configured:
-    /// [`IntentFailure::NoText`] for blank text, otherwise an offline answer.
+    /// [`crate::IntentFailure::NoText`] for blank text, otherwise an offline answer.
     pub fn assess_text(&self, text: &str) -> IntentAssessment {
         TextWording::read([text]).intent_assessment()
     }
