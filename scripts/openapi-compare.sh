@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Compares the OpenAPI document of the working tree with the one of another
+# revision (default: the last commit before the server's layout change), so a
+# refactoring can show that it describes the same operations, parameters and
+# schemas.
+#
+#   scripts/openapi-compare.sh [REV]
+#
+# Prints a unified diff of the two documents with keys sorted (empty: the
+# same) and exits 1 when they differ. Needs jq. The example that prints the
+# document is `crates/server/examples/openapi.rs`; REV must have it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+base="${1:-openapi-baseline}"
+work="$(mktemp -d)"
+trap 'git worktree remove --force "$work/base" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+
+git worktree add -q --detach "$work/base" "$base"
+# One target directory for both builds: the dependencies build once.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
+(cd "$work/base" && cargo run -q --locked -p neuracrm-server --example openapi) | jq -S . > "$work/before.json"
+cargo run -q --locked -p neuracrm-server --example openapi | jq -S . > "$work/after.json"
+if diff -u "$work/before.json" "$work/after.json"; then
+  echo "the OpenAPI documents of $base and the working tree are the same"
+else
+  exit 1
+fi
