@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Compares the OpenAPI document of the working tree with the one of another
-# revision (default: the last commit before the server's layout change), so a
+# revision (default: 3b6fa67, the last commit before the server's layout change), so a
 # refactoring can show that it describes the same operations, parameters and
 # schemas.
 #
@@ -11,7 +11,7 @@
 # document is `crates/server/examples/openapi.rs`; REV must have it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-base="${1:-openapi-baseline}"
+base="${1:-3b6fa6747192da0db5e9c8969d89d155dcc2bbb1}"
 work="$(mktemp -d)"
 trap 'git worktree remove --force "$work/base" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
 

@@ -9,9 +9,10 @@
 //! documents.
 
 fn main() {
-    let doc = neuracrm_server::routes::api().1;
+    let doc = neuracrm_server::api::api().1;
     println!(
         "{}",
-        doc.to_pretty_json().expect("the OpenAPI document serialises")
+        doc.to_pretty_json()
+            .expect("the OpenAPI document serialises")
     );
 }

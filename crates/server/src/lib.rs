@@ -1,33 +1,31 @@
-//! NeuraCRM's HTTP server.
+//! NeuraCRM's HTTP server: areas plus shared parts.
 //!
+//! - [`api`]: the JSON API, one module per area (its handlers and its wire
+//!   types together), collected with their OpenAPI descriptions into one
+//!   router and one document (served at `/api/openapi.json`, Swagger UI at
+//!   `/api/docs`). Adding an area is a module and one line in [`api::api`].
+//! - [`http`]: what the areas share and which imports no area: the error
+//!   type and its table, extractors, authentication, shared wire types, and
+//!   the generic mechanism of the record resources.
 //! - [`configuration`]: the one [`Settings`] struct and how it is layered
 //!   (defaults < `neuracrm.toml` < `NEURACRM_*` environment < flags);
 //! - [`startup`]: builds the application ([`startup::App`]) and serves it with
 //!   graceful shutdown;
-//! - [`routes`]: the HTTP handlers, one module per area, with their OpenAPI
-//!   description (served at `/api/openapi.json`, Swagger UI at `/api/docs`);
-//! - [`error`]: the one error type and its table of statuses and codes;
-//! - [`extract`]: JSON, query and path extractors that answer in that shape;
-//! - [`auth`]: JWT tokens, the caller extractors, the login rate limiter;
-//! - [`dto`]: the wire types;
-//! - [`background`]: periodic jobs and event subscribers started with the app;
-//! - [`sentiment`]: the subscriber that stores the sentiment of logged activities.
-//! - [`scoring`]: lead-scoring runs that publish `lead_scored` events.
+//! - [`background`]: periodic jobs and event subscribers started with the app.
+//!
+//! Handlers only translate between HTTP and the use cases of
+//! `neuracrm_actions`, which check, write and publish; the dependencies run
+//! from areas to `http` and to the actions, never back.
 //!
 //! State travels in axum's `State`, never in globals, so tests can run many
 //! apps side by side.
 
-pub mod auth;
+pub mod api;
 pub mod background;
 pub mod configuration;
-pub mod dto;
-pub mod error;
-pub mod extract;
-pub mod routes;
-pub mod scoring;
-pub mod sentiment;
+pub mod http;
 pub mod startup;
 
 pub use configuration::{Secret, Settings};
-pub use error::ApiError;
+pub use http::error::ApiError;
 pub use startup::{App, AppState, StartupError};

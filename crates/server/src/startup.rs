@@ -7,8 +7,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use axum::Router;
-use axum::http::{HeaderName, Request};
-use neuracrm_domain::{DomainEvent, EventKind, OrgId};
+use axum::http::Request;
+use neuracrm_actions::Crm;
 use neuracrm_events::{BroadcastBus, EventBus, RedisBus, RedisBusError, RedisBusOptions};
 use neuracrm_store::Store;
 use tokio::net::TcpListener;
@@ -19,33 +19,25 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::Settings;
-use crate::auth::{LoginLimits, SlidingWindow, TokenKeys, TrustedProxies};
+use crate::api;
 use crate::background::Background;
-use crate::routes;
+use crate::http::auth::{LoginLimits, SlidingWindow, TokenKeys, TrustedProxies};
+use crate::http::error::REQUEST_ID;
 
 /// What every handler can reach.
 #[derive(Debug, Clone)]
 pub struct AppState {
-    /// The repositories.
-    pub store: Store,
+    /// The use cases, with the store, the event bus, the analysers and the
+    /// forecast cache they act with.
+    pub crm: Crm,
     /// The settings the app was built with.
     pub settings: Arc<Settings>,
-    /// Where every write announces itself.
-    pub events: Arc<dyn EventBus>,
     /// Token signing and verification.
     pub tokens: Arc<TokenKeys>,
     /// Login rate limits (per process).
     pub login_limits: Arc<LoginLimits>,
-    /// Each organization's sentiment analyser (models loaded once, shared).
-    pub sentiment: Arc<neuracrm_jobs::sentiment::SentimentService>,
-    /// Forecasts computed on demand, per organization (per process).
-    pub forecasts: Arc<routes::forecast::ForecastCache>,
     /// Proxies whose `X-Forwarded-For` names the client.
     pub trusted_proxies: Arc<TrustedProxies>,
-    /// Reads buying intent: for "score now" the LLM when configured (its
-    /// answers stored per organization), else the offline estimator; for the
-    /// batch as `llm.batch` says.
-    pub intent: Arc<neuracrm_jobs::intent::IntentService>,
     /// Turns `true` when the server starts shutting down, so that endless
     /// responses (the event stream) end and graceful shutdown can finish.
     pub shutdown: Arc<tokio::sync::watch::Sender<bool>>,
@@ -84,23 +76,13 @@ impl AppState {
             settings.sentiment_model.clone(),
         ));
         Ok(AppState {
-            sentiment,
-            store,
+            crm: Crm::new(store, events, Arc::new(intent), sentiment),
             settings: Arc::new(settings),
-            events,
             tokens: Arc::new(tokens),
             login_limits: Arc::new(login_limits),
-            forecasts: Arc::default(),
             trusted_proxies: Arc::new(trusted_proxies),
-            intent: Arc::new(intent),
             shutdown: Arc::new(tokio::sync::watch::Sender::new(false)),
         })
-    }
-
-    /// Publishes an event of `org` happening now.
-    pub fn publish(&self, org: OrgId, kind: EventKind) {
-        self.events
-            .publish(DomainEvent::new(org, chrono::Utc::now(), kind));
     }
 }
 
@@ -137,9 +119,6 @@ pub enum StartupError {
         source: std::io::Error,
     },
 }
-
-/// The request-id header, set on every request and echoed on every response.
-pub static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// Request ids: a per-process random prefix and a counter (unique across
 /// instances without coordination, cheap to make).
@@ -212,7 +191,7 @@ async fn limit_body(
 /// The router with every route and the middleware stack.
 pub fn router(state: AppState) -> Router {
     let settings = state.settings.clone();
-    routes::router()
+    api::router()
         .with_state(state)
         .layer(axum::middleware::from_fn_with_state(
             BodyLimits {
@@ -229,7 +208,7 @@ pub fn router(state: AppState) -> Router {
         ))
         // Inside the request-id layers (it reads the id), outside the body
         // limit and timeout (it rewrites their 413 and 408).
-        .layer(axum::middleware::from_fn(crate::error::render_errors))
+        .layer(axum::middleware::from_fn(crate::http::error::render_errors))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
             let id = req
                 .headers()

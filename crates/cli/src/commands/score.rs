@@ -101,11 +101,11 @@ async fn continuous(settings: &Settings, store: Store, a: ScoreArgs) -> Result<(
     // A run limited to one organization (or forced over every lead) is not
     // the scheduler's run: it gets its own claims.
     let job: &'static str = match (a.org, a.all) {
-        (None, false) => neuracrm_server::scoring::JOB,
+        (None, false) => neuracrm_actions::scoring::JOB,
         (org, all) => Box::leak(
             format!(
                 "{}{}{}",
-                neuracrm_server::scoring::JOB,
+                neuracrm_actions::scoring::JOB,
                 org.map(|o| format!(":org{o}")).unwrap_or_default(),
                 if all { ":all" } else { "" }
             )

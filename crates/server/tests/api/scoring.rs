@@ -3,12 +3,12 @@
 //! category filter and score order.
 
 use chrono::{Duration, Utc};
+use neuracrm_actions::scoring::scheduled_run;
 use neuracrm_domain::{EventKind, OrgId};
 use neuracrm_events::Subscription;
 use neuracrm_jobs::intent::IntentService;
 use neuracrm_scoring::testing::{Behaviour, FakeLlm};
 use neuracrm_scoring::{BatchIntentMode, IntentAssessor, LlmConfig};
-use neuracrm_server::scoring::scheduled_run;
 use neuracrm_store::intent_cache::IntentWrite;
 use serde_json::{Value, json};
 

@@ -8,9 +8,8 @@
 
 use axum::extract::State;
 use chrono::{DateTime, Utc};
-use neuracrm_domain::{LeadId, Role};
-use neuracrm_jobs::JobError;
-use neuracrm_jobs::scoring::{ScoreOptions, org_config, score_one};
+use neuracrm_actions::scoring as actions;
+use neuracrm_domain::LeadId;
 use neuracrm_scoring::{
     CategoryThresholds, Factor, IndustryRule, IndustryTable, LeadScore, Scorer, ScoringConfig,
     ScoringError, Weights,
@@ -22,10 +21,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
-use crate::auth::{AdminUser, AuthUser};
-use crate::error::{ApiError, ApiResult, ErrorBody, error_chain};
-use crate::extract::{Id, Json, Query};
-use crate::scoring::{lead_scored, run_batch};
+use crate::http::auth::{AdminUser, AuthUser};
+use crate::http::error::{ApiError, ApiResult, ErrorBody};
+use crate::http::extract::{Id, Json, Query};
+use crate::http::wire::vocab::ScoreCategory;
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -42,18 +41,6 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 pub mod vocab {
     use serde::Serialize;
     use utoipa::ToSchema;
-
-    /// A score category, from the organization's thresholds (default: hot ≥ 80,
-    /// warm ≥ 60, lukewarm ≥ 40, cold below).
-    #[derive(Debug, Serialize, ToSchema)]
-    #[serde(rename_all = "snake_case")]
-    #[allow(missing_docs)]
-    pub enum ScoreCategory {
-        Hot,
-        Warm,
-        Lukewarm,
-        Cold,
-    }
 
     /// One of the seven scoring factors.
     #[derive(Debug, Serialize, ToSchema)]
@@ -122,7 +109,7 @@ pub struct ScoreBreakdown {
     /// 0–100, the sum of the factors' points.
     pub total: f64,
     /// From the total and the organization's thresholds.
-    #[schema(value_type = vocab::ScoreCategory)]
+    #[schema(value_type = ScoreCategory)]
     pub category: String,
     /// Share of the weight backed by real data rather than defaults, 0–1.
     pub confidence: f64,
@@ -180,7 +167,7 @@ pub struct ScorePointOut {
     /// The score.
     pub score: f64,
     /// Its category.
-    #[schema(value_type = vocab::ScoreCategory)]
+    #[schema(value_type = ScoreCategory)]
     pub category: String,
     /// Its confidence.
     pub confidence: f64,
@@ -206,9 +193,6 @@ pub struct HistoryQuery {
     #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
 }
-
-/// Largest history page.
-const MAX_HISTORY: i64 = 500;
 
 /// Factor weights: each 0–1, together exactly 1 (±1e-6).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -469,7 +453,7 @@ pub struct ScoringRunOut {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CategoryCountOut {
     /// The category.
-    #[schema(value_type = vocab::ScoreCategory)]
+    #[schema(value_type = ScoreCategory)]
     pub category: String,
     /// Leads in it.
     pub leads: i64,
@@ -479,7 +463,7 @@ pub struct CategoryCountOut {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SourceScoreOut {
     /// The lead source.
-    #[schema(value_type = crate::dto::vocab::LeadSource)]
+    #[schema(value_type = crate::http::wire::vocab::LeadSource)]
     pub source: String,
     /// Leads from it.
     pub leads: i64,
@@ -519,7 +503,7 @@ pub struct ScoreMoveOut {
     /// `new_score - old_score`.
     pub change: f64,
     /// Its latest category.
-    #[schema(value_type = vocab::ScoreCategory)]
+    #[schema(value_type = ScoreCategory)]
     pub category: String,
 }
 
@@ -539,18 +523,6 @@ pub struct ScoringAnalyticsOut {
     /// The leads whose score moved most in the window, largest move first
     /// (at most 10).
     pub top_movers: Vec<ScoreMoveOut>,
-}
-
-/// Days of score history the analytics look back over.
-const WINDOW_DAYS: i64 = 7;
-/// Leads listed in `top_movers`.
-const MOVERS: u32 = 10;
-
-fn job_error(e: JobError) -> ApiError {
-    match e {
-        JobError::Store(s) => s.into(),
-        other => ApiError::Internal(error_chain(&other)),
-    }
 }
 
 // ---------------------------------------------------------------- handlers
@@ -573,13 +545,7 @@ pub async fn score_lead(
     Id(id): Id<LeadId>,
 ) -> ApiResult<Json<ScoreBreakdown>> {
     let now = Utc::now();
-    let intent = state.intent.for_org(&state.store, user.org);
-    let scored = score_one(&state.store, user.org, id, now, &intent)
-        .await
-        .map_err(job_error)?;
-    if let Some(change) = &scored.change {
-        state.publish(user.org, lead_scored(change));
-    }
+    let scored = actions::score_now(&state.crm, &user.caller(), id, now).await?;
     Ok(Json(ScoreBreakdown::new(id, &scored.score, now)?))
 }
 
@@ -598,7 +564,9 @@ pub async fn get_score(
     user: AuthUser,
     Id(id): Id<LeadId>,
 ) -> ApiResult<Json<ScoreBreakdown>> {
-    let lead = state.store.leads().get(user.org, id).await?;
+    let lead =
+        neuracrm_actions::records::get::<neuracrm_domain::Lead>(&state.crm, &user.caller(), id)
+            .await?;
     let (Some(total), Some(category), Some(confidence), Some(factors)) = (
         lead.score,
         lead.score_category,
@@ -639,18 +607,7 @@ pub async fn score_history(
     Query(q): Query<HistoryQuery>,
 ) -> ApiResult<Json<ScoreHistoryOut>> {
     let limit = q.limit.unwrap_or(100);
-    if !(1..=MAX_HISTORY).contains(&limit) {
-        return Err(ApiError::InvalidQuery {
-            field: Some("limit".into()),
-            message: format!("limit must be between 1 and {MAX_HISTORY}"),
-        });
-    }
-    // The lead must be the caller's: 404 otherwise, even with no history.
-    state.store.leads().get(user.org, id).await?;
-    let items = state
-        .store
-        .scoring()
-        .history(user.org, id, limit as u32)
+    let items = actions::history(&state.crm, &user.caller(), id, limit)
         .await?
         .into_iter()
         .map(|p| ScorePointOut {
@@ -678,9 +635,7 @@ pub async fn get_config(
     State(state): State<AppState>,
     user: AuthUser,
 ) -> ApiResult<Json<ScoringConfigBody>> {
-    let config = org_config(&state.store, user.org)
-        .await
-        .map_err(job_error)?;
+    let config = actions::config(&state.crm, &user.caller()).await?;
     Ok(Json(config.into()))
 }
 
@@ -705,13 +660,7 @@ pub async fn put_config(
     Json(body): Json<ScoringConfigBody>,
 ) -> ApiResult<Json<ScoringConfigUpdated>> {
     let config = body.into_config()?;
-    let json = serde_json::to_value(&config)
-        .map_err(|e| ApiError::Internal(format!("scoring configuration to JSON: {e}")))?;
-    let marked = state
-        .store
-        .scoring()
-        .set_config(admin.org, Some(admin.user_id), json)
-        .await?;
+    let marked = actions::set_config(&state.crm, &admin.caller(), &config).await?;
     Ok(Json(ScoringConfigUpdated {
         config: config.into(),
         leads_marked_for_rescoring: marked,
@@ -732,17 +681,7 @@ pub async fn run_scoring(
     State(state): State<AppState>,
     user: AuthUser,
 ) -> ApiResult<Json<ScoringRunOut>> {
-    if user.role == Role::Rep {
-        return Err(ApiError::Forbidden);
-    }
-    let opts = ScoreOptions {
-        org: Some(user.org),
-        intent: state.intent.batch(),
-        ..Default::default()
-    };
-    let s = run_batch(&state.store, state.events.as_ref(), &opts)
-        .await
-        .map_err(job_error)?;
+    let s = actions::run(&state.crm, &user.caller()).await?;
     Ok(Json(ScoringRunOut {
         status: if s.failed == 0 {
             "completed"
@@ -769,12 +708,7 @@ pub async fn analytics(
     State(state): State<AppState>,
     user: AuthUser,
 ) -> ApiResult<Json<ScoringAnalyticsOut>> {
-    let since = Utc::now() - chrono::Duration::days(WINDOW_DAYS);
-    let a = state
-        .store
-        .scoring()
-        .analytics(user.org, since, MOVERS)
-        .await?;
+    let a = actions::analytics(&state.crm, &user.caller()).await?;
     let count = |word: &str| {
         a.distribution
             .iter()
@@ -796,7 +730,7 @@ pub async fn analytics(
         .map(|c| c.leads)
         .sum();
     Ok(Json(ScoringAnalyticsOut {
-        window_days: WINDOW_DAYS,
+        window_days: actions::WINDOW_DAYS,
         distribution,
         unscored,
         by_source: a

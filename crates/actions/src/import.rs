@@ -1,11 +1,10 @@
-//! CSV import of contacts (`/api/import/contacts`) and leads
-//! (`/api/import/leads`), upserting on natural keys so that importing the same
+//! CSV import of contacts and leads, upserting on natural keys so that importing the same
 //! file twice creates no duplicates.
 //!
-//! The body is streamed: a blocking thread parses the CSV as it arrives and
-//! hands rows to the writer through a bounded channel, so a large file costs
-//! little memory; its size is capped by `max_import_bytes`, not by the
-//! smaller `max_body_bytes` of the other routes.
+//! The document is streamed: the front end hands its chunks over a channel
+//! as they arrive ([`import`]), a blocking thread parses the CSV and hands
+//! rows to the writer through a bounded channel, so a large file costs
+//! little memory; the front end caps its size.
 //!
 //! The header names the columns (any order, any case, unknown ones ignored).
 //! Every row is parsed and written on its own inside one transaction: a row
@@ -23,10 +22,7 @@
 //!   exist yet is created from the row's contact columns (then `first_name` is
 //!   required); an existing contact is left as it is.
 
-use axum::body::Body;
-use axum::extract::{FromRequest, Request, State};
 use bytes::Bytes;
-use http_body_util::BodyExt;
 use neuracrm_domain::{
     Cents, DomainError, Email, EventKind, LeadSource, LeadStatus, NewContact, OrgId, UserId,
     parse_date,
@@ -37,36 +33,56 @@ use neuracrm_store::leads::LeadUpsert;
 use neuracrm_store::{Store, StoreError};
 use tokio::sync::mpsc;
 
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
+use crate::{ActionError, ActionResult, Caller, Crm};
 
-use crate::AppState;
-use crate::auth::AuthUser;
-use crate::dto::{ImportReport, RejectedRow};
-use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::{Json, require_content_type};
-
-pub(crate) fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(import_contacts))
-        .routes(routes!(import_leads))
+/// What an import did.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct ImportReport {
+    /// Rows that created a record.
+    pub created: u64,
+    /// Rows that updated an existing record (same natural key).
+    pub updated: u64,
+    /// Rows that were refused, with why.
+    pub rejected: Vec<RejectedRow>,
 }
 
-/// A `text/csv` body, not yet read: the import streams it.
-pub struct CsvBody(Body);
+/// A refused row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RejectedRow {
+    /// 1-based data row number (the header is row 0).
+    pub row: u64,
+    /// Why it was refused.
+    pub reason: String,
+}
 
-impl<S: Send + Sync> FromRequest<S> for CsvBody {
-    type Rejection = ApiError;
+/// What is imported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImportKind {
+    /// Contacts, upserted on e-mail.
+    Contacts,
+    /// Leads, upserted on (contact e-mail, title).
+    Leads,
+}
 
-    async fn from_request(req: Request, _: &S) -> Result<Self, ApiError> {
-        require_content_type(req.headers(), "text/csv", "text/csv")?;
-        Ok(CsvBody(req.into_body()))
+/// Imports the CSV document whose chunks arrive on `chunks` for the caller:
+/// one transaction, rows refused one by one, events published after the
+/// commit. A document cut off (`BodyFailure` on the channel) writes nothing.
+pub async fn import(
+    crm: &Crm,
+    caller: &Caller,
+    kind: ImportKind,
+    chunks: mpsc::Receiver<Result<Bytes, BodyFailure>>,
+) -> ActionResult<ImportReport> {
+    match kind {
+        ImportKind::Contacts => import_rows::<Contacts>(crm, caller, chunks).await,
+        ImportKind::Leads => import_rows::<Leads>(crm, caller, chunks).await,
     }
 }
 
-/// Why the body stopped before its end.
-enum BodyFailure {
-    /// It outgrew `max_import_bytes`.
+/// Why a document stopped before its end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyFailure {
+    /// It outgrew the front end's limit.
     TooLarge,
     /// The connection failed.
     Unreadable,
@@ -106,44 +122,14 @@ enum Parsed {
     /// A data row (1-based), or why it could not be read.
     Row(u64, Result<csv::StringRecord, String>),
     /// The document cannot be imported at all.
-    Fatal(ApiError),
+    Fatal(ActionError),
 }
 
-fn is_length_limit(e: axum::Error) -> bool {
-    let inner = e.into_inner();
-    let inner = match inner.downcast::<axum::Error>() {
-        Ok(e) => e.into_inner(),
-        Err(e) => e,
-    };
-    inner.is::<http_body_util::LengthLimitError>()
-}
-
-/// Streams `body` through a CSV parser on a blocking thread; parsed rows
+/// Parses the chunks of `chunk_rx` on a blocking thread; parsed rows
 /// arrive on the returned channel, in order, a bounded number ahead of the
 /// writer (so memory stays flat whatever the file's size).
-fn parse_stream(body: Body) -> mpsc::Receiver<Parsed> {
-    let (chunk_tx, chunk_rx) = mpsc::channel::<Result<Bytes, BodyFailure>>(16);
+fn parse_stream(chunk_rx: mpsc::Receiver<Result<Bytes, BodyFailure>>) -> mpsc::Receiver<Parsed> {
     let (row_tx, row_rx) = mpsc::channel::<Parsed>(256);
-    tokio::spawn(async move {
-        let mut body = body;
-        while let Some(frame) = body.frame().await {
-            let msg = match frame {
-                Ok(f) => match f.into_data() {
-                    Ok(d) => Ok(d),
-                    Err(_) => continue, // trailers
-                },
-                Err(e) => Err(if is_length_limit(e) {
-                    BodyFailure::TooLarge
-                } else {
-                    BodyFailure::Unreadable
-                }),
-            };
-            let stop = msg.is_err();
-            if chunk_tx.send(msg).await.is_err() || stop {
-                return;
-            }
-        }
-    });
     tokio::task::spawn_blocking(move || {
         let mut source = ChunkReader {
             rx: chunk_rx,
@@ -159,11 +145,11 @@ fn parse_stream(body: Body) -> mpsc::Receiver<Parsed> {
         let fatal = |reader: csv::Reader<&mut ChunkReader>, e: Option<csv::Error>| {
             let source = reader.into_inner();
             match source.failure.take() {
-                Some(BodyFailure::TooLarge) => ApiError::PayloadTooLarge,
+                Some(BodyFailure::TooLarge) => ActionError::TooLarge,
                 Some(BodyFailure::Unreadable) => {
-                    ApiError::MalformedBody("the request body could not be read".into())
+                    ActionError::Unreadable("the request body could not be read".into())
                 }
-                None => ApiError::MalformedBody(format!(
+                None => ActionError::Unreadable(format!(
                     "unreadable CSV header: {}",
                     e.map(|e| e.to_string()).unwrap_or_default()
                 )),
@@ -274,23 +260,21 @@ fn refused(reason: impl Into<String>) -> RowError {
     RowError::Refused(reason.into())
 }
 
-/// Runs an import of `body` for the caller: one transaction, rows refused
-/// one by one, events published after the commit. The body is parsed while
-/// it arrives; a body cut off or over `max_import_bytes` writes nothing.
-async fn import<I: Importer>(
-    state: &AppState,
-    user: &AuthUser,
-    body: Body,
-) -> ApiResult<ImportReport> {
-    let mut rows = parse_stream(body);
+/// Runs an import of the document of `chunks` with importer `I`.
+async fn import_rows<I: Importer>(
+    crm: &Crm,
+    caller: &Caller,
+    chunks: mpsc::Receiver<Result<Bytes, BodyFailure>>,
+) -> ActionResult<ImportReport> {
+    let mut rows = parse_stream(chunks);
     let headers = match rows.recv().await {
         Some(Parsed::Header(h)) => h,
         Some(Parsed::Fatal(e)) => return Err(e),
-        _ => return Err(ApiError::MalformedBody("the CSV document is empty".into())),
+        _ => return Err(ActionError::Unreadable("the CSV document is empty".into())),
     };
     for required in I::REQUIRED {
         if headers.iter().all(|h| !h.eq_ignore_ascii_case(required)) {
-            return Err(ApiError::validation(
+            return Err(ActionError::invalid(
                 *required,
                 format!("the CSV header has no `{required}` column"),
             ));
@@ -302,7 +286,7 @@ async fn import<I: Importer>(
         .collect();
     let mut report = ImportReport::default();
     let mut events = Vec::new();
-    let mut tx = state.store.db().begin().await?;
+    let mut tx = crm.store.db().begin().await?;
     while let Some(parsed) = rows.recv().await {
         let (row, record) = match parsed {
             Parsed::Row(row, record) => (row, record),
@@ -331,7 +315,7 @@ async fn import<I: Importer>(
         // A savepoint per row: a row refused by the database (a constraint)
         // must not abort the rows already written in this transaction.
         tx.savepoint().await?;
-        match I::write(&state.store, &mut tx, user.org, user.user_id, &cells).await {
+        match I::write(&crm.store, &mut tx, caller.org, caller.user, &cells).await {
             Ok((outcome, evs)) => {
                 tx.release_savepoint().await?;
                 match outcome {
@@ -349,7 +333,7 @@ async fn import<I: Importer>(
     }
     tx.commit().await?;
     for e in events {
-        state.publish(user.org, e);
+        crm.publish(caller.org, e);
     }
     Ok(report)
 }
@@ -509,49 +493,4 @@ impl Importer for Leads {
         });
         Ok((outcome, events))
     }
-}
-
-/// Imports contacts from CSV, creating new ones and updating those whose
-/// e-mail already exists in the organization.
-#[utoipa::path(post, path = "/api/import/contacts", tag = "import",
-    request_body(content = String, content_type = "text/csv",
-        description = "Header row (`first_name`, `email` required; `last_name`, `phone`, `company`, `job_title`, `industry`, `company_size`), then one contact per row"),
-    security(("bearer" = [])),
-    responses(
-        (status = 200, body = ImportReport),
-        (status = 400, description = "Unreadable CSV", body = ErrorBody),
-        (status = 401, description = "No valid token", body = ErrorBody),
-        (status = 413, description = "Body too large", body = ErrorBody),
-        (status = 415, description = "Not text/csv", body = ErrorBody),
-        (status = 422, description = "Missing required column", body = ErrorBody),
-    ))]
-pub async fn import_contacts(
-    State(state): State<AppState>,
-    user: AuthUser,
-    CsvBody(body): CsvBody,
-) -> ApiResult<Json<ImportReport>> {
-    Ok(Json(import::<Contacts>(&state, &user, body).await?))
-}
-
-/// Imports leads from CSV: a lead is identified by its contact's e-mail and
-/// its title, so a second import of the same file updates instead of
-/// duplicating. Contacts that do not exist yet are created from the row.
-#[utoipa::path(post, path = "/api/import/leads", tag = "import",
-    request_body(content = String, content_type = "text/csv",
-        description = "Header row (`email`, `title` required; `description`, `status`, `source`, `budget` in currency units, `expected_decision` YYYY-MM-DD; `first_name` etc. for a new contact), then one lead per row"),
-    security(("bearer" = [])),
-    responses(
-        (status = 200, body = ImportReport),
-        (status = 400, description = "Unreadable CSV", body = ErrorBody),
-        (status = 401, description = "No valid token", body = ErrorBody),
-        (status = 413, description = "Body too large", body = ErrorBody),
-        (status = 415, description = "Not text/csv", body = ErrorBody),
-        (status = 422, description = "Missing required column", body = ErrorBody),
-    ))]
-pub async fn import_leads(
-    State(state): State<AppState>,
-    user: AuthUser,
-    CsvBody(body): CsvBody,
-) -> ApiResult<Json<ImportReport>> {
-    Ok(Json(import::<Leads>(&state, &user, body).await?))
 }

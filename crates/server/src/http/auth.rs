@@ -20,7 +20,7 @@ use neuracrm_domain::{OrgId, Role, User, UserId};
 use serde::{Deserialize, Serialize};
 
 use crate::AppState;
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 
 /// Which kind of token a JWT is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -141,13 +141,6 @@ impl TokenKeys {
     }
 }
 
-/// Hashes a password on the blocking pool.
-pub async fn hash_password(p: neuracrm_domain::password::Password) -> Result<String, ApiError> {
-    tokio::task::spawn_blocking(move || p.hash())
-        .await
-        .map_err(|e| ApiError::Internal(format!("password hashing task failed: {e}")))
-}
-
 /// The caller, from a valid access token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AuthUser {
@@ -160,6 +153,17 @@ pub struct AuthUser {
     /// When the access token presented expires (Unix seconds): a response
     /// that outlives the request, such as a stream of events, ends then.
     pub expires_at: i64,
+}
+
+impl AuthUser {
+    /// Who the actions act for.
+    pub fn caller(&self) -> neuracrm_actions::Caller {
+        neuracrm_actions::Caller {
+            user: self.user_id,
+            org: self.org,
+            role: self.role,
+        }
+    }
 }
 
 impl FromRequestParts<AppState> for AuthUser {

@@ -1,32 +1,83 @@
 //! `/api/forecasting-models`: what the forecast cycle fits (metric, horizon,
 //! algorithm, active flag), how its last run went, and its stored results.
 //! Anyone in the organization reads them; admins and managers change them.
+//! The model resource goes through the generic mechanism; its stored
+//! results are a nested read.
 
 use axum::extract::State;
-use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
+use neuracrm_actions::forecasting;
+use neuracrm_actions::records::List;
 use neuracrm_domain::{
     ForecastAlgorithm, ForecastMetric, ForecastModelId, ForecastingModel, ForecastingModelPatch,
-    NewForecastingModel, Role,
+    NewForecastingModel,
 };
-use neuracrm_store::Page;
 use neuracrm_store::forecasting_models::{ModelFilter, StoredResult};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::forecast::vocab;
 use crate::AppState;
-use crate::auth::AuthUser;
-use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::{Id, Json, Query};
+use crate::http::auth::AuthUser;
+use crate::http::error::{ApiResult, ErrorBody};
+use crate::http::extract::{Id, Json};
+use crate::http::resource::{Conflicts, Docs, Resource, crud};
+use crate::http::wire::{page, page_type, vocab};
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(list_models, create_model))
-        .routes(routes!(get_model, update_model, delete_model))
-        .routes(routes!(model_results))
+    crud::<ForecastingModel>().routes(routes!(model_results))
+}
+
+impl Resource for ForecastingModel {
+    type Out = ForecastingModelOut;
+    type Page = ForecastingModelPage;
+    type Create = CreateForecastingModel;
+    type PatchBody = ForecastingModelPatch;
+    type PatchDoc = ForecastingModelPatchBody;
+    type Query = ModelQuery;
+
+    const DOCS: Docs = Docs {
+        path: "/api/forecasting-models",
+        tag: "forecasting",
+        singular: "model",
+        plural: "models",
+        id: "Forecasting model id",
+        list: "Lists the organization's forecasting models.",
+        create: "Creates a forecasting model (admins and managers).",
+        get: "One forecasting model.",
+        update: "Changes a forecasting model (admins and managers).",
+        delete: "Deletes a forecasting model and its stored results (admins and managers).",
+        bad_query: "Bad query",
+        invalid_create: "Invalid field",
+        invalid_update: "Invalid field",
+        conflicts: Conflicts {
+            create: None,
+            update: None,
+            delete: None,
+        },
+    };
+
+    fn new_from(body: CreateForecastingModel) -> NewForecastingModel {
+        NewForecastingModel {
+            name: body.name,
+            metric: body.metric,
+            algorithm: body.algorithm.unwrap_or(ForecastAlgorithm::Ensemble),
+            horizon_months: body.horizon_months.unwrap_or(12),
+            active: body.active.unwrap_or(true),
+        }
+    }
+
+    fn list_from(q: ModelQuery) -> ApiResult<List<ForecastingModel>> {
+        Ok(List {
+            page: page(q.limit, q.offset)?,
+            filter: ModelFilter {
+                metric: q.metric,
+                active: q.active,
+            },
+            sort: (),
+        })
+    }
 }
 
 /// A forecasting model.
@@ -75,18 +126,10 @@ impl From<ForecastingModel> for ForecastingModelOut {
     }
 }
 
-/// A page of forecasting models.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ForecastingModelPage {
-    /// The rows of this page.
-    items: Vec<ForecastingModelOut>,
-    /// The page size asked for.
-    limit: u32,
-    /// Rows skipped.
-    offset: u64,
-    /// Whether more rows follow.
-    has_more: bool,
-}
+page_type!(
+    /// A page of forecasting models.
+    ForecastingModelPage, ForecastingModelOut, ForecastingModel
+);
 
 /// A new forecasting model.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -193,155 +236,6 @@ pub struct StoredResults {
     items: Vec<StoredResultOut>,
 }
 
-fn may_change(user: &AuthUser) -> ApiResult<()> {
-    if user.role == Role::Rep {
-        Err(ApiError::Forbidden)
-    } else {
-        Ok(())
-    }
-}
-
-/// Lists the organization's forecasting models.
-#[utoipa::path(get, path = "/api/forecasting-models", tag = "forecasting", params(ModelQuery),
-    security(("bearer" = [])),
-    responses(
-        (status = 200, body = ForecastingModelPage),
-        (status = 400, description = "Bad query", body = ErrorBody),
-        (status = 401, description = "No valid token", body = ErrorBody),
-    ))]
-pub async fn list_models(
-    State(state): State<AppState>,
-    user: AuthUser,
-    Query(q): Query<ModelQuery>,
-) -> ApiResult<Json<ForecastingModelPage>> {
-    let page = Page::parse(q.limit, q.offset).map_err(ApiError::query)?;
-    let filter = ModelFilter {
-        metric: q.metric,
-        active: q.active,
-    };
-    let p = state
-        .store
-        .forecasting_models()
-        .list(user.org, &filter, page)
-        .await?;
-    Ok(Json(ForecastingModelPage {
-        items: p.items.into_iter().map(Into::into).collect(),
-        limit: p.limit,
-        offset: p.offset,
-        has_more: p.has_more,
-    }))
-}
-
-/// Creates a forecasting model (admins and managers).
-#[utoipa::path(post, path = "/api/forecasting-models", tag = "forecasting",
-    request_body = CreateForecastingModel,
-    security(("bearer" = [])),
-    responses(
-        (status = 201, body = ForecastingModelOut),
-        (status = 400, description = "Malformed body", body = ErrorBody),
-        (status = 401, description = "No valid token", body = ErrorBody),
-        (status = 403, description = "A rep", body = ErrorBody),
-        (status = 422, description = "Invalid field", body = ErrorBody),
-    ))]
-pub async fn create_model(
-    State(state): State<AppState>,
-    user: AuthUser,
-    Json(body): Json<CreateForecastingModel>,
-) -> ApiResult<(StatusCode, Json<ForecastingModelOut>)> {
-    may_change(&user)?;
-    let new = NewForecastingModel {
-        name: body.name,
-        metric: body.metric,
-        algorithm: body.algorithm.unwrap_or(ForecastAlgorithm::Ensemble),
-        horizon_months: body.horizon_months.unwrap_or(12),
-        active: body.active.unwrap_or(true),
-    };
-    let m = state
-        .store
-        .forecasting_models()
-        .create(user.org, Some(user.user_id), &new)
-        .await?;
-    Ok((StatusCode::CREATED, Json(m.into())))
-}
-
-/// One forecasting model.
-#[utoipa::path(get, path = "/api/forecasting-models/{id}", tag = "forecasting",
-    params(("id" = i64, Path, description = "Forecasting model id")),
-    security(("bearer" = [])),
-    responses(
-        (status = 200, body = ForecastingModelOut),
-        (status = 400, description = "Bad id", body = ErrorBody),
-        (status = 401, description = "No valid token", body = ErrorBody),
-        (status = 404, description = "No such model", body = ErrorBody),
-    ))]
-pub async fn get_model(
-    State(state): State<AppState>,
-    user: AuthUser,
-    Id(id): Id<ForecastModelId>,
-) -> ApiResult<Json<ForecastingModelOut>> {
-    Ok(Json(
-        state
-            .store
-            .forecasting_models()
-            .get(user.org, id)
-            .await?
-            .into(),
-    ))
-}
-
-/// Changes a forecasting model (admins and managers).
-#[utoipa::path(patch, path = "/api/forecasting-models/{id}", tag = "forecasting",
-    params(("id" = i64, Path, description = "Forecasting model id")),
-    request_body = ForecastingModelPatchBody,
-    security(("bearer" = [])),
-    responses(
-        (status = 200, body = ForecastingModelOut),
-        (status = 400, description = "Malformed body or id", body = ErrorBody),
-        (status = 401, description = "No valid token", body = ErrorBody),
-        (status = 403, description = "A rep", body = ErrorBody),
-        (status = 404, description = "No such model", body = ErrorBody),
-        (status = 422, description = "Invalid field", body = ErrorBody),
-    ))]
-pub async fn update_model(
-    State(state): State<AppState>,
-    user: AuthUser,
-    Id(id): Id<ForecastModelId>,
-    Json(patch): Json<ForecastingModelPatch>,
-) -> ApiResult<Json<ForecastingModelOut>> {
-    may_change(&user)?;
-    let m = state
-        .store
-        .forecasting_models()
-        .update(user.org, Some(user.user_id), id, &patch)
-        .await?;
-    Ok(Json(m.into()))
-}
-
-/// Deletes a forecasting model and its stored results (admins and managers).
-#[utoipa::path(delete, path = "/api/forecasting-models/{id}", tag = "forecasting",
-    params(("id" = i64, Path, description = "Forecasting model id")),
-    security(("bearer" = [])),
-    responses(
-        (status = 204, description = "Deleted"),
-        (status = 400, description = "Bad id", body = ErrorBody),
-        (status = 401, description = "No valid token", body = ErrorBody),
-        (status = 403, description = "A rep", body = ErrorBody),
-        (status = 404, description = "No such model", body = ErrorBody),
-    ))]
-pub async fn delete_model(
-    State(state): State<AppState>,
-    user: AuthUser,
-    Id(id): Id<ForecastModelId>,
-) -> ApiResult<StatusCode> {
-    may_change(&user)?;
-    state
-        .store
-        .forecasting_models()
-        .delete(user.org, Some(user.user_id), id)
-        .await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
 /// The forecasts the cycle stored for a model, with actuals and errors for
 /// months that have closed.
 #[utoipa::path(get, path = "/api/forecasting-models/{id}/results", tag = "forecasting",
@@ -358,11 +252,7 @@ pub async fn model_results(
     user: AuthUser,
     Id(id): Id<ForecastModelId>,
 ) -> ApiResult<Json<StoredResults>> {
-    let items = state
-        .store
-        .forecasting_models()
-        .results(user.org, id)
-        .await?;
+    let items = forecasting::model_results(&state.crm, &user.caller(), id).await?;
     Ok(Json(StoredResults {
         items: items.into_iter().map(Into::into).collect(),
     }))

@@ -7,20 +7,20 @@
 //! (`max_body_bytes`, 2 MiB by default) applies on top.
 
 use chrono::{DateTime, Datelike, Duration, Months, NaiveDate, Utc};
-use neuracrm_domain::{ActivityType, ContactId, LeadId, OrgId};
-use neuracrm_jobs::JobError;
-use neuracrm_jobs::sentiment::analyze_all;
-use neuracrm_sentiment::{Analysis, Label, Method};
-use neuracrm_store::sentiment::{Granularity, Scope};
+use neuracrm_actions::sentiment as actions;
+use neuracrm_domain::{ActivityType, ContactId, LeadId};
+use neuracrm_sentiment::{Analysis, Method};
+use neuracrm_store::sentiment::Granularity;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
-use crate::auth::AuthUser;
-use crate::error::{ApiError, ApiResult, ErrorBody, error_chain};
-use crate::extract::{Json, Query};
+use crate::http::auth::AuthUser;
+use crate::http::error::{ApiError, ApiResult, ErrorBody};
+use crate::http::extract::{Json, Query};
+use crate::http::wire::{SentimentLabel, SentimentMethod};
 
 /// Most texts in one request.
 pub const MAX_TEXTS: usize = 1_000;
@@ -49,38 +49,6 @@ pub struct AnalyzeRequest {
     #[serde(default)]
     #[schema(min_items = 1, max_items = 1000)]
     pub texts: Option<Vec<String>>,
-}
-
-/// Negative, neutral or positive.
-#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum SentimentLabel {
-    #[allow(missing_docs)]
-    Negative,
-    #[allow(missing_docs)]
-    Neutral,
-    #[allow(missing_docs)]
-    Positive,
-}
-
-impl From<Label> for SentimentLabel {
-    fn from(l: Label) -> Self {
-        match l {
-            Label::Negative => SentimentLabel::Negative,
-            Label::Neutral => SentimentLabel::Neutral,
-            Label::Positive => SentimentLabel::Positive,
-        }
-    }
-}
-
-/// Which engine decided: the organization's trained model, or VADER.
-#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum SentimentMethod {
-    #[allow(missing_docs)]
-    Vader,
-    #[allow(missing_docs)]
-    Model,
 }
 
 /// The sentiment of one text.
@@ -125,13 +93,6 @@ impl From<&Analysis> for SentimentOut {
 pub struct AnalyzeResponse {
     /// One result per text.
     pub results: Vec<SentimentOut>,
-}
-
-fn job_error(e: JobError) -> ApiError {
-    match e {
-        JobError::Store(s) => s.into(),
-        other => ApiError::Internal(error_chain(&other)),
-    }
 }
 
 fn check_text(field: &str, text: &str) -> ApiResult<()> {
@@ -202,18 +163,8 @@ pub async fn analyze(
 ) -> ApiResult<Json<AnalyzeResponse>> {
     let texts = texts_of(body)?;
     let n = texts.len();
-    let analyzer = state
-        .sentiment
-        .analyzer(&state.store, user.org)
-        .await
-        .map_err(job_error)?;
-    let results = analyze_all(analyzer, texts).await;
-    if results.len() != n {
-        return Err(ApiError::Internal(format!(
-            "analysis returned {} results for {n} texts",
-            results.len()
-        )));
-    }
+    let results = actions::analyze(&state.crm, &user.caller(), texts).await?;
+    debug_assert_eq!(results.len(), n);
     Ok(Json(AnalyzeResponse {
         results: results.iter().map(SentimentOut::from).collect(),
     }))
@@ -311,7 +262,7 @@ pub struct NegativeItem {
     pub activity_id: i64,
     /// Its type.
     #[serde(rename = "type")]
-    #[schema(value_type = crate::dto::vocab::ActivityType)]
+    #[schema(value_type = crate::http::wire::vocab::ActivityType)]
     pub kind: ActivityType,
     /// When it happened.
     pub occurred_at: DateTime<Utc>,
@@ -385,24 +336,6 @@ fn excerpt(body: Option<&str>) -> String {
     cut
 }
 
-async fn scope_of(state: &AppState, org: OrgId, q: &SummaryQuery) -> ApiResult<Scope> {
-    match (q.contact_id, q.lead_id) {
-        (Some(_), Some(_)) => Err(ApiError::InvalidQuery {
-            field: Some("lead_id".into()),
-            message: "give contact_id or lead_id, not both".into(),
-        }),
-        (Some(c), None) => {
-            state.store.contacts().get(org, c).await?;
-            Ok(Scope::Contact(c))
-        }
-        (None, Some(l)) => {
-            state.store.leads().get(org, l).await?;
-            Ok(Scope::Lead(l))
-        }
-        (None, None) => Ok(Scope::Organization),
-    }
-}
-
 /// The trend of the stored sentiment of the organization's activities (or a
 /// contact's, or a lead's) per week or month, and the most negative ones.
 #[utoipa::path(get, path = "/api/sentiment/summary", tag = "sentiment", params(SummaryQuery),
@@ -418,16 +351,14 @@ pub async fn summary(
     user: AuthUser,
     Query(q): Query<SummaryQuery>,
 ) -> ApiResult<Json<SentimentSummary>> {
-    let scope = scope_of(&state, user.org, &q).await?;
+    let caller = user.caller();
+    let scope = actions::scope(&state.crm, &caller, q.contact_id, q.lead_id).await?;
     let period = q.period.unwrap_or_default();
     let g = period.granularity();
     let to = Utc::now();
     let from = to - Duration::days(period.days());
-    let data = state.store.sentiment();
-    let rows = data.trend(user.org, scope, from, to, g).await?;
-    let negatives = data
-        .most_negative(user.org, scope, from, to, MOST_NEGATIVE)
-        .await?;
+    let (rows, negatives) =
+        actions::trend(&state.crm, &caller, scope, from, to, g, MOST_NEGATIVE).await?;
 
     let mut buckets: std::collections::BTreeMap<NaiveDate, SentimentCounts> =
         bucket_starts(from.date_naive(), to.date_naive(), g)

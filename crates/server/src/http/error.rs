@@ -19,7 +19,12 @@ use neuracrm_store::StoreError;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::startup::REQUEST_ID;
+use neuracrm_actions::ActionError;
+
+pub use neuracrm_actions::error_chain;
+
+/// The request-id header, set on every request and echoed on every response.
+pub static REQUEST_ID: axum::http::HeaderName = axum::http::HeaderName::from_static("x-request-id");
 
 /// Everything a request can fail with.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -227,43 +232,35 @@ impl IntoResponse for ApiError {
     }
 }
 
+impl From<ActionError> for ApiError {
+    fn from(e: ActionError) -> Self {
+        match e {
+            ActionError::Invalid { field, message } => ApiError::Validation { field, message },
+            ActionError::BadReference { field, message } => {
+                ApiError::BadReference { field, message }
+            }
+            ActionError::BadQuery { field, message } => ApiError::InvalidQuery { field, message },
+            ActionError::Unreadable(m) => ApiError::MalformedBody(m),
+            ActionError::TooLarge => ApiError::PayloadTooLarge,
+            ActionError::NotFound(what) => ApiError::NotFound(what),
+            ActionError::Conflict { field, message } => ApiError::Conflict { field, message },
+            ActionError::Forbidden => ApiError::Forbidden,
+            ActionError::Unauthenticated(m) => ApiError::Unauthorized(m),
+            ActionError::Internal(cause) => ApiError::Internal(cause),
+        }
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::NotFound { entity } => ApiError::NotFound(entity.into()),
-            StoreError::Conflict { entity, field } => ApiError::Conflict {
-                field: field.into(),
-                message: format!("a {entity} with this {field} already exists"),
-            },
-            StoreError::BadReference { field, entity } => ApiError::BadReference {
-                field: field.into(),
-                message: format!("{field} does not name an existing {entity}"),
-            },
-            StoreError::Invalid(d) => d.into(),
-            other => ApiError::Internal(error_chain(&other)),
-        }
+        ActionError::from(e).into()
     }
 }
 
 impl From<DomainError> for ApiError {
     fn from(d: DomainError) -> Self {
-        ApiError::Validation {
-            field: d.field().into(),
-            message: d.to_string(),
-        }
+        ActionError::from(d).into()
     }
-}
-
-/// An error and its sources, for the log.
-pub fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cur = c.source();
-    }
-    s
 }
 
 /// Writes every error response in the one JSON shape, with the request id, and

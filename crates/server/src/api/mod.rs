@@ -1,5 +1,6 @@
-//! HTTP routes, one module per area, collected with their OpenAPI
-//! descriptions into one router and one document.
+//! The JSON API: one module per area (its handlers and wire types
+//! together), collected with their OpenAPI descriptions into one router and
+//! one document. A new area is a module here and one line in [`api`].
 
 use axum::Router;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -8,6 +9,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::AppState;
+use crate::http::wire::vocab;
 
 pub mod activities;
 pub mod auth;
@@ -29,17 +31,17 @@ pub mod users;
     modifiers(&BearerAuth),
     // Used only by query parameters, which do not register their schemas.
     components(schemas(
-        crate::dto::vocab::SortOrder,
-        crate::dto::vocab::ContactSortKey,
-        crate::dto::vocab::LeadSortKey,
-        crate::dto::vocab::DealSortKey,
-        crate::dto::vocab::LeadStatus,
-        crate::dto::vocab::LeadSource,
-        crate::dto::vocab::DealStage,
-        crate::dto::vocab::DealStatus,
-        crate::dto::vocab::ActivityType,
-        crate::dto::vocab::Role,
-        scoring::vocab::ScoreCategory,
+        vocab::SortOrder,
+        vocab::ContactSortKey,
+        vocab::LeadSortKey,
+        vocab::DealSortKey,
+        vocab::LeadStatus,
+        vocab::LeadSource,
+        vocab::DealStage,
+        vocab::DealStatus,
+        vocab::ActivityType,
+        vocab::Role,
+        vocab::ScoreCategory,
     )),
     tags(
         (name = "auth", description = "Registration, login, tokens"),

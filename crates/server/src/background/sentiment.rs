@@ -18,19 +18,19 @@ use neuracrm_jobs::sentiment::{BackfillOptions, SentimentService, analyze_activi
 use neuracrm_store::Store;
 use tokio::task::JoinHandle;
 
-use crate::AppState;
+use neuracrm_actions::Crm;
 
 /// Events taken together at most.
 const BATCH: usize = 256;
 
 /// Starts the subscriber. It subscribes before returning, so no event
 /// published after the app is built is missed.
-pub fn spawn_subscriber(state: &AppState) -> JoinHandle<()> {
+pub fn spawn_subscriber(crm: &Crm) -> JoinHandle<()> {
     // This instance's writes only: with Redis every instance sees every
     // activity, and each must not analyse the others' again.
-    let sub = state.events.subscribe_local();
-    let store = state.store.clone();
-    let service = state.sentiment.clone();
+    let sub = crm.events.subscribe_local();
+    let store = crm.store.clone();
+    let service = crm.sentiment.clone();
     tokio::spawn(run(store, service, sub))
 }
 

@@ -36,9 +36,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
-use crate::auth::AuthUser;
-use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::Query;
+use crate::http::auth::AuthUser;
+use crate::http::error::{ApiError, ApiResult, ErrorBody};
+use crate::http::extract::Query;
 
 /// How often an idle stream sends a keep-alive comment.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
@@ -109,7 +109,7 @@ pub async fn watch_events(
     let types = parse_types(q.types.as_deref())?;
     // Subscribed before the response goes out: a write the client makes once
     // it has the headers is on the stream.
-    let sub = state.events.subscribe_org(user.org);
+    let sub = state.crm.events.subscribe_org(user.org);
     let mut shutdown = state.shutdown.subscribe();
     // The stream ends when the server shuts down, or with a last `expired`
     // message when the token it was opened with expires: a session that

@@ -1,18 +1,24 @@
-//! Lead scoring inside the server: the jobs crate does the scoring; this
-//! module turns the scores it reports into `lead_scored` events on the
-//! server's bus, for the API (score now, run a batch) and the scheduler alike.
-//! The scheduler's run also deletes the buying-intent answers no lead has
-//! used for `llm.cache_retention_days` ([`scheduled_run`]).
+//! Lead scoring as actions: score a lead now, read its history, read and
+//! replace the organization's configuration, run a batch, the analytics; and
+//! the scheduler's periodic run. The scoring itself is the jobs crate's
+//! (`score_one`, `score_leads`), so the API, the batch and the CLI give the
+//! same answer for the same data; this module adds tenancy, roles and the
+//! `lead_scored` events.
 
 use chrono::{DateTime, Utc};
-use neuracrm_domain::{DomainEvent, EventKind, OrgId};
+use neuracrm_domain::{DomainEvent, EventKind, LeadId, OrgId};
 use neuracrm_events::EventBus;
 use neuracrm_jobs::JobError;
 use neuracrm_jobs::intent::IntentService;
-use neuracrm_jobs::scoring::{ScoreChange, ScoreOptions, ScoreSink, ScoreSummary, score_leads};
+use neuracrm_jobs::scoring::{
+    ScoreChange, ScoreOptions, ScoreSink, ScoreSummary, ScoredLead, org_config, score_leads,
+    score_one,
+};
+use neuracrm_scoring::ScoringConfig;
 use neuracrm_store::Store;
+use neuracrm_store::scoring::{ScorePoint, ScoringAnalytics};
 
-use crate::AppState;
+use crate::{Access, ActionError, ActionResult, Caller, Crm};
 
 /// The `lead_scored` event of one change.
 pub fn lead_scored(change: &ScoreChange) -> EventKind {
@@ -58,6 +64,95 @@ pub async fn run_batch(
     score_leads(store, opts, PublishScores::new(events)).await
 }
 
+/// Scores the lead now with the organization's configuration, stores the
+/// score (and its history when it changed) and publishes `lead_scored` when
+/// it changed.
+pub async fn score_now(
+    crm: &Crm,
+    caller: &Caller,
+    id: LeadId,
+    now: DateTime<Utc>,
+) -> ActionResult<ScoredLead> {
+    let intent = crm.intent.for_org(&crm.store, caller.org);
+    let scored = score_one(&crm.store, caller.org, id, now, &intent).await?;
+    if let Some(change) = &scored.change {
+        crm.publish(caller.org, lead_scored(change));
+    }
+    Ok(scored)
+}
+
+/// Most history entries one read returns.
+pub const MAX_HISTORY: i64 = 500;
+
+/// The lead's score history, newest first (404 when the lead is not the
+/// caller's, even with no history).
+pub async fn history(
+    crm: &Crm,
+    caller: &Caller,
+    id: LeadId,
+    limit: i64,
+) -> ActionResult<Vec<ScorePoint>> {
+    if !(1..=MAX_HISTORY).contains(&limit) {
+        return Err(ActionError::bad_query(
+            "limit",
+            format!("limit must be between 1 and {MAX_HISTORY}"),
+        ));
+    }
+    crm.store.leads().get(caller.org, id).await?;
+    Ok(crm
+        .store
+        .scoring()
+        .history(caller.org, id, limit as u32)
+        .await?)
+}
+
+/// The organization's scoring configuration (defaults where it changed
+/// nothing).
+pub async fn config(crm: &Crm, caller: &Caller) -> ActionResult<ScoringConfig> {
+    Ok(org_config(&crm.store, caller.org).await?)
+}
+
+/// Replaces the organization's scoring configuration (admins only) and marks
+/// every lead for re-scoring by the next batch; returns how many.
+pub async fn set_config(crm: &Crm, caller: &Caller, config: &ScoringConfig) -> ActionResult<u64> {
+    caller.require(Access::Admins)?;
+    let json = serde_json::to_value(config)
+        .map_err(|e| ActionError::Internal(format!("scoring configuration to JSON: {e}")))?;
+    Ok(crm
+        .store
+        .scoring()
+        .set_config(caller.org, Some(caller.user), json)
+        .await?)
+}
+
+/// Runs a scoring batch over the caller's organization now (admins and
+/// managers): leads never scored, older than 7 days or changed since.
+pub async fn run(crm: &Crm, caller: &Caller) -> ActionResult<ScoreSummary> {
+    caller.require(Access::Managers)?;
+    let opts = ScoreOptions {
+        org: Some(caller.org),
+        intent: crm.intent.batch(),
+        ..Default::default()
+    };
+    Ok(run_batch(&crm.store, crm.events.as_ref(), &opts).await?)
+}
+
+/// Days of score history the analytics look back over.
+pub const WINDOW_DAYS: i64 = 7;
+/// Leads listed among the top movers.
+pub const MOVERS: u32 = 10;
+
+/// Leads per category, average score per source and industry, and the leads
+/// whose score moved most in the last [`WINDOW_DAYS`] days.
+pub async fn analytics(crm: &Crm, caller: &Caller) -> ActionResult<ScoringAnalytics> {
+    let since = Utc::now() - chrono::Duration::days(WINDOW_DAYS);
+    Ok(crm
+        .store
+        .scoring()
+        .analytics(caller.org, since, MOVERS)
+        .await?)
+}
+
 /// The scheduler's name for the scoring batch (`job_runs.job`).
 pub const JOB: &str = "score_leads";
 
@@ -97,31 +192,9 @@ pub async fn scheduled_run(
     Ok(outcome)
 }
 
-/// Starts the periodic scoring batch: every `scoring_interval_secs`, one
-/// instance (claimed through `job_runs`) runs [`scheduled_run`].
-pub fn spawn_periodic(state: &AppState, instance: &str) -> tokio::task::JoinHandle<()> {
-    let store = state.store.clone();
-    let events = state.events.clone();
-    let intent = state.intent.clone();
-    let every = std::time::Duration::from_secs(state.settings.scoring_interval_secs.max(1));
-    tokio::spawn(neuracrm_jobs::schedule::run_periodic(
-        state.store.clone(),
-        instance.to_string(),
-        JOB,
-        every,
-        move || {
-            let store = store.clone();
-            let events = events.clone();
-            let intent = intent.clone();
-            async move { scheduled_run(&store, events.as_ref(), &intent, Utc::now()).await }
-        },
-    ))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use neuracrm_domain::LeadId;
     use neuracrm_events::BroadcastBus;
 
     #[tokio::test]

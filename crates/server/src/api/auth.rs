@@ -3,17 +3,20 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use neuracrm_domain::password::Password;
-use neuracrm_domain::{Email, EventKind, NewUser, Role, UserId};
-use neuracrm_store::users::Users;
+use chrono::{DateTime, Utc};
+use neuracrm_actions::auth::{self, Registration};
+use neuracrm_domain as d;
+use neuracrm_domain::{Email, OrgId, UserId};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::users::UserOut;
 use crate::AppState;
-use crate::auth::{AuthUser, ClientIp, TokenType, hash_password};
-use crate::dto::*;
-use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::Json;
+use crate::http::auth::{AuthUser, ClientIp, IssuedTokens, TokenType};
+use crate::http::error::{ApiError, ApiResult, ErrorBody};
+use crate::http::extract::Json;
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -21,6 +24,91 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(login))
         .routes(routes!(refresh))
         .routes(routes!(me))
+}
+
+/// An organization.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrganizationOut {
+    id: i64,
+    name: String,
+    created_at: DateTime<Utc>,
+}
+
+impl From<d::Organization> for OrganizationOut {
+    fn from(o: d::Organization) -> Self {
+        OrganizationOut {
+            id: o.id.0,
+            name: o.name,
+            created_at: o.created_at,
+        }
+    }
+}
+
+/// Registers an organization and its first admin.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterRequest {
+    /// The organization's name.
+    #[schema(min_length = 1, max_length = 200)]
+    pub organization_name: String,
+    /// The admin's display name.
+    #[schema(min_length = 1, max_length = 200)]
+    pub name: String,
+    /// The admin's login e-mail.
+    #[schema(value_type = String, format = Email)]
+    pub email: Email,
+    /// At least 8 characters.
+    #[schema(min_length = 8, max_length = 256)]
+    pub password: String,
+}
+
+/// The registered organization and admin.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RegisterResponse {
+    /// The new organization.
+    pub organization: OrganizationOut,
+    /// Its first admin.
+    pub user: UserOut,
+}
+
+/// Credentials.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    /// Login e-mail.
+    pub email: String,
+    /// Password.
+    pub password: String,
+}
+
+/// Exchanges a refresh token for a new pair.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshRequest {
+    /// The refresh token from login or a previous refresh.
+    pub refresh_token: String,
+}
+
+/// A token pair.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenResponse {
+    /// Bearer token for API calls (short-lived).
+    pub access_token: String,
+    /// Exchanges for a new pair at `/api/auth/refresh`.
+    pub refresh_token: String,
+    /// Always `Bearer`.
+    pub token_type: String,
+    /// Seconds until the access token expires.
+    pub expires_in: u64,
+}
+
+/// The caller and their organization.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MeResponse {
+    /// The caller.
+    pub user: UserOut,
+    /// Their organization.
+    pub organization: OrganizationOut,
 }
 
 /// Creates an organization and its first admin, in one transaction.
@@ -35,24 +123,16 @@ pub async fn register(
     State(state): State<AppState>,
     Json(body): Json<RegisterRequest>,
 ) -> ApiResult<(StatusCode, Json<RegisterResponse>)> {
-    let org_name =
-        neuracrm_domain::values::required_text(&body.organization_name, "organization_name", 200)?;
-    let new = NewUser {
-        email: body.email,
-        name: body.name,
-        role: Role::Admin,
-    };
-    new.validate()?;
-    let hash = hash_password(Password::parse(&body.password)?).await?;
-    let mut tx = state.store.db().begin().await?;
-    let org = state
-        .store
-        .organizations()
-        .create_in(&mut tx, &org_name)
-        .await?;
-    let user = Users::create_in(&mut tx, org.id, None, &new, &hash).await?;
-    tx.commit().await?;
-    state.publish(org.id, EventKind::UserCreated { id: user.id });
+    let (org, user) = auth::register(
+        &state.crm,
+        Registration {
+            organization_name: body.organization_name,
+            name: body.name,
+            email: body.email,
+            password: body.password,
+        },
+    )
+    .await?;
     Ok((
         StatusCode::CREATED,
         Json(RegisterResponse {
@@ -62,7 +142,7 @@ pub async fn register(
     ))
 }
 
-fn token_response(t: crate::auth::IssuedTokens) -> Json<TokenResponse> {
+fn token_response(t: IssuedTokens) -> Json<TokenResponse> {
     Json(TokenResponse {
         access_token: t.access,
         refresh_token: t.refresh,
@@ -89,10 +169,7 @@ pub async fn login(
 ) -> ApiResult<Json<TokenResponse>> {
     state.login_limits.check(&ip, &body.email)?;
     // A malformed e-mail is just a failed login: no hint about accounts.
-    let creds = match Email::parse(&body.email) {
-        Ok(email) => state.store.users().credentials(&email).await?,
-        Err(_) => None,
-    };
+    let creds = auth::credentials(&state.crm, &body.email).await?;
     let (user, phc) = match creds {
         Some(c) => (Some(c.user), Some(c.password_hash)),
         None => (None, None),
@@ -119,17 +196,7 @@ pub async fn refresh(
     let claims = state
         .tokens
         .verify(&body.refresh_token, TokenType::Refresh)?;
-    let user = state
-        .store
-        .users()
-        .get(neuracrm_domain::OrgId(claims.org), UserId(claims.sub))
-        .await
-        .map_err(|e| match e {
-            neuracrm_store::StoreError::NotFound { .. } => {
-                ApiError::Unauthorized("invalid or expired token")
-            }
-            other => other.into(),
-        })?;
+    let user = auth::current_user(&state.crm, OrgId(claims.org), UserId(claims.sub)).await?;
     Ok(token_response(state.tokens.issue(&user)?))
 }
 
@@ -141,24 +208,7 @@ pub async fn refresh(
         (status = 401, description = "No valid token", body = ErrorBody),
     ))]
 pub async fn me(State(state): State<AppState>, user: AuthUser) -> ApiResult<Json<MeResponse>> {
-    let gone = |e: neuracrm_store::StoreError| match e {
-        neuracrm_store::StoreError::NotFound { .. } => {
-            ApiError::Unauthorized("user no longer exists")
-        }
-        other => other.into(),
-    };
-    let u = state
-        .store
-        .users()
-        .get(user.org, user.user_id)
-        .await
-        .map_err(gone)?;
-    let org = state
-        .store
-        .organizations()
-        .get(user.org)
-        .await
-        .map_err(gone)?;
+    let (u, org) = auth::whoami(&state.crm, &user.caller()).await?;
     Ok(Json(MeResponse {
         user: u.into(),
         organization: org.into(),

@@ -1,80 +1,30 @@
 //! `/api/forecast`: forecasts of the CRM's monthly series on demand, the
 //! accuracy of past stored forecasts, and the weighted open pipeline.
 //!
-//! A forecast is fitted on a blocking thread (it is CPU work: the ensemble
-//! fits four models and backtests each) and cached per (organization, metric,
-//! months, model) in [`ForecastCache`]. The cache forgets an organization's
-//! entries when one of its deals is won, lost, deleted or changes value (the
-//! event subscriber `spawn_background` starts), forgets everything when that
-//! subscriber lags behind the bus, and never serves an entry older than
-//! [`MAX_AGE`] or computed in an earlier month (the history would have grown
-//! by a month).
-
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+//! The forecasts themselves (fitting on a blocking thread, the per
+//! organization cache and what invalidates it) are
+//! `neuracrm_actions::forecasting`'s; this module renders them: history,
+//! forecast with its interval, each model's backtest, and the insight
+//! sentences.
 
 use axum::extract::State;
-use chrono::{DateTime, NaiveDate, Utc};
-use neuracrm_domain::{DealStatus, EventKind, ForecastAlgorithm, ForecastMetric, OrgId};
-use neuracrm_events::{RecvError, Subscription};
+use chrono::{DateTime, Utc};
+use neuracrm_actions::forecasting::{self, Forecast, ForecastRequest};
+use neuracrm_domain::{ForecastAlgorithm, ForecastMetric};
 use neuracrm_forecast::ensemble::ModelPerformance;
 use neuracrm_forecast::report::{Insights, TrendDirection};
-use neuracrm_jobs::JobError;
-use neuracrm_jobs::forecasting::{
-    CrmForecast, FitOutcome, LEVEL, current_month, fit_series, load_series,
-};
+use neuracrm_jobs::forecasting::{CrmForecast, FitOutcome};
 use neuracrm_store::forecasts::MonthlySeries;
 use serde::{Deserialize, Serialize};
-use tokio::sync::Semaphore;
 use utoipa::{IntoParams, OpenApi, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
-use crate::auth::AuthUser;
-use crate::background::Background;
-use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::{Json, Query};
-
-/// Schema-only copies of the forecasting vocabularies (the domain has no
-/// `ToSchema`); the words are the same.
-pub mod vocab {
-    use serde::Serialize;
-    use utoipa::ToSchema;
-
-    /// A monthly series of the CRM.
-    #[derive(Debug, Serialize, ToSchema)]
-    #[serde(rename_all = "snake_case")]
-    pub enum ForecastMetric {
-        /// Value of won deals by close month, in currency units.
-        Revenue,
-        /// Won deals by close month.
-        DealsWon,
-        /// Contacts whose first won deal closed in the month.
-        NewCustomers,
-    }
-
-    /// The backtest-weighted ensemble or one model.
-    #[derive(Debug, Serialize, ToSchema)]
-    #[serde(rename_all = "snake_case")]
-    pub enum ForecastAlgorithm {
-        /// ETS, Theta, seasonal naive and auto-ARIMA weighted by backtests.
-        Ensemble,
-        /// Seasonal auto-ARIMA.
-        AutoArima,
-        /// Exponential smoothing.
-        Ets,
-        /// Theta.
-        Theta,
-        /// Prophet-style trend and seasonality.
-        Prophet,
-        /// Trend and month regression.
-        Regression,
-        /// Same month last year.
-        SeasonalNaive,
-    }
-}
+use crate::http::auth::AuthUser;
+use crate::http::error::{ApiError, ApiResult, ErrorBody};
+use crate::http::extract::{Json, Query};
+use crate::http::wire::vocab;
 
 #[derive(OpenApi)]
 #[openapi(components(schemas(vocab::ForecastMetric, vocab::ForecastAlgorithm)))]
@@ -85,227 +35,6 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_forecast))
         .routes(routes!(get_accuracy))
         .routes(routes!(get_pipeline))
-}
-
-// ---------------------------------------------------------------- cache
-
-/// Longest time a cached forecast is served: writes made through other
-/// instances reach this one's cache only through its event bus, and until
-/// that bus fans out across instances this bounds how stale an answer gets.
-pub const MAX_AGE: Duration = Duration::from_secs(15 * 60);
-
-/// Entries kept before old ones are dropped.
-const MAX_ENTRIES: usize = 10_000;
-
-/// What a cached forecast is keyed by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct CacheKey {
-    /// The organization: no entry is ever served to another one.
-    pub org: OrgId,
-    /// The series.
-    pub metric: ForecastMetric,
-    /// Months ahead.
-    pub months: u32,
-    /// The algorithm.
-    pub model: ForecastAlgorithm,
-}
-
-struct Entry {
-    month: NaiveDate,
-    at: Instant,
-    value: Arc<ForecastOut>,
-}
-
-#[derive(Default)]
-struct CacheInner {
-    entries: HashMap<CacheKey, Entry>,
-    /// Bumped per organization on each invalidation, and `epoch` on each
-    /// clear: a forecast computed across an invalidation is not stored.
-    generations: HashMap<OrgId, u64>,
-    epoch: u64,
-}
-
-/// Forecasts by (organization, metric, months, model), and the permits that
-/// bound how many fits run at once.
-pub struct ForecastCache {
-    inner: Mutex<CacheInner>,
-    fits: Semaphore,
-}
-
-impl std::fmt::Debug for ForecastCache {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ForecastCache")
-            .field("entries", &self.len())
-            .finish()
-    }
-}
-
-impl Default for ForecastCache {
-    fn default() -> Self {
-        let cores = std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(2);
-        ForecastCache {
-            inner: Mutex::default(),
-            fits: Semaphore::new(cores),
-        }
-    }
-}
-
-/// The state of an organization's entries when a computation started.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Generation(u64, u64);
-
-impl ForecastCache {
-    fn lock(&self) -> std::sync::MutexGuard<'_, CacheInner> {
-        // A panic while holding the lock leaves a map that is still valid.
-        self.inner.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// A fresh entry computed in `month`.
-    pub fn get(&self, key: &CacheKey, month: NaiveDate) -> Option<Arc<ForecastOut>> {
-        let inner = self.lock();
-        let e = inner.entries.get(key)?;
-        (e.month == month && e.at.elapsed() < MAX_AGE).then(|| e.value.clone())
-    }
-
-    /// Where `org`'s entries stand, to pass to [`ForecastCache::put`].
-    pub fn generation(&self, org: OrgId) -> Generation {
-        let inner = self.lock();
-        Generation(
-            inner.epoch,
-            inner.generations.get(&org).copied().unwrap_or(0),
-        )
-    }
-
-    /// Stores a forecast unless `org`'s entries were invalidated since
-    /// `seen` was read (it may predate the write that invalidated them).
-    pub fn put(&self, key: CacheKey, month: NaiveDate, seen: Generation, value: Arc<ForecastOut>) {
-        let mut inner = self.lock();
-        let now = Generation(
-            inner.epoch,
-            inner.generations.get(&key.org).copied().unwrap_or(0),
-        );
-        if now != seen {
-            return;
-        }
-        if inner.entries.len() >= MAX_ENTRIES {
-            inner.entries.retain(|_, e| e.at.elapsed() < MAX_AGE);
-            if inner.entries.len() >= MAX_ENTRIES {
-                inner.entries.clear();
-            }
-        }
-        inner.entries.insert(
-            key,
-            Entry {
-                month,
-                at: Instant::now(),
-                value,
-            },
-        );
-    }
-
-    /// Forgets `org`'s forecasts.
-    pub fn invalidate(&self, org: OrgId) {
-        let mut inner = self.lock();
-        inner.entries.retain(|k, _| k.org != org);
-        *inner.generations.entry(org).or_default() += 1;
-    }
-
-    /// Forgets every forecast.
-    pub fn clear(&self) {
-        let mut inner = self.lock();
-        inner.entries.clear();
-        inner.epoch += 1;
-    }
-
-    /// Entries held.
-    pub fn len(&self) -> usize {
-        self.lock().entries.len()
-    }
-
-    /// True when nothing is cached.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-}
-
-/// Whether an event changes a series the forecasts are made from (won deals:
-/// their value, close month and contact).
-pub fn invalidates(kind: &EventKind) -> bool {
-    match kind {
-        EventKind::DealCreated { stage, .. } => stage.status() != DealStatus::Open,
-        // Any change of a won deal (value, close time, contact) or any change
-        // of status; a lost deal's edits change nothing forecast, but a deal
-        // leaving "won" does.
-        EventKind::DealUpdated {
-            old_status,
-            new_status,
-            old_value_cents,
-            new_value_cents,
-            ..
-        } => {
-            old_status != new_status
-                || *old_status == DealStatus::Won
-                || (old_value_cents != new_value_cents && *new_status != DealStatus::Open)
-        }
-        EventKind::DealDeleted { .. } | EventKind::ContactDeleted { .. } => true,
-        _ => false,
-    }
-}
-
-/// Keeps `cache` in step with the writes announced on `events`.
-pub async fn invalidate_on_events(mut events: Subscription, cache: Arc<ForecastCache>) {
-    loop {
-        match events.recv().await {
-            Ok(e) if invalidates(&e.kind) => cache.invalidate(e.organization_id),
-            Ok(_) => {}
-            Err(RecvError::Lagged(n)) => {
-                tracing::warn!(
-                    missed = n,
-                    "forecast cache lagged behind the event bus; cleared"
-                );
-                cache.clear();
-            }
-            Err(RecvError::Closed) => return,
-        }
-    }
-}
-
-/// Starts the forecasting tasks: the cache's event subscriber always, the
-/// daily forecast cycle when the scheduler is on.
-pub(crate) fn spawn_background(state: &AppState, bg: &mut Background) {
-    // Subscribed here, not inside the task, so no write made after start-up
-    // can slip past the cache.
-    let sub = state.events.subscribe();
-    bg.add(
-        "forecast_cache_invalidation",
-        tokio::spawn(invalidate_on_events(sub, state.forecasts.clone())),
-    );
-    if state.settings.scheduler {
-        let store = state.store.clone();
-        let events = state.events.clone();
-        let every = Duration::from_secs(state.settings.forecast_interval_secs.max(60));
-        bg.add(
-            "forecast_cycle",
-            tokio::spawn(neuracrm_jobs::schedule::run_periodic(
-                state.store.clone(),
-                neuracrm_jobs::schedule::instance_name(),
-                "forecast_cycle",
-                every,
-                move || {
-                    let store = store.clone();
-                    let events = events.clone();
-                    async move {
-                        let opts = neuracrm_jobs::forecasting::CycleOptions::default();
-                        neuracrm_jobs::forecasting::run_cycle(&store, events.as_ref(), &opts)
-                            .await
-                            .map(|s| s.line())
-                    }
-                },
-            )),
-        );
-    }
 }
 
 // ---------------------------------------------------------------- wire types
@@ -642,13 +371,6 @@ pub fn forecast_out(
     Ok(out)
 }
 
-fn job_error(e: JobError) -> ApiError {
-    match e {
-        JobError::Store(s) => s.into(),
-        other => ApiError::Internal(other.to_string()),
-    }
-}
-
 /// Forecasts one of the organization's monthly series.
 ///
 /// History runs from the first month with a won deal to the last complete
@@ -667,51 +389,29 @@ pub async fn get_forecast(
     user: AuthUser,
     Query(q): Query<ForecastQuery>,
 ) -> ApiResult<Json<ForecastOut>> {
-    let metric = q.metric.unwrap_or(ForecastMetric::Revenue);
-    let model = q.model.unwrap_or(ForecastAlgorithm::Ensemble);
-    let months = q.months.unwrap_or(12);
-    if !(1..=neuracrm_domain::MAX_FORECAST_MONTHS).contains(&months) {
-        return Err(ApiError::InvalidQuery {
-            field: Some("months".into()),
-            message: format!(
-                "months must be between 1 and {}",
-                neuracrm_domain::MAX_FORECAST_MONTHS
-            ),
-        });
-    }
-    let now = Utc::now();
-    let month = current_month(now);
-    let key = CacheKey {
-        org: user.org,
-        metric,
-        months: months as u32,
-        model,
+    let req = ForecastRequest {
+        metric: q.metric.unwrap_or(ForecastMetric::Revenue),
+        months: q.months.unwrap_or(12),
+        model: q.model.unwrap_or(ForecastAlgorithm::Ensemble),
     };
-    let cache = &state.forecasts;
-    if let Some(hit) = cache.get(&key, month) {
-        let mut out = (*hit).clone();
-        out.cached = true;
-        return Ok(Json(out));
-    }
-    let seen = cache.generation(user.org);
-    let series = load_series(&state.store, user.org, metric, now)
-        .await
-        .map_err(job_error)?;
-    let fit = {
-        let _permit = cache
-            .fits
-            .acquire()
-            .await
-            .map_err(|e| ApiError::Internal(e.to_string()))?;
-        let s = series.clone();
-        tokio::task::spawn_blocking(move || fit_series(&s, months as usize, model, LEVEL))
-            .await
-            .map_err(|e| ApiError::Internal(format!("forecast task: {e}")))?
-            .map_err(|e| ApiError::Internal(format!("forecast: {e}")))?
-    };
-    let out = forecast_out(&series, &fit, model, months as u32, LEVEL, now)?;
-    cache.put(key, month, seen, Arc::new(out.clone()));
+    let (forecast, cached) = forecasting::forecast(&state.crm, &user.caller(), req).await?;
+    let mut out = ForecastOut::from_forecast(&forecast)?;
+    out.cached = cached;
     Ok(Json(out))
+}
+
+impl ForecastOut {
+    /// The response for a computed forecast.
+    fn from_forecast(f: &Forecast) -> ApiResult<ForecastOut> {
+        forecast_out(
+            &f.series,
+            &f.fit,
+            f.model,
+            f.months,
+            f.level,
+            f.generated_at,
+        )
+    }
 }
 
 /// Which forecasts' accuracy to show.
@@ -789,9 +489,8 @@ pub async fn get_accuracy(
     user: AuthUser,
     Query(q): Query<AccuracyQuery>,
 ) -> ApiResult<Json<AccuracyReport>> {
-    let repo = state.store.forecasting_models();
-    let by_model = repo.accuracy(user.org, q.metric, false).await?;
-    let by_horizon = repo.accuracy(user.org, q.metric, true).await?;
+    let (by_model, by_horizon) =
+        forecasting::accuracy(&state.crm, &user.caller(), q.metric).await?;
     Ok(Json(AccuracyReport {
         by_model: by_model.into_iter().map(Into::into).collect(),
         by_horizon: by_horizon.into_iter().map(Into::into).collect(),
@@ -845,7 +544,7 @@ pub async fn get_pipeline(
     State(state): State<AppState>,
     user: AuthUser,
 ) -> ApiResult<Json<PipelineOut>> {
-    let months = state.store.forecasts().weighted_pipeline(user.org).await?;
+    let months = forecasting::pipeline(&state.crm, &user.caller()).await?;
     let total_value = months.iter().map(|m| m.value).sum();
     let total_weighted_value = months.iter().map(|m| m.weighted_value).sum();
     Ok(Json(PipelineOut {
@@ -868,141 +567,4 @@ pub async fn get_pipeline(
         total_value,
         total_weighted_value,
     }))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use neuracrm_domain::{DealId, DealStage};
-
-    fn key(org: i64) -> CacheKey {
-        CacheKey {
-            org: OrgId(org),
-            metric: ForecastMetric::Revenue,
-            months: 12,
-            model: ForecastAlgorithm::Ensemble,
-        }
-    }
-
-    fn out() -> Arc<ForecastOut> {
-        Arc::new(ForecastOut {
-            status: ForecastStatus::InsufficientHistory,
-            metric: ForecastMetric::Revenue,
-            model: ForecastAlgorithm::Ensemble,
-            months: 12,
-            level: LEVEL,
-            reason: None,
-            history: vec![],
-            forecast: vec![],
-            model_performance: vec![],
-            best_model: None,
-            spec: None,
-            insights: None,
-            generated_at: Utc::now(),
-            cached: false,
-        })
-    }
-
-    #[test]
-    fn invalidation_is_per_organization_and_beats_a_slow_computation() {
-        let c = ForecastCache::default();
-        let m = NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
-        c.put(key(1), m, c.generation(OrgId(1)), out());
-        c.put(key(2), m, c.generation(OrgId(2)), out());
-        assert!(c.get(&key(1), m).is_some());
-        assert!(
-            c.get(&key(1), NaiveDate::from_ymd_opt(2026, 12, 1).unwrap())
-                .is_none(),
-            "a new month means a longer history"
-        );
-        // A computation that started before an invalidation is not stored.
-        let stale = c.generation(OrgId(1));
-        c.invalidate(OrgId(1));
-        assert!(c.get(&key(1), m).is_none());
-        assert!(
-            c.get(&key(2), m).is_some(),
-            "another organization keeps its entry"
-        );
-        c.put(key(1), m, stale, out());
-        assert!(c.get(&key(1), m).is_none());
-        let before_clear = c.generation(OrgId(2));
-        c.clear();
-        assert!(c.is_empty());
-        c.put(key(2), m, before_clear, out());
-        assert!(c.is_empty());
-    }
-
-    #[tokio::test]
-    async fn a_lagging_subscriber_clears_everything_and_an_event_clears_its_org() {
-        use neuracrm_domain::{ContactId, DomainEvent};
-        use neuracrm_events::{BroadcastBus, EventBus};
-        let cache = Arc::new(ForecastCache::default());
-        let m = NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
-        for org in [1, 2] {
-            cache.put(key(org), m, cache.generation(OrgId(org)), out());
-        }
-        let bus = BroadcastBus::new(2);
-        let sub = bus.subscribe();
-        let ev = |org: i64, kind: EventKind| DomainEvent::new(OrgId(org), Utc::now(), kind);
-        // Org 2's deal is deleted: only org 2's entry goes.
-        bus.publish(ev(2, EventKind::DealDeleted { id: DealId(1) }));
-        bus.publish(ev(1, EventKind::ContactCreated { id: ContactId(1) }));
-        let task = tokio::spawn(invalidate_on_events(sub, cache.clone()));
-        // Wait until the subscriber has seen them (it runs on its own task).
-        while cache.get(&key(2), m).is_some() {
-            tokio::task::yield_now().await;
-        }
-        assert!(
-            cache.get(&key(1), m).is_some(),
-            "a contact creation changes nothing"
-        );
-        drop(bus);
-        task.await.unwrap();
-
-        // Events beyond the bus's capacity: the subscriber lags and clears all.
-        let bus = BroadcastBus::new(2);
-        let sub = bus.subscribe();
-        for i in 0..5 {
-            bus.publish(ev(3, EventKind::ContactCreated { id: ContactId(i) }));
-        }
-        drop(bus);
-        invalidate_on_events(sub, cache.clone()).await;
-        assert!(cache.is_empty(), "org 1's entry went with the lag");
-    }
-
-    #[test]
-    fn only_writes_that_change_won_deals_invalidate() {
-        let upd = |old: DealStatus, new: DealStatus, ov: i64, nv: i64| EventKind::DealUpdated {
-            id: DealId(1),
-            old_stage: DealStage::Proposal,
-            new_stage: DealStage::Proposal,
-            old_status: old,
-            new_status: new,
-            old_value_cents: ov,
-            new_value_cents: nv,
-        };
-        use DealStatus::*;
-        assert!(invalidates(&upd(Open, Won, 1, 1)));
-        assert!(invalidates(&upd(Won, Open, 1, 1)));
-        assert!(
-            invalidates(&upd(Won, Won, 1, 1)),
-            "close time or contact may have changed"
-        );
-        assert!(invalidates(&upd(Lost, Lost, 1, 2)));
-        assert!(
-            !invalidates(&upd(Open, Open, 1, 2)),
-            "open deals are not in the series"
-        );
-        assert!(invalidates(&EventKind::DealCreated {
-            id: DealId(1),
-            stage: DealStage::ClosedWon,
-            value_cents: 5
-        }));
-        assert!(!invalidates(&EventKind::DealCreated {
-            id: DealId(1),
-            stage: DealStage::Prospecting,
-            value_cents: 5
-        }));
-        assert!(invalidates(&EventKind::DealDeleted { id: DealId(1) }));
-    }
 }

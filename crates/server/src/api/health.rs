@@ -22,7 +22,7 @@ async fn healthz() -> Json<Value> {
 
 /// The database answers; 503 (without internal detail) when it does not.
 async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
-    match state.store.db().ping().await {
+    match state.crm.store.db().ping().await {
         Ok(()) => (
             StatusCode::OK,
             Json(json!({ "status": "ready", "database": "ok" })),

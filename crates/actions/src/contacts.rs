@@ -1,0 +1,149 @@
+//! Contacts: the [`Record`] of a contact, and the reads of what hangs off one
+//! (its leads, deals and timeline).
+
+use neuracrm_domain::{Contact, ContactId, ContactPatch, Deal, EventKind, Lead, NewContact, OrgId};
+use neuracrm_store::activities::ActivityFilter;
+use neuracrm_store::contacts::{ContactFilter, ContactSort};
+use neuracrm_store::deals::DealFilter;
+use neuracrm_store::leads::LeadFilter;
+use neuracrm_store::{Page, Paged, Sort};
+
+use crate::activities::ActivityView;
+use crate::dates::{Input, Year, check_years};
+use crate::records::{List, Record};
+use crate::{ActionResult, Caller, Crm};
+
+impl Record for Contact {
+    type Id = ContactId;
+    type New = NewContact;
+    type Patch = ContactPatch;
+    type Filter = ContactFilter;
+    type Sort = Sort<ContactSort>;
+    type View = Contact;
+
+    fn check_filter(f: &ContactFilter) -> ActionResult<()> {
+        check_years(
+            &[
+                ("created_from", f.created_from.year()),
+                ("created_to", f.created_to.year()),
+            ],
+            Input::Filter,
+        )
+    }
+
+    async fn insert(crm: &Crm, caller: &Caller, new: &NewContact) -> ActionResult<Contact> {
+        Ok(crm
+            .store
+            .contacts()
+            .create(caller.org, Some(caller.user), new)
+            .await?)
+    }
+
+    async fn fetch(crm: &Crm, org: OrgId, id: ContactId) -> ActionResult<Contact> {
+        Ok(crm.store.contacts().get(org, id).await?)
+    }
+
+    async fn change(
+        crm: &Crm,
+        caller: &Caller,
+        id: ContactId,
+        patch: &ContactPatch,
+    ) -> ActionResult<(Contact, Contact)> {
+        Ok(crm
+            .store
+            .contacts()
+            .update(caller.org, Some(caller.user), id, patch)
+            .await?)
+    }
+
+    async fn remove(crm: &Crm, caller: &Caller, id: ContactId) -> ActionResult<()> {
+        Ok(crm
+            .store
+            .contacts()
+            .delete(caller.org, Some(caller.user), id)
+            .await?)
+    }
+
+    async fn find(crm: &Crm, org: OrgId, q: &List<Contact>) -> ActionResult<Paged<Contact>> {
+        Ok(crm
+            .store
+            .contacts()
+            .list(org, &q.filter, q.sort, q.page)
+            .await?)
+    }
+
+    fn view(self) -> Contact {
+        self
+    }
+
+    fn created(&self) -> Option<EventKind> {
+        Some(EventKind::ContactCreated { id: self.id })
+    }
+
+    fn updated(_: &Contact, new: &Contact) -> Option<EventKind> {
+        Some(EventKind::ContactUpdated { id: new.id })
+    }
+
+    fn deleted(id: ContactId) -> Option<EventKind> {
+        Some(EventKind::ContactDeleted { id })
+    }
+}
+
+/// A page of the contact's leads (404 when the contact is not the caller's).
+pub async fn leads(
+    crm: &Crm,
+    caller: &Caller,
+    id: ContactId,
+    page: Page,
+) -> ActionResult<Paged<Lead>> {
+    crm.store.contacts().get(caller.org, id).await?;
+    let filter = LeadFilter {
+        contact_id: Some(id),
+        ..Default::default()
+    };
+    Ok(crm
+        .store
+        .leads()
+        .list(caller.org, &filter, Sort::default(), page)
+        .await?)
+}
+
+/// A page of the contact's deals.
+pub async fn deals(
+    crm: &Crm,
+    caller: &Caller,
+    id: ContactId,
+    page: Page,
+) -> ActionResult<Paged<Deal>> {
+    crm.store.contacts().get(caller.org, id).await?;
+    let filter = DealFilter {
+        contact_id: Some(id),
+        ..Default::default()
+    };
+    Ok(crm
+        .store
+        .deals()
+        .list(caller.org, &filter, Sort::default(), page)
+        .await?)
+}
+
+/// The contact's timeline: its own activities and those of its leads and
+/// deals, newest first, with their stored sentiment.
+pub async fn timeline(
+    crm: &Crm,
+    caller: &Caller,
+    id: ContactId,
+    page: Page,
+) -> ActionResult<Paged<ActivityView>> {
+    crm.store.contacts().get(caller.org, id).await?;
+    let filter = ActivityFilter {
+        timeline_of: Some(id),
+        ..Default::default()
+    };
+    let items = crm
+        .store
+        .activities()
+        .list(caller.org, &filter, Default::default(), page)
+        .await?;
+    crate::activities::with_sentiment(crm, caller.org, items).await
+}

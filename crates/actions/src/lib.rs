@@ -1,0 +1,98 @@
+//! NeuraCRM's use cases, one function per action.
+//!
+//! Every write and every read with more to it than one lookup (create a
+//! deal, move it to another stage, log an activity, score a lead now, import
+//! a CSV file, make a forecast, ...) is one function here. It takes the
+//! [`Caller`] (user, organization, role) and typed input, checks the role and
+//! what the types cannot say, writes through the store, publishes the event
+//! once the write has committed, and returns a domain value or an
+//! [`ActionError`]. The JSON API, the web UI, the CLI and the scheduler call
+//! these functions and only translate between their medium and them, so the
+//! same action has the same checks and the same events wherever it starts.
+//!
+//! [`Crm`] holds what the actions need (the store, the event bus, the
+//! analysers and caches that live for the process) and is cheap to clone.
+//!
+//! - [`records`]: the one mechanism behind the records with the
+//!   create/read/change/delete shape; [`contacts`], [`leads`], [`deals`],
+//!   [`activities`], [`users`] and [`forecasting`]'s models state theirs;
+//! - [`auth`]: registration and the caller's identity;
+//! - [`import`]: CSV import of contacts and leads;
+//! - [`scoring`], [`forecasting`], [`sentiment`]: the engines' actions.
+//!
+//! ```no_run
+//! # async fn demo(crm: neuracrm_actions::Crm, caller: neuracrm_actions::Caller) -> neuracrm_actions::ActionResult<()> {
+//! use neuracrm_actions::records;
+//! use neuracrm_domain::{Deal, DealId, DealPatch, DealStage};
+//! let patch = DealPatch { stage: Some(DealStage::Negotiation), ..Default::default() };
+//! // Checks, writes, publishes `deal_updated` with the old and new stage.
+//! let deal = records::update::<Deal>(&crm, &caller, DealId(7), patch).await?;
+//! # Ok(()) }
+//! ```
+
+use std::sync::Arc;
+
+use neuracrm_domain::{DomainEvent, EventKind, OrgId};
+use neuracrm_events::EventBus;
+use neuracrm_jobs::intent::IntentService;
+use neuracrm_jobs::sentiment::SentimentService;
+use neuracrm_store::Store;
+
+pub mod activities;
+pub mod auth;
+mod caller;
+pub mod contacts;
+pub mod dates;
+pub mod deals;
+mod error;
+pub mod forecasting;
+pub mod import;
+pub mod leads;
+pub mod records;
+pub mod scoring;
+pub mod sentiment;
+pub mod users;
+
+pub use caller::{Access, Caller};
+pub use error::{ActionError, ActionResult, error_chain};
+
+/// What the actions act with; one per process, cloned into every front end.
+#[derive(Debug, Clone)]
+pub struct Crm {
+    /// The repositories.
+    pub store: Store,
+    /// Where every write announces itself.
+    pub events: Arc<dyn EventBus>,
+    /// Reads buying intent: for "score now" the LLM when configured (its
+    /// answers stored per organization), else the offline estimator; for
+    /// the batch as `llm.batch` says.
+    pub intent: Arc<IntentService>,
+    /// Each organization's sentiment analyser (models loaded once, shared).
+    pub sentiment: Arc<SentimentService>,
+    /// Forecasts computed on demand, per organization (per process).
+    pub forecasts: Arc<forecasting::ForecastCache>,
+}
+
+impl Crm {
+    /// The actions over `store`, publishing on `events`.
+    pub fn new(
+        store: Store,
+        events: Arc<dyn EventBus>,
+        intent: Arc<IntentService>,
+        sentiment: Arc<SentimentService>,
+    ) -> Crm {
+        Crm {
+            store,
+            events,
+            intent,
+            sentiment,
+            forecasts: Arc::default(),
+        }
+    }
+
+    /// Publishes an event of `org` happening now.
+    pub fn publish(&self, org: OrgId, kind: EventKind) {
+        self.events
+            .publish(DomainEvent::new(org, chrono::Utc::now(), kind));
+    }
+}

@@ -1,0 +1,134 @@
+//! Users of an organization, managed by its admins: the [`Record`] of a user.
+//! Passwords are checked against the policy and hashed here, off the async
+//! runtime, so no front end handles a hash.
+
+use neuracrm_domain::password::Password;
+use neuracrm_domain::{EventKind, NewUser, OrgId, Role, User, UserId};
+use neuracrm_store::Paged;
+use neuracrm_store::users::UserPatch;
+
+use crate::auth::hash_password;
+use crate::records::{List, Record};
+use crate::{Access, ActionError, ActionResult, Caller, Crm};
+
+/// A new user and their first password.
+#[derive(Debug, Clone)]
+pub struct NewAccount {
+    /// E-mail, name and role.
+    pub user: NewUser,
+    /// The plain password, checked against the policy before hashing.
+    pub password: String,
+}
+
+/// A change of a user's name, role or password.
+#[derive(Debug, Clone, Default)]
+pub struct AccountPatch {
+    /// New display name.
+    pub name: Option<String>,
+    /// New role (an admin cannot demote themselves).
+    pub role: Option<Role>,
+    /// New plain password, checked against the policy.
+    pub password: Option<String>,
+}
+
+impl Record for User {
+    type Id = UserId;
+    type New = NewAccount;
+    type Patch = AccountPatch;
+    type Filter = ();
+    type Sort = ();
+    type View = User;
+
+    const READ: Access = Access::Admins;
+    const WRITE: Access = Access::Admins;
+
+    fn check_new(_: &Caller, new: &NewAccount) -> ActionResult<()> {
+        Ok(new.user.validate()?)
+    }
+
+    fn check_patch(caller: &Caller, id: UserId, patch: &AccountPatch) -> ActionResult<()> {
+        if id == caller.user && patch.role.is_some_and(|r| r != Role::Admin) {
+            return Err(ActionError::Conflict {
+                field: "role".into(),
+                message: "an admin cannot demote themselves".into(),
+            });
+        }
+        Ok(())
+    }
+
+    fn check_delete(caller: &Caller, id: UserId) -> ActionResult<()> {
+        if id == caller.user {
+            return Err(ActionError::Conflict {
+                field: "id".into(),
+                message: "an admin cannot delete themselves".into(),
+            });
+        }
+        Ok(())
+    }
+
+    async fn insert(crm: &Crm, caller: &Caller, new: &NewAccount) -> ActionResult<User> {
+        let hash = hash_password(Password::parse(&new.password)?).await?;
+        Ok(crm
+            .store
+            .users()
+            .create(caller.org, Some(caller.user), &new.user, &hash)
+            .await?)
+    }
+
+    async fn fetch(crm: &Crm, org: OrgId, id: UserId) -> ActionResult<User> {
+        Ok(crm.store.users().get(org, id).await?)
+    }
+
+    /// The store returns the user after the change only; the event needs no
+    /// more.
+    async fn change(
+        crm: &Crm,
+        caller: &Caller,
+        id: UserId,
+        patch: &AccountPatch,
+    ) -> ActionResult<(User, User)> {
+        let password_hash = match &patch.password {
+            Some(p) => Some(hash_password(Password::parse(p)?).await?),
+            None => None,
+        };
+        let patch = UserPatch {
+            name: patch.name.clone(),
+            role: patch.role,
+            password_hash,
+        };
+        let user = crm
+            .store
+            .users()
+            .update(caller.org, Some(caller.user), id, &patch)
+            .await?;
+        Ok((user.clone(), user))
+    }
+
+    async fn remove(crm: &Crm, caller: &Caller, id: UserId) -> ActionResult<()> {
+        Ok(crm
+            .store
+            .users()
+            .delete(caller.org, Some(caller.user), id)
+            .await?)
+    }
+
+    async fn find(crm: &Crm, org: OrgId, q: &List<User>) -> ActionResult<Paged<User>> {
+        Ok(crm.store.users().list(org, q.page).await?)
+    }
+
+    fn view(self) -> User {
+        self
+    }
+
+    fn created(&self) -> Option<EventKind> {
+        Some(EventKind::UserCreated { id: self.id })
+    }
+
+    fn updated(_: &User, new: &User) -> Option<EventKind> {
+        Some(EventKind::UserUpdated { id: new.id })
+    }
+
+    fn deleted(id: UserId) -> Option<EventKind> {
+        Some(EventKind::UserDeleted { id })
+    }
+}

@@ -1,0 +1,256 @@
+//! `/api/activities`: the activity resource (list by time of occurrence,
+//! record, read, change, delete), all through the generic mechanism. Reads
+//! carry the stored sentiment; an activity is recorded by the caller.
+
+use chrono::{DateTime, Utc};
+use neuracrm_actions::activities::ActivityView;
+use neuracrm_actions::records::List;
+use neuracrm_domain as d;
+use neuracrm_domain::{ActivityPatch, ActivityType, ContactId, DealId, LeadId, UserId};
+use neuracrm_store::activities::ActivityFilter;
+use neuracrm_store::sentiment::StoredSentiment;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::AppState;
+use crate::http::error::ApiResult;
+use crate::http::resource::{Conflicts, Docs, Resource, crud};
+use crate::http::wire::{SentimentLabel, SentimentMethod, page, page_type, vocab};
+
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    crud::<d::Activity>()
+}
+
+impl Resource for d::Activity {
+    type Out = ActivityOut;
+    type Page = ActivityPage;
+    type Create = CreateActivity;
+    type PatchBody = ActivityPatch;
+    type PatchDoc = ActivityPatchBody;
+    type Query = ActivityQuery;
+
+    const DOCS: Docs = Docs {
+        path: "/api/activities",
+        tag: "activities",
+        singular: "activity",
+        plural: "activities",
+        id: "Activity id",
+        list: "Lists the organization's activities by time of occurrence.",
+        create: "Records an activity (by the caller).",
+        get: "One activity.",
+        update: "Changes an activity's subject, body, duration or time.",
+        delete: "Deletes an activity.",
+        bad_query: "Bad query",
+        invalid_create: "Invalid field or reference",
+        invalid_update: "Invalid field",
+        conflicts: Conflicts {
+            create: None,
+            update: None,
+            delete: None,
+        },
+    };
+
+    fn new_from(body: CreateActivity) -> d::NewActivity {
+        body.into()
+    }
+
+    fn list_from(q: ActivityQuery) -> ApiResult<List<d::Activity>> {
+        Ok(List {
+            page: page(q.limit, q.offset)?,
+            filter: ActivityFilter {
+                kind: q.kind,
+                lead_id: q.lead_id,
+                deal_id: q.deal_id,
+                contact_id: q.contact_id,
+                timeline_of: None,
+                user_id: q.user_id,
+                occurred_from: q.occurred_from,
+                occurred_to: q.occurred_to,
+            },
+            sort: q.order.unwrap_or_default(),
+        })
+    }
+}
+
+/// An activity.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ActivityOut {
+    id: i64,
+    organization_id: i64,
+    #[serde(rename = "type")]
+    #[schema(value_type = vocab::ActivityType)]
+    kind: ActivityType,
+    lead_id: Option<i64>,
+    deal_id: Option<i64>,
+    contact_id: Option<i64>,
+    user_id: Option<i64>,
+    subject: Option<String>,
+    body: Option<String>,
+    duration_seconds: Option<i64>,
+    occurred_at: DateTime<Utc>,
+    created_at: DateTime<Utc>,
+    /// The stored sentiment, on reads (GET) of activities with customer text
+    /// once analysed (shortly after they are logged or edited); null
+    /// otherwise, and in the answers to POST and PATCH.
+    sentiment: Option<ActivitySentimentOut>,
+}
+
+/// The stored sentiment of an activity.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ActivitySentimentOut {
+    /// `negative`, `neutral` or `positive`.
+    #[schema(value_type = SentimentLabel)]
+    label: String,
+    /// How sure, 0–1.
+    confidence: f64,
+    /// Negative score.
+    negative: f64,
+    /// Neutral score.
+    neutral: f64,
+    /// Positive score.
+    positive: f64,
+    /// VADER's compound score, −1 to 1.
+    compound: f64,
+    /// `vader` or `model`.
+    #[schema(value_type = SentimentMethod)]
+    method: String,
+    /// When it was computed.
+    analyzed_at: DateTime<Utc>,
+}
+
+impl From<&StoredSentiment> for ActivitySentimentOut {
+    fn from(s: &StoredSentiment) -> Self {
+        ActivitySentimentOut {
+            label: s.label.clone(),
+            confidence: s.confidence,
+            negative: s.negative,
+            neutral: s.neutral,
+            positive: s.positive,
+            compound: s.compound,
+            method: s.method.clone(),
+            analyzed_at: s.analyzed_at,
+        }
+    }
+}
+
+impl From<ActivityView> for ActivityOut {
+    fn from(v: ActivityView) -> Self {
+        let a = v.activity;
+        ActivityOut {
+            id: a.id.0,
+            organization_id: a.organization_id.0,
+            kind: a.kind,
+            lead_id: a.lead_id.map(|v| v.0),
+            deal_id: a.deal_id.map(|v| v.0),
+            contact_id: a.contact_id.map(|v| v.0),
+            user_id: a.user_id.map(|v| v.0),
+            subject: a.subject,
+            body: a.body,
+            duration_seconds: a.duration_seconds,
+            occurred_at: a.occurred_at,
+            created_at: a.created_at,
+            sentiment: v.sentiment.as_ref().map(Into::into),
+        }
+    }
+}
+
+page_type!(
+    /// A page of activities.
+    ActivityPage, ActivityOut, ActivityView
+);
+
+/// A new activity; it must name a lead, a deal or a contact.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateActivity {
+    /// What happened.
+    #[serde(rename = "type")]
+    #[schema(value_type = vocab::ActivityType)]
+    pub kind: ActivityType,
+    #[serde(default)]
+    #[schema(value_type = Option<i64>)]
+    lead_id: Option<LeadId>,
+    #[serde(default)]
+    #[schema(value_type = Option<i64>)]
+    deal_id: Option<DealId>,
+    #[serde(default)]
+    #[schema(value_type = Option<i64>)]
+    contact_id: Option<ContactId>,
+    #[serde(default)]
+    subject: Option<String>,
+    #[serde(default)]
+    body: Option<String>,
+    #[serde(default)]
+    #[schema(minimum = 0)]
+    duration_seconds: Option<i64>,
+    /// Defaults to now.
+    #[serde(default)]
+    occurred_at: Option<DateTime<Utc>>,
+}
+
+impl From<CreateActivity> for d::NewActivity {
+    /// The recording user is set by the action: the caller.
+    fn from(a: CreateActivity) -> Self {
+        d::NewActivity {
+            kind: a.kind,
+            lead_id: a.lead_id,
+            deal_id: a.deal_id,
+            contact_id: a.contact_id,
+            user_id: None,
+            subject: a.subject,
+            body: a.body,
+            duration_seconds: a.duration_seconds,
+            occurred_at: a.occurred_at,
+        }
+    }
+}
+
+/// A partial update of an activity: absent fields stay, `null` clears an optional
+/// field (a required one refuses it with 422).
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)]
+pub struct ActivityPatchBody {
+    subject: Option<String>,
+    body: Option<String>,
+    #[schema(minimum = 0)]
+    duration_seconds: Option<i64>,
+    #[schema(nullable = false)]
+    occurred_at: Option<DateTime<Utc>>,
+}
+
+/// Filters, order and paging of the activity list (by time of occurrence).
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ActivityQuery {
+    /// Rows per page, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<i64>,
+    /// Rows to skip.
+    #[param(minimum = 0)]
+    pub offset: Option<i64>,
+    /// Direction of the occurrence-time order (default desc).
+    #[param(value_type = Option<vocab::SortOrder>)]
+    pub order: Option<neuracrm_store::SortDir>,
+    /// Type.
+    #[serde(rename = "type")]
+    #[param(rename = "type", value_type = Option<vocab::ActivityType>)]
+    pub kind: Option<ActivityType>,
+    /// Lead id.
+    #[param(value_type = Option<i64>)]
+    pub lead_id: Option<LeadId>,
+    /// Deal id.
+    #[param(value_type = Option<i64>)]
+    pub deal_id: Option<DealId>,
+    /// Contact id (its own activities only).
+    #[param(value_type = Option<i64>)]
+    pub contact_id: Option<ContactId>,
+    /// Recording user id.
+    #[param(value_type = Option<i64>)]
+    pub user_id: Option<UserId>,
+    /// Happened at or after (RFC 3339).
+    pub occurred_from: Option<DateTime<Utc>>,
+    /// Happened before (RFC 3339).
+    pub occurred_to: Option<DateTime<Utc>>,
+}

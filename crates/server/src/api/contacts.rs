@@ -1,0 +1,287 @@
+//! `/api/contacts`: the contact resource (list with filters, create, read,
+//! change, delete through the generic mechanism) and what hangs off a
+//! contact: its leads, deals and activity timeline (hand-written: nested
+//! reads of other resources).
+
+use chrono::{DateTime, Utc};
+use neuracrm_actions::contacts;
+use neuracrm_actions::records::List;
+use neuracrm_domain as d;
+use neuracrm_domain::{ContactId, ContactPatch, Email, UserId};
+use neuracrm_store::Sort;
+use neuracrm_store::contacts::ContactFilter;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::activities::ActivityPage;
+use super::deals::DealPage;
+use super::leads::LeadPage;
+use crate::AppState;
+use crate::http::auth::AuthUser;
+use crate::http::error::{ApiResult, ErrorBody};
+use crate::http::extract::{Id, Json, Query};
+use crate::http::resource::{Conflicts, Docs, Resource, crud};
+use crate::http::wire::{PageQuery, page, page_type, vocab};
+
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    crud::<d::Contact>()
+        .routes(routes!(contact_leads))
+        .routes(routes!(contact_deals))
+        .routes(routes!(contact_activities))
+}
+
+impl Resource for d::Contact {
+    type Out = ContactOut;
+    type Page = ContactPage;
+    type Create = CreateContact;
+    type PatchBody = ContactPatch;
+    type PatchDoc = ContactPatchBody;
+    type Query = ContactQuery;
+
+    const DOCS: Docs = Docs {
+        path: "/api/contacts",
+        tag: "contacts",
+        singular: "contact",
+        plural: "contacts",
+        id: "Contact id",
+        list: "Lists the organization's contacts.",
+        create: "Creates a contact.",
+        get: "One contact.",
+        update: "Changes a contact (absent fields stay, `null` clears).",
+        delete: "Deletes a contact; its leads, deals and activities stay, detached.",
+        bad_query: "Bad query",
+        invalid_create: "Invalid field or reference",
+        invalid_update: "Invalid field or reference",
+        conflicts: Conflicts {
+            create: Some("E-mail taken"),
+            update: Some("E-mail taken"),
+            delete: None,
+        },
+    };
+
+    fn new_from(body: CreateContact) -> d::NewContact {
+        body.into()
+    }
+
+    fn list_from(q: ContactQuery) -> ApiResult<List<d::Contact>> {
+        Ok(List {
+            page: page(q.limit, q.offset)?,
+            filter: ContactFilter {
+                q: q.q,
+                owner_id: q.owner_id,
+                industry: q.industry,
+                created_from: q.created_from,
+                created_to: q.created_to,
+            },
+            sort: Sort {
+                by: q.sort.unwrap_or_default(),
+                dir: q.order.unwrap_or_default(),
+            },
+        })
+    }
+}
+
+/// A contact.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ContactOut {
+    id: i64,
+    organization_id: i64,
+    first_name: String,
+    last_name: Option<String>,
+    email: Option<String>,
+    phone: Option<String>,
+    company: Option<String>,
+    job_title: Option<String>,
+    industry: Option<String>,
+    company_size: Option<i64>,
+    owner_id: Option<i64>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl From<d::Contact> for ContactOut {
+    fn from(c: d::Contact) -> Self {
+        ContactOut {
+            id: c.id.0,
+            organization_id: c.organization_id.0,
+            first_name: c.first_name,
+            last_name: c.last_name,
+            email: c.email.map(Into::into),
+            phone: c.phone,
+            company: c.company,
+            job_title: c.job_title,
+            industry: c.industry,
+            company_size: c.company_size,
+            owner_id: c.owner_id.map(|u| u.0),
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+        }
+    }
+}
+
+page_type!(
+    /// A page of contacts.
+    ContactPage, ContactOut, d::Contact
+);
+
+/// A new contact.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateContact {
+    /// First (or only) name.
+    #[schema(min_length = 1, max_length = 200)]
+    pub first_name: String,
+    #[serde(default)]
+    last_name: Option<String>,
+    /// Unique within the organization.
+    #[serde(default)]
+    #[schema(value_type = Option<String>, format = Email)]
+    email: Option<Email>,
+    #[serde(default)]
+    phone: Option<String>,
+    #[serde(default)]
+    company: Option<String>,
+    #[serde(default)]
+    job_title: Option<String>,
+    #[serde(default)]
+    industry: Option<String>,
+    /// Employees.
+    #[serde(default)]
+    #[schema(minimum = 0)]
+    company_size: Option<i64>,
+    /// A user of the organization.
+    #[serde(default)]
+    #[schema(value_type = Option<i64>)]
+    owner_id: Option<UserId>,
+}
+
+impl From<CreateContact> for d::NewContact {
+    fn from(c: CreateContact) -> Self {
+        d::NewContact {
+            first_name: c.first_name,
+            last_name: c.last_name,
+            email: c.email,
+            phone: c.phone,
+            company: c.company,
+            job_title: c.job_title,
+            industry: c.industry,
+            company_size: c.company_size,
+            owner_id: c.owner_id,
+        }
+    }
+}
+
+/// A partial update of a contact: absent fields stay, `null` clears an
+/// optional field (a required one refuses it with 422).
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)]
+pub struct ContactPatchBody {
+    #[schema(nullable = false)]
+    first_name: Option<String>,
+    last_name: Option<String>,
+    #[schema(format = Email)]
+    email: Option<String>,
+    phone: Option<String>,
+    company: Option<String>,
+    job_title: Option<String>,
+    industry: Option<String>,
+    #[schema(minimum = 0)]
+    company_size: Option<i64>,
+    owner_id: Option<i64>,
+}
+
+/// Filters, sorting and paging of the contact list.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ContactQuery {
+    /// Rows per page, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<i64>,
+    /// Rows to skip.
+    #[param(minimum = 0)]
+    pub offset: Option<i64>,
+    /// Sort key.
+    #[param(value_type = Option<vocab::ContactSortKey>)]
+    pub sort: Option<neuracrm_store::contacts::ContactSort>,
+    /// Sort direction (default desc).
+    #[param(value_type = Option<vocab::SortOrder>)]
+    pub order: Option<neuracrm_store::SortDir>,
+    /// Substring of name, e-mail or company (case-insensitive).
+    pub q: Option<String>,
+    /// Owner's user id.
+    #[param(value_type = Option<i64>)]
+    pub owner_id: Option<UserId>,
+    /// Exact industry.
+    pub industry: Option<String>,
+    /// Created at or after (RFC 3339).
+    pub created_from: Option<DateTime<Utc>>,
+    /// Created before (RFC 3339).
+    pub created_to: Option<DateTime<Utc>>,
+}
+
+/// The contact's leads.
+#[utoipa::path(get, path = "/api/contacts/{id}/leads", tag = "contacts",
+    params(("id" = i64, Path, description = "Contact id"), PageQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = LeadPage),
+        (status = 400, description = "Bad id or paging", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 404, description = "No such contact", body = ErrorBody),
+    ))]
+pub async fn contact_leads(
+    state: axum::extract::State<AppState>,
+    user: AuthUser,
+    Id(id): Id<ContactId>,
+    Query(q): Query<PageQuery>,
+) -> ApiResult<Json<LeadPage>> {
+    let page = page(q.limit, q.offset)?;
+    let items = contacts::leads(&state.crm, &user.caller(), id, page).await?;
+    Ok(Json(items.into()))
+}
+
+/// The contact's deals.
+#[utoipa::path(get, path = "/api/contacts/{id}/deals", tag = "contacts",
+    params(("id" = i64, Path, description = "Contact id"), PageQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = DealPage),
+        (status = 400, description = "Bad id or paging", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 404, description = "No such contact", body = ErrorBody),
+    ))]
+pub async fn contact_deals(
+    state: axum::extract::State<AppState>,
+    user: AuthUser,
+    Id(id): Id<ContactId>,
+    Query(q): Query<PageQuery>,
+) -> ApiResult<Json<DealPage>> {
+    let page = page(q.limit, q.offset)?;
+    let items = contacts::deals(&state.crm, &user.caller(), id, page).await?;
+    Ok(Json(items.into()))
+}
+
+/// The contact's timeline: its own activities and those of its leads and
+/// deals, newest first.
+#[utoipa::path(get, path = "/api/contacts/{id}/activities", tag = "contacts",
+    params(("id" = i64, Path, description = "Contact id"), PageQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = ActivityPage),
+        (status = 400, description = "Bad id or paging", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 404, description = "No such contact", body = ErrorBody),
+    ))]
+pub async fn contact_activities(
+    state: axum::extract::State<AppState>,
+    user: AuthUser,
+    Id(id): Id<ContactId>,
+    Query(q): Query<PageQuery>,
+) -> ApiResult<Json<ActivityPage>> {
+    let page = page(q.limit, q.offset)?;
+    let items = contacts::timeline(&state.crm, &user.caller(), id, page).await?;
+    Ok(Json(items.into()))
+}

@@ -1,0 +1,238 @@
+//! `/api/deals`: the deal resource (filtered, sorted list, create, read,
+//! change, delete), all through the generic mechanism. Changes publish the
+//! old and new stage, status and value.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use neuracrm_actions::records::List;
+use neuracrm_domain as d;
+use neuracrm_domain::{Cents, ContactId, DealPatch, DealStage, LeadId, UserId};
+use neuracrm_store::Sort;
+use neuracrm_store::deals::DealFilter;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::AppState;
+use crate::http::error::ApiResult;
+use crate::http::resource::{Conflicts, Docs, Resource, crud};
+use crate::http::wire::{page, page_type, vocab};
+
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    crud::<d::Deal>()
+}
+
+impl Resource for d::Deal {
+    type Out = DealOut;
+    type Page = DealPage;
+    type Create = CreateDeal;
+    type PatchBody = DealPatch;
+    type PatchDoc = DealPatchBody;
+    type Query = DealQuery;
+
+    const DOCS: Docs = Docs {
+        path: "/api/deals",
+        tag: "deals",
+        singular: "deal",
+        plural: "deals",
+        id: "Deal id",
+        list: "Lists the organization's deals.",
+        create: "Creates a deal.",
+        get: "One deal.",
+        update: "Changes a deal (absent fields stay, `null` clears); closing stamps\n`closed_at`, reopening clears it.",
+        delete: "Deletes a deal.",
+        bad_query: "Bad query",
+        invalid_create: "Invalid field or reference",
+        invalid_update: "Invalid field or reference",
+        conflicts: Conflicts {
+            create: None,
+            update: None,
+            delete: None,
+        },
+    };
+
+    fn new_from(body: CreateDeal) -> d::NewDeal {
+        body.into()
+    }
+
+    fn list_from(q: DealQuery) -> ApiResult<List<d::Deal>> {
+        Ok(List {
+            page: page(q.limit, q.offset)?,
+            filter: DealFilter {
+                stage: q.stage,
+                status: q.status,
+                owner_id: q.owner_id,
+                contact_id: q.contact_id,
+                lead_id: q.lead_id,
+                q: q.q,
+                closed_from: q.closed_from,
+                closed_to: q.closed_to,
+                expected_close_from: q.expected_close_from,
+                expected_close_to: q.expected_close_to,
+                created_from: q.created_from,
+                created_to: q.created_to,
+            },
+            sort: Sort {
+                by: q.sort.unwrap_or_default(),
+                dir: q.order.unwrap_or_default(),
+            },
+        })
+    }
+}
+
+/// A deal.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DealOut {
+    id: i64,
+    organization_id: i64,
+    contact_id: Option<i64>,
+    lead_id: Option<i64>,
+    owner_id: Option<i64>,
+    title: String,
+    value_cents: i64,
+    #[schema(value_type = vocab::DealStage)]
+    stage: DealStage,
+    #[schema(value_type = vocab::DealStatus)]
+    status: d::DealStatus,
+    expected_close: Option<NaiveDate>,
+    closed_at: Option<DateTime<Utc>>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl From<d::Deal> for DealOut {
+    fn from(x: d::Deal) -> Self {
+        DealOut {
+            id: x.id.0,
+            organization_id: x.organization_id.0,
+            contact_id: x.contact_id.map(|c| c.0),
+            lead_id: x.lead_id.map(|l| l.0),
+            owner_id: x.owner_id.map(|u| u.0),
+            title: x.title,
+            value_cents: x.value_cents.get(),
+            stage: x.stage,
+            status: x.status,
+            expected_close: x.expected_close,
+            closed_at: x.closed_at,
+            created_at: x.created_at,
+            updated_at: x.updated_at,
+        }
+    }
+}
+
+page_type!(
+    /// A page of deals.
+    DealPage, DealOut, d::Deal
+);
+
+/// A new deal; the status follows the stage.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateDeal {
+    /// Title.
+    #[schema(min_length = 1, max_length = 200)]
+    pub title: String,
+    #[serde(default)]
+    #[schema(value_type = Option<i64>)]
+    contact_id: Option<ContactId>,
+    #[serde(default)]
+    #[schema(value_type = Option<i64>)]
+    lead_id: Option<LeadId>,
+    #[serde(default)]
+    #[schema(value_type = Option<i64>)]
+    owner_id: Option<UserId>,
+    /// Defaults to 0.
+    #[serde(default)]
+    #[schema(value_type = Option<i64>, minimum = 0)]
+    value_cents: Option<Cents>,
+    /// Defaults to `prospecting`.
+    #[serde(default)]
+    #[schema(value_type = Option<vocab::DealStage>)]
+    stage: Option<DealStage>,
+    #[serde(default)]
+    expected_close: Option<NaiveDate>,
+    /// Only for a deal created won or lost; defaults to now.
+    #[serde(default)]
+    closed_at: Option<DateTime<Utc>>,
+}
+
+impl From<CreateDeal> for d::NewDeal {
+    fn from(x: CreateDeal) -> Self {
+        d::NewDeal {
+            contact_id: x.contact_id,
+            lead_id: x.lead_id,
+            owner_id: x.owner_id,
+            title: x.title,
+            value_cents: x.value_cents.unwrap_or(Cents::ZERO),
+            stage: x.stage.unwrap_or(DealStage::Prospecting),
+            expected_close: x.expected_close,
+            closed_at: x.closed_at,
+        }
+    }
+}
+
+/// A partial update of a deal: absent fields stay, `null` clears an optional
+/// field (a required one refuses it with 422).
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)]
+pub struct DealPatchBody {
+    contact_id: Option<i64>,
+    lead_id: Option<i64>,
+    owner_id: Option<i64>,
+    #[schema(nullable = false)]
+    title: Option<String>,
+    #[schema(minimum = 0, nullable = false)]
+    value_cents: Option<i64>,
+    #[schema(nullable = false)]
+    stage: Option<vocab::DealStage>,
+    expected_close: Option<NaiveDate>,
+    #[schema(nullable = false)]
+    closed_at: Option<DateTime<Utc>>,
+}
+
+/// Filters, sorting and paging of the deal list.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct DealQuery {
+    /// Rows per page, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<i64>,
+    /// Rows to skip.
+    #[param(minimum = 0)]
+    pub offset: Option<i64>,
+    /// Sort key.
+    #[param(value_type = Option<vocab::DealSortKey>)]
+    pub sort: Option<neuracrm_store::deals::DealSort>,
+    /// Sort direction (default desc).
+    #[param(value_type = Option<vocab::SortOrder>)]
+    pub order: Option<neuracrm_store::SortDir>,
+    /// Substring of the title or the contact's name or company.
+    pub q: Option<String>,
+    /// Stage.
+    #[param(value_type = Option<vocab::DealStage>)]
+    pub stage: Option<DealStage>,
+    /// Status.
+    #[param(value_type = Option<vocab::DealStatus>)]
+    pub status: Option<d::DealStatus>,
+    /// Owner's user id.
+    #[param(value_type = Option<i64>)]
+    pub owner_id: Option<UserId>,
+    /// Contact id.
+    #[param(value_type = Option<i64>)]
+    pub contact_id: Option<ContactId>,
+    /// Lead id.
+    #[param(value_type = Option<i64>)]
+    pub lead_id: Option<LeadId>,
+    /// Closed at or after (RFC 3339).
+    pub closed_from: Option<DateTime<Utc>>,
+    /// Closed before (RFC 3339).
+    pub closed_to: Option<DateTime<Utc>>,
+    /// Expected close on or after (YYYY-MM-DD).
+    pub expected_close_from: Option<NaiveDate>,
+    /// Expected close before (YYYY-MM-DD).
+    pub expected_close_to: Option<NaiveDate>,
+    /// Created at or after (RFC 3339).
+    pub created_from: Option<DateTime<Utc>>,
+    /// Created before (RFC 3339).
+    pub created_to: Option<DateTime<Utc>>,
+}

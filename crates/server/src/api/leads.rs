@@ -1,0 +1,269 @@
+//! `/api/leads`: the lead resource (filtered, sorted list, create, read,
+//! change, delete), all through the generic mechanism.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use neuracrm_actions::records::List;
+use neuracrm_domain as d;
+use neuracrm_domain::{Cents, ContactId, LeadId, LeadPatch, LeadSource, LeadStatus, UserId};
+use neuracrm_store::Sort;
+use neuracrm_store::leads::LeadFilter;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::AppState;
+use crate::http::error::ApiResult;
+use crate::http::resource::{Conflicts, Docs, Resource, crud};
+use crate::http::wire::{page, page_type, vocab};
+
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    crud::<d::Lead>()
+}
+
+impl Resource for d::Lead {
+    type Out = LeadOut;
+    type Page = LeadPage;
+    type Create = CreateLead;
+    type PatchBody = LeadPatch;
+    type PatchDoc = LeadPatchBody;
+    type Query = LeadQuery;
+
+    const DOCS: Docs = Docs {
+        path: "/api/leads",
+        tag: "leads",
+        singular: "lead",
+        plural: "leads",
+        id: "Lead id",
+        list: "Lists the organization's leads.",
+        create: "Creates a lead.",
+        get: "One lead.",
+        update: "Changes a lead (absent fields stay, `null` clears).",
+        delete: "Deletes a lead.",
+        bad_query: "Bad query",
+        invalid_create: "Invalid field or reference",
+        invalid_update: "Invalid field or reference",
+        conflicts: Conflicts {
+            create: None,
+            update: None,
+            delete: None,
+        },
+    };
+
+    fn new_from(body: CreateLead) -> d::NewLead {
+        body.into()
+    }
+
+    fn list_from(q: LeadQuery) -> ApiResult<List<d::Lead>> {
+        Ok(List {
+            page: page(q.limit, q.offset)?,
+            filter: LeadFilter {
+                status: q.status,
+                source: q.source,
+                owner_id: q.owner_id,
+                contact_id: q.contact_id,
+                category: q.category.map(|c| c.name().to_string()),
+                min_score: q.min_score,
+                max_score: q.max_score,
+                q: q.q,
+                created_from: q.created_from,
+                created_to: q.created_to,
+                with_factors: q.include_factors.unwrap_or(false),
+            },
+            sort: Sort {
+                by: q.sort.unwrap_or_default(),
+                dir: q.order.unwrap_or_default(),
+            },
+        })
+    }
+}
+
+/// A lead with its latest score.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LeadOut {
+    id: i64,
+    organization_id: i64,
+    contact_id: Option<i64>,
+    owner_id: Option<i64>,
+    title: String,
+    description: Option<String>,
+    #[schema(value_type = vocab::LeadStatus)]
+    status: LeadStatus,
+    #[schema(value_type = vocab::LeadSource)]
+    source: LeadSource,
+    budget_cents: Option<i64>,
+    expected_decision: Option<NaiveDate>,
+    score: Option<f64>,
+    /// The factor breakdown behind the score.
+    #[schema(value_type = Option<Object>)]
+    score_factors: Option<FactorsOut>,
+    score_confidence: Option<f64>,
+    score_category: Option<String>,
+    score_updated_at: Option<DateTime<Utc>>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+/// A lead's score breakdown as users read it.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum FactorsOut {
+    /// Factors with evidence and explanation, and recommendations, rendered
+    /// from the compact stored form (serialized straight from the typed
+    /// breakdown, without an intermediate JSON tree).
+    Rendered(Box<neuracrm_scoring::stored::Breakdown>),
+    /// A stored value that does not decode, shown as stored (and logged): a
+    /// read never fails for it, and nothing is lost.
+    AsStored(serde_json::Value),
+}
+
+fn rendered_factors(lead: LeadId, stored: serde_json::Value) -> FactorsOut {
+    match neuracrm_scoring::stored::decode(&stored) {
+        Ok(b) => FactorsOut::Rendered(Box::new(b)),
+        Err(error) => {
+            tracing::warn!(lead = lead.0, %error, "stored score breakdown unreadable; shown as stored");
+            FactorsOut::AsStored(stored)
+        }
+    }
+}
+
+impl From<d::Lead> for LeadOut {
+    fn from(l: d::Lead) -> Self {
+        LeadOut {
+            id: l.id.0,
+            organization_id: l.organization_id.0,
+            contact_id: l.contact_id.map(|c| c.0),
+            owner_id: l.owner_id.map(|u| u.0),
+            title: l.title,
+            description: l.description,
+            status: l.status,
+            source: l.source,
+            budget_cents: l.budget_cents.map(Cents::get),
+            expected_decision: l.expected_decision,
+            score: l.score,
+            score_factors: l.score_factors.map(|v| rendered_factors(l.id, v)),
+            score_confidence: l.score_confidence,
+            score_category: l.score_category,
+            score_updated_at: l.score_updated_at,
+            created_at: l.created_at,
+            updated_at: l.updated_at,
+        }
+    }
+}
+
+page_type!(
+    /// A page of leads.
+    LeadPage, LeadOut, d::Lead
+);
+
+/// A new lead.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateLead {
+    /// Short title.
+    #[schema(min_length = 1, max_length = 200)]
+    pub title: String,
+    #[serde(default)]
+    #[schema(value_type = Option<i64>)]
+    contact_id: Option<ContactId>,
+    #[serde(default)]
+    #[schema(value_type = Option<i64>)]
+    owner_id: Option<UserId>,
+    #[serde(default)]
+    description: Option<String>,
+    /// Defaults to `new`.
+    #[serde(default)]
+    #[schema(value_type = Option<vocab::LeadStatus>)]
+    status: Option<LeadStatus>,
+    /// Defaults to `other`.
+    #[serde(default)]
+    #[schema(value_type = Option<vocab::LeadSource>)]
+    source: Option<LeadSource>,
+    #[serde(default)]
+    #[schema(value_type = Option<i64>, minimum = 0)]
+    budget_cents: Option<Cents>,
+    #[serde(default)]
+    expected_decision: Option<NaiveDate>,
+}
+
+impl From<CreateLead> for d::NewLead {
+    fn from(l: CreateLead) -> Self {
+        d::NewLead {
+            contact_id: l.contact_id,
+            owner_id: l.owner_id,
+            title: l.title,
+            description: l.description,
+            status: l.status.unwrap_or(LeadStatus::New),
+            source: l.source.unwrap_or(LeadSource::Other),
+            budget_cents: l.budget_cents,
+            expected_decision: l.expected_decision,
+        }
+    }
+}
+
+/// A partial update of a lead: absent fields stay, `null` clears an optional
+/// field (a required one refuses it with 422).
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)]
+pub struct LeadPatchBody {
+    contact_id: Option<i64>,
+    owner_id: Option<i64>,
+    #[schema(nullable = false)]
+    title: Option<String>,
+    description: Option<String>,
+    #[schema(nullable = false)]
+    status: Option<vocab::LeadStatus>,
+    #[schema(nullable = false)]
+    source: Option<vocab::LeadSource>,
+    #[schema(minimum = 0)]
+    budget_cents: Option<i64>,
+    expected_decision: Option<NaiveDate>,
+}
+
+/// Filters, sorting and paging of the lead list.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct LeadQuery {
+    /// Rows per page, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<i64>,
+    /// Rows to skip.
+    #[param(minimum = 0)]
+    pub offset: Option<i64>,
+    /// Sort key (leads without a score, budget or decision date come last
+    /// in either direction).
+    #[param(value_type = Option<vocab::LeadSortKey>)]
+    pub sort: Option<neuracrm_store::leads::LeadSort>,
+    /// Sort direction (default desc).
+    #[param(value_type = Option<vocab::SortOrder>)]
+    pub order: Option<neuracrm_store::SortDir>,
+    /// Substring of the title or the contact's name or company.
+    pub q: Option<String>,
+    /// Status.
+    #[param(value_type = Option<vocab::LeadStatus>)]
+    pub status: Option<LeadStatus>,
+    /// Source.
+    #[param(value_type = Option<vocab::LeadSource>)]
+    pub source: Option<LeadSource>,
+    /// Owner's user id.
+    #[param(value_type = Option<i64>)]
+    pub owner_id: Option<UserId>,
+    /// Contact id.
+    #[param(value_type = Option<i64>)]
+    pub contact_id: Option<ContactId>,
+    /// Score category.
+    #[param(value_type = Option<vocab::ScoreCategory>)]
+    pub category: Option<neuracrm_scoring::Category>,
+    /// Smallest score.
+    pub min_score: Option<f64>,
+    /// Largest score.
+    pub max_score: Option<f64>,
+    /// Created at or after (RFC 3339).
+    pub created_from: Option<DateTime<Utc>>,
+    /// Created before (RFC 3339).
+    pub created_to: Option<DateTime<Utc>>,
+    /// Include each lead's score breakdown (`score_factors`, about 1.8 KB a
+    /// lead). Off by default: list items carry `score_factors: null`; the
+    /// breakdown is on the lead itself and at `/api/leads/{id}/score`.
+    pub include_factors: Option<bool>,
+}

@@ -1,0 +1,117 @@
+//! Work the server does besides answering requests.
+//!
+//! - **Periodic jobs** (scoring, the forecast cycle, ...): each runs through
+//!   [`neuracrm_jobs::schedule::run_periodic`], which claims every time slot
+//!   through the database, so any number of instances over one database run
+//!   each slot once. Enabled by `Settings::scheduler`.
+//! - **Event subscribers**: downstream work triggered by writes (an activity
+//!   with customer text gets its sentiment, a won deal invalidates cached
+//!   forecasts). They run whether or not the scheduler does.
+//!
+//! Every task is aborted when the [`Background`] is dropped, so a test that
+//! drops its app leaves nothing running.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use neuracrm_actions::Crm;
+use neuracrm_actions::forecasting::invalidate_on_events;
+use neuracrm_actions::scoring::{JOB, scheduled_run};
+use neuracrm_jobs::schedule::{instance_name, run_periodic};
+use tokio::task::JoinHandle;
+
+use crate::AppState;
+
+pub mod sentiment;
+
+/// The running background tasks; dropping it stops them.
+#[derive(Debug, Default)]
+pub struct Background {
+    tasks: Vec<(&'static str, JoinHandle<()>)>,
+}
+
+impl Background {
+    /// Starts every background task of `state`.
+    pub fn spawn(state: &AppState) -> Background {
+        let mut bg = Background::default();
+        let crm = &state.crm;
+        if state.settings.scheduler {
+            // Periodic jobs register here.
+            bg.add(
+                "score_leads",
+                scoring_periodic(crm, state.settings.scoring_interval_secs),
+            );
+            bg.add(
+                "forecast_cycle",
+                forecast_cycle(crm, state.settings.forecast_interval_secs),
+            );
+        }
+        // Event subscribers register here. Each subscribes before its task
+        // starts, so no event published after start-up is missed.
+        bg.add("sentiment", sentiment::spawn_subscriber(crm));
+        bg.add(
+            "forecast_cache_invalidation",
+            tokio::spawn(invalidate_on_events(
+                crm.events.subscribe(),
+                crm.forecasts.clone(),
+            )),
+        );
+        bg
+    }
+
+    /// Adds a task under `name` (for logs and [`Background::names`]).
+    pub fn add(&mut self, name: &'static str, task: JoinHandle<()>) {
+        self.tasks.push((name, task));
+    }
+
+    /// The names of the running tasks.
+    pub fn names(&self) -> Vec<&'static str> {
+        self.tasks.iter().map(|(n, _)| *n).collect()
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        for (_, t) in &self.tasks {
+            t.abort();
+        }
+    }
+}
+
+/// The periodic scoring batch: every `interval_secs`, one instance (claimed
+/// through `job_runs`) runs [`scheduled_run`].
+fn scoring_periodic(crm: &Crm, interval_secs: u64) -> JoinHandle<()> {
+    let crm = crm.clone();
+    let every = Duration::from_secs(interval_secs.max(1));
+    tokio::spawn(run_periodic(
+        crm.store.clone(),
+        instance_name(),
+        JOB,
+        every,
+        move || {
+            let crm = crm.clone();
+            async move { scheduled_run(&crm.store, crm.events.as_ref(), &crm.intent, Utc::now()).await }
+        },
+    ))
+}
+
+/// The daily forecast cycle (every `interval_secs`, at least a minute).
+fn forecast_cycle(crm: &Crm, interval_secs: u64) -> JoinHandle<()> {
+    let crm = crm.clone();
+    let every = Duration::from_secs(interval_secs.max(60));
+    tokio::spawn(run_periodic(
+        crm.store.clone(),
+        instance_name(),
+        "forecast_cycle",
+        every,
+        move || {
+            let crm = crm.clone();
+            async move {
+                let opts = neuracrm_jobs::forecasting::CycleOptions::default();
+                neuracrm_jobs::forecasting::run_cycle(&crm.store, crm.events.as_ref(), &opts)
+                    .await
+                    .map(|s| s.line())
+            }
+        },
+    ))
+}

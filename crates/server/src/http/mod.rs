@@ -1,0 +1,15 @@
+//! The parts every API area shares; they import no area.
+//!
+//! - [`error`]: the one error type, its table of statuses and codes, and the
+//!   conversion of every action error;
+//! - [`extract`]: JSON, query and path extractors that answer in that shape;
+//! - [`auth`]: JWT tokens, the caller extractors, the login rate limiter;
+//! - [`wire`]: the vocabularies' schemas, paging and the page shape;
+//! - [`resource`]: the one generic implementation of the create, read,
+//!   change, delete and list endpoints of a record.
+
+pub mod auth;
+pub mod error;
+pub mod extract;
+pub mod resource;
+pub mod wire;

@@ -1,0 +1,198 @@
+//! Wire types shared by every area: the vocabularies' schemas, paging, the
+//! page shape. Each area's own request and response bodies live in its
+//! module under `api/`; this module imports no area.
+//!
+//! The domain crate stays free of web crates, so the wire types live in the
+//! server: responses convert from domain records (the schema matches what is
+//! sent by construction), create bodies convert into the domain's `New*`
+//! inputs, and patch bodies are the domain's `*Patch` types themselves,
+//! documented by `*PatchBody` mirrors.
+
+use neuracrm_sentiment::Label;
+use neuracrm_store::Page;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::http::error::{ApiError, ApiResult};
+
+/// Schema-only copies of the domain's vocabularies (the domain has no
+/// `ToSchema`); the words are the same.
+pub mod vocab {
+    use serde::Serialize;
+    use utoipa::ToSchema;
+
+    macro_rules! schema_enum {
+        ($(#[$doc:meta])* $name:ident { $($v:ident),+ $(,)? }) => {
+            $(#[$doc])*
+            #[derive(Debug, Serialize, ToSchema)]
+            #[serde(rename_all = "snake_case")]
+            pub enum $name { $(#[allow(missing_docs)] $v),+ }
+        };
+    }
+
+    schema_enum!(
+        /// A user's role.
+        Role { Admin, Manager, Rep }
+    );
+    schema_enum!(
+        /// Lead qualification status.
+        LeadStatus { New, Contacted, Qualified, Unqualified, Converted }
+    );
+    schema_enum!(
+        /// How a lead reached us.
+        LeadSource { Website, Referral, EmailCampaign, SocialMedia, Event, ColdCall, Partner, Advertising, Other }
+    );
+    schema_enum!(
+        /// Deal pipeline stage.
+        DealStage { Prospecting, Qualification, Proposal, Negotiation, ClosedWon, ClosedLost }
+    );
+    schema_enum!(
+        /// Open, won or lost.
+        DealStatus { Open, Won, Lost }
+    );
+    schema_enum!(
+        /// Kind of activity.
+        ActivityType { EmailOpen, EmailClick, WebsiteVisit, Call, Meeting, Note, EmailSent, EmailReceived }
+    );
+    schema_enum!(
+        /// Sort direction.
+        SortOrder { Asc, Desc }
+    );
+    schema_enum!(
+        /// Contact sort keys.
+        ContactSortKey { CreatedAt, UpdatedAt, Name, Company }
+    );
+    schema_enum!(
+        /// Lead sort keys.
+        LeadSortKey { CreatedAt, UpdatedAt, Score, Title, Budget, ExpectedDecision }
+    );
+    schema_enum!(
+        /// Deal sort keys.
+        DealSortKey { CreatedAt, UpdatedAt, Value, ExpectedClose, ClosedAt, Title }
+    );
+
+    /// A score category, from the organization's thresholds (default: hot ≥ 80,
+    /// warm ≥ 60, lukewarm ≥ 40, cold below).
+    #[derive(Debug, Serialize, ToSchema)]
+    #[serde(rename_all = "snake_case")]
+    #[allow(missing_docs)]
+    pub enum ScoreCategory {
+        Hot,
+        Warm,
+        Lukewarm,
+        Cold,
+    }
+
+    /// A monthly series of the CRM.
+    #[derive(Debug, Serialize, ToSchema)]
+    #[serde(rename_all = "snake_case")]
+    pub enum ForecastMetric {
+        /// Value of won deals by close month, in currency units.
+        Revenue,
+        /// Won deals by close month.
+        DealsWon,
+        /// Contacts whose first won deal closed in the month.
+        NewCustomers,
+    }
+
+    /// The backtest-weighted ensemble or one model.
+    #[derive(Debug, Serialize, ToSchema)]
+    #[serde(rename_all = "snake_case")]
+    pub enum ForecastAlgorithm {
+        /// ETS, Theta, seasonal naive and auto-ARIMA weighted by backtests.
+        Ensemble,
+        /// Seasonal auto-ARIMA.
+        AutoArima,
+        /// Exponential smoothing.
+        Ets,
+        /// Theta.
+        Theta,
+        /// Prophet-style trend and seasonality.
+        Prophet,
+        /// Trend and month regression.
+        Regression,
+        /// Same month last year.
+        SeasonalNaive,
+    }
+}
+
+/// Negative, neutral or positive.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SentimentLabel {
+    #[allow(missing_docs)]
+    Negative,
+    #[allow(missing_docs)]
+    Neutral,
+    #[allow(missing_docs)]
+    Positive,
+}
+
+impl From<Label> for SentimentLabel {
+    fn from(l: Label) -> Self {
+        match l {
+            Label::Negative => SentimentLabel::Negative,
+            Label::Neutral => SentimentLabel::Neutral,
+            Label::Positive => SentimentLabel::Positive,
+        }
+    }
+}
+
+/// Which engine decided: the organization's trained model, or VADER.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SentimentMethod {
+    #[allow(missing_docs)]
+    Vader,
+    #[allow(missing_docs)]
+    Model,
+}
+
+/// Declares a page of `$item`s (named for its schema) built from a store
+/// page of `$view`s.
+macro_rules! page_type {
+    ($(#[$doc:meta])* $name:ident, $item:ty, $view:ty) => {
+        $(#[$doc])*
+        #[derive(Debug, Serialize, ToSchema)]
+        pub struct $name {
+            /// The rows of this page.
+            items: Vec<$item>,
+            /// The page size asked for.
+            limit: u32,
+            /// Rows skipped.
+            offset: u64,
+            /// Whether more rows follow.
+            has_more: bool,
+        }
+
+        impl From<neuracrm_store::Paged<$view>> for $name {
+            fn from(p: neuracrm_store::Paged<$view>) -> Self {
+                $name {
+                    items: p.items.into_iter().map(Into::into).collect(),
+                    limit: p.limit,
+                    offset: p.offset,
+                    has_more: p.has_more,
+                }
+            }
+        }
+    };
+}
+pub(crate) use page_type;
+
+/// Paging of a plain list.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// Rows per page, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<i64>,
+    /// Rows to skip (default 0).
+    #[param(minimum = 0)]
+    pub offset: Option<i64>,
+}
+
+/// The page a list asks for, checked (1–200 rows, offset not negative).
+pub fn page(limit: Option<i64>, offset: Option<i64>) -> ApiResult<Page> {
+    Page::parse(limit, offset).map_err(ApiError::query)
+}
