@@ -5,10 +5,17 @@
 //! `validate()` adds the checks a type cannot express (text lengths, required
 //! fields). A patch field is `None` when absent; a nullable field is
 //! `Some(None)` when the client sends `null` to clear it.
+//!
+//! The patches are declared with one macro (`declare_patch!` in the crate's
+//! private `patch` module): it generates each patch struct with its serde
+//! attributes, the field-by-field copy onto the record and, where the record
+//! mirrors its input, `as_new`. Each `apply` adds only its record's checks.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 
+use crate::patch::{Patch, declare_patch};
+pub use crate::patch::{double_option, non_null};
 use crate::{
     ActivityType, Cents, ContactId, DealId, DealStage, DealStatus, DomainError, Email,
     ForecastAlgorithm, ForecastMetric, ForecastModelId, LeadId, LeadSource, LeadStatus, OrgId,
@@ -19,32 +26,6 @@ use crate::{
 pub const MAX_NAME: usize = 200;
 /// Longest free text (descriptions, bodies, transcripts).
 pub const MAX_TEXT: usize = 100_000;
-
-/// Deserialises a present field, `null` included, as `Some(..)`, so that with
-/// `#[serde(default)]` an absent field stays `None`.
-pub fn double_option<'de, T, D>(de: D) -> Result<Option<Option<T>>, D::Error>
-where
-    T: Deserialize<'de>,
-    D: Deserializer<'de>,
-{
-    Option::<T>::deserialize(de).map(Some)
-}
-
-/// Deserializes a field of a patch that cannot be cleared: absent (with
-/// `#[serde(default)]`) leaves it unchanged, a value sets it, and `null` is
-/// refused, naming the field, instead of being taken for "absent".
-pub fn non_null<'de, T, D>(de: D) -> Result<Option<T>, D::Error>
-where
-    T: Deserialize<'de>,
-    D: Deserializer<'de>,
-{
-    match Option::<T>::deserialize(de)? {
-        Some(v) => Ok(Some(v)),
-        None => Err(serde::de::Error::custom(
-            "must not be null: this field cannot be cleared (leave it out to keep it)",
-        )),
-    }
-}
 
 fn check_len(v: &Option<String>, field: &'static str, max: usize) -> Result<(), DomainError> {
     match v {
@@ -180,84 +161,40 @@ impl NewContact {
     }
 }
 
-/// A partial update of a contact.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ContactPatch {
-    /// New first name.
-    #[serde(default, deserialize_with = "non_null")]
-    pub first_name: Option<String>,
-    /// New family name, or `null` to clear.
-    #[serde(default, deserialize_with = "double_option")]
-    pub last_name: Option<Option<String>>,
-    /// New e-mail, or `null`.
-    #[serde(default, deserialize_with = "double_option")]
-    pub email: Option<Option<Email>>,
-    /// New phone, or `null`.
-    #[serde(default, deserialize_with = "double_option")]
-    pub phone: Option<Option<String>>,
-    /// New company, or `null`.
-    #[serde(default, deserialize_with = "double_option")]
-    pub company: Option<Option<String>>,
-    /// New job title, or `null`.
-    #[serde(default, deserialize_with = "double_option")]
-    pub job_title: Option<Option<String>>,
-    /// New industry, or `null`.
-    #[serde(default, deserialize_with = "double_option")]
-    pub industry: Option<Option<String>>,
-    /// New size, or `null`.
-    #[serde(default, deserialize_with = "double_option")]
-    pub company_size: Option<Option<i64>>,
-    /// New owner, or `null`.
-    #[serde(default, deserialize_with = "double_option")]
-    pub owner_id: Option<Option<UserId>>,
-}
-
-fn set<T: Clone>(target: &mut T, v: &Option<T>) {
-    if let Some(v) = v {
-        *target = v.clone();
+declare_patch! {
+    /// A partial update of a contact.
+    pub struct ContactPatch for Contact {
+        /// New first name.
+        first_name: non_null String,
+        /// New family name, or `null` to clear.
+        last_name: nullable String,
+        /// New e-mail, or `null`.
+        email: nullable Email,
+        /// New phone, or `null`.
+        phone: nullable String,
+        /// New company, or `null`.
+        company: nullable String,
+        /// New job title, or `null`.
+        job_title: nullable String,
+        /// New industry, or `null`.
+        industry: nullable String,
+        /// New size, or `null`.
+        company_size: nullable i64,
+        /// New owner, or `null`.
+        owner_id: nullable UserId,
     }
+    /// The input that would create this contact as it is now.
+    fn as_new -> NewContact;
 }
 
 impl Contact {
-    /// The input that would create this contact as it is now.
-    pub fn as_new(&self) -> NewContact {
-        NewContact {
-            first_name: self.first_name.clone(),
-            last_name: self.last_name.clone(),
-            email: self.email.clone(),
-            phone: self.phone.clone(),
-            company: self.company.clone(),
-            job_title: self.job_title.clone(),
-            industry: self.industry.clone(),
-            company_size: self.company_size,
-            owner_id: self.owner_id,
-        }
-    }
-
     /// Applies a patch and validates the result; on error `self` is unchanged.
     pub fn apply(&mut self, p: &ContactPatch) -> Result<(), DomainError> {
-        let mut n = self.as_new();
-        set(&mut n.first_name, &p.first_name);
-        set(&mut n.last_name, &p.last_name);
-        set(&mut n.email, &p.email);
-        set(&mut n.phone, &p.phone);
-        set(&mut n.company, &p.company);
-        set(&mut n.job_title, &p.job_title);
-        set(&mut n.industry, &p.industry);
-        set(&mut n.company_size, &p.company_size);
-        set(&mut n.owner_id, &p.owner_id);
-        n.validate()?;
-        self.first_name = n.first_name.trim().to_string();
-        self.last_name = n.last_name;
-        self.email = n.email;
-        self.phone = n.phone;
-        self.company = n.company;
-        self.job_title = n.job_title;
-        self.industry = n.industry;
-        self.company_size = n.company_size;
-        self.owner_id = n.owner_id;
-        Ok(())
+        p.apply_to(self, |_, next| {
+            next.as_new().validate()?;
+            next.first_name = next.first_name.trim().to_string();
+            Ok(())
+        })
     }
 }
 
@@ -329,72 +266,38 @@ impl NewLead {
     }
 }
 
-/// A partial update of a lead.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LeadPatch {
-    /// Contact, or `null`.
-    #[serde(default, deserialize_with = "double_option")]
-    pub contact_id: Option<Option<ContactId>>,
-    /// Owner, or `null`.
-    #[serde(default, deserialize_with = "double_option")]
-    pub owner_id: Option<Option<UserId>>,
-    /// Title.
-    #[serde(default, deserialize_with = "non_null")]
-    pub title: Option<String>,
-    /// Description, or `null`.
-    #[serde(default, deserialize_with = "double_option")]
-    pub description: Option<Option<String>>,
-    /// Status.
-    #[serde(default, deserialize_with = "non_null")]
-    pub status: Option<LeadStatus>,
-    /// Source.
-    #[serde(default, deserialize_with = "non_null")]
-    pub source: Option<LeadSource>,
-    /// Budget, or `null`.
-    #[serde(default, deserialize_with = "double_option")]
-    pub budget_cents: Option<Option<Cents>>,
-    /// Expected decision, or `null`.
-    #[serde(default, deserialize_with = "double_option")]
-    pub expected_decision: Option<Option<NaiveDate>>,
+declare_patch! {
+    /// A partial update of a lead.
+    pub struct LeadPatch for Lead {
+        /// Contact, or `null`.
+        contact_id: nullable ContactId,
+        /// Owner, or `null`.
+        owner_id: nullable UserId,
+        /// Title.
+        title: non_null String,
+        /// Description, or `null`.
+        description: nullable String,
+        /// Status.
+        status: non_null LeadStatus,
+        /// Source.
+        source: non_null LeadSource,
+        /// Budget, or `null`.
+        budget_cents: nullable Cents,
+        /// Expected decision, or `null`.
+        expected_decision: nullable NaiveDate,
+    }
+    /// The input that would create this lead as it is now.
+    fn as_new -> NewLead;
 }
 
 impl Lead {
-    /// The input that would create this lead as it is now.
-    pub fn as_new(&self) -> NewLead {
-        NewLead {
-            contact_id: self.contact_id,
-            owner_id: self.owner_id,
-            title: self.title.clone(),
-            description: self.description.clone(),
-            status: self.status,
-            source: self.source,
-            budget_cents: self.budget_cents,
-            expected_decision: self.expected_decision,
-        }
-    }
-
     /// Applies a patch and validates the result; on error `self` is unchanged.
     pub fn apply(&mut self, p: &LeadPatch) -> Result<(), DomainError> {
-        let mut n = self.as_new();
-        set(&mut n.contact_id, &p.contact_id);
-        set(&mut n.owner_id, &p.owner_id);
-        set(&mut n.title, &p.title);
-        set(&mut n.description, &p.description);
-        set(&mut n.status, &p.status);
-        set(&mut n.source, &p.source);
-        set(&mut n.budget_cents, &p.budget_cents);
-        set(&mut n.expected_decision, &p.expected_decision);
-        n.validate()?;
-        self.contact_id = n.contact_id;
-        self.owner_id = n.owner_id;
-        self.title = n.title.trim().to_string();
-        self.description = n.description;
-        self.status = n.status;
-        self.source = n.source;
-        self.budget_cents = n.budget_cents;
-        self.expected_decision = n.expected_decision;
-        Ok(())
+        p.apply_to(self, |_, next| {
+            next.as_new().validate()?;
+            next.title = next.title.trim().to_string();
+            Ok(())
+        })
     }
 }
 
@@ -473,34 +376,26 @@ impl NewDeal {
     }
 }
 
-/// A partial update of a deal.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DealPatch {
-    /// Contact, or `null`.
-    #[serde(default, deserialize_with = "double_option")]
-    pub contact_id: Option<Option<ContactId>>,
-    /// Lead, or `null`.
-    #[serde(default, deserialize_with = "double_option")]
-    pub lead_id: Option<Option<LeadId>>,
-    /// Owner, or `null`.
-    #[serde(default, deserialize_with = "double_option")]
-    pub owner_id: Option<Option<UserId>>,
-    /// Title.
-    #[serde(default, deserialize_with = "non_null")]
-    pub title: Option<String>,
-    /// Value.
-    #[serde(default, deserialize_with = "non_null")]
-    pub value_cents: Option<Cents>,
-    /// Stage (the status follows).
-    #[serde(default, deserialize_with = "non_null")]
-    pub stage: Option<DealStage>,
-    /// Expected close, or `null`.
-    #[serde(default, deserialize_with = "double_option")]
-    pub expected_close: Option<Option<NaiveDate>>,
-    /// Close time of a closed deal.
-    #[serde(default, deserialize_with = "non_null")]
-    pub closed_at: Option<DateTime<Utc>>,
+declare_patch! {
+    /// A partial update of a deal.
+    pub struct DealPatch for Deal {
+        /// Contact, or `null`.
+        contact_id: nullable ContactId,
+        /// Lead, or `null`.
+        lead_id: nullable LeadId,
+        /// Owner, or `null`.
+        owner_id: nullable UserId,
+        /// Title.
+        title: non_null String,
+        /// Value.
+        value_cents: non_null Cents,
+        /// Stage (the status follows).
+        stage: non_null DealStage,
+        /// Expected close, or `null`.
+        expected_close: nullable NaiveDate,
+        /// Close time of a closed deal.
+        closed_at: non_null DateTime<Utc> => by_hand,
+    }
 }
 
 impl Deal {
@@ -508,31 +403,29 @@ impl Deal {
     /// is unchanged. Closing a deal stamps `closed_at` (the given time, or
     /// `now`); reopening clears it.
     pub fn apply(&mut self, p: &DealPatch, now: DateTime<Utc>) -> Result<(), DomainError> {
-        let title = p.title.clone().unwrap_or_else(|| self.title.clone());
-        check_required(&title, "title", MAX_NAME)?;
-        let stage = p.stage.unwrap_or(self.stage);
-        let status = stage.status();
-        let closed_at = match status {
-            DealStatus::Open if p.closed_at.is_some() => {
-                return Err(DomainError::Inconsistent {
-                    field: "closed_at",
-                    message: "only a won or lost deal has a close time".into(),
-                });
-            }
-            DealStatus::Open => None,
-            _ if status != self.status => Some(p.closed_at.unwrap_or(now)),
-            _ => p.closed_at.or(self.closed_at).or(Some(now)),
-        };
-        set(&mut self.contact_id, &p.contact_id);
-        set(&mut self.lead_id, &p.lead_id);
-        set(&mut self.owner_id, &p.owner_id);
-        self.title = title.trim().to_string();
-        set(&mut self.value_cents, &p.value_cents);
-        self.stage = stage;
-        self.status = status;
-        set(&mut self.expected_close, &p.expected_close);
-        self.closed_at = closed_at;
-        Ok(())
+        // The status and the close time are not copied from the patch: they
+        // follow the new stage and depend on the status before the patch, so
+        // they are worked out here (`closed_at` is declared `by_hand`).
+        // `NewDeal::validate` does not fit either: a deal has no `NewDeal`
+        // mirror, and its close-time check is the `Open if ..` arm below.
+        p.apply_to(self, |old, next| {
+            check_required(&next.title, "title", MAX_NAME)?;
+            let status = next.stage.status();
+            next.closed_at = match status {
+                DealStatus::Open if p.closed_at.is_some() => {
+                    return Err(DomainError::Inconsistent {
+                        field: "closed_at",
+                        message: "only a won or lost deal has a close time".into(),
+                    });
+                }
+                DealStatus::Open => None,
+                _ if status != old.status => Some(p.closed_at.unwrap_or(now)),
+                _ => p.closed_at.or(old.closed_at).or(Some(now)),
+            };
+            next.title = next.title.trim().to_string();
+            next.status = status;
+            Ok(())
+        })
     }
 }
 
@@ -606,37 +499,30 @@ impl NewActivity {
     }
 }
 
-/// A partial update of an activity.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ActivityPatch {
-    /// Subject, or `null`.
-    #[serde(default, deserialize_with = "double_option")]
-    pub subject: Option<Option<String>>,
-    /// Body, or `null`.
-    #[serde(default, deserialize_with = "double_option")]
-    pub body: Option<Option<String>>,
-    /// Duration, or `null`.
-    #[serde(default, deserialize_with = "double_option")]
-    pub duration_seconds: Option<Option<i64>>,
-    /// When it happened.
-    #[serde(default, deserialize_with = "non_null")]
-    pub occurred_at: Option<DateTime<Utc>>,
+declare_patch! {
+    /// A partial update of an activity.
+    pub struct ActivityPatch for Activity {
+        /// Subject, or `null`.
+        subject: nullable String,
+        /// Body, or `null`.
+        body: nullable String,
+        /// Duration, or `null`.
+        duration_seconds: nullable i64,
+        /// When it happened.
+        occurred_at: non_null DateTime<Utc>,
+    }
 }
 
 impl Activity {
     /// Applies a patch and validates the result; on error `self` is unchanged.
     pub fn apply(&mut self, p: &ActivityPatch) -> Result<(), DomainError> {
-        let mut next = self.clone();
-        set(&mut next.subject, &p.subject);
-        set(&mut next.body, &p.body);
-        set(&mut next.duration_seconds, &p.duration_seconds);
-        set(&mut next.occurred_at, &p.occurred_at);
-        check_len(&next.subject, "subject", MAX_NAME)?;
-        check_len(&next.body, "body", MAX_TEXT)?;
-        check_non_negative(next.duration_seconds, "duration_seconds")?;
-        *self = next;
-        Ok(())
+        // Not `NewActivity::validate`: what the activity is about (lead, deal,
+        // contact) cannot be patched, so only the patchable fields are checked.
+        p.apply_to(self, |_, next| {
+            check_len(&next.subject, "subject", MAX_NAME)?;
+            check_len(&next.body, "body", MAX_TEXT)?;
+            check_non_negative(next.duration_seconds, "duration_seconds")
+        })
     }
 }
 
@@ -723,40 +609,32 @@ impl NewForecastingModel {
     }
 }
 
-/// A partial update of a forecasting model.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ForecastingModelPatch {
-    /// Name.
-    #[serde(default)]
-    pub name: Option<String>,
-    /// Series.
-    #[serde(default)]
-    pub metric: Option<ForecastMetric>,
-    /// Algorithm.
-    #[serde(default)]
-    pub algorithm: Option<ForecastAlgorithm>,
-    /// Months ahead.
-    #[serde(default)]
-    pub horizon_months: Option<i64>,
-    /// Whether the cycle fits it.
-    #[serde(default)]
-    pub active: Option<bool>,
+declare_patch! {
+    /// A partial update of a forecasting model. Unlike the other patches, `null`
+    /// on any of its fields is taken for "absent" (the field is kept).
+    pub struct ForecastingModelPatch for ForecastingModel {
+        /// Name.
+        name: null_as_absent String,
+        /// Series.
+        metric: null_as_absent ForecastMetric,
+        /// Algorithm.
+        algorithm: null_as_absent ForecastAlgorithm,
+        /// Months ahead.
+        horizon_months: null_as_absent i64,
+        /// Whether the cycle fits it.
+        active: null_as_absent bool,
+    }
 }
 
 impl ForecastingModel {
     /// Applies a patch and validates the result; on error `self` is unchanged.
     pub fn apply(&mut self, p: &ForecastingModelPatch) -> Result<(), DomainError> {
-        let name = p.name.clone().unwrap_or_else(|| self.name.clone());
-        check_required(&name, "name", MAX_NAME)?;
-        let horizon = p.horizon_months.unwrap_or(self.horizon_months);
-        check_horizon(horizon)?;
-        self.name = name.trim().to_string();
-        self.horizon_months = horizon;
-        set(&mut self.metric, &p.metric);
-        set(&mut self.algorithm, &p.algorithm);
-        set(&mut self.active, &p.active);
-        Ok(())
+        p.apply_to(self, |_, next| {
+            check_required(&next.name, "name", MAX_NAME)?;
+            check_horizon(next.horizon_months)?;
+            next.name = next.name.trim().to_string();
+            Ok(())
+        })
     }
 }
 
@@ -939,5 +817,85 @@ mod tests {
             ..a
         };
         assert_eq!(a.validate().unwrap_err().field(), "duration_seconds");
+    }
+
+    /// One field of each kind per patch: a kind declared wrongly in a
+    /// `declare_patch!` list would change what `null` does to that field.
+    #[test]
+    fn each_patch_treats_null_as_declared() {
+        fn refused<T: for<'de> Deserialize<'de> + std::fmt::Debug>(json: &str) -> bool {
+            serde_json::from_str::<T>(json)
+                .is_err_and(|e| e.to_string().starts_with("must not be null"))
+        }
+        assert!(refused::<ContactPatch>(r#"{"first_name": null}"#));
+        assert!(refused::<LeadPatch>(r#"{"status": null}"#));
+        assert!(refused::<DealPatch>(r#"{"closed_at": null}"#));
+        assert!(refused::<ActivityPatch>(r#"{"occurred_at": null}"#));
+        let l: LeadPatch = serde_json::from_str(r#"{"budget_cents": null}"#).unwrap();
+        assert_eq!(l.budget_cents, Some(None));
+        let d: DealPatch = serde_json::from_str(r#"{"lead_id": null}"#).unwrap();
+        assert_eq!(d.lead_id, Some(None));
+        let a: ActivityPatch = serde_json::from_str(r#"{"body": null}"#).unwrap();
+        assert_eq!(a.body, Some(None));
+        let f: ForecastingModelPatch = serde_json::from_str(r#"{"name": null}"#).unwrap();
+        assert_eq!(
+            f,
+            ForecastingModelPatch::default(),
+            "null keeps a model field"
+        );
+    }
+
+    #[test]
+    fn apply_trims_the_required_name_and_a_deal_keeps_its_close_time() {
+        let closed = DateTime::from_timestamp(1_750_000_000, 0).unwrap();
+        let now = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let mut d = Deal {
+            closed_at: Some(closed),
+            ..deal(DealStage::ClosedLost)
+        };
+        d.apply(
+            &DealPatch {
+                title: Some("  Renewal 2 ".into()),
+                value_cents: Some(Cents::new(5).unwrap()),
+                ..Default::default()
+            },
+            now,
+        )
+        .unwrap();
+        assert_eq!(d.title, "Renewal 2");
+        assert_eq!(d.value_cents, Cents::new(5).unwrap());
+        assert_eq!((d.status, d.closed_at), (DealStatus::Lost, Some(closed)));
+
+        let t = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+        let mut m = ForecastingModel {
+            id: ForecastModelId(1),
+            organization_id: OrgId(1),
+            name: "Revenue".into(),
+            metric: ForecastMetric::Revenue,
+            algorithm: ForecastAlgorithm::Ensemble,
+            horizon_months: 12,
+            active: true,
+            last_trained: None,
+            last_run_at: None,
+            last_status: None,
+            last_error: None,
+            created_at: t,
+            updated_at: t,
+        };
+        let before = m.clone();
+        let too_far = ForecastingModelPatch {
+            name: Some("Later".into()),
+            horizon_months: Some(MAX_FORECAST_MONTHS + 1),
+            ..Default::default()
+        };
+        assert_eq!(m.apply(&too_far).unwrap_err().field(), "horizon_months");
+        assert_eq!(m, before, "a failed patch changes nothing");
+        m.apply(&ForecastingModelPatch {
+            name: Some(" Next year ".into()),
+            active: Some(false),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!((m.name.as_str(), m.active), ("Next year", false));
     }
 }

@@ -25,6 +25,7 @@ pub mod events;
 pub mod ids;
 pub mod kinds;
 pub mod password;
+mod patch;
 pub mod values;
 
 pub use entities::*;
