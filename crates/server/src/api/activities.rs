@@ -10,13 +10,13 @@ use neuracrm_domain::{ActivityPatch, ActivityType, ContactId, DealId, LeadId, Us
 use neuracrm_store::activities::ActivityFilter;
 use neuracrm_store::sentiment::StoredSentiment;
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::AppState;
 use crate::http::error::ApiResult;
 use crate::http::resource::{Conflicts, Docs, Resource, crud};
-use crate::http::wire::{SentimentLabel, SentimentMethod, page, page_type, vocab};
+use crate::http::wire::{SentimentLabel, SentimentMethod, list_query, page, page_type, vocab};
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     crud::<d::Activity>()
@@ -219,38 +219,31 @@ pub struct ActivityPatchBody {
     occurred_at: Option<DateTime<Utc>>,
 }
 
-/// Filters, order and paging of the activity list (by time of occurrence).
-#[derive(Debug, Default, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct ActivityQuery {
-    /// Rows per page, 1–200 (default 50).
-    #[param(minimum = 1, maximum = 200)]
-    pub limit: Option<i64>,
-    /// Rows to skip.
-    #[param(minimum = 0)]
-    pub offset: Option<i64>,
-    /// Direction of the occurrence-time order (default desc).
-    #[param(value_type = Option<vocab::SortOrder>)]
-    pub order: Option<neuracrm_store::SortDir>,
-    /// Type.
-    #[serde(rename = "type")]
-    #[param(rename = "type", value_type = Option<vocab::ActivityType>)]
-    pub kind: Option<ActivityType>,
-    /// Lead id.
-    #[param(value_type = Option<i64>)]
-    pub lead_id: Option<LeadId>,
-    /// Deal id.
-    #[param(value_type = Option<i64>)]
-    pub deal_id: Option<DealId>,
-    /// Contact id (its own activities only).
-    #[param(value_type = Option<i64>)]
-    pub contact_id: Option<ContactId>,
-    /// Recording user id.
-    #[param(value_type = Option<i64>)]
-    pub user_id: Option<UserId>,
-    /// Happened at or after (RFC 3339).
-    pub occurred_from: Option<DateTime<Utc>>,
-    /// Happened before (RFC 3339).
-    pub occurred_to: Option<DateTime<Utc>>,
-}
+list_query!(
+    /// Filters, order and paging of the activity list (by time of occurrence).
+    ActivityQuery {
+        /// Direction of the occurrence-time order (default desc).
+        #[param(value_type = Option<vocab::SortOrder>)]
+        pub order: Option<neuracrm_store::SortDir>,
+        /// Type.
+        #[serde(rename = "type")]
+        #[param(rename = "type", value_type = Option<vocab::ActivityType>)]
+        pub kind: Option<ActivityType>,
+        /// Lead id.
+        #[param(value_type = Option<i64>)]
+        pub lead_id: Option<LeadId>,
+        /// Deal id.
+        #[param(value_type = Option<i64>)]
+        pub deal_id: Option<DealId>,
+        /// Contact id (its own activities only).
+        #[param(value_type = Option<i64>)]
+        pub contact_id: Option<ContactId>,
+        /// Recording user id.
+        #[param(value_type = Option<i64>)]
+        pub user_id: Option<UserId>,
+        /// Happened at or after (RFC 3339).
+        pub occurred_from: Option<DateTime<Utc>>,
+        /// Happened before (RFC 3339).
+        pub occurred_to: Option<DateTime<Utc>>,
+    }
+);

@@ -11,7 +11,7 @@ use neuracrm_domain::{ContactId, ContactPatch, Email, UserId};
 use neuracrm_store::Sort;
 use neuracrm_store::contacts::ContactFilter;
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -23,7 +23,7 @@ use crate::http::auth::AuthUser;
 use crate::http::error::{ApiResult, ErrorBody};
 use crate::http::extract::{Id, Json, Query};
 use crate::http::resource::{Conflicts, Docs, Resource, crud};
-use crate::http::wire::{PageQuery, page, page_type, vocab};
+use crate::http::wire::{PageQuery, list_query, page, page_type, vocab};
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     crud::<d::Contact>()
@@ -192,35 +192,24 @@ pub struct ContactPatchBody {
     owner_id: Option<i64>,
 }
 
-/// Filters, sorting and paging of the contact list.
-#[derive(Debug, Default, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct ContactQuery {
-    /// Rows per page, 1–200 (default 50).
-    #[param(minimum = 1, maximum = 200)]
-    pub limit: Option<i64>,
-    /// Rows to skip.
-    #[param(minimum = 0)]
-    pub offset: Option<i64>,
-    /// Sort key.
-    #[param(value_type = Option<vocab::ContactSortKey>)]
-    pub sort: Option<neuracrm_store::contacts::ContactSort>,
-    /// Sort direction (default desc).
-    #[param(value_type = Option<vocab::SortOrder>)]
-    pub order: Option<neuracrm_store::SortDir>,
-    /// Substring of name, e-mail or company (case-insensitive).
-    pub q: Option<String>,
-    /// Owner's user id.
-    #[param(value_type = Option<i64>)]
-    pub owner_id: Option<UserId>,
-    /// Exact industry.
-    pub industry: Option<String>,
-    /// Created at or after (RFC 3339).
-    pub created_from: Option<DateTime<Utc>>,
-    /// Created before (RFC 3339).
-    pub created_to: Option<DateTime<Utc>>,
-}
+list_query!(
+    /// Filters, sorting and paging of the contact list.
+    ContactQuery,
+    sort: " Sort key.",
+    vocab::ContactSortKey => neuracrm_store::contacts::ContactSort {
+        /// Substring of name, e-mail or company (case-insensitive).
+        pub q: Option<String>,
+        /// Owner's user id.
+        #[param(value_type = Option<i64>)]
+        pub owner_id: Option<UserId>,
+        /// Exact industry.
+        pub industry: Option<String>,
+        /// Created at or after (RFC 3339).
+        pub created_from: Option<DateTime<Utc>>,
+        /// Created before (RFC 3339).
+        pub created_to: Option<DateTime<Utc>>,
+    }
+);
 
 /// The contact's leads.
 #[utoipa::path(get, path = "/api/contacts/{id}/leads", tag = "contacts",

@@ -9,13 +9,13 @@ use neuracrm_domain::{Cents, ContactId, DealPatch, DealStage, LeadId, UserId};
 use neuracrm_store::Sort;
 use neuracrm_store::deals::DealFilter;
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::AppState;
 use crate::http::error::ApiResult;
 use crate::http::resource::{Conflicts, Docs, Resource, crud};
-use crate::http::wire::{page, page_type, vocab};
+use crate::http::wire::{list_query, page, page_type, vocab};
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     crud::<d::Deal>()
@@ -189,50 +189,39 @@ pub struct DealPatchBody {
     closed_at: Option<DateTime<Utc>>,
 }
 
-/// Filters, sorting and paging of the deal list.
-#[derive(Debug, Default, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct DealQuery {
-    /// Rows per page, 1–200 (default 50).
-    #[param(minimum = 1, maximum = 200)]
-    pub limit: Option<i64>,
-    /// Rows to skip.
-    #[param(minimum = 0)]
-    pub offset: Option<i64>,
-    /// Sort key.
-    #[param(value_type = Option<vocab::DealSortKey>)]
-    pub sort: Option<neuracrm_store::deals::DealSort>,
-    /// Sort direction (default desc).
-    #[param(value_type = Option<vocab::SortOrder>)]
-    pub order: Option<neuracrm_store::SortDir>,
-    /// Substring of the title or the contact's name or company.
-    pub q: Option<String>,
-    /// Stage.
-    #[param(value_type = Option<vocab::DealStage>)]
-    pub stage: Option<DealStage>,
-    /// Status.
-    #[param(value_type = Option<vocab::DealStatus>)]
-    pub status: Option<d::DealStatus>,
-    /// Owner's user id.
-    #[param(value_type = Option<i64>)]
-    pub owner_id: Option<UserId>,
-    /// Contact id.
-    #[param(value_type = Option<i64>)]
-    pub contact_id: Option<ContactId>,
-    /// Lead id.
-    #[param(value_type = Option<i64>)]
-    pub lead_id: Option<LeadId>,
-    /// Closed at or after (RFC 3339).
-    pub closed_from: Option<DateTime<Utc>>,
-    /// Closed before (RFC 3339).
-    pub closed_to: Option<DateTime<Utc>>,
-    /// Expected close on or after (YYYY-MM-DD).
-    pub expected_close_from: Option<NaiveDate>,
-    /// Expected close before (YYYY-MM-DD).
-    pub expected_close_to: Option<NaiveDate>,
-    /// Created at or after (RFC 3339).
-    pub created_from: Option<DateTime<Utc>>,
-    /// Created before (RFC 3339).
-    pub created_to: Option<DateTime<Utc>>,
-}
+list_query!(
+    /// Filters, sorting and paging of the deal list.
+    DealQuery,
+    sort: " Sort key.",
+    vocab::DealSortKey => neuracrm_store::deals::DealSort {
+        /// Substring of the title or the contact's name or company.
+        pub q: Option<String>,
+        /// Stage.
+        #[param(value_type = Option<vocab::DealStage>)]
+        pub stage: Option<DealStage>,
+        /// Status.
+        #[param(value_type = Option<vocab::DealStatus>)]
+        pub status: Option<d::DealStatus>,
+        /// Owner's user id.
+        #[param(value_type = Option<i64>)]
+        pub owner_id: Option<UserId>,
+        /// Contact id.
+        #[param(value_type = Option<i64>)]
+        pub contact_id: Option<ContactId>,
+        /// Lead id.
+        #[param(value_type = Option<i64>)]
+        pub lead_id: Option<LeadId>,
+        /// Closed at or after (RFC 3339).
+        pub closed_from: Option<DateTime<Utc>>,
+        /// Closed before (RFC 3339).
+        pub closed_to: Option<DateTime<Utc>>,
+        /// Expected close on or after (YYYY-MM-DD).
+        pub expected_close_from: Option<NaiveDate>,
+        /// Expected close before (YYYY-MM-DD).
+        pub expected_close_to: Option<NaiveDate>,
+        /// Created at or after (RFC 3339).
+        pub created_from: Option<DateTime<Utc>>,
+        /// Created before (RFC 3339).
+        pub created_to: Option<DateTime<Utc>>,
+    }
+);

@@ -14,7 +14,7 @@ use neuracrm_domain::{
 };
 use neuracrm_store::forecasting_models::{ModelFilter, StoredResult};
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -23,7 +23,7 @@ use crate::http::auth::AuthUser;
 use crate::http::error::{ApiResult, ErrorBody};
 use crate::http::extract::{Id, Json};
 use crate::http::resource::{Conflicts, Docs, Resource, crud};
-use crate::http::wire::{page, page_type, vocab};
+use crate::http::wire::{list_query, page, page_type, vocab};
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     crud::<ForecastingModel>().routes(routes!(model_results))
@@ -166,23 +166,16 @@ pub struct ForecastingModelPatchBody {
     active: Option<bool>,
 }
 
-/// Filters and paging of the model list.
-#[derive(Debug, Default, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct ModelQuery {
-    /// Rows per page, 1–200 (default 50).
-    #[param(minimum = 1, maximum = 200)]
-    pub limit: Option<i64>,
-    /// Rows to skip.
-    #[param(minimum = 0)]
-    pub offset: Option<i64>,
-    /// Only this series.
-    #[param(value_type = Option<vocab::ForecastMetric>)]
-    pub metric: Option<ForecastMetric>,
-    /// Only active (true) or inactive (false) models.
-    pub active: Option<bool>,
-}
+list_query!(
+    /// Filters and paging of the model list.
+    ModelQuery {
+        /// Only this series.
+        #[param(value_type = Option<vocab::ForecastMetric>)]
+        pub metric: Option<ForecastMetric>,
+        /// Only active (true) or inactive (false) models.
+        pub active: Option<bool>,
+    }
+);
 
 /// A stored forecast month.
 #[derive(Debug, Serialize, ToSchema)]

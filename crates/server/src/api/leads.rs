@@ -8,13 +8,13 @@ use neuracrm_domain::{Cents, ContactId, LeadId, LeadPatch, LeadSource, LeadStatu
 use neuracrm_store::Sort;
 use neuracrm_store::leads::LeadFilter;
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::AppState;
 use crate::http::error::ApiResult;
 use crate::http::resource::{Conflicts, Docs, Resource, crud};
-use crate::http::wire::{page, page_type, vocab};
+use crate::http::wire::{list_query, page, page_type, vocab};
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     crud::<d::Lead>()
@@ -219,51 +219,39 @@ pub struct LeadPatchBody {
     expected_decision: Option<NaiveDate>,
 }
 
-/// Filters, sorting and paging of the lead list.
-#[derive(Debug, Default, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct LeadQuery {
-    /// Rows per page, 1–200 (default 50).
-    #[param(minimum = 1, maximum = 200)]
-    pub limit: Option<i64>,
-    /// Rows to skip.
-    #[param(minimum = 0)]
-    pub offset: Option<i64>,
-    /// Sort key (leads without a score, budget or decision date come last
-    /// in either direction).
-    #[param(value_type = Option<vocab::LeadSortKey>)]
-    pub sort: Option<neuracrm_store::leads::LeadSort>,
-    /// Sort direction (default desc).
-    #[param(value_type = Option<vocab::SortOrder>)]
-    pub order: Option<neuracrm_store::SortDir>,
-    /// Substring of the title or the contact's name or company.
-    pub q: Option<String>,
-    /// Status.
-    #[param(value_type = Option<vocab::LeadStatus>)]
-    pub status: Option<LeadStatus>,
-    /// Source.
-    #[param(value_type = Option<vocab::LeadSource>)]
-    pub source: Option<LeadSource>,
-    /// Owner's user id.
-    #[param(value_type = Option<i64>)]
-    pub owner_id: Option<UserId>,
-    /// Contact id.
-    #[param(value_type = Option<i64>)]
-    pub contact_id: Option<ContactId>,
-    /// Score category.
-    #[param(value_type = Option<vocab::ScoreCategory>)]
-    pub category: Option<neuracrm_scoring::Category>,
-    /// Smallest score.
-    pub min_score: Option<f64>,
-    /// Largest score.
-    pub max_score: Option<f64>,
-    /// Created at or after (RFC 3339).
-    pub created_from: Option<DateTime<Utc>>,
-    /// Created before (RFC 3339).
-    pub created_to: Option<DateTime<Utc>>,
-    /// Include each lead's score breakdown (`score_factors`, about 1.8 KB a
-    /// lead). Off by default: list items carry `score_factors: null`; the
-    /// breakdown is on the lead itself and at `/api/leads/{id}/score`.
-    pub include_factors: Option<bool>,
-}
+list_query!(
+    /// Filters, sorting and paging of the lead list.
+    LeadQuery,
+    sort: " Sort key (leads without a score, budget or decision date come last\nin either direction).",
+    vocab::LeadSortKey => neuracrm_store::leads::LeadSort {
+        /// Substring of the title or the contact's name or company.
+        pub q: Option<String>,
+        /// Status.
+        #[param(value_type = Option<vocab::LeadStatus>)]
+        pub status: Option<LeadStatus>,
+        /// Source.
+        #[param(value_type = Option<vocab::LeadSource>)]
+        pub source: Option<LeadSource>,
+        /// Owner's user id.
+        #[param(value_type = Option<i64>)]
+        pub owner_id: Option<UserId>,
+        /// Contact id.
+        #[param(value_type = Option<i64>)]
+        pub contact_id: Option<ContactId>,
+        /// Score category.
+        #[param(value_type = Option<vocab::ScoreCategory>)]
+        pub category: Option<neuracrm_scoring::Category>,
+        /// Smallest score.
+        pub min_score: Option<f64>,
+        /// Largest score.
+        pub max_score: Option<f64>,
+        /// Created at or after (RFC 3339).
+        pub created_from: Option<DateTime<Utc>>,
+        /// Created before (RFC 3339).
+        pub created_to: Option<DateTime<Utc>>,
+        /// Include each lead's score breakdown (`score_factors`, about 1.8 KB a
+        /// lead). Off by default: list items carry `score_factors: null`; the
+        /// breakdown is on the lead itself and at `/api/leads/{id}/score`.
+        pub include_factors: Option<bool>,
+    }
+);

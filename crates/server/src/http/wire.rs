@@ -196,3 +196,38 @@ pub struct PageQuery {
 pub fn page(limit: Option<i64>, offset: Option<i64>) -> ApiResult<Page> {
     Page::parse(limit, offset).map_err(ApiError::query)
 }
+
+/// Declares the query string of a list: paging (`limit`, `offset`), and,
+/// when a sort key is named, `sort` (documented with the given words) and
+/// `order`; then the list's own filters, written as struct fields.
+macro_rules! list_query {
+    (
+        $(#[$doc:meta])*
+        $name:ident
+        $(, sort: $sort_doc:literal, $sort_schema:ty => $sort:ty)?
+        { $($fields:tt)* }
+    ) => {
+        $(#[$doc])*
+        #[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+        #[serde(deny_unknown_fields)]
+        #[into_params(parameter_in = Query)]
+        pub struct $name {
+            /// Rows per page, 1–200 (default 50).
+            #[param(minimum = 1, maximum = 200)]
+            pub limit: Option<i64>,
+            /// Rows to skip.
+            #[param(minimum = 0)]
+            pub offset: Option<i64>,
+            $(
+            #[doc = $sort_doc]
+            #[param(value_type = Option<$sort_schema>)]
+            pub sort: Option<$sort>,
+            /// Sort direction (default desc).
+            #[param(value_type = Option<vocab::SortOrder>)]
+            pub order: Option<neuracrm_store::SortDir>,
+            )?
+            $($fields)*
+        }
+    };
+}
+pub(crate) use list_query;
