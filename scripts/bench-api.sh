@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # API load benchmark: wrk against a release `neuracrm serve` on an existing
-# database (seed it first; see README "Benchmarks"). Prints requests/s and
+# database (seed it first; see docs/operations.md, "Benchmarks"). Prints requests/s and
 # p50/p99 latency for the lead list (with a filter) and a single lead read,
 # each next to `/healthz` measured in the same run, which costs neither a
 # token check nor a query: the ratio is what auth and the database cost.

@@ -15,7 +15,7 @@ use utoipa_axum::router::OpenApiRouter;
 
 use crate::AppState;
 use crate::http::error::ApiResult;
-use crate::http::resource::{Conflicts, Docs, Resource, crud};
+use crate::http::resource::{Docs, Resource, crud};
 use crate::http::wire::{SentimentLabel, SentimentMethod, list_query, page, page_type, vocab};
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
@@ -41,14 +41,8 @@ impl Resource for d::Activity {
         get: "One activity.",
         update: "Changes an activity's subject, body, duration or time.",
         delete: "Deletes an activity.",
-        bad_query: "Bad query",
-        invalid_create: "Invalid field or reference",
         invalid_update: "Invalid field",
-        conflicts: Conflicts {
-            create: None,
-            update: None,
-            delete: None,
-        },
+        ..Docs::COMMON
     };
 
     fn new_from(body: CreateActivity) -> d::NewActivity {

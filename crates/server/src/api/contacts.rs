@@ -51,14 +51,12 @@ impl Resource for d::Contact {
         get: "One contact.",
         update: "Changes a contact (absent fields stay, `null` clears).",
         delete: "Deletes a contact; its leads, deals and activities stay, detached.",
-        bad_query: "Bad query",
-        invalid_create: "Invalid field or reference",
-        invalid_update: "Invalid field or reference",
         conflicts: Conflicts {
             create: Some("E-mail taken"),
             update: Some("E-mail taken"),
             delete: None,
         },
+        ..Docs::COMMON
     };
 
     fn new_from(body: CreateContact) -> d::NewContact {

@@ -14,7 +14,7 @@ use utoipa_axum::router::OpenApiRouter;
 
 use crate::AppState;
 use crate::http::error::ApiResult;
-use crate::http::resource::{Conflicts, Docs, Resource, crud};
+use crate::http::resource::{Docs, Resource, crud};
 use crate::http::wire::{list_query, page, page_type, vocab};
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
@@ -40,14 +40,7 @@ impl Resource for d::Deal {
         get: "One deal.",
         update: "Changes a deal (absent fields stay, `null` clears); closing stamps\n`closed_at`, reopening clears it.",
         delete: "Deletes a deal.",
-        bad_query: "Bad query",
-        invalid_create: "Invalid field or reference",
-        invalid_update: "Invalid field or reference",
-        conflicts: Conflicts {
-            create: None,
-            update: None,
-            delete: None,
-        },
+        ..Docs::COMMON
     };
 
     fn new_from(body: CreateDeal) -> d::NewDeal {

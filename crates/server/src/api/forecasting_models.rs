@@ -22,7 +22,7 @@ use crate::AppState;
 use crate::http::auth::AuthUser;
 use crate::http::error::{ApiResult, ErrorBody};
 use crate::http::extract::{Id, Json};
-use crate::http::resource::{Conflicts, Docs, Resource, crud};
+use crate::http::resource::{Docs, Resource, crud};
 use crate::http::wire::{list_query, page, page_type, vocab};
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
@@ -48,14 +48,9 @@ impl Resource for ForecastingModel {
         get: "One forecasting model.",
         update: "Changes a forecasting model (admins and managers).",
         delete: "Deletes a forecasting model and its stored results (admins and managers).",
-        bad_query: "Bad query",
         invalid_create: "Invalid field",
         invalid_update: "Invalid field",
-        conflicts: Conflicts {
-            create: None,
-            update: None,
-            delete: None,
-        },
+        ..Docs::COMMON
     };
 
     fn new_from(body: CreateForecastingModel) -> NewForecastingModel {

@@ -13,7 +13,7 @@ use utoipa_axum::router::OpenApiRouter;
 
 use crate::AppState;
 use crate::http::error::ApiResult;
-use crate::http::resource::{Conflicts, Docs, Resource, crud};
+use crate::http::resource::{Docs, Resource, crud};
 use crate::http::wire::{list_query, page, page_type, vocab};
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
@@ -39,14 +39,7 @@ impl Resource for d::Lead {
         get: "One lead.",
         update: "Changes a lead (absent fields stay, `null` clears).",
         delete: "Deletes a lead.",
-        bad_query: "Bad query",
-        invalid_create: "Invalid field or reference",
-        invalid_update: "Invalid field or reference",
-        conflicts: Conflicts {
-            create: None,
-            update: None,
-            delete: None,
-        },
+        ..Docs::COMMON
     };
 
     fn new_from(body: CreateLead) -> d::NewLead {

@@ -73,6 +73,32 @@ pub struct Docs {
     pub conflicts: Conflicts,
 }
 
+impl Docs {
+    /// The words most resources share: a list refused for a bad query, 422s
+    /// for an invalid field or reference, no 409. A resource states its own
+    /// names and summaries and overrides the rest with `..Docs::COMMON`.
+    pub const COMMON: Docs = Docs {
+        path: "",
+        tag: "",
+        singular: "",
+        plural: "",
+        id: "",
+        list: "",
+        create: "",
+        get: "",
+        update: "",
+        delete: "",
+        bad_query: "Bad query",
+        invalid_create: "Invalid field or reference",
+        invalid_update: "Invalid field or reference",
+        conflicts: Conflicts {
+            create: None,
+            update: None,
+            delete: None,
+        },
+    };
+}
+
 /// When a write answers 409, and why.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Conflicts {
