@@ -28,7 +28,7 @@ pub mod password;
 pub mod values;
 
 pub use entities::*;
-pub use error::DomainError;
+pub use error::{DomainError, PasswordWeakness};
 pub use events::{DomainEvent, EventKind};
 pub use ids::*;
 pub use kinds::*;
