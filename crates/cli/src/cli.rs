@@ -43,6 +43,9 @@ pub enum Command {
     Demo,
     /// Apply database migrations.
     Migrate,
+    /// Copy a SQLite database to a new file, consistently, while servers go
+    /// on writing to it (for PostgreSQL: print the pg_dump command to run).
+    Backup(BackupArgs),
     /// Generate deterministic demo data (counts are per organization).
     Seed(SeedArgs),
     /// Score leads never scored, scored more than 7 days ago or changed since
@@ -122,6 +125,13 @@ pub enum SentimentCommand {
         #[arg(long)]
         model: Option<PathBuf>,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// The file to write; it must not exist (a backup never overwrites).
+    #[arg(long)]
+    pub out: PathBuf,
 }
 
 #[derive(Debug, Args)]

@@ -67,6 +67,14 @@ pub enum DomainError {
         /// What is accepted, e.g. `an amount like 1500 or 1,500.50`.
         expected: &'static str,
     },
+    /// A password that is easy to guess.
+    #[error("{field} {weakness}")]
+    WeakPassword {
+        /// The offending field.
+        field: &'static str,
+        /// Why it is easy to guess.
+        weakness: PasswordWeakness,
+    },
     /// Two fields that must agree do not.
     #[error("{field}: {message}")]
     Inconsistent {
@@ -89,7 +97,30 @@ impl DomainError {
             | DomainError::UnknownVariant { field, .. }
             | DomainError::BadDate { field, .. }
             | DomainError::BadNumber { field, .. }
+            | DomainError::WeakPassword { field, .. }
             | DomainError::Inconsistent { field, .. } => field,
         }
+    }
+}
+
+/// Why a password of an acceptable length was still refused
+/// ([`DomainError::WeakPassword`]). Displays as the end of a sentence about
+/// the field, in words meant for the person choosing the password.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasswordWeakness {
+    /// It is on the list of the most common passwords.
+    Common,
+    /// It is, or contains, the user's e-mail address or name.
+    Personal,
+}
+
+impl std::fmt::Display for PasswordWeakness {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            PasswordWeakness::Common => {
+                "is one of the most commonly used passwords; choose one that is harder to guess (a few unrelated words work well)"
+            }
+            PasswordWeakness::Personal => "must not contain your e-mail address or name",
+        })
     }
 }

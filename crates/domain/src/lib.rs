@@ -29,7 +29,7 @@ mod patch;
 pub mod values;
 
 pub use entities::*;
-pub use error::DomainError;
+pub use error::{DomainError, PasswordWeakness};
 pub use events::{DomainEvent, EventKind};
 pub use ids::*;
 pub use kinds::*;

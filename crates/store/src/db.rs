@@ -90,6 +90,11 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
+/// Whether a `sqlite:` URL names an in-memory database.
+pub(crate) fn is_memory_url(url: &str) -> bool {
+    url.contains(":memory:") || url.contains("mode=memory")
+}
+
 impl Db {
     /// Opens the database named by `url` (`sqlite://PATH`, `sqlite::memory:`
     /// or `postgres://...`), creating a SQLite file if needed, and checks that
@@ -113,7 +118,7 @@ impl Db {
                 // A page of a list arrives in one hand-over from the connection's
                 // worker thread instead of several (each one a thread switch).
                 .row_buffer_size(256);
-            let memory = url.contains(":memory:") || url.contains("mode=memory");
+            let memory = is_memory_url(url);
             let bulk = (!memory).then(|| Arc::new(Writer::new(base.get_filename())));
             let fast = (!memory).then(|| {
                 Arc::new(Reader::new(

@@ -54,6 +54,15 @@ pub enum StoreError {
         /// What was wrong.
         message: String,
     },
+    /// A backup would overwrite an existing file.
+    #[error("{} already exists: a backup never overwrites a file, choose a new name", path.display())]
+    BackupTargetExists {
+        /// The file asked for.
+        path: std::path::PathBuf,
+    },
+    /// A backup could not be taken; the message says why, in words.
+    #[error("{0}")]
+    Backup(String),
     /// Any other database error.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),

@@ -20,6 +20,7 @@
 
 pub mod activities;
 pub mod audit;
+pub mod backup;
 pub mod contacts;
 pub mod db;
 pub mod deals;

@@ -1,5 +1,6 @@
 //! One module per command.
 
+mod backup;
 mod forecast;
 mod score;
 mod score_bench;
@@ -33,6 +34,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             );
             Ok(())
         }
+        Command::Backup(args) => backup::backup(settings, args).await,
         Command::Seed(args) => seed::seed(settings, args).await,
         Command::Score(args) => score::score(settings, args).await,
         Command::ScoreBench(args) => score_bench::bench(settings, args).await,

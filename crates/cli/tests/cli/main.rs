@@ -543,3 +543,121 @@ fn score_bench_compares_both_approaches_on_the_same_leads() {
 fn json(n: i64) -> serde_json::Value {
     serde_json::Value::from(n)
 }
+
+#[test]
+fn backup_copies_a_database_that_restores_with_the_same_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("live.db").display());
+    seed_small(dir.path(), &db);
+    let o = neuracrm(&["backup", "--db", &db, "--out", "copy.db"], dir.path());
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        out.contains("backed up") && out.contains("copy.db"),
+        "{out}"
+    );
+
+    // Restore: the copy, opened as a database of its own, holds the same rows.
+    let copy = format!("sqlite://{}", dir.path().join("copy.db").display());
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let counts = |url: String| {
+        rt.block_on(async move {
+            let store = neuracrm_store::Store::open(&url, &Default::default())
+                .await
+                .unwrap();
+            let mut counts = Vec::new();
+            for table in [
+                "organizations",
+                "users",
+                "contacts",
+                "leads",
+                "deals",
+                "activities",
+            ] {
+                let (n,): (i64,) = store
+                    .db()
+                    .fetch_one(neuracrm_store::Sql::new(&format!(
+                        "SELECT CAST(COUNT(*) AS BIGINT) FROM {table}"
+                    )))
+                    .await
+                    .unwrap();
+                counts.push((table, n));
+            }
+            store.db().close().await;
+            counts
+        })
+    };
+    let (source, restored) = (counts(db.clone()), counts(copy));
+    assert_eq!(restored, source);
+    assert_eq!(
+        restored,
+        [
+            ("organizations", 2),
+            ("users", 12),
+            ("contacts", 60),
+            ("leads", 120),
+            ("deals", 40),
+            ("activities", 600)
+        ]
+    );
+
+    // An existing file is never overwritten.
+    let before = std::fs::read(dir.path().join("copy.db")).unwrap();
+    let o = neuracrm(&["backup", "--db", &db, "--out", "copy.db"], dir.path());
+    let (_, err) = text(&o);
+    assert!(!o.status.success());
+    assert!(
+        err.contains("copy.db already exists") && err.contains("never overwrites"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(dir.path().join("copy.db")).unwrap(), before);
+}
+
+#[test]
+fn backup_refuses_what_it_cannot_copy_and_tells_how_to_dump_postgres() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = neuracrm(
+        &["backup", "--db", "sqlite::memory:", "--out", "m.db"],
+        dir.path(),
+    );
+    let (_, err) = text(&o);
+    assert!(!o.status.success());
+    assert!(err.contains("in-memory database"), "{err}");
+    let o = neuracrm(
+        &["backup", "--db", "sqlite://missing.db", "--out", "m.db"],
+        dir.path(),
+    );
+    let (_, err) = text(&o);
+    assert!(!o.status.success());
+    assert!(err.contains("no SQLite database at missing.db"), "{err}");
+    assert!(
+        !dir.path().join("m.db").exists() && !dir.path().join("missing.db").exists(),
+        "nothing was created"
+    );
+
+    // PostgreSQL: the pg_dump command, without the password; nothing copied.
+    let o = neuracrm(
+        &[
+            "backup",
+            "--db",
+            "postgres://app:hunter2@db.example:6543/crm",
+            "--out",
+            "crm.dump",
+        ],
+        dir.path(),
+    );
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        out.contains(
+            "pg_dump --format=custom --host=db.example --port=6543 --username=app \
+             --dbname=crm --file=crm.dump"
+        ),
+        "{out}"
+    );
+    assert!(
+        !out.contains("hunter2") && !err.contains("hunter2"),
+        "{out}{err}"
+    );
+    assert!(!dir.path().join("crm.dump").exists());
+}

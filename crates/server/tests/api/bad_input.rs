@@ -17,7 +17,7 @@ const RESOURCES: [(&str, &str); 5] = [
     ),
     (
         "/api/users",
-        r#"{"email": "u@x.example.com", "name": "U", "role": "rep", "password": "password123"}"#,
+        r#"{"email": "u@x.example.com", "name": "U", "role": "rep", "password": "a fine new secret"}"#,
     ),
 ];
 
@@ -125,7 +125,7 @@ async fn malformed_bodies_wrong_types_and_unknown_fields() {
         ),
         (
             "/api/users",
-            json!({"email": "u@x.example.com", "name": "U", "role": "superuser", "password": "password123"}),
+            json!({"email": "u@x.example.com", "name": "U", "role": "superuser", "password": "a fine new secret"}),
             "role",
         ),
         (

@@ -365,7 +365,7 @@ async fn users_are_managed_by_admins_only() {
     for token in [&rep, &manager] {
         assert_error(app.get("/api/users", token).await, 403, "forbidden").await;
         assert_error(
-            app.post("/api/users", token, json!({"email": "x@acme.example.com", "name": "X", "role": "admin", "password": "password123"})).await,
+            app.post("/api/users", token, json!({"email": "x@acme.example.com", "name": "X", "role": "admin", "password": "a fine new secret"})).await,
             403,
             "forbidden",
         )
@@ -453,7 +453,7 @@ async fn users_are_managed_by_admins_only() {
         "the refused patch and delete published nothing"
     );
     let r = app
-        .post("/api/users", &t.token, json!({"email": "manager@acme.example.com", "name": "Dup", "role": "rep", "password": "password123"}))
+        .post("/api/users", &t.token, json!({"email": "manager@acme.example.com", "name": "Dup", "role": "rep", "password": "a fine new secret"}))
         .await;
     assert_eq!(
         assert_error(r, 409, "conflict").await["error"]["field"],

@@ -200,7 +200,7 @@ async fn organization_b_cannot_reach_anything_of_organization_a() {
                 }
                 "post /api/users" => {
                     // A user B creates belongs to B; A's list does not change (checked below).
-                    app.post_ok(path, &tb.token, json!({"email": "new@beta.example.com", "name": "N", "role": "rep", "password": "password123"}), 201).await;
+                    app.post_ok(path, &tb.token, json!({"email": "new@beta.example.com", "name": "N", "role": "rep", "password": "a fine new secret"}), 201).await;
                     walked += 1;
                 }
                 "get /api/contacts"
