@@ -40,7 +40,8 @@ pub async fn register(crm: &Crm, r: Registration) -> ActionResult<(Organization,
         role: Role::Admin,
     };
     new.validate()?;
-    let hash = hash_password(Password::parse(&r.password)?).await?;
+    let password = Password::parse_for(&r.password, new.email.as_str(), &new.name)?;
+    let hash = hash_password(password).await?;
     let mut tx = crm.store.db().begin().await?;
     let org = crm
         .store

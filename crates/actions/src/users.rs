@@ -67,7 +67,8 @@ impl Record for User {
     }
 
     async fn insert(crm: &Crm, caller: &Caller, new: &NewAccount) -> ActionResult<User> {
-        let hash = hash_password(Password::parse(&new.password)?).await?;
+        let password = Password::parse_for(&new.password, new.user.email.as_str(), &new.user.name)?;
+        let hash = hash_password(password).await?;
         Ok(crm
             .store
             .users()
@@ -88,7 +89,13 @@ impl Record for User {
         patch: &AccountPatch,
     ) -> ActionResult<(User, User)> {
         let password_hash = match &patch.password {
-            Some(p) => Some(hash_password(Password::parse(p)?).await?),
+            Some(p) => {
+                // Checked against the user's own e-mail and (new) name.
+                let user = crm.store.users().get(caller.org, id).await?;
+                let name = patch.name.as_deref().unwrap_or(&user.name);
+                let password = Password::parse_for(p, user.email.as_str(), name)?;
+                Some(hash_password(password).await?)
+            }
             None => None,
         };
         let patch = UserPatch {
