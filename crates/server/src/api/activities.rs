@@ -15,7 +15,7 @@ use utoipa_axum::router::OpenApiRouter;
 
 use crate::AppState;
 use crate::http::error::ApiResult;
-use crate::http::resource::{Docs, Resource, crud};
+use crate::http::resource::{Docs, Resource, Summaries, crud, wire_types};
 use crate::http::wire::{SentimentLabel, SentimentMethod, list_query, page, page_type, vocab};
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
@@ -23,27 +23,24 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 }
 
 impl Resource for d::Activity {
-    type Out = ActivityOut;
-    type Page = ActivityPage;
-    type Create = CreateActivity;
-    type PatchBody = ActivityPatch;
-    type PatchDoc = ActivityPatchBody;
-    type Query = ActivityQuery;
+    wire_types!(
+        ActivityOut,
+        ActivityPage,
+        CreateActivity,
+        ActivityPatch,
+        ActivityPatchBody,
+        ActivityQuery
+    );
 
-    const DOCS: Docs = Docs {
-        path: "/api/activities",
-        tag: "activities",
-        singular: "activity",
-        plural: "activities",
-        id: "Activity id",
-        list: "Lists the organization's activities by time of occurrence.",
-        create: "Records an activity (by the caller).",
-        get: "One activity.",
-        update: "Changes an activity's subject, body, duration or time.",
-        delete: "Deletes an activity.",
-        invalid_update: "Invalid field",
-        ..Docs::COMMON
-    };
+    const DOCS: Docs = Docs::new("activity", "activities")
+        .summaries(Summaries {
+            list: Some("Lists the organization's activities by time of occurrence."),
+            create: Some("Records an activity (by the caller)."),
+            get: None,
+            update: Some("Changes an activity's subject, body, duration or time."),
+            delete: Some("Deletes an activity."),
+        })
+        .invalid("Invalid field or reference", "Invalid field");
 
     fn new_from(body: CreateActivity) -> d::NewActivity {
         body.into()

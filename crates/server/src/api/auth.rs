@@ -17,6 +17,7 @@ use crate::AppState;
 use crate::http::auth::{AuthUser, ClientIp, IssuedTokens, TokenType};
 use crate::http::error::{ApiError, ApiResult, ErrorBody};
 use crate::http::extract::Json;
+use crate::http::openapi::NoToken;
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -205,7 +206,7 @@ pub async fn refresh(
     security(("bearer" = [])),
     responses(
         (status = 200, body = MeResponse),
-        (status = 401, description = "No valid token", body = ErrorBody),
+        NoToken,
     ))]
 pub async fn me(State(state): State<AppState>, user: AuthUser) -> ApiResult<Json<MeResponse>> {
     let (u, org) = auth::whoami(&state.crm, &user.caller()).await?;

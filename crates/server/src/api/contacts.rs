@@ -22,7 +22,8 @@ use crate::AppState;
 use crate::http::auth::AuthUser;
 use crate::http::error::{ApiResult, ErrorBody};
 use crate::http::extract::{Id, Json, Query};
-use crate::http::resource::{Conflicts, Docs, Resource, crud};
+use crate::http::openapi::NoToken;
+use crate::http::resource::{Conflicts, Docs, Resource, SUMMARIES, Summaries, crud, wire_types};
 use crate::http::wire::{PageQuery, list_query, page, page_type, vocab};
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
@@ -33,31 +34,25 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 }
 
 impl Resource for d::Contact {
-    type Out = ContactOut;
-    type Page = ContactPage;
-    type Create = CreateContact;
-    type PatchBody = ContactPatch;
-    type PatchDoc = ContactPatchBody;
-    type Query = ContactQuery;
+    wire_types!(
+        ContactOut,
+        ContactPage,
+        CreateContact,
+        ContactPatch,
+        ContactPatchBody,
+        ContactQuery
+    );
 
-    const DOCS: Docs = Docs {
-        path: "/api/contacts",
-        tag: "contacts",
-        singular: "contact",
-        plural: "contacts",
-        id: "Contact id",
-        list: "Lists the organization's contacts.",
-        create: "Creates a contact.",
-        get: "One contact.",
-        update: "Changes a contact (absent fields stay, `null` clears).",
-        delete: "Deletes a contact; its leads, deals and activities stay, detached.",
-        conflicts: Conflicts {
+    const DOCS: Docs = Docs::new("contact", "contacts")
+        .summaries(Summaries {
+            delete: Some("Deletes a contact; its leads, deals and activities stay, detached."),
+            ..SUMMARIES
+        })
+        .conflicts(Conflicts {
             create: Some("E-mail taken"),
             update: Some("E-mail taken"),
             delete: None,
-        },
-        ..Docs::COMMON
-    };
+        });
 
     fn new_from(body: CreateContact) -> d::NewContact {
         body.into()
@@ -216,7 +211,7 @@ list_query!(
     responses(
         (status = 200, body = LeadPage),
         (status = 400, description = "Bad id or paging", body = ErrorBody),
-        (status = 401, description = "No valid token", body = ErrorBody),
+        NoToken,
         (status = 404, description = "No such contact", body = ErrorBody),
     ))]
 pub async fn contact_leads(
@@ -237,7 +232,7 @@ pub async fn contact_leads(
     responses(
         (status = 200, body = DealPage),
         (status = 400, description = "Bad id or paging", body = ErrorBody),
-        (status = 401, description = "No valid token", body = ErrorBody),
+        NoToken,
         (status = 404, description = "No such contact", body = ErrorBody),
     ))]
 pub async fn contact_deals(
@@ -259,7 +254,7 @@ pub async fn contact_deals(
     responses(
         (status = 200, body = ActivityPage),
         (status = 400, description = "Bad id or paging", body = ErrorBody),
-        (status = 401, description = "No valid token", body = ErrorBody),
+        NoToken,
         (status = 404, description = "No such contact", body = ErrorBody),
     ))]
 pub async fn contact_activities(

@@ -14,7 +14,7 @@ use utoipa_axum::router::OpenApiRouter;
 
 use crate::AppState;
 use crate::http::error::ApiResult;
-use crate::http::resource::{Docs, Resource, crud};
+use crate::http::resource::{Docs, Resource, SUMMARIES, Summaries, crud, wire_types};
 use crate::http::wire::{list_query, page, page_type, vocab};
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
@@ -22,26 +22,21 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 }
 
 impl Resource for d::Deal {
-    type Out = DealOut;
-    type Page = DealPage;
-    type Create = CreateDeal;
-    type PatchBody = DealPatch;
-    type PatchDoc = DealPatchBody;
-    type Query = DealQuery;
+    wire_types!(
+        DealOut,
+        DealPage,
+        CreateDeal,
+        DealPatch,
+        DealPatchBody,
+        DealQuery
+    );
 
-    const DOCS: Docs = Docs {
-        path: "/api/deals",
-        tag: "deals",
-        singular: "deal",
-        plural: "deals",
-        id: "Deal id",
-        list: "Lists the organization's deals.",
-        create: "Creates a deal.",
-        get: "One deal.",
-        update: "Changes a deal (absent fields stay, `null` clears); closing stamps\n`closed_at`, reopening clears it.",
-        delete: "Deletes a deal.",
-        ..Docs::COMMON
-    };
+    const DOCS: Docs = Docs::new("deal", "deals").summaries(Summaries {
+        update: Some(
+            "Changes a deal (absent fields stay, `null` clears); closing stamps\n`closed_at`, reopening clears it.",
+        ),
+        ..SUMMARIES
+    });
 
     fn new_from(body: CreateDeal) -> d::NewDeal {
         body.into()

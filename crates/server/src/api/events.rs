@@ -39,6 +39,7 @@ use crate::AppState;
 use crate::http::auth::AuthUser;
 use crate::http::error::{ApiError, ApiResult, ErrorBody};
 use crate::http::extract::Query;
+use crate::http::openapi::NoToken;
 
 /// How often an idle stream sends a keep-alive comment.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
@@ -98,7 +99,7 @@ fn parse_types(raw: Option<&str>) -> ApiResult<Option<HashSet<&'static str>>> {
     responses(
         (status = 200, description = "An endless stream of Server-Sent Events", content_type = "text/event-stream", body = String),
         (status = 400, description = "Bad query", body = ErrorBody),
-        (status = 401, description = "No valid token", body = ErrorBody),
+        NoToken,
         (status = 422, description = "Unknown event type in `types`", body = ErrorBody),
     ))]
 pub async fn watch_events(

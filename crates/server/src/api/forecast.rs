@@ -24,6 +24,7 @@ use crate::AppState;
 use crate::http::auth::AuthUser;
 use crate::http::error::{ApiError, ApiResult, ErrorBody};
 use crate::http::extract::{Json, Query};
+use crate::http::openapi::NoToken;
 use crate::http::wire::vocab;
 
 #[derive(OpenApi)]
@@ -382,7 +383,7 @@ pub fn forecast_out(
     responses(
         (status = 200, body = ForecastOut),
         (status = 400, description = "Unknown metric or model, months outside 1–60", body = ErrorBody),
-        (status = 401, description = "No valid token", body = ErrorBody),
+        NoToken,
     ))]
 pub async fn get_forecast(
     State(state): State<AppState>,
@@ -482,7 +483,7 @@ pub struct AccuracyReport {
     responses(
         (status = 200, body = AccuracyReport),
         (status = 400, description = "Unknown metric", body = ErrorBody),
-        (status = 401, description = "No valid token", body = ErrorBody),
+        NoToken,
     ))]
 pub async fn get_accuracy(
     State(state): State<AppState>,
@@ -538,7 +539,7 @@ pub struct PipelineOut {
     security(("bearer" = [])),
     responses(
         (status = 200, body = PipelineOut),
-        (status = 401, description = "No valid token", body = ErrorBody),
+        NoToken,
     ))]
 pub async fn get_pipeline(
     State(state): State<AppState>,

@@ -22,7 +22,8 @@ use crate::AppState;
 use crate::http::auth::AuthUser;
 use crate::http::error::{ApiResult, ErrorBody};
 use crate::http::extract::{Id, Json};
-use crate::http::resource::{Docs, Resource, crud};
+use crate::http::openapi::NoToken;
+use crate::http::resource::{Docs, Resource, Summaries, crud, wire_types};
 use crate::http::wire::{list_query, page, page_type, vocab};
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
@@ -30,28 +31,31 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 }
 
 impl Resource for ForecastingModel {
-    type Out = ForecastingModelOut;
-    type Page = ForecastingModelPage;
-    type Create = CreateForecastingModel;
-    type PatchBody = ForecastingModelPatch;
-    type PatchDoc = ForecastingModelPatchBody;
-    type Query = ModelQuery;
+    wire_types!(
+        ForecastingModelOut,
+        ForecastingModelPage,
+        CreateForecastingModel,
+        ForecastingModelPatch,
+        ForecastingModelPatchBody,
+        ModelQuery
+    );
 
-    const DOCS: Docs = Docs {
-        path: "/api/forecasting-models",
-        tag: "forecasting",
-        singular: "model",
-        plural: "models",
-        id: "Forecasting model id",
-        list: "Lists the organization's forecasting models.",
-        create: "Creates a forecasting model (admins and managers).",
-        get: "One forecasting model.",
-        update: "Changes a forecasting model (admins and managers).",
-        delete: "Deletes a forecasting model and its stored results (admins and managers).",
-        invalid_create: "Invalid field",
-        invalid_update: "Invalid field",
-        ..Docs::COMMON
-    };
+    const DOCS: Docs = Docs::new("model", "models")
+        .at(
+            "/api/forecasting-models",
+            "forecasting",
+            "Forecasting model id",
+        )
+        .summaries(Summaries {
+            list: Some("Lists the organization's forecasting models."),
+            create: Some("Creates a forecasting model (admins and managers)."),
+            get: Some("One forecasting model."),
+            update: Some("Changes a forecasting model (admins and managers)."),
+            delete: Some(
+                "Deletes a forecasting model and its stored results (admins and managers).",
+            ),
+        })
+        .invalid("Invalid field", "Invalid field");
 
     fn new_from(body: CreateForecastingModel) -> NewForecastingModel {
         NewForecastingModel {
@@ -232,7 +236,7 @@ pub struct StoredResults {
     responses(
         (status = 200, body = StoredResults),
         (status = 400, description = "Bad id", body = ErrorBody),
-        (status = 401, description = "No valid token", body = ErrorBody),
+        NoToken,
         (status = 404, description = "No such model", body = ErrorBody),
     ))]
 pub async fn model_results(

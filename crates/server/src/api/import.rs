@@ -39,6 +39,7 @@ use crate::AppState;
 use crate::http::auth::AuthUser;
 use crate::http::error::{ApiError, ApiResult, ErrorBody};
 use crate::http::extract::{Json, require_content_type};
+use crate::http::openapi::NoToken;
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -150,7 +151,7 @@ async fn run(
     responses(
         (status = 200, body = ImportReport),
         (status = 400, description = "Unreadable CSV", body = ErrorBody),
-        (status = 401, description = "No valid token", body = ErrorBody),
+        NoToken,
         (status = 413, description = "Body too large", body = ErrorBody),
         (status = 415, description = "Not text/csv", body = ErrorBody),
         (status = 422, description = "Missing required column", body = ErrorBody),
@@ -173,7 +174,7 @@ pub async fn import_contacts(
     responses(
         (status = 200, body = ImportReport),
         (status = 400, description = "Unreadable CSV", body = ErrorBody),
-        (status = 401, description = "No valid token", body = ErrorBody),
+        NoToken,
         (status = 413, description = "Body too large", body = ErrorBody),
         (status = 415, description = "Not text/csv", body = ErrorBody),
         (status = 422, description = "Missing required column", body = ErrorBody),

@@ -13,7 +13,7 @@ use utoipa_axum::router::OpenApiRouter;
 
 use crate::AppState;
 use crate::http::error::ApiResult;
-use crate::http::resource::{Docs, Resource, crud};
+use crate::http::resource::{Docs, Resource, crud, wire_types};
 use crate::http::wire::{list_query, page, page_type, vocab};
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
@@ -21,26 +21,16 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 }
 
 impl Resource for d::Lead {
-    type Out = LeadOut;
-    type Page = LeadPage;
-    type Create = CreateLead;
-    type PatchBody = LeadPatch;
-    type PatchDoc = LeadPatchBody;
-    type Query = LeadQuery;
+    wire_types!(
+        LeadOut,
+        LeadPage,
+        CreateLead,
+        LeadPatch,
+        LeadPatchBody,
+        LeadQuery
+    );
 
-    const DOCS: Docs = Docs {
-        path: "/api/leads",
-        tag: "leads",
-        singular: "lead",
-        plural: "leads",
-        id: "Lead id",
-        list: "Lists the organization's leads.",
-        create: "Creates a lead.",
-        get: "One lead.",
-        update: "Changes a lead (absent fields stay, `null` clears).",
-        delete: "Deletes a lead.",
-        ..Docs::COMMON
-    };
+    const DOCS: Docs = Docs::new("lead", "leads");
 
     fn new_from(body: CreateLead) -> d::NewLead {
         body.into()

@@ -24,6 +24,7 @@ use crate::AppState;
 use crate::http::auth::{AdminUser, AuthUser};
 use crate::http::error::{ApiError, ApiResult, ErrorBody};
 use crate::http::extract::{Id, Json, Query};
+use crate::http::openapi::NoToken;
 use crate::http::wire::vocab::ScoreCategory;
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
@@ -536,7 +537,7 @@ pub struct ScoringAnalyticsOut {
     responses(
         (status = 200, body = ScoreBreakdown),
         (status = 400, description = "Bad id", body = ErrorBody),
-        (status = 401, description = "No valid token", body = ErrorBody),
+        NoToken,
         (status = 404, description = "No such lead", body = ErrorBody),
     ))]
 pub async fn score_lead(
@@ -556,7 +557,7 @@ pub async fn score_lead(
     responses(
         (status = 200, body = ScoreBreakdown),
         (status = 400, description = "Bad id", body = ErrorBody),
-        (status = 401, description = "No valid token", body = ErrorBody),
+        NoToken,
         (status = 404, description = "No such lead, or not scored yet", body = ErrorBody),
     ))]
 pub async fn get_score(
@@ -597,7 +598,7 @@ pub async fn get_score(
     responses(
         (status = 200, body = ScoreHistoryOut),
         (status = 400, description = "Bad id or limit", body = ErrorBody),
-        (status = 401, description = "No valid token", body = ErrorBody),
+        NoToken,
         (status = 404, description = "No such lead", body = ErrorBody),
     ))]
 pub async fn score_history(
@@ -629,7 +630,7 @@ pub async fn score_history(
     security(("bearer" = [])),
     responses(
         (status = 200, body = ScoringConfigBody),
-        (status = 401, description = "No valid token", body = ErrorBody),
+        NoToken,
     ))]
 pub async fn get_config(
     State(state): State<AppState>,
@@ -649,7 +650,7 @@ pub async fn get_config(
     responses(
         (status = 200, body = ScoringConfigUpdated),
         (status = 400, description = "Malformed body", body = ErrorBody),
-        (status = 401, description = "No valid token", body = ErrorBody),
+        NoToken,
         (status = 403, description = "Not an admin", body = ErrorBody),
         (status = 415, description = "Not JSON", body = ErrorBody),
         (status = 422, description = "Invalid configuration; `field` names it", body = ErrorBody),
@@ -674,7 +675,7 @@ pub async fn put_config(
     security(("bearer" = [])),
     responses(
         (status = 200, body = ScoringRunOut),
-        (status = 401, description = "No valid token", body = ErrorBody),
+        NoToken,
         (status = 403, description = "Reps cannot start batches", body = ErrorBody),
     ))]
 pub async fn run_scoring(
@@ -702,7 +703,7 @@ pub async fn run_scoring(
     security(("bearer" = [])),
     responses(
         (status = 200, body = ScoringAnalyticsOut),
-        (status = 401, description = "No valid token", body = ErrorBody),
+        NoToken,
     ))]
 pub async fn analytics(
     State(state): State<AppState>,

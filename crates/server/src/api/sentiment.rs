@@ -20,6 +20,7 @@ use crate::AppState;
 use crate::http::auth::AuthUser;
 use crate::http::error::{ApiError, ApiResult, ErrorBody};
 use crate::http::extract::{Json, Query};
+use crate::http::openapi::NoToken;
 use crate::http::wire::{SentimentLabel, SentimentMethod};
 
 /// Most texts in one request.
@@ -152,7 +153,7 @@ fn texts_of(body: AnalyzeRequest) -> ApiResult<Vec<String>> {
     responses(
         (status = 200, body = AnalyzeResponse),
         (status = 400, description = "Malformed body", body = ErrorBody),
-        (status = 401, description = "No valid token", body = ErrorBody),
+        NoToken,
         (status = 413, description = "Body larger than the server's limit", body = ErrorBody),
         (status = 422, description = "No text, both `text` and `texts`, an empty or too long text, or more than 1,000 texts (the field is named)", body = ErrorBody),
     ))]
@@ -343,7 +344,7 @@ fn excerpt(body: Option<&str>) -> String {
     responses(
         (status = 200, body = SentimentSummary),
         (status = 400, description = "Bad query (unknown period, both contact_id and lead_id, ...)", body = ErrorBody),
-        (status = 401, description = "No valid token", body = ErrorBody),
+        NoToken,
         (status = 404, description = "No such contact or lead", body = ErrorBody),
     ))]
 pub async fn summary(

@@ -13,7 +13,7 @@ use utoipa_axum::router::OpenApiRouter;
 
 use crate::AppState;
 use crate::http::error::ApiResult;
-use crate::http::resource::{Conflicts, Docs, Resource, crud};
+use crate::http::resource::{Conflicts, Docs, Resource, Summaries, crud, wire_types};
 use crate::http::wire::{PageQuery, page, page_type, vocab};
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
@@ -21,34 +21,25 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 }
 
 impl Resource for d::User {
-    type Out = UserOut;
-    type Page = UserPage;
-    type Create = CreateUser;
-    type PatchBody = UpdateUser;
-    type PatchDoc = UpdateUser;
-    type Query = PageQuery;
+    wire_types!(
+        UserOut, UserPage, CreateUser, UpdateUser, UpdateUser, PageQuery
+    );
 
-    const DOCS: Docs = Docs {
-        path: "/api/users",
-        tag: "users",
-        singular: "user",
-        plural: "users",
-        id: "User id",
-        list: "Lists the organization's users, by name.",
-        create: "Creates a user of the organization.",
-        get: "One user.",
-        update: "Changes a user's name, role or password.",
-        delete: "Deletes a user; what they owned stays, unowned.",
-        bad_query: "Bad paging",
-        invalid_create: "Invalid field",
-        invalid_update: "Invalid field",
-        conflicts: Conflicts {
+    const DOCS: Docs = Docs::new("user", "users")
+        .summaries(Summaries {
+            list: Some("Lists the organization's users, by name."),
+            create: Some("Creates a user of the organization."),
+            get: None,
+            update: Some("Changes a user's name, role or password."),
+            delete: Some("Deletes a user; what they owned stays, unowned."),
+        })
+        .bad_query("Bad paging")
+        .invalid("Invalid field", "Invalid field")
+        .conflicts(Conflicts {
             create: Some("E-mail taken"),
             update: Some("An admin cannot demote themselves"),
             delete: Some("An admin cannot delete themselves"),
-        },
-        ..Docs::COMMON
-    };
+        });
 
     fn new_from(body: CreateUser) -> NewAccount {
         NewAccount {

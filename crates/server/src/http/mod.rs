@@ -5,11 +5,13 @@
 //! - [`extract`]: JSON, query and path extractors that answer in that shape;
 //! - [`auth`]: JWT tokens, the caller extractors, the login rate limiter;
 //! - [`wire`]: the vocabularies' schemas, paging and the page shape;
+//! - [`openapi`]: the error response and the responses every endpoint shares;
 //! - [`resource`]: the one generic implementation of the create, read,
 //!   change, delete and list endpoints of a record.
 
 pub mod auth;
 pub mod error;
 pub mod extract;
+pub mod openapi;
 pub mod resource;
 pub mod wire;
