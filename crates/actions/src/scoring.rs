@@ -157,12 +157,7 @@ pub async fn analytics(crm: &Crm, caller: &Caller) -> ActionResult<ScoringAnalyt
 pub const JOB: &str = "score_leads";
 
 /// One scheduled run as of `now`: a batch over every organization's stale
-/// leads, publishing their `lead_scored` events, then, once it has
-/// succeeded, the prune of the intent answers no lead has used for the
-/// retention ([`IntentService::prune_unused`]; only after a whole batch,
-/// which has just marked every answer still due). Returns the outcome
-/// recorded in `job_runs`. A failed prune is logged and noted there, and
-/// does not fail the run: the scores are stored.
+/// leads (see [`batch_run`]). Returns the outcome recorded in `job_runs`.
 pub async fn scheduled_run(
     store: &Store,
     events: &dyn EventBus,
@@ -174,22 +169,41 @@ pub async fn scheduled_run(
         intent: intent.batch(),
         ..ScoreOptions::default()
     };
-    let s = run_batch(store, events, &opts).await?;
+    Ok(batch_run(store, events, intent, &opts).await?.1)
+}
+
+/// A batch as the scheduler runs it (the server's, or `neuracrm score
+/// --continuous`): score as `opts` says, publish the changed scores, then,
+/// when the batch covered every organization and succeeded, delete the
+/// intent answers no lead has used for the retention
+/// ([`IntentService::prune_unused`]; only after such a batch, which has just
+/// marked every answer still due). Returns the summary and the outcome line
+/// recorded in `job_runs`. A failed prune is logged and noted there, and does
+/// not fail the run: the scores are stored.
+pub async fn batch_run(
+    store: &Store,
+    events: &dyn EventBus,
+    intent: &IntentService,
+    opts: &ScoreOptions,
+) -> Result<(ScoreSummary, String), JobError> {
+    let s = run_batch(store, events, opts).await?;
     let mut outcome = format!(
         "{} processed, {} successful, {} failed in {:.1} s",
         s.total_processed, s.successful, s.failed, s.seconds
     );
-    match intent.prune_unused(store, None, now).await {
-        Ok(Some(deleted)) => {
-            outcome.push_str(&format!("; {deleted} unused intent answers deleted"))
-        }
-        Ok(None) => {}
-        Err(e) => {
-            tracing::warn!(error = %e, "unused intent answers not deleted");
-            outcome.push_str(&format!("; unused intent answers not deleted: {e}"));
+    if opts.org.is_none() {
+        match intent.prune_unused(store, None, opts.now).await {
+            Ok(Some(deleted)) => {
+                outcome.push_str(&format!("; {deleted} unused intent answers deleted"))
+            }
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "unused intent answers not deleted");
+                outcome.push_str(&format!("; unused intent answers not deleted: {e}"));
+            }
         }
     }
-    Ok(outcome)
+    Ok((s, outcome))
 }
 
 #[cfg(test)]

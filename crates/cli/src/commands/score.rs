@@ -7,6 +7,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use chrono::Utc;
 use indicatif::{ProgressBar, ProgressStyle};
+use neuracrm_actions::scoring::batch_run;
 use neuracrm_domain::OrgId;
 use neuracrm_jobs::intent::IntentService;
 use neuracrm_jobs::scoring::{ScoreOptions, ScoreSummary, score_leads};
@@ -119,6 +120,8 @@ async fn continuous(settings: &Settings, store: Store, a: ScoreArgs) -> Result<(
     );
     let (org, all, chunk, json) = (a.org.map(OrgId), a.all, a.chunk, a.json);
     let intent = std::sync::Arc::new(intent_service(settings)?);
+    // Redis when configured, so the servers' watchers see these scores too.
+    let events = neuracrm_server::startup::event_bus(settings).await?;
     let task_store = store.clone();
     let periodic = neuracrm_jobs::schedule::run_periodic(
         store,
@@ -128,37 +131,19 @@ async fn continuous(settings: &Settings, store: Store, a: ScoreArgs) -> Result<(
         move || {
             let store = task_store.clone();
             let intent = intent.clone();
+            let events = events.clone();
             async move {
-                let now = Utc::now();
                 let opts = ScoreOptions {
                     org,
                     all,
                     chunk,
-                    now,
+                    now: Utc::now(),
                     intent: intent.batch(),
                     ..ScoreOptions::default()
                 };
-                let s = score_leads(&store, &opts, |_| {}).await?;
+                let (s, outcome) = batch_run(&store, events.as_ref(), &intent, &opts).await?;
                 if let Err(e) = print_summary(&s, json) {
                     tracing::warn!(error = %e, "cannot print the summary");
-                }
-                let mut outcome = format!(
-                    "{} processed, {} successful, {} failed in {:.1} s",
-                    s.total_processed, s.successful, s.failed, s.seconds
-                );
-                // Only after a batch over every organization: that is what
-                // marks every answer in use (see `IntentService::prune_unused`).
-                if org.is_none() {
-                    match intent.prune_unused(&store, None, now).await {
-                        Ok(Some(n)) => {
-                            outcome.push_str(&format!("; {n} unused intent answers deleted"));
-                        }
-                        Ok(None) => {}
-                        Err(e) => {
-                            tracing::warn!(error = %e, "unused intent answers not deleted");
-                            outcome.push_str(&format!("; unused intent answers not deleted: {e}"));
-                        }
-                    }
                 }
                 Ok(outcome)
             }

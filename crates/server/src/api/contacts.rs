@@ -204,66 +204,43 @@ list_query!(
     }
 );
 
-/// The contact's leads.
-#[utoipa::path(get, path = "/api/contacts/{id}/leads", tag = "contacts",
-    params(("id" = i64, Path, description = "Contact id"), PageQuery),
-    security(("bearer" = [])),
-    responses(
-        (status = 200, body = LeadPage),
-        (status = 400, description = "Bad id or paging", body = ErrorBody),
-        NoToken,
-        (status = 404, description = "No such contact", body = ErrorBody),
-    ))]
-pub async fn contact_leads(
-    state: axum::extract::State<AppState>,
-    user: AuthUser,
-    Id(id): Id<ContactId>,
-    Query(q): Query<PageQuery>,
-) -> ApiResult<Json<LeadPage>> {
-    let page = page(q.limit, q.offset)?;
-    let items = contacts::leads(&state.crm, &user.caller(), id, page).await?;
-    Ok(Json(items.into()))
+/// Declares `GET /api/contacts/{id}/...`: a page of what hangs off a contact
+/// (404 when the contact is not the caller's), read by the action `$action`.
+macro_rules! contact_list {
+    ($(#[$doc:meta])* $name:ident, $path:literal, $page:ident, $action:path) => {
+        $(#[$doc])*
+        #[utoipa::path(get, path = $path, tag = "contacts",
+            params(("id" = i64, Path, description = "Contact id"), PageQuery),
+            security(("bearer" = [])),
+            responses(
+                (status = 200, body = $page),
+                (status = 400, description = "Bad id or paging", body = ErrorBody),
+                NoToken,
+                (status = 404, description = "No such contact", body = ErrorBody),
+            ))]
+        pub async fn $name(
+            state: axum::extract::State<AppState>,
+            user: AuthUser,
+            Id(id): Id<ContactId>,
+            Query(q): Query<PageQuery>,
+        ) -> ApiResult<Json<$page>> {
+            let page = page(q.limit, q.offset)?;
+            let items = $action(&state.crm, &user.caller(), id, page).await?;
+            Ok(Json(items.into()))
+        }
+    };
 }
 
-/// The contact's deals.
-#[utoipa::path(get, path = "/api/contacts/{id}/deals", tag = "contacts",
-    params(("id" = i64, Path, description = "Contact id"), PageQuery),
-    security(("bearer" = [])),
-    responses(
-        (status = 200, body = DealPage),
-        (status = 400, description = "Bad id or paging", body = ErrorBody),
-        NoToken,
-        (status = 404, description = "No such contact", body = ErrorBody),
-    ))]
-pub async fn contact_deals(
-    state: axum::extract::State<AppState>,
-    user: AuthUser,
-    Id(id): Id<ContactId>,
-    Query(q): Query<PageQuery>,
-) -> ApiResult<Json<DealPage>> {
-    let page = page(q.limit, q.offset)?;
-    let items = contacts::deals(&state.crm, &user.caller(), id, page).await?;
-    Ok(Json(items.into()))
-}
-
-/// The contact's timeline: its own activities and those of its leads and
-/// deals, newest first.
-#[utoipa::path(get, path = "/api/contacts/{id}/activities", tag = "contacts",
-    params(("id" = i64, Path, description = "Contact id"), PageQuery),
-    security(("bearer" = [])),
-    responses(
-        (status = 200, body = ActivityPage),
-        (status = 400, description = "Bad id or paging", body = ErrorBody),
-        NoToken,
-        (status = 404, description = "No such contact", body = ErrorBody),
-    ))]
-pub async fn contact_activities(
-    state: axum::extract::State<AppState>,
-    user: AuthUser,
-    Id(id): Id<ContactId>,
-    Query(q): Query<PageQuery>,
-) -> ApiResult<Json<ActivityPage>> {
-    let page = page(q.limit, q.offset)?;
-    let items = contacts::timeline(&state.crm, &user.caller(), id, page).await?;
-    Ok(Json(items.into()))
-}
+contact_list!(
+    /// The contact's leads.
+    contact_leads, "/api/contacts/{id}/leads", LeadPage, contacts::leads
+);
+contact_list!(
+    /// The contact's deals.
+    contact_deals, "/api/contacts/{id}/deals", DealPage, contacts::deals
+);
+contact_list!(
+    /// The contact's timeline: its own activities and those of its leads and
+    /// deals, newest first.
+    contact_activities, "/api/contacts/{id}/activities", ActivityPage, contacts::timeline
+);
