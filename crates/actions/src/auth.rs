@@ -2,7 +2,7 @@
 //! the front ends' business; who may sign in, and as whom, is decided here.
 
 use neuracrm_domain::password::Password;
-use neuracrm_domain::{Email, EventKind, NewUser, Organization, Role, User};
+use neuracrm_domain::{Email, EventKind, NewForecastingModel, NewUser, Organization, Role, User};
 use neuracrm_store::StoreError;
 use neuracrm_store::users::{Credentials, Users};
 
@@ -51,6 +51,16 @@ pub async fn register(crm: &Crm, r: Registration) -> ActionResult<(Organization,
     let user = Users::create_in(&mut tx, org.id, None, &new, &hash).await?;
     tx.commit().await?;
     crm.publish(org.id, EventKind::UserCreated { id: user.id });
+    // The organization is usable without it (a model can be added later), so
+    // a failure here is logged, not returned.
+    if let Err(e) = crm
+        .store
+        .forecasting_models()
+        .create(org.id, Some(user.id), &NewForecastingModel::starter())
+        .await
+    {
+        tracing::warn!(org = org.id.0, error = %e, "the starter forecasting model was not created");
+    }
     Ok((org, user))
 }
 

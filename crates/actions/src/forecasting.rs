@@ -418,7 +418,8 @@ pub async fn invalidate_on_events(mut events: Subscription, cache: Arc<ForecastC
             Ok(e) if invalidates(&e.kind) => cache.invalidate(e.organization_id),
             Ok(_) => {}
             Err(RecvError::Lagged(n)) => {
-                tracing::warn!(
+                // Clearing a cache loses nothing: the next read refits.
+                tracing::info!(
                     missed = n,
                     "forecast cache lagged behind the event bus; cleared"
                 );

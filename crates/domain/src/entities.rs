@@ -589,6 +589,19 @@ pub struct NewForecastingModel {
 }
 
 impl NewForecastingModel {
+    /// The model every organization starts with (registered or seeded), so
+    /// the forecast cycle has something to fit and accuracy builds up from
+    /// the first month: monthly revenue, the ensemble, 12 months ahead.
+    pub fn starter() -> NewForecastingModel {
+        NewForecastingModel {
+            name: Some("Monthly revenue".into()),
+            metric: ForecastMetric::Revenue,
+            algorithm: ForecastAlgorithm::Ensemble,
+            horizon_months: 12,
+            active: true,
+        }
+    }
+
     /// Checks the name and the horizon.
     pub fn validate(&self) -> Result<(), DomainError> {
         if let Some(n) = &self.name {

@@ -157,8 +157,11 @@ impl BroadcastBus {
 }
 
 impl Default for BroadcastBus {
+    /// Room for a scoring batch's burst of `lead_scored` events over a demo
+    /// or a mid-size book (about 100 bytes an event) before a subscriber
+    /// lags.
     fn default() -> Self {
-        BroadcastBus::new(1024)
+        BroadcastBus::new(16_384)
     }
 }
 

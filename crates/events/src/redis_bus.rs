@@ -40,7 +40,7 @@ impl Default for RedisBusOptions {
     fn default() -> Self {
         RedisBusOptions {
             channel: DEFAULT_CHANNEL.to_owned(),
-            capacity: 1024,
+            capacity: 16_384,
             outbox: 4096,
         }
     }

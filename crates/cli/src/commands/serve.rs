@@ -1,7 +1,9 @@
 //! `serve` and `demo`.
 
 use anyhow::{Context, Result, bail};
+use neuracrm_domain::Role;
 use neuracrm_server::{App, Secret, Settings};
+use neuracrm_store::Page;
 use neuracrm_store::seed::{SeedSpec, seed, today};
 
 use super::open_store;
@@ -73,12 +75,20 @@ pub async fn demo(mut settings: Settings, db_given: bool) -> Result<()> {
         );
     }
     println!(
-        "demo logins (password: {}):",
+        "demo logins (password {} for the seeded admins):",
         neuracrm_store::seed::DEMO_PASSWORD
     );
+    // The organizations' admins as stored: an organization registered
+    // since the seed has an admin of its own choosing.
     for id in store.organizations().ids().await? {
         let org = store.organizations().get(id).await?;
-        println!("  {:<28} admin@org{}.example", org.name, id);
+        let users = store
+            .users()
+            .list(id, Page::parse(Some(200), None)?)
+            .await?;
+        for admin in users.items.iter().filter(|u| u.role == Role::Admin) {
+            println!("  {:<28} {}", org.name, admin.email);
+        }
     }
     run(settings, store).await
 }

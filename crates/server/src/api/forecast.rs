@@ -546,8 +546,10 @@ pub async fn get_pipeline(
     user: AuthUser,
 ) -> ApiResult<Json<PipelineOut>> {
     let months = forecasting::pipeline(&state.crm, &user.caller()).await?;
-    let total_value = months.iter().map(|m| m.value).sum();
-    let total_weighted_value = months.iter().map(|m| m.weighted_value).sum();
+    // A fold from +0.0: `Sum` for floats starts at -0.0, which an empty
+    // pipeline would show as "-0.0".
+    let total_value = months.iter().fold(0.0, |a, m| a + m.value);
+    let total_weighted_value = months.iter().fold(0.0, |a, m| a + m.weighted_value);
     Ok(Json(PipelineOut {
         stage_probabilities: neuracrm_domain::DealStage::ALL
             .iter()

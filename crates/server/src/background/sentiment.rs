@@ -80,7 +80,9 @@ async fn run(store: Store, service: Arc<SentimentService>, mut sub: Subscription
             }
         }
         if lagged > 0 {
-            tracing::warn!(
+            // Recovered in full by the backfill: news, not a problem (a
+            // failed backfill is a warning below).
+            tracing::info!(
                 missed = lagged,
                 "sentiment subscriber lagged behind the event bus; backfilling"
             );

@@ -273,12 +273,17 @@ async fn forecasting_models_crud_results_and_accuracy() {
         "forbidden",
     )
     .await;
-    assert_eq!(
-        app.get_ok("/api/forecasting-models", &rep).await["items"]
+    // The two created here and the starter model every new organization
+    // gets (monthly revenue, ensemble, 12 months).
+    let all = app.get_ok("/api/forecasting-models", &rep).await;
+    assert_eq!(all["items"].as_array().unwrap().len(), 3);
+    assert!(
+        all["items"]
             .as_array()
             .unwrap()
-            .len(),
-        2
+            .iter()
+            .any(|m| m["name"] == "Monthly revenue" && m["algorithm"] == "ensemble"),
+        "{all}"
     );
 
     let list = app
@@ -287,7 +292,7 @@ async fn forecasting_models_crud_results_and_accuracy() {
             &a.token,
         )
         .await;
-    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+    assert_eq!(list["items"].as_array().unwrap().len(), 2);
     let p = app
         .patch(
             &format!("/api/forecasting-models/{}", defaults["id"]),
@@ -320,8 +325,8 @@ async fn forecasting_models_crud_results_and_accuracy() {
     .unwrap();
     assert_eq!(
         summary.models.len(),
-        1,
-        "the inactive model is skipped: {summary:?}"
+        2,
+        "the starter and the seasonal naive model run, the inactive one is skipped: {summary:?}"
     );
     let stored = app.get_ok(&results, &a.token).await;
     let items = stored["items"].as_array().unwrap();
@@ -395,4 +400,19 @@ async fn forecasting_models_crud_results_and_accuracy() {
         "invalid_path",
     )
     .await;
+}
+
+/// An organization without deals showed a pipeline total of `-0.0` (a float
+/// `Sum` starts at negative zero).
+#[tokio::test]
+async fn an_empty_pipeline_totals_zero_not_minus_zero() {
+    let app = spawn_app().await;
+    let a = app.tenant("Empty").await;
+    let r = app.get("/api/forecast/pipeline", &a.token).await;
+    assert_eq!(r.status(), 200);
+    let text = r.text().await.unwrap();
+    assert!(!text.contains("-0.0"), "{text}");
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["total_value"], json!(0.0));
+    assert_eq!(v["total_weighted_value"], json!(0.0));
 }

@@ -309,13 +309,7 @@ pub async fn seed(
             .create(
                 org.id,
                 None,
-                &neuracrm_domain::NewForecastingModel {
-                    name: Some("Monthly revenue".into()),
-                    metric: neuracrm_domain::ForecastMetric::Revenue,
-                    algorithm: neuracrm_domain::ForecastAlgorithm::Ensemble,
-                    horizon_months: 12,
-                    active: true,
-                },
+                &neuracrm_domain::NewForecastingModel::starter(),
             )
             .await?;
         report.organizations.push(SeededOrg {
