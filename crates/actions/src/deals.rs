@@ -120,3 +120,29 @@ impl Record for Deal {
         Some(EventKind::DealDeleted { id })
     }
 }
+
+/// The caller's pipeline by stage, in the pipeline's order: every open deal,
+/// and the deals won or lost in the last `closed_days` days. Stages without
+/// deals count zero.
+pub async fn stages(
+    crm: &Crm,
+    caller: &Caller,
+    closed_days: i64,
+) -> ActionResult<Vec<neuracrm_store::forecasts::StageTotal>> {
+    let since = chrono::Utc::now() - chrono::Duration::days(closed_days);
+    let rows = crm.store.forecasts().stage_totals(caller.org, since).await?;
+    Ok(neuracrm_domain::DealStage::ALL
+        .iter()
+        .map(|s| {
+            rows.iter()
+                .find(|r| r.stage == s.as_str())
+                .cloned()
+                .unwrap_or(neuracrm_store::forecasts::StageTotal {
+                    stage: s.as_str().into(),
+                    deals: 0,
+                    value: 0.0,
+                    weighted_value: 0.0,
+                })
+        })
+        .collect())
+}

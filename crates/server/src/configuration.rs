@@ -80,6 +80,11 @@ pub struct Settings {
     /// ignored, so nobody can dodge the login limits by forging it.
     #[serde(deserialize_with = "list_or_csv")]
     pub trusted_proxies: Vec<String>,
+    /// The address people open the app at (`https://crm.example.com`). With
+    /// `https`, the browser session cookie is `Secure` and `__Host-`
+    /// prefixed; without it, plain HTTP on a local address is assumed.
+    #[serde(default)]
+    pub public_url: Option<String>,
     /// The OpenAI-compatible chat-completions endpoint that reads buying
     /// intent when a lead is scored through the API, and in the batch as
     /// `llm.batch` says (`llm.base_url`, `llm.model`, `llm.api_key`,
@@ -181,6 +186,14 @@ impl Settings {
             .map_err(|e| ConfigError(e.to_string()))
     }
 
+    /// Whether the app is served over HTTPS (`public_url` says so), which
+    /// makes the browser session cookie `Secure` and `__Host-` prefixed.
+    pub fn serves_https(&self) -> bool {
+        self.public_url
+            .as_deref()
+            .is_some_and(|u| u.trim().to_ascii_lowercase().starts_with("https://"))
+    }
+
     /// Settings for tests and embedding: defaults with this database.
     pub fn for_database(url: &str) -> Settings {
         Settings {
@@ -200,6 +213,7 @@ impl Settings {
             login_attempts_per_account: DEFAULTS.login_attempts_per_account,
             login_window_secs: DEFAULTS.login_window_secs,
             trusted_proxies: Vec::new(),
+            public_url: None,
             llm: None,
             scheduler: false,
             scoring_interval_secs: DEFAULTS.scoring_interval_secs,

@@ -11,7 +11,8 @@
 //!   (defaults < `neuracrm.toml` < `NEURACRM_*` environment < flags);
 //! - [`startup`]: builds the application ([`startup::App`]) and serves it with
 //!   graceful shutdown;
-//! - [`background`]: periodic jobs and event subscribers started with the app.
+//! - [`background`]: periodic jobs and event subscribers started with the app;
+//! - [`web`]: the web UI (server-rendered pages, the same use cases).
 //!
 //! Handlers only translate between HTTP and the use cases of
 //! `neuracrm_actions`, which check, write and publish; the dependencies run
@@ -25,6 +26,7 @@ pub mod background;
 pub mod configuration;
 pub mod http;
 pub mod startup;
+pub mod web;
 
 pub use configuration::{Secret, Settings};
 pub use http::error::ApiError;

@@ -192,6 +192,8 @@ async fn limit_body(
 pub fn router(state: AppState) -> Router {
     let settings = state.settings.clone();
     api::router()
+        .merge(crate::web::router())
+        .fallback(crate::web::not_found)
         .with_state(state)
         .layer(axum::middleware::from_fn_with_state(
             BodyLimits {

@@ -153,6 +153,19 @@ impl MonthlySeries {
     }
 }
 
+/// Deals of one stage: open ones, or closed since a given time.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StageTotal {
+    /// The stage (`prospecting` … `closed_lost`).
+    pub stage: String,
+    /// Deals in it.
+    pub deals: i64,
+    /// Their value, in currency units.
+    pub value: f64,
+    /// Their value weighted by the stage's probability, in currency units.
+    pub weighted_value: f64,
+}
+
 /// Open deals expected to close in one month.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PipelineMonth {
@@ -265,6 +278,40 @@ impl ForecastData<'_> {
     }
 
     /// `org`'s open deals by expected-close month, undated ones last.
+    /// Deals per stage: every open deal, and closed ones closed at or after
+    /// `closed_since` (a board shows recent wins and losses, not all time).
+    /// Stages without deals are absent.
+    pub async fn stage_totals(
+        &self,
+        org: OrgId,
+        closed_since: DateTime<Utc>,
+    ) -> Result<Vec<StageTotal>> {
+        let rows: Vec<(String, i64, i64, f64)> = self
+            .db
+            .fetch_all(
+                Sql::new(&format!(
+                    "SELECT stage, CAST(COUNT(*) AS BIGINT) AS deals, \
+                     CAST(SUM(value_cents) AS BIGINT) AS cents, \
+                     CAST(SUM(value_cents * ({p})) AS DOUBLE PRECISION) AS weighted \
+                     FROM deals WHERE organization_id = $1 \
+                     AND (status = 'open' OR closed_at >= $2) GROUP BY stage",
+                    p = stage_probability_sql()
+                ))
+                .arg(org)
+                .arg(closed_since),
+            )
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(stage, deals, cents, weighted)| StageTotal {
+                stage,
+                deals,
+                value: cents as f64 / 100.0,
+                weighted_value: weighted / 100.0,
+            })
+            .collect())
+    }
+
     pub async fn weighted_pipeline(&self, org: OrgId) -> Result<Vec<PipelineMonth>> {
         let b = self.db.backend();
         let rows: Vec<(Option<String>, i64, i64, f64)> = self

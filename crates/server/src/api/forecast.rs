@@ -403,7 +403,7 @@ pub async fn get_forecast(
 
 impl ForecastOut {
     /// The response for a computed forecast.
-    fn from_forecast(f: &Forecast) -> ApiResult<ForecastOut> {
+    pub(crate) fn from_forecast(f: &Forecast) -> ApiResult<ForecastOut> {
         forecast_out(
             &f.series,
             &f.fit,

@@ -148,7 +148,7 @@ fn corrupt(lead: LeadId, e: impl std::fmt::Display) -> ApiError {
 }
 
 impl ScoreBreakdown {
-    fn new(lead: LeadId, score: &LeadScore, at: DateTime<Utc>) -> ApiResult<Self> {
+    pub(crate) fn new(lead: LeadId, score: &LeadScore, at: DateTime<Utc>) -> ApiResult<Self> {
         let stored = RenderedFactors::new(lead, &Breakdown::from(score))?;
         Ok(ScoreBreakdown {
             lead_id: lead.0,
@@ -568,27 +568,36 @@ pub async fn get_score(
     let lead =
         neuracrm_actions::records::get::<neuracrm_domain::Lead>(&state.crm, &user.caller(), id)
             .await?;
-    let (Some(total), Some(category), Some(confidence), Some(factors)) = (
-        lead.score,
-        lead.score_category,
-        lead.score_confidence,
-        lead.score_factors,
-    ) else {
-        return Err(ApiError::NotFound(format!(
+    ScoreBreakdown::stored(&lead)?.map(Json).ok_or_else(|| {
+        ApiError::NotFound(format!(
             "score of lead {} (never scored: POST /api/leads/{}/score)",
             id.0, id.0
-        )));
-    };
-    let stored = RenderedFactors::from_stored(id, &factors)?;
-    Ok(Json(ScoreBreakdown {
-        lead_id: id.0,
-        total,
-        category,
-        confidence,
-        factors: stored.factors,
-        recommendations: stored.recommendations,
-        scored_at: lead.score_updated_at,
-    }))
+        ))
+    })
+}
+
+impl ScoreBreakdown {
+    /// The breakdown stored with a lead; `None` when it was never scored.
+    pub(crate) fn stored(lead: &neuracrm_domain::Lead) -> ApiResult<Option<ScoreBreakdown>> {
+        let (Some(total), Some(category), Some(confidence), Some(factors)) = (
+            lead.score,
+            lead.score_category.clone(),
+            lead.score_confidence,
+            lead.score_factors.as_ref(),
+        ) else {
+            return Ok(None);
+        };
+        let stored = RenderedFactors::from_stored(lead.id, factors)?;
+        Ok(Some(ScoreBreakdown {
+            lead_id: lead.id.0,
+            total,
+            category,
+            confidence,
+            factors: stored.factors,
+            recommendations: stored.recommendations,
+            scored_at: lead.score_updated_at,
+        }))
+    }
 }
 
 /// The lead's score history, newest first: one entry per change of score.

@@ -59,6 +59,9 @@ pub struct TokenKeys {
     /// A hash of no real password, verified against when the e-mail is
     /// unknown so that a login takes as long either way.
     dummy_hash: String,
+    /// The key of the web UI's CSRF tokens, derived from the signing secret
+    /// (so every instance derives the same) but never equal to it.
+    csrf_key: [u8; 32],
 }
 
 impl std::fmt::Debug for TokenKeys {
@@ -90,7 +93,13 @@ impl TokenKeys {
             access_ttl,
             refresh_ttl,
             dummy_hash: neuracrm_domain::password::hash("no-such-user-password"),
+            csrf_key: derive_key(secret, b"neuracrm csrf"),
         }
+    }
+
+    /// The key of the web UI's CSRF tokens.
+    pub fn csrf_key(&self) -> &[u8] {
+        &self.csrf_key
     }
 
     fn sign(&self, user: &User, typ: TokenType, ttl: Duration) -> Result<String, ApiError> {
@@ -486,4 +495,14 @@ mod tests {
         assert!(keys.verify(&t.refresh, TokenType::Refresh).is_ok());
         assert!(keys.verify("garbage", TokenType::Access).is_err());
     }
+}
+
+/// A key for one purpose derived from the signing secret:
+/// HMAC-SHA256(secret, purpose).
+fn derive_key(secret: &[u8], purpose: &[u8]) -> [u8; 32] {
+    use hmac::{Hmac, Mac};
+    let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(secret)
+        .expect("HMAC takes a key of any length");
+    mac.update(purpose);
+    mac.finalize().into_bytes().into()
 }

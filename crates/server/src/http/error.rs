@@ -279,7 +279,8 @@ pub async fn render_errors(req: Request, next: Next) -> Response {
     }
     let err = match res.extensions().get::<Rendered>() {
         Some(Rendered(e)) => e.clone(),
-        None if is_json(&res) => return res,
+        // Already in a shape for its reader: JSON, or a page of the web UI.
+        None if is_json(&res) || is_html(&res) => return res,
         None => Arc::new(ApiError::from_status(status)),
     };
     if let ApiError::Internal(cause) = err.as_ref() {
@@ -293,6 +294,13 @@ pub async fn render_errors(req: Request, next: Next) -> Response {
         }
     }
     out
+}
+
+fn is_html(res: &Response) -> bool {
+    res.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"))
 }
 
 fn is_json(res: &Response) -> bool {

@@ -1,0 +1,149 @@
+//! `/`: the dashboard. The pipeline by stage, the revenue forecast with its
+//! band and insight sentences, the hottest leads, the leads whose score moved
+//! most this week, the sentiment of the last 90 days, and the live feed of
+//! the organization's activity.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::State;
+use chrono::Utc;
+use neuracrm_actions::forecasting::{self, ForecastRequest};
+use neuracrm_actions::records::{self, List};
+use neuracrm_actions::{deals, scoring, sentiment};
+use neuracrm_domain::{Activity, ForecastAlgorithm, ForecastMetric, Lead};
+use neuracrm_store::leads::{LeadFilter, LeadSort};
+use neuracrm_store::sentiment::{Granularity, Scope};
+use neuracrm_store::{Page, Sort, SortDir};
+
+use super::{ActivityRow, LeadRow, PageResult, forecast_chart, sentiment_chart};
+use crate::AppState;
+use crate::web::format;
+use crate::web::layout::Shell;
+use crate::web::session::WebUser;
+
+/// One stage of the pipeline.
+pub struct StageRow {
+    pub name: String,
+    pub deals: i64,
+    pub value: String,
+    pub weighted: String,
+}
+
+/// A lead whose score moved.
+pub struct MoverRow {
+    pub id: i64,
+    pub title: String,
+    pub from: String,
+    pub to: String,
+    pub up: bool,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "dashboard.html")]
+pub struct Dashboard {
+    shell: Shell,
+    stages: Vec<StageRow>,
+    open_value: String,
+    open_weighted: String,
+    forecast_svg: String,
+    insights: Vec<String>,
+    forecast_note: Option<String>,
+    hot: Vec<LeadRow>,
+    movers: Vec<MoverRow>,
+    sentiment_svg: String,
+    feed: Vec<ActivityRow>,
+}
+
+/// `GET /`.
+pub async fn page(State(state): State<AppState>, user: WebUser) -> PageResult<Dashboard> {
+    let crm = &state.crm;
+    let c = &user.caller;
+    let stage_totals = deals::stages(crm, c, 30).await?;
+    let open: Vec<_> = stage_totals
+        .iter()
+        .filter(|s| !s.stage.starts_with("closed"))
+        .collect();
+    let open_value = format::money(open.iter().map(|s| s.value).fold(0.0, |a, b| a + b));
+    let open_weighted =
+        format::money(open.iter().map(|s| s.weighted_value).fold(0.0, |a, b| a + b));
+    let stages = open
+        .iter()
+        .map(|s| StageRow {
+            name: format::words(&s.stage),
+            deals: s.deals,
+            value: format::money(s.value),
+            weighted: format::money(s.weighted_value),
+        })
+        .collect();
+    let req = ForecastRequest {
+        metric: ForecastMetric::Revenue,
+        months: 12,
+        model: ForecastAlgorithm::Ensemble,
+    };
+    let (fc, _) = forecasting::forecast(crm, c, req).await?;
+    let out = crate::api::forecast::ForecastOut::from_forecast(&fc)?;
+    let (forecast_svg, forecast_note) = forecast_chart(&out, "Revenue by month");
+    let insights = out.insights.map(|i| i.summary).unwrap_or_default();
+    let hot = records::list::<Lead>(
+        crm,
+        c,
+        List {
+            filter: LeadFilter::default(),
+            sort: Sort {
+                by: LeadSort::Score,
+                dir: SortDir::Desc,
+            },
+            page: Page::parse(Some(8), None).map_err(neuracrm_actions::ActionError::query)?,
+        },
+    )
+    .await?
+    .items
+    .into_iter()
+    .map(LeadRow::from)
+    .collect();
+    let analytics = scoring::analytics(crm, c).await?;
+    let movers = analytics
+        .top_movers
+        .into_iter()
+        .take(6)
+        .map(|m| MoverRow {
+            id: m.lead_id,
+            title: m.title,
+            from: format::score(m.old_score),
+            to: format::score(m.new_score),
+            up: m.new_score >= m.old_score,
+        })
+        .collect();
+    let to = Utc::now();
+    let from = to - chrono::Duration::days(90);
+    let (trend, _) =
+        sentiment::trend(crm, c, Scope::Organization, from, to, Granularity::Week, 0).await?;
+    let sentiment_svg = sentiment_chart(&trend, "Sentiment of customer text, by week");
+    let feed = records::list::<Activity>(
+        crm,
+        c,
+        List {
+            filter: Default::default(),
+            sort: SortDir::Desc,
+            page: Page::parse(Some(12), None).map_err(neuracrm_actions::ActionError::query)?,
+        },
+    )
+    .await?
+    .items
+    .into_iter()
+    .map(|v| ActivityRow::new(v, to))
+    .collect();
+    Ok(Dashboard {
+        shell: Shell::new(&user, "Dashboard", "/"),
+        stages,
+        open_value,
+        open_weighted,
+        forecast_svg,
+        insights,
+        forecast_note,
+        hot,
+        movers,
+        sentiment_svg,
+        feed,
+    })
+}
