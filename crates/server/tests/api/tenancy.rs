@@ -345,9 +345,13 @@ async fn organization_b_cannot_reach_anything_of_organization_a() {
                 }
                 "get /api/forecasting-models" => {
                     let list = app.get_ok(path, &tb.token).await;
+                    // B's starter model and the one it made; none of A's.
                     let items = list["items"].as_array().unwrap();
-                    assert_eq!(items.len(), 1, "{op}: {list}");
-                    assert_eq!(items[0]["organization_id"], tb.org_id, "{op}: {list}");
+                    assert_eq!(items.len(), 2, "{op}: {list}");
+                    assert!(
+                        items.iter().all(|m| m["organization_id"] == tb.org_id),
+                        "{op}: {list}"
+                    );
                     walked += 1;
                 }
                 "post /api/forecasting-models" => {
