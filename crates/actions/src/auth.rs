@@ -1,5 +1,6 @@
-//! Registration and the caller's identity. Tokens and browser sessions are
-//! the front ends' business; who may sign in, and as whom, is decided here.
+//! Registration and the caller's identity. How a session is proved (a token,
+//! a cookie) is the front ends' business; who may sign in, and as whom, is
+//! decided here and in [`sessions`](crate::sessions).
 
 use neuracrm_domain::password::Password;
 use neuracrm_domain::{Email, EventKind, NewForecastingModel, NewUser, Organization, Role, User};
@@ -29,9 +30,22 @@ pub async fn hash_password(p: Password) -> ActionResult<String> {
         .map_err(|e| ActionError::Internal(format!("password hashing task failed: {e}")))
 }
 
+/// What a registration did. A front end answers both the same way, so that
+/// nobody learns through registration whether an address has an account
+/// (in any organization): the one who registered finds out by signing in.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Registered {
+    /// The organization and its first admin were created.
+    Created(Organization, User),
+    /// Nothing was created: the address is already a login.
+    Refused,
+}
+
 /// Creates an organization and its first admin in one transaction, and
-/// publishes `user_created`.
-pub async fn register(crm: &Crm, r: Registration) -> ActionResult<(Organization, User)> {
+/// publishes `user_created`; [`Registered::Refused`] when the e-mail is
+/// taken. The password is hashed whether or not the address is free, so
+/// both outcomes take as long.
+pub async fn register(crm: &Crm, r: Registration) -> ActionResult<Registered> {
     let org_name =
         neuracrm_domain::values::required_text(&r.organization_name, "organization_name", 200)?;
     let new = NewUser {
@@ -48,7 +62,12 @@ pub async fn register(crm: &Crm, r: Registration) -> ActionResult<(Organization,
         .organizations()
         .create_in(&mut tx, &org_name)
         .await?;
-    let user = Users::create_in(&mut tx, org.id, None, &new, &hash).await?;
+    let user = match Users::create_in(&mut tx, org.id, None, &new, &hash).await {
+        Ok(user) => user,
+        // Dropping the transaction rolls the organization back.
+        Err(StoreError::Conflict { field: "email", .. }) => return Ok(Registered::Refused),
+        Err(other) => return Err(other.into()),
+    };
     tx.commit().await?;
     crm.publish(org.id, EventKind::UserCreated { id: user.id });
     // The organization is usable without it (a model can be added later), so
@@ -61,7 +80,7 @@ pub async fn register(crm: &Crm, r: Registration) -> ActionResult<(Organization,
     {
         tracing::warn!(org = org.id.0, error = %e, "the starter forecasting model was not created");
     }
-    Ok((org, user))
+    Ok(Registered::Created(org, user))
 }
 
 /// The stored credentials of a login e-mail; `None` for a malformed or
@@ -93,17 +112,4 @@ pub async fn whoami(crm: &Crm, caller: &Caller) -> ActionResult<(User, Organizat
         .await
         .map_err(gone)?;
     Ok((user, org))
-}
-
-/// The stored user a refresh token names; `Unauthenticated` when it no
-/// longer exists.
-pub async fn current_user(
-    crm: &Crm,
-    org: neuracrm_domain::OrgId,
-    user: neuracrm_domain::UserId,
-) -> ActionResult<User> {
-    crm.store.users().get(org, user).await.map_err(|e| match e {
-        StoreError::NotFound { .. } => ActionError::Unauthenticated("invalid or expired token"),
-        other => other.into(),
-    })
 }

@@ -1,21 +1,26 @@
-//! Who is acting: the user, their organization and their role. Every action
-//! takes a [`Caller`] first and acts inside its organization only.
+//! Who is acting: the user, their organization, their role and the session
+//! they act in. Every action takes a [`Caller`] first and acts inside its
+//! organization only.
 
-use neuracrm_domain::{OrgId, Role, UserId};
+use neuracrm_domain::{OrgId, Role, SessionId, UserId};
 
 use crate::{ActionError, ActionResult};
 
-/// The user an action is done for. Front ends build it from whatever
-/// authenticated the request (an access token, a browser session); the CLI
-/// and jobs act as a named user of the organization they work on.
+/// The user an action is done for. Front ends get it from
+/// [`sessions::touch`](crate::sessions::touch), which proves the request's
+/// session and reads the user's current role; the CLI and jobs act as a
+/// named user of the organization they work on, in no session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Caller {
     /// Recorded as the actor of every write (audit log, activities).
     pub user: UserId,
     /// Every read and write is scoped to it.
     pub org: OrgId,
-    /// What the user may do.
+    /// What the user may do (as stored when the request began).
     pub role: Role,
+    /// The session the request was made in, if any (a password change
+    /// keeps it signed in while every other session of the user ends).
+    pub session: Option<SessionId>,
 }
 
 /// Which roles an action admits.

@@ -17,6 +17,8 @@
 //!   create/read/change/delete shape; [`contacts`], [`leads`], [`deals`],
 //!   [`activities`], [`users`] and [`forecasting`]'s models state theirs;
 //! - [`auth`]: registration and the caller's identity;
+//! - [`sessions`]: sign-in sessions (open, prove, refresh, close, revoke),
+//!   the same for the JSON API's tokens and a web UI's cookies;
 //! - [`import`]: CSV import of contacts and leads;
 //! - [`scoring`], [`forecasting`], [`sentiment`]: the engines' actions.
 //!
@@ -51,6 +53,7 @@ pub mod leads;
 pub mod records;
 pub mod scoring;
 pub mod sentiment;
+pub mod sessions;
 pub mod users;
 
 pub use caller::{Access, Caller};

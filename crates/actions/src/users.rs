@@ -4,12 +4,15 @@
 
 use neuracrm_domain::password::Password;
 use neuracrm_domain::{EventKind, NewUser, OrgId, Role, User, UserId};
-use neuracrm_store::Paged;
 use neuracrm_store::users::UserPatch;
+use neuracrm_store::{Paged, StoreError};
 
 use crate::auth::hash_password;
 use crate::records::{List, Record};
 use crate::{Access, ActionError, ActionResult, Caller, Crm};
+
+/// The answer to a new user's e-mail that is already a login, wherever.
+pub const EMAIL_UNAVAILABLE: &str = "this e-mail address cannot be given to a new user";
 
 /// A new user and their first password.
 #[derive(Debug, Clone)]
@@ -27,7 +30,8 @@ pub struct AccountPatch {
     pub name: Option<String>,
     /// New role (an admin cannot demote themselves).
     pub role: Option<Role>,
-    /// New plain password, checked against the policy.
+    /// New plain password, checked against the policy. Every session of
+    /// the user ends, except the caller's own when they change their own.
     pub password: Option<String>,
 }
 
@@ -66,14 +70,23 @@ impl Record for User {
         Ok(())
     }
 
+    /// A taken e-mail is refused with one message whether the address is
+    /// a login of the caller's organization or of another one: the answer
+    /// never says that an address has an account elsewhere.
     async fn insert(crm: &Crm, caller: &Caller, new: &NewAccount) -> ActionResult<User> {
         let password = Password::parse_for(&new.password, new.user.email.as_str(), &new.user.name)?;
         let hash = hash_password(password).await?;
-        Ok(crm
-            .store
+        crm.store
             .users()
             .create(caller.org, Some(caller.user), &new.user, &hash)
-            .await?)
+            .await
+            .map_err(|e| match e {
+                StoreError::Conflict { field: "email", .. } => ActionError::Conflict {
+                    field: "email".into(),
+                    message: EMAIL_UNAVAILABLE.into(),
+                },
+                other => other.into(),
+            })
     }
 
     async fn fetch(crm: &Crm, org: OrgId, id: UserId) -> ActionResult<User> {
@@ -98,10 +111,17 @@ impl Record for User {
             }
             None => None,
         };
+        // A new password ends every session of the user but the one that
+        // changed its own password (in the same transaction).
         let patch = UserPatch {
             name: patch.name.clone(),
             role: patch.role,
             password_hash,
+            keep_session: if id == caller.user {
+                caller.session
+            } else {
+                None
+            },
         };
         let user = crm
             .store

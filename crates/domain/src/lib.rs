@@ -7,7 +7,8 @@
 //!   valid), such as [`Email`] and [`Cents`];
 //! - [`kinds`]: the closed vocabularies (roles, statuses, stages, activity types);
 //! - [`entities`]: the records and the inputs that create or change them;
-//! - [`events`]: what happened, published after every write.
+//! - [`events`]: what happened, published after every write;
+//! - [`session`]: sign-in sessions and their opaque ids.
 //!
 //! No IO lives here: no database, no network, no async runtime.
 //!
@@ -26,6 +27,7 @@ pub mod ids;
 pub mod kinds;
 pub mod password;
 mod patch;
+pub mod session;
 pub mod values;
 
 pub use entities::*;
@@ -33,4 +35,5 @@ pub use error::{DomainError, PasswordWeakness};
 pub use events::{DomainEvent, EventKind};
 pub use ids::*;
 pub use kinds::*;
+pub use session::{Session, SessionId};
 pub use values::*;

@@ -74,6 +74,15 @@ pub struct Settings {
     pub login_attempts_per_account: u32,
     /// The login rate-limit window, in seconds (sliding).
     pub login_window_secs: u64,
+    /// Registrations (new organizations) allowed per client IP within the
+    /// registration window.
+    pub registrations_per_ip: u32,
+    /// The registration rate-limit window, in seconds (sliding).
+    pub registration_window_secs: u64,
+    /// How often an open event stream checks that its session is still
+    /// live, in seconds (it also checks at once when its user is changed or
+    /// deleted).
+    pub session_check_secs: u64,
     /// Reverse proxies whose `X-Forwarded-For` is believed (addresses or
     /// CIDR ranges, e.g. `10.0.0.0/8`; a comma-separated string in the
     /// environment). Empty: the TCP peer is the client, and the header is
@@ -142,6 +151,9 @@ struct Defaults {
     login_attempts_per_ip: u32,
     login_attempts_per_account: u32,
     login_window_secs: u64,
+    registrations_per_ip: u32,
+    registration_window_secs: u64,
+    session_check_secs: u64,
     trusted_proxies: &'static [&'static str],
     scheduler: bool,
     scoring_interval_secs: u64,
@@ -162,6 +174,9 @@ const DEFAULTS: Defaults = Defaults {
     login_attempts_per_ip: 30,
     login_attempts_per_account: 10,
     login_window_secs: 60,
+    registrations_per_ip: 10,
+    registration_window_secs: 3600,
+    session_check_secs: 10,
     trusted_proxies: &[],
     scheduler: true,
     scoring_interval_secs: 15 * 60,
@@ -212,6 +227,9 @@ impl Settings {
             login_attempts_per_ip: DEFAULTS.login_attempts_per_ip,
             login_attempts_per_account: DEFAULTS.login_attempts_per_account,
             login_window_secs: DEFAULTS.login_window_secs,
+            registrations_per_ip: DEFAULTS.registrations_per_ip,
+            registration_window_secs: DEFAULTS.registration_window_secs,
+            session_check_secs: DEFAULTS.session_check_secs,
             trusted_proxies: Vec::new(),
             public_url: None,
             llm: None,

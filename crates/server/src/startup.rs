@@ -36,6 +36,8 @@ pub struct AppState {
     pub tokens: Arc<TokenKeys>,
     /// Login rate limits (per process).
     pub login_limits: Arc<LoginLimits>,
+    /// Registrations per client address (per process).
+    pub registration_limit: Arc<SlidingWindow>,
     /// Proxies whose `X-Forwarded-For` names the client.
     pub trusted_proxies: Arc<TrustedProxies>,
     /// Turns `true` when the server starts shutting down, so that endless
@@ -61,7 +63,6 @@ impl AppState {
         let tokens = TokenKeys::new(
             secret.expose().as_bytes(),
             Duration::from_secs(settings.access_token_ttl_secs.max(1)),
-            Duration::from_secs(settings.refresh_token_ttl_secs.max(1)),
         );
         let intent = neuracrm_jobs::intent::IntentService::new(settings.llm.clone(), 10_000)
             .map_err(|e| StartupError::Llm(e.to_string()))?;
@@ -72,6 +73,10 @@ impl AppState {
             per_ip: SlidingWindow::new(settings.login_attempts_per_ip, window),
             per_account: SlidingWindow::new(settings.login_attempts_per_account, window),
         };
+        let registration_limit = SlidingWindow::new(
+            settings.registrations_per_ip,
+            Duration::from_secs(settings.registration_window_secs.max(1)),
+        );
         let sentiment = Arc::new(neuracrm_jobs::sentiment::SentimentService::new(
             settings.sentiment_model.clone(),
         ));
@@ -80,6 +85,7 @@ impl AppState {
             settings: Arc::new(settings),
             tokens: Arc::new(tokens),
             login_limits: Arc::new(login_limits),
+            registration_limit: Arc::new(registration_limit),
             trusted_proxies: Arc::new(trusted_proxies),
             shutdown: Arc::new(tokio::sync::watch::Sender::new(false)),
         })

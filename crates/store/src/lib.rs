@@ -35,6 +35,7 @@ pub mod paging;
 pub mod scoring;
 pub mod seed;
 pub mod sentiment;
+pub mod sessions;
 pub mod sqlite_read;
 pub mod sqlite_write;
 mod tables;
@@ -83,6 +84,11 @@ impl Store {
     /// Users.
     pub fn users(&self) -> users::Users<'_> {
         users::Users { db: &self.db }
+    }
+
+    /// Sign-in sessions.
+    pub fn sessions(&self) -> sessions::Sessions<'_> {
+        sessions::Sessions { db: &self.db }
     }
 
     /// Contacts.

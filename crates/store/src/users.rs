@@ -2,7 +2,7 @@
 //! produced by the caller.
 
 use chrono::{DateTime, Utc};
-use neuracrm_domain::{Email, NewUser, OrgId, Role, User, UserId};
+use neuracrm_domain::{Email, NewUser, OrgId, Role, SessionId, User, UserId};
 
 use crate::audit::{self, Action};
 use crate::db::{Db, Sql, Tx};
@@ -67,8 +67,12 @@ pub struct UserPatch {
     pub name: Option<String>,
     /// New role.
     pub role: Option<Role>,
-    /// New password hash.
+    /// New password hash. Every session of the user is revoked in the same
+    /// transaction, except the family of `keep_session`.
     pub password_hash: Option<String>,
+    /// With a new password: the session that stays signed in (the one a
+    /// user changed their own password with).
+    pub keep_session: Option<SessionId>,
 }
 
 impl Users<'_> {
@@ -185,12 +189,16 @@ impl Users<'_> {
             .bind(id);
         q.push(" RETURNING ").push(COLUMNS);
         let row: UserRow = tx.fetch_one(q).await?;
+        if p.password_hash.is_some() {
+            crate::sessions::revoke_user_in(&mut tx, org, id, p.keep_session, Utc::now()).await?;
+        }
         audit::record(&mut tx, org, actor, Action::Update, "user", id.0).await?;
         tx.commit().await?;
         row.try_into()
     }
 
-    /// Deletes a user; records they owned or wrote stay, unowned.
+    /// Deletes a user; records they owned or wrote stay, unowned; their
+    /// sessions go with them.
     pub async fn delete(&self, org: OrgId, actor: Option<UserId>, id: UserId) -> Result<()> {
         let mut tx = self.db.begin().await?;
         Table::Users

@@ -1,12 +1,14 @@
-//! `/api/auth/*` and `/api/me`: registration, login, token refresh, the
+//! `/api/auth/*` and `/api/me`: registration, login (which opens a
+//! session), token refresh (which rotates it), logout (which ends it), the
 //! caller.
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
-use neuracrm_actions::auth::{self, Registration};
+use neuracrm_actions::auth::{self, Registered, Registration};
+use neuracrm_actions::sessions::{self, Opened};
 use neuracrm_domain as d;
-use neuracrm_domain::{Email, OrgId, UserId};
+use neuracrm_domain::Email;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -14,7 +16,7 @@ use utoipa_axum::routes;
 
 use super::users::UserOut;
 use crate::AppState;
-use crate::http::auth::{AuthUser, ClientIp, IssuedTokens, TokenType};
+use crate::http::auth::{AuthUser, ClientIp};
 use crate::http::error::{ApiError, ApiResult, ErrorBody};
 use crate::http::extract::Json;
 use crate::http::openapi::NoToken;
@@ -24,6 +26,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(register))
         .routes(routes!(login))
         .routes(routes!(refresh))
+        .routes(routes!(logout))
         .routes(routes!(me))
 }
 
@@ -63,14 +66,19 @@ pub struct RegisterRequest {
     pub password: String,
 }
 
-/// The registered organization and admin.
+/// The answer to every registration that passed validation, whether or not
+/// it created anything: it does not say whether the address already had an
+/// account.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct RegisterResponse {
-    /// The new organization.
-    pub organization: OrganizationOut,
-    /// Its first admin.
-    pub user: UserOut,
+pub struct RegistrationAccepted {
+    /// What to do next: sign in.
+    pub message: String,
 }
+
+/// The one answer of registration (see [`RegistrationAccepted`]).
+pub const REGISTRATION_ACCEPTED: &str = "if this address could be registered, the organization \
+     and its admin now exist: sign in with this address and password (an address that already \
+     had an account keeps it, and its password)";
 
 /// Credentials.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -112,19 +120,25 @@ pub struct MeResponse {
     pub organization: OrganizationOut,
 }
 
-/// Creates an organization and its first admin, in one transaction.
+/// Creates an organization and its first admin, in one transaction; then
+/// sign in. The answer is the same whether or not the address already had
+/// an account (in which case nothing is created), so that registration
+/// cannot tell who has one. Rate limited per client IP.
 #[utoipa::path(post, path = "/api/auth/register", tag = "auth", request_body = RegisterRequest,
     responses(
-        (status = 201, body = RegisterResponse),
+        (status = 202, description = "Registered, unless the address already had an account: sign in", body = RegistrationAccepted),
         (status = 400, description = "Malformed body", body = ErrorBody),
-        (status = 409, description = "E-mail taken", body = ErrorBody),
         (status = 422, description = "Invalid field", body = ErrorBody),
+        (status = 429, description = "Too many registrations from this address; see Retry-After", body = ErrorBody,
+            headers(("retry-after" = u64, description = "Seconds to wait"))),
     ))]
 pub async fn register(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     Json(body): Json<RegisterRequest>,
-) -> ApiResult<(StatusCode, Json<RegisterResponse>)> {
-    let (org, user) = auth::register(
+) -> ApiResult<(StatusCode, Json<RegistrationAccepted>)> {
+    state.registration_limit.check(&ip)?;
+    match auth::register(
         &state.crm,
         Registration {
             organization_name: body.organization_name,
@@ -133,27 +147,35 @@ pub async fn register(
             password: body.password,
         },
     )
-    .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(RegisterResponse {
-            organization: org.into(),
-            user: user.into(),
-        }),
-    ))
+    .await?
+    {
+        Registered::Created(..) | Registered::Refused => Ok((
+            StatusCode::ACCEPTED,
+            Json(RegistrationAccepted {
+                message: REGISTRATION_ACCEPTED.into(),
+            }),
+        )),
+    }
 }
 
-fn token_response(t: IssuedTokens) -> Json<TokenResponse> {
-    Json(TokenResponse {
-        access_token: t.access,
-        refresh_token: t.refresh,
+/// The access token of `opened` and its refresh token.
+fn token_response(state: &AppState, opened: &Opened) -> ApiResult<Json<TokenResponse>> {
+    let s = &opened.session;
+    Ok(Json(TokenResponse {
+        access_token: state.tokens.issue(s.organization_id, s.user_id, s.id)?,
+        refresh_token: opened.token.expose().to_string(),
         token_type: "Bearer".into(),
-        expires_in: t.expires_in,
-    })
+        expires_in: state.tokens.access_ttl_secs(),
+    }))
 }
 
-/// Exchanges e-mail and password for a token pair. Rate limited per client IP
-/// and per account.
+/// How long a session lives without a refresh.
+fn session_lifetime(state: &AppState) -> std::time::Duration {
+    std::time::Duration::from_secs(state.settings.refresh_token_ttl_secs.max(1))
+}
+
+/// Exchanges e-mail and password for a token pair, opening a session.
+/// Rate limited per client IP and per account.
 #[utoipa::path(post, path = "/api/auth/login", tag = "auth", request_body = LoginRequest,
     responses(
         (status = 200, body = TokenResponse),
@@ -177,28 +199,44 @@ pub async fn login(
     };
     let ok = state.tokens.verify_password(body.password, phc).await;
     match user {
-        Some(user) if ok => Ok(token_response(state.tokens.issue(&user)?)),
+        Some(user) if ok => {
+            let opened = sessions::open(&state.crm, &user, session_lifetime(&state)).await?;
+            token_response(&state, &opened)
+        }
         _ => Err(ApiError::InvalidCredentials),
     }
 }
 
-/// Exchanges a refresh token for a new pair (with the user's current role).
+/// Exchanges a refresh token for a new pair. Each refresh token works once:
+/// presenting one again revokes its whole session (every token of that
+/// login), and the client must sign in again.
 #[utoipa::path(post, path = "/api/auth/refresh", tag = "auth", request_body = RefreshRequest,
     responses(
         (status = 200, body = TokenResponse),
         (status = 400, description = "Malformed body", body = ErrorBody),
-        (status = 401, description = "Invalid or expired refresh token", body = ErrorBody),
+        (status = 401, description = "Invalid, expired, revoked or already used refresh token", body = ErrorBody),
         (status = 422, description = "Invalid field", body = ErrorBody),
     ))]
 pub async fn refresh(
     State(state): State<AppState>,
     Json(body): Json<RefreshRequest>,
 ) -> ApiResult<Json<TokenResponse>> {
-    let claims = state
-        .tokens
-        .verify(&body.refresh_token, TokenType::Refresh)?;
-    let user = auth::current_user(&state.crm, OrgId(claims.org), UserId(claims.sub)).await?;
-    Ok(token_response(state.tokens.issue(&user)?))
+    let opened =
+        sessions::refresh(&state.crm, &body.refresh_token, session_lifetime(&state)).await?;
+    token_response(&state, &opened)
+}
+
+/// Ends the caller's session: its access and refresh tokens stop working at
+/// once. Other sessions of the user (other devices) go on.
+#[utoipa::path(post, path = "/api/auth/logout", tag = "auth",
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Signed out"),
+        (status = 401, description = "No valid token", body = ErrorBody),
+    ))]
+pub async fn logout(State(state): State<AppState>, user: AuthUser) -> ApiResult<StatusCode> {
+    sessions::close(&state.crm, &user.caller()).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// The caller and their organization.

@@ -16,7 +16,11 @@
 //! `deal_updated`, ...), `data:` the event as JSON. A subscriber that falls
 //! behind the bus gets `event: lagged` with `{"missed": n}` and should refetch
 //! what it shows. A comment line every 15 s keeps proxies from closing an idle
-//! connection. The stream ends when the bus closes or the server shuts down.
+//! connection. The stream ends when the bus closes or the server shuts down,
+//! with a last `event: expired` when the access token it was opened with
+//! expires, and with a last `event: revoked` when its session is revoked or
+//! its user deleted: the session is checked again every
+//! `session_check_secs`, and at once when the user is changed or deleted.
 
 use std::collections::HashSet;
 use std::convert::Infallible;
@@ -28,7 +32,8 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
 use futures_util::stream::{self, Stream};
-use neuracrm_domain::{EventKind, OrgId};
+use neuracrm_actions::{ActionError, Crm, sessions};
+use neuracrm_domain::{EventKind, OrgId, UserId};
 use neuracrm_events::{RecvError, Subscription};
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -112,29 +117,36 @@ pub async fn watch_events(
     // it has the headers is on the stream.
     let sub = state.crm.events.subscribe_org(user.org);
     let mut shutdown = state.shutdown.subscribe();
-    // The stream ends when the server shuts down, or with a last `expired`
-    // message when the token it was opened with expires: a session that
-    // ended (or a user removed since) must not go on watching.
+    // The stream ends when the server shuts down; with a last `expired`
+    // message when the token it was opened with expires; with a last
+    // `revoked` message when its session ends (logout, an admin, a password
+    // change) or its user is deleted: a session that ended must not go on
+    // watching.
     let left = u64::try_from(user.expires_at - chrono::Utc::now().timestamp()).unwrap_or(0);
     let expiry = tokio::time::sleep(Duration::from_secs(left));
+    let revoked = session_ended(
+        state.crm.clone(),
+        user,
+        Duration::from_secs(state.settings.session_check_secs.max(1)),
+    );
     let ended = async move {
         tokio::select! {
             // An error means the app is gone, which ends the stream as well.
-            _ = shutdown.wait_for(|down| *down) => false,
-            () = expiry => true,
+            _ = shutdown.wait_for(|down| *down) => None,
+            () = expiry => Some("expired"),
+            () = revoked => Some("revoked"),
         }
     };
-    let (expired_tx, expired_rx) = tokio::sync::oneshot::channel::<()>();
+    let (last_tx, last_rx) = tokio::sync::oneshot::channel::<&'static str>();
     let stream = event_stream(sub, user.org, types)
         .take_until(async move {
-            if ended.await {
-                let _ = expired_tx.send(());
+            if let Some(last) = ended.await {
+                let _ = last_tx.send(last);
             }
         })
-        .chain(stream::once(expired_rx).filter_map(|expired| async move {
-            expired
-                .ok()
-                .map(|()| Ok(Event::default().event("expired").data("{}")))
+        .chain(stream::once(last_rx).filter_map(|last| async move {
+            last.ok()
+                .map(|name| Ok(Event::default().event(name).data("{}")))
         }));
     let mut res = Sse::new(stream)
         .keep_alive(KeepAlive::new().interval(KEEP_ALIVE))
@@ -143,6 +155,53 @@ pub async fn watch_events(
     res.headers_mut()
         .insert("x-accel-buffering", HeaderValue::from_static("no"));
     Ok(res)
+}
+
+/// Completes when the session of `user` is no longer live (revoked, expired,
+/// its user deleted): checked every `every`, and at once when an event says
+/// that the user was changed or deleted. A check that fails for another
+/// reason (the database busy) is retried at the next one.
+async fn session_ended(crm: Crm, user: AuthUser, every: Duration) {
+    let mut own: Option<Subscription> = Some(crm.events.subscribe_org(user.org));
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // The first tick is at once; the request was checked a moment ago.
+    tick.tick().await;
+    loop {
+        let about_me = async {
+            match own.as_mut() {
+                Some(sub) => match sub.recv().await {
+                    Ok(e) => concerns(&e.kind, user.user_id),
+                    // Missed events may have been about this user.
+                    Err(RecvError::Lagged(_)) => true,
+                    Err(RecvError::Closed) => {
+                        own = None;
+                        false
+                    }
+                },
+                None => std::future::pending().await,
+            }
+        };
+        let check = tokio::select! {
+            _ = tick.tick() => true,
+            check = about_me => check,
+        };
+        if !check {
+            continue;
+        }
+        match sessions::touch(&crm, user.proof()).await {
+            Ok(_) => {}
+            Err(ActionError::Unauthenticated(_)) => return,
+            Err(e) => {
+                tracing::warn!(error = %e, "checking an event stream's session failed; retrying");
+            }
+        }
+    }
+}
+
+/// Whether `kind` changes what `user` may do (a change or deletion of them).
+fn concerns(kind: &EventKind, user: UserId) -> bool {
+    matches!(kind, EventKind::UserUpdated { id } | EventKind::UserDeleted { id } if *id == user)
 }
 
 /// The SSE messages of `sub`: each event of `org` whose type is wanted, a

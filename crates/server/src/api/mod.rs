@@ -23,6 +23,7 @@ pub mod import;
 pub mod leads;
 pub mod scoring;
 pub mod sentiment;
+pub mod sessions;
 pub mod users;
 
 #[derive(OpenApi)]
@@ -81,6 +82,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(auth::router())
         .merge(users::router())
+        .merge(sessions::router())
         .merge(contacts::router())
         .merge(leads::router())
         .merge(deals::router())

@@ -1,11 +1,16 @@
-//! Authentication: JWT access and refresh tokens (HS256), the [`AuthUser`] and
-//! [`AdminUser`] extractors, password hashing off the async runtime, and the
-//! login rate limiter.
+//! Authentication: HS256 access tokens naming a session, the [`AuthUser`]
+//! and [`AdminUser`] extractors, password verification off the async
+//! runtime, and the rate limiters of login and registration.
 //!
-//! An access token lives minutes, a refresh token days; the `typ` claim tells
-//! them apart, so a refresh token is refused where an access token is needed.
-//! Tokens carry the user, the organization and the role, so the server stays
-//! stateless.
+//! A login opens a session (`neuracrm_actions::sessions`) and answers a
+//! short-lived access token, a JWT naming the user, the organization and the
+//! session (`sid`), and the session's opaque refresh token. The token's
+//! signature proves who the caller is; whether they still may act, and with
+//! which role, is read on every request: [`AuthUser`] calls
+//! `sessions::touch`, which checks in one indexed lookup that the session is
+//! neither revoked nor expired and reads the user's current role. A revoked
+//! session, a deleted user or a changed role therefore holds for the next
+//! request, on every instance.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
@@ -16,32 +21,33 @@ use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::header;
 use axum::http::request::Parts;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
-use neuracrm_domain::{OrgId, Role, User, UserId};
+use neuracrm_actions::sessions::{self, Proof};
+use neuracrm_domain::{OrgId, Role, SessionId, UserId};
 use serde::{Deserialize, Serialize};
 
 use crate::AppState;
 use crate::http::error::ApiError;
 
-/// Which kind of token a JWT is.
+/// Which kind of token a JWT is. Only access tokens are signed (refresh
+/// tokens are opaque); earlier releases also signed `refresh` ones, which
+/// therefore no longer verify.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum TokenType {
     /// Authorises API calls.
     Access,
-    /// Only exchanges for a new pair at `/api/auth/refresh`.
-    Refresh,
 }
 
-/// The claims of both token kinds.
+/// The claims of an access token.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Claims {
     /// The user id.
     pub sub: i64,
     /// The organization id.
     pub org: i64,
-    /// The role when the token was issued.
-    pub role: String,
-    /// Access or refresh.
+    /// The session the token was issued in.
+    pub sid: SessionId,
+    /// Always `access`.
     pub typ: TokenType,
     /// Issued at (seconds since the epoch).
     pub iat: i64,
@@ -49,13 +55,12 @@ pub struct Claims {
     pub exp: i64,
 }
 
-/// Signing and verification keys with the token lifetimes. `Debug` shows no
-/// key.
+/// Signing and verification keys with the access tokens' lifetime. `Debug`
+/// shows no key.
 pub struct TokenKeys {
     encoding: EncodingKey,
     decoding: DecodingKey,
     access_ttl: Duration,
-    refresh_ttl: Duration,
     /// A hash of no real password, verified against when the e-mail is
     /// unknown so that a login takes as long either way.
     dummy_hash: String,
@@ -68,30 +73,17 @@ impl std::fmt::Debug for TokenKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TokenKeys")
             .field("access_ttl", &self.access_ttl)
-            .field("refresh_ttl", &self.refresh_ttl)
             .finish_non_exhaustive()
     }
 }
 
-/// A freshly issued token pair.
-#[derive(Debug, Clone)]
-pub struct IssuedTokens {
-    /// The access token.
-    pub access: String,
-    /// The refresh token.
-    pub refresh: String,
-    /// Seconds until the access token expires.
-    pub expires_in: u64,
-}
-
 impl TokenKeys {
     /// Keys from the HS256 secret.
-    pub fn new(secret: &[u8], access_ttl: Duration, refresh_ttl: Duration) -> Self {
+    pub fn new(secret: &[u8], access_ttl: Duration) -> Self {
         TokenKeys {
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
             access_ttl,
-            refresh_ttl,
             dummy_hash: neuracrm_domain::password::hash("no-such-user-password"),
             csrf_key: derive_key(secret, b"neuracrm csrf"),
         }
@@ -102,38 +94,32 @@ impl TokenKeys {
         &self.csrf_key
     }
 
-    fn sign(&self, user: &User, typ: TokenType, ttl: Duration) -> Result<String, ApiError> {
+    /// Seconds an access token lives.
+    pub fn access_ttl_secs(&self) -> u64 {
+        self.access_ttl.as_secs()
+    }
+
+    /// An access token of `user` of `org` in session `sid`.
+    pub fn issue(&self, org: OrgId, user: UserId, sid: SessionId) -> Result<String, ApiError> {
         let now = chrono::Utc::now().timestamp();
         let claims = Claims {
-            sub: user.id.0,
-            org: user.organization_id.0,
-            role: user.role.as_str().into(),
-            typ,
+            sub: user.0,
+            org: org.0,
+            sid,
+            typ: TokenType::Access,
             iat: now,
-            exp: now + ttl.as_secs() as i64,
+            exp: now + self.access_ttl.as_secs() as i64,
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(|e| ApiError::Internal(format!("signing a token failed: {e}")))
     }
 
-    /// An access and a refresh token for `user`.
-    pub fn issue(&self, user: &User) -> Result<IssuedTokens, ApiError> {
-        Ok(IssuedTokens {
-            access: self.sign(user, TokenType::Access, self.access_ttl)?,
-            refresh: self.sign(user, TokenType::Refresh, self.refresh_ttl)?,
-            expires_in: self.access_ttl.as_secs(),
-        })
-    }
-
-    /// The claims of a valid, unexpired token of kind `typ`.
-    pub fn verify(&self, token: &str, typ: TokenType) -> Result<Claims, ApiError> {
+    /// The claims of a validly signed, unexpired access token.
+    pub fn verify(&self, token: &str) -> Result<Claims, ApiError> {
         let mut v = Validation::new(Algorithm::HS256);
         v.leeway = 5;
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &v)
             .map_err(|_| ApiError::Unauthorized("invalid or expired token"))?;
-        if data.claims.typ != typ {
-            return Err(ApiError::Unauthorized("invalid or expired token"));
-        }
         Ok(data.claims)
     }
 
@@ -150,15 +136,18 @@ impl TokenKeys {
     }
 }
 
-/// The caller, from a valid access token.
+/// The caller: a valid access token of a live session, with the user's
+/// role as stored now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AuthUser {
     /// The user.
     pub user_id: UserId,
     /// Their organization: every query is scoped to it.
     pub org: OrgId,
-    /// Their role.
+    /// Their role, read for this request (not the one of the token's time).
     pub role: Role,
+    /// The session the token was issued in.
+    pub session: SessionId,
     /// When the access token presented expires (Unix seconds): a response
     /// that outlives the request, such as a stream of events, ends then.
     pub expires_at: i64,
@@ -171,6 +160,17 @@ impl AuthUser {
             user: self.user_id,
             org: self.org,
             role: self.role,
+            session: Some(self.session),
+        }
+    }
+
+    /// How this caller proves its session again (a long response re-checks
+    /// it while it lasts).
+    pub fn proof(&self) -> Proof<'static> {
+        Proof::Signed {
+            org: self.org,
+            user: self.user_id,
+            session: self.session,
         }
     }
 }
@@ -192,15 +192,22 @@ impl FromRequestParts<AppState> for AuthUser {
             })
             .map(str::trim)
             .ok_or(ApiError::Unauthorized("missing bearer token"))?;
-        let claims = state.tokens.verify(token, TokenType::Access)?;
-        let role = claims
-            .role
-            .parse()
-            .map_err(|_| ApiError::Unauthorized("invalid or expired token"))?;
+        let claims = state.tokens.verify(token)?;
+        let (org, user_id) = (OrgId(claims.org), UserId(claims.sub));
+        let caller = sessions::touch(
+            &state.crm,
+            Proof::Signed {
+                org,
+                user: user_id,
+                session: claims.sid,
+            },
+        )
+        .await?;
         Ok(AuthUser {
-            user_id: UserId(claims.sub),
-            org: OrgId(claims.org),
-            role,
+            user_id,
+            org,
+            role: caller.role,
+            session: claims.sid,
             expires_at: claims.exp,
         })
     }
@@ -386,6 +393,19 @@ impl SlidingWindow {
     }
 }
 
+/// The 429 of a limiter that said to wait `d`.
+fn wait(d: Duration) -> ApiError {
+    ApiError::RateLimited(d.as_secs().max(1))
+}
+
+impl SlidingWindow {
+    /// Records a hit for `key`; 429 with the seconds to wait when over the
+    /// limit.
+    pub fn check(&self, key: &str) -> Result<(), ApiError> {
+        self.hit(key).map_err(wait)
+    }
+}
+
 /// The login limiters, per client IP and per account.
 #[derive(Debug)]
 pub struct LoginLimits {
@@ -398,8 +418,7 @@ pub struct LoginLimits {
 impl LoginLimits {
     /// Records a login attempt; 429 with the seconds to wait when over a limit.
     pub fn check(&self, ip: &str, account: &str) -> Result<(), ApiError> {
-        let wait = |d: Duration| ApiError::RateLimited(d.as_secs().max(1));
-        self.per_ip.hit(ip).map_err(wait)?;
+        self.per_ip.check(ip)?;
         self.per_account
             .hit(&account.trim().to_lowercase())
             .map_err(wait)
@@ -473,27 +492,32 @@ mod tests {
     }
 
     #[test]
-    fn refresh_tokens_are_not_access_tokens() {
-        let keys = TokenKeys::new(
-            b"0123456789abcdef0123456789abcdef",
-            Duration::from_secs(60),
-            Duration::from_secs(600),
-        );
-        let user = User {
-            id: UserId(3),
-            organization_id: OrgId(2),
-            email: neuracrm_domain::Email::parse("a@b.io").unwrap(),
-            name: "A".into(),
-            role: Role::Rep,
-            created_at: chrono::Utc::now(),
+    fn access_tokens_name_their_session_and_nothing_else_verifies() {
+        let keys = TokenKeys::new(b"0123456789abcdef0123456789abcdef", Duration::from_secs(60));
+        let sid = SessionId(42);
+        let t = keys.issue(OrgId(2), UserId(3), sid).unwrap();
+        let c = keys.verify(&t).unwrap();
+        assert_eq!((c.sub, c.org, c.sid), (3, 2, sid));
+        assert!(keys.verify("garbage").is_err());
+        // What earlier releases signed: a refresh token, and access tokens
+        // without a session.
+        let now = chrono::Utc::now().timestamp();
+        let encode = |claims: serde_json::Value| {
+            jsonwebtoken::encode(
+                &Header::new(Algorithm::HS256),
+                &claims,
+                &EncodingKey::from_secret(b"0123456789abcdef0123456789abcdef"),
+            )
+            .unwrap()
         };
-        let t = keys.issue(&user).unwrap();
-        let c = keys.verify(&t.access, TokenType::Access).unwrap();
-        assert_eq!((c.sub, c.org, c.role.as_str()), (3, 2, "rep"));
-        assert!(keys.verify(&t.refresh, TokenType::Access).is_err());
-        assert!(keys.verify(&t.access, TokenType::Refresh).is_err());
-        assert!(keys.verify(&t.refresh, TokenType::Refresh).is_ok());
-        assert!(keys.verify("garbage", TokenType::Access).is_err());
+        let refresh = encode(
+            serde_json::json!({"sub": 3, "org": 2, "sid": sid, "role": "admin", "typ": "refresh", "iat": now, "exp": now + 60}),
+        );
+        assert!(keys.verify(&refresh).is_err());
+        let sessionless = encode(
+            serde_json::json!({"sub": 3, "org": 2, "role": "admin", "typ": "access", "iat": now, "exp": now + 60}),
+        );
+        assert!(keys.verify(&sessionless).is_err());
     }
 }
 

@@ -1,4 +1,5 @@
-//! Registration, login, refresh, `/api/me`, token misuse and rate limiting.
+//! Registration, login, refresh, `/api/me`, token misuse and rate limiting
+//! (sessions, logout and revocation: `sessions.rs`).
 
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -27,25 +28,130 @@ async fn register_login_me() {
     );
 }
 
+async fn register_from(
+    app: &crate::helpers::TestApp,
+    forwarded_for: &str,
+    email: &str,
+    password: &str,
+) -> reqwest::Response {
+    app.client
+        .post(app.url("/api/auth/register"))
+        .header("x-forwarded-for", forwarded_for)
+        .json(&json!({"organization_name": "Org", "name": "Someone", "email": email, "password": password}))
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Finding 7 of issue 15: the 409 of registration and of `POST /api/users`
+/// told whether an address was a login of another organization.
 #[tokio::test]
-async fn registering_an_email_twice_is_a_conflict_and_creates_no_organization() {
+async fn a_taken_email_of_another_organization_is_not_revealed() {
     let app = spawn_app().await;
-    let t = app.tenant("Acme").await;
-    let before = app.store.organizations().ids().await.unwrap().len();
-    let r = app
-        .call(
-            Method::POST,
-            "/api/auth/register",
-            None,
-            Some(json!({"organization_name": "Other", "name": "X", "email": t.email.to_uppercase(), "password": PASSWORD})),
-        )
-        .await;
-    let body = assert_error(r, 409, "conflict").await;
-    assert_eq!(body["error"]["field"], "email");
+    let a = app.tenant("Acme").await;
+    let b = app.tenant("Globex").await;
+    let orgs = app.store.organizations().ids().await.unwrap().len();
+
+    // Registration: a free address and a taken one get the same answer.
+    let free = register_from(&app, "203.0.113.1", "fresh@initech.example.com", PASSWORD).await;
+    assert_eq!(free.status(), 202);
+    let free: Value = free.json().await.unwrap();
+    let taken = register_from(
+        &app,
+        "203.0.113.1",
+        &a.email.to_uppercase(),
+        "an attacker's passphrase",
+    )
+    .await;
+    assert_eq!(taken.status(), 202);
+    let taken: Value = taken.json().await.unwrap();
+    assert_eq!(taken, free);
+    assert!(
+        free["message"].as_str().unwrap().contains("sign in"),
+        "{free}"
+    );
     assert_eq!(
         app.store.organizations().ids().await.unwrap().len(),
-        before,
-        "the organization insert was rolled back with the user's"
+        orgs + 1,
+        "only the free address made an organization; the taken one's was rolled back"
+    );
+    // The account keeps its password; the one sent with the taken address
+    // opens nothing.
+    assert_error(
+        app.login(&a.email, "an attacker's passphrase").await,
+        401,
+        "invalid_credentials",
+    )
+    .await;
+    assert_eq!(app.login(&a.email, PASSWORD).await.status(), 200);
+    assert_eq!(
+        app.login("fresh@initech.example.com", PASSWORD)
+            .await
+            .status(),
+        200
+    );
+
+    // A user of B with A's admin's address: the same 409 as with an address
+    // of B's own, saying nothing of where the address is used.
+    let new_user = |email: &str| json!({"email": email, "name": "N", "role": "rep", "password": "a fine new secret"});
+    let elsewhere = assert_error(
+        app.post("/api/users", &b.token, new_user(&a.email)).await,
+        409,
+        "conflict",
+    )
+    .await;
+    let own = assert_error(
+        app.post("/api/users", &b.token, new_user(&b.email)).await,
+        409,
+        "conflict",
+    )
+    .await;
+    assert_eq!(elsewhere["error"]["field"], "email");
+    assert_eq!(elsewhere["error"]["field"], own["error"]["field"]);
+    assert_eq!(elsewhere["error"]["message"], own["error"]["message"]);
+    let message = elsewhere["error"]["message"].as_str().unwrap();
+    for word in ["exist", "organization", "another", "other"] {
+        assert!(!message.contains(word), "{message}");
+    }
+}
+
+/// Finding 6 of issue 15: 37 organizations were created from one address in
+/// a minute.
+#[tokio::test]
+async fn registration_is_rate_limited_per_address() {
+    let app = spawn_app_with(|s| {
+        s.registrations_per_ip = 2;
+        s.trusted_proxies = vec!["127.0.0.0/8".into()];
+    })
+    .await;
+    for i in 0..2 {
+        let r = register_from(&app, "198.51.100.1", &format!("a{i}@example.com"), PASSWORD).await;
+        assert_eq!(r.status(), 202);
+    }
+    let r = register_from(&app, "198.51.100.1", "a9@example.com", PASSWORD).await;
+    let retry: u64 = r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=3600).contains(&retry), "{retry}");
+    assert_error(r, 429, "rate_limited").await;
+    assert!(
+        app.login("a9@example.com", PASSWORD).await.status() == 401,
+        "nothing was registered"
+    );
+    // Another client has its own budget; logins are not registrations.
+    let r = register_from(&app, "198.51.100.2", "b@example.com", PASSWORD).await;
+    assert_eq!(r.status(), 202);
+    assert_eq!(app.login("a0@example.com", PASSWORD).await.status(), 200);
+    // The default is a sensible handful per hour.
+    let defaults = neuracrm_server::Settings::for_database("sqlite://x");
+    assert_eq!(
+        (
+            defaults.registrations_per_ip,
+            defaults.registration_window_secs
+        ),
+        (10, 3600)
     );
 }
 

@@ -135,7 +135,7 @@ async fn shutting_down_ends_open_streams_so_the_server_can_stop() {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 201);
+    assert_eq!(r.status(), 202);
     let login: Value = client
         .post(format!("{address}/api/auth/login"))
         .json(&json!({"email": "e@epsilon.example.com", "password": crate::helpers::PASSWORD}))
@@ -231,4 +231,62 @@ async fn a_stream_ends_with_expired_when_its_token_expires() {
         matches!(end, Ok(Ok(None))),
         "the stream ends after expired: {end:?}"
     );
+}
+
+/// Reads `stream` until its `revoked` message (other messages must be of
+/// `org`), then asserts that the stream ends.
+async fn until_revoked(stream: &mut Stream, org: i64, within: Duration) {
+    let last = loop {
+        let m = stream
+            .next_within(within)
+            .await
+            .expect("a revoked message once the session ended");
+        if m.event == "revoked" {
+            break m;
+        }
+        assert_eq!(m.data["organization_id"], org, "{m:?}");
+    };
+    assert_eq!(last.data, json!({}));
+    let end = tokio::time::timeout(MUST_COME, stream.res_mut().chunk()).await;
+    assert!(
+        matches!(end, Ok(Ok(None))),
+        "the stream ends after revoked: {end:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_stream_ends_with_revoked_when_its_session_is_revoked_or_its_user_deleted() {
+    // Deletion: the stream sees `user_deleted` of its own user and checks at
+    // once (the periodic check is an hour away here).
+    let app = spawn_app_with(|s| s.session_check_secs = 3600).await;
+    let a = app.tenant("Eta").await;
+    let (rep, rep_token) = app.member(&a, "rep@eta.example.com", "rep").await;
+    let (_, other_token) = app.member(&a, "other@eta.example.com", "rep").await;
+    let mut doomed = Stream::open(&app, "/api/events", &rep_token).await;
+    let mut bystander = Stream::open(&app, "/api/events", &other_token).await;
+    let r = app.delete(&format!("/api/users/{rep}"), &a.token).await;
+    assert_eq!(r.status(), 204);
+    until_revoked(&mut doomed, a.org_id, MUST_COME).await;
+    // Another user's stream goes on.
+    let m = bystander.next_named("user_deleted", a.org_id).await;
+    assert_eq!(m.data["id"], rep);
+    create_contact(&app, &a.token, "Still watched").await;
+    bystander.next_named("contact_created", a.org_id).await;
+
+    // Logout (and an admin's revocation) publish nothing: the periodic check
+    // finds the session revoked.
+    let app = spawn_app_with(|s| s.session_check_secs = 1).await;
+    let b = app.tenant("Theta").await;
+    let (_, rep_token) = app.member(&b, "rep@theta.example.com", "rep").await;
+    let mut stream = Stream::open(&app, "/api/events", &rep_token).await;
+    let r = app
+        .call(
+            reqwest::Method::POST,
+            "/api/auth/logout",
+            Some(&rep_token),
+            None,
+        )
+        .await;
+    assert_eq!(r.status(), 204);
+    until_revoked(&mut stream, b.org_id, Duration::from_secs(5)).await;
 }

@@ -97,7 +97,9 @@ impl TestApp {
         .await
     }
 
-    /// Registers an organization and logs its admin in.
+    /// Registers an organization and logs its admin in. Registration
+    /// answers the same whether or not it created anything, so the ids come
+    /// from `/api/me`.
     pub async fn tenant(&self, name: &str) -> Tenant {
         let email = format!("admin@{}.example.com", name.to_lowercase());
         let r = self
@@ -113,15 +115,38 @@ impl TestApp {
                 })),
             )
             .await;
-        assert_eq!(r.status(), 201);
-        let reg: Value = r.json().await.unwrap();
+        assert_eq!(r.status(), 202);
         let token = self.token_for(&email, PASSWORD).await;
+        let me = self.get_ok("/api/me", &token).await;
+        assert_eq!(me["organization"]["name"], name);
         Tenant {
-            org_id: reg["organization"]["id"].as_i64().unwrap(),
-            admin_id: reg["user"]["id"].as_i64().unwrap(),
+            org_id: me["organization"]["id"].as_i64().unwrap(),
+            admin_id: me["user"]["id"].as_i64().unwrap(),
             email,
             token,
         }
+    }
+
+    /// Logs in: the access and refresh tokens of a new session.
+    pub async fn session_of(&self, email: &str, password: &str) -> (String, String) {
+        let r = self.login(email, password).await;
+        assert_eq!(r.status(), 200);
+        let body: Value = r.json().await.unwrap();
+        (
+            body["access_token"].as_str().unwrap().to_string(),
+            body["refresh_token"].as_str().unwrap().to_string(),
+        )
+    }
+
+    /// `POST /api/auth/refresh` with `refresh_token`.
+    pub async fn refresh(&self, refresh_token: &str) -> Response {
+        self.call(
+            Method::POST,
+            "/api/auth/refresh",
+            None,
+            Some(json!({ "refresh_token": refresh_token })),
+        )
+        .await
     }
 
     pub async fn token_for(&self, email: &str, password: &str) -> String {

@@ -12,4 +12,5 @@ mod resources;
 mod scale_out;
 mod scoring;
 mod sentiment;
+mod sessions;
 mod tenancy;

@@ -167,6 +167,13 @@ async fn organization_b_cannot_reach_anything_of_organization_a() {
     assert!(before["/api/leads"][0]["score"].is_number(), "{before}");
     let mut b_events = app.events.subscribe_org(neuracrm_domain::OrgId(ta.org_id));
 
+    // A session of A's user, for the paths that name one.
+    let a_sessions = format!("/api/users/{}/sessions", a.user);
+    let a_session = app.get_ok(&a_sessions, &ta.token).await["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
     let spec: Value = app.openapi().await;
     let mut walked = 0;
     let mut b_stream = None;
@@ -175,7 +182,9 @@ async fn organization_b_cannot_reach_anything_of_organization_a() {
             let m: Method = method.to_uppercase().parse().unwrap();
             let op = format!("{method} {path}");
             if path.contains("{id}") {
-                let url = path.replace("{id}", &id_for(path, &a).to_string());
+                let url = path
+                    .replace("{id}", &id_for(path, &a).to_string())
+                    .replace("{session_id}", &a_session);
                 let body = (m == Method::PATCH).then(|| patch_body(path));
                 let r = app.call(m.clone(), &url, Some(&tb.token), body).await;
                 assert_error(r, 404, "not_found").await;
@@ -187,6 +196,7 @@ async fn organization_b_cannot_reach_anything_of_organization_a() {
                 "post /api/auth/register"
                 | "post /api/auth/login"
                 | "post /api/auth/refresh"
+                | "post /api/auth/logout"
                 | "get /api/me" => {
                     walked += 1;
                 }
@@ -335,9 +345,13 @@ async fn organization_b_cannot_reach_anything_of_organization_a() {
                 }
                 "get /api/forecasting-models" => {
                     let list = app.get_ok(path, &tb.token).await;
+                    // B's starter model and the one it made; none of A's.
                     let items = list["items"].as_array().unwrap();
-                    assert_eq!(items.len(), 1, "{op}: {list}");
-                    assert_eq!(items[0]["organization_id"], tb.org_id, "{op}: {list}");
+                    assert_eq!(items.len(), 2, "{op}: {list}");
+                    assert!(
+                        items.iter().all(|m| m["organization_id"] == tb.org_id),
+                        "{op}: {list}"
+                    );
                     walked += 1;
                 }
                 "post /api/forecasting-models" => {
@@ -416,6 +430,15 @@ async fn organization_b_cannot_reach_anything_of_organization_a() {
         }
     }
     assert!(walked >= 30, "walked only {walked} operations");
+    let still = app.get_ok(&a_sessions, &ta.token).await;
+    assert!(
+        still["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["id"] == a_session.as_str()),
+        "B revoked nothing of A's: {still}"
+    );
 
     // Everything B's event stream carried up to a last write of B's is B's.
     let mut b_stream = b_stream.expect("the walk opened B's event stream");

@@ -8,5 +8,6 @@ mod harness;
 mod intent_cache;
 mod scores;
 mod seed;
+mod sessions;
 mod stories;
 mod tenancy;
