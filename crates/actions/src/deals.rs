@@ -130,7 +130,11 @@ pub async fn stages(
     closed_days: i64,
 ) -> ActionResult<Vec<neuracrm_store::forecasts::StageTotal>> {
     let since = chrono::Utc::now() - chrono::Duration::days(closed_days);
-    let rows = crm.store.forecasts().stage_totals(caller.org, since).await?;
+    let rows = crm
+        .store
+        .forecasts()
+        .stage_totals(caller.org, since)
+        .await?;
     Ok(neuracrm_domain::DealStage::ALL
         .iter()
         .map(|s| {

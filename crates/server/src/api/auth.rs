@@ -16,7 +16,7 @@ use utoipa_axum::routes;
 
 use super::users::UserOut;
 use crate::AppState;
-use crate::http::auth::{AuthUser, ClientIp};
+use crate::http::auth::{AuthUser, ClientIp, verify_login};
 use crate::http::error::{ApiError, ApiResult, ErrorBody};
 use crate::http::extract::Json;
 use crate::http::openapi::NoToken;
@@ -191,19 +191,12 @@ pub async fn login(
     Json(body): Json<LoginRequest>,
 ) -> ApiResult<Json<TokenResponse>> {
     state.login_limits.check(&ip, &body.email)?;
-    // A malformed e-mail is just a failed login: no hint about accounts.
-    let creds = auth::credentials(&state.crm, &body.email).await?;
-    let (user, phc) = match creds {
-        Some(c) => (Some(c.user), Some(c.password_hash)),
-        None => (None, None),
-    };
-    let ok = state.tokens.verify_password(body.password, phc).await;
-    match user {
-        Some(user) if ok => {
+    match verify_login(&state, &body.email, body.password).await? {
+        Some(user) => {
             let opened = sessions::open(&state.crm, &user, session_lifetime(&state)).await?;
             token_response(&state, &opened)
         }
-        _ => Err(ApiError::InvalidCredentials),
+        None => Err(ApiError::InvalidCredentials),
     }
 }
 

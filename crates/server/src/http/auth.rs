@@ -425,6 +425,34 @@ impl LoginLimits {
     }
 }
 
+/// A key for one purpose derived from the signing secret:
+/// HMAC-SHA256(secret, purpose).
+fn derive_key(secret: &[u8], purpose: &[u8]) -> [u8; 32] {
+    use hmac::{Hmac, Mac};
+    let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(secret)
+        .expect("HMAC takes a key of any length");
+    mac.update(purpose);
+    mac.finalize().into_bytes().into()
+}
+
+/// The user these credentials sign in, or `None`: the JSON API's login and
+/// the web UI's sign-in form both ask here. A malformed or unknown e-mail
+/// is checked against a dummy hash, so every answer takes as long and none
+/// hints whether an account exists.
+pub async fn verify_login(
+    state: &AppState,
+    email: &str,
+    password: String,
+) -> Result<Option<neuracrm_domain::User>, neuracrm_actions::ActionError> {
+    let creds = neuracrm_actions::auth::credentials(&state.crm, email).await?;
+    let (user, phc) = match creds {
+        Some(c) => (Some(c.user), Some(c.password_hash)),
+        None => (None, None),
+    };
+    let ok = state.tokens.verify_password(password, phc).await;
+    Ok(user.filter(|_| ok))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -519,14 +547,4 @@ mod tests {
         );
         assert!(keys.verify(&sessionless).is_err());
     }
-}
-
-/// A key for one purpose derived from the signing secret:
-/// HMAC-SHA256(secret, purpose).
-fn derive_key(secret: &[u8], purpose: &[u8]) -> [u8; 32] {
-    use hmac::{Hmac, Mac};
-    let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(secret)
-        .expect("HMAC takes a key of any length");
-    mac.update(purpose);
-    mac.finalize().into_bytes().into()
 }

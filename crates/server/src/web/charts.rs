@@ -143,7 +143,14 @@ impl ForecastChart {
             *ticks.last().unwrap_or(&hi),
             n,
         );
-        let mut s = frame.open(&self.title, &format!("{} months of history, {} forecast", self.history.len(), self.forecast.len()));
+        let mut s = frame.open(
+            &self.title,
+            &format!(
+                "{} months of history, {} forecast",
+                self.history.len(),
+                self.forecast.len()
+            ),
+        );
         frame.y_axis(&mut s, &ticks);
         frame.x_labels(&mut s, &self.labels);
         let off = self.history.len();
@@ -169,7 +176,11 @@ impl ForecastChart {
             .map(|(i, v)| (frame.x(i), frame.y(*v)))
             .collect();
         if hist.len() > 1 {
-            let _ = write!(s, r#"<polyline class="line history" points="{}"/>"#, points(&hist));
+            let _ = write!(
+                s,
+                r#"<polyline class="line history" points="{}"/>"#,
+                points(&hist)
+            );
         }
         if !self.forecast.is_empty() {
             let mut fc: Vec<(f64, f64)> = hist.last().copied().into_iter().collect();
@@ -179,7 +190,11 @@ impl ForecastChart {
                     .enumerate()
                     .map(|(i, v)| (frame.x(off + i), frame.y(*v))),
             );
-            let _ = write!(s, r#"<polyline class="line forecast" points="{}"/>"#, points(&fc));
+            let _ = write!(
+                s,
+                r#"<polyline class="line forecast" points="{}"/>"#,
+                points(&fc)
+            );
         }
         if let (Some((x, y)), Some(v)) = (hist.last(), self.history.last()) {
             let _ = write!(
@@ -213,7 +228,12 @@ impl StackedBars {
         let h = 200.0;
         let n = self.labels.len();
         let totals: Vec<f64> = (0..n)
-            .map(|i| self.stacks.iter().map(|(_, v)| v.get(i).copied().unwrap_or(0.0)).sum())
+            .map(|i| {
+                self.stacks
+                    .iter()
+                    .map(|(_, v)| v.get(i).copied().unwrap_or(0.0))
+                    .sum()
+            })
             .collect();
         let hi = totals.iter().copied().fold(0.0, f64::max);
         let ticks = nice_ticks(0.0, hi.max(1.0), 4);
@@ -263,12 +283,7 @@ impl FactorBars {
         let h = row * self.bars.len() as f64 + 4.0;
         let label_w = 150.0;
         let bar_w = W - label_w - 90.0;
-        let most = self
-            .bars
-            .iter()
-            .map(|b| b.2)
-            .fold(0.0, f64::max)
-            .max(1e-9);
+        let most = self.bars.iter().map(|b| b.2).fold(0.0, f64::max).max(1e-9);
         let mut s = format!(
             r#"<svg class="chart bars" viewBox="0 0 {W} {h}" role="img" aria-labelledby="t"><title>{}</title>"#,
             escape(&self.title)
@@ -380,7 +395,10 @@ mod tests {
 
     #[test]
     fn ticks_are_round_and_cover_the_range() {
-        assert_eq!(nice_ticks(0.0, 97.0, 4), vec![0.0, 20.0, 40.0, 60.0, 80.0, 100.0]);
+        assert_eq!(
+            nice_ticks(0.0, 97.0, 4),
+            vec![0.0, 20.0, 40.0, 60.0, 80.0, 100.0]
+        );
         assert_eq!(nice_ticks(0.0, 1.0, 4), vec![0.0, 0.5, 1.0]);
         let t = nice_ticks(12_345.0, 987_654.0, 4);
         assert!(t[0] <= 12_345.0 && *t.last().unwrap() >= 987_654.0, "{t:?}");
@@ -441,14 +459,24 @@ mod tests {
             stacks: vec![("neg", vec![1.0, 0.0]), ("pos", vec![2.0, 3.0])],
         };
         let svg = b.svg();
-        assert_eq!(svg.matches("<rect class=\"neg\"").count(), 1, "a zero draws nothing");
+        assert_eq!(
+            svg.matches("<rect class=\"neg\"").count(),
+            1,
+            "a zero draws nothing"
+        );
         assert_eq!(svg.matches("<rect class=\"pos\"").count(), 2);
         let f = FactorBars {
             title: "Factors".into(),
-            bars: vec![("Industry".into(), 20.0, 20.0, true), ("Budget".into(), 0.0, 10.0, false)],
+            bars: vec![
+                ("Industry".into(), 20.0, 20.0, true),
+                ("Budget".into(), 0.0, 10.0, false),
+            ],
         };
         let svg = f.svg();
         assert!(svg.contains("20 / 20") && svg.contains("0 / 10"));
-        assert!(svg.contains("fill default"), "a default is drawn differently");
+        assert!(
+            svg.contains("fill default"),
+            "a default is drawn differently"
+        );
     }
 }

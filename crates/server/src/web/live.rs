@@ -89,7 +89,7 @@ fn events(
         }
         loop {
             tokio::select! {
-                _ = l.shutdown.wait_for(|down| *down) => return None,
+                () = down(&mut l.shutdown) => return None,
                 _ = l.recheck.tick() => {
                     if sessions::touch(&l.crm, Proof::Token(&l.token)).await.is_err() {
                         let end = Event::default().event("expired").data("{}");
@@ -113,6 +113,15 @@ fn events(
             }
         }
     })
+}
+
+/// Completes when the server starts shutting down (or the app is gone).
+async fn down(rx: &mut tokio::sync::watch::Receiver<bool>) {
+    while !*rx.borrow_and_update() {
+        if rx.changed().await.is_err() {
+            return;
+        }
+    }
 }
 
 /// The message of an event of the caller's organization; `None` for another

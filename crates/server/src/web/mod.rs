@@ -48,7 +48,10 @@ pub fn router() -> Router<AppState> {
         .route("/live", get(live::stream))
         .route("/fragments/pipeline", get(pages::deals::pipeline_fragment))
         .route("/leads", get(pages::leads::list))
-        .route("/leads/{id}", get(pages::leads::show).post(pages::leads::update))
+        .route(
+            "/leads/{id}",
+            get(pages::leads::show).post(pages::leads::update),
+        )
         .route("/leads/{id}/score", post(pages::leads::score_now))
         .route("/leads/{id}/activities", post(pages::leads::log_activity))
         .route("/deals", get(pages::deals::board))
@@ -179,7 +182,10 @@ impl From<Lead> for LeadRow {
                 .score_confidence
                 .map(|c| format!("{:.0} %", c * 100.0))
                 .unwrap_or_default(),
-            budget: l.budget_cents.map(|c| format::cents(c.get())).unwrap_or_default(),
+            budget: l
+                .budget_cents
+                .map(|c| format::cents(c.get()))
+                .unwrap_or_default(),
             created: l.created_at.format("%Y-%m-%d").to_string(),
         }
     }

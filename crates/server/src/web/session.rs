@@ -169,15 +169,25 @@ impl FromRequestParts<AppState> for WebUser {
 /// or its form (checked by [`WebUser::check_csrf`]).
 impl WebUser {
     /// 403 unless `presented` is this session's token.
-    pub fn check_csrf(&self, presented: Option<&str>) -> Result<(), Response> {
+    pub fn check_csrf(&self, presented: Option<&str>) -> Result<(), CsrfRefused> {
         match presented {
             Some(p) if same(p, &self.csrf) => Ok(()),
-            _ => Err((
-                StatusCode::FORBIDDEN,
-                "this form has expired or did not come from NeuraCRM: reload the page and try again",
-            )
-                .into_response()),
+            _ => Err(CsrfRefused),
         }
+    }
+}
+
+/// A state-changing request without its session's CSRF token: 403.
+#[derive(Debug, Clone, Copy)]
+pub struct CsrfRefused;
+
+impl IntoResponse for CsrfRefused {
+    fn into_response(self) -> Response {
+        (
+            StatusCode::FORBIDDEN,
+            "this form has expired or did not come from NeuraCRM: reload the page and try again",
+        )
+            .into_response()
     }
 }
 
@@ -234,8 +244,13 @@ pub async fn login_form(State(state): State<AppState>, Query(q): Query<Next>) ->
     }
     let token = hex(&bytes);
     let secure = state.settings.serves_https();
-    let mut res = login_page(token.clone(), safe_next(q.next.as_deref()), String::new(), None)
-        .into_response();
+    let mut res = login_page(
+        token.clone(),
+        safe_next(q.next.as_deref()),
+        String::new(),
+        None,
+    )
+    .into_response();
     res.headers_mut().append(
         header::SET_COOKIE,
         set_cookie(LOGIN_CSRF, &token, secure, Some(Duration::from_secs(3600))),
@@ -272,14 +287,19 @@ pub async fn login(
     }
     let next = safe_next(f.next.as_deref());
     let again = |error: &str| {
-        login_page(f.csrf.clone(), next.clone(), f.email.clone(), Some(error.into()))
+        login_page(
+            f.csrf.clone(),
+            next.clone(),
+            f.email.clone(),
+            Some(error.into()),
+        )
     };
     if let Err(e) = state.login_limits.check(&ip, &f.email) {
         let mut res = again(&e.to_string()).into_response();
         *res.status_mut() = StatusCode::TOO_MANY_REQUESTS;
         return res;
     }
-    let user = match crate::api::auth::verify_login(&state, &f.email, f.password.clone()).await {
+    let user = match crate::http::auth::verify_login(&state, &f.email, f.password.clone()).await {
         Ok(Some(user)) => user,
         Ok(None) => {
             let mut res = again("Wrong e-mail or password.").into_response();
@@ -320,7 +340,7 @@ pub async fn logout(
     Form(f): Form<LogoutForm>,
 ) -> Response {
     if let Err(r) = user.check_csrf(f.csrf.as_deref()) {
-        return r;
+        return r.into_response();
     }
     if let Err(e) = sessions::close(&state.crm, &user.caller).await {
         return Rejection::Failed(e).into_response();
@@ -341,7 +361,10 @@ mod tests {
     #[test]
     fn cookies_are_read_by_name() {
         let mut h = HeaderMap::new();
-        h.insert(header::COOKIE, HeaderValue::from_static("a=1; neuracrm_session=abc.def; b=2"));
+        h.insert(
+            header::COOKIE,
+            HeaderValue::from_static("a=1; neuracrm_session=abc.def; b=2"),
+        );
         assert_eq!(cookie(&h, "neuracrm_session"), Some("abc.def"));
         assert_eq!(cookie(&h, "c"), None);
     }

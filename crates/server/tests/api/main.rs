@@ -14,3 +14,4 @@ mod scoring;
 mod sentiment;
 mod sessions;
 mod tenancy;
+mod web;

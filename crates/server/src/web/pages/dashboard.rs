@@ -15,11 +15,11 @@ use neuracrm_store::leads::{LeadFilter, LeadSort};
 use neuracrm_store::sentiment::{Granularity, Scope};
 use neuracrm_store::{Page, Sort, SortDir};
 
-use super::{ActivityRow, LeadRow, PageResult, forecast_chart, sentiment_chart};
 use crate::AppState;
 use crate::web::format;
 use crate::web::layout::Shell;
 use crate::web::session::WebUser;
+use crate::web::{ActivityRow, LeadRow, PageResult, forecast_chart, sentiment_chart};
 
 /// One stage of the pipeline.
 pub struct StageRow {
@@ -64,8 +64,11 @@ pub async fn page(State(state): State<AppState>, user: WebUser) -> PageResult<Da
         .filter(|s| !s.stage.starts_with("closed"))
         .collect();
     let open_value = format::money(open.iter().map(|s| s.value).fold(0.0, |a, b| a + b));
-    let open_weighted =
-        format::money(open.iter().map(|s| s.weighted_value).fold(0.0, |a, b| a + b));
+    let open_weighted = format::money(
+        open.iter()
+            .map(|s| s.weighted_value)
+            .fold(0.0, |a, b| a + b),
+    );
     let stages = open
         .iter()
         .map(|s| StageRow {

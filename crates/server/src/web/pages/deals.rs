@@ -70,7 +70,11 @@ pub async fn board(State(state): State<AppState>, user: WebUser) -> PageResult<B
                     ..Default::default()
                 },
                 sort: Sort {
-                    by: if closed { DealSort::ClosedAt } else { DealSort::Value },
+                    by: if closed {
+                        DealSort::ClosedAt
+                    } else {
+                        DealSort::Value
+                    },
                     dir: SortDir::Desc,
                 },
                 page: Page::parse(Some(PER_COLUMN), None).map_err(ActionError::query)?,
@@ -90,10 +94,7 @@ pub async fn board(State(state): State<AppState>, user: WebUser) -> PageResult<B
                     id: d.id.0,
                     title: d.title,
                     value: format::cents(d.value_cents.get()),
-                    expected_close: d
-                        .expected_close
-                        .map(|d| d.to_string())
-                        .unwrap_or_default(),
+                    expected_close: d.expected_close.map(|d| d.to_string()).unwrap_or_default(),
                     stage: d.stage.as_str(),
                 })
                 .collect(),
@@ -128,7 +129,7 @@ pub async fn move_stage(
     Form(f): Form<StageForm>,
 ) -> Response {
     if let Err(r) = user.check_csrf(f.csrf.as_deref().or(csrf_header(&headers))) {
-        return r;
+        return r.into_response();
     }
     let Ok(stage) = f.stage.parse::<DealStage>() else {
         return PageError(ActionError::invalid("stage", "unknown stage")).into_response();
@@ -166,7 +167,9 @@ pub async fn pipeline_fragment(
     Ok(PipelineFragment {
         open_value: format::money(open.iter().map(|s| s.value).fold(0.0, |a, b| a + b)),
         open_weighted: format::money(
-            open.iter().map(|s| s.weighted_value).fold(0.0, |a, b| a + b),
+            open.iter()
+                .map(|s| s.weighted_value)
+                .fold(0.0, |a, b| a + b),
         ),
         stages: open
             .iter()

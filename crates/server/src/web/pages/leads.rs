@@ -15,7 +15,6 @@ use neuracrm_domain::{
     Activity, ActivityType, Contact, Deal, Lead, LeadId, LeadPatch, LeadSource, LeadStatus,
     NewActivity,
 };
-use neuracrm_scoring::Category;
 use neuracrm_store::activities::ActivityFilter;
 use neuracrm_store::deals::DealFilter;
 use neuracrm_store::leads::{LeadFilter, LeadSort};
@@ -143,8 +142,8 @@ pub async fn list(
         status: non_empty(&q.status).and_then(|s| s.parse::<LeadStatus>().ok()),
         source: non_empty(&q.source).and_then(|s| s.parse::<LeadSource>().ok()),
         category: non_empty(&q.category)
-            .and_then(|c| c.parse::<Category>().ok())
-            .map(|c| c.name().to_string()),
+            .filter(|c| ["hot", "warm", "lukewarm", "cold"].contains(c))
+            .map(str::to_string),
         min_score: score(&q.min_score),
         max_score: score(&q.max_score),
         ..Default::default()
@@ -156,31 +155,37 @@ pub async fn list(
         &user.caller,
         List {
             filter,
-            sort: Sort {
-                by: sort_key,
-                dir,
-            },
+            sort: Sort { by: sort_key, dir },
             page,
         },
     )
     .await?;
     let current = (non_empty(&q.sort).unwrap_or("score"), dir);
-    let sorts = [("Score", "score"), ("Title", "title"), ("Created", "created"), ("Updated", "updated")]
-        .into_iter()
-        .map(|(label, key)| {
-            let active = current.0 == key;
-            let flip = if active && dir == SortDir::Desc { "asc" } else { "desc" };
-            SortLink {
-                label,
-                href: list_url(&q, 1, Some((key, flip))),
-                class: match (active, dir) {
-                    (false, _) => "",
-                    (true, SortDir::Asc) => "sorted asc",
-                    (true, SortDir::Desc) => "sorted",
-                },
-            }
-        })
-        .collect();
+    let sorts = [
+        ("Score", "score"),
+        ("Title", "title"),
+        ("Created", "created"),
+        ("Updated", "updated"),
+    ]
+    .into_iter()
+    .map(|(label, key)| {
+        let active = current.0 == key;
+        let flip = if active && dir == SortDir::Desc {
+            "asc"
+        } else {
+            "desc"
+        };
+        SortLink {
+            label,
+            href: list_url(&q, 1, Some((key, flip))),
+            class: match (active, dir) {
+                (false, _) => "",
+                (true, SortDir::Asc) => "sorted asc",
+                (true, SortDir::Desc) => "sorted",
+            },
+        }
+    })
+    .collect();
     Ok(LeadList {
         shell: Shell::new(&user, "Leads", "/leads"),
         q: q.q.clone().unwrap_or_default(),
@@ -189,7 +194,17 @@ pub async fn list(
             non_empty(&q.status),
         ),
         sources: choices(
-            &["website", "referral", "email_campaign", "social_media", "event", "cold_call", "partner", "advertising", "other"],
+            &[
+                "website",
+                "referral",
+                "email_campaign",
+                "social_media",
+                "event",
+                "cold_call",
+                "partner",
+                "advertising",
+                "other",
+            ],
             non_empty(&q.source),
         ),
         categories: choices(&["hot", "warm", "lukewarm", "cold"], non_empty(&q.category)),
@@ -254,9 +269,13 @@ pub async fn show(
         Some(cid) => match records::get::<Contact>(crm, c, cid).await {
             Ok(ct) => Some((
                 ct.id.0,
-                format!("{} {}", ct.first_name, ct.last_name.clone().unwrap_or_default())
-                    .trim()
-                    .to_string(),
+                format!(
+                    "{} {}",
+                    ct.first_name,
+                    ct.last_name.clone().unwrap_or_default()
+                )
+                .trim()
+                .to_string(),
                 [ct.job_title.clone(), ct.company.clone()]
                     .into_iter()
                     .flatten()
@@ -381,7 +400,10 @@ pub async fn show(
         history_svg,
         deals,
         timeline,
-        kinds: choices(&["note", "call", "meeting", "email_sent", "email_received"], Some("note")),
+        kinds: choices(
+            &["note", "call", "meeting", "email_sent", "email_received"],
+            Some("note"),
+        ),
         flash: done.done.map(|d| match d.as_str() {
             "scored" => "Scored now.".to_string(),
             "logged" => "Logged.".to_string(),
@@ -411,7 +433,7 @@ pub async fn update(
     Form(f): Form<LeadForm>,
 ) -> Response {
     if let Err(r) = user.check_csrf(f.csrf.as_deref().or(csrf_header(&headers))) {
-        return r;
+        return r.into_response();
     }
     let status = match f.status.as_deref().map(str::parse::<LeadStatus>) {
         Some(Ok(s)) => Some(s),
@@ -459,7 +481,7 @@ pub async fn score_now(
     Form(f): Form<Csrf>,
 ) -> Response {
     if let Err(r) = user.check_csrf(f.csrf.as_deref().or(csrf_header(&headers))) {
-        return r;
+        return r.into_response();
     }
     match scoring::score_now(&state.crm, &user.caller, LeadId(id), Utc::now()).await {
         Ok(_) => Redirect::to(&format!("/leads/{id}?done=scored")).into_response(),
@@ -486,7 +508,7 @@ pub async fn log_activity(
     Form(f): Form<ActivityForm>,
 ) -> Response {
     if let Err(r) = user.check_csrf(f.csrf.as_deref().or(csrf_header(&headers))) {
-        return r;
+        return r.into_response();
     }
     let Ok(kind) = f.kind.parse::<ActivityType>() else {
         return super::super::PageError(ActionError::invalid("kind", "unknown activity type"))

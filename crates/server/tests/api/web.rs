@@ -1,0 +1,489 @@
+//! The web UI over HTTP, without a browser: sign-in and the session cookie,
+//! CSRF, every page's status, tenancy (another organization's records are
+//! "not found"), the security headers, the assets, and the live stream.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use reqwest::redirect::Policy;
+use serde_json::json;
+
+use crate::helpers::{PASSWORD, Tenant, TestApp, spawn_app};
+
+/// A browser's cookies and a client that does not follow redirects, so each
+/// answer can be checked.
+struct Browser<'a> {
+    app: &'a TestApp,
+    client: reqwest::Client,
+    cookies: BTreeMap<String, String>,
+}
+
+impl<'a> Browser<'a> {
+    fn new(app: &'a TestApp) -> Self {
+        Browser {
+            app,
+            client: reqwest::Client::builder()
+                .redirect(Policy::none())
+                .build()
+                .unwrap(),
+            cookies: BTreeMap::new(),
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    fn keep_cookies(&mut self, r: &reqwest::Response) {
+        for c in r.headers().get_all(SET_COOKIE) {
+            let c = c.to_str().unwrap();
+            let (kv, _) = c.split_once(';').unwrap_or((c, ""));
+            let (k, v) = kv.split_once('=').unwrap();
+            if v.is_empty() || c.contains("Max-Age=0") {
+                self.cookies.remove(k);
+            } else {
+                self.cookies.insert(k.to_string(), v.to_string());
+            }
+        }
+    }
+
+    async fn get(&mut self, path: &str) -> reqwest::Response {
+        let r = self
+            .client
+            .get(self.app.url(path))
+            .header(COOKIE, self.cookie_header())
+            .send()
+            .await
+            .unwrap();
+        self.keep_cookies(&r);
+        r
+    }
+
+    async fn get_page(&mut self, path: &str) -> String {
+        let r = self.get(path).await;
+        let status = r.status().as_u16();
+        let body = r.text().await.unwrap();
+        assert_eq!(status, 200, "GET {path}: {body}");
+        body
+    }
+
+    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        let r = self
+            .client
+            .post(self.app.url(path))
+            .header(COOKIE, self.cookie_header())
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        self.keep_cookies(&r);
+        r
+    }
+
+    /// Signs in through the form, as a person would.
+    async fn sign_in(&mut self, email: &str) {
+        let form = self.get_page("/login?next=/leads").await;
+        let csrf = hidden(&form, "csrf");
+        let r = self
+            .post(
+                "/login",
+                &[
+                    ("email", email),
+                    ("password", PASSWORD),
+                    ("csrf", &csrf),
+                    ("next", "/leads"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status().as_u16(), 303, "{:?}", r.text().await);
+        assert_eq!(r.headers()[LOCATION], "/leads");
+        assert!(
+            self.cookies.contains_key("neuracrm_session"),
+            "{:?}",
+            self.cookies
+        );
+    }
+
+    /// The CSRF token of the session, from a page's forms.
+    async fn csrf(&mut self) -> String {
+        let page = self.get_page("/").await;
+        hidden(&page, "csrf")
+    }
+}
+
+/// The value of the first hidden field `name` of a page.
+fn hidden(page: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let at = page
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {name} field in {page}"))
+        + marker.len();
+    page[at..].split('"').next().unwrap().to_string()
+}
+
+/// A lead, a contact and a deal of `t`, through the API: (lead, deal).
+async fn records_of(app: &TestApp, t: &Tenant) -> (i64, i64) {
+    let c = app
+        .post_ok(
+            "/api/contacts",
+            &t.token,
+            json!({"first_name": "Ada", "last_name": "Lovelace", "company": "Analytical Engines", "industry": "technology", "job_title": "CTO", "company_size": 400}),
+            201,
+        )
+        .await;
+    let lead = app
+        .post_ok(
+            "/api/leads",
+            &t.token,
+            json!({"title": "Engines <for> all", "contact_id": c["id"], "budget_cents": 5_000_000}),
+            201,
+        )
+        .await;
+    let lead_id = lead["id"].as_i64().unwrap();
+    app.post_ok(
+        &format!("/api/leads/{lead_id}/score"),
+        &t.token,
+        json!({}),
+        200,
+    )
+    .await;
+    let deal = app
+        .post_ok(
+            "/api/deals",
+            &t.token,
+            json!({"title": "Engines deal", "lead_id": lead_id, "value_cents": 1_250_000}),
+            201,
+        )
+        .await;
+    (lead_id, deal["id"].as_i64().unwrap())
+}
+
+#[tokio::test]
+async fn a_signed_out_visitor_is_sent_to_the_sign_in_page() {
+    let app = spawn_app().await;
+    let mut b = Browser::new(&app);
+    for path in ["/", "/leads", "/leads/1", "/deals", "/live"] {
+        let r = b.get(path).await;
+        assert_eq!(r.status().as_u16(), 303, "{path}");
+        let to = r.headers()[LOCATION].to_str().unwrap().to_string();
+        assert!(to.starts_with("/login?next="), "{path} -> {to}");
+    }
+    let r = b.get("/login").await;
+    assert_eq!(r.status(), 200);
+    let csp = r.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"),
+        "{csp}"
+    );
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert_eq!(r.headers()["x-content-type-options"], "nosniff");
+    assert!(r.headers().contains_key("referrer-policy"));
+    let page = r.text().await.unwrap();
+    assert!(page.contains("type=\"password\"") && !page.contains("<script>"));
+}
+
+#[tokio::test]
+async fn sign_in_sets_an_http_only_strict_cookie_and_wrong_credentials_do_not() {
+    let app = spawn_app().await;
+    let t = app.tenant("Acme").await;
+    let mut b = Browser::new(&app);
+    let form = b.get_page("/login").await;
+    let csrf = hidden(&form, "csrf");
+    // Without the form's token: refused before the password is looked at.
+    let r = b
+        .post(
+            "/login",
+            &[
+                ("email", &t.email),
+                ("password", PASSWORD),
+                ("csrf", "forged"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 403);
+    let r = b
+        .post(
+            "/login",
+            &[
+                ("email", &t.email),
+                ("password", "wrong password!"),
+                ("csrf", &csrf),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 401);
+    assert!(r.text().await.unwrap().contains("Wrong e-mail or password"));
+    assert!(!b.cookies.contains_key("neuracrm_session"));
+    let r = b
+        .post(
+            "/login",
+            &[("email", &t.email), ("password", PASSWORD), ("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let set = r
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find(|c| c.starts_with("neuracrm_session="))
+        .unwrap();
+    assert!(
+        set.contains("HttpOnly") && set.contains("SameSite=Strict"),
+        "{set}"
+    );
+    assert!(
+        !set.contains("Secure"),
+        "plain HTTP without public_url: {set}"
+    );
+    let home = b.get_page("/").await;
+    assert!(
+        home.contains("Acme") && home.contains("Dashboard"),
+        "{home}"
+    );
+}
+
+#[tokio::test]
+async fn every_page_renders_and_another_organization_s_records_are_not_found() {
+    let app = spawn_app().await;
+    let a = app.tenant("Alpha").await;
+    let b_org = app.tenant("Beta").await;
+    let (lead, _) = records_of(&app, &a).await;
+    let (their_lead, _) = records_of(&app, &b_org).await;
+    let mut b = Browser::new(&app);
+    b.sign_in(&a.email).await;
+    for path in [
+        "/",
+        "/leads",
+        "/leads?status=new&sort=created&order=asc&category=hot",
+        "/deals",
+        "/fragments/pipeline",
+    ] {
+        b.get_page(path).await;
+    }
+    let page = b.get_page(&format!("/leads/{lead}")).await;
+    // The title is escaped, the seven factors are there with their evidence.
+    assert!(
+        page.contains("Engines &#60;for&#62; all") || page.contains("Engines &lt;for&gt; all"),
+        "the title, escaped"
+    );
+    assert!(!page.contains("Engines <for>"), "never raw");
+    for factor in [
+        "Industry",
+        "Company size",
+        "Engagement",
+        "Decision maker",
+        "Urgency",
+        "Budget signals",
+        "Ai insights",
+    ] {
+        assert!(page.contains(factor), "{factor} missing");
+    }
+    assert!(page.contains("<svg"), "the factor bars");
+    let list = b.get_page("/leads").await;
+    assert!(list.contains(&format!("/leads/{lead}")));
+    assert!(
+        !list.contains(&format!("/leads/{their_lead}")),
+        "no lead of Beta"
+    );
+    let r = b.get(&format!("/leads/{their_lead}")).await;
+    assert_eq!(r.status(), 404);
+    assert!(r.text().await.unwrap().contains("no such lead"));
+    assert_eq!(b.get("/nowhere").await.status(), 404);
+}
+
+#[tokio::test]
+async fn a_form_without_its_csrf_token_is_refused_and_with_it_the_deal_moves() {
+    let app = spawn_app().await;
+    let a = app.tenant("Alpha").await;
+    let (_, deal) = records_of(&app, &a).await;
+    let mut b = Browser::new(&app);
+    b.sign_in(&a.email).await;
+    let path = format!("/deals/{deal}/stage");
+    let r = b.post(&path, &[("stage", "negotiation")]).await;
+    assert_eq!(r.status(), 403);
+    let r = b
+        .post(&path, &[("stage", "negotiation"), ("csrf", "0000")])
+        .await;
+    assert_eq!(r.status(), 403);
+    let got = app.get_ok(&format!("/api/deals/{deal}"), &a.token).await;
+    assert_eq!(got["stage"], "prospecting", "nothing changed");
+    let csrf = b.csrf().await;
+    let r = b
+        .post(&path, &[("stage", "negotiation"), ("csrf", &csrf)])
+        .await;
+    assert_eq!(r.status(), 303);
+    let got = app.get_ok(&format!("/api/deals/{deal}"), &a.token).await;
+    assert_eq!(got["stage"], "negotiation");
+    // Another organization's deal: not found, unchanged.
+    let beta = app.tenant("Beta").await;
+    let (_, their_deal) = records_of(&app, &beta).await;
+    let r = b
+        .post(
+            &format!("/deals/{their_deal}/stage"),
+            &[("stage", "closed_won"), ("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(r.status(), 404);
+    let theirs = app
+        .get_ok(&format!("/api/deals/{their_deal}"), &beta.token)
+        .await;
+    assert_eq!(theirs["stage"], "prospecting");
+}
+
+#[tokio::test]
+async fn logging_an_activity_and_scoring_from_the_lead_page_use_the_same_actions() {
+    let app = spawn_app().await;
+    let a = app.tenant("Alpha").await;
+    let (lead, _) = records_of(&app, &a).await;
+    let mut b = Browser::new(&app);
+    b.sign_in(&a.email).await;
+    let csrf = b.csrf().await;
+    let mut events = app.events.subscribe_org(neuracrm_domain::OrgId(a.org_id));
+    let r = b
+        .post(
+            &format!("/leads/{lead}/activities"),
+            &[
+                ("kind", "note"),
+                ("subject", "Call back"),
+                ("body", "They loved the demo"),
+                ("csrf", &csrf),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let e = tokio::time::timeout(Duration::from_secs(5), events.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(e.kind.name(), "activity_logged");
+    let acts = app
+        .get_ok(&format!("/api/activities?lead_id={lead}"), &a.token)
+        .await;
+    assert_eq!(acts["items"][0]["body"], "They loved the demo");
+    assert_eq!(
+        acts["items"][0]["user_id"], a.admin_id,
+        "recorded as the signed-in user"
+    );
+    let r = b
+        .post(&format!("/leads/{lead}/score"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(r.status(), 303);
+    let page = b.get_page(&format!("/leads/{lead}?done=scored")).await;
+    assert!(page.contains("They loved the demo") && page.contains("Scored now."));
+}
+
+#[tokio::test]
+async fn logout_ends_the_session_for_good() {
+    let app = spawn_app().await;
+    let a = app.tenant("Alpha").await;
+    let mut b = Browser::new(&app);
+    b.sign_in(&a.email).await;
+    let stolen = b.cookies.clone();
+    let csrf = b.csrf().await;
+    let r = b.post("/logout", &[("csrf", &csrf)]).await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()[LOCATION], "/login");
+    assert!(!b.cookies.contains_key("neuracrm_session"));
+    assert_eq!(b.get("/").await.status(), 303);
+    // The old cookie, replayed: the session is closed in the database.
+    b.cookies = stolen;
+    let r = b.get("/").await;
+    assert_eq!(r.status(), 303);
+}
+
+#[tokio::test]
+async fn assets_are_hashed_immutable_and_compressed() {
+    let app = spawn_app().await;
+    let a = app.tenant("Alpha").await;
+    let mut b = Browser::new(&app);
+    b.sign_in(&a.email).await;
+    let page = b.get_page("/").await;
+    let css = page
+        .split("href=\"")
+        .map(|s| s.split('"').next().unwrap())
+        .find(|u| u.starts_with("/assets/app.") && u.ends_with(".css"))
+        .unwrap()
+        .to_string();
+    let r = b
+        .client
+        .get(app.url(&css))
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(
+        r.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .contains("immutable")
+    );
+    assert_eq!(r.headers()["content-encoding"], "gzip");
+    assert_eq!(b.get("/assets/app.0000000000.css").await.status(), 404);
+}
+
+#[tokio::test]
+async fn the_live_stream_carries_only_the_organization_s_events() {
+    let app = spawn_app().await;
+    let a = app.tenant("Alpha").await;
+    let beta = app.tenant("Beta").await;
+    let (_, deal) = records_of(&app, &a).await;
+    let (_, their_deal) = records_of(&app, &beta).await;
+    let mut b = Browser::new(&app);
+    b.sign_in(&a.email).await;
+    let mut r = b
+        .client
+        .get(app.url("/live"))
+        .header(COOKIE, b.cookie_header())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream")
+    );
+    // Beta moves its deal first, then a colleague of Alpha moves Alpha's.
+    app.patch(
+        &format!("/api/deals/{their_deal}"),
+        &beta.token,
+        json!({"stage": "proposal"}),
+    )
+    .await;
+    app.patch(
+        &format!("/api/deals/{deal}"),
+        &a.token,
+        json!({"stage": "proposal"}),
+    )
+    .await;
+    let mut seen = String::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !seen.contains(&format!("\"id\":{deal}")) {
+        let chunk = tokio::time::timeout_at(deadline, r.chunk())
+            .await
+            .expect("the event arrives")
+            .unwrap()
+            .unwrap();
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    assert!(seen.contains("event: deal_updated"), "{seen}");
+    assert!(
+        !seen.contains(&format!("\"id\":{their_deal}")),
+        "no event of Beta: {seen}"
+    );
+    assert!(
+        !seen.contains(&format!("\"organization_id\":{}", beta.org_id)),
+        "{seen}"
+    );
+}
