@@ -279,13 +279,16 @@ pub struct FactorBars {
 impl FactorBars {
     /// The SVG.
     pub fn svg(&self) -> String {
+        // Drawn about as wide as the card it sits in, so 12-unit text reads
+        // as 12 px.
+        let w = 440.0;
         let row = 26.0;
         let h = row * self.bars.len() as f64 + 4.0;
-        let label_w = 150.0;
-        let bar_w = W - label_w - 90.0;
+        let label_w = 110.0;
+        let bar_w = w - label_w - 70.0;
         let most = self.bars.iter().map(|b| b.2).fold(0.0, f64::max).max(1e-9);
         let mut s = format!(
-            r#"<svg class="chart bars" viewBox="0 0 {W} {h}" role="img" aria-labelledby="t"><title>{}</title>"#,
+            r#"<svg class="chart bars" viewBox="0 0 {w} {h}" role="img"><title>{}</title>"#,
             escape(&self.title)
         );
         for (i, (label, points, max, backed)) in self.bars.iter().enumerate() {

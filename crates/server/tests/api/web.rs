@@ -283,7 +283,7 @@ async fn every_page_renders_and_another_organization_s_records_are_not_found() {
         "Decision maker",
         "Urgency",
         "Budget signals",
-        "Ai insights",
+        "AI insights",
     ] {
         assert!(page.contains(factor), "{factor} missing");
     }

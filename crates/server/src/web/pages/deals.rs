@@ -85,7 +85,7 @@ pub async fn board(State(state): State<AppState>, user: WebUser) -> PageResult<B
             stage: stage.as_str(),
             name: format::words(stage.as_str()),
             deals: total.deals,
-            value: format::money(total.value),
+            value: format::money(total.value.round()),
             more: page.has_more,
             cards: page
                 .items
@@ -93,7 +93,7 @@ pub async fn board(State(state): State<AppState>, user: WebUser) -> PageResult<B
                 .map(|d| Card {
                     id: d.id.0,
                     title: d.title,
-                    value: format::cents(d.value_cents.get()),
+                    value: format::money((d.value_cents.get() as f64 / 100.0).round()),
                     expected_close: d.expected_close.map(|d| d.to_string()).unwrap_or_default(),
                     stage: d.stage.as_str(),
                 })

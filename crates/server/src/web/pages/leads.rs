@@ -293,7 +293,7 @@ pub async fn show(
             s.factors
                 .iter()
                 .map(|f| FactorRow {
-                    name: format::words(f.factor.name()),
+                    name: factor_label(f.factor.name()),
                     points: format::score(f.points),
                     max: format::score(f.max),
                     explanation: f.explanation.clone(),
@@ -310,7 +310,7 @@ pub async fn show(
                 bars: s
                     .factors
                     .iter()
-                    .map(|f| (format::words(f.factor.name()), f.points, f.max, f.backed))
+                    .map(|f| (factor_label(f.factor.name()), f.points, f.max, f.backed))
                     .collect(),
             }
             .svg()
@@ -532,5 +532,13 @@ pub async fn log_activity(
     match records::create::<Activity>(&state.crm, &user.caller, new).await {
         Ok(_) => Redirect::to(&format!("/leads/{id}?done=logged")).into_response(),
         Err(e) => super::super::PageError(e).into_response(),
+    }
+}
+
+/// A factor's name as people read it.
+fn factor_label(name: &str) -> String {
+    match name {
+        "ai_insights" => "AI insights".into(),
+        other => format::words(other),
     }
 }
