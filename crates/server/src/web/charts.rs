@@ -46,13 +46,20 @@ pub fn nice_ticks(lo: f64, hi: f64, n: usize) -> Vec<f64> {
     } else {
         hi.abs().max(1.0)
     };
-    let raw = span / n.max(1) as f64;
+    let n = n.max(1) as f64;
+    let raw = span / n;
     let mag = 10f64.powf(raw.log10().floor());
-    let step = [1.0, 2.0, 5.0, 10.0]
+    // The round step (1, 2, 2.5 or 5 times a power of ten) that gives the
+    // number of intervals closest to `n`.
+    let step = [0.5, 1.0, 2.0, 2.5, 5.0, 10.0, 20.0]
         .into_iter()
         .map(|m| m * mag)
-        .find(|s| *s >= raw)
-        .unwrap_or(10.0 * mag);
+        .min_by(|a, b| {
+            let da = (span / a - n).abs();
+            let db = (span / b - n).abs();
+            da.total_cmp(&db)
+        })
+        .unwrap_or(mag);
     let first = (lo / step).floor() * step;
     let mut ticks = vec![];
     let mut t = first;
@@ -398,11 +405,12 @@ mod tests {
 
     #[test]
     fn ticks_are_round_and_cover_the_range() {
+        assert_eq!(nice_ticks(0.0, 97.0, 4), vec![0.0, 25.0, 50.0, 75.0, 100.0]);
         assert_eq!(
-            nice_ticks(0.0, 97.0, 4),
+            nice_ticks(0.0, 97.0, 5),
             vec![0.0, 20.0, 40.0, 60.0, 80.0, 100.0]
         );
-        assert_eq!(nice_ticks(0.0, 1.0, 4), vec![0.0, 0.5, 1.0]);
+        assert_eq!(nice_ticks(0.0, 1.0, 4), vec![0.0, 0.25, 0.5, 0.75, 1.0]);
         let t = nice_ticks(12_345.0, 987_654.0, 4);
         assert!(t[0] <= 12_345.0 && *t.last().unwrap() >= 987_654.0, "{t:?}");
         assert!(t.windows(2).all(|w| w[1] > w[0]));
