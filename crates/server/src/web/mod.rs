@@ -87,10 +87,14 @@ async fn security_headers(req: Request, next: Next) -> Response {
     res
 }
 
-/// Routes nobody serves: the API's JSON 404 under `/api/`, a page
-/// elsewhere.
-pub async fn not_found(uri: axum::http::Uri) -> Response {
-    if uri.path().starts_with("/api/") || uri.path() == "/api" {
+/// Routes nobody serves: a page for a browser (it asks for HTML), the API's
+/// JSON 404 for everyone else and everything under `/api/`.
+pub async fn not_found(uri: axum::http::Uri, headers: axum::http::HeaderMap) -> Response {
+    let wants_html = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"));
+    if uri.path().starts_with("/api/") || uri.path() == "/api" || !wants_html {
         crate::ApiError::NotFound("route".into()).into_response()
     } else {
         PageError(ActionError::NotFound("page".into())).into_response()

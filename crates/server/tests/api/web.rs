@@ -297,7 +297,16 @@ async fn every_page_renders_and_another_organization_s_records_are_not_found() {
     let r = b.get(&format!("/leads/{their_lead}")).await;
     assert_eq!(r.status(), 404);
     assert!(r.text().await.unwrap().contains("no such lead"));
-    assert_eq!(b.get("/nowhere").await.status(), 404);
+    // A browser asking for a page that does not exist gets a page.
+    let r = b
+        .client
+        .get(app.url("/nowhere"))
+        .header("accept", "text/html,application/xhtml+xml")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    assert!(r.text().await.unwrap().contains("<h1>Not found</h1>"));
 }
 
 #[tokio::test]
