@@ -16,10 +16,12 @@ work="$(mktemp -d)"
 trap 'git worktree remove --force "$work/base" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
 
 git worktree add -q --detach "$work/base" "$base"
-# One target directory for both builds: the dependencies build once.
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
-(cd "$work/base" && cargo run -q --locked -p neuracrm-server --example openapi) | jq -S . > "$work/before.json"
-cargo run -q --locked -p neuracrm-server --example openapi | jq -S . > "$work/after.json"
+# A target directory of its own for the base: sharing one lets cargo reuse
+# the base's build of a workspace crate for the working tree (same path
+# inside a different checkout), which then fails to compile.
+target="${CARGO_TARGET_DIR:-$PWD/target}"
+(cd "$work/base" && CARGO_TARGET_DIR="$target/openapi-base" cargo run -q --locked -p neuracrm-server --example openapi) | jq -S . > "$work/before.json"
+CARGO_TARGET_DIR="$target" cargo run -q --locked -p neuracrm-server --example openapi | jq -S . > "$work/after.json"
 if diff -u "$work/before.json" "$work/after.json"; then
   echo "the OpenAPI documents of $base and the working tree are the same"
 else
