@@ -3,6 +3,7 @@
 
 mod auth;
 mod bad_input;
+mod bounds;
 mod events;
 mod forecast;
 mod health;

@@ -1,0 +1,308 @@
+//! Bounded values (issue 15, findings 3, 5 and 7): money at most 10^13
+//! currency units, dates from 1900-01-01 to 2200-12-31, CSV amounts whose
+//! commas separate thousands; sums over a whole book within bounds never
+//! overflow, and a value stored before the bounds existed still answers.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{assert_error, spawn_app};
+
+/// The largest amount, in cents (10^13 currency units).
+pub const MAX_CENTS: i64 = 1_000_000_000_000_000;
+
+#[tokio::test]
+async fn a_deal_worth_more_than_the_maximum_is_refused() {
+    let app = spawn_app().await;
+    let t = app.tenant("Acme").await;
+    for too_much in [json!(MAX_CENTS + 1), json!(i64::MAX), json!(u64::MAX)] {
+        let e = assert_error(
+            app.post(
+                "/api/deals",
+                &t.token,
+                json!({"title": "Whale", "value_cents": too_much}),
+            )
+            .await,
+            422,
+            "validation_failed",
+        )
+        .await;
+        assert_eq!(e["error"]["field"], "value_cents", "{e}");
+        assert_eq!(
+            e["error"]["message"],
+            "value_cents must be at most 1000000000000000 cents (10^13 currency units)"
+        );
+        let e = assert_error(
+            app.post(
+                "/api/leads",
+                &t.token,
+                json!({"title": "Whale", "budget_cents": too_much}),
+            )
+            .await,
+            422,
+            "validation_failed",
+        )
+        .await;
+        assert_eq!(e["error"]["field"], "budget_cents", "{e}");
+        assert!(
+            e["error"]["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("budget_cents must be at most"),
+            "{e}"
+        );
+    }
+    // The maximum itself is a deal.
+    let d = app
+        .post_ok(
+            "/api/deals",
+            &t.token,
+            json!({"title": "Largest", "value_cents": MAX_CENTS}),
+            201,
+        )
+        .await;
+    assert_eq!(d["value_cents"], MAX_CENTS);
+    let l = app
+        .post_ok(
+            "/api/leads",
+            &t.token,
+            json!({"title": "Largest", "budget_cents": MAX_CENTS}),
+            201,
+        )
+        .await;
+    assert_eq!(l["budget_cents"], MAX_CENTS);
+    // A change above it is refused and changes nothing.
+    for (path, field) in [
+        (format!("/api/deals/{}", d["id"]), "value_cents"),
+        (format!("/api/leads/{}", l["id"]), "budget_cents"),
+    ] {
+        let e = assert_error(
+            app.patch(&path, &t.token, json!({field: MAX_CENTS + 1}))
+                .await,
+            422,
+            "validation_failed",
+        )
+        .await;
+        assert_eq!(e["error"]["field"], field, "{e}");
+        assert_eq!(app.get_ok(&path, &t.token).await[field], MAX_CENTS);
+    }
+    // The document says so.
+    let doc = app.openapi().await;
+    for (schema, field) in [
+        ("CreateDeal", "value_cents"),
+        ("DealPatchBody", "value_cents"),
+        ("DealOut", "value_cents"),
+        ("CreateLead", "budget_cents"),
+        ("LeadPatchBody", "budget_cents"),
+        ("LeadOut", "budget_cents"),
+    ] {
+        let max = &doc["components"]["schemas"][schema]["properties"][field]["maximum"];
+        assert_eq!(max.as_i64(), Some(MAX_CENTS), "{schema}.{field}: {max}");
+    }
+}
+
+#[tokio::test]
+async fn a_won_deal_closed_in_year_1_is_refused() {
+    let app = spawn_app().await;
+    let t = app.tenant("Acme").await;
+    let words = "must fall between 1900-01-01 and 2200-12-31";
+    for (body, field) in [
+        (
+            json!({"title": "Old", "stage": "closed_won", "closed_at": "0001-01-01T00:00:00Z"}),
+            "closed_at",
+        ),
+        (
+            json!({"title": "Old", "stage": "closed_won", "closed_at": "1899-12-31T23:59:59Z"}),
+            "closed_at",
+        ),
+        (
+            json!({"title": "Late", "stage": "closed_won", "closed_at": "2201-01-01T00:00:00Z"}),
+            "closed_at",
+        ),
+        (
+            json!({"title": "Old", "expected_close": "0001-01-01"}),
+            "expected_close",
+        ),
+    ] {
+        let e = assert_error(
+            app.post("/api/deals", &t.token, body.clone()).await,
+            422,
+            "validation_failed",
+        )
+        .await;
+        assert_eq!(e["error"]["field"], field, "{body}: {e}");
+        assert_eq!(e["error"]["message"], format!("{field} {words}"), "{e}");
+    }
+    // The edges are in.
+    let d = app
+        .post_ok(
+            "/api/deals",
+            &t.token,
+            json!({"title": "Edge", "stage": "closed_won", "closed_at": "1900-01-01T00:00:00Z",
+                   "expected_close": "2200-12-31"}),
+            201,
+        )
+        .await;
+    let path = format!("/api/deals/{}", d["id"]);
+    for (body, field) in [
+        (json!({"closed_at": "0001-06-01T00:00:00Z"}), "closed_at"),
+        (json!({"expected_close": "2201-01-01"}), "expected_close"),
+    ] {
+        let e = assert_error(
+            app.patch(&path, &t.token, body).await,
+            422,
+            "validation_failed",
+        )
+        .await;
+        assert_eq!(e["error"]["message"], format!("{field} {words}"), "{e}");
+    }
+    // The other records' dates, and every date filter.
+    let c = app
+        .post_ok("/api/contacts", &t.token, json!({"first_name": "Ada"}), 201)
+        .await;
+    for (path, body, field) in [
+        (
+            "/api/leads",
+            json!({"title": "L", "expected_decision": "2201-01-01"}),
+            "expected_decision",
+        ),
+        (
+            "/api/activities",
+            json!({"type": "note", "contact_id": c["id"], "occurred_at": "1899-12-31T23:59:59Z"}),
+            "occurred_at",
+        ),
+    ] {
+        let e = assert_error(
+            app.post(path, &t.token, body).await,
+            422,
+            "validation_failed",
+        )
+        .await;
+        assert_eq!(e["error"]["message"], format!("{field} {words}"), "{e}");
+    }
+    for (q, field) in [
+        ("/api/deals?closed_from=0001-01-01T00:00:00Z", "closed_from"),
+        ("/api/deals?closed_to=2201-01-01T00:00:00Z", "closed_to"),
+        (
+            "/api/deals?expected_close_to=1899-12-31",
+            "expected_close_to",
+        ),
+        (
+            "/api/deals?created_from=0001-01-01T00:00:00Z",
+            "created_from",
+        ),
+        ("/api/leads?created_to=2300-01-01T00:00:00Z", "created_to"),
+        (
+            "/api/contacts?created_from=1000-01-01T00:00:00Z",
+            "created_from",
+        ),
+        (
+            "/api/activities?occurred_from=0001-01-01T00:00:00Z",
+            "occurred_from",
+        ),
+    ] {
+        let e = assert_error(app.get(q, &t.token).await, 400, "invalid_query").await;
+        assert_eq!(e["error"]["field"], field, "{q}: {e}");
+        assert_eq!(
+            e["error"]["message"],
+            format!("{field} {words}"),
+            "{q}: {e}"
+        );
+    }
+    let page = app
+        .get_ok(
+            "/api/deals?closed_from=1900-01-01T00:00:00Z&closed_to=2200-12-31T23:59:59Z",
+            &t.token,
+        )
+        .await;
+    assert_eq!(page["items"].as_array().unwrap().len(), 1);
+    // The revenue history starts in 1900 at the earliest, not in year 1.
+    let f = app
+        .get_ok("/api/forecast?months=1&model=seasonal_naive", &t.token)
+        .await;
+    assert!(
+        f["history"][0]["period"].as_str().unwrap() >= "1900-01",
+        "{f}"
+    );
+}
+
+#[tokio::test]
+async fn csv_amount_digit_groups_must_be_thousands() {
+    let app = spawn_app().await;
+    let t = app.tenant("Acme").await;
+    let csv = "\
+email,first_name,title,budget,expected_decision
+a@example.com,A,grouped,\"12,500.50\",2027-01-15
+b@example.com,B,plain,12500.50,
+c@example.com,C,ones,\"1,2,3\",
+d@example.com,D,decimal comma,\"12,50\",
+e@example.com,E,too much,10000000000000.01,
+f@example.com,F,the maximum,\"10,000,000,000,000\",
+g@example.com,G,old,5,1899-12-31
+";
+    let r = app
+        .client
+        .post(app.url("/api/import/leads"))
+        .bearer_auth(&t.token)
+        .header("content-type", "text/csv")
+        .body(csv)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let report: Value = r.json().await.unwrap();
+    assert_eq!(report["created"], 3, "{report}");
+    let reasons: Vec<(u64, String)> = report["rejected"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["row"].as_u64().unwrap(),
+                r["reason"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        reasons.iter().map(|(row, _)| *row).collect::<Vec<_>>(),
+        [3, 4, 5, 7],
+        "{report}"
+    );
+    for (row, reason) in &reasons[..2] {
+        assert!(
+            reason.starts_with("budget must be an amount whose commas separate thousands"),
+            "row {row}: {reason}"
+        );
+    }
+    assert!(
+        reasons[2]
+            .1
+            .starts_with("budget must be at most 10000000000000"),
+        "{reasons:?}"
+    );
+    assert_eq!(
+        reasons[3].1,
+        "expected_decision must fall between 1900-01-01 and 2200-12-31"
+    );
+    let leads = app
+        .get_ok("/api/leads?sort=title&order=asc", &t.token)
+        .await;
+    let budgets: Vec<(String, i64)> = leads["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            (
+                l["title"].as_str().unwrap().to_string(),
+                l["budget_cents"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        budgets,
+        [
+            ("grouped".to_string(), 1_250_050),
+            ("plain".to_string(), 1_250_050),
+            ("the maximum".to_string(), MAX_CENTS),
+        ]
+    );
+}
