@@ -4,6 +4,7 @@
 mod auth;
 mod bad_input;
 mod bounds;
+mod bounds_props;
 mod events;
 mod forecast;
 mod health;
