@@ -6,7 +6,6 @@ use neuracrm_store::activities::ActivityFilter;
 use neuracrm_store::sentiment::StoredSentiment;
 use neuracrm_store::{Paged, SortDir};
 
-use crate::dates::{Input, Year, check_years};
 use crate::records::{List, Record};
 use crate::{ActionResult, Caller, Crm};
 
@@ -46,24 +45,6 @@ impl Record for Activity {
     type Filter = ActivityFilter;
     type Sort = SortDir;
     type View = ActivityView;
-
-    fn check_new(_: &Caller, new: &NewActivity) -> ActionResult<()> {
-        check_years(&[("occurred_at", new.occurred_at.year())], Input::Record)
-    }
-
-    fn check_patch(_: &Caller, _: ActivityId, patch: &ActivityPatch) -> ActionResult<()> {
-        check_years(&[("occurred_at", patch.occurred_at.year())], Input::Record)
-    }
-
-    fn check_filter(f: &ActivityFilter) -> ActionResult<()> {
-        check_years(
-            &[
-                ("occurred_from", f.occurred_from.year()),
-                ("occurred_to", f.occurred_to.year()),
-            ],
-            Input::Filter,
-        )
-    }
 
     /// Records the activity as the caller's, whatever `user_id` says.
     async fn insert(crm: &Crm, caller: &Caller, new: &NewActivity) -> ActionResult<Activity> {

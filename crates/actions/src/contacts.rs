@@ -9,7 +9,6 @@ use neuracrm_store::leads::LeadFilter;
 use neuracrm_store::{Page, Paged, Sort};
 
 use crate::activities::ActivityView;
-use crate::dates::{Input, Year, check_years};
 use crate::records::{List, Record};
 use crate::{ActionResult, Caller, Crm};
 
@@ -20,16 +19,6 @@ impl Record for Contact {
     type Filter = ContactFilter;
     type Sort = Sort<ContactSort>;
     type View = Contact;
-
-    fn check_filter(f: &ContactFilter) -> ActionResult<()> {
-        check_years(
-            &[
-                ("created_from", f.created_from.year()),
-                ("created_to", f.created_to.year()),
-            ],
-            Input::Filter,
-        )
-    }
 
     async fn insert(crm: &Crm, caller: &Caller, new: &NewContact) -> ActionResult<Contact> {
         Ok(crm

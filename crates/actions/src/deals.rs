@@ -5,7 +5,6 @@ use neuracrm_domain::{Deal, DealId, DealPatch, EventKind, NewDeal, OrgId};
 use neuracrm_store::deals::{DealFilter, DealSort};
 use neuracrm_store::{Paged, Sort};
 
-use crate::dates::{Input, Year, check_years};
 use crate::records::{List, Record};
 use crate::{ActionResult, Caller, Crm};
 
@@ -16,40 +15,6 @@ impl Record for Deal {
     type Filter = DealFilter;
     type Sort = Sort<DealSort>;
     type View = Deal;
-
-    fn check_new(_: &Caller, new: &NewDeal) -> ActionResult<()> {
-        check_years(
-            &[
-                ("expected_close", new.expected_close.year()),
-                ("closed_at", new.closed_at.year()),
-            ],
-            Input::Record,
-        )
-    }
-
-    fn check_patch(_: &Caller, _: DealId, patch: &DealPatch) -> ActionResult<()> {
-        check_years(
-            &[
-                ("expected_close", patch.expected_close.year()),
-                ("closed_at", patch.closed_at.year()),
-            ],
-            Input::Record,
-        )
-    }
-
-    fn check_filter(f: &DealFilter) -> ActionResult<()> {
-        check_years(
-            &[
-                ("closed_from", f.closed_from.year()),
-                ("closed_to", f.closed_to.year()),
-                ("expected_close_from", f.expected_close_from.year()),
-                ("expected_close_to", f.expected_close_to.year()),
-                ("created_from", f.created_from.year()),
-                ("created_to", f.created_to.year()),
-            ],
-            Input::Filter,
-        )
-    }
 
     async fn insert(crm: &Crm, caller: &Caller, new: &NewDeal) -> ActionResult<Deal> {
         Ok(crm

@@ -4,7 +4,6 @@ use neuracrm_domain::{EventKind, Lead, LeadId, LeadPatch, NewLead, OrgId};
 use neuracrm_store::leads::{LeadFilter, LeadSort};
 use neuracrm_store::{Paged, Sort};
 
-use crate::dates::{Input, Year, check_years};
 use crate::records::{List, Record};
 use crate::{ActionResult, Caller, Crm};
 
@@ -15,30 +14,6 @@ impl Record for Lead {
     type Filter = LeadFilter;
     type Sort = Sort<LeadSort>;
     type View = Lead;
-
-    fn check_new(_: &Caller, new: &NewLead) -> ActionResult<()> {
-        check_years(
-            &[("expected_decision", new.expected_decision.year())],
-            Input::Record,
-        )
-    }
-
-    fn check_patch(_: &Caller, _: LeadId, patch: &LeadPatch) -> ActionResult<()> {
-        check_years(
-            &[("expected_decision", patch.expected_decision.year())],
-            Input::Record,
-        )
-    }
-
-    fn check_filter(f: &LeadFilter) -> ActionResult<()> {
-        check_years(
-            &[
-                ("created_from", f.created_from.year()),
-                ("created_to", f.created_to.year()),
-            ],
-            Input::Filter,
-        )
-    }
 
     async fn insert(crm: &Crm, caller: &Caller, new: &NewLead) -> ActionResult<Lead> {
         Ok(crm

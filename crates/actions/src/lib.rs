@@ -44,7 +44,6 @@ pub mod activities;
 pub mod auth;
 mod caller;
 pub mod contacts;
-pub mod dates;
 pub mod deals;
 mod error;
 pub mod forecasting;

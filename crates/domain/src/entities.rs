@@ -17,9 +17,9 @@ use serde::{Deserialize, Serialize};
 use crate::patch::{Patch, declare_patch};
 pub use crate::patch::{double_option, non_null};
 use crate::{
-    ActivityType, Cents, ContactId, DealId, DealStage, DealStatus, DomainError, Email,
-    ForecastAlgorithm, ForecastMetric, ForecastModelId, LeadId, LeadSource, LeadStatus, OrgId,
-    Role, UserId, values::non_negative,
+    ActivityType, BoundedDate, BoundedTime, Cents, ContactId, DealId, DealStage, DealStatus,
+    DomainError, Email, ForecastAlgorithm, ForecastMetric, ForecastModelId, LeadId, LeadSource,
+    LeadStatus, OrgId, Role, UserId, values::non_negative,
 };
 
 /// Longest name-like text (names, titles, companies).
@@ -255,7 +255,7 @@ pub struct NewLead {
     /// Budget.
     pub budget_cents: Option<Cents>,
     /// Expected decision date.
-    pub expected_decision: Option<NaiveDate>,
+    pub expected_decision: Option<BoundedDate>,
 }
 
 impl NewLead {
@@ -284,17 +284,19 @@ declare_patch! {
         /// Budget, or `null`.
         budget_cents: nullable Cents,
         /// Expected decision, or `null`.
-        expected_decision: nullable NaiveDate,
+        expected_decision: nullable BoundedDate,
     }
-    /// The input that would create this lead as it is now.
-    fn as_new -> NewLead;
 }
 
 impl Lead {
     /// Applies a patch and validates the result; on error `self` is unchanged.
     pub fn apply(&mut self, p: &LeadPatch) -> Result<(), DomainError> {
+        // `NewLead::validate`'s checks, on the record: a lead has no `as_new`,
+        // since a decision date stored before the date range existed has no
+        // `BoundedDate` (and is kept as it is when other fields change).
         p.apply_to(self, |_, next| {
-            next.as_new().validate()?;
+            check_required(&next.title, "title", MAX_NAME)?;
+            check_len(&next.description, "description", MAX_TEXT)?;
             next.title = next.title.trim().to_string();
             Ok(())
         })
@@ -348,9 +350,9 @@ pub struct NewDeal {
     /// Stage.
     pub stage: DealStage,
     /// Expected close date.
-    pub expected_close: Option<NaiveDate>,
+    pub expected_close: Option<BoundedDate>,
     /// Close time for a deal created closed; defaults to now.
-    pub closed_at: Option<DateTime<Utc>>,
+    pub closed_at: Option<BoundedTime>,
 }
 
 impl NewDeal {
@@ -371,7 +373,7 @@ impl NewDeal {
     pub fn effective_closed_at(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
         match self.stage.status() {
             DealStatus::Open => None,
-            _ => Some(self.closed_at.unwrap_or(now)),
+            _ => Some(self.closed_at.map_or(now, BoundedTime::get)),
         }
     }
 }
@@ -392,9 +394,9 @@ declare_patch! {
         /// Stage (the status follows).
         stage: non_null DealStage,
         /// Expected close, or `null`.
-        expected_close: nullable NaiveDate,
+        expected_close: nullable BoundedDate,
         /// Close time of a closed deal.
-        closed_at: non_null DateTime<Utc> => by_hand,
+        closed_at: non_null BoundedTime => by_hand,
     }
 }
 
@@ -408,6 +410,7 @@ impl Deal {
         // they are worked out here (`closed_at` is declared `by_hand`).
         // `NewDeal::validate` does not fit either: a deal has no `NewDeal`
         // mirror, and its close-time check is the `Open if ..` arm below.
+        let closed_at = p.closed_at.map(BoundedTime::get);
         p.apply_to(self, |old, next| {
             check_required(&next.title, "title", MAX_NAME)?;
             let status = next.stage.status();
@@ -419,8 +422,8 @@ impl Deal {
                     });
                 }
                 DealStatus::Open => None,
-                _ if status != old.status => Some(p.closed_at.unwrap_or(now)),
-                _ => p.closed_at.or(old.closed_at).or(Some(now)),
+                _ if status != old.status => Some(closed_at.unwrap_or(now)),
+                _ => closed_at.or(old.closed_at).or(Some(now)),
             };
             next.title = next.title.trim().to_string();
             next.status = status;
@@ -480,7 +483,7 @@ pub struct NewActivity {
     /// Duration in seconds.
     pub duration_seconds: Option<i64>,
     /// When it happened (defaults to now).
-    pub occurred_at: Option<DateTime<Utc>>,
+    pub occurred_at: Option<BoundedTime>,
 }
 
 impl NewActivity {
@@ -509,7 +512,7 @@ declare_patch! {
         /// Duration, or `null`.
         duration_seconds: nullable i64,
         /// When it happened.
-        occurred_at: non_null DateTime<Utc>,
+        occurred_at: non_null BoundedTime,
     }
 }
 
@@ -745,7 +748,7 @@ mod tests {
         let err = d
             .apply(
                 &DealPatch {
-                    closed_at: Some(now),
+                    closed_at: Some(BoundedTime::new(now, "closed_at").unwrap()),
                     ..Default::default()
                 },
                 now,
@@ -807,6 +810,47 @@ mod tests {
             Err(DomainError::Negative {
                 field: "company_size"
             })
+        );
+    }
+
+    #[test]
+    fn a_patch_writes_a_bounded_date_and_keeps_a_stored_one_out_of_range() {
+        let now = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let year_1 = NaiveDate::from_ymd_opt(1, 6, 1).unwrap();
+        let mut d = Deal {
+            expected_close: Some(year_1),
+            ..deal(DealStage::Proposal)
+        };
+        d.apply(
+            &DealPatch {
+                title: Some("Renamed".into()),
+                ..Default::default()
+            },
+            now,
+        )
+        .unwrap();
+        assert_eq!(d.expected_close, Some(year_1), "kept as stored");
+        let p: DealPatch = serde_json::from_str(r#"{"expected_close": "2030-01-31"}"#).unwrap();
+        d.apply(&p, now).unwrap();
+        assert_eq!(d.expected_close, NaiveDate::from_ymd_opt(2030, 1, 31));
+        for bad in [
+            r#"{"expected_close": "0001-06-01"}"#,
+            r#"{"expected_close": "2201-01-01"}"#,
+            r#"{"closed_at": "1899-12-31T23:59:59Z"}"#,
+        ] {
+            let err = serde_json::from_str::<DealPatch>(bad).unwrap_err();
+            assert!(
+                err.to_string()
+                    .starts_with("must fall between 1900-01-01 and 2200-12-31"),
+                "{bad}: {err}"
+            );
+        }
+        assert!(
+            serde_json::from_str::<LeadPatch>(r#"{"expected_decision": "1899-12-31"}"#).is_err()
+        );
+        assert!(
+            serde_json::from_str::<ActivityPatch>(r#"{"occurred_at": "2201-01-01T00:00:00Z"}"#)
+                .is_err()
         );
     }
 

@@ -41,6 +41,24 @@ pub enum DomainError {
         /// Largest allowed value.
         max: f64,
     },
+    /// A number above its maximum (money).
+    #[error("{field} must be at most {max}")]
+    AboveMaximum {
+        /// The offending field.
+        field: &'static str,
+        /// The maximum, in words (e.g. `10000000000000 (10^13 currency units)`).
+        max: &'static str,
+    },
+    /// A date or time outside [`MIN_DATE`](crate::MIN_DATE)..=[`MAX_DATE`](crate::MAX_DATE).
+    #[error(
+        "{field} must fall between {} and {}",
+        crate::MIN_DATE,
+        crate::MAX_DATE
+    )]
+    OutsideDates {
+        /// The offending field.
+        field: &'static str,
+    },
     /// A word that is not part of a closed vocabulary.
     #[error("{field}: unknown value '{value}', expected one of: {expected}")]
     UnknownVariant {
@@ -94,6 +112,8 @@ impl DomainError {
             | DomainError::InvalidEmail { field }
             | DomainError::Negative { field }
             | DomainError::OutOfRange { field, .. }
+            | DomainError::AboveMaximum { field, .. }
+            | DomainError::OutsideDates { field }
             | DomainError::UnknownVariant { field, .. }
             | DomainError::BadDate { field, .. }
             | DomainError::BadNumber { field, .. }

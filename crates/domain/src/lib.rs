@@ -4,7 +4,8 @@
 //! - [`ids`]: typed ids, so a lead id can never be passed where a deal id is
 //!   expected;
 //! - [`values`]: validated values (parse, don't validate: a value that exists is
-//!   valid), such as [`Email`] and [`Cents`];
+//!   valid), such as [`Email`], [`Cents`] (0 to 10^13 currency units) and
+//!   [`BoundedDate`] (1900-01-01 to 2200-12-31);
 //! - [`kinds`]: the closed vocabularies (roles, statuses, stages, activity types);
 //! - [`entities`]: the records and the inputs that create or change them;
 //! - [`events`]: what happened, published after every write;

@@ -11,6 +11,12 @@
 //! | `non_null`       | `Option<T>`         | `None` | refused ([`non_null`])   | `Some(v)` |
 //! | `null_as_absent` | `Option<T>`         | `None` | `None`: keeps, as absent | `Some(v)` |
 //!
+//! `T` is the record field's type, or an input type that converts into it
+//! (`Into`): a deal's `expected_close` is a `NaiveDate` in the record (a date
+//! stored before the date range existed still reads) and a
+//! [`BoundedDate`](crate::BoundedDate) in the patch (what is written now
+//! falls in the range).
+//!
 //! [`declare_patch!`] takes that field list once and generates
 //!
 //! - the patch struct (`Debug, Clone, Default, PartialEq, Serialize,
@@ -143,13 +149,19 @@ macro_rules! declare_patch {
             "` (expected nullable, non_null or null_as_absent)"
         ));
     };
-    // Internal: one statement of `write_to`.
-    (@write $patch:ident $record:ident $field:ident) => {
+    // Internal: one statement of `write_to` (the patch's value converted
+    // into the record's type, e.g. a `BoundedDate` into a `NaiveDate`).
+    (@write $patch:ident $record:ident nullable $field:ident) => {
         if let ::std::option::Option::Some(v) = &$patch.$field {
-            $record.$field = ::std::clone::Clone::clone(v);
+            $record.$field = ::std::clone::Clone::clone(v).map(::std::convert::Into::into);
         }
     };
-    (@write $patch:ident $record:ident $field:ident by_hand) => {};
+    (@write $patch:ident $record:ident $kind:ident $field:ident) => {
+        if let ::std::option::Option::Some(v) = &$patch.$field {
+            $record.$field = ::std::convert::Into::into(::std::clone::Clone::clone(v));
+        }
+    };
+    (@write $patch:ident $record:ident $kind:ident $field:ident by_hand) => {};
     // Internal: `as_new`, when asked for.
     (@as_new $Record:ident [$($field:ident)*]) => {};
     (@as_new $Record:ident [$($field:ident)*] [$(#[$m:meta])*] $New:ident) => {
@@ -182,7 +194,7 @@ macro_rules! declare_patch {
             type Record = $Record;
 
             fn write_to(&self, record: &mut $Record) {
-                $($crate::patch::declare_patch!(@write self record $field $($by_hand)?);)*
+                $($crate::patch::declare_patch!(@write self record $kind $field $($by_hand)?);)*
             }
         }
 

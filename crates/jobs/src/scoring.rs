@@ -23,7 +23,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::{DateTime, Duration, Utc};
-use neuracrm_domain::{LeadId, OrgId};
+use neuracrm_domain::{Cents, LeadId, OrgId};
 use neuracrm_scoring::{
     IntentAssessment, IntentAssessor, LeadFacts, LeadScore, OfflineIntent, Scorer, ScoringConfig,
     intent::intent_text,
@@ -182,7 +182,9 @@ pub fn into_facts(row: LeadFactsRow, intent: Option<IntentAssessment>) -> LeadFa
         industry: row.industry,
         company_size: row.company_size.map(|s| s.clamp(0, u32::MAX as i64) as u32),
         job_title: row.job_title,
-        budget_cents: row.budget_cents,
+        // Read as the lead reads: a budget stored above the maximum (before
+        // it existed) counts as the maximum.
+        budget_cents: row.budget_cents.map(|c| Cents::saturating(c).get()),
         title: Some(row.title),
         description: row.description,
         expected_decision: row.expected_decision,

@@ -3,8 +3,8 @@
 
 use chrono::{DateTime, Utc};
 use neuracrm_domain::{
-    Activity, ActivityId, ActivityPatch, ActivityType, ContactId, DealId, LeadId, NewActivity,
-    OrgId, UserId,
+    Activity, ActivityId, ActivityPatch, ActivityType, BoundedTime, ContactId, DealId, LeadId,
+    NewActivity, OrgId, UserId,
 };
 use serde::{Deserialize, Serialize};
 
@@ -76,9 +76,9 @@ pub struct ActivityFilter {
     /// Recording user.
     pub user_id: Option<UserId>,
     /// Happened at or after.
-    pub occurred_from: Option<DateTime<Utc>>,
+    pub occurred_from: Option<BoundedTime>,
     /// Happened before.
-    pub occurred_to: Option<DateTime<Utc>>,
+    pub occurred_to: Option<BoundedTime>,
 }
 
 impl Activities<'_> {
@@ -117,7 +117,7 @@ impl Activities<'_> {
         .arg(new.subject.clone())
         .arg(new.body.clone())
         .arg(new.duration_seconds)
-        .arg(new.occurred_at.unwrap_or(now))
+        .arg(new.occurred_at.map_or(now, BoundedTime::get))
         .arg(org)
         .arg(now);
         q.push(COLUMNS);

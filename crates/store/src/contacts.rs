@@ -1,7 +1,9 @@
 //! Contacts: the people at customers and prospects.
 
 use chrono::{DateTime, Utc};
-use neuracrm_domain::{Contact, ContactId, ContactPatch, Email, NewContact, OrgId, UserId};
+use neuracrm_domain::{
+    BoundedTime, Contact, ContactId, ContactPatch, Email, NewContact, OrgId, UserId,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::audit::{self, Action};
@@ -71,9 +73,9 @@ pub struct ContactFilter {
     /// Exact industry.
     pub industry: Option<String>,
     /// Created at or after.
-    pub created_from: Option<DateTime<Utc>>,
+    pub created_from: Option<BoundedTime>,
     /// Created before.
-    pub created_to: Option<DateTime<Utc>>,
+    pub created_to: Option<BoundedTime>,
 }
 
 /// Sort orders of the contact list.

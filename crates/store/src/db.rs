@@ -272,6 +272,8 @@ param_from! {
     &str => Text via |s: &str| s.to_string(),
     NaiveDate => Date,
     DateTime<Utc> => Time,
+    neuracrm_domain::BoundedDate => Date via neuracrm_domain::BoundedDate::get,
+    neuracrm_domain::BoundedTime => Time via neuracrm_domain::BoundedTime::get,
     serde_json::Value => Json,
     neuracrm_domain::OrgId => Int via |v: neuracrm_domain::OrgId| v.0,
     neuracrm_domain::UserId => Int via |v: neuracrm_domain::UserId| v.0,

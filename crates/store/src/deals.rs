@@ -2,14 +2,16 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use neuracrm_domain::{
-    Cents, ContactId, Deal, DealId, DealPatch, DealStage, DealStatus, LeadId, NewDeal, OrgId,
-    UserId,
+    BoundedDate, BoundedTime, ContactId, Deal, DealId, DealPatch, DealStage, DealStatus, LeadId,
+    NewDeal, OrgId, UserId,
 };
 use serde::{Deserialize, Serialize};
 
 use crate::audit::{self, Action};
 use crate::db::{Db, Sql, Tx};
-use crate::tables::{Table, filter_eq, filter_range, filter_search, order_and_page, word};
+use crate::tables::{
+    Table, filter_eq, filter_range, filter_search, order_and_page, stored_cents, word,
+};
 use crate::{Page, Paged, Result, Sort, StoreError};
 
 pub(crate) const COLUMNS: &str = "id, organization_id, contact_id, lead_id, owner_id, title, value_cents, \
@@ -48,10 +50,7 @@ impl TryFrom<DealRow> for Deal {
             lead_id: r.lead_id.map(LeadId),
             owner_id: r.owner_id.map(UserId),
             title: r.title,
-            value_cents: Cents::new(r.value_cents).map_err(|e| StoreError::Corrupt {
-                entity: "deal",
-                message: e.to_string(),
-            })?,
+            value_cents: stored_cents("deal", r.id, "value_cents", r.value_cents)?,
             stage: word("deal", &r.stage)?,
             status: word("deal", &r.status)?,
             expected_close: r.expected_close,
@@ -78,17 +77,17 @@ pub struct DealFilter {
     /// Case-insensitive substring of the title.
     pub q: Option<String>,
     /// Closed at or after.
-    pub closed_from: Option<DateTime<Utc>>,
+    pub closed_from: Option<BoundedTime>,
     /// Closed before.
-    pub closed_to: Option<DateTime<Utc>>,
+    pub closed_to: Option<BoundedTime>,
     /// Expected to close on or after.
-    pub expected_close_from: Option<NaiveDate>,
+    pub expected_close_from: Option<BoundedDate>,
     /// Expected to close before.
-    pub expected_close_to: Option<NaiveDate>,
+    pub expected_close_to: Option<BoundedDate>,
     /// Created at or after.
-    pub created_from: Option<DateTime<Utc>>,
+    pub created_from: Option<BoundedTime>,
     /// Created before.
-    pub created_to: Option<DateTime<Utc>>,
+    pub created_to: Option<BoundedTime>,
 }
 
 /// Sort orders of the deal list.

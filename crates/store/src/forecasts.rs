@@ -20,9 +20,23 @@
 //! `closed_at` as RFC 3339 text in UTC (`2026-03-31T23:59:59+00:00`), whose
 //! first seven characters are the month; PostgreSQL stores `timestamptz`,
 //! formatted in UTC whatever the session's time zone.
+//!
+//! **Sums of money** cannot overflow for any book within bounds, and are
+//! exact: each amount is capped at [`Cents::MAX`] (a value stored before the
+//! maximum existed counts as the maximum, as it reads), and the sum is taken
+//! in two integer halves, `SUM(v / 10^8)` and `SUM(v % 10^8)` (at most 10^7
+//! and 10^8 a deal, so neither reaches 2^63 below 9·10^10 deals), joined in
+//! Rust as an `i128`. A plain `SUM` would not do: SQLite's integer `SUM`
+//! raises an error on overflow, and PostgreSQL's `SUM(bigint)` is a
+//! `numeric` that a cast back to `bigint` overflows the same way. The
+//! weighted pipeline, fractional by nature, is summed in floating point.
+//!
+//! Won deals closed before [`MIN_DATE`] (stored before the date range
+//! existed) are left out of the monthly series, which would otherwise
+//! start centuries back.
 
 use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, Utc};
-use neuracrm_domain::{DealStage, ForecastMetric, OrgId};
+use neuracrm_domain::{Cents, DealStage, ForecastMetric, MIN_DATE, OrgId};
 use serde::Serialize;
 
 use crate::db::{Backend, Db, Sql};
@@ -78,6 +92,38 @@ fn month_of_date(backend: Backend, column: &str) -> String {
         Backend::Sqlite => format!("substr({column}, 1, 7)"),
         Backend::Postgres => format!("to_char({column}, 'YYYY-MM')"),
     }
+}
+
+/// The SQL of `column` (cents) capped at [`Cents::MAX`].
+fn capped_cents(backend: Backend, column: &str) -> String {
+    let max = Cents::MAX.get();
+    match backend {
+        Backend::Sqlite => format!("MIN({column}, {max})"),
+        Backend::Postgres => format!("LEAST({column}, {max})"),
+    }
+}
+
+/// Where the two halves of a sum of money are split (see the module doc).
+const SPLIT: i64 = 100_000_000;
+
+/// The two columns `{alias}_hi` and `{alias}_lo` of the exact sum of
+/// `column` (cents) capped at [`Cents::MAX`]; [`join_halves`] adds them up.
+fn money_sum(backend: Backend, column: &str, alias: &str) -> String {
+    let v = capped_cents(backend, column);
+    format!(
+        "CAST(SUM({v} / {SPLIT}) AS BIGINT) AS {alias}_hi, \
+         CAST(SUM({v} % {SPLIT}) AS BIGINT) AS {alias}_lo"
+    )
+}
+
+/// The sum of the two halves read by [`money_sum`], exactly.
+fn join_halves(hi: i64, lo: i64) -> i128 {
+    i128::from(hi) * i128::from(SPLIT) + i128::from(lo)
+}
+
+/// Cents as currency units.
+fn units(cents: i128) -> f64 {
+    cents as f64 / 100.0
 }
 
 /// `CASE stage WHEN ... END`: each stage's win probability, from the domain's
@@ -209,18 +255,20 @@ impl ForecastData<'_> {
     pub async fn monthly(&self, org: OrgId, until: NaiveDate) -> Result<CrmSeries> {
         let until = month_start(until);
         let b = self.db.backend();
-        let won: Vec<(String, i64, i64)> = self
+        let won: Vec<(String, i64, i64, i64)> = self
             .db
             .fetch_all(
                 Sql::new(&format!(
-                    "SELECT {m} AS period, CAST(SUM(value_cents) AS BIGINT) AS cents, \
+                    "SELECT {m} AS period, {sum}, \
                      CAST(COUNT(*) AS BIGINT) AS deals FROM deals \
                      WHERE organization_id = $1 AND status = 'won' AND closed_at IS NOT NULL \
-                     AND closed_at < $2 GROUP BY {m} ORDER BY {m}",
-                    m = month_of_time(b, "closed_at")
+                     AND closed_at >= $3 AND closed_at < $2 GROUP BY {m} ORDER BY {m}",
+                    m = month_of_time(b, "closed_at"),
+                    sum = money_sum(b, "value_cents", "cents"),
                 ))
                 .arg(org)
-                .arg(midnight(until)),
+                .arg(midnight(until))
+                .arg(midnight(MIN_DATE)),
             )
             .await?;
         let customers: Vec<(String, i64)> = self
@@ -230,15 +278,17 @@ impl ForecastData<'_> {
                     "SELECT {m} AS period, CAST(COUNT(*) AS BIGINT) AS n FROM ( \
                        SELECT contact_id, MIN(closed_at) AS first_won FROM deals \
                        WHERE organization_id = $1 AND status = 'won' AND contact_id IS NOT NULL \
-                       AND closed_at IS NOT NULL AND closed_at < $2 GROUP BY contact_id) f \
+                       AND closed_at IS NOT NULL AND closed_at >= $3 AND closed_at < $2 \
+                       GROUP BY contact_id) f \
                      GROUP BY {m} ORDER BY {m}",
                     m = month_of_time(b, "first_won")
                 ))
                 .arg(org)
-                .arg(midnight(until)),
+                .arg(midnight(until))
+                .arg(midnight(MIN_DATE)),
             )
             .await?;
-        let Some((first, _, _)) = won.first() else {
+        let Some((first, ..)) = won.first() else {
             return Ok(CrmSeries {
                 start: None,
                 revenue: vec![],
@@ -251,10 +301,12 @@ impl ForecastData<'_> {
         let len = months_between(start, until).max(0) as usize;
         let revenue: Vec<(String, f64)> = won
             .iter()
-            .map(|(p, c, _)| (p.clone(), *c as f64 / 100.0))
+            .map(|(p, hi, lo, _)| (p.clone(), units(join_halves(*hi, *lo))))
             .collect();
-        let count: Vec<(String, f64)> =
-            won.iter().map(|(p, _, n)| (p.clone(), *n as f64)).collect();
+        let count: Vec<(String, f64)> = won
+            .iter()
+            .map(|(p, _, _, n)| (p.clone(), *n as f64))
+            .collect();
         let new: Vec<(String, f64)> = customers
             .iter()
             .map(|(p, n)| (p.clone(), *n as f64))
@@ -286,15 +338,18 @@ impl ForecastData<'_> {
         org: OrgId,
         closed_since: DateTime<Utc>,
     ) -> Result<Vec<StageTotal>> {
-        let rows: Vec<(String, i64, i64, f64)> = self
+        let b = self.db.backend();
+        // Summed as the pipeline is: capped amounts in two exact halves.
+        let rows: Vec<(String, i64, i64, i64, f64)> = self
             .db
             .fetch_all(
                 Sql::new(&format!(
-                    "SELECT stage, CAST(COUNT(*) AS BIGINT) AS deals, \
-                     CAST(SUM(value_cents) AS BIGINT) AS cents, \
-                     CAST(SUM(value_cents * ({p})) AS DOUBLE PRECISION) AS weighted \
+                    "SELECT stage, CAST(COUNT(*) AS BIGINT) AS deals, {sum}, \
+                     CAST(SUM({v} * ({p})) AS DOUBLE PRECISION) AS weighted \
                      FROM deals WHERE organization_id = $1 \
                      AND (status = 'open' OR closed_at >= $2) GROUP BY stage",
+                    sum = money_sum(b, "value_cents", "cents"),
+                    v = capped_cents(b, "value_cents"),
                     p = stage_probability_sql()
                 ))
                 .arg(org)
@@ -303,10 +358,10 @@ impl ForecastData<'_> {
             .await?;
         Ok(rows
             .into_iter()
-            .map(|(stage, deals, cents, weighted)| StageTotal {
+            .map(|(stage, deals, hi, lo, weighted)| StageTotal {
                 stage,
                 deals,
-                value: cents as f64 / 100.0,
+                value: units(join_halves(hi, lo)),
                 weighted_value: weighted / 100.0,
             })
             .collect())
@@ -314,15 +369,16 @@ impl ForecastData<'_> {
 
     pub async fn weighted_pipeline(&self, org: OrgId) -> Result<Vec<PipelineMonth>> {
         let b = self.db.backend();
-        let rows: Vec<(Option<String>, i64, i64, f64)> = self
+        let rows: Vec<(Option<String>, i64, i64, i64, f64)> = self
             .db
             .fetch_all(
                 Sql::new(&format!(
-                    "SELECT {m} AS period, CAST(COUNT(*) AS BIGINT) AS deals, \
-                     CAST(SUM(value_cents) AS BIGINT) AS cents, \
-                     CAST(SUM(value_cents * ({p})) AS DOUBLE PRECISION) AS weighted \
+                    "SELECT {m} AS period, CAST(COUNT(*) AS BIGINT) AS deals, {sum}, \
+                     CAST(SUM({v} * ({p})) AS DOUBLE PRECISION) AS weighted \
                      FROM deals WHERE organization_id = $1 AND status = 'open' GROUP BY {m}",
                     m = month_of_date(b, "expected_close"),
+                    sum = money_sum(b, "value_cents", "cents"),
+                    v = capped_cents(b, "value_cents"),
                     p = stage_probability_sql()
                 ))
                 .arg(org),
@@ -330,10 +386,10 @@ impl ForecastData<'_> {
             .await?;
         let mut out: Vec<PipelineMonth> = rows
             .into_iter()
-            .map(|(period, deals, cents, weighted)| PipelineMonth {
+            .map(|(period, deals, hi, lo, weighted)| PipelineMonth {
                 period,
                 deals,
-                value: cents as f64 / 100.0,
+                value: units(join_halves(hi, lo)),
                 weighted_value: weighted / 100.0,
             })
             .collect();
@@ -362,6 +418,21 @@ mod tests {
         );
         assert_eq!(parse_period("2026-13"), None);
         assert_eq!(parse_period("26-01"), None);
+    }
+
+    #[test]
+    fn money_halves_join_exactly() {
+        let v: i64 = 987_654_321_012_345;
+        assert_eq!(join_halves(v / SPLIT, v % SPLIT), i128::from(v));
+        // A million deals at the maximum: far beyond i64, exact in i128.
+        let n = 1_000_000i64;
+        let (hi, lo) = (Cents::MAX.get() / SPLIT * n, Cents::MAX.get() % SPLIT * n);
+        assert_eq!(
+            join_halves(hi, lo),
+            i128::from(Cents::MAX.get()) * 1_000_000
+        );
+        assert!(capped_cents(Backend::Sqlite, "v").starts_with("MIN(v, "));
+        assert!(capped_cents(Backend::Postgres, "v").starts_with("LEAST(v, "));
     }
 
     #[test]

@@ -250,6 +250,36 @@ fn order_page(q: &mut Sql, column: &str, dir: crate::SortDir, nulls: &str, page:
         .bind(page.offset as i64);
 }
 
+/// Reads a stored amount of money back. One above [`Cents::MAX`], written
+/// before the maximum existed, reads as the maximum (and is logged): the
+/// record still reads, and what is computed from it stays within bounds; the
+/// next change of the record stores the maximum. A negative one, which the
+/// schema forbids, is corrupt.
+///
+/// [`Cents::MAX`]: neuracrm_domain::Cents::MAX
+pub(crate) fn stored_cents(
+    entity: &'static str,
+    id: i64,
+    field: &'static str,
+    cents: i64,
+) -> Result<neuracrm_domain::Cents> {
+    use neuracrm_domain::Cents;
+    if cents > Cents::MAX.get() {
+        tracing::warn!(
+            entity,
+            id,
+            field,
+            stored = cents,
+            "stored amount above the maximum; read as the maximum"
+        );
+        return Ok(Cents::MAX);
+    }
+    Cents::for_field(cents, field).map_err(|e| StoreError::Corrupt {
+        entity,
+        message: e.to_string(),
+    })
+}
+
 /// Reads a stored vocabulary word back.
 pub(crate) fn word<T: std::str::FromStr>(entity: &'static str, s: &str) -> Result<T> {
     s.parse().map_err(|_| StoreError::Corrupt {

@@ -12,7 +12,9 @@ use crate::cli::SeedArgs;
 
 pub async fn seed(settings: Settings, a: SeedArgs) -> Result<()> {
     let anchor = match &a.anchor {
-        Some(s) => neuracrm_domain::parse_date(s, "anchor").context("--anchor")?,
+        Some(s) => neuracrm_domain::parse_date(s, "anchor")
+            .context("--anchor")?
+            .get(),
         None => today(),
     };
     let spec = SeedSpec {

@@ -49,7 +49,7 @@ async fn won(s: &Store, org: OrgId, cents: i64, closed: &str) {
                 value_cents: Cents::new(cents).unwrap(),
                 stage: DealStage::ClosedWon,
                 expected_close: None,
-                closed_at: Some(at(closed)),
+                closed_at: Some(BoundedTime::new(at(closed), "closed_at").unwrap()),
             },
         )
         .await

@@ -177,7 +177,8 @@ pub struct CreateActivity {
     duration_seconds: Option<i64>,
     /// Defaults to now.
     #[serde(default)]
-    occurred_at: Option<DateTime<Utc>>,
+    #[schema(value_type = Option<DateTime<Utc>>)]
+    occurred_at: Option<neuracrm_domain::BoundedTime>,
 }
 
 impl From<CreateActivity> for d::NewActivity {
@@ -233,8 +234,10 @@ list_query!(
         #[param(value_type = Option<i64>)]
         pub user_id: Option<UserId>,
         /// Happened at or after (RFC 3339).
-        pub occurred_from: Option<DateTime<Utc>>,
+        #[param(value_type = Option<DateTime<Utc>>)]
+        pub occurred_from: Option<neuracrm_domain::BoundedTime>,
         /// Happened before (RFC 3339).
-        pub occurred_to: Option<DateTime<Utc>>,
+        #[param(value_type = Option<DateTime<Utc>>)]
+        pub occurred_to: Option<neuracrm_domain::BoundedTime>,
     }
 );

@@ -198,9 +198,11 @@ list_query!(
         /// Exact industry.
         pub industry: Option<String>,
         /// Created at or after (RFC 3339).
-        pub created_from: Option<DateTime<Utc>>,
+        #[param(value_type = Option<DateTime<Utc>>)]
+        pub created_from: Option<neuracrm_domain::BoundedTime>,
         /// Created before (RFC 3339).
-        pub created_to: Option<DateTime<Utc>>,
+        #[param(value_type = Option<DateTime<Utc>>)]
+        pub created_to: Option<neuracrm_domain::BoundedTime>,
     }
 );
 

@@ -5,7 +5,9 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use neuracrm_actions::records::List;
 use neuracrm_domain as d;
-use neuracrm_domain::{Cents, ContactId, DealPatch, DealStage, LeadId, UserId};
+use neuracrm_domain::{
+    BoundedDate, BoundedTime, Cents, ContactId, DealPatch, DealStage, LeadId, UserId,
+};
 use neuracrm_store::Sort;
 use neuracrm_store::deals::DealFilter;
 use serde::{Deserialize, Serialize};
@@ -76,6 +78,7 @@ pub struct DealOut {
     lead_id: Option<i64>,
     owner_id: Option<i64>,
     title: String,
+    #[schema(minimum = 0, maximum = 1_000_000_000_000_000_i64)]
     value_cents: i64,
     #[schema(value_type = vocab::DealStage)]
     stage: DealStage,
@@ -130,17 +133,19 @@ pub struct CreateDeal {
     owner_id: Option<UserId>,
     /// Defaults to 0.
     #[serde(default)]
-    #[schema(value_type = Option<i64>, minimum = 0)]
+    #[schema(value_type = Option<i64>, minimum = 0, maximum = 1_000_000_000_000_000_i64)]
     value_cents: Option<Cents>,
     /// Defaults to `prospecting`.
     #[serde(default)]
     #[schema(value_type = Option<vocab::DealStage>)]
     stage: Option<DealStage>,
     #[serde(default)]
-    expected_close: Option<NaiveDate>,
+    #[schema(value_type = Option<NaiveDate>)]
+    expected_close: Option<BoundedDate>,
     /// Only for a deal created won or lost; defaults to now.
     #[serde(default)]
-    closed_at: Option<DateTime<Utc>>,
+    #[schema(value_type = Option<DateTime<Utc>>)]
+    closed_at: Option<BoundedTime>,
 }
 
 impl From<CreateDeal> for d::NewDeal {
@@ -168,7 +173,7 @@ pub struct DealPatchBody {
     owner_id: Option<i64>,
     #[schema(nullable = false)]
     title: Option<String>,
-    #[schema(minimum = 0, nullable = false)]
+    #[schema(minimum = 0, maximum = 1_000_000_000_000_000_i64, nullable = false)]
     value_cents: Option<i64>,
     #[schema(nullable = false)]
     stage: Option<vocab::DealStage>,
@@ -200,16 +205,22 @@ list_query!(
         #[param(value_type = Option<i64>)]
         pub lead_id: Option<LeadId>,
         /// Closed at or after (RFC 3339).
-        pub closed_from: Option<DateTime<Utc>>,
+        #[param(value_type = Option<DateTime<Utc>>)]
+        pub closed_from: Option<BoundedTime>,
         /// Closed before (RFC 3339).
-        pub closed_to: Option<DateTime<Utc>>,
+        #[param(value_type = Option<DateTime<Utc>>)]
+        pub closed_to: Option<BoundedTime>,
         /// Expected close on or after (YYYY-MM-DD).
-        pub expected_close_from: Option<NaiveDate>,
+        #[param(value_type = Option<NaiveDate>)]
+        pub expected_close_from: Option<BoundedDate>,
         /// Expected close before (YYYY-MM-DD).
-        pub expected_close_to: Option<NaiveDate>,
+        #[param(value_type = Option<NaiveDate>)]
+        pub expected_close_to: Option<BoundedDate>,
         /// Created at or after (RFC 3339).
-        pub created_from: Option<DateTime<Utc>>,
+        #[param(value_type = Option<DateTime<Utc>>)]
+        pub created_from: Option<BoundedTime>,
         /// Created before (RFC 3339).
-        pub created_to: Option<DateTime<Utc>>,
+        #[param(value_type = Option<DateTime<Utc>>)]
+        pub created_to: Option<BoundedTime>,
     }
 );

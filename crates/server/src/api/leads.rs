@@ -4,7 +4,9 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use neuracrm_actions::records::List;
 use neuracrm_domain as d;
-use neuracrm_domain::{Cents, ContactId, LeadId, LeadPatch, LeadSource, LeadStatus, UserId};
+use neuracrm_domain::{
+    BoundedDate, BoundedTime, Cents, ContactId, LeadId, LeadPatch, LeadSource, LeadStatus, UserId,
+};
 use neuracrm_store::Sort;
 use neuracrm_store::leads::LeadFilter;
 use serde::{Deserialize, Serialize};
@@ -73,6 +75,7 @@ pub struct LeadOut {
     status: LeadStatus,
     #[schema(value_type = vocab::LeadSource)]
     source: LeadSource,
+    #[schema(minimum = 0, maximum = 1_000_000_000_000_000_i64)]
     budget_cents: Option<i64>,
     expected_decision: Option<NaiveDate>,
     score: Option<f64>,
@@ -162,10 +165,11 @@ pub struct CreateLead {
     #[schema(value_type = Option<vocab::LeadSource>)]
     source: Option<LeadSource>,
     #[serde(default)]
-    #[schema(value_type = Option<i64>, minimum = 0)]
+    #[schema(value_type = Option<i64>, minimum = 0, maximum = 1_000_000_000_000_000_i64)]
     budget_cents: Option<Cents>,
     #[serde(default)]
-    expected_decision: Option<NaiveDate>,
+    #[schema(value_type = Option<NaiveDate>)]
+    expected_decision: Option<BoundedDate>,
 }
 
 impl From<CreateLead> for d::NewLead {
@@ -197,7 +201,7 @@ pub struct LeadPatchBody {
     status: Option<vocab::LeadStatus>,
     #[schema(nullable = false)]
     source: Option<vocab::LeadSource>,
-    #[schema(minimum = 0)]
+    #[schema(minimum = 0, maximum = 1_000_000_000_000_000_i64)]
     budget_cents: Option<i64>,
     expected_decision: Option<NaiveDate>,
 }
@@ -229,9 +233,11 @@ list_query!(
         /// Largest score.
         pub max_score: Option<f64>,
         /// Created at or after (RFC 3339).
-        pub created_from: Option<DateTime<Utc>>,
+        #[param(value_type = Option<DateTime<Utc>>)]
+        pub created_from: Option<BoundedTime>,
         /// Created before (RFC 3339).
-        pub created_to: Option<DateTime<Utc>>,
+        #[param(value_type = Option<DateTime<Utc>>)]
+        pub created_to: Option<BoundedTime>,
         /// Include each lead's score breakdown (`score_factors`, about 1.8 KB a
         /// lead). Off by default: list items carry `score_factors: null`; the
         /// breakdown is on the lead itself and at `/api/leads/{id}/score`.

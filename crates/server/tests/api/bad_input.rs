@@ -2,9 +2,28 @@
 //! the field, never 500.
 
 use reqwest::Method;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::helpers::{assert_error, spawn_app, spawn_app_with};
+
+/// What gives a Rust type away in a message meant for people.
+const RUST_WORDS: [&str; 6] = ["struct ", "enum ", "u64", "i64", "Option<", "::"];
+
+/// Asserts that an error message is in words: it names no Rust type.
+fn assert_in_words(e: &Value) {
+    let m = e["error"]["message"].as_str().unwrap();
+    for w in RUST_WORDS {
+        assert!(!m.contains(w), "the message names a Rust type ({w:?}): {m}");
+    }
+}
+
+/// [`assert_error`], and the message is in words ([`assert_in_words`]):
+/// every refusal of this suite goes through it.
+async fn refused(r: reqwest::Response, status: u16, code: &str) -> Value {
+    let e = assert_error(r, status, code).await;
+    assert_in_words(&e);
+    e
+}
 
 /// Each resource's collection and a minimal valid create body.
 const RESOURCES: [(&str, &str); 5] = [
@@ -48,16 +67,16 @@ async fn malformed_bodies_wrong_types_and_unknown_fields() {
     for (path, _) in RESOURCES {
         for body in [r#"{"title": "#, "not json", r#"{"a": 1} trailing"#, ""] {
             let r = raw(&app, Method::POST, path, &t.token, json_ct, body).await;
-            assert_error(r, 400, "malformed_body").await;
+            refused(r, 400, "malformed_body").await;
         }
         let r = raw(&app, Method::POST, path, &t.token, Some("text/plain"), "{}").await;
-        assert_error(r, 415, "unsupported_media_type").await;
+        refused(r, 415, "unsupported_media_type").await;
         let r = raw(&app, Method::POST, path, &t.token, None, "{}").await;
-        assert_error(r, 415, "unsupported_media_type").await;
+        refused(r, 415, "unsupported_media_type").await;
         let r = raw(&app, Method::POST, path, &t.token, json_ct, "[1, 2]").await;
-        assert_error(r, 422, "validation_failed").await;
+        refused(r, 422, "validation_failed").await;
         let r = raw(&app, Method::POST, path, &t.token, json_ct, "{}").await;
-        let e = assert_error(r, 422, "validation_failed").await;
+        let e = refused(r, 422, "validation_failed").await;
         assert!(
             e["error"]["message"]
                 .as_str()
@@ -136,7 +155,7 @@ async fn malformed_bodies_wrong_types_and_unknown_fields() {
     ];
     for (path, body, field) in cases {
         let r = app.post(path, &t.token, body.clone()).await;
-        let e = assert_error(r, 422, "validation_failed").await;
+        let e = refused(r, 422, "validation_failed").await;
         assert_eq!(e["error"]["field"], field, "{path} {body}: {e}");
     }
     // Patches: unknown fields, wrong types and bad values too.
@@ -211,7 +230,7 @@ async fn malformed_bodies_wrong_types_and_unknown_fields() {
             "name",
         ),
     ] {
-        let e = assert_error(
+        let e = refused(
             app.patch(&path, &t.token, body).await,
             422,
             "validation_failed",
@@ -228,16 +247,16 @@ async fn bad_ids_bad_paging_missing_auth_and_unknown_routes() {
     for (path, _) in RESOURCES {
         for id in ["abc", "1.5", "99999999999999999999999", "%20"] {
             let p = format!("{path}/{id}");
-            assert_error(app.get(&p, &t.token).await, 400, "invalid_path").await;
-            assert_error(app.delete(&p, &t.token).await, 400, "invalid_path").await;
+            refused(app.get(&p, &t.token).await, 400, "invalid_path").await;
+            refused(app.delete(&p, &t.token).await, 400, "invalid_path").await;
         }
-        assert_error(
+        refused(
             app.get(&format!("{path}/424242"), &t.token).await,
             404,
             "not_found",
         )
         .await;
-        assert_error(
+        refused(
             app.get(&format!("{path}/-1"), &t.token).await,
             404,
             "not_found",
@@ -251,7 +270,7 @@ async fn bad_ids_bad_paging_missing_auth_and_unknown_routes() {
             ("offset=x", "offset"),
             ("bogus=1", "bogus"),
         ] {
-            let e = assert_error(
+            let e = refused(
                 app.get(&format!("{path}?{q}"), &t.token).await,
                 400,
                 "invalid_query",
@@ -260,13 +279,13 @@ async fn bad_ids_bad_paging_missing_auth_and_unknown_routes() {
             assert_eq!(e["error"]["field"], field, "{path}?{q}: {e}");
         }
         let r = app.call(Method::GET, path, None, None).await;
-        assert_error(r, 401, "unauthorized").await;
+        refused(r, 401, "unauthorized").await;
         let r = app.call(Method::POST, path, None, Some(json!({}))).await;
-        assert_error(r, 401, "unauthorized").await;
+        refused(r, 401, "unauthorized").await;
         let r = app
             .call(Method::PUT, path, Some(&t.token), Some(json!({})))
             .await;
-        assert_error(r, 405, "method_not_allowed").await;
+        refused(r, 405, "method_not_allowed").await;
     }
     for q in [
         "created_from=yesterday",
@@ -274,21 +293,21 @@ async fn bad_ids_bad_paging_missing_auth_and_unknown_routes() {
         "min_score=high",
         "owner_id=me",
     ] {
-        assert_error(
+        refused(
             app.get(&format!("/api/leads?{q}"), &t.token).await,
             400,
             "invalid_query",
         )
         .await;
     }
-    assert_error(
+    refused(
         app.get("/api/contacts/1/leads?limit=0", &t.token).await,
         400,
         "invalid_query",
     )
     .await;
-    assert_error(app.get("/api/nowhere", &t.token).await, 404, "not_found").await;
-    assert_error(
+    refused(app.get("/api/nowhere", &t.token).await, 404, "not_found").await;
+    refused(
         app.call(Method::GET, "/nowhere", None, None).await,
         404,
         "not_found",
@@ -311,7 +330,7 @@ async fn an_oversized_body_is_413_in_the_json_shape() {
             &big,
         )
         .await;
-        assert_error(r, 413, "payload_too_large").await;
+        refused(r, 413, "payload_too_large").await;
     }
     // Without a content length (chunked), the limit holds while reading.
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -347,7 +366,7 @@ async fn errors_never_leak_internals_and_500s_say_nothing() {
     let t = app.tenant("Acme").await;
     app.store.db().close().await;
     let r = app.get("/api/contacts", &t.token).await;
-    let e = assert_error(r, 500, "internal").await;
+    let e = refused(r, 500, "internal").await;
     assert_eq!(e["error"]["message"], "internal error");
     let text = e.to_string().to_lowercase();
     assert!(!text.contains("pool") && !text.contains("sql"), "{text}");
@@ -362,7 +381,7 @@ async fn nul_characters_and_out_of_range_years_are_refused_on_every_backend() {
     let r = app
         .post("/api/contacts", &t.token, json!({"first_name": "A\u{0}B"}))
         .await;
-    let e = assert_error(r, 422, "validation_failed").await;
+    let e = refused(r, 422, "validation_failed").await;
     assert_eq!(e["error"]["field"], "first_name");
     let c = app
         .post_ok("/api/contacts", &t.token, json!({"first_name": "Ada"}), 201)
@@ -375,10 +394,10 @@ async fn nul_characters_and_out_of_range_years_are_refused_on_every_backend() {
         )
         .await;
     assert_eq!(
-        assert_error(r, 422, "validation_failed").await["error"]["field"],
+        refused(r, 422, "validation_failed").await["error"]["field"],
         "company"
     );
-    let e = assert_error(
+    let e = refused(
         app.get("/api/contacts?q=a%00b", &t.token).await,
         400,
         "invalid_query",
@@ -403,7 +422,7 @@ async fn nul_characters_and_out_of_range_years_are_refused_on_every_backend() {
             "expected_decision",
         ),
     ] {
-        let e = assert_error(
+        let e = refused(
             app.post(path, &t.token, body).await,
             422,
             "validation_failed",
@@ -425,7 +444,7 @@ async fn nul_characters_and_out_of_range_years_are_refused_on_every_backend() {
             "expected_close_from",
         ),
     ] {
-        let e = assert_error(app.get(q, &t.token).await, 400, "invalid_query").await;
+        let e = refused(app.get(q, &t.token).await, 400, "invalid_query").await;
         assert_eq!(e["error"]["field"], field, "{q}");
     }
 
@@ -447,4 +466,270 @@ async fn nul_characters_and_out_of_range_years_are_refused_on_every_backend() {
         (Some(1), Some(1)),
         "{report}"
     );
+}
+
+/// Finding 7 of issue 15: serde's messages named Rust types (`expected
+/// struct CreateContact with 9 elements`, `invalid type: map, expected
+/// u64`). Every kind of wrong body, field and query parameter now answers a
+/// sentence naming the field and what was expected.
+#[tokio::test]
+async fn validation_messages_name_no_rust_types() {
+    let app = spawn_app().await;
+    let t = app.tenant("Acme").await;
+    let json_ct = Some("application/json");
+    for (path, _) in RESOURCES {
+        for body in ["[1, 2]", "[]", "5", "\"x\"", "true", "null"] {
+            let r = raw(&app, Method::POST, path, &t.token, json_ct, body).await;
+            let e = refused(r, 422, "validation_failed").await;
+            assert_eq!(e["error"]["field"], "body", "{path} {body}: {e}");
+            assert!(
+                e["error"]["message"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("body must be a JSON object"),
+                "{path} {body}: {e}"
+            );
+        }
+    }
+    let c = app
+        .post_ok("/api/contacts", &t.token, json!({"first_name": "A"}), 201)
+        .await;
+    let cases = [
+        (
+            "/api/contacts",
+            json!({"first_name": {}}),
+            "first_name",
+            "first_name must be text",
+        ),
+        (
+            "/api/contacts",
+            json!({"first_name": ["A"]}),
+            "first_name",
+            "first_name must be text",
+        ),
+        (
+            "/api/contacts",
+            json!({"first_name": "A", "company_size": "big"}),
+            "company_size",
+            "company_size must be a whole number",
+        ),
+        (
+            "/api/contacts",
+            json!({"first_name": "A", "company_size": 1.5}),
+            "company_size",
+            "company_size must be a whole number",
+        ),
+        (
+            "/api/contacts",
+            json!({"first_name": "A", "owner_id": {}}),
+            "owner_id",
+            "owner_id must be a whole number",
+        ),
+        (
+            "/api/leads",
+            json!({"title": "L", "budget_cents": {}}),
+            "budget_cents",
+            "budget_cents must be a whole number of cents",
+        ),
+        (
+            "/api/leads",
+            json!({"title": "L", "budget_cents": "100"}),
+            "budget_cents",
+            "budget_cents must be a whole number of cents",
+        ),
+        (
+            "/api/leads",
+            json!({"title": "L", "budget_cents": 1e30}),
+            "budget_cents",
+            "budget_cents must be a whole number of cents",
+        ),
+        (
+            "/api/leads",
+            json!({"title": "L", "expected_decision": 20270101}),
+            "expected_decision",
+            "expected_decision must be a date in the form YYYY-MM-DD",
+        ),
+        (
+            "/api/leads",
+            json!({"title": "L", "status": 3}),
+            "status",
+            "status must be text",
+        ),
+        (
+            "/api/deals",
+            json!({"title": "D", "value_cents": {}}),
+            "value_cents",
+            "value_cents must be a whole number of cents",
+        ),
+        (
+            "/api/deals",
+            json!({"title": "D", "value_cents": -1}),
+            "value_cents",
+            "value_cents must not be negative",
+        ),
+        (
+            "/api/deals",
+            json!({"title": "D", "value_cents": 12.5}),
+            "value_cents",
+            "value_cents must be a whole number of cents",
+        ),
+        (
+            "/api/deals",
+            json!({"title": "D", "contact_id": "one"}),
+            "contact_id",
+            "contact_id must be a whole number",
+        ),
+        (
+            "/api/deals",
+            json!({"title": "D", "stage": "closed_won", "closed_at": {}}),
+            "closed_at",
+            "closed_at must be a date and time in RFC 3339 form",
+        ),
+        (
+            "/api/deals",
+            json!({"title": "D", "stage": "closed_won", "closed_at": "yesterday"}),
+            "closed_at",
+            "closed_at must be a date and time in RFC 3339 form",
+        ),
+        (
+            "/api/activities",
+            json!({"type": "note", "contact_id": c["id"], "duration_seconds": "long"}),
+            "duration_seconds",
+            "duration_seconds must be a whole number",
+        ),
+        (
+            "/api/activities",
+            json!({"type": ["note"], "contact_id": c["id"]}),
+            "type",
+            "type must be text",
+        ),
+        (
+            "/api/users",
+            json!({"email": 5, "name": "U", "role": "rep", "password": "a fine new secret"}),
+            "email",
+            "email must be text",
+        ),
+        (
+            "/api/forecasting-models",
+            json!({"metric": "revenue", "horizon_months": "x"}),
+            "horizon_months",
+            "horizon_months must be a whole number",
+        ),
+        (
+            "/api/forecasting-models",
+            json!({"metric": "revenue", "active": "yes"}),
+            "active",
+            "active must be true or false",
+        ),
+        (
+            "/api/sentiment/analyze",
+            json!({"texts": "x"}),
+            "texts",
+            "texts must be a JSON array",
+        ),
+        (
+            "/api/contacts",
+            json!({"first_name": "A", "nickname": "x"}),
+            "nickname",
+            "nickname is an unknown field; expected one of: ",
+        ),
+        (
+            "/api/contacts",
+            json!({"last_name": "A"}),
+            "first_name",
+            "first_name is required (missing field)",
+        ),
+    ];
+    for (path, body, field, start) in cases {
+        let e = refused(
+            app.post(path, &t.token, body.clone()).await,
+            422,
+            "validation_failed",
+        )
+        .await;
+        assert_eq!(e["error"]["field"], field, "{path} {body}: {e}");
+        let m = e["error"]["message"].as_str().unwrap();
+        assert!(m.starts_with(start), "{path} {body}: {m}");
+    }
+    let d = app
+        .post_ok("/api/deals", &t.token, json!({"title": "D"}), 201)
+        .await;
+    for (body, field) in [
+        (json!({"value_cents": {}}), "value_cents"),
+        (json!({"value_cents": null}), "value_cents"),
+        (json!({"expected_close": [2026]}), "expected_close"),
+        (json!({"closed_at": 0}), "closed_at"),
+        (json!({"owner_id": "me"}), "owner_id"),
+    ] {
+        let e = refused(
+            app.patch(&format!("/api/deals/{}", d["id"]), &t.token, body.clone())
+                .await,
+            422,
+            "validation_failed",
+        )
+        .await;
+        assert_eq!(e["error"]["field"], field, "{body}: {e}");
+    }
+    for (q, field, start) in [
+        (
+            "/api/leads?limit=abc",
+            "limit",
+            "limit must be a whole number",
+        ),
+        (
+            "/api/leads?min_score=high",
+            "min_score",
+            "min_score must be a number",
+        ),
+        (
+            "/api/leads?include_factors=maybe",
+            "include_factors",
+            "include_factors must be true or false",
+        ),
+        (
+            "/api/leads?order=up",
+            "order",
+            "order: unknown value 'up', expected one of: asc, desc",
+        ),
+        (
+            "/api/leads?sort=colour",
+            "sort",
+            "sort: unknown value 'colour'",
+        ),
+        (
+            "/api/leads?owner_id=me",
+            "owner_id",
+            "owner_id must be a whole number",
+        ),
+        (
+            "/api/leads?created_from=yesterday",
+            "created_from",
+            "created_from must be a date and time in RFC 3339 form",
+        ),
+        (
+            "/api/deals?expected_close_from=soon",
+            "expected_close_from",
+            "expected_close_from must be a date in the form YYYY-MM-DD",
+        ),
+        (
+            "/api/forecast?months=twelve",
+            "months",
+            "months must be a whole number",
+        ),
+        (
+            "/api/forecast?metric=profit",
+            "metric",
+            "metric: unknown value 'profit'",
+        ),
+        (
+            "/api/contacts?bogus=1",
+            "bogus",
+            "bogus is an unknown field",
+        ),
+    ] {
+        let e = refused(app.get(q, &t.token).await, 400, "invalid_query").await;
+        assert_eq!(e["error"]["field"], field, "{q}: {e}");
+        let m = e["error"]["message"].as_str().unwrap();
+        assert!(m.starts_with(start), "{q}: {m}");
+    }
 }

@@ -3,6 +3,8 @@
 
 mod auth;
 mod bad_input;
+mod bounds;
+mod bounds_props;
 mod browser;
 mod events;
 mod forecast;

@@ -317,7 +317,7 @@ async fn the_configuration_is_validated_admin_only_and_marks_leads_for_rescoring
         (
             json!({"weights": {"industry": "high"}}),
             "weights.industry",
-            "invalid type",
+            "weights.industry must be a number",
         ),
         (
             json!({"industries": {"rules": [{"name": "tech"}]}}),

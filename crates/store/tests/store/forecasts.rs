@@ -39,8 +39,9 @@ async fn deal(
                 title: format!("{stage} {cents}"),
                 value_cents: Cents::new(cents).unwrap(),
                 stage,
-                expected_close: expected.map(day),
-                closed_at: closed.map(t),
+                expected_close: expected
+                    .map(|e| BoundedDate::new(day(e), "expected_close").unwrap()),
+                closed_at: closed.map(|c| BoundedTime::new(t(c), "closed_at").unwrap()),
             },
         )
         .await

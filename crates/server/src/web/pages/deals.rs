@@ -56,7 +56,11 @@ pub struct Board {
 pub async fn board(State(state): State<AppState>, user: WebUser) -> PageResult<Board> {
     let crm = &state.crm;
     let totals = deals::stages(crm, &user.caller, CLOSED_DAYS).await?;
-    let since = chrono::Utc::now() - chrono::Duration::days(CLOSED_DAYS);
+    let since = neuracrm_domain::BoundedTime::new(
+        chrono::Utc::now() - chrono::Duration::days(CLOSED_DAYS),
+        "closed_from",
+    )
+    .map_err(ActionError::from)?;
     let mut columns = Vec::new();
     for (stage, total) in DealStage::ALL.iter().zip(&totals) {
         let closed = stage.status() != DealStatus::Open;
