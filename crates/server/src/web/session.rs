@@ -191,6 +191,15 @@ impl IntoResponse for CsrfRefused {
     }
 }
 
+/// Where a form goes once its action ran: `to` after a success, an error
+/// page in words otherwise.
+pub fn after<T>(result: Result<T, ActionError>, to: &str) -> Response {
+    match result {
+        Ok(_) => Redirect::to(to).into_response(),
+        Err(e) => super::PageError(e).into_response(),
+    }
+}
+
 /// The `X-CSRF-Token` header, if any.
 pub fn csrf_header(headers: &HeaderMap) -> Option<&str> {
     headers.get("x-csrf-token").and_then(|v| v.to_str().ok())

@@ -9,7 +9,7 @@ use axum::extract::State;
 use chrono::Utc;
 use neuracrm_actions::forecasting::{self, ForecastRequest};
 use neuracrm_actions::records::{self, List};
-use neuracrm_actions::{deals, scoring, sentiment};
+use neuracrm_actions::{scoring, sentiment};
 use neuracrm_domain::{Activity, ForecastAlgorithm, ForecastMetric, Lead};
 use neuracrm_store::leads::{LeadFilter, LeadSort};
 use neuracrm_store::sentiment::{Granularity, Scope};
@@ -58,26 +58,11 @@ pub struct Dashboard {
 pub async fn page(State(state): State<AppState>, user: WebUser) -> PageResult<Dashboard> {
     let crm = &state.crm;
     let c = &user.caller;
-    let stage_totals = deals::stages(crm, c, 30).await?;
-    let open: Vec<_> = stage_totals
-        .iter()
-        .filter(|s| !s.stage.starts_with("closed"))
-        .collect();
-    let open_value = format::money(open.iter().map(|s| s.value).fold(0.0, |a, b| a + b));
-    let open_weighted = format::money(
-        open.iter()
-            .map(|s| s.weighted_value)
-            .fold(0.0, |a, b| a + b),
-    );
-    let stages = open
-        .iter()
-        .map(|s| StageRow {
-            name: format::words(&s.stage),
-            deals: s.deals,
-            value: format::money(s.value),
-            weighted: format::money(s.weighted_value),
-        })
-        .collect();
+    let super::deals::PipelineFragment {
+        stages,
+        open_value,
+        open_weighted,
+    } = super::deals::pipeline(crm, c).await?;
     let req = ForecastRequest {
         metric: ForecastMetric::Revenue,
         months: 12,

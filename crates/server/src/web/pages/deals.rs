@@ -152,9 +152,9 @@ pub async fn move_stage(
 #[derive(Template, WebTemplate)]
 #[template(path = "fragments/pipeline.html")]
 pub struct PipelineFragment {
-    stages: Vec<StageRow>,
-    open_value: String,
-    open_weighted: String,
+    pub(crate) stages: Vec<StageRow>,
+    pub(crate) open_value: String,
+    pub(crate) open_weighted: String,
 }
 
 /// `GET /fragments/pipeline`: the dashboard's pipeline, refetched when a
@@ -163,18 +163,25 @@ pub async fn pipeline_fragment(
     State(state): State<AppState>,
     user: WebUser,
 ) -> PageResult<PipelineFragment> {
-    let totals = deals::stages(&state.crm, &user.caller, CLOSED_DAYS).await?;
+    Ok(pipeline(&state.crm, &user.caller).await?)
+}
+
+/// The open pipeline by stage, as the dashboard and its fragment show it.
+pub async fn pipeline(
+    crm: &neuracrm_actions::Crm,
+    caller: &neuracrm_actions::Caller,
+) -> Result<PipelineFragment, ActionError> {
+    let totals = deals::stages(crm, caller, CLOSED_DAYS).await?;
     let open: Vec<_> = totals
         .iter()
         .filter(|s| !s.stage.starts_with("closed"))
         .collect();
+    let sum = |f: fn(&&neuracrm_store::forecasts::StageTotal) -> f64| {
+        format::money(open.iter().map(f).fold(0.0, |a, b| a + b))
+    };
     Ok(PipelineFragment {
-        open_value: format::money(open.iter().map(|s| s.value).fold(0.0, |a, b| a + b)),
-        open_weighted: format::money(
-            open.iter()
-                .map(|s| s.weighted_value)
-                .fold(0.0, |a, b| a + b),
-        ),
+        open_value: sum(|s| s.value),
+        open_weighted: sum(|s| s.weighted_value),
         stages: open
             .iter()
             .map(|s| StageRow {

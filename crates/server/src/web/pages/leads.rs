@@ -7,7 +7,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Form, Path, Query, State};
 use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use neuracrm_actions::records::{self, List};
 use neuracrm_actions::{ActionError, scoring};
@@ -26,7 +26,7 @@ use super::super::{ActivityRow, LeadRow, PageResult, format};
 use crate::AppState;
 use crate::api::scoring::ScoreBreakdown;
 use crate::web::layout::Shell;
-use crate::web::session::{WebUser, csrf_header};
+use crate::web::session::{WebUser, after, csrf_header};
 
 /// Rows per page of the list.
 const PER_PAGE: i64 = 50;
@@ -460,10 +460,8 @@ pub async fn update(
         expected_decision,
         ..Default::default()
     };
-    match records::update::<Lead>(&state.crm, &user.caller, LeadId(id), patch).await {
-        Ok(_) => Redirect::to(&format!("/leads/{id}?done=saved")).into_response(),
-        Err(e) => super::super::PageError(e).into_response(),
-    }
+    let done = records::update::<Lead>(&state.crm, &user.caller, LeadId(id), patch).await;
+    after(done, &format!("/leads/{id}?done=saved"))
 }
 
 /// The CSRF token of a button form.
@@ -483,10 +481,8 @@ pub async fn score_now(
     if let Err(r) = user.check_csrf(f.csrf.as_deref().or(csrf_header(&headers))) {
         return r.into_response();
     }
-    match scoring::score_now(&state.crm, &user.caller, LeadId(id), Utc::now()).await {
-        Ok(_) => Redirect::to(&format!("/leads/{id}?done=scored")).into_response(),
-        Err(e) => super::super::PageError(e).into_response(),
-    }
+    let done = scoring::score_now(&state.crm, &user.caller, LeadId(id), Utc::now()).await;
+    after(done, &format!("/leads/{id}?done=scored"))
 }
 
 /// The activity form.
@@ -529,10 +525,8 @@ pub async fn log_activity(
         duration_seconds: None,
         occurred_at: None,
     };
-    match records::create::<Activity>(&state.crm, &user.caller, new).await {
-        Ok(_) => Redirect::to(&format!("/leads/{id}?done=logged")).into_response(),
-        Err(e) => super::super::PageError(e).into_response(),
-    }
+    let done = records::create::<Activity>(&state.crm, &user.caller, new).await;
+    after(done, &format!("/leads/{id}?done=logged"))
 }
 
 /// A factor's name as people read it.
