@@ -14,7 +14,7 @@
 //! - [`pages`]: one module per page area;
 //! - [`live`]: the event stream of a page;
 //! - [`assets`]: the embedded CSS, JavaScript and icons;
-//! - [`charts`], [`format`]: drawing and wording.
+//! - [`charts`], [`mod@format`]: drawing and wording.
 
 use axum::Router;
 use axum::extract::Request;
