@@ -47,7 +47,6 @@ impl Resource for d::User {
             update: Some("An admin cannot demote themselves"),
             delete: Some("An admin cannot delete themselves"),
         },
-        ..Docs::COMMON
     };
 
     fn new_from(body: CreateUser) -> NewAccount {
