@@ -245,6 +245,8 @@ pub enum Param {
     Time(Option<DateTime<Utc>>),
     /// JSON document (TEXT on SQLite, JSONB on PostgreSQL).
     Json(Option<serde_json::Value>),
+    /// Bytes (BLOB on SQLite, BYTEA on PostgreSQL).
+    Bytes(Option<Vec<u8>>),
 }
 
 macro_rules! param_from {
@@ -273,6 +275,7 @@ param_from! {
     NaiveDate => Date,
     DateTime<Utc> => Time,
     serde_json::Value => Json,
+    Vec<u8> => Bytes,
     neuracrm_domain::OrgId => Int via |v: neuracrm_domain::OrgId| v.0,
     neuracrm_domain::UserId => Int via |v: neuracrm_domain::UserId| v.0,
     neuracrm_domain::ContactId => Int via |v: neuracrm_domain::ContactId| v.0,
@@ -413,6 +416,7 @@ macro_rules! bind_all {
                 Param::Date(v) => q.bind(v),
                 Param::Time(v) => q.bind(v),
                 Param::Json(v) => q.bind(v.map(sqlx::types::Json)),
+                Param::Bytes(v) => q.bind(v),
             };
         }
         q
