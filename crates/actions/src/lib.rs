@@ -17,7 +17,8 @@
 //!   create/read/change/delete shape; [`contacts`], [`leads`], [`deals`],
 //!   [`activities`], [`users`] and [`forecasting`]'s models state theirs;
 //! - [`auth`]: registration and the caller's identity;
-//! - [`import`]: CSV import of contacts and leads;
+//! - [`import`]: CSV import of contacts and leads, in the request or in the
+//!   background;
 //! - [`scoring`], [`forecasting`], [`sentiment`]: the engines' actions.
 //!
 //! ```no_run
@@ -71,6 +72,8 @@ pub struct Crm {
     pub sentiment: Arc<SentimentService>,
     /// Forecasts computed on demand, per organization (per process).
     pub forecasts: Arc<forecasting::ForecastCache>,
+    /// Wakes this process's background import worker.
+    pub imports: Arc<import::ImportQueue>,
 }
 
 impl Crm {
@@ -87,6 +90,7 @@ impl Crm {
             intent,
             sentiment,
             forecasts: Arc::default(),
+            imports: Arc::default(),
         }
     }
 
