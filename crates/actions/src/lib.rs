@@ -19,7 +19,8 @@
 //! - [`auth`]: registration and the caller's identity;
 //! - [`sessions`]: sign-in sessions (open, prove, refresh, close, revoke),
 //!   the same for the JSON API's tokens and a web UI's cookies;
-//! - [`import`]: CSV import of contacts and leads;
+//! - [`import`]: CSV import of contacts and leads, in the request or in the
+//!   background;
 //! - [`scoring`], [`forecasting`], [`sentiment`]: the engines' actions.
 //!
 //! ```no_run
@@ -73,6 +74,8 @@ pub struct Crm {
     pub sentiment: Arc<SentimentService>,
     /// Forecasts computed on demand, per organization (per process).
     pub forecasts: Arc<forecasting::ForecastCache>,
+    /// Wakes this process's background import worker.
+    pub imports: Arc<import::ImportQueue>,
 }
 
 impl Crm {
@@ -89,6 +92,7 @@ impl Crm {
             intent,
             sentiment,
             forecasts: Arc::default(),
+            imports: Arc::default(),
         }
     }
 

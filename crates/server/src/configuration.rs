@@ -61,6 +61,18 @@ pub struct Settings {
     pub max_body_bytes: usize,
     /// Largest CSV import body, in bytes (imports are streamed).
     pub max_import_bytes: usize,
+    /// CSV imports up to this size are written in their request, in one
+    /// transaction, and answered with their report; larger ones (and those
+    /// that run out of `request_timeout_secs`) are stored and written in
+    /// the background (`202 Accepted`), in chunks.
+    pub import_in_request_max_bytes: usize,
+    /// Rows per transaction of a background import (each commits with the
+    /// import's checkpoint; on SQLite other writes wait between chunks).
+    pub import_chunk_rows: usize,
+    /// A background import whose instance has not committed a chunk for
+    /// this many seconds is taken over by another instance (or by this one
+    /// after a restart), from its last checkpoint.
+    pub import_lease_secs: u64,
     /// Request timeout, in seconds.
     pub request_timeout_secs: u64,
     /// Lifetime of an access token, in seconds (short: a stolen token expires
@@ -145,6 +157,9 @@ struct Defaults {
     log: &'static str,
     max_body_bytes: usize,
     max_import_bytes: usize,
+    import_in_request_max_bytes: usize,
+    import_chunk_rows: usize,
+    import_lease_secs: u64,
     request_timeout_secs: u64,
     access_token_ttl_secs: u64,
     refresh_token_ttl_secs: u64,
@@ -168,6 +183,9 @@ const DEFAULTS: Defaults = Defaults {
     log: "info",
     max_body_bytes: 2 * 1024 * 1024,
     max_import_bytes: 64 * 1024 * 1024,
+    import_in_request_max_bytes: 256 * 1024,
+    import_chunk_rows: 1000,
+    import_lease_secs: 60,
     request_timeout_secs: 30,
     access_token_ttl_secs: 15 * 60,
     refresh_token_ttl_secs: 7 * 24 * 3600,
@@ -221,6 +239,9 @@ impl Settings {
             log: DEFAULTS.log.into(),
             max_body_bytes: DEFAULTS.max_body_bytes,
             max_import_bytes: DEFAULTS.max_import_bytes,
+            import_in_request_max_bytes: DEFAULTS.import_in_request_max_bytes,
+            import_chunk_rows: DEFAULTS.import_chunk_rows,
+            import_lease_secs: DEFAULTS.import_lease_secs,
             request_timeout_secs: DEFAULTS.request_timeout_secs,
             access_token_ttl_secs: DEFAULTS.access_token_ttl_secs,
             refresh_token_ttl_secs: DEFAULTS.refresh_token_ttl_secs,
@@ -237,6 +258,16 @@ impl Settings {
             scoring_interval_secs: DEFAULTS.scoring_interval_secs,
             forecast_interval_secs: DEFAULTS.forecast_interval_secs,
             sentiment_model: None,
+        }
+    }
+
+    /// How the import actions run, from these settings.
+    pub fn import_options(&self) -> neuracrm_actions::import::ImportOptions {
+        neuracrm_actions::import::ImportOptions {
+            in_request_max_bytes: self.import_in_request_max_bytes,
+            chunk_rows: self.import_chunk_rows.max(1),
+            lease: std::time::Duration::from_secs(self.import_lease_secs.max(1)),
+            ..Default::default()
         }
     }
 }

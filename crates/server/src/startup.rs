@@ -15,7 +15,6 @@ use tokio::net::TcpListener;
 use tower_http::request_id::{
     MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
 };
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::Settings;
@@ -194,6 +193,31 @@ async fn limit_body(
     next.run(req).await
 }
 
+/// Whether a request is a CSV import upload (`POST /api/import/...`).
+fn is_import_upload(req: &axum::extract::Request) -> bool {
+    req.method() == axum::http::Method::POST && req.uri().path().starts_with("/api/import/")
+}
+
+/// The request timeout (408), for every request but the CSV import
+/// uploads: their body may take longer than any timeout to arrive (up to
+/// `max_import_bytes`, which still applies). Their handler bounds the
+/// writing of an in-request import by the same timeout, and a document too
+/// large (or too slow) to write in time goes to the background.
+async fn timeout_unless_import(
+    axum::extract::State(timeout): axum::extract::State<Duration>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if is_import_upload(&req) {
+        return next.run(req).await;
+    }
+    match tokio::time::timeout(timeout, next.run(req)).await {
+        Ok(res) => res,
+        Err(_) => crate::ApiError::Timeout.into_response(),
+    }
+}
+
 /// The router with every route and the middleware stack.
 pub fn router(state: AppState) -> Router {
     let settings = state.settings.clone();
@@ -210,9 +234,9 @@ pub fn router(state: AppState) -> Router {
         ))
         // Our own limit replaces axum's fixed 2 MiB default.
         .layer(axum::extract::DefaultBodyLimit::disable())
-        .layer(TimeoutLayer::with_status_code(
-            axum::http::StatusCode::REQUEST_TIMEOUT,
+        .layer(axum::middleware::from_fn_with_state(
             Duration::from_secs(settings.request_timeout_secs),
+            timeout_unless_import,
         ))
         // Inside the request-id layers (it reads the id), outside the body
         // limit and timeout (it rewrites their 413 and 408).

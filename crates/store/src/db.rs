@@ -245,6 +245,8 @@ pub enum Param {
     Time(Option<DateTime<Utc>>),
     /// JSON document (TEXT on SQLite, JSONB on PostgreSQL).
     Json(Option<serde_json::Value>),
+    /// Bytes (BLOB on SQLite, BYTEA on PostgreSQL).
+    Bytes(Option<Vec<u8>>),
 }
 
 macro_rules! param_from {
@@ -275,6 +277,7 @@ param_from! {
     neuracrm_domain::BoundedDate => Date via neuracrm_domain::BoundedDate::get,
     neuracrm_domain::BoundedTime => Time via neuracrm_domain::BoundedTime::get,
     serde_json::Value => Json,
+    Vec<u8> => Bytes,
     neuracrm_domain::OrgId => Int via |v: neuracrm_domain::OrgId| v.0,
     neuracrm_domain::UserId => Int via |v: neuracrm_domain::UserId| v.0,
     neuracrm_domain::ContactId => Int via |v: neuracrm_domain::ContactId| v.0,
@@ -416,6 +419,7 @@ macro_rules! bind_all {
                 Param::Date(v) => q.bind(v),
                 Param::Time(v) => q.bind(v),
                 Param::Json(v) => q.bind(v.map(sqlx::types::Json)),
+                Param::Bytes(v) => q.bind(v),
             };
         }
         q

@@ -27,6 +27,7 @@ pub mod deals;
 mod error;
 pub mod forecasting_models;
 pub mod forecasts;
+pub mod imports;
 pub mod intent_cache;
 pub mod job_runs;
 pub mod leads;
@@ -94,6 +95,11 @@ impl Store {
     /// Contacts.
     pub fn contacts(&self) -> contacts::Contacts<'_> {
         contacts::Contacts { db: &self.db }
+    }
+
+    /// Background CSV imports: stored documents, claims, checkpoints.
+    pub fn imports(&self) -> imports::Imports<'_> {
+        imports::Imports { db: &self.db }
     }
 
     /// Leads.

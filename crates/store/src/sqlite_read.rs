@@ -215,6 +215,11 @@ fn value(p: &Param) -> ToSqlOutput<'_> {
             v.map(|t| Value::Text(t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false)))
         }
         Param::Json(v) => v.as_ref().map(|j| Value::Text(j.to_string())),
+        Param::Bytes(v) => {
+            return v.as_deref().map_or(ToSqlOutput::Owned(Value::Null), |b| {
+                ToSqlOutput::Borrowed(ValueRef::Blob(b))
+            });
+        }
     };
     ToSqlOutput::Owned(v.unwrap_or(Value::Null))
 }

@@ -7,6 +7,10 @@
 //! - **Event subscribers**: downstream work triggered by writes (an activity
 //!   with customer text gets its sentiment, a won deal invalidates cached
 //!   forecasts). They run whether or not the scheduler does.
+//! - **The import worker** ([`neuracrm_actions::import::run_worker`]):
+//!   processes background CSV imports, claimed through the database (so
+//!   with several instances each import runs on one, and one whose instance
+//!   died is resumed by another). It runs whether or not the scheduler does.
 //!
 //! Every task is aborted when the [`Background`] is dropped, so a test that
 //! drops its app leaves nothing running.
@@ -49,6 +53,16 @@ impl Background {
         // Event subscribers register here. Each subscribes before its task
         // starts, so no event published after start-up is missed.
         bg.add("sentiment", sentiment::spawn_subscriber(crm));
+        // Background CSV imports: claimed through the database, so any
+        // instance may process (or resume) any import.
+        bg.add(
+            "imports",
+            tokio::spawn(neuracrm_actions::import::run_worker(
+                crm.clone(),
+                instance_name(),
+                state.settings.import_options(),
+            )),
+        );
         bg.add(
             "forecast_cache_invalidation",
             tokio::spawn(invalidate_on_events(

@@ -386,3 +386,35 @@ impl EventStream {
         }
     }
 }
+
+/// An app over a fresh database, like [`spawn_app_with`], whose server the
+/// test can stop as a crash would: aborting the returned task drops the app,
+/// so its background tasks stop where they are and the transactions they
+/// had open roll back. Its database stays (for [`TestApp::another_instance`]).
+pub async fn spawn_stoppable_app(
+    tweak: impl FnOnce(&mut Settings),
+) -> (TestApp, tokio::task::AbortHandle) {
+    let db = fresh_store().await;
+    let store = db.store.clone();
+    let mut settings = Settings::for_database(&db.url);
+    tweak(&mut settings);
+    let app = App::build_with_events(
+        settings,
+        store.clone(),
+        Arc::new(neuracrm_events::BroadcastBus::default()),
+    )
+    .await
+    .unwrap();
+    let address = format!("http://{}", app.local_addr().unwrap());
+    let events = app.events();
+    let server = tokio::spawn(app.run_until(std::future::pending()));
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let test_app = TestApp {
+        address,
+        store,
+        client: reqwest::Client::new(),
+        events,
+        _db: Arc::new(db),
+    };
+    (test_app, server.abort_handle())
+}

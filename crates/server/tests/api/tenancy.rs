@@ -19,6 +19,7 @@ async fn snapshot(app: &TestApp, a: &Tenant) -> Value {
         "/api/deals",
         "/api/activities",
         "/api/forecasting-models",
+        "/api/imports",
     ] {
         all.insert(
             list.into(),
@@ -39,6 +40,7 @@ struct Ids {
     deal: i64,
     activity: i64,
     forecasting_model: i64,
+    import: i64,
 }
 
 async fn seed(app: &TestApp, t: &Tenant, tag: &str) -> Ids {
@@ -80,8 +82,25 @@ async fn seed(app: &TestApp, t: &Tenant, tag: &str) -> Ids {
             201,
         )
         .await;
+    // A background import (a header only: it writes nothing), completed.
+    let r = app
+        .client
+        .post(app.url("/api/import/contacts?background=true"))
+        .bearer_auth(&t.token)
+        .header("content-type", "text/csv")
+        .body("first_name,email\n")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    let import: Value = r.json().await.unwrap();
+    let import_path = format!("/api/imports/{}", import["id"]);
+    while app.get_ok(&import_path, &t.token).await["status"] != "completed" {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
     let id = |v: &Value| v["id"].as_i64().unwrap();
     Ids {
+        import: id(&import),
         forecasting_model: id(&m),
         user,
         contact: id(&c),
@@ -100,6 +119,7 @@ fn id_for(path: &str, a: &Ids) -> i64 {
         "deals" => a.deal,
         "activities" => a.activity,
         "forecasting-models" => a.forecasting_model,
+        "imports" => a.import,
         other => panic!("no id for {other}"),
     }
 }
@@ -302,6 +322,17 @@ async fn organization_b_cannot_reach_anything_of_organization_a() {
                         report["updated"], 1,
                         "B's own contact with that e-mail: {report}"
                     );
+                    walked += 1;
+                }
+                "get /api/imports" => {
+                    let list = app.get_ok(path, &tb.token).await;
+                    let ids: Vec<&Value> = list["items"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|i| &i["id"])
+                        .collect();
+                    assert_eq!(ids, [&json!(b.import)], "only B's import: {list}");
                     walked += 1;
                 }
                 "post /api/sentiment/analyze" => {
