@@ -280,11 +280,18 @@ impl Imports<'_> {
         tx.commit().await
     }
 
-    /// Forgets an upload that did not complete (and its stored pieces).
+    /// Forgets an upload that did not complete (and its stored pieces); an
+    /// import already queued is left alone.
     pub async fn discard_upload(&self, id: ImportId) -> Result<()> {
         let mut tx = self.db.begin().await?;
-        tx.execute(Sql::new("DELETE FROM import_chunks WHERE import_id = $1").arg(id.0))
-            .await?;
+        tx.execute(
+            Sql::new(
+                "DELETE FROM import_chunks WHERE import_id IN \
+                 (SELECT id FROM imports WHERE id = $1 AND status = 'uploading')",
+            )
+            .arg(id.0),
+        )
+        .await?;
         tx.execute(
             Sql::new("DELETE FROM imports WHERE id = $1 AND status = 'uploading'").arg(id.0),
         )
