@@ -86,8 +86,15 @@ set +e
 # (crates/server/tests/api/events.rs). POST /api/auth/logout would end the
 # session of the one token every other request uses (covered by
 # crates/server/tests/api/sessions.rs).
+# A fixed seed makes the run reproducible (SCHEMATHESIS_SEED=... to explore
+# others). With a random one, schemathesis 4.32.5 on Python 3.11 sometimes
+# stops with an internal error of its own ("AST constructor recursion depth
+# mismatch", raised by hypothesis while describing a strategy during the
+# coverage phase of POST /api/import/contacts): a tool failure, not a
+# finding about the API, and it made CI fail at random.
 timeout 280 "$VENV/bin/schemathesis" run "$BASE/api/openapi.json" \
     --header "Authorization: Bearer $TOKEN" \
+    --seed "${SCHEMATHESIS_SEED:-79924628916802973525467292980830139469}" \
     --exclude-path /api/events \
     --exclude-path /api/auth/logout \
     --checks not_a_server_error,response_schema_conformance \
