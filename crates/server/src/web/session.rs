@@ -6,7 +6,7 @@
 //! `HttpOnly`, `SameSite=Strict` cookie, `Secure` with the `__Host-` prefix
 //! when `public_url` is HTTPS. No token ever reaches JavaScript. Every page
 //! request proves the session again (`sessions::touch`): revoked, expired,
-//! idle too long or its user deleted, and the browser is sent to the sign-in
+//! or its user deleted, and the browser is sent to the sign-in
 //! page.
 //!
 //! CSRF (OWASP's HMAC-based token): a session's token is

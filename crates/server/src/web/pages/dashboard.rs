@@ -10,7 +10,7 @@ use chrono::Utc;
 use neuracrm_actions::forecasting::{self, ForecastRequest};
 use neuracrm_actions::records::{self, List};
 use neuracrm_actions::{scoring, sentiment};
-use neuracrm_domain::{Activity, ForecastAlgorithm, ForecastMetric, Lead};
+use neuracrm_domain::{Activity, ForecastAlgorithm, ForecastMetric, Lead, LeadStatus};
 use neuracrm_store::leads::{LeadFilter, LeadSort};
 use neuracrm_store::sentiment::{Granularity, Scope};
 use neuracrm_store::{Page, Sort, SortDir};
@@ -81,12 +81,21 @@ pub async fn page(State(state): State<AppState>, user: WebUser) -> PageResult<Da
                 by: LeadSort::Score,
                 dir: SortDir::Desc,
             },
-            page: Page::parse(Some(8), None).map_err(neuracrm_actions::ActionError::query)?,
+            // The best-scored leads, of which the dashboard keeps those still
+            // to work: an unqualified or converted lead needs no call.
+            page: Page::parse(Some(40), None).map_err(neuracrm_actions::ActionError::query)?,
         },
     )
     .await?
     .items
     .into_iter()
+    .filter(|l| {
+        matches!(
+            l.status,
+            LeadStatus::New | LeadStatus::Contacted | LeadStatus::Qualified
+        )
+    })
+    .take(8)
     .map(LeadRow::from)
     .collect();
     let analytics = scoring::analytics(crm, c).await?;
