@@ -4,13 +4,15 @@
 //!
 //! The same stream as `GET /api/events` ([`crate::http::live`]): only the
 //! caller's organization's events (subscribed by organization and checked
-//! again per event), a `lagged` message when the stream fell behind (the page
-//! refetches what it shows), and the end of the stream when the server shuts
+//! again per event), and the end of the stream when the server shuts
 //! down or the session ends (proved again with the cookie's token every
 //! `session_check_secs`, and at once when the user is changed). Each message
 //! is named after the event's type, so an element reacts with
 //! `hx-trigger="sse:deal_updated"`; `activity_logged` carries the new feed
-//! entry as HTML, which the feed inserts.
+//! entry as HTML, which the feed inserts. After a gap (the stream fell
+//! behind, or the browser reconnected: it sends `Last-Event-ID`, since every
+//! message has an id) the page gets `refresh`, and every live part
+//! (`hx-trigger="... sse:refresh"`) refetches what it shows.
 
 use std::convert::Infallible;
 
@@ -52,26 +54,39 @@ pub async fn stream(
         credential: Credential::Token(token),
         expires_at: None,
     };
+    // A browser reconnecting by itself names the last message it got: it
+    // missed what happened in between, so its page refetches first.
+    let gap = headers.contains_key("last-event-id");
     let crm = state.crm.clone();
     let notes = live::watch(&state, who, None).filter_map(move |note| {
         let crm = crm.clone();
-        async move { message(&crm, &caller, note).await.map(Ok::<_, Infallible>) }
+        async move { message(&crm, &caller, note).await }
     });
-    Sse::new(notes)
+    let first = futures_util::stream::iter(gap.then(refresh));
+    let mut seq = 0u64;
+    let numbered = first.chain(notes).map(move |m| {
+        seq += 1;
+        Ok::<_, Infallible>(m.id(seq.to_string()))
+    });
+    Sse::new(numbered)
         .keep_alive(KeepAlive::new().interval(KEEP_ALIVE))
         .into_response()
 }
 
+/// `refresh`: the stream fell behind (or reconnected), so every live part
+/// of the page refetches itself (`hx-trigger="... sse:refresh"`).
+fn refresh() -> Event {
+    Event::default().event("refresh").data("{}")
+}
+
 /// The message of a note: an event by its type's name (a new activity as
-/// its feed entry's HTML, the others as JSON), `lagged`, or the last
-/// `expired`; `None` for an activity that is gone already.
+/// its feed entry's HTML, the others as JSON), `refresh` after a gap, or
+/// the last `expired` (the page closes the stream and goes to the sign-in
+/// form); `None` for an activity that is gone already.
 async fn message(crm: &Crm, caller: &Caller, note: Note) -> Option<Event> {
     let e: DomainEvent = match note {
         Note::Event(e) => e,
-        Note::Lagged(missed) => {
-            let data = format!("{{\"missed\": {missed}}}");
-            return Some(Event::default().event("lagged").data(data));
-        }
+        Note::Lagged(_) => return Some(refresh()),
         // The page goes to the sign-in form, whatever the reason.
         Note::End(_) => return Some(Event::default().event("expired").data("{}")),
     };

@@ -332,6 +332,31 @@ async fn a_sales_day_in_the_browser() {
         .run("return document.getElementById('board').innerHTML")
         .await;
 
+    // A changed score changes on the open lead page, live: the lead gets
+    // buying signals through the API and is scored again there.
+    let lead_path = me.path().await;
+    let before: Value = me
+        .run("return document.getElementById('score').textContent")
+        .await;
+    app.patch(
+        &format!("/api{lead_path}"),
+        &a.token,
+        json!({"description": "Budget approved; ready to sign the contract this week."}),
+    )
+    .await;
+    let rescored = app
+        .post_ok(&format!("/api{lead_path}/score"), &a.token, json!({}), 200)
+        .await;
+    me.until(
+        &format!(
+            "return document.getElementById('score').textContent !== {before} \
+             && document.getElementById('score').textContent.includes('Budget')"
+        ),
+        "the new score on the lead page",
+    )
+    .await;
+    assert!(rescored["total"].as_f64().unwrap() > 0.0, "{rescored}");
+
     // Drag the deal to Negotiation: the drop submits the card's form.
     me.go("/deals").await;
     me.until("return window.htmx !== undefined", "htmx").await;

@@ -441,6 +441,76 @@ async fn assets_are_hashed_immutable_and_compressed() {
 }
 
 #[tokio::test]
+async fn a_browser_that_reconnects_is_told_to_refresh_and_every_message_has_an_id() {
+    let app = spawn_app().await;
+    let a = app.tenant("Alpha").await;
+    let (_, deal) = records_of(&app, &a).await;
+    let mut b = Browser::new(&app);
+    b.sign_in(&a.email).await;
+    // A browser reconnecting on its own sends the id of the last message it
+    // got: the first message is `refresh` (the page refetches its live parts).
+    let mut r = b
+        .client
+        .get(app.url("/live"))
+        .header(COOKIE, b.cookie_header())
+        .header("last-event-id", "41")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    app.patch(
+        &format!("/api/deals/{deal}"),
+        &a.token,
+        json!({"stage": "proposal"}),
+    )
+    .await;
+    let mut seen = String::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !seen.contains("event: deal_updated") {
+        let chunk = tokio::time::timeout_at(deadline, r.chunk())
+            .await
+            .expect("the event arrives")
+            .unwrap()
+            .unwrap();
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    let refresh = seen.find("event: refresh").expect(&seen);
+    assert!(
+        refresh < seen.find("event: deal_updated").unwrap(),
+        "{seen}"
+    );
+    assert!(
+        seen.contains("id: 1\n") && seen.contains("id: 2\n"),
+        "{seen}"
+    );
+
+    // A first connection has nothing to catch up on.
+    let mut fresh = b
+        .client
+        .get(app.url("/live"))
+        .header(COOKIE, b.cookie_header())
+        .send()
+        .await
+        .unwrap();
+    app.patch(
+        &format!("/api/deals/{deal}"),
+        &a.token,
+        json!({"stage": "negotiation"}),
+    )
+    .await;
+    let mut seen = String::new();
+    while !seen.contains("event: deal_updated") {
+        let chunk = tokio::time::timeout_at(deadline, fresh.chunk())
+            .await
+            .expect("the event arrives")
+            .unwrap()
+            .unwrap();
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    assert!(!seen.contains("event: refresh"), "{seen}");
+}
+
+#[tokio::test]
 async fn the_live_stream_carries_only_the_organization_s_events() {
     let app = spawn_app().await;
     let a = app.tenant("Alpha").await;
