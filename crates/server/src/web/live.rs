@@ -21,7 +21,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use futures_util::stream::{self, Stream};
 use neuracrm_actions::records;
-use neuracrm_actions::sessions::{self, Proof};
+use neuracrm_actions::sessions::{self, Proof, Use};
 use neuracrm_actions::{Caller, Crm};
 use neuracrm_domain::{Activity, DomainEvent, EventKind};
 use neuracrm_events::{RecvError, Subscription};
@@ -51,7 +51,13 @@ pub async fn stream(
         .unwrap_or_default()
         .to_string();
     let shutdown = state.shutdown.subscribe();
-    let s = events(state.crm.clone(), user.caller, token, sub, shutdown);
+    // The recheck does not count as use: an open page alone does not keep
+    // an idle session alive, and its stream ends with the session.
+    let usage = Use {
+        idle: state.settings.session_idle_timeout(),
+        mark: false,
+    };
+    let s = events(state.crm.clone(), user.caller, (token, usage), sub, shutdown);
     Sse::new(s)
         .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
         .into_response()
@@ -61,6 +67,7 @@ struct Live {
     crm: Crm,
     caller: Caller,
     token: String,
+    usage: Use,
     sub: Subscription,
     shutdown: tokio::sync::watch::Receiver<bool>,
     recheck: tokio::time::Interval,
@@ -69,7 +76,7 @@ struct Live {
 fn events(
     crm: Crm,
     caller: Caller,
-    token: String,
+    (token, usage): (String, Use),
     sub: Subscription,
     shutdown: tokio::sync::watch::Receiver<bool>,
 ) -> impl Stream<Item = Result<Event, Infallible>> + Send + 'static {
@@ -79,6 +86,7 @@ fn events(
         crm,
         caller,
         token,
+        usage,
         sub,
         shutdown,
         recheck,
@@ -91,7 +99,7 @@ fn events(
             tokio::select! {
                 () = down(&mut l.shutdown) => return None,
                 _ = l.recheck.tick() => {
-                    if sessions::touch(&l.crm, Proof::Token(&l.token)).await.is_err() {
+                    if sessions::prove(&l.crm, Proof::Token(&l.token), l.usage).await.is_err() {
                         let end = Event::default().event("expired").data("{}");
                         // One last message, then the stream ends.
                         l.token.clear();
