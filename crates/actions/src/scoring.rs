@@ -19,8 +19,8 @@ use neuracrm_scoring::{
     ScoringError,
 };
 use neuracrm_store::leads::{LeadFilter, LeadSort};
-use neuracrm_store::{Page, Sort, SortDir, Store};
 use neuracrm_store::scoring::{ScorePoint, ScoringAnalytics};
+use neuracrm_store::{Page, Sort, SortDir, Store};
 
 use crate::{Access, ActionError, ActionResult, Caller, Crm};
 

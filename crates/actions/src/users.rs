@@ -180,11 +180,10 @@ pub async fn change_own_password(
         .filter(|c| c.user.id == caller.user && c.user.organization_id == caller.org)
         .ok_or(ActionError::Unauthenticated("user no longer exists"))?;
     let hash = stored.password_hash;
-    let right = tokio::task::spawn_blocking(move || {
-        neuracrm_domain::password::verify(&current, &hash)
-    })
-    .await
-    .map_err(|e| ActionError::Internal(format!("password check task failed: {e}")))?;
+    let right =
+        tokio::task::spawn_blocking(move || neuracrm_domain::password::verify(&current, &hash))
+            .await
+            .map_err(|e| ActionError::Internal(format!("password check task failed: {e}")))?;
     if !right {
         return Err(ActionError::invalid(
             "current_password",

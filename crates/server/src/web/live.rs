@@ -57,7 +57,13 @@ pub async fn stream(
         idle: state.settings.session_idle_timeout(),
         mark: false,
     };
-    let s = events(state.crm.clone(), user.caller, (token, usage), sub, shutdown);
+    let s = events(
+        state.crm.clone(),
+        user.caller,
+        (token, usage),
+        sub,
+        shutdown,
+    );
     Sse::new(s)
         .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
         .into_response()

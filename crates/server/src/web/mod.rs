@@ -61,7 +61,10 @@ pub fn router() -> Router<AppState> {
         .route("/deals", get(pages::deals::board))
         .route("/deals/{id}/stage", post(pages::deals::move_stage))
         .route("/settings", get(settings::account::show))
-        .route("/settings/password", post(settings::account::change_password))
+        .route(
+            "/settings/password",
+            post(settings::account::change_password),
+        )
         .route(
             "/settings/sessions/others",
             post(settings::account::revoke_others),

@@ -147,8 +147,8 @@ impl FromRequestParts<AppState> for WebUser {
         };
         // A page's own refetch (htmx, on an event of the live stream) is not
         // a person's use: an open tab does not keep an idle session alive.
-        let background = parts.method == axum::http::Method::GET
-            && parts.headers.contains_key("hx-request");
+        let background =
+            parts.method == axum::http::Method::GET && parts.headers.contains_key("hx-request");
         let usage = Use {
             idle: state.settings.session_idle_timeout(),
             mark: !background,
@@ -215,8 +215,10 @@ impl<T: serde::de::DeserializeOwned> axum::extract::FromRequest<AppState> for Cs
         user.check_csrf(token.as_deref())
             .map_err(IntoResponse::into_response)?;
         let form = serde_urlencoded::from_bytes::<T>(&bytes).map_err(|e| {
-            super::PageError(ActionError::Unreadable(format!("the form is malformed: {e}")))
-                .into_response()
+            super::PageError(ActionError::Unreadable(format!(
+                "the form is malformed: {e}"
+            )))
+            .into_response()
         })?;
         Ok(CsrfForm(user, form))
     }

@@ -18,3 +18,4 @@ mod sentiment;
 mod sessions;
 mod tenancy;
 mod web;
+mod web_settings;

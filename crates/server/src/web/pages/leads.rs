@@ -162,7 +162,8 @@ pub async fn list(
     let page_no = q.page.unwrap_or(1).max(1);
     let page = Page::parse(Some(PER_PAGE), Some((page_no as i64 - 1) * PER_PAGE))
         .map_err(ActionError::query)?;
-    let found = records::list::<Lead>(&state.crm, &user.caller, List { filter, sort, page }).await?;
+    let found =
+        records::list::<Lead>(&state.crm, &user.caller, List { filter, sort, page }).await?;
     let current = (non_empty(&q.sort).unwrap_or("score"), dir);
     let sorts = [
         ("Score", "score"),

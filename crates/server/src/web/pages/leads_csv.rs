@@ -13,9 +13,9 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use bytes::Bytes;
 use futures_util::stream;
+use neuracrm_actions::ActionError;
 use neuracrm_actions::import::{self, BodyFailure, ImportId, ImportKind, ImportState};
 use neuracrm_actions::leads::Export;
-use neuracrm_actions::ActionError;
 use neuracrm_domain::Lead;
 use tokio::sync::mpsc;
 
@@ -117,7 +117,10 @@ pub async fn export(
     let body = Body::from_stream(futures_util::StreamExt::chain(head, rest));
     (
         [
-            (header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8")),
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/csv; charset=utf-8"),
+            ),
             (
                 header::CONTENT_DISPOSITION,
                 HeaderValue::from_static("attachment; filename=\"leads.csv\""),
@@ -178,7 +181,11 @@ impl ImportPage {
             created: i.progress.created,
             updated: i.progress.updated,
             rejected: i.progress.rejected,
-            rejections: i.rejections.into_iter().map(|r| (r.row, r.reason)).collect(),
+            rejections: i
+                .rejections
+                .into_iter()
+                .map(|r| (r.row, r.reason))
+                .collect(),
             error: i.error,
         }
     }

@@ -82,7 +82,10 @@ pub async fn show(
     Query(done): Query<Done>,
 ) -> PageResult<AccountPage> {
     let said = done.say(&[
-        ("password", "Your password is changed; your other sessions ended."),
+        (
+            "password",
+            "Your password is changed; your other sessions ended.",
+        ),
         ("revoked", "That session ended."),
         ("others", "Every other session ended."),
     ]);

@@ -11,9 +11,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use neuracrm_actions::scoring::{self, PREVIEW_DEFAULT, Previewed};
 use neuracrm_actions::{Access, ActionError, ActionResult};
-use neuracrm_scoring::{
-    CategoryThresholds, IndustryRule, IndustryTable, ScoringConfig, Weights,
-};
+use neuracrm_scoring::{CategoryThresholds, IndustryRule, IndustryTable, ScoringConfig, Weights};
 
 use super::{Done, FormError, Tab, after_form, tabs};
 use crate::AppState;
@@ -62,7 +60,10 @@ impl From<Previewed> for PreviewRow {
         PreviewRow {
             id: p.lead_id.0,
             title: p.title,
-            current: p.current_score.map(format::score).unwrap_or_else(|| "–".into()),
+            current: p
+                .current_score
+                .map(format::score)
+                .unwrap_or_else(|| "–".into()),
             current_category: p.current_category.unwrap_or_else(|| "unscored".into()),
             score: format::score(p.score.total),
             category: p.score.category.name(),
@@ -120,7 +121,11 @@ const WEIGHTS: [(&str, &str); 7] = [
     ("ai_insights", "AI insights"),
 ];
 
-const THRESHOLDS: [(&str, &str); 3] = [("hot", "Hot from"), ("warm", "Warm from"), ("lukewarm", "Lukewarm from")];
+const THRESHOLDS: [(&str, &str); 3] = [
+    ("hot", "Hot from"),
+    ("warm", "Warm from"),
+    ("lukewarm", "Lukewarm from"),
+];
 
 fn weight_values(w: &Weights) -> [f64; 7] {
     [
@@ -322,13 +327,15 @@ fn page(
         })
         .collect();
     let first_blank = rules.len();
-    rules.extend((first_blank..first_blank + BLANK_RULES).map(|index| RuleRow {
-        index,
-        name: String::new(),
-        points: String::new(),
-        synonyms: String::new(),
-        bad: [false; 3],
-    }));
+    rules.extend(
+        (first_blank..first_blank + BLANK_RULES).map(|index| RuleRow {
+            index,
+            name: String::new(),
+            points: String::new(),
+            synonyms: String::new(),
+            bad: [false; 3],
+        }),
+    );
     ScoringPage {
         shell: Shell::new(user, "Lead scoring", "/settings"),
         tabs: tabs(user, "/settings/scoring"),
@@ -352,7 +359,14 @@ pub async fn show(
     Query(done): Query<Done>,
 ) -> PageResult<ScoringPage> {
     let config = scoring::config(&state.crm, &user.caller).await?;
-    let preview = scoring::preview(&state.crm, &user.caller, &config, PREVIEW_DEFAULT, Utc::now()).await?;
+    let preview = scoring::preview(
+        &state.crm,
+        &user.caller,
+        &config,
+        PREVIEW_DEFAULT,
+        Utc::now(),
+    )
+    .await?;
     let said = done.say(&[(
         "saved",
         "Saved. Every lead is marked for re-scoring by the next batch.",

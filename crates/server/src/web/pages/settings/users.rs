@@ -119,8 +119,14 @@ pub async fn list(
     Query(done): Query<Done>,
 ) -> PageResult<UsersPage> {
     let said = done.say(&[
-        ("added", "The user is added: give them their e-mail and first password."),
-        ("role", "The role is changed; it holds from their next request."),
+        (
+            "added",
+            "The user is added: give them their e-mail and first password.",
+        ),
+        (
+            "role",
+            "The role is changed; it holds from their next request.",
+        ),
         ("removed", "The user is removed; their sessions ended."),
     ]);
     page(&state, &user, AddForm::default(), None, said).await
