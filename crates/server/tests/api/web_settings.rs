@@ -155,48 +155,33 @@ async fn admins_add_users_change_roles_and_remove_them_with_the_api_s_rules() {
             "{page}"
         );
     }
-    let id = grace["id"].as_i64().unwrap();
-    post_expect(
-        &mut b,
-        &format!("/settings/users/{id}/role"),
-        &[("csrf", &csrf), ("role", "rep")],
-        303,
-    )
-    .await;
+    let (id, me, theirs) = (grace["id"].as_i64().unwrap(), a.admin_id, beta.admin_id);
+    // Grace demoted; the admin's own demotion and removal refused; another
+    // organization's user not found (and unchanged).
+    let mut pages = Vec::new();
+    for (user, action, status) in [
+        (id, "role", 303),
+        (me, "role", 409),
+        (me, "delete", 409),
+        (theirs, "role", 404),
+        (theirs, "delete", 404),
+    ] {
+        let form = [("csrf", csrf.as_str()), ("role", "rep")];
+        let path = format!("/settings/users/{user}/{action}");
+        pages.push(post_expect(&mut b, &path, &form, status).await);
+    }
     let got = app.get_ok(&format!("/api/users/{id}"), &a.token).await;
     assert_eq!(got["role"], "rep");
-    let me = a.admin_id;
-    let page = post_expect(
-        &mut b,
-        &format!("/settings/users/{me}/role"),
-        &[("csrf", &csrf), ("role", "rep")],
-        409,
-    )
-    .await;
-    assert!(page.contains("cannot demote themselves"), "{page}");
-    post_expect(
-        &mut b,
-        &format!("/settings/users/{me}/delete"),
-        &[("csrf", &csrf)],
-        409,
-    )
-    .await;
-    // Another organization's user: not found, unchanged.
-    let theirs = beta.admin_id;
-    post_expect(
-        &mut b,
-        &format!("/settings/users/{theirs}/role"),
-        &[("csrf", &csrf), ("role", "rep")],
-        404,
-    )
-    .await;
-    post_expect(
-        &mut b,
-        &format!("/settings/users/{theirs}/delete"),
-        &[("csrf", &csrf)],
-        404,
-    )
-    .await;
+    assert!(
+        pages[1].contains("cannot demote themselves"),
+        "{}",
+        pages[1]
+    );
+    assert!(
+        pages[2].contains("cannot delete themselves"),
+        "{}",
+        pages[2]
+    );
     let them = app
         .get_ok(&format!("/api/users/{theirs}"), &beta.token)
         .await;
@@ -597,7 +582,7 @@ async fn the_api_preview_is_for_admins_bounded_and_documented() {
         .post_ok("/api/scoring/config/preview", &a.token, json!({}), 200)
         .await;
     let item = &got["items"][0];
-    assert_eq!(item["category"].as_str().is_some(), true);
+    assert!(item["category"].as_str().is_some());
     // The default configuration, as stored: the preview of a lead just
     // scored is its score.
     assert_eq!(item["score"], item["current_score"], "{got}");
@@ -606,23 +591,14 @@ async fn the_api_preview_is_for_admins_bounded_and_documented() {
     assert!(doc["paths"]["/api/scoring/config/preview"]["post"].is_object());
 }
 
-/// Leads of `t` from CSV through the API: `rows` are `email,title,status,description`.
+/// Leads of `t` from CSV through the API: `rows` are
+/// `email,first_name,title,status,description,budget`.
 async fn import_leads(app: &TestApp, t: &Tenant, rows: &[String]) {
-    let mut csv = String::from("email,first_name,title,status,description,budget\n");
-    for r in rows {
-        csv.push_str(r);
-        csv.push('\n');
-    }
-    let r = app
-        .client
-        .post(app.url("/api/import/leads"))
-        .bearer_auth(&t.token)
-        .header("content-type", "text/csv")
-        .body(csv)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200, "{:?}", r.text().await);
+    let csv = format!(
+        "email,first_name,title,status,description,budget\n{}\n",
+        rows.join("\n")
+    );
+    crate::import::import_leads(app, &t.token, &csv).await;
 }
 
 #[tokio::test]

@@ -11,7 +11,7 @@ use neuracrm_actions::{ActionError, sessions, users};
 use neuracrm_domain::SessionId;
 use serde::Deserialize;
 
-use super::{Done, FormError, Tab, after_form, tabs};
+use super::{Done, FormError, Frame, after_form};
 use crate::AppState;
 use crate::http::auth::ClientIp;
 use crate::web::layout::Shell;
@@ -33,17 +33,8 @@ pub struct SessionRow {
 #[template(path = "settings/account.html")]
 pub struct AccountPage {
     shell: Shell,
-    tabs: Vec<Tab>,
+    frame: Frame,
     sessions: Vec<SessionRow>,
-    error: Option<FormError>,
-    done: Option<&'static str>,
-}
-
-impl AccountPage {
-    /// Whether the form's error concerns input `name`.
-    pub fn invalid(&self, name: &str) -> bool {
-        self.error.as_ref().is_some_and(|e| e.field == name)
-    }
 }
 
 async fn page(
@@ -68,10 +59,8 @@ async fn page(
         .collect();
     Ok(AccountPage {
         shell: Shell::new(user, "Settings", "/settings"),
-        tabs: tabs(user, "/settings"),
+        frame: Frame::new(user, "/settings", error, done),
         sessions,
-        error,
-        done,
     })
 }
 

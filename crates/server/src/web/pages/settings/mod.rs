@@ -42,6 +42,35 @@ pub fn tabs(user: &WebUser, current: &str) -> Vec<Tab> {
     .collect()
 }
 
+/// What every settings page draws above its forms: the tabs, the
+/// confirmation of the last form and the refusal of this one.
+pub struct Frame {
+    pub tabs: Vec<Tab>,
+    pub error: Option<FormError>,
+    pub done: Option<&'static str>,
+}
+
+impl Frame {
+    /// The frame of tab `current` for `user`.
+    pub fn new(
+        user: &WebUser,
+        current: &str,
+        error: Option<FormError>,
+        done: Option<&'static str>,
+    ) -> Frame {
+        Frame {
+            tabs: tabs(user, current),
+            error,
+            done,
+        }
+    }
+
+    /// Whether the form's error concerns input `name`.
+    pub fn invalid(&self, name: &str) -> bool {
+        self.error.as_ref().is_some_and(|e| e.field == name)
+    }
+}
+
 /// An action's refusal of a form's input, shown on the form: the field as
 /// the action named it and what is wrong, in words.
 #[derive(Debug, Clone, Default)]

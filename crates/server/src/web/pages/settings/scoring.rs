@@ -13,7 +13,7 @@ use neuracrm_actions::scoring::{self, PREVIEW_DEFAULT, Previewed};
 use neuracrm_actions::{Access, ActionError, ActionResult};
 use neuracrm_scoring::{CategoryThresholds, IndustryRule, IndustryTable, ScoringConfig, Weights};
 
-use super::{Done, FormError, Tab, after_form, tabs};
+use super::{Done, FormError, Frame, after_form};
 use crate::AppState;
 use crate::web::layout::Shell;
 use crate::web::session::{CsrfForm, WebUser};
@@ -30,6 +30,15 @@ pub struct Input {
     pub value: String,
     /// The error concerns it.
     pub bad: bool,
+}
+
+/// A group of number inputs of the form.
+pub struct Group {
+    pub id: &'static str,
+    pub title: &'static str,
+    pub note: &'static str,
+    pub max: u32,
+    pub inputs: Vec<Input>,
 }
 
 /// One industry row of the form.
@@ -85,9 +94,9 @@ impl From<Previewed> for PreviewRow {
 #[template(path = "settings/scoring.html")]
 pub struct ScoringPage {
     shell: Shell,
-    tabs: Vec<Tab>,
-    weights: Vec<Input>,
-    thresholds: Vec<Input>,
+    frame: Frame,
+    /// The weights, then the thresholds.
+    groups: [Group; 2],
     other_points: String,
     other_points_bad: bool,
     rules: Vec<RuleRow>,
@@ -95,8 +104,6 @@ pub struct ScoringPage {
     /// configuration).
     edited: bool,
     preview: Vec<PreviewRow>,
-    error: Option<FormError>,
-    done: Option<&'static str>,
 }
 
 /// Whether `error` concerns input `name` (or a part of it, or the group it
@@ -338,16 +345,28 @@ fn page(
     );
     ScoringPage {
         shell: Shell::new(user, "Lead scoring", "/settings"),
-        tabs: tabs(user, "/settings/scoring"),
-        weights: inputs(&WEIGHTS, "weights", &typed.weights),
-        thresholds: inputs(&THRESHOLDS, "thresholds", &typed.thresholds),
+        groups: [
+            Group {
+                id: "weights",
+                title: "Factor weights",
+                note: "The share of the 100 points each factor can earn: each 0 to 1, together exactly 1.",
+                max: 1,
+                inputs: inputs(&WEIGHTS, "weights", &typed.weights),
+            },
+            Group {
+                id: "thresholds",
+                title: "Categories",
+                note: "The score a lead needs for each category: 100 ≥ hot > warm > lukewarm > 0; below lukewarm it is cold.",
+                max: 100,
+                inputs: inputs(&THRESHOLDS, "thresholds", &typed.thresholds),
+            },
+        ],
         other_points: typed.other_points.clone(),
         other_points_bad: concerns(err, "industries.other_points"),
         rules,
         edited,
         preview: preview.into_iter().map(PreviewRow::from).collect(),
-        error,
-        done,
+        frame: Frame::new(user, "/settings/scoring", error, done),
     }
 }
 

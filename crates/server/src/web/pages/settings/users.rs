@@ -15,7 +15,7 @@ use neuracrm_domain::{Email, NewUser, Role, User, UserId};
 use neuracrm_store::Page;
 use serde::Deserialize;
 
-use super::{Done, FormError, Tab, after_form, tabs};
+use super::{Done, FormError, Frame, after_form};
 use crate::AppState;
 use crate::web::layout::Shell;
 use crate::web::session::{CsrfForm, NoFields, WebUser};
@@ -55,20 +55,11 @@ pub struct AddForm {
 #[template(path = "settings/users.html")]
 pub struct UsersPage {
     shell: Shell,
-    tabs: Vec<Tab>,
+    frame: Frame,
     users: Vec<UserRow>,
     more: bool,
     roles: [&'static str; 3],
     add: AddForm,
-    error: Option<FormError>,
-    done: Option<&'static str>,
-}
-
-impl UsersPage {
-    /// Whether the add form's error concerns input `name`.
-    pub fn invalid(&self, name: &str) -> bool {
-        self.error.as_ref().is_some_and(|e| e.field == name)
-    }
 }
 
 async fn page(
@@ -91,7 +82,7 @@ async fn page(
     .await?;
     Ok(UsersPage {
         shell: Shell::new(user, "Users and roles", "/settings"),
-        tabs: tabs(user, "/settings/users"),
+        frame: Frame::new(user, "/settings/users", error, done),
         more: found.has_more,
         users: found
             .items
@@ -107,8 +98,6 @@ async fn page(
             .collect(),
         roles: ROLES,
         add,
-        error,
-        done,
     })
 }
 
