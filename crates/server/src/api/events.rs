@@ -79,6 +79,7 @@ fn watcher(user: &AuthUser) -> Watcher {
             session: user.session,
         },
         expires_at: Some(user.expires_at),
+        usage: neuracrm_actions::sessions::Use::API,
     }
 }
 

@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use futures_util::stream::{self, Stream};
-use neuracrm_actions::sessions::{self, Proof};
+use neuracrm_actions::sessions::{self, Proof, Use};
 use neuracrm_actions::{ActionError, Crm};
 use neuracrm_domain::{DomainEvent, EventKind, OrgId, SessionId, UserId};
 use neuracrm_events::{RecvError, Subscription};
@@ -83,6 +83,9 @@ pub struct Watcher {
     pub credential: Credential,
     /// When the credential expires.
     pub expires_at: Option<i64>,
+    /// What proving the session again checks (a browser's idle limit) and
+    /// whether it counts as use.
+    pub usage: Use,
 }
 
 /// The event types a client asked for (`types=deal_updated,lead_scored`);
@@ -190,7 +193,7 @@ async fn session_ended(crm: Crm, who: Watcher, every: Duration) {
         if !check {
             continue;
         }
-        match sessions::touch(&crm, who.credential.proof()).await {
+        match sessions::prove(&crm, who.credential.proof(), who.usage).await {
             Ok(_) => {}
             Err(ActionError::Unauthenticated(_)) => return,
             Err(e) => {

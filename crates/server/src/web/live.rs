@@ -23,6 +23,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use futures_util::StreamExt;
 use neuracrm_actions::records;
+use neuracrm_actions::sessions::Use;
 use neuracrm_actions::{Caller, Crm};
 use neuracrm_domain::{Activity, DomainEvent, EventKind};
 
@@ -53,6 +54,12 @@ pub async fn stream(
         user: caller.user,
         credential: Credential::Token(token),
         expires_at: None,
+        // The recheck does not count as use: an open page alone does not
+        // keep an idle session alive, and its stream ends with the session.
+        usage: Use {
+            idle: state.settings.session_idle_timeout(),
+            mark: false,
+        },
     };
     // A browser reconnecting by itself names the last message it got: it
     // missed what happened in between, so its page refetches first.

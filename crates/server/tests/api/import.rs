@@ -132,7 +132,8 @@ async fn import_refuses_bad_documents() {
     assert_eq!(report["rejected"][0]["row"], 1, "{report}");
 }
 
-async fn import_leads(app: &TestApp, token: &str, csv: &str) -> Value {
+/// Imports leads from `csv` through the API; the report.
+pub(crate) async fn import_leads(app: &TestApp, token: &str, csv: &str) -> Value {
     let r = app
         .client
         .post(app.url("/api/import/leads"))

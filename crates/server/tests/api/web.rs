@@ -13,14 +13,14 @@ use crate::helpers::{PASSWORD, Tenant, TestApp, spawn_app};
 
 /// A browser's cookies and a client that does not follow redirects, so each
 /// answer can be checked.
-struct Browser<'a> {
-    app: &'a TestApp,
-    client: reqwest::Client,
-    cookies: BTreeMap<String, String>,
+pub(crate) struct Browser<'a> {
+    pub(crate) app: &'a TestApp,
+    pub(crate) client: reqwest::Client,
+    pub(crate) cookies: BTreeMap<String, String>,
 }
 
 impl<'a> Browser<'a> {
-    fn new(app: &'a TestApp) -> Self {
+    pub(crate) fn new(app: &'a TestApp) -> Self {
         Browser {
             app,
             client: reqwest::Client::builder()
@@ -31,7 +31,7 @@ impl<'a> Browser<'a> {
         }
     }
 
-    fn cookie_header(&self) -> String {
+    pub(crate) fn cookie_header(&self) -> String {
         self.cookies
             .iter()
             .map(|(k, v)| format!("{k}={v}"))
@@ -39,7 +39,7 @@ impl<'a> Browser<'a> {
             .join("; ")
     }
 
-    fn keep_cookies(&mut self, r: &reqwest::Response) {
+    pub(crate) fn keep_cookies(&mut self, r: &reqwest::Response) {
         for c in r.headers().get_all(SET_COOKIE) {
             let c = c.to_str().unwrap();
             let (kv, _) = c.split_once(';').unwrap_or((c, ""));
@@ -52,7 +52,7 @@ impl<'a> Browser<'a> {
         }
     }
 
-    async fn get(&mut self, path: &str) -> reqwest::Response {
+    pub(crate) async fn get(&mut self, path: &str) -> reqwest::Response {
         let r = self
             .client
             .get(self.app.url(path))
@@ -64,7 +64,7 @@ impl<'a> Browser<'a> {
         r
     }
 
-    async fn get_page(&mut self, path: &str) -> String {
+    pub(crate) async fn get_page(&mut self, path: &str) -> String {
         let r = self.get(path).await;
         let status = r.status().as_u16();
         let body = r.text().await.unwrap();
@@ -72,7 +72,7 @@ impl<'a> Browser<'a> {
         body
     }
 
-    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+    pub(crate) async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
         let r = self
             .client
             .post(self.app.url(path))
@@ -86,7 +86,7 @@ impl<'a> Browser<'a> {
     }
 
     /// Signs in through the form, as a person would.
-    async fn sign_in(&mut self, email: &str) {
+    pub(crate) async fn sign_in(&mut self, email: &str) {
         let form = self.get_page("/login?next=/leads").await;
         let csrf = hidden(&form, "csrf");
         let r = self
@@ -110,7 +110,7 @@ impl<'a> Browser<'a> {
     }
 
     /// The CSRF token of the session, from a page's forms.
-    async fn csrf(&mut self) -> String {
+    pub(crate) async fn csrf(&mut self) -> String {
         let page = self.get_page("/").await;
         hidden(&page, "csrf")
     }
@@ -127,7 +127,7 @@ fn hidden(page: &str, name: &str) -> String {
 }
 
 /// A lead, a contact and a deal of `t`, through the API: (lead, deal).
-async fn records_of(app: &TestApp, t: &Tenant) -> (i64, i64) {
+pub(crate) async fn records_of(app: &TestApp, t: &Tenant) -> (i64, i64) {
     let c = app
         .post_ok(
             "/api/contacts",
