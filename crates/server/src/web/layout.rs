@@ -35,7 +35,10 @@ const fn item(path: &'static str, label: &'static str) -> MenuItem {
 pub const MENU: &[MenuItem] = &[
     item("/", "Dashboard"),
     item("/leads", "Leads"),
+    item("/contacts", "Contacts"),
     item("/deals", "Deals"),
+    item("/forecast", "Forecast"),
+    item("/sentiment", "Sentiment"),
 ];
 
 /// What the base template draws around a page.

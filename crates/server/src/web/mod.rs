@@ -14,6 +14,8 @@
 //! - [`pages`]: one module per page area;
 //! - [`live`]: the event stream of a page;
 //! - [`assets`]: the embedded CSS, JavaScript and icons;
+//! - [`listing`]: what the list pages share (filters, sort, paging);
+//! - [`forms`]: what the record pages' forms share;
 //! - [`charts`], [`mod@format`]: drawing and wording.
 
 use axum::Router;
@@ -25,7 +27,7 @@ use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 use neuracrm_actions::ActionError;
 use neuracrm_actions::activities::ActivityView;
-use neuracrm_domain::Lead;
+use neuracrm_domain::{Deal, Lead};
 use tower_http::compression::CompressionLayer;
 
 use crate::AppState;
@@ -34,7 +36,9 @@ use crate::api::forecast::{ForecastOut, ForecastStatus};
 pub mod assets;
 pub mod charts;
 pub mod format;
+pub mod forms;
 pub mod layout;
+pub mod listing;
 pub mod live;
 pub mod pages;
 pub mod session;
@@ -54,8 +58,21 @@ pub fn router() -> Router<AppState> {
         )
         .route("/leads/{id}/score", post(pages::leads::score_now))
         .route("/leads/{id}/activities", post(pages::leads::log_activity))
+        .route("/contacts", get(pages::contacts::list))
+        .route(
+            "/contacts/{id}",
+            get(pages::contacts::show).post(pages::contacts::update),
+        )
+        .route(
+            "/contacts/{id}/activities",
+            post(pages::contacts::log_activity),
+        )
         .route("/deals", get(pages::deals::board))
         .route("/deals/{id}/stage", post(pages::deals::move_stage))
+        .route("/forecast", get(pages::forecast::page))
+        .route("/forecast/models", post(pages::forecast::create_model))
+        .route("/forecast/models/{id}", post(pages::forecast::update_model))
+        .route("/sentiment", get(pages::sentiment::page))
         .route("/assets/{file}", get(assets::serve))
         .layer(axum::middleware::from_fn(security_headers))
         .layer(CompressionLayer::new())
@@ -191,6 +208,25 @@ impl From<Lead> for LeadRow {
                 .map(|c| format::cents(c.get()))
                 .unwrap_or_default(),
             created: l.created_at.format("%Y-%m-%d").to_string(),
+        }
+    }
+}
+
+/// A deal as a line of a record page: id, title, stage, value.
+pub struct DealItem {
+    pub id: i64,
+    pub title: String,
+    pub stage: String,
+    pub value: String,
+}
+
+impl From<Deal> for DealItem {
+    fn from(d: Deal) -> Self {
+        DealItem {
+            id: d.id.0,
+            title: d.title,
+            stage: format::words(d.stage.as_str()),
+            value: format::cents(d.value_cents.get()),
         }
     }
 }

@@ -1,6 +1,9 @@
 //! One module per page area; each handler calls the same use cases as the
 //! JSON API and renders a template.
 
+pub mod contacts;
 pub mod dashboard;
 pub mod deals;
+pub mod forecast;
 pub mod leads;
+pub mod sentiment;

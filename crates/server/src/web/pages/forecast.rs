@@ -1,0 +1,507 @@
+//! `/forecast`: the forecast of a metric (revenue, won deals, new customers)
+//! by the chosen model with its 95 % band and insight sentences, the models'
+//! backtest table (errors, weights, the best model), the accuracy of stored
+//! forecasts by horizon, the open pipeline by expected-close month, and the
+//! forecasting models the daily cycle fits (admins and managers change them;
+//! reps read them).
+//!
+//! The forecast comes through `forecasting::forecast`, the action behind
+//! `GET /api/forecast`, so a cached fit is served without refitting. The
+//! figures redraw live: on `forecast_updated` (the cycle stored a run) and on
+//! deal events (a won deal changes the history, any deal the pipeline).
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Form, Path, Query, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use neuracrm_actions::forecasting::{self, ForecastRequest};
+use neuracrm_actions::records::{self, List, Record};
+use neuracrm_actions::{ActionError, Caller};
+use neuracrm_domain::{
+    ForecastAlgorithm, ForecastMetric, ForecastModelId, ForecastingModel, ForecastingModelPatch,
+    NewForecastingModel,
+};
+use neuracrm_store::Page;
+use neuracrm_store::forecasting_models::{AccuracyRow, ModelFilter};
+use serde::Deserialize;
+
+use super::super::charts::StackedBars;
+use super::super::forms::Done;
+use super::super::listing::Choice;
+use super::super::{PageResult, forecast_chart, format};
+use crate::AppState;
+use crate::api::forecast::ForecastOut;
+use crate::web::layout::Shell;
+use crate::web::session::{WebUser, after, csrf_header};
+
+/// Months ahead the page forecasts.
+const MONTHS: i64 = 12;
+
+/// `?metric=&model=`; unknown values fall back to revenue and the ensemble.
+#[derive(Debug, Default, Deserialize)]
+pub struct ForecastQuery {
+    metric: Option<String>,
+    model: Option<String>,
+}
+
+/// A metric's tab.
+pub struct Tab {
+    pub href: String,
+    pub label: &'static str,
+    pub current: bool,
+}
+
+/// One model's backtest.
+pub struct ModelRow {
+    pub model: String,
+    pub spec: String,
+    pub weight: String,
+    pub mape: String,
+    pub smape: String,
+    pub mase: String,
+    pub folds: String,
+    pub best: bool,
+    pub error: Option<String>,
+}
+
+/// One forecast month, for the table behind the chart.
+pub struct PointRow {
+    pub period: String,
+    pub value: String,
+    pub lower: String,
+    pub upper: String,
+}
+
+/// Stored forecasts' errors at one horizon.
+pub struct AccuracyLine {
+    pub model: String,
+    pub horizon: String,
+    pub forecasts: i64,
+    pub mae: String,
+    pub mape: String,
+    pub bias: String,
+    pub coverage: String,
+}
+
+/// One expected-close month of the open pipeline.
+pub struct PipelineLine {
+    pub period: String,
+    pub deals: i64,
+    pub value: String,
+    pub weighted: String,
+}
+
+/// A forecasting model as the list shows it.
+pub struct ModelLine {
+    pub id: i64,
+    pub name: String,
+    pub metric: String,
+    pub algorithm: &'static str,
+    pub algorithm_label: String,
+    pub horizon: i64,
+    pub active: bool,
+    pub last_run: String,
+    pub status: String,
+    pub error: Option<String>,
+    pub algorithms: Vec<Choice>,
+    pub metrics: Vec<Choice>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "forecast.html")]
+pub struct ForecastPage {
+    shell: Shell,
+    tabs: Vec<Tab>,
+    metric: &'static str,
+    model: &'static str,
+    metric_label: &'static str,
+    algorithms: Vec<Choice>,
+    chart_svg: String,
+    note: Option<String>,
+    insights: Vec<String>,
+    spec: Option<String>,
+    generated: String,
+    points: Vec<PointRow>,
+    models: Vec<ModelRow>,
+    accuracy: Vec<AccuracyLine>,
+    pipeline_svg: String,
+    pipeline: Vec<PipelineLine>,
+    pipeline_total: String,
+    pipeline_weighted: String,
+    fitted: Vec<ModelLine>,
+    can_edit: bool,
+    metrics: Vec<Choice>,
+    flash: Option<String>,
+}
+
+fn label(m: ForecastMetric) -> &'static str {
+    match m {
+        ForecastMetric::Revenue => "Revenue",
+        ForecastMetric::DealsWon => "Won deals",
+        ForecastMetric::NewCustomers => "New customers",
+    }
+}
+
+/// A figure of the metric: money for revenue, a count otherwise.
+fn figure(m: ForecastMetric, v: f64) -> String {
+    match m {
+        ForecastMetric::Revenue => format::money(v.round()),
+        _ => format!("{v:.1}"),
+    }
+}
+
+fn opt(v: Option<f64>, unit: &str) -> String {
+    v.filter(|v| v.is_finite())
+        .map(|v| format!("{v:.1}{unit}"))
+        .unwrap_or_else(|| "—".into())
+}
+
+fn algorithm_words(a: ForecastAlgorithm) -> String {
+    match a {
+        ForecastAlgorithm::AutoArima => "Auto-ARIMA".into(),
+        ForecastAlgorithm::Ets => "ETS".into(),
+        other => format::words(other.as_str()),
+    }
+}
+
+/// The options of a select over a vocabulary, `current` selected.
+fn vocab_choices<T: Copy + PartialEq>(
+    all: &[T],
+    current: T,
+    value: fn(T) -> &'static str,
+    label: fn(T) -> String,
+) -> Vec<Choice> {
+    all.iter()
+        .map(|v| Choice {
+            value: value(*v).into(),
+            label: label(*v),
+            selected: *v == current,
+        })
+        .collect()
+}
+
+fn algorithm_choices(current: ForecastAlgorithm) -> Vec<Choice> {
+    vocab_choices(
+        ForecastAlgorithm::ALL,
+        current,
+        ForecastAlgorithm::as_str,
+        algorithm_words,
+    )
+}
+
+fn metric_choices(current: ForecastMetric) -> Vec<Choice> {
+    vocab_choices(ForecastMetric::ALL, current, ForecastMetric::as_str, |m| {
+        label(m).into()
+    })
+}
+
+/// Whether the caller may change forecasting models (the same rule the
+/// action applies).
+fn may_edit(caller: &Caller) -> bool {
+    <ForecastingModel as Record>::WRITE.admits(caller.role)
+}
+
+/// `GET /forecast`.
+pub async fn page(
+    State(state): State<AppState>,
+    user: WebUser,
+    Query(q): Query<ForecastQuery>,
+    Query(done): Query<Done>,
+) -> PageResult<ForecastPage> {
+    let crm = &state.crm;
+    let c = &user.caller;
+    let metric = q
+        .metric
+        .as_deref()
+        .and_then(|m| m.parse().ok())
+        .unwrap_or(ForecastMetric::Revenue);
+    let model = q
+        .model
+        .as_deref()
+        .and_then(|m| m.parse().ok())
+        .unwrap_or(ForecastAlgorithm::Ensemble);
+    let req = ForecastRequest {
+        metric,
+        months: MONTHS,
+        model,
+    };
+    let (fc, cached) = forecasting::forecast(crm, c, req).await?;
+    let out = ForecastOut::from_forecast(&fc)?;
+    let (chart_svg, note) = forecast_chart(&out, &format!("{} by month", label(metric)));
+    let best = out.best_model.clone().unwrap_or_default();
+    let models = out
+        .model_performance
+        .iter()
+        .map(|p| ModelRow {
+            best: p.model == best,
+            model: format::words(&p.model),
+            spec: p.spec.clone(),
+            weight: format!("{:.0} %", p.weight * 100.0),
+            mape: opt(p.backtest.as_ref().and_then(|b| b.mape), " %"),
+            smape: opt(p.backtest.as_ref().and_then(|b| b.smape), " %"),
+            mase: p
+                .backtest
+                .as_ref()
+                .and_then(|b| b.mase)
+                .map(|m| format!("{m:.2}"))
+                .unwrap_or_else(|| "—".into()),
+            folds: p
+                .backtest
+                .as_ref()
+                .map(|b| format!("{} × {} months", b.folds, b.horizon))
+                .unwrap_or_default(),
+            error: p.error.clone(),
+        })
+        .collect();
+    let points = out
+        .forecast
+        .iter()
+        .map(|p| PointRow {
+            period: p.period.clone(),
+            value: figure(metric, p.predicted_value),
+            lower: figure(metric, p.lower_bound),
+            upper: figure(metric, p.upper_bound),
+        })
+        .collect();
+    let (_, by_horizon) = forecasting::accuracy(crm, c, Some(metric)).await?;
+    let accuracy = by_horizon
+        .into_iter()
+        .map(|r: AccuracyRow| AccuracyLine {
+            model: r.name,
+            horizon: r
+                .horizon
+                .map(|h| format!("{h} months ahead"))
+                .unwrap_or_default(),
+            forecasts: r.forecasts,
+            mae: r
+                .mae
+                .map(|v| figure(metric, v))
+                .unwrap_or_else(|| "—".into()),
+            mape: opt(r.mape, " %"),
+            bias: r
+                .bias
+                .map(|v| figure(metric, v))
+                .unwrap_or_else(|| "—".into()),
+            coverage: opt(r.coverage.map(|c| c * 100.0), " %"),
+        })
+        .collect();
+    let months = forecasting::pipeline(crm, c).await?;
+    let pipeline_svg = StackedBars {
+        title: "Open pipeline by expected close month: weighted value, and the rest".into(),
+        labels: months
+            .iter()
+            .map(|m| m.period.clone().unwrap_or_else(|| "undated".into()))
+            .collect(),
+        stacks: vec![
+            (
+                "weighted",
+                months.iter().map(|m| m.weighted_value).collect(),
+            ),
+            (
+                "rest",
+                months
+                    .iter()
+                    .map(|m| (m.value - m.weighted_value).max(0.0))
+                    .collect(),
+            ),
+        ],
+    }
+    .svg();
+    // Folds from +0.0: a float `Sum` starts at -0.0.
+    let pipeline_total = format::money(months.iter().fold(0.0, |a, m| a + m.value));
+    let pipeline_weighted = format::money(months.iter().fold(0.0, |a, m| a + m.weighted_value));
+    let pipeline = months
+        .into_iter()
+        .map(|m| PipelineLine {
+            period: m.period.unwrap_or_else(|| "no expected close".into()),
+            deals: m.deals,
+            value: format::money(m.value),
+            weighted: format::money(m.weighted_value),
+        })
+        .collect();
+    let fitted = records::list::<ForecastingModel>(
+        crm,
+        c,
+        List {
+            filter: ModelFilter::default(),
+            sort: (),
+            page: Page::parse(Some(100), None).map_err(ActionError::query)?,
+        },
+    )
+    .await?
+    .items
+    .into_iter()
+    .map(|m| ModelLine {
+        id: m.id.0,
+        metric: label(m.metric).into(),
+        algorithm: m.algorithm.as_str(),
+        algorithm_label: algorithm_words(m.algorithm),
+        horizon: m.horizon_months,
+        active: m.active,
+        last_run: m
+            .last_run_at
+            .map(format::full)
+            .unwrap_or_else(|| "never".into()),
+        status: m
+            .last_status
+            .as_deref()
+            .map(format::words)
+            .unwrap_or_default(),
+        error: m.last_error,
+        algorithms: algorithm_choices(m.algorithm),
+        metrics: metric_choices(m.metric),
+        name: m.name,
+    })
+    .collect();
+    let tabs = ForecastMetric::ALL
+        .iter()
+        .map(|m| Tab {
+            href: format!("/forecast?metric={}&model={}", m.as_str(), model.as_str()),
+            label: label(*m),
+            current: *m == metric,
+        })
+        .collect();
+    Ok(ForecastPage {
+        shell: Shell::new(&user, "Forecast", "/forecast"),
+        tabs,
+        metric: metric.as_str(),
+        model: model.as_str(),
+        metric_label: label(metric),
+        algorithms: algorithm_choices(model),
+        chart_svg,
+        note,
+        insights: out.insights.map(|i| i.summary).unwrap_or_default(),
+        spec: out.spec,
+        generated: format!(
+            "{}{}",
+            format::full(out.generated_at),
+            if cached { " (cached)" } else { "" }
+        ),
+        points,
+        models,
+        accuracy,
+        pipeline_svg,
+        pipeline,
+        pipeline_total,
+        pipeline_weighted,
+        fitted,
+        can_edit: may_edit(c),
+        metrics: metric_choices(ForecastMetric::Revenue),
+        flash: done.flash(),
+    })
+}
+
+/// The model form: a new model, or a change of one.
+#[derive(Debug, Deserialize)]
+pub struct ModelForm {
+    csrf: Option<String>,
+    name: Option<String>,
+    metric: Option<String>,
+    algorithm: Option<String>,
+    horizon_months: Option<String>,
+    /// A checkbox: present when ticked.
+    active: Option<String>,
+}
+
+impl ModelForm {
+    fn parse<T: std::str::FromStr>(
+        v: Option<&str>,
+        field: &'static str,
+    ) -> Result<Option<T>, ActionError> {
+        match v.map(str::trim).filter(|s| !s.is_empty()) {
+            None => Ok(None),
+            Some(s) => s
+                .parse()
+                .map(Some)
+                .map_err(|_| ActionError::invalid(field, format!("'{s}' is not a valid {field}"))),
+        }
+    }
+
+    fn patch(&self) -> Result<ForecastingModelPatch, ActionError> {
+        Ok(ForecastingModelPatch {
+            name: self
+                .name
+                .as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string),
+            metric: Self::parse(self.metric.as_deref(), "metric")?,
+            algorithm: Self::parse(self.algorithm.as_deref(), "algorithm")?,
+            horizon_months: Self::parse(self.horizon_months.as_deref(), "horizon_months")?,
+            active: Some(self.active.is_some()),
+        })
+    }
+
+    fn refused(&self, user: &WebUser, headers: &HeaderMap) -> Option<Response> {
+        user.check_csrf(self.csrf.as_deref().or(csrf_header(headers)))
+            .err()
+            .map(IntoResponse::into_response)
+    }
+}
+
+/// `POST /forecast/models`: a new forecasting model (the same action as
+/// `POST /api/forecasting-models`: admins and managers only).
+pub async fn create_model(
+    State(state): State<AppState>,
+    user: WebUser,
+    headers: HeaderMap,
+    Form(f): Form<ModelForm>,
+) -> Response {
+    if let Some(r) = f.refused(&user, &headers) {
+        return r;
+    }
+    let done = match f.patch() {
+        Ok(p) => {
+            let new = NewForecastingModel {
+                name: p.name,
+                metric: p.metric.unwrap_or(ForecastMetric::Revenue),
+                algorithm: p.algorithm.unwrap_or(ForecastAlgorithm::Ensemble),
+                horizon_months: p.horizon_months.unwrap_or(MONTHS),
+                active: p.active.unwrap_or(true),
+            };
+            records::create::<ForecastingModel>(&state.crm, &user.caller, new)
+                .await
+                .map(|_| ())
+        }
+        Err(e) => Err(e),
+    };
+    after(done, "/forecast?done=created#models")
+}
+
+/// `POST /forecast/models/{id}`: changes a forecasting model (admins and
+/// managers; a rep is refused by the action, 403).
+pub async fn update_model(
+    State(state): State<AppState>,
+    user: WebUser,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+    Form(f): Form<ModelForm>,
+) -> Response {
+    if let Some(r) = f.refused(&user, &headers) {
+        return r;
+    }
+    let done = match f.patch() {
+        Ok(p) => {
+            records::update::<ForecastingModel>(&state.crm, &user.caller, ForecastModelId(id), p)
+                .await
+                .map(|_| ())
+        }
+        Err(e) => Err(e),
+    };
+    after(done, "/forecast?done=saved#models")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn figures_read_in_the_metric_s_unit() {
+        assert_eq!(figure(ForecastMetric::Revenue, 12_499.6), "$12,500");
+        assert_eq!(figure(ForecastMetric::DealsWon, 3.04), "3.0");
+        assert_eq!(opt(None, " %"), "—");
+        assert_eq!(opt(Some(f64::NAN), " %"), "—");
+        assert_eq!(opt(Some(12.345), " %"), "12.3 %");
+    }
+}
