@@ -410,3 +410,78 @@ async fn a_sales_day_in_the_browser() {
         b.close().await;
     }
 }
+
+/// The page has no horizontal scroll: what is wider than the window
+/// scrolls in its own box.
+const FITS: &str = "return document.documentElement.scrollWidth <= window.innerWidth";
+
+#[tokio::test]
+async fn contacts_forecast_and_sentiment_in_the_browser() {
+    if !wanted() {
+        return;
+    }
+    let app = spawn_app().await;
+    let a = app.tenant("Alpha").await;
+    let c = app
+        .post_ok(
+            "/api/contacts",
+            &a.token,
+            json!({"first_name": "Grace", "last_name": "Hopper", "company": "Compilers Inc", "job_title": "Rear Admiral", "industry": "government", "email": "grace@compilers.example"}),
+            201,
+        )
+        .await;
+    let lead = app
+        .post_ok(
+            "/api/leads",
+            &a.token,
+            json!({"title": "Compiler licences", "contact_id": c["id"], "source": "referral"}),
+            201,
+        )
+        .await;
+    app.post_ok(
+        "/api/activities",
+        &a.token,
+        json!({"type": "note", "lead_id": lead["id"], "contact_id": c["id"],
+               "body": "Terrible support, broken build, we are angry and disappointed."}),
+        201,
+    )
+    .await;
+    crate::forecast::history(&app, &a, 14).await;
+    let driver = Driver::start().await;
+    for width in [1440, 375] {
+        let b = Browser::open(&driver, &app, width).await;
+        b.sign_in(&a.email).await;
+
+        b.go("/contacts").await;
+        b.screenshot(&format!("contacts-{width}")).await;
+        b.until(FITS, "the contact list within the window").await;
+        b.click("#contacts tbody a").await;
+        b.until(
+            "return location.pathname.startsWith('/contacts/')",
+            "the contact page",
+        )
+        .await;
+        let leads = b.text("#contact-leads").await;
+        assert!(leads.contains("Compiler licences"), "{leads}");
+        b.screenshot(&format!("contact-{width}")).await;
+        b.until(FITS, "the contact page within the window").await;
+
+        b.go("/forecast").await;
+        let drawn = b
+            .run("return document.querySelectorAll('#forecast-chart svg .line.forecast, #forecast-chart svg .band').length")
+            .await;
+        assert_eq!(drawn, json!(2), "the forecast line and its band");
+        b.screenshot(&format!("forecast-{width}")).await;
+        b.until(FITS, "the forecast page within the window").await;
+
+        b.go("/sentiment").await;
+        b.until(
+            "return !!document.querySelector('#most-negative a[href^=\"/contacts/\"]')",
+            "the negative note, linked to its contact",
+        )
+        .await;
+        b.screenshot(&format!("sentiment-{width}")).await;
+        b.until(FITS, "the sentiment page within the window").await;
+        b.close().await;
+    }
+}

@@ -236,7 +236,12 @@ pub async fn page(
         .map(|p| ModelRow {
             best: p.model == best,
             model: format::words(&p.model),
-            spec: p.spec.clone(),
+            // The ensemble's spec is the sentence under the chart.
+            spec: if p.model == "ensemble" {
+                String::new()
+            } else {
+                p.spec.clone()
+            },
             weight: format!("{:.0} %", p.weight * 100.0),
             mape: opt(p.backtest.as_ref().and_then(|b| b.mape), " %"),
             smape: opt(p.backtest.as_ref().and_then(|b| b.smape), " %"),
@@ -249,7 +254,7 @@ pub async fn page(
             folds: p
                 .backtest
                 .as_ref()
-                .map(|b| format!("{} × {} months", b.folds, b.horizon))
+                .map(|b| format!("{} × {}", b.folds, b.horizon))
                 .unwrap_or_default(),
             error: p.error.clone(),
         })
