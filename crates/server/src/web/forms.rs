@@ -3,24 +3,54 @@
 //! the activity form (a lead's and a contact's timeline log the same way,
 //! through the same action as `POST /api/activities`).
 
-use std::future::Future;
-
-use axum::http::HeaderMap;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
 use axum::response::{IntoResponse, Response};
 use neuracrm_actions::ActionError;
-use neuracrm_actions::records;
-use neuracrm_domain::{Activity, ActivityType, ContactId, LeadId, NewActivity};
+use neuracrm_actions::records::{self, Record};
+use neuracrm_domain::{Activity, ActivityType, Contact, ContactId, Lead, LeadId, NewActivity};
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 
 use super::PageError;
 use super::listing::{Choice, choices};
 use super::session::{WebUser, after, csrf_header};
 use crate::AppState;
 
-/// The CSRF token of a button form.
-#[derive(Debug, Deserialize)]
+/// The CSRF token of a form.
+#[derive(Debug, Default, Deserialize)]
 pub struct Csrf {
     pub csrf: Option<String>,
+}
+
+/// A state-changing request's form `T`, from a signed-in user whose CSRF
+/// token it carries (a `csrf` field, or the `X-CSRF-Token` header htmx
+/// sends): without it the request is refused with 403 before the form is
+/// read or the handler runs.
+pub struct Posted<T> {
+    pub user: WebUser,
+    pub form: T,
+}
+
+impl<T: DeserializeOwned> FromRequest<AppState> for Posted<T> {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Response> {
+        let (mut parts, body) = req.into_parts();
+        let user = WebUser::from_request_parts(&mut parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let header = csrf_header(&parts.headers).map(str::to_string);
+        let bytes = Bytes::from_request(Request::from_parts(parts, body), state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let token: Csrf = serde_urlencoded::from_bytes(&bytes).unwrap_or_default();
+        user.check_csrf(token.csrf.as_deref().or(header.as_deref()))
+            .map_err(IntoResponse::into_response)?;
+        let form = serde_urlencoded::from_bytes(&bytes)
+            .map_err(|e| PageError(ActionError::invalid("form", e.to_string())).into_response())?;
+        Ok(Posted { user, form })
+    }
 }
 
 /// `?done=` after a form of a record page.
@@ -51,18 +81,6 @@ pub fn nullable(v: Option<String>) -> Option<Option<String>> {
     v.map(|s| Some(s.trim().to_string()).filter(|s| !s.is_empty()))
 }
 
-/// A field parsed by `parse`, with [`nullable`]'s meaning of blank.
-pub fn nullable_parsed<T>(
-    v: Option<String>,
-    parse: impl FnOnce(&str) -> Result<T, ActionError>,
-) -> Result<Option<Option<T>>, ActionError> {
-    match nullable(v) {
-        None => Ok(None),
-        Some(None) => Ok(Some(None)),
-        Some(Some(s)) => parse(&s).map(|t| Some(Some(t))),
-    }
-}
-
 /// The activity types a person logs by hand, "note" first.
 pub fn logged_kinds() -> Vec<Choice> {
     choices(
@@ -74,31 +92,59 @@ pub fn logged_kinds() -> Vec<Choice> {
 /// The activity form of a timeline.
 #[derive(Debug, Deserialize)]
 pub struct ActivityForm {
-    csrf: Option<String>,
     kind: String,
     subject: Option<String>,
     body: Option<String>,
 }
 
-/// Logs the activity of `f` as the signed-in user on what `on` names (the
-/// lead and contact, read first so that another organization's record is
-/// "not found"), then goes back to `back` with "Logged.".
-pub async fn log_activity(
-    state: &AppState,
-    user: &WebUser,
-    headers: &HeaderMap,
-    f: ActivityForm,
-    on: impl Future<Output = Result<(Option<LeadId>, Option<ContactId>), ActionError>>,
-    back: &str,
-) -> Response {
-    if let Err(r) = user.check_csrf(f.csrf.as_deref().or(csrf_header(headers))) {
-        return r.into_response();
+/// A record whose page has a timeline to log activities on.
+pub trait Timeline: Record {
+    /// Its pages' path, `/leads`.
+    const PAGE: &'static str;
+    /// Its id, from the path.
+    fn id(raw: i64) -> Self::Id;
+    /// The lead and the contact an activity logged on it belongs to.
+    fn on(view: &Self::View) -> (Option<LeadId>, Option<ContactId>);
+}
+
+impl Timeline for Lead {
+    const PAGE: &'static str = "/leads";
+
+    fn id(raw: i64) -> LeadId {
+        LeadId(raw)
     }
+
+    fn on(lead: &Lead) -> (Option<LeadId>, Option<ContactId>) {
+        (Some(lead.id), lead.contact_id)
+    }
+}
+
+impl Timeline for Contact {
+    const PAGE: &'static str = "/contacts";
+
+    fn id(raw: i64) -> ContactId {
+        ContactId(raw)
+    }
+
+    fn on(contact: &Contact) -> (Option<LeadId>, Option<ContactId>) {
+        (None, Some(contact.id))
+    }
+}
+
+/// `POST /leads/{id}/activities`, `POST /contacts/{id}/activities`: logs a
+/// note, call, meeting or e-mail as the signed-in user on the record (read
+/// first, so another organization's is "not found") and its lead or
+/// contact, then goes back to its page with "Logged.".
+pub async fn log_activity<R: Timeline>(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    Posted { user, form: f }: Posted<ActivityForm>,
+) -> Response {
     let Ok(kind) = f.kind.parse::<ActivityType>() else {
         return PageError(ActionError::invalid("kind", "unknown activity type")).into_response();
     };
-    let (lead_id, contact_id) = match on.await {
-        Ok(ids) => ids,
+    let (lead_id, contact_id) = match records::get::<R>(&state.crm, &user.caller, R::id(id)).await {
+        Ok(v) => R::on(&v),
         Err(e) => return PageError(e).into_response(),
     };
     let new = NewActivity {
@@ -113,5 +159,5 @@ pub async fn log_activity(
         occurred_at: None,
     };
     let done = records::create::<Activity>(&state.crm, &user.caller, new).await;
-    after(done, &format!("{back}?done=logged"))
+    after(done, &format!("{}/{id}?done=logged", R::PAGE))
 }

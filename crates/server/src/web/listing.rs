@@ -8,8 +8,9 @@
 //! with a stale filter still opens), so a page declares only which filter
 //! keys and sort keys it knows.
 
-use neuracrm_actions::ActionError;
-use neuracrm_store::{Page, SortDir};
+use neuracrm_actions::records::{self, List, Record};
+use neuracrm_actions::{ActionError, Caller, Crm};
+use neuracrm_store::{Page, Paged, Sort, SortDir};
 
 use super::format;
 
@@ -43,6 +44,18 @@ pub struct SortLink {
     pub class: &'static str,
 }
 
+/// A field of a list's filter form.
+pub struct Field {
+    pub label: &'static str,
+    pub name: &'static str,
+    /// `search`, `select`, `number` or `date`.
+    pub kind: &'static str,
+    pub value: String,
+    pub placeholder: &'static str,
+    /// A select's options.
+    pub options: Vec<Choice>,
+}
+
 /// Previous and next pages.
 pub struct Pager {
     pub page: u32,
@@ -62,13 +75,13 @@ pub struct Listing {
 
 impl Listing {
     /// Reads `query` for the list at `path`: the non-blank values of
-    /// `filter_keys`, a sort among `sorts` (the first by default, descending
-    /// unless `order=asc`) and the page (1 by default).
-    pub fn parse(
+    /// `filter_keys`, a sort among `orders`' keys (the first by default,
+    /// descending unless `order=asc`) and the page (1 by default).
+    pub fn parse<S>(
         path: &'static str,
         query: &[(String, String)],
         filter_keys: &[&'static str],
-        sorts: &[&'static str],
+        orders: &[(&'static str, S)],
     ) -> Listing {
         let value = |k: &str| {
             query
@@ -85,9 +98,9 @@ impl Listing {
                 .filter_map(|k| value(k).map(|v| (*k, v.to_string())))
                 .collect(),
             sort: value("sort")
-                .and_then(|s| sorts.iter().find(|k| **k == s))
-                .or(sorts.first())
-                .copied()
+                .and_then(|s| orders.iter().find(|(k, _)| *k == s))
+                .or(orders.first())
+                .map(|(k, _)| *k)
                 .unwrap_or(""),
             dir: match value("order") {
                 Some("asc") => SortDir::Asc,
@@ -123,10 +136,66 @@ impl Listing {
         self.dir
     }
 
-    /// The store's page of `per_page` rows.
-    pub fn store_page(&self, per_page: i64) -> Result<Page, ActionError> {
-        Page::parse(Some(per_page), Some((self.page as i64 - 1) * per_page))
-            .map_err(ActionError::query)
+    /// The page of `R` the list shows: `per_page` of those `filter` keeps,
+    /// in the store's order that `orders` names for the sort key.
+    pub async fn fetch<R, S>(
+        &self,
+        crm: &Crm,
+        caller: &Caller,
+        filter: R::Filter,
+        orders: &[(&'static str, S)],
+        per_page: i64,
+    ) -> Result<Paged<R::View>, ActionError>
+    where
+        R: Record<Sort = Sort<S>>,
+        S: Copy + Default,
+    {
+        let by = orders
+            .iter()
+            .find(|(k, _)| *k == self.sort)
+            .map(|(_, s)| *s)
+            .unwrap_or_default();
+        let page = Page::parse(Some(per_page), Some((self.page as i64 - 1) * per_page))
+            .map_err(ActionError::query)?;
+        let sort = Sort { by, dir: self.dir };
+        records::list::<R>(crm, caller, List { filter, sort, page }).await
+    }
+
+    fn field(&self, label: &'static str, name: &'static str, kind: &'static str) -> Field {
+        Field {
+            label,
+            name,
+            kind,
+            value: self.get(name).unwrap_or_default().to_string(),
+            placeholder: "",
+            options: vec![],
+        }
+    }
+
+    /// The search box, hinting at what it searches.
+    pub fn search(&self, label: &'static str, name: &'static str, hint: &'static str) -> Field {
+        Field {
+            placeholder: hint,
+            ..self.field(label, name, "search")
+        }
+    }
+
+    /// A select over `values` ("any" first).
+    pub fn select(&self, label: &'static str, name: &'static str, values: &[&str]) -> Field {
+        Field {
+            options: choices(values, self.get(name)),
+            ..self.field(label, name, "select")
+        }
+    }
+
+    /// A number from 0 to 100.
+    pub fn number(&self, label: &'static str, name: &'static str) -> Field {
+        self.field(label, name, "number")
+    }
+
+    /// A date.
+    pub fn date(&self, label: &'static str, name: &'static str) -> Field {
+        self.field(label, name, "date")
     }
 
     /// The list's URL at `page`, sorted by `sort` when given.
@@ -209,7 +278,7 @@ mod tests {
                 ("page", "3"),
             ]),
             &["q", "industry"],
-            &["created", "name"],
+            &[("created", 1), ("name", 2)],
         );
         assert_eq!(l.get("q"), Some("ada"));
         assert_eq!(l.get("industry"), None, "blank is not a filter");
@@ -230,7 +299,7 @@ mod tests {
         assert_eq!(links[0].href, "/contacts?q=ada&sort=created&order=asc");
         assert_eq!(links[1].class, "");
         assert_eq!(links[1].href, "/contacts?q=ada&sort=name&order=desc");
-        let bad_page = Listing::parse("/leads", &q(&[("page", "-2")]), &[], &["score"]);
+        let bad_page = Listing::parse("/leads", &q(&[("page", "-2")]), &[], &[("score", 0)]);
         assert_eq!(bad_page.pager(true).page, 1);
     }
 }

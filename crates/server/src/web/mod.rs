@@ -57,7 +57,7 @@ pub fn router() -> Router<AppState> {
             get(pages::leads::show).post(pages::leads::update),
         )
         .route("/leads/{id}/score", post(pages::leads::score_now))
-        .route("/leads/{id}/activities", post(pages::leads::log_activity))
+        .route("/leads/{id}/activities", post(forms::log_activity::<Lead>))
         .route("/contacts", get(pages::contacts::list))
         .route(
             "/contacts/{id}",
@@ -65,13 +65,13 @@ pub fn router() -> Router<AppState> {
         )
         .route(
             "/contacts/{id}/activities",
-            post(pages::contacts::log_activity),
+            post(forms::log_activity::<neuracrm_domain::Contact>),
         )
         .route("/deals", get(pages::deals::board))
         .route("/deals/{id}/stage", post(pages::deals::move_stage))
         .route("/forecast", get(pages::forecast::page))
-        .route("/forecast/models", post(pages::forecast::create_model))
-        .route("/forecast/models/{id}", post(pages::forecast::update_model))
+        .route("/forecast/models", post(pages::forecast::save_model))
+        .route("/forecast/models/{id}", post(pages::forecast::save_model))
         .route("/sentiment", get(pages::sentiment::page))
         .route("/assets/{file}", get(assets::serve))
         .layer(axum::middleware::from_fn(security_headers))
@@ -212,22 +212,16 @@ impl From<Lead> for LeadRow {
     }
 }
 
-/// A deal as a line of a record page: id, title, stage, value.
-pub struct DealItem {
-    pub id: i64,
-    pub title: String,
-    pub stage: String,
-    pub value: String,
-}
+/// A deal as a line of a record page.
+pub struct DealItem(pub Deal);
 
-impl From<Deal> for DealItem {
-    fn from(d: Deal) -> Self {
-        DealItem {
-            id: d.id.0,
-            title: d.title,
-            stage: format::words(d.stage.as_str()),
-            value: format::cents(d.value_cents.get()),
-        }
+impl DealItem {
+    pub fn stage(&self) -> String {
+        format::words(self.0.stage.as_str())
+    }
+
+    pub fn value(&self) -> String {
+        format::cents(self.0.value_cents.get())
     }
 }
 

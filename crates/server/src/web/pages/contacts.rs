@@ -5,23 +5,23 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{Form, Path, Query, State};
-use axum::http::HeaderMap;
+use axum::extract::{Path, Query, State};
+use std::collections::HashMap;
+
 use axum::response::Response;
-use chrono::{NaiveTime, Utc};
-use neuracrm_actions::records::{self, List};
+use chrono::{Duration, NaiveTime, Utc};
+use neuracrm_actions::records;
 use neuracrm_actions::{ActionError, contacts};
 use neuracrm_domain::{BoundedTime, Contact, ContactId, ContactPatch, Email};
-use neuracrm_store::Sort;
+use neuracrm_store::Page;
 use neuracrm_store::contacts::{ContactFilter, ContactSort};
-use serde::Deserialize;
 
-use super::super::forms::{self, ActivityForm, Done, logged_kinds, nullable, nullable_parsed};
-use super::super::listing::{Choice, Listing, Pager, RawQuery, SortLink, choices};
-use super::super::{ActivityRow, DealItem, LeadRow, PageResult};
+use super::super::forms::{Done, Posted, logged_kinds, nullable};
+use super::super::listing::{Choice, Field, Listing, Pager, RawQuery, SortLink};
+use super::super::{ActivityRow, DealItem, LeadRow, PageResult, format};
 use crate::AppState;
 use crate::web::layout::Shell;
-use crate::web::session::{WebUser, after, csrf_header};
+use crate::web::session::{WebUser, after};
 
 /// Rows per page of the list.
 const PER_PAGE: i64 = 50;
@@ -29,8 +29,13 @@ const PER_PAGE: i64 = 50;
 /// The list's filters, as its URL names them.
 const FILTERS: &[&str] = &["q", "owner", "industry", "created_from", "created_to"];
 
-/// Its sort keys, the default first.
-const SORTS: &[&str] = &["created", "updated", "name", "company"];
+/// Its sort keys and the store's orders, the default first.
+const ORDERS: &[(&str, ContactSort)] = &[
+    ("created", ContactSort::CreatedAt),
+    ("updated", ContactSort::UpdatedAt),
+    ("name", ContactSort::Name),
+    ("company", ContactSort::Company),
+];
 
 /// The industries the scoring model knows (a contact's industry is free
 /// text; the filter matches it exactly).
@@ -47,34 +52,36 @@ const INDUSTRIES: &[&str] = &[
 ];
 
 /// A contact as a row of the list.
-pub struct ContactRow {
-    pub id: i64,
-    pub name: String,
-    pub company: String,
-    pub job_title: String,
-    pub industry: String,
-    pub email: String,
-    pub phone: String,
-    pub size: String,
-    pub created: String,
-}
+pub struct ContactRow(pub Contact);
 
-impl From<Contact> for ContactRow {
-    fn from(c: Contact) -> Self {
-        ContactRow {
-            id: c.id.0,
-            name: full_name(&c),
-            company: c.company.unwrap_or_default(),
-            job_title: c.job_title.unwrap_or_default(),
-            industry: c
-                .industry
-                .map(|i| crate::web::format::words(&i))
-                .unwrap_or_default(),
-            email: c.email.map(String::from).unwrap_or_default(),
-            phone: c.phone.unwrap_or_default(),
-            size: c.company_size.map(|s| s.to_string()).unwrap_or_default(),
-            created: c.created_at.format("%Y-%m-%d").to_string(),
-        }
+impl ContactRow {
+    pub fn name(&self) -> String {
+        full_name(&self.0)
+    }
+
+    pub fn industry(&self) -> String {
+        format::words(self.0.industry.as_deref().unwrap_or_default())
+    }
+
+    pub fn email(&self) -> &str {
+        self.0
+            .email
+            .as_ref()
+            .map(|e| e.as_str())
+            .unwrap_or_default()
+    }
+
+    pub fn created(&self) -> String {
+        self.0.created_at.format("%Y-%m-%d").to_string()
+    }
+
+    /// "CTO, Analytical Engines".
+    pub fn headline(&self) -> String {
+        [self.0.job_title.as_deref(), self.0.company.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }
 
@@ -93,20 +100,18 @@ pub fn full_name(c: &Contact) -> String {
 #[template(path = "contacts.html")]
 pub struct ContactList {
     shell: Shell,
-    q: String,
-    owners: Vec<Choice>,
-    industries: Vec<Choice>,
-    created_from: String,
-    created_to: String,
+    filters: Vec<Field>,
     sorts: Vec<SortLink>,
     rows: Vec<ContactRow>,
     pager: Pager,
 }
 
-/// A `YYYY-MM-DD` filter as the start of that day (UTC), when valid.
-fn day(l: &Listing, key: &'static str) -> Option<BoundedTime> {
+/// A `YYYY-MM-DD` filter as the start of that day (UTC), `days` later,
+/// when valid.
+fn day(l: &Listing, key: &'static str, days: i64) -> Option<BoundedTime> {
     let d = neuracrm_domain::parse_date(l.get(key)?, key).ok()?;
-    BoundedTime::new(d.get().and_time(NaiveTime::MIN).and_utc(), key).ok()
+    let t = d.get().and_time(NaiveTime::MIN).and_utc() + Duration::days(days);
+    BoundedTime::new(t, key).ok()
 }
 
 /// `GET /contacts`.
@@ -115,52 +120,34 @@ pub async fn list(
     user: WebUser,
     Query(query): RawQuery,
 ) -> PageResult<ContactList> {
-    let l = Listing::parse("/contacts", &query, FILTERS, SORTS);
+    let l = Listing::parse("/contacts", &query, FILTERS, ORDERS);
     let filter = ContactFilter {
         q: l.get("q").map(str::to_string),
-        owner_id: (l.get("owner") == Some("me")).then_some(user.caller.user),
+        owner_id: (l.get("owner") == Some("mine")).then_some(user.caller.user),
         industry: l.get("industry").map(str::to_string),
-        created_from: day(&l, "created_from"),
+        created_from: day(&l, "created_from", 0),
         // "to" a day includes that day.
-        created_to: day(&l, "created_to")
-            .and_then(|t| BoundedTime::new(t.get() + chrono::Duration::days(1), "created_to").ok()),
+        created_to: day(&l, "created_to", 1),
     };
-    let by = match l.sort() {
-        "updated" => ContactSort::UpdatedAt,
-        "name" => ContactSort::Name,
-        "company" => ContactSort::Company,
-        _ => ContactSort::CreatedAt,
-    };
-    let found = records::list::<Contact>(
-        &state.crm,
-        &user.caller,
-        List {
-            filter,
-            sort: Sort { by, dir: l.dir() },
-            page: l.store_page(PER_PAGE)?,
-        },
-    )
-    .await?;
-    let text = |k: &str| l.get(k).unwrap_or_default().to_string();
+    let found = l
+        .fetch::<Contact, _>(&state.crm, &user.caller, filter, ORDERS, PER_PAGE)
+        .await?;
     Ok(ContactList {
         shell: Shell::new(&user, "Contacts", "/contacts"),
-        q: text("q"),
-        owners: vec![Choice {
-            value: "me".into(),
-            label: "Mine".into(),
-            selected: l.get("owner") == Some("me"),
-        }],
-        industries: choices(INDUSTRIES, l.get("industry")),
-        created_from: text("created_from"),
-        created_to: text("created_to"),
+        filters: vec![
+            l.search("Search", "q", "name, e-mail or company"),
+            l.select("Owner", "owner", &["mine"]),
+            l.select("Industry", "industry", INDUSTRIES),
+            l.date("Created from", "created_from"),
+            l.date("to", "created_to"),
+        ],
         sorts: l.sort_links(&[
             ("Name", "name"),
             ("Company", "company"),
             ("Created", "created"),
-            ("Updated", "updated"),
         ]),
         pager: l.pager(found.has_more),
-        rows: found.items.into_iter().map(ContactRow::from).collect(),
+        rows: found.items.into_iter().map(ContactRow).collect(),
     })
 }
 
@@ -168,18 +155,7 @@ pub async fn list(
 #[template(path = "contact.html")]
 pub struct ContactPage {
     shell: Shell,
-    id: i64,
-    name: String,
-    /// The editable fields, as the form shows them.
-    first_name: String,
-    last_name: String,
-    email: String,
-    phone: String,
-    company: String,
-    job_title: String,
-    industry: String,
-    company_size: String,
-    created: String,
+    contact: ContactRow,
     leads: Vec<LeadRow>,
     more_leads: bool,
     deals: Vec<DealItem>,
@@ -203,34 +179,19 @@ pub async fn show(
     let c = &user.caller;
     let id = ContactId(id);
     let contact = records::get::<Contact>(crm, c, id).await?;
-    let page = || neuracrm_store::Page::parse(Some(RELATED), None).map_err(ActionError::query);
+    let page = || Page::parse(Some(RELATED), None).map_err(ActionError::query);
     let leads = contacts::leads(crm, c, id, page()?).await?;
     let deals = contacts::deals(crm, c, id, page()?).await?;
     let now = Utc::now();
-    let timeline = contacts::timeline(crm, c, id, page()?).await?;
-    let name = full_name(&contact);
-    let text = |v: &Option<String>| v.clone().unwrap_or_default();
     Ok(ContactPage {
-        shell: Shell::new(&user, name.clone(), "/contacts"),
-        id: id.0,
-        first_name: contact.first_name.clone(),
-        last_name: text(&contact.last_name),
-        email: contact.email.clone().map(String::from).unwrap_or_default(),
-        phone: text(&contact.phone),
-        company: text(&contact.company),
-        job_title: text(&contact.job_title),
-        industry: text(&contact.industry),
-        company_size: contact
-            .company_size
-            .map(|s| s.to_string())
-            .unwrap_or_default(),
-        created: crate::web::format::full(contact.created_at),
-        name,
+        shell: Shell::new(&user, full_name(&contact), "/contacts"),
+        contact: ContactRow(contact),
         more_leads: leads.has_more,
         leads: leads.items.into_iter().map(LeadRow::from).collect(),
         more_deals: deals.has_more,
-        deals: deals.items.into_iter().map(DealItem::from).collect(),
-        timeline: timeline
+        deals: deals.items.into_iter().map(DealItem).collect(),
+        timeline: contacts::timeline(crm, c, id, page()?)
+            .await?
             .items
             .into_iter()
             .map(|v| ActivityRow::new(v, now))
@@ -240,74 +201,46 @@ pub async fn show(
     })
 }
 
-/// The details form of the contact page.
-#[derive(Debug, Deserialize)]
-pub struct ContactForm {
-    csrf: Option<String>,
-    first_name: Option<String>,
-    last_name: Option<String>,
-    email: Option<String>,
-    phone: Option<String>,
-    company: Option<String>,
-    job_title: Option<String>,
-    industry: Option<String>,
-    company_size: Option<String>,
-}
-
-impl ContactForm {
-    /// The change the form asks for; a bad e-mail or size names its field.
-    fn patch(self) -> Result<ContactPatch, ActionError> {
-        Ok(ContactPatch {
-            first_name: self.first_name.map(|s| s.trim().to_string()),
-            last_name: nullable(self.last_name),
-            email: nullable_parsed(self.email, |s| Ok(Email::parse(s)?))?,
-            phone: nullable(self.phone),
-            company: nullable(self.company),
-            job_title: nullable(self.job_title),
-            industry: nullable(self.industry),
-            company_size: nullable_parsed(self.company_size, |s| {
-                s.parse::<i64>().map_err(|_| {
-                    ActionError::invalid("company_size", "a whole number of employees")
+/// The contact's change a details form asks for: absent fields stay, blank
+/// ones are cleared; a bad e-mail or size names its field.
+fn patch(mut form: HashMap<String, String>) -> Result<ContactPatch, ActionError> {
+    let mut take = |k: &str| nullable(form.remove(k));
+    Ok(ContactPatch {
+        first_name: take("first_name").map(Option::unwrap_or_default),
+        last_name: take("last_name"),
+        email: take("email")
+            .map(|e| e.map(|e| Email::parse(&e)).transpose())
+            .transpose()?,
+        phone: take("phone"),
+        company: take("company"),
+        job_title: take("job_title"),
+        industry: take("industry"),
+        company_size: take("company_size")
+            .map(|s| {
+                s.map(|s| {
+                    s.parse::<i64>().map_err(|_| {
+                        ActionError::invalid("company_size", "a whole number of employees")
+                    })
                 })
-            })?,
-            owner_id: None,
-        })
-    }
+                .transpose()
+            })
+            .transpose()?,
+        owner_id: None,
+    })
 }
 
 /// `POST /contacts/{id}`: changes the contact's details (the same action as
 /// `PATCH /api/contacts/{id}`).
 pub async fn update(
     State(state): State<AppState>,
-    user: WebUser,
     Path(id): Path<i64>,
-    headers: HeaderMap,
-    Form(f): Form<ContactForm>,
+    Posted { user, form }: Posted<HashMap<String, String>>,
 ) -> Response {
-    if let Err(r) = user.check_csrf(f.csrf.as_deref().or(csrf_header(&headers))) {
-        return axum::response::IntoResponse::into_response(r);
-    }
-    let done = match f.patch() {
-        Ok(patch) => records::update::<Contact>(&state.crm, &user.caller, ContactId(id), patch)
+    let done = match patch(form) {
+        Ok(p) => records::update::<Contact>(&state.crm, &user.caller, ContactId(id), p)
             .await
-            .map(|_| ()),
+            .map(drop),
         Err(e) => Err(e),
     };
     after(done, &format!("/contacts/{id}?done=saved"))
-}
-
-/// `POST /contacts/{id}/activities`: logs a note, call, meeting or e-mail
-/// on the contact.
-pub async fn log_activity(
-    State(state): State<AppState>,
-    user: WebUser,
-    Path(id): Path<i64>,
-    headers: HeaderMap,
-    Form(f): Form<ActivityForm>,
-) -> Response {
-    let on = async {
-        let c = records::get::<Contact>(&state.crm, &user.caller, ContactId(id)).await?;
-        Ok((None, Some(c.id)))
-    };
-    forms::log_activity(&state, &user, &headers, f, on, &format!("/contacts/{id}")).await
 }

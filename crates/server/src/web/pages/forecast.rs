@@ -12,9 +12,8 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{Form, Path, Query, State};
-use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Response};
+use axum::extract::{Path, Query, State};
+use axum::response::Response;
 use neuracrm_actions::forecasting::{self, ForecastRequest};
 use neuracrm_actions::records::{self, List, Record};
 use neuracrm_actions::{ActionError, Caller};
@@ -27,13 +26,13 @@ use neuracrm_store::forecasting_models::{AccuracyRow, ModelFilter};
 use serde::Deserialize;
 
 use super::super::charts::StackedBars;
-use super::super::forms::Done;
+use super::super::forms::{Done, Posted};
 use super::super::listing::Choice;
 use super::super::{PageResult, forecast_chart, format};
 use crate::AppState;
 use crate::api::forecast::ForecastOut;
 use crate::web::layout::Shell;
-use crate::web::session::{WebUser, after, csrf_header};
+use crate::web::session::{WebUser, after};
 
 /// Months ahead the page forecasts.
 const MONTHS: i64 = 12;
@@ -400,7 +399,6 @@ pub async fn page(
 /// The model form: a new model, or a change of one.
 #[derive(Debug, Deserialize)]
 pub struct ModelForm {
-    csrf: Option<String>,
     name: Option<String>,
     metric: Option<String>,
     algorithm: Option<String>,
@@ -437,27 +435,25 @@ impl ModelForm {
             active: Some(self.active.is_some()),
         })
     }
-
-    fn refused(&self, user: &WebUser, headers: &HeaderMap) -> Option<Response> {
-        user.check_csrf(self.csrf.as_deref().or(csrf_header(headers)))
-            .err()
-            .map(IntoResponse::into_response)
-    }
 }
 
-/// `POST /forecast/models`: a new forecasting model (the same action as
-/// `POST /api/forecasting-models`: admins and managers only).
-pub async fn create_model(
+/// `POST /forecast/models` (a new forecasting model) and
+/// `POST /forecast/models/{id}` (a change of one): the same actions as the
+/// forecasting-model API, so admins and managers only (a rep gets 403).
+pub async fn save_model(
     State(state): State<AppState>,
-    user: WebUser,
-    headers: HeaderMap,
-    Form(f): Form<ModelForm>,
+    id: Option<Path<i64>>,
+    Posted { user, form: f }: Posted<ModelForm>,
 ) -> Response {
-    if let Some(r) = f.refused(&user, &headers) {
-        return r;
-    }
-    let done = match f.patch() {
-        Ok(p) => {
+    let (crm, c) = (&state.crm, &user.caller);
+    let done = match (f.patch(), id) {
+        (Err(e), _) => Err(e),
+        (Ok(p), Some(Path(id))) => {
+            records::update::<ForecastingModel>(crm, c, ForecastModelId(id), p)
+                .await
+                .map(drop)
+        }
+        (Ok(p), None) => {
             let new = NewForecastingModel {
                 name: p.name,
                 metric: p.metric.unwrap_or(ForecastMetric::Revenue),
@@ -465,34 +461,10 @@ pub async fn create_model(
                 horizon_months: p.horizon_months.unwrap_or(MONTHS),
                 active: p.active.unwrap_or(true),
             };
-            records::create::<ForecastingModel>(&state.crm, &user.caller, new)
+            records::create::<ForecastingModel>(crm, c, new)
                 .await
-                .map(|_| ())
+                .map(drop)
         }
-        Err(e) => Err(e),
-    };
-    after(done, "/forecast?done=created#models")
-}
-
-/// `POST /forecast/models/{id}`: changes a forecasting model (admins and
-/// managers; a rep is refused by the action, 403).
-pub async fn update_model(
-    State(state): State<AppState>,
-    user: WebUser,
-    Path(id): Path<i64>,
-    headers: HeaderMap,
-    Form(f): Form<ModelForm>,
-) -> Response {
-    if let Some(r) = f.refused(&user, &headers) {
-        return r;
-    }
-    let done = match f.patch() {
-        Ok(p) => {
-            records::update::<ForecastingModel>(&state.crm, &user.caller, ForecastModelId(id), p)
-                .await
-                .map(|_| ())
-        }
-        Err(e) => Err(e),
     };
     after(done, "/forecast?done=saved#models")
 }

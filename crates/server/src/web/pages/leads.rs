@@ -5,8 +5,7 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{Form, Path, Query, State};
-use axum::http::HeaderMap;
+use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use neuracrm_actions::records::{self, List};
@@ -19,13 +18,13 @@ use neuracrm_store::{Page, Sort, SortDir};
 use serde::Deserialize;
 
 use super::super::charts::{FactorBars, ForecastChart};
-use super::super::forms::{self, ActivityForm, Csrf, Done, logged_kinds, nullable};
-use super::super::listing::{Choice, Listing, Pager, RawQuery, SortLink, choices};
+use super::super::forms::{Csrf, Done, Posted, logged_kinds, nullable};
+use super::super::listing::{Choice, Field, Listing, Pager, RawQuery, SortLink, choices};
 use super::super::{ActivityRow, DealItem, LeadRow, PageResult, format};
 use crate::AppState;
 use crate::api::scoring::ScoreBreakdown;
 use crate::web::layout::Shell;
-use crate::web::session::{WebUser, after, csrf_header};
+use crate::web::session::{WebUser, after};
 
 /// Rows per page of the list.
 const PER_PAGE: i64 = 50;
@@ -40,21 +39,22 @@ const FILTERS: &[&str] = &[
     "max_score",
 ];
 
-/// Its sort keys, the default first.
-const SORTS: &[&str] = &["score", "title", "created", "updated"];
+/// Its sort keys and the store's orders, the default first.
+const ORDERS: &[(&str, LeadSort)] = &[
+    ("score", LeadSort::Score),
+    ("title", LeadSort::Title),
+    ("created", LeadSort::CreatedAt),
+    ("updated", LeadSort::UpdatedAt),
+];
 
 const STATUSES: &[&str] = &["new", "contacted", "qualified", "unqualified", "converted"];
+const CATEGORIES: &[&str] = &["hot", "warm", "lukewarm", "cold"];
 
 #[derive(Template, WebTemplate)]
 #[template(path = "leads.html")]
 pub struct LeadList {
     shell: Shell,
-    q: String,
-    statuses: Vec<Choice>,
-    sources: Vec<Choice>,
-    categories: Vec<Choice>,
-    min_score: String,
-    max_score: String,
+    filters: Vec<Field>,
     sorts: Vec<SortLink>,
     rows: Vec<LeadRow>,
     pager: Pager,
@@ -66,57 +66,33 @@ pub async fn list(
     user: WebUser,
     Query(query): RawQuery,
 ) -> PageResult<LeadList> {
-    let l = Listing::parse("/leads", &query, FILTERS, SORTS);
+    let l = Listing::parse("/leads", &query, FILTERS, ORDERS);
     let filter = LeadFilter {
         q: l.get("q").map(str::to_string),
         status: l.parsed::<LeadStatus>("status"),
         source: l.parsed::<LeadSource>("source"),
         category: l
             .get("category")
-            .filter(|c| ["hot", "warm", "lukewarm", "cold"].contains(c))
+            .filter(|c| CATEGORIES.contains(c))
             .map(str::to_string),
         min_score: l.parsed::<f64>("min_score"),
         max_score: l.parsed::<f64>("max_score"),
         ..Default::default()
     };
-    let by = match l.sort() {
-        "created" => LeadSort::CreatedAt,
-        "updated" => LeadSort::UpdatedAt,
-        "title" => LeadSort::Title,
-        _ => LeadSort::Score,
-    };
-    let found = records::list::<Lead>(
-        &state.crm,
-        &user.caller,
-        List {
-            filter,
-            sort: Sort { by, dir: l.dir() },
-            page: l.store_page(PER_PAGE)?,
-        },
-    )
-    .await?;
-    let text = |k: &str| l.get(k).unwrap_or_default().to_string();
+    let found = l
+        .fetch::<Lead, _>(&state.crm, &user.caller, filter, ORDERS, PER_PAGE)
+        .await?;
+    let sources: Vec<&str> = LeadSource::ALL.iter().map(|s| s.as_str()).collect();
     Ok(LeadList {
         shell: Shell::new(&user, "Leads", "/leads"),
-        q: text("q"),
-        statuses: choices(STATUSES, l.get("status")),
-        sources: choices(
-            &[
-                "website",
-                "referral",
-                "email_campaign",
-                "social_media",
-                "event",
-                "cold_call",
-                "partner",
-                "advertising",
-                "other",
-            ],
-            l.get("source"),
-        ),
-        categories: choices(&["hot", "warm", "lukewarm", "cold"], l.get("category")),
-        min_score: text("min_score"),
-        max_score: text("max_score"),
+        filters: vec![
+            l.search("Search", "q", "title, contact or company"),
+            l.select("Status", "status", STATUSES),
+            l.select("Source", "source", &sources),
+            l.select("Category", "category", CATEGORIES),
+            l.number("Score from", "min_score"),
+            l.number("to", "max_score"),
+        ],
         sorts: l.sort_links(&[
             ("Lead", "title"),
             ("Score", "score"),
@@ -255,7 +231,7 @@ pub async fn show(
     .await?
     .items
     .into_iter()
-    .map(DealItem::from)
+    .map(DealItem)
     .collect();
     let now = Utc::now();
     let timeline = records::list::<Activity>(
@@ -301,7 +277,6 @@ pub async fn show(
 /// A form of the lead page: its CSRF token and fields.
 #[derive(Debug, Deserialize)]
 pub struct LeadForm {
-    csrf: Option<String>,
     title: Option<String>,
     status: Option<String>,
     description: Option<String>,
@@ -312,14 +287,9 @@ pub struct LeadForm {
 /// decision date (the same action as `PATCH /api/leads/{id}`).
 pub async fn update(
     State(state): State<AppState>,
-    user: WebUser,
     Path(id): Path<i64>,
-    headers: HeaderMap,
-    Form(f): Form<LeadForm>,
+    Posted { user, form: f }: Posted<LeadForm>,
 ) -> Response {
-    if let Err(r) = user.check_csrf(f.csrf.as_deref().or(csrf_header(&headers))) {
-        return r.into_response();
-    }
     let status = match f.status.as_deref().map(str::parse::<LeadStatus>) {
         Some(Ok(s)) => Some(s),
         Some(Err(_)) => {
@@ -350,32 +320,11 @@ pub async fn update(
 /// `POST /leads/{id}/score`: scores the lead now.
 pub async fn score_now(
     State(state): State<AppState>,
-    user: WebUser,
     Path(id): Path<i64>,
-    headers: HeaderMap,
-    Form(f): Form<Csrf>,
+    Posted { user, .. }: Posted<Csrf>,
 ) -> Response {
-    if let Err(r) = user.check_csrf(f.csrf.as_deref().or(csrf_header(&headers))) {
-        return r.into_response();
-    }
     let done = scoring::score_now(&state.crm, &user.caller, LeadId(id), Utc::now()).await;
     after(done, &format!("/leads/{id}?done=scored"))
-}
-
-/// `POST /leads/{id}/activities`: logs a note, call, meeting or e-mail on
-/// the lead and its contact.
-pub async fn log_activity(
-    State(state): State<AppState>,
-    user: WebUser,
-    Path(id): Path<i64>,
-    headers: HeaderMap,
-    Form(f): Form<ActivityForm>,
-) -> Response {
-    let on = async {
-        let lead = records::get::<Lead>(&state.crm, &user.caller, LeadId(id)).await?;
-        Ok((Some(lead.id), lead.contact_id))
-    };
-    forms::log_activity(&state, &user, &headers, f, on, &format!("/leads/{id}")).await
 }
 
 /// A factor's name as people read it.
