@@ -10,6 +10,8 @@
 //! figures redraw live: on `forecast_updated` (the cycle stored a run) and on
 //! deal events (a won deal changes the history, any deal the pipeline).
 
+use std::borrow::Borrow;
+
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Path, Query, State};
@@ -23,6 +25,7 @@ use neuracrm_domain::{
 };
 use neuracrm_store::Page;
 use neuracrm_store::forecasting_models::{AccuracyRow, ModelFilter};
+use neuracrm_store::forecasts::PipelineMonth;
 use serde::Deserialize;
 
 use super::super::charts::StackedBars;
@@ -30,7 +33,7 @@ use super::super::forms::{Done, Posted};
 use super::super::listing::Choice;
 use super::super::{PageResult, forecast_chart, format};
 use crate::AppState;
-use crate::api::forecast::ForecastOut;
+use crate::api::forecast::{ForecastOut, ModelPerformanceOut};
 use crate::web::layout::Shell;
 use crate::web::session::{WebUser, after};
 
@@ -51,87 +54,96 @@ pub struct Tab {
     pub current: bool,
 }
 
-/// One model's backtest.
-pub struct ModelRow {
-    pub model: String,
-    pub spec: String,
-    pub weight: String,
-    pub mape: String,
-    pub smape: String,
-    pub mase: String,
-    pub folds: String,
-    pub best: bool,
-    pub error: Option<String>,
-}
-
-/// One forecast month, for the table behind the chart.
-pub struct PointRow {
-    pub period: String,
-    pub value: String,
-    pub lower: String,
-    pub upper: String,
-}
-
-/// Stored forecasts' errors at one horizon.
-pub struct AccuracyLine {
-    pub model: String,
-    pub horizon: String,
-    pub forecasts: i64,
-    pub mae: String,
-    pub mape: String,
-    pub bias: String,
-    pub coverage: String,
-}
-
-/// One expected-close month of the open pipeline.
-pub struct PipelineLine {
-    pub period: String,
-    pub deals: i64,
-    pub value: String,
-    pub weighted: String,
-}
-
-/// A forecasting model as the list shows it.
-pub struct ModelLine {
-    pub id: i64,
-    pub name: String,
-    pub metric: String,
-    pub algorithm: &'static str,
-    pub algorithm_label: String,
-    pub horizon: i64,
-    pub active: bool,
-    pub last_run: String,
-    pub status: String,
-    pub error: Option<String>,
-    pub algorithms: Vec<Choice>,
-    pub metrics: Vec<Choice>,
-}
-
 #[derive(Template, WebTemplate)]
 #[template(path = "forecast.html")]
 pub struct ForecastPage {
     shell: Shell,
     tabs: Vec<Tab>,
-    metric: &'static str,
-    model: &'static str,
-    metric_label: &'static str,
-    algorithms: Vec<Choice>,
+    metric: ForecastMetric,
+    model: ForecastAlgorithm,
     chart_svg: String,
     note: Option<String>,
-    insights: Vec<String>,
-    spec: Option<String>,
     generated: String,
-    points: Vec<PointRow>,
-    models: Vec<ModelRow>,
-    accuracy: Vec<AccuracyLine>,
+    /// The forecast as the API gives it: its points, backtests, insights.
+    out: ForecastOut,
+    /// Stored forecasts' errors by model and horizon.
+    accuracy: Vec<AccuracyRow>,
     pipeline_svg: String,
-    pipeline: Vec<PipelineLine>,
+    pipeline: Vec<PipelineMonth>,
     pipeline_total: String,
     pipeline_weighted: String,
-    fitted: Vec<ModelLine>,
+    /// The forecasting models the cycle fits.
+    fitted: Vec<ForecastingModel>,
     can_edit: bool,
-    metrics: Vec<Choice>,
     flash: Option<String>,
+}
+
+/// What the template needs to word the figures.
+impl ForecastPage {
+    fn figure(&self, v: impl Borrow<f64>) -> String {
+        figure(self.metric, *v.borrow())
+    }
+
+    fn maybe(&self, v: impl Borrow<Option<f64>>) -> String {
+        v.borrow()
+            .filter(|v| v.is_finite())
+            .map(|v| figure(self.metric, v))
+            .unwrap_or_else(|| "—".into())
+    }
+
+    fn pct(&self, v: impl Borrow<Option<f64>>) -> String {
+        opt(*v.borrow(), " %")
+    }
+
+    /// A share 0–1 as a percentage.
+    fn share(&self, v: impl Borrow<Option<f64>>) -> String {
+        opt(v.borrow().map(|c| c * 100.0), " %")
+    }
+
+    fn money(&self, v: impl Borrow<f64>) -> String {
+        format::money(*v.borrow())
+    }
+
+    fn words(&self, s: &str) -> String {
+        format::words(s)
+    }
+
+    fn label(&self, m: impl Borrow<ForecastMetric>) -> &'static str {
+        label(*m.borrow())
+    }
+
+    fn algorithm(&self, a: impl Borrow<ForecastAlgorithm>) -> String {
+        algorithm_words(*a.borrow())
+    }
+
+    /// MAPE, sMAPE, MASE and folds × months of a model's backtest.
+    fn backtest(&self, p: &ModelPerformanceOut) -> [String; 4] {
+        match &p.backtest {
+            Some(b) => [
+                opt(b.mape, " %"),
+                opt(b.smape, " %"),
+                b.mase
+                    .map(|m| format!("{m:.2}"))
+                    .unwrap_or_else(|| "—".into()),
+                format!("{} × {}", b.folds, b.horizon),
+            ],
+            None => ["—".into(), "—".into(), "—".into(), String::new()],
+        }
+    }
+
+    fn last_run(&self, m: &ForecastingModel) -> String {
+        m.last_run_at
+            .map(format::full)
+            .unwrap_or_else(|| "never".into())
+    }
+
+    fn algorithms(&self, current: impl Borrow<ForecastAlgorithm>) -> Vec<Choice> {
+        algorithm_choices(*current.borrow())
+    }
+
+    fn metrics(&self, current: impl Borrow<ForecastMetric>) -> Vec<Choice> {
+        metric_choices(*current.borrow())
+    }
 }
 
 fn label(m: ForecastMetric) -> &'static str {
@@ -228,68 +240,7 @@ pub async fn page(
     let (fc, cached) = forecasting::forecast(crm, c, req).await?;
     let out = ForecastOut::from_forecast(&fc)?;
     let (chart_svg, note) = forecast_chart(&out, &format!("{} by month", label(metric)));
-    let best = out.best_model.clone().unwrap_or_default();
-    let models = out
-        .model_performance
-        .iter()
-        .map(|p| ModelRow {
-            best: p.model == best,
-            model: format::words(&p.model),
-            // The ensemble's spec is the sentence under the chart.
-            spec: if p.model == "ensemble" {
-                String::new()
-            } else {
-                p.spec.clone()
-            },
-            weight: format!("{:.0} %", p.weight * 100.0),
-            mape: opt(p.backtest.as_ref().and_then(|b| b.mape), " %"),
-            smape: opt(p.backtest.as_ref().and_then(|b| b.smape), " %"),
-            mase: p
-                .backtest
-                .as_ref()
-                .and_then(|b| b.mase)
-                .map(|m| format!("{m:.2}"))
-                .unwrap_or_else(|| "—".into()),
-            folds: p
-                .backtest
-                .as_ref()
-                .map(|b| format!("{} × {}", b.folds, b.horizon))
-                .unwrap_or_default(),
-            error: p.error.clone(),
-        })
-        .collect();
-    let points = out
-        .forecast
-        .iter()
-        .map(|p| PointRow {
-            period: p.period.clone(),
-            value: figure(metric, p.predicted_value),
-            lower: figure(metric, p.lower_bound),
-            upper: figure(metric, p.upper_bound),
-        })
-        .collect();
-    let (_, by_horizon) = forecasting::accuracy(crm, c, Some(metric)).await?;
-    let accuracy = by_horizon
-        .into_iter()
-        .map(|r: AccuracyRow| AccuracyLine {
-            model: r.name,
-            horizon: r
-                .horizon
-                .map(|h| format!("{h} months ahead"))
-                .unwrap_or_default(),
-            forecasts: r.forecasts,
-            mae: r
-                .mae
-                .map(|v| figure(metric, v))
-                .unwrap_or_else(|| "—".into()),
-            mape: opt(r.mape, " %"),
-            bias: r
-                .bias
-                .map(|v| figure(metric, v))
-                .unwrap_or_else(|| "—".into()),
-            coverage: opt(r.coverage.map(|c| c * 100.0), " %"),
-        })
-        .collect();
+    let (_, accuracy) = forecasting::accuracy(crm, c, Some(metric)).await?;
     let months = forecasting::pipeline(crm, c).await?;
     let pipeline_svg = StackedBars {
         title: "Open pipeline by expected close month: weighted value, and the rest".into(),
@@ -315,15 +266,6 @@ pub async fn page(
     // Folds from +0.0: a float `Sum` starts at -0.0.
     let pipeline_total = format::money(months.iter().fold(0.0, |a, m| a + m.value));
     let pipeline_weighted = format::money(months.iter().fold(0.0, |a, m| a + m.weighted_value));
-    let pipeline = months
-        .into_iter()
-        .map(|m| PipelineLine {
-            period: m.period.unwrap_or_else(|| "no expected close".into()),
-            deals: m.deals,
-            value: format::money(m.value),
-            weighted: format::money(m.weighted_value),
-        })
-        .collect();
     let fitted = records::list::<ForecastingModel>(
         crm,
         c,
@@ -334,30 +276,7 @@ pub async fn page(
         },
     )
     .await?
-    .items
-    .into_iter()
-    .map(|m| ModelLine {
-        id: m.id.0,
-        metric: label(m.metric).into(),
-        algorithm: m.algorithm.as_str(),
-        algorithm_label: algorithm_words(m.algorithm),
-        horizon: m.horizon_months,
-        active: m.active,
-        last_run: m
-            .last_run_at
-            .map(format::full)
-            .unwrap_or_else(|| "never".into()),
-        status: m
-            .last_status
-            .as_deref()
-            .map(format::words)
-            .unwrap_or_default(),
-        error: m.last_error,
-        algorithms: algorithm_choices(m.algorithm),
-        metrics: metric_choices(m.metric),
-        name: m.name,
-    })
-    .collect();
+    .items;
     let tabs = ForecastMetric::ALL
         .iter()
         .map(|m| Tab {
@@ -369,29 +288,23 @@ pub async fn page(
     Ok(ForecastPage {
         shell: Shell::new(&user, "Forecast", "/forecast"),
         tabs,
-        metric: metric.as_str(),
-        model: model.as_str(),
-        metric_label: label(metric),
-        algorithms: algorithm_choices(model),
+        metric,
+        model,
         chart_svg,
         note,
-        insights: out.insights.map(|i| i.summary).unwrap_or_default(),
-        spec: out.spec,
         generated: format!(
             "{}{}",
             format::full(out.generated_at),
             if cached { " (cached)" } else { "" }
         ),
-        points,
-        models,
+        out,
         accuracy,
         pipeline_svg,
-        pipeline,
+        pipeline: months,
         pipeline_total,
         pipeline_weighted,
         fitted,
         can_edit: may_edit(c),
-        metrics: metric_choices(ForecastMetric::Revenue),
         flash: done.flash(),
     })
 }

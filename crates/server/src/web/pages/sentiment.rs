@@ -9,9 +9,11 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Query, State};
-use chrono::{Duration, Utc};
+use std::borrow::Borrow;
+
+use chrono::{DateTime, Duration, Utc};
 use neuracrm_actions::sentiment;
-use neuracrm_store::sentiment::{Breakdown, GroupRow, Scope};
+use neuracrm_store::sentiment::{Breakdown, GroupRow, NegativeRow, Scope};
 use serde::Deserialize;
 
 use super::super::{PageResult, format, sentiment_chart};
@@ -36,30 +38,6 @@ pub struct PeriodTab {
     pub current: bool,
 }
 
-/// Counts of a group (a period, an activity type, a lead source).
-pub struct GroupLine {
-    pub label: String,
-    pub count: i64,
-    pub negative: String,
-    pub neutral: String,
-    pub positive: String,
-    pub average: String,
-    /// The three shares as a small bar.
-    pub bar: String,
-}
-
-/// One of the most negative activities.
-pub struct NegativeLine {
-    pub id: i64,
-    pub kind: String,
-    pub at: String,
-    pub at_full: String,
-    pub compound: String,
-    pub excerpt: String,
-    pub lead: Option<i64>,
-    pub contact: Option<i64>,
-}
-
 #[derive(Template, WebTemplate)]
 #[template(path = "sentiment.html")]
 pub struct SentimentPage {
@@ -67,10 +45,12 @@ pub struct SentimentPage {
     periods: Vec<PeriodTab>,
     period: &'static str,
     trend_svg: String,
-    total: GroupLine,
-    by_type: Vec<GroupLine>,
-    by_source: Vec<GroupLine>,
-    negatives: Vec<NegativeLine>,
+    /// The whole period (its key is empty).
+    total: GroupRow,
+    by_type: Vec<GroupRow>,
+    by_source: Vec<GroupRow>,
+    negatives: Vec<NegativeRow>,
+    now: DateTime<Utc>,
 }
 
 /// `n` of `of` as a percentage.
@@ -82,21 +62,51 @@ fn share(n: i64, of: i64) -> String {
     }
 }
 
-impl GroupLine {
-    fn new(label: String, g: &GroupRow) -> GroupLine {
-        GroupLine {
-            label,
-            count: g.count,
-            negative: share(g.negative, g.count),
-            neutral: share(g.neutral, g.count),
-            positive: share(g.positive, g.count),
-            average: g
-                .average_compound
-                .filter(|a| a.is_finite())
-                .map(|a| format!("{a:+.2}"))
-                .unwrap_or_else(|| "—".into()),
-            bar: share_bar(g.negative, g.neutral, g.positive),
+/// What the template needs to word the figures.
+impl SentimentPage {
+    fn share(&self, n: impl Borrow<i64>, of: impl Borrow<i64>) -> String {
+        share(*n.borrow(), *of.borrow())
+    }
+
+    fn mean(&self, g: &GroupRow) -> String {
+        g.average_compound
+            .filter(|a| a.is_finite())
+            .map(|a| format!("{a:+.2}"))
+            .unwrap_or_else(|| "—".into())
+    }
+
+    fn bar(&self, g: &GroupRow) -> String {
+        share_bar(g.negative, g.neutral, g.positive)
+    }
+
+    /// An activity type or lead source; `none` is the activities without a
+    /// lead.
+    fn group(&self, key: &str) -> String {
+        if key == "none" {
+            "No lead".into()
+        } else {
+            format::words(key)
         }
+    }
+
+    fn ago(&self, t: impl Borrow<DateTime<Utc>>) -> String {
+        format::ago(*t.borrow(), self.now)
+    }
+
+    fn full(&self, t: impl Borrow<DateTime<Utc>>) -> String {
+        format::full(*t.borrow())
+    }
+
+    /// The breakdowns: (id, heading, groups).
+    fn breakdowns(&self) -> [(&'static str, &'static str, &[GroupRow]); 2] {
+        [
+            ("type", "Activity type", &self.by_type),
+            ("source", "Lead source", &self.by_source),
+        ]
+    }
+
+    fn excerpt(&self, body: &Option<String>) -> String {
+        excerpt(body.as_deref())
     }
 }
 
@@ -179,35 +189,11 @@ pub async fn page(
         .collect(),
         period: key,
         trend_svg: sentiment_chart(&trend, &format!("Sentiment of customer text, by {width}")),
-        total: GroupLine::new("All".into(), &total),
-        by_type: by_type
-            .iter()
-            .map(|g| GroupLine::new(format::words(&g.key), g))
-            .collect(),
-        by_source: by_source
-            .iter()
-            .map(|g| {
-                let label = if g.key == "none" {
-                    "No lead".into()
-                } else {
-                    format::words(&g.key)
-                };
-                GroupLine::new(label, g)
-            })
-            .collect(),
-        negatives: negatives
-            .into_iter()
-            .map(|n| NegativeLine {
-                id: n.activity_id,
-                kind: format::words(&n.kind),
-                at: format::ago(n.occurred_at, to),
-                at_full: format::full(n.occurred_at),
-                compound: format!("{:+.2}", n.compound),
-                excerpt: excerpt(n.body.as_deref()),
-                lead: n.lead_id,
-                contact: n.contact_id,
-            })
-            .collect(),
+        total,
+        by_type,
+        by_source,
+        negatives,
+        now: to,
     })
 }
 
