@@ -246,6 +246,18 @@ fn push_scope(q: &mut Sql, org: OrgId, scope: Scope) {
     }
 }
 
+/// Appends the `WHERE` of a summary: `org`'s analysed activities `s`, of
+/// `scope`, that happened in `[from, to)`.
+fn push_window(q: &mut Sql, org: OrgId, scope: Scope, from: DateTime<Utc>, to: DateTime<Utc>) {
+    q.push(" WHERE s.organization_id = ")
+        .bind(org)
+        .push(" AND a.occurred_at >= ")
+        .bind(from)
+        .push(" AND a.occurred_at < ")
+        .bind(to);
+    push_scope(q, org, scope);
+}
+
 /// The first day of `a.occurred_at`'s bucket as `YYYY-MM-DD` text. Times are
 /// RFC 3339 text on SQLite (whose date functions read them, offset
 /// included) and TIMESTAMPTZ on PostgreSQL; both are bucketed in UTC.
@@ -418,16 +430,8 @@ impl SentimentData<'_> {
     ) -> Result<Vec<BucketRow>> {
         let bucket = bucket_expr(self.db.backend(), granularity);
         let mut q = Sql::new("SELECT ");
-        q.push(bucket)
-            .push(" AS bucket, ")
-            .push(COUNTS_FROM)
-            .push(" WHERE s.organization_id = ");
-        q.bind(org)
-            .push(" AND a.occurred_at >= ")
-            .bind(from)
-            .push(" AND a.occurred_at < ")
-            .bind(to);
-        push_scope(&mut q, org, scope);
+        q.push(bucket).push(" AS bucket, ").push(COUNTS_FROM);
+        push_window(&mut q, org, scope, from, to);
         q.push(" GROUP BY ").push(bucket).push(" ORDER BY 1");
         Ok(self.db.fetch_all(q).await?)
     }
@@ -454,13 +458,7 @@ impl SentimentData<'_> {
                 " LEFT JOIN leads l ON l.organization_id = a.organization_id AND l.id = a.lead_id",
             );
         }
-        q.push(" WHERE s.organization_id = ")
-            .bind(org)
-            .push(" AND a.occurred_at >= ")
-            .bind(from)
-            .push(" AND a.occurred_at < ")
-            .bind(to);
-        push_scope(&mut q, org, scope);
+        push_window(&mut q, org, scope, from, to);
         q.push(" GROUP BY ").push(key).push(" ORDER BY 2 DESC, 1");
         Ok(self.db.fetch_all(q).await?)
     }

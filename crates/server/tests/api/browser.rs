@@ -210,6 +210,17 @@ impl Browser {
         std::fs::write(format!("{dir}/{name}.png"), bytes).unwrap();
     }
 
+    /// Saves a screenshot `{name}-{width}` and checks the page fits the
+    /// window: no sideways scroll, what is wider scrolls in its own box.
+    async fn saved_and_fits(&self, name: &str, width: u32) {
+        self.screenshot(&format!("{name}-{width}")).await;
+        self.until(
+            "return document.documentElement.scrollWidth <= window.innerWidth",
+            &format!("{name} within {width} px"),
+        )
+        .await;
+    }
+
     async fn sign_in(&self, email: &str) {
         self.go("/login").await;
         self.fill("input[name=email]", email).await;
@@ -411,10 +422,6 @@ async fn a_sales_day_in_the_browser() {
     }
 }
 
-/// The page has no horizontal scroll: what is wider than the window
-/// scrolls in its own box.
-const FITS: &str = "return document.documentElement.scrollWidth <= window.innerWidth";
-
 #[tokio::test]
 async fn contacts_forecast_and_sentiment_in_the_browser() {
     if !wanted() {
@@ -453,8 +460,7 @@ async fn contacts_forecast_and_sentiment_in_the_browser() {
         b.sign_in(&a.email).await;
 
         b.go("/contacts").await;
-        b.screenshot(&format!("contacts-{width}")).await;
-        b.until(FITS, "the contact list within the window").await;
+        b.saved_and_fits("contacts", width).await;
         b.click("#contacts tbody a").await;
         b.until(
             "return location.pathname.startsWith('/contacts/')",
@@ -463,16 +469,14 @@ async fn contacts_forecast_and_sentiment_in_the_browser() {
         .await;
         let leads = b.text("#contact-leads").await;
         assert!(leads.contains("Compiler licences"), "{leads}");
-        b.screenshot(&format!("contact-{width}")).await;
-        b.until(FITS, "the contact page within the window").await;
+        b.saved_and_fits("contact", width).await;
 
         b.go("/forecast").await;
         let drawn = b
             .run("return document.querySelectorAll('#forecast-chart svg .line.forecast, #forecast-chart svg .band').length")
             .await;
         assert_eq!(drawn, json!(2), "the forecast line and its band");
-        b.screenshot(&format!("forecast-{width}")).await;
-        b.until(FITS, "the forecast page within the window").await;
+        b.saved_and_fits("forecast", width).await;
 
         b.go("/sentiment").await;
         b.until(
@@ -480,8 +484,7 @@ async fn contacts_forecast_and_sentiment_in_the_browser() {
             "the negative note, linked to its contact",
         )
         .await;
-        b.screenshot(&format!("sentiment-{width}")).await;
-        b.until(FITS, "the sentiment page within the window").await;
+        b.saved_and_fits("sentiment", width).await;
         b.close().await;
     }
 }

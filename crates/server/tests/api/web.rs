@@ -503,6 +503,19 @@ async fn contact_of(app: &TestApp, t: &Tenant, lead: i64) -> i64 {
     l["contact_id"].as_i64().unwrap()
 }
 
+/// Alpha and Beta, each with a lead, its contact and a deal: (the tenant,
+/// the lead, the contact) of each.
+async fn alpha_and_beta(app: &TestApp) -> [(Tenant, i64, i64); 2] {
+    let mut out = vec![];
+    for name in ["Alpha", "Beta"] {
+        let t = app.tenant(name).await;
+        let (lead, _) = records_of(app, &t).await;
+        let contact = contact_of(app, &t, lead).await;
+        out.push((t, lead, contact));
+    }
+    out.try_into().ok().unwrap()
+}
+
 /// A browser signed in as a new user of `admin`'s organization with `role`.
 async fn signed_in_as<'a>(app: &'a TestApp, admin: &Tenant, role: &str) -> Browser<'a> {
     let email = format!("{role}@{}.example.com", admin.org_id);
@@ -592,12 +605,7 @@ async fn contacts_forecast_and_sentiment_pages_open_for_every_role() {
 #[tokio::test]
 async fn another_organization_s_contact_is_not_found_nor_changed() {
     let app = spawn_app().await;
-    let a = app.tenant("Alpha").await;
-    let beta = app.tenant("Beta").await;
-    let (lead, _) = records_of(&app, &a).await;
-    let mine = contact_of(&app, &a, lead).await;
-    let (their_lead, _) = records_of(&app, &beta).await;
-    let theirs = contact_of(&app, &beta, their_lead).await;
+    let [(a, _, mine), (beta, _, theirs)] = alpha_and_beta(&app).await;
     let mut b = Browser::new(&app);
     b.sign_in(&a.email).await;
     let csrf = b.csrf().await;
@@ -785,10 +793,7 @@ async fn only_admins_and_managers_change_forecasting_models() {
 #[tokio::test]
 async fn the_sentiment_page_shows_the_most_negative_activity_with_its_lead_and_contact() {
     let app = spawn_app().await;
-    let a = app.tenant("Alpha").await;
-    let beta = app.tenant("Beta").await;
-    let (lead, _) = records_of(&app, &a).await;
-    let contact = contact_of(&app, &a, lead).await;
+    let [(a, lead, contact), (beta, their_lead, their_contact)] = alpha_and_beta(&app).await;
     let note = |body: &str, lead: i64, contact: i64| json!({"type": "note", "lead_id": lead, "contact_id": contact, "body": body});
     let bad = app
         .post_ok(
@@ -810,8 +815,6 @@ async fn the_sentiment_page_shows_the_most_negative_activity_with_its_lead_and_c
             201,
         )
         .await;
-    let (their_lead, _) = records_of(&app, &beta).await;
-    let their_contact = contact_of(&app, &beta, their_lead).await;
     let theirs = app
         .post_ok(
             "/api/activities",
