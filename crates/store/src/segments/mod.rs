@@ -73,7 +73,7 @@ pub struct SegmentRef {
 }
 
 /// One member as listed: who, and since when.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct MemberRow {
     /// The contact.
     pub contact_id: i64,
@@ -387,25 +387,33 @@ impl Segments<'_> {
     /// Inserts `entered` (those that are contacts of `org` and not members
     /// yet, entering at `now`) and deletes `left`, in one transaction, and
     /// records the segment's size and refresh time. Counts what it wrote.
+    /// `None` (nothing written) when the segment was changed since
+    /// `version` (its `updated_at` when its rule was evaluated): the
+    /// difference was computed from a rule it no longer has.
     pub async fn apply(
         &self,
         org: OrgId,
         id: SegmentId,
+        version: DateTime<Utc>,
         entered: &[ContactId],
         left: &[ContactId],
         now: DateTime<Utc>,
-    ) -> Result<Applied> {
+    ) -> Result<Option<Applied>> {
         let mut tx = self.db.begin().await?;
         let mut q = select_one(org, id);
         if tx.backend() == crate::Backend::Postgres {
             q.push(" FOR UPDATE");
         }
-        tx.fetch_optional::<SegmentRow>(q)
+        let current = tx
+            .fetch_optional::<SegmentRow>(q)
             .await?
             .ok_or(StoreError::NotFound { entity: "segment" })?;
+        if current.updated_at != version {
+            return Ok(None);
+        }
         let applied = write_members(&mut tx, org, id, entered, left, now).await?;
         tx.commit().await?;
-        Ok(applied)
+        Ok(Some(applied))
     }
 
     /// A page of the segment's members in contact id order.

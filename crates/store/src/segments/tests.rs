@@ -698,11 +698,13 @@ async fn a_refresh_writes_only_the_difference() {
         .apply(
             o,
             seg.id,
+            seg.updated_at,
             &[stamp("quote"), stamp("tech")],
             &[stamp("health")],
             now(),
         )
         .await
+        .unwrap()
         .unwrap();
     assert_eq!((applied.entered, applied.left, applied.size), (1, 1, 2));
     let refs = s.segments().of_contact(o, stamp("tech")).await.unwrap();
@@ -723,8 +725,25 @@ async fn a_refresh_writes_only_the_difference() {
         .unwrap();
     let applied = s
         .segments()
-        .apply(o, seg.id, &[ContactId(stranger.0)], &[], now())
+        .apply(
+            o,
+            seg.id,
+            seg.updated_at,
+            &[ContactId(stranger.0)],
+            &[],
+            now(),
+        )
         .await
+        .unwrap()
         .unwrap();
     assert_eq!((applied.entered, applied.size), (0, 2));
+    // A difference computed from a rule the segment no longer has is not
+    // written.
+    let stale = seg.updated_at - Duration::seconds(1);
+    let none = s
+        .segments()
+        .apply(o, seg.id, stale, &[stamp("nothing")], &[], now())
+        .await
+        .unwrap();
+    assert_eq!(none, None);
 }
