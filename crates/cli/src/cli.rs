@@ -63,6 +63,25 @@ pub enum Command {
     /// backfill of activities' stored sentiment.
     #[command(subcommand)]
     Sentiment(SentimentCommand),
+    /// Customer segments: refresh the dynamic ones.
+    #[command(subcommand)]
+    Segments(SegmentsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SegmentsCommand {
+    /// Re-evaluate every dynamic segment (of one organization with --org),
+    /// writing only who entered and left, with one `segment_updated` event
+    /// per changed segment; prints {organizations, segments, failed,
+    /// entered, left, seconds}.
+    Update {
+        /// Only this organization.
+        #[arg(long)]
+        org: Option<i64>,
+        /// Print the summary as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

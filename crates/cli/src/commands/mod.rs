@@ -5,6 +5,7 @@ mod forecast;
 mod score;
 mod score_bench;
 mod seed;
+mod segments;
 mod sentiment;
 mod serve;
 
@@ -38,6 +39,9 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Seed(args) => seed::seed(settings, args).await,
         Command::Score(args) => score::score(settings, args).await,
         Command::ScoreBench(args) => score_bench::bench(settings, args).await,
+        Command::Segments(crate::cli::SegmentsCommand::Update { org, json }) => {
+            segments::update(settings, org, json).await
+        }
     }
 }
 
