@@ -242,28 +242,11 @@ pub struct Field {
     pub scope: FieldScope,
 }
 
-const LEAD_STATUSES: &[&str] = &["new", "contacted", "qualified", "unqualified", "converted"];
-const LEAD_SOURCES: &[&str] = &[
-    "website",
-    "referral",
-    "email_campaign",
-    "social_media",
-    "event",
-    "cold_call",
-    "partner",
-    "advertising",
-    "other",
-];
+const LEAD_STATUSES: &[&str] = crate::LeadStatus::WORDS;
+const LEAD_SOURCES: &[&str] = crate::LeadSource::WORDS;
 const SCORE_CATEGORIES: &[&str] = &["hot", "warm", "lukewarm", "cold"];
-const DEAL_STAGES: &[&str] = &[
-    "prospecting",
-    "qualification",
-    "proposal",
-    "negotiation",
-    "closed_won",
-    "closed_lost",
-];
-const DEAL_STATUSES: &[&str] = &["open", "won", "lost"];
+const DEAL_STAGES: &[&str] = crate::DealStage::WORDS;
+const DEAL_STATUSES: &[&str] = crate::DealStatus::WORDS;
 
 macro_rules! fields {
     ($($name:literal => $ty:expr, $scope:ident;)*) => {

@@ -45,6 +45,18 @@ pub async fn run(cli: Cli) -> Result<()> {
     }
 }
 
+/// Checks that `--org` names an organization (the error names the flag).
+pub async fn check_org(store: &Store, org: Option<neuracrm_domain::OrgId>) -> Result<()> {
+    if let Some(o) = org {
+        store
+            .organizations()
+            .get(o)
+            .await
+            .with_context(|| format!("--org {}", o.0))?;
+    }
+    Ok(())
+}
+
 /// Opens (and migrates) the configured database with a message that names it.
 pub async fn open_store(settings: &Settings) -> Result<Store> {
     let opts = ConnectOptions {

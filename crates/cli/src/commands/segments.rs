@@ -16,13 +16,7 @@ use super::open_store;
 pub async fn update(settings: Settings, org: Option<i64>, json: bool) -> Result<()> {
     let store = open_store(&settings).await?;
     let org = org.map(OrgId);
-    if let Some(o) = org {
-        store
-            .organizations()
-            .get(o)
-            .await
-            .with_context(|| format!("--org {}", o.0))?;
-    }
+    super::check_org(&store, org).await?;
     // Redis when configured, so the servers' watchers see the updates.
     let events = neuracrm_server::startup::event_bus(&settings).await?;
     let bar = if std::io::stderr().is_terminal() {

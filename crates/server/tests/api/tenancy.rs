@@ -336,15 +336,20 @@ async fn organization_b_cannot_reach_anything_of_organization_a() {
                     );
                     walked += 1;
                 }
-                "get /api/imports" => {
+                "get /api/imports" | "get /api/segments" => {
                     let list = app.get_ok(path, &tb.token).await;
+                    let own = if path == "/api/imports" {
+                        b.import
+                    } else {
+                        b.segment
+                    };
                     let ids: Vec<&Value> = list["items"]
                         .as_array()
                         .unwrap()
                         .iter()
                         .map(|i| &i["id"])
                         .collect();
-                    assert_eq!(ids, [&json!(b.import)], "only B's import: {list}");
+                    assert_eq!(ids, [&json!(own)], "only B's own: {list}");
                     walked += 1;
                 }
                 "post /api/sentiment/analyze" => {
@@ -461,17 +466,6 @@ async fn organization_b_cannot_reach_anything_of_organization_a() {
                         .sum::<i64>()
                         + a_stats["unscored"].as_i64().unwrap();
                     assert_eq!(leads, 1, "B counts only its own lead: {a_stats}");
-                    walked += 1;
-                }
-                "get /api/segments" => {
-                    let list = app.get_ok(path, &tb.token).await;
-                    let ids: Vec<&Value> = list["items"]
-                        .as_array()
-                        .unwrap()
-                        .iter()
-                        .map(|i| &i["id"])
-                        .collect();
-                    assert_eq!(ids, [&json!(b.segment)], "only B's segment: {list}");
                     walked += 1;
                 }
                 "post /api/segments" | "post /api/segments/preview" => {

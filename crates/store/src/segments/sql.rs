@@ -120,6 +120,30 @@ fn money_sum(q: &mut Sql, name: &str, when: Option<&str>) {
     }
 }
 
+/// ` LEFT JOIN (SELECT contact_id, <aggregates> FROM <table> WHERE
+/// organization_id = $n AND contact_id IS NOT NULL [scope] GROUP BY
+/// contact_id) <alias> ON <alias>.contact_id = c.id`.
+fn push_grouped(
+    q: &mut Sql,
+    org: OrgId,
+    scope: Scope,
+    table: &str,
+    alias: &str,
+    aggregates: impl FnOnce(&mut Sql),
+) {
+    q.push(" LEFT JOIN (SELECT contact_id, ");
+    aggregates(q);
+    q.push(" FROM ")
+        .push(table)
+        .push(" WHERE organization_id = ")
+        .bind(org)
+        .push(" AND contact_id IS NOT NULL");
+    push_scope(q, org, scope, "contact_id");
+    q.push(&format!(
+        " GROUP BY contact_id) {alias} ON {alias}.contact_id = c.id"
+    ));
+}
+
 /// Pushes `[WITH links AS (...)] SELECT <columns> FROM contacts c LEFT JOIN
 /// ... WHERE c.organization_id = $n [AND c.id IN scope]`.
 pub(crate) fn base(
@@ -159,34 +183,26 @@ pub(crate) fn base(
     }
     q.push("SELECT ").push(columns).push(" FROM contacts c");
     if needs.leads {
-        q.push(
-            " LEFT JOIN (SELECT contact_id, COUNT(*) AS total_leads, AVG(score) AS avg_lead_score \
-             FROM leads WHERE organization_id = ",
-        )
-        .bind(org)
-        .push(" AND contact_id IS NOT NULL");
-        push_scope(q, org, scope, "contact_id");
-        q.push(" GROUP BY contact_id) ml ON ml.contact_id = c.id");
+        push_grouped(q, org, scope, "leads", "ml", |q| {
+            q.push("COUNT(*) AS total_leads, AVG(score) AS avg_lead_score");
+        });
     }
     if needs.deals {
-        q.push(
-            " LEFT JOIN (SELECT contact_id, COUNT(*) AS total_deals, \
-             SUM(CASE WHEN status = 'won' THEN 1 ELSE 0 END) AS won_deals, \
-             SUM(CASE WHEN status = 'lost' THEN 1 ELSE 0 END) AS lost_deals, \
-             SUM(CASE WHEN status = 'open' THEN 1 ELSE 0 END) AS open_deals",
-        );
-        money_sum(q, "value", None);
-        money_sum(q, "won", Some("status = 'won'"));
-        money_sum(q, "open", Some("status = 'open'"));
-        q.push(
-            ", MIN(CASE WHEN status = 'won' THEN closed_at END) AS first_won_at, \
-             MAX(CASE WHEN status = 'won' THEN closed_at END) AS last_won_at \
-             FROM deals WHERE organization_id = ",
-        )
-        .bind(org)
-        .push(" AND contact_id IS NOT NULL");
-        push_scope(q, org, scope, "contact_id");
-        q.push(" GROUP BY contact_id) md ON md.contact_id = c.id");
+        push_grouped(q, org, scope, "deals", "md", |q| {
+            q.push(
+                "COUNT(*) AS total_deals, \
+                 SUM(CASE WHEN status = 'won' THEN 1 ELSE 0 END) AS won_deals, \
+                 SUM(CASE WHEN status = 'lost' THEN 1 ELSE 0 END) AS lost_deals, \
+                 SUM(CASE WHEN status = 'open' THEN 1 ELSE 0 END) AS open_deals",
+            );
+            money_sum(q, "value", None);
+            money_sum(q, "won", Some("status = 'won'"));
+            money_sum(q, "open", Some("status = 'open'"));
+            q.push(
+                ", MIN(CASE WHEN status = 'won' THEN closed_at END) AS first_won_at, \
+                 MAX(CASE WHEN status = 'won' THEN closed_at END) AS last_won_at",
+            );
+        });
     }
     if needs.activities {
         q.push(
