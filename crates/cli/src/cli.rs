@@ -82,6 +82,22 @@ pub enum SegmentsCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Benchmark (hidden): the metrics of every contact in one statement
+    /// against one statement per contact on a sample, and twenty dynamic
+    /// segments created and refreshed. Adds segments named `bench …` to the
+    /// organization: run it on a benchmark database.
+    #[command(hide = true)]
+    Bench {
+        /// The organization measured.
+        #[arg(long, default_value_t = 1)]
+        org: i64,
+        /// Contacts whose metrics the baseline reads one statement each.
+        #[arg(long, default_value_t = 500)]
+        sample: u32,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -42,6 +42,9 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Segments(crate::cli::SegmentsCommand::Update { org, json }) => {
             segments::update(settings, org, json).await
         }
+        Command::Segments(crate::cli::SegmentsCommand::Bench { org, sample, json }) => {
+            segments::bench(settings, org, sample, json).await
+        }
     }
 }
 
