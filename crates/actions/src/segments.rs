@@ -372,6 +372,64 @@ pub async fn refresh_now(crm: &Crm, caller: &Caller, id: SegmentId) -> ActionRes
     Ok(refresh(&crm.store, crm.events.as_ref(), &segment, Utc::now()).await?)
 }
 
+/// Most contacts one hand edit adds or removes.
+pub const MAX_EDIT: usize = 10_000;
+
+/// Adds and removes members of a static segment by hand (404 when it is
+/// not the caller's; 409 for a dynamic one, whose rule decides). Ids that
+/// are not the organization's contacts, members already added or not
+/// members, change nothing. Publishes one `segment_updated` when someone
+/// entered or left.
+pub async fn edit_members(
+    crm: &Crm,
+    caller: &Caller,
+    id: SegmentId,
+    add: &[ContactId],
+    remove: &[ContactId],
+) -> ActionResult<Applied> {
+    if add.len() + remove.len() > MAX_EDIT {
+        return Err(ActionError::invalid(
+            "add",
+            format!("at most {MAX_EDIT} contacts per edit, added and removed together"),
+        ));
+    }
+    if let Some(c) = add.iter().find(|c| remove.contains(c)) {
+        return Err(ActionError::invalid(
+            "remove",
+            format!("contact {} is both added and removed", c.0),
+        ));
+    }
+    let segment = crm.store.segments().get(caller.org, id).await?;
+    if segment.kind == SegmentKind::Dynamic {
+        return Err(ActionError::Conflict {
+            field: "kind".into(),
+            message: "a dynamic segment's members are chosen by its rule".into(),
+        });
+    }
+    let now = Utc::now();
+    let applied = crm
+        .store
+        .segments()
+        .apply(caller.org, id, segment.updated_at, add, remove, now)
+        .await?
+        .ok_or_else(|| ActionError::Conflict {
+            field: "rule".into(),
+            message: "the segment was changed meanwhile; try again".into(),
+        })?;
+    if applied.entered + applied.left > 0 {
+        crm.publish(
+            caller.org,
+            EventKind::SegmentUpdated {
+                id,
+                entered: applied.entered,
+                left: applied.left,
+                size: applied.size,
+            },
+        );
+    }
+    Ok(applied)
+}
+
 /// What a refresh of dynamic segments did.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct RefreshSummary {

@@ -26,7 +26,7 @@ use crate::http::wire::{PageQuery, list_query, page, page_type};
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     crud::<d::Segment>()
         .routes(routes!(preview))
-        .routes(routes!(segment_members))
+        .routes(routes!(segment_members, edit_members))
         .routes(routes!(segment_stats))
         .routes(routes!(refresh))
 }
@@ -359,6 +359,46 @@ pub async fn segment_stats(
     Id(id): Id<SegmentId>,
 ) -> ApiResult<Json<SegmentStats>> {
     Ok(Json(segments::stats(&state.crm, &user.caller(), id).await?))
+}
+
+/// Contacts to add to and remove from a static segment.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EditMembers {
+    /// Contact ids to add (ids of no contact of the organization add nothing).
+    #[serde(default)]
+    #[schema(value_type = Vec<i64>)]
+    add: Vec<neuracrm_domain::ContactId>,
+    /// Contact ids to remove.
+    #[serde(default)]
+    #[schema(value_type = Vec<i64>)]
+    remove: Vec<neuracrm_domain::ContactId>,
+}
+
+/// Adds and removes members of a static segment by hand.
+#[utoipa::path(post, path = "/api/segments/{id}/members", tag = "segments",
+    params(("id" = i64, Path, description = "Segment id")),
+    request_body = EditMembers,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = RefreshOut),
+        (status = 400, description = "Bad id or malformed body", body = ErrorBody),
+        NoToken,
+        (status = 404, description = "No such segment", body = ErrorBody),
+        (status = 409, description = "A dynamic segment", body = ErrorBody),
+        (status = 422, description = "Too many contacts, or one both added and removed", body = ErrorBody),
+    ))]
+pub async fn edit_members(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Id(id): Id<SegmentId>,
+    Json(body): Json<EditMembers>,
+) -> ApiResult<Json<RefreshOut>> {
+    Ok(Json(
+        segments::edit_members(&state.crm, &user.caller(), id, &body.add, &body.remove)
+            .await?
+            .into(),
+    ))
 }
 
 /// Re-evaluates a dynamic segment now; writes only who entered and left.

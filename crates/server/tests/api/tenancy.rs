@@ -217,7 +217,14 @@ async fn organization_b_cannot_reach_anything_of_organization_a() {
                 let url = path
                     .replace("{id}", &id_for(path, &a).to_string())
                     .replace("{session_id}", &a_session);
-                let body = (m == Method::PATCH).then(|| patch_body(path));
+                let body = match m {
+                    Method::PATCH => Some(patch_body(path)),
+                    // Adds A's own contact to A's segment, if it could.
+                    Method::POST if path.ends_with("/members") => {
+                        Some(json!({"add": [a.contact], "remove": []}))
+                    }
+                    _ => None,
+                };
                 let r = app.call(m.clone(), &url, Some(&tb.token), body).await;
                 assert_error(r, 404, "not_found").await;
                 walked += 1;
