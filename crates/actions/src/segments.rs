@@ -372,6 +372,26 @@ pub async fn refresh_now(crm: &Crm, caller: &Caller, id: SegmentId) -> ActionRes
     Ok(refresh(&crm.store, crm.events.as_ref(), &segment, Utc::now()).await?)
 }
 
+/// Creates the ten ready-made RFM segments (dynamic, one per named RFM
+/// segment), through the same creation as any segment (its checks, its
+/// `segment_created`).
+pub async fn create_rfm_segments(crm: &Crm, caller: &Caller) -> ActionResult<Vec<Segment>> {
+    let mut made = Vec::new();
+    for name in neuracrm_domain::segments::RFM_SEGMENTS {
+        let new = NewSegment {
+            name: format!("RFM: {}", name.replace('_', " ")),
+            description: Some(
+                "Ready-made RFM segment: recency and frequency quintiles among the organization's customers"
+                    .into(),
+            ),
+            kind: SegmentKind::Dynamic,
+            rule: serde_json::json!({"field": "rfm_segment", "operand": "is", "value": name}),
+        };
+        made.push(crate::records::create::<Segment>(crm, caller, new).await?);
+    }
+    Ok(made)
+}
+
 /// Most contacts one hand edit adds or removes.
 pub const MAX_EDIT: usize = 10_000;
 

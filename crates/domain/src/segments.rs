@@ -223,6 +223,9 @@ pub enum FieldScope {
     ActivityMetric,
     /// A metric computed from the sentiment of the contact's activities.
     SentimentMetric,
+    /// The contact's RFM scores and segment among the organization's
+    /// customers.
+    Rfm,
     /// A metric computed from several of the above.
     Derived,
     /// A column of any of the contact's leads.
@@ -247,6 +250,49 @@ const LEAD_SOURCES: &[&str] = crate::LeadSource::WORDS;
 const SCORE_CATEGORIES: &[&str] = &["hot", "warm", "lukewarm", "cold"];
 const DEAL_STAGES: &[&str] = crate::DealStage::WORDS;
 const DEAL_STATUSES: &[&str] = crate::DealStatus::WORDS;
+/// The RFM segments, named from the recency and frequency scores.
+pub const RFM_SEGMENTS: &[&str] = &[
+    "champions",
+    "loyal_customers",
+    "potential_loyalists",
+    "new_customers",
+    "promising",
+    "need_attention",
+    "about_to_sleep",
+    "at_risk",
+    "cant_lose",
+    "hibernating",
+];
+
+/// The RFM segment of recency and frequency scores (1–5 each), by the
+/// usual map: R5 F4–5 champions, R3–4 F4–5 loyal customers, R4–5 F2–3
+/// potential loyalists, R5 F1 new customers, R4 F1 promising, R3 F3 need
+/// attention, R3 F1–2 about to sleep, R1–2 F3–4 at risk, R1–2 F5 can't
+/// lose, R1–2 F1–2 hibernating.
+pub fn rfm_segment(r: i64, f: i64) -> &'static str {
+    // In this order, as the SQL's CASE (`store::segments::sql`) has it.
+    if r == 5 && f >= 4 {
+        "champions"
+    } else if r >= 3 && f >= 4 {
+        "loyal_customers"
+    } else if r >= 4 && f >= 2 {
+        "potential_loyalists"
+    } else if r == 5 {
+        "new_customers"
+    } else if r == 4 {
+        "promising"
+    } else if r == 3 && f == 3 {
+        "need_attention"
+    } else if r == 3 {
+        "about_to_sleep"
+    } else if f >= 5 {
+        "cant_lose"
+    } else if f >= 3 {
+        "at_risk"
+    } else {
+        "hibernating"
+    }
+}
 
 macro_rules! fields {
     ($($name:literal => $ty:expr, $scope:ident;)*) => {
@@ -286,6 +332,10 @@ fields! {
     "activities_30d" => Integer, ActivityMetric;
     "activities_90d" => Integer, ActivityMetric;
     "latest_sentiment" => Number, SentimentMetric;
+    "rfm_recency" => Integer, Rfm;
+    "rfm_frequency" => Integer, Rfm;
+    "rfm_monetary" => Integer, Rfm;
+    "rfm_segment" => Word(RFM_SEGMENTS), Rfm;
     "conversion_rate" => Number, Derived;
     "activity_score" => Number, Derived;
     "customer_value_score" => Number, Derived;

@@ -29,6 +29,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(segment_members, edit_members))
         .routes(routes!(segment_stats))
         .routes(routes!(refresh))
+        .routes(routes!(rfm_segments))
 }
 
 impl Resource for d::Segment {
@@ -200,6 +201,15 @@ pub struct MetricsDoc {
     activity_score: f64,
     /// Won value plus open value times the conversion rate, in cents.
     customer_value_score: f64,
+    /// RFM scores 1–5 among the organization's customers (none without a
+    /// won deal): recency (5: won most recently), frequency, monetary.
+    rfm_recency: Option<i64>,
+    rfm_frequency: Option<i64>,
+    rfm_monetary: Option<i64>,
+    /// `champions`, `loyal_customers`, `potential_loyalists`,
+    /// `new_customers`, `promising`, `need_attention`, `about_to_sleep`,
+    /// `at_risk`, `cant_lose` or `hibernating`.
+    rfm_segment: Option<String>,
 }
 
 /// A member (or a preview's contact) with its metrics.
@@ -421,5 +431,25 @@ pub async fn refresh(
         segments::refresh_now(&state.crm, &user.caller(), id)
             .await?
             .into(),
+    ))
+}
+
+/// Creates the ten RFM segments (`RFM: champions`, ...) as dynamic
+/// segments of the organization, each `{"field": "rfm_segment", "operand":
+/// "is", "value": ...}`.
+#[utoipa::path(post, path = "/api/segments/rfm", tag = "segments",
+    security(("bearer" = [])),
+    responses(
+        (status = 201, body = Vec<SegmentOut>),
+        NoToken,
+    ))]
+pub async fn rfm_segments(
+    State(state): State<AppState>,
+    user: AuthUser,
+) -> ApiResult<(axum::http::StatusCode, Json<Vec<SegmentOut>>)> {
+    let made = segments::create_rfm_segments(&state.crm, &user.caller()).await?;
+    Ok((
+        axum::http::StatusCode::CREATED,
+        Json(made.into_iter().map(Into::into).collect()),
     ))
 }

@@ -166,6 +166,23 @@ async fn a_salesperson_finds_big_quiet_tech_customers_and_what_they_are_worth() 
     );
     assert!(events.try_recv().is_none(), "no event for an empty refresh");
 
+    // The ready-made RFM segments: the one customer is a quintile of one.
+    let made = app.post_ok("/api/segments/rfm", &rep, json!({}), 201).await;
+    let sizes: Vec<(String, i64)> = made
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["name"].as_str().unwrap().to_string(),
+                s["size"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(sizes.len(), 10);
+    assert_eq!(sizes[9], ("RFM: hibernating".to_string(), 1), "{made}");
+    assert_eq!(sizes.iter().map(|s| s.1).sum::<i64>(), 1, "{made}");
+
     let r = app.delete(&format!("/api/segments/{id}"), &rep).await;
     assert_eq!(r.status(), 204);
     assert_error(

@@ -475,6 +475,18 @@ async fn organization_b_cannot_reach_anything_of_organization_a() {
                     assert_eq!(leads, 1, "B counts only its own lead: {a_stats}");
                     walked += 1;
                 }
+                "post /api/segments/rfm" => {
+                    // B's ten RFM segments hold B's customers only: B has none.
+                    let made = app.post_ok(path, &tb.token, json!({}), 201).await;
+                    let made = made.as_array().unwrap();
+                    assert_eq!(made.len(), 10, "{op}");
+                    assert!(
+                        made.iter()
+                            .all(|s| s["size"] == 0 && s["organization_id"] == tb.org_id),
+                        "{op}: {made:?}"
+                    );
+                    walked += 1;
+                }
                 "post /api/segments" | "post /api/segments/preview" => {
                     // A rule selecting everyone selects B's contacts only,
                     // and one naming A's user as owner selects nobody.

@@ -147,6 +147,15 @@ pub struct ContactMetrics {
     /// Won value plus the open value weighted by the conversion rate, in
     /// cents: what the customer is worth, realised and expected.
     pub customer_value_score: f64,
+    /// RFM recency score 1–5 among the organization's customers (5: won
+    /// most recently); none for a contact without a won deal.
+    pub rfm_recency: Option<i64>,
+    /// RFM frequency score 1–5 (won deals).
+    pub rfm_frequency: Option<i64>,
+    /// RFM monetary score 1–5 (won value).
+    pub rfm_monetary: Option<i64>,
+    /// The RFM segment from the recency and frequency scores.
+    pub rfm_segment: Option<String>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -172,6 +181,10 @@ struct MetricsRow {
     activities_30d: i64,
     activities_90d: i64,
     latest_sentiment: Option<f64>,
+    rfm_recency: Option<i64>,
+    rfm_frequency: Option<i64>,
+    rfm_monetary: Option<i64>,
+    rfm_segment: Option<String>,
 }
 
 /// Joins two halves of a sum of cents, saturating at `i64::MAX`.
@@ -212,6 +225,10 @@ impl ContactMetrics {
             conversion_rate,
             activity_score: r.total_activities as f64 / months,
             customer_value_score: won as f64 + open as f64 * conversion_rate.unwrap_or(0.0),
+            rfm_recency: r.rfm_recency,
+            rfm_frequency: r.rfm_frequency,
+            rfm_monetary: r.rfm_monetary,
+            rfm_segment: r.rfm_segment,
         }
     }
 }

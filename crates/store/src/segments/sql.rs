@@ -44,6 +44,7 @@ pub(crate) struct Needs {
     deals: bool,
     activities: bool,
     sentiment: bool,
+    rfm: bool,
 }
 
 impl Needs {
@@ -52,6 +53,7 @@ impl Needs {
         deals: true,
         activities: true,
         sentiment: true,
+        rfm: true,
     };
 
     fn of(rule: &Rule) -> Needs {
@@ -64,6 +66,7 @@ impl Needs {
                     n.activities = true
                 }
                 (FieldScope::SentimentMetric, _) => n.sentiment = true,
+                (FieldScope::Rfm, _) => n.rfm = true,
                 (FieldScope::Derived, _) => n.deals = true,
                 _ => {}
             }
@@ -228,8 +231,42 @@ pub(crate) fn base(
         .bind(org)
         .push(" AND s.activity_id = k.id) r WHERE rn = 1) ms ON ms.contact_id = c.id");
     }
+    if needs.rfm {
+        push_rfm(q, org);
+    }
     q.push(" WHERE c.organization_id = ").bind(org);
     push_scope(q, org, scope, "c.id");
+}
+
+/// The RFM scores of the organization's customers (contacts with a won
+/// deal), whatever the scope: quintiles (`NTILE(5)`) among all of them of
+/// the last won time (recency: the most recent score 5), the won deals
+/// and the won value, ties broken by contact id; and the segment named
+/// from R and F ([`neuracrm_domain::segments::rfm_segment`]).
+fn push_rfm(q: &mut Sql, org: OrgId) {
+    let v = capped("value_cents");
+    q.push(&format!(
+        " LEFT JOIN (SELECT contact_id, CAST(r AS BIGINT) AS rfm_recency, \
+         CAST(f AS BIGINT) AS rfm_frequency, CAST(m AS BIGINT) AS rfm_monetary, \
+         CASE WHEN r = 5 AND f >= 4 THEN 'champions' \
+         WHEN r >= 3 AND f >= 4 THEN 'loyal_customers' \
+         WHEN r >= 4 AND f >= 2 THEN 'potential_loyalists' \
+         WHEN r = 5 THEN 'new_customers' WHEN r = 4 THEN 'promising' \
+         WHEN r = 3 AND f = 3 THEN 'need_attention' WHEN r = 3 THEN 'about_to_sleep' \
+         WHEN f >= 5 THEN 'cant_lose' WHEN f >= 3 THEN 'at_risk' ELSE 'hibernating' END AS rfm_segment \
+         FROM (SELECT contact_id, \
+         NTILE(5) OVER (ORDER BY last_won_at ASC NULLS FIRST, contact_id) AS r, \
+         NTILE(5) OVER (ORDER BY won, contact_id) AS f, \
+         NTILE(5) OVER (ORDER BY won_hi, won_lo, contact_id) AS m \
+         FROM (SELECT contact_id, MAX(closed_at) AS last_won_at, COUNT(*) AS won, \
+         SUM(({v}) / 100000000) AS won_hi, SUM(({v}) % 100000000) AS won_lo \
+         FROM deals WHERE organization_id = "
+    ))
+    .bind(org)
+    .push(
+        " AND status = 'won' AND contact_id IS NOT NULL GROUP BY contact_id) w) s) mr \
+         ON mr.contact_id = c.id",
+    );
 }
 
 /// The columns of a metrics read ([`super::MetricsRow`]).
@@ -243,7 +280,8 @@ pub(crate) const METRIC_COLUMNS: &str = "c.id AS contact_id, c.created_at AS cre
      md.first_won_at AS first_won_at, md.last_won_at AS last_won_at, \
      COALESCE(ma.total_activities, 0) AS total_activities, ma.last_activity_at AS last_activity_at, \
      COALESCE(ma.activities_30d, 0) AS activities_30d, COALESCE(ma.activities_90d, 0) AS activities_90d, \
-     ms.latest_sentiment AS latest_sentiment";
+     ms.latest_sentiment AS latest_sentiment, mr.rfm_recency AS rfm_recency, \
+     mr.rfm_frequency AS rfm_frequency, mr.rfm_monetary AS rfm_monetary, mr.rfm_segment AS rfm_segment";
 
 /// The metrics of every contact in `scope`, in contact id order.
 pub(crate) fn metrics(org: OrgId, scope: Scope, now: DateTime<Utc>) -> Sql {
@@ -324,6 +362,7 @@ fn push_field(q: &mut Sql, b: Backend, f: &Field, now: DateTime<Utc>) {
         }
         (_, "last_activity_at") => "ma.last_activity_at".into(),
         (_, "latest_sentiment") => "ms.latest_sentiment".into(),
+        (FieldScope::Rfm, name) => format!("mr.{name}"),
         (_, "conversion_rate") => conversion,
         (_, "customer_value_score") => format!(
             "({} + {} * COALESCE({conversion}, 0))",

@@ -383,6 +383,63 @@ async fn metrics_equal_a_naive_computation_on_generated_data() {
             .map(|a| analysed[&a.0]);
         assert_eq!(m.latest_sentiment, latest, "contact {c}");
     }
+
+    // RFM: quintiles among the customers, computed independently.
+    // (contact, last won time, won deals, won value)
+    type Customer = (i64, DateTime<Utc>, i64, i64);
+    let customers: Vec<Customer> = contacts
+        .iter()
+        .filter_map(|&c| {
+            let won: Vec<_> = deals
+                .iter()
+                .filter(|d| d.1 == Some(c) && d.3 == "won")
+                .collect();
+            let last = won.iter().filter_map(|d| d.4).max()?;
+            Some((c, last, won.len() as i64, won.iter().map(|d| d.2).sum()))
+        })
+        .collect();
+    assert!(customers.len() > 5, "the data has customers to rank");
+    let ntile = |mut order: Vec<(i64, i64)>| -> BTreeMap<i64, i64> {
+        // `order` is (key rank, contact); NTILE(5) as SQL defines it.
+        order.sort();
+        let n = order.len();
+        let mut out = BTreeMap::new();
+        let mut i = 0;
+        for b in 1..=5 {
+            let size = n / 5 + usize::from(b <= n % 5);
+            for (_, c) in &order[i..i + size] {
+                out.insert(*c, b as i64);
+            }
+            i += size;
+        }
+        out
+    };
+    let rank_by =
+        |key: &dyn Fn(&Customer) -> i64| ntile(customers.iter().map(|c| (key(c), c.0)).collect());
+    let r = rank_by(&|c| c.1.timestamp());
+    let f = rank_by(&|c| c.2);
+    let m = rank_by(&|c| c.3);
+    for &c in &contacts {
+        let got = &got[&c];
+        let want = r.get(&c).map(|&r| {
+            let f = f[&c];
+            (
+                r,
+                f,
+                m[&c],
+                neuracrm_domain::segments::rfm_segment(r, f).to_string(),
+            )
+        });
+        let have = got.rfm_recency.map(|r| {
+            (
+                r,
+                got.rfm_frequency.unwrap(),
+                got.rfm_monetary.unwrap(),
+                got.rfm_segment.clone().unwrap(),
+            )
+        });
+        assert_eq!(have, want, "contact {c}");
+    }
 }
 
 /// Contacts for the operand table: names say what each is.
@@ -637,6 +694,15 @@ async fn every_operand_selects_what_it_says() {
         (
             json!({"field": "lead.title", "operand": "contains", "value": "%'"}),
             &[],
+        ),
+        // One customer: every score is 1 (a quintile of one).
+        (
+            json!({"field": "rfm_segment", "operand": "is", "value": "hibernating"}),
+            &["tech"],
+        ),
+        (
+            json!({"field": "rfm_recency", "operand": "is_empty"}),
+            &["health", "nothing", "quote"],
         ),
         // The example: technology, a won deal over 50,000, no
         // activity in 60 days.
