@@ -6,11 +6,39 @@ use neuracrm_store::activities::ActivityFilter;
 use neuracrm_store::contacts::{ContactFilter, ContactSort};
 use neuracrm_store::deals::DealFilter;
 use neuracrm_store::leads::LeadFilter;
+use neuracrm_store::segments::SegmentRef;
 use neuracrm_store::{Page, Paged, Sort};
 
 use crate::activities::ActivityView;
 use crate::records::{List, Record};
 use crate::{ActionResult, Caller, Crm};
+
+/// A contact as read: the record, and, when read on its own, the segments
+/// holding it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContactView {
+    /// The contact.
+    pub contact: Contact,
+    /// The segments holding it (read for one contact; `None` in lists and
+    /// on writes, which do not read them).
+    pub segments: Option<Vec<SegmentRef>>,
+}
+
+impl std::ops::Deref for ContactView {
+    type Target = Contact;
+    fn deref(&self) -> &Contact {
+        &self.contact
+    }
+}
+
+impl From<Contact> for ContactView {
+    fn from(contact: Contact) -> Self {
+        ContactView {
+            contact,
+            segments: None,
+        }
+    }
+}
 
 impl Record for Contact {
     type Id = ContactId;
@@ -18,7 +46,7 @@ impl Record for Contact {
     type Patch = ContactPatch;
     type Filter = ContactFilter;
     type Sort = Sort<ContactSort>;
-    type View = Contact;
+    type View = ContactView;
 
     async fn insert(crm: &Crm, caller: &Caller, new: &NewContact) -> ActionResult<Contact> {
         Ok(crm
@@ -28,8 +56,13 @@ impl Record for Contact {
             .await?)
     }
 
-    async fn fetch(crm: &Crm, org: OrgId, id: ContactId) -> ActionResult<Contact> {
-        Ok(crm.store.contacts().get(org, id).await?)
+    async fn fetch(crm: &Crm, org: OrgId, id: ContactId) -> ActionResult<ContactView> {
+        let contact = crm.store.contacts().get(org, id).await?;
+        let segments = crm.store.segments().of_contact(org, id).await?;
+        Ok(ContactView {
+            contact,
+            segments: Some(segments),
+        })
     }
 
     async fn change(
@@ -53,16 +86,17 @@ impl Record for Contact {
             .await?)
     }
 
-    async fn find(crm: &Crm, org: OrgId, q: &List<Contact>) -> ActionResult<Paged<Contact>> {
-        Ok(crm
+    async fn find(crm: &Crm, org: OrgId, q: &List<Contact>) -> ActionResult<Paged<ContactView>> {
+        let page = crm
             .store
             .contacts()
             .list(org, &q.filter, q.sort, q.page)
-            .await?)
+            .await?;
+        Ok(page.map(ContactView::from))
     }
 
-    fn view(self) -> Contact {
-        self
+    fn view(self) -> ContactView {
+        self.into()
     }
 
     fn created(&self) -> Option<EventKind> {

@@ -21,7 +21,8 @@
 //!   the same for the JSON API's tokens and a web UI's cookies;
 //! - [`import`]: CSV import of contacts and leads, in the request or in the
 //!   background;
-//! - [`scoring`], [`forecasting`], [`sentiment`]: the engines' actions.
+//! - [`scoring`], [`forecasting`], [`sentiment`]: the engines' actions;
+//! - [`segments`]: customer segments, their members, stats and refresh.
 //!
 //! ```no_run
 //! # async fn demo(crm: neuracrm_actions::Crm, caller: neuracrm_actions::Caller) -> neuracrm_actions::ActionResult<()> {
@@ -52,6 +53,7 @@ pub mod import;
 pub mod leads;
 pub mod records;
 pub mod scoring;
+pub mod segments;
 pub mod sentiment;
 pub mod sessions;
 pub mod users;

@@ -63,6 +63,41 @@ pub enum Command {
     /// backfill of activities' stored sentiment.
     #[command(subcommand)]
     Sentiment(SentimentCommand),
+    /// Customer segments: refresh the dynamic ones.
+    #[command(subcommand)]
+    Segments(SegmentsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SegmentsCommand {
+    /// Re-evaluate every dynamic segment (of one organization with --org),
+    /// writing only who entered and left, with one `segment_updated` event
+    /// per changed segment; prints {organizations, segments, failed,
+    /// entered, left, seconds}.
+    Update {
+        /// Only this organization.
+        #[arg(long)]
+        org: Option<i64>,
+        /// Print the summary as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Benchmark (hidden): the metrics of every contact in one statement
+    /// against one statement per contact on a sample, and twenty dynamic
+    /// segments created and refreshed. Adds segments named `bench …` to the
+    /// organization: run it on a benchmark database.
+    #[command(hide = true)]
+    Bench {
+        /// The organization measured.
+        #[arg(long, default_value_t = 1)]
+        org: i64,
+        /// Contacts whose metrics the baseline reads one statement each.
+        #[arg(long, default_value_t = 500)]
+        sample: u32,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     ActivityId, ActivityType, ContactId, DealId, DealStage, DealStatus, ForecastModelId, LeadId,
-    OrgId, UserId,
+    OrgId, SegmentId, UserId,
 };
 
 /// An event with its tenant and time.
@@ -154,6 +154,35 @@ pub enum EventKind {
         /// The model.
         model_id: ForecastModelId,
     },
+    /// A segment was created (with its first members).
+    SegmentCreated {
+        /// The segment.
+        id: SegmentId,
+        /// Its members.
+        size: i64,
+    },
+    /// A segment's name, description or rule was changed.
+    SegmentChanged {
+        /// The segment.
+        id: SegmentId,
+    },
+    /// A segment's members were refreshed: one event per refresh that
+    /// changed something, never one per member.
+    SegmentUpdated {
+        /// The segment.
+        id: SegmentId,
+        /// Contacts that joined.
+        entered: u64,
+        /// Contacts that left.
+        left: u64,
+        /// Members now.
+        size: i64,
+    },
+    /// A segment was deleted.
+    SegmentDeleted {
+        /// The segment.
+        id: SegmentId,
+    },
 }
 
 impl EventKind {
@@ -177,6 +206,10 @@ impl EventKind {
         "activity_updated",
         "activity_deleted",
         "forecast_updated",
+        "segment_created",
+        "segment_changed",
+        "segment_updated",
+        "segment_deleted",
     ];
 
     /// The event's `type` word.
@@ -199,6 +232,10 @@ impl EventKind {
             EventKind::ActivityUpdated { .. } => "activity_updated",
             EventKind::ActivityDeleted { .. } => "activity_deleted",
             EventKind::ForecastUpdated { .. } => "forecast_updated",
+            EventKind::SegmentCreated { .. } => "segment_created",
+            EventKind::SegmentChanged { .. } => "segment_changed",
+            EventKind::SegmentUpdated { .. } => "segment_updated",
+            EventKind::SegmentDeleted { .. } => "segment_deleted",
         }
     }
 }
@@ -278,6 +315,18 @@ mod tests {
             EventKind::ForecastUpdated {
                 model_id: ForecastModelId(1),
             },
+            EventKind::SegmentCreated {
+                id: SegmentId(1),
+                size: 0,
+            },
+            EventKind::SegmentChanged { id: SegmentId(1) },
+            EventKind::SegmentUpdated {
+                id: SegmentId(1),
+                entered: 1,
+                left: 0,
+                size: 1,
+            },
+            EventKind::SegmentDeleted { id: SegmentId(1) },
         ];
         let tags: Vec<String> = every
             .iter()

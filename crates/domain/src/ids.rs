@@ -49,4 +49,6 @@ typed_id!(
     ForecastResultId,
     /// An audit-log entry.
     AuditId,
+    /// A customer segment.
+    SegmentId,
 );

@@ -23,6 +23,8 @@ macro_rules! vocabulary {
         impl $name {
             /// Every variant, in declaration order.
             pub const ALL: &'static [$name] = &[$($name::$variant),+];
+            /// The words, in declaration order.
+            pub const WORDS: &'static [&'static str] = &[$($word),+];
             /// The accepted words, comma-separated (for error messages and docs).
             pub const EXPECTED: &'static str = concat!($($word, ", "),+);
 

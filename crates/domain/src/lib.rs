@@ -9,7 +9,8 @@
 //! - [`kinds`]: the closed vocabularies (roles, statuses, stages, activity types);
 //! - [`entities`]: the records and the inputs that create or change them;
 //! - [`events`]: what happened, published after every write;
-//! - [`session`]: sign-in sessions and their opaque ids.
+//! - [`session`]: sign-in sessions and their opaque ids;
+//! - [`segments`]: customer segments and their rule trees.
 //!
 //! No IO lives here: no database, no network, no async runtime.
 //!
@@ -28,6 +29,7 @@ pub mod ids;
 pub mod kinds;
 pub mod password;
 mod patch;
+pub mod segments;
 pub mod session;
 pub mod values;
 
@@ -36,5 +38,6 @@ pub use error::{DomainError, PasswordWeakness};
 pub use events::{DomainEvent, EventKind};
 pub use ids::*;
 pub use kinds::*;
+pub use segments::{NewSegment, Rule, RuleError, Segment, SegmentKind, SegmentPatch};
 pub use session::{Session, SessionId};
 pub use values::*;

@@ -126,6 +126,13 @@ pub struct Settings {
     pub scoring_interval_secs: u64,
     /// How often the forecast cycle runs, in seconds.
     pub forecast_interval_secs: u64,
+    /// How often the scheduler refreshes every dynamic segment, in seconds
+    /// (rules on time, such as `in_last_days`, change with no write).
+    pub segments_interval_secs: u64,
+    /// How long after a write to a contact, lead, deal or activity the
+    /// dynamic segments of its organization are refreshed, in milliseconds:
+    /// writes within this window share one refresh.
+    pub segments_debounce_ms: u64,
     /// A trained sentiment model file used for organizations without one of
     /// their own (`settings.sentiment.model_path`); VADER when unset or when
     /// the file cannot be loaded.
@@ -180,6 +187,8 @@ struct Defaults {
     scheduler: bool,
     scoring_interval_secs: u64,
     forecast_interval_secs: u64,
+    segments_interval_secs: u64,
+    segments_debounce_ms: u64,
 }
 
 const DEFAULTS: Defaults = Defaults {
@@ -207,6 +216,8 @@ const DEFAULTS: Defaults = Defaults {
     scheduler: true,
     scoring_interval_secs: 15 * 60,
     forecast_interval_secs: 24 * 3600,
+    segments_interval_secs: 3600,
+    segments_debounce_ms: 2000,
 };
 
 /// Why settings could not be loaded.
@@ -266,6 +277,8 @@ impl Settings {
             scheduler: false,
             scoring_interval_secs: DEFAULTS.scoring_interval_secs,
             forecast_interval_secs: DEFAULTS.forecast_interval_secs,
+            segments_interval_secs: DEFAULTS.segments_interval_secs,
+            segments_debounce_ms: DEFAULTS.segments_debounce_ms,
             sentiment_model: None,
         }
     }

@@ -35,6 +35,7 @@ pub mod organizations;
 pub mod paging;
 pub mod scoring;
 pub mod seed;
+pub mod segments;
 pub mod sentiment;
 pub mod sessions;
 pub mod sqlite_read;
@@ -140,6 +141,11 @@ impl Store {
     /// Forecasting models and their stored results.
     pub fn forecasting_models(&self) -> forecasting_models::ForecastingModels<'_> {
         forecasting_models::ForecastingModels { db: &self.db }
+    }
+
+    /// Customer segments, their members and the per-contact metrics.
+    pub fn segments(&self) -> segments::Segments<'_> {
+        segments::Segments { db: &self.db }
     }
 
     /// The audit log.

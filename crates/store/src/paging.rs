@@ -81,6 +81,16 @@ impl<T> Paged<T> {
         }
     }
 
+    /// Converts every item (infallibly).
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Paged<U> {
+        Paged {
+            items: self.items.into_iter().map(f).collect(),
+            limit: self.limit,
+            offset: self.offset,
+            has_more: self.has_more,
+        }
+    }
+
     /// Converts every item.
     pub fn try_map<U, E>(self, f: impl FnMut(T) -> Result<U, E>) -> Result<Paged<U>, E> {
         Ok(Paged {

@@ -214,14 +214,7 @@ const COUNTS_FROM: &str = "CAST(COUNT(*) AS BIGINT) AS count, AVG(s.compound) AS
 
 /// Appends `AND a.id IN ($n, ...)`.
 fn push_ids(q: &mut Sql, column: &str, ids: &[ActivityId]) {
-    q.push(" AND ").push(column).push(" IN (");
-    for (i, id) in ids.iter().enumerate() {
-        if i > 0 {
-            q.push(", ");
-        }
-        q.bind(*id);
-    }
-    q.push(")");
+    crate::tables::push_in(q, column, ids);
 }
 
 /// Appends the scope's filter on the activities aliased `a`.

@@ -164,6 +164,18 @@ pub(crate) fn filter_eq(q: &mut Sql, column: &str, v: Option<impl Into<crate::Pa
     }
 }
 
+/// Appends ` AND <column> IN ($a, $b, ...)`; `ids` must not be empty.
+pub(crate) fn push_in<T: Into<crate::Param> + Copy>(q: &mut Sql, column: &str, ids: &[T]) {
+    q.push(" AND ").push(column).push(" IN (");
+    for (i, id) in ids.iter().enumerate() {
+        if i > 0 {
+            q.push(", ");
+        }
+        q.bind(*id);
+    }
+    q.push(")");
+}
+
 /// Appends a range filter on `column` for whichever bounds are set
 /// (`from` inclusive, `to` exclusive).
 pub(crate) fn filter_range<T: Into<crate::Param>>(

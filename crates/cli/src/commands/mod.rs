@@ -5,6 +5,7 @@ mod forecast;
 mod score;
 mod score_bench;
 mod seed;
+mod segments;
 mod sentiment;
 mod serve;
 
@@ -38,7 +39,25 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Seed(args) => seed::seed(settings, args).await,
         Command::Score(args) => score::score(settings, args).await,
         Command::ScoreBench(args) => score_bench::bench(settings, args).await,
+        Command::Segments(crate::cli::SegmentsCommand::Update { org, json }) => {
+            segments::update(settings, org, json).await
+        }
+        Command::Segments(crate::cli::SegmentsCommand::Bench { org, sample, json }) => {
+            segments::bench(settings, org, sample, json).await
+        }
     }
+}
+
+/// Checks that `--org` names an organization (the error names the flag).
+pub async fn check_org(store: &Store, org: Option<neuracrm_domain::OrgId>) -> Result<()> {
+    if let Some(o) = org {
+        store
+            .organizations()
+            .get(o)
+            .await
+            .with_context(|| format!("--org {}", o.0))?;
+    }
+    Ok(())
 }
 
 /// Opens (and migrates) the configured database with a message that names it.

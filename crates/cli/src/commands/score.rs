@@ -20,13 +20,7 @@ use crate::cli::ScoreArgs;
 pub async fn score(settings: Settings, a: ScoreArgs) -> Result<()> {
     let store = open_store(&settings).await?;
     let org = a.org.map(OrgId);
-    if let Some(o) = org {
-        store
-            .organizations()
-            .get(o)
-            .await
-            .with_context(|| format!("--org {}", o.0))?;
-    }
+    super::check_org(&store, org).await?;
     if a.continuous {
         return continuous(&settings, store, a).await;
     }

@@ -661,3 +661,72 @@ fn backup_refuses_what_it_cannot_copy_and_tells_how_to_dump_postgres() {
     );
     assert!(!dir.path().join("crm.dump").exists());
 }
+
+#[test]
+fn segments_update_refreshes_dynamic_segments_and_writes_only_the_difference() {
+    use neuracrm_domain::segments::{NewSegment, Rule, SegmentKind};
+    let dir = tempfile::tempdir().unwrap();
+    seed_small(dir.path(), "sqlite://s.db");
+    // A dynamic segment of organization 1 saved with no members yet, and a
+    // static one that the update must leave alone.
+    let url = format!("sqlite://{}", dir.path().join("s.db").display());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let rule = serde_json::json!({"field": "total_activities", "operand": "gte", "value": 1});
+    rt.block_on(async {
+        let store = neuracrm_store::Store::open(&url, &Default::default())
+            .await
+            .unwrap();
+        for kind in [SegmentKind::Dynamic, SegmentKind::Static] {
+            let new = NewSegment {
+                name: "Active".into(),
+                description: None,
+                kind,
+                rule: rule.clone(),
+            };
+            let parsed = Rule::parse(&rule).unwrap();
+            store
+                .segments()
+                .create(
+                    neuracrm_domain::OrgId(1),
+                    None,
+                    &new,
+                    &parsed,
+                    &[],
+                    chrono::Utc::now(),
+                )
+                .await
+                .unwrap();
+        }
+        store.db().close().await;
+    });
+    let run = |args: &[&str]| {
+        let mut all = vec!["segments", "update", "--db", "sqlite://s.db"];
+        all.extend_from_slice(args);
+        neuracrm(&all, dir.path())
+    };
+    let o = run(&["--json"]);
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    let s: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        (s["organizations"].as_u64(), s["segments"].as_u64()),
+        (Some(1), Some(1)),
+        "{out}"
+    );
+    assert!(s["entered"].as_u64().unwrap() > 0, "{out}");
+    assert_eq!(s["left"], 0, "{out}");
+    // Nothing changed since: nothing is written.
+    let o = run(&["--org", "1"]);
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        out.contains("1 segments of 1 organizations refreshed (0 failed): 0 entered, 0 left"),
+        "{out}"
+    );
+    let o = run(&["--org", "99"]);
+    assert!(!o.status.success());
+    assert!(text(&o).1.contains("--org 99"), "{}", text(&o).1);
+}

@@ -4,7 +4,7 @@
 //! reads of other resources).
 
 use chrono::{DateTime, Utc};
-use neuracrm_actions::contacts;
+use neuracrm_actions::contacts::{self, ContactView};
 use neuracrm_actions::records::List;
 use neuracrm_domain as d;
 use neuracrm_domain::{ContactId, ContactPatch, Email, UserId};
@@ -92,10 +92,26 @@ pub struct ContactOut {
     owner_id: Option<i64>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+    /// The segments holding the contact: sent by `GET /api/contacts/{id}`
+    /// only (absent from lists and from the answers of writes).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    segments: Option<Vec<SegmentRefOut>>,
 }
 
-impl From<d::Contact> for ContactOut {
-    fn from(c: d::Contact) -> Self {
+/// A segment holding a contact.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SegmentRefOut {
+    /// The segment.
+    id: i64,
+    /// Its name.
+    name: String,
+    /// When the contact entered it.
+    entered_at: DateTime<Utc>,
+}
+
+impl From<ContactView> for ContactOut {
+    fn from(v: ContactView) -> Self {
+        let c = v.contact;
         ContactOut {
             id: c.id.0,
             organization_id: c.organization_id.0,
@@ -110,13 +126,22 @@ impl From<d::Contact> for ContactOut {
             owner_id: c.owner_id.map(|u| u.0),
             created_at: c.created_at,
             updated_at: c.updated_at,
+            segments: v.segments.map(|list| {
+                list.into_iter()
+                    .map(|s| SegmentRefOut {
+                        id: s.id,
+                        name: s.name,
+                        entered_at: s.entered_at,
+                    })
+                    .collect()
+            }),
         }
     }
 }
 
 page_type!(
     /// A page of contacts.
-    ContactPage, ContactOut, d::Contact
+    ContactPage, ContactOut, ContactView
 );
 
 /// A new contact.

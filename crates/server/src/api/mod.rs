@@ -22,6 +22,7 @@ pub mod health;
 pub mod import;
 pub mod leads;
 pub mod scoring;
+pub mod segments;
 pub mod sentiment;
 pub mod sessions;
 pub mod users;
@@ -55,6 +56,7 @@ pub mod users;
         (name = "sentiment", description = "Sentiment of texts and of activities"),
         (name = "forecasting", description = "Forecasts of revenue, won deals and new customers; forecasting models and their accuracy"),
         (name = "scoring", description = "Lead scores, their configuration, batches and analytics"),
+        (name = "segments", description = "Customer segments: rule trees over contact fields, metrics, leads and deals; members, stats"),
         (name = "events", description = "The organization's events, live (Server-Sent Events)"),
     )
 )]
@@ -92,6 +94,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(forecast::router())
         .merge(forecasting_models::router())
         .merge(scoring::router())
+        .merge(segments::router())
         .merge(events::router())
         .split_for_parts()
 }

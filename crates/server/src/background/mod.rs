@@ -6,7 +6,9 @@
 //!   each slot once. Enabled by `Settings::scheduler`.
 //! - **Event subscribers**: downstream work triggered by writes (an activity
 //!   with customer text gets its sentiment, a won deal invalidates cached
-//!   forecasts). They run whether or not the scheduler does.
+//!   forecasts, a changed contact, lead, deal or activity refreshes its
+//!   organization's dynamic segments, debounced). They run whether or not
+//!   the scheduler does.
 //! - **The import worker** ([`neuracrm_actions::import::run_worker`]):
 //!   processes background CSV imports, claimed through the database (so
 //!   with several instances each import runs on one, and one whose instance
@@ -26,6 +28,7 @@ use tokio::task::JoinHandle;
 
 use crate::AppState;
 
+pub mod segments;
 pub mod sentiment;
 
 /// The running background tasks; dropping it stops them.
@@ -49,10 +52,21 @@ impl Background {
                 "forecast_cycle",
                 forecast_cycle(crm, state.settings.forecast_interval_secs),
             );
+            bg.add(
+                neuracrm_actions::segments::JOB,
+                segments_periodic(crm, state.settings.segments_interval_secs),
+            );
         }
         // Event subscribers register here. Each subscribes before its task
         // starts, so no event published after start-up is missed.
         bg.add("sentiment", sentiment::spawn_subscriber(crm));
+        bg.add(
+            "segments",
+            segments::spawn_subscriber(
+                crm,
+                Duration::from_millis(state.settings.segments_debounce_ms),
+            ),
+        );
         // Background CSV imports: claimed through the database, so any
         // instance may process (or resume) any import.
         bg.add(
@@ -105,6 +119,30 @@ fn scoring_periodic(crm: &Crm, interval_secs: u64) -> JoinHandle<()> {
         move || {
             let crm = crm.clone();
             async move { scheduled_run(&crm.store, crm.events.as_ref(), &crm.intent, Utc::now()).await }
+        },
+    ))
+}
+
+/// The refresh of every dynamic segment (every `interval_secs`, at least a
+/// minute), claimed through `job_runs`.
+fn segments_periodic(crm: &Crm, interval_secs: u64) -> JoinHandle<()> {
+    let crm = crm.clone();
+    let every = Duration::from_secs(interval_secs.max(60));
+    tokio::spawn(run_periodic(
+        crm.store.clone(),
+        instance_name(),
+        neuracrm_actions::segments::JOB,
+        every,
+        move || {
+            let crm = crm.clone();
+            async move {
+                neuracrm_actions::segments::scheduled_run(
+                    &crm.store,
+                    crm.events.as_ref(),
+                    Utc::now(),
+                )
+                .await
+            }
         },
     ))
 }

@@ -126,7 +126,9 @@ impl Timeline for Contact {
         ContactId(raw)
     }
 
-    fn on(contact: &Contact) -> (Option<LeadId>, Option<ContactId>) {
+    fn on(
+        contact: &neuracrm_actions::contacts::ContactView,
+    ) -> (Option<LeadId>, Option<ContactId>) {
         (None, Some(contact.id))
     }
 }

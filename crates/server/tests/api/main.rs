@@ -14,6 +14,7 @@ mod import;
 mod resources;
 mod scale_out;
 mod scoring;
+mod segments;
 mod sentiment;
 mod sessions;
 mod tenancy;

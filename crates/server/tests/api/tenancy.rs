@@ -41,6 +41,7 @@ struct Ids {
     activity: i64,
     forecasting_model: i64,
     import: i64,
+    segment: i64,
 }
 
 async fn seed(app: &TestApp, t: &Tenant, tag: &str) -> Ids {
@@ -98,8 +99,17 @@ async fn seed(app: &TestApp, t: &Tenant, tag: &str) -> Ids {
     while app.get_ok(&import_path, &t.token).await["status"] != "completed" {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
+    let seg = app
+        .post_ok(
+            "/api/segments",
+            &t.token,
+            json!({"name": "Everyone", "kind": "dynamic", "rule": {"field": "total_deals", "operand": "gte", "value": 0}}),
+            201,
+        )
+        .await;
     let id = |v: &Value| v["id"].as_i64().unwrap();
     Ids {
+        segment: id(&seg),
         import: id(&import),
         forecasting_model: id(&m),
         user,
@@ -120,6 +130,7 @@ fn id_for(path: &str, a: &Ids) -> i64 {
         "activities" => a.activity,
         "forecasting-models" => a.forecasting_model,
         "imports" => a.import,
+        "segments" => a.segment,
         other => panic!("no id for {other}"),
     }
 }
@@ -132,6 +143,7 @@ fn patch_body(path: &str) -> Value {
         "leads" | "deals" => json!({"title": "Hijacked"}),
         "activities" => json!({"subject": "Hijacked"}),
         "forecasting-models" => json!({"name": "Hijacked", "active": false}),
+        "segments" => json!({"name": "Hijacked"}),
         other => panic!("{other}"),
     }
 }
@@ -205,7 +217,14 @@ async fn organization_b_cannot_reach_anything_of_organization_a() {
                 let url = path
                     .replace("{id}", &id_for(path, &a).to_string())
                     .replace("{session_id}", &a_session);
-                let body = (m == Method::PATCH).then(|| patch_body(path));
+                let body = match m {
+                    Method::PATCH => Some(patch_body(path)),
+                    // Adds A's own contact to A's segment, if it could.
+                    Method::POST if path.ends_with("/members") => {
+                        Some(json!({"add": [a.contact], "remove": []}))
+                    }
+                    _ => None,
+                };
                 let r = app.call(m.clone(), &url, Some(&tb.token), body).await;
                 assert_error(r, 404, "not_found").await;
                 walked += 1;
@@ -324,15 +343,20 @@ async fn organization_b_cannot_reach_anything_of_organization_a() {
                     );
                     walked += 1;
                 }
-                "get /api/imports" => {
+                "get /api/imports" | "get /api/segments" => {
                     let list = app.get_ok(path, &tb.token).await;
+                    let own = if path == "/api/imports" {
+                        b.import
+                    } else {
+                        b.segment
+                    };
                     let ids: Vec<&Value> = list["items"]
                         .as_array()
                         .unwrap()
                         .iter()
                         .map(|i| &i["id"])
                         .collect();
-                    assert_eq!(ids, [&json!(b.import)], "only B's import: {list}");
+                    assert_eq!(ids, [&json!(own)], "only B's own: {list}");
                     walked += 1;
                 }
                 "post /api/sentiment/analyze" => {
@@ -470,6 +494,46 @@ async fn organization_b_cannot_reach_anything_of_organization_a() {
                     assert_eq!(r.status(), 426, "{path}");
                     walked += 1;
                 }
+                "post /api/segments/rfm" => {
+                    // B's ten RFM segments hold B's customers only: B has none.
+                    let made = app.post_ok(path, &tb.token, json!({}), 201).await;
+                    let made = made.as_array().unwrap();
+                    assert_eq!(made.len(), 10, "{op}");
+                    assert!(
+                        made.iter()
+                            .all(|s| s["size"] == 0 && s["organization_id"] == tb.org_id),
+                        "{op}: {made:?}"
+                    );
+                    walked += 1;
+                }
+                "post /api/segments" | "post /api/segments/preview" => {
+                    // A rule selecting everyone selects B's contacts only,
+                    // and one naming A's user as owner selects nobody.
+                    let everyone = json!({"field": "total_deals", "operand": "gte", "value": 0});
+                    let owned = json!({"field": "owner_id", "operand": "is", "value": a.user});
+                    let body =
+                        |rule: &Value| json!({"name": "B's", "kind": "static", "rule": rule});
+                    let mine = app.get_ok("/api/contacts?limit=200", &tb.token).await["items"]
+                        .as_array()
+                        .unwrap()
+                        .len();
+                    if path == "/api/segments" {
+                        let s = app.post_ok(path, &tb.token, body(&everyone), 201).await;
+                        assert_eq!(s["size"], mine, "B's contacts only: {s}");
+                        let s = app.post_ok(path, &tb.token, body(&owned), 201).await;
+                        assert_eq!(s["size"], 0, "{s}");
+                    } else {
+                        let p = app
+                            .post_ok(path, &tb.token, json!({"rule": everyone}), 200)
+                            .await;
+                        assert_eq!(p["count"], mine, "{p}");
+                        let p = app
+                            .post_ok(path, &tb.token, json!({"rule": owned}), 200)
+                            .await;
+                        assert_eq!(p["count"], 0, "{p}");
+                    }
+                    walked += 1;
+                }
                 "get /api/events" => {
                     // B watches while it walks; checked after the walk.
                     b_stream = Some(EventStream::open(&app, path, &tb.token).await);
@@ -544,6 +608,15 @@ async fn organization_b_cannot_reach_anything_of_organization_a() {
     }
 
     assert_eq!(snapshot(&app, &ta).await, before, "nothing of A changed");
+    // A's segment (outside the snapshot: its refresh time moves with A's
+    // own writes) keeps its name and its one member.
+    let seg = app
+        .get_ok(&format!("/api/segments/{}", a.segment), &ta.token)
+        .await;
+    assert_eq!(
+        (seg["name"].as_str(), seg["size"].as_i64()),
+        (Some("Everyone"), Some(1))
+    );
     assert!(
         b_events.try_recv().is_none(),
         "no event of organization A was published"

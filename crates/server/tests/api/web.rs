@@ -441,6 +441,30 @@ async fn assets_are_hashed_immutable_and_compressed() {
 }
 
 #[tokio::test]
+async fn a_contact_page_names_the_segments_holding_the_contact() {
+    let app = spawn_app().await;
+    let a = app.tenant("Alpha").await;
+    let c = app
+        .post_ok("/api/contacts", &a.token, json!({"first_name": "Ada"}), 201)
+        .await;
+    let mut b = Browser::new(&app);
+    b.sign_in(&a.email).await;
+    let page = b.get_page(&format!("/contacts/{}", c["id"])).await;
+    assert!(!page.contains("contact-segments"), "in no segment yet");
+    let everyone = json!({"field": "total_deals", "operand": "gte", "value": 0});
+    app.post_ok(
+        "/api/segments",
+        &a.token,
+        json!({"name": "Everyone & co", "kind": "static", "rule": everyone}),
+        201,
+    )
+    .await;
+    let page = b.get_page(&format!("/contacts/{}", c["id"])).await;
+    assert!(page.contains("id=\"contact-segments\""), "{page}");
+    assert!(page.contains("Everyone &#38; co"), "escaped: {page}");
+}
+
+#[tokio::test]
 async fn a_browser_that_reconnects_is_told_to_refresh_and_every_message_has_an_id() {
     let app = spawn_app().await;
     let a = app.tenant("Alpha").await;

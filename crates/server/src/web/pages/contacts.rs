@@ -150,7 +150,11 @@ pub async fn list(
         ]),
         pager: l.pager(found.has_more),
         live: "sse:contact_created throttle:3s, sse:contact_updated throttle:3s, sse:contact_deleted throttle:3s",
-        rows: found.items.into_iter().map(ContactRow).collect(),
+        rows: found
+            .items
+            .into_iter()
+            .map(|v| ContactRow(v.contact))
+            .collect(),
     })
 }
 
@@ -159,6 +163,8 @@ pub async fn list(
 pub struct ContactPage {
     shell: Shell,
     contact: ContactRow,
+    /// The segments holding the contact.
+    segments: Vec<neuracrm_store::segments::SegmentRef>,
     leads: Vec<LeadRow>,
     more_leads: bool,
     deals: Vec<DealItem>,
@@ -188,7 +194,8 @@ pub async fn show(
     let now = Utc::now();
     Ok(ContactPage {
         shell: Shell::new(&user, full_name(&contact), "/contacts"),
-        contact: ContactRow(contact),
+        segments: contact.segments.clone().unwrap_or_default(),
+        contact: ContactRow(contact.contact),
         more_leads: leads.has_more,
         leads: leads.items.into_iter().map(LeadRow::from).collect(),
         more_deals: deals.has_more,

@@ -1,0 +1,201 @@
+//! `segments update`: the refresh of dynamic segments that the server's
+//! scheduler also runs (`neuracrm_actions::segments::refresh_all`), with a
+//! progress bar on a terminal; and `segments bench` (hidden), which
+//! measures the metrics pass and a refresh of twenty dynamic segments.
+
+use std::io::IsTerminal;
+
+use anyhow::{Context, Result, bail};
+use chrono::Utc;
+use indicatif::{ProgressBar, ProgressStyle};
+use neuracrm_actions::segments::{dynamic_segments, refresh_all};
+use neuracrm_domain::OrgId;
+use neuracrm_server::Settings;
+
+use super::open_store;
+
+pub async fn update(settings: Settings, org: Option<i64>, json: bool) -> Result<()> {
+    let store = open_store(&settings).await?;
+    let org = org.map(OrgId);
+    super::check_org(&store, org).await?;
+    // Redis when configured, so the servers' watchers see the updates.
+    let events = neuracrm_server::startup::event_bus(&settings).await?;
+    let bar = if std::io::stderr().is_terminal() {
+        let total = dynamic_segments(&store, org).await?.len() as u64;
+        let bar = ProgressBar::new(total);
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{elapsed_precise} [{bar:40}] {pos}/{len} segments ({msg})",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        bar
+    } else {
+        ProgressBar::hidden()
+    };
+    let summary = refresh_all(&store, events.as_ref(), org, Utc::now(), |seg, _| {
+        bar.set_message(seg.name.clone());
+        bar.inc(1);
+    })
+    .await
+    .context("refreshing segments")?;
+    bar.finish_and_clear();
+    if json {
+        println!("{}", serde_json::to_string(&summary)?);
+    } else {
+        println!("{}", summary.line());
+    }
+    if summary.failed > 0 {
+        bail!(
+            "{} segments could not be refreshed (see the log)",
+            summary.failed
+        );
+    }
+    Ok(())
+}
+
+/// Twenty rules of the kinds a salesperson writes, over every kind of
+/// field (contact, lead, deal, activity and derived metrics).
+fn bench_rules() -> Vec<serde_json::Value> {
+    use serde_json::json;
+    let c = |field: &str, operand: &str, value: serde_json::Value| json!({"field": field, "operand": operand, "value": value});
+    let and = |children: Vec<serde_json::Value>| json!({"op": "and", "children": children});
+    vec![
+        c("industry", "is", json!("technology")),
+        c("industry", "in", json!(["healthcare", "finance"])),
+        c("company_size", "gte", json!(500)),
+        c("job_title", "contains", json!("director")),
+        c("total_leads", "gte", json!(3)),
+        c("won_deals", "gte", json!(1)),
+        c("won_value_cents", "gt", json!(5_000_000)),
+        c("open_deals", "gte", json!(2)),
+        c("conversion_rate", "gte", json!(0.5)),
+        c("avg_lead_score", "gt", json!(70)),
+        c("last_activity_at", "not_in_last_days", json!(60)),
+        c("activities_30d", "gte", json!(3)),
+        c("activity_score", "gt", json!(2)),
+        c("customer_value_score", "gt", json!(1_000_000)),
+        c("lead.status", "is", json!("qualified")),
+        c("deal.stage", "in", json!(["proposal", "negotiation"])),
+        c("created_at", "in_last_days", json!(365)),
+        and(vec![
+            c("industry", "is", json!("technology")),
+            c("deal.status", "is", json!("won")),
+            c("deal.value_cents", "gt", json!(5_000_000)),
+            c("last_activity_at", "not_in_last_days", json!(60)),
+        ]),
+        and(vec![
+            c("won_deals", "gte", json!(1)),
+            json!({"op": "not", "children": [c("activities_90d", "gte", json!(1))]}),
+        ]),
+        json!({"op": "or", "children": [
+            c("lead.score", "gte", json!(80)),
+            c("open_value_cents", "gt", json!(10_000_000)),
+        ]}),
+    ]
+}
+
+#[derive(Debug, serde::Serialize)]
+struct BenchReport {
+    backend: String,
+    contacts: usize,
+    /// Seconds for the metrics of every contact, one statement.
+    metrics_seconds: f64,
+    /// Seconds per contact for one statement per contact (the sample).
+    per_contact_seconds: f64,
+    /// The per-contact approach extrapolated to every contact, over the
+    /// one-statement pass.
+    ratio: f64,
+    /// Seconds to create twenty segments (each evaluated once).
+    create_seconds: f64,
+    /// Seconds to refresh them with nothing changed.
+    refresh_seconds: f64,
+    /// Members of the twenty, together.
+    members: i64,
+}
+
+pub async fn bench(settings: Settings, org: i64, sample: u32, json: bool) -> Result<()> {
+    use neuracrm_domain::ContactId;
+    use neuracrm_domain::segments::{NewSegment, Rule, SegmentKind};
+    use neuracrm_store::segments::Scope;
+    use std::time::Instant;
+
+    let store = open_store(&settings).await?;
+    let org = OrgId(org);
+    super::check_org(&store, Some(org)).await?;
+    let now = Utc::now();
+    let t = Instant::now();
+    let all = store.segments().metrics(org, Scope::All, now).await?;
+    let metrics_seconds = t.elapsed().as_secs_f64();
+    if all.is_empty() {
+        bail!("organization {} has no contacts: seed it first", org.0);
+    }
+    // The baseline: the same metrics, one statement per contact, on an
+    // evenly spread sample, checked equal to the pass's.
+    let step = (all.len() / sample.max(1) as usize).max(1);
+    let picked: Vec<_> = all.iter().step_by(step).take(sample as usize).collect();
+    let t = Instant::now();
+    for m in &picked {
+        let one = store
+            .segments()
+            .metrics(org, Scope::Contacts(&[ContactId(m.contact_id)]), now)
+            .await?;
+        if one.first() != Some(*m) {
+            bail!("contact {}: the per-contact metrics differ", m.contact_id);
+        }
+    }
+    let per_contact_seconds = t.elapsed().as_secs_f64() / picked.len() as f64;
+    let events = neuracrm_events::BroadcastBus::default();
+    let t = Instant::now();
+    let mut members = 0;
+    for (i, raw) in bench_rules().into_iter().enumerate() {
+        let rule = Rule::parse(&raw).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let ids = store.segments().evaluate(org, &rule, now).await?;
+        let new = NewSegment {
+            name: format!("bench {i}"),
+            description: None,
+            kind: SegmentKind::Dynamic,
+            rule: raw,
+        };
+        let (_, applied) = store
+            .segments()
+            .create(org, None, &new, &rule, &ids, now)
+            .await?;
+        members += applied.size;
+    }
+    let create_seconds = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let s = refresh_all(&store, &events, Some(org), now, |_, _| {}).await?;
+    let refresh_seconds = t.elapsed().as_secs_f64();
+    if s.failed > 0 {
+        bail!("{} segments failed to refresh", s.failed);
+    }
+    let report = BenchReport {
+        backend: format!("{:?}", store.db().backend()),
+        contacts: all.len(),
+        metrics_seconds,
+        per_contact_seconds,
+        ratio: per_contact_seconds * all.len() as f64 / metrics_seconds.max(1e-9),
+        create_seconds,
+        refresh_seconds,
+        members,
+    };
+    if json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        println!(
+            "{} contacts on {}: metrics of all in {:.2} s (one statement per contact would take {:.1}x as long: {:.2} ms each); \
+             20 segments created in {:.2} s, refreshed ({} segments, nothing changed) in {:.2} s; {} members",
+            report.contacts,
+            report.backend,
+            report.metrics_seconds,
+            report.ratio,
+            report.per_contact_seconds * 1000.0,
+            report.create_seconds,
+            s.segments,
+            report.refresh_seconds,
+            report.members
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,455 @@
+//! `/api/segments`: customer segments. The segment resource (list, create
+//! with its first members, read, rename or re-rule, delete) goes through the
+//! generic mechanism; a rule's preview, a segment's members with their
+//! metrics, its stats and a refresh now are written by hand.
+
+use axum::extract::State;
+use chrono::{DateTime, Utc};
+use neuracrm_actions::records::List;
+use neuracrm_actions::segments::{self, Member, Preview, SegmentStats};
+use neuracrm_domain as d;
+use neuracrm_domain::SegmentId;
+use neuracrm_store::segments::{Applied, ContactMetrics};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::AppState;
+use crate::http::auth::AuthUser;
+use crate::http::error::{ApiResult, ErrorBody};
+use crate::http::extract::{Id, Json, Query};
+use crate::http::openapi::NoToken;
+use crate::http::resource::{Docs, Resource, SUMMARIES, Summaries, crud, wire_types};
+use crate::http::wire::{PageQuery, list_query, page, page_type};
+
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    crud::<d::Segment>()
+        .routes(routes!(preview))
+        .routes(routes!(segment_members, edit_members))
+        .routes(routes!(segment_stats))
+        .routes(routes!(refresh))
+        .routes(routes!(rfm_segments))
+}
+
+impl Resource for d::Segment {
+    wire_types!(
+        SegmentOut,
+        SegmentPage,
+        CreateSegment,
+        d::SegmentPatch,
+        SegmentPatchBody,
+        SegmentQuery
+    );
+
+    const DOCS: Docs = Docs::new("segment", "segments")
+        .summaries(Summaries {
+            create: Some(
+                "Creates a segment and computes its members (a static segment keeps them as its snapshot).",
+            ),
+            update: Some(
+                "Changes a segment's name, description or rule (a new rule is evaluated at once).",
+            ),
+            ..SUMMARIES
+        })
+        .invalid(
+            "Invalid field; `field` names the place in the rule (`rule.children[1].value`)",
+            "Invalid field; `field` names the place in the rule",
+        );
+
+    fn new_from(body: CreateSegment) -> d::NewSegment {
+        d::NewSegment {
+            name: body.name,
+            description: body.description,
+            kind: body.kind,
+            rule: body.rule,
+        }
+    }
+
+    fn list_from(q: SegmentQuery) -> ApiResult<List<d::Segment>> {
+        Ok(List {
+            page: page(q.limit, q.offset)?,
+            filter: (),
+            sort: (),
+        })
+    }
+}
+
+/// Dynamic or static.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SegmentKindDoc {
+    /// Re-evaluated by the scheduler and after relevant changes.
+    Dynamic,
+    /// A snapshot taken when saved; changed only by hand.
+    Static,
+}
+
+/// A segment.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SegmentOut {
+    id: i64,
+    organization_id: i64,
+    name: String,
+    description: Option<String>,
+    #[schema(value_type = SegmentKindDoc)]
+    kind: d::SegmentKind,
+    /// The rule tree (see docs/api.md, "Segments").
+    #[schema(value_type = Object)]
+    rule: serde_json::Value,
+    /// Members as of the last refresh.
+    size: i64,
+    /// When the members were last computed.
+    refreshed_at: Option<DateTime<Utc>>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl From<d::Segment> for SegmentOut {
+    fn from(s: d::Segment) -> Self {
+        SegmentOut {
+            id: s.id.0,
+            organization_id: s.organization_id.0,
+            name: s.name,
+            description: s.description,
+            kind: s.kind,
+            rule: s.rule.to_json(),
+            size: s.size,
+            refreshed_at: s.refreshed_at,
+            created_at: s.created_at,
+            updated_at: s.updated_at,
+        }
+    }
+}
+
+page_type!(
+    /// A page of segments.
+    SegmentPage, SegmentOut, d::Segment
+);
+
+/// A new segment.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateSegment {
+    #[schema(min_length = 1, max_length = 200)]
+    name: String,
+    #[serde(default)]
+    #[schema(max_length = 2000)]
+    description: Option<String>,
+    #[schema(value_type = SegmentKindDoc)]
+    kind: d::SegmentKind,
+    /// A group `{"op": "and" | "or" | "not", "children": [...]}` or a
+    /// condition `{"field", "operand", "value"}` (docs/api.md, "Segments").
+    #[schema(value_type = Object)]
+    rule: serde_json::Value,
+}
+
+/// A partial update of a segment: absent fields stay; `description: null`
+/// clears it.
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)]
+pub struct SegmentPatchBody {
+    #[schema(nullable = false, min_length = 1, max_length = 200)]
+    name: Option<String>,
+    #[schema(max_length = 2000)]
+    description: Option<String>,
+    #[schema(nullable = false, value_type = Option<Object>)]
+    rule: Option<serde_json::Value>,
+}
+
+list_query!(
+    /// Paging of the segment list (newest first).
+    SegmentQuery {}
+);
+
+/// A rule to try without saving it.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PreviewBody {
+    /// As in `POST /api/segments`.
+    #[schema(value_type = Object)]
+    rule: serde_json::Value,
+}
+
+/// A contact's metrics, named as in rules (documentation of what is sent).
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)]
+pub struct MetricsDoc {
+    contact_id: i64,
+    total_leads: i64,
+    total_deals: i64,
+    won_deals: i64,
+    lost_deals: i64,
+    open_deals: i64,
+    total_deal_value_cents: i64,
+    avg_deal_value_cents: Option<f64>,
+    won_value_cents: i64,
+    open_value_cents: i64,
+    first_won_at: Option<DateTime<Utc>>,
+    last_won_at: Option<DateTime<Utc>>,
+    /// Activities naming the contact, one of its leads or deals, each once.
+    total_activities: i64,
+    last_activity_at: Option<DateTime<Utc>>,
+    activities_30d: i64,
+    activities_90d: i64,
+    avg_lead_score: Option<f64>,
+    /// Compound sentiment (-1..1) of the latest analysed activity.
+    latest_sentiment: Option<f64>,
+    /// Won / (won + lost).
+    conversion_rate: Option<f64>,
+    /// Activities per month since the contact was created.
+    activity_score: f64,
+    /// Won value plus open value times the conversion rate, in cents.
+    customer_value_score: f64,
+    /// RFM scores 1–5 among the organization's customers (none without a
+    /// won deal): recency (5: won most recently), frequency, monetary.
+    rfm_recency: Option<i64>,
+    rfm_frequency: Option<i64>,
+    rfm_monetary: Option<i64>,
+    /// `champions`, `loyal_customers`, `potential_loyalists`,
+    /// `new_customers`, `promising`, `need_attention`, `about_to_sleep`,
+    /// `at_risk`, `cant_lose` or `hibernating`.
+    rfm_segment: Option<String>,
+}
+
+/// A member (or a preview's contact) with its metrics.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MemberOut {
+    contact_id: i64,
+    first_name: String,
+    last_name: Option<String>,
+    email: Option<String>,
+    company: Option<String>,
+    /// When it entered the segment (for a preview: now).
+    entered_at: DateTime<Utc>,
+    #[schema(value_type = MetricsDoc)]
+    metrics: ContactMetrics,
+}
+
+impl From<Member> for MemberOut {
+    fn from(m: Member) -> Self {
+        let c = m.contact;
+        MemberOut {
+            contact_id: c.contact_id,
+            first_name: c.first_name,
+            last_name: c.last_name,
+            email: c.email,
+            company: c.company,
+            entered_at: c.entered_at,
+            metrics: m.metrics,
+        }
+    }
+}
+
+page_type!(
+    /// A page of a segment's members, by contact id.
+    MemberPage, MemberOut, Member
+);
+
+/// What a rule selects now.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PreviewOut {
+    /// Contacts selected.
+    count: u64,
+    /// The first ten by id.
+    sample: Vec<MemberOut>,
+}
+
+impl From<Preview> for PreviewOut {
+    fn from(p: Preview) -> Self {
+        PreviewOut {
+            count: p.count,
+            sample: p.sample.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+/// What a segment's members are worth together (documentation of what is
+/// sent).
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)]
+pub struct StatsDoc {
+    size: i64,
+    total_won_value_cents: i64,
+    /// Won value per member.
+    avg_won_value_cents: Option<f64>,
+    /// The members' won deals over their closed deals.
+    conversion_rate: Option<f64>,
+    /// Mean of the members' average lead scores.
+    avg_lead_score: Option<f64>,
+    /// Mean of the members' latest sentiment.
+    avg_sentiment: Option<f64>,
+    /// Share of members with a won deal and no activity in 90 days.
+    at_risk_share: Option<f64>,
+    /// Sum of the members' open deal values.
+    open_pipeline_cents: i64,
+}
+
+/// A refresh's writes.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RefreshOut {
+    /// Contacts that entered.
+    entered: u64,
+    /// Contacts that left.
+    left: u64,
+    /// Members now.
+    size: i64,
+}
+
+impl From<Applied> for RefreshOut {
+    fn from(a: Applied) -> Self {
+        RefreshOut {
+            entered: a.entered,
+            left: a.left,
+            size: a.size,
+        }
+    }
+}
+
+/// Counts and samples the contacts a rule selects, without saving it.
+#[utoipa::path(post, path = "/api/segments/preview", tag = "segments",
+    request_body = PreviewBody,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = PreviewOut),
+        (status = 400, description = "Malformed body", body = ErrorBody),
+        NoToken,
+        (status = 422, description = "Invalid rule; `field` names the place in it", body = ErrorBody),
+    ))]
+pub async fn preview(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Json(body): Json<PreviewBody>,
+) -> ApiResult<Json<PreviewOut>> {
+    Ok(Json(
+        segments::preview(&state.crm, &user.caller(), &body.rule)
+            .await?
+            .into(),
+    ))
+}
+
+/// A page of the segment's members with their metrics.
+#[utoipa::path(get, path = "/api/segments/{id}/members", tag = "segments",
+    params(("id" = i64, Path, description = "Segment id"), PageQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = MemberPage),
+        (status = 400, description = "Bad id or paging", body = ErrorBody),
+        NoToken,
+        (status = 404, description = "No such segment", body = ErrorBody),
+    ))]
+pub async fn segment_members(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Id(id): Id<SegmentId>,
+    Query(q): Query<PageQuery>,
+) -> ApiResult<Json<MemberPage>> {
+    let page = page(q.limit, q.offset)?;
+    Ok(Json(
+        segments::members(&state.crm, &user.caller(), id, page)
+            .await?
+            .into(),
+    ))
+}
+
+/// The segment's size, won value, conversion, lead score, sentiment, share
+/// at risk and open pipeline.
+#[utoipa::path(get, path = "/api/segments/{id}/stats", tag = "segments",
+    params(("id" = i64, Path, description = "Segment id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = StatsDoc),
+        (status = 400, description = "Bad id", body = ErrorBody),
+        NoToken,
+        (status = 404, description = "No such segment", body = ErrorBody),
+    ))]
+pub async fn segment_stats(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Id(id): Id<SegmentId>,
+) -> ApiResult<Json<SegmentStats>> {
+    Ok(Json(segments::stats(&state.crm, &user.caller(), id).await?))
+}
+
+/// Contacts to add to and remove from a static segment.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EditMembers {
+    /// Contact ids to add (ids of no contact of the organization add nothing).
+    #[serde(default)]
+    #[schema(value_type = Vec<i64>)]
+    add: Vec<neuracrm_domain::ContactId>,
+    /// Contact ids to remove.
+    #[serde(default)]
+    #[schema(value_type = Vec<i64>)]
+    remove: Vec<neuracrm_domain::ContactId>,
+}
+
+/// Adds and removes members of a static segment by hand.
+#[utoipa::path(post, path = "/api/segments/{id}/members", tag = "segments",
+    params(("id" = i64, Path, description = "Segment id")),
+    request_body = EditMembers,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = RefreshOut),
+        (status = 400, description = "Bad id or malformed body", body = ErrorBody),
+        NoToken,
+        (status = 404, description = "No such segment", body = ErrorBody),
+        (status = 409, description = "A dynamic segment", body = ErrorBody),
+        (status = 422, description = "Too many contacts, or one both added and removed", body = ErrorBody),
+    ))]
+pub async fn edit_members(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Id(id): Id<SegmentId>,
+    Json(body): Json<EditMembers>,
+) -> ApiResult<Json<RefreshOut>> {
+    Ok(Json(
+        segments::edit_members(&state.crm, &user.caller(), id, &body.add, &body.remove)
+            .await?
+            .into(),
+    ))
+}
+
+/// Re-evaluates a dynamic segment now; writes only who entered and left.
+#[utoipa::path(post, path = "/api/segments/{id}/refresh", tag = "segments",
+    params(("id" = i64, Path, description = "Segment id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = RefreshOut),
+        (status = 400, description = "Bad id", body = ErrorBody),
+        NoToken,
+        (status = 404, description = "No such segment", body = ErrorBody),
+        (status = 409, description = "A static segment", body = ErrorBody),
+    ))]
+pub async fn refresh(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Id(id): Id<SegmentId>,
+) -> ApiResult<Json<RefreshOut>> {
+    Ok(Json(
+        segments::refresh_now(&state.crm, &user.caller(), id)
+            .await?
+            .into(),
+    ))
+}
+
+/// Creates the ten RFM segments (`RFM: champions`, ...) as dynamic
+/// segments of the organization, each `{"field": "rfm_segment", "operand":
+/// "is", "value": ...}`.
+#[utoipa::path(post, path = "/api/segments/rfm", tag = "segments",
+    security(("bearer" = [])),
+    responses(
+        (status = 201, body = Vec<SegmentOut>),
+        NoToken,
+    ))]
+pub async fn rfm_segments(
+    State(state): State<AppState>,
+    user: AuthUser,
+) -> ApiResult<(axum::http::StatusCode, Json<Vec<SegmentOut>>)> {
+    let made = segments::create_rfm_segments(&state.crm, &user.caller()).await?;
+    Ok((
+        axum::http::StatusCode::CREATED,
+        Json(made.into_iter().map(Into::into).collect()),
+    ))
+}

@@ -1,0 +1,353 @@
+//! Segments over HTTP: create, preview, members with metrics, stats, the
+//! contact's segments, 422s naming the place in the rule, one event per
+//! refresh, the debounced refresh after writes, and tenancy.
+
+use neuracrm_domain::{EventKind, OrgId};
+use serde_json::{Value, json};
+
+use crate::helpers::{MUST_COME, Tenant, TestApp, assert_error, spawn_app, spawn_app_with};
+
+/// A technology customer with a won deal over 50,000 and no recent
+/// activity, and a healthcare contact with a recent activity.
+async fn seed(app: &TestApp, t: &Tenant) -> (i64, i64) {
+    let tech = app
+        .post_ok(
+            "/api/contacts",
+            &t.token,
+            json!({"first_name": "Tess", "industry": "Technology", "company": "Acme"}),
+            201,
+        )
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    let health = app
+        .post_ok(
+            "/api/contacts",
+            &t.token,
+            json!({"first_name": "Hal", "industry": "healthcare"}),
+            201,
+        )
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    for (value, stage) in [(6_000_000, "closed_won"), (2_000, "proposal")] {
+        app.post_ok(
+            "/api/deals",
+            &t.token,
+            json!({"title": "D", "contact_id": tech, "value_cents": value, "stage": stage}),
+            201,
+        )
+        .await;
+    }
+    app.post_ok(
+        "/api/activities",
+        &t.token,
+        json!({"type": "call", "contact_id": health}),
+        201,
+    )
+    .await;
+    (tech, health)
+}
+
+fn big_tech() -> Value {
+    json!({"op": "and", "children": [
+        {"field": "industry", "operand": "is", "value": "technology"},
+        {"field": "deal.status", "operand": "is", "value": "won"},
+        {"field": "deal.value_cents", "operand": "gt", "value": 5_000_000},
+        {"field": "last_activity_at", "operand": "not_in_last_days", "value": 60},
+    ]})
+}
+
+#[tokio::test]
+async fn a_salesperson_finds_big_quiet_tech_customers_and_what_they_are_worth() {
+    let app = spawn_app().await;
+    let t = app.tenant("Acme").await;
+    let (_, rep) = app.member(&t, "rep@acme.example.com", "rep").await;
+    let (tech, health) = seed(&app, &t).await;
+
+    let p = app
+        .post_ok(
+            "/api/segments/preview",
+            &rep,
+            json!({"rule": big_tech()}),
+            200,
+        )
+        .await;
+    assert_eq!(p["count"], 1, "{p}");
+    assert_eq!(p["sample"][0]["contact_id"], tech, "{p}");
+    assert_eq!(
+        p["sample"][0]["metrics"]["won_value_cents"], 6_000_000,
+        "{p}"
+    );
+
+    let seg = app
+        .post_ok(
+            "/api/segments",
+            &rep,
+            json!({"name": "Big quiet tech", "kind": "dynamic", "rule": big_tech()}),
+            201,
+        )
+        .await;
+    assert_eq!(
+        (seg["size"].as_i64(), seg["kind"].as_str()),
+        (Some(1), Some("dynamic"))
+    );
+    assert_eq!(seg["rule"], big_tech());
+    let id = seg["id"].as_i64().unwrap();
+
+    let members = app
+        .get_ok(&format!("/api/segments/{id}/members"), &rep)
+        .await;
+    let m = &members["items"][0];
+    assert_eq!(m["contact_id"], tech, "{members}");
+    assert_eq!(m["first_name"], "Tess");
+    assert_eq!(m["metrics"]["total_deals"], 2);
+    assert_eq!(m["metrics"]["won_deals"], 1);
+    assert_eq!(m["metrics"]["open_value_cents"], 2_000);
+    assert_eq!(m["metrics"]["conversion_rate"], 1.0);
+
+    let stats = app.get_ok(&format!("/api/segments/{id}/stats"), &rep).await;
+    assert_eq!(stats["size"], 1, "{stats}");
+    assert_eq!(stats["total_won_value_cents"], 6_000_000, "{stats}");
+    assert_eq!(stats["open_pipeline_cents"], 2_000, "{stats}");
+    assert_eq!(
+        stats["at_risk_share"], 1.0,
+        "a customer with no activity: {stats}"
+    );
+
+    let c = app.get_ok(&format!("/api/contacts/{tech}"), &rep).await;
+    assert_eq!(c["segments"][0]["id"], id, "{c}");
+    assert_eq!(c["segments"][0]["name"], "Big quiet tech", "{c}");
+    let c = app.get_ok(&format!("/api/contacts/{health}"), &rep).await;
+    assert_eq!(c["segments"], json!([]), "{c}");
+    let list = app.get_ok("/api/contacts", &rep).await;
+    assert!(
+        list["items"][0].get("segments").is_none(),
+        "lists stay as they were: {list}"
+    );
+
+    // Re-ruled: healthcare instead; one segment_updated, one left, one entered.
+    let mut events = app.events.subscribe_org(OrgId(t.org_id));
+    let r = app
+        .patch(
+            &format!("/api/segments/{id}"),
+            &rep,
+            json!({"rule": {"field": "industry", "operand": "in", "value": ["healthcare"]}}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let seg: Value = r.json().await.unwrap();
+    assert_eq!(seg["size"], 1, "{seg}");
+    let e = tokio::time::timeout(MUST_COME, events.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        e.kind,
+        EventKind::SegmentUpdated {
+            id: neuracrm_domain::SegmentId(id),
+            entered: 1,
+            left: 1,
+            size: 1
+        }
+    );
+    let e = tokio::time::timeout(MUST_COME, events.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(e.kind.name(), "segment_changed");
+    // Nothing changed: a refresh writes nothing and publishes nothing.
+    let r = app
+        .post_ok(&format!("/api/segments/{id}/refresh"), &rep, json!({}), 200)
+        .await;
+    assert_eq!(
+        (r["entered"].as_u64(), r["left"].as_u64()),
+        (Some(0), Some(0))
+    );
+    assert!(events.try_recv().is_none(), "no event for an empty refresh");
+
+    // The ready-made RFM segments: the one customer is a quintile of one.
+    let made = app.post_ok("/api/segments/rfm", &rep, json!({}), 201).await;
+    let sizes: Vec<(String, i64)> = made
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["name"].as_str().unwrap().to_string(),
+                s["size"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(sizes.len(), 10);
+    assert_eq!(sizes[9], ("RFM: hibernating".to_string(), 1), "{made}");
+    assert_eq!(sizes.iter().map(|s| s.1).sum::<i64>(), 1, "{made}");
+
+    let r = app.delete(&format!("/api/segments/{id}"), &rep).await;
+    assert_eq!(r.status(), 204);
+    assert_error(
+        app.get(&format!("/api/segments/{id}"), &rep).await,
+        404,
+        "not_found",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_bad_rule_is_a_422_naming_its_place_in_the_tree() {
+    let app = spawn_app().await;
+    let t = app.tenant("Acme").await;
+    for (rule, field) in [
+        (
+            json!({"op": "and", "children": [
+                {"field": "industry", "operand": "is", "value": "x"},
+                {"field": "total_leads", "operand": "gt", "value": "many"},
+            ]}),
+            "rule.children[1].value",
+        ),
+        (
+            json!({"field": "shoe_size", "operand": "is", "value": 1}),
+            "rule.field",
+        ),
+        (
+            json!({"field": "industry", "operand": "gt", "value": "x"}),
+            "rule.operand",
+        ),
+        (
+            json!({"op": "and", "children": [{"op": "or", "children": [{"op": "and", "children": [
+                {"op": "and", "children": [{"op": "and", "children": [{"op": "and", "children": [
+                    {"field": "industry", "operand": "is_empty"}]}]}]}]}]}]}),
+            "rule.children[0].children[0].children[0].children[0].children[0]",
+        ),
+    ] {
+        for (path, body) in [
+            (
+                "/api/segments",
+                json!({"name": "S", "kind": "static", "rule": rule}),
+            ),
+            ("/api/segments/preview", json!({"rule": rule})),
+        ] {
+            let e = assert_error(
+                app.post(path, &t.token, body).await,
+                422,
+                "validation_failed",
+            )
+            .await;
+            assert_eq!(e["error"]["field"], field, "{path}: {e}");
+        }
+    }
+    let e = assert_error(
+        app.post("/api/segments", &t.token, json!({"name": " ", "kind": "dynamic", "rule": {"field": "industry", "operand": "is_empty"}})).await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(e["error"]["field"], "name");
+}
+
+#[tokio::test]
+async fn a_static_segment_is_a_snapshot_and_a_dynamic_one_follows_writes() {
+    let app = spawn_app_with(|s| s.segments_debounce_ms = 50).await;
+    let t = app.tenant("Acme").await;
+    let rule = json!({"field": "industry", "operand": "is", "value": "retail"});
+    let mut ids = Vec::new();
+    for kind in ["static", "dynamic"] {
+        let s = app
+            .post_ok(
+                "/api/segments",
+                &t.token,
+                json!({"name": kind, "kind": kind, "rule": rule}),
+                201,
+            )
+            .await;
+        assert_eq!(s["size"], 0);
+        ids.push(s["id"].as_i64().unwrap());
+    }
+    let mut events = app.events.subscribe_org(OrgId(t.org_id));
+    for name in ["Rita", "Rolf"] {
+        app.post_ok(
+            "/api/contacts",
+            &t.token,
+            json!({"first_name": name, "industry": "Retail"}),
+            201,
+        )
+        .await;
+    }
+    // The dynamic segment is refreshed after the writes: one event for
+    // both contacts (they fall in one debounce window) or one per window,
+    // never one per member, and the static one never.
+    let mut entered = 0;
+    while entered < 2 {
+        let e = tokio::time::timeout(MUST_COME, events.recv())
+            .await
+            .expect("the dynamic segment is refreshed after the writes")
+            .unwrap();
+        if let EventKind::SegmentUpdated {
+            id,
+            entered: n,
+            left,
+            ..
+        } = e.kind
+        {
+            assert_eq!(id.0, ids[1], "only the dynamic segment");
+            assert_eq!(left, 0);
+            entered += n;
+        }
+    }
+    let seg = app
+        .get_ok(&format!("/api/segments/{}", ids[1]), &t.token)
+        .await;
+    assert_eq!(seg["size"], 2);
+    let seg = app
+        .get_ok(&format!("/api/segments/{}", ids[0]), &t.token)
+        .await;
+    assert_eq!(seg["size"], 0, "the snapshot stays");
+    assert_error(
+        app.post(
+            &format!("/api/segments/{}/refresh", ids[0]),
+            &t.token,
+            json!({}),
+        )
+        .await,
+        409,
+        "conflict",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_rule_never_selects_another_organizations_contacts() {
+    let app = spawn_app().await;
+    let a = app.tenant("Alpha").await;
+    let b = app.tenant("Beta").await;
+    seed(&app, &a).await;
+    seed(&app, &b).await;
+    let everyone = json!({"field": "total_deals", "operand": "gte", "value": 0});
+    let p = app
+        .post_ok(
+            "/api/segments/preview",
+            &b.token,
+            json!({"rule": everyone}),
+            200,
+        )
+        .await;
+    assert_eq!(p["count"], 2, "B's two contacts only: {p}");
+    let s = app
+        .post_ok(
+            "/api/segments",
+            &a.token,
+            json!({"name": "All", "kind": "dynamic", "rule": everyone}),
+            201,
+        )
+        .await;
+    let id = s["id"].as_i64().unwrap();
+    for path in [
+        format!("/api/segments/{id}"),
+        format!("/api/segments/{id}/members"),
+        format!("/api/segments/{id}/stats"),
+    ] {
+        assert_error(app.get(&path, &b.token).await, 404, "not_found").await;
+    }
+    let list = app.get_ok("/api/segments", &b.token).await;
+    assert_eq!(list["items"], json!([]), "{list}");
+}

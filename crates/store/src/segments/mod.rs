@@ -1,0 +1,547 @@
+//! Customer segments: the segments, their members (with the time each
+//! entered), the per-contact metrics and the evaluation of rules
+//! ([`sql`] has the SQL and says why it is shaped so).
+
+use chrono::{DateTime, Utc};
+use neuracrm_domain::segments::{Rule, Segment, SegmentKind};
+use neuracrm_domain::{ContactId, NewSegment, OrgId, SegmentId, UserId};
+use serde::Serialize;
+use sqlx::types::Json;
+
+use crate::audit::{self, Action};
+use crate::db::{Db, Sql};
+use crate::tables::{push_in, word};
+use crate::{Page, Paged, Result, StoreError};
+
+pub mod sql;
+
+pub use sql::{Scope, compile};
+
+/// Segment repository.
+#[derive(Debug, Clone, Copy)]
+pub struct Segments<'a> {
+    pub(crate) db: &'a Db,
+}
+
+const COLUMNS: &str = "id, organization_id, name, description, kind, rule, size, refreshed_at, created_at, updated_at";
+
+#[derive(sqlx::FromRow)]
+struct SegmentRow {
+    id: i64,
+    organization_id: i64,
+    name: String,
+    description: Option<String>,
+    kind: String,
+    rule: Json<serde_json::Value>,
+    size: i64,
+    refreshed_at: Option<DateTime<Utc>>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl TryFrom<SegmentRow> for Segment {
+    type Error = StoreError;
+    fn try_from(r: SegmentRow) -> Result<Self> {
+        let corrupt = |message: String| StoreError::Corrupt {
+            entity: "segment",
+            message,
+        };
+        Ok(Segment {
+            id: SegmentId(r.id),
+            organization_id: OrgId(r.organization_id),
+            name: r.name,
+            description: r.description,
+            kind: word::<SegmentKind>("segment", &r.kind)?,
+            rule: Rule::parse(&r.rule.0).map_err(|e| corrupt(e.to_string()))?,
+            size: r.size,
+            refreshed_at: r.refreshed_at,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        })
+    }
+}
+
+/// A segment named on a contact: which segments hold it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct SegmentRef {
+    /// The segment.
+    pub id: i64,
+    /// Its name.
+    pub name: String,
+    /// When the contact entered it.
+    pub entered_at: DateTime<Utc>,
+}
+
+/// One member as listed: who, and since when.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct MemberRow {
+    /// The contact.
+    pub contact_id: i64,
+    /// When it entered the segment.
+    pub entered_at: DateTime<Utc>,
+    /// The contact's first name.
+    pub first_name: String,
+    /// Its family name.
+    pub last_name: Option<String>,
+    /// Its e-mail.
+    pub email: Option<String>,
+    /// Its company.
+    pub company: Option<String>,
+}
+
+/// What a membership write did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct Applied {
+    /// Contacts inserted.
+    pub entered: u64,
+    /// Contacts deleted.
+    pub left: u64,
+    /// Members after the write.
+    pub size: i64,
+}
+
+/// The metrics of one contact, as the issue names them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ContactMetrics {
+    /// The contact.
+    pub contact_id: i64,
+    /// Leads naming the contact.
+    pub total_leads: i64,
+    /// Deals naming the contact.
+    pub total_deals: i64,
+    /// Of which won.
+    pub won_deals: i64,
+    /// Of which lost.
+    pub lost_deals: i64,
+    /// Of which open.
+    pub open_deals: i64,
+    /// Sum of the deals' values.
+    pub total_deal_value_cents: i64,
+    /// Mean deal value (none without deals).
+    pub avg_deal_value_cents: Option<f64>,
+    /// Sum of the won deals' values.
+    pub won_value_cents: i64,
+    /// Sum of the open deals' values.
+    pub open_value_cents: i64,
+    /// Close time of the first won deal.
+    pub first_won_at: Option<DateTime<Utc>>,
+    /// Close time of the last won deal.
+    pub last_won_at: Option<DateTime<Utc>>,
+    /// Activities naming the contact or one of its leads or deals, each once.
+    pub total_activities: i64,
+    /// The latest of them.
+    pub last_activity_at: Option<DateTime<Utc>>,
+    /// Of them, in the last 30 days.
+    pub activities_30d: i64,
+    /// Of them, in the last 90 days.
+    pub activities_90d: i64,
+    /// Mean score of the scored leads.
+    pub avg_lead_score: Option<f64>,
+    /// Compound sentiment (-1..1) of the latest analysed activity.
+    pub latest_sentiment: Option<f64>,
+    /// Won / (won + lost); none without closed deals.
+    pub conversion_rate: Option<f64>,
+    /// Activities per month since the contact was created (at least one
+    /// month counted).
+    pub activity_score: f64,
+    /// Won value plus the open value weighted by the conversion rate, in
+    /// cents: what the customer is worth, realised and expected.
+    pub customer_value_score: f64,
+    /// RFM recency score 1–5 among the organization's customers (5: won
+    /// most recently); none for a contact without a won deal.
+    pub rfm_recency: Option<i64>,
+    /// RFM frequency score 1–5 (won deals).
+    pub rfm_frequency: Option<i64>,
+    /// RFM monetary score 1–5 (won value).
+    pub rfm_monetary: Option<i64>,
+    /// The RFM segment from the recency and frequency scores.
+    pub rfm_segment: Option<String>,
+}
+
+#[derive(sqlx::FromRow)]
+struct MetricsRow {
+    contact_id: i64,
+    created_at: DateTime<Utc>,
+    total_leads: i64,
+    avg_lead_score: Option<f64>,
+    total_deals: i64,
+    won_deals: i64,
+    lost_deals: i64,
+    open_deals: i64,
+    value_hi: i64,
+    value_lo: i64,
+    won_hi: i64,
+    won_lo: i64,
+    open_hi: i64,
+    open_lo: i64,
+    first_won_at: Option<DateTime<Utc>>,
+    last_won_at: Option<DateTime<Utc>>,
+    total_activities: i64,
+    last_activity_at: Option<DateTime<Utc>>,
+    activities_30d: i64,
+    activities_90d: i64,
+    latest_sentiment: Option<f64>,
+    rfm_recency: Option<i64>,
+    rfm_frequency: Option<i64>,
+    rfm_monetary: Option<i64>,
+    rfm_segment: Option<String>,
+}
+
+/// Joins two halves of a sum of cents, saturating at `i64::MAX`.
+fn join(hi: i64, lo: i64) -> i64 {
+    let v = hi as i128 * 100_000_000 + lo as i128;
+    v.clamp(0, i64::MAX as i128) as i64
+}
+
+impl ContactMetrics {
+    fn from_row(r: MetricsRow, now: DateTime<Utc>) -> ContactMetrics {
+        let total = join(r.value_hi, r.value_lo);
+        let won = join(r.won_hi, r.won_lo);
+        let open = join(r.open_hi, r.open_lo);
+        let closed = r.won_deals + r.lost_deals;
+        let conversion_rate = (closed > 0).then(|| r.won_deals as f64 / closed as f64);
+        let days = (now - r.created_at).num_milliseconds() as f64 / 86_400_000.0;
+        let months = days / sql::DAYS_PER_MONTH;
+        let months = if months > 1.0 { months } else { 1.0 };
+        ContactMetrics {
+            contact_id: r.contact_id,
+            total_leads: r.total_leads,
+            total_deals: r.total_deals,
+            won_deals: r.won_deals,
+            lost_deals: r.lost_deals,
+            open_deals: r.open_deals,
+            total_deal_value_cents: total,
+            avg_deal_value_cents: (r.total_deals > 0).then(|| total as f64 / r.total_deals as f64),
+            won_value_cents: won,
+            open_value_cents: open,
+            first_won_at: r.first_won_at,
+            last_won_at: r.last_won_at,
+            total_activities: r.total_activities,
+            last_activity_at: r.last_activity_at,
+            activities_30d: r.activities_30d,
+            activities_90d: r.activities_90d,
+            avg_lead_score: r.avg_lead_score,
+            latest_sentiment: r.latest_sentiment,
+            conversion_rate,
+            activity_score: r.total_activities as f64 / months,
+            customer_value_score: won as f64 + open as f64 * conversion_rate.unwrap_or(0.0),
+            rfm_recency: r.rfm_recency,
+            rfm_frequency: r.rfm_frequency,
+            rfm_monetary: r.rfm_monetary,
+            rfm_segment: r.rfm_segment,
+        }
+    }
+}
+
+/// Contacts written per membership statement.
+const CHUNK: usize = 500;
+
+impl Segments<'_> {
+    /// Creates a segment with `members` (the evaluation of its rule) in one
+    /// transaction.
+    pub async fn create(
+        &self,
+        org: OrgId,
+        actor: Option<UserId>,
+        new: &NewSegment,
+        rule: &Rule,
+        members: &[ContactId],
+        now: DateTime<Utc>,
+    ) -> Result<(Segment, Applied)> {
+        let mut tx = self.db.begin().await?;
+        let q = Sql::new(
+            "INSERT INTO segments (organization_id, name, description, kind, rule, size, \
+             refreshed_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 0, $6, $6, $6) \
+             RETURNING id",
+        )
+        .arg(org)
+        .arg(new.name.trim())
+        .arg(new.description.clone())
+        .arg(new.kind.as_str())
+        .arg(rule.to_json())
+        .arg(now);
+        let (id,): (i64,) = tx.fetch_one(q).await?;
+        let applied = write_members(&mut tx, org, SegmentId(id), members, &[], now).await?;
+        audit::record(&mut tx, org, actor, Action::Create, "segment", id).await?;
+        let row: SegmentRow = tx.fetch_one(select_one(org, SegmentId(id))).await?;
+        tx.commit().await?;
+        Ok((row.try_into()?, applied))
+    }
+
+    /// One segment of the organization.
+    pub async fn get(&self, org: OrgId, id: SegmentId) -> Result<Segment> {
+        let row: SegmentRow = self
+            .db
+            .fetch_optional(select_one(org, id))
+            .await?
+            .ok_or(StoreError::NotFound { entity: "segment" })?;
+        row.try_into()
+    }
+
+    /// A page of the organization's segments, newest first.
+    pub async fn list(&self, org: OrgId, page: Page) -> Result<Paged<Segment>> {
+        let mut q = Sql::new("SELECT ");
+        q.push(COLUMNS)
+            .push(" FROM segments WHERE organization_id = ")
+            .bind(org)
+            .push(" ORDER BY id DESC LIMIT ")
+            .bind(page.limit as i64 + 1)
+            .push(" OFFSET ")
+            .bind(page.offset as i64);
+        let rows: Vec<SegmentRow> = self.db.fetch_all(q).await?;
+        Paged::from_overfetch(rows, page).try_map(Segment::try_from)
+    }
+
+    /// The organization's dynamic segments, in id order.
+    pub async fn dynamic(&self, org: OrgId) -> Result<Vec<Segment>> {
+        let mut q = Sql::new("SELECT ");
+        q.push(COLUMNS)
+            .push(" FROM segments WHERE organization_id = ")
+            .bind(org)
+            .push(" AND kind = 'dynamic' ORDER BY id");
+        let rows: Vec<SegmentRow> = self.db.fetch_all(q).await?;
+        rows.into_iter().map(Segment::try_from).collect()
+    }
+
+    /// The organizations with at least one dynamic segment.
+    pub async fn orgs_with_dynamic(&self) -> Result<Vec<OrgId>> {
+        let rows: Vec<(i64,)> = self
+            .db
+            .fetch_all(Sql::new(
+                "SELECT DISTINCT organization_id FROM segments WHERE kind = 'dynamic' \
+                 ORDER BY organization_id",
+            ))
+            .await?;
+        Ok(rows.into_iter().map(|(o,)| OrgId(o)).collect())
+    }
+
+    /// Changes name, description and rule (a `None` keeps the field);
+    /// returns the segment before and after.
+    pub async fn update(
+        &self,
+        org: OrgId,
+        actor: Option<UserId>,
+        id: SegmentId,
+        name: Option<&str>,
+        description: Option<Option<&str>>,
+        rule: Option<&Rule>,
+    ) -> Result<(Segment, Segment)> {
+        let mut tx = self.db.begin().await?;
+        let mut q = select_one(org, id);
+        if tx.backend() == crate::Backend::Postgres {
+            q.push(" FOR UPDATE");
+        }
+        let old: Segment = tx
+            .fetch_optional::<SegmentRow>(q)
+            .await?
+            .ok_or(StoreError::NotFound { entity: "segment" })?
+            .try_into()?;
+        let q = Sql::new(
+            "UPDATE segments SET name = $1, description = $2, rule = $3, updated_at = $4 \
+             WHERE organization_id = $5 AND id = $6",
+        )
+        .arg(name.map_or(old.name.clone(), |n| n.trim().to_string()))
+        .arg(description.map_or(old.description.clone(), |d| d.map(str::to_string)))
+        .arg(rule.unwrap_or(&old.rule).to_json())
+        .arg(Utc::now())
+        .arg(org)
+        .arg(id);
+        tx.execute(q).await?;
+        audit::record(&mut tx, org, actor, Action::Update, "segment", id.0).await?;
+        let new: SegmentRow = tx.fetch_one(select_one(org, id)).await?;
+        tx.commit().await?;
+        Ok((old, new.try_into()?))
+    }
+
+    /// Deletes a segment and its memberships.
+    pub async fn delete(&self, org: OrgId, actor: Option<UserId>, id: SegmentId) -> Result<()> {
+        let mut tx = self.db.begin().await?;
+        let n = tx
+            .execute(
+                Sql::new("DELETE FROM segments WHERE organization_id = $1 AND id = $2")
+                    .arg(org)
+                    .arg(id),
+            )
+            .await?;
+        if n == 0 {
+            return Err(StoreError::NotFound { entity: "segment" });
+        }
+        audit::record(&mut tx, org, actor, Action::Delete, "segment", id.0).await?;
+        tx.commit().await
+    }
+
+    /// The ids of the contacts `rule` selects now, in id order (one
+    /// statement: [`compile`]).
+    pub async fn evaluate(
+        &self,
+        org: OrgId,
+        rule: &Rule,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<ContactId>> {
+        let rows: Vec<(i64,)> = self
+            .db
+            .fetch_all(compile(self.db.backend(), org, rule, now))
+            .await?;
+        Ok(rows.into_iter().map(|(id,)| ContactId(id)).collect())
+    }
+
+    /// The segment's members' ids, in id order.
+    pub async fn member_ids(&self, org: OrgId, id: SegmentId) -> Result<Vec<ContactId>> {
+        let rows: Vec<(i64,)> = self
+            .db
+            .fetch_all(
+                Sql::new(
+                    "SELECT contact_id FROM segment_members WHERE organization_id = $1 \
+                     AND segment_id = $2 ORDER BY contact_id",
+                )
+                .arg(org)
+                .arg(id),
+            )
+            .await?;
+        Ok(rows.into_iter().map(|(id,)| ContactId(id)).collect())
+    }
+
+    /// Inserts `entered` (those that are contacts of `org` and not members
+    /// yet, entering at `now`) and deletes `left`, in one transaction, and
+    /// records the segment's size and refresh time. Counts what it wrote.
+    /// `None` (nothing written) when the segment was changed since
+    /// `version` (its `updated_at` when its rule was evaluated): the
+    /// difference was computed from a rule it no longer has.
+    pub async fn apply(
+        &self,
+        org: OrgId,
+        id: SegmentId,
+        version: DateTime<Utc>,
+        entered: &[ContactId],
+        left: &[ContactId],
+        now: DateTime<Utc>,
+    ) -> Result<Option<Applied>> {
+        let mut tx = self.db.begin().await?;
+        let mut q = select_one(org, id);
+        if tx.backend() == crate::Backend::Postgres {
+            q.push(" FOR UPDATE");
+        }
+        let current = tx
+            .fetch_optional::<SegmentRow>(q)
+            .await?
+            .ok_or(StoreError::NotFound { entity: "segment" })?;
+        if current.updated_at != version {
+            return Ok(None);
+        }
+        let applied = write_members(&mut tx, org, id, entered, left, now).await?;
+        tx.commit().await?;
+        Ok(Some(applied))
+    }
+
+    /// A page of the segment's members in contact id order.
+    pub async fn members(&self, org: OrgId, id: SegmentId, page: Page) -> Result<Paged<MemberRow>> {
+        let q = Sql::new(
+            "SELECT m.contact_id, m.entered_at, c.first_name, c.last_name, c.email, c.company \
+             FROM segment_members m JOIN contacts c \
+             ON c.organization_id = m.organization_id AND c.id = m.contact_id \
+             WHERE m.organization_id = $1 AND m.segment_id = $2 \
+             ORDER BY m.contact_id LIMIT $3 OFFSET $4",
+        )
+        .arg(org)
+        .arg(id)
+        .arg(page.limit as i64 + 1)
+        .arg(page.offset as i64);
+        let rows: Vec<MemberRow> = self.db.fetch_all(q).await?;
+        Ok(Paged::from_overfetch(rows, page))
+    }
+
+    /// The segments holding the contact, by name.
+    pub async fn of_contact(&self, org: OrgId, contact: ContactId) -> Result<Vec<SegmentRef>> {
+        Ok(self
+            .db
+            .fetch_all(
+                Sql::new(
+                    "SELECT s.id, s.name, m.entered_at FROM segment_members m \
+                     JOIN segments s ON s.organization_id = m.organization_id AND s.id = m.segment_id \
+                     WHERE m.organization_id = $1 AND m.contact_id = $2 ORDER BY s.name, s.id",
+                )
+                .arg(org)
+                .arg(contact),
+            )
+            .await?)
+    }
+
+    /// The metrics of the contacts in `scope` as of `now`, in contact id
+    /// order: one statement, each aggregate in its own grouped subquery.
+    pub async fn metrics(
+        &self,
+        org: OrgId,
+        scope: Scope<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<ContactMetrics>> {
+        if matches!(scope, Scope::Contacts([])) {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<MetricsRow> = self.db.fetch_all(sql::metrics(org, scope, now)).await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| ContactMetrics::from_row(r, now))
+            .collect())
+    }
+}
+
+fn select_one(org: OrgId, id: SegmentId) -> Sql {
+    let mut q = Sql::new("SELECT ");
+    q.push(COLUMNS)
+        .push(" FROM segments WHERE organization_id = ")
+        .bind(org)
+        .push(" AND id = ")
+        .bind(id);
+    q
+}
+
+/// The membership writes of [`Segments::apply`], inside `tx`.
+async fn write_members(
+    tx: &mut crate::Tx,
+    org: OrgId,
+    id: SegmentId,
+    entered: &[ContactId],
+    left: &[ContactId],
+    now: DateTime<Utc>,
+) -> Result<Applied> {
+    let mut applied = Applied::default();
+    for chunk in left.chunks(CHUNK) {
+        let mut q = Sql::new("DELETE FROM segment_members WHERE organization_id = ");
+        q.bind(org).push(" AND segment_id = ").bind(id);
+        push_in(&mut q, "contact_id", chunk);
+        applied.left += tx.execute(q).await?;
+    }
+    for chunk in entered.chunks(CHUNK) {
+        // Through `contacts`: an id of another organization, or of a contact
+        // deleted since the rule was evaluated, enters nothing.
+        let mut q = Sql::new(
+            "INSERT INTO segment_members (organization_id, segment_id, contact_id, entered_at) \
+             SELECT organization_id, ",
+        );
+        q.bind(id)
+            .push(", id, ")
+            .bind(now)
+            .push(" FROM contacts WHERE organization_id = ")
+            .bind(org);
+        push_in(&mut q, "id", chunk);
+        q.push(" ON CONFLICT (segment_id, contact_id) DO NOTHING");
+        applied.entered += tx.execute(q).await?;
+    }
+    let (size,): (i64,) = tx
+        .fetch_one(
+            Sql::new(
+                "UPDATE segments SET size = (SELECT COUNT(*) FROM segment_members \
+                 WHERE organization_id = $1 AND segment_id = $2), refreshed_at = $3 \
+                 WHERE organization_id = $1 AND id = $2 RETURNING size",
+            )
+            .arg(org)
+            .arg(id)
+            .arg(now),
+        )
+        .await?;
+    applied.size = size;
+    Ok(applied)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,524 @@
+//! The SQL of segments: per-contact metrics without fan-out, and rules
+//! compiled to one parameterised statement.
+//!
+//! Each aggregate comes from its own grouped subquery joined to `contacts`
+//! by contact id: leads (`ml`), deals (`md`), activities (`ma`) and the
+//! sentiment of the latest analysed activity (`ms`). Nothing joins two
+//! one-to-many tables before grouping, so no sum is multiplied by another
+//! table's row count (the specification's single `LEFT JOIN` chain did
+//! exactly that). A contact's activities are those naming it, its leads or
+//! its deals, each pair (contact, activity) once: the `links` CTE is three
+//! `UNION ALL` branches, each excluding what an earlier branch already gave.
+//!
+//! A rule compiles to `SELECT c.id FROM contacts c [subqueries it needs]
+//! WHERE c.organization_id = $1 AND <conditions>`, every value bound. Lead and
+//! deal fields are `EXISTS` over the contact's leads or deals ("any of").
+//! Every condition is made two-valued (`COALESCE(..., FALSE)`), so `not`
+//! and `is_not` include contacts whose field is empty instead of dropping
+//! them with SQL's unknown.
+
+use chrono::{DateTime, Duration, Utc};
+use neuracrm_domain::segments::{
+    Condition, Field, FieldScope, FieldType, Operand, Operands, Rule, Scalar,
+};
+use neuracrm_domain::{Cents, ContactId, OrgId, SegmentId};
+
+use crate::db::{Backend, Sql};
+use crate::tables::push_in;
+
+/// Which contacts a metrics read or a rule covers.
+#[derive(Debug, Clone, Copy)]
+pub enum Scope<'a> {
+    /// Every contact of the organization.
+    All,
+    /// The members of a segment.
+    Segment(SegmentId),
+    /// These contacts (at least one).
+    Contacts(&'a [ContactId]),
+}
+
+/// Which metric subqueries a statement joins.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Needs {
+    leads: bool,
+    deals: bool,
+    activities: bool,
+    sentiment: bool,
+    rfm: bool,
+}
+
+impl Needs {
+    pub(crate) const ALL: Needs = Needs {
+        leads: true,
+        deals: true,
+        activities: true,
+        sentiment: true,
+        rfm: true,
+    };
+
+    fn of(rule: &Rule) -> Needs {
+        let mut n = Needs::default();
+        for f in rule.fields() {
+            match (f.scope, f.name) {
+                (FieldScope::LeadMetric, _) => n.leads = true,
+                (FieldScope::DealMetric, _) => n.deals = true,
+                (FieldScope::ActivityMetric, _) | (FieldScope::Derived, "activity_score") => {
+                    n.activities = true
+                }
+                (FieldScope::SentimentMetric, _) => n.sentiment = true,
+                (FieldScope::Rfm, _) => n.rfm = true,
+                (FieldScope::Derived, _) => n.deals = true,
+                _ => {}
+            }
+        }
+        n
+    }
+}
+
+/// Days per month in the activity score (the mean Gregorian month).
+pub const DAYS_PER_MONTH: f64 = 30.4375;
+
+fn real(b: Backend) -> &'static str {
+    match b {
+        Backend::Sqlite => "REAL",
+        Backend::Postgres => "DOUBLE PRECISION",
+    }
+}
+
+/// ` AND <column> IN <scope>`.
+fn push_scope(q: &mut Sql, org: OrgId, scope: Scope, column: &str) {
+    match scope {
+        Scope::All => {}
+        Scope::Segment(s) => {
+            q.push(" AND ")
+                .push(column)
+                .push(" IN (SELECT contact_id FROM segment_members WHERE organization_id = ")
+                .bind(org)
+                .push(" AND segment_id = ")
+                .bind(s)
+                .push(")");
+        }
+        Scope::Contacts(ids) => push_in(q, column, ids),
+    }
+}
+
+/// An amount capped at [`Cents::MAX`] (as the other sums of money are).
+fn capped(column: &str) -> String {
+    let max = Cents::MAX.get();
+    format!("CASE WHEN {column} > {max} THEN {max} ELSE {column} END")
+}
+
+/// The sum of `amount` where `when` holds, in two exact integer halves
+/// (`<name>_hi` in units of 10^8 cents, `<name>_lo` below): joined in Rust
+/// as `i128`, no per-contact sum can overflow either backend.
+fn money_sum(q: &mut Sql, name: &str, when: Option<&str>) {
+    let v = capped("value_cents");
+    for (half, op) in [("hi", "/"), ("lo", "%")] {
+        let part = format!("({v}) {op} 100000000");
+        let part = match when {
+            Some(w) => format!("CASE WHEN {w} THEN {part} ELSE 0 END"),
+            None => part,
+        };
+        q.push(&format!(", CAST(SUM({part}) AS BIGINT) AS {name}_{half}"));
+    }
+}
+
+/// ` LEFT JOIN (SELECT contact_id, <aggregates> FROM <table> WHERE
+/// organization_id = $n AND contact_id IS NOT NULL [scope] GROUP BY
+/// contact_id) <alias> ON <alias>.contact_id = c.id`.
+fn push_grouped(
+    q: &mut Sql,
+    org: OrgId,
+    scope: Scope,
+    table: &str,
+    alias: &str,
+    aggregates: impl FnOnce(&mut Sql),
+) {
+    q.push(" LEFT JOIN (SELECT contact_id, ");
+    aggregates(q);
+    q.push(" FROM ")
+        .push(table)
+        .push(" WHERE organization_id = ")
+        .bind(org)
+        .push(" AND contact_id IS NOT NULL");
+    push_scope(q, org, scope, "contact_id");
+    q.push(&format!(
+        " GROUP BY contact_id) {alias} ON {alias}.contact_id = c.id"
+    ));
+}
+
+/// Pushes `[WITH links AS (...)] SELECT <columns> FROM contacts c LEFT JOIN
+/// ... WHERE c.organization_id = $n [AND c.id IN scope]`.
+pub(crate) fn base(
+    q: &mut Sql,
+    org: OrgId,
+    scope: Scope,
+    needs: Needs,
+    columns: &str,
+    now: DateTime<Utc>,
+) {
+    if needs.activities || needs.sentiment {
+        q.push("WITH links AS (SELECT a.contact_id AS contact_id, a.id AS id, a.occurred_at AS occurred_at FROM activities a WHERE a.organization_id = ")
+            .bind(org)
+            .push(" AND a.contact_id IS NOT NULL");
+        push_scope(q, org, scope, "a.contact_id");
+        q.push(
+            " UNION ALL SELECT l.contact_id, a.id, a.occurred_at FROM activities a \
+             JOIN leads l ON l.organization_id = a.organization_id AND l.id = a.lead_id \
+             WHERE a.organization_id = ",
+        )
+        .bind(org)
+        .push(" AND l.contact_id IS NOT NULL AND (a.contact_id IS NULL OR a.contact_id <> l.contact_id)");
+        push_scope(q, org, scope, "l.contact_id");
+        q.push(
+            " UNION ALL SELECT d.contact_id, a.id, a.occurred_at FROM activities a \
+             JOIN deals d ON d.organization_id = a.organization_id AND d.id = a.deal_id \
+             LEFT JOIN leads l ON l.organization_id = a.organization_id AND l.id = a.lead_id \
+             WHERE a.organization_id = ",
+        )
+        .bind(org)
+        .push(
+            " AND d.contact_id IS NOT NULL AND (a.contact_id IS NULL OR a.contact_id <> d.contact_id) \
+             AND (l.contact_id IS NULL OR l.contact_id <> d.contact_id)",
+        );
+        push_scope(q, org, scope, "d.contact_id");
+        q.push(") ");
+    }
+    q.push("SELECT ").push(columns).push(" FROM contacts c");
+    if needs.leads {
+        push_grouped(q, org, scope, "leads", "ml", |q| {
+            q.push("COUNT(*) AS total_leads, AVG(score) AS avg_lead_score");
+        });
+    }
+    if needs.deals {
+        push_grouped(q, org, scope, "deals", "md", |q| {
+            q.push(
+                "COUNT(*) AS total_deals, \
+                 SUM(CASE WHEN status = 'won' THEN 1 ELSE 0 END) AS won_deals, \
+                 SUM(CASE WHEN status = 'lost' THEN 1 ELSE 0 END) AS lost_deals, \
+                 SUM(CASE WHEN status = 'open' THEN 1 ELSE 0 END) AS open_deals",
+            );
+            money_sum(q, "value", None);
+            money_sum(q, "won", Some("status = 'won'"));
+            money_sum(q, "open", Some("status = 'open'"));
+            q.push(
+                ", MIN(CASE WHEN status = 'won' THEN closed_at END) AS first_won_at, \
+                 MAX(CASE WHEN status = 'won' THEN closed_at END) AS last_won_at",
+            );
+        });
+    }
+    if needs.activities {
+        q.push(
+            " LEFT JOIN (SELECT contact_id, COUNT(*) AS total_activities, \
+             MAX(occurred_at) AS last_activity_at, \
+             SUM(CASE WHEN occurred_at >= ",
+        )
+        .bind(now - Duration::days(30))
+        .push(" THEN 1 ELSE 0 END) AS activities_30d, SUM(CASE WHEN occurred_at >= ")
+        .bind(now - Duration::days(90))
+        .push(
+            " THEN 1 ELSE 0 END) AS activities_90d FROM links GROUP BY contact_id) ma \
+             ON ma.contact_id = c.id",
+        );
+    }
+    if needs.sentiment {
+        q.push(
+            " LEFT JOIN (SELECT contact_id, compound AS latest_sentiment FROM \
+             (SELECT k.contact_id, s.compound, ROW_NUMBER() OVER \
+             (PARTITION BY k.contact_id ORDER BY k.occurred_at DESC, k.id DESC) AS rn \
+             FROM links k JOIN activity_sentiment s ON s.organization_id = ",
+        )
+        .bind(org)
+        .push(" AND s.activity_id = k.id) r WHERE rn = 1) ms ON ms.contact_id = c.id");
+    }
+    if needs.rfm {
+        push_rfm(q, org);
+    }
+    q.push(" WHERE c.organization_id = ").bind(org);
+    push_scope(q, org, scope, "c.id");
+}
+
+/// The RFM scores of the organization's customers (contacts with a won
+/// deal), whatever the scope: quintiles (`NTILE(5)`) among all of them of
+/// the last won time (recency: the most recent score 5), the won deals
+/// and the won value, ties broken by contact id; and the segment named
+/// from R and F ([`neuracrm_domain::segments::rfm_segment`]).
+fn push_rfm(q: &mut Sql, org: OrgId) {
+    let v = capped("value_cents");
+    q.push(&format!(
+        " LEFT JOIN (SELECT contact_id, CAST(r AS BIGINT) AS rfm_recency, \
+         CAST(f AS BIGINT) AS rfm_frequency, CAST(m AS BIGINT) AS rfm_monetary, \
+         CASE WHEN r = 5 AND f >= 4 THEN 'champions' \
+         WHEN r >= 3 AND f >= 4 THEN 'loyal_customers' \
+         WHEN r >= 4 AND f >= 2 THEN 'potential_loyalists' \
+         WHEN r = 5 THEN 'new_customers' WHEN r = 4 THEN 'promising' \
+         WHEN r = 3 AND f = 3 THEN 'need_attention' WHEN r = 3 THEN 'about_to_sleep' \
+         WHEN f >= 5 THEN 'cant_lose' WHEN f >= 3 THEN 'at_risk' ELSE 'hibernating' END AS rfm_segment \
+         FROM (SELECT contact_id, \
+         NTILE(5) OVER (ORDER BY last_won_at ASC NULLS FIRST, contact_id) AS r, \
+         NTILE(5) OVER (ORDER BY won, contact_id) AS f, \
+         NTILE(5) OVER (ORDER BY won_hi, won_lo, contact_id) AS m \
+         FROM (SELECT contact_id, MAX(closed_at) AS last_won_at, COUNT(*) AS won, \
+         SUM(({v}) / 100000000) AS won_hi, SUM(({v}) % 100000000) AS won_lo \
+         FROM deals WHERE organization_id = "
+    ))
+    .bind(org)
+    .push(
+        " AND status = 'won' AND contact_id IS NOT NULL GROUP BY contact_id) w) s) mr \
+         ON mr.contact_id = c.id",
+    );
+}
+
+/// The columns of a metrics read ([`super::MetricsRow`]).
+pub(crate) const METRIC_COLUMNS: &str = "c.id AS contact_id, c.created_at AS created_at, \
+     COALESCE(ml.total_leads, 0) AS total_leads, ml.avg_lead_score AS avg_lead_score, \
+     COALESCE(md.total_deals, 0) AS total_deals, COALESCE(md.won_deals, 0) AS won_deals, \
+     COALESCE(md.lost_deals, 0) AS lost_deals, COALESCE(md.open_deals, 0) AS open_deals, \
+     COALESCE(md.value_hi, 0) AS value_hi, COALESCE(md.value_lo, 0) AS value_lo, \
+     COALESCE(md.won_hi, 0) AS won_hi, COALESCE(md.won_lo, 0) AS won_lo, \
+     COALESCE(md.open_hi, 0) AS open_hi, COALESCE(md.open_lo, 0) AS open_lo, \
+     md.first_won_at AS first_won_at, md.last_won_at AS last_won_at, \
+     COALESCE(ma.total_activities, 0) AS total_activities, ma.last_activity_at AS last_activity_at, \
+     COALESCE(ma.activities_30d, 0) AS activities_30d, COALESCE(ma.activities_90d, 0) AS activities_90d, \
+     ms.latest_sentiment AS latest_sentiment, mr.rfm_recency AS rfm_recency, \
+     mr.rfm_frequency AS rfm_frequency, mr.rfm_monetary AS rfm_monetary, mr.rfm_segment AS rfm_segment";
+
+/// The metrics of every contact in `scope`, in contact id order.
+pub(crate) fn metrics(org: OrgId, scope: Scope, now: DateTime<Utc>) -> Sql {
+    let mut q = Sql::default();
+    base(&mut q, org, scope, Needs::ALL, METRIC_COLUMNS, now);
+    q.push(" ORDER BY c.id");
+    q
+}
+
+/// The ids of `org`'s contacts that `rule` selects, in id order: one
+/// statement, every value bound.
+pub fn compile(backend: Backend, org: OrgId, rule: &Rule, now: DateTime<Utc>) -> Sql {
+    let mut q = Sql::default();
+    base(&mut q, org, Scope::All, Needs::of(rule), "c.id", now);
+    q.push(" AND ");
+    push_rule(&mut q, backend, rule, now);
+    q.push(" ORDER BY c.id");
+    q
+}
+
+fn push_rule(q: &mut Sql, b: Backend, rule: &Rule, now: DateTime<Utc>) {
+    match rule {
+        Rule::Group { op, children } => {
+            use neuracrm_domain::segments::GroupOp;
+            let joiner = match op {
+                GroupOp::And | GroupOp::Not => " AND ",
+                GroupOp::Or => " OR ",
+            };
+            if *op == GroupOp::Not {
+                q.push("NOT ");
+            }
+            q.push("(");
+            for (i, c) in children.iter().enumerate() {
+                if i > 0 {
+                    q.push(joiner);
+                }
+                push_rule(q, b, c, now);
+            }
+            q.push(")");
+        }
+        Rule::Condition(c) => push_condition(q, b, c, now),
+    }
+}
+
+/// The SQL expression of a field (contact and metric fields, in the query
+/// of [`base`]; lead and deal fields, inside their `EXISTS`).
+fn push_field(q: &mut Sql, b: Backend, f: &Field, now: DateTime<Utc>) {
+    let money = |name: &str| {
+        format!(
+            "(CAST(COALESCE(md.{name}_hi, 0) AS {r}) * 100000000 + COALESCE(md.{name}_lo, 0))",
+            r = real(b)
+        )
+    };
+    let conversion = format!(
+        "(CASE WHEN COALESCE(md.won_deals, 0) + COALESCE(md.lost_deals, 0) > 0 \
+         THEN CAST(md.won_deals AS {r}) / (md.won_deals + md.lost_deals) END)",
+        r = real(b)
+    );
+    let text = match (f.scope, f.name) {
+        (FieldScope::Contact, name) => format!("c.{name}"),
+        (FieldScope::Lead, name) => format!("l.{}", &name["lead.".len()..]),
+        (FieldScope::Deal, name) => format!("d.{}", &name["deal.".len()..]),
+        (_, "total_leads") => "COALESCE(ml.total_leads, 0)".into(),
+        (_, "avg_lead_score") => "ml.avg_lead_score".into(),
+        (_, n @ ("total_deals" | "won_deals" | "lost_deals" | "open_deals")) => {
+            format!("COALESCE(md.{n}, 0)")
+        }
+        (_, "total_deal_value_cents") => money("value"),
+        (_, "avg_deal_value_cents") => format!(
+            "(CASE WHEN COALESCE(md.total_deals, 0) > 0 THEN {} / md.total_deals END)",
+            money("value")
+        ),
+        (_, "won_value_cents") => money("won"),
+        (_, "open_value_cents") => money("open"),
+        (_, n @ ("first_won_at" | "last_won_at")) => format!("md.{n}"),
+        (_, n @ ("total_activities" | "activities_30d" | "activities_90d")) => {
+            format!("COALESCE(ma.{n}, 0)")
+        }
+        (_, "last_activity_at") => "ma.last_activity_at".into(),
+        (_, "latest_sentiment") => "ms.latest_sentiment".into(),
+        (FieldScope::Rfm, name) => format!("mr.{name}"),
+        (_, "conversion_rate") => conversion,
+        (_, "customer_value_score") => format!(
+            "({} + {} * COALESCE({conversion}, 0))",
+            money("won"),
+            money("open")
+        ),
+        (_, "activity_score") => {
+            // Activities per month of relationship (at least one month).
+            q.push(&format!(
+                "(CAST(COALESCE(ma.total_activities, 0) AS {r}) / (CASE WHEN ",
+                r = real(b)
+            ));
+            push_months_since_created(q, b, now);
+            q.push(" > 1 THEN ");
+            push_months_since_created(q, b, now);
+            q.push(" ELSE 1 END))");
+            return;
+        }
+        (_, other) => unreachable!("field {other} has no SQL"),
+    };
+    q.push(&text);
+}
+
+/// Months (of [`DAYS_PER_MONTH`] days) from the contact's creation to `now`.
+fn push_months_since_created(q: &mut Sql, b: Backend, now: DateTime<Utc>) {
+    match b {
+        Backend::Sqlite => {
+            q.push("((julianday(")
+                .bind(now)
+                .push(") - julianday(c.created_at)) / ");
+        }
+        Backend::Postgres => {
+            q.push("(CAST(EXTRACT(EPOCH FROM (CAST(")
+                .bind(now)
+                .push(" AS TIMESTAMPTZ) - c.created_at)) / 86400 AS DOUBLE PRECISION) / ");
+        }
+    }
+    q.push(&format!("{DAYS_PER_MONTH})"));
+}
+
+fn bind_scalar(q: &mut Sql, s: &Scalar) {
+    match s {
+        Scalar::Text(t) => q.bind(t.as_str()),
+        Scalar::Int(i) => q.bind(*i),
+        Scalar::Real(r) => q.bind(*r),
+        Scalar::Time(t) => q.bind(*t),
+    };
+}
+
+/// Escapes `%`, `_` and `\` for `LIKE ... ESCAPE '\'`.
+fn like_escaped(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
+fn push_condition(q: &mut Sql, b: Backend, c: &Condition, now: DateTime<Utc>) {
+    let exists = match c.field.scope {
+        FieldScope::Lead => Some("leads l"),
+        FieldScope::Deal => Some("deals d"),
+        _ => None,
+    };
+    if let Some(table) = exists {
+        let alias = &table[table.len() - 1..];
+        q.push(&format!(
+            "EXISTS (SELECT 1 FROM {table} WHERE {alias}.organization_id = c.organization_id \
+             AND {alias}.contact_id = c.id AND "
+        ));
+    }
+    push_predicate(q, b, c, now);
+    if exists.is_some() {
+        q.push(")");
+    }
+}
+
+fn push_predicate(q: &mut Sql, b: Backend, c: &Condition, now: DateTime<Utc>) {
+    use Operand::*;
+    let textual = matches!(c.field.ty, FieldType::Text | FieldType::Word(_));
+    // The field's expression, lower-cased for text (comparisons ignore case).
+    let field = |q: &mut Sql| {
+        if textual {
+            q.push("LOWER(");
+        }
+        push_field(q, b, c.field, now);
+        if textual {
+            q.push(")");
+        }
+    };
+    let negated = matches!(c.operand, IsNot | NotContains | NotInLastDays | IsNotEmpty);
+    if negated {
+        q.push("NOT ");
+    }
+    if matches!(c.operand, IsEmpty | IsNotEmpty) {
+        q.push("(");
+        push_field(q, b, c.field, now);
+        q.push(" IS NULL");
+        if c.field.ty == FieldType::Text {
+            q.push(" OR ");
+            push_field(q, b, c.field, now);
+            q.push(" = ''");
+        }
+        q.push(")");
+        return;
+    }
+    q.push("COALESCE(");
+    match (&c.operand, &c.value) {
+        (Is | IsNot, Operands::One(v)) => {
+            field(q);
+            q.push(" = ");
+            bind_scalar(q, v);
+        }
+        (In, Operands::Many(vs)) => {
+            field(q);
+            q.push(" IN (");
+            for (i, v) in vs.iter().enumerate() {
+                if i > 0 {
+                    q.push(", ");
+                }
+                bind_scalar(q, v);
+            }
+            q.push(")");
+        }
+        (Contains | NotContains | StartsWith, Operands::One(Scalar::Text(t))) => {
+            let pattern = match c.operand {
+                StartsWith => format!("{}%", like_escaped(t)),
+                _ => format!("%{}%", like_escaped(t)),
+            };
+            field(q);
+            q.push(" LIKE ").bind(pattern).push(" ESCAPE '\\'");
+        }
+        (Gt | Gte | Lt | Lte | Before | After, Operands::One(v)) => {
+            let op = match c.operand {
+                Gt | After => " > ",
+                Gte => " >= ",
+                Lt | Before => " < ",
+                _ => " <= ",
+            };
+            field(q);
+            q.push(op);
+            bind_scalar(q, v);
+        }
+        (Between, Operands::Range(lo, hi)) => {
+            field(q);
+            q.push(" >= ");
+            bind_scalar(q, lo);
+            q.push(" AND ");
+            field(q);
+            q.push(" <= ");
+            bind_scalar(q, hi);
+        }
+        (InLastDays | NotInLastDays, Operands::Days(d)) => {
+            field(q);
+            q.push(" >= ").bind(now - Duration::days(*d));
+        }
+        // `Rule::parse` pairs every operand with its value's shape.
+        (op, v) => unreachable!("operand {op:?} with value {v:?}"),
+    }
+    q.push(", FALSE)");
+}
