@@ -20,6 +20,7 @@ use crate::http::auth::{AuthUser, ClientIp, verify_login};
 use crate::http::error::{ApiError, ApiResult, ErrorBody};
 use crate::http::extract::Json;
 use crate::http::openapi::NoToken;
+use crate::http::wire::record_out;
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -30,23 +31,14 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(me))
 }
 
-/// An organization.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct OrganizationOut {
-    id: i64,
-    name: String,
-    created_at: DateTime<Utc>,
-}
-
-impl From<d::Organization> for OrganizationOut {
-    fn from(o: d::Organization) -> Self {
-        OrganizationOut {
-            id: o.id.0,
-            name: o.name,
-            created_at: o.created_at,
-        }
+record_out!(
+    /// An organization.
+    OrganizationOut from d::Organization as o {
+        id: i64,
+        name: String,
+        created_at: DateTime<Utc>,
     }
-}
+);
 
 /// Registers an organization and its first admin.
 #[derive(Debug, Deserialize, ToSchema)]

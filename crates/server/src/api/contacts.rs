@@ -5,10 +5,8 @@
 
 use chrono::{DateTime, Utc};
 use neuracrm_actions::contacts;
-use neuracrm_actions::records::List;
 use neuracrm_domain as d;
 use neuracrm_domain::{ContactId, ContactPatch, Email, UserId};
-use neuracrm_store::Sort;
 use neuracrm_store::contacts::ContactFilter;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -24,7 +22,7 @@ use crate::http::error::{ApiResult, ErrorBody};
 use crate::http::extract::{Id, Json, Query};
 use crate::http::openapi::NoToken;
 use crate::http::resource::{Conflicts, Docs, Resource, SUMMARIES, Summaries, crud, wire_types};
-use crate::http::wire::{PageQuery, list_query, page, page_type, vocab};
+use crate::http::wire::{PageQuery, list_query, page, page_type, record_out, vocab};
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     crud::<d::Contact>()
@@ -53,66 +51,26 @@ impl Resource for d::Contact {
             update: Some("E-mail taken"),
             delete: None,
         });
-
-    fn new_from(body: CreateContact) -> d::NewContact {
-        body.into()
-    }
-
-    fn list_from(q: ContactQuery) -> ApiResult<List<d::Contact>> {
-        Ok(List {
-            page: page(q.limit, q.offset)?,
-            filter: ContactFilter {
-                q: q.q,
-                owner_id: q.owner_id,
-                industry: q.industry,
-                created_from: q.created_from,
-                created_to: q.created_to,
-            },
-            sort: Sort {
-                by: q.sort.unwrap_or_default(),
-                dir: q.order.unwrap_or_default(),
-            },
-        })
-    }
 }
 
-/// A contact.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ContactOut {
-    id: i64,
-    organization_id: i64,
-    first_name: String,
-    last_name: Option<String>,
-    email: Option<String>,
-    phone: Option<String>,
-    company: Option<String>,
-    job_title: Option<String>,
-    industry: Option<String>,
-    company_size: Option<i64>,
-    owner_id: Option<i64>,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
-}
-
-impl From<d::Contact> for ContactOut {
-    fn from(c: d::Contact) -> Self {
-        ContactOut {
-            id: c.id.0,
-            organization_id: c.organization_id.0,
-            first_name: c.first_name,
-            last_name: c.last_name,
-            email: c.email.map(Into::into),
-            phone: c.phone,
-            company: c.company,
-            job_title: c.job_title,
-            industry: c.industry,
-            company_size: c.company_size,
-            owner_id: c.owner_id.map(|u| u.0),
-            created_at: c.created_at,
-            updated_at: c.updated_at,
-        }
+record_out!(
+    /// A contact.
+    ContactOut from d::Contact as c {
+        id: i64,
+        organization_id: i64,
+        first_name: String,
+        last_name: Option<String>,
+        email: Option<String>,
+        phone: Option<String>,
+        company: Option<String>,
+        job_title: Option<String>,
+        industry: Option<String>,
+        company_size: Option<i64>,
+        owner_id: Option<i64>,
+        created_at: DateTime<Utc>,
+        updated_at: DateTime<Utc>,
     }
-}
+);
 
 page_type!(
     /// A page of contacts.
@@ -187,9 +145,9 @@ pub struct ContactPatchBody {
 
 list_query!(
     /// Filters, sorting and paging of the contact list.
-    ContactQuery,
-    sort: " Sort key.",
-    vocab::ContactSortKey => neuracrm_store::contacts::ContactSort {
+    ContactQuery => ContactFilter,
+    sort: " Sort key.", vocab::ContactSortKey => neuracrm_store::contacts::ContactSort,
+    {
         /// Substring of name, e-mail or company (case-insensitive).
         pub q: Option<String>,
         /// Owner's user id.
