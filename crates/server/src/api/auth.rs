@@ -19,7 +19,7 @@ use crate::AppState;
 use crate::http::auth::{AuthUser, ClientIp, verify_login};
 use crate::http::error::{ApiError, ApiResult, ErrorBody};
 use crate::http::extract::Json;
-use crate::http::openapi::NoToken;
+use crate::http::openapi::endpoint;
 use crate::http::wire::record_out;
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
@@ -224,17 +224,14 @@ pub async fn logout(State(state): State<AppState>, user: AuthUser) -> ApiResult<
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// The caller and their organization.
-#[utoipa::path(get, path = "/api/me", tag = "auth",
-    security(("bearer" = [])),
-    responses(
-        (status = 200, body = MeResponse),
-        NoToken,
-    ))]
-pub async fn me(State(state): State<AppState>, user: AuthUser) -> ApiResult<Json<MeResponse>> {
-    let (u, org) = auth::whoami(&state.crm, &user.caller()).await?;
-    Ok(Json(MeResponse {
-        user: u.into(),
-        organization: org.into(),
-    }))
+endpoint! {
+    /// The caller and their organization.
+    get "/api/me" in "auth" => MeResponse;
+    async fn me(state, user: AuthUser) {
+        let (u, org) = auth::whoami(&state.crm, &user.caller()).await?;
+        Ok(Json(MeResponse {
+            user: u.into(),
+            organization: org.into(),
+        }))
+    }
 }

@@ -18,9 +18,8 @@ use super::deals::DealPage;
 use super::leads::LeadPage;
 use crate::AppState;
 use crate::http::auth::AuthUser;
-use crate::http::error::{ApiResult, ErrorBody};
 use crate::http::extract::{Id, Json, Query};
-use crate::http::openapi::NoToken;
+use crate::http::openapi::endpoint;
 use crate::http::resource::{Conflicts, Docs, Resource, SUMMARIES, Summaries, crud, wire_types};
 use crate::http::wire::{PageQuery, list_query, page, page_type, record_out, vocab};
 
@@ -168,25 +167,15 @@ list_query!(
 /// (404 when the contact is not the caller's), read by the action `$action`.
 macro_rules! contact_list {
     ($(#[$doc:meta])* $name:ident, $path:literal, $page:ident, $action:path) => {
-        $(#[$doc])*
-        #[utoipa::path(get, path = $path, tag = "contacts",
-            params(("id" = i64, Path, description = "Contact id"), PageQuery),
-            security(("bearer" = [])),
-            responses(
-                (status = 200, body = $page),
-                (status = 400, description = "Bad id or paging", body = ErrorBody),
-                NoToken,
-                (status = 404, description = "No such contact", body = ErrorBody),
-            ))]
-        pub async fn $name(
-            state: axum::extract::State<AppState>,
-            user: AuthUser,
-            Id(id): Id<ContactId>,
-            Query(q): Query<PageQuery>,
-        ) -> ApiResult<Json<$page>> {
-            let page = page(q.limit, q.offset)?;
-            let items = $action(&state.crm, &user.caller(), id, page).await?;
-            Ok(Json(items.into()))
+        endpoint! {
+            $(#[$doc])*
+            get $path in "contacts" [params(("id" = i64, Path, description = "Contact id"), PageQuery)]
+                => $page, 400 "Bad id or paging", 404 "No such contact";
+            async fn $name(state, user: AuthUser, Id(id): Id<ContactId>, Query(q): Query<PageQuery>) {
+                let page = page(q.limit, q.offset)?;
+                let items = $action(&state.crm, &user.caller(), id, page).await?;
+                Ok(Json(items.into()))
+            }
         }
     };
 }

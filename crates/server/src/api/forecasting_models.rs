@@ -4,7 +4,6 @@
 //! The model resource goes through the generic mechanism; its stored
 //! results are a nested read.
 
-use axum::extract::State;
 use chrono::{DateTime, Utc};
 use neuracrm_actions::forecasting;
 use neuracrm_domain::{
@@ -19,9 +18,8 @@ use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::http::auth::AuthUser;
-use crate::http::error::{ApiResult, ErrorBody};
 use crate::http::extract::{Id, Json};
-use crate::http::openapi::NoToken;
+use crate::http::openapi::endpoint;
 use crate::http::resource::{Docs, Resource, Summaries, crud, wire_types};
 use crate::http::wire::{list_query, page_type, record_out, vocab};
 
@@ -200,24 +198,16 @@ pub struct StoredResults {
     items: Vec<StoredResultOut>,
 }
 
-/// The forecasts the cycle stored for a model, with actuals and errors for
-/// months that have closed.
-#[utoipa::path(get, path = "/api/forecasting-models/{id}/results", tag = "forecasting",
-    params(("id" = i64, Path, description = "Forecasting model id")),
-    security(("bearer" = [])),
-    responses(
-        (status = 200, body = StoredResults),
-        (status = 400, description = "Bad id", body = ErrorBody),
-        NoToken,
-        (status = 404, description = "No such model", body = ErrorBody),
-    ))]
-pub async fn model_results(
-    State(state): State<AppState>,
-    user: AuthUser,
-    Id(id): Id<ForecastModelId>,
-) -> ApiResult<Json<StoredResults>> {
-    let items = forecasting::model_results(&state.crm, &user.caller(), id).await?;
-    Ok(Json(StoredResults {
-        items: items.into_iter().map(Into::into).collect(),
-    }))
+endpoint! {
+    /// The forecasts the cycle stored for a model, with actuals and errors for
+    /// months that have closed.
+    get "/api/forecasting-models/{id}/results" in "forecasting"
+        [params(("id" = i64, Path, description = "Forecasting model id"))]
+        => StoredResults, 400 "Bad id", 404 "No such model";
+    async fn model_results(state, user: AuthUser, Id(id): Id<ForecastModelId>) {
+        let items = forecasting::model_results(&state.crm, &user.caller(), id).await?;
+        Ok(Json(StoredResults {
+            items: items.into_iter().map(Into::into).collect(),
+        }))
+    }
 }
