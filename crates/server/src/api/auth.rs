@@ -12,23 +12,17 @@ use neuracrm_domain::Email;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 use super::users::UserOut;
 use crate::AppState;
 use crate::http::auth::{AuthUser, ClientIp, verify_login};
 use crate::http::error::{ApiError, ApiResult, ErrorBody};
 use crate::http::extract::Json;
-use crate::http::openapi::endpoint;
+use crate::http::openapi::{endpoint, routes_of};
 use crate::http::wire::record_out;
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(register))
-        .routes(routes!(login))
-        .routes(routes!(refresh))
-        .routes(routes!(logout))
-        .routes(routes!(me))
+    routes_of!(register, login, refresh, logout, me)
 }
 
 record_out!(

@@ -48,21 +48,16 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::http::auth::AuthUser;
 use crate::http::error::{ApiError, ApiResult, ErrorBody};
 use crate::http::extract::{Id, Json, Query, require_content_type};
-use crate::http::openapi::{NoToken, endpoint};
+use crate::http::openapi::{NoToken, endpoint, routes_of};
 use crate::http::wire::{PageQuery, page, page_type};
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(import_contacts))
-        .routes(routes!(import_leads))
-        .routes(routes!(list_imports))
-        .routes(routes!(get_import))
+    routes_of!(import_contacts, import_leads, list_imports, get_import)
 }
 
 /// What an import did.

@@ -17,22 +17,22 @@ use neuracrm_scoring::{
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::http::auth::{AdminUser, AuthUser};
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Id, Json, Query};
-use crate::http::openapi::endpoint;
+use crate::http::openapi::{endpoint, routes_of};
 use crate::http::wire::vocab::ScoreCategory;
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(score_lead, get_score))
-        .routes(routes!(score_history))
-        .routes(routes!(get_config, put_config))
-        .routes(routes!(run_scoring))
-        .routes(routes!(analytics))
+    routes_of!(
+        (score_lead, get_score),
+        score_history,
+        (get_config, put_config),
+        run_scoring,
+        analytics,
+    )
 }
 
 // ---------------------------------------------------------------- wire types
@@ -221,19 +221,36 @@ pub struct WeightsBody {
     pub ai_insights: f64,
 }
 
-impl From<Weights> for WeightsBody {
-    fn from(w: Weights) -> Self {
-        WeightsBody {
-            industry: w.industry,
-            company_size: w.company_size,
-            engagement: w.engagement,
-            decision_maker: w.decision_maker,
-            urgency: w.urgency,
-            budget_signals: w.budget_signals,
-            ai_insights: w.ai_insights,
+/// `From` both ways between an engine type and its body, which have the
+/// same fields.
+macro_rules! same_fields {
+    ($engine:ty, $body:ident { $($f:ident),* $(,)? }) => {
+        impl From<$engine> for $body {
+            fn from(x: $engine) -> Self {
+                $body { $($f: x.$f),* }
+            }
         }
-    }
+
+        impl From<$body> for $engine {
+            fn from(x: $body) -> Self {
+                Self { $($f: x.$f),* }
+            }
+        }
+    };
 }
+
+same_fields!(
+    Weights,
+    WeightsBody {
+        industry,
+        company_size,
+        engagement,
+        decision_maker,
+        urgency,
+        budget_signals,
+        ai_insights,
+    }
+);
 
 impl Default for WeightsBody {
     fn default() -> Self {
@@ -385,17 +402,8 @@ impl ScoringConfigBody {
                 ));
             }
         }
-        let w = self.weights;
         let config = ScoringConfig {
-            weights: Weights {
-                industry: w.industry,
-                company_size: w.company_size,
-                engagement: w.engagement,
-                decision_maker: w.decision_maker,
-                urgency: w.urgency,
-                budget_signals: w.budget_signals,
-                ai_insights: w.ai_insights,
-            },
+            weights: self.weights.into(),
             industries: IndustryTable {
                 rules: self
                     .industries

@@ -71,3 +71,15 @@ macro_rules! endpoint {
     };
 }
 pub(crate) use endpoint;
+
+/// An area's router of hand-written endpoints: one route per handler, or per
+/// parenthesised group of handlers of the same path.
+macro_rules! routes_of {
+    ($($route:tt),+ $(,)?) => {
+        utoipa_axum::router::OpenApiRouter::new()
+            $(.routes($crate::http::openapi::routes_of!(@route $route)))+
+    };
+    (@route ($($handler:ident),+)) => { utoipa_axum::routes!($($handler),+) };
+    (@route $handler:ident) => { utoipa_axum::routes!($handler) };
+}
+pub(crate) use routes_of;
