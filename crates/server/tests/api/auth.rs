@@ -94,18 +94,14 @@ async fn a_taken_email_of_another_organization_is_not_revealed() {
     // A user of B with A's admin's address: the same 409 as with an address
     // of B's own, saying nothing of where the address is used.
     let new_user = |email: &str| json!({"email": email, "name": "N", "role": "rep", "password": "a fine new secret"});
-    let elsewhere = assert_error(
-        app.post("/api/users", &b.token, new_user(&a.email)).await,
-        409,
-        "conflict",
-    )
-    .await;
-    let own = assert_error(
-        app.post("/api/users", &b.token, new_user(&b.email)).await,
-        409,
-        "conflict",
-    )
-    .await;
+    let elsewhere = app
+        .with(&b.token)
+        .post_err("/api/users", new_user(&a.email), 409, "conflict")
+        .await;
+    let own = app
+        .with(&b.token)
+        .post_err("/api/users", new_user(&b.email), 409, "conflict")
+        .await;
     assert_eq!(elsewhere["error"]["field"], "email");
     assert_eq!(elsewhere["error"]["field"], own["error"]["field"]);
     assert_eq!(elsewhere["error"]["message"], own["error"]["message"]);

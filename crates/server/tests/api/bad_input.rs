@@ -169,11 +169,10 @@ async fn malformed_bodies_wrong_types_and_unknown_fields() {
         .post_ok("/api/deals", &t.token, json!({"title": "D"}), 201)
         .await;
     let a = app
-        .post_ok(
+        .with(&t.token)
+        .create(
             "/api/activities",
-            &t.token,
             json!({"type": "note", "contact_id": c["id"]}),
-            201,
         )
         .await;
     for (path, body, field) in [
@@ -449,14 +448,13 @@ async fn nul_characters_and_out_of_range_years_are_refused_on_every_backend() {
     }
 
     let r = app
-        .client
-        .post(app.url("/api/import/contacts"))
-        .bearer_auth(&t.token)
-        .header("content-type", "text/csv")
-        .body("first_name,email\nA\u{0},nul@example.com\nB,b@example.com\n")
-        .send()
-        .await
-        .unwrap();
+        .with(&t.token)
+        .post_raw(
+            "/api/import/contacts",
+            "text/csv",
+            "first_name,email\nA\u{0},nul@example.com\nB,b@example.com\n",
+        )
+        .await;
     let report: serde_json::Value = r.json().await.unwrap();
     assert_eq!(
         (

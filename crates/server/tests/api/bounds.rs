@@ -75,33 +75,29 @@ async fn a_deal_worth_more_than_the_maximum_is_refused() {
     let app = spawn_app().await;
     let t = app.tenant("Acme").await;
     for too_much in [json!(MAX_CENTS + 1), json!(i64::MAX), json!(u64::MAX)] {
-        let e = assert_error(
-            app.post(
+        let e = app
+            .with(&t.token)
+            .post_err(
                 "/api/deals",
-                &t.token,
                 json!({"title": "Whale", "value_cents": too_much}),
+                422,
+                "validation_failed",
             )
-            .await,
-            422,
-            "validation_failed",
-        )
-        .await;
+            .await;
         assert_eq!(e["error"]["field"], "value_cents", "{e}");
         assert_eq!(
             e["error"]["message"],
             "value_cents must be at most 1000000000000000 cents (10^13 currency units)"
         );
-        let e = assert_error(
-            app.post(
+        let e = app
+            .with(&t.token)
+            .post_err(
                 "/api/leads",
-                &t.token,
                 json!({"title": "Whale", "budget_cents": too_much}),
+                422,
+                "validation_failed",
             )
-            .await,
-            422,
-            "validation_failed",
-        )
-        .await;
+            .await;
         assert_eq!(e["error"]["field"], "budget_cents", "{e}");
         assert!(
             e["error"]["message"]
@@ -113,20 +109,18 @@ async fn a_deal_worth_more_than_the_maximum_is_refused() {
     }
     // The maximum itself is a deal.
     let d = app
-        .post_ok(
+        .with(&t.token)
+        .create(
             "/api/deals",
-            &t.token,
             json!({"title": "Largest", "value_cents": MAX_CENTS}),
-            201,
         )
         .await;
     assert_eq!(d["value_cents"], MAX_CENTS);
     let l = app
-        .post_ok(
+        .with(&t.token)
+        .create(
             "/api/leads",
-            &t.token,
             json!({"title": "Largest", "budget_cents": MAX_CENTS}),
-            201,
         )
         .await;
     assert_eq!(l["budget_cents"], MAX_CENTS);
@@ -354,12 +348,8 @@ async fn a_stored_out_of_range_value_still_answers() {
     assert_eq!(p["months"][0]["period"], "0001-03", "{p}");
     assert_eq!(p["months"][0]["value"].as_f64(), Some(2e13), "{p}");
     let scored = app
-        .post_ok(
-            &format!("/api/leads/{lead}/score"),
-            &t.token,
-            json!({}),
-            200,
-        )
+        .with(&t.token)
+        .post_ok(&format!("/api/leads/{lead}/score"), json!({}))
         .await;
     assert!(scored["total"].is_number(), "{scored}");
     app.get_ok("/api/scoring/analytics", &t.token).await;
@@ -367,28 +357,24 @@ async fn a_stored_out_of_range_value_still_answers() {
 
     // A change of another field keeps the date as stored, and stores the
     // amount as it reads: the maximum.
-    let r = app
-        .patch(
+    let d = app
+        .with(&t.token)
+        .patch_ok(
             &format!("/api/deals/{huge_deal}"),
-            &t.token,
             json!({"title": "Renamed"}),
         )
         .await;
-    assert_eq!(r.status(), 200);
-    let d: Value = r.json().await.unwrap();
     assert_eq!(
         (d["value_cents"].as_i64(), d["expected_close"].as_str()),
         (Some(MAX_CENTS), Some("0001-03-01")),
         "{d}"
     );
-    let r = app
-        .patch(
+    app.with(&t.token)
+        .patch_ok(
             &format!("/api/leads/{lead}"),
-            &t.token,
             json!({"status": "contacted"}),
         )
         .await;
-    assert_eq!(r.status(), 200);
 }
 
 #[tokio::test]
@@ -414,12 +400,10 @@ async fn a_won_deal_closed_in_year_1_is_refused() {
             "expected_close",
         ),
     ] {
-        let e = assert_error(
-            app.post("/api/deals", &t.token, body.clone()).await,
-            422,
-            "validation_failed",
-        )
-        .await;
+        let e = app
+            .with(&t.token)
+            .post_err("/api/deals", body.clone(), 422, "validation_failed")
+            .await;
         assert_eq!(e["error"]["field"], field, "{body}: {e}");
         assert_eq!(e["error"]["message"], format!("{field} {words}"), "{e}");
     }
@@ -438,12 +422,10 @@ async fn a_won_deal_closed_in_year_1_is_refused() {
         (json!({"closed_at": "0001-06-01T00:00:00Z"}), "closed_at"),
         (json!({"expected_close": "2201-01-01"}), "expected_close"),
     ] {
-        let e = assert_error(
-            app.patch(&path, &t.token, body).await,
-            422,
-            "validation_failed",
-        )
-        .await;
+        let e = app
+            .with(&t.token)
+            .patch_err(&path, body, 422, "validation_failed")
+            .await;
         assert_eq!(e["error"]["message"], format!("{field} {words}"), "{e}");
     }
     // The other records' dates, and every date filter.
@@ -462,12 +444,10 @@ async fn a_won_deal_closed_in_year_1_is_refused() {
             "occurred_at",
         ),
     ] {
-        let e = assert_error(
-            app.post(path, &t.token, body).await,
-            422,
-            "validation_failed",
-        )
-        .await;
+        let e = app
+            .with(&t.token)
+            .post_err(path, body, 422, "validation_failed")
+            .await;
         assert_eq!(e["error"]["message"], format!("{field} {words}"), "{e}");
     }
     for (q, field) in [
@@ -531,14 +511,9 @@ f@example.com,F,the maximum,\"10,000,000,000,000\",
 g@example.com,G,old,5,1899-12-31
 ";
     let r = app
-        .client
-        .post(app.url("/api/import/leads"))
-        .bearer_auth(&t.token)
-        .header("content-type", "text/csv")
-        .body(csv)
-        .send()
-        .await
-        .unwrap();
+        .with(&t.token)
+        .post_raw("/api/import/leads", "text/csv", csv)
+        .await;
     assert_eq!(r.status(), 200);
     let report: Value = r.json().await.unwrap();
     assert_eq!(report["created"], 3, "{report}");

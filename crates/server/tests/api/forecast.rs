@@ -78,26 +78,16 @@ async fn six_months_are_needed_and_bad_queries_are_refused() {
         ("model=crystal_ball", "model"),
         ("horizon=3", "horizon"),
     ] {
-        let e = assert_error(
-            app.get(&format!("/api/forecast?{q}"), &t.token).await,
-            400,
-            "invalid_query",
-        )
-        .await;
+        let e = app
+            .with(&t.token)
+            .get_err(&format!("/api/forecast?{q}"), 400, "invalid_query")
+            .await;
         assert_eq!(e["error"]["field"], field, "{q}: {e}");
     }
-    assert_error(
-        app.get("/api/forecast/accuracy?metric=x", &t.token).await,
-        400,
-        "invalid_query",
-    )
-    .await;
-    let r = app
-        .client
-        .get(app.url("/api/forecast"))
-        .send()
-        .await
-        .unwrap();
+    app.with(&t.token)
+        .get_err("/api/forecast/accuracy?metric=x", 400, "invalid_query")
+        .await;
+    let r = app.get_anonymous("/api/forecast").await;
     assert_eq!(r.status(), 401);
 }
 
@@ -159,23 +149,20 @@ async fn a_cached_forecast_changes_after_a_deal_is_won() {
 
     // An open deal changes no series: still cached.
     let d = app
-        .post_ok(
+        .with(&a.token)
+        .create(
             "/api/deals",
-            &a.token,
             json!({"title": "Big one", "value_cents": 90_000_000, "stage": "negotiation"}),
-            201,
         )
         .await;
     // Won last month, for 900,000.00: last month's revenue jumps.
     let closed = format!("{}T09:00:00Z", months_ago(1).with_day(20).unwrap());
-    let r = app
-        .patch(
+    app.with(&a.token)
+        .patch_ok(
             &format!("/api/deals/{}", d["id"]),
-            &a.token,
             json!({"stage": "closed_won", "closed_at": closed}),
         )
         .await;
-    assert_eq!(r.status(), 200);
     let after = until(&app, path, &a.token, |f| f["cached"] == false).await;
     assert_eq!(
         after["cached"], false,
@@ -206,11 +193,10 @@ async fn forecasting_models_crud_results_and_accuracy() {
     let a = app.tenant("Alpha").await;
     history(&app, &a, 13).await;
     let m = app
-        .post_ok(
+        .with(&a.token)
+        .create(
             "/api/forecasting-models",
-            &a.token,
             json!({"metric": "revenue", "algorithm": "seasonal_naive", "horizon_months": 3}),
-            201,
         )
         .await;
     assert_eq!(m["name"], "revenue for 3 months (seasonal_naive)");
@@ -220,11 +206,10 @@ async fn forecasting_models_crud_results_and_accuracy() {
     );
     let id = m["id"].as_i64().unwrap();
     let defaults = app
-        .post_ok(
+        .with(&a.token)
+        .create(
             "/api/forecasting-models",
-            &a.token,
             json!({"metric": "deals_won", "name": "Deals"}),
-            201,
         )
         .await;
     assert_eq!(
@@ -262,17 +247,14 @@ async fn forecasting_models_crud_results_and_accuracy() {
         assert_eq!(e["error"]["field"], field, "{body}: {e}");
     }
     let (_, rep) = app.member(&a, "rep@alpha.example.com", "rep").await;
-    assert_error(
-        app.post(
+    app.with(&rep)
+        .post_err(
             "/api/forecasting-models",
-            &rep,
             json!({"metric": "revenue"}),
+            403,
+            "forbidden",
         )
-        .await,
-        403,
-        "forbidden",
-    )
-    .await;
+        .await;
     // The two created here and the starter model every new organization
     // gets (monthly revenue, ensemble, 12 months).
     let all = app.get_ok("/api/forecasting-models", &rep).await;
@@ -293,25 +275,21 @@ async fn forecasting_models_crud_results_and_accuracy() {
         )
         .await;
     assert_eq!(list["items"].as_array().unwrap().len(), 2);
-    let p = app
-        .patch(
+    app.with(&a.token)
+        .patch_ok(
             &format!("/api/forecasting-models/{}", defaults["id"]),
-            &a.token,
             json!({"active": false}),
         )
         .await;
-    assert_eq!(p.status(), 200);
-    let e = assert_error(
-        app.patch(
+    let e = app
+        .with(&a.token)
+        .patch_err(
             &format!("/api/forecasting-models/{id}"),
-            &a.token,
             json!({"horizon_months": 100}),
+            422,
+            "validation_failed",
         )
-        .await,
-        422,
-        "validation_failed",
-    )
-    .await;
+        .await;
     assert_eq!(e["error"]["field"], "horizon_months");
 
     let results = format!("/api/forecasting-models/{id}/results");
@@ -394,12 +372,9 @@ async fn forecasting_models_crud_results_and_accuracy() {
         204
     );
     assert_error(app.get(&results, &a.token).await, 404, "not_found").await;
-    assert_error(
-        app.get("/api/forecasting-models/abc", &a.token).await,
-        400,
-        "invalid_path",
-    )
-    .await;
+    app.with(&a.token)
+        .get_err("/api/forecasting-models/abc", 400, "invalid_path")
+        .await;
 }
 
 /// An organization without deals showed a pipeline total of `-0.0` (a float

@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use crate::helpers::{TestApp, assert_error, spawn_app};
+use crate::helpers::{TestApp, assert_error, column, spawn_app};
 
 async fn import(app: &TestApp, token: &str, csv: &str) -> reqwest::Response {
     app.client
@@ -39,12 +39,7 @@ async fn importing_twice_creates_no_duplicates() {
         (Some(2), Some(0)),
         "{report}"
     );
-    let rejected: Vec<u64> = report["rejected"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["row"].as_u64().unwrap())
-        .collect();
+    let rejected: Vec<u64> = column(&report["rejected"], "row");
     assert_eq!(rejected, [3, 4, 5, 6, 7], "{report}");
     for r in report["rejected"].as_array().unwrap() {
         assert!(!r["reason"].as_str().unwrap().is_empty());
@@ -88,14 +83,9 @@ async fn import_refuses_bad_documents() {
     .await;
     assert_eq!(e["error"]["field"], "first_name");
     let r = app
-        .client
-        .post(app.url("/api/import/contacts"))
-        .bearer_auth(&t.token)
-        .header("content-type", "application/json")
-        .body("{}")
-        .send()
-        .await
-        .unwrap();
+        .with(&t.token)
+        .post_raw("/api/import/contacts", "application/json", "{}")
+        .await;
     assert_error(r, 415, "unsupported_media_type").await;
     let r = app
         .client
@@ -119,14 +109,13 @@ async fn import_refuses_bad_documents() {
     assert_eq!(report["created"], 1, "{report}");
     assert_eq!(report["rejected"][0]["row"], 2, "{report}");
     let r = app
-        .client
-        .post(app.url("/api/import/contacts"))
-        .bearer_auth(&t.token)
-        .header("content-type", "text/csv")
-        .body(b"first_name,email\n\xff\xfe,x@example.com\n".to_vec())
-        .send()
-        .await
-        .unwrap();
+        .with(&t.token)
+        .post_raw(
+            "/api/import/contacts",
+            "text/csv",
+            b"first_name,email\n\xff\xfe,x@example.com\n".to_vec(),
+        )
+        .await;
     assert_eq!(r.status(), 200);
     let report: Value = r.json().await.unwrap();
     assert_eq!(report["rejected"][0]["row"], 1, "{report}");
@@ -134,14 +123,9 @@ async fn import_refuses_bad_documents() {
 
 async fn import_leads(app: &TestApp, token: &str, csv: &str) -> Value {
     let r = app
-        .client
-        .post(app.url("/api/import/leads"))
-        .bearer_auth(token)
-        .header("content-type", "text/csv")
-        .body(csv.to_string())
-        .send()
-        .await
-        .unwrap();
+        .with(&token)
+        .post_raw("/api/import/leads", "text/csv", csv.to_string())
+        .await;
     assert_eq!(r.status(), 200);
     r.json().await.unwrap()
 }
@@ -342,25 +326,15 @@ async fn imports_stream_past_the_json_body_limit_up_to_their_own() {
     assert_eq!(later["items"].as_array().unwrap().len(), 0, "{later}");
     // A declared length over the limit is refused before reading.
     let r = app
-        .client
-        .post(app.url("/api/import/contacts"))
-        .bearer_auth(&t.token)
-        .header("content-type", "text/csv")
-        .body(big.concat())
-        .send()
-        .await
-        .unwrap();
+        .with(&t.token)
+        .post_raw("/api/import/contacts", "text/csv", big.concat())
+        .await;
     assert_error(r, 413, "payload_too_large").await;
     // An empty document is a clear 400.
     let r = app
-        .client
-        .post(app.url("/api/import/contacts"))
-        .bearer_auth(&t.token)
-        .header("content-type", "text/csv")
-        .body("")
-        .send()
-        .await
-        .unwrap();
+        .with(&t.token)
+        .post_raw("/api/import/contacts", "text/csv", "")
+        .await;
     assert_eq!(
         r.status(),
         422,
@@ -515,12 +489,7 @@ async fn a_large_import_answers_202_and_completes_in_the_background() {
     assert_eq!(done["updated"], 0, "{done}");
     assert_eq!(done["rejected"], bad, "{done}");
     assert_eq!(done["attempts"], 1, "{done}");
-    let rejected: Vec<u64> = done["rejections"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["row"].as_u64().unwrap())
-        .collect();
+    let rejected: Vec<u64> = column(&done["rejections"], "row");
     // Row n is contact n - 1: contact 0, 1000, ... are rows 1, 1001, ...
     assert_eq!(
         rejected,
@@ -601,14 +570,9 @@ async fn an_import_of_another_organization_is_not_found() {
     let two = app.tenant("Two").await;
     // Small, but asked for in the background.
     let r = app
-        .client
-        .post(app.url("/api/import/leads?background=true"))
-        .bearer_auth(&one.token)
-        .header("content-type", "text/csv")
-        .body(LEADS_CSV)
-        .send()
-        .await
-        .unwrap();
+        .with(&one.token)
+        .post_raw("/api/import/leads?background=true", "text/csv", LEADS_CSV)
+        .await;
     assert_eq!(r.status(), 202);
     let location = r.headers()["location"].to_str().unwrap().to_string();
     let queued: Value = r.json().await.unwrap();
@@ -633,12 +597,7 @@ async fn an_import_of_another_organization_is_not_found() {
     assert_error(r, 404, "not_found").await;
     let r = app.get("/api/imports/x", &one.token).await;
     assert_error(r, 400, "invalid_path").await;
-    let r = app
-        .client
-        .get(app.url(&format!("/api/imports/{id}")))
-        .send()
-        .await
-        .unwrap();
+    let r = app.get_anonymous(&format!("/api/imports/{id}")).await;
     assert_error(r, 401, "unauthorized").await;
     let mine = app.get_ok("/api/imports", &one.token).await;
     assert_eq!(mine["items"][0]["id"], id, "{mine}");
@@ -722,12 +681,7 @@ async fn an_interrupted_import_leaves_nothing_half_written() {
     assert_eq!(done["created"], ROWS as u64 - bad, "{done}");
     assert_eq!(done["updated"], 0, "no row written twice: {done}");
     assert_eq!(done["rejected"], bad, "{done}");
-    let rejected: Vec<u64> = done["rejections"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["row"].as_u64().unwrap())
-        .collect();
+    let rejected: Vec<u64> = column(&done["rejections"], "row");
     assert_eq!(
         rejected,
         (0..bad).map(|k| k * 997 + 1).collect::<Vec<_>>(),

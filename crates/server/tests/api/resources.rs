@@ -21,12 +21,8 @@ async fn contact_crud_publishes_events() {
     let t = app.tenant("Acme").await;
     let mut all = app.events.subscribe();
     let c = app
-        .post_ok(
-            "/api/contacts",
-            &t.token,
-            json!({"first_name": "Ada", "last_name": "Lovelace", "email": "Ada@Example.com", "company": "Analytical", "company_size": 12}),
-            201,
-        )
+        .with(&t.token)
+        .create("/api/contacts", json!({"first_name": "Ada", "last_name": "Lovelace", "email": "Ada@Example.com", "company": "Analytical", "company_size": 12}))
         .await;
     let id = c["id"].as_i64().unwrap();
     assert_eq!(c["email"], "ada@example.com");
@@ -36,15 +32,13 @@ async fn contact_crud_publishes_events() {
     let got = app.get_ok(&format!("/api/contacts/{id}"), &t.token).await;
     assert_eq!(got, c);
 
-    let r = app
-        .patch(
+    let p = app
+        .with(&t.token)
+        .patch_ok(
             &format!("/api/contacts/{id}"),
-            &t.token,
             json!({"company": null, "phone": "+1 555"}),
         )
         .await;
-    assert_eq!(r.status(), 200);
-    let p: Value = r.json().await.unwrap();
     assert_eq!(
         (p["company"].clone(), p["phone"].clone()),
         (Value::Null, json!("+1 555"))
@@ -70,18 +64,12 @@ async fn contact_crud_publishes_events() {
             .status(),
         204
     );
-    assert_error(
-        app.get(&format!("/api/contacts/{id}"), &t.token).await,
-        404,
-        "not_found",
-    )
-    .await;
-    assert_error(
-        app.delete(&format!("/api/contacts/{id}"), &t.token).await,
-        404,
-        "not_found",
-    )
-    .await;
+    app.with(&t.token)
+        .get_err(&format!("/api/contacts/{id}"), 404, "not_found")
+        .await;
+    app.with(&t.token)
+        .delete_err(&format!("/api/contacts/{id}"), 404, "not_found")
+        .await;
 
     let kinds: Vec<String> = (0..3)
         .map(|_| {
@@ -102,45 +90,31 @@ async fn lead_and_deal_lifecycle_with_stage_events() {
     let app = spawn_app().await;
     let t = app.tenant("Acme").await;
     let c = app
-        .post_ok(
+        .with(&t.token)
+        .create(
             "/api/contacts",
-            &t.token,
             json!({"first_name": "Grace", "company": "Navy"}),
-            201,
         )
         .await;
     let cid = c["id"].as_i64().unwrap();
     let mut sub = app.events.subscribe_org(OrgId(t.org_id));
 
     let l = app
-        .post_ok(
-            "/api/leads",
-            &t.token,
-            json!({"title": "Compiler licences", "contact_id": cid, "source": "referral", "budget_cents": 500000, "expected_decision": "2026-03-01"}),
-            201,
-        )
+        .with(&t.token)
+        .create("/api/leads", json!({"title": "Compiler licences", "contact_id": cid, "source": "referral", "budget_cents": 500000, "expected_decision": "2026-03-01"}))
         .await;
     assert_eq!(
         (l["status"].as_str(), l["source"].as_str()),
         (Some("new"), Some("referral"))
     );
     let lid = l["id"].as_i64().unwrap();
-    let l2 = app
-        .patch(
-            &format!("/api/leads/{lid}"),
-            &t.token,
-            json!({"status": "qualified"}),
-        )
+    app.with(&t.token)
+        .patch_ok(&format!("/api/leads/{lid}"), json!({"status": "qualified"}))
         .await;
-    assert_eq!(l2.status(), 200);
 
     let d = app
-        .post_ok(
-            "/api/deals",
-            &t.token,
-            json!({"title": "Licences", "contact_id": cid, "lead_id": lid, "value_cents": 120000, "stage": "proposal"}),
-            201,
-        )
+        .with(&t.token)
+        .create("/api/deals", json!({"title": "Licences", "contact_id": cid, "lead_id": lid, "value_cents": 120000, "stage": "proposal"}))
         .await;
     assert_eq!(d["status"], "open");
     let did = d["id"].as_i64().unwrap();
@@ -158,12 +132,8 @@ async fn lead_and_deal_lifecycle_with_stage_events() {
     assert!(won["closed_at"].is_string());
 
     let a = app
-        .post_ok(
-            "/api/activities",
-            &t.token,
-            json!({"type": "call", "lead_id": lid, "duration_seconds": 300, "body": "Talked budget"}),
-            201,
-        )
+        .with(&t.token)
+        .create("/api/activities", json!({"type": "call", "lead_id": lid, "duration_seconds": 300, "body": "Talked budget"}))
         .await;
     assert_eq!(a["user_id"], t.admin_id, "recorded by the caller");
     let aid = a["id"].as_i64().unwrap();
@@ -257,20 +227,15 @@ async fn lists_page_filter_and_sort() {
     .enumerate()
     {
         let c = app
-            .post_ok(
+            .with(&t.token)
+            .create(
                 "/api/contacts",
-                &t.token,
                 json!({"first_name": format!("P{i}"), "company": format!("Company{i}")}),
-                201,
             )
             .await;
         let l = app
-            .post_ok(
-                "/api/leads",
-                &t.token,
-                json!({"title": title, "status": status, "source": source, "budget_cents": budget, "contact_id": c["id"]}),
-                201,
-            )
+            .with(&t.token)
+            .create("/api/leads", json!({"title": title, "status": status, "source": source, "budget_cents": budget, "contact_id": c["id"]}))
             .await;
         lead_ids.push(l["id"].as_i64().unwrap());
     }
@@ -404,17 +369,14 @@ async fn users_are_managed_by_admins_only() {
         (u["role"].as_str(), u["name"].as_str()),
         (Some("manager"), Some("Promoted"))
     );
-    assert_error(
-        app.patch(
+    app.with(&t.token)
+        .patch_err(
             &format!("/api/users/{}", t.admin_id),
-            &t.token,
             json!({"role": "rep"}),
+            409,
+            "conflict",
         )
-        .await,
-        409,
-        "conflict",
-    )
-    .await;
+        .await;
     assert_error(
         app.delete(&format!("/api/users/{}", t.admin_id), &t.token)
             .await,
@@ -428,12 +390,9 @@ async fn users_are_managed_by_admins_only() {
             .status(),
         204
     );
-    assert_error(
-        app.get(&format!("/api/users/{rep_id}"), &t.token).await,
-        404,
-        "not_found",
-    )
-    .await;
+    app.with(&t.token)
+        .get_err(&format!("/api/users/{rep_id}"), 404, "not_found")
+        .await;
     assert_error(app.get("/api/me", &rep).await, 401, "unauthorized").await;
     let user_events: Vec<(String, Value)> = std::iter::from_fn(|| events.try_recv())
         .map(|e| {

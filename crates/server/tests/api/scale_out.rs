@@ -39,12 +39,8 @@ async fn a_write_through_one_instance_reaches_the_other_instances_subscribers_of
     let mut a_one = a.events.subscribe_org(OrgId(one.org_id));
 
     let c = a
-        .post_ok(
-            "/api/contacts",
-            &one.token,
-            json!({"first_name": "Ada"}),
-            201,
-        )
+        .with(&one.token)
+        .create("/api/contacts", json!({"first_name": "Ada"}))
         .await;
     let id = ContactId(c["id"].as_i64().unwrap());
 
@@ -56,12 +52,8 @@ async fn a_write_through_one_instance_reaches_the_other_instances_subscribers_of
     // A write of organization Two after it: B's subscriber of Two gets that
     // one first, so One's never reached it.
     let c2 = a
-        .post_ok(
-            "/api/contacts",
-            &two.token,
-            json!({"first_name": "Bo"}),
-            201,
-        )
+        .with(&two.token)
+        .create("/api/contacts", json!({"first_name": "Bo"}))
         .await;
     let got2 = next_contact(&mut b_two, OrgId(two.org_id)).await;
     assert_eq!(

@@ -10,9 +10,10 @@ use neuracrm_jobs::intent::IntentService;
 use neuracrm_scoring::testing::{Behaviour, FakeLlm};
 use neuracrm_scoring::{BatchIntentMode, IntentAssessor, LlmConfig};
 use neuracrm_store::intent_cache::IntentWrite;
+use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{Tenant, TestApp, assert_error, spawn_app, spawn_app_with};
+use crate::helpers::{Tenant, TestApp, assert_error, column, spawn_app, spawn_app_with};
 
 async fn lead(app: &TestApp, t: &Tenant, contact: Value, lead: Value) -> i64 {
     let c = app.post_ok("/api/contacts", &t.token, contact, 201).await;
@@ -76,12 +77,9 @@ async fn scoring_a_lead_now_explains_stores_and_announces_it() {
     let mut events = app.events.subscribe_org(OrgId(t.org_id));
 
     // Never scored: nothing stored yet.
-    assert_error(
-        app.get(&format!("/api/leads/{id}/score"), &t.token).await,
-        404,
-        "not_found",
-    )
-    .await;
+    app.with(&t.token)
+        .get_err(&format!("/api/leads/{id}/score"), 404, "not_found")
+        .await;
 
     let b = app
         .post_ok(&format!("/api/leads/{id}/score"), &t.token, json!({}), 200)
@@ -185,12 +183,7 @@ async fn scoring_a_lead_now_explains_stores_and_announces_it() {
     let h = app
         .get_ok(&format!("/api/leads/{id}/score/history"), &t.token)
         .await;
-    let scores: Vec<f64> = h["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["score"].as_f64().unwrap())
-        .collect();
+    let scores: Vec<f64> = column(&h["items"], "score");
     assert_eq!(scores, [new_total, total], "newest first");
     let h = app
         .get_ok(&format!("/api/leads/{id}/score/history?limit=1"), &t.token)
@@ -334,14 +327,14 @@ async fn the_configuration_is_validated_admin_only_and_marks_leads_for_rescoring
         );
     }
     let r = app
-        .client
-        .put(app.url("/api/scoring/config"))
-        .bearer_auth(&t.token)
-        .header("content-type", "application/json")
-        .body("{\"weights\": ")
-        .send()
-        .await
-        .unwrap();
+        .with(&t.token)
+        .send_raw(
+            Method::PUT,
+            "/api/scoring/config",
+            "application/json",
+            "{\"weights\": ",
+        )
+        .await;
     assert_error(r, 400, "malformed_body").await;
     assert_eq!(
         app.get_ok("/api/scoring/config", &t.token).await,
@@ -429,12 +422,9 @@ async fn a_batch_scores_the_organization_and_analytics_summarise_it() {
     .await;
 
     let (_, rep) = app.member(&t, "rep@acme.example.com", "rep").await;
-    assert_error(
-        app.post("/api/scoring/run", &rep, json!({})).await,
-        403,
-        "forbidden",
-    )
-    .await;
+    app.with(&rep)
+        .post_err("/api/scoring/run", json!({}), 403, "forbidden")
+        .await;
     let (_, manager) = app.member(&t, "manager@acme.example.com", "manager").await;
     let mut events = app.events.subscribe_org(OrgId(t.org_id));
     let mut foreign_events = app.events.subscribe_org(OrgId(other.org_id));
@@ -494,12 +484,10 @@ async fn a_batch_scores_the_organization_and_analytics_summarise_it() {
         }
     }
     assert_eq!(by_category, 5);
-    let e = assert_error(
-        app.get("/api/leads?category=scorching", &t.token).await,
-        400,
-        "invalid_query",
-    )
-    .await;
+    let e = app
+        .with(&t.token)
+        .get_err("/api/leads?category=scorching", 400, "invalid_query")
+        .await;
     assert_eq!(e["error"]["field"], "category");
     for order in ["desc", "asc"] {
         let page = app
@@ -728,14 +716,9 @@ async fn a_configured_llm_reads_the_buying_intent_of_score_now_once_per_text() {
     // The bug this fixes: the scheduled batch (default `llm.batch = cached`)
     // replaced that answer with the offline estimator's. A status change
     // makes the lead stale without changing its text.
-    let r = app
-        .patch(
-            &format!("/api/leads/{id}"),
-            &t.token,
-            json!({"status": "contacted"}),
-        )
+    app.with(&t.token)
+        .patch_ok(&format!("/api/leads/{id}"), json!({"status": "contacted"}))
         .await;
-    assert_eq!(r.status(), 200);
     let run = app
         .post_ok("/api/scoring/run", &t.token, json!({}), 200)
         .await;
@@ -753,12 +736,8 @@ async fn a_configured_llm_reads_the_buying_intent_of_score_now_once_per_text() {
     let other = app.tenant("Globex").await;
     let theirs = lead(&app, &other, json!({"first_name": "Bo"}), text).await;
     let b = app
-        .post_ok(
-            &format!("/api/leads/{theirs}/score"),
-            &other.token,
-            json!({}),
-            200,
-        )
+        .with(&other.token)
+        .post_ok(&format!("/api/leads/{theirs}/score"), json!({}))
         .await;
     assert_eq!(
         factor(&b, "ai_insights")["evidence"]["assessment"]["cached"],

@@ -14,7 +14,7 @@ use neuracrm_events::{BroadcastBus, EventBus};
 use neuracrm_store::sentiment::StoredSentiment;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, assert_error, spawn_app, spawn_app_on};
+use crate::helpers::{TestApp, assert_error, column, spawn_app, spawn_app_on};
 
 const HAPPY: &str = "The customer was happy with the renewal."; // 0.5719
 const ANGRY: &str = "The invoice was wrong again and the buyer is angry."; // -0.7506
@@ -59,12 +59,8 @@ async fn analyze_answers_one_text_or_a_batch_and_refuses_what_is_out_of_bounds()
     let t = app.tenant("Acme").await;
 
     let one = app
-        .post_ok(
-            "/api/sentiment/analyze",
-            &t.token,
-            json!({"text": DISASTER}),
-            200,
-        )
+        .with(&t.token)
+        .post_ok("/api/sentiment/analyze", json!({"text": DISASTER}))
         .await;
     let r = &one["results"][0];
     assert_eq!(one["results"].as_array().unwrap().len(), 1);
@@ -80,11 +76,10 @@ async fn analyze_answers_one_text_or_a_batch_and_refuses_what_is_out_of_bounds()
     assert!(close(&r["confidence"], 0.6249), "{r}");
 
     let batch = app
+        .with(&t.token)
         .post_ok(
             "/api/sentiment/analyze",
-            &t.token,
             json!({"texts": [HAPPY, PLAIN, ANGRY]}),
-            200,
         )
         .await;
     let labels: Vec<&str> = batch["results"]
@@ -107,12 +102,8 @@ async fn analyze_answers_one_text_or_a_batch_and_refuses_what_is_out_of_bounds()
         })
         .collect();
     let big = app
-        .post_ok(
-            "/api/sentiment/analyze",
-            &t.token,
-            json!({"texts": full}),
-            200,
-        )
+        .with(&t.token)
+        .post_ok("/api/sentiment/analyze", json!({"texts": full}))
         .await;
     let results = big["results"].as_array().unwrap();
     assert_eq!(results.len(), 1000);
@@ -441,12 +432,7 @@ async fn the_summary_matches_hand_computed_figures_and_stays_in_its_organization
         ),
         (Some(1), Some(0), Some(1))
     );
-    let ids: Vec<i64> = s["most_negative"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["activity_id"].as_i64().unwrap())
-        .collect();
+    let ids: Vec<i64> = column(&s["most_negative"], "activity_id");
     assert_eq!(ids, [a2]);
     assert_eq!(s["most_negative"][0]["type"], "email_received");
     assert_eq!(s["most_negative"][0]["excerpt"], ANGRY);
@@ -503,12 +489,7 @@ async fn the_summary_matches_hand_computed_figures_and_stays_in_its_organization
             assert!(b["average_compound"].is_null(), "{b}");
         }
     }
-    let ids: Vec<i64> = s["most_negative"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["activity_id"].as_i64().unwrap())
-        .collect();
+    let ids: Vec<i64> = column(&s["most_negative"], "activity_id");
     assert_eq!(ids, [a2, a4], "lowest compound first");
 
     // Over a year, per month: a5 on the lead joins.
@@ -522,12 +503,7 @@ async fn the_summary_matches_hand_computed_figures_and_stays_in_its_organization
         ),
         "{s}"
     );
-    let ids: Vec<i64> = s["most_negative"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["activity_id"].as_i64().unwrap())
-        .collect();
+    let ids: Vec<i64> = column(&s["most_negative"], "activity_id");
     assert_eq!(ids, [a2, a5, a4]);
     let months: i64 = s["buckets"]
         .as_array()
@@ -626,12 +602,8 @@ async fn the_configured_model_answers_and_an_unloadable_one_falls_back_to_vader(
     let app = crate::helpers::spawn_app_with(move |s| s.sentiment_model = Some(path)).await;
     let t = app.tenant("Acme").await;
     let r = app
-        .post_ok(
-            "/api/sentiment/analyze",
-            &t.token,
-            json!({"texts": ["invoice dispute escalated, refund demanded 3", "renewal approved and budget signed 3"]}),
-            200,
-        )
+        .with(&t.token)
+        .post_ok("/api/sentiment/analyze", json!({"texts": ["invoice dispute escalated, refund demanded 3", "renewal approved and budget signed 3"]}))
         .await;
     let got: Vec<(&str, &str)> = r["results"]
         .as_array()
@@ -655,12 +627,8 @@ async fn the_configured_model_answers_and_an_unloadable_one_falls_back_to_vader(
         .unwrap();
     for _ in 0..2 {
         let r = app
-            .post_ok(
-                "/api/sentiment/analyze",
-                &other.token,
-                json!({"text": DISASTER}),
-                200,
-            )
+            .with(&other.token)
+            .post_ok("/api/sentiment/analyze", json!({"text": DISASTER}))
             .await;
         assert_eq!(r["results"][0]["method"], "vader", "{r}");
         assert!(close(&r["results"][0]["compound"], -0.6249));

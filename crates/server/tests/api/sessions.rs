@@ -49,14 +49,9 @@ async fn a_demoted_admin_cannot_promote_itself_back_with_its_old_token() {
         2
     );
 
-    let r = app
-        .patch(
-            &format!("/api/users/{second}"),
-            &t.token,
-            json!({"role": "rep"}),
-        )
+    app.with(&t.token)
+        .patch_ok(&format!("/api/users/{second}"), json!({"role": "rep"}))
         .await;
-    assert_eq!(r.status(), 200);
     for instance in [&app, &other] {
         let r = instance
             .patch(
@@ -99,14 +94,12 @@ async fn a_password_change_revokes_the_old_sessions() {
     let (rep_access, rep_refresh) = app.session_of(rep_email, PASSWORD).await;
 
     // An admin changes the rep's password: every session of the rep ends.
-    let r = app
-        .patch(
+    app.with(&t.token)
+        .patch_ok(
             &format!("/api/users/{rep}"),
-            &t.token,
             json!({"password": "a brand new passphrase"}),
         )
         .await;
-    assert_eq!(r.status(), 200);
     assert_401(&app, &rep_token).await;
     assert_401(&app, &rep_access).await;
     assert_error(app.refresh(&rep_refresh).await, 401, "unauthorized").await;
@@ -122,14 +115,12 @@ async fn a_password_change_revokes_the_old_sessions() {
     // An admin changes their own: the session that changed it goes on, the
     // admin's other sessions end.
     let (elsewhere, elsewhere_refresh) = app.session_of(&t.email, PASSWORD).await;
-    let r = app
-        .patch(
+    app.with(&t.token)
+        .patch_ok(
             &format!("/api/users/{}", t.admin_id),
-            &t.token,
             json!({"password": "another brand new passphrase"}),
         )
         .await;
-    assert_eq!(r.status(), 200);
     app.get_ok("/api/me", &t.token).await;
     assert_401(&app, &elsewhere).await;
     assert_error(app.refresh(&elsewhere_refresh).await, 401, "unauthorized").await;
@@ -233,12 +224,9 @@ async fn a_deleted_user_s_token_stops_working() {
 
     let r = app.delete(&format!("/api/users/{rep}"), &t.token).await;
     assert_eq!(r.status(), 204);
-    assert_error(
-        app.get("/api/contacts", &rep_token).await,
-        401,
-        "unauthorized",
-    )
-    .await;
+    app.with(&rep_token)
+        .get_err("/api/contacts", 401, "unauthorized")
+        .await;
     let r = app
         .post("/api/contacts", &rep_token, json!({"first_name": "Ghost"}))
         .await;
@@ -332,10 +320,7 @@ async fn admins_list_and_revoke_sessions_of_their_own_organization_only() {
         .delete(&format!("{path}/{}", "0".repeat(32)), &a.token)
         .await;
     assert_error(r, 404, "not_found").await;
-    assert_error(
-        app.get("/api/users/999999/sessions", &a.token).await,
-        404,
-        "not_found",
-    )
-    .await;
+    app.with(&a.token)
+        .get_err("/api/users/999999/sessions", 404, "not_found")
+        .await;
 }

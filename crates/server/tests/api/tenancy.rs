@@ -51,47 +51,42 @@ async fn seed(app: &TestApp, t: &Tenant, tag: &str) -> Ids {
         .post_ok("/api/contacts", &t.token, json!({"first_name": "Ada", "email": "ada@shared.example.com", "company": "Acme", "owner_id": user}), 201)
         .await;
     let l = app
-        .post_ok(
+        .with(&t.token)
+        .create(
             "/api/leads",
-            &t.token,
             json!({"title": "L", "contact_id": c["id"], "owner_id": user}),
-            201,
         )
         .await;
     let d = app
-        .post_ok(
+        .with(&t.token)
+        .create(
             "/api/deals",
-            &t.token,
             json!({"title": "D", "contact_id": c["id"], "lead_id": l["id"], "value_cents": 100}),
-            201,
         )
         .await;
     let a = app
-        .post_ok(
+        .with(&t.token)
+        .create(
             "/api/activities",
-            &t.token,
             json!({"type": "note", "body": "hello", "contact_id": c["id"], "deal_id": d["id"]}),
-            201,
         )
         .await;
     let m = app
-        .post_ok(
+        .with(&t.token)
+        .create(
             "/api/forecasting-models",
-            &t.token,
             json!({"metric": "revenue", "algorithm": "theta", "horizon_months": 3}),
-            201,
         )
         .await;
     // A background import (a header only: it writes nothing), completed.
     let r = app
-        .client
-        .post(app.url("/api/import/contacts?background=true"))
-        .bearer_auth(&t.token)
-        .header("content-type", "text/csv")
-        .body("first_name,email\n")
-        .send()
-        .await
-        .unwrap();
+        .with(&t.token)
+        .post_raw(
+            "/api/import/contacts?background=true",
+            "text/csv",
+            "first_name,email\n",
+        )
+        .await;
     assert_eq!(r.status(), 202);
     let import: Value = r.json().await.unwrap();
     let import_path = format!("/api/imports/{}", import["id"]);
@@ -295,12 +290,10 @@ async fn organization_b_cannot_reach_anything_of_organization_a() {
                         ],
                     };
                     for (body, field) in bodies {
-                        let e = assert_error(
-                            app.post(path, &tb.token, body.clone()).await,
-                            422,
-                            "invalid_reference",
-                        )
-                        .await;
+                        let e = app
+                            .with(&tb.token)
+                            .post_err(path, body.clone(), 422, "invalid_reference")
+                            .await;
                         assert_eq!(e["error"]["field"], field, "{op} {body}");
                     }
                     walked += 1;
@@ -308,14 +301,13 @@ async fn organization_b_cannot_reach_anything_of_organization_a() {
                 "post /api/import/contacts" => {
                     // Same e-mail as A's contact: B gets its own contact, A's is untouched.
                     let r = app
-                        .client
-                        .post(app.url(path))
-                        .bearer_auth(&tb.token)
-                        .header("content-type", "text/csv")
-                        .body("first_name,email,company\nMallory,ada@shared.example.com,Evil\n")
-                        .send()
-                        .await
-                        .unwrap();
+                        .with(&tb.token)
+                        .post_raw(
+                            path,
+                            "text/csv",
+                            "first_name,email,company\nMallory,ada@shared.example.com,Evil\n",
+                        )
+                        .await;
                     assert_eq!(r.status(), 200, "{op}");
                     let report: Value = r.json().await.unwrap();
                     assert_eq!(
@@ -395,14 +387,13 @@ async fn organization_b_cannot_reach_anything_of_organization_a() {
                     // A's contact e-mail and A's lead title: B's own contact
                     // gets B's own lead; A's lead is untouched.
                     let r = app
-                        .client
-                        .post(app.url(path))
-                        .bearer_auth(&tb.token)
-                        .header("content-type", "text/csv")
-                        .body("email,title,description\nada@shared.example.com,L,changed by B\n")
-                        .send()
-                        .await
-                        .unwrap();
+                        .with(&tb.token)
+                        .post_raw(
+                            path,
+                            "text/csv",
+                            "email,title,description\nada@shared.example.com,L,changed by B\n",
+                        )
+                        .await;
                     assert_eq!(r.status(), 200, "{op}");
                     let report: Value = r.json().await.unwrap();
                     assert_eq!(report["updated"], 1, "B's own lead L: {report}");
@@ -474,12 +465,8 @@ async fn organization_b_cannot_reach_anything_of_organization_a() {
     // Everything B's event stream carried up to a last write of B's is B's.
     let mut b_stream = b_stream.expect("the walk opened B's event stream");
     let last = app
-        .post_ok(
-            "/api/contacts",
-            &tb.token,
-            json!({"first_name": "Last"}),
-            201,
-        )
+        .with(&tb.token)
+        .create("/api/contacts", json!({"first_name": "Last"}))
         .await;
     loop {
         let m = b_stream
@@ -515,12 +502,10 @@ async fn organization_b_cannot_reach_anything_of_organization_a() {
             "contact_id",
         ),
     ] {
-        let e = assert_error(
-            app.patch(&path, &tb.token, body).await,
-            422,
-            "invalid_reference",
-        )
-        .await;
+        let e = app
+            .with(&tb.token)
+            .patch_err(&path, body, 422, "invalid_reference")
+            .await;
         assert_eq!(e["error"]["field"], field, "{path}");
     }
 
