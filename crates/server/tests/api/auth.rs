@@ -4,12 +4,13 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{PASSWORD, assert_error, spawn_app, spawn_app_with};
+use crate::helpers::{
+    PASSWORD, assert_error, spawn_app, spawn_app_with, spawn_tenant, spawn_two_tenants,
+};
 
 #[tokio::test]
 async fn register_login_me() {
-    let app = spawn_app().await;
-    let t = app.tenant("Acme").await;
+    let (app, t) = spawn_tenant("Acme").await;
     let r = app.login(&t.email, PASSWORD).await;
     assert_eq!(r.status(), 200);
     let tokens: Value = r.json().await.unwrap();
@@ -47,9 +48,8 @@ async fn register_from(
 /// told whether an address was a login of another organization.
 #[tokio::test]
 async fn a_taken_email_of_another_organization_is_not_revealed() {
-    let app = spawn_app().await;
-    let a = app.tenant("Acme").await;
-    let b = app.tenant("Globex").await;
+    let (app, a, b) = spawn_two_tenants("Acme", "Globex").await;
+    let by_b = app.with(&b.token);
     let orgs = app.store.organizations().ids().await.unwrap().len();
 
     // Registration: a free address and a taken one get the same answer.
@@ -94,12 +94,10 @@ async fn a_taken_email_of_another_organization_is_not_revealed() {
     // A user of B with A's admin's address: the same 409 as with an address
     // of B's own, saying nothing of where the address is used.
     let new_user = |email: &str| json!({"email": email, "name": "N", "role": "rep", "password": "a fine new secret"});
-    let elsewhere = app
-        .with(&b.token)
+    let elsewhere = by_b
         .post_err("/api/users", new_user(&a.email), 409, "conflict")
         .await;
-    let own = app
-        .with(&b.token)
+    let own = by_b
         .post_err("/api/users", new_user(&b.email), 409, "conflict")
         .await;
     assert_eq!(elsewhere["error"]["field"], "email");
@@ -186,8 +184,7 @@ async fn register_validates_fields() {
 
 #[tokio::test]
 async fn wrong_password_and_unknown_email_get_the_same_generic_401() {
-    let app = spawn_app().await;
-    let t = app.tenant("Acme").await;
+    let (app, t) = spawn_tenant("Acme").await;
     let a = assert_error(
         app.login(&t.email, "wrong password!").await,
         401,
@@ -255,21 +252,13 @@ async fn garbage_expired_and_missing_tokens_are_401() {
 
 #[tokio::test]
 async fn a_refresh_token_is_not_an_access_token_and_refresh_rotates() {
-    let app = spawn_app().await;
-    let t = app.tenant("Acme").await;
+    let (app, t) = spawn_tenant("Acme").await;
     let tokens: Value = app.login(&t.email, PASSWORD).await.json().await.unwrap();
     let refresh = tokens["refresh_token"].as_str().unwrap();
     let access = tokens["access_token"].as_str().unwrap();
     assert_error(app.get("/api/me", refresh).await, 401, "unauthorized").await;
 
-    let r = app
-        .call(
-            Method::POST,
-            "/api/auth/refresh",
-            None,
-            Some(json!({"refresh_token": refresh})),
-        )
-        .await;
+    let r = app.refresh(refresh).await;
     assert_eq!(r.status(), 200);
     let fresh: Value = r.json().await.unwrap();
     let new_access = fresh["access_token"].as_str().unwrap();
@@ -279,15 +268,7 @@ async fn a_refresh_token_is_not_an_access_token_and_refresh_rotates() {
     );
 
     // An access token cannot refresh.
-    let r = app
-        .call(
-            Method::POST,
-            "/api/auth/refresh",
-            None,
-            Some(json!({"refresh_token": access})),
-        )
-        .await;
-    assert_error(r, 401, "unauthorized").await;
+    assert_error(app.refresh(access).await, 401, "unauthorized").await;
 }
 
 #[tokio::test]

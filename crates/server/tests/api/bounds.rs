@@ -7,7 +7,7 @@ use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use neuracrm_store::Sql;
 use serde_json::{Value, json};
 
-use crate::helpers::{Tenant, TestApp, assert_error, spawn_app};
+use crate::helpers::{Tenant, TestApp, assert_error, rejected_rows, spawn_tenant};
 
 /// The largest amount, in cents (10^13 currency units).
 pub const MAX_CENTS: i64 = 1_000_000_000_000_000;
@@ -72,16 +72,14 @@ async fn last_deal_id(app: &TestApp, t: &Tenant) -> i64 {
 
 #[tokio::test]
 async fn a_deal_worth_more_than_the_maximum_is_refused() {
-    let app = spawn_app().await;
-    let t = app.tenant("Acme").await;
+    let (app, t) = spawn_tenant("Acme").await;
+    let by_t = app.with(&t.token);
+    let acme = by_t;
     for too_much in [json!(MAX_CENTS + 1), json!(i64::MAX), json!(u64::MAX)] {
-        let e = app
-            .with(&t.token)
-            .post_err(
+        let e = acme
+            .post_invalid(
                 "/api/deals",
                 json!({"title": "Whale", "value_cents": too_much}),
-                422,
-                "validation_failed",
             )
             .await;
         assert_eq!(e["error"]["field"], "value_cents", "{e}");
@@ -89,13 +87,10 @@ async fn a_deal_worth_more_than_the_maximum_is_refused() {
             e["error"]["message"],
             "value_cents must be at most 1000000000000000 cents (10^13 currency units)"
         );
-        let e = app
-            .with(&t.token)
-            .post_err(
+        let e = acme
+            .post_invalid(
                 "/api/leads",
                 json!({"title": "Whale", "budget_cents": too_much}),
-                422,
-                "validation_failed",
             )
             .await;
         assert_eq!(e["error"]["field"], "budget_cents", "{e}");
@@ -108,16 +103,14 @@ async fn a_deal_worth_more_than_the_maximum_is_refused() {
         );
     }
     // The maximum itself is a deal.
-    let d = app
-        .with(&t.token)
+    let d = by_t
         .create(
             "/api/deals",
             json!({"title": "Largest", "value_cents": MAX_CENTS}),
         )
         .await;
     assert_eq!(d["value_cents"], MAX_CENTS);
-    let l = app
-        .with(&t.token)
+    let l = by_t
         .create(
             "/api/leads",
             json!({"title": "Largest", "budget_cents": MAX_CENTS}),
@@ -156,8 +149,7 @@ async fn a_deal_worth_more_than_the_maximum_is_refused() {
 
 #[tokio::test]
 async fn a_book_of_maximal_deals_still_forecasts_and_sums() {
-    let app = spawn_app().await;
-    let t = app.tenant("Acme").await;
+    let (app, t) = spawn_tenant("Acme").await;
     // 10,000 deals of 10^15 cents make 10^19 cents, beyond 2^63 (about
     // 9.2·10^18): the sum of last month's revenue, and of one month of the
     // open pipeline, overflowed a 64-bit SUM on either backend.
@@ -240,8 +232,8 @@ async fn a_book_of_maximal_deals_still_forecasts_and_sums() {
 
 #[tokio::test]
 async fn a_stored_out_of_range_value_still_answers() {
-    let app = spawn_app().await;
-    let t = app.tenant("Acme").await;
+    let (app, t) = spawn_tenant("Acme").await;
+    let by_t = app.with(&t.token);
     // What an earlier version let in: i64::MAX cents, and a deal won in
     // year 1 (finding 5).
     for k in 1..=6 {
@@ -347,8 +339,7 @@ async fn a_stored_out_of_range_value_still_answers() {
     let p = app.get_ok("/api/forecast/pipeline", &t.token).await;
     assert_eq!(p["months"][0]["period"], "0001-03", "{p}");
     assert_eq!(p["months"][0]["value"].as_f64(), Some(2e13), "{p}");
-    let scored = app
-        .with(&t.token)
+    let scored = by_t
         .post_ok(&format!("/api/leads/{lead}/score"), json!({}))
         .await;
     assert!(scored["total"].is_number(), "{scored}");
@@ -357,8 +348,7 @@ async fn a_stored_out_of_range_value_still_answers() {
 
     // A change of another field keeps the date as stored, and stores the
     // amount as it reads: the maximum.
-    let d = app
-        .with(&t.token)
+    let d = by_t
         .patch_ok(
             &format!("/api/deals/{huge_deal}"),
             json!({"title": "Renamed"}),
@@ -369,18 +359,17 @@ async fn a_stored_out_of_range_value_still_answers() {
         (Some(MAX_CENTS), Some("0001-03-01")),
         "{d}"
     );
-    app.with(&t.token)
-        .patch_ok(
-            &format!("/api/leads/{lead}"),
-            json!({"status": "contacted"}),
-        )
-        .await;
+    by_t.patch_ok(
+        &format!("/api/leads/{lead}"),
+        json!({"status": "contacted"}),
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn a_won_deal_closed_in_year_1_is_refused() {
-    let app = spawn_app().await;
-    let t = app.tenant("Acme").await;
+    let (app, t) = spawn_tenant("Acme").await;
+    let by_t = app.with(&t.token);
     let words = "must fall between 1900-01-01 and 2200-12-31";
     for (body, field) in [
         (
@@ -400,8 +389,7 @@ async fn a_won_deal_closed_in_year_1_is_refused() {
             "expected_close",
         ),
     ] {
-        let e = app
-            .with(&t.token)
+        let e = by_t
             .post_err("/api/deals", body.clone(), 422, "validation_failed")
             .await;
         assert_eq!(e["error"]["field"], field, "{body}: {e}");
@@ -422,10 +410,7 @@ async fn a_won_deal_closed_in_year_1_is_refused() {
         (json!({"closed_at": "0001-06-01T00:00:00Z"}), "closed_at"),
         (json!({"expected_close": "2201-01-01"}), "expected_close"),
     ] {
-        let e = app
-            .with(&t.token)
-            .patch_err(&path, body, 422, "validation_failed")
-            .await;
+        let e = by_t.patch_err(&path, body, 422, "validation_failed").await;
         assert_eq!(e["error"]["message"], format!("{field} {words}"), "{e}");
     }
     // The other records' dates, and every date filter.
@@ -444,10 +429,7 @@ async fn a_won_deal_closed_in_year_1_is_refused() {
             "occurred_at",
         ),
     ] {
-        let e = app
-            .with(&t.token)
-            .post_err(path, body, 422, "validation_failed")
-            .await;
+        let e = by_t.post_err(path, body, 422, "validation_failed").await;
         assert_eq!(e["error"]["message"], format!("{field} {words}"), "{e}");
     }
     for (q, field) in [
@@ -498,8 +480,7 @@ async fn a_won_deal_closed_in_year_1_is_refused() {
 
 #[tokio::test]
 async fn csv_amount_digit_groups_must_be_thousands() {
-    let app = spawn_app().await;
-    let t = app.tenant("Acme").await;
+    let (app, t) = spawn_tenant("Acme").await;
     let csv = "\
 email,first_name,title,budget,expected_decision
 a@example.com,A,grouped,\"12,500.50\",2027-01-15
@@ -517,17 +498,7 @@ g@example.com,G,old,5,1899-12-31
     assert_eq!(r.status(), 200);
     let report: Value = r.json().await.unwrap();
     assert_eq!(report["created"], 3, "{report}");
-    let reasons: Vec<(u64, String)> = report["rejected"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            (
-                r["row"].as_u64().unwrap(),
-                r["reason"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect();
+    let reasons = rejected_rows(&report["rejected"]);
     assert_eq!(
         reasons.iter().map(|(row, _)| *row).collect::<Vec<_>>(),
         [3, 4, 5, 7],

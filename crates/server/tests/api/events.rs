@@ -7,8 +7,8 @@ use neuracrm_server::{App, Settings};
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    EventStream as Stream, MUST_COME, TestApp, assert_error, spawn_app, spawn_app_with,
-    two_instances_over_redis,
+    EventStream as Stream, MUST_COME, TestApp, assert_error, column, spawn_app, spawn_app_with,
+    spawn_tenant, spawn_two_tenants, two_instances_over_redis,
 };
 
 /// How long a test listens for a message that must not come (the proof that
@@ -25,9 +25,7 @@ async fn create_contact(app: &TestApp, token: &str, name: &str) -> i64 {
 
 #[tokio::test]
 async fn a_watcher_gets_its_organizations_writes_and_never_another_organizations() {
-    let app = spawn_app().await;
-    let a = app.tenant("Alpha").await;
-    let b = app.tenant("Beta").await;
+    let (app, a, b) = spawn_two_tenants("Alpha", "Beta").await;
     let mut on_a = Stream::open(&app, "/api/events", &a.token).await;
     let mut on_b = Stream::open(&app, "/api/events", &b.token).await;
 
@@ -57,8 +55,7 @@ async fn a_watcher_gets_its_organizations_writes_and_never_another_organizations
 
 #[tokio::test]
 async fn the_stream_needs_a_bearer_header_and_refuses_a_token_in_the_url() {
-    let app = spawn_app().await;
-    let t = app.tenant("Gamma").await;
+    let (app, t) = spawn_tenant("Gamma").await;
     let none = app
         .call(reqwest::Method::GET, "/api/events", None, None)
         .await;
@@ -81,8 +78,7 @@ async fn the_stream_needs_a_bearer_header_and_refuses_a_token_in_the_url() {
 
 #[tokio::test]
 async fn types_narrows_the_stream_and_an_unknown_type_is_refused() {
-    let app = spawn_app().await;
-    let t = app.tenant("Delta").await;
+    let (app, t) = spawn_tenant("Delta").await;
     let mut updates = Stream::open(&app, "/api/events?types=contact_updated", &t.token).await;
 
     let id = create_contact(&app, &t.token, "Ada").await;
@@ -194,12 +190,7 @@ async fn the_stream_is_documented_as_an_authenticated_event_stream() {
     );
     assert_eq!(op["security"], json!([{"bearer": []}]), "{op}");
     assert!(op["responses"]["422"].is_object(), "{op}");
-    let params: Vec<&str> = op["parameters"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["name"].as_str().unwrap())
-        .collect();
+    let params: Vec<String> = column(&op["parameters"], "name");
     assert_eq!(params, ["types"], "no token parameter: {op}");
 }
 

@@ -9,7 +9,7 @@ use neuracrm_events::BroadcastBus;
 use neuracrm_jobs::forecasting::{CycleOptions, run_cycle};
 use serde_json::{Value, json};
 
-use crate::helpers::{Tenant, TestApp, assert_error, spawn_app};
+use crate::helpers::{Tenant, TestApp, assert_error, spawn_tenant, spawn_two_tenants};
 
 /// The first day of the month `k` months before the current one.
 fn months_ago(k: i32) -> NaiveDate {
@@ -39,8 +39,8 @@ async fn history(app: &TestApp, t: &Tenant, months: i32) {
 
 #[tokio::test]
 async fn six_months_are_needed_and_bad_queries_are_refused() {
-    let app = spawn_app().await;
-    let t = app.tenant("Alpha").await;
+    let (app, t) = spawn_tenant("Alpha").await;
+    let by_t = app.with(&t.token);
     let f = app.get_ok("/api/forecast", &t.token).await;
     assert_eq!(f["status"], "insufficient_history", "{f}");
     assert_eq!(f["forecast"], json!([]));
@@ -78,14 +78,12 @@ async fn six_months_are_needed_and_bad_queries_are_refused() {
         ("model=crystal_ball", "model"),
         ("horizon=3", "horizon"),
     ] {
-        let e = app
-            .with(&t.token)
+        let e = by_t
             .get_err(&format!("/api/forecast?{q}"), 400, "invalid_query")
             .await;
         assert_eq!(e["error"]["field"], field, "{q}: {e}");
     }
-    app.with(&t.token)
-        .get_err("/api/forecast/accuracy?metric=x", 400, "invalid_query")
+    by_t.get_err("/api/forecast/accuracy?metric=x", 400, "invalid_query")
         .await;
     let r = app.get_anonymous("/api/forecast").await;
     assert_eq!(r.status(), 401);
@@ -110,9 +108,8 @@ async fn until(app: &TestApp, path: &str, token: &str, done: impl Fn(&Value) -> 
 
 #[tokio::test]
 async fn a_cached_forecast_changes_after_a_deal_is_won() {
-    let app = spawn_app().await;
-    let a = app.tenant("Alpha").await;
-    let b = app.tenant("Beta").await;
+    let (app, a, b) = spawn_two_tenants("Alpha", "Beta").await;
+    let by_a = app.with(&a.token);
     history(&app, &a, 14).await;
     history(&app, &b, 14).await;
     let path = "/api/forecast?metric=revenue&months=6&model=ensemble";
@@ -148,8 +145,7 @@ async fn a_cached_forecast_changes_after_a_deal_is_won() {
     assert_eq!(second["forecast"], first["forecast"]);
 
     // An open deal changes no series: still cached.
-    let d = app
-        .with(&a.token)
+    let d = by_a
         .create(
             "/api/deals",
             json!({"title": "Big one", "value_cents": 90_000_000, "stage": "negotiation"}),
@@ -157,12 +153,11 @@ async fn a_cached_forecast_changes_after_a_deal_is_won() {
         .await;
     // Won last month, for 900,000.00: last month's revenue jumps.
     let closed = format!("{}T09:00:00Z", months_ago(1).with_day(20).unwrap());
-    app.with(&a.token)
-        .patch_ok(
-            &format!("/api/deals/{}", d["id"]),
-            json!({"stage": "closed_won", "closed_at": closed}),
-        )
-        .await;
+    by_a.patch_ok(
+        &format!("/api/deals/{}", d["id"]),
+        json!({"stage": "closed_won", "closed_at": closed}),
+    )
+    .await;
     let after = until(&app, path, &a.token, |f| f["cached"] == false).await;
     assert_eq!(
         after["cached"], false,
@@ -189,11 +184,10 @@ async fn a_cached_forecast_changes_after_a_deal_is_won() {
 
 #[tokio::test]
 async fn forecasting_models_crud_results_and_accuracy() {
-    let app = spawn_app().await;
-    let a = app.tenant("Alpha").await;
+    let (app, a) = spawn_tenant("Alpha").await;
+    let by_a = app.with(&a.token);
     history(&app, &a, 13).await;
-    let m = app
-        .with(&a.token)
+    let m = by_a
         .create(
             "/api/forecasting-models",
             json!({"metric": "revenue", "algorithm": "seasonal_naive", "horizon_months": 3}),
@@ -205,8 +199,7 @@ async fn forecasting_models_crud_results_and_accuracy() {
         (Some(true), true)
     );
     let id = m["id"].as_i64().unwrap();
-    let defaults = app
-        .with(&a.token)
+    let defaults = by_a
         .create(
             "/api/forecasting-models",
             json!({"metric": "deals_won", "name": "Deals"}),
@@ -275,14 +268,12 @@ async fn forecasting_models_crud_results_and_accuracy() {
         )
         .await;
     assert_eq!(list["items"].as_array().unwrap().len(), 2);
-    app.with(&a.token)
-        .patch_ok(
-            &format!("/api/forecasting-models/{}", defaults["id"]),
-            json!({"active": false}),
-        )
-        .await;
-    let e = app
-        .with(&a.token)
+    by_a.patch_ok(
+        &format!("/api/forecasting-models/{}", defaults["id"]),
+        json!({"active": false}),
+    )
+    .await;
+    let e = by_a
         .patch_err(
             &format!("/api/forecasting-models/{id}"),
             json!({"horizon_months": 100}),
@@ -372,8 +363,7 @@ async fn forecasting_models_crud_results_and_accuracy() {
         204
     );
     assert_error(app.get(&results, &a.token).await, 404, "not_found").await;
-    app.with(&a.token)
-        .get_err("/api/forecasting-models/abc", 400, "invalid_path")
+    by_a.get_err("/api/forecasting-models/abc", 400, "invalid_path")
         .await;
 }
 
@@ -381,8 +371,7 @@ async fn forecasting_models_crud_results_and_accuracy() {
 /// `Sum` starts at negative zero).
 #[tokio::test]
 async fn an_empty_pipeline_totals_zero_not_minus_zero() {
-    let app = spawn_app().await;
-    let a = app.tenant("Empty").await;
+    let (app, a) = spawn_tenant("Empty").await;
     let r = app.get("/api/forecast/pipeline", &a.token).await;
     assert_eq!(r.status(), 200);
     let text = r.text().await.unwrap();

@@ -285,6 +285,11 @@ impl Actor<'_> {
         self.error(Method::GET, path, None, status, code).await
     }
 
+    /// `POST` refused as invalid (422 `validation_failed`).
+    pub async fn post_invalid(&self, path: &str, body: Value) -> Value {
+        self.post_err(path, body, 422, "validation_failed").await
+    }
+
     /// `DELETE` failing with `status` and `code`.
     pub async fn delete_err(&self, path: &str, status: u16, code: &str) -> Value {
         self.error(Method::DELETE, path, None, status, code).await
@@ -314,6 +319,14 @@ impl Actor<'_> {
     }
 }
 
+/// The row numbers and reasons of an import's rejected rows.
+pub fn rejected_rows(rejected: &Value) -> Vec<(u64, String)> {
+    let rows = column::<u64>(rejected, "row");
+    rows.into_iter()
+        .zip(column::<String>(rejected, "reason"))
+        .collect()
+}
+
 /// The `field` of each item of the JSON array `list` (ids, row numbers, ...).
 pub fn column<T: serde::de::DeserializeOwned>(list: &Value, field: &str) -> Vec<T> {
     list.as_array()
@@ -340,6 +353,20 @@ pub async fn assert_error(r: Response, status: u16, code: &str) -> Value {
     assert!(!id.is_empty(), "{body}");
     assert_eq!(Some(id.to_string()), header_id, "body and header ids agree");
     body
+}
+
+/// A fresh app with one registered organization.
+pub async fn spawn_tenant(name: &str) -> (TestApp, Tenant) {
+    let app = spawn_app().await;
+    let t = app.tenant(name).await;
+    (app, t)
+}
+
+/// A fresh app with two registered organizations (`a` first).
+pub async fn spawn_two_tenants(a: &str, b: &str) -> (TestApp, Tenant, Tenant) {
+    let app = spawn_app().await;
+    let (ta, tb) = (app.tenant(a).await, app.tenant(b).await);
+    (app, ta, tb)
 }
 
 pub async fn spawn_app() -> TestApp {

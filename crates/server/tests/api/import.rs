@@ -2,7 +2,9 @@
 
 use serde_json::Value;
 
-use crate::helpers::{TestApp, assert_error, column, spawn_app};
+use crate::helpers::{
+    TestApp, assert_error, column, rejected_rows, spawn_tenant, spawn_two_tenants,
+};
 
 async fn import(app: &TestApp, token: &str, csv: &str) -> reqwest::Response {
     app.client
@@ -28,8 +30,7 @@ Big,Size,big@example.com,X,lots,
 
 #[tokio::test]
 async fn importing_twice_creates_no_duplicates() {
-    let app = spawn_app().await;
-    let t = app.tenant("Acme").await;
+    let (app, t) = spawn_tenant("Acme").await;
     let mut events = app.events.subscribe();
     let r = import(&app, &t.token, CSV).await;
     assert_eq!(r.status(), 200);
@@ -73,8 +74,8 @@ async fn importing_twice_creates_no_duplicates() {
 
 #[tokio::test]
 async fn import_refuses_bad_documents() {
-    let app = spawn_app().await;
-    let t = app.tenant("Acme").await;
+    let (app, t) = spawn_tenant("Acme").await;
+    let by_t = app.with(&t.token);
     let e = assert_error(
         import(&app, &t.token, "name,company\nAda,X\n").await,
         422,
@@ -82,8 +83,7 @@ async fn import_refuses_bad_documents() {
     )
     .await;
     assert_eq!(e["error"]["field"], "first_name");
-    let r = app
-        .with(&t.token)
+    let r = by_t
         .post_raw("/api/import/contacts", "application/json", "{}")
         .await;
     assert_error(r, 415, "unsupported_media_type").await;
@@ -108,8 +108,7 @@ async fn import_refuses_bad_documents() {
     .unwrap();
     assert_eq!(report["created"], 1, "{report}");
     assert_eq!(report["rejected"][0]["row"], 2, "{report}");
-    let r = app
-        .with(&t.token)
+    let r = by_t
         .post_raw(
             "/api/import/contacts",
             "text/csv",
@@ -143,8 +142,7 @@ ada@example.com,,,,,,,,
 
 #[tokio::test]
 async fn importing_leads_twice_creates_no_duplicates_and_keeps_what_rows_leave_empty() {
-    let app = spawn_app().await;
-    let t = app.tenant("Acme").await;
+    let (app, t) = spawn_tenant("Acme").await;
     let ada = app
         .post_ok(
             "/api/contacts",
@@ -161,17 +159,7 @@ async fn importing_leads_twice_creates_no_duplicates_and_keeps_what_rows_leave_e
         (Some(2), Some(0)),
         "{report}"
     );
-    let rejected: Vec<(u64, String)> = report["rejected"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            (
-                r["row"].as_u64().unwrap(),
-                r["reason"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect();
+    let rejected = rejected_rows(&report["rejected"]);
     assert_eq!(
         rejected.iter().map(|r| r.0).collect::<Vec<_>>(),
         [3, 4, 5, 6, 7],
@@ -306,6 +294,7 @@ async fn imports_stream_past_the_json_body_limit_up_to_their_own() {
     })
     .await;
     let t = app.tenant("Acme").await;
+    let by_t = app.with(&t.token);
     // ~150 KB in chunks, far over the 4 KB JSON limit.
     let mut chunks = vec!["first_name,email,company\n".to_string()];
     chunks.extend((0..30).map(|k| contact_rows(k * 100, (k + 1) * 100)));
@@ -325,16 +314,12 @@ async fn imports_stream_past_the_json_body_limit_up_to_their_own() {
     let later = app.get_ok("/api/contacts?q=Person10000", &t.token).await;
     assert_eq!(later["items"].as_array().unwrap().len(), 0, "{later}");
     // A declared length over the limit is refused before reading.
-    let r = app
-        .with(&t.token)
+    let r = by_t
         .post_raw("/api/import/contacts", "text/csv", big.concat())
         .await;
     assert_error(r, 413, "payload_too_large").await;
     // An empty document is a clear 400.
-    let r = app
-        .with(&t.token)
-        .post_raw("/api/import/contacts", "text/csv", "")
-        .await;
+    let r = by_t.post_raw("/api/import/contacts", "text/csv", "").await;
     assert_eq!(
         r.status(),
         422,
@@ -565,9 +550,7 @@ async fn a_large_import_answers_202_and_completes_in_the_background() {
 
 #[tokio::test]
 async fn an_import_of_another_organization_is_not_found() {
-    let app = spawn_app().await;
-    let one = app.tenant("One").await;
-    let two = app.tenant("Two").await;
+    let (app, one, two) = spawn_two_tenants("One", "Two").await;
     // Small, but asked for in the background.
     let r = app
         .with(&one.token)

@@ -4,7 +4,7 @@
 use neuracrm_domain::{DealStage, EventKind, OrgId};
 use serde_json::{Value, json};
 
-use crate::helpers::{assert_error, spawn_app};
+use crate::helpers::{assert_error, spawn_app, spawn_tenant};
 
 fn ids(page: &Value) -> Vec<i64> {
     page["items"]
@@ -17,11 +17,10 @@ fn ids(page: &Value) -> Vec<i64> {
 
 #[tokio::test]
 async fn contact_crud_publishes_events() {
-    let app = spawn_app().await;
-    let t = app.tenant("Acme").await;
+    let (app, t) = spawn_tenant("Acme").await;
+    let by_t = app.with(&t.token);
     let mut all = app.events.subscribe();
-    let c = app
-        .with(&t.token)
+    let c = by_t
         .create("/api/contacts", json!({"first_name": "Ada", "last_name": "Lovelace", "email": "Ada@Example.com", "company": "Analytical", "company_size": 12}))
         .await;
     let id = c["id"].as_i64().unwrap();
@@ -32,8 +31,7 @@ async fn contact_crud_publishes_events() {
     let got = app.get_ok(&format!("/api/contacts/{id}"), &t.token).await;
     assert_eq!(got, c);
 
-    let p = app
-        .with(&t.token)
+    let p = by_t
         .patch_ok(
             &format!("/api/contacts/{id}"),
             json!({"company": null, "phone": "+1 555"}),
@@ -64,11 +62,9 @@ async fn contact_crud_publishes_events() {
             .status(),
         204
     );
-    app.with(&t.token)
-        .get_err(&format!("/api/contacts/{id}"), 404, "not_found")
+    by_t.get_err(&format!("/api/contacts/{id}"), 404, "not_found")
         .await;
-    app.with(&t.token)
-        .delete_err(&format!("/api/contacts/{id}"), 404, "not_found")
+    by_t.delete_err(&format!("/api/contacts/{id}"), 404, "not_found")
         .await;
 
     let kinds: Vec<String> = (0..3)
@@ -87,10 +83,9 @@ async fn contact_crud_publishes_events() {
 
 #[tokio::test]
 async fn lead_and_deal_lifecycle_with_stage_events() {
-    let app = spawn_app().await;
-    let t = app.tenant("Acme").await;
-    let c = app
-        .with(&t.token)
+    let (app, t) = spawn_tenant("Acme").await;
+    let by_t = app.with(&t.token);
+    let c = by_t
         .create(
             "/api/contacts",
             json!({"first_name": "Grace", "company": "Navy"}),
@@ -99,8 +94,7 @@ async fn lead_and_deal_lifecycle_with_stage_events() {
     let cid = c["id"].as_i64().unwrap();
     let mut sub = app.events.subscribe_org(OrgId(t.org_id));
 
-    let l = app
-        .with(&t.token)
+    let l = by_t
         .create("/api/leads", json!({"title": "Compiler licences", "contact_id": cid, "source": "referral", "budget_cents": 500000, "expected_decision": "2026-03-01"}))
         .await;
     assert_eq!(
@@ -108,45 +102,31 @@ async fn lead_and_deal_lifecycle_with_stage_events() {
         (Some("new"), Some("referral"))
     );
     let lid = l["id"].as_i64().unwrap();
-    app.with(&t.token)
-        .patch_ok(&format!("/api/leads/{lid}"), json!({"status": "qualified"}))
+    by_t.patch_ok(&format!("/api/leads/{lid}"), json!({"status": "qualified"}))
         .await;
 
-    let d = app
-        .with(&t.token)
+    let d = by_t
         .create("/api/deals", json!({"title": "Licences", "contact_id": cid, "lead_id": lid, "value_cents": 120000, "stage": "proposal"}))
         .await;
     assert_eq!(d["status"], "open");
     let did = d["id"].as_i64().unwrap();
-    let won: Value = app
-        .patch(
-            &format!("/api/deals/{did}"),
-            &t.token,
-            json!({"stage": "closed_won"}),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let won = by_t
+        .patch_ok(&format!("/api/deals/{did}"), json!({"stage": "closed_won"}))
+        .await;
     assert_eq!(won["status"], "won");
     assert!(won["closed_at"].is_string());
 
-    let a = app
-        .with(&t.token)
+    let a = by_t
         .create("/api/activities", json!({"type": "call", "lead_id": lid, "duration_seconds": 300, "body": "Talked budget"}))
         .await;
     assert_eq!(a["user_id"], t.admin_id, "recorded by the caller");
     let aid = a["id"].as_i64().unwrap();
-    let a2: Value = app
-        .patch(
+    let a2 = by_t
+        .patch_ok(
             &format!("/api/activities/{aid}"),
-            &t.token,
             json!({"subject": "Budget call"}),
         )
-        .await
-        .json()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(a2["subject"], "Budget call");
 
     let mut events = Vec::new();
@@ -215,8 +195,8 @@ async fn lead_and_deal_lifecycle_with_stage_events() {
 
 #[tokio::test]
 async fn lists_page_filter_and_sort() {
-    let app = spawn_app().await;
-    let t = app.tenant("Acme").await;
+    let (app, t) = spawn_tenant("Acme").await;
+    let by_t = app.with(&t.token);
     let mut lead_ids = Vec::new();
     for (i, (title, status, source, budget)) in [
         ("Alpha deal", "new", "website", 100),
@@ -226,15 +206,13 @@ async fn lists_page_filter_and_sort() {
     .into_iter()
     .enumerate()
     {
-        let c = app
-            .with(&t.token)
+        let c = by_t
             .create(
                 "/api/contacts",
                 json!({"first_name": format!("P{i}"), "company": format!("Company{i}")}),
             )
             .await;
-        let l = app
-            .with(&t.token)
+        let l = by_t
             .create("/api/leads", json!({"title": title, "status": status, "source": source, "budget_cents": budget, "contact_id": c["id"]}))
             .await;
         lead_ids.push(l["id"].as_i64().unwrap());
@@ -323,8 +301,8 @@ async fn lists_page_filter_and_sort() {
 
 #[tokio::test]
 async fn users_are_managed_by_admins_only() {
-    let app = spawn_app().await;
-    let t = app.tenant("Acme").await;
+    let (app, t) = spawn_tenant("Acme").await;
+    let by_t = app.with(&t.token);
     let (rep_id, rep) = app.member(&t, "rep@acme.example.com", "rep").await;
     let (_, manager) = app.member(&t, "manager@acme.example.com", "manager").await;
     for token in [&rep, &manager] {
@@ -369,14 +347,13 @@ async fn users_are_managed_by_admins_only() {
         (u["role"].as_str(), u["name"].as_str()),
         (Some("manager"), Some("Promoted"))
     );
-    app.with(&t.token)
-        .patch_err(
-            &format!("/api/users/{}", t.admin_id),
-            json!({"role": "rep"}),
-            409,
-            "conflict",
-        )
-        .await;
+    by_t.patch_err(
+        &format!("/api/users/{}", t.admin_id),
+        json!({"role": "rep"}),
+        409,
+        "conflict",
+    )
+    .await;
     assert_error(
         app.delete(&format!("/api/users/{}", t.admin_id), &t.token)
             .await,
@@ -390,8 +367,7 @@ async fn users_are_managed_by_admins_only() {
             .status(),
         204
     );
-    app.with(&t.token)
-        .get_err(&format!("/api/users/{rep_id}"), 404, "not_found")
+    by_t.get_err(&format!("/api/users/{rep_id}"), 404, "not_found")
         .await;
     assert_error(app.get("/api/me", &rep).await, 401, "unauthorized").await;
     let user_events: Vec<(String, Value)> = std::iter::from_fn(|| events.try_recv())

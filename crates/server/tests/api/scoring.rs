@@ -13,7 +13,10 @@ use neuracrm_store::intent_cache::IntentWrite;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{Tenant, TestApp, assert_error, column, spawn_app, spawn_app_with};
+use crate::helpers::{
+    Tenant, TestApp, assert_error, column, spawn_app, spawn_app_with, spawn_tenant,
+    spawn_two_tenants,
+};
 
 async fn lead(app: &TestApp, t: &Tenant, contact: Value, lead: Value) -> i64 {
     let c = app.post_ok("/api/contacts", &t.token, contact, 201).await;
@@ -64,8 +67,7 @@ fn factor<'a>(b: &'a Value, name: &str) -> &'a Value {
 
 #[tokio::test]
 async fn scoring_a_lead_now_explains_stores_and_announces_it() {
-    let app = spawn_app().await;
-    let t = app.tenant("Acme").await;
+    let (app, t) = spawn_tenant("Acme").await;
     let id = lead(
         &app,
         &t,
@@ -211,8 +213,7 @@ async fn scoring_a_lead_now_explains_stores_and_announces_it() {
 
 #[tokio::test]
 async fn the_configuration_is_validated_admin_only_and_marks_leads_for_rescoring() {
-    let app = spawn_app().await;
-    let t = app.tenant("Acme").await;
+    let (app, t) = spawn_tenant("Acme").await;
     let id = lead(
         &app,
         &t,
@@ -390,9 +391,7 @@ async fn the_configuration_is_validated_admin_only_and_marks_leads_for_rescoring
 
 #[tokio::test]
 async fn a_batch_scores_the_organization_and_analytics_summarise_it() {
-    let app = spawn_app().await;
-    let t = app.tenant("Acme").await;
-    let other = app.tenant("Other").await;
+    let (app, t, other) = spawn_two_tenants("Acme", "Other").await;
     let specs = [
         ("technology", "CEO", 5000, "website"),
         ("technology", "Engineer", 20, "website"),

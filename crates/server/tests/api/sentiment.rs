@@ -14,7 +14,9 @@ use neuracrm_events::{BroadcastBus, EventBus};
 use neuracrm_store::sentiment::StoredSentiment;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, assert_error, column, spawn_app, spawn_app_on};
+use crate::helpers::{
+    TestApp, assert_error, column, spawn_app_on, spawn_tenant, spawn_two_tenants,
+};
 
 const HAPPY: &str = "The customer was happy with the renewal."; // 0.5719
 const ANGRY: &str = "The invoice was wrong again and the buyer is angry."; // -0.7506
@@ -55,11 +57,10 @@ async fn analyze(app: &TestApp, token: &str, body: Value) -> reqwest::Response {
 
 #[tokio::test]
 async fn analyze_answers_one_text_or_a_batch_and_refuses_what_is_out_of_bounds() {
-    let app = spawn_app().await;
-    let t = app.tenant("Acme").await;
+    let (app, t) = spawn_tenant("Acme").await;
+    let by_t = app.with(&t.token);
 
-    let one = app
-        .with(&t.token)
+    let one = by_t
         .post_ok("/api/sentiment/analyze", json!({"text": DISASTER}))
         .await;
     let r = &one["results"][0];
@@ -75,19 +76,13 @@ async fn analyze_answers_one_text_or_a_batch_and_refuses_what_is_out_of_bounds()
     );
     assert!(close(&r["confidence"], 0.6249), "{r}");
 
-    let batch = app
-        .with(&t.token)
+    let batch = by_t
         .post_ok(
             "/api/sentiment/analyze",
             json!({"texts": [HAPPY, PLAIN, ANGRY]}),
         )
         .await;
-    let labels: Vec<&str> = batch["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["label"].as_str().unwrap())
-        .collect();
+    let labels: Vec<String> = column(&batch["results"], "label");
     assert_eq!(labels, ["positive", "neutral", "negative"], "in order");
     assert!(close(&batch["results"][2]["compound"], -0.7506));
 
@@ -101,8 +96,7 @@ async fn analyze_answers_one_text_or_a_batch_and_refuses_what_is_out_of_bounds()
             }
         })
         .collect();
-    let big = app
-        .with(&t.token)
+    let big = by_t
         .post_ok("/api/sentiment/analyze", json!({"texts": full}))
         .await;
     let results = big["results"].as_array().unwrap();
@@ -175,8 +169,7 @@ async fn post_activity(app: &TestApp, token: &str, body: Value) -> i64 {
 
 #[tokio::test]
 async fn logged_activities_get_their_sentiment_and_others_none() {
-    let app = spawn_app().await;
-    let t = app.tenant("Acme").await;
+    let (app, t) = spawn_tenant("Acme").await;
     let c = app
         .post_ok("/api/contacts", &t.token, json!({"first_name": "Ada"}), 201)
         .await["id"]
@@ -329,9 +322,7 @@ fn monday(d: NaiveDate) -> NaiveDate {
 
 #[tokio::test]
 async fn the_summary_matches_hand_computed_figures_and_stays_in_its_organization() {
-    let app = spawn_app().await;
-    let t = app.tenant("Acme").await;
-    let other = app.tenant("Other").await;
+    let (app, t, other) = spawn_two_tenants("Acme", "Other").await;
     let tok = &t.token;
     let now = Utc::now();
     let ago = |d: i64, h: i64| {

@@ -6,7 +6,7 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{PASSWORD, TestApp, assert_error, spawn_app};
+use crate::helpers::{PASSWORD, TestApp, assert_error, spawn_tenant, spawn_two_tenants};
 
 /// The session id (`sid`) an access token names.
 fn sid(access: &str) -> String {
@@ -35,8 +35,7 @@ async fn logout(app: &TestApp, access: &str) -> reqwest::Response {
 
 #[tokio::test]
 async fn a_demoted_admin_cannot_promote_itself_back_with_its_old_token() {
-    let app = spawn_app().await;
-    let t = app.tenant("Acme").await;
+    let (app, t) = spawn_tenant("Acme").await;
     let (second, token) = app.member(&t, "second@acme.example.com", "admin").await;
     // A second instance over the same database: no instance may trust what
     // it saw earlier.
@@ -87,19 +86,18 @@ async fn a_demoted_admin_cannot_promote_itself_back_with_its_old_token() {
 
 #[tokio::test]
 async fn a_password_change_revokes_the_old_sessions() {
-    let app = spawn_app().await;
-    let t = app.tenant("Acme").await;
+    let (app, t) = spawn_tenant("Acme").await;
+    let by_t = app.with(&t.token);
     let rep_email = "rep@acme.example.com";
     let (rep, rep_token) = app.member(&t, rep_email, "rep").await;
     let (rep_access, rep_refresh) = app.session_of(rep_email, PASSWORD).await;
 
     // An admin changes the rep's password: every session of the rep ends.
-    app.with(&t.token)
-        .patch_ok(
-            &format!("/api/users/{rep}"),
-            json!({"password": "a brand new passphrase"}),
-        )
-        .await;
+    by_t.patch_ok(
+        &format!("/api/users/{rep}"),
+        json!({"password": "a brand new passphrase"}),
+    )
+    .await;
     assert_401(&app, &rep_token).await;
     assert_401(&app, &rep_access).await;
     assert_error(app.refresh(&rep_refresh).await, 401, "unauthorized").await;
@@ -115,12 +113,11 @@ async fn a_password_change_revokes_the_old_sessions() {
     // An admin changes their own: the session that changed it goes on, the
     // admin's other sessions end.
     let (elsewhere, elsewhere_refresh) = app.session_of(&t.email, PASSWORD).await;
-    app.with(&t.token)
-        .patch_ok(
-            &format!("/api/users/{}", t.admin_id),
-            json!({"password": "another brand new passphrase"}),
-        )
-        .await;
+    by_t.patch_ok(
+        &format!("/api/users/{}", t.admin_id),
+        json!({"password": "another brand new passphrase"}),
+    )
+    .await;
     app.get_ok("/api/me", &t.token).await;
     assert_401(&app, &elsewhere).await;
     assert_error(app.refresh(&elsewhere_refresh).await, 401, "unauthorized").await;
@@ -139,8 +136,7 @@ async fn a_password_change_revokes_the_old_sessions() {
 
 #[tokio::test]
 async fn a_reused_refresh_token_revokes_its_family() {
-    let app = spawn_app().await;
-    let t = app.tenant("Acme").await;
+    let (app, t) = spawn_tenant("Acme").await;
     let (a1, r1) = app.session_of(&t.email, PASSWORD).await;
 
     let r = app.refresh(&r1).await;
@@ -188,8 +184,7 @@ async fn a_reused_refresh_token_revokes_its_family() {
 
 #[tokio::test]
 async fn logout_revokes_the_session() {
-    let app = spawn_app().await;
-    let t = app.tenant("Acme").await;
+    let (app, t) = spawn_tenant("Acme").await;
     let (access, refresh) = app.session_of(&t.email, PASSWORD).await;
     app.get_ok("/api/me", &access).await;
 
@@ -215,8 +210,7 @@ async fn logout_revokes_the_session() {
 
 #[tokio::test]
 async fn a_deleted_user_s_token_stops_working() {
-    let app = spawn_app().await;
-    let t = app.tenant("Acme").await;
+    let (app, t) = spawn_tenant("Acme").await;
     let rep_email = "rep@acme.example.com";
     let (rep, rep_token) = app.member(&t, rep_email, "rep").await;
     let (_, rep_refresh) = app.session_of(rep_email, PASSWORD).await;
@@ -242,9 +236,8 @@ async fn a_deleted_user_s_token_stops_working() {
 
 #[tokio::test]
 async fn admins_list_and_revoke_sessions_of_their_own_organization_only() {
-    let app = spawn_app().await;
-    let a = app.tenant("Alpha").await;
-    let b = app.tenant("Beta").await;
+    let (app, a, b) = spawn_two_tenants("Alpha", "Beta").await;
+    let by_a = app.with(&a.token);
     let rep_email = "rep@alpha.example.com";
     let (rep, rep_token) = app.member(&a, rep_email, "rep").await;
     let (second, second_refresh) = app.session_of(rep_email, PASSWORD).await;
@@ -278,21 +271,13 @@ async fn admins_list_and_revoke_sessions_of_their_own_organization_only() {
     assert_error(app.get(&path, &b.token).await, 404, "not_found").await;
     let r = app.delete(&format!("{path}/{theirs}"), &b.token).await;
     assert_error(r, 404, "not_found").await;
-    let r = app
-        .delete(
-            &format!("/api/users/{}/sessions/{theirs}", b.admin_id),
-            &b.token,
-        )
+    let wrong_user = format!("/api/users/{}/sessions/{theirs}", b.admin_id);
+    app.with(&b.token)
+        .delete_err(&wrong_user, 404, "not_found")
         .await;
-    assert_error(r, 404, "not_found").await;
     // The session of another user of the same organization, under the wrong user.
-    let r = app
-        .delete(
-            &format!("/api/users/{}/sessions/{theirs}", a.admin_id),
-            &a.token,
-        )
-        .await;
-    assert_error(r, 404, "not_found").await;
+    let wrong_user = format!("/api/users/{}/sessions/{theirs}", a.admin_id);
+    by_a.delete_err(&wrong_user, 404, "not_found").await;
     app.get_ok("/api/me", &second).await;
     // Not an admin.
     assert_error(app.get(&path, &rep_token).await, 403, "forbidden").await;
@@ -320,7 +305,6 @@ async fn admins_list_and_revoke_sessions_of_their_own_organization_only() {
         .delete(&format!("{path}/{}", "0".repeat(32)), &a.token)
         .await;
     assert_error(r, 404, "not_found").await;
-    app.with(&a.token)
-        .get_err("/api/users/999999/sessions", 404, "not_found")
+    by_a.get_err("/api/users/999999/sessions", 404, "not_found")
         .await;
 }

@@ -7,7 +7,7 @@ use chrono::Datelike;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{EventStream, MUST_COME, Tenant, TestApp, assert_error, spawn_app};
+use crate::helpers::{EventStream, MUST_COME, Tenant, TestApp, assert_error, spawn_two_tenants};
 
 /// A's records, as A sees them.
 async fn snapshot(app: &TestApp, a: &Tenant) -> Value {
@@ -133,9 +133,8 @@ fn patch_body(path: &str) -> Value {
 
 #[tokio::test]
 async fn organization_b_cannot_reach_anything_of_organization_a() {
-    let app = spawn_app().await;
-    let ta = app.tenant("Alpha").await;
-    let tb = app.tenant("Beta").await;
+    let (app, ta, tb) = spawn_two_tenants("Alpha", "Beta").await;
+    let by_tb = app.with(&tb.token);
     let a = seed(&app, &ta, "alpha").await;
     let b = seed(&app, &tb, "beta").await;
     // A's note gets its sentiment in the background; let it land before the
@@ -290,8 +289,7 @@ async fn organization_b_cannot_reach_anything_of_organization_a() {
                         ],
                     };
                     for (body, field) in bodies {
-                        let e = app
-                            .with(&tb.token)
+                        let e = by_tb
                             .post_err(path, body.clone(), 422, "invalid_reference")
                             .await;
                         assert_eq!(e["error"]["field"], field, "{op} {body}");
@@ -300,8 +298,7 @@ async fn organization_b_cannot_reach_anything_of_organization_a() {
                 }
                 "post /api/import/contacts" => {
                     // Same e-mail as A's contact: B gets its own contact, A's is untouched.
-                    let r = app
-                        .with(&tb.token)
+                    let r = by_tb
                         .post_raw(
                             path,
                             "text/csv",
@@ -386,8 +383,7 @@ async fn organization_b_cannot_reach_anything_of_organization_a() {
                 "post /api/import/leads" => {
                     // A's contact e-mail and A's lead title: B's own contact
                     // gets B's own lead; A's lead is untouched.
-                    let r = app
-                        .with(&tb.token)
+                    let r = by_tb
                         .post_raw(
                             path,
                             "text/csv",
@@ -464,8 +460,7 @@ async fn organization_b_cannot_reach_anything_of_organization_a() {
 
     // Everything B's event stream carried up to a last write of B's is B's.
     let mut b_stream = b_stream.expect("the walk opened B's event stream");
-    let last = app
-        .with(&tb.token)
+    let last = by_tb
         .create("/api/contacts", json!({"first_name": "Last"}))
         .await;
     loop {
@@ -502,10 +497,7 @@ async fn organization_b_cannot_reach_anything_of_organization_a() {
             "contact_id",
         ),
     ] {
-        let e = app
-            .with(&tb.token)
-            .patch_err(&path, body, 422, "invalid_reference")
-            .await;
+        let e = by_tb.patch_err(&path, body, 422, "invalid_reference").await;
         assert_eq!(e["error"]["field"], field, "{path}");
     }
 
