@@ -123,11 +123,7 @@ async fn registration_is_rate_limited_per_address() {
         assert_eq!(r.status(), 202);
     }
     let r = register_from(&app, "198.51.100.1", "a9@example.com", PASSWORD).await;
-    let retry: u64 = r.headers()["retry-after"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let retry = retry_after(&r);
     assert!((1..=3600).contains(&retry), "{retry}");
     assert_error(r, 429, "rate_limited").await;
     assert!(
@@ -216,12 +212,8 @@ async fn garbage_expired_and_missing_tokens_are_401() {
     assert_error(r, 401, "unauthorized").await;
     assert_error(app.get("/api/me", "garbage").await, 401, "unauthorized").await;
     let r = app
-        .client
-        .get(app.url("/api/contacts"))
-        .header("authorization", "Basic dXNlcjpwYXNz")
-        .send()
-        .await
-        .unwrap();
+        .get_with_header("/api/contacts", "authorization", "Basic dXNlcjpwYXNz")
+        .await;
     assert_error(r, 401, "unauthorized").await;
 
     // Signed with the right secret, but expired an hour ago.
@@ -273,21 +265,13 @@ async fn a_refresh_token_is_not_an_access_token_and_refresh_rotates() {
 
 #[tokio::test]
 async fn login_is_rate_limited_per_account_with_retry_after() {
-    let app = spawn_app_with(|s| {
-        s.login_attempts_per_account = 3;
-        s.login_attempts_per_ip = 100;
-    })
-    .await;
+    let app = with_login_limits(3, 100).await;
     let t = app.tenant("Acme").await; // one login
     for _ in 0..2 {
         assert_eq!(app.login(&t.email, "wrong password!").await.status(), 401);
     }
     let r = app.login(&t.email, PASSWORD).await;
-    let retry: u64 = r.headers()["retry-after"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let retry = retry_after(&r);
     assert!((1..=60).contains(&retry), "{retry}");
     assert_error(r, 429, "rate_limited").await;
     // Other accounts are not affected.
@@ -296,11 +280,7 @@ async fn login_is_rate_limited_per_account_with_retry_after() {
 
 #[tokio::test]
 async fn login_is_rate_limited_per_ip() {
-    let app = spawn_app_with(|s| {
-        s.login_attempts_per_account = 100;
-        s.login_attempts_per_ip = 4;
-    })
-    .await;
+    let app = with_login_limits(100, 4).await;
     for i in 0..4 {
         let r = app.login(&format!("user{i}@example.com"), PASSWORD).await;
         assert_eq!(r.status(), 401);
@@ -311,6 +291,25 @@ async fn login_is_rate_limited_per_ip() {
         "rate_limited",
     )
     .await;
+}
+
+/// The seconds a 429 asks to wait (its `Retry-After`).
+fn retry_after(r: &reqwest::Response) -> u64 {
+    r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+/// An app allowing `per_account` login attempts per account and `per_ip`
+/// per client address (in the limiter's window).
+async fn with_login_limits(per_account: u32, per_ip: u32) -> crate::helpers::TestApp {
+    spawn_app_with(|s| {
+        s.login_attempts_per_account = per_account;
+        s.login_attempts_per_ip = per_ip;
+    })
+    .await
 }
 
 async fn login_from(app: &crate::helpers::TestApp, forwarded_for: &str, email: &str) -> u16 {
@@ -349,11 +348,7 @@ async fn behind_a_trusted_proxy_the_limit_is_per_forwarded_client() {
 
 #[tokio::test]
 async fn without_a_trusted_proxy_a_forged_forwarded_for_changes_nothing() {
-    let app = spawn_app_with(|s| {
-        s.login_attempts_per_account = 100;
-        s.login_attempts_per_ip = 2;
-    })
-    .await;
+    let app = with_login_limits(100, 2).await;
     for i in 0..2 {
         assert_eq!(
             login_from(

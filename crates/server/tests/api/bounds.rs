@@ -76,23 +76,15 @@ async fn a_deal_worth_more_than_the_maximum_is_refused() {
     let by_t = app.with(&t.token);
     let acme = by_t;
     for too_much in [json!(MAX_CENTS + 1), json!(i64::MAX), json!(u64::MAX)] {
-        let e = acme
-            .post_invalid(
-                "/api/deals",
-                json!({"title": "Whale", "value_cents": too_much}),
-            )
-            .await;
+        let deal = json!({"title": "Whale", "value_cents": too_much});
+        let e = acme.post_invalid("/api/deals", deal).await;
         assert_eq!(e["error"]["field"], "value_cents", "{e}");
         assert_eq!(
             e["error"]["message"],
             "value_cents must be at most 1000000000000000 cents (10^13 currency units)"
         );
-        let e = acme
-            .post_invalid(
-                "/api/leads",
-                json!({"title": "Whale", "budget_cents": too_much}),
-            )
-            .await;
+        let lead = json!({"title": "Whale", "budget_cents": too_much});
+        let e = acme.post_invalid("/api/leads", lead).await;
         assert_eq!(e["error"]["field"], "budget_cents", "{e}");
         assert!(
             e["error"]["message"]
@@ -103,19 +95,11 @@ async fn a_deal_worth_more_than_the_maximum_is_refused() {
         );
     }
     // The maximum itself is a deal.
-    let d = by_t
-        .create(
-            "/api/deals",
-            json!({"title": "Largest", "value_cents": MAX_CENTS}),
-        )
-        .await;
+    let largest = json!({"title": "Largest", "value_cents": MAX_CENTS});
+    let d = by_t.create("/api/deals", largest).await;
     assert_eq!(d["value_cents"], MAX_CENTS);
-    let l = by_t
-        .create(
-            "/api/leads",
-            json!({"title": "Largest", "budget_cents": MAX_CENTS}),
-        )
-        .await;
+    let largest = json!({"title": "Largest", "budget_cents": MAX_CENTS});
+    let l = by_t.create("/api/leads", largest).await;
     assert_eq!(l["budget_cents"], MAX_CENTS);
     // A change above it is refused and changes nothing.
     for (path, field) in [

@@ -7,21 +7,14 @@ use neuracrm_server::{App, Settings};
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    EventStream as Stream, MUST_COME, TestApp, assert_error, column, spawn_app, spawn_app_with,
-    spawn_tenant, spawn_two_tenants, two_instances_over_redis,
+    EventStream as Stream, MUST_COME, assert_error, column, create_contact, spawn_app,
+    spawn_app_with, spawn_tenant, spawn_two_tenants, two_instances_over_redis,
 };
 
 /// How long a test listens for a message that must not come (the proof that
 /// it did not is the ordering check after it; this only makes a leak fail
 /// early and visibly).
 const MUST_NOT_COME: Duration = Duration::from_millis(300);
-
-async fn create_contact(app: &TestApp, token: &str, name: &str) -> i64 {
-    app.post_ok("/api/contacts", token, json!({"first_name": name}), 201)
-        .await["id"]
-        .as_i64()
-        .unwrap()
-}
 
 #[tokio::test]
 async fn a_watcher_gets_its_organizations_writes_and_never_another_organizations() {
@@ -127,15 +120,13 @@ async fn shutting_down_ends_open_streams_so_the_server_can_stop() {
         .await
         .unwrap();
     assert_eq!(r.status(), 202);
-    let login: Value = client
+    let r = client
         .post(format!("{address}/api/auth/login"))
         .json(&json!({"email": "e@epsilon.example.com", "password": crate::helpers::PASSWORD}))
         .send()
         .await
-        .unwrap()
-        .json()
-        .await
         .unwrap();
+    let login: Value = r.json().await.unwrap();
     let mut res = client
         .get(format!("{address}/api/events"))
         .bearer_auth(login["access_token"].as_str().unwrap())

@@ -261,11 +261,8 @@ async fn forecasting_models_crud_results_and_accuracy() {
         "{all}"
     );
 
-    let list = app
-        .get_ok(
-            "/api/forecasting-models?metric=revenue&active=true",
-            &a.token,
-        )
+    let list = by_a
+        .get_ok("/api/forecasting-models?metric=revenue&active=true")
         .await;
     assert_eq!(list["items"].as_array().unwrap().len(), 2);
     by_a.patch_ok(

@@ -199,6 +199,12 @@ impl TestApp {
             .unwrap()
     }
 
+    /// A `GET` with one header of the caller's choosing (and no token).
+    pub async fn get_with_header(&self, path: &str, name: &str, value: &str) -> Response {
+        let r = self.client.get(self.url(path)).header(name, value);
+        r.send().await.unwrap()
+    }
+
     /// A `GET` without a token.
     pub async fn get_anonymous(&self, path: &str) -> Response {
         self.client.get(self.url(path)).send().await.unwrap()
@@ -285,6 +291,11 @@ impl Actor<'_> {
         self.error(Method::GET, path, None, status, code).await
     }
 
+    /// `DELETE` answering 204 (deleted).
+    pub async fn deleted(&self, path: &str) {
+        self.expect(Method::DELETE, path, None, 204).await;
+    }
+
     /// `POST` refused as invalid (422 `validation_failed`).
     pub async fn post_invalid(&self, path: &str, body: Value) -> Value {
         self.post_err(path, body, 422, "validation_failed").await
@@ -317,6 +328,14 @@ impl Actor<'_> {
     ) -> Response {
         self.send_raw(Method::POST, path, content_type, body).await
     }
+}
+
+/// Creates a contact named `name` with `token`; its id.
+pub async fn create_contact(app: &TestApp, token: &str, name: &str) -> i64 {
+    app.post_ok("/api/contacts", token, json!({"first_name": name}), 201)
+        .await["id"]
+        .as_i64()
+        .unwrap()
 }
 
 /// The row numbers and reasons of an import's rejected rows.

@@ -412,15 +412,13 @@ fn numbered_contacts(from: usize, to: usize, bad_every: Option<usize>) -> Vec<St
 }
 
 async fn contacts_of(app: &TestApp, org: i64) -> i64 {
-    let (n,): (i64,) = app
-        .store
-        .db()
-        .fetch_one(
-            neuracrm_store::Sql::new("SELECT COUNT(*) FROM contacts WHERE organization_id = $1")
-                .arg(org),
-        )
-        .await
-        .unwrap();
+    count(app, "contacts WHERE organization_id = $1", org).await
+}
+
+/// `SELECT COUNT(*) FROM {rows}`, `$1` bound to `arg`.
+async fn count(app: &TestApp, rows: &str, arg: i64) -> i64 {
+    let sql = neuracrm_store::Sql::new(&format!("SELECT COUNT(*) FROM {rows}")).arg(arg);
+    let (n,): (i64,) = app.store.db().fetch_one(sql).await.unwrap();
     n
 }
 
@@ -671,15 +669,7 @@ async fn an_interrupted_import_leaves_nothing_half_written() {
         "each rejection once"
     );
     assert_eq!(contacts_of(&b, t.org_id).await, (ROWS as u64 - bad) as i64);
-    let (pieces,): (i64,) = b
-        .store
-        .db()
-        .fetch_one(
-            neuracrm_store::Sql::new("SELECT COUNT(*) FROM import_chunks WHERE import_id = $1")
-                .arg(id),
-        )
-        .await
-        .unwrap();
+    let pieces = count(&b, "import_chunks WHERE import_id = $1", id).await;
     assert_eq!(pieces, 0, "the stored document is deleted once imported");
 }
 
