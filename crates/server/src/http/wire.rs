@@ -152,7 +152,7 @@ pub enum SentimentMethod {
 
 /// How a domain value is sent: a typed id as its number, an e-mail as its
 /// text, an amount as its cents, anything else as it is. Response types
-/// declared with [`record_out!`] convert their record field by field with it.
+/// declared with `record_out!` convert their record field by field with it.
 pub trait Wire {
     /// The value as sent.
     type Out;

@@ -122,7 +122,7 @@ async fn import_refuses_bad_documents() {
 
 async fn import_leads(app: &TestApp, token: &str, csv: &str) -> Value {
     let r = app
-        .with(&token)
+        .with(token)
         .post_raw("/api/import/leads", "text/csv", csv.to_string())
         .await;
     assert_eq!(r.status(), 200);
