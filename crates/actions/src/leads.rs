@@ -2,10 +2,10 @@
 
 use neuracrm_domain::{EventKind, Lead, LeadId, LeadPatch, NewLead, OrgId};
 use neuracrm_store::leads::{LeadFilter, LeadSort};
-use neuracrm_store::{Paged, Sort};
+use neuracrm_store::{Page, Paged, Sort};
 
-use crate::records::{List, Record};
-use crate::{ActionResult, Caller, Crm};
+use crate::records::{self, List, Record};
+use crate::{ActionError, ActionResult, Caller, Crm};
 
 impl Record for Lead {
     type Id = LeadId;
@@ -70,5 +70,58 @@ impl Record for Lead {
 
     fn deleted(id: LeadId) -> Option<EventKind> {
         Some(EventKind::LeadDeleted { id })
+    }
+}
+
+/// Every lead of a list (filter and order as the list's), a page of
+/// [`Page::MAX_LIMIT`] at a time: what a CSV export of the list writes.
+/// The pages are read as they are asked for, so the export streams; a lead
+/// created or changed while it runs may be missed or appear twice, as
+/// between the pages of a list.
+pub struct Export {
+    crm: Crm,
+    caller: Caller,
+    filter: LeadFilter,
+    sort: Sort<LeadSort>,
+    offset: u64,
+    done: bool,
+}
+
+impl Export {
+    /// The export of the caller's leads matching `filter`, ordered by `sort`.
+    pub fn new(crm: &Crm, caller: &Caller, filter: LeadFilter, sort: Sort<LeadSort>) -> Export {
+        Export {
+            crm: crm.clone(),
+            caller: *caller,
+            filter,
+            sort,
+            offset: 0,
+            done: false,
+        }
+    }
+
+    /// The next page of leads; `None` once every one was read.
+    pub async fn next_page(&mut self) -> ActionResult<Option<Vec<Lead>>> {
+        if self.done {
+            return Ok(None);
+        }
+        let page = Page::parse(
+            Some(i64::from(Page::MAX_LIMIT)),
+            Some(i64::try_from(self.offset).unwrap_or(i64::MAX)),
+        )
+        .map_err(ActionError::query)?;
+        let found = records::list::<Lead>(
+            &self.crm,
+            &self.caller,
+            List {
+                filter: self.filter.clone(),
+                sort: self.sort,
+                page,
+            },
+        )
+        .await?;
+        self.offset += found.items.len() as u64;
+        self.done = !found.has_more;
+        Ok(Some(found.items))
     }
 }

@@ -6,17 +6,21 @@
 //! `lead_scored` events.
 
 use chrono::{DateTime, Utc};
-use neuracrm_domain::{DomainEvent, EventKind, LeadId, OrgId};
+use neuracrm_domain::{DomainEvent, EventKind, Lead, LeadId, OrgId};
 use neuracrm_events::EventBus;
 use neuracrm_jobs::JobError;
 use neuracrm_jobs::intent::IntentService;
 use neuracrm_jobs::scoring::{
-    ScoreChange, ScoreOptions, ScoreSink, ScoreSummary, ScoredLead, org_config, score_leads,
-    score_one,
+    ScoreChange, ScoreOptions, ScoreSink, ScoreSummary, ScoredLead, into_facts, lead_text,
+    org_config, score_leads, score_one,
 };
-use neuracrm_scoring::ScoringConfig;
-use neuracrm_store::Store;
+use neuracrm_scoring::{
+    Evidence, Factor, IntentAssessment, LeadScore, OfflineIntent, Scorer, ScoringConfig,
+    ScoringError,
+};
+use neuracrm_store::leads::{LeadFilter, LeadSort};
 use neuracrm_store::scoring::{ScorePoint, ScoringAnalytics};
+use neuracrm_store::{Page, Sort, SortDir, Store};
 
 use crate::{Access, ActionError, ActionResult, Caller, Crm};
 
@@ -112,10 +116,61 @@ pub async fn config(crm: &Crm, caller: &Caller) -> ActionResult<ScoringConfig> {
     Ok(org_config(&crm.store, caller.org).await?)
 }
 
-/// Replaces the organization's scoring configuration (admins only) and marks
-/// every lead for re-scoring by the next batch; returns how many.
+/// Size limits of an industry table, so one configuration cannot make every
+/// scoring run compile an enormous matcher.
+pub const MAX_RULES: usize = 200;
+/// Synonyms per industry at most.
+pub const MAX_SYNONYMS: usize = 100;
+/// Characters of an industry name or synonym at most.
+pub const MAX_PHRASE: usize = 100;
+
+/// Checks a scoring configuration as every front end must before storing or
+/// previewing it: the industry table's size, then the engine's own checks
+/// (weights 0–1 summing to 1, thresholds ordered, points in range), by
+/// compiling it once, so the batch will accept what is stored. The error
+/// names the field (`industries.rules[2].synonyms[0]`, `weights`, ...).
+pub fn validate_config(config: &ScoringConfig) -> ActionResult<Scorer> {
+    let t = &config.industries;
+    if t.rules.len() > MAX_RULES {
+        return Err(ActionError::invalid(
+            "industries.rules",
+            format!("at most {MAX_RULES} industries"),
+        ));
+    }
+    for (i, r) in t.rules.iter().enumerate() {
+        if r.synonyms.len() > MAX_SYNONYMS {
+            return Err(ActionError::invalid(
+                format!("industries.rules[{i}].synonyms"),
+                format!("at most {MAX_SYNONYMS} synonyms per industry"),
+            ));
+        }
+        let long = std::iter::once(&r.name)
+            .chain(&r.synonyms)
+            .position(|p| p.chars().count() > MAX_PHRASE);
+        if let Some(j) = long {
+            let field = if j == 0 {
+                format!("industries.rules[{i}].name")
+            } else {
+                format!("industries.rules[{i}].synonyms[{}]", j - 1)
+            };
+            return Err(ActionError::invalid(
+                field,
+                format!("at most {MAX_PHRASE} characters"),
+            ));
+        }
+    }
+    Scorer::new(config).map_err(|e| match e {
+        ScoringError::InvalidConfig { field, reason } => ActionError::invalid(field, reason),
+        other => ActionError::invalid("industries", other.to_string()),
+    })
+}
+
+/// Replaces the organization's scoring configuration (admins only), once
+/// [`validate_config`] accepts it, and marks every lead for re-scoring by
+/// the next batch; returns how many.
 pub async fn set_config(crm: &Crm, caller: &Caller, config: &ScoringConfig) -> ActionResult<u64> {
     caller.require(Access::Admins)?;
+    validate_config(config)?;
     let json = serde_json::to_value(config)
         .map_err(|e| ActionError::Internal(format!("scoring configuration to JSON: {e}")))?;
     Ok(crm
@@ -123,6 +178,103 @@ pub async fn set_config(crm: &Crm, caller: &Caller, config: &ScoringConfig) -> A
         .scoring()
         .set_config(caller.org, Some(caller.user), json)
         .await?)
+}
+
+/// Leads a preview scores at most.
+pub const PREVIEW_MAX: u32 = 100;
+/// Leads a preview scores unless told otherwise.
+pub const PREVIEW_DEFAULT: u32 = 20;
+
+/// One lead of a preview: its stored score and the one a configuration
+/// would give it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Previewed {
+    /// The lead.
+    pub lead_id: LeadId,
+    /// Its title.
+    pub title: String,
+    /// Its stored score, if it was ever scored.
+    pub current_score: Option<f64>,
+    /// Its stored category.
+    pub current_category: Option<String>,
+    /// What the configuration gives it (total, category, factors).
+    pub score: LeadScore,
+}
+
+/// The scores `config` would give the organization's `sample` most recently
+/// created leads (1 to [`PREVIEW_MAX`]) as of `now`, beside their stored
+/// ones, without storing anything (admins only, who alone may change the
+/// configuration). The configuration is checked by [`validate_config`]
+/// first, as `set_config` checks it.
+///
+/// The same facts and engine as the batch; buying intent is the one the
+/// stored score read (the LLM's or the offline estimator's answer, kept in
+/// its breakdown), so that the preview shows what the configuration
+/// changes and neither asks the LLM nor marks its stored answers used; a
+/// lead never scored is read by the offline estimator.
+pub async fn preview(
+    crm: &Crm,
+    caller: &Caller,
+    config: &ScoringConfig,
+    sample: u32,
+    now: DateTime<Utc>,
+) -> ActionResult<Vec<Previewed>> {
+    caller.require(Access::Admins)?;
+    if !(1..=PREVIEW_MAX).contains(&sample) {
+        return Err(ActionError::bad_query(
+            "sample",
+            format!("sample must be between 1 and {PREVIEW_MAX}"),
+        ));
+    }
+    let scorer = validate_config(config)?;
+    let page = Page::parse(Some(i64::from(sample)), None).map_err(ActionError::query)?;
+    let leads = crm
+        .store
+        .leads()
+        .list(
+            caller.org,
+            &LeadFilter::default(),
+            Sort {
+                by: LeadSort::CreatedAt,
+                dir: SortDir::Desc,
+            },
+            page,
+        )
+        .await?
+        .items;
+    let offline = OfflineIntent::new();
+    let scoring = crm.store.scoring();
+    let mut out = Vec::with_capacity(leads.len());
+    for lead in leads {
+        // Gone since the list was read: nothing to preview.
+        let Some(row) = scoring
+            .facts(caller.org, lead.id.0, lead.id.0, None)
+            .await?
+            .into_iter()
+            .next()
+        else {
+            continue;
+        };
+        let intent = stored_intent(&lead).unwrap_or_else(|| offline.assess_text(&lead_text(&row)));
+        let score = scorer.score(&into_facts(row, Some(intent)), now);
+        out.push(Previewed {
+            lead_id: lead.id,
+            title: lead.title,
+            current_score: lead.score,
+            current_category: lead.score_category,
+            score,
+        });
+    }
+    Ok(out)
+}
+
+/// The buying intent the lead's stored score read, if it has one.
+fn stored_intent(lead: &Lead) -> Option<IntentAssessment> {
+    let stored = neuracrm_scoring::stored::decode(lead.score_factors.as_ref()?).ok()?;
+    match &stored.factors[Factor::AiInsights.index()].evidence {
+        Evidence::AiInsights { assessment } => *assessment,
+        _ => None,
+    }
 }
 
 /// Runs a scoring batch over the caller's organization now (admins and

@@ -171,11 +171,41 @@ pub async fn open(crm: &Crm, user: &User, lifetime: Duration) -> ActionResult<Op
     Ok(Opened { session, token })
 }
 
+/// What proving a session checks and does beyond the one check of
+/// [`touch`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Use {
+    /// Ends the session when it went unused for longer than this (a
+    /// browser's idle timeout). `last_used_at` moves at most once per
+    /// [`TOUCH_EVERY`], so the session ends between `idle` and `idle` +
+    /// [`TOUCH_EVERY`] after its last use: never before `idle`.
+    pub idle: Option<Duration>,
+    /// Whether this request counts as use (moves `last_used_at`): a person's
+    /// request does; a page's background refresh or a stream's periodic
+    /// recheck does not, so an open tab does not keep an idle session alive.
+    pub mark: bool,
+}
+
+impl Use {
+    /// A request of the JSON API: no idle limit, counts as use.
+    pub const API: Use = Use {
+        idle: None,
+        mark: true,
+    };
+}
+
 /// Proves a session for one request: the [`Caller`] with the user's current
 /// role, or `Unauthenticated` when the session is unknown, revoked or
 /// expired, or its user no longer exists. Marks the session used (at most
-/// once per [`TOUCH_EVERY`]).
+/// once per [`TOUCH_EVERY`]). No idle limit: see [`prove`].
 pub async fn touch(crm: &Crm, proof: Proof<'_>) -> ActionResult<Caller> {
+    prove(crm, proof, Use::API).await
+}
+
+/// [`touch`], with an idle limit and marking as `usage` says. A session
+/// found idle for longer than its limit is revoked (its whole sign-in) and
+/// answered `Unauthenticated`, like any ended session.
+pub async fn prove(crm: &Crm, proof: Proof<'_>, usage: Use) -> ActionResult<Caller> {
     let now = Utc::now();
     let sessions = crm.store.sessions();
     let (org, user, id, secret_hash) = match proof {
@@ -192,7 +222,19 @@ pub async fn touch(crm: &Crm, proof: Proof<'_>) -> ActionResult<Caller> {
         .filter(|a| a.expires_at > now)
         .ok_or(ENDED)?;
     let every = chrono::Duration::from_std(TOUCH_EVERY).unwrap_or_default();
-    if now - access.last_used_at >= every {
+    if let Some(idle) = usage.idle {
+        let idle = chrono::Duration::from_std(idle).unwrap_or(chrono::Duration::MAX);
+        if now - access.last_used_at > idle.checked_add(&every).unwrap_or(idle) {
+            tracing::info!(
+                organization = org.0,
+                user = user.0,
+                "a session idle for longer than its limit ended"
+            );
+            revoke_of(crm, org, user, id).await?;
+            return Err(ENDED);
+        }
+    }
+    if usage.mark && now - access.last_used_at >= every {
         // A missed mark loses nothing but a timestamp: the request goes on.
         if let Err(e) = sessions.touch(org, id, now, now - every).await {
             tracing::warn!(error = %crate::error_chain(&e), "marking a session used failed");
@@ -290,6 +332,32 @@ pub async fn list(crm: &Crm, caller: &Caller, user: UserId) -> ActionResult<Vec<
         .store
         .sessions()
         .live(caller.org, user, Utc::now())
+        .await?)
+}
+
+/// The caller's own live sessions, most recently used first (every role).
+pub async fn own(crm: &Crm, caller: &Caller) -> ActionResult<Vec<Session>> {
+    Ok(crm
+        .store
+        .sessions()
+        .live(caller.org, caller.user, Utc::now())
+        .await?)
+}
+
+/// Ends one of the caller's own sessions, with its whole sign-in (every
+/// role; revoking the one they act in signs them out); `NotFound` unless
+/// the caller has such a session.
+pub async fn revoke_own(crm: &Crm, caller: &Caller, id: SessionId) -> ActionResult<()> {
+    revoke_of(crm, caller.org, caller.user, id).await
+}
+
+/// Ends every session of the caller but the one they act in ("sign out
+/// everywhere else"); returns how many were ended.
+pub async fn revoke_others(crm: &Crm, caller: &Caller) -> ActionResult<u64> {
+    Ok(crm
+        .store
+        .sessions()
+        .revoke_user(caller.org, caller.user, caller.session, Utc::now())
         .await?)
 }
 

@@ -8,7 +8,7 @@ use neuracrm_store::users::UserPatch;
 use neuracrm_store::{Paged, StoreError};
 
 use crate::auth::hash_password;
-use crate::records::{List, Record};
+use crate::records::{self, List, Record};
 use crate::{Access, ActionError, ActionResult, Caller, Crm};
 
 /// The answer to a new user's e-mail that is already a login, wherever.
@@ -158,4 +158,41 @@ impl Record for User {
     fn deleted(id: UserId) -> Option<EventKind> {
         Some(EventKind::UserDeleted { id })
     }
+}
+
+/// Changes the caller's own password, whatever their role: `current` must be
+/// their password now (else `Invalid` naming `current_password`), and `new`
+/// passes the policy (else `Invalid` naming `password`). The same change as
+/// an admin's [`AccountPatch`] of a password, with its event: every other
+/// session of the caller ends, the one they changed it in goes on.
+pub async fn change_own_password(
+    crm: &Crm,
+    caller: &Caller,
+    current: String,
+    new: String,
+) -> ActionResult<User> {
+    let user = crm.store.users().get(caller.org, caller.user).await?;
+    let stored = crm
+        .store
+        .users()
+        .credentials(&user.email)
+        .await?
+        .filter(|c| c.user.id == caller.user && c.user.organization_id == caller.org)
+        .ok_or(ActionError::Unauthenticated("user no longer exists"))?;
+    let hash = stored.password_hash;
+    let right =
+        tokio::task::spawn_blocking(move || neuracrm_domain::password::verify(&current, &hash))
+            .await
+            .map_err(|e| ActionError::Internal(format!("password check task failed: {e}")))?;
+    if !right {
+        return Err(ActionError::invalid(
+            "current_password",
+            "this is not your current password",
+        ));
+    }
+    let patch = AccountPatch {
+        password: Some(new),
+        ..Default::default()
+    };
+    records::apply::<User>(crm, caller, caller.user, &patch).await
 }

@@ -10,6 +10,8 @@
 //!   earlier forecasts of it, and publishes `forecast_updated` per stored run. A
 //!   model that fails (unreadable configuration, failed fit, failed write, even a
 //!   panic) is recorded on its row and in the summary; the others go on.
+//! - [`replay`] runs the cycle as it would have run at the start of each of
+//!   the last months, then now: the stored vintages a new deployment lacks.
 //! - [`cleanup`] deletes results older than a number of days.
 //!
 //! The history ends with the last complete month: the month still running
@@ -510,6 +512,43 @@ async fn record(
     {
         tracing::warn!(org = org.0, model = id, error = %e, "model run not recorded");
     }
+}
+
+/// Runs the cycle as it would have run on the first day of each of the
+/// `months` months before `opts.now`, oldest first, then at `opts.now`.
+///
+/// Each past run sees only the history before its own month (as every cycle
+/// does) and is stamped with its own time, so its results are the honest
+/// out-of-sample vintages a deployment running since then would hold, and the
+/// last run writes the actual value beside every vintage of a closed month:
+/// accuracy by horizon has content from the first day (the demo's first run).
+pub async fn replay(
+    store: &Store,
+    events: &dyn EventBus,
+    opts: &CycleOptions,
+    months: u32,
+) -> Result<Vec<CycleSummary>, JobError> {
+    let this_month = current_month(opts.now);
+    let mut runs = Vec::with_capacity(months as usize + 1);
+    for back in (1..=months as i32).rev() {
+        let at = add_months(this_month, -back)
+            .and_hms_opt(0, 0, 0)
+            .map(|t| t.and_utc())
+            .unwrap_or(opts.now);
+        runs.push(
+            run_cycle(
+                store,
+                events,
+                &CycleOptions {
+                    now: at,
+                    ..opts.clone()
+                },
+            )
+            .await?,
+        );
+    }
+    runs.push(run_cycle(store, events, opts).await?);
+    Ok(runs)
 }
 
 /// Deletes forecast results generated more than `days` days before `now`

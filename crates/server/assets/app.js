@@ -49,12 +49,24 @@
     form.requestSubmit();
   });
 
-  // A live stream that fell behind asks the page to refetch what it shows.
-  document.addEventListener("htmx:sseMessage", function (e) {
-    if (e.detail && e.detail.type === "lagged") {
-      document.querySelectorAll("[data-refresh]").forEach(function (el) {
-        if (window.htmx) window.htmx.trigger(el, "refresh");
+  // Live parts refetch themselves on the events that concern them
+  // (hx-trigger="sse:deal_updated, ..., sse:refresh"). After a gap the server
+  // sends `refresh` (the stream fell behind, or the browser reconnected on
+  // its own); when htmx had to open a new stream, the page does the same.
+  var opened = false;
+  document.addEventListener("htmx:sseOpen", function () {
+    if (opened && window.htmx) {
+      document.querySelectorAll('[hx-trigger*="sse:refresh"]').forEach(function (el) {
+        window.htmx.trigger(el, "sse:refresh");
       });
+    }
+    opened = true;
+  });
+  // The session ended (signed out elsewhere, revoked, expired): the stream
+  // closes and the page goes to the sign-in form.
+  document.addEventListener("htmx:sseClose", function (e) {
+    if (e.detail && e.detail.type === "message") {
+      window.location.assign("/login?next=" + encodeURIComponent(location.pathname + location.search));
     }
   });
 })();

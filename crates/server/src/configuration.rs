@@ -95,6 +95,12 @@ pub struct Settings {
     /// live, in seconds (it also checks at once when its user is changed or
     /// deleted).
     pub session_check_secs: u64,
+    /// A browser session (the web UI's cookie) unused for longer than this,
+    /// in seconds, is ended: the next page asks to sign in again. Use is
+    /// recorded to the minute, so it ends between this and a minute more
+    /// after the last request. `0` turns the idle timeout off. API sessions
+    /// have none (see docs/configuration.md).
+    pub session_idle_timeout_secs: u64,
     /// Reverse proxies whose `X-Forwarded-For` is believed (addresses or
     /// CIDR ranges, e.g. `10.0.0.0/8`; a comma-separated string in the
     /// environment). Empty: the TCP peer is the client, and the header is
@@ -169,6 +175,7 @@ struct Defaults {
     registrations_per_ip: u32,
     registration_window_secs: u64,
     session_check_secs: u64,
+    session_idle_timeout_secs: u64,
     trusted_proxies: &'static [&'static str],
     scheduler: bool,
     scoring_interval_secs: u64,
@@ -195,6 +202,7 @@ const DEFAULTS: Defaults = Defaults {
     registrations_per_ip: 10,
     registration_window_secs: 3600,
     session_check_secs: 10,
+    session_idle_timeout_secs: 30 * 60,
     trusted_proxies: &[],
     scheduler: true,
     scoring_interval_secs: 15 * 60,
@@ -251,6 +259,7 @@ impl Settings {
             registrations_per_ip: DEFAULTS.registrations_per_ip,
             registration_window_secs: DEFAULTS.registration_window_secs,
             session_check_secs: DEFAULTS.session_check_secs,
+            session_idle_timeout_secs: DEFAULTS.session_idle_timeout_secs,
             trusted_proxies: Vec::new(),
             public_url: None,
             llm: None,
@@ -259,6 +268,12 @@ impl Settings {
             forecast_interval_secs: DEFAULTS.forecast_interval_secs,
             sentiment_model: None,
         }
+    }
+
+    /// The browser sessions' idle timeout; `None` when turned off (0).
+    pub fn session_idle_timeout(&self) -> Option<std::time::Duration> {
+        (self.session_idle_timeout_secs > 0)
+            .then(|| std::time::Duration::from_secs(self.session_idle_timeout_secs))
     }
 
     /// How the import actions run, from these settings.

@@ -176,7 +176,7 @@ async fn limit_body(
     next: axum::middleware::Next,
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
-    let limit = if req.uri().path().starts_with("/api/import/") {
+    let limit = if is_import_path(req.uri().path()) {
         limits.import
     } else {
         limits.default
@@ -193,9 +193,16 @@ async fn limit_body(
     next.run(req).await
 }
 
-/// Whether a request is a CSV import upload (`POST /api/import/...`).
+/// Whether a path takes CSV import uploads: the API's, and the web UI's
+/// upload form.
+fn is_import_path(path: &str) -> bool {
+    path.starts_with("/api/import/") || path == "/leads/import"
+}
+
+/// Whether a request is a CSV import upload (`POST /api/import/...`,
+/// `POST /leads/import`).
 fn is_import_upload(req: &axum::extract::Request) -> bool {
-    req.method() == axum::http::Method::POST && req.uri().path().starts_with("/api/import/")
+    req.method() == axum::http::Method::POST && is_import_path(req.uri().path())
 }
 
 /// The request timeout (408), for every request but the CSV import

@@ -10,6 +10,8 @@ use super::open_store;
 
 /// The demo's database when no `--db` is given.
 pub const DEMO_DB: &str = "sqlite://neuracrm-demo.db";
+/// Months of past forecast runs the demo's first run replays.
+const DEMO_FORECAST_MONTHS: u32 = 12;
 
 pub async fn serve(settings: Settings) -> Result<()> {
     if settings
@@ -72,6 +74,23 @@ pub async fn demo(mut settings: Settings, db_given: bool) -> Result<()> {
         eprintln!(
             "  sentiment of {} activities in {:.1} s",
             s.counts.analyzed, s.seconds
+        );
+        // A year of stored forecasts, as a deployment running since then
+        // would hold: the forecast page's accuracy by horizon has content.
+        let started = std::time::Instant::now();
+        let quiet = neuracrm_events::BroadcastBus::new(16);
+        let runs = neuracrm_jobs::forecasting::replay(
+            &store,
+            &quiet,
+            &Default::default(),
+            DEMO_FORECAST_MONTHS,
+        )
+        .await
+        .context("storing the demo's past forecasts")?;
+        eprintln!(
+            "  {} monthly forecast runs replayed in {:.1} s",
+            runs.len(),
+            started.elapsed().as_secs_f64()
         );
     }
     println!(

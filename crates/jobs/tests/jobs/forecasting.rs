@@ -330,3 +330,62 @@ fn a_short_series_is_an_answer_not_an_error() {
         other => panic!("{other:?}"),
     }
 }
+
+#[tokio::test]
+async fn a_replay_leaves_the_vintages_a_year_of_cycles_would_have_left() {
+    let t = fresh_store().await;
+    let s = &t.store;
+    let org = s.organizations().create("Alpha").await.unwrap().id;
+    history(s, org, day(2023, 1), 36).await; // 2023-01 .. 2025-12
+    let m = model(s, org, ForecastAlgorithm::Theta, 3).await;
+    let bus = BroadcastBus::default();
+    let opts = CycleOptions {
+        org: None,
+        now: at("2026-01-15T00:00:00Z"),
+        ..Default::default()
+    };
+
+    let runs = neuracrm_jobs::forecasting::replay(s, &bus, &opts, 4)
+        .await
+        .unwrap();
+    assert_eq!(runs.len(), 5);
+    let origins: Vec<_> = runs
+        .iter()
+        .map(|r| r.models[0].origin.clone().unwrap())
+        .collect();
+    // Each past run saw only the history before its own month.
+    assert_eq!(
+        origins,
+        ["2025-08", "2025-09", "2025-10", "2025-11", "2025-12"]
+    );
+    let results = s.forecasting_models().results(org, m.id).await.unwrap();
+    assert_eq!(results.len(), 15, "five origins of three months each");
+    // Stamped with the time each run would have happened.
+    let september: Vec<_> = results
+        .iter()
+        .filter(|r| r.origin.as_deref() == Some("2025-08"))
+        .collect();
+    assert_eq!(september.len(), 3);
+    assert!(
+        september
+            .iter()
+            .all(|r| r.generated_at == at("2025-09-01T00:00:00Z"))
+    );
+    // Every vintage of a closed month (up to 2025-12) has its actual:
+    // 3 from origin 2025-08, 3 from 09, 2 from 10, 1 from 11, none from 12.
+    let scored = results.iter().filter(|r| r.actual.is_some()).count();
+    assert_eq!(scored, 9);
+    let by_horizon = s
+        .forecasting_models()
+        .accuracy(org, Some(ForecastMetric::Revenue), true)
+        .await
+        .unwrap();
+    let counts: Vec<_> = by_horizon
+        .iter()
+        .map(|a| (a.horizon, a.forecasts))
+        .collect();
+    assert_eq!(counts, [(Some(1), 4), (Some(2), 3), (Some(3), 2)]);
+    // The last run is the one at `now`: the model's stamp is today's.
+    let stamped = s.forecasting_models().get(org, m.id).await.unwrap();
+    assert_eq!(stamped.last_trained, Some(opts.now));
+}

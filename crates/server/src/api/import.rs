@@ -290,6 +290,50 @@ fn chunks(body: Body) -> mpsc::Receiver<Result<Bytes, BodyFailure>> {
     rx
 }
 
+/// Where an upload ended: imported in its request, or queued.
+pub(crate) enum Imported {
+    /// Written in the request: the report.
+    Report(import::ImportReport),
+    /// Stored and queued for the background (too large for the request, or
+    /// out of its time).
+    Queued(import::Import),
+}
+
+/// Imports the document whose chunks arrive on `chunks` for `caller`: in the
+/// request when it is small enough (and not `background`), else queued. The
+/// JSON API and the web UI's upload form alike.
+pub(crate) async fn upload(
+    state: &AppState,
+    caller: &neuracrm_actions::Caller,
+    kind: ImportKind,
+    chunks: mpsc::Receiver<Result<Bytes, BodyFailure>>,
+    background: bool,
+) -> Result<Imported, neuracrm_actions::ActionError> {
+    let opts = state.settings.import_options();
+    match import::start(&state.crm, caller, kind, chunks, background, &opts).await? {
+        Started::InRequest(document) => {
+            // The upload is exempt from the request timeout; the writing is
+            // bounded by it. Out of time, its transaction is dropped (rolled
+            // back: nothing written) and the document goes to the
+            // background instead.
+            let timeout = Duration::from_secs(state.settings.request_timeout_secs);
+            let writing = import::import_document(&state.crm, caller, document.clone());
+            match tokio::time::timeout(timeout, writing).await {
+                Ok(report) => Ok(Imported::Report(report?)),
+                Err(_) => {
+                    tracing::info!(
+                        bytes = document.len(),
+                        "an import ran out of time in its request; continuing in the background"
+                    );
+                    let queued = import::queue_document(&state.crm, caller, document).await?;
+                    Ok(Imported::Queued(queued))
+                }
+            }
+        }
+        Started::Queued(queued) => Ok(Imported::Queued(queued)),
+    }
+}
+
 async fn run(
     state: &AppState,
     user: &AuthUser,
@@ -297,31 +341,13 @@ async fn run(
     query: UploadQuery,
     body: Body,
 ) -> ApiResult<Response> {
-    let caller = user.caller();
-    let opts = state.settings.import_options();
     let background = query.background.unwrap_or(false);
-    match import::start(&state.crm, &caller, kind, chunks(body), background, &opts).await? {
-        Started::InRequest(document) => {
-            // The upload is exempt from the request timeout; the writing is
-            // bounded by it. Out of time, its transaction is dropped (rolled
-            // back: nothing written) and the document goes to the
-            // background instead.
-            let timeout = Duration::from_secs(state.settings.request_timeout_secs);
-            let writing = import::import_document(&state.crm, &caller, document.clone());
-            match tokio::time::timeout(timeout, writing).await {
-                Ok(report) => Ok(Json(ImportReport::from(report?)).into_response()),
-                Err(_) => {
-                    tracing::info!(
-                        bytes = document.len(),
-                        "an import ran out of time in its request; continuing in the background"
-                    );
-                    let queued = import::queue_document(&state.crm, &caller, document).await?;
-                    Ok(accepted(queued))
-                }
-            }
-        }
-        Started::Queued(queued) => Ok(accepted(queued)),
-    }
+    Ok(
+        match upload(state, &user.caller(), kind, chunks(body), background).await? {
+            Imported::Report(report) => Json(ImportReport::from(report)).into_response(),
+            Imported::Queued(queued) => accepted(queued),
+        },
+    )
 }
 
 /// `202 Accepted` with the import and its `Location`.

@@ -10,8 +10,7 @@ use chrono::{DateTime, Utc};
 use neuracrm_actions::scoring as actions;
 use neuracrm_domain::LeadId;
 use neuracrm_scoring::{
-    CategoryThresholds, Factor, IndustryRule, IndustryTable, LeadScore, Scorer, ScoringConfig,
-    ScoringError, Weights,
+    CategoryThresholds, Factor, IndustryRule, IndustryTable, LeadScore, ScoringConfig, Weights,
     stored::{self, Breakdown},
 };
 use serde::{Deserialize, Serialize};
@@ -30,6 +29,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         (score_lead, get_score),
         score_history,
         (get_config, put_config),
+        preview_config,
         run_scoring,
         analytics,
     )
@@ -363,46 +363,12 @@ impl From<ScoringConfig> for ScoringConfigBody {
     }
 }
 
-/// Size limits of an industry table, so one request cannot make every
-/// scoring run compile an enormous matcher.
-const MAX_RULES: usize = 200;
-const MAX_SYNONYMS: usize = 100;
-const MAX_PHRASE: usize = 100;
-
 impl ScoringConfigBody {
-    /// The engine's configuration, validated and compiled once to be sure the
-    /// batch will accept it.
-    fn into_config(self) -> ApiResult<ScoringConfig> {
-        let t = &self.industries;
-        if t.rules.len() > MAX_RULES {
-            return Err(ApiError::validation(
-                "industries.rules",
-                format!("at most {MAX_RULES} industries"),
-            ));
-        }
-        for (i, r) in t.rules.iter().enumerate() {
-            if r.synonyms.len() > MAX_SYNONYMS {
-                return Err(ApiError::validation(
-                    format!("industries.rules[{i}].synonyms"),
-                    format!("at most {MAX_SYNONYMS} synonyms per industry"),
-                ));
-            }
-            let long = std::iter::once(&r.name)
-                .chain(&r.synonyms)
-                .position(|p| p.chars().count() > MAX_PHRASE);
-            if let Some(j) = long {
-                let field = if j == 0 {
-                    format!("industries.rules[{i}].name")
-                } else {
-                    format!("industries.rules[{i}].synonyms[{}]", j - 1)
-                };
-                return Err(ApiError::validation(
-                    field,
-                    format!("at most {MAX_PHRASE} characters"),
-                ));
-            }
-        }
-        let config = ScoringConfig {
+    /// The engine's configuration, not yet checked: every front end checks
+    /// it with the same `actions::scoring::validate_config` (through
+    /// `set_config` and `preview`).
+    pub fn into_config(self) -> ScoringConfig {
+        ScoringConfig {
             weights: self.weights.into(),
             industries: IndustryTable {
                 rules: self
@@ -422,12 +388,7 @@ impl ScoringConfigBody {
                 warm: self.thresholds.warm,
                 lukewarm: self.thresholds.lukewarm,
             },
-        };
-        Scorer::new(&config).map_err(|e| match e {
-            ScoringError::InvalidConfig { field, reason } => ApiError::validation(field, reason),
-            other => ApiError::validation("industries", other.to_string()),
-        })?;
-        Ok(config)
+        }
     }
 }
 
@@ -635,11 +596,97 @@ endpoint! {
         415 "Not JSON",
         422 "Invalid configuration; `field` names it";
     async fn put_config(state, AdminUser(admin): AdminUser, Json(body): Json<ScoringConfigBody>) {
-        let config = body.into_config()?;
+        let config = body.into_config();
         let marked = actions::set_config(&state.crm, &admin.caller(), &config).await?;
         Ok(Json(ScoringConfigUpdated {
             config: config.into(),
             leads_marked_for_rescoring: marked,
+        }))
+    }
+}
+
+/// How many leads a preview scores.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PreviewQuery {
+    /// The most recently created leads to score, 1–100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
+    pub sample: Option<u32>,
+}
+
+/// One lead of a preview: its stored score and what the configuration would
+/// give it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PreviewedLeadOut {
+    /// The lead.
+    pub lead_id: i64,
+    /// Its title.
+    pub title: String,
+    /// Its stored score; `null` when never scored.
+    pub current_score: Option<f64>,
+    /// Its stored category; `null` when never scored.
+    #[schema(value_type = Option<ScoreCategory>)]
+    pub current_category: Option<String>,
+    /// The score the configuration gives it.
+    pub score: f64,
+    /// Its category under the configuration's thresholds.
+    #[schema(value_type = ScoreCategory)]
+    pub category: String,
+    /// Its confidence (share of the weight backed by real data), 0–1.
+    pub confidence: f64,
+    /// `score - current_score`; `null` when never scored.
+    pub change: Option<f64>,
+}
+
+/// What a configuration would do to a sample of the organization's leads.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ScoringPreviewOut {
+    /// The leads scored, most recently created first.
+    pub items: Vec<PreviewedLeadOut>,
+}
+
+impl From<actions::Previewed> for PreviewedLeadOut {
+    fn from(p: actions::Previewed) -> Self {
+        PreviewedLeadOut {
+            lead_id: p.lead_id.0,
+            title: p.title,
+            change: p
+                .current_score
+                .map(|c| ((p.score.total - c) * 100.0).round() / 100.0),
+            current_score: p.current_score,
+            current_category: p.current_category,
+            score: p.score.total,
+            category: p.score.category.name().into(),
+            confidence: p.score.confidence,
+        }
+    }
+}
+
+endpoint! {
+    /// Scores a sample of the organization's leads (the most recently created)
+    /// with the configuration in the body, validated exactly as `PUT
+    /// /api/scoring/config` validates it, and returns each lead's stored score
+    /// beside the one the configuration would give it. Nothing is stored (admins
+    /// only). Buying intent is the one each stored score read.
+    post "/api/scoring/config/preview" in "scoring"
+        [params(PreviewQuery), request_body = ScoringConfigBody]
+        => ScoringPreviewOut,
+        400 "Malformed body or bad sample",
+        403 "Not an admin",
+        415 "Not JSON",
+        422 "Invalid configuration; `field` names it";
+    async fn preview_config(
+        state,
+        AdminUser(admin): AdminUser,
+        Query(q): Query<PreviewQuery>,
+        Json(body): Json<ScoringConfigBody>
+    ) {
+        let sample = q.sample.unwrap_or(actions::PREVIEW_DEFAULT);
+        let config = body.into_config();
+        let items = actions::preview(&state.crm, &admin.caller(), &config, sample, Utc::now()).await?;
+        Ok(Json(ScoringPreviewOut {
+            items: items.into_iter().map(Into::into).collect(),
         }))
     }
 }

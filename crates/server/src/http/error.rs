@@ -88,6 +88,10 @@ pub enum ApiError {
         /// What is wrong.
         message: String,
     },
+    /// The endpoint speaks another protocol (a WebSocket) and the request
+    /// did not ask to switch to it.
+    #[error("{0}")]
+    UpgradeRequired(&'static str),
     /// Too many attempts; retry after this many seconds.
     #[error("too many attempts, retry in {0} s")]
     RateLimited(u64),
@@ -137,6 +141,7 @@ impl ApiError {
             Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
             InvalidCredentials => (StatusCode::UNAUTHORIZED, "invalid_credentials"),
             Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
+            UpgradeRequired(_) => (StatusCode::UPGRADE_REQUIRED, "upgrade_required"),
             NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             Conflict { .. } => (StatusCode::CONFLICT, "conflict"),

@@ -21,7 +21,6 @@ pub struct MenuItem {
     pub bottom: bool,
 }
 
-#[allow(dead_code)] // `admin_only` and `bottom` serve the coming Settings page.
 const fn item(path: &'static str, label: &'static str) -> MenuItem {
     MenuItem {
         path,
@@ -36,6 +35,11 @@ pub const MENU: &[MenuItem] = &[
     item("/", "Dashboard"),
     item("/leads", "Leads"),
     item("/deals", "Deals"),
+    // Everyone's own password and sessions; admins' users and scoring.
+    MenuItem {
+        bottom: true,
+        ..item("/settings", "Settings")
+    },
 ];
 
 /// What the base template draws around a page.

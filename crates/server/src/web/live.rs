@@ -2,36 +2,35 @@
 //! Server-Sent Events, authenticated by the session cookie (a browser's
 //! `EventSource` cannot send headers).
 //!
-//! The same guarantees as `GET /api/events`: only the caller's
-//! organization's events (subscribed by organization and checked again per
-//! event), a `lagged` message when the stream fell behind (the page
-//! refetches what it shows), and the end of the stream when the server shuts
-//! down or the session ends (checked again every [`RECHECK`]). Each message
+//! The same stream as `GET /api/events` ([`crate::http::live`]): only the
+//! caller's organization's events (subscribed by organization and checked
+//! again per event), and the end of the stream when the server shuts
+//! down or the session ends (proved again with the cookie's token every
+//! `session_check_secs`, and at once when the user is changed). Each message
 //! is named after the event's type, so an element reacts with
 //! `hx-trigger="sse:deal_updated"`; `activity_logged` carries the new feed
-//! entry as HTML, which the feed inserts.
+//! entry as HTML, which the feed inserts. After a gap (the stream fell
+//! behind, or the browser reconnected: it sends `Last-Event-ID`, since every
+//! message has an id) the page gets `refresh`, and every live part
+//! (`hx-trigger="... sse:refresh"`) refetches what it shows.
 
 use std::convert::Infallible;
-use std::time::Duration;
 
 use askama::Template;
 use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
-use futures_util::stream::{self, Stream};
+use futures_util::StreamExt;
 use neuracrm_actions::records;
-use neuracrm_actions::sessions::{self, Proof};
+use neuracrm_actions::sessions::Use;
 use neuracrm_actions::{Caller, Crm};
 use neuracrm_domain::{Activity, DomainEvent, EventKind};
-use neuracrm_events::{RecvError, Subscription};
 
 use super::ActivityRow;
 use super::session::{WebUser, cookie, cookie_name};
 use crate::AppState;
-
-/// How often a stream proves its session again.
-pub const RECHECK: Duration = Duration::from_secs(60);
+use crate::http::live::{self, Credential, KEEP_ALIVE, Note, Watcher};
 
 /// One feed entry, as the feed inserts it.
 #[derive(Template)]
@@ -46,96 +45,58 @@ pub async fn stream(
     user: WebUser,
     headers: axum::http::HeaderMap,
 ) -> Response {
-    let sub = state.crm.events.subscribe_org(user.caller.org);
     let token = cookie(&headers, cookie_name(state.settings.serves_https()))
         .unwrap_or_default()
         .to_string();
-    let shutdown = state.shutdown.subscribe();
-    let s = events(state.crm.clone(), user.caller, token, sub, shutdown);
-    Sse::new(s)
-        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+    let caller = user.caller;
+    let who = Watcher {
+        org: caller.org,
+        user: caller.user,
+        credential: Credential::Token(token),
+        expires_at: None,
+        // The recheck does not count as use: an open page alone does not
+        // keep an idle session alive, and its stream ends with the session.
+        usage: Use {
+            idle: state.settings.session_idle_timeout(),
+            mark: false,
+        },
+    };
+    // A browser reconnecting by itself names the last message it got: it
+    // missed what happened in between, so its page refetches first.
+    let gap = headers.contains_key("last-event-id");
+    let crm = state.crm.clone();
+    let notes = live::watch(&state, who, None).filter_map(move |note| {
+        let crm = crm.clone();
+        async move { message(&crm, &caller, note).await }
+    });
+    let first = futures_util::stream::iter(gap.then(refresh));
+    let mut seq = 0u64;
+    let numbered = first.chain(notes).map(move |m| {
+        seq += 1;
+        Ok::<_, Infallible>(m.id(seq.to_string()))
+    });
+    Sse::new(numbered)
+        .keep_alive(KeepAlive::new().interval(KEEP_ALIVE))
         .into_response()
 }
 
-struct Live {
-    crm: Crm,
-    caller: Caller,
-    token: String,
-    sub: Subscription,
-    shutdown: tokio::sync::watch::Receiver<bool>,
-    recheck: tokio::time::Interval,
+/// `refresh`: the stream fell behind (or reconnected), so every live part
+/// of the page refetches itself (`hx-trigger="... sse:refresh"`).
+fn refresh() -> Event {
+    Event::default().event("refresh").data("{}")
 }
 
-fn events(
-    crm: Crm,
-    caller: Caller,
-    token: String,
-    sub: Subscription,
-    shutdown: tokio::sync::watch::Receiver<bool>,
-) -> impl Stream<Item = Result<Event, Infallible>> + Send + 'static {
-    let mut recheck = tokio::time::interval(RECHECK);
-    recheck.reset();
-    let live = Live {
-        crm,
-        caller,
-        token,
-        sub,
-        shutdown,
-        recheck,
+/// The message of a note: an event by its type's name (a new activity as
+/// its feed entry's HTML, the others as JSON), `refresh` after a gap, or
+/// the last `expired` (the page closes the stream and goes to the sign-in
+/// form); `None` for an activity that is gone already.
+async fn message(crm: &Crm, caller: &Caller, note: Note) -> Option<Event> {
+    let e: DomainEvent = match note {
+        Note::Event(e) => e,
+        Note::Lagged(_) => return Some(refresh()),
+        // The page goes to the sign-in form, whatever the reason.
+        Note::End(_) => return Some(Event::default().event("expired").data("{}")),
     };
-    stream::unfold(live, |mut l| async move {
-        if l.token.is_empty() {
-            return None;
-        }
-        loop {
-            tokio::select! {
-                () = down(&mut l.shutdown) => return None,
-                _ = l.recheck.tick() => {
-                    if sessions::touch(&l.crm, Proof::Token(&l.token)).await.is_err() {
-                        let end = Event::default().event("expired").data("{}");
-                        // One last message, then the stream ends.
-                        l.token.clear();
-                        return Some((Ok(end), l));
-                    }
-                }
-                got = l.sub.recv() => match got {
-                    Ok(e) => {
-                        if let Some(msg) = message(&l.crm, &l.caller, e).await {
-                            return Some((Ok(msg), l));
-                        }
-                    }
-                    Err(RecvError::Lagged(missed)) => {
-                        let data = format!("{{\"missed\": {missed}}}");
-                        return Some((Ok(Event::default().event("lagged").data(data)), l));
-                    }
-                    Err(RecvError::Closed) => return None,
-                }
-            }
-        }
-    })
-}
-
-/// Completes when the server starts shutting down (or the app is gone).
-async fn down(rx: &mut tokio::sync::watch::Receiver<bool>) {
-    while !*rx.borrow_and_update() {
-        if rx.changed().await.is_err() {
-            return;
-        }
-    }
-}
-
-/// The message of an event of the caller's organization; `None` for another
-/// organization's (never expected: the subscription filters; checked because
-/// a leak must be impossible) or an activity that is gone already.
-async fn message(crm: &Crm, caller: &Caller, e: DomainEvent) -> Option<Event> {
-    if e.organization_id != caller.org {
-        tracing::error!(
-            event_org = e.organization_id.0,
-            stream_org = caller.org.0,
-            "an organization subscription yielded another organization's event; dropped"
-        );
-        return None;
-    }
     let name = e.kind.name();
     let data = match &e.kind {
         EventKind::ActivityLogged { id, .. } => {

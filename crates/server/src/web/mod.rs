@@ -41,6 +41,7 @@ pub mod session;
 
 /// Every route of the web UI.
 pub fn router() -> Router<AppState> {
+    use pages::settings;
     Router::new()
         .route("/", get(pages::dashboard::page))
         .route("/login", get(session::login_form).post(session::login))
@@ -48,6 +49,9 @@ pub fn router() -> Router<AppState> {
         .route("/live", get(live::stream))
         .route("/fragments/pipeline", get(pages::deals::pipeline_fragment))
         .route("/leads", get(pages::leads::list))
+        .route("/leads/export.csv", get(pages::leads_csv::export))
+        .route("/leads/import", post(pages::leads_csv::import))
+        .route("/leads/imports/{id}", get(pages::leads_csv::import_status))
         .route(
             "/leads/{id}",
             get(pages::leads::show).post(pages::leads::update),
@@ -56,6 +60,32 @@ pub fn router() -> Router<AppState> {
         .route("/leads/{id}/activities", post(pages::leads::log_activity))
         .route("/deals", get(pages::deals::board))
         .route("/deals/{id}/stage", post(pages::deals::move_stage))
+        .route("/settings", get(settings::account::show))
+        .route(
+            "/settings/password",
+            post(settings::account::change_password),
+        )
+        .route(
+            "/settings/sessions/others",
+            post(settings::account::revoke_others),
+        )
+        .route(
+            "/settings/sessions/{id}/revoke",
+            post(settings::account::revoke),
+        )
+        .route(
+            "/settings/users",
+            get(settings::users::list).post(settings::users::add),
+        )
+        .route(
+            "/settings/users/{id}/role",
+            post(settings::users::change_role),
+        )
+        .route("/settings/users/{id}/delete", post(settings::users::remove))
+        .route(
+            "/settings/scoring",
+            get(settings::scoring::show).post(settings::scoring::post),
+        )
         .route("/assets/{file}", get(assets::serve))
         .layer(axum::middleware::from_fn(security_headers))
         .layer(CompressionLayer::new())

@@ -5,9 +5,9 @@
 //! sessions as the JSON API's, so an admin lists and revokes both) in an
 //! `HttpOnly`, `SameSite=Strict` cookie, `Secure` with the `__Host-` prefix
 //! when `public_url` is HTTPS. No token ever reaches JavaScript. Every page
-//! request proves the session again (`sessions::touch`): revoked, expired,
-//! or its user deleted, and the browser is sent to the sign-in
-//! page.
+//! request proves the session again (`sessions::prove`): revoked, expired,
+//! unused for longer than `session_idle_timeout_secs`, or its user deleted,
+//! and the browser is sent to the sign-in page.
 //!
 //! CSRF (OWASP's HMAC-based token): a session's token is
 //! HMAC-SHA256(key, "csrf" ‖ session id), so it needs no storage and differs
@@ -23,7 +23,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use hmac::{Hmac, Mac};
-use neuracrm_actions::sessions::{self, Proof};
+use neuracrm_actions::sessions::{self, Proof, Use};
 use neuracrm_actions::{ActionError, Caller, auth};
 use serde::Deserialize;
 use sha2::Sha256;
@@ -145,7 +145,15 @@ impl FromRequestParts<AppState> for WebUser {
         let Some(token) = cookie(&parts.headers, cookie_name(secure)) else {
             return Err(Rejection::SignIn(next));
         };
-        let caller = match sessions::touch(&state.crm, Proof::Token(token)).await {
+        // A page's own refetch (htmx, on an event of the live stream) is not
+        // a person's use: an open tab does not keep an idle session alive.
+        let background =
+            parts.method == axum::http::Method::GET && parts.headers.contains_key("hx-request");
+        let usage = Use {
+            idle: state.settings.session_idle_timeout(),
+            mark: !background,
+        };
+        let caller = match sessions::prove(&state.crm, Proof::Token(token), usage).await {
             Ok(c) => c,
             Err(ActionError::Unauthenticated(_)) => return Err(Rejection::SignIn(next)),
             Err(e) => return Err(Rejection::Failed(e)),
@@ -176,6 +184,49 @@ impl WebUser {
         }
     }
 }
+
+/// A state-changing form of a signed-in user with its CSRF token checked (the
+/// form's `csrf` field, or the `X-CSRF-Token` header htmx sends): 403
+/// without it, before the form is read further; then the form's fields as
+/// `T` (unknown fields ignored).
+pub struct CsrfForm<T>(pub WebUser, pub T);
+
+impl<T: serde::de::DeserializeOwned> axum::extract::FromRequest<AppState> for CsrfForm<T> {
+    type Rejection = Response;
+
+    async fn from_request(req: axum::extract::Request, state: &AppState) -> Result<Self, Response> {
+        #[derive(Deserialize)]
+        struct Token {
+            csrf: Option<String>,
+        }
+        let (mut parts, body) = req.into_parts();
+        let user = WebUser::from_request_parts(&mut parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let header = csrf_header(&parts.headers).map(str::to_string);
+        let req = axum::extract::Request::from_parts(parts, body);
+        let bytes = bytes::Bytes::from_request(req, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let token = serde_urlencoded::from_bytes::<Token>(&bytes)
+            .ok()
+            .and_then(|t| t.csrf)
+            .or(header);
+        user.check_csrf(token.as_deref())
+            .map_err(IntoResponse::into_response)?;
+        let form = serde_urlencoded::from_bytes::<T>(&bytes).map_err(|e| {
+            super::PageError(ActionError::Unreadable(format!(
+                "the form is malformed: {e}"
+            )))
+            .into_response()
+        })?;
+        Ok(CsrfForm(user, form))
+    }
+}
+
+/// The fields of a form that has none but its CSRF token (a button).
+#[derive(Debug, Deserialize)]
+pub struct NoFields {}
 
 /// A state-changing request without its session's CSRF token: 403.
 #[derive(Debug, Clone, Copy)]

@@ -332,6 +332,31 @@ async fn a_sales_day_in_the_browser() {
         .run("return document.getElementById('board').innerHTML")
         .await;
 
+    // A changed score changes on the open lead page, live: the lead gets
+    // buying signals through the API and is scored again there.
+    let lead_path = me.path().await;
+    let before: Value = me
+        .run("return document.getElementById('score').textContent")
+        .await;
+    app.patch(
+        &format!("/api{lead_path}"),
+        &a.token,
+        json!({"description": "Budget approved; ready to sign the contract this week."}),
+    )
+    .await;
+    let rescored = app
+        .post_ok(&format!("/api{lead_path}/score"), &a.token, json!({}), 200)
+        .await;
+    me.until(
+        &format!(
+            "return document.getElementById('score').textContent !== {before} \
+             && document.getElementById('score').textContent.includes('Budget')"
+        ),
+        "the new score on the lead page",
+    )
+    .await;
+    assert!(rescored["total"].as_f64().unwrap() > 0.0, "{rescored}");
+
     // Drag the deal to Negotiation: the drop submits the card's form.
     me.go("/deals").await;
     me.until("return window.htmx !== undefined", "htmx").await;
@@ -407,6 +432,67 @@ async fn a_sales_day_in_the_browser() {
     phone.screenshot("deals-375").await;
 
     for b in [me, colleague, stranger, phone] {
+        b.close().await;
+    }
+}
+
+#[tokio::test]
+async fn the_settings_in_the_browser() {
+    if !wanted() {
+        return;
+    }
+    let app = spawn_app().await;
+    let a = app.tenant("Alpha").await;
+    let (lead, _) = crate::web::records_of(&app, &a).await;
+    let stored = app.get_ok("/api/scoring/config", &a.token).await;
+    let driver = Driver::start().await;
+    let me = Browser::open(&driver, &app, 1440).await;
+    me.sign_in(&a.email).await;
+    // Settings sits at the bottom of the navigation.
+    me.click("nav .bottom a[href='/settings']").await;
+    me.until("return location.pathname === '/settings'", "the settings")
+        .await;
+    assert!(me.text("#sessions").await.contains("this browser"));
+    me.screenshot("settings-1440").await;
+    me.go("/settings/users").await;
+    assert!(me.text("#users").await.contains(&a.email));
+    me.screenshot("settings-users-1440").await;
+
+    // Engagement's weight moves to industry; "Preview" shows what it does,
+    // and nothing is saved.
+    me.go("/settings/scoring").await;
+    me.run(
+        "document.querySelector('input[name=\"weights.industry\"]').value = '0.40';\
+         document.querySelector('input[name=\"weights.engagement\"]').value = '0.05';\
+         return true;",
+    )
+    .await;
+    me.click("button[value=preview]").await;
+    me.until(
+        "return document.querySelector('#preview-h').textContent.includes('Preview of your changes')",
+        "the preview",
+    )
+    .await;
+    let row = me.text("#preview-table tbody tr").await;
+    assert!(row.contains("+20.00") && row.contains("warm"), "{row}");
+    assert_eq!(
+        me.run("return document.querySelector('input[name=\"weights.industry\"]').value")
+            .await,
+        json!("0.40"),
+        "the form keeps the edits"
+    );
+    me.screenshot("settings-scoring-1440").await;
+    assert_eq!(app.get_ok("/api/scoring/config", &a.token).await, stored);
+    let got = app.get_ok(&format!("/api/leads/{lead}"), &a.token).await;
+    assert_eq!(got["score_category"], "lukewarm", "no score written");
+
+    let phone = Browser::open(&driver, &app, 375).await;
+    phone.sign_in(&a.email).await;
+    phone.go("/settings").await;
+    phone.screenshot("settings-375").await;
+    phone.go("/settings/scoring").await;
+    phone.screenshot("settings-scoring-375").await;
+    for b in [me, phone] {
         b.close().await;
     }
 }

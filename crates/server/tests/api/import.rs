@@ -120,7 +120,8 @@ async fn import_refuses_bad_documents() {
     assert_eq!(report["rejected"][0]["row"], 1, "{report}");
 }
 
-async fn import_leads(app: &TestApp, token: &str, csv: &str) -> Value {
+/// Imports leads from `csv` through the API; the report.
+pub(crate) async fn import_leads(app: &TestApp, token: &str, csv: &str) -> Value {
     let r = app
         .with(token)
         .post_raw("/api/import/leads", "text/csv", csv.to_string())

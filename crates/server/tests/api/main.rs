@@ -18,3 +18,5 @@ mod sentiment;
 mod sessions;
 mod tenancy;
 mod web;
+mod web_settings;
+mod ws;

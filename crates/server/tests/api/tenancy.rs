@@ -421,6 +421,17 @@ async fn organization_b_cannot_reach_anything_of_organization_a() {
                     );
                     walked += 1;
                 }
+                "post /api/scoring/config/preview" => {
+                    let preview = app.post_ok(path, &tb.token, json!({}), 200).await;
+                    let leads: Vec<i64> = preview["items"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|i| i["lead_id"].as_i64().unwrap())
+                        .collect();
+                    assert_eq!(leads, [b.lead], "only B's lead: {preview}");
+                    walked += 1;
+                }
                 "post /api/scoring/run" => {
                     let run = app.post_ok(path, &tb.token, json!({}), 200).await;
                     assert_eq!(run["total_processed"], 1, "only B's lead: {run}");

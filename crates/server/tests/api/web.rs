@@ -13,14 +13,14 @@ use crate::helpers::{PASSWORD, Tenant, TestApp, spawn_app};
 
 /// A browser's cookies and a client that does not follow redirects, so each
 /// answer can be checked.
-struct Browser<'a> {
-    app: &'a TestApp,
-    client: reqwest::Client,
-    cookies: BTreeMap<String, String>,
+pub(crate) struct Browser<'a> {
+    pub(crate) app: &'a TestApp,
+    pub(crate) client: reqwest::Client,
+    pub(crate) cookies: BTreeMap<String, String>,
 }
 
 impl<'a> Browser<'a> {
-    fn new(app: &'a TestApp) -> Self {
+    pub(crate) fn new(app: &'a TestApp) -> Self {
         Browser {
             app,
             client: reqwest::Client::builder()
@@ -31,7 +31,7 @@ impl<'a> Browser<'a> {
         }
     }
 
-    fn cookie_header(&self) -> String {
+    pub(crate) fn cookie_header(&self) -> String {
         self.cookies
             .iter()
             .map(|(k, v)| format!("{k}={v}"))
@@ -39,7 +39,7 @@ impl<'a> Browser<'a> {
             .join("; ")
     }
 
-    fn keep_cookies(&mut self, r: &reqwest::Response) {
+    pub(crate) fn keep_cookies(&mut self, r: &reqwest::Response) {
         for c in r.headers().get_all(SET_COOKIE) {
             let c = c.to_str().unwrap();
             let (kv, _) = c.split_once(';').unwrap_or((c, ""));
@@ -52,7 +52,7 @@ impl<'a> Browser<'a> {
         }
     }
 
-    async fn get(&mut self, path: &str) -> reqwest::Response {
+    pub(crate) async fn get(&mut self, path: &str) -> reqwest::Response {
         let r = self
             .client
             .get(self.app.url(path))
@@ -64,7 +64,7 @@ impl<'a> Browser<'a> {
         r
     }
 
-    async fn get_page(&mut self, path: &str) -> String {
+    pub(crate) async fn get_page(&mut self, path: &str) -> String {
         let r = self.get(path).await;
         let status = r.status().as_u16();
         let body = r.text().await.unwrap();
@@ -72,7 +72,7 @@ impl<'a> Browser<'a> {
         body
     }
 
-    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+    pub(crate) async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
         let r = self
             .client
             .post(self.app.url(path))
@@ -86,7 +86,7 @@ impl<'a> Browser<'a> {
     }
 
     /// Signs in through the form, as a person would.
-    async fn sign_in(&mut self, email: &str) {
+    pub(crate) async fn sign_in(&mut self, email: &str) {
         let form = self.get_page("/login?next=/leads").await;
         let csrf = hidden(&form, "csrf");
         let r = self
@@ -110,7 +110,7 @@ impl<'a> Browser<'a> {
     }
 
     /// The CSRF token of the session, from a page's forms.
-    async fn csrf(&mut self) -> String {
+    pub(crate) async fn csrf(&mut self) -> String {
         let page = self.get_page("/").await;
         hidden(&page, "csrf")
     }
@@ -127,7 +127,7 @@ fn hidden(page: &str, name: &str) -> String {
 }
 
 /// A lead, a contact and a deal of `t`, through the API: (lead, deal).
-async fn records_of(app: &TestApp, t: &Tenant) -> (i64, i64) {
+pub(crate) async fn records_of(app: &TestApp, t: &Tenant) -> (i64, i64) {
     let c = app
         .post_ok(
             "/api/contacts",
@@ -438,6 +438,76 @@ async fn assets_are_hashed_immutable_and_compressed() {
     );
     assert_eq!(r.headers()["content-encoding"], "gzip");
     assert_eq!(b.get("/assets/app.0000000000.css").await.status(), 404);
+}
+
+#[tokio::test]
+async fn a_browser_that_reconnects_is_told_to_refresh_and_every_message_has_an_id() {
+    let app = spawn_app().await;
+    let a = app.tenant("Alpha").await;
+    let (_, deal) = records_of(&app, &a).await;
+    let mut b = Browser::new(&app);
+    b.sign_in(&a.email).await;
+    // A browser reconnecting on its own sends the id of the last message it
+    // got: the first message is `refresh` (the page refetches its live parts).
+    let mut r = b
+        .client
+        .get(app.url("/live"))
+        .header(COOKIE, b.cookie_header())
+        .header("last-event-id", "41")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    app.patch(
+        &format!("/api/deals/{deal}"),
+        &a.token,
+        json!({"stage": "proposal"}),
+    )
+    .await;
+    let mut seen = String::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !seen.contains("event: deal_updated") {
+        let chunk = tokio::time::timeout_at(deadline, r.chunk())
+            .await
+            .expect("the event arrives")
+            .unwrap()
+            .unwrap();
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    let refresh = seen.find("event: refresh").expect(&seen);
+    assert!(
+        refresh < seen.find("event: deal_updated").unwrap(),
+        "{seen}"
+    );
+    assert!(
+        seen.contains("id: 1\n") && seen.contains("id: 2\n"),
+        "{seen}"
+    );
+
+    // A first connection has nothing to catch up on.
+    let mut fresh = b
+        .client
+        .get(app.url("/live"))
+        .header(COOKIE, b.cookie_header())
+        .send()
+        .await
+        .unwrap();
+    app.patch(
+        &format!("/api/deals/{deal}"),
+        &a.token,
+        json!({"stage": "negotiation"}),
+    )
+    .await;
+    let mut seen = String::new();
+    while !seen.contains("event: deal_updated") {
+        let chunk = tokio::time::timeout_at(deadline, fresh.chunk())
+            .await
+            .expect("the event arrives")
+            .unwrap()
+            .unwrap();
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    assert!(!seen.contains("event: refresh"), "{seen}");
 }
 
 #[tokio::test]

@@ -34,7 +34,8 @@ pub struct SeedSpec {
     pub months: u32,
     /// Random seed.
     pub seed: u64,
-    /// History ends before the first day of this month (the same seed and
+    /// Closed history ends before the first day of this month; the current
+    /// pipeline (open leads and deals) is worked up to this day (the same seed and
     /// anchor always give the same rows).
     pub anchor: NaiveDate,
 }
@@ -197,6 +198,18 @@ pub struct Truth {
 
 const STREAM_PEOPLE: u64 = 1;
 const STREAM_LEADS: u64 = 2;
+/// Which unconverted leads are the current pipeline: its own stream, so the
+/// rest of the data (deals, outcomes, activities' counts) is the same with or
+/// without it.
+const STREAM_PIPELINE: u64 = 3;
+/// Share of the leads without a deal that are recent and still being worked.
+const CURRENT_SHARE: f64 = 0.25;
+/// How far back the current pipeline's leads were created, in days.
+const CURRENT_DAYS: i64 = 75;
+/// How much faster than the others the current pipeline gathers activities.
+const CURRENT_PACE: f64 = 5.0;
+/// Share of old unconverted leads a team has since closed as unqualified.
+const STALE_CLOSED: f64 = 0.7;
 
 /// The company-size factor of deal values (bigger companies buy bigger).
 fn value_median_cents(size: i64) -> f64 {
@@ -312,6 +325,7 @@ pub fn leads(
         return;
     }
     let mut r = Rng::new(spec.seed, (g as u64) << 8 | STREAM_LEADS);
+    let mut pipeline = Rng::new(spec.seed, (g as u64) << 8 | STREAM_PIPELINE);
     let n = spec.leads as usize;
     let deals_with_lead = (spec.deals as usize).min(n);
     // Which leads become deals: a partial Fisher–Yates shuffle.
@@ -333,8 +347,27 @@ pub fn leads(
         })
         .collect();
     drop(has_deal);
-    // Activities are shared out in proportion to engagement, exactly.
-    let weights: Vec<f64> = plans.iter().map(|p| (0.9 * p.engagement).exp()).collect();
+    // The current pipeline: unconverted leads still worked now, mostly the
+    // engaged ones with a senior contact at a sizeable company (a team
+    // disqualifies the others along the way).
+    let current: Vec<bool> = plans
+        .iter()
+        .map(|p| {
+            let c = &people.contacts[p.contact];
+            let promise = 1.5 * p.engagement
+                + 0.5 * (c.seniority as f64 - 1.5)
+                + 0.5 * ((c.company_size.max(1) as f64).log10() - 2.0);
+            let odds = 2.0 / (1.0 + (-promise).exp());
+            !p.has_deal && pipeline.chance(CURRENT_SHARE * odds)
+        })
+        .collect();
+    // Activities are shared out in proportion to engagement, exactly; a lead
+    // being worked now gathers them faster.
+    let weights: Vec<f64> = plans
+        .iter()
+        .zip(&current)
+        .map(|(p, &now)| (0.9 * p.engagement).exp() * if now { CURRENT_PACE } else { 1.0 })
+        .collect();
     let mut weight_left: f64 = weights.iter().sum();
     let mut activities_left = spec.activities;
 
@@ -346,6 +379,8 @@ pub fn leads(
         })
         .collect();
     let anchor = at(first_of_month(spec.anchor), 0);
+    // The current pipeline is worked up to the anchor day itself.
+    let today = at(spec.anchor, 0);
     let reps: Vec<i64> = people.users.iter().skip(1).map(|u| u.id).collect();
 
     let mut out = LeadChunk::default();
@@ -438,18 +473,50 @@ pub fn leads(
             }
         } else {
             let month = *r.weighted(&months);
-            let created = at(month, r.range(0, days_in_month(month) * 86_400 - 1));
-            let end = (created + Duration::days(120)).min(anchor);
+            let mut created = at(month, r.range(0, days_in_month(month) * 86_400 - 1));
             let age_days = (anchor - created).num_days();
-            let status = if age_days > 180 {
+            let mut status = if age_days > 180 {
                 *r.pick(&["unqualified", "unqualified", "contacted", "qualified"])
             } else {
                 *r.pick(&["new", "new", "contacted", "qualified", "unqualified"])
             };
+            let mut end = (created + Duration::days(120)).min(anchor);
+            if current[i] {
+                // A lead of the current pipeline: recent, open, and worked
+                // until today, so the hottest of them are hot now.
+                created = today - Duration::seconds(pipeline.range(3_600, CURRENT_DAYS * 86_400));
+                end = today;
+                status = *pipeline.pick(&["new", "contacted", "contacted", "qualified"]);
+            } else if status != "unqualified" && age_days > 120 && pipeline.chance(STALE_CLOSED) {
+                // Old and never converted: most teams have closed it by now.
+                status = "unqualified";
+            }
             (created, end, status, None)
         };
-        let expected_decision =
+        let mut expected_decision =
             (r.chance(0.6)).then(|| (created_at + Duration::days(r.range(20, 150))).date_naive());
+        if current[i] {
+            // A lead worked now has its decision ahead of it (soon once
+            // qualified), and the further along, the more it shows buying
+            // signals.
+            let (soon, later) = if status == "qualified" {
+                (3, 30)
+            } else {
+                (7, 75)
+            };
+            expected_decision = pipeline
+                .chance(0.7)
+                .then(|| (today + Duration::days(pipeline.range(soon, later))).date_naive());
+            let signals = match status {
+                "qualified" => 0.8,
+                "contacted" => 0.3,
+                _ => 0.0,
+            };
+            if pipeline.chance(signals) {
+                let signal: &&str = pipeline.pick(BUYING_SIGNALS);
+                description.push_str(signal);
+            }
+        }
 
         let source: &&str = r.weighted(SOURCES);
         out.leads.push(LeadSeed {
@@ -668,9 +735,78 @@ mod tests {
             let closed = d.closed_at.unwrap();
             assert!(closed < end && closed >= at(s.start_month(), 0), "{closed}");
         }
+        // Only the current pipeline is worked past the first of the month,
+        // and nothing is later than the anchor day.
+        let today = at(s.anchor, 0);
+        let open: std::collections::HashSet<i64> = a
+            .leads
+            .iter()
+            .filter(|l| matches!(l.status, "new" | "contacted" | "qualified"))
+            .map(|l| l.id)
+            .collect();
         for act in &a.activities {
-            assert!(act.occurred_at <= end);
+            assert!(act.occurred_at <= today);
+            assert!(act.occurred_at <= end || open.contains(&act.lead_id));
         }
+    }
+
+    #[test]
+    fn the_current_pipeline_is_open_recent_and_worked_until_today() {
+        // The leads a team works now: a share of the unconverted ones, open,
+        // created in the last weeks, with activity up to the anchor day and
+        // buying signals in the qualified ones, so the demo has hot leads
+        // to call today; old unconverted leads are mostly closed.
+        let s = spec();
+        let (_, a) = all_chunks(&s);
+        let today = at(s.anchor, 0);
+        let recent = today - Duration::days(CURRENT_DAYS);
+        let converted: std::collections::HashSet<i64> =
+            a.deals.iter().filter_map(|d| d.lead_id).collect();
+        let unconverted: Vec<&LeadSeed> = a
+            .leads
+            .iter()
+            .filter(|l| !converted.contains(&l.id))
+            .collect();
+        let young: Vec<&&LeadSeed> = unconverted
+            .iter()
+            .filter(|l| l.created_at >= recent)
+            .collect();
+        let current: Vec<&&LeadSeed> = young
+            .iter()
+            .copied()
+            .filter(|l| matches!(l.status, "new" | "contacted" | "qualified"))
+            .collect();
+        let share = current.len() as f64 / unconverted.len() as f64;
+        assert!((0.15..0.45).contains(&share), "{share}");
+        assert!(
+            current.len() * 10 >= young.len() * 8,
+            "most young leads are open"
+        );
+        let last_week = today - Duration::days(7);
+        let worked = current
+            .iter()
+            .filter(|l| {
+                a.activities
+                    .iter()
+                    .any(|x| x.lead_id == l.id && x.occurred_at >= last_week)
+            })
+            .count();
+        assert!(worked * 2 > current.len(), "{worked} of {}", current.len());
+        assert!(current.iter().any(|l| l.status == "qualified"
+            && BUYING_SIGNALS.iter().any(|b| l.description.ends_with(b))));
+        let old_open = unconverted
+            .iter()
+            .filter(|l| l.created_at < today - Duration::days(180))
+            .filter(|l| l.status != "unqualified")
+            .count() as f64;
+        let old = unconverted
+            .iter()
+            .filter(|l| l.created_at < today - Duration::days(180))
+            .count() as f64;
+        assert!(
+            old_open / old < 0.3,
+            "{old_open} of {old} old leads still open"
+        );
     }
 
     #[test]

@@ -228,6 +228,16 @@ pub const BUDGET: &[&str] = &[
     " Finance allocated {b} for the project.",
 ];
 
+/// What a lead in active evaluation says (the current pipeline's qualified
+/// leads, and some contacted ones): proposals, pilots, decisions.
+pub const BUYING_SIGNALS: &[&str] = &[
+    " They asked for a proposal and pricing for a pilot this month.",
+    " Shortlisted us; decision expected after the demo next week.",
+    " Requested a quote and a contract draft for the rollout.",
+    " Ready to sign once legal reviews the contract.",
+    " Trial went well; they want an implementation timeline.",
+];
+
 pub const HESITANT: &[&str] = &[
     " Still gathering requirements.",
     " No budget yet, just researching.",

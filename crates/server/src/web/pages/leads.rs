@@ -84,6 +84,8 @@ pub struct LeadList {
     sorts: Vec<SortLink>,
     rows: Vec<LeadRow>,
     page: u32,
+    /// The CSV export of this view (same filters and order).
+    export: String,
     prev: Option<String>,
     next: Option<String>,
 }
@@ -119,47 +121,49 @@ fn list_url(q: &ListQuery, page: u32, sort: Option<(&str, &str)>) -> String {
     format!("/leads?{}", ser.finish())
 }
 
+impl ListQuery {
+    /// The list's filter and order (the page's, and its CSV export's).
+    pub fn filter_and_sort(&self) -> (LeadFilter, Sort<LeadSort>) {
+        let q = self;
+        let by = match non_empty(&q.sort) {
+            Some("created") => LeadSort::CreatedAt,
+            Some("updated") => LeadSort::UpdatedAt,
+            Some("title") => LeadSort::Title,
+            _ => LeadSort::Score,
+        };
+        let dir = match non_empty(&q.order) {
+            Some("asc") => SortDir::Asc,
+            _ => SortDir::Desc,
+        };
+        let score = |v: &Option<String>| non_empty(v).and_then(|s| s.parse::<f64>().ok());
+        let filter = LeadFilter {
+            q: non_empty(&q.q).map(str::to_string),
+            status: non_empty(&q.status).and_then(|s| s.parse::<LeadStatus>().ok()),
+            source: non_empty(&q.source).and_then(|s| s.parse::<LeadSource>().ok()),
+            category: non_empty(&q.category)
+                .filter(|c| ["hot", "warm", "lukewarm", "cold"].contains(c))
+                .map(str::to_string),
+            min_score: score(&q.min_score),
+            max_score: score(&q.max_score),
+            ..Default::default()
+        };
+        (filter, Sort { by, dir })
+    }
+}
+
 /// `GET /leads`.
 pub async fn list(
     State(state): State<AppState>,
     user: WebUser,
     Query(q): Query<ListQuery>,
 ) -> PageResult<LeadList> {
-    let sort_key = match non_empty(&q.sort) {
-        Some("created") => LeadSort::CreatedAt,
-        Some("updated") => LeadSort::UpdatedAt,
-        Some("title") => LeadSort::Title,
-        _ => LeadSort::Score,
-    };
-    let dir = match non_empty(&q.order) {
-        Some("asc") => SortDir::Asc,
-        _ => SortDir::Desc,
-    };
+    let (filter, sort) = q.filter_and_sort();
+    let dir = sort.dir;
     let page_no = q.page.unwrap_or(1).max(1);
-    let score = |v: &Option<String>| non_empty(v).and_then(|s| s.parse::<f64>().ok());
-    let filter = LeadFilter {
-        q: non_empty(&q.q).map(str::to_string),
-        status: non_empty(&q.status).and_then(|s| s.parse::<LeadStatus>().ok()),
-        source: non_empty(&q.source).and_then(|s| s.parse::<LeadSource>().ok()),
-        category: non_empty(&q.category)
-            .filter(|c| ["hot", "warm", "lukewarm", "cold"].contains(c))
-            .map(str::to_string),
-        min_score: score(&q.min_score),
-        max_score: score(&q.max_score),
-        ..Default::default()
-    };
     let page = Page::parse(Some(PER_PAGE), Some((page_no as i64 - 1) * PER_PAGE))
         .map_err(ActionError::query)?;
-    let found = records::list::<Lead>(
-        &state.crm,
-        &user.caller,
-        List {
-            filter,
-            sort: Sort { by: sort_key, dir },
-            page,
-        },
-    )
-    .await?;
+    let found =
+        records::list::<Lead>(&state.crm, &user.caller, List { filter, sort, page }).await?;
     let current = (non_empty(&q.sort).unwrap_or("score"), dir);
     let sorts = [
         ("Score", "score"),
@@ -211,6 +215,7 @@ pub async fn list(
         min_score: q.min_score.clone().unwrap_or_default(),
         max_score: q.max_score.clone().unwrap_or_default(),
         sorts,
+        export: list_url(&q, 1, None).replacen("/leads?", "/leads/export.csv?", 1),
         prev: (page_no > 1).then(|| list_url(&q, page_no - 1, None)),
         next: found.has_more.then(|| list_url(&q, page_no + 1, None)),
         page: page_no,

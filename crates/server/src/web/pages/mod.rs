@@ -4,3 +4,5 @@
 pub mod dashboard;
 pub mod deals;
 pub mod leads;
+pub mod leads_csv;
+pub mod settings;
