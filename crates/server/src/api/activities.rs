@@ -127,24 +127,17 @@ pub struct CreateActivity {
     #[serde(rename = "type")]
     #[schema(value_type = vocab::ActivityType)]
     pub kind: ActivityType,
-    #[serde(default)]
     #[schema(value_type = Option<i64>)]
     lead_id: Option<LeadId>,
-    #[serde(default)]
     #[schema(value_type = Option<i64>)]
     deal_id: Option<DealId>,
-    #[serde(default)]
     #[schema(value_type = Option<i64>)]
     contact_id: Option<ContactId>,
-    #[serde(default)]
     subject: Option<String>,
-    #[serde(default)]
     body: Option<String>,
-    #[serde(default)]
     #[schema(minimum = 0)]
     duration_seconds: Option<i64>,
     /// Defaults to now.
-    #[serde(default)]
     #[schema(value_type = Option<DateTime<Utc>>)]
     occurred_at: Option<neuracrm_domain::BoundedTime>,
 }

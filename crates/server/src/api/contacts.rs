@@ -83,26 +83,18 @@ pub struct CreateContact {
     /// First (or only) name.
     #[schema(min_length = 1, max_length = 200)]
     pub first_name: String,
-    #[serde(default)]
     last_name: Option<String>,
     /// Unique within the organization.
-    #[serde(default)]
     #[schema(value_type = Option<String>, format = Email)]
     email: Option<Email>,
-    #[serde(default)]
     phone: Option<String>,
-    #[serde(default)]
     company: Option<String>,
-    #[serde(default)]
     job_title: Option<String>,
-    #[serde(default)]
     industry: Option<String>,
     /// Employees.
-    #[serde(default)]
     #[schema(minimum = 0)]
     company_size: Option<i64>,
     /// A user of the organization.
-    #[serde(default)]
     #[schema(value_type = Option<i64>)]
     owner_id: Option<UserId>,
 }

@@ -72,28 +72,21 @@ pub struct CreateDeal {
     /// Title.
     #[schema(min_length = 1, max_length = 200)]
     pub title: String,
-    #[serde(default)]
     #[schema(value_type = Option<i64>)]
     contact_id: Option<ContactId>,
-    #[serde(default)]
     #[schema(value_type = Option<i64>)]
     lead_id: Option<LeadId>,
-    #[serde(default)]
     #[schema(value_type = Option<i64>)]
     owner_id: Option<UserId>,
     /// Defaults to 0.
-    #[serde(default)]
     #[schema(value_type = Option<i64>, minimum = 0, maximum = 1_000_000_000_000_000_i64)]
     value_cents: Option<Cents>,
     /// Defaults to `prospecting`.
-    #[serde(default)]
     #[schema(value_type = Option<vocab::DealStage>)]
     stage: Option<DealStage>,
-    #[serde(default)]
     #[schema(value_type = Option<NaiveDate>)]
     expected_close: Option<BoundedDate>,
     /// Only for a deal created won or lost; defaults to now.
-    #[serde(default)]
     #[schema(value_type = Option<DateTime<Utc>>)]
     closed_at: Option<BoundedTime>,
 }

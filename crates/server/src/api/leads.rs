@@ -95,26 +95,19 @@ pub struct CreateLead {
     /// Short title.
     #[schema(min_length = 1, max_length = 200)]
     pub title: String,
-    #[serde(default)]
     #[schema(value_type = Option<i64>)]
     contact_id: Option<ContactId>,
-    #[serde(default)]
     #[schema(value_type = Option<i64>)]
     owner_id: Option<UserId>,
-    #[serde(default)]
     description: Option<String>,
     /// Defaults to `new`.
-    #[serde(default)]
     #[schema(value_type = Option<vocab::LeadStatus>)]
     status: Option<LeadStatus>,
     /// Defaults to `other`.
-    #[serde(default)]
     #[schema(value_type = Option<vocab::LeadSource>)]
     source: Option<LeadSource>,
-    #[serde(default)]
     #[schema(value_type = Option<i64>, minimum = 0, maximum = 1_000_000_000_000_000_i64)]
     budget_cents: Option<Cents>,
-    #[serde(default)]
     #[schema(value_type = Option<NaiveDate>)]
     expected_decision: Option<BoundedDate>,
 }

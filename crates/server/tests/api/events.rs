@@ -256,14 +256,6 @@ async fn a_stream_ends_with_revoked_when_its_session_is_revoked_or_its_user_dele
     let b = app.tenant("Theta").await;
     let (_, rep_token) = app.member(&b, "rep@theta.example.com", "rep").await;
     let mut stream = Stream::open(&app, "/api/events", &rep_token).await;
-    let r = app
-        .call(
-            reqwest::Method::POST,
-            "/api/auth/logout",
-            Some(&rep_token),
-            None,
-        )
-        .await;
-    assert_eq!(r.status(), 204);
+    app.logout(&rep_token).await;
     until_revoked(&mut stream, b.org_id, Duration::from_secs(5)).await;
 }

@@ -179,6 +179,13 @@ impl TestApp {
         Actor { app: self, token }
     }
 
+    /// `POST /api/auth/logout` with `token`, asserting its 204.
+    pub async fn logout(&self, token: &str) {
+        self.with(token)
+            .expect(Method::POST, "/api/auth/logout", None, 204)
+            .await;
+    }
+
     /// A request whose `body` is sent as it is, declared as `content_type`.
     pub async fn send_raw(
         &self,
