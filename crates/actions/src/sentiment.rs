@@ -1,12 +1,13 @@
 //! Sentiment as actions: analyse texts with the organization's analyser, and
-//! the reads behind the sentiment summary (scope checked against the
+//! the reads behind the sentiment summary and the web UI's sentiment page
+//! (trend, breakdowns by activity type and lead source; scope checked against the
 //! caller's organization).
 
 use chrono::{DateTime, Utc};
 use neuracrm_domain::{ContactId, LeadId};
 use neuracrm_jobs::sentiment::analyze_all;
 use neuracrm_sentiment::Analysis;
-use neuracrm_store::sentiment::{BucketRow, Granularity, NegativeRow, Scope};
+use neuracrm_store::sentiment::{Breakdown, BucketRow, Granularity, GroupRow, NegativeRow, Scope};
 
 use crate::{ActionError, ActionResult, Caller, Crm};
 
@@ -71,4 +72,21 @@ pub async fn trend(
         .most_negative(caller.org, scope, from, to, most_negative)
         .await?;
     Ok((rows, negatives))
+}
+
+/// The stored sentiment of a scope between two times, per activity type or
+/// per source of the activities' leads.
+pub async fn breakdown(
+    crm: &Crm,
+    caller: &Caller,
+    scope: Scope,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    by: Breakdown,
+) -> ActionResult<Vec<GroupRow>> {
+    Ok(crm
+        .store
+        .sentiment()
+        .breakdown(caller.org, scope, from, to, by)
+        .await?)
 }

@@ -170,7 +170,47 @@ pub struct NegativeRow {
     pub confidence: f64,
     /// Its body.
     pub body: Option<String>,
+    /// The lead it belongs to.
+    pub lead_id: Option<i64>,
+    /// The contact it belongs to.
+    pub contact_id: Option<i64>,
 }
+
+/// What the sentiment of a period is broken down by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Breakdown {
+    /// The activity's type (note, call, received e-mail).
+    ActivityType,
+    /// The source of the activity's lead (`none` for activities without a lead).
+    LeadSource,
+}
+
+/// The sentiment of one group of a [`Breakdown`].
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct GroupRow {
+    /// The activity type or lead source, or `none`.
+    pub key: String,
+    /// Analysed activities.
+    pub count: i64,
+    /// Mean compound score.
+    pub average_compound: Option<f64>,
+    /// Negative ones.
+    pub negative: i64,
+    /// Neutral ones.
+    pub neutral: i64,
+    /// Positive ones.
+    pub positive: i64,
+}
+
+/// The aggregate columns of a trend bucket or a breakdown group, over the
+/// analysed activities `s` joined to their activities `a`, up to the
+/// organization's id.
+const COUNTS_FROM: &str = "CAST(COUNT(*) AS BIGINT) AS count, AVG(s.compound) AS average_compound, \
+     CAST(SUM(CASE WHEN s.label = 'negative' THEN 1 ELSE 0 END) AS BIGINT) AS negative, \
+     CAST(SUM(CASE WHEN s.label = 'neutral' THEN 1 ELSE 0 END) AS BIGINT) AS neutral, \
+     CAST(SUM(CASE WHEN s.label = 'positive' THEN 1 ELSE 0 END) AS BIGINT) AS positive \
+     FROM activity_sentiment s JOIN activities a \
+     ON a.organization_id = s.organization_id AND a.id = s.activity_id";
 
 /// Appends `AND a.id IN ($n, ...)`.
 fn push_ids(q: &mut Sql, column: &str, ids: &[ActivityId]) {
@@ -204,6 +244,18 @@ fn push_scope(q: &mut Sql, org: OrgId, scope: Scope) {
             q.push(" AND lead_id = ").bind(l).push("))");
         }
     }
+}
+
+/// Appends the `WHERE` of a summary: `org`'s analysed activities `s`, of
+/// `scope`, that happened in `[from, to)`.
+fn push_window(q: &mut Sql, org: OrgId, scope: Scope, from: DateTime<Utc>, to: DateTime<Utc>) {
+    q.push(" WHERE s.organization_id = ")
+        .bind(org)
+        .push(" AND a.occurred_at >= ")
+        .bind(from)
+        .push(" AND a.occurred_at < ")
+        .bind(to);
+    push_scope(q, org, scope);
 }
 
 /// The first day of `a.occurred_at`'s bucket as `YYYY-MM-DD` text. Times are
@@ -378,22 +430,36 @@ impl SentimentData<'_> {
     ) -> Result<Vec<BucketRow>> {
         let bucket = bucket_expr(self.db.backend(), granularity);
         let mut q = Sql::new("SELECT ");
-        q.push(bucket).push(
-            " AS bucket, CAST(COUNT(*) AS BIGINT) AS count, AVG(s.compound) AS average_compound, \
-             CAST(SUM(CASE WHEN s.label = 'negative' THEN 1 ELSE 0 END) AS BIGINT) AS negative, \
-             CAST(SUM(CASE WHEN s.label = 'neutral' THEN 1 ELSE 0 END) AS BIGINT) AS neutral, \
-             CAST(SUM(CASE WHEN s.label = 'positive' THEN 1 ELSE 0 END) AS BIGINT) AS positive \
-             FROM activity_sentiment s JOIN activities a \
-             ON a.organization_id = s.organization_id AND a.id = s.activity_id \
-             WHERE s.organization_id = ",
-        );
-        q.bind(org)
-            .push(" AND a.occurred_at >= ")
-            .bind(from)
-            .push(" AND a.occurred_at < ")
-            .bind(to);
-        push_scope(&mut q, org, scope);
+        q.push(bucket).push(" AS bucket, ").push(COUNTS_FROM);
+        push_window(&mut q, org, scope, from, to);
         q.push(" GROUP BY ").push(bucket).push(" ORDER BY 1");
+        Ok(self.db.fetch_all(q).await?)
+    }
+
+    /// The sentiment of `scope`'s analysed activities that happened in
+    /// `[from, to)`, per activity type or per source of their lead, the
+    /// largest group first.
+    pub async fn breakdown(
+        &self,
+        org: OrgId,
+        scope: Scope,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        by: Breakdown,
+    ) -> Result<Vec<GroupRow>> {
+        let key = match by {
+            Breakdown::ActivityType => "a.type",
+            Breakdown::LeadSource => "COALESCE(l.source, 'none')",
+        };
+        let mut q = Sql::new("SELECT ");
+        q.push(key).push(" AS key, ").push(COUNTS_FROM);
+        if by == Breakdown::LeadSource {
+            q.push(
+                " LEFT JOIN leads l ON l.organization_id = a.organization_id AND l.id = a.lead_id",
+            );
+        }
+        push_window(&mut q, org, scope, from, to);
+        q.push(" GROUP BY ").push(key).push(" ORDER BY 2 DESC, 1");
         Ok(self.db.fetch_all(q).await?)
     }
 
@@ -409,7 +475,8 @@ impl SentimentData<'_> {
         limit: u32,
     ) -> Result<Vec<NegativeRow>> {
         let mut q = Sql::new(
-            "SELECT a.id AS activity_id, a.type, a.occurred_at, s.compound, s.confidence, a.body \
+            "SELECT a.id AS activity_id, a.type, a.occurred_at, s.compound, s.confidence, a.body, \
+             a.lead_id, a.contact_id \
              FROM activity_sentiment s JOIN activities a \
              ON a.organization_id = s.organization_id AND a.id = s.activity_id \
              WHERE s.organization_id = ",

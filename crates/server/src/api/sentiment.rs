@@ -182,7 +182,7 @@ pub enum Period {
 }
 
 impl Period {
-    fn days(self) -> i64 {
+    pub(crate) fn days(self) -> i64 {
         match self {
             Period::Days30 => 30,
             Period::Days90 => 90,
@@ -190,7 +190,7 @@ impl Period {
         }
     }
 
-    fn granularity(self) -> Granularity {
+    pub(crate) fn granularity(self) -> Granularity {
         match self {
             Period::Days30 | Period::Days90 => Granularity::Week,
             Period::Days365 => Granularity::Month,
@@ -321,7 +321,7 @@ fn bucket_starts(from: NaiveDate, to: NaiveDate, g: Granularity) -> Vec<NaiveDat
     out
 }
 
-fn excerpt(body: Option<&str>) -> String {
+pub(crate) fn excerpt(body: Option<&str>) -> String {
     let words: Vec<&str> = body.unwrap_or_default().split_whitespace().collect();
     let text = words.join(" ");
     if text.chars().count() <= EXCERPT_CHARS {

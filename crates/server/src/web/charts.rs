@@ -374,7 +374,10 @@ impl Frame {
     fn x_labels(&self, s: &mut String, labels: &[String]) {
         let every = labels.len().div_ceil(8).max(1);
         for (i, l) in labels.iter().enumerate() {
-            if i % every != 0 && i + 1 != labels.len() {
+            let last = i + 1 == labels.len();
+            // The last label is always drawn; a regular one too close to it
+            // would overlap it.
+            if !last && (i % every != 0 || labels.len() - 1 - i < every.div_ceil(2).max(1)) {
                 continue;
             }
             let _ = write!(
@@ -452,6 +455,22 @@ mod tests {
         assert_eq!(band.split(' ').count(), 7);
         // The last actual is labelled.
         assert!(svg.contains(">15<"), "{svg}");
+    }
+
+    /// 26 months labelled every fourth put 2027-10 and 2027-11 on top of
+    /// each other at the end of the forecast page's chart.
+    #[test]
+    fn the_last_x_label_does_not_overlap_the_one_before() {
+        let labels: Vec<String> = (0..26).map(|i| format!("m{i}")).collect();
+        let c = ForecastChart {
+            title: "t".into(),
+            history: vec![1.0; 26],
+            labels,
+            ..Default::default()
+        };
+        let svg = c.svg();
+        assert!(svg.contains(">m25<") && svg.contains(">m20<"), "{svg}");
+        assert!(!svg.contains(">m24<"), "one slot before the last: {svg}");
     }
 
     #[test]

@@ -34,7 +34,10 @@ const fn item(path: &'static str, label: &'static str) -> MenuItem {
 pub const MENU: &[MenuItem] = &[
     item("/", "Dashboard"),
     item("/leads", "Leads"),
+    item("/contacts", "Contacts"),
     item("/deals", "Deals"),
+    item("/forecast", "Forecast"),
+    item("/sentiment", "Sentiment"),
     // Everyone's own password and sessions; admins' users and scoring.
     MenuItem {
         bottom: true,

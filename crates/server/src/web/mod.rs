@@ -14,6 +14,8 @@
 //! - [`pages`]: one module per page area;
 //! - [`live`]: the event stream of a page;
 //! - [`assets`]: the embedded CSS, JavaScript and icons;
+//! - [`listing`]: what the list pages share (filters, sort, paging);
+//! - [`forms`]: what the record pages' forms share;
 //! - [`charts`], [`mod@format`]: drawing and wording.
 
 use axum::Router;
@@ -25,7 +27,7 @@ use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 use neuracrm_actions::ActionError;
 use neuracrm_actions::activities::ActivityView;
-use neuracrm_domain::Lead;
+use neuracrm_domain::{Deal, Lead};
 use tower_http::compression::CompressionLayer;
 
 use crate::AppState;
@@ -34,7 +36,9 @@ use crate::api::forecast::{ForecastOut, ForecastStatus};
 pub mod assets;
 pub mod charts;
 pub mod format;
+pub mod forms;
 pub mod layout;
+pub mod listing;
 pub mod live;
 pub mod pages;
 pub mod session;
@@ -57,9 +61,22 @@ pub fn router() -> Router<AppState> {
             get(pages::leads::show).post(pages::leads::update),
         )
         .route("/leads/{id}/score", post(pages::leads::score_now))
-        .route("/leads/{id}/activities", post(pages::leads::log_activity))
+        .route("/leads/{id}/activities", post(forms::log_activity::<Lead>))
+        .route("/contacts", get(pages::contacts::list))
+        .route(
+            "/contacts/{id}",
+            get(pages::contacts::show).post(pages::contacts::update),
+        )
+        .route(
+            "/contacts/{id}/activities",
+            post(forms::log_activity::<neuracrm_domain::Contact>),
+        )
         .route("/deals", get(pages::deals::board))
         .route("/deals/{id}/stage", post(pages::deals::move_stage))
+        .route("/forecast", get(pages::forecast::page))
+        .route("/forecast/models", post(pages::forecast::save_model))
+        .route("/forecast/models/{id}", post(pages::forecast::save_model))
+        .route("/sentiment", get(pages::sentiment::page))
         .route("/settings", get(settings::account::show))
         .route(
             "/settings/password",
@@ -222,6 +239,19 @@ impl From<Lead> for LeadRow {
                 .unwrap_or_default(),
             created: l.created_at.format("%Y-%m-%d").to_string(),
         }
+    }
+}
+
+/// A deal as a line of a record page.
+pub struct DealItem(pub Deal);
+
+impl DealItem {
+    pub fn stage(&self) -> String {
+        format::words(self.0.stage.as_str())
+    }
+
+    pub fn value(&self) -> String {
+        format::cents(self.0.value_cents.get())
     }
 }
 

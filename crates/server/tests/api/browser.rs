@@ -210,6 +210,17 @@ impl Browser {
         std::fs::write(format!("{dir}/{name}.png"), bytes).unwrap();
     }
 
+    /// Saves a screenshot `{name}-{width}` and checks the page fits the
+    /// window: no sideways scroll, what is wider scrolls in its own box.
+    async fn saved_and_fits(&self, name: &str, width: u32) {
+        self.screenshot(&format!("{name}-{width}")).await;
+        self.until(
+            "return document.documentElement.scrollWidth <= window.innerWidth",
+            &format!("{name} within {width} px"),
+        )
+        .await;
+    }
+
     async fn sign_in(&self, email: &str) {
         self.go("/login").await;
         self.fill("input[name=email]", email).await;
@@ -493,6 +504,73 @@ async fn the_settings_in_the_browser() {
     phone.go("/settings/scoring").await;
     phone.screenshot("settings-scoring-375").await;
     for b in [me, phone] {
+        b.close().await;
+    }
+}
+
+#[tokio::test]
+async fn contacts_forecast_and_sentiment_in_the_browser() {
+    if !wanted() {
+        return;
+    }
+    let app = spawn_app().await;
+    let a = app.tenant("Alpha").await;
+    let c = app
+        .post_ok(
+            "/api/contacts",
+            &a.token,
+            json!({"first_name": "Grace", "last_name": "Hopper", "company": "Compilers Inc", "job_title": "Rear Admiral", "industry": "government", "email": "grace@compilers.example"}),
+            201,
+        )
+        .await;
+    let lead = app
+        .post_ok(
+            "/api/leads",
+            &a.token,
+            json!({"title": "Compiler licences", "contact_id": c["id"], "source": "referral"}),
+            201,
+        )
+        .await;
+    app.post_ok(
+        "/api/activities",
+        &a.token,
+        json!({"type": "note", "lead_id": lead["id"], "contact_id": c["id"],
+               "body": "Terrible support, broken build, we are angry and disappointed."}),
+        201,
+    )
+    .await;
+    crate::forecast::history(&app, &a, 14).await;
+    let driver = Driver::start().await;
+    for width in [1440, 375] {
+        let b = Browser::open(&driver, &app, width).await;
+        b.sign_in(&a.email).await;
+
+        b.go("/contacts").await;
+        b.saved_and_fits("contacts", width).await;
+        b.click("#contacts tbody a").await;
+        b.until(
+            "return location.pathname.startsWith('/contacts/')",
+            "the contact page",
+        )
+        .await;
+        let leads = b.text("#contact-leads").await;
+        assert!(leads.contains("Compiler licences"), "{leads}");
+        b.saved_and_fits("contact", width).await;
+
+        b.go("/forecast").await;
+        let drawn = b
+            .run("return document.querySelectorAll('#forecast-chart svg .line.forecast, #forecast-chart svg .band').length")
+            .await;
+        assert_eq!(drawn, json!(2), "the forecast line and its band");
+        b.saved_and_fits("forecast", width).await;
+
+        b.go("/sentiment").await;
+        b.until(
+            "return !!document.querySelector('#most-negative a[href^=\"/contacts/\"]')",
+            "the negative note, linked to its contact",
+        )
+        .await;
+        b.saved_and_fits("sentiment", width).await;
         b.close().await;
     }
 }

@@ -30,7 +30,8 @@ async fn won(app: &TestApp, t: &Tenant, k: i32, cents: i64) -> Value {
     .await
 }
 
-async fn history(app: &TestApp, t: &Tenant, months: i32) {
+/// Won deals in each of the last `months` months, with a season.
+pub(crate) async fn history(app: &TestApp, t: &Tenant, months: i32) {
     for k in 1..=months {
         let season = [0, 3, 6, 3, 0, -3, -6, -3][k as usize % 8];
         won(app, t, k, 500_000 - 5_000 * k as i64 + 40_000 * season).await;

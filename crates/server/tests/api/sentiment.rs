@@ -30,7 +30,11 @@ fn close(a: &Value, b: f64) -> bool {
 }
 
 /// Waits (polling, at most 20 s) until the activities have stored sentiment.
-async fn wait_for_sentiment(app: &TestApp, org: i64, ids: &[i64]) -> Vec<StoredSentiment> {
+pub(crate) async fn wait_for_sentiment(
+    app: &TestApp,
+    org: i64,
+    ids: &[i64],
+) -> Vec<StoredSentiment> {
     let ids: Vec<ActivityId> = ids.iter().map(|i| ActivityId(*i)).collect();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     loop {

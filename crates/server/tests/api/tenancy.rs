@@ -449,6 +449,14 @@ async fn organization_b_cannot_reach_anything_of_organization_a() {
                     assert_eq!(leads, 1, "B counts only its own lead: {a_stats}");
                     walked += 1;
                 }
+                "get /api/ws" => {
+                    // The socket's isolation is tested over a real WebSocket
+                    // in ws.rs (B's socket never gets A's events); without a
+                    // handshake it answers nothing but 426.
+                    let r = app.get(path, &tb.token).await;
+                    assert_eq!(r.status(), 426, "{path}");
+                    walked += 1;
+                }
                 "get /api/events" => {
                     // B watches while it walks; checked after the walk.
                     b_stream = Some(EventStream::open(&app, path, &tb.token).await);

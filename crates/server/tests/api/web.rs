@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 use reqwest::redirect::Policy;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::helpers::{PASSWORD, Tenant, TestApp, spawn_app};
 
@@ -564,5 +564,371 @@ async fn the_live_stream_carries_only_the_organization_s_events() {
     assert!(
         !seen.contains(&format!("\"organization_id\":{}", beta.org_id)),
         "{seen}"
+    );
+}
+
+/// The contact of a lead made by [`records_of`].
+async fn contact_of(app: &TestApp, t: &Tenant, lead: i64) -> i64 {
+    let l = app.get_ok(&format!("/api/leads/{lead}"), &t.token).await;
+    l["contact_id"].as_i64().unwrap()
+}
+
+/// Alpha and Beta, each with a lead, its contact and a deal: (the tenant,
+/// the lead, the contact) of each.
+async fn alpha_and_beta(app: &TestApp) -> [(Tenant, i64, i64); 2] {
+    let mut out = vec![];
+    for name in ["Alpha", "Beta"] {
+        let t = app.tenant(name).await;
+        let (lead, _) = records_of(app, &t).await;
+        let contact = contact_of(app, &t, lead).await;
+        out.push((t, lead, contact));
+    }
+    out.try_into().ok().unwrap()
+}
+
+/// A browser signed in as a new user of `admin`'s organization with `role`.
+async fn signed_in_as<'a>(app: &'a TestApp, admin: &Tenant, role: &str) -> Browser<'a> {
+    let email = format!("{role}@{}.example.com", admin.org_id);
+    app.member(admin, &email, role).await;
+    let mut b = Browser::new(app);
+    b.sign_in(&email).await;
+    b
+}
+
+#[tokio::test]
+async fn contacts_forecast_and_sentiment_pages_open_for_every_role() {
+    let app = spawn_app().await;
+    let a = app.tenant("Alpha").await;
+    let (lead, _) = records_of(&app, &a).await;
+    let contact = contact_of(&app, &a, lead).await;
+    app.post_ok(
+        "/api/deals",
+        &a.token,
+        json!({"title": "Difference engine", "contact_id": contact, "value_cents": 990_000}),
+        201,
+    )
+    .await;
+    crate::forecast::history(&app, &a, 14).await;
+    let mut admin = Browser::new(&app);
+    admin.sign_in(&a.email).await;
+    let manager = signed_in_as(&app, &a, "manager").await;
+    let rep = signed_in_as(&app, &a, "rep").await;
+    for (role, mut b) in [("admin", admin), ("manager", manager), ("rep", rep)] {
+        for path in [
+            "/contacts",
+            "/contacts?q=ada&owner=me&industry=technology&created_from=2020-01-01&created_to=2199-12-31&sort=name&order=asc&page=1",
+            "/contacts?sort=nonsense&created_from=yesterday&page=-3",
+            "/forecast?metric=deals_won&model=theta",
+            "/forecast?metric=profit&model=crystal_ball",
+            "/sentiment?period=30d",
+            "/sentiment?period=365d",
+        ] {
+            b.get_page(path).await;
+        }
+        let list = b.get_page("/contacts?q=Lovelace").await;
+        assert!(
+            list.contains(&format!("href=\"/contacts/{contact}\""))
+                && list.contains("Ada Lovelace"),
+            "{role}: {list}"
+        );
+        let page = b.get_page(&format!("/contacts/{contact}")).await;
+        assert!(
+            page.contains(&format!("href=\"/leads/{lead}\"")),
+            "{role}: the contact's lead is listed"
+        );
+        assert!(
+            page.contains("Difference engine") && page.contains("$9,900"),
+            "{role}: and its deal"
+        );
+        assert!(
+            page.contains(&format!("action=\"/contacts/{contact}/activities\"")),
+            "{role}: the activity form"
+        );
+        let forecast = b.get_page("/forecast").await;
+        assert!(
+            forecast.contains("class=\"line forecast\"") && forecast.contains("class=\"band\""),
+            "{role}: 14 months of wins make a forecast with its band"
+        );
+        assert!(
+            forecast.contains("id=\"model-table\""),
+            "{role}: the backtests"
+        );
+        assert!(
+            forecast.contains("No stored revenue forecast has reached its month yet"),
+            "{role}: the honest empty state of accuracy"
+        );
+        assert!(
+            forecast.contains("Monthly revenue"),
+            "{role}: the starter model"
+        );
+        let edits = forecast.contains("action=\"/forecast/models/");
+        assert_eq!(
+            edits,
+            role != "rep",
+            "{role}: model forms only for admins and managers"
+        );
+        let sentiment = b.get_page("/sentiment").await;
+        assert!(sentiment.contains("By activity type"), "{role}");
+    }
+}
+
+#[tokio::test]
+async fn another_organization_s_contact_is_not_found_nor_changed() {
+    let app = spawn_app().await;
+    let [(a, _, mine), (beta, _, theirs)] = alpha_and_beta(&app).await;
+    let mut b = Browser::new(&app);
+    b.sign_in(&a.email).await;
+    let csrf = b.csrf().await;
+    let r = b.get(&format!("/contacts/{theirs}")).await;
+    assert_eq!(r.status(), 404);
+    assert!(r.text().await.unwrap().contains("no such contact"));
+    let list = b.get_page("/contacts").await;
+    assert!(list.contains(&format!("/contacts/{mine}")));
+    assert!(
+        !list.contains(&format!("/contacts/{theirs}")),
+        "no contact of Beta"
+    );
+    let r = b
+        .post(
+            &format!("/contacts/{theirs}"),
+            &[("csrf", &csrf), ("first_name", "Mallory")],
+        )
+        .await;
+    assert_eq!(r.status(), 404);
+    let r = b
+        .post(
+            &format!("/contacts/{theirs}/activities"),
+            &[("csrf", &csrf), ("kind", "note"), ("body", "planted")],
+        )
+        .await;
+    assert_eq!(r.status(), 404);
+    let c = app
+        .get_ok(&format!("/api/contacts/{theirs}"), &beta.token)
+        .await;
+    assert_eq!(c["first_name"], "Ada", "unchanged");
+    let acts = app
+        .get_ok(&format!("/api/contacts/{theirs}/activities"), &beta.token)
+        .await;
+    assert_eq!(acts["items"], json!([]), "nothing logged on Beta's contact");
+}
+
+#[tokio::test]
+async fn the_contact_page_edits_and_logs_through_the_same_actions() {
+    let app = spawn_app().await;
+    let a = app.tenant("Alpha").await;
+    let (lead, _) = records_of(&app, &a).await;
+    let contact = contact_of(&app, &a, lead).await;
+    let mut b = Browser::new(&app);
+    b.sign_in(&a.email).await;
+    let csrf = b.csrf().await;
+    let path = format!("/contacts/{contact}");
+    let form = |email: &'static str, csrf: Option<&'static str>| {
+        let mut f = vec![
+            ("first_name", "Ada"),
+            ("last_name", "King"),
+            ("email", email),
+            ("phone", ""),
+            ("company", "Analytical Engines"),
+            ("job_title", "Countess"),
+            ("industry", "technology"),
+            ("company_size", "12"),
+        ];
+        f.extend(csrf.map(|c| ("csrf", c)));
+        f
+    };
+    let csrf: &'static str = Box::leak(csrf.into_boxed_str());
+    // Without its token: refused, nothing changed.
+    let r = b.post(&path, &form("ada@engines.example", None)).await;
+    assert_eq!(r.status(), 403);
+    let r = b
+        .post(&path, &form("ada@engines.example", Some(csrf)))
+        .await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()[LOCATION], format!("{path}?done=saved"));
+    let c = app
+        .get_ok(&format!("/api/contacts/{contact}"), &a.token)
+        .await;
+    assert_eq!(
+        (
+            &c["last_name"],
+            &c["email"],
+            &c["job_title"],
+            &c["company_size"]
+        ),
+        (
+            &json!("King"),
+            &json!("ada@engines.example"),
+            &json!("Countess"),
+            &json!(12)
+        )
+    );
+    assert_eq!(c["phone"], Value::Null, "a blank field clears it");
+    // A bad e-mail is refused in words that name the field.
+    let r = b.post(&path, &form("not an address", Some(csrf))).await;
+    assert!(r.status().is_client_error(), "{}", r.status());
+    assert!(r.text().await.unwrap().contains("email"));
+    // Logging on the contact: without the token refused, with it logged.
+    let log = format!("{path}/activities");
+    let r = b.post(&log, &[("kind", "call"), ("body", "x")]).await;
+    assert_eq!(r.status(), 403);
+    let r = b
+        .post(
+            &log,
+            &[
+                ("kind", "call"),
+                ("body", "Asked about pricing"),
+                ("csrf", csrf),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let page = b.get_page(&format!("{path}?done=logged")).await;
+    assert!(page.contains("Asked about pricing") && page.contains("Logged."));
+    let acts = app
+        .get_ok(&format!("/api/contacts/{contact}/activities"), &a.token)
+        .await;
+    assert_eq!(acts["items"][0]["type"], "call");
+    assert_eq!(acts["items"][0]["user_id"], a.admin_id);
+}
+
+#[tokio::test]
+async fn only_admins_and_managers_change_forecasting_models() {
+    let app = spawn_app().await;
+    let a = app.tenant("Alpha").await;
+    let models = app.get_ok("/api/forecasting-models", &a.token).await;
+    let id = models["items"][0]["id"].as_i64().unwrap();
+    let path = format!("/forecast/models/{id}");
+    let change = |csrf: Option<&'static str>| {
+        let mut f = vec![
+            ("name", "Quarterly view"),
+            ("metric", "revenue"),
+            ("algorithm", "theta"),
+            ("horizon_months", "6"),
+            ("active", "on"),
+        ];
+        f.extend(csrf.map(|c| ("csrf", c)));
+        f
+    };
+    let leak = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };
+    let mut rep = signed_in_as(&app, &a, "rep").await;
+    let form = change(Some(leak(rep.csrf().await)));
+    assert_eq!(rep.post(&path, &form).await.status(), 403);
+    assert_eq!(rep.post("/forecast/models", &form).await.status(), 403);
+    let got = app
+        .get_ok(&format!("/api/forecasting-models/{id}"), &a.token)
+        .await;
+    assert_eq!(got["algorithm"], "ensemble", "the rep changed nothing");
+
+    let mut manager = signed_in_as(&app, &a, "manager").await;
+    assert_eq!(manager.post(&path, &change(None)).await.status(), 403);
+    assert_eq!(
+        manager
+            .post("/forecast/models", &change(None))
+            .await
+            .status(),
+        403
+    );
+    let form = change(Some(leak(manager.csrf().await)));
+    let r = manager.post(&path, &form).await;
+    assert_eq!(r.status(), 303);
+    let got = app
+        .get_ok(&format!("/api/forecasting-models/{id}"), &a.token)
+        .await;
+    assert_eq!(
+        (&got["name"], &got["algorithm"], &got["horizon_months"]),
+        (&json!("Quarterly view"), &json!("theta"), &json!(6))
+    );
+    let r = manager.post("/forecast/models", &form).await;
+    assert_eq!(r.status(), 303);
+    let all = app.get_ok("/api/forecasting-models", &a.token).await;
+    assert_eq!(all["items"].as_array().unwrap().len(), 2);
+    // A horizon out of bounds names its field.
+    let mut bad = form.clone();
+    bad.retain(|(k, _)| *k != "horizon_months");
+    bad.push(("horizon_months", "600"));
+    let r = manager.post(&path, &bad).await;
+    assert!(r.status().is_client_error(), "{}", r.status());
+    assert!(r.text().await.unwrap().contains("horizon"));
+    // Another organization's model: not found.
+    let beta = app.tenant("Beta").await;
+    let theirs = app.get_ok("/api/forecasting-models", &beta.token).await["items"][0]["id"]
+        .as_i64()
+        .unwrap();
+    let r = manager
+        .post(&format!("/forecast/models/{theirs}"), &form)
+        .await;
+    assert_eq!(r.status(), 404);
+}
+
+#[tokio::test]
+async fn the_sentiment_page_shows_the_most_negative_activity_with_its_lead_and_contact() {
+    let app = spawn_app().await;
+    let [(a, lead, contact), (beta, their_lead, their_contact)] = alpha_and_beta(&app).await;
+    let note = |body: &str, lead: i64, contact: i64| json!({"type": "note", "lead_id": lead, "contact_id": contact, "body": body});
+    let bad = app
+        .post_ok(
+            "/api/activities",
+            &a.token,
+            note(
+                "This is terrible, awful and broken. We are furious and want a refund.",
+                lead,
+                contact,
+            ),
+            201,
+        )
+        .await;
+    let good = app
+        .post_ok(
+            "/api/activities",
+            &a.token,
+            note("Great demo, we love it!", lead, contact),
+            201,
+        )
+        .await;
+    let theirs = app
+        .post_ok(
+            "/api/activities",
+            &beta.token,
+            note(
+                "Horrible, hateful, the worst ever.",
+                their_lead,
+                their_contact,
+            ),
+            201,
+        )
+        .await;
+    let ids = |v: &Value| v["id"].as_i64().unwrap();
+    crate::sentiment::wait_for_sentiment(&app, a.org_id, &[ids(&bad), ids(&good)]).await;
+    crate::sentiment::wait_for_sentiment(&app, beta.org_id, &[ids(&theirs)]).await;
+    let mut b = Browser::new(&app);
+    b.sign_in(&a.email).await;
+    let page = b.get_page("/sentiment").await;
+    let negative = page
+        .split("id=\"most-negative\"")
+        .nth(1)
+        .unwrap()
+        .split("</section>")
+        .next()
+        .unwrap();
+    assert!(
+        negative.contains(&format!("id=\"negative-{}\"", ids(&bad))),
+        "{negative}"
+    );
+    assert!(negative.contains(&format!("href=\"/leads/{lead}\"")));
+    assert!(negative.contains(&format!("href=\"/contacts/{contact}\"")));
+    assert!(
+        !negative.contains("Great demo"),
+        "a positive note is not negative"
+    );
+    assert!(!page.contains("Horrible, hateful"), "nothing of Beta");
+    let by_type = page.split("id=\"by-type\"").nth(1).unwrap();
+    assert!(
+        by_type.contains(">Note</td><td class=\"num\" data-label=\"Analysed\">2</td>"),
+        "{by_type}"
+    );
+    let by_source = page.split("id=\"by-source\"").nth(1).unwrap();
+    assert!(
+        by_source.contains(">Other</td><td class=\"num\" data-label=\"Analysed\">2</td>"),
+        "the lead's source (other, by default): {by_source}"
     );
 }

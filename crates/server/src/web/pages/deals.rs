@@ -4,7 +4,7 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{Form, Path, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use neuracrm_actions::records::{self, List};
@@ -14,11 +14,12 @@ use neuracrm_store::deals::{DealFilter, DealSort};
 use neuracrm_store::{Page, Sort, SortDir};
 use serde::Deserialize;
 
+use super::super::forms::Posted;
 use super::super::{PageError, PageResult, format};
 use crate::AppState;
 use crate::web::layout::Shell;
 use crate::web::pages::dashboard::StageRow;
-use crate::web::session::{WebUser, csrf_header};
+use crate::web::session::WebUser;
 
 /// Days of won and lost deals a board shows.
 const CLOSED_DAYS: i64 = 30;
@@ -117,7 +118,6 @@ pub async fn board(State(state): State<AppState>, user: WebUser) -> PageResult<B
 /// The stage form of a card.
 #[derive(Debug, Deserialize)]
 pub struct StageForm {
-    csrf: Option<String>,
     stage: String,
 }
 
@@ -127,14 +127,10 @@ pub struct StageForm {
 /// to the board.
 pub async fn move_stage(
     State(state): State<AppState>,
-    user: WebUser,
     Path(id): Path<i64>,
     headers: HeaderMap,
-    Form(f): Form<StageForm>,
+    Posted { user, form: f }: Posted<StageForm>,
 ) -> Response {
-    if let Err(r) = user.check_csrf(f.csrf.as_deref().or(csrf_header(&headers))) {
-        return r.into_response();
-    }
     let Ok(stage) = f.stage.parse::<DealStage>() else {
         return PageError(ActionError::invalid("stage", "unknown stage")).into_response();
     };

@@ -19,10 +19,10 @@ use neuracrm_actions::leads::Export;
 use neuracrm_domain::Lead;
 use tokio::sync::mpsc;
 
-use super::leads::ListQuery;
 use crate::AppState;
 use crate::api::import::{Imported, upload};
 use crate::web::layout::Shell;
+use crate::web::listing::RawQuery;
 use crate::web::session::{WebUser, csrf_header};
 use crate::web::{PageError, PageResult};
 
@@ -98,9 +98,9 @@ fn csv_lines<'a>(header: bool, rows: impl IntoIterator<Item = &'a Lead>) -> Byte
 pub async fn export(
     State(state): State<AppState>,
     user: WebUser,
-    Query(q): Query<ListQuery>,
+    Query(query): RawQuery,
 ) -> Response {
-    let (filter, sort) = q.filter_and_sort();
+    let (_, filter, sort) = super::leads::view(&query);
     let mut export = Export::new(&state.crm, &user.caller, filter, sort);
     let first = match export.next_page().await {
         Ok(page) => page.unwrap_or_default(),

@@ -1,8 +1,11 @@
 //! One module per page area; each handler calls the same use cases as the
 //! JSON API and renders a template.
 
+pub mod contacts;
 pub mod dashboard;
 pub mod deals;
+pub mod forecast;
 pub mod leads;
 pub mod leads_csv;
+pub mod sentiment;
 pub mod settings;

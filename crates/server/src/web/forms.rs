@@ -1,0 +1,163 @@
+//! What the record pages' forms share: the CSRF token of a button form, the
+//! flash shown after a form's redirect, blank fields read as "clear it", and
+//! the activity form (a lead's and a contact's timeline log the same way,
+//! through the same action as `POST /api/activities`).
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
+use axum::response::{IntoResponse, Response};
+use neuracrm_actions::ActionError;
+use neuracrm_actions::records::{self, Record};
+use neuracrm_domain::{Activity, ActivityType, Contact, ContactId, Lead, LeadId, NewActivity};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+use super::PageError;
+use super::listing::{Choice, choices};
+use super::session::{WebUser, after, csrf_header};
+use crate::AppState;
+
+/// The CSRF token of a form.
+#[derive(Debug, Default, Deserialize)]
+pub struct Csrf {
+    pub csrf: Option<String>,
+}
+
+/// A state-changing request's form `T`, from a signed-in user whose CSRF
+/// token it carries (a `csrf` field, or the `X-CSRF-Token` header htmx
+/// sends): without it the request is refused with 403 before the form is
+/// read or the handler runs.
+pub struct Posted<T> {
+    pub user: WebUser,
+    pub form: T,
+}
+
+impl<T: DeserializeOwned> FromRequest<AppState> for Posted<T> {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Response> {
+        let (mut parts, body) = req.into_parts();
+        let user = WebUser::from_request_parts(&mut parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let header = csrf_header(&parts.headers).map(str::to_string);
+        let bytes = Bytes::from_request(Request::from_parts(parts, body), state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let token: Csrf = serde_urlencoded::from_bytes(&bytes).unwrap_or_default();
+        user.check_csrf(token.csrf.as_deref().or(header.as_deref()))
+            .map_err(IntoResponse::into_response)?;
+        let form = serde_urlencoded::from_bytes(&bytes)
+            .map_err(|e| PageError(ActionError::invalid("form", e.to_string())).into_response())?;
+        Ok(Posted { user, form })
+    }
+}
+
+/// `?done=` after a form of a record page.
+#[derive(Debug, Default, Deserialize)]
+pub struct Done {
+    done: Option<String>,
+}
+
+impl Done {
+    /// What the page says about the form just sent.
+    pub fn flash(&self) -> Option<String> {
+        self.done.as_deref().map(|d| {
+            match d {
+                "scored" => "Scored now.",
+                "logged" => "Logged.",
+                "saved" => "Saved.",
+                "created" => "Created.",
+                _ => "",
+            }
+            .to_string()
+        })
+    }
+}
+
+/// A text field of a form for a field that can be cleared: absent leaves it,
+/// blank clears it, anything else (trimmed) sets it.
+pub fn nullable(v: Option<String>) -> Option<Option<String>> {
+    v.map(|s| Some(s.trim().to_string()).filter(|s| !s.is_empty()))
+}
+
+/// The activity types a person logs by hand, "note" first.
+pub fn logged_kinds() -> Vec<Choice> {
+    choices(
+        &["note", "call", "meeting", "email_sent", "email_received"],
+        Some("note"),
+    )
+}
+
+/// The activity form of a timeline.
+#[derive(Debug, Deserialize)]
+pub struct ActivityForm {
+    kind: String,
+    subject: Option<String>,
+    body: Option<String>,
+}
+
+/// A record whose page has a timeline to log activities on.
+pub trait Timeline: Record {
+    /// Its pages' path, `/leads`.
+    const PAGE: &'static str;
+    /// Its id, from the path.
+    fn id(raw: i64) -> Self::Id;
+    /// The lead and the contact an activity logged on it belongs to.
+    fn on(view: &Self::View) -> (Option<LeadId>, Option<ContactId>);
+}
+
+impl Timeline for Lead {
+    const PAGE: &'static str = "/leads";
+
+    fn id(raw: i64) -> LeadId {
+        LeadId(raw)
+    }
+
+    fn on(lead: &Lead) -> (Option<LeadId>, Option<ContactId>) {
+        (Some(lead.id), lead.contact_id)
+    }
+}
+
+impl Timeline for Contact {
+    const PAGE: &'static str = "/contacts";
+
+    fn id(raw: i64) -> ContactId {
+        ContactId(raw)
+    }
+
+    fn on(contact: &Contact) -> (Option<LeadId>, Option<ContactId>) {
+        (None, Some(contact.id))
+    }
+}
+
+/// `POST /leads/{id}/activities`, `POST /contacts/{id}/activities`: logs a
+/// note, call, meeting or e-mail as the signed-in user on the record (read
+/// first, so another organization's is "not found") and its lead or
+/// contact, then goes back to its page with "Logged.".
+pub async fn log_activity<R: Timeline>(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    Posted { user, form: f }: Posted<ActivityForm>,
+) -> Response {
+    let Ok(kind) = f.kind.parse::<ActivityType>() else {
+        return PageError(ActionError::invalid("kind", "unknown activity type")).into_response();
+    };
+    let (lead_id, contact_id) = match records::get::<R>(&state.crm, &user.caller, R::id(id)).await {
+        Ok(v) => R::on(&v),
+        Err(e) => return PageError(e).into_response(),
+    };
+    let new = NewActivity {
+        kind,
+        lead_id,
+        deal_id: None,
+        contact_id,
+        user_id: None,
+        subject: f.subject.filter(|s| !s.trim().is_empty()),
+        body: f.body.filter(|s| !s.trim().is_empty()),
+        duration_seconds: None,
+        occurred_at: None,
+    };
+    let done = records::create::<Activity>(&state.crm, &user.caller, new).await;
+    after(done, &format!("{}/{id}?done=logged", R::PAGE))
+}
