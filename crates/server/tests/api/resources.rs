@@ -265,13 +265,12 @@ async fn lists_page_filter_and_sort() {
     assert_eq!(c["items"].as_array().unwrap().len(), 1);
 
     for (i, stage) in ["prospecting", "negotiation"].iter().enumerate() {
-        app.post_ok(
-            "/api/deals",
-            &t.token,
-            json!({"title": format!("D{i}"), "stage": stage, "value_cents": (i + 1) * 1000}),
-            201,
-        )
-        .await;
+        app.with(&t.token)
+            .create(
+                "/api/deals",
+                json!({"title": format!("D{i}"), "stage": stage, "value_cents": (i + 1) * 1000}),
+            )
+            .await;
     }
     let d = app.get_ok("/api/deals?stage=negotiation", &t.token).await;
     assert_eq!(d["items"][0]["title"], "D1");
@@ -316,13 +315,9 @@ async fn users_are_managed_by_admins_only() {
         .await;
     }
     // Reps work with records all the same.
-    app.post_ok(
-        "/api/contacts",
-        &rep,
-        json!({"first_name": "Rep's contact"}),
-        201,
-    )
-    .await;
+    app.with(&rep)
+        .create("/api/contacts", json!({"first_name": "Rep's contact"}))
+        .await;
 
     let list = app.get_ok("/api/users", &t.token).await;
     assert_eq!(list["items"].as_array().unwrap().len(), 3);

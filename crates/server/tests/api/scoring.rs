@@ -29,13 +29,9 @@ async fn lead(app: &TestApp, t: &Tenant, contact: Value, lead: Value) -> i64 {
 
 async fn activities(app: &TestApp, t: &Tenant, lead: i64, kind: &str, n: usize) {
     for _ in 0..n {
-        app.post_ok(
-            "/api/activities",
-            &t.token,
-            json!({"type": kind, "lead_id": lead}),
-            201,
-        )
-        .await;
+        app.with(&t.token)
+            .create("/api/activities", json!({"type": kind, "lead_id": lead}))
+            .await;
     }
 }
 
@@ -168,13 +164,12 @@ async fn scoring_a_lead_now_explains_stores_and_announces_it() {
     assert!(scored_events(&mut events).is_empty());
 
     // Website time moves it: an event with old and new, a second history entry.
-    app.post_ok(
-        "/api/activities",
-        &t.token,
-        json!({"type": "website_visit", "lead_id": id, "duration_seconds": 1900}),
-        201,
-    )
-    .await;
+    app.with(&t.token)
+        .create(
+            "/api/activities",
+            json!({"type": "website_visit", "lead_id": id, "duration_seconds": 1900}),
+        )
+        .await;
     let moved = app
         .post_ok(&format!("/api/leads/{id}/score"), &t.token, json!({}), 200)
         .await;
@@ -570,13 +565,9 @@ async fn a_batch_scores_the_organization_and_analytics_summarise_it() {
     // Moves: lead 1 gains engagement now; lead 3 had a much lower score ten
     // days ago (before the window), which is its baseline.
     activities(&app, &t, ids[1], "email_open", 11).await;
-    app.post_ok(
-        &format!("/api/leads/{}/score", ids[1]),
-        &t.token,
-        json!({}),
-        200,
-    )
-    .await;
+    app.with(&t.token)
+        .post_ok(&format!("/api/leads/{}/score", ids[1]), json!({}))
+        .await;
     let new1 = app
         .get_ok(&format!("/api/leads/{}", ids[1]), &t.token)
         .await["score"]

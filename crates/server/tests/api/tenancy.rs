@@ -159,13 +159,10 @@ async fn organization_b_cannot_reach_anything_of_organization_a() {
     let last_month = (chrono::Utc::now().date_naive().with_day(1).unwrap() - chrono::Days::new(1))
         .format("%Y-%m-%dT12:00:00Z")
         .to_string();
-    app.post_ok(
-        "/api/deals",
-        &ta.token,
-        json!({"title": "W", "value_cents": 50_000, "stage": "closed_won", "closed_at": last_month}),
-        201,
-    )
-    .await;
+    app
+        .with(&ta.token)
+        .create("/api/deals", json!({"title": "W", "value_cents": 50_000, "stage": "closed_won", "closed_at": last_month}))
+        .await;
     // A's leads carry scores and A has its own scoring configuration, so B's
     // batches and configuration changes have something of A's to (not) touch.
     app.call(
