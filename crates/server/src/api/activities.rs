@@ -4,7 +4,6 @@
 
 use chrono::{DateTime, Utc};
 use neuracrm_actions::activities::ActivityView;
-use neuracrm_actions::records::List;
 use neuracrm_domain as d;
 use neuracrm_domain::{ActivityPatch, ActivityType, ContactId, DealId, LeadId, UserId};
 use neuracrm_store::activities::ActivityFilter;
@@ -14,9 +13,10 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::AppState;
-use crate::http::error::ApiResult;
 use crate::http::resource::{Docs, Resource, Summaries, crud, wire_types};
-use crate::http::wire::{SentimentLabel, SentimentMethod, list_query, page, page_type, vocab};
+use crate::http::wire::{
+    SentimentLabel, SentimentMethod, list_query, page_type, record_out, vocab,
+};
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     crud::<d::Activity>()
@@ -41,51 +41,31 @@ impl Resource for d::Activity {
             delete: Some("Deletes an activity."),
         })
         .invalid("Invalid field or reference", "Invalid field");
-
-    fn new_from(body: CreateActivity) -> d::NewActivity {
-        body.into()
-    }
-
-    fn list_from(q: ActivityQuery) -> ApiResult<List<d::Activity>> {
-        Ok(List {
-            page: page(q.limit, q.offset)?,
-            filter: ActivityFilter {
-                kind: q.kind,
-                lead_id: q.lead_id,
-                deal_id: q.deal_id,
-                contact_id: q.contact_id,
-                timeline_of: None,
-                user_id: q.user_id,
-                occurred_from: q.occurred_from,
-                occurred_to: q.occurred_to,
-            },
-            sort: q.order.unwrap_or_default(),
-        })
-    }
 }
 
-/// An activity.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ActivityOut {
-    id: i64,
-    organization_id: i64,
-    #[serde(rename = "type")]
-    #[schema(value_type = vocab::ActivityType)]
-    kind: ActivityType,
-    lead_id: Option<i64>,
-    deal_id: Option<i64>,
-    contact_id: Option<i64>,
-    user_id: Option<i64>,
-    subject: Option<String>,
-    body: Option<String>,
-    duration_seconds: Option<i64>,
-    occurred_at: DateTime<Utc>,
-    created_at: DateTime<Utc>,
-    /// The stored sentiment, on reads (GET) of activities with customer text
-    /// once analysed (shortly after they are logged or edited); null
-    /// otherwise, and in the answers to POST and PATCH.
-    sentiment: Option<ActivitySentimentOut>,
-}
+record_out!(
+    /// An activity.
+    ActivityOut from d::Activity as a {
+        id: i64,
+        organization_id: i64,
+        #[serde(rename = "type")]
+        #[schema(value_type = vocab::ActivityType)]
+        kind: ActivityType,
+        lead_id: Option<i64>,
+        deal_id: Option<i64>,
+        contact_id: Option<i64>,
+        user_id: Option<i64>,
+        subject: Option<String>,
+        body: Option<String>,
+        duration_seconds: Option<i64>,
+        occurred_at: DateTime<Utc>,
+        created_at: DateTime<Utc>,
+        /// The stored sentiment, on reads (GET) of activities with customer text
+        /// once analysed (shortly after they are logged or edited); null
+        /// otherwise, and in the answers to POST and PATCH.
+        sentiment: Option<ActivitySentimentOut> = None,
+    }
+);
 
 /// The stored sentiment of an activity.
 #[derive(Debug, Serialize, ToSchema)]
@@ -127,21 +107,9 @@ impl From<&StoredSentiment> for ActivitySentimentOut {
 
 impl From<ActivityView> for ActivityOut {
     fn from(v: ActivityView) -> Self {
-        let a = v.activity;
         ActivityOut {
-            id: a.id.0,
-            organization_id: a.organization_id.0,
-            kind: a.kind,
-            lead_id: a.lead_id.map(|v| v.0),
-            deal_id: a.deal_id.map(|v| v.0),
-            contact_id: a.contact_id.map(|v| v.0),
-            user_id: a.user_id.map(|v| v.0),
-            subject: a.subject,
-            body: a.body,
-            duration_seconds: a.duration_seconds,
-            occurred_at: a.occurred_at,
-            created_at: a.created_at,
             sentiment: v.sentiment.as_ref().map(Into::into),
+            ..v.activity.into()
         }
     }
 }
@@ -159,24 +127,17 @@ pub struct CreateActivity {
     #[serde(rename = "type")]
     #[schema(value_type = vocab::ActivityType)]
     pub kind: ActivityType,
-    #[serde(default)]
     #[schema(value_type = Option<i64>)]
     lead_id: Option<LeadId>,
-    #[serde(default)]
     #[schema(value_type = Option<i64>)]
     deal_id: Option<DealId>,
-    #[serde(default)]
     #[schema(value_type = Option<i64>)]
     contact_id: Option<ContactId>,
-    #[serde(default)]
     subject: Option<String>,
-    #[serde(default)]
     body: Option<String>,
-    #[serde(default)]
     #[schema(minimum = 0)]
     duration_seconds: Option<i64>,
     /// Defaults to now.
-    #[serde(default)]
     #[schema(value_type = Option<DateTime<Utc>>)]
     occurred_at: Option<neuracrm_domain::BoundedTime>,
 }
@@ -213,10 +174,9 @@ pub struct ActivityPatchBody {
 
 list_query!(
     /// Filters, order and paging of the activity list (by time of occurrence).
-    ActivityQuery {
-        /// Direction of the occurrence-time order (default desc).
-        #[param(value_type = Option<vocab::SortOrder>)]
-        pub order: Option<neuracrm_store::SortDir>,
+    ActivityQuery => ActivityFilter,
+    order: " Direction of the occurrence-time order (default desc).",
+    {
         /// Type.
         #[serde(rename = "type")]
         #[param(rename = "type", value_type = Option<vocab::ActivityType>)]

@@ -12,41 +12,27 @@ use neuracrm_domain::Email;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 use super::users::UserOut;
 use crate::AppState;
 use crate::http::auth::{AuthUser, ClientIp, verify_login};
 use crate::http::error::{ApiError, ApiResult, ErrorBody};
 use crate::http::extract::Json;
-use crate::http::openapi::NoToken;
+use crate::http::openapi::{endpoint, routes_of};
+use crate::http::wire::record_out;
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(register))
-        .routes(routes!(login))
-        .routes(routes!(refresh))
-        .routes(routes!(logout))
-        .routes(routes!(me))
+    routes_of!(register, login, refresh, logout, me)
 }
 
-/// An organization.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct OrganizationOut {
-    id: i64,
-    name: String,
-    created_at: DateTime<Utc>,
-}
-
-impl From<d::Organization> for OrganizationOut {
-    fn from(o: d::Organization) -> Self {
-        OrganizationOut {
-            id: o.id.0,
-            name: o.name,
-            created_at: o.created_at,
-        }
+record_out!(
+    /// An organization.
+    OrganizationOut from d::Organization as o {
+        id: i64,
+        name: String,
+        created_at: DateTime<Utc>,
     }
-}
+);
 
 /// Registers an organization and its first admin.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -232,17 +218,14 @@ pub async fn logout(State(state): State<AppState>, user: AuthUser) -> ApiResult<
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// The caller and their organization.
-#[utoipa::path(get, path = "/api/me", tag = "auth",
-    security(("bearer" = [])),
-    responses(
-        (status = 200, body = MeResponse),
-        NoToken,
-    ))]
-pub async fn me(State(state): State<AppState>, user: AuthUser) -> ApiResult<Json<MeResponse>> {
-    let (u, org) = auth::whoami(&state.crm, &user.caller()).await?;
-    Ok(Json(MeResponse {
-        user: u.into(),
-        organization: org.into(),
-    }))
+endpoint! {
+    /// The caller and their organization.
+    get "/api/me" in "auth" => MeResponse;
+    async fn me(state, user: AuthUser) {
+        let (u, org) = auth::whoami(&state.crm, &user.caller()).await?;
+        Ok(Json(MeResponse {
+            user: u.into(),
+            organization: org.into(),
+        }))
+    }
 }

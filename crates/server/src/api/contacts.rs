@@ -5,10 +5,8 @@
 
 use chrono::{DateTime, Utc};
 use neuracrm_actions::contacts::{self, ContactView};
-use neuracrm_actions::records::List;
 use neuracrm_domain as d;
 use neuracrm_domain::{ContactId, ContactPatch, Email, UserId};
-use neuracrm_store::Sort;
 use neuracrm_store::contacts::ContactFilter;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -20,9 +18,8 @@ use super::deals::DealPage;
 use super::leads::LeadPage;
 use crate::AppState;
 use crate::http::auth::AuthUser;
-use crate::http::error::{ApiResult, ErrorBody};
 use crate::http::extract::{Id, Json, Query};
-use crate::http::openapi::NoToken;
+use crate::http::openapi::endpoint;
 use crate::http::resource::{Conflicts, Docs, Resource, SUMMARIES, Summaries, crud, wire_types};
 use crate::http::wire::{PageQuery, list_query, page, page_type, vocab};
 
@@ -53,27 +50,6 @@ impl Resource for d::Contact {
             update: Some("E-mail taken"),
             delete: None,
         });
-
-    fn new_from(body: CreateContact) -> d::NewContact {
-        body.into()
-    }
-
-    fn list_from(q: ContactQuery) -> ApiResult<List<d::Contact>> {
-        Ok(List {
-            page: page(q.limit, q.offset)?,
-            filter: ContactFilter {
-                q: q.q,
-                owner_id: q.owner_id,
-                industry: q.industry,
-                created_from: q.created_from,
-                created_to: q.created_to,
-            },
-            sort: Sort {
-                by: q.sort.unwrap_or_default(),
-                dir: q.order.unwrap_or_default(),
-            },
-        })
-    }
 }
 
 /// A contact.
@@ -151,26 +127,18 @@ pub struct CreateContact {
     /// First (or only) name.
     #[schema(min_length = 1, max_length = 200)]
     pub first_name: String,
-    #[serde(default)]
     last_name: Option<String>,
     /// Unique within the organization.
-    #[serde(default)]
     #[schema(value_type = Option<String>, format = Email)]
     email: Option<Email>,
-    #[serde(default)]
     phone: Option<String>,
-    #[serde(default)]
     company: Option<String>,
-    #[serde(default)]
     job_title: Option<String>,
-    #[serde(default)]
     industry: Option<String>,
     /// Employees.
-    #[serde(default)]
     #[schema(minimum = 0)]
     company_size: Option<i64>,
     /// A user of the organization.
-    #[serde(default)]
     #[schema(value_type = Option<i64>)]
     owner_id: Option<UserId>,
 }
@@ -212,9 +180,9 @@ pub struct ContactPatchBody {
 
 list_query!(
     /// Filters, sorting and paging of the contact list.
-    ContactQuery,
-    sort: " Sort key.",
-    vocab::ContactSortKey => neuracrm_store::contacts::ContactSort {
+    ContactQuery => ContactFilter,
+    sort: " Sort key.", vocab::ContactSortKey => neuracrm_store::contacts::ContactSort,
+    {
         /// Substring of name, e-mail or company (case-insensitive).
         pub q: Option<String>,
         /// Owner's user id.
@@ -235,25 +203,15 @@ list_query!(
 /// (404 when the contact is not the caller's), read by the action `$action`.
 macro_rules! contact_list {
     ($(#[$doc:meta])* $name:ident, $path:literal, $page:ident, $action:path) => {
-        $(#[$doc])*
-        #[utoipa::path(get, path = $path, tag = "contacts",
-            params(("id" = i64, Path, description = "Contact id"), PageQuery),
-            security(("bearer" = [])),
-            responses(
-                (status = 200, body = $page),
-                (status = 400, description = "Bad id or paging", body = ErrorBody),
-                NoToken,
-                (status = 404, description = "No such contact", body = ErrorBody),
-            ))]
-        pub async fn $name(
-            state: axum::extract::State<AppState>,
-            user: AuthUser,
-            Id(id): Id<ContactId>,
-            Query(q): Query<PageQuery>,
-        ) -> ApiResult<Json<$page>> {
-            let page = page(q.limit, q.offset)?;
-            let items = $action(&state.crm, &user.caller(), id, page).await?;
-            Ok(Json(items.into()))
+        endpoint! {
+            $(#[$doc])*
+            get $path in "contacts" [params(("id" = i64, Path, description = "Contact id"), PageQuery)]
+                => $page, 400 "Bad id or paging", 404 "No such contact";
+            async fn $name(state, user: AuthUser, Id(id): Id<ContactId>, Query(q): Query<PageQuery>) {
+                let page = page(q.limit, q.offset)?;
+                let items = $action(&state.crm, &user.caller(), id, page).await?;
+                Ok(Json(items.into()))
+            }
         }
     };
 }

@@ -3,21 +3,18 @@
 //! old and new stage, status and value.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use neuracrm_actions::records::List;
 use neuracrm_domain as d;
 use neuracrm_domain::{
     BoundedDate, BoundedTime, Cents, ContactId, DealPatch, DealStage, LeadId, UserId,
 };
-use neuracrm_store::Sort;
 use neuracrm_store::deals::DealFilter;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::AppState;
-use crate::http::error::ApiResult;
 use crate::http::resource::{Docs, Resource, SUMMARIES, Summaries, crud, wire_types};
-use crate::http::wire::{list_query, page, page_type, vocab};
+use crate::http::wire::{list_query, page_type, record_out, vocab};
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     crud::<d::Deal>()
@@ -39,76 +36,29 @@ impl Resource for d::Deal {
         ),
         ..SUMMARIES
     });
-
-    fn new_from(body: CreateDeal) -> d::NewDeal {
-        body.into()
-    }
-
-    fn list_from(q: DealQuery) -> ApiResult<List<d::Deal>> {
-        Ok(List {
-            page: page(q.limit, q.offset)?,
-            filter: DealFilter {
-                stage: q.stage,
-                status: q.status,
-                owner_id: q.owner_id,
-                contact_id: q.contact_id,
-                lead_id: q.lead_id,
-                q: q.q,
-                closed_from: q.closed_from,
-                closed_to: q.closed_to,
-                expected_close_from: q.expected_close_from,
-                expected_close_to: q.expected_close_to,
-                created_from: q.created_from,
-                created_to: q.created_to,
-            },
-            sort: Sort {
-                by: q.sort.unwrap_or_default(),
-                dir: q.order.unwrap_or_default(),
-            },
-        })
-    }
 }
 
-/// A deal.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct DealOut {
-    id: i64,
-    organization_id: i64,
-    contact_id: Option<i64>,
-    lead_id: Option<i64>,
-    owner_id: Option<i64>,
-    title: String,
-    #[schema(minimum = 0, maximum = 1_000_000_000_000_000_i64)]
-    value_cents: i64,
-    #[schema(value_type = vocab::DealStage)]
-    stage: DealStage,
-    #[schema(value_type = vocab::DealStatus)]
-    status: d::DealStatus,
-    expected_close: Option<NaiveDate>,
-    closed_at: Option<DateTime<Utc>>,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
-}
-
-impl From<d::Deal> for DealOut {
-    fn from(x: d::Deal) -> Self {
-        DealOut {
-            id: x.id.0,
-            organization_id: x.organization_id.0,
-            contact_id: x.contact_id.map(|c| c.0),
-            lead_id: x.lead_id.map(|l| l.0),
-            owner_id: x.owner_id.map(|u| u.0),
-            title: x.title,
-            value_cents: x.value_cents.get(),
-            stage: x.stage,
-            status: x.status,
-            expected_close: x.expected_close,
-            closed_at: x.closed_at,
-            created_at: x.created_at,
-            updated_at: x.updated_at,
-        }
+record_out!(
+    /// A deal.
+    DealOut from d::Deal as x {
+        id: i64,
+        organization_id: i64,
+        contact_id: Option<i64>,
+        lead_id: Option<i64>,
+        owner_id: Option<i64>,
+        title: String,
+        #[schema(minimum = 0, maximum = 1_000_000_000_000_000_i64)]
+        value_cents: i64,
+        #[schema(value_type = vocab::DealStage)]
+        stage: DealStage,
+        #[schema(value_type = vocab::DealStatus)]
+        status: d::DealStatus,
+        expected_close: Option<NaiveDate>,
+        closed_at: Option<DateTime<Utc>>,
+        created_at: DateTime<Utc>,
+        updated_at: DateTime<Utc>,
     }
-}
+);
 
 page_type!(
     /// A page of deals.
@@ -122,28 +72,21 @@ pub struct CreateDeal {
     /// Title.
     #[schema(min_length = 1, max_length = 200)]
     pub title: String,
-    #[serde(default)]
     #[schema(value_type = Option<i64>)]
     contact_id: Option<ContactId>,
-    #[serde(default)]
     #[schema(value_type = Option<i64>)]
     lead_id: Option<LeadId>,
-    #[serde(default)]
     #[schema(value_type = Option<i64>)]
     owner_id: Option<UserId>,
     /// Defaults to 0.
-    #[serde(default)]
     #[schema(value_type = Option<i64>, minimum = 0, maximum = 1_000_000_000_000_000_i64)]
     value_cents: Option<Cents>,
     /// Defaults to `prospecting`.
-    #[serde(default)]
     #[schema(value_type = Option<vocab::DealStage>)]
     stage: Option<DealStage>,
-    #[serde(default)]
     #[schema(value_type = Option<NaiveDate>)]
     expected_close: Option<BoundedDate>,
     /// Only for a deal created won or lost; defaults to now.
-    #[serde(default)]
     #[schema(value_type = Option<DateTime<Utc>>)]
     closed_at: Option<BoundedTime>,
 }
@@ -184,9 +127,9 @@ pub struct DealPatchBody {
 
 list_query!(
     /// Filters, sorting and paging of the deal list.
-    DealQuery,
-    sort: " Sort key.",
-    vocab::DealSortKey => neuracrm_store::deals::DealSort {
+    DealQuery => DealFilter,
+    sort: " Sort key.", vocab::DealSortKey => neuracrm_store::deals::DealSort,
+    {
         /// Substring of the title or the contact's name or company.
         pub q: Option<String>,
         /// Stage.

@@ -7,14 +7,13 @@
 //! forecast with its interval, each model's backtest, and the insight
 //! sentences.
 
-use axum::extract::State;
 use chrono::{DateTime, Utc};
 use neuracrm_actions::forecasting::{self, Forecast, ForecastRequest};
 use neuracrm_domain::{ForecastAlgorithm, ForecastMetric};
 use neuracrm_forecast::ensemble::ModelPerformance;
 use neuracrm_forecast::report::{Insights, TrendDirection};
 use neuracrm_jobs::forecasting::{CrmForecast, FitOutcome};
-use neuracrm_store::forecasts::MonthlySeries;
+use neuracrm_store::forecasts::{MonthlySeries, PipelineMonth};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -22,9 +21,9 @@ use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::http::auth::AuthUser;
-use crate::http::error::{ApiError, ApiResult, ErrorBody};
+use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Json, Query};
-use crate::http::openapi::NoToken;
+use crate::http::openapi::endpoint;
 use crate::http::wire::vocab;
 
 #[derive(OpenApi)]
@@ -372,33 +371,26 @@ pub fn forecast_out(
     Ok(out)
 }
 
-/// Forecasts one of the organization's monthly series.
-///
-/// History runs from the first month with a won deal to the last complete
-/// month; the forecast starts with the current month. Fewer than six months
-/// of history answers 200 with `status: insufficient_history`, an empty
-/// `forecast` and the `reason`.
-#[utoipa::path(get, path = "/api/forecast", tag = "forecasting", params(ForecastQuery),
-    security(("bearer" = [])),
-    responses(
-        (status = 200, body = ForecastOut),
-        (status = 400, description = "Unknown metric or model, months outside 1–60", body = ErrorBody),
-        NoToken,
-    ))]
-pub async fn get_forecast(
-    State(state): State<AppState>,
-    user: AuthUser,
-    Query(q): Query<ForecastQuery>,
-) -> ApiResult<Json<ForecastOut>> {
-    let req = ForecastRequest {
-        metric: q.metric.unwrap_or(ForecastMetric::Revenue),
-        months: q.months.unwrap_or(12),
-        model: q.model.unwrap_or(ForecastAlgorithm::Ensemble),
-    };
-    let (forecast, cached) = forecasting::forecast(&state.crm, &user.caller(), req).await?;
-    let mut out = ForecastOut::from_forecast(&forecast)?;
-    out.cached = cached;
-    Ok(Json(out))
+endpoint! {
+    /// Forecasts one of the organization's monthly series.
+    ///
+    /// History runs from the first month with a won deal to the last complete
+    /// month; the forecast starts with the current month. Fewer than six months
+    /// of history answers 200 with `status: insufficient_history`, an empty
+    /// `forecast` and the `reason`.
+    get "/api/forecast" in "forecasting" [params(ForecastQuery)]
+        => ForecastOut, 400 "Unknown metric or model, months outside 1–60";
+    async fn get_forecast(state, user: AuthUser, Query(q): Query<ForecastQuery>) {
+        let req = ForecastRequest {
+            metric: q.metric.unwrap_or(ForecastMetric::Revenue),
+            months: q.months.unwrap_or(12),
+            model: q.model.unwrap_or(ForecastAlgorithm::Ensemble),
+        };
+        let (forecast, cached) = forecasting::forecast(&state.crm, &user.caller(), req).await?;
+        let mut out = ForecastOut::from_forecast(&forecast)?;
+        out.cached = cached;
+        Ok(Json(out))
+    }
 }
 
 impl ForecastOut {
@@ -476,26 +468,19 @@ pub struct AccuracyReport {
     pub by_horizon: Vec<AccuracyOut>,
 }
 
-/// The accuracy of the forecasts the forecast cycle stored, once their month
-/// closed: by model, and by model and horizon (months ahead).
-#[utoipa::path(get, path = "/api/forecast/accuracy", tag = "forecasting", params(AccuracyQuery),
-    security(("bearer" = [])),
-    responses(
-        (status = 200, body = AccuracyReport),
-        (status = 400, description = "Unknown metric", body = ErrorBody),
-        NoToken,
-    ))]
-pub async fn get_accuracy(
-    State(state): State<AppState>,
-    user: AuthUser,
-    Query(q): Query<AccuracyQuery>,
-) -> ApiResult<Json<AccuracyReport>> {
-    let (by_model, by_horizon) =
-        forecasting::accuracy(&state.crm, &user.caller(), q.metric).await?;
-    Ok(Json(AccuracyReport {
-        by_model: by_model.into_iter().map(Into::into).collect(),
-        by_horizon: by_horizon.into_iter().map(Into::into).collect(),
-    }))
+endpoint! {
+    /// The accuracy of the forecasts the forecast cycle stored, once their month
+    /// closed: by model, and by model and horizon (months ahead).
+    get "/api/forecast/accuracy" in "forecasting" [params(AccuracyQuery)]
+        => AccuracyReport, 400 "Unknown metric";
+    async fn get_accuracy(state, user: AuthUser, Query(q): Query<AccuracyQuery>) {
+        let (by_model, by_horizon) =
+            forecasting::accuracy(&state.crm, &user.caller(), q.metric).await?;
+        Ok(Json(AccuracyReport {
+            by_model: by_model.into_iter().map(Into::into).collect(),
+            by_horizon: by_horizon.into_iter().map(Into::into).collect(),
+        }))
+    }
 }
 
 /// A stage and its win probability.
@@ -533,41 +518,41 @@ pub struct PipelineOut {
     pub total_weighted_value: f64,
 }
 
-/// The open pipeline by expected-close month, each deal weighted by its
-/// stage's win probability.
-#[utoipa::path(get, path = "/api/forecast/pipeline", tag = "forecasting",
-    security(("bearer" = [])),
-    responses(
-        (status = 200, body = PipelineOut),
-        NoToken,
-    ))]
-pub async fn get_pipeline(
-    State(state): State<AppState>,
-    user: AuthUser,
-) -> ApiResult<Json<PipelineOut>> {
-    let months = forecasting::pipeline(&state.crm, &user.caller()).await?;
-    // A fold from +0.0: `Sum` for floats starts at -0.0, which an empty
-    // pipeline would show as "-0.0".
-    let total_value = months.iter().fold(0.0, |a, m| a + m.value);
-    let total_weighted_value = months.iter().fold(0.0, |a, m| a + m.weighted_value);
-    Ok(Json(PipelineOut {
-        stage_probabilities: neuracrm_domain::DealStage::ALL
-            .iter()
-            .map(|s| StageProbability {
-                stage: s.as_str().into(),
-                probability: s.win_probability(),
-            })
-            .collect(),
-        months: months
-            .into_iter()
-            .map(|m| PipelineMonthOut {
-                period: m.period,
-                deals: m.deals,
-                value: m.value,
-                weighted_value: m.weighted_value,
-            })
-            .collect(),
-        total_value,
-        total_weighted_value,
-    }))
+endpoint! {
+    /// The open pipeline by expected-close month, each deal weighted by its
+    /// stage's win probability.
+    get "/api/forecast/pipeline" in "forecasting" => PipelineOut;
+    async fn get_pipeline(state, user: AuthUser) {
+        let months = forecasting::pipeline(&state.crm, &user.caller()).await?;
+        Ok(Json(PipelineOut::from(months)))
+    }
+}
+
+impl From<Vec<PipelineMonth>> for PipelineOut {
+    fn from(months: Vec<PipelineMonth>) -> Self {
+        // A fold from +0.0: `Sum` for floats starts at -0.0, which an empty
+        // pipeline would show as "-0.0".
+        let total_value = months.iter().fold(0.0, |a, m| a + m.value);
+        let total_weighted_value = months.iter().fold(0.0, |a, m| a + m.weighted_value);
+        PipelineOut {
+            stage_probabilities: neuracrm_domain::DealStage::ALL
+                .iter()
+                .map(|s| StageProbability {
+                    stage: s.as_str().into(),
+                    probability: s.win_probability(),
+                })
+                .collect(),
+            months: months
+                .into_iter()
+                .map(|m| PipelineMonthOut {
+                    period: m.period,
+                    deals: m.deals,
+                    value: m.value,
+                    weighted_value: m.weighted_value,
+                })
+                .collect(),
+            total_value,
+            total_weighted_value,
+        }
+    }
 }

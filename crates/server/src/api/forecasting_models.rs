@@ -4,10 +4,8 @@
 //! The model resource goes through the generic mechanism; its stored
 //! results are a nested read.
 
-use axum::extract::State;
 use chrono::{DateTime, Utc};
 use neuracrm_actions::forecasting;
-use neuracrm_actions::records::List;
 use neuracrm_domain::{
     ForecastAlgorithm, ForecastMetric, ForecastModelId, ForecastingModel, ForecastingModelPatch,
     NewForecastingModel,
@@ -20,11 +18,10 @@ use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::http::auth::AuthUser;
-use crate::http::error::{ApiResult, ErrorBody};
 use crate::http::extract::{Id, Json};
-use crate::http::openapi::NoToken;
+use crate::http::openapi::endpoint;
 use crate::http::resource::{Docs, Resource, Summaries, crud, wire_types};
-use crate::http::wire::{list_query, page, page_type, vocab};
+use crate::http::wire::{list_query, page_type, record_out, vocab};
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     crud::<ForecastingModel>().routes(routes!(model_results))
@@ -56,74 +53,34 @@ impl Resource for ForecastingModel {
             ),
         })
         .invalid("Invalid field", "Invalid field");
-
-    fn new_from(body: CreateForecastingModel) -> NewForecastingModel {
-        NewForecastingModel {
-            name: body.name,
-            metric: body.metric,
-            algorithm: body.algorithm.unwrap_or(ForecastAlgorithm::Ensemble),
-            horizon_months: body.horizon_months.unwrap_or(12),
-            active: body.active.unwrap_or(true),
-        }
-    }
-
-    fn list_from(q: ModelQuery) -> ApiResult<List<ForecastingModel>> {
-        Ok(List {
-            page: page(q.limit, q.offset)?,
-            filter: ModelFilter {
-                metric: q.metric,
-                active: q.active,
-            },
-            sort: (),
-        })
-    }
 }
 
-/// A forecasting model.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ForecastingModelOut {
-    id: i64,
-    organization_id: i64,
-    name: String,
-    #[schema(value_type = vocab::ForecastMetric)]
-    metric: ForecastMetric,
-    #[schema(value_type = vocab::ForecastAlgorithm)]
-    algorithm: ForecastAlgorithm,
-    /// Months ahead.
-    horizon_months: i64,
-    /// Whether the forecast cycle fits it.
-    active: bool,
-    /// Last successful fit.
-    last_trained: Option<DateTime<Utc>>,
-    /// When the cycle last ran it.
-    last_run_at: Option<DateTime<Utc>>,
-    /// `stored`, `insufficient_history` or `failed`.
-    last_status: Option<String>,
-    /// Why the last run failed or stored nothing.
-    last_error: Option<String>,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
-}
-
-impl From<ForecastingModel> for ForecastingModelOut {
-    fn from(m: ForecastingModel) -> Self {
-        ForecastingModelOut {
-            id: m.id.0,
-            organization_id: m.organization_id.0,
-            name: m.name,
-            metric: m.metric,
-            algorithm: m.algorithm,
-            horizon_months: m.horizon_months,
-            active: m.active,
-            last_trained: m.last_trained,
-            last_run_at: m.last_run_at,
-            last_status: m.last_status,
-            last_error: m.last_error,
-            created_at: m.created_at,
-            updated_at: m.updated_at,
-        }
+record_out!(
+    /// A forecasting model.
+    ForecastingModelOut from ForecastingModel as m {
+        id: i64,
+        organization_id: i64,
+        name: String,
+        #[schema(value_type = vocab::ForecastMetric)]
+        metric: ForecastMetric,
+        #[schema(value_type = vocab::ForecastAlgorithm)]
+        algorithm: ForecastAlgorithm,
+        /// Months ahead.
+        horizon_months: i64,
+        /// Whether the forecast cycle fits it.
+        active: bool,
+        /// Last successful fit.
+        last_trained: Option<DateTime<Utc>>,
+        /// When the cycle last ran it.
+        last_run_at: Option<DateTime<Utc>>,
+        /// `stored`, `insufficient_history` or `failed`.
+        last_status: Option<String>,
+        /// Why the last run failed or stored nothing.
+        last_error: Option<String>,
+        created_at: DateTime<Utc>,
+        updated_at: DateTime<Utc>,
     }
-}
+);
 
 page_type!(
     /// A page of forecasting models.
@@ -150,6 +107,18 @@ pub struct CreateForecastingModel {
     active: Option<bool>,
 }
 
+impl From<CreateForecastingModel> for NewForecastingModel {
+    fn from(body: CreateForecastingModel) -> Self {
+        NewForecastingModel {
+            name: body.name,
+            metric: body.metric,
+            algorithm: body.algorithm.unwrap_or(ForecastAlgorithm::Ensemble),
+            horizon_months: body.horizon_months.unwrap_or(12),
+            active: body.active.unwrap_or(true),
+        }
+    }
+}
+
 /// Changes to a forecasting model (absent fields stay).
 #[derive(Debug, ToSchema)]
 #[allow(dead_code)] // documents `ForecastingModelPatch`
@@ -167,7 +136,8 @@ pub struct ForecastingModelPatchBody {
 
 list_query!(
     /// Filters and paging of the model list.
-    ModelQuery {
+    ModelQuery => ModelFilter,
+    {
         /// Only this series.
         #[param(value_type = Option<vocab::ForecastMetric>)]
         pub metric: Option<ForecastMetric>,
@@ -228,24 +198,16 @@ pub struct StoredResults {
     items: Vec<StoredResultOut>,
 }
 
-/// The forecasts the cycle stored for a model, with actuals and errors for
-/// months that have closed.
-#[utoipa::path(get, path = "/api/forecasting-models/{id}/results", tag = "forecasting",
-    params(("id" = i64, Path, description = "Forecasting model id")),
-    security(("bearer" = [])),
-    responses(
-        (status = 200, body = StoredResults),
-        (status = 400, description = "Bad id", body = ErrorBody),
-        NoToken,
-        (status = 404, description = "No such model", body = ErrorBody),
-    ))]
-pub async fn model_results(
-    State(state): State<AppState>,
-    user: AuthUser,
-    Id(id): Id<ForecastModelId>,
-) -> ApiResult<Json<StoredResults>> {
-    let items = forecasting::model_results(&state.crm, &user.caller(), id).await?;
-    Ok(Json(StoredResults {
-        items: items.into_iter().map(Into::into).collect(),
-    }))
+endpoint! {
+    /// The forecasts the cycle stored for a model, with actuals and errors for
+    /// months that have closed.
+    get "/api/forecasting-models/{id}/results" in "forecasting"
+        [params(("id" = i64, Path, description = "Forecasting model id"))]
+        => StoredResults, 400 "Bad id", 404 "No such model";
+    async fn model_results(state, user: AuthUser, Id(id): Id<ForecastModelId>) {
+        let items = forecasting::model_results(&state.crm, &user.caller(), id).await?;
+        Ok(Json(StoredResults {
+            items: items.into_iter().map(Into::into).collect(),
+        }))
+    }
 }

@@ -48,21 +48,16 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::http::auth::AuthUser;
 use crate::http::error::{ApiError, ApiResult, ErrorBody};
 use crate::http::extract::{Id, Json, Query, require_content_type};
-use crate::http::openapi::NoToken;
+use crate::http::openapi::{NoToken, endpoint, routes_of};
 use crate::http::wire::{PageQuery, page, page_type};
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(import_contacts))
-        .routes(routes!(import_leads))
-        .routes(routes!(list_imports))
-        .routes(routes!(get_import))
+    routes_of!(import_contacts, import_leads, list_imports, get_import)
 }
 
 /// What an import did.
@@ -366,98 +361,77 @@ fn accepted(queued: import::Import) -> Response {
         .into_response()
 }
 
-/// Imports contacts from CSV, creating new ones and updating those whose
-/// e-mail already exists in the organization. Up to
-/// `import_in_request_max_bytes` (256 KiB by default) in the request (`200`
-/// with the report); larger documents, or any with `background=true`, in
-/// the background (`202` with the import, whose `Location` reports its
-/// progress).
-#[utoipa::path(post, path = "/api/import/contacts", tag = "import",
-    params(UploadQuery),
-    request_body(content = String, content_type = "text/csv",
-        description = "Header row (`first_name`, `email` required; `last_name`, `phone`, `company`, `job_title`, `industry`, `company_size`), then one contact per row"),
-    security(("bearer" = [])),
-    responses(
-        (status = 200, description = "Imported in the request", body = ImportReport),
-        (status = 202, description = "Stored; importing in the background", body = ImportDetail,
-            headers(("location" = String, description = "`/api/imports/{id}`"))),
-        (status = 400, description = "Unreadable CSV", body = ErrorBody),
-        NoToken,
-        (status = 413, description = "Body too large", body = ErrorBody),
-        (status = 415, description = "Not text/csv", body = ErrorBody),
-        (status = 422, description = "Missing required column", body = ErrorBody),
-    ))]
-pub async fn import_contacts(
-    State(state): State<AppState>,
-    user: AuthUser,
-    Query(query): Query<UploadQuery>,
-    CsvBody(body): CsvBody,
-) -> ApiResult<Response> {
-    run(&state, &user, ImportKind::Contacts, query, body).await
+/// Declares `POST /api/import/...`: a CSV upload of `$kind` records, whose
+/// columns `$columns` describes, imported in the request or in the
+/// background by [`run`].
+macro_rules! csv_import {
+    ($(#[$doc:meta])* $name:ident, $path:literal, $kind:expr, $columns:literal) => {
+        $(#[$doc])*
+        #[utoipa::path(post, path = $path, tag = "import",
+            params(UploadQuery),
+            request_body(content = String, content_type = "text/csv", description = $columns),
+            security(("bearer" = [])),
+            responses(
+                (status = 200, description = "Imported in the request", body = ImportReport),
+                (status = 202, description = "Stored; importing in the background", body = ImportDetail,
+                    headers(("location" = String, description = "`/api/imports/{id}`"))),
+                (status = 400, description = "Unreadable CSV", body = ErrorBody),
+                NoToken,
+                (status = 413, description = "Body too large", body = ErrorBody),
+                (status = 415, description = "Not text/csv", body = ErrorBody),
+                (status = 422, description = "Missing required column", body = ErrorBody),
+            ))]
+        pub async fn $name(
+            State(state): State<AppState>,
+            user: AuthUser,
+            Query(query): Query<UploadQuery>,
+            CsvBody(body): CsvBody,
+        ) -> ApiResult<Response> {
+            run(&state, &user, $kind, query, body).await
+        }
+    };
 }
 
-/// Imports leads from CSV: a lead is identified by its contact's e-mail and
-/// its title, so a second import of the same file updates instead of
-/// duplicating. Contacts that do not exist yet are created from the row.
-/// In the request or in the background as for contacts.
-#[utoipa::path(post, path = "/api/import/leads", tag = "import",
-    params(UploadQuery),
-    request_body(content = String, content_type = "text/csv",
-        description = "Header row (`email`, `title` required; `description`, `status`, `source`, `budget` in currency units, `expected_decision` YYYY-MM-DD; `first_name` etc. for a new contact), then one lead per row"),
-    security(("bearer" = [])),
-    responses(
-        (status = 200, description = "Imported in the request", body = ImportReport),
-        (status = 202, description = "Stored; importing in the background", body = ImportDetail,
-            headers(("location" = String, description = "`/api/imports/{id}`"))),
-        (status = 400, description = "Unreadable CSV", body = ErrorBody),
-        NoToken,
-        (status = 413, description = "Body too large", body = ErrorBody),
-        (status = 415, description = "Not text/csv", body = ErrorBody),
-        (status = 422, description = "Missing required column", body = ErrorBody),
-    ))]
-pub async fn import_leads(
-    State(state): State<AppState>,
-    user: AuthUser,
-    Query(query): Query<UploadQuery>,
-    CsvBody(body): CsvBody,
-) -> ApiResult<Response> {
-    run(&state, &user, ImportKind::Leads, query, body).await
+csv_import!(
+    /// Imports contacts from CSV, creating new ones and updating those whose
+    /// e-mail already exists in the organization. Up to
+    /// `import_in_request_max_bytes` (256 KiB by default) in the request (`200`
+    /// with the report); larger documents, or any with `background=true`, in
+    /// the background (`202` with the import, whose `Location` reports its
+    /// progress).
+    import_contacts,
+    "/api/import/contacts",
+    ImportKind::Contacts,
+    "Header row (`first_name`, `email` required; `last_name`, `phone`, `company`, `job_title`, `industry`, `company_size`), then one contact per row"
+);
+
+csv_import!(
+    /// Imports leads from CSV: a lead is identified by its contact's e-mail and
+    /// its title, so a second import of the same file updates instead of
+    /// duplicating. Contacts that do not exist yet are created from the row.
+    /// In the request or in the background as for contacts.
+    import_leads,
+    "/api/import/leads",
+    ImportKind::Leads,
+    "Header row (`email`, `title` required; `description`, `status`, `source`, `budget` in currency units, `expected_decision` YYYY-MM-DD; `first_name` etc. for a new contact), then one lead per row"
+);
+
+endpoint! {
+    /// Lists the organization's background imports, newest first.
+    get "/api/imports" in "import" [params(PageQuery)] => ImportPage, 400 "Bad paging";
+    async fn list_imports(state, user: AuthUser, Query(q): Query<PageQuery>) {
+        let imports = import::list(&state.crm, &user.caller(), page(q.limit, q.offset)?).await?;
+        Ok(Json(imports.into()))
+    }
 }
 
-/// Lists the organization's background imports, newest first.
-#[utoipa::path(get, path = "/api/imports", tag = "import",
-    params(PageQuery),
-    security(("bearer" = [])),
-    responses(
-        (status = 200, body = ImportPage),
-        (status = 400, description = "Bad paging", body = ErrorBody),
-        NoToken,
-    ))]
-pub async fn list_imports(
-    State(state): State<AppState>,
-    user: AuthUser,
-    Query(q): Query<PageQuery>,
-) -> ApiResult<Json<ImportPage>> {
-    let imports = import::list(&state.crm, &user.caller(), page(q.limit, q.offset)?).await?;
-    Ok(Json(imports.into()))
-}
-
-/// One background import of the organization: its status, progress, first
-/// rejected rows and, once completed, its report.
-#[utoipa::path(get, path = "/api/imports/{id}", tag = "import",
-    params(("id" = i64, Path, description = "Import id")),
-    security(("bearer" = [])),
-    responses(
-        (status = 200, body = ImportDetail),
-        (status = 400, description = "Bad id", body = ErrorBody),
-        NoToken,
-        (status = 404, description = "No such import", body = ErrorBody),
-    ))]
-pub async fn get_import(
-    State(state): State<AppState>,
-    user: AuthUser,
-    Id(id): Id<ImportId>,
-) -> ApiResult<Json<ImportDetail>> {
-    let import = import::status(&state.crm, &user.caller(), id).await?;
-    Ok(Json(import.into()))
+endpoint! {
+    /// One background import of the organization: its status, progress, first
+    /// rejected rows and, once completed, its report.
+    get "/api/imports/{id}" in "import" [params(("id" = i64, Path, description = "Import id"))]
+        => ImportDetail, 400 "Bad id", 404 "No such import";
+    async fn get_import(state, user: AuthUser, Id(id): Id<ImportId>) {
+        let import = import::status(&state.crm, &user.caller(), id).await?;
+        Ok(Json(import.into()))
+    }
 }

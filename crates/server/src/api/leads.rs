@@ -2,21 +2,18 @@
 //! change, delete), all through the generic mechanism.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use neuracrm_actions::records::List;
 use neuracrm_domain as d;
 use neuracrm_domain::{
     BoundedDate, BoundedTime, Cents, ContactId, LeadId, LeadPatch, LeadSource, LeadStatus, UserId,
 };
-use neuracrm_store::Sort;
 use neuracrm_store::leads::LeadFilter;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::AppState;
-use crate::http::error::ApiResult;
 use crate::http::resource::{Docs, Resource, crud, wire_types};
-use crate::http::wire::{list_query, page, page_type, vocab};
+use crate::http::wire::{list_query, page_type, record_out, vocab};
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     crud::<d::Lead>()
@@ -33,61 +30,35 @@ impl Resource for d::Lead {
     );
 
     const DOCS: Docs = Docs::new("lead", "leads");
-
-    fn new_from(body: CreateLead) -> d::NewLead {
-        body.into()
-    }
-
-    fn list_from(q: LeadQuery) -> ApiResult<List<d::Lead>> {
-        Ok(List {
-            page: page(q.limit, q.offset)?,
-            filter: LeadFilter {
-                status: q.status,
-                source: q.source,
-                owner_id: q.owner_id,
-                contact_id: q.contact_id,
-                category: q.category.map(|c| c.name().to_string()),
-                min_score: q.min_score,
-                max_score: q.max_score,
-                q: q.q,
-                created_from: q.created_from,
-                created_to: q.created_to,
-                with_factors: q.include_factors.unwrap_or(false),
-            },
-            sort: Sort {
-                by: q.sort.unwrap_or_default(),
-                dir: q.order.unwrap_or_default(),
-            },
-        })
-    }
 }
 
-/// A lead with its latest score.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct LeadOut {
-    id: i64,
-    organization_id: i64,
-    contact_id: Option<i64>,
-    owner_id: Option<i64>,
-    title: String,
-    description: Option<String>,
-    #[schema(value_type = vocab::LeadStatus)]
-    status: LeadStatus,
-    #[schema(value_type = vocab::LeadSource)]
-    source: LeadSource,
-    #[schema(minimum = 0, maximum = 1_000_000_000_000_000_i64)]
-    budget_cents: Option<i64>,
-    expected_decision: Option<NaiveDate>,
-    score: Option<f64>,
-    /// The factor breakdown behind the score.
-    #[schema(value_type = Option<Object>)]
-    score_factors: Option<FactorsOut>,
-    score_confidence: Option<f64>,
-    score_category: Option<String>,
-    score_updated_at: Option<DateTime<Utc>>,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
-}
+record_out!(
+    /// A lead with its latest score.
+    LeadOut from d::Lead as l {
+        id: i64,
+        organization_id: i64,
+        contact_id: Option<i64>,
+        owner_id: Option<i64>,
+        title: String,
+        description: Option<String>,
+        #[schema(value_type = vocab::LeadStatus)]
+        status: LeadStatus,
+        #[schema(value_type = vocab::LeadSource)]
+        source: LeadSource,
+        #[schema(minimum = 0, maximum = 1_000_000_000_000_000_i64)]
+        budget_cents: Option<i64>,
+        expected_decision: Option<NaiveDate>,
+        score: Option<f64>,
+        /// The factor breakdown behind the score.
+        #[schema(value_type = Option<Object>)]
+        score_factors: Option<FactorsOut> = l.score_factors.map(|v| rendered_factors(l.id, v)),
+        score_confidence: Option<f64>,
+        score_category: Option<String>,
+        score_updated_at: Option<DateTime<Utc>>,
+        created_at: DateTime<Utc>,
+        updated_at: DateTime<Utc>,
+    }
+);
 
 /// A lead's score breakdown as users read it.
 #[derive(Debug, Serialize)]
@@ -112,30 +83,6 @@ fn rendered_factors(lead: LeadId, stored: serde_json::Value) -> FactorsOut {
     }
 }
 
-impl From<d::Lead> for LeadOut {
-    fn from(l: d::Lead) -> Self {
-        LeadOut {
-            id: l.id.0,
-            organization_id: l.organization_id.0,
-            contact_id: l.contact_id.map(|c| c.0),
-            owner_id: l.owner_id.map(|u| u.0),
-            title: l.title,
-            description: l.description,
-            status: l.status,
-            source: l.source,
-            budget_cents: l.budget_cents.map(Cents::get),
-            expected_decision: l.expected_decision,
-            score: l.score,
-            score_factors: l.score_factors.map(|v| rendered_factors(l.id, v)),
-            score_confidence: l.score_confidence,
-            score_category: l.score_category,
-            score_updated_at: l.score_updated_at,
-            created_at: l.created_at,
-            updated_at: l.updated_at,
-        }
-    }
-}
-
 page_type!(
     /// A page of leads.
     LeadPage, LeadOut, d::Lead
@@ -148,26 +95,19 @@ pub struct CreateLead {
     /// Short title.
     #[schema(min_length = 1, max_length = 200)]
     pub title: String,
-    #[serde(default)]
     #[schema(value_type = Option<i64>)]
     contact_id: Option<ContactId>,
-    #[serde(default)]
     #[schema(value_type = Option<i64>)]
     owner_id: Option<UserId>,
-    #[serde(default)]
     description: Option<String>,
     /// Defaults to `new`.
-    #[serde(default)]
     #[schema(value_type = Option<vocab::LeadStatus>)]
     status: Option<LeadStatus>,
     /// Defaults to `other`.
-    #[serde(default)]
     #[schema(value_type = Option<vocab::LeadSource>)]
     source: Option<LeadSource>,
-    #[serde(default)]
     #[schema(value_type = Option<i64>, minimum = 0, maximum = 1_000_000_000_000_000_i64)]
     budget_cents: Option<Cents>,
-    #[serde(default)]
     #[schema(value_type = Option<NaiveDate>)]
     expected_decision: Option<BoundedDate>,
 }
@@ -208,9 +148,10 @@ pub struct LeadPatchBody {
 
 list_query!(
     /// Filters, sorting and paging of the lead list.
-    LeadQuery,
+    LeadQuery => LeadFilter,
     sort: " Sort key (leads without a score, budget or decision date come last\nin either direction).",
-    vocab::LeadSortKey => neuracrm_store::leads::LeadSort {
+    vocab::LeadSortKey => neuracrm_store::leads::LeadSort,
+    {
         /// Substring of the title or the contact's name or company.
         pub q: Option<String>,
         /// Status.
@@ -227,7 +168,8 @@ list_query!(
         pub contact_id: Option<ContactId>,
         /// Score category.
         #[param(value_type = Option<vocab::ScoreCategory>)]
-        pub category: Option<neuracrm_scoring::Category>,
+        pub category: Option<neuracrm_scoring::Category>
+            => category = category.map(|c| c.name().to_string()),
         /// Smallest score.
         pub min_score: Option<f64>,
         /// Largest score.
@@ -241,6 +183,6 @@ list_query!(
         /// Include each lead's score breakdown (`score_factors`, about 1.8 KB a
         /// lead). Off by default: list items carry `score_factors: null`; the
         /// breakdown is on the lead itself and at `/api/leads/{id}/score`.
-        pub include_factors: Option<bool>,
+        pub include_factors: Option<bool> => with_factors = include_factors.unwrap_or(false),
     }
 );

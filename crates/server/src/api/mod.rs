@@ -1,6 +1,6 @@
 //! The JSON API: one module per area (its handlers and wire types
 //! together), collected with their OpenAPI descriptions into one router and
-//! one document. A new area is a module here and one line in [`api`].
+//! one document. A new area is a module and one name in `areas!`.
 
 use axum::Router;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -11,21 +11,36 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::AppState;
 use crate::http::wire::vocab;
 
-pub mod activities;
-pub mod auth;
-pub mod contacts;
-pub mod deals;
-pub mod events;
-pub mod forecast;
-pub mod forecasting_models;
 pub mod health;
-pub mod import;
-pub mod leads;
-pub mod scoring;
-pub mod segments;
-pub mod sentiment;
-pub mod sessions;
-pub mod users;
+
+/// Declares the areas, one module each, and merges their routes and
+/// OpenAPI descriptions, in this order, into [`api`].
+macro_rules! areas {
+    ($($area:ident),+ $(,)?) => {
+        $(pub mod $area;)+
+
+        fn merged(doc: utoipa::openapi::OpenApi) -> OpenApiRouter<AppState> {
+            OpenApiRouter::with_openapi(doc)$(.merge($area::router()))+
+        }
+    };
+}
+
+areas!(
+    auth,
+    users,
+    sessions,
+    contacts,
+    leads,
+    deals,
+    activities,
+    import,
+    sentiment,
+    forecast,
+    forecasting_models,
+    scoring,
+    segments,
+    events,
+);
 
 #[derive(OpenApi)]
 #[openapi(
@@ -81,22 +96,7 @@ impl Modify for BearerAuth {
 
 /// The API routes and their OpenAPI document.
 pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .merge(auth::router())
-        .merge(users::router())
-        .merge(sessions::router())
-        .merge(contacts::router())
-        .merge(leads::router())
-        .merge(deals::router())
-        .merge(activities::router())
-        .merge(import::router())
-        .merge(sentiment::router())
-        .merge(forecast::router())
-        .merge(forecasting_models::router())
-        .merge(scoring::router())
-        .merge(segments::router())
-        .merge(events::router())
-        .split_for_parts()
+    merged(ApiDoc::openapi()).split_for_parts()
 }
 
 /// Every route of the application: the API, `/api/openapi.json`, Swagger UI

@@ -6,7 +6,6 @@
 //! and the batch give the same answer for the same data; this module adds
 //! tenancy, roles, validation and the `lead_scored` events.
 
-use axum::extract::State;
 use chrono::{DateTime, Utc};
 use neuracrm_actions::scoring as actions;
 use neuracrm_domain::LeadId;
@@ -17,23 +16,23 @@ use neuracrm_scoring::{
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::http::auth::{AdminUser, AuthUser};
-use crate::http::error::{ApiError, ApiResult, ErrorBody};
+use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Id, Json, Query};
-use crate::http::openapi::NoToken;
+use crate::http::openapi::{endpoint, routes_of};
 use crate::http::wire::vocab::ScoreCategory;
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(score_lead, get_score))
-        .routes(routes!(score_history))
-        .routes(routes!(get_config, put_config))
-        .routes(routes!(preview_config))
-        .routes(routes!(run_scoring))
-        .routes(routes!(analytics))
+    routes_of!(
+        (score_lead, get_score),
+        score_history,
+        (get_config, put_config),
+        preview_config,
+        run_scoring,
+        analytics,
+    )
 }
 
 // ---------------------------------------------------------------- wire types
@@ -222,19 +221,36 @@ pub struct WeightsBody {
     pub ai_insights: f64,
 }
 
-impl From<Weights> for WeightsBody {
-    fn from(w: Weights) -> Self {
-        WeightsBody {
-            industry: w.industry,
-            company_size: w.company_size,
-            engagement: w.engagement,
-            decision_maker: w.decision_maker,
-            urgency: w.urgency,
-            budget_signals: w.budget_signals,
-            ai_insights: w.ai_insights,
+/// `From` both ways between an engine type and its body, which have the
+/// same fields.
+macro_rules! same_fields {
+    ($engine:ty, $body:ident { $($f:ident),* $(,)? }) => {
+        impl From<$engine> for $body {
+            fn from(x: $engine) -> Self {
+                $body { $($f: x.$f),* }
+            }
         }
-    }
+
+        impl From<$body> for $engine {
+            fn from(x: $body) -> Self {
+                Self { $($f: x.$f),* }
+            }
+        }
+    };
 }
+
+same_fields!(
+    Weights,
+    WeightsBody {
+        industry,
+        company_size,
+        engagement,
+        decision_maker,
+        urgency,
+        budget_signals,
+        ai_insights,
+    }
+);
 
 impl Default for WeightsBody {
     fn default() -> Self {
@@ -352,17 +368,8 @@ impl ScoringConfigBody {
     /// it with the same `actions::scoring::validate_config` (through
     /// `set_config` and `preview`).
     pub fn into_config(self) -> ScoringConfig {
-        let w = self.weights;
         ScoringConfig {
-            weights: Weights {
-                industry: w.industry,
-                company_size: w.company_size,
-                engagement: w.engagement,
-                decision_maker: w.decision_maker,
-                urgency: w.urgency,
-                budget_signals: w.budget_signals,
-                ai_insights: w.ai_insights,
-            },
+            weights: self.weights.into(),
             industries: IndustryTable {
                 rules: self
                     .industries
@@ -489,52 +496,34 @@ pub struct ScoringAnalyticsOut {
 
 // ---------------------------------------------------------------- handlers
 
-/// Scores the lead now with the organization's configuration, stores the
-/// score (and its history when it changed), publishes `lead_scored` when it
-/// changed, and returns the full breakdown.
-#[utoipa::path(post, path = "/api/leads/{id}/score", tag = "scoring",
-    params(("id" = i64, Path, description = "Lead id")),
-    security(("bearer" = [])),
-    responses(
-        (status = 200, body = ScoreBreakdown),
-        (status = 400, description = "Bad id", body = ErrorBody),
-        NoToken,
-        (status = 404, description = "No such lead", body = ErrorBody),
-    ))]
-pub async fn score_lead(
-    State(state): State<AppState>,
-    user: AuthUser,
-    Id(id): Id<LeadId>,
-) -> ApiResult<Json<ScoreBreakdown>> {
-    let now = Utc::now();
-    let scored = actions::score_now(&state.crm, &user.caller(), id, now).await?;
-    Ok(Json(ScoreBreakdown::new(id, &scored.score, now)?))
+endpoint! {
+    /// Scores the lead now with the organization's configuration, stores the
+    /// score (and its history when it changed), publishes `lead_scored` when it
+    /// changed, and returns the full breakdown.
+    post "/api/leads/{id}/score" in "scoring" [params(("id" = i64, Path, description = "Lead id"))]
+        => ScoreBreakdown, 400 "Bad id", 404 "No such lead";
+    async fn score_lead(state, user: AuthUser, Id(id): Id<LeadId>) {
+        let now = Utc::now();
+        let scored = actions::score_now(&state.crm, &user.caller(), id, now).await?;
+        Ok(Json(ScoreBreakdown::new(id, &scored.score, now)?))
+    }
 }
 
-/// The lead's stored score and breakdown (404 when it was never scored).
-#[utoipa::path(get, path = "/api/leads/{id}/score", tag = "scoring",
-    params(("id" = i64, Path, description = "Lead id")),
-    security(("bearer" = [])),
-    responses(
-        (status = 200, body = ScoreBreakdown),
-        (status = 400, description = "Bad id", body = ErrorBody),
-        NoToken,
-        (status = 404, description = "No such lead, or not scored yet", body = ErrorBody),
-    ))]
-pub async fn get_score(
-    State(state): State<AppState>,
-    user: AuthUser,
-    Id(id): Id<LeadId>,
-) -> ApiResult<Json<ScoreBreakdown>> {
-    let lead =
-        neuracrm_actions::records::get::<neuracrm_domain::Lead>(&state.crm, &user.caller(), id)
-            .await?;
-    ScoreBreakdown::stored(&lead)?.map(Json).ok_or_else(|| {
-        ApiError::NotFound(format!(
-            "score of lead {} (never scored: POST /api/leads/{}/score)",
-            id.0, id.0
-        ))
-    })
+endpoint! {
+    /// The lead's stored score and breakdown (404 when it was never scored).
+    get "/api/leads/{id}/score" in "scoring" [params(("id" = i64, Path, description = "Lead id"))]
+        => ScoreBreakdown, 400 "Bad id", 404 "No such lead, or not scored yet";
+    async fn get_score(state, user: AuthUser, Id(id): Id<LeadId>) {
+        let lead =
+            neuracrm_actions::records::get::<neuracrm_domain::Lead>(&state.crm, &user.caller(), id)
+                .await?;
+        ScoreBreakdown::stored(&lead)?.map(Json).ok_or_else(|| {
+            ApiError::NotFound(format!(
+                "score of lead {} (never scored: POST /api/leads/{}/score)",
+                id.0, id.0
+            ))
+        })
+    }
 }
 
 impl ScoreBreakdown {
@@ -561,81 +550,59 @@ impl ScoreBreakdown {
     }
 }
 
-/// The lead's score history, newest first: one entry per change of score.
-#[utoipa::path(get, path = "/api/leads/{id}/score/history", tag = "scoring",
-    params(("id" = i64, Path, description = "Lead id"), HistoryQuery),
-    security(("bearer" = [])),
-    responses(
-        (status = 200, body = ScoreHistoryOut),
-        (status = 400, description = "Bad id or limit", body = ErrorBody),
-        NoToken,
-        (status = 404, description = "No such lead", body = ErrorBody),
-    ))]
-pub async fn score_history(
-    State(state): State<AppState>,
-    user: AuthUser,
-    Id(id): Id<LeadId>,
-    Query(q): Query<HistoryQuery>,
-) -> ApiResult<Json<ScoreHistoryOut>> {
-    let limit = q.limit.unwrap_or(100);
-    let items = actions::history(&state.crm, &user.caller(), id, limit)
-        .await?
-        .into_iter()
-        .map(|p| ScorePointOut {
-            score: p.score,
-            category: p.category,
-            confidence: p.confidence,
-            scored_at: p.scored_at,
-        })
-        .collect();
-    Ok(Json(ScoreHistoryOut {
-        lead_id: id.0,
-        items,
-    }))
+endpoint! {
+    /// The lead's score history, newest first: one entry per change of score.
+    get "/api/leads/{id}/score/history" in "scoring"
+        [params(("id" = i64, Path, description = "Lead id"), HistoryQuery)]
+        => ScoreHistoryOut, 400 "Bad id or limit", 404 "No such lead";
+    async fn score_history(state, user: AuthUser, Id(id): Id<LeadId>, Query(q): Query<HistoryQuery>) {
+        let limit = q.limit.unwrap_or(100);
+        let items = actions::history(&state.crm, &user.caller(), id, limit)
+            .await?
+            .into_iter()
+            .map(|p| ScorePointOut {
+                score: p.score,
+                category: p.category,
+                confidence: p.confidence,
+                scored_at: p.scored_at,
+            })
+            .collect();
+        Ok(Json(ScoreHistoryOut {
+            lead_id: id.0,
+            items,
+        }))
+    }
 }
 
-/// The organization's scoring configuration (defaults where it changed
-/// nothing).
-#[utoipa::path(get, path = "/api/scoring/config", tag = "scoring",
-    security(("bearer" = [])),
-    responses(
-        (status = 200, body = ScoringConfigBody),
-        NoToken,
-    ))]
-pub async fn get_config(
-    State(state): State<AppState>,
-    user: AuthUser,
-) -> ApiResult<Json<ScoringConfigBody>> {
-    let config = actions::config(&state.crm, &user.caller()).await?;
-    Ok(Json(config.into()))
+endpoint! {
+    /// The organization's scoring configuration (defaults where it changed
+    /// nothing).
+    get "/api/scoring/config" in "scoring" => ScoringConfigBody;
+    async fn get_config(state, user: AuthUser) {
+        let config = actions::config(&state.crm, &user.caller()).await?;
+        Ok(Json(config.into()))
+    }
 }
 
-/// Replaces the organization's scoring configuration (admins only). The body
-/// is validated (weights 0–1 summing to 1, thresholds ordered, industry
-/// table well formed; 422 naming the field) and every lead of the
-/// organization is marked for re-scoring by the next batch.
-#[utoipa::path(put, path = "/api/scoring/config", tag = "scoring",
-    request_body = ScoringConfigBody,
-    security(("bearer" = [])),
-    responses(
-        (status = 200, body = ScoringConfigUpdated),
-        (status = 400, description = "Malformed body", body = ErrorBody),
-        NoToken,
-        (status = 403, description = "Not an admin", body = ErrorBody),
-        (status = 415, description = "Not JSON", body = ErrorBody),
-        (status = 422, description = "Invalid configuration; `field` names it", body = ErrorBody),
-    ))]
-pub async fn put_config(
-    State(state): State<AppState>,
-    AdminUser(admin): AdminUser,
-    Json(body): Json<ScoringConfigBody>,
-) -> ApiResult<Json<ScoringConfigUpdated>> {
-    let config = body.into_config();
-    let marked = actions::set_config(&state.crm, &admin.caller(), &config).await?;
-    Ok(Json(ScoringConfigUpdated {
-        config: config.into(),
-        leads_marked_for_rescoring: marked,
-    }))
+endpoint! {
+    /// Replaces the organization's scoring configuration (admins only). The body
+    /// is validated (weights 0–1 summing to 1, thresholds ordered, industry
+    /// table well formed; 422 naming the field) and every lead of the
+    /// organization is marked for re-scoring by the next batch.
+    put "/api/scoring/config" in "scoring" [request_body = ScoringConfigBody]
+        => ScoringConfigUpdated,
+        400 "Malformed body",
+        403 "Not an admin",
+        415 "Not JSON",
+        422 "Invalid configuration; `field` names it";
+    async fn put_config(state, AdminUser(admin): AdminUser, Json(body): Json<ScoringConfigBody>) {
+        let config = body.into_config();
+        let marked = actions::set_config(&state.crm, &admin.caller(), &config).await?;
+        Ok(Json(ScoringConfigUpdated {
+            config: config.into(),
+            leads_marked_for_rescoring: marked,
+        }))
+    }
 }
 
 /// How many leads a preview scores.
@@ -696,139 +663,125 @@ impl From<actions::Previewed> for PreviewedLeadOut {
     }
 }
 
-/// Scores a sample of the organization's leads (the most recently created)
-/// with the configuration in the body, validated exactly as `PUT
-/// /api/scoring/config` validates it, and returns each lead's stored score
-/// beside the one the configuration would give it. Nothing is stored (admins
-/// only). Buying intent is the one each stored score read.
-#[utoipa::path(post, path = "/api/scoring/config/preview", tag = "scoring",
-    params(PreviewQuery),
-    request_body = ScoringConfigBody,
-    security(("bearer" = [])),
-    responses(
-        (status = 200, body = ScoringPreviewOut),
-        (status = 400, description = "Malformed body or bad sample", body = ErrorBody),
-        NoToken,
-        (status = 403, description = "Not an admin", body = ErrorBody),
-        (status = 415, description = "Not JSON", body = ErrorBody),
-        (status = 422, description = "Invalid configuration; `field` names it", body = ErrorBody),
-    ))]
-pub async fn preview_config(
-    State(state): State<AppState>,
-    AdminUser(admin): AdminUser,
-    Query(q): Query<PreviewQuery>,
-    Json(body): Json<ScoringConfigBody>,
-) -> ApiResult<Json<ScoringPreviewOut>> {
-    let items = actions::preview(
-        &state.crm,
-        &admin.caller(),
-        &body.into_config(),
-        q.sample.unwrap_or(actions::PREVIEW_DEFAULT),
-        Utc::now(),
-    )
-    .await?;
-    Ok(Json(ScoringPreviewOut {
-        items: items.into_iter().map(Into::into).collect(),
-    }))
+endpoint! {
+    /// Scores a sample of the organization's leads (the most recently created)
+    /// with the configuration in the body, validated exactly as `PUT
+    /// /api/scoring/config` validates it, and returns each lead's stored score
+    /// beside the one the configuration would give it. Nothing is stored (admins
+    /// only). Buying intent is the one each stored score read.
+    post "/api/scoring/config/preview" in "scoring"
+        [params(PreviewQuery), request_body = ScoringConfigBody]
+        => ScoringPreviewOut,
+        400 "Malformed body or bad sample",
+        403 "Not an admin",
+        415 "Not JSON",
+        422 "Invalid configuration; `field` names it";
+    async fn preview_config(
+        state,
+        AdminUser(admin): AdminUser,
+        Query(q): Query<PreviewQuery>,
+        Json(body): Json<ScoringConfigBody>
+    ) {
+        let sample = q.sample.unwrap_or(actions::PREVIEW_DEFAULT);
+        let config = body.into_config();
+        let items = actions::preview(&state.crm, &admin.caller(), &config, sample, Utc::now()).await?;
+        Ok(Json(ScoringPreviewOut {
+            items: items.into_iter().map(Into::into).collect(),
+        }))
+    }
 }
 
-/// Runs a scoring batch for the organization now (admins and managers) and
-/// returns its summary: leads never scored, older than 7 days or changed
-/// since are scored; each changed score publishes `lead_scored`.
-#[utoipa::path(post, path = "/api/scoring/run", tag = "scoring",
-    security(("bearer" = [])),
-    responses(
-        (status = 200, body = ScoringRunOut),
-        NoToken,
-        (status = 403, description = "Reps cannot start batches", body = ErrorBody),
-    ))]
-pub async fn run_scoring(
-    State(state): State<AppState>,
-    user: AuthUser,
-) -> ApiResult<Json<ScoringRunOut>> {
-    let s = actions::run(&state.crm, &user.caller()).await?;
-    Ok(Json(ScoringRunOut {
-        status: if s.failed == 0 {
-            "completed"
-        } else {
-            "completed_with_failures"
-        }
-        .into(),
-        total_processed: s.total_processed,
-        successful: s.successful,
-        failed: s.failed,
-        seconds: s.seconds,
-    }))
+endpoint! {
+    /// Runs a scoring batch for the organization now (admins and managers) and
+    /// returns its summary: leads never scored, older than 7 days or changed
+    /// since are scored; each changed score publishes `lead_scored`.
+    post "/api/scoring/run" in "scoring"
+        => ScoringRunOut, 403 "Reps cannot start batches";
+    async fn run_scoring(state, user: AuthUser) {
+        let s = actions::run(&state.crm, &user.caller()).await?;
+        Ok(Json(ScoringRunOut {
+            status: if s.failed == 0 {
+                "completed"
+            } else {
+                "completed_with_failures"
+            }
+            .into(),
+            total_processed: s.total_processed,
+            successful: s.successful,
+            failed: s.failed,
+            seconds: s.seconds,
+        }))
+    }
 }
 
-/// Scoring analytics: leads per category, average score per source and per
-/// industry, and the leads whose score moved most in the last 7 days.
-#[utoipa::path(get, path = "/api/scoring/analytics", tag = "scoring",
-    security(("bearer" = [])),
-    responses(
-        (status = 200, body = ScoringAnalyticsOut),
-        NoToken,
-    ))]
-pub async fn analytics(
-    State(state): State<AppState>,
-    user: AuthUser,
-) -> ApiResult<Json<ScoringAnalyticsOut>> {
-    let a = actions::analytics(&state.crm, &user.caller()).await?;
-    let count = |word: &str| {
-        a.distribution
+endpoint! {
+    /// Scoring analytics: leads per category, average score per source and per
+    /// industry, and the leads whose score moved most in the last 7 days.
+    get "/api/scoring/analytics" in "scoring" => ScoringAnalyticsOut;
+    async fn analytics(state, user: AuthUser) {
+        let a = actions::analytics(&state.crm, &user.caller()).await?;
+        Ok(Json(ScoringAnalyticsOut::from(a)))
+    }
+}
+
+impl From<neuracrm_store::scoring::ScoringAnalytics> for ScoringAnalyticsOut {
+    fn from(a: neuracrm_store::scoring::ScoringAnalytics) -> Self {
+        let count = |word: &str| {
+            a.distribution
+                .iter()
+                .filter(|c| c.category.as_deref() == Some(word))
+                .map(|c| c.leads)
+                .sum::<i64>()
+        };
+        let distribution = ["hot", "warm", "lukewarm", "cold"]
+            .into_iter()
+            .map(|word| CategoryCountOut {
+                category: word.into(),
+                leads: count(word),
+            })
+            .collect();
+        let unscored = a
+            .distribution
             .iter()
-            .filter(|c| c.category.as_deref() == Some(word))
+            .filter(|c| c.category.is_none())
             .map(|c| c.leads)
-            .sum::<i64>()
-    };
-    let distribution = ["hot", "warm", "lukewarm", "cold"]
-        .into_iter()
-        .map(|word| CategoryCountOut {
-            category: word.into(),
-            leads: count(word),
-        })
-        .collect();
-    let unscored = a
-        .distribution
-        .iter()
-        .filter(|c| c.category.is_none())
-        .map(|c| c.leads)
-        .sum();
-    Ok(Json(ScoringAnalyticsOut {
-        window_days: actions::WINDOW_DAYS,
-        distribution,
-        unscored,
-        by_source: a
-            .by_source
-            .into_iter()
-            .map(|g| SourceScoreOut {
-                source: g.key.unwrap_or_default(),
-                leads: g.leads,
-                scored: g.scored,
-                average_score: g.average_score,
-            })
-            .collect(),
-        by_industry: a
-            .by_industry
-            .into_iter()
-            .map(|g| IndustryScoreOut {
-                industry: g.key,
-                leads: g.leads,
-                scored: g.scored,
-                average_score: g.average_score,
-            })
-            .collect(),
-        top_movers: a
-            .top_movers
-            .into_iter()
-            .map(|m| ScoreMoveOut {
-                lead_id: m.lead_id,
-                title: m.title,
-                old_score: m.old_score,
-                new_score: m.new_score,
-                change: ((m.new_score - m.old_score) * 100.0).round() / 100.0,
-                category: m.category,
-            })
-            .collect(),
-    }))
+            .sum();
+        ScoringAnalyticsOut {
+            window_days: actions::WINDOW_DAYS,
+            distribution,
+            unscored,
+            by_source: a
+                .by_source
+                .into_iter()
+                .map(|g| SourceScoreOut {
+                    source: g.key.unwrap_or_default(),
+                    leads: g.leads,
+                    scored: g.scored,
+                    average_score: g.average_score,
+                })
+                .collect(),
+            by_industry: a
+                .by_industry
+                .into_iter()
+                .map(|g| IndustryScoreOut {
+                    industry: g.key,
+                    leads: g.leads,
+                    scored: g.scored,
+                    average_score: g.average_score,
+                })
+                .collect(),
+            top_movers: a
+                .top_movers
+                .into_iter()
+                .map(|m| ScoreMoveOut {
+                    lead_id: m.lead_id,
+                    title: m.title,
+                    old_score: m.old_score,
+                    new_score: m.new_score,
+                    change: ((m.new_score - m.old_score) * 100.0).round() / 100.0,
+                    category: m.category,
+                })
+                .collect(),
+        }
+    }
 }

@@ -5,7 +5,6 @@
 
 use axum::extract::State;
 use chrono::{DateTime, Utc};
-use neuracrm_actions::records::List;
 use neuracrm_actions::segments::{self, Member, Preview, SegmentStats};
 use neuracrm_domain as d;
 use neuracrm_domain::SegmentId;
@@ -21,7 +20,7 @@ use crate::http::error::{ApiResult, ErrorBody};
 use crate::http::extract::{Id, Json, Query};
 use crate::http::openapi::NoToken;
 use crate::http::resource::{Docs, Resource, SUMMARIES, Summaries, crud, wire_types};
-use crate::http::wire::{PageQuery, list_query, page, page_type};
+use crate::http::wire::{PageQuery, page, page_type};
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     crud::<d::Segment>()
@@ -39,7 +38,7 @@ impl Resource for d::Segment {
         CreateSegment,
         d::SegmentPatch,
         SegmentPatchBody,
-        SegmentQuery
+        PageQuery
     );
 
     const DOCS: Docs = Docs::new("segment", "segments")
@@ -57,21 +56,16 @@ impl Resource for d::Segment {
             "Invalid field; `field` names the place in the rule",
         );
 
-    fn new_from(body: CreateSegment) -> d::NewSegment {
+}
+
+impl From<CreateSegment> for d::NewSegment {
+    fn from(body: CreateSegment) -> Self {
         d::NewSegment {
             name: body.name,
             description: body.description,
             kind: body.kind,
             rule: body.rule,
         }
-    }
-
-    fn list_from(q: SegmentQuery) -> ApiResult<List<d::Segment>> {
-        Ok(List {
-            page: page(q.limit, q.offset)?,
-            filter: (),
-            sort: (),
-        })
     }
 }
 
@@ -156,11 +150,6 @@ pub struct SegmentPatchBody {
     #[schema(nullable = false, value_type = Option<Object>)]
     rule: Option<serde_json::Value>,
 }
-
-list_query!(
-    /// Paging of the segment list (newest first).
-    SegmentQuery {}
-);
 
 /// A rule to try without saving it.
 #[derive(Debug, Deserialize, ToSchema)]

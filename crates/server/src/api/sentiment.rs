@@ -7,6 +7,7 @@
 //! (`max_body_bytes`, 2 MiB by default) applies on top.
 
 use chrono::{DateTime, Datelike, Duration, Months, NaiveDate, Utc};
+use neuracrm_actions::Caller;
 use neuracrm_actions::sentiment as actions;
 use neuracrm_domain::{ActivityType, ContactId, LeadId};
 use neuracrm_sentiment::{Analysis, Method};
@@ -18,9 +19,9 @@ use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::http::auth::AuthUser;
-use crate::http::error::{ApiError, ApiResult, ErrorBody};
+use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Json, Query};
-use crate::http::openapi::NoToken;
+use crate::http::openapi::endpoint;
 use crate::http::wire::{SentimentLabel, SentimentMethod};
 
 /// Most texts in one request.
@@ -146,29 +147,23 @@ fn texts_of(body: AnalyzeRequest) -> ApiResult<Vec<String>> {
     }
 }
 
-/// Analyses one text or a batch with the organization's analyser (its
-/// trained model when configured, VADER otherwise).
-#[utoipa::path(post, path = "/api/sentiment/analyze", tag = "sentiment", request_body = AnalyzeRequest,
-    security(("bearer" = [])),
-    responses(
-        (status = 200, body = AnalyzeResponse),
-        (status = 400, description = "Malformed body", body = ErrorBody),
-        NoToken,
-        (status = 413, description = "Body larger than the server's limit", body = ErrorBody),
-        (status = 422, description = "No text, both `text` and `texts`, an empty or too long text, or more than 1,000 texts (the field is named)", body = ErrorBody),
-    ))]
-pub async fn analyze(
-    state: axum::extract::State<AppState>,
-    user: AuthUser,
-    Json(body): Json<AnalyzeRequest>,
-) -> ApiResult<Json<AnalyzeResponse>> {
-    let texts = texts_of(body)?;
-    let n = texts.len();
-    let results = actions::analyze(&state.crm, &user.caller(), texts).await?;
-    debug_assert_eq!(results.len(), n);
-    Ok(Json(AnalyzeResponse {
-        results: results.iter().map(SentimentOut::from).collect(),
-    }))
+endpoint! {
+    /// Analyses one text or a batch with the organization's analyser (its
+    /// trained model when configured, VADER otherwise).
+    post "/api/sentiment/analyze" in "sentiment" [request_body = AnalyzeRequest]
+        => AnalyzeResponse,
+        400 "Malformed body",
+        413 "Body larger than the server's limit",
+        422 "No text, both `text` and `texts`, an empty or too long text, or more than 1,000 texts (the field is named)";
+    async fn analyze(state, user: AuthUser, Json(body): Json<AnalyzeRequest>) {
+        let texts = texts_of(body)?;
+        let n = texts.len();
+        let results = actions::analyze(&state.crm, &user.caller(), texts).await?;
+        debug_assert_eq!(results.len(), n);
+        Ok(Json(AnalyzeResponse {
+            results: results.iter().map(SentimentOut::from).collect(),
+        }))
+    }
 }
 
 /// The summary's time span: 30 or 90 days in weeks, 365 days in months.
@@ -337,29 +332,31 @@ pub(crate) fn excerpt(body: Option<&str>) -> String {
     cut
 }
 
-/// The trend of the stored sentiment of the organization's activities (or a
-/// contact's, or a lead's) per week or month, and the most negative ones.
-#[utoipa::path(get, path = "/api/sentiment/summary", tag = "sentiment", params(SummaryQuery),
-    security(("bearer" = [])),
-    responses(
-        (status = 200, body = SentimentSummary),
-        (status = 400, description = "Bad query (unknown period, both contact_id and lead_id, ...)", body = ErrorBody),
-        NoToken,
-        (status = 404, description = "No such contact or lead", body = ErrorBody),
-    ))]
-pub async fn summary(
-    state: axum::extract::State<AppState>,
-    user: AuthUser,
-    Query(q): Query<SummaryQuery>,
-) -> ApiResult<Json<SentimentSummary>> {
-    let caller = user.caller();
-    let scope = actions::scope(&state.crm, &caller, q.contact_id, q.lead_id).await?;
+endpoint! {
+    /// The trend of the stored sentiment of the organization's activities (or a
+    /// contact's, or a lead's) per week or month, and the most negative ones.
+    get "/api/sentiment/summary" in "sentiment" [params(SummaryQuery)]
+        => SentimentSummary,
+        400 "Bad query (unknown period, both contact_id and lead_id, ...)",
+        404 "No such contact or lead";
+    async fn summary(state, user: AuthUser, Query(q): Query<SummaryQuery>) {
+        Ok(Json(summarize(&state, &user.caller(), q).await?))
+    }
+}
+
+/// The summary of the activities `q` asks about, as of now.
+async fn summarize(
+    state: &AppState,
+    caller: &Caller,
+    q: SummaryQuery,
+) -> ApiResult<SentimentSummary> {
+    let scope = actions::scope(&state.crm, caller, q.contact_id, q.lead_id).await?;
     let period = q.period.unwrap_or_default();
     let g = period.granularity();
     let to = Utc::now();
     let from = to - Duration::days(period.days());
     let (rows, negatives) =
-        actions::trend(&state.crm, &caller, scope, from, to, g, MOST_NEGATIVE).await?;
+        actions::trend(&state.crm, caller, scope, from, to, g, MOST_NEGATIVE).await?;
 
     let mut buckets: std::collections::BTreeMap<NaiveDate, SentimentCounts> =
         bucket_starts(from.date_naive(), to.date_naive(), g)
@@ -403,7 +400,7 @@ pub async fn summary(
             })
         })
         .collect::<ApiResult<Vec<_>>>()?;
-    Ok(Json(SentimentSummary {
+    Ok(SentimentSummary {
         period,
         granularity: match g {
             Granularity::Week => BucketWidth::Week,
@@ -419,7 +416,7 @@ pub async fn summary(
             .map(|(start, counts)| SentimentBucket { start, counts })
             .collect(),
         most_negative,
-    }))
+    })
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ use crate::AppState;
 use crate::http::auth::AdminUser;
 use crate::http::error::{ApiError, ApiResult, ErrorBody};
 use crate::http::extract::{Id, Json};
+use crate::http::openapi::endpoint;
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -63,26 +64,16 @@ pub struct SessionList {
     items: Vec<SessionOut>,
 }
 
-/// Lists a user's live sessions (admins only).
-#[utoipa::path(get, path = "/api/users/{id}/sessions", tag = "users",
-    params(("id" = i64, Path, description = "User id")),
-    security(("bearer" = [])),
-    responses(
-        (status = 200, body = SessionList),
-        (status = 400, description = "Bad id", body = ErrorBody),
-        (status = 401, description = "No valid token", body = ErrorBody),
-        (status = 403, description = "Not an admin", body = ErrorBody),
-        (status = 404, description = "No such user", body = ErrorBody),
-    ))]
-pub async fn list_sessions(
-    State(state): State<AppState>,
-    AdminUser(admin): AdminUser,
-    Id(user): Id<UserId>,
-) -> ApiResult<Json<SessionList>> {
-    let items = sessions::list(&state.crm, &admin.caller(), user).await?;
-    Ok(Json(SessionList {
-        items: items.into_iter().map(SessionOut::from).collect(),
-    }))
+endpoint! {
+    /// Lists a user's live sessions (admins only).
+    get "/api/users/{id}/sessions" in "users" [params(("id" = i64, Path, description = "User id"))]
+        => SessionList, 400 "Bad id", 403 "Not an admin", 404 "No such user";
+    async fn list_sessions(state, AdminUser(admin): AdminUser, Id(user): Id<UserId>) {
+        let items = sessions::list(&state.crm, &admin.caller(), user).await?;
+        Ok(Json(SessionList {
+            items: items.into_iter().map(SessionOut::from).collect(),
+        }))
+    }
 }
 
 /// Revokes a session of a user, with every token of its sign-in (admins

@@ -3,7 +3,6 @@
 //! admin's demoting or deleting themselves).
 
 use chrono::{DateTime, Utc};
-use neuracrm_actions::records::List;
 use neuracrm_actions::users::{AccountPatch, NewAccount};
 use neuracrm_domain as d;
 use neuracrm_domain::{Email, Role};
@@ -12,9 +11,8 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::AppState;
-use crate::http::error::ApiResult;
 use crate::http::resource::{Conflicts, Docs, Resource, Summaries, crud, wire_types};
-use crate::http::wire::{PageQuery, page, page_type, vocab};
+use crate::http::wire::{PageQuery, page_type, record_out, vocab};
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     crud::<d::User>()
@@ -40,51 +38,20 @@ impl Resource for d::User {
             update: Some("An admin cannot demote themselves"),
             delete: Some("An admin cannot delete themselves"),
         });
-
-    fn new_from(body: CreateUser) -> NewAccount {
-        NewAccount {
-            user: d::NewUser {
-                email: body.email,
-                name: body.name,
-                role: body.role,
-            },
-            password: body.password,
-        }
-    }
-
-    fn list_from(q: PageQuery) -> ApiResult<List<d::User>> {
-        Ok(List {
-            page: page(q.limit, q.offset)?,
-            filter: (),
-            sort: (),
-        })
-    }
 }
 
-/// A user (never with a password hash).
-#[derive(Debug, Serialize, ToSchema)]
-pub struct UserOut {
-    id: i64,
-    organization_id: i64,
-    email: String,
-    name: String,
-    #[schema(value_type = vocab::Role)]
-    role: Role,
-    created_at: DateTime<Utc>,
-}
-
-impl From<d::User> for UserOut {
-    fn from(u: d::User) -> Self {
-        UserOut {
-            id: u.id.0,
-            organization_id: u.organization_id.0,
-            email: u.email.into(),
-            name: u.name,
-            role: u.role,
-            created_at: u.created_at,
-        }
+record_out!(
+    /// A user (never with a password hash).
+    UserOut from d::User as u {
+        id: i64,
+        organization_id: i64,
+        email: String,
+        name: String,
+        #[schema(value_type = vocab::Role)]
+        role: Role,
+        created_at: DateTime<Utc>,
     }
-}
+);
 
 page_type!(
     /// A page of users.
@@ -107,6 +74,19 @@ pub struct CreateUser {
     /// Initial password, at least 8 characters.
     #[schema(min_length = 8, max_length = 256)]
     pub password: String,
+}
+
+impl From<CreateUser> for NewAccount {
+    fn from(body: CreateUser) -> Self {
+        NewAccount {
+            user: d::NewUser {
+                email: body.email,
+                name: body.name,
+                role: body.role,
+            },
+            password: body.password,
+        }
+    }
 }
 
 /// A change of a user.

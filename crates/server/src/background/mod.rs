@@ -106,64 +106,54 @@ impl Drop for Background {
     }
 }
 
-/// The periodic scoring batch: every `interval_secs`, one instance (claimed
-/// through `job_runs`) runs [`scheduled_run`].
-fn scoring_periodic(crm: &Crm, interval_secs: u64) -> JoinHandle<()> {
+/// Runs `task` with the app's `Crm` as the periodic job `job`: every
+/// `every`, on the one instance that claims the slot in `job_runs`.
+fn periodic<F, Fut>(crm: &Crm, job: &'static str, every: Duration, task: F) -> JoinHandle<()>
+where
+    F: Fn(Crm) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<String, neuracrm_jobs::JobError>> + Send + 'static,
+{
     let crm = crm.clone();
-    let every = Duration::from_secs(interval_secs.max(1));
     tokio::spawn(run_periodic(
         crm.store.clone(),
         instance_name(),
-        JOB,
+        job,
         every,
-        move || {
-            let crm = crm.clone();
-            async move { scheduled_run(&crm.store, crm.events.as_ref(), &crm.intent, Utc::now()).await }
-        },
+        move || task(crm.clone()),
     ))
 }
 
 /// The refresh of every dynamic segment (every `interval_secs`, at least a
 /// minute), claimed through `job_runs`.
 fn segments_periodic(crm: &Crm, interval_secs: u64) -> JoinHandle<()> {
-    let crm = crm.clone();
     let every = Duration::from_secs(interval_secs.max(60));
-    tokio::spawn(run_periodic(
-        crm.store.clone(),
-        instance_name(),
+    periodic(
+        crm,
         neuracrm_actions::segments::JOB,
         every,
-        move || {
-            let crm = crm.clone();
-            async move {
-                neuracrm_actions::segments::scheduled_run(
-                    &crm.store,
-                    crm.events.as_ref(),
-                    Utc::now(),
-                )
+        |crm| async move {
+            neuracrm_actions::segments::scheduled_run(&crm.store, crm.events.as_ref(), Utc::now())
                 .await
-            }
         },
-    ))
+    )
+}
+
+/// The periodic scoring batch: every `interval_secs`, one instance (claimed
+/// through `job_runs`) runs [`scheduled_run`].
+fn scoring_periodic(crm: &Crm, interval_secs: u64) -> JoinHandle<()> {
+    let every = Duration::from_secs(interval_secs.max(1));
+    periodic(crm, JOB, every, |crm| async move {
+        scheduled_run(&crm.store, crm.events.as_ref(), &crm.intent, Utc::now()).await
+    })
 }
 
 /// The daily forecast cycle (every `interval_secs`, at least a minute).
 fn forecast_cycle(crm: &Crm, interval_secs: u64) -> JoinHandle<()> {
-    let crm = crm.clone();
     let every = Duration::from_secs(interval_secs.max(60));
-    tokio::spawn(run_periodic(
-        crm.store.clone(),
-        instance_name(),
-        "forecast_cycle",
-        every,
-        move || {
-            let crm = crm.clone();
-            async move {
-                let opts = neuracrm_jobs::forecasting::CycleOptions::default();
-                neuracrm_jobs::forecasting::run_cycle(&crm.store, crm.events.as_ref(), &opts)
-                    .await
-                    .map(|s| s.line())
-            }
-        },
-    ))
+    periodic(crm, "forecast_cycle", every, |crm| async move {
+        let opts = neuracrm_jobs::forecasting::CycleOptions::default();
+        neuracrm_jobs::forecasting::run_cycle(&crm.store, crm.events.as_ref(), &opts)
+            .await
+            .map(|s| s.line())
+    })
 }

@@ -28,3 +28,58 @@ impl IntoResponses for NoToken {
         BTreeMap::from([("401".to_string(), error_response("No valid token").into())])
     }
 }
+
+/// Declares a hand-written JSON endpoint for a signed-in caller: its
+/// `#[utoipa::path]` and its handler, so that what every such endpoint says
+/// alike is written once. The path's operation has the bearer requirement,
+/// the 200 answer (`=> Out`), the shared 401 ([`NoToken`]) and the
+/// endpoint's own errors (`status "description"`, each with the error
+/// body); `[...]` holds the rest of the attribute (`params(...)`,
+/// `request_body = ...`). The handler takes the app state (bound to the
+/// first name of its argument list) and the extractors that follow, and
+/// answers `ApiResult<Json<Out>>`.
+///
+/// ```ignore
+/// endpoint! {
+///     /// One background import of the organization.
+///     get "/api/imports/{id}" in "import" [params(("id" = i64, Path, description = "Import id"))]
+///         => ImportDetail, 400 "Bad id", 404 "No such import";
+///     async fn get_import(state, user: AuthUser, Id(id): Id<ImportId>) {
+///         Ok(Json(import::status(&state.crm, &user.caller(), id).await?.into()))
+///     }
+/// }
+/// ```
+macro_rules! endpoint {
+    (
+        $(#[$doc:meta])*
+        $method:ident $path:literal in $tag:literal $([$($spec:tt)*])?
+            => $out:ident $(, $status:literal $description:literal)*;
+        async fn $name:ident($state:ident $(, $($args:tt)*)?) $body:block
+    ) => {
+        $(#[$doc])*
+        #[utoipa::path($method, path = $path, tag = $tag, $($($spec)*,)?
+            security(("bearer" = [])),
+            responses(
+                (status = 200, body = $out),
+                crate::http::openapi::NoToken,
+                $((status = $status, description = $description, body = crate::http::error::ErrorBody),)*
+            ))]
+        pub async fn $name(
+            axum::extract::State($state): axum::extract::State<$crate::AppState>,
+            $($($args)*)?
+        ) -> $crate::http::error::ApiResult<$crate::http::extract::Json<$out>> $body
+    };
+}
+pub(crate) use endpoint;
+
+/// An area's router of hand-written endpoints: one route per handler, or per
+/// parenthesised group of handlers of the same path.
+macro_rules! routes_of {
+    ($($route:tt),+ $(,)?) => {
+        utoipa_axum::router::OpenApiRouter::new()
+            $(.routes($crate::http::openapi::routes_of!(@route $route)))+
+    };
+    (@route ($($handler:ident),+)) => { utoipa_axum::routes!($($handler),+) };
+    (@route $handler:ident) => { utoipa_axum::routes!($handler) };
+}
+pub(crate) use routes_of;

@@ -8,6 +8,8 @@
 //! inputs, and patch bodies are the domain's `*Patch` types themselves,
 //! documented by `*PatchBody` mirrors.
 
+use chrono::{DateTime, NaiveDate, Utc};
+use neuracrm_domain as d;
 use neuracrm_sentiment::Label;
 use neuracrm_store::Page;
 use serde::{Deserialize, Serialize};
@@ -148,6 +150,90 @@ pub enum SentimentMethod {
     Model,
 }
 
+/// How a domain value is sent: a typed id as its number, an e-mail as its
+/// text, an amount as its cents, anything else as it is. Response types
+/// declared with `record_out!` convert their record field by field with it.
+pub trait Wire {
+    /// The value as sent.
+    type Out;
+    /// The value as sent.
+    fn wire(self) -> Self::Out;
+}
+
+macro_rules! wire_impls {
+    (ids: $($id:ty),*; as_is: $($t:ty),* $(,)?) => {
+        $(impl Wire for $id {
+            type Out = i64;
+            fn wire(self) -> i64 {
+                self.0
+            }
+        })*
+        $(impl Wire for $t {
+            type Out = $t;
+            fn wire(self) -> $t {
+                self
+            }
+        })*
+    };
+}
+
+wire_impls!(
+    ids: d::OrgId, d::UserId, d::ContactId, d::LeadId, d::DealId, d::ActivityId, d::ForecastModelId;
+    as_is: String, i64, f64, bool, DateTime<Utc>, NaiveDate, d::Role, d::LeadStatus,
+    d::LeadSource, d::DealStage, d::DealStatus, d::ActivityType, d::ForecastMetric,
+    d::ForecastAlgorithm,
+);
+
+impl Wire for d::Email {
+    type Out = String;
+    fn wire(self) -> String {
+        self.into()
+    }
+}
+
+impl Wire for d::Cents {
+    type Out = i64;
+    fn wire(self) -> i64 {
+        self.get()
+    }
+}
+
+impl<T: Wire> Wire for Option<T> {
+    type Out = Option<T::Out>;
+    fn wire(self) -> Option<T::Out> {
+        self.map(T::wire)
+    }
+}
+
+/// Declares a response type made from a domain record (`$src`, named `$r`
+/// in the conversion) field by field: each field is the record's field of
+/// the same name as sent ([`Wire`]), unless it says `= expression`.
+macro_rules! record_out {
+    (
+        $(#[$doc:meta])*
+        $name:ident from $src:ty as $r:ident {
+            $($(#[$fm:meta])* $f:ident: $t:ty $(= $conv:expr)?,)*
+        }
+    ) => {
+        $(#[$doc])*
+        #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+        pub struct $name {
+            $($(#[$fm])* $f: $t,)*
+        }
+
+        impl From<$src> for $name {
+            fn from($r: $src) -> Self {
+                $name {
+                    $($f: $crate::http::wire::record_out!(@field $r, $f $(= $conv)?),)*
+                }
+            }
+        }
+    };
+    (@field $r:ident, $f:ident) => { $crate::http::wire::Wire::wire($r.$f) };
+    (@field $r:ident, $f:ident = $conv:expr) => { $conv };
+}
+pub(crate) use record_out;
+
 /// Declares a page of `$item`s (named for its schema) built from a store
 /// page of `$view`s.
 macro_rules! page_type {
@@ -197,15 +283,83 @@ pub fn page(limit: Option<i64>, offset: Option<i64>) -> ApiResult<Page> {
     Page::parse(limit, offset).map_err(ApiError::query)
 }
 
-/// Declares the query string of a list: paging (`limit`, `offset`), and,
-/// when a sort key is named, `sort` (documented with the given words) and
-/// `order`; then the list's own filters, written as struct fields.
+/// A list's query string as the generic list handler reads it: the page
+/// asked for (checked), and the store's filter and order.
+pub trait ListQuery {
+    /// The store's filter of the list.
+    type Filter;
+    /// The store's order of the list.
+    type Sort;
+    /// The page, filter and order asked for (400 on bad paging).
+    fn into_parts(self) -> ApiResult<(Page, Self::Filter, Self::Sort)>;
+}
+
+/// A plain list: paging only.
+impl ListQuery for PageQuery {
+    type Filter = ();
+    type Sort = ();
+
+    fn into_parts(self) -> ApiResult<(Page, (), ())> {
+        Ok((page(self.limit, self.offset)?, (), ()))
+    }
+}
+
+/// Declares the query string of a list and how it becomes the store's
+/// filter and order ([`ListQuery`]): paging (`limit`, `offset`); then, when a
+/// sort key is named, `sort` (documented with the given words) and `order`
+/// (a `Sort` of both), or, with `order:` alone, the direction only (a
+/// `SortDir`), or nothing (`()`); then the list's own filters, written as
+/// struct fields. Each filter field sets the store filter's field of the
+/// same name, unless it says `=> other = expression` (the expression sees
+/// the query's field under its own name); filter fields the query does not
+/// name keep their defaults.
 macro_rules! list_query {
     (
         $(#[$doc:meta])*
-        $name:ident
-        $(, sort: $sort_doc:literal, $sort_schema:ty => $sort:ty)?
+        $name:ident => $filter:ty,
+        sort: $sort_doc:literal, $sort_schema:ty => $sort:ty,
         { $($fields:tt)* }
+    ) => {
+        $crate::http::wire::list_query!(@query $(#[$doc])* $name => $filter,
+            (neuracrm_store::Sort<$sort>, key),
+            {
+                #[doc = $sort_doc]
+                #[param(value_type = Option<$sort_schema>)]
+                pub sort: Option<$sort>,
+                /// Sort direction (default desc).
+                #[param(value_type = Option<$crate::http::wire::vocab::SortOrder>)]
+                pub order: Option<neuracrm_store::SortDir>,
+            },
+            { $($fields)* });
+    };
+    (
+        $(#[$doc:meta])*
+        $name:ident => $filter:ty,
+        order: $order_doc:literal,
+        { $($fields:tt)* }
+    ) => {
+        $crate::http::wire::list_query!(@query $(#[$doc])* $name => $filter,
+            (neuracrm_store::SortDir, direction),
+            {
+                #[doc = $order_doc]
+                #[param(value_type = Option<$crate::http::wire::vocab::SortOrder>)]
+                pub order: Option<neuracrm_store::SortDir>,
+            },
+            { $($fields)* });
+    };
+    (
+        $(#[$doc:meta])*
+        $name:ident => $filter:ty,
+        { $($fields:tt)* }
+    ) => {
+        $crate::http::wire::list_query!(@query $(#[$doc])* $name => $filter, ((), none), {},
+            { $($fields)* });
+    };
+    (
+        @query $(#[$doc:meta])* $name:ident => $filter:ty,
+        ($sort_ty:ty, $sort_kind:ident),
+        { $($sort_fields:tt)* },
+        { $($(#[$fm:meta])* pub $f:ident: $t:ty $(=> $to:ident = $conv:expr)?,)* }
     ) => {
         $(#[$doc])*
         #[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
@@ -218,16 +372,38 @@ macro_rules! list_query {
             /// Rows to skip.
             #[param(minimum = 0)]
             pub offset: Option<i64>,
-            $(
-            #[doc = $sort_doc]
-            #[param(value_type = Option<$sort_schema>)]
-            pub sort: Option<$sort>,
-            /// Sort direction (default desc).
-            #[param(value_type = Option<vocab::SortOrder>)]
-            pub order: Option<neuracrm_store::SortDir>,
-            )?
-            $($fields)*
+            $($sort_fields)*
+            $($(#[$fm])* pub $f: $t,)*
         }
+
+        impl $crate::http::wire::ListQuery for $name {
+            type Filter = $filter;
+            type Sort = $sort_ty;
+
+            #[allow(clippy::field_reassign_with_default)]
+            fn into_parts(
+                self,
+            ) -> $crate::http::error::ApiResult<(neuracrm_store::Page, $filter, $sort_ty)> {
+                let q = self;
+                let page = $crate::http::wire::page(q.limit, q.offset)?;
+                let mut filter = <$filter>::default();
+                $($crate::http::wire::list_query!(@set filter, q, $f $(=> $to = $conv)?);)*
+                Ok((page, filter, $crate::http::wire::list_query!(@sort q, $sort_kind)))
+            }
+        }
+    };
+    (@sort $q:ident, key) => {
+        neuracrm_store::Sort {
+            by: $q.sort.unwrap_or_default(),
+            dir: $q.order.unwrap_or_default(),
+        }
+    };
+    (@sort $q:ident, direction) => { $q.order.unwrap_or_default() };
+    (@sort $q:ident, none) => { () };
+    (@set $filter:ident, $q:ident, $f:ident) => { $filter.$f = $q.$f; };
+    (@set $filter:ident, $q:ident, $f:ident => $to:ident = $conv:expr) => {
+        let $f = $q.$f;
+        $filter.$to = $conv;
     };
 }
 pub(crate) use list_query;

@@ -4,12 +4,13 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{PASSWORD, assert_error, spawn_app, spawn_app_with};
+use crate::helpers::{
+    PASSWORD, assert_error, spawn_app, spawn_app_with, spawn_tenant, spawn_two_tenants,
+};
 
 #[tokio::test]
 async fn register_login_me() {
-    let app = spawn_app().await;
-    let t = app.tenant("Acme").await;
+    let (app, t) = spawn_tenant("Acme").await;
     let r = app.login(&t.email, PASSWORD).await;
     assert_eq!(r.status(), 200);
     let tokens: Value = r.json().await.unwrap();
@@ -47,9 +48,8 @@ async fn register_from(
 /// told whether an address was a login of another organization.
 #[tokio::test]
 async fn a_taken_email_of_another_organization_is_not_revealed() {
-    let app = spawn_app().await;
-    let a = app.tenant("Acme").await;
-    let b = app.tenant("Globex").await;
+    let (app, a, b) = spawn_two_tenants("Acme", "Globex").await;
+    let by_b = app.with(&b.token);
     let orgs = app.store.organizations().ids().await.unwrap().len();
 
     // Registration: a free address and a taken one get the same answer.
@@ -94,18 +94,12 @@ async fn a_taken_email_of_another_organization_is_not_revealed() {
     // A user of B with A's admin's address: the same 409 as with an address
     // of B's own, saying nothing of where the address is used.
     let new_user = |email: &str| json!({"email": email, "name": "N", "role": "rep", "password": "a fine new secret"});
-    let elsewhere = assert_error(
-        app.post("/api/users", &b.token, new_user(&a.email)).await,
-        409,
-        "conflict",
-    )
-    .await;
-    let own = assert_error(
-        app.post("/api/users", &b.token, new_user(&b.email)).await,
-        409,
-        "conflict",
-    )
-    .await;
+    let elsewhere = by_b
+        .post_err("/api/users", new_user(&a.email), 409, "conflict")
+        .await;
+    let own = by_b
+        .post_err("/api/users", new_user(&b.email), 409, "conflict")
+        .await;
     assert_eq!(elsewhere["error"]["field"], "email");
     assert_eq!(elsewhere["error"]["field"], own["error"]["field"]);
     assert_eq!(elsewhere["error"]["message"], own["error"]["message"]);
@@ -129,11 +123,7 @@ async fn registration_is_rate_limited_per_address() {
         assert_eq!(r.status(), 202);
     }
     let r = register_from(&app, "198.51.100.1", "a9@example.com", PASSWORD).await;
-    let retry: u64 = r.headers()["retry-after"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let retry = retry_after(&r);
     assert!((1..=3600).contains(&retry), "{retry}");
     assert_error(r, 429, "rate_limited").await;
     assert!(
@@ -190,8 +180,7 @@ async fn register_validates_fields() {
 
 #[tokio::test]
 async fn wrong_password_and_unknown_email_get_the_same_generic_401() {
-    let app = spawn_app().await;
-    let t = app.tenant("Acme").await;
+    let (app, t) = spawn_tenant("Acme").await;
     let a = assert_error(
         app.login(&t.email, "wrong password!").await,
         401,
@@ -223,12 +212,8 @@ async fn garbage_expired_and_missing_tokens_are_401() {
     assert_error(r, 401, "unauthorized").await;
     assert_error(app.get("/api/me", "garbage").await, 401, "unauthorized").await;
     let r = app
-        .client
-        .get(app.url("/api/contacts"))
-        .header("authorization", "Basic dXNlcjpwYXNz")
-        .send()
-        .await
-        .unwrap();
+        .get_with_header("/api/contacts", "authorization", "Basic dXNlcjpwYXNz")
+        .await;
     assert_error(r, 401, "unauthorized").await;
 
     // Signed with the right secret, but expired an hour ago.
@@ -259,21 +244,13 @@ async fn garbage_expired_and_missing_tokens_are_401() {
 
 #[tokio::test]
 async fn a_refresh_token_is_not_an_access_token_and_refresh_rotates() {
-    let app = spawn_app().await;
-    let t = app.tenant("Acme").await;
+    let (app, t) = spawn_tenant("Acme").await;
     let tokens: Value = app.login(&t.email, PASSWORD).await.json().await.unwrap();
     let refresh = tokens["refresh_token"].as_str().unwrap();
     let access = tokens["access_token"].as_str().unwrap();
     assert_error(app.get("/api/me", refresh).await, 401, "unauthorized").await;
 
-    let r = app
-        .call(
-            Method::POST,
-            "/api/auth/refresh",
-            None,
-            Some(json!({"refresh_token": refresh})),
-        )
-        .await;
+    let r = app.refresh(refresh).await;
     assert_eq!(r.status(), 200);
     let fresh: Value = r.json().await.unwrap();
     let new_access = fresh["access_token"].as_str().unwrap();
@@ -283,34 +260,18 @@ async fn a_refresh_token_is_not_an_access_token_and_refresh_rotates() {
     );
 
     // An access token cannot refresh.
-    let r = app
-        .call(
-            Method::POST,
-            "/api/auth/refresh",
-            None,
-            Some(json!({"refresh_token": access})),
-        )
-        .await;
-    assert_error(r, 401, "unauthorized").await;
+    assert_error(app.refresh(access).await, 401, "unauthorized").await;
 }
 
 #[tokio::test]
 async fn login_is_rate_limited_per_account_with_retry_after() {
-    let app = spawn_app_with(|s| {
-        s.login_attempts_per_account = 3;
-        s.login_attempts_per_ip = 100;
-    })
-    .await;
+    let app = with_login_limits(3, 100).await;
     let t = app.tenant("Acme").await; // one login
     for _ in 0..2 {
         assert_eq!(app.login(&t.email, "wrong password!").await.status(), 401);
     }
     let r = app.login(&t.email, PASSWORD).await;
-    let retry: u64 = r.headers()["retry-after"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let retry = retry_after(&r);
     assert!((1..=60).contains(&retry), "{retry}");
     assert_error(r, 429, "rate_limited").await;
     // Other accounts are not affected.
@@ -319,11 +280,7 @@ async fn login_is_rate_limited_per_account_with_retry_after() {
 
 #[tokio::test]
 async fn login_is_rate_limited_per_ip() {
-    let app = spawn_app_with(|s| {
-        s.login_attempts_per_account = 100;
-        s.login_attempts_per_ip = 4;
-    })
-    .await;
+    let app = with_login_limits(100, 4).await;
     for i in 0..4 {
         let r = app.login(&format!("user{i}@example.com"), PASSWORD).await;
         assert_eq!(r.status(), 401);
@@ -334,6 +291,25 @@ async fn login_is_rate_limited_per_ip() {
         "rate_limited",
     )
     .await;
+}
+
+/// The seconds a 429 asks to wait (its `Retry-After`).
+fn retry_after(r: &reqwest::Response) -> u64 {
+    r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+/// An app allowing `per_account` login attempts per account and `per_ip`
+/// per client address (in the limiter's window).
+async fn with_login_limits(per_account: u32, per_ip: u32) -> crate::helpers::TestApp {
+    spawn_app_with(|s| {
+        s.login_attempts_per_account = per_account;
+        s.login_attempts_per_ip = per_ip;
+    })
+    .await
 }
 
 async fn login_from(app: &crate::helpers::TestApp, forwarded_for: &str, email: &str) -> u16 {
@@ -372,11 +348,7 @@ async fn behind_a_trusted_proxy_the_limit_is_per_forwarded_client() {
 
 #[tokio::test]
 async fn without_a_trusted_proxy_a_forged_forwarded_for_changes_nothing() {
-    let app = spawn_app_with(|s| {
-        s.login_attempts_per_account = 100;
-        s.login_attempts_per_ip = 2;
-    })
-    .await;
+    let app = with_login_limits(100, 2).await;
     for i in 0..2 {
         assert_eq!(
             login_from(

@@ -4,7 +4,7 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{assert_error, spawn_app, spawn_app_with};
+use crate::helpers::{assert_error, spawn_app_with, spawn_tenant};
 
 /// What gives a Rust type away in a message meant for people.
 const RUST_WORDS: [&str; 6] = ["struct ", "enum ", "u64", "i64", "Option<", "::"];
@@ -61,8 +61,7 @@ async fn raw(
 
 #[tokio::test]
 async fn malformed_bodies_wrong_types_and_unknown_fields() {
-    let app = spawn_app().await;
-    let t = app.tenant("Acme").await;
+    let (app, t) = spawn_tenant("Acme").await;
     let json_ct = Some("application/json");
     for (path, _) in RESOURCES {
         for body in [r#"{"title": "#, "not json", r#"{"a": 1} trailing"#, ""] {
@@ -169,11 +168,10 @@ async fn malformed_bodies_wrong_types_and_unknown_fields() {
         .post_ok("/api/deals", &t.token, json!({"title": "D"}), 201)
         .await;
     let a = app
-        .post_ok(
+        .with(&t.token)
+        .create(
             "/api/activities",
-            &t.token,
             json!({"type": "note", "contact_id": c["id"]}),
-            201,
         )
         .await;
     for (path, body, field) in [
@@ -242,8 +240,7 @@ async fn malformed_bodies_wrong_types_and_unknown_fields() {
 
 #[tokio::test]
 async fn bad_ids_bad_paging_missing_auth_and_unknown_routes() {
-    let app = spawn_app().await;
-    let t = app.tenant("Acme").await;
+    let (app, t) = spawn_tenant("Acme").await;
     for (path, _) in RESOURCES {
         for id in ["abc", "1.5", "99999999999999999999999", "%20"] {
             let p = format!("{path}/{id}");
@@ -362,8 +359,7 @@ async fn an_oversized_body_is_413_in_the_json_shape() {
 
 #[tokio::test]
 async fn errors_never_leak_internals_and_500s_say_nothing() {
-    let app = spawn_app().await;
-    let t = app.tenant("Acme").await;
+    let (app, t) = spawn_tenant("Acme").await;
     app.store.db().close().await;
     let r = app.get("/api/contacts", &t.token).await;
     let e = refused(r, 500, "internal").await;
@@ -376,8 +372,7 @@ async fn errors_never_leak_internals_and_500s_say_nothing() {
 async fn nul_characters_and_out_of_range_years_are_refused_on_every_backend() {
     // PostgreSQL rejects both with an error; SQLite would store them. Either
     // way the API answers 4xx, naming the field.
-    let app = spawn_app().await;
-    let t = app.tenant("Acme").await;
+    let (app, t) = spawn_tenant("Acme").await;
     let r = app
         .post("/api/contacts", &t.token, json!({"first_name": "A\u{0}B"}))
         .await;
@@ -449,14 +444,13 @@ async fn nul_characters_and_out_of_range_years_are_refused_on_every_backend() {
     }
 
     let r = app
-        .client
-        .post(app.url("/api/import/contacts"))
-        .bearer_auth(&t.token)
-        .header("content-type", "text/csv")
-        .body("first_name,email\nA\u{0},nul@example.com\nB,b@example.com\n")
-        .send()
-        .await
-        .unwrap();
+        .with(&t.token)
+        .post_raw(
+            "/api/import/contacts",
+            "text/csv",
+            "first_name,email\nA\u{0},nul@example.com\nB,b@example.com\n",
+        )
+        .await;
     let report: serde_json::Value = r.json().await.unwrap();
     assert_eq!(
         (
@@ -474,8 +468,7 @@ async fn nul_characters_and_out_of_range_years_are_refused_on_every_backend() {
 /// sentence naming the field and what was expected.
 #[tokio::test]
 async fn validation_messages_name_no_rust_types() {
-    let app = spawn_app().await;
-    let t = app.tenant("Acme").await;
+    let (app, t) = spawn_tenant("Acme").await;
     let json_ct = Some("application/json");
     for (path, _) in RESOURCES {
         for body in ["[1, 2]", "[]", "5", "\"x\"", "true", "null"] {

@@ -7,7 +7,7 @@ use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use neuracrm_store::Sql;
 use serde_json::{Value, json};
 
-use crate::helpers::{Tenant, TestApp, assert_error, spawn_app};
+use crate::helpers::{Tenant, TestApp, assert_error, rejected_rows, spawn_tenant};
 
 /// The largest amount, in cents (10^13 currency units).
 pub const MAX_CENTS: i64 = 1_000_000_000_000_000;
@@ -72,36 +72,19 @@ async fn last_deal_id(app: &TestApp, t: &Tenant) -> i64 {
 
 #[tokio::test]
 async fn a_deal_worth_more_than_the_maximum_is_refused() {
-    let app = spawn_app().await;
-    let t = app.tenant("Acme").await;
+    let (app, t) = spawn_tenant("Acme").await;
+    let by_t = app.with(&t.token);
+    let acme = by_t;
     for too_much in [json!(MAX_CENTS + 1), json!(i64::MAX), json!(u64::MAX)] {
-        let e = assert_error(
-            app.post(
-                "/api/deals",
-                &t.token,
-                json!({"title": "Whale", "value_cents": too_much}),
-            )
-            .await,
-            422,
-            "validation_failed",
-        )
-        .await;
+        let deal = json!({"title": "Whale", "value_cents": too_much});
+        let e = acme.post_invalid("/api/deals", deal).await;
         assert_eq!(e["error"]["field"], "value_cents", "{e}");
         assert_eq!(
             e["error"]["message"],
             "value_cents must be at most 1000000000000000 cents (10^13 currency units)"
         );
-        let e = assert_error(
-            app.post(
-                "/api/leads",
-                &t.token,
-                json!({"title": "Whale", "budget_cents": too_much}),
-            )
-            .await,
-            422,
-            "validation_failed",
-        )
-        .await;
+        let lead = json!({"title": "Whale", "budget_cents": too_much});
+        let e = acme.post_invalid("/api/leads", lead).await;
         assert_eq!(e["error"]["field"], "budget_cents", "{e}");
         assert!(
             e["error"]["message"]
@@ -112,23 +95,11 @@ async fn a_deal_worth_more_than_the_maximum_is_refused() {
         );
     }
     // The maximum itself is a deal.
-    let d = app
-        .post_ok(
-            "/api/deals",
-            &t.token,
-            json!({"title": "Largest", "value_cents": MAX_CENTS}),
-            201,
-        )
-        .await;
+    let largest = json!({"title": "Largest", "value_cents": MAX_CENTS});
+    let d = by_t.create("/api/deals", largest).await;
     assert_eq!(d["value_cents"], MAX_CENTS);
-    let l = app
-        .post_ok(
-            "/api/leads",
-            &t.token,
-            json!({"title": "Largest", "budget_cents": MAX_CENTS}),
-            201,
-        )
-        .await;
+    let largest = json!({"title": "Largest", "budget_cents": MAX_CENTS});
+    let l = by_t.create("/api/leads", largest).await;
     assert_eq!(l["budget_cents"], MAX_CENTS);
     // A change above it is refused and changes nothing.
     for (path, field) in [
@@ -162,8 +133,7 @@ async fn a_deal_worth_more_than_the_maximum_is_refused() {
 
 #[tokio::test]
 async fn a_book_of_maximal_deals_still_forecasts_and_sums() {
-    let app = spawn_app().await;
-    let t = app.tenant("Acme").await;
+    let (app, t) = spawn_tenant("Acme").await;
     // 10,000 deals of 10^15 cents make 10^19 cents, beyond 2^63 (about
     // 9.2·10^18): the sum of last month's revenue, and of one month of the
     // open pipeline, overflowed a 64-bit SUM on either backend.
@@ -246,8 +216,8 @@ async fn a_book_of_maximal_deals_still_forecasts_and_sums() {
 
 #[tokio::test]
 async fn a_stored_out_of_range_value_still_answers() {
-    let app = spawn_app().await;
-    let t = app.tenant("Acme").await;
+    let (app, t) = spawn_tenant("Acme").await;
+    let by_t = app.with(&t.token);
     // What an earlier version let in: i64::MAX cents, and a deal won in
     // year 1 (finding 5).
     for k in 1..=6 {
@@ -353,13 +323,8 @@ async fn a_stored_out_of_range_value_still_answers() {
     let p = app.get_ok("/api/forecast/pipeline", &t.token).await;
     assert_eq!(p["months"][0]["period"], "0001-03", "{p}");
     assert_eq!(p["months"][0]["value"].as_f64(), Some(2e13), "{p}");
-    let scored = app
-        .post_ok(
-            &format!("/api/leads/{lead}/score"),
-            &t.token,
-            json!({}),
-            200,
-        )
+    let scored = by_t
+        .post_ok(&format!("/api/leads/{lead}/score"), json!({}))
         .await;
     assert!(scored["total"].is_number(), "{scored}");
     app.get_ok("/api/scoring/analytics", &t.token).await;
@@ -367,34 +332,28 @@ async fn a_stored_out_of_range_value_still_answers() {
 
     // A change of another field keeps the date as stored, and stores the
     // amount as it reads: the maximum.
-    let r = app
-        .patch(
+    let d = by_t
+        .patch_ok(
             &format!("/api/deals/{huge_deal}"),
-            &t.token,
             json!({"title": "Renamed"}),
         )
         .await;
-    assert_eq!(r.status(), 200);
-    let d: Value = r.json().await.unwrap();
     assert_eq!(
         (d["value_cents"].as_i64(), d["expected_close"].as_str()),
         (Some(MAX_CENTS), Some("0001-03-01")),
         "{d}"
     );
-    let r = app
-        .patch(
-            &format!("/api/leads/{lead}"),
-            &t.token,
-            json!({"status": "contacted"}),
-        )
-        .await;
-    assert_eq!(r.status(), 200);
+    by_t.patch_ok(
+        &format!("/api/leads/{lead}"),
+        json!({"status": "contacted"}),
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn a_won_deal_closed_in_year_1_is_refused() {
-    let app = spawn_app().await;
-    let t = app.tenant("Acme").await;
+    let (app, t) = spawn_tenant("Acme").await;
+    let by_t = app.with(&t.token);
     let words = "must fall between 1900-01-01 and 2200-12-31";
     for (body, field) in [
         (
@@ -414,12 +373,9 @@ async fn a_won_deal_closed_in_year_1_is_refused() {
             "expected_close",
         ),
     ] {
-        let e = assert_error(
-            app.post("/api/deals", &t.token, body.clone()).await,
-            422,
-            "validation_failed",
-        )
-        .await;
+        let e = by_t
+            .post_err("/api/deals", body.clone(), 422, "validation_failed")
+            .await;
         assert_eq!(e["error"]["field"], field, "{body}: {e}");
         assert_eq!(e["error"]["message"], format!("{field} {words}"), "{e}");
     }
@@ -438,12 +394,7 @@ async fn a_won_deal_closed_in_year_1_is_refused() {
         (json!({"closed_at": "0001-06-01T00:00:00Z"}), "closed_at"),
         (json!({"expected_close": "2201-01-01"}), "expected_close"),
     ] {
-        let e = assert_error(
-            app.patch(&path, &t.token, body).await,
-            422,
-            "validation_failed",
-        )
-        .await;
+        let e = by_t.patch_err(&path, body, 422, "validation_failed").await;
         assert_eq!(e["error"]["message"], format!("{field} {words}"), "{e}");
     }
     // The other records' dates, and every date filter.
@@ -462,12 +413,7 @@ async fn a_won_deal_closed_in_year_1_is_refused() {
             "occurred_at",
         ),
     ] {
-        let e = assert_error(
-            app.post(path, &t.token, body).await,
-            422,
-            "validation_failed",
-        )
-        .await;
+        let e = by_t.post_err(path, body, 422, "validation_failed").await;
         assert_eq!(e["error"]["message"], format!("{field} {words}"), "{e}");
     }
     for (q, field) in [
@@ -518,8 +464,7 @@ async fn a_won_deal_closed_in_year_1_is_refused() {
 
 #[tokio::test]
 async fn csv_amount_digit_groups_must_be_thousands() {
-    let app = spawn_app().await;
-    let t = app.tenant("Acme").await;
+    let (app, t) = spawn_tenant("Acme").await;
     let csv = "\
 email,first_name,title,budget,expected_decision
 a@example.com,A,grouped,\"12,500.50\",2027-01-15
@@ -531,28 +476,13 @@ f@example.com,F,the maximum,\"10,000,000,000,000\",
 g@example.com,G,old,5,1899-12-31
 ";
     let r = app
-        .client
-        .post(app.url("/api/import/leads"))
-        .bearer_auth(&t.token)
-        .header("content-type", "text/csv")
-        .body(csv)
-        .send()
-        .await
-        .unwrap();
+        .with(&t.token)
+        .post_raw("/api/import/leads", "text/csv", csv)
+        .await;
     assert_eq!(r.status(), 200);
     let report: Value = r.json().await.unwrap();
     assert_eq!(report["created"], 3, "{report}");
-    let reasons: Vec<(u64, String)> = report["rejected"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            (
-                r["row"].as_u64().unwrap(),
-                r["reason"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect();
+    let reasons = rejected_rows(&report["rejected"]);
     assert_eq!(
         reasons.iter().map(|(row, _)| *row).collect::<Vec<_>>(),
         [3, 4, 5, 7],

@@ -16,7 +16,7 @@ use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use serde_json::{Value, json};
 
 use crate::bounds::MAX_CENTS;
-use crate::helpers::{Tenant, TestApp, spawn_app};
+use crate::helpers::{Tenant, TestApp, spawn_tenant};
 
 const STAGES: [&str; 6] = [
     "prospecting",
@@ -196,8 +196,7 @@ async fn check(app: &TestApp, t: &Tenant, book: Book) -> Result<(), String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn random_money_and_dates_within_bounds_never_answer_5xx() {
-    let app = spawn_app().await;
-    let t = app.tenant("Props").await;
+    let (app, t) = spawn_tenant("Props").await;
     let cases = std::env::var("NEURACRM_PROPTEST_CASES")
         .ok()
         .and_then(|v| v.parse().ok())

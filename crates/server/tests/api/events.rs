@@ -7,8 +7,8 @@ use neuracrm_server::{App, Settings};
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    EventStream as Stream, MUST_COME, TestApp, assert_error, spawn_app, spawn_app_with,
-    two_instances_over_redis,
+    EventStream as Stream, MUST_COME, assert_error, column, create_contact, spawn_app,
+    spawn_app_with, spawn_tenant, spawn_two_tenants, two_instances_over_redis,
 };
 
 /// How long a test listens for a message that must not come (the proof that
@@ -16,18 +16,9 @@ use crate::helpers::{
 /// early and visibly).
 const MUST_NOT_COME: Duration = Duration::from_millis(300);
 
-async fn create_contact(app: &TestApp, token: &str, name: &str) -> i64 {
-    app.post_ok("/api/contacts", token, json!({"first_name": name}), 201)
-        .await["id"]
-        .as_i64()
-        .unwrap()
-}
-
 #[tokio::test]
 async fn a_watcher_gets_its_organizations_writes_and_never_another_organizations() {
-    let app = spawn_app().await;
-    let a = app.tenant("Alpha").await;
-    let b = app.tenant("Beta").await;
+    let (app, a, b) = spawn_two_tenants("Alpha", "Beta").await;
     let mut on_a = Stream::open(&app, "/api/events", &a.token).await;
     let mut on_b = Stream::open(&app, "/api/events", &b.token).await;
 
@@ -57,8 +48,7 @@ async fn a_watcher_gets_its_organizations_writes_and_never_another_organizations
 
 #[tokio::test]
 async fn the_stream_needs_a_bearer_header_and_refuses_a_token_in_the_url() {
-    let app = spawn_app().await;
-    let t = app.tenant("Gamma").await;
+    let (app, t) = spawn_tenant("Gamma").await;
     let none = app
         .call(reqwest::Method::GET, "/api/events", None, None)
         .await;
@@ -81,19 +71,13 @@ async fn the_stream_needs_a_bearer_header_and_refuses_a_token_in_the_url() {
 
 #[tokio::test]
 async fn types_narrows_the_stream_and_an_unknown_type_is_refused() {
-    let app = spawn_app().await;
-    let t = app.tenant("Delta").await;
+    let (app, t) = spawn_tenant("Delta").await;
     let mut updates = Stream::open(&app, "/api/events?types=contact_updated", &t.token).await;
 
     let id = create_contact(&app, &t.token, "Ada").await;
-    let r = app
-        .patch(
-            &format!("/api/contacts/{id}"),
-            &t.token,
-            json!({"phone": "+1 555"}),
-        )
+    app.with(&t.token)
+        .patch_ok(&format!("/api/contacts/{id}"), json!({"phone": "+1 555"}))
         .await;
-    assert_eq!(r.status(), 200);
     // contact_created came first on the bus; the filter kept it out.
     let m = updates.next().await;
     assert_eq!(
@@ -136,15 +120,13 @@ async fn shutting_down_ends_open_streams_so_the_server_can_stop() {
         .await
         .unwrap();
     assert_eq!(r.status(), 202);
-    let login: Value = client
+    let r = client
         .post(format!("{address}/api/auth/login"))
         .json(&json!({"email": "e@epsilon.example.com", "password": crate::helpers::PASSWORD}))
         .send()
         .await
-        .unwrap()
-        .json()
-        .await
         .unwrap();
+    let login: Value = r.json().await.unwrap();
     let mut res = client
         .get(format!("{address}/api/events"))
         .bearer_auth(login["access_token"].as_str().unwrap())
@@ -199,12 +181,7 @@ async fn the_stream_is_documented_as_an_authenticated_event_stream() {
     );
     assert_eq!(op["security"], json!([{"bearer": []}]), "{op}");
     assert!(op["responses"]["422"].is_object(), "{op}");
-    let params: Vec<&str> = op["parameters"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["name"].as_str().unwrap())
-        .collect();
+    let params: Vec<String> = column(&op["parameters"], "name");
     assert_eq!(params, ["types"], "no token parameter: {op}");
 }
 
@@ -279,14 +256,6 @@ async fn a_stream_ends_with_revoked_when_its_session_is_revoked_or_its_user_dele
     let b = app.tenant("Theta").await;
     let (_, rep_token) = app.member(&b, "rep@theta.example.com", "rep").await;
     let mut stream = Stream::open(&app, "/api/events", &rep_token).await;
-    let r = app
-        .call(
-            reqwest::Method::POST,
-            "/api/auth/logout",
-            Some(&rep_token),
-            None,
-        )
-        .await;
-    assert_eq!(r.status(), 204);
+    app.logout(&rep_token).await;
     until_revoked(&mut stream, b.org_id, Duration::from_secs(5)).await;
 }

@@ -9,7 +9,7 @@ use neuracrm_events::BroadcastBus;
 use neuracrm_jobs::forecasting::{CycleOptions, run_cycle};
 use serde_json::{Value, json};
 
-use crate::helpers::{Tenant, TestApp, assert_error, spawn_app};
+use crate::helpers::{Tenant, TestApp, assert_error, spawn_tenant, spawn_two_tenants};
 
 /// The first day of the month `k` months before the current one.
 fn months_ago(k: i32) -> NaiveDate {
@@ -40,8 +40,8 @@ pub(crate) async fn history(app: &TestApp, t: &Tenant, months: i32) {
 
 #[tokio::test]
 async fn six_months_are_needed_and_bad_queries_are_refused() {
-    let app = spawn_app().await;
-    let t = app.tenant("Alpha").await;
+    let (app, t) = spawn_tenant("Alpha").await;
+    let by_t = app.with(&t.token);
     let f = app.get_ok("/api/forecast", &t.token).await;
     assert_eq!(f["status"], "insufficient_history", "{f}");
     assert_eq!(f["forecast"], json!([]));
@@ -79,26 +79,14 @@ async fn six_months_are_needed_and_bad_queries_are_refused() {
         ("model=crystal_ball", "model"),
         ("horizon=3", "horizon"),
     ] {
-        let e = assert_error(
-            app.get(&format!("/api/forecast?{q}"), &t.token).await,
-            400,
-            "invalid_query",
-        )
-        .await;
+        let e = by_t
+            .get_err(&format!("/api/forecast?{q}"), 400, "invalid_query")
+            .await;
         assert_eq!(e["error"]["field"], field, "{q}: {e}");
     }
-    assert_error(
-        app.get("/api/forecast/accuracy?metric=x", &t.token).await,
-        400,
-        "invalid_query",
-    )
-    .await;
-    let r = app
-        .client
-        .get(app.url("/api/forecast"))
-        .send()
-        .await
-        .unwrap();
+    by_t.get_err("/api/forecast/accuracy?metric=x", 400, "invalid_query")
+        .await;
+    let r = app.get_anonymous("/api/forecast").await;
     assert_eq!(r.status(), 401);
 }
 
@@ -121,9 +109,8 @@ async fn until(app: &TestApp, path: &str, token: &str, done: impl Fn(&Value) -> 
 
 #[tokio::test]
 async fn a_cached_forecast_changes_after_a_deal_is_won() {
-    let app = spawn_app().await;
-    let a = app.tenant("Alpha").await;
-    let b = app.tenant("Beta").await;
+    let (app, a, b) = spawn_two_tenants("Alpha", "Beta").await;
+    let by_a = app.with(&a.token);
     history(&app, &a, 14).await;
     history(&app, &b, 14).await;
     let path = "/api/forecast?metric=revenue&months=6&model=ensemble";
@@ -159,24 +146,19 @@ async fn a_cached_forecast_changes_after_a_deal_is_won() {
     assert_eq!(second["forecast"], first["forecast"]);
 
     // An open deal changes no series: still cached.
-    let d = app
-        .post_ok(
+    let d = by_a
+        .create(
             "/api/deals",
-            &a.token,
             json!({"title": "Big one", "value_cents": 90_000_000, "stage": "negotiation"}),
-            201,
         )
         .await;
     // Won last month, for 900,000.00: last month's revenue jumps.
     let closed = format!("{}T09:00:00Z", months_ago(1).with_day(20).unwrap());
-    let r = app
-        .patch(
-            &format!("/api/deals/{}", d["id"]),
-            &a.token,
-            json!({"stage": "closed_won", "closed_at": closed}),
-        )
-        .await;
-    assert_eq!(r.status(), 200);
+    by_a.patch_ok(
+        &format!("/api/deals/{}", d["id"]),
+        json!({"stage": "closed_won", "closed_at": closed}),
+    )
+    .await;
     let after = until(&app, path, &a.token, |f| f["cached"] == false).await;
     assert_eq!(
         after["cached"], false,
@@ -203,15 +185,13 @@ async fn a_cached_forecast_changes_after_a_deal_is_won() {
 
 #[tokio::test]
 async fn forecasting_models_crud_results_and_accuracy() {
-    let app = spawn_app().await;
-    let a = app.tenant("Alpha").await;
+    let (app, a) = spawn_tenant("Alpha").await;
+    let by_a = app.with(&a.token);
     history(&app, &a, 13).await;
-    let m = app
-        .post_ok(
+    let m = by_a
+        .create(
             "/api/forecasting-models",
-            &a.token,
             json!({"metric": "revenue", "algorithm": "seasonal_naive", "horizon_months": 3}),
-            201,
         )
         .await;
     assert_eq!(m["name"], "revenue for 3 months (seasonal_naive)");
@@ -220,12 +200,10 @@ async fn forecasting_models_crud_results_and_accuracy() {
         (Some(true), true)
     );
     let id = m["id"].as_i64().unwrap();
-    let defaults = app
-        .post_ok(
+    let defaults = by_a
+        .create(
             "/api/forecasting-models",
-            &a.token,
             json!({"metric": "deals_won", "name": "Deals"}),
-            201,
         )
         .await;
     assert_eq!(
@@ -263,17 +241,14 @@ async fn forecasting_models_crud_results_and_accuracy() {
         assert_eq!(e["error"]["field"], field, "{body}: {e}");
     }
     let (_, rep) = app.member(&a, "rep@alpha.example.com", "rep").await;
-    assert_error(
-        app.post(
+    app.with(&rep)
+        .post_err(
             "/api/forecasting-models",
-            &rep,
             json!({"metric": "revenue"}),
+            403,
+            "forbidden",
         )
-        .await,
-        403,
-        "forbidden",
-    )
-    .await;
+        .await;
     // The two created here and the starter model every new organization
     // gets (monthly revenue, ensemble, 12 months).
     let all = app.get_ok("/api/forecasting-models", &rep).await;
@@ -287,32 +262,23 @@ async fn forecasting_models_crud_results_and_accuracy() {
         "{all}"
     );
 
-    let list = app
-        .get_ok(
-            "/api/forecasting-models?metric=revenue&active=true",
-            &a.token,
-        )
+    let list = by_a
+        .get_ok("/api/forecasting-models?metric=revenue&active=true")
         .await;
     assert_eq!(list["items"].as_array().unwrap().len(), 2);
-    let p = app
-        .patch(
-            &format!("/api/forecasting-models/{}", defaults["id"]),
-            &a.token,
-            json!({"active": false}),
-        )
-        .await;
-    assert_eq!(p.status(), 200);
-    let e = assert_error(
-        app.patch(
-            &format!("/api/forecasting-models/{id}"),
-            &a.token,
-            json!({"horizon_months": 100}),
-        )
-        .await,
-        422,
-        "validation_failed",
+    by_a.patch_ok(
+        &format!("/api/forecasting-models/{}", defaults["id"]),
+        json!({"active": false}),
     )
     .await;
+    let e = by_a
+        .patch_err(
+            &format!("/api/forecasting-models/{id}"),
+            json!({"horizon_months": 100}),
+            422,
+            "validation_failed",
+        )
+        .await;
     assert_eq!(e["error"]["field"], "horizon_months");
 
     let results = format!("/api/forecasting-models/{id}/results");
@@ -395,20 +361,15 @@ async fn forecasting_models_crud_results_and_accuracy() {
         204
     );
     assert_error(app.get(&results, &a.token).await, 404, "not_found").await;
-    assert_error(
-        app.get("/api/forecasting-models/abc", &a.token).await,
-        400,
-        "invalid_path",
-    )
-    .await;
+    by_a.get_err("/api/forecasting-models/abc", 400, "invalid_path")
+        .await;
 }
 
 /// An organization without deals showed a pipeline total of `-0.0` (a float
 /// `Sum` starts at negative zero).
 #[tokio::test]
 async fn an_empty_pipeline_totals_zero_not_minus_zero() {
-    let app = spawn_app().await;
-    let a = app.tenant("Empty").await;
+    let (app, a) = spawn_tenant("Empty").await;
     let r = app.get("/api/forecast/pipeline", &a.token).await;
     assert_eq!(r.status(), 200);
     let text = r.text().await.unwrap();

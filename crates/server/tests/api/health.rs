@@ -3,20 +3,10 @@ use crate::helpers::spawn_app;
 #[tokio::test]
 async fn health_and_readiness_answer_with_a_request_id() {
     let app = spawn_app().await;
-    let r = app
-        .client
-        .get(format!("{}/healthz", app.address))
-        .send()
-        .await
-        .unwrap();
+    let r = app.get_anonymous("/healthz").await;
     assert_eq!(r.status(), 200);
     assert!(r.headers().get("x-request-id").is_some());
-    let r = app
-        .client
-        .get(format!("{}/readyz", app.address))
-        .send()
-        .await
-        .unwrap();
+    let r = app.get_anonymous("/readyz").await;
     assert_eq!(r.status(), 200);
     let body: serde_json::Value = r.json().await.unwrap();
     assert_eq!(body["database"], "ok");
@@ -26,12 +16,7 @@ async fn health_and_readiness_answer_with_a_request_id() {
 async fn readiness_fails_when_the_database_is_gone() {
     let app = spawn_app().await;
     app.store.db().close().await;
-    let r = app
-        .client
-        .get(format!("{}/readyz", app.address))
-        .send()
-        .await
-        .unwrap();
+    let r = app.get_anonymous("/readyz").await;
     assert_eq!(r.status(), 503);
     let text = r.text().await.unwrap();
     assert!(

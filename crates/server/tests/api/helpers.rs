@@ -173,6 +173,195 @@ impl TestApp {
     }
 }
 
+impl TestApp {
+    /// Requests made with `token`, asserting their answers.
+    pub fn with<'a>(&'a self, token: &'a str) -> Actor<'a> {
+        Actor { app: self, token }
+    }
+
+    /// `POST /api/auth/logout` with `token`, asserting its 204.
+    pub async fn logout(&self, token: &str) {
+        self.with(token)
+            .expect(Method::POST, "/api/auth/logout", None, 204)
+            .await;
+    }
+
+    /// A request whose `body` is sent as it is, declared as `content_type`.
+    pub async fn send_raw(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        content_type: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> Response {
+        let mut r = self.client.request(method, self.url(path));
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        r.header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// A `GET` with one header of the caller's choosing (and no token).
+    pub async fn get_with_header(&self, path: &str, name: &str, value: &str) -> Response {
+        let r = self.client.get(self.url(path)).header(name, value);
+        r.send().await.unwrap()
+    }
+
+    /// A `GET` without a token.
+    pub async fn get_anonymous(&self, path: &str) -> Response {
+        self.client.get(self.url(path)).send().await.unwrap()
+    }
+}
+
+/// The requests of one token (see [`TestApp::with`]), each asserting the
+/// status it must answer.
+#[derive(Clone, Copy)]
+pub struct Actor<'a> {
+    pub app: &'a TestApp,
+    pub token: &'a str,
+}
+
+impl Actor<'_> {
+    /// Sends a JSON request, asserts its status and returns its JSON body
+    /// (`Null` when it has none).
+    pub async fn expect(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        status: u16,
+    ) -> Value {
+        let r = self
+            .app
+            .call(method.clone(), path, Some(self.token), body)
+            .await;
+        let got = r.status().as_u16();
+        let body: Value = r.json().await.unwrap_or(Value::Null);
+        assert_eq!(got, status, "{method} {path}: {body}");
+        body
+    }
+
+    /// `GET` answering 200.
+    pub async fn get_ok(&self, path: &str) -> Value {
+        self.expect(Method::GET, path, None, 200).await
+    }
+
+    /// `POST` answering 201 (created).
+    pub async fn create(&self, path: &str, body: Value) -> Value {
+        self.expect(Method::POST, path, Some(body), 201).await
+    }
+
+    /// `POST` answering 200.
+    pub async fn post_ok(&self, path: &str, body: Value) -> Value {
+        self.expect(Method::POST, path, Some(body), 200).await
+    }
+
+    /// `PATCH` answering 200.
+    pub async fn patch_ok(&self, path: &str, body: Value) -> Value {
+        self.expect(Method::PATCH, path, Some(body), 200).await
+    }
+
+    /// Sends a JSON request that must fail with `status` and `code`, in the
+    /// error shape ([`assert_error`]); returns the error body.
+    pub async fn error(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        status: u16,
+        code: &str,
+    ) -> Value {
+        let r = self.app.call(method, path, Some(self.token), body).await;
+        assert_error(r, status, code).await
+    }
+
+    /// A request whose `body` is sent as it is, declared as `content_type`.
+    pub async fn send_raw(
+        &self,
+        method: Method,
+        path: &str,
+        content_type: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> Response {
+        self.app
+            .send_raw(method, path, Some(self.token), content_type, body)
+            .await
+    }
+
+    /// `GET` failing with `status` and `code`.
+    pub async fn get_err(&self, path: &str, status: u16, code: &str) -> Value {
+        self.error(Method::GET, path, None, status, code).await
+    }
+
+    /// `DELETE` answering 204 (deleted).
+    pub async fn deleted(&self, path: &str) {
+        self.expect(Method::DELETE, path, None, 204).await;
+    }
+
+    /// `POST` refused as invalid (422 `validation_failed`).
+    pub async fn post_invalid(&self, path: &str, body: Value) -> Value {
+        self.post_err(path, body, 422, "validation_failed").await
+    }
+
+    /// `DELETE` failing with `status` and `code`.
+    pub async fn delete_err(&self, path: &str, status: u16, code: &str) -> Value {
+        self.error(Method::DELETE, path, None, status, code).await
+    }
+
+    /// `POST` failing with `status` and `code`.
+    pub async fn post_err(&self, path: &str, body: Value, status: u16, code: &str) -> Value {
+        self.error(Method::POST, path, Some(body), status, code)
+            .await
+    }
+
+    /// `PATCH` failing with `status` and `code`.
+    pub async fn patch_err(&self, path: &str, body: Value, status: u16, code: &str) -> Value {
+        self.error(Method::PATCH, path, Some(body), status, code)
+            .await
+    }
+
+    /// A `POST` whose `body` is sent as it is, declared as `content_type`
+    /// (an upload).
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> Response {
+        self.send_raw(Method::POST, path, content_type, body).await
+    }
+}
+
+/// Creates a contact named `name` with `token`; its id.
+pub async fn create_contact(app: &TestApp, token: &str, name: &str) -> i64 {
+    app.post_ok("/api/contacts", token, json!({"first_name": name}), 201)
+        .await["id"]
+        .as_i64()
+        .unwrap()
+}
+
+/// The row numbers and reasons of an import's rejected rows.
+pub fn rejected_rows(rejected: &Value) -> Vec<(u64, String)> {
+    let rows = column::<u64>(rejected, "row");
+    rows.into_iter()
+        .zip(column::<String>(rejected, "reason"))
+        .collect()
+}
+
+/// The `field` of each item of the JSON array `list` (ids, row numbers, ...).
+pub fn column<T: serde::de::DeserializeOwned>(list: &Value, field: &str) -> Vec<T> {
+    list.as_array()
+        .unwrap_or_else(|| panic!("not an array: {list}"))
+        .iter()
+        .map(|item| serde_json::from_value(item[field].clone()).unwrap())
+        .collect()
+}
+
 /// Asserts an error response: status, code and the JSON error shape.
 pub async fn assert_error(r: Response, status: u16, code: &str) -> Value {
     let got = r.status().as_u16();
@@ -190,6 +379,20 @@ pub async fn assert_error(r: Response, status: u16, code: &str) -> Value {
     assert!(!id.is_empty(), "{body}");
     assert_eq!(Some(id.to_string()), header_id, "body and header ids agree");
     body
+}
+
+/// A fresh app with one registered organization.
+pub async fn spawn_tenant(name: &str) -> (TestApp, Tenant) {
+    let app = spawn_app().await;
+    let t = app.tenant(name).await;
+    (app, t)
+}
+
+/// A fresh app with two registered organizations (`a` first).
+pub async fn spawn_two_tenants(a: &str, b: &str) -> (TestApp, Tenant, Tenant) {
+    let app = spawn_app().await;
+    let (ta, tb) = (app.tenant(a).await, app.tenant(b).await);
+    (app, ta, tb)
 }
 
 pub async fn spawn_app() -> TestApp {

@@ -2,7 +2,9 @@
 
 use serde_json::Value;
 
-use crate::helpers::{TestApp, assert_error, spawn_app};
+use crate::helpers::{
+    TestApp, assert_error, column, rejected_rows, spawn_tenant, spawn_two_tenants,
+};
 
 async fn import(app: &TestApp, token: &str, csv: &str) -> reqwest::Response {
     app.client
@@ -28,8 +30,7 @@ Big,Size,big@example.com,X,lots,
 
 #[tokio::test]
 async fn importing_twice_creates_no_duplicates() {
-    let app = spawn_app().await;
-    let t = app.tenant("Acme").await;
+    let (app, t) = spawn_tenant("Acme").await;
     let mut events = app.events.subscribe();
     let r = import(&app, &t.token, CSV).await;
     assert_eq!(r.status(), 200);
@@ -39,12 +40,7 @@ async fn importing_twice_creates_no_duplicates() {
         (Some(2), Some(0)),
         "{report}"
     );
-    let rejected: Vec<u64> = report["rejected"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["row"].as_u64().unwrap())
-        .collect();
+    let rejected: Vec<u64> = column(&report["rejected"], "row");
     assert_eq!(rejected, [3, 4, 5, 6, 7], "{report}");
     for r in report["rejected"].as_array().unwrap() {
         assert!(!r["reason"].as_str().unwrap().is_empty());
@@ -78,8 +74,8 @@ async fn importing_twice_creates_no_duplicates() {
 
 #[tokio::test]
 async fn import_refuses_bad_documents() {
-    let app = spawn_app().await;
-    let t = app.tenant("Acme").await;
+    let (app, t) = spawn_tenant("Acme").await;
+    let by_t = app.with(&t.token);
     let e = assert_error(
         import(&app, &t.token, "name,company\nAda,X\n").await,
         422,
@@ -87,15 +83,9 @@ async fn import_refuses_bad_documents() {
     )
     .await;
     assert_eq!(e["error"]["field"], "first_name");
-    let r = app
-        .client
-        .post(app.url("/api/import/contacts"))
-        .bearer_auth(&t.token)
-        .header("content-type", "application/json")
-        .body("{}")
-        .send()
-        .await
-        .unwrap();
+    let r = by_t
+        .post_raw("/api/import/contacts", "application/json", "{}")
+        .await;
     assert_error(r, 415, "unsupported_media_type").await;
     let r = app
         .client
@@ -118,15 +108,13 @@ async fn import_refuses_bad_documents() {
     .unwrap();
     assert_eq!(report["created"], 1, "{report}");
     assert_eq!(report["rejected"][0]["row"], 2, "{report}");
-    let r = app
-        .client
-        .post(app.url("/api/import/contacts"))
-        .bearer_auth(&t.token)
-        .header("content-type", "text/csv")
-        .body(b"first_name,email\n\xff\xfe,x@example.com\n".to_vec())
-        .send()
-        .await
-        .unwrap();
+    let r = by_t
+        .post_raw(
+            "/api/import/contacts",
+            "text/csv",
+            b"first_name,email\n\xff\xfe,x@example.com\n".to_vec(),
+        )
+        .await;
     assert_eq!(r.status(), 200);
     let report: Value = r.json().await.unwrap();
     assert_eq!(report["rejected"][0]["row"], 1, "{report}");
@@ -135,14 +123,9 @@ async fn import_refuses_bad_documents() {
 /// Imports leads from `csv` through the API; the report.
 pub(crate) async fn import_leads(app: &TestApp, token: &str, csv: &str) -> Value {
     let r = app
-        .client
-        .post(app.url("/api/import/leads"))
-        .bearer_auth(token)
-        .header("content-type", "text/csv")
-        .body(csv.to_string())
-        .send()
-        .await
-        .unwrap();
+        .with(token)
+        .post_raw("/api/import/leads", "text/csv", csv.to_string())
+        .await;
     assert_eq!(r.status(), 200);
     r.json().await.unwrap()
 }
@@ -160,8 +143,7 @@ ada@example.com,,,,,,,,
 
 #[tokio::test]
 async fn importing_leads_twice_creates_no_duplicates_and_keeps_what_rows_leave_empty() {
-    let app = spawn_app().await;
-    let t = app.tenant("Acme").await;
+    let (app, t) = spawn_tenant("Acme").await;
     let ada = app
         .post_ok(
             "/api/contacts",
@@ -178,17 +160,7 @@ async fn importing_leads_twice_creates_no_duplicates_and_keeps_what_rows_leave_e
         (Some(2), Some(0)),
         "{report}"
     );
-    let rejected: Vec<(u64, String)> = report["rejected"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            (
-                r["row"].as_u64().unwrap(),
-                r["reason"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect();
+    let rejected = rejected_rows(&report["rejected"]);
     assert_eq!(
         rejected.iter().map(|r| r.0).collect::<Vec<_>>(),
         [3, 4, 5, 6, 7],
@@ -323,6 +295,7 @@ async fn imports_stream_past_the_json_body_limit_up_to_their_own() {
     })
     .await;
     let t = app.tenant("Acme").await;
+    let by_t = app.with(&t.token);
     // ~150 KB in chunks, far over the 4 KB JSON limit.
     let mut chunks = vec!["first_name,email,company\n".to_string()];
     chunks.extend((0..30).map(|k| contact_rows(k * 100, (k + 1) * 100)));
@@ -342,26 +315,12 @@ async fn imports_stream_past_the_json_body_limit_up_to_their_own() {
     let later = app.get_ok("/api/contacts?q=Person10000", &t.token).await;
     assert_eq!(later["items"].as_array().unwrap().len(), 0, "{later}");
     // A declared length over the limit is refused before reading.
-    let r = app
-        .client
-        .post(app.url("/api/import/contacts"))
-        .bearer_auth(&t.token)
-        .header("content-type", "text/csv")
-        .body(big.concat())
-        .send()
-        .await
-        .unwrap();
+    let r = by_t
+        .post_raw("/api/import/contacts", "text/csv", big.concat())
+        .await;
     assert_error(r, 413, "payload_too_large").await;
     // An empty document is a clear 400.
-    let r = app
-        .client
-        .post(app.url("/api/import/contacts"))
-        .bearer_auth(&t.token)
-        .header("content-type", "text/csv")
-        .body("")
-        .send()
-        .await
-        .unwrap();
+    let r = by_t.post_raw("/api/import/contacts", "text/csv", "").await;
     assert_eq!(
         r.status(),
         422,
@@ -454,15 +413,13 @@ fn numbered_contacts(from: usize, to: usize, bad_every: Option<usize>) -> Vec<St
 }
 
 async fn contacts_of(app: &TestApp, org: i64) -> i64 {
-    let (n,): (i64,) = app
-        .store
-        .db()
-        .fetch_one(
-            neuracrm_store::Sql::new("SELECT COUNT(*) FROM contacts WHERE organization_id = $1")
-                .arg(org),
-        )
-        .await
-        .unwrap();
+    count(app, "contacts WHERE organization_id = $1", org).await
+}
+
+/// `SELECT COUNT(*) FROM {rows}`, `$1` bound to `arg`.
+async fn count(app: &TestApp, rows: &str, arg: i64) -> i64 {
+    let sql = neuracrm_store::Sql::new(&format!("SELECT COUNT(*) FROM {rows}")).arg(arg);
+    let (n,): (i64,) = app.store.db().fetch_one(sql).await.unwrap();
     n
 }
 
@@ -516,12 +473,7 @@ async fn a_large_import_answers_202_and_completes_in_the_background() {
     assert_eq!(done["updated"], 0, "{done}");
     assert_eq!(done["rejected"], bad, "{done}");
     assert_eq!(done["attempts"], 1, "{done}");
-    let rejected: Vec<u64> = done["rejections"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["row"].as_u64().unwrap())
-        .collect();
+    let rejected: Vec<u64> = column(&done["rejections"], "row");
     // Row n is contact n - 1: contact 0, 1000, ... are rows 1, 1001, ...
     assert_eq!(
         rejected,
@@ -597,19 +549,12 @@ async fn a_large_import_answers_202_and_completes_in_the_background() {
 
 #[tokio::test]
 async fn an_import_of_another_organization_is_not_found() {
-    let app = spawn_app().await;
-    let one = app.tenant("One").await;
-    let two = app.tenant("Two").await;
+    let (app, one, two) = spawn_two_tenants("One", "Two").await;
     // Small, but asked for in the background.
     let r = app
-        .client
-        .post(app.url("/api/import/leads?background=true"))
-        .bearer_auth(&one.token)
-        .header("content-type", "text/csv")
-        .body(LEADS_CSV)
-        .send()
-        .await
-        .unwrap();
+        .with(&one.token)
+        .post_raw("/api/import/leads?background=true", "text/csv", LEADS_CSV)
+        .await;
     assert_eq!(r.status(), 202);
     let location = r.headers()["location"].to_str().unwrap().to_string();
     let queued: Value = r.json().await.unwrap();
@@ -634,12 +579,7 @@ async fn an_import_of_another_organization_is_not_found() {
     assert_error(r, 404, "not_found").await;
     let r = app.get("/api/imports/x", &one.token).await;
     assert_error(r, 400, "invalid_path").await;
-    let r = app
-        .client
-        .get(app.url(&format!("/api/imports/{id}")))
-        .send()
-        .await
-        .unwrap();
+    let r = app.get_anonymous(&format!("/api/imports/{id}")).await;
     assert_error(r, 401, "unauthorized").await;
     let mine = app.get_ok("/api/imports", &one.token).await;
     assert_eq!(mine["items"][0]["id"], id, "{mine}");
@@ -723,27 +663,14 @@ async fn an_interrupted_import_leaves_nothing_half_written() {
     assert_eq!(done["created"], ROWS as u64 - bad, "{done}");
     assert_eq!(done["updated"], 0, "no row written twice: {done}");
     assert_eq!(done["rejected"], bad, "{done}");
-    let rejected: Vec<u64> = done["rejections"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["row"].as_u64().unwrap())
-        .collect();
+    let rejected: Vec<u64> = column(&done["rejections"], "row");
     assert_eq!(
         rejected,
         (0..bad).map(|k| k * 997 + 1).collect::<Vec<_>>(),
         "each rejection once"
     );
     assert_eq!(contacts_of(&b, t.org_id).await, (ROWS as u64 - bad) as i64);
-    let (pieces,): (i64,) = b
-        .store
-        .db()
-        .fetch_one(
-            neuracrm_store::Sql::new("SELECT COUNT(*) FROM import_chunks WHERE import_id = $1")
-                .arg(id),
-        )
-        .await
-        .unwrap();
+    let pieces = count(&b, "import_chunks WHERE import_id = $1", id).await;
     assert_eq!(pieces, 0, "the stored document is deleted once imported");
 }
 

@@ -4,7 +4,7 @@
 use neuracrm_domain::{DealStage, EventKind, OrgId};
 use serde_json::{Value, json};
 
-use crate::helpers::{assert_error, spawn_app};
+use crate::helpers::{assert_error, spawn_app, spawn_tenant};
 
 fn ids(page: &Value) -> Vec<i64> {
     page["items"]
@@ -17,16 +17,11 @@ fn ids(page: &Value) -> Vec<i64> {
 
 #[tokio::test]
 async fn contact_crud_publishes_events() {
-    let app = spawn_app().await;
-    let t = app.tenant("Acme").await;
+    let (app, t) = spawn_tenant("Acme").await;
+    let by_t = app.with(&t.token);
     let mut all = app.events.subscribe();
-    let c = app
-        .post_ok(
-            "/api/contacts",
-            &t.token,
-            json!({"first_name": "Ada", "last_name": "Lovelace", "email": "Ada@Example.com", "company": "Analytical", "company_size": 12}),
-            201,
-        )
+    let c = by_t
+        .create("/api/contacts", json!({"first_name": "Ada", "last_name": "Lovelace", "email": "Ada@Example.com", "company": "Analytical", "company_size": 12}))
         .await;
     let id = c["id"].as_i64().unwrap();
     assert_eq!(c["email"], "ada@example.com");
@@ -39,15 +34,12 @@ async fn contact_crud_publishes_events() {
     got.as_object_mut().unwrap().remove("segments");
     assert_eq!(got, c);
 
-    let r = app
-        .patch(
+    let p = by_t
+        .patch_ok(
             &format!("/api/contacts/{id}"),
-            &t.token,
             json!({"company": null, "phone": "+1 555"}),
         )
         .await;
-    assert_eq!(r.status(), 200);
-    let p: Value = r.json().await.unwrap();
     assert_eq!(
         (p["company"].clone(), p["phone"].clone()),
         (Value::Null, json!("+1 555"))
@@ -67,24 +59,11 @@ async fn contact_crud_publishes_events() {
         "email"
     );
 
-    assert_eq!(
-        app.delete(&format!("/api/contacts/{id}"), &t.token)
-            .await
-            .status(),
-        204
-    );
-    assert_error(
-        app.get(&format!("/api/contacts/{id}"), &t.token).await,
-        404,
-        "not_found",
-    )
-    .await;
-    assert_error(
-        app.delete(&format!("/api/contacts/{id}"), &t.token).await,
-        404,
-        "not_found",
-    )
-    .await;
+    by_t.deleted(&format!("/api/contacts/{id}")).await;
+    by_t.get_err(&format!("/api/contacts/{id}"), 404, "not_found")
+        .await;
+    by_t.delete_err(&format!("/api/contacts/{id}"), 404, "not_found")
+        .await;
 
     let kinds: Vec<String> = (0..3)
         .map(|_| {
@@ -102,84 +81,50 @@ async fn contact_crud_publishes_events() {
 
 #[tokio::test]
 async fn lead_and_deal_lifecycle_with_stage_events() {
-    let app = spawn_app().await;
-    let t = app.tenant("Acme").await;
-    let c = app
-        .post_ok(
+    let (app, t) = spawn_tenant("Acme").await;
+    let by_t = app.with(&t.token);
+    let c = by_t
+        .create(
             "/api/contacts",
-            &t.token,
             json!({"first_name": "Grace", "company": "Navy"}),
-            201,
         )
         .await;
     let cid = c["id"].as_i64().unwrap();
     let mut sub = app.events.subscribe_org(OrgId(t.org_id));
 
-    let l = app
-        .post_ok(
-            "/api/leads",
-            &t.token,
-            json!({"title": "Compiler licences", "contact_id": cid, "source": "referral", "budget_cents": 500000, "expected_decision": "2026-03-01"}),
-            201,
-        )
+    let l = by_t
+        .create("/api/leads", json!({"title": "Compiler licences", "contact_id": cid, "source": "referral", "budget_cents": 500000, "expected_decision": "2026-03-01"}))
         .await;
     assert_eq!(
         (l["status"].as_str(), l["source"].as_str()),
         (Some("new"), Some("referral"))
     );
     let lid = l["id"].as_i64().unwrap();
-    let l2 = app
-        .patch(
-            &format!("/api/leads/{lid}"),
-            &t.token,
-            json!({"status": "qualified"}),
-        )
+    by_t.patch_ok(&format!("/api/leads/{lid}"), json!({"status": "qualified"}))
         .await;
-    assert_eq!(l2.status(), 200);
 
-    let d = app
-        .post_ok(
-            "/api/deals",
-            &t.token,
-            json!({"title": "Licences", "contact_id": cid, "lead_id": lid, "value_cents": 120000, "stage": "proposal"}),
-            201,
-        )
+    let d = by_t
+        .create("/api/deals", json!({"title": "Licences", "contact_id": cid, "lead_id": lid, "value_cents": 120000, "stage": "proposal"}))
         .await;
     assert_eq!(d["status"], "open");
     let did = d["id"].as_i64().unwrap();
-    let won: Value = app
-        .patch(
-            &format!("/api/deals/{did}"),
-            &t.token,
-            json!({"stage": "closed_won"}),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let won = by_t
+        .patch_ok(&format!("/api/deals/{did}"), json!({"stage": "closed_won"}))
+        .await;
     assert_eq!(won["status"], "won");
     assert!(won["closed_at"].is_string());
 
-    let a = app
-        .post_ok(
-            "/api/activities",
-            &t.token,
-            json!({"type": "call", "lead_id": lid, "duration_seconds": 300, "body": "Talked budget"}),
-            201,
-        )
+    let a = by_t
+        .create("/api/activities", json!({"type": "call", "lead_id": lid, "duration_seconds": 300, "body": "Talked budget"}))
         .await;
     assert_eq!(a["user_id"], t.admin_id, "recorded by the caller");
     let aid = a["id"].as_i64().unwrap();
-    let a2: Value = app
-        .patch(
+    let a2 = by_t
+        .patch_ok(
             &format!("/api/activities/{aid}"),
-            &t.token,
             json!({"subject": "Budget call"}),
         )
-        .await
-        .json()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(a2["subject"], "Budget call");
 
     let mut events = Vec::new();
@@ -248,8 +193,8 @@ async fn lead_and_deal_lifecycle_with_stage_events() {
 
 #[tokio::test]
 async fn lists_page_filter_and_sort() {
-    let app = spawn_app().await;
-    let t = app.tenant("Acme").await;
+    let (app, t) = spawn_tenant("Acme").await;
+    let by_t = app.with(&t.token);
     let mut lead_ids = Vec::new();
     for (i, (title, status, source, budget)) in [
         ("Alpha deal", "new", "website", 100),
@@ -259,21 +204,14 @@ async fn lists_page_filter_and_sort() {
     .into_iter()
     .enumerate()
     {
-        let c = app
-            .post_ok(
+        let c = by_t
+            .create(
                 "/api/contacts",
-                &t.token,
                 json!({"first_name": format!("P{i}"), "company": format!("Company{i}")}),
-                201,
             )
             .await;
-        let l = app
-            .post_ok(
-                "/api/leads",
-                &t.token,
-                json!({"title": title, "status": status, "source": source, "budget_cents": budget, "contact_id": c["id"]}),
-                201,
-            )
+        let l = by_t
+            .create("/api/leads", json!({"title": title, "status": status, "source": source, "budget_cents": budget, "contact_id": c["id"]}))
             .await;
         lead_ids.push(l["id"].as_i64().unwrap());
     }
@@ -330,13 +268,12 @@ async fn lists_page_filter_and_sort() {
     assert_eq!(c["items"].as_array().unwrap().len(), 1);
 
     for (i, stage) in ["prospecting", "negotiation"].iter().enumerate() {
-        app.post_ok(
-            "/api/deals",
-            &t.token,
-            json!({"title": format!("D{i}"), "stage": stage, "value_cents": (i + 1) * 1000}),
-            201,
-        )
-        .await;
+        app.with(&t.token)
+            .create(
+                "/api/deals",
+                json!({"title": format!("D{i}"), "stage": stage, "value_cents": (i + 1) * 1000}),
+            )
+            .await;
     }
     let d = app.get_ok("/api/deals?stage=negotiation", &t.token).await;
     assert_eq!(d["items"][0]["title"], "D1");
@@ -361,8 +298,8 @@ async fn lists_page_filter_and_sort() {
 
 #[tokio::test]
 async fn users_are_managed_by_admins_only() {
-    let app = spawn_app().await;
-    let t = app.tenant("Acme").await;
+    let (app, t) = spawn_tenant("Acme").await;
+    let by_t = app.with(&t.token);
     let (rep_id, rep) = app.member(&t, "rep@acme.example.com", "rep").await;
     let (_, manager) = app.member(&t, "manager@acme.example.com", "manager").await;
     for token in [&rep, &manager] {
@@ -381,13 +318,9 @@ async fn users_are_managed_by_admins_only() {
         .await;
     }
     // Reps work with records all the same.
-    app.post_ok(
-        "/api/contacts",
-        &rep,
-        json!({"first_name": "Rep's contact"}),
-        201,
-    )
-    .await;
+    app.with(&rep)
+        .create("/api/contacts", json!({"first_name": "Rep's contact"}))
+        .await;
 
     let list = app.get_ok("/api/users", &t.token).await;
     assert_eq!(list["items"].as_array().unwrap().len(), 3);
@@ -407,13 +340,9 @@ async fn users_are_managed_by_admins_only() {
         (u["role"].as_str(), u["name"].as_str()),
         (Some("manager"), Some("Promoted"))
     );
-    assert_error(
-        app.patch(
-            &format!("/api/users/{}", t.admin_id),
-            &t.token,
-            json!({"role": "rep"}),
-        )
-        .await,
+    by_t.patch_err(
+        &format!("/api/users/{}", t.admin_id),
+        json!({"role": "rep"}),
         409,
         "conflict",
     )
@@ -425,18 +354,9 @@ async fn users_are_managed_by_admins_only() {
         "conflict",
     )
     .await;
-    assert_eq!(
-        app.delete(&format!("/api/users/{rep_id}"), &t.token)
-            .await
-            .status(),
-        204
-    );
-    assert_error(
-        app.get(&format!("/api/users/{rep_id}"), &t.token).await,
-        404,
-        "not_found",
-    )
-    .await;
+    by_t.deleted(&format!("/api/users/{rep_id}")).await;
+    by_t.get_err(&format!("/api/users/{rep_id}"), 404, "not_found")
+        .await;
     assert_error(app.get("/api/me", &rep).await, 401, "unauthorized").await;
     let user_events: Vec<(String, Value)> = std::iter::from_fn(|| events.try_recv())
         .map(|e| {

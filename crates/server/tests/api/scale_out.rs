@@ -12,7 +12,7 @@ use neuracrm_events::testing::redis_url;
 use neuracrm_server::Secret;
 use serde_json::json;
 
-use crate::helpers::{spawn_app_built, two_instances_over_redis};
+use crate::helpers::{create_contact, spawn_app_built, two_instances_over_redis};
 
 /// Says, outside the test harness's capture, whether Redis was tested.
 #[test]
@@ -38,15 +38,7 @@ async fn a_write_through_one_instance_reaches_the_other_instances_subscribers_of
     let mut b_two = b.events.subscribe_org(OrgId(two.org_id));
     let mut a_one = a.events.subscribe_org(OrgId(one.org_id));
 
-    let c = a
-        .post_ok(
-            "/api/contacts",
-            &one.token,
-            json!({"first_name": "Ada"}),
-            201,
-        )
-        .await;
-    let id = ContactId(c["id"].as_i64().unwrap());
+    let id = ContactId(create_contact(&a, &one.token, "Ada").await);
 
     let got = next_contact(&mut b_one, OrgId(one.org_id)).await;
     assert_eq!(got.kind, EventKind::ContactCreated { id });
@@ -55,21 +47,9 @@ async fn a_write_through_one_instance_reaches_the_other_instances_subscribers_of
 
     // A write of organization Two after it: B's subscriber of Two gets that
     // one first, so One's never reached it.
-    let c2 = a
-        .post_ok(
-            "/api/contacts",
-            &two.token,
-            json!({"first_name": "Bo"}),
-            201,
-        )
-        .await;
+    let id2 = ContactId(create_contact(&a, &two.token, "Bo").await);
     let got2 = next_contact(&mut b_two, OrgId(two.org_id)).await;
-    assert_eq!(
-        got2.kind,
-        EventKind::ContactCreated {
-            id: ContactId(c2["id"].as_i64().unwrap())
-        }
-    );
+    assert_eq!(got2.kind, EventKind::ContactCreated { id: id2 });
     assert!(b_two.try_recv().is_none(), "nothing else for Two on B");
     assert!(b_one.try_recv().is_none(), "One's event came to B once");
 

@@ -10,9 +10,13 @@ use neuracrm_jobs::intent::IntentService;
 use neuracrm_scoring::testing::{Behaviour, FakeLlm};
 use neuracrm_scoring::{BatchIntentMode, IntentAssessor, LlmConfig};
 use neuracrm_store::intent_cache::IntentWrite;
+use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{Tenant, TestApp, assert_error, spawn_app, spawn_app_with};
+use crate::helpers::{
+    Tenant, TestApp, assert_error, column, spawn_app, spawn_app_with, spawn_tenant,
+    spawn_two_tenants,
+};
 
 async fn lead(app: &TestApp, t: &Tenant, contact: Value, lead: Value) -> i64 {
     let c = app.post_ok("/api/contacts", &t.token, contact, 201).await;
@@ -25,13 +29,9 @@ async fn lead(app: &TestApp, t: &Tenant, contact: Value, lead: Value) -> i64 {
 
 async fn activities(app: &TestApp, t: &Tenant, lead: i64, kind: &str, n: usize) {
     for _ in 0..n {
-        app.post_ok(
-            "/api/activities",
-            &t.token,
-            json!({"type": kind, "lead_id": lead}),
-            201,
-        )
-        .await;
+        app.with(&t.token)
+            .create("/api/activities", json!({"type": kind, "lead_id": lead}))
+            .await;
     }
 }
 
@@ -63,8 +63,7 @@ fn factor<'a>(b: &'a Value, name: &str) -> &'a Value {
 
 #[tokio::test]
 async fn scoring_a_lead_now_explains_stores_and_announces_it() {
-    let app = spawn_app().await;
-    let t = app.tenant("Acme").await;
+    let (app, t) = spawn_tenant("Acme").await;
     let id = lead(
         &app,
         &t,
@@ -76,12 +75,9 @@ async fn scoring_a_lead_now_explains_stores_and_announces_it() {
     let mut events = app.events.subscribe_org(OrgId(t.org_id));
 
     // Never scored: nothing stored yet.
-    assert_error(
-        app.get(&format!("/api/leads/{id}/score"), &t.token).await,
-        404,
-        "not_found",
-    )
-    .await;
+    app.with(&t.token)
+        .get_err(&format!("/api/leads/{id}/score"), 404, "not_found")
+        .await;
 
     let b = app
         .post_ok(&format!("/api/leads/{id}/score"), &t.token, json!({}), 200)
@@ -168,13 +164,12 @@ async fn scoring_a_lead_now_explains_stores_and_announces_it() {
     assert!(scored_events(&mut events).is_empty());
 
     // Website time moves it: an event with old and new, a second history entry.
-    app.post_ok(
-        "/api/activities",
-        &t.token,
-        json!({"type": "website_visit", "lead_id": id, "duration_seconds": 1900}),
-        201,
-    )
-    .await;
+    app.with(&t.token)
+        .create(
+            "/api/activities",
+            json!({"type": "website_visit", "lead_id": id, "duration_seconds": 1900}),
+        )
+        .await;
     let moved = app
         .post_ok(&format!("/api/leads/{id}/score"), &t.token, json!({}), 200)
         .await;
@@ -185,12 +180,7 @@ async fn scoring_a_lead_now_explains_stores_and_announces_it() {
     let h = app
         .get_ok(&format!("/api/leads/{id}/score/history"), &t.token)
         .await;
-    let scores: Vec<f64> = h["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["score"].as_f64().unwrap())
-        .collect();
+    let scores: Vec<f64> = column(&h["items"], "score");
     assert_eq!(scores, [new_total, total], "newest first");
     let h = app
         .get_ok(&format!("/api/leads/{id}/score/history?limit=1"), &t.token)
@@ -218,8 +208,7 @@ async fn scoring_a_lead_now_explains_stores_and_announces_it() {
 
 #[tokio::test]
 async fn the_configuration_is_validated_admin_only_and_marks_leads_for_rescoring() {
-    let app = spawn_app().await;
-    let t = app.tenant("Acme").await;
+    let (app, t) = spawn_tenant("Acme").await;
     let id = lead(
         &app,
         &t,
@@ -334,14 +323,14 @@ async fn the_configuration_is_validated_admin_only_and_marks_leads_for_rescoring
         );
     }
     let r = app
-        .client
-        .put(app.url("/api/scoring/config"))
-        .bearer_auth(&t.token)
-        .header("content-type", "application/json")
-        .body("{\"weights\": ")
-        .send()
-        .await
-        .unwrap();
+        .with(&t.token)
+        .send_raw(
+            Method::PUT,
+            "/api/scoring/config",
+            "application/json",
+            "{\"weights\": ",
+        )
+        .await;
     assert_error(r, 400, "malformed_body").await;
     assert_eq!(
         app.get_ok("/api/scoring/config", &t.token).await,
@@ -397,9 +386,7 @@ async fn the_configuration_is_validated_admin_only_and_marks_leads_for_rescoring
 
 #[tokio::test]
 async fn a_batch_scores_the_organization_and_analytics_summarise_it() {
-    let app = spawn_app().await;
-    let t = app.tenant("Acme").await;
-    let other = app.tenant("Other").await;
+    let (app, t, other) = spawn_two_tenants("Acme", "Other").await;
     let specs = [
         ("technology", "CEO", 5000, "website"),
         ("technology", "Engineer", 20, "website"),
@@ -429,12 +416,9 @@ async fn a_batch_scores_the_organization_and_analytics_summarise_it() {
     .await;
 
     let (_, rep) = app.member(&t, "rep@acme.example.com", "rep").await;
-    assert_error(
-        app.post("/api/scoring/run", &rep, json!({})).await,
-        403,
-        "forbidden",
-    )
-    .await;
+    app.with(&rep)
+        .post_err("/api/scoring/run", json!({}), 403, "forbidden")
+        .await;
     let (_, manager) = app.member(&t, "manager@acme.example.com", "manager").await;
     let mut events = app.events.subscribe_org(OrgId(t.org_id));
     let mut foreign_events = app.events.subscribe_org(OrgId(other.org_id));
@@ -494,12 +478,10 @@ async fn a_batch_scores_the_organization_and_analytics_summarise_it() {
         }
     }
     assert_eq!(by_category, 5);
-    let e = assert_error(
-        app.get("/api/leads?category=scorching", &t.token).await,
-        400,
-        "invalid_query",
-    )
-    .await;
+    let e = app
+        .with(&t.token)
+        .get_err("/api/leads?category=scorching", 400, "invalid_query")
+        .await;
     assert_eq!(e["error"]["field"], "category");
     for order in ["desc", "asc"] {
         let page = app
@@ -583,13 +565,9 @@ async fn a_batch_scores_the_organization_and_analytics_summarise_it() {
     // Moves: lead 1 gains engagement now; lead 3 had a much lower score ten
     // days ago (before the window), which is its baseline.
     activities(&app, &t, ids[1], "email_open", 11).await;
-    app.post_ok(
-        &format!("/api/leads/{}/score", ids[1]),
-        &t.token,
-        json!({}),
-        200,
-    )
-    .await;
+    app.with(&t.token)
+        .post_ok(&format!("/api/leads/{}/score", ids[1]), json!({}))
+        .await;
     let new1 = app
         .get_ok(&format!("/api/leads/{}", ids[1]), &t.token)
         .await["score"]
@@ -728,14 +706,9 @@ async fn a_configured_llm_reads_the_buying_intent_of_score_now_once_per_text() {
     // The bug this fixes: the scheduled batch (default `llm.batch = cached`)
     // replaced that answer with the offline estimator's. A status change
     // makes the lead stale without changing its text.
-    let r = app
-        .patch(
-            &format!("/api/leads/{id}"),
-            &t.token,
-            json!({"status": "contacted"}),
-        )
+    app.with(&t.token)
+        .patch_ok(&format!("/api/leads/{id}"), json!({"status": "contacted"}))
         .await;
-    assert_eq!(r.status(), 200);
     let run = app
         .post_ok("/api/scoring/run", &t.token, json!({}), 200)
         .await;
@@ -753,12 +726,8 @@ async fn a_configured_llm_reads_the_buying_intent_of_score_now_once_per_text() {
     let other = app.tenant("Globex").await;
     let theirs = lead(&app, &other, json!({"first_name": "Bo"}), text).await;
     let b = app
-        .post_ok(
-            &format!("/api/leads/{theirs}/score"),
-            &other.token,
-            json!({}),
-            200,
-        )
+        .with(&other.token)
+        .post_ok(&format!("/api/leads/{theirs}/score"), json!({}))
         .await;
     assert_eq!(
         factor(&b, "ai_insights")["evidence"]["assessment"]["cached"],

@@ -14,7 +14,9 @@ use neuracrm_events::{BroadcastBus, EventBus};
 use neuracrm_store::sentiment::StoredSentiment;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, assert_error, spawn_app, spawn_app_on};
+use crate::helpers::{
+    TestApp, assert_error, column, spawn_app_on, spawn_tenant, spawn_two_tenants,
+};
 
 const HAPPY: &str = "The customer was happy with the renewal."; // 0.5719
 const ANGRY: &str = "The invoice was wrong again and the buyer is angry."; // -0.7506
@@ -59,16 +61,11 @@ async fn analyze(app: &TestApp, token: &str, body: Value) -> reqwest::Response {
 
 #[tokio::test]
 async fn analyze_answers_one_text_or_a_batch_and_refuses_what_is_out_of_bounds() {
-    let app = spawn_app().await;
-    let t = app.tenant("Acme").await;
+    let (app, t) = spawn_tenant("Acme").await;
+    let by_t = app.with(&t.token);
 
-    let one = app
-        .post_ok(
-            "/api/sentiment/analyze",
-            &t.token,
-            json!({"text": DISASTER}),
-            200,
-        )
+    let one = by_t
+        .post_ok("/api/sentiment/analyze", json!({"text": DISASTER}))
         .await;
     let r = &one["results"][0];
     assert_eq!(one["results"].as_array().unwrap().len(), 1);
@@ -83,20 +80,13 @@ async fn analyze_answers_one_text_or_a_batch_and_refuses_what_is_out_of_bounds()
     );
     assert!(close(&r["confidence"], 0.6249), "{r}");
 
-    let batch = app
+    let batch = by_t
         .post_ok(
             "/api/sentiment/analyze",
-            &t.token,
             json!({"texts": [HAPPY, PLAIN, ANGRY]}),
-            200,
         )
         .await;
-    let labels: Vec<&str> = batch["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["label"].as_str().unwrap())
-        .collect();
+    let labels: Vec<String> = column(&batch["results"], "label");
     assert_eq!(labels, ["positive", "neutral", "negative"], "in order");
     assert!(close(&batch["results"][2]["compound"], -0.7506));
 
@@ -110,25 +100,19 @@ async fn analyze_answers_one_text_or_a_batch_and_refuses_what_is_out_of_bounds()
             }
         })
         .collect();
-    let big = app
-        .post_ok(
-            "/api/sentiment/analyze",
-            &t.token,
-            json!({"texts": full}),
-            200,
-        )
+    let big = by_t
+        .post_ok("/api/sentiment/analyze", json!({"texts": full}))
         .await;
     let results = big["results"].as_array().unwrap();
     assert_eq!(results.len(), 1000);
     assert_eq!(results[998]["label"], "positive");
     assert_eq!(results[999]["label"], "negative");
-    app.post_ok(
-        "/api/sentiment/analyze",
-        &t.token,
-        json!({"text": "é".repeat(10_000)}),
-        200,
-    )
-    .await;
+    app.with(&t.token)
+        .post_ok(
+            "/api/sentiment/analyze",
+            json!({"text": "é".repeat(10_000)}),
+        )
+        .await;
 
     // Too many, too long, empty, wrong type, both or neither: 422 naming the field.
     let too_many = vec!["fine"; 1001];
@@ -188,8 +172,7 @@ async fn post_activity(app: &TestApp, token: &str, body: Value) -> i64 {
 
 #[tokio::test]
 async fn logged_activities_get_their_sentiment_and_others_none() {
-    let app = spawn_app().await;
-    let t = app.tenant("Acme").await;
+    let (app, t) = spawn_tenant("Acme").await;
     let c = app
         .post_ok("/api/contacts", &t.token, json!({"first_name": "Ada"}), 201)
         .await["id"]
@@ -342,9 +325,7 @@ fn monday(d: NaiveDate) -> NaiveDate {
 
 #[tokio::test]
 async fn the_summary_matches_hand_computed_figures_and_stays_in_its_organization() {
-    let app = spawn_app().await;
-    let t = app.tenant("Acme").await;
-    let other = app.tenant("Other").await;
+    let (app, t, other) = spawn_two_tenants("Acme", "Other").await;
     let tok = &t.token;
     let now = Utc::now();
     let ago = |d: i64, h: i64| {
@@ -445,12 +426,7 @@ async fn the_summary_matches_hand_computed_figures_and_stays_in_its_organization
         ),
         (Some(1), Some(0), Some(1))
     );
-    let ids: Vec<i64> = s["most_negative"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["activity_id"].as_i64().unwrap())
-        .collect();
+    let ids: Vec<i64> = column(&s["most_negative"], "activity_id");
     assert_eq!(ids, [a2]);
     assert_eq!(s["most_negative"][0]["type"], "email_received");
     assert_eq!(s["most_negative"][0]["excerpt"], ANGRY);
@@ -507,12 +483,7 @@ async fn the_summary_matches_hand_computed_figures_and_stays_in_its_organization
             assert!(b["average_compound"].is_null(), "{b}");
         }
     }
-    let ids: Vec<i64> = s["most_negative"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["activity_id"].as_i64().unwrap())
-        .collect();
+    let ids: Vec<i64> = column(&s["most_negative"], "activity_id");
     assert_eq!(ids, [a2, a4], "lowest compound first");
 
     // Over a year, per month: a5 on the lead joins.
@@ -526,12 +497,7 @@ async fn the_summary_matches_hand_computed_figures_and_stays_in_its_organization
         ),
         "{s}"
     );
-    let ids: Vec<i64> = s["most_negative"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["activity_id"].as_i64().unwrap())
-        .collect();
+    let ids: Vec<i64> = column(&s["most_negative"], "activity_id");
     assert_eq!(ids, [a2, a5, a4]);
     let months: i64 = s["buckets"]
         .as_array()
@@ -630,12 +596,8 @@ async fn the_configured_model_answers_and_an_unloadable_one_falls_back_to_vader(
     let app = crate::helpers::spawn_app_with(move |s| s.sentiment_model = Some(path)).await;
     let t = app.tenant("Acme").await;
     let r = app
-        .post_ok(
-            "/api/sentiment/analyze",
-            &t.token,
-            json!({"texts": ["invoice dispute escalated, refund demanded 3", "renewal approved and budget signed 3"]}),
-            200,
-        )
+        .with(&t.token)
+        .post_ok("/api/sentiment/analyze", json!({"texts": ["invoice dispute escalated, refund demanded 3", "renewal approved and budget signed 3"]}))
         .await;
     let got: Vec<(&str, &str)> = r["results"]
         .as_array()
@@ -659,12 +621,8 @@ async fn the_configured_model_answers_and_an_unloadable_one_falls_back_to_vader(
         .unwrap();
     for _ in 0..2 {
         let r = app
-            .post_ok(
-                "/api/sentiment/analyze",
-                &other.token,
-                json!({"text": DISASTER}),
-                200,
-            )
+            .with(&other.token)
+            .post_ok("/api/sentiment/analyze", json!({"text": DISASTER}))
             .await;
         assert_eq!(r["results"][0]["method"], "vader", "{r}");
         assert!(close(&r["results"][0]["compound"], -0.6249));

@@ -6,7 +6,7 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{PASSWORD, TestApp, assert_error, spawn_app};
+use crate::helpers::{PASSWORD, TestApp, assert_error, spawn_tenant, spawn_two_tenants};
 
 /// The session id (`sid`) an access token names.
 fn sid(access: &str) -> String {
@@ -35,8 +35,7 @@ async fn logout(app: &TestApp, access: &str) -> reqwest::Response {
 
 #[tokio::test]
 async fn a_demoted_admin_cannot_promote_itself_back_with_its_old_token() {
-    let app = spawn_app().await;
-    let t = app.tenant("Acme").await;
+    let (app, t) = spawn_tenant("Acme").await;
     let (second, token) = app.member(&t, "second@acme.example.com", "admin").await;
     // A second instance over the same database: no instance may trust what
     // it saw earlier.
@@ -49,14 +48,9 @@ async fn a_demoted_admin_cannot_promote_itself_back_with_its_old_token() {
         2
     );
 
-    let r = app
-        .patch(
-            &format!("/api/users/{second}"),
-            &t.token,
-            json!({"role": "rep"}),
-        )
+    app.with(&t.token)
+        .patch_ok(&format!("/api/users/{second}"), json!({"role": "rep"}))
         .await;
-    assert_eq!(r.status(), 200);
     for instance in [&app, &other] {
         let r = instance
             .patch(
@@ -92,44 +86,34 @@ async fn a_demoted_admin_cannot_promote_itself_back_with_its_old_token() {
 
 #[tokio::test]
 async fn a_password_change_revokes_the_old_sessions() {
-    let app = spawn_app().await;
-    let t = app.tenant("Acme").await;
+    let (app, t) = spawn_tenant("Acme").await;
+    let by_t = app.with(&t.token);
     let rep_email = "rep@acme.example.com";
     let (rep, rep_token) = app.member(&t, rep_email, "rep").await;
     let (rep_access, rep_refresh) = app.session_of(rep_email, PASSWORD).await;
 
     // An admin changes the rep's password: every session of the rep ends.
-    let r = app
-        .patch(
-            &format!("/api/users/{rep}"),
-            &t.token,
-            json!({"password": "a brand new passphrase"}),
-        )
-        .await;
-    assert_eq!(r.status(), 200);
+    by_t.patch_ok(
+        &format!("/api/users/{rep}"),
+        json!({"password": "a brand new passphrase"}),
+    )
+    .await;
     assert_401(&app, &rep_token).await;
     assert_401(&app, &rep_access).await;
     assert_error(app.refresh(&rep_refresh).await, 401, "unauthorized").await;
-    assert_error(
-        app.login(rep_email, PASSWORD).await,
-        401,
-        "invalid_credentials",
-    )
-    .await;
+    let refused = app.login(rep_email, PASSWORD).await;
+    assert_error(refused, 401, "invalid_credentials").await;
     let (fresh, _) = app.session_of(rep_email, "a brand new passphrase").await;
     app.get_ok("/api/me", &fresh).await;
 
     // An admin changes their own: the session that changed it goes on, the
     // admin's other sessions end.
     let (elsewhere, elsewhere_refresh) = app.session_of(&t.email, PASSWORD).await;
-    let r = app
-        .patch(
-            &format!("/api/users/{}", t.admin_id),
-            &t.token,
-            json!({"password": "another brand new passphrase"}),
-        )
-        .await;
-    assert_eq!(r.status(), 200);
+    by_t.patch_ok(
+        &format!("/api/users/{}", t.admin_id),
+        json!({"password": "another brand new passphrase"}),
+    )
+    .await;
     app.get_ok("/api/me", &t.token).await;
     assert_401(&app, &elsewhere).await;
     assert_error(app.refresh(&elsewhere_refresh).await, 401, "unauthorized").await;
@@ -148,8 +132,7 @@ async fn a_password_change_revokes_the_old_sessions() {
 
 #[tokio::test]
 async fn a_reused_refresh_token_revokes_its_family() {
-    let app = spawn_app().await;
-    let t = app.tenant("Acme").await;
+    let (app, t) = spawn_tenant("Acme").await;
     let (a1, r1) = app.session_of(&t.email, PASSWORD).await;
 
     let r = app.refresh(&r1).await;
@@ -197,8 +180,7 @@ async fn a_reused_refresh_token_revokes_its_family() {
 
 #[tokio::test]
 async fn logout_revokes_the_session() {
-    let app = spawn_app().await;
-    let t = app.tenant("Acme").await;
+    let (app, t) = spawn_tenant("Acme").await;
     let (access, refresh) = app.session_of(&t.email, PASSWORD).await;
     app.get_ok("/api/me", &access).await;
 
@@ -224,8 +206,7 @@ async fn logout_revokes_the_session() {
 
 #[tokio::test]
 async fn a_deleted_user_s_token_stops_working() {
-    let app = spawn_app().await;
-    let t = app.tenant("Acme").await;
+    let (app, t) = spawn_tenant("Acme").await;
     let rep_email = "rep@acme.example.com";
     let (rep, rep_token) = app.member(&t, rep_email, "rep").await;
     let (_, rep_refresh) = app.session_of(rep_email, PASSWORD).await;
@@ -233,30 +214,22 @@ async fn a_deleted_user_s_token_stops_working() {
 
     let r = app.delete(&format!("/api/users/{rep}"), &t.token).await;
     assert_eq!(r.status(), 204);
-    assert_error(
-        app.get("/api/contacts", &rep_token).await,
-        401,
-        "unauthorized",
-    )
-    .await;
+    app.with(&rep_token)
+        .get_err("/api/contacts", 401, "unauthorized")
+        .await;
     let r = app
         .post("/api/contacts", &rep_token, json!({"first_name": "Ghost"}))
         .await;
     assert_error(r, 401, "unauthorized").await;
     assert_error(app.refresh(&rep_refresh).await, 401, "unauthorized").await;
-    assert_error(
-        app.login(rep_email, PASSWORD).await,
-        401,
-        "invalid_credentials",
-    )
-    .await;
+    let refused = app.login(rep_email, PASSWORD).await;
+    assert_error(refused, 401, "invalid_credentials").await;
 }
 
 #[tokio::test]
 async fn admins_list_and_revoke_sessions_of_their_own_organization_only() {
-    let app = spawn_app().await;
-    let a = app.tenant("Alpha").await;
-    let b = app.tenant("Beta").await;
+    let (app, a, b) = spawn_two_tenants("Alpha", "Beta").await;
+    let by_a = app.with(&a.token);
     let rep_email = "rep@alpha.example.com";
     let (rep, rep_token) = app.member(&a, rep_email, "rep").await;
     let (second, second_refresh) = app.session_of(rep_email, PASSWORD).await;
@@ -290,21 +263,13 @@ async fn admins_list_and_revoke_sessions_of_their_own_organization_only() {
     assert_error(app.get(&path, &b.token).await, 404, "not_found").await;
     let r = app.delete(&format!("{path}/{theirs}"), &b.token).await;
     assert_error(r, 404, "not_found").await;
-    let r = app
-        .delete(
-            &format!("/api/users/{}/sessions/{theirs}", b.admin_id),
-            &b.token,
-        )
+    let wrong_user = format!("/api/users/{}/sessions/{theirs}", b.admin_id);
+    app.with(&b.token)
+        .delete_err(&wrong_user, 404, "not_found")
         .await;
-    assert_error(r, 404, "not_found").await;
     // The session of another user of the same organization, under the wrong user.
-    let r = app
-        .delete(
-            &format!("/api/users/{}/sessions/{theirs}", a.admin_id),
-            &a.token,
-        )
-        .await;
-    assert_error(r, 404, "not_found").await;
+    let wrong_user = format!("/api/users/{}/sessions/{theirs}", a.admin_id);
+    by_a.delete_err(&wrong_user, 404, "not_found").await;
     app.get_ok("/api/me", &second).await;
     // Not an admin.
     assert_error(app.get(&path, &rep_token).await, 403, "forbidden").await;
@@ -332,10 +297,6 @@ async fn admins_list_and_revoke_sessions_of_their_own_organization_only() {
         .delete(&format!("{path}/{}", "0".repeat(32)), &a.token)
         .await;
     assert_error(r, 404, "not_found").await;
-    assert_error(
-        app.get("/api/users/999999/sessions", &a.token).await,
-        404,
-        "not_found",
-    )
-    .await;
+    by_a.get_err("/api/users/999999/sessions", 404, "not_found")
+        .await;
 }

@@ -7,7 +7,7 @@ use chrono::Datelike;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{EventStream, MUST_COME, Tenant, TestApp, assert_error, spawn_app};
+use crate::helpers::{EventStream, MUST_COME, Tenant, TestApp, assert_error, spawn_two_tenants};
 
 /// A's records, as A sees them.
 async fn snapshot(app: &TestApp, a: &Tenant) -> Value {
@@ -52,47 +52,42 @@ async fn seed(app: &TestApp, t: &Tenant, tag: &str) -> Ids {
         .post_ok("/api/contacts", &t.token, json!({"first_name": "Ada", "email": "ada@shared.example.com", "company": "Acme", "owner_id": user}), 201)
         .await;
     let l = app
-        .post_ok(
+        .with(&t.token)
+        .create(
             "/api/leads",
-            &t.token,
             json!({"title": "L", "contact_id": c["id"], "owner_id": user}),
-            201,
         )
         .await;
     let d = app
-        .post_ok(
+        .with(&t.token)
+        .create(
             "/api/deals",
-            &t.token,
             json!({"title": "D", "contact_id": c["id"], "lead_id": l["id"], "value_cents": 100}),
-            201,
         )
         .await;
     let a = app
-        .post_ok(
+        .with(&t.token)
+        .create(
             "/api/activities",
-            &t.token,
             json!({"type": "note", "body": "hello", "contact_id": c["id"], "deal_id": d["id"]}),
-            201,
         )
         .await;
     let m = app
-        .post_ok(
+        .with(&t.token)
+        .create(
             "/api/forecasting-models",
-            &t.token,
             json!({"metric": "revenue", "algorithm": "theta", "horizon_months": 3}),
-            201,
         )
         .await;
     // A background import (a header only: it writes nothing), completed.
     let r = app
-        .client
-        .post(app.url("/api/import/contacts?background=true"))
-        .bearer_auth(&t.token)
-        .header("content-type", "text/csv")
-        .body("first_name,email\n")
-        .send()
-        .await
-        .unwrap();
+        .with(&t.token)
+        .post_raw(
+            "/api/import/contacts?background=true",
+            "text/csv",
+            "first_name,email\n",
+        )
+        .await;
     assert_eq!(r.status(), 202);
     let import: Value = r.json().await.unwrap();
     let import_path = format!("/api/imports/{}", import["id"]);
@@ -150,9 +145,8 @@ fn patch_body(path: &str) -> Value {
 
 #[tokio::test]
 async fn organization_b_cannot_reach_anything_of_organization_a() {
-    let app = spawn_app().await;
-    let ta = app.tenant("Alpha").await;
-    let tb = app.tenant("Beta").await;
+    let (app, ta, tb) = spawn_two_tenants("Alpha", "Beta").await;
+    let by_tb = app.with(&tb.token);
     let a = seed(&app, &ta, "alpha").await;
     let b = seed(&app, &tb, "beta").await;
     // A's note gets its sentiment in the background; let it land before the
@@ -177,13 +171,10 @@ async fn organization_b_cannot_reach_anything_of_organization_a() {
     let last_month = (chrono::Utc::now().date_naive().with_day(1).unwrap() - chrono::Days::new(1))
         .format("%Y-%m-%dT12:00:00Z")
         .to_string();
-    app.post_ok(
-        "/api/deals",
-        &ta.token,
-        json!({"title": "W", "value_cents": 50_000, "stage": "closed_won", "closed_at": last_month}),
-        201,
-    )
-    .await;
+    app
+        .with(&ta.token)
+        .create("/api/deals", json!({"title": "W", "value_cents": 50_000, "stage": "closed_won", "closed_at": last_month}))
+        .await;
     // A's leads carry scores and A has its own scoring configuration, so B's
     // batches and configuration changes have something of A's to (not) touch.
     app.call(
@@ -314,27 +305,22 @@ async fn organization_b_cannot_reach_anything_of_organization_a() {
                         ],
                     };
                     for (body, field) in bodies {
-                        let e = assert_error(
-                            app.post(path, &tb.token, body.clone()).await,
-                            422,
-                            "invalid_reference",
-                        )
-                        .await;
+                        let e = by_tb
+                            .post_err(path, body.clone(), 422, "invalid_reference")
+                            .await;
                         assert_eq!(e["error"]["field"], field, "{op} {body}");
                     }
                     walked += 1;
                 }
                 "post /api/import/contacts" => {
                     // Same e-mail as A's contact: B gets its own contact, A's is untouched.
-                    let r = app
-                        .client
-                        .post(app.url(path))
-                        .bearer_auth(&tb.token)
-                        .header("content-type", "text/csv")
-                        .body("first_name,email,company\nMallory,ada@shared.example.com,Evil\n")
-                        .send()
-                        .await
-                        .unwrap();
+                    let r = by_tb
+                        .post_raw(
+                            path,
+                            "text/csv",
+                            "first_name,email,company\nMallory,ada@shared.example.com,Evil\n",
+                        )
+                        .await;
                     assert_eq!(r.status(), 200, "{op}");
                     let report: Value = r.json().await.unwrap();
                     assert_eq!(
@@ -418,15 +404,13 @@ async fn organization_b_cannot_reach_anything_of_organization_a() {
                 "post /api/import/leads" => {
                     // A's contact e-mail and A's lead title: B's own contact
                     // gets B's own lead; A's lead is untouched.
-                    let r = app
-                        .client
-                        .post(app.url(path))
-                        .bearer_auth(&tb.token)
-                        .header("content-type", "text/csv")
-                        .body("email,title,description\nada@shared.example.com,L,changed by B\n")
-                        .send()
-                        .await
-                        .unwrap();
+                    let r = by_tb
+                        .post_raw(
+                            path,
+                            "text/csv",
+                            "email,title,description\nada@shared.example.com,L,changed by B\n",
+                        )
+                        .await;
                     assert_eq!(r.status(), 200, "{op}");
                     let report: Value = r.json().await.unwrap();
                     assert_eq!(report["updated"], 1, "B's own lead L: {report}");
@@ -556,13 +540,8 @@ async fn organization_b_cannot_reach_anything_of_organization_a() {
 
     // Everything B's event stream carried up to a last write of B's is B's.
     let mut b_stream = b_stream.expect("the walk opened B's event stream");
-    let last = app
-        .post_ok(
-            "/api/contacts",
-            &tb.token,
-            json!({"first_name": "Last"}),
-            201,
-        )
+    let last = by_tb
+        .create("/api/contacts", json!({"first_name": "Last"}))
         .await;
     loop {
         let m = b_stream
@@ -598,12 +577,7 @@ async fn organization_b_cannot_reach_anything_of_organization_a() {
             "contact_id",
         ),
     ] {
-        let e = assert_error(
-            app.patch(&path, &tb.token, body).await,
-            422,
-            "invalid_reference",
-        )
-        .await;
+        let e = by_tb.patch_err(&path, body, 422, "invalid_reference").await;
         assert_eq!(e["error"]["field"], field, "{path}");
     }
 

@@ -31,6 +31,7 @@ use crate::AppState;
 use crate::http::auth::AuthUser;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Id, Json, Query};
+use crate::http::wire::ListQuery;
 
 mod docs;
 
@@ -57,23 +58,22 @@ pub trait Resource: Record<Id: From<i64>> {
     type Out: Serialize + ToSchema + From<Self::View>;
     /// A page of records as sent.
     type Page: Serialize + ToSchema + From<Paged<Self::View>>;
-    /// The body of a creation.
-    type Create: DeserializeOwned + ToSchema + Send;
+    /// The body of a creation, which converts into the action's input.
+    type Create: DeserializeOwned + ToSchema + Send + Into<Self::New>;
     /// The body of a change, as parsed.
     type PatchBody: DeserializeOwned + Send + Into<Self::Patch>;
     /// The body of a change, as documented (a patch type's three states do
     /// not derive a schema).
     type PatchDoc: ToSchema;
-    /// The list's query string.
-    type Query: DeserializeOwned + IntoParams + Send;
+    /// The list's query string, which gives the page, filter and order
+    /// (declared with `list_query!`, or `PageQuery` for a plain list).
+    type Query: DeserializeOwned
+        + IntoParams
+        + Send
+        + ListQuery<Filter = Self::Filter, Sort = Self::Sort>;
 
     /// The words of its OpenAPI entries.
     const DOCS: Docs;
-
-    /// The action's input from a creation body.
-    fn new_from(body: Self::Create) -> Self::New;
-    /// The list request from a query string (paging checked).
-    fn list_from(query: Self::Query) -> ApiResult<List<Self>>;
 }
 
 /// The caller, admitted by `access` before anything else of the request is
@@ -98,7 +98,8 @@ async fn list<R: Resource>(
     Admitted(caller, _): Admitted<R, false>,
     Query(q): Query<R::Query>,
 ) -> ApiResult<Json<R::Page>> {
-    let query = R::list_from(q)?;
+    let (page, filter, sort) = q.into_parts()?;
+    let query = List::<R> { filter, sort, page };
     Ok(Json(
         records::list(&state.crm, &caller, query).await?.into(),
     ))
@@ -109,7 +110,7 @@ async fn create<R: Resource>(
     Admitted(caller, _): Admitted<R, true>,
     Json(body): Json<R::Create>,
 ) -> ApiResult<(StatusCode, Json<R::Out>)> {
-    let view = records::create::<R>(&state.crm, &caller, R::new_from(body)).await?;
+    let view = records::create::<R>(&state.crm, &caller, body.into()).await?;
     Ok((StatusCode::CREATED, Json(view.into())))
 }
 
