@@ -11,7 +11,6 @@ use neuracrm_store::contacts::ContactFilter;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 use super::activities::ActivityPage;
 use super::deals::DealPage;
@@ -19,15 +18,12 @@ use super::leads::LeadPage;
 use crate::AppState;
 use crate::http::auth::AuthUser;
 use crate::http::extract::{Id, Json, Query};
-use crate::http::openapi::endpoint;
+use crate::http::openapi::{endpoint, routes_of};
 use crate::http::resource::{Conflicts, Docs, Resource, SUMMARIES, Summaries, crud, wire_types};
 use crate::http::wire::{PageQuery, list_query, page, page_type, vocab};
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
-    crud::<d::Contact>()
-        .routes(routes!(contact_leads))
-        .routes(routes!(contact_deals))
-        .routes(routes!(contact_activities))
+    crud::<d::Contact>().merge(routes_of!(contact_leads, contact_deals, contact_activities))
 }
 
 impl Resource for d::Contact {

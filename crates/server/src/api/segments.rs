@@ -12,23 +12,24 @@ use neuracrm_store::segments::{Applied, ContactMetrics};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::http::auth::AuthUser;
 use crate::http::error::{ApiResult, ErrorBody};
 use crate::http::extract::{Id, Json, Query};
-use crate::http::openapi::NoToken;
+
+use crate::http::openapi::{NoToken, endpoint, routes_of};
 use crate::http::resource::{Docs, Resource, SUMMARIES, Summaries, crud, wire_types};
 use crate::http::wire::{PageQuery, page, page_type};
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
-    crud::<d::Segment>()
-        .routes(routes!(preview))
-        .routes(routes!(segment_members, edit_members))
-        .routes(routes!(segment_stats))
-        .routes(routes!(refresh))
-        .routes(routes!(rfm_segments))
+    crud::<d::Segment>().merge(routes_of!(
+        preview,
+        (segment_members, edit_members),
+        segment_stats,
+        refresh,
+        rfm_segments
+    ))
 }
 
 impl Resource for d::Segment {
@@ -295,50 +296,26 @@ impl From<Applied> for RefreshOut {
     }
 }
 
-/// Counts and samples the contacts a rule selects, without saving it.
-#[utoipa::path(post, path = "/api/segments/preview", tag = "segments",
-    request_body = PreviewBody,
-    security(("bearer" = [])),
-    responses(
-        (status = 200, body = PreviewOut),
-        (status = 400, description = "Malformed body", body = ErrorBody),
-        NoToken,
-        (status = 422, description = "Invalid rule; `field` names the place in it", body = ErrorBody),
-    ))]
-pub async fn preview(
-    State(state): State<AppState>,
-    user: AuthUser,
-    Json(body): Json<PreviewBody>,
-) -> ApiResult<Json<PreviewOut>> {
-    Ok(Json(
-        segments::preview(&state.crm, &user.caller(), &body.rule)
-            .await?
-            .into(),
-    ))
+endpoint! {
+    /// Counts and samples the contacts a rule selects, without saving it.
+    post "/api/segments/preview" in "segments" [request_body = PreviewBody] => PreviewOut,
+        400 "Malformed body", 422 "Invalid rule; `field` names the place in it";
+    async fn preview(state, user: AuthUser, Json(body): Json<PreviewBody>) {
+        let found = segments::preview(&state.crm, &user.caller(), &body.rule).await?;
+        Ok(Json(found.into()))
+    }
 }
 
-/// A page of the segment's members with their metrics.
-#[utoipa::path(get, path = "/api/segments/{id}/members", tag = "segments",
-    params(("id" = i64, Path, description = "Segment id"), PageQuery),
-    security(("bearer" = [])),
-    responses(
-        (status = 200, body = MemberPage),
-        (status = 400, description = "Bad id or paging", body = ErrorBody),
-        NoToken,
-        (status = 404, description = "No such segment", body = ErrorBody),
-    ))]
-pub async fn segment_members(
-    State(state): State<AppState>,
-    user: AuthUser,
-    Id(id): Id<SegmentId>,
-    Query(q): Query<PageQuery>,
-) -> ApiResult<Json<MemberPage>> {
-    let page = page(q.limit, q.offset)?;
-    Ok(Json(
-        segments::members(&state.crm, &user.caller(), id, page)
-            .await?
-            .into(),
-    ))
+endpoint! {
+    /// A page of the segment's members with their metrics.
+    get "/api/segments/{id}/members" in "segments"
+        [params(("id" = i64, Path, description = "Segment id"), PageQuery)]
+        => MemberPage, 400 "Bad id or paging", 404 "No such segment";
+    async fn segment_members(state, user: AuthUser, Id(id): Id<SegmentId>, Query(q): Query<PageQuery>) {
+        let page = page(q.limit, q.offset)?;
+        let members = segments::members(&state.crm, &user.caller(), id, page).await?;
+        Ok(Json(members.into()))
+    }
 }
 
 /// The segment's size, won value, conversion, lead score, sentiment, share
@@ -374,53 +351,28 @@ pub struct EditMembers {
     remove: Vec<neuracrm_domain::ContactId>,
 }
 
-/// Adds and removes members of a static segment by hand.
-#[utoipa::path(post, path = "/api/segments/{id}/members", tag = "segments",
-    params(("id" = i64, Path, description = "Segment id")),
-    request_body = EditMembers,
-    security(("bearer" = [])),
-    responses(
-        (status = 200, body = RefreshOut),
-        (status = 400, description = "Bad id or malformed body", body = ErrorBody),
-        NoToken,
-        (status = 404, description = "No such segment", body = ErrorBody),
-        (status = 409, description = "A dynamic segment", body = ErrorBody),
-        (status = 422, description = "Too many contacts, or one both added and removed", body = ErrorBody),
-    ))]
-pub async fn edit_members(
-    State(state): State<AppState>,
-    user: AuthUser,
-    Id(id): Id<SegmentId>,
-    Json(body): Json<EditMembers>,
-) -> ApiResult<Json<RefreshOut>> {
-    Ok(Json(
-        segments::edit_members(&state.crm, &user.caller(), id, &body.add, &body.remove)
-            .await?
-            .into(),
-    ))
+endpoint! {
+    /// Adds and removes members of a static segment by hand.
+    post "/api/segments/{id}/members" in "segments"
+        [params(("id" = i64, Path, description = "Segment id")), request_body = EditMembers]
+        => RefreshOut, 400 "Bad id or malformed body", 404 "No such segment",
+        409 "A dynamic segment", 422 "Too many contacts, or one both added and removed";
+    async fn edit_members(state, user: AuthUser, Id(id): Id<SegmentId>, Json(body): Json<EditMembers>) {
+        let caller = user.caller();
+        let applied = segments::edit_members(&state.crm, &caller, id, &body.add, &body.remove).await?;
+        Ok(Json(applied.into()))
+    }
 }
 
-/// Re-evaluates a dynamic segment now; writes only who entered and left.
-#[utoipa::path(post, path = "/api/segments/{id}/refresh", tag = "segments",
-    params(("id" = i64, Path, description = "Segment id")),
-    security(("bearer" = [])),
-    responses(
-        (status = 200, body = RefreshOut),
-        (status = 400, description = "Bad id", body = ErrorBody),
-        NoToken,
-        (status = 404, description = "No such segment", body = ErrorBody),
-        (status = 409, description = "A static segment", body = ErrorBody),
-    ))]
-pub async fn refresh(
-    State(state): State<AppState>,
-    user: AuthUser,
-    Id(id): Id<SegmentId>,
-) -> ApiResult<Json<RefreshOut>> {
-    Ok(Json(
-        segments::refresh_now(&state.crm, &user.caller(), id)
-            .await?
-            .into(),
-    ))
+endpoint! {
+    /// Re-evaluates a dynamic segment now; writes only who entered and left.
+    post "/api/segments/{id}/refresh" in "segments"
+        [params(("id" = i64, Path, description = "Segment id"))]
+        => RefreshOut, 400 "Bad id", 404 "No such segment", 409 "A static segment";
+    async fn refresh(state, user: AuthUser, Id(id): Id<SegmentId>) {
+        let applied = segments::refresh_now(&state.crm, &user.caller(), id).await?;
+        Ok(Json(applied.into()))
+    }
 }
 
 /// Creates the ten RFM segments (`RFM: champions`, ...) as dynamic

@@ -254,12 +254,8 @@ async fn sign_in_sets_an_http_only_strict_cookie_and_wrong_credentials_do_not() 
 #[tokio::test]
 async fn every_page_renders_and_another_organization_s_records_are_not_found() {
     let app = spawn_app().await;
-    let a = app.tenant("Alpha").await;
-    let b_org = app.tenant("Beta").await;
-    let (lead, _) = records_of(&app, &a).await;
-    let (their_lead, _) = records_of(&app, &b_org).await;
-    let mut b = Browser::new(&app);
-    b.sign_in(&a.email).await;
+    let [(a, lead, _, _), (_, their_lead, _, _)] = alpha_and_beta(&app).await;
+    let mut b = signed_in(&app, &a).await;
     for path in [
         "/",
         "/leads",
@@ -314,8 +310,7 @@ async fn a_form_without_its_csrf_token_is_refused_and_with_it_the_deal_moves() {
     let app = spawn_app().await;
     let a = app.tenant("Alpha").await;
     let (_, deal) = records_of(&app, &a).await;
-    let mut b = Browser::new(&app);
-    b.sign_in(&a.email).await;
+    let mut b = signed_in(&app, &a).await;
     let path = format!("/deals/{deal}/stage");
     let r = b.post(&path, &[("stage", "negotiation")]).await;
     assert_eq!(r.status(), 403);
@@ -353,8 +348,7 @@ async fn logging_an_activity_and_scoring_from_the_lead_page_use_the_same_actions
     let app = spawn_app().await;
     let a = app.tenant("Alpha").await;
     let (lead, _) = records_of(&app, &a).await;
-    let mut b = Browser::new(&app);
-    b.sign_in(&a.email).await;
+    let mut b = signed_in(&app, &a).await;
     let csrf = b.csrf().await;
     let mut events = app.events.subscribe_org(neuracrm_domain::OrgId(a.org_id));
     let r = b
@@ -394,8 +388,7 @@ async fn logging_an_activity_and_scoring_from_the_lead_page_use_the_same_actions
 async fn logout_ends_the_session_for_good() {
     let app = spawn_app().await;
     let a = app.tenant("Alpha").await;
-    let mut b = Browser::new(&app);
-    b.sign_in(&a.email).await;
+    let mut b = signed_in(&app, &a).await;
     let stolen = b.cookies.clone();
     let csrf = b.csrf().await;
     let r = b.post("/logout", &[("csrf", &csrf)]).await;
@@ -413,8 +406,7 @@ async fn logout_ends_the_session_for_good() {
 async fn assets_are_hashed_immutable_and_compressed() {
     let app = spawn_app().await;
     let a = app.tenant("Alpha").await;
-    let mut b = Browser::new(&app);
-    b.sign_in(&a.email).await;
+    let mut b = signed_in(&app, &a).await;
     let page = b.get_page("/").await;
     let css = page
         .split("href=\"")
@@ -447,8 +439,7 @@ async fn a_contact_page_names_the_segments_holding_the_contact() {
     let c = app
         .post_ok("/api/contacts", &a.token, json!({"first_name": "Ada"}), 201)
         .await;
-    let mut b = Browser::new(&app);
-    b.sign_in(&a.email).await;
+    let mut b = signed_in(&app, &a).await;
     let page = b.get_page(&format!("/contacts/{}", c["id"])).await;
     assert!(!page.contains("contact-segments"), "in no segment yet");
     let everyone = json!({"field": "total_deals", "operand": "gte", "value": 0});
@@ -464,40 +455,59 @@ async fn a_contact_page_names_the_segments_holding_the_contact() {
     assert!(page.contains("Everyone &#38; co"), "escaped: {page}");
 }
 
+impl Browser<'_> {
+    /// Opens the page's live stream, naming `last_event_id` as a browser
+    /// reconnecting on its own does.
+    async fn live(&self, last_event_id: Option<&str>) -> reqwest::Response {
+        let mut req = self
+            .client
+            .get(self.app.url("/live"))
+            .header(COOKIE, self.cookie_header());
+        if let Some(id) = last_event_id {
+            req = req.header("last-event-id", id);
+        }
+        let r = req.send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        r
+    }
+}
+
+/// Reads the stream `r` until `needle` shows up (10 s at most): all it read.
+async fn read_until(r: &mut reqwest::Response, needle: &str) -> String {
+    let mut seen = String::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !seen.contains(needle) {
+        let chunk = tokio::time::timeout_at(deadline, r.chunk())
+            .await
+            .unwrap_or_else(|_| panic!("{needle} arrives; got {seen}"))
+            .unwrap()
+            .unwrap();
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    seen
+}
+
+/// Moves `deal` of `t` to `stage` through the API.
+async fn move_deal(app: &TestApp, t: &Tenant, deal: i64, stage: &str) {
+    app.patch(
+        &format!("/api/deals/{deal}"),
+        &t.token,
+        json!({"stage": stage}),
+    )
+    .await;
+}
+
 #[tokio::test]
 async fn a_browser_that_reconnects_is_told_to_refresh_and_every_message_has_an_id() {
     let app = spawn_app().await;
     let a = app.tenant("Alpha").await;
     let (_, deal) = records_of(&app, &a).await;
-    let mut b = Browser::new(&app);
-    b.sign_in(&a.email).await;
+    let b = signed_in(&app, &a).await;
     // A browser reconnecting on its own sends the id of the last message it
     // got: the first message is `refresh` (the page refetches its live parts).
-    let mut r = b
-        .client
-        .get(app.url("/live"))
-        .header(COOKIE, b.cookie_header())
-        .header("last-event-id", "41")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    app.patch(
-        &format!("/api/deals/{deal}"),
-        &a.token,
-        json!({"stage": "proposal"}),
-    )
-    .await;
-    let mut seen = String::new();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while !seen.contains("event: deal_updated") {
-        let chunk = tokio::time::timeout_at(deadline, r.chunk())
-            .await
-            .expect("the event arrives")
-            .unwrap()
-            .unwrap();
-        seen.push_str(&String::from_utf8_lossy(&chunk));
-    }
+    let mut r = b.live(Some("41")).await;
+    move_deal(&app, &a, deal, "proposal").await;
+    let seen = read_until(&mut r, "event: deal_updated").await;
     let refresh = seen.find("event: refresh").expect(&seen);
     assert!(
         refresh < seen.find("event: deal_updated").unwrap(),
@@ -509,48 +519,18 @@ async fn a_browser_that_reconnects_is_told_to_refresh_and_every_message_has_an_i
     );
 
     // A first connection has nothing to catch up on.
-    let mut fresh = b
-        .client
-        .get(app.url("/live"))
-        .header(COOKIE, b.cookie_header())
-        .send()
-        .await
-        .unwrap();
-    app.patch(
-        &format!("/api/deals/{deal}"),
-        &a.token,
-        json!({"stage": "negotiation"}),
-    )
-    .await;
-    let mut seen = String::new();
-    while !seen.contains("event: deal_updated") {
-        let chunk = tokio::time::timeout_at(deadline, fresh.chunk())
-            .await
-            .expect("the event arrives")
-            .unwrap()
-            .unwrap();
-        seen.push_str(&String::from_utf8_lossy(&chunk));
-    }
+    let mut fresh = b.live(None).await;
+    move_deal(&app, &a, deal, "negotiation").await;
+    let seen = read_until(&mut fresh, "event: deal_updated").await;
     assert!(!seen.contains("event: refresh"), "{seen}");
 }
 
 #[tokio::test]
 async fn the_live_stream_carries_only_the_organization_s_events() {
     let app = spawn_app().await;
-    let a = app.tenant("Alpha").await;
-    let beta = app.tenant("Beta").await;
-    let (_, deal) = records_of(&app, &a).await;
-    let (_, their_deal) = records_of(&app, &beta).await;
-    let mut b = Browser::new(&app);
-    b.sign_in(&a.email).await;
-    let mut r = b
-        .client
-        .get(app.url("/live"))
-        .header(COOKIE, b.cookie_header())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    let [(a, _, _, deal), (beta, _, _, their_deal)] = alpha_and_beta(&app).await;
+    let b = signed_in(&app, &a).await;
+    let mut r = b.live(None).await;
     assert!(
         r.headers()["content-type"]
             .to_str()
@@ -558,28 +538,9 @@ async fn the_live_stream_carries_only_the_organization_s_events() {
             .starts_with("text/event-stream")
     );
     // Beta moves its deal first, then a colleague of Alpha moves Alpha's.
-    app.patch(
-        &format!("/api/deals/{their_deal}"),
-        &beta.token,
-        json!({"stage": "proposal"}),
-    )
-    .await;
-    app.patch(
-        &format!("/api/deals/{deal}"),
-        &a.token,
-        json!({"stage": "proposal"}),
-    )
-    .await;
-    let mut seen = String::new();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while !seen.contains(&format!("\"id\":{deal}")) {
-        let chunk = tokio::time::timeout_at(deadline, r.chunk())
-            .await
-            .expect("the event arrives")
-            .unwrap()
-            .unwrap();
-        seen.push_str(&String::from_utf8_lossy(&chunk));
-    }
+    move_deal(&app, &beta, their_deal, "proposal").await;
+    move_deal(&app, &a, deal, "proposal").await;
+    let seen = read_until(&mut r, &format!("\"id\":{deal}")).await;
     assert!(seen.contains("event: deal_updated"), "{seen}");
     assert!(
         !seen.contains(&format!("\"id\":{their_deal}")),
@@ -591,23 +552,29 @@ async fn the_live_stream_carries_only_the_organization_s_events() {
     );
 }
 
-/// The contact of a lead made by [`records_of`].
 async fn contact_of(app: &TestApp, t: &Tenant, lead: i64) -> i64 {
     let l = app.get_ok(&format!("/api/leads/{lead}"), &t.token).await;
     l["contact_id"].as_i64().unwrap()
 }
 
 /// Alpha and Beta, each with a lead, its contact and a deal: (the tenant,
-/// the lead, the contact) of each.
-async fn alpha_and_beta(app: &TestApp) -> [(Tenant, i64, i64); 2] {
+/// the lead, the contact, the deal) of each.
+async fn alpha_and_beta(app: &TestApp) -> [(Tenant, i64, i64, i64); 2] {
     let mut out = vec![];
     for name in ["Alpha", "Beta"] {
         let t = app.tenant(name).await;
-        let (lead, _) = records_of(app, &t).await;
+        let (lead, deal) = records_of(app, &t).await;
         let contact = contact_of(app, &t, lead).await;
-        out.push((t, lead, contact));
+        out.push((t, lead, contact, deal));
     }
     out.try_into().ok().unwrap()
+}
+
+/// A browser signed in as `t`'s admin.
+async fn signed_in<'a>(app: &'a TestApp, t: &Tenant) -> Browser<'a> {
+    let mut b = Browser::new(app);
+    b.sign_in(&t.email).await;
+    b
 }
 
 /// A browser signed in as a new user of `admin`'s organization with `role`.
@@ -633,8 +600,7 @@ async fn contacts_forecast_and_sentiment_pages_open_for_every_role() {
     )
     .await;
     crate::forecast::history(&app, &a, 14).await;
-    let mut admin = Browser::new(&app);
-    admin.sign_in(&a.email).await;
+    let admin = signed_in(&app, &a).await;
     let manager = signed_in_as(&app, &a, "manager").await;
     let rep = signed_in_as(&app, &a, "rep").await;
     for (role, mut b) in [("admin", admin), ("manager", manager), ("rep", rep)] {
@@ -699,9 +665,8 @@ async fn contacts_forecast_and_sentiment_pages_open_for_every_role() {
 #[tokio::test]
 async fn another_organization_s_contact_is_not_found_nor_changed() {
     let app = spawn_app().await;
-    let [(a, _, mine), (beta, _, theirs)] = alpha_and_beta(&app).await;
-    let mut b = Browser::new(&app);
-    b.sign_in(&a.email).await;
+    let [(a, _, mine, _), (beta, _, theirs, _)] = alpha_and_beta(&app).await;
+    let mut b = signed_in(&app, &a).await;
     let csrf = b.csrf().await;
     let r = b.get(&format!("/contacts/{theirs}")).await;
     assert_eq!(r.status(), 404);
@@ -742,8 +707,7 @@ async fn the_contact_page_edits_and_logs_through_the_same_actions() {
     let a = app.tenant("Alpha").await;
     let (lead, _) = records_of(&app, &a).await;
     let contact = contact_of(&app, &a, lead).await;
-    let mut b = Browser::new(&app);
-    b.sign_in(&a.email).await;
+    let mut b = signed_in(&app, &a).await;
     let csrf = b.csrf().await;
     let path = format!("/contacts/{contact}");
     let form = |email: &'static str, csrf: Option<&'static str>| {
@@ -887,7 +851,7 @@ async fn only_admins_and_managers_change_forecasting_models() {
 #[tokio::test]
 async fn the_sentiment_page_shows_the_most_negative_activity_with_its_lead_and_contact() {
     let app = spawn_app().await;
-    let [(a, lead, contact), (beta, their_lead, their_contact)] = alpha_and_beta(&app).await;
+    let [(a, lead, contact, _), (beta, their_lead, their_contact, _)] = alpha_and_beta(&app).await;
     let note = |body: &str, lead: i64, contact: i64| json!({"type": "note", "lead_id": lead, "contact_id": contact, "body": body});
     let bad = app
         .post_ok(
@@ -924,8 +888,7 @@ async fn the_sentiment_page_shows_the_most_negative_activity_with_its_lead_and_c
     let ids = |v: &Value| v["id"].as_i64().unwrap();
     crate::sentiment::wait_for_sentiment(&app, a.org_id, &[ids(&bad), ids(&good)]).await;
     crate::sentiment::wait_for_sentiment(&app, beta.org_id, &[ids(&theirs)]).await;
-    let mut b = Browser::new(&app);
-    b.sign_in(&a.email).await;
+    let mut b = signed_in(&app, &a).await;
     let page = b.get_page("/sentiment").await;
     let negative = page
         .split("id=\"most-negative\"")

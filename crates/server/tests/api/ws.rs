@@ -11,7 +11,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async};
 
-use crate::helpers::{MUST_COME, TestApp, assert_error, spawn_app, spawn_app_with};
+use crate::helpers::{MUST_COME, TestApp, assert_error, create_contact, spawn_app, spawn_app_with};
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
@@ -40,13 +40,6 @@ async fn next_json(socket: &mut Socket, within: Duration) -> Option<Value> {
     }
 }
 
-async fn contact(app: &TestApp, token: &str, name: &str) -> i64 {
-    app.post_ok("/api/contacts", token, json!({"first_name": name}), 201)
-        .await["id"]
-        .as_i64()
-        .unwrap()
-}
-
 #[tokio::test]
 async fn a_socket_gets_its_organizations_events_and_never_another_organizations() {
     let app = spawn_app().await;
@@ -55,7 +48,7 @@ async fn a_socket_gets_its_organizations_events_and_never_another_organizations(
     let mut on_a = open(&app, "", &a.token).await.unwrap();
     let mut on_b = open(&app, "", &b.token).await.unwrap();
 
-    let id = contact(&app, &a.token, "Ada").await;
+    let id = create_contact(&app, &a.token, "Ada").await;
     let m = next_json(&mut on_a, MUST_COME)
         .await
         .expect("Alpha's event");
@@ -65,7 +58,7 @@ async fn a_socket_gets_its_organizations_events_and_never_another_organizations(
 
     // Beta's own write is the first frame on Beta's socket: Alpha's,
     // published before it, never reached it.
-    let id_b = contact(&app, &b.token, "Bo").await;
+    let id_b = create_contact(&app, &b.token, "Bo").await;
     let m = next_json(&mut on_b, MUST_COME).await.expect("Beta's event");
     assert_eq!(
         (&m["type"], &m["organization_id"], &m["id"]),
@@ -74,7 +67,7 @@ async fn a_socket_gets_its_organizations_events_and_never_another_organizations(
     );
     // What a client sends is ignored; the socket goes on.
     on_a.send(Message::Text("hello".into())).await.unwrap();
-    let id2 = contact(&app, &a.token, "Ada two").await;
+    let id2 = create_contact(&app, &a.token, "Ada two").await;
     let m = next_json(&mut on_a, MUST_COME)
         .await
         .expect("Alpha's second event");
@@ -86,7 +79,7 @@ async fn types_narrow_the_socket_and_bad_handshakes_get_clear_errors() {
     let app = spawn_app().await;
     let a = app.tenant("Gamma").await;
     let mut deals_only = open(&app, "?types=deal_created", &a.token).await.unwrap();
-    contact(&app, &a.token, "Not wanted").await;
+    create_contact(&app, &a.token, "Not wanted").await;
     let deal = app
         .post_ok(
             "/api/deals",
@@ -155,15 +148,7 @@ async fn a_socket_ends_with_revoked_and_a_close_frame_when_its_session_ends() {
 #[tokio::test]
 async fn the_socket_is_documented() {
     let app = spawn_app().await;
-    let doc: Value = app
-        .client
-        .get(app.url("/api/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc = app.openapi().await;
     let op = &doc["paths"]["/api/ws"]["get"];
     assert_eq!(op["tags"], json!(["events"]), "{op}");
     for status in ["101", "401", "422", "426"] {
