@@ -126,12 +126,15 @@ def measure(path, cookie=True):
     if not cookie:
         cookies.clear()
     times, size = [], 0
-    r, data, _ = request("GET", path)  # warms caches; not counted
+    r, data, took = request("GET", path)  # warms caches; not counted
     if r.status != 200:
-        sys.exit(f"GET {path}: {r.status} {data[:200]!r}")
+        cookies.update(saved)
+        return None, took * 1000, r.status
     for _ in range(n):
         r, data, took = request("GET", path)
-        assert r.status == 200, (path, r.status)
+        if r.status != 200:
+            cookies.update(saved)
+            return None, took * 1000, r.status
         times.append(took * 1000)
         size = len(data)
     cookies.update(saved)
@@ -144,6 +147,10 @@ print(f"{'page':<30} {'p50 ms':>8} {'p95 ms':>8} {'p95/healthz':>12} {'KB gzip':
 worst = 0.0
 for name, path in pages:
     p50, p95, size = measure(path)
+    if p50 is None:
+        print(f"{name:<30} answered {size} after {p95:.0f} ms  NOT MET")
+        worst = max(worst, p95)
+        continue
     worst = max(worst, p95)
     ok = "met" if p95 < 50 and size <= 150 * 1024 else "NOT MET"
     print(f"{name:<30} {p50:8.2f} {p95:8.2f} {p95 / base95:12.1f} {size / 1024:8.1f}  {ok}")
