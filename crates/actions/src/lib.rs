@@ -21,6 +21,7 @@
 //!   the same for the JSON API's tokens and a web UI's cookies;
 //! - [`import`]: CSV import of contacts and leads, in the request or in the
 //!   background;
+//! - [`campaigns`]: e-mail templates, campaigns, suppressions and the sender;
 //! - [`scoring`], [`forecasting`], [`sentiment`]: the engines' actions.
 //!
 //! ```no_run
@@ -44,6 +45,7 @@ use neuracrm_store::Store;
 pub mod activities;
 pub mod auth;
 mod caller;
+pub mod campaigns;
 pub mod contacts;
 pub mod deals;
 mod error;
@@ -76,6 +78,8 @@ pub struct Crm {
     pub forecasts: Arc<forecasting::ForecastCache>,
     /// Wakes this process's background import worker.
     pub imports: Arc<import::ImportQueue>,
+    /// The SMTP pool campaigns are sent through (`None`: no `smtp.url`).
+    pub mailer: Option<Arc<campaigns::send::Mailer>>,
 }
 
 impl Crm {
@@ -93,6 +97,7 @@ impl Crm {
             sentiment,
             forecasts: Arc::default(),
             imports: Arc::default(),
+            mailer: None,
         }
     }
 

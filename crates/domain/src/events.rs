@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    ActivityId, ActivityType, ContactId, DealId, DealStage, DealStatus, ForecastModelId, LeadId,
-    OrgId, UserId,
+    ActivityId, ActivityType, CampaignId, CampaignStatus, ContactId, DealId, DealStage, DealStatus,
+    ForecastModelId, LeadId, OrgId, UserId,
 };
 
 /// An event with its tenant and time.
@@ -154,6 +154,14 @@ pub enum EventKind {
         /// The model.
         model_id: ForecastModelId,
     },
+    /// An e-mail campaign changed status (scheduled, started sending,
+    /// paused, resumed, completed, cancelled, failed).
+    CampaignStatusChanged {
+        /// The campaign.
+        id: CampaignId,
+        /// Its new status.
+        status: CampaignStatus,
+    },
 }
 
 impl EventKind {
@@ -177,6 +185,7 @@ impl EventKind {
         "activity_updated",
         "activity_deleted",
         "forecast_updated",
+        "campaign_status_changed",
     ];
 
     /// The event's `type` word.
@@ -199,6 +208,7 @@ impl EventKind {
             EventKind::ActivityUpdated { .. } => "activity_updated",
             EventKind::ActivityDeleted { .. } => "activity_deleted",
             EventKind::ForecastUpdated { .. } => "forecast_updated",
+            EventKind::CampaignStatusChanged { .. } => "campaign_status_changed",
         }
     }
 }
@@ -277,6 +287,10 @@ mod tests {
             EventKind::ActivityDeleted { id: ActivityId(1) },
             EventKind::ForecastUpdated {
                 model_id: ForecastModelId(1),
+            },
+            EventKind::CampaignStatusChanged {
+                id: CampaignId(1),
+                status: CampaignStatus::Sending,
             },
         ];
         let tags: Vec<String> = every

@@ -49,4 +49,10 @@ typed_id!(
     ForecastResultId,
     /// An audit-log entry.
     AuditId,
+    /// An e-mail template.
+    EmailTemplateId,
+    /// An e-mail campaign.
+    CampaignId,
+    /// One recipient of a campaign (its row in the per-recipient log).
+    RecipientId,
 );

@@ -9,7 +9,8 @@
 //! - [`kinds`]: the closed vocabularies (roles, statuses, stages, activity types);
 //! - [`entities`]: the records and the inputs that create or change them;
 //! - [`events`]: what happened, published after every write;
-//! - [`session`]: sign-in sessions and their opaque ids.
+//! - [`session`]: sign-in sessions and their opaque ids;
+//! - [`campaigns`]: e-mail templates, campaigns and their targets.
 //!
 //! No IO lives here: no database, no network, no async runtime.
 //!
@@ -21,6 +22,7 @@
 //! assert_eq!("closed_won".parse::<DealStage>().unwrap(), DealStage::ClosedWon);
 //! ```
 
+pub mod campaigns;
 pub mod entities;
 pub mod error;
 pub mod events;
@@ -31,6 +33,7 @@ mod patch;
 pub mod session;
 pub mod values;
 
+pub use campaigns::*;
 pub use entities::*;
 pub use error::{DomainError, PasswordWeakness};
 pub use events::{DomainEvent, EventKind};

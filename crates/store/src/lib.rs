@@ -21,6 +21,7 @@
 pub mod activities;
 pub mod audit;
 pub mod backup;
+pub mod campaigns;
 pub mod contacts;
 pub mod db;
 pub mod deals;
@@ -140,6 +141,11 @@ impl Store {
     /// Forecasting models and their stored results.
     pub fn forecasting_models(&self) -> forecasting_models::ForecastingModels<'_> {
         forecasting_models::ForecastingModels { db: &self.db }
+    }
+
+    /// E-mail templates, campaigns, their send logs and suppression lists.
+    pub fn campaigns(&self) -> campaigns::Campaigns<'_> {
+        campaigns::Campaigns { db: &self.db }
     }
 
     /// The audit log.

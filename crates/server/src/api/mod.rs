@@ -13,6 +13,7 @@ use crate::http::wire::vocab;
 
 pub mod activities;
 pub mod auth;
+pub mod campaigns;
 pub mod contacts;
 pub mod deals;
 pub mod events;
@@ -43,6 +44,9 @@ pub mod users;
         vocab::ActivityType,
         vocab::Role,
         vocab::ScoreCategory,
+        vocab::CampaignStatus,
+        vocab::RecipientStatus,
+        campaigns::CampaignAction,
     )),
     tags(
         (name = "auth", description = "Registration, login, tokens"),
@@ -55,6 +59,7 @@ pub mod users;
         (name = "sentiment", description = "Sentiment of texts and of activities"),
         (name = "forecasting", description = "Forecasts of revenue, won deals and new customers; forecasting models and their accuracy"),
         (name = "scoring", description = "Lead scores, their configuration, batches and analytics"),
+        (name = "campaigns", description = "E-mail templates, campaigns, their send logs, the suppression list"),
         (name = "events", description = "The organization's events, live (Server-Sent Events)"),
     )
 )]
@@ -92,6 +97,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(forecast::router())
         .merge(forecasting_models::router())
         .merge(scoring::router())
+        .merge(campaigns::router())
         .merge(events::router())
         .split_for_parts()
 }

@@ -6,6 +6,7 @@ mod bad_input;
 mod bounds;
 mod bounds_props;
 mod browser;
+mod campaigns;
 mod events;
 mod forecast;
 mod health;

@@ -1,0 +1,355 @@
+//! E-mail campaigns: templates (checked when saved, previewed for a chosen
+//! recipient), campaigns (written while draft, then scheduled, paused,
+//! resumed, cancelled), the organization's suppression list, and the
+//! sender ([`send`]) that the API, the CLI and the scheduler all run.
+//!
+//! Who may do what: everyone reads; admins and managers write.
+
+use chrono::{DateTime, Utc};
+use neuracrm_domain::{
+    Campaign, CampaignId, CampaignPatch, CampaignStatus, ContactId, Email, EmailTemplate,
+    EmailTemplateId, EmailTemplatePatch, EventKind, LeadId, NewCampaign, NewEmailTemplate, OrgId,
+    RecipientStatus,
+};
+use neuracrm_store::campaigns::{CampaignStats, Recipient, Suppression};
+use neuracrm_store::{Page, Paged};
+
+use crate::records::{List, Record};
+use crate::{Access, ActionError, ActionResult, Caller, Crm};
+
+pub mod render;
+pub mod send;
+
+pub use render::{Compiled, Context, Rendered};
+
+impl Record for EmailTemplate {
+    type Id = EmailTemplateId;
+    type New = NewEmailTemplate;
+    type Patch = EmailTemplatePatch;
+    type Filter = ();
+    type Sort = ();
+    type View = EmailTemplate;
+
+    const WRITE: Access = Access::Managers;
+
+    fn check_new(_: &Caller, new: &NewEmailTemplate) -> ActionResult<()> {
+        new.validate()?;
+        Compiled::new(new).map(drop)
+    }
+
+    async fn insert(crm: &Crm, caller: &Caller, new: &NewEmailTemplate) -> ActionResult<Self> {
+        Ok(crm
+            .store
+            .campaigns()
+            .create_template(caller.org, Some(caller.user), new)
+            .await?)
+    }
+
+    async fn fetch(crm: &Crm, org: OrgId, id: EmailTemplateId) -> ActionResult<Self> {
+        Ok(crm.store.campaigns().template(org, id).await?)
+    }
+
+    async fn change(
+        crm: &Crm,
+        caller: &Caller,
+        id: EmailTemplateId,
+        patch: &EmailTemplatePatch,
+    ) -> ActionResult<(Self, Self)> {
+        // The template as it would be, checked before it is written.
+        let mut next = crm.store.campaigns().template(caller.org, id).await?;
+        next.apply(patch)?;
+        Compiled::new(&next.as_new())?;
+        Ok(crm
+            .store
+            .campaigns()
+            .update_template(caller.org, Some(caller.user), id, patch)
+            .await?)
+    }
+
+    async fn remove(crm: &Crm, caller: &Caller, id: EmailTemplateId) -> ActionResult<()> {
+        Ok(crm
+            .store
+            .campaigns()
+            .delete_template(caller.org, Some(caller.user), id)
+            .await?)
+    }
+
+    async fn find(crm: &Crm, org: OrgId, q: &List<Self>) -> ActionResult<Paged<Self>> {
+        Ok(crm.store.campaigns().templates(org, q.page).await?)
+    }
+
+    fn view(self) -> Self {
+        self
+    }
+    fn created(&self) -> Option<EventKind> {
+        None
+    }
+    fn updated(_: &Self, _: &Self) -> Option<EventKind> {
+        None
+    }
+    fn deleted(_: EmailTemplateId) -> Option<EventKind> {
+        None
+    }
+}
+
+impl Record for Campaign {
+    type Id = CampaignId;
+    type New = NewCampaign;
+    type Patch = CampaignPatch;
+    type Filter = Option<CampaignStatus>;
+    type Sort = ();
+    type View = Campaign;
+
+    const WRITE: Access = Access::Managers;
+
+    fn check_new(_: &Caller, new: &NewCampaign) -> ActionResult<()> {
+        Ok(new.validate()?)
+    }
+
+    async fn insert(crm: &Crm, caller: &Caller, new: &NewCampaign) -> ActionResult<Self> {
+        Ok(crm
+            .store
+            .campaigns()
+            .create(caller.org, Some(caller.user), new)
+            .await?)
+    }
+
+    async fn fetch(crm: &Crm, org: OrgId, id: CampaignId) -> ActionResult<Self> {
+        Ok(crm.store.campaigns().get(org, id).await?)
+    }
+
+    async fn change(
+        crm: &Crm,
+        caller: &Caller,
+        id: CampaignId,
+        patch: &CampaignPatch,
+    ) -> ActionResult<(Self, Self)> {
+        crm.store
+            .campaigns()
+            .update(caller.org, Some(caller.user), id, patch)
+            .await
+            .map_err(|e| not_while("changed", e.into()))
+    }
+
+    async fn remove(crm: &Crm, caller: &Caller, id: CampaignId) -> ActionResult<()> {
+        crm.store
+            .campaigns()
+            .delete(caller.org, Some(caller.user), id)
+            .await
+            .map_err(|e| match ActionError::from(e) {
+                ActionError::Conflict { field, .. } if field == "status" => ActionError::Conflict {
+                    field,
+                    message:
+                        "a scheduled, sending or paused campaign cannot be deleted: cancel it first"
+                            .into(),
+                },
+                other => other,
+            })
+    }
+
+    async fn find(crm: &Crm, org: OrgId, q: &List<Self>) -> ActionResult<Paged<Self>> {
+        Ok(crm.store.campaigns().list(org, q.filter, q.page).await?)
+    }
+
+    fn view(self) -> Self {
+        self
+    }
+    fn created(&self) -> Option<EventKind> {
+        None
+    }
+    fn updated(_: &Self, _: &Self) -> Option<EventKind> {
+        None
+    }
+    fn deleted(_: CampaignId) -> Option<EventKind> {
+        None
+    }
+}
+
+/// A status conflict said in words.
+fn not_while(what: &str, e: ActionError) -> ActionError {
+    match e {
+        ActionError::Conflict { field, .. } if field == "status" => ActionError::Conflict {
+            field,
+            message: format!("only a draft campaign can be {what}"),
+        },
+        other => other,
+    }
+}
+
+/// The recipient a preview or a test send is personalised for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sample {
+    /// A contact of the organization.
+    Contact(ContactId),
+    /// A lead of the organization (its contact's fields, its own).
+    Lead(LeadId),
+}
+
+/// A template rendered for one of the organization's contacts or leads
+/// (404 when either is not the caller's).
+pub async fn preview(
+    crm: &Crm,
+    caller: &Caller,
+    id: EmailTemplateId,
+    sample: Sample,
+) -> ActionResult<Rendered> {
+    caller.require(Access::Anyone)?;
+    let t = crm.store.campaigns().template(caller.org, id).await?;
+    let compiled = Compiled::new(&t.as_new())?;
+    let (kind, rid) = match sample {
+        Sample::Contact(c) => ("contact", c.0),
+        Sample::Lead(l) => ("lead", l.0),
+    };
+    let facts = crm
+        .store
+        .campaigns()
+        .facts_of(caller.org, kind, rid)
+        .await?;
+    compiled.render(&Context::of(&facts, "#unsubscribe-preview".into()))
+}
+
+/// Schedules a draft for `at` (absent: now). The template must still
+/// compile (422 otherwise).
+pub async fn schedule(
+    crm: &Crm,
+    caller: &Caller,
+    id: CampaignId,
+    at: Option<DateTime<Utc>>,
+) -> ActionResult<Campaign> {
+    caller.require(Access::Managers)?;
+    let c = crm.store.campaigns().get(caller.org, id).await?;
+    let t = crm
+        .store
+        .campaigns()
+        .template(caller.org, c.template_id)
+        .await?;
+    Compiled::new(&t.as_new())?;
+    let at = at.unwrap_or_else(Utc::now);
+    move_to(
+        crm,
+        caller,
+        id,
+        &[CampaignStatus::Draft],
+        CampaignStatus::Scheduled,
+        Some(at),
+    )
+    .await
+    .map_err(|e| not_while("scheduled", e))
+}
+
+/// Pauses a scheduled or sending campaign: its senders stop after the
+/// messages in flight (within a second).
+pub async fn pause(crm: &Crm, caller: &Caller, id: CampaignId) -> ActionResult<Campaign> {
+    let from = [CampaignStatus::Scheduled, CampaignStatus::Sending];
+    move_to(crm, caller, id, &from, CampaignStatus::Paused, None)
+        .await
+        .map_err(|e| status_conflict(e, "only a scheduled or sending campaign can be paused"))
+}
+
+/// Resumes a paused campaign: sending again if it had started, else
+/// scheduled again.
+pub async fn resume(crm: &Crm, caller: &Caller, id: CampaignId) -> ActionResult<Campaign> {
+    caller.require(Access::Managers)?;
+    let c = crm.store.campaigns().get(caller.org, id).await?;
+    let to = if c.started_at.is_some() {
+        CampaignStatus::Sending
+    } else {
+        CampaignStatus::Scheduled
+    };
+    move_to(crm, caller, id, &[CampaignStatus::Paused], to, None)
+        .await
+        .map_err(|e| status_conflict(e, "only a paused campaign can be resumed"))
+}
+
+/// Cancels a campaign for good (its unsent recipients stay unsent).
+pub async fn cancel(crm: &Crm, caller: &Caller, id: CampaignId) -> ActionResult<Campaign> {
+    let from = [
+        CampaignStatus::Draft,
+        CampaignStatus::Scheduled,
+        CampaignStatus::Sending,
+        CampaignStatus::Paused,
+    ];
+    move_to(crm, caller, id, &from, CampaignStatus::Cancelled, None)
+        .await
+        .map_err(|e| status_conflict(e, "the campaign has already ended"))
+}
+
+fn status_conflict(e: ActionError, message: &str) -> ActionError {
+    match e {
+        ActionError::Conflict { field, .. } if field == "status" => ActionError::Conflict {
+            field,
+            message: message.into(),
+        },
+        other => other,
+    }
+}
+
+async fn move_to(
+    crm: &Crm,
+    caller: &Caller,
+    id: CampaignId,
+    from: &[CampaignStatus],
+    to: CampaignStatus,
+    at: Option<DateTime<Utc>>,
+) -> ActionResult<Campaign> {
+    caller.require(Access::Managers)?;
+    let (_, c) = crm
+        .store
+        .campaigns()
+        .transition(caller.org, Some(caller.user), id, from, to, at)
+        .await?;
+    crm.publish(
+        caller.org,
+        EventKind::CampaignStatusChanged { id, status: to },
+    );
+    Ok(c)
+}
+
+/// A campaign's counts.
+pub async fn stats(crm: &Crm, caller: &Caller, id: CampaignId) -> ActionResult<CampaignStats> {
+    Ok(crm.store.campaigns().stats(caller.org, id).await?)
+}
+
+/// A page of a campaign's send log.
+pub async fn recipients(
+    crm: &Crm,
+    caller: &Caller,
+    id: CampaignId,
+    status: Option<RecipientStatus>,
+    page: Page,
+) -> ActionResult<Paged<Recipient>> {
+    Ok(crm
+        .store
+        .campaigns()
+        .recipients(caller.org, id, status, page)
+        .await?)
+}
+
+/// A page of the organization's suppressed addresses.
+pub async fn suppressions(
+    crm: &Crm,
+    caller: &Caller,
+    page: Page,
+) -> ActionResult<Paged<Suppression>> {
+    Ok(crm.store.campaigns().suppressions(caller.org, page).await?)
+}
+
+/// Suppresses an address by hand (admins and managers).
+pub async fn suppress(crm: &Crm, caller: &Caller, email: &Email) -> ActionResult<Suppression> {
+    caller.require(Access::Managers)?;
+    Ok(crm
+        .store
+        .campaigns()
+        .suppress(caller.org, email.as_str(), "manual")
+        .await?)
+}
+
+/// Lifts a suppression (admins and managers; 404 when not suppressed).
+pub async fn unsuppress(crm: &Crm, caller: &Caller, email: &Email) -> ActionResult<()> {
+    caller.require(Access::Managers)?;
+    Ok(crm
+        .store
+        .campaigns()
+        .unsuppress(caller.org, email.as_str())
+        .await?)
+}
