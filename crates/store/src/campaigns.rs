@@ -426,7 +426,7 @@ impl Campaigns<'_> {
             .bind(org);
         order_and_page(&mut q, "created_at", SortDir::Desc, page);
         let rows: Vec<TemplateRow> = self.db.fetch_all(q).await?;
-        Ok(Paged::from_overfetch(rows, page).try_map(|r| Ok::<_, StoreError>(r.into()))?)
+        Paged::from_overfetch(rows, page).try_map(|r| Ok::<_, StoreError>(r.into()))
     }
 
     /// Changes a template; returns it before and after.
@@ -796,23 +796,35 @@ impl Campaigns<'_> {
     ) -> Result<Vec<RecipientFacts>> {
         let mut tx = self.db.begin().await?;
         let mut q = Sql::new(
-            "UPDATE campaign_recipients SET status = 'sending', attempts = attempts + 1, \
-             lease_until = $1, updated_at = $2 FROM (SELECT id AS claimed_id, \
-             CAST(CASE WHEN status = 'sending' THEN 1 ELSE 0 END AS BIGINT) AS was_in_flight \
-             FROM campaign_recipients WHERE campaign_id = $3 AND organization_id = $4 AND \
-             ((status = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= $2)) \
-             OR (status = 'sending' AND lease_until < $2)) ORDER BY id LIMIT $5",
+            "SELECT id, CAST(CASE WHEN status = 'sending' THEN 1 ELSE 0 END AS BIGINT) \
+             FROM campaign_recipients WHERE campaign_id = $1 AND organization_id = $2 AND \
+             ((status = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= $3)) \
+             OR (status = 'sending' AND lease_until < $3)) ORDER BY id LIMIT $4",
         )
-        .arg(lease_until)
-        .arg(now)
         .arg(id.0)
         .arg(org)
+        .arg(now)
         .arg(n as i64);
         if tx.backend() == Backend::Postgres {
             q.push(" FOR UPDATE SKIP LOCKED");
         }
-        q.push(") claimed WHERE id = claimed.claimed_id RETURNING id, was_in_flight");
         let claimed: Vec<(i64, i64)> = tx.fetch_all(q).await?;
+        if !claimed.is_empty() {
+            let mut q = Sql::new(
+                "UPDATE campaign_recipients SET status = 'sending', attempts = attempts + 1, \
+                 lease_until = $1, updated_at = $2 WHERE organization_id = $3",
+            )
+            .arg(lease_until)
+            .arg(now)
+            .arg(org);
+            filter_ids(
+                &mut q,
+                tx.backend(),
+                "id",
+                ids_json(claimed.iter().map(|c| c.0)),
+            );
+            tx.execute(q).await?;
+        }
         let facts = if claimed.is_empty() {
             Vec::new()
         } else {

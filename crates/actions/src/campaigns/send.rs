@@ -221,8 +221,8 @@ pub async fn send_test(
     to: &Email,
 ) -> ActionResult<String> {
     caller.require(Access::Managers)?;
-    let mailer = mailer(crm)?;
     let rendered = super::preview(crm, caller, id, sample).await?;
+    let mailer = mailer(crm)?;
     let mid = format!(
         "<test.t{id}.{}@{}>",
         Utc::now().timestamp_micros(),
@@ -380,13 +380,20 @@ async fn send_campaign(
             );
             report.in_doubt += doubt.len() as u64;
         }
-        let outcomes: Vec<(i64, Outcome)> = futures_util::stream::iter(claimed)
-            .map(|f| send_recipient(mailer, id, &compiled, f))
+        // Each message's outcome is committed before its connection takes
+        // the next one, so at a kill at most `connections` messages are sent
+        // and not yet recorded. Outcomes that arrive together share a commit.
+        let recorder = Recorder::default();
+        let outcomes: Vec<ActionResult<Outcome>> = futures_util::stream::iter(claimed)
+            .map(|f| async {
+                let (rid, o) = send_recipient(mailer, id, &compiled, f).await;
+                recorder.record(crm, org, rid, o.clone()).await.map(|()| o)
+            })
             .buffer_unordered(s.connections.max(1) as usize)
             .collect()
             .await;
-        for (_, o) in &outcomes {
-            match o {
+        for o in outcomes {
+            match o? {
                 Outcome::Sent { .. } => report.sent += 1,
                 Outcome::Bounced { .. } => report.bounced += 1,
                 Outcome::Retry {
@@ -395,10 +402,29 @@ async fn send_campaign(
                 Outcome::Retry { retry_at: None, .. } => report.failed += 1,
             }
         }
-        store.record(org, &outcomes).await?;
         let stats = store.stats(org, id).await?;
         let open = (stats.pending + stats.sending) as u64;
         progress.batch(id, stats.total as u64 - open, stats.total as u64);
+    }
+}
+
+/// Group commit of outcomes: whoever holds the lock commits every outcome
+/// queued so far; a caller returns once its own outcome is committed.
+#[derive(Default)]
+struct Recorder {
+    queue: std::sync::Mutex<Vec<(i64, Outcome)>>,
+    commit: Mutex<()>,
+}
+
+impl Recorder {
+    async fn record(&self, crm: &Crm, org: OrgId, rid: i64, o: Outcome) -> ActionResult<()> {
+        self.queue.lock().expect("not poisoned").push((rid, o));
+        let _turn = self.commit.lock().await;
+        let batch = std::mem::take(&mut *self.queue.lock().expect("not poisoned"));
+        if !batch.is_empty() {
+            crm.store.campaigns().record(org, &batch).await?;
+        }
+        Ok(())
     }
 }
 

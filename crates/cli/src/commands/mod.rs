@@ -1,6 +1,7 @@
 //! One module per command.
 
 mod backup;
+mod campaigns;
 mod forecast;
 mod score;
 mod score_bench;
@@ -36,6 +37,9 @@ pub async fn run(cli: Cli) -> Result<()> {
         }
         Command::Backup(args) => backup::backup(settings, args).await,
         Command::Seed(args) => seed::seed(settings, args).await,
+        Command::Campaigns(crate::cli::CampaignsCommand::Process(args)) => {
+            campaigns::process(settings, args).await
+        }
         Command::Score(args) => score::score(settings, args).await,
         Command::ScoreBench(args) => score_bench::bench(settings, args).await,
     }

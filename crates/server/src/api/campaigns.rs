@@ -9,7 +9,7 @@ use axum::extract::{FromRequestParts, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use chrono::{DateTime, Utc};
-use neuracrm_actions::campaigns::{self, Rendered, Sample};
+use neuracrm_actions::campaigns::{self, Rendered, Sample, send};
 use neuracrm_actions::records::List;
 use neuracrm_domain::{
     Campaign, CampaignId, CampaignPatch, CampaignStatus, CampaignTarget, ContactId, Email,
@@ -34,6 +34,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
     crud::<EmailTemplate>()
         .merge(crud::<Campaign>())
         .routes(routes!(preview))
+        .routes(routes!(test_send))
         .routes(routes!(campaign_action))
         .routes(routes!(stats))
         .routes(routes!(recipients))
@@ -206,18 +207,68 @@ pub async fn preview(
     Id(id): Id<EmailTemplateId>,
     Json(body): Json<PreviewBody>,
 ) -> ApiResult<Json<RenderedOut>> {
-    let sample = match (body.contact_id, body.lead_id) {
-        (Some(c), None) => Sample::Contact(ContactId(c)),
-        (None, Some(l)) => Sample::Lead(LeadId(l)),
-        _ => {
-            return Err(ApiError::Validation {
-                field: "contact_id".into(),
-                message: "give exactly one of contact_id and lead_id".into(),
-            });
-        }
-    };
-    let r = campaigns::preview(&state.crm, &user.caller(), id, sample).await?;
+    let r = campaigns::preview(&state.crm, &user.caller(), id, sample(&body)?).await?;
     Ok(Json(r.into()))
+}
+
+fn sample(b: &PreviewBody) -> ApiResult<Sample> {
+    match (b.contact_id, b.lead_id) {
+        (Some(c), None) => Ok(Sample::Contact(ContactId(c))),
+        (None, Some(l)) => Ok(Sample::Lead(LeadId(l))),
+        _ => Err(ApiError::Validation {
+            field: "contact_id".into(),
+            message: "give exactly one of contact_id and lead_id".into(),
+        }),
+    }
+}
+
+/// A test send: the template rendered for a contact or lead, to one address.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TestSendBody {
+    /// Where to send it.
+    #[schema(value_type = String, format = "email")]
+    to: Email,
+    /// Rendered for this contact, or
+    contact_id: Option<i64>,
+    /// for this lead.
+    lead_id: Option<i64>,
+}
+
+/// The SMTP server's answer to a test send.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TestSendOut {
+    /// E.g. `250 2.0.0 OK queued`.
+    smtp_reply: String,
+}
+
+/// Mails the template, rendered for a contact or lead, to one address
+/// (admins and managers).
+#[utoipa::path(post, path = "/api/email-templates/{id}/test", tag = "campaigns",
+    params(("id" = i64, Path, description = "E-mail template id")),
+    request_body = TestSendBody,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = TestSendOut),
+        (status = 400, description = "Bad id or body", body = ErrorBody),
+        NoToken,
+        (status = 403, description = "Reps may not", body = ErrorBody),
+        (status = 404, description = "No such template, contact or lead", body = ErrorBody),
+        (status = 409, description = "No SMTP server is configured", body = ErrorBody),
+        (status = 422, description = "The server refused the message, or neither or both of contact_id and lead_id", body = ErrorBody),
+    ))]
+pub async fn test_send(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Id(id): Id<EmailTemplateId>,
+    Json(b): Json<TestSendBody>,
+) -> ApiResult<Json<TestSendOut>> {
+    let s = sample(&PreviewBody {
+        contact_id: b.contact_id,
+        lead_id: b.lead_id,
+    })?;
+    let smtp_reply = send::send_test(&state.crm, &user.caller(), id, s, &b.to).await?;
+    Ok(Json(TestSendOut { smtp_reply }))
 }
 
 // ---- campaigns ----

@@ -246,6 +246,9 @@ async fn organization_b_cannot_reach_anything_of_organization_a() {
                     Method::POST if path.ends_with("/preview") => {
                         Some(json!({"contact_id": b.contact}))
                     }
+                    Method::POST if path.ends_with("/test") => {
+                        Some(json!({"to": "qa@beta.example.com", "contact_id": b.contact}))
+                    }
                     _ => None,
                 };
                 let r = app.call(m.clone(), &url, Some(&tb.token), body).await;
