@@ -80,6 +80,9 @@ pub struct Crm {
     pub imports: Arc<import::ImportQueue>,
     /// The SMTP pool campaigns are sent through (`None`: no `smtp.url`).
     pub mailer: Option<Arc<campaigns::send::Mailer>>,
+    /// Signs and verifies the links of campaign messages (`None`: messages
+    /// carry no unsubscribe link, and no link verifies).
+    pub links: Option<Arc<campaigns::links::Links>>,
 }
 
 impl Crm {
@@ -98,6 +101,7 @@ impl Crm {
             forecasts: Arc::default(),
             imports: Arc::default(),
             mailer: None,
+            links: None,
         }
     }
 

@@ -334,6 +334,21 @@ impl Settings {
             .is_some_and(|u| u.trim().to_ascii_lowercase().starts_with("https://"))
     }
 
+    /// The signer of campaign links: keyed by `jwt_secret`, under
+    /// `public_url` (else `http://` and the bind address). `None` without a
+    /// JWT secret.
+    pub fn links(&self) -> Option<neuracrm_actions::campaigns::links::Links> {
+        let secret = self.jwt_secret.as_ref()?;
+        let base = self
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.bind));
+        Some(neuracrm_actions::campaigns::links::Links::new(
+            secret.expose().as_bytes(),
+            &base,
+        ))
+    }
+
     /// Settings for tests and embedding: defaults with this database.
     pub fn for_database(url: &str) -> Settings {
         Settings {

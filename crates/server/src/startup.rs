@@ -80,6 +80,7 @@ impl AppState {
             settings.sentiment_model.clone(),
         ));
         let mut crm = Crm::new(store, events, Arc::new(intent), sentiment);
+        crm.links = settings.links().map(Arc::new);
         if let Some(mail) = settings.smtp.mail_settings() {
             crm.mailer = Some(Arc::new(
                 neuracrm_actions::campaigns::send::Mailer::new(mail).map_err(StartupError::Smtp)?,

@@ -1094,6 +1094,44 @@ impl Campaigns<'_> {
         Paged::from_overfetch(rows, page).try_map(Recipient::try_from)
     }
 
+    /// Unsubscribes a recipient row (named by a signed link, so not scoped
+    /// by a caller): stamps `unsubscribed_at` once and suppresses its address
+    /// in its organization. `None` when no such row (or it has no address).
+    pub async fn unsubscribe(&self, recipient: i64) -> Result<Option<(OrgId, String)>> {
+        let mut tx = self.db.begin().await?;
+        let row: Option<(i64, Option<String>)> = tx
+            .fetch_optional(
+                Sql::new("SELECT organization_id, email FROM campaign_recipients WHERE id = $1")
+                    .arg(recipient),
+            )
+            .await?;
+        let Some((org, Some(email))) = row else {
+            return Ok(None);
+        };
+        let now = Utc::now();
+        tx.execute(
+            Sql::new(
+                "UPDATE campaign_recipients SET unsubscribed_at = $1 \
+                 WHERE id = $2 AND unsubscribed_at IS NULL",
+            )
+            .arg(now)
+            .arg(recipient),
+        )
+        .await?;
+        tx.execute(
+            Sql::new(
+                "INSERT INTO suppressions (organization_id, email, reason, created_at) \
+                 VALUES ($1, $2, 'unsubscribed', $3) ON CONFLICT (organization_id, email) DO NOTHING",
+            )
+            .arg(org)
+            .arg(email.as_str())
+            .arg(now),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Some((OrgId(org), email)))
+    }
+
     // ---- suppressions ----
 
     /// A page of the organization's suppressed addresses, newest first.

@@ -17,6 +17,7 @@ use neuracrm_store::{Page, Paged};
 use crate::records::{List, Record};
 use crate::{Access, ActionError, ActionResult, Caller, Crm};
 
+pub mod links;
 pub mod render;
 pub mod send;
 
@@ -352,4 +353,22 @@ pub async fn unsuppress(crm: &Crm, caller: &Caller, email: &Email) -> ActionResu
         .campaigns()
         .unsuppress(caller.org, email.as_str())
         .await?)
+}
+
+/// Unsubscribes the recipient a signed link names (no login: the link is
+/// the authority): its address joins its organization's suppression list
+/// and the send log records when. `NotFound` for a link that does not
+/// verify; unsubscribing twice changes nothing.
+pub async fn unsubscribe(crm: &Crm, token: &str) -> ActionResult<()> {
+    let rid = crm
+        .links
+        .as_ref()
+        .and_then(|l| l.verify_unsubscribe(token))
+        .ok_or_else(|| ActionError::NotFound("unsubscribe link".into()))?;
+    crm.store
+        .campaigns()
+        .unsubscribe(rid)
+        .await?
+        .ok_or_else(|| ActionError::NotFound("unsubscribe link".into()))?;
+    Ok(())
 }

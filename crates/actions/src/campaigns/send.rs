@@ -29,6 +29,7 @@ use neuracrm_store::campaigns::{Outcome, RecipientFacts};
 use sha2::{Digest, Sha256};
 use tokio::sync::Mutex;
 
+use super::links::Links;
 use super::{Compiled, Context, Rendered, Sample};
 use crate::{Access, ActionError, ActionResult, Caller, Crm};
 
@@ -193,7 +194,7 @@ fn build(
         let h = msg.headers_mut();
         h.insert_raw(HeaderValue::new(
             HeaderName::new_from_ascii_str("List-Unsubscribe"),
-            format!("<{url}>"),
+            format!("<{url}>, <mailto:{}?subject=unsubscribe>", from.email),
         ));
         h.insert_raw(HeaderValue::new(
             HeaderName::new_from_ascii_str("List-Unsubscribe-Post"),
@@ -386,7 +387,7 @@ async fn send_campaign(
         let recorder = Recorder::default();
         let outcomes: Vec<ActionResult<Outcome>> = futures_util::stream::iter(claimed)
             .map(|f| async {
-                let (rid, o) = send_recipient(mailer, id, &compiled, f).await;
+                let (rid, o) = send_recipient(mailer, crm.links.as_deref(), id, &compiled, f).await;
                 recorder.record(crm, org, rid, o.clone()).await.map(|()| o)
             })
             .buffer_unordered(s.connections.max(1) as usize)
@@ -430,12 +431,14 @@ impl Recorder {
 
 async fn send_recipient(
     mailer: &Mailer,
+    links: Option<&Links>,
     campaign: CampaignId,
     compiled: &Compiled,
     f: RecipientFacts,
 ) -> (i64, Outcome) {
     let rid = f.recipient_id;
-    let ctx = Context::of(&f, String::new());
+    let unsubscribe = links.map(|l| l.unsubscribe_url(rid));
+    let ctx = Context::of(&f, unsubscribe.clone().unwrap_or_default());
     let rendered = match compiled.render(&ctx) {
         Ok(r) => r,
         Err(e) => {
@@ -455,7 +458,14 @@ async fn send_recipient(
     );
     let to = f.email.as_deref().unwrap_or_default();
     let mid = message_id(campaign, rid, &mailer.from);
-    match build(&mailer.from, to, name.trim(), &rendered, mid, None) {
+    match build(
+        &mailer.from,
+        to,
+        name.trim(),
+        &rendered,
+        mid,
+        unsubscribe.as_deref(),
+    ) {
         Ok(msg) => (rid, mailer.send(msg, f.attempts, &rendered).await),
         Err(e) => (rid, Outcome::Bounced { reply: e }),
     }

@@ -8,7 +8,7 @@ use anyhow::{Context, Result, anyhow};
 use indicatif::{ProgressBar, ProgressStyle};
 use neuracrm_actions::Crm;
 use neuracrm_actions::campaigns::send::{self, Mailer, Progress, Report};
-use neuracrm_domain::{CampaignId, OrgId};
+use neuracrm_domain::CampaignId;
 use neuracrm_server::Settings;
 
 use super::open_store;
@@ -28,14 +28,7 @@ impl Progress for Bar {
 
 pub async fn process(settings: Settings, a: ProcessArgs) -> Result<()> {
     let store = open_store(&settings).await?;
-    let org = a.org.map(OrgId);
-    if let Some(o) = org {
-        store
-            .organizations()
-            .get(o)
-            .await
-            .with_context(|| format!("--org {}", o.0))?;
-    }
+    let org = super::org_arg(&store, a.org).await?;
     let mail = settings.smtp.mail_settings().ok_or_else(|| {
         anyhow!("no SMTP server is configured: set smtp.url (NEURACRM_SMTP__URL)")
     })?;
@@ -45,6 +38,12 @@ pub async fn process(settings: Settings, a: ProcessArgs) -> Result<()> {
     let sentiment = neuracrm_jobs::sentiment::SentimentService::new(None);
     let mut crm = Crm::new(store, events, Arc::new(intent), Arc::new(sentiment));
     crm.mailer = Some(Arc::new(mailer));
+    // The same signer as the servers', so their unsubscribe links verify.
+    crm.links = Some(Arc::new(settings.links().ok_or_else(|| {
+        anyhow!(
+            "no JWT secret configured: set NEURACRM_JWT_SECRET (it signs the unsubscribe links)"
+        )
+    })?));
 
     let bar = if std::io::stderr().is_terminal() {
         let b = ProgressBar::new(0);

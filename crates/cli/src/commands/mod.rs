@@ -45,6 +45,19 @@ pub async fn run(cli: Cli) -> Result<()> {
     }
 }
 
+/// The organization of `--org`, checked to exist (every one when absent).
+pub async fn org_arg(store: &Store, org: Option<i64>) -> Result<Option<neuracrm_domain::OrgId>> {
+    let Some(o) = org.map(neuracrm_domain::OrgId) else {
+        return Ok(None);
+    };
+    store
+        .organizations()
+        .get(o)
+        .await
+        .with_context(|| format!("--org {}", o.0))?;
+    Ok(Some(o))
+}
+
 /// Opens (and migrates) the configured database with a message that names it.
 pub async fn open_store(settings: &Settings) -> Result<Store> {
     let opts = ConnectOptions {

@@ -19,14 +19,7 @@ use crate::cli::ScoreArgs;
 
 pub async fn score(settings: Settings, a: ScoreArgs) -> Result<()> {
     let store = open_store(&settings).await?;
-    let org = a.org.map(OrgId);
-    if let Some(o) = org {
-        store
-            .organizations()
-            .get(o)
-            .await
-            .with_context(|| format!("--org {}", o.0))?;
-    }
+    let org = super::org_arg(&store, a.org).await?;
     if a.continuous {
         return continuous(&settings, store, a).await;
     }

@@ -747,3 +747,67 @@ pub async fn remove_suppression(
     campaigns::unsuppress(&state.crm, &user.caller(), &email).await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+// ---- the one-click unsubscribe link (no login, no CSRF: the signed token is
+// the authority; RFC 8058) ----
+
+/// `GET /u/{token}`: a confirmation page; `POST /u/{token}`: unsubscribes
+/// at once (what mail clients' one-click unsubscribe sends).
+pub fn public_router() -> axum::Router<AppState> {
+    axum::Router::new().route(
+        "/u/{token}",
+        axum::routing::get(unsubscribe_page).post(unsubscribe_now),
+    )
+}
+
+fn html_page(
+    status: StatusCode,
+    title: &str,
+    body: &str,
+) -> (StatusCode, axum::response::Html<String>) {
+    (
+        status,
+        axum::response::Html(format!(
+            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title></head><body><h1>{title}</h1>{body}</body></html>"
+        )),
+    )
+}
+
+async fn unsubscribe_page(
+    axum::extract::Path(token): axum::extract::Path<String>,
+) -> (StatusCode, axum::response::Html<String>) {
+    // The token is echoed only when it has the shape of one (digits, a dot, hex).
+    if !token.chars().all(|c| c.is_ascii_hexdigit() || c == '.') {
+        return html_page(
+            StatusCode::NOT_FOUND,
+            "Link not valid",
+            "<p>This link is not valid.</p>",
+        );
+    }
+    html_page(
+        StatusCode::OK,
+        "Unsubscribe",
+        &format!(
+            "<p>Stop receiving these e-mails?</p><form method=\"post\" action=\"/u/{token}\"><button type=\"submit\">Unsubscribe</button></form>"
+        ),
+    )
+}
+
+async fn unsubscribe_now(
+    State(state): State<AppState>,
+    axum::extract::Path(token): axum::extract::Path<String>,
+) -> Result<(StatusCode, axum::response::Html<String>), ApiError> {
+    match campaigns::unsubscribe(&state.crm, &token).await {
+        Ok(()) => Ok(html_page(
+            StatusCode::OK,
+            "Unsubscribed",
+            "<p>You will not receive these e-mails any more.</p>",
+        )),
+        Err(neuracrm_actions::ActionError::NotFound(_)) => Ok(html_page(
+            StatusCode::NOT_FOUND,
+            "Link not valid",
+            "<p>This link is not valid.</p>",
+        )),
+        Err(e) => Err(e.into()),
+    }
+}

@@ -108,4 +108,5 @@ pub fn router() -> Router<AppState> {
     let (api, doc) = api();
     api.merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", doc))
         .merge(health::router())
+        .merge(campaigns::public_router())
 }

@@ -43,6 +43,10 @@ fn sender(app: &TestApp, settings: MailSettings) -> Crm {
         Arc::new(sentiment),
     );
     crm.mailer = Some(Arc::new(Mailer::new(settings).unwrap()));
+    // The app's signer (its JWT secret), so the app verifies these links.
+    crm.links = neuracrm_server::Settings::for_database("sqlite::memory:")
+        .links()
+        .map(Arc::new);
     crm
 }
 
@@ -208,6 +212,77 @@ async fn a_campaign_is_sent_over_smtp_with_each_outcome_recorded() {
     let sup = app.get_ok("/api/suppressions", &t.token).await;
     assert_eq!(sup["items"][0]["email"], "bounce@x.example");
     assert_eq!(sup["items"][0]["reason"], "bounced");
+    assert_eq!(sup["items"].as_array().unwrap().len(), 1, "{sup}");
+
+    // One-click unsubscribe (RFC 8058): the headers, a confirmation page, a
+    // POST without login that suppresses the address; a forged link is 404.
+    let lu = ada.header("List-Unsubscribe").unwrap();
+    assert!(
+        lu.contains("<mailto:sales@crm.example.com?subject=unsubscribe>"),
+        "{lu}"
+    );
+    assert_eq!(
+        ada.header("List-Unsubscribe-Post").as_deref(),
+        Some("List-Unsubscribe=One-Click")
+    );
+    let token = lu.split("/u/").nth(1).unwrap().split('>').next().unwrap();
+    assert!(token.starts_with(&format!("{rid}.")), "{token}");
+    let page = app
+        .client
+        .get(app.url(&format!("/u/{token}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("method=\"post\""));
+    for _ in 0..2 {
+        let r = app
+            .client
+            .post(app.url(&format!("/u/{token}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "idempotent");
+    }
+    let forged = format!(
+        "{}{}",
+        &token[..token.len() - 1],
+        if token.ends_with('0') { '1' } else { '0' }
+    );
+    let r = app
+        .client
+        .post(app.url(&format!("/u/{forged}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    let other_row = entries["bob@x.example"]["id"].as_i64().unwrap();
+    let r = app
+        .client
+        .post(app.url(&format!(
+            "/u/{other_row}.{}",
+            token.split('.').nth(1).unwrap()
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404, "a signature is for one recipient only");
+    let sup = app.get_ok("/api/suppressions", &t.token).await;
+    assert!(
+        sup["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["email"] == "ada@x.example" && s["reason"] == "unsubscribed"),
+        "{sup}"
+    );
+    let entries = log(&app, &t, id).await;
+    assert!(entries["ada@x.example"]["unsubscribed_at"].is_string());
+    assert!(entries["bob@x.example"]["unsubscribed_at"].is_null());
+    let stats = app
+        .get_ok(&format!("/api/campaigns/{id}/stats"), &t.token)
+        .await;
+    assert_eq!(stats["unsubscribed"], 1, "{stats}");
 
     // Nothing left: a second run sends nothing.
     let again = send::process(&crm, None, &()).await.unwrap();
