@@ -1012,12 +1012,14 @@ impl Campaigns<'_> {
         Ok(n)
     }
 
-    /// The earliest retry still to come of the sending campaigns (of `org`).
+    /// When a row of the sending campaigns (of `org`) next becomes
+    /// claimable: the earliest retry still to come, or the earliest lease of
+    /// another sender to run out.
     pub async fn next_retry(&self, org: Option<OrgId>) -> Result<Option<DateTime<Utc>>> {
         let mut q = Sql::new(
-            "SELECT MIN(r.next_attempt_at) FROM campaign_recipients r JOIN campaigns c \
-             ON c.id = r.campaign_id WHERE c.status = 'sending' AND r.status = 'pending' \
-             AND r.next_attempt_at IS NOT NULL",
+            "SELECT MIN(CASE WHEN r.status = 'pending' THEN r.next_attempt_at ELSE r.lease_until END) \
+             FROM campaign_recipients r JOIN campaigns c ON c.id = r.campaign_id \
+             WHERE c.status = 'sending' AND r.status IN ('pending', 'sending')",
         );
         filter_eq(&mut q, "c.organization_id", org);
         let (at,): (Option<DateTime<Utc>>,) = self.db.fetch_one(q).await?;

@@ -471,8 +471,9 @@ async fn send_recipient(
     }
 }
 
-/// When the earliest retry of `org`'s sending campaigns is due, if any
-/// (the CLI waits for it; the scheduler comes back on its next tick).
+/// When a recipient of `org`'s sending campaigns next becomes claimable (a
+/// retry falls due, or a dead sender's lease runs out), if any: the CLI
+/// waits for it; the scheduler comes back on its next tick.
 pub async fn next_retry(crm: &Crm, org: Option<OrgId>) -> ActionResult<Option<DateTime<Utc>>> {
     Ok(crm.store.campaigns().next_retry(org).await?)
 }

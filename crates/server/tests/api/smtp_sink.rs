@@ -41,6 +41,7 @@ impl Received {
 
 /// What the sink answers for an address (by substring).
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[allow(dead_code)] // the CLI's test binary includes the sink and uses no rule
 pub enum Rule {
     /// `451` to RCPT, every time.
     Temporary,
@@ -90,6 +91,7 @@ impl SmtpSink {
         format!("smtp://127.0.0.1:{}", self.port)
     }
 
+    #[allow(dead_code)]
     pub fn rule(&self, address_part: &str, rule: Rule) {
         self.state
             .lock()
@@ -99,11 +101,13 @@ impl SmtpSink {
     }
 
     /// Answers `n` more messages, then receives but never answers.
+    #[allow(dead_code)]
     pub fn hang_after(&self, n: usize) {
         self.state.lock().unwrap().answer_budget = Some(n);
     }
 
     /// Answers every message again.
+    #[allow(dead_code)]
     pub fn answer_all(&self) {
         self.state.lock().unwrap().answer_budget = None;
     }
@@ -113,10 +117,23 @@ impl SmtpSink {
     }
 
     /// Waits (without a clock) until `n` messages are hanging unanswered.
+    #[allow(dead_code)] // not every test binary that includes the sink uses it
     pub async fn until_hung(&self, n: usize) {
         loop {
             let wait = self.changed.notified();
             if self.state.lock().unwrap().hung >= n {
+                return;
+            }
+            wait.await;
+        }
+    }
+
+    /// Waits (without a clock) until `n` messages have been received.
+    #[allow(dead_code)] // used by the CLI's kill test
+    pub async fn until_received(&self, n: usize) {
+        loop {
+            let wait = self.changed.notified();
+            if self.state.lock().unwrap().received.len() >= n {
                 return;
             }
             wait.await;
