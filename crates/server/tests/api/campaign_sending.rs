@@ -383,3 +383,76 @@ async fn a_sender_killed_mid_send_resumes_skipping_no_one_and_doubling_only_what
 fn app_sender(app: &TestApp, sink: &SmtpSink) -> Crm {
     sender(app, mail(sink, Duration::from_secs(60)))
 }
+
+#[tokio::test]
+async fn the_hourly_limit_holds_a_campaign_back_and_pause_stops_it() {
+    let sink = SmtpSink::start().await;
+    let app = spawn_app_with(|_| {}).await;
+    let t = app.tenant("Limit").await;
+    let emails: Vec<String> = (0..5).map(|i| format!("l{i}@x.example")).collect();
+    let (_, id, _) = campaign_to(&app, &t, &emails).await;
+    let mut settings = mail(&sink, Duration::from_secs(60));
+    settings.hourly_limit = Some(2);
+    let crm = sender(&app, settings);
+    let report = send::process(&crm, None, &()).await.unwrap();
+    assert_eq!(report.sent, 2, "{report:?}");
+    assert_eq!(report.waiting, [id], "{report:?}");
+    let stats = app
+        .get_ok(&format!("/api/campaigns/{id}/stats"), &t.token)
+        .await;
+    assert_eq!(
+        (stats["sent"].as_i64(), stats["pending"].as_i64()),
+        (Some(2), Some(3))
+    );
+
+    // Paused, the sender leaves it alone even without a limit; resumed, it ends.
+    app.post_ok(
+        &format!("/api/campaigns/{id}/pause"),
+        &t.token,
+        json!({}),
+        200,
+    )
+    .await;
+    let free = sender(&app, mail(&sink, Duration::from_secs(60)));
+    let report = send::process(&free, None, &()).await.unwrap();
+    assert_eq!(report.sent, 0, "{report:?}");
+    let c = app
+        .post_ok(
+            &format!("/api/campaigns/{id}/resume"),
+            &t.token,
+            json!({}),
+            200,
+        )
+        .await;
+    assert_eq!(c["status"], "sending");
+    let report = send::process(&free, None, &()).await.unwrap();
+    assert_eq!(
+        (report.sent, report.completed.clone()),
+        (3, vec![id]),
+        "{report:?}"
+    );
+    assert_eq!(sink.received().len(), 5);
+}
+
+#[tokio::test]
+async fn the_scheduler_of_serve_sends_a_scheduled_campaign() {
+    let sink = SmtpSink::start().await;
+    let url = sink.url();
+    let app = spawn_app_with(|s| {
+        s.scheduler = true;
+        s.smtp.url = Some(Secret::new(url));
+        s.smtp.process_interval_secs = 1;
+    })
+    .await;
+    let t = app.tenant("Sched").await;
+    let emails: Vec<String> = (0..3).map(|i| format!("s{i}@x.example")).collect();
+    let (_, id, _) = campaign_to(&app, &t, &emails).await;
+    let path = format!("/api/campaigns/{id}");
+    // A bound on the wait, not a timing: the scheduler ticks every second.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while app.get_ok(&path, &t.token).await["status"] != "completed" {
+        assert!(tokio::time::Instant::now() < deadline, "never completed");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(sink.received().len(), 3);
+}
