@@ -280,6 +280,31 @@ pub struct CampaignStats {
     pub unsubscribed: i64,
 }
 
+/// What an open or a click is about: the recipient's lead or contact.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Engagement {
+    /// The organization.
+    pub org: OrgId,
+    /// The lead, for a lead target.
+    pub lead_id: Option<i64>,
+    /// The contact.
+    pub contact_id: Option<i64>,
+    /// The subject as sent.
+    pub subject: Option<String>,
+}
+
+#[derive(sqlx::FromRow)]
+struct EngagementRow {
+    organization_id: i64,
+    record_type: String,
+    record_id: i64,
+    contact_id: Option<i64>,
+    subject: Option<String>,
+    sent_at: Option<DateTime<Utc>>,
+    opened_at: Option<DateTime<Utc>>,
+    clicked_at: Option<DateTime<Utc>>,
+}
+
 /// A suppressed address.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
 pub struct Suppression {
@@ -1132,6 +1157,65 @@ impl Campaigns<'_> {
         .await?;
         tx.commit().await?;
         Ok(Some((OrgId(org), email)))
+    }
+
+    /// Records an open (`click: false`) or a click of a recipient's message
+    /// (named by a signed link, so not scoped by a caller). An open before
+    /// `human_after` past delivery is a mail provider's prefetch: counted in
+    /// `machine_opens` only. Returns what the engagement is about and
+    /// whether it is the first of its kind by a person, `None` for a
+    /// machine open or an unknown row.
+    pub async fn engage(
+        &self,
+        recipient: i64,
+        click: bool,
+        now: DateTime<Utc>,
+        human_after: chrono::Duration,
+    ) -> Result<Option<(Engagement, bool)>> {
+        let mut tx = self.db.begin().await?;
+        let row: Option<EngagementRow> = tx
+            .fetch_optional(
+                Sql::new(
+                    "SELECT organization_id, record_type, record_id, contact_id, subject, sent_at, \
+                     opened_at, clicked_at FROM campaign_recipients WHERE id = $1",
+                )
+                .arg(recipient),
+            )
+            .await?;
+        let Some(r) = row else { return Ok(None) };
+        if !click && r.sent_at.is_some_and(|at| now - at < human_after) {
+            tx.execute(
+                Sql::new("UPDATE campaign_recipients SET machine_opens = machine_opens + 1 WHERE id = $1")
+                    .arg(recipient),
+            )
+            .await?;
+            tx.commit().await?;
+            return Ok(None);
+        }
+        let first = if click {
+            r.clicked_at.is_none()
+        } else {
+            r.opened_at.is_none()
+        };
+        // A click is also an open by a person.
+        let q = if click {
+            "UPDATE campaign_recipients SET clicked_at = COALESCE(clicked_at, $1), \
+             opened_at = COALESCE(opened_at, $1) WHERE id = $2"
+        } else {
+            "UPDATE campaign_recipients SET opened_at = COALESCE(opened_at, $1) WHERE id = $2"
+        };
+        tx.execute(Sql::new(q).arg(now).arg(recipient)).await?;
+        tx.commit().await?;
+        let lead = r.record_type == "lead";
+        Ok(Some((
+            Engagement {
+                org: OrgId(r.organization_id),
+                lead_id: lead.then_some(r.record_id),
+                contact_id: r.contact_id,
+                subject: r.subject,
+            },
+            first,
+        )))
     }
 
     // ---- suppressions ----

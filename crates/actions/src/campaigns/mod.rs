@@ -372,3 +372,73 @@ pub async fn unsubscribe(crm: &Crm, token: &str) -> ActionResult<()> {
         .ok_or_else(|| ActionError::NotFound("unsubscribe link".into()))?;
     Ok(())
 }
+
+/// Opens sooner than this after delivery are mail providers fetching the
+/// message (prefetch, scanning), not people: left out of opens and
+/// engagement.
+pub const MACHINE_OPEN_SECS: i64 = 10;
+
+/// Records an open of the message a signed pixel link names. The first open
+/// by a person is logged as an `email_open` activity on the recipient's lead
+/// or contact (so the lead score's engagement counts it) and published;
+/// machine opens and a link that does not verify change nothing visible.
+pub async fn track_open(crm: &Crm, token: &str) -> ActionResult<()> {
+    let Some(rid) = crm.links.as_ref().and_then(|l| l.verify_open(token)) else {
+        return Ok(());
+    };
+    engage(crm, rid, false).await
+}
+
+/// Records a click of a tracked link and returns where it goes: only the
+/// URL the link was signed for (`NotFound` otherwise). Every click is
+/// logged as an `email_click` activity and published.
+pub async fn track_click(crm: &Crm, token: &str, url: &str) -> ActionResult<()> {
+    let rid = crm
+        .links
+        .as_ref()
+        .and_then(|l| l.verify_click(token, url))
+        .ok_or_else(|| ActionError::NotFound("link".into()))?;
+    engage(crm, rid, true).await
+}
+
+async fn engage(crm: &Crm, rid: i64, click: bool) -> ActionResult<()> {
+    let human_after = chrono::Duration::seconds(MACHINE_OPEN_SECS);
+    let Some((e, first)) = crm
+        .store
+        .campaigns()
+        .engage(rid, click, Utc::now(), human_after)
+        .await?
+    else {
+        return Ok(());
+    };
+    if !click && !first {
+        return Ok(());
+    }
+    let kind = if click {
+        neuracrm_domain::ActivityType::EmailClick
+    } else {
+        neuracrm_domain::ActivityType::EmailOpen
+    };
+    let new = neuracrm_domain::NewActivity {
+        kind,
+        lead_id: e.lead_id.map(LeadId),
+        deal_id: None,
+        contact_id: e.contact_id.map(ContactId),
+        user_id: None,
+        subject: e.subject,
+        body: None,
+        duration_seconds: None,
+        occurred_at: None,
+    };
+    let a = crm.store.activities().create(e.org, None, &new).await?;
+    crm.publish(
+        e.org,
+        EventKind::ActivityLogged {
+            id: a.id,
+            activity_type: kind,
+            lead_id: new.lead_id,
+            contact_id: new.contact_id,
+        },
+    );
+    Ok(())
+}

@@ -440,7 +440,12 @@ async fn send_recipient(
     let unsubscribe = links.map(|l| l.unsubscribe_url(rid));
     let ctx = Context::of(&f, unsubscribe.clone().unwrap_or_default());
     let rendered = match compiled.render(&ctx) {
-        Ok(r) => r,
+        Ok(mut r) => {
+            if let Some(l) = links {
+                r.html = super::links::track(&r.html, rid, l);
+            }
+            r
+        }
         Err(e) => {
             return (
                 rid,

@@ -753,11 +753,60 @@ pub async fn remove_suppression(
 
 /// `GET /u/{token}`: a confirmation page; `POST /u/{token}`: unsubscribes
 /// at once (what mail clients' one-click unsubscribe sends).
+/// `GET /t/o/{token}`: the open pixel; `GET /t/c/{token}?u=URL`: a tracked
+/// link, redirecting to the URL it was signed for.
 pub fn public_router() -> axum::Router<AppState> {
-    axum::Router::new().route(
-        "/u/{token}",
-        axum::routing::get(unsubscribe_page).post(unsubscribe_now),
-    )
+    axum::Router::new()
+        .route(
+            "/u/{token}",
+            axum::routing::get(unsubscribe_page).post(unsubscribe_now),
+        )
+        .route("/t/o/{token}", axum::routing::get(open_pixel))
+        .route("/t/c/{token}", axum::routing::get(tracked_click))
+}
+
+/// A transparent 1×1 GIF.
+const PIXEL: &[u8] = &[
+    0x47, 0x49, 0x46, 0x38, 0x39, 0x61, 0x01, 0x00, 0x01, 0x00, 0x80, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0xff, 0xff, 0xff, 0x21, 0xf9, 0x04, 0x01, 0x00, 0x00, 0x00, 0x00, 0x2c, 0x00, 0x00, 0x00, 0x00,
+    0x01, 0x00, 0x01, 0x00, 0x00, 0x02, 0x02, 0x44, 0x01, 0x00, 0x3b,
+];
+
+async fn open_pixel(
+    State(state): State<AppState>,
+    axum::extract::Path(token): axum::extract::Path<String>,
+) -> Result<impl axum::response::IntoResponse, ApiError> {
+    campaigns::track_open(&state.crm, &token).await?;
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, "image/gif"),
+            (axum::http::header::CACHE_CONTROL, "no-store"),
+        ],
+        PIXEL,
+    ))
+}
+
+#[derive(Deserialize)]
+struct ClickQuery {
+    u: String,
+}
+
+async fn tracked_click(
+    State(state): State<AppState>,
+    axum::extract::Path(token): axum::extract::Path<String>,
+    axum::extract::Query(q): axum::extract::Query<ClickQuery>,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    match campaigns::track_click(&state.crm, &token, &q.u).await {
+        Ok(()) => Ok(axum::response::Redirect::to(&q.u).into_response()),
+        Err(neuracrm_actions::ActionError::NotFound(_)) => Ok(html_page(
+            StatusCode::NOT_FOUND,
+            "Link not valid",
+            "<p>This link is not valid.</p>",
+        )
+        .into_response()),
+        Err(e) => Err(e.into()),
+    }
 }
 
 fn html_page(

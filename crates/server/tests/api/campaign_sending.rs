@@ -56,7 +56,7 @@ async fn campaign_to(app: &TestApp, t: &Tenant, emails: &[String]) -> (i64, i64,
             "/api/email-templates",
             &t.token,
             json!({"name": "T", "subject": "Hi {{ contact.first_name }}",
-                   "html": "<p>Hello {{ contact.first_name }} from {{ organization.name }}</p>"}),
+                   "html": "<p>Hello {{ contact.first_name }} from {{ organization.name }}</p><p><a href=\"https://shop.example/offer?a=1&amp;b=2\">offer</a></p>"}),
             201,
         )
         .await["id"]
@@ -283,6 +283,70 @@ async fn a_campaign_is_sent_over_smtp_with_each_outcome_recorded() {
         .get_ok(&format!("/api/campaigns/{id}/stats"), &t.token)
         .await;
     assert_eq!(stats["unsubscribed"], 1, "{stats}");
+
+    // Opens and clicks come back through signed links: an open right after
+    // delivery is a provider's prefetch (not counted); a later one and a
+    // click are, as activities on the contact (the lead score's engagement).
+    let body = ada.data.replace("=\r\n", "").replace("=3D", "=");
+    let link = |kind: &str| {
+        let at = body
+            .find(&format!("/t/{kind}/"))
+            .unwrap_or_else(|| panic!("no /t/{kind}/ in {body}"));
+        body[at..].split('"').next().unwrap().to_string()
+    };
+    let (pixel, click) = (link("o"), link("c"));
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let r = no_redirects.get(app.url(&pixel)).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "image/gif");
+    let stats = app
+        .get_ok(&format!("/api/campaigns/{id}/stats"), &t.token)
+        .await;
+    assert_eq!(stats["opened"], 0, "a prefetch is not an open: {stats}");
+    app.store
+        .db()
+        .execute(
+            neuracrm_store::Sql::new("UPDATE campaign_recipients SET sent_at = $1 WHERE id = $2")
+                .arg(chrono::Utc::now() - chrono::Duration::hours(1))
+                .arg(rid),
+        )
+        .await
+        .unwrap();
+    no_redirects.get(app.url(&pixel)).send().await.unwrap();
+    let r = no_redirects.get(app.url(&click)).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(
+        r.headers()["location"],
+        "https://shop.example/offer?a=1&b=2"
+    );
+    let tampered = click.replace("shop.example", "evil.example");
+    let r = no_redirects.get(app.url(&tampered)).send().await.unwrap();
+    assert_eq!(r.status(), 404, "a link redirects only to its own URL");
+    let stats = app
+        .get_ok(&format!("/api/campaigns/{id}/stats"), &t.token)
+        .await;
+    assert_eq!(
+        (stats["opened"].as_i64(), stats["clicked"].as_i64()),
+        (Some(1), Some(1)),
+        "{stats}"
+    );
+    let acts = app
+        .get_ok(
+            &format!("/api/activities?contact_id={}", contacts[0]),
+            &t.token,
+        )
+        .await;
+    let mut kinds: Vec<&str> = acts["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["type"].as_str().unwrap())
+        .collect();
+    kinds.sort();
+    assert_eq!(kinds, ["email_click", "email_open"], "{acts}");
 
     // Nothing left: a second run sends nothing.
     let again = send::process(&crm, None, &()).await.unwrap();

@@ -66,6 +66,8 @@ CREATE TABLE campaign_recipients (
     opened_at       TIMESTAMPTZ,
     clicked_at      TIMESTAMPTZ,
     unsubscribed_at TIMESTAMPTZ,
+    -- Opens within seconds of delivery (mail-provider prefetch): not people.
+    machine_opens   BIGINT NOT NULL DEFAULT 0,
     updated_at      TIMESTAMPTZ NOT NULL
 );
 -- One row per address of a campaign (skipped rows without one are many).

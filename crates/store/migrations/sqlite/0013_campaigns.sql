@@ -66,6 +66,8 @@ CREATE TABLE campaign_recipients (
     opened_at       TEXT,
     clicked_at      TEXT,
     unsubscribed_at TEXT,
+    -- Opens within seconds of delivery (mail-provider prefetch): not people.
+    machine_opens   INTEGER NOT NULL DEFAULT 0,
     updated_at      TEXT NOT NULL
 );
 -- One row per address of a campaign (skipped rows without one are many).
