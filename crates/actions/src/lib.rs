@@ -21,6 +21,7 @@
 //!   the same for the JSON API's tokens and a web UI's cookies;
 //! - [`import`]: CSV import of contacts and leads, in the request or in the
 //!   background;
+//! - [`campaigns`]: e-mail templates, campaigns, suppressions and the sender;
 //! - [`scoring`], [`forecasting`], [`sentiment`]: the engines' actions;
 //! - [`segments`]: customer segments, their members, stats and refresh.
 //!
@@ -45,6 +46,7 @@ use neuracrm_store::Store;
 pub mod activities;
 pub mod auth;
 mod caller;
+pub mod campaigns;
 pub mod contacts;
 pub mod deals;
 mod error;
@@ -78,6 +80,11 @@ pub struct Crm {
     pub forecasts: Arc<forecasting::ForecastCache>,
     /// Wakes this process's background import worker.
     pub imports: Arc<import::ImportQueue>,
+    /// The SMTP pool campaigns are sent through (`None`: no `smtp.url`).
+    pub mailer: Option<Arc<campaigns::send::Mailer>>,
+    /// Signs and verifies the links of campaign messages (`None`: messages
+    /// carry no unsubscribe link, and no link verifies).
+    pub links: Option<Arc<campaigns::links::Links>>,
 }
 
 impl Crm {
@@ -95,6 +102,8 @@ impl Crm {
             sentiment,
             forecasts: Arc::default(),
             imports: Arc::default(),
+            mailer: None,
+            links: None,
         }
     }
 

@@ -66,6 +66,28 @@ pub enum Command {
     /// Customer segments: refresh the dynamic ones.
     #[command(subcommand)]
     Segments(SegmentsCommand),
+    /// E-mail campaigns.
+    #[command(subcommand)]
+    Campaigns(CampaignsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CampaignsCommand {
+    /// Start the scheduled campaigns that are due and send until they are
+    /// done (waiting for retries of temporary failures), through `smtp.url`;
+    /// a progress bar on a terminal. Prints what was sent, retried, failed,
+    /// bounced and taken over in doubt.
+    Process(ProcessArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ProcessArgs {
+    /// Only this organization (every organization when absent).
+    #[arg(long)]
+    pub org: Option<i64>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]

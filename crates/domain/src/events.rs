@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    ActivityId, ActivityType, ContactId, DealId, DealStage, DealStatus, ForecastModelId, LeadId,
-    OrgId, SegmentId, UserId,
+    ActivityId, ActivityType, CampaignId, CampaignStatus, ContactId, DealId, DealStage, DealStatus,
+    ForecastModelId, LeadId, OrgId, SegmentId, UserId,
 };
 
 /// An event with its tenant and time.
@@ -183,6 +183,14 @@ pub enum EventKind {
         /// The segment.
         id: SegmentId,
     },
+    /// An e-mail campaign changed status (scheduled, started sending,
+    /// paused, resumed, completed, cancelled, failed).
+    CampaignStatusChanged {
+        /// The campaign.
+        id: CampaignId,
+        /// Its new status.
+        status: CampaignStatus,
+    },
 }
 
 impl EventKind {
@@ -210,6 +218,7 @@ impl EventKind {
         "segment_changed",
         "segment_updated",
         "segment_deleted",
+        "campaign_status_changed",
     ];
 
     /// The event's `type` word.
@@ -236,6 +245,7 @@ impl EventKind {
             EventKind::SegmentChanged { .. } => "segment_changed",
             EventKind::SegmentUpdated { .. } => "segment_updated",
             EventKind::SegmentDeleted { .. } => "segment_deleted",
+            EventKind::CampaignStatusChanged { .. } => "campaign_status_changed",
         }
     }
 }
@@ -327,6 +337,10 @@ mod tests {
                 size: 1,
             },
             EventKind::SegmentDeleted { id: SegmentId(1) },
+            EventKind::CampaignStatusChanged {
+                id: CampaignId(1),
+                status: CampaignStatus::Sending,
+            },
         ];
         let tags: Vec<String> = every
             .iter()

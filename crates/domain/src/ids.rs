@@ -51,4 +51,10 @@ typed_id!(
     AuditId,
     /// A customer segment.
     SegmentId,
+    /// An e-mail template.
+    EmailTemplateId,
+    /// An e-mail campaign.
+    CampaignId,
+    /// One recipient of a campaign (its row in the per-recipient log).
+    RecipientId,
 );

@@ -281,3 +281,44 @@ mod tests {
         assert_eq!(DealStage::Proposal.status(), DealStatus::Open);
     }
 }
+
+vocabulary! {
+    /// Where an e-mail campaign stands: `draft → scheduled → sending ⇄ paused
+    /// → completed`, or `cancelled`, or `failed` with the reason.
+    CampaignStatus, field = "status" {
+        /// Being written; the only status in which it can be changed or deleted.
+        Draft = "draft",
+        /// Waiting for its `scheduled_at`.
+        Scheduled = "scheduled",
+        /// Its recipients are frozen and being sent to.
+        Sending = "sending",
+        /// Sending stopped until resumed.
+        Paused = "paused",
+        /// Every recipient is sent, failed, bounced or skipped.
+        Completed = "completed",
+        /// Stopped for good by a user.
+        Cancelled = "cancelled",
+        /// Stopped for good by an error (the campaign says which).
+        Failed = "failed",
+    }
+}
+
+vocabulary! {
+    /// Where one recipient of a campaign stands: `pending → sending → sent |
+    /// failed | bounced`, or `skipped` (never sent, with why) when the list
+    /// was frozen.
+    RecipientStatus, field = "status" {
+        /// Waiting to be sent (again, after a 4xx, once `next_attempt_at` is due).
+        Pending = "pending",
+        /// Claimed by a sender under a lease; in doubt if the lease ran out.
+        Sending = "sending",
+        /// The SMTP server accepted it.
+        Sent = "sent",
+        /// Given up after the set number of temporary failures.
+        Failed = "failed",
+        /// Refused for good (SMTP 5xx).
+        Bounced = "bounced",
+        /// Not sent: no address, suppressed, or a duplicate address.
+        Skipped = "skipped",
+    }
+}

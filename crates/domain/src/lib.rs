@@ -11,6 +11,7 @@
 //! - [`events`]: what happened, published after every write;
 //! - [`session`]: sign-in sessions and their opaque ids;
 //! - [`segments`]: customer segments and their rule trees.
+//! - [`campaigns`]: e-mail templates, campaigns and their targets.
 //!
 //! No IO lives here: no database, no network, no async runtime.
 //!
@@ -22,6 +23,7 @@
 //! assert_eq!("closed_won".parse::<DealStage>().unwrap(), DealStage::ClosedWon);
 //! ```
 
+pub mod campaigns;
 pub mod entities;
 pub mod error;
 pub mod events;
@@ -33,6 +35,7 @@ pub mod segments;
 pub mod session;
 pub mod values;
 
+pub use campaigns::*;
 pub use entities::*;
 pub use error::{DomainError, PasswordWeakness};
 pub use events::{DomainEvent, EventKind};

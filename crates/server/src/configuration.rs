@@ -138,6 +138,105 @@ pub struct Settings {
     /// the file cannot be loaded.
     #[serde(default)]
     pub sentiment_model: Option<std::path::PathBuf>,
+    /// How campaign mail is sent (`smtp.url`, `smtp.from`, ...;
+    /// `NEURACRM_SMTP__URL` etc.). Without `smtp.url` nothing is sent.
+    #[serde(default)]
+    pub smtp: SmtpSettings,
+}
+
+/// The SMTP relay campaigns are sent through, and the sender's pace.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct SmtpSettings {
+    /// `smtp://host:port` (STARTTLS when the server offers it; add
+    /// `?tls=required` to insist) or `smtps://host:port` (TLS from the
+    /// start), optionally with `user:password@`. A secret.
+    pub url: Option<Secret>,
+    /// The user, when not in the URL.
+    pub user: Option<String>,
+    /// The password, when not in the URL. A secret.
+    pub password: Option<Secret>,
+    /// The default sender, `Name <address>` or an address.
+    pub from: String,
+    /// SMTP connections in the pool (messages in flight at once).
+    pub connections: u32,
+    /// Messages a second from each instance (none: unlimited).
+    pub rate_per_second: Option<u32>,
+    /// Messages an hour per organization (none: unlimited).
+    pub hourly_limit_per_org: Option<u32>,
+    /// Attempts of a recipient that meets temporary failures (4xx, a dropped
+    /// connection) before it is given up.
+    pub max_attempts: u32,
+    /// The first retry's delay in seconds; each further one doubles it.
+    pub retry_after_secs: u64,
+    /// How long a sender's claim on its recipients holds, in seconds: a
+    /// sender silent longer than this is taken over.
+    pub lease_secs: u64,
+    /// How long one SMTP conversation may take, in seconds.
+    pub timeout_secs: u64,
+    /// How often the scheduler looks for due campaigns, in seconds.
+    pub process_interval_secs: u64,
+}
+
+impl Default for SmtpSettings {
+    fn default() -> Self {
+        SmtpSettings {
+            url: None,
+            user: None,
+            password: None,
+            from: "NeuraCRM <noreply@localhost>".into(),
+            connections: 4,
+            rate_per_second: None,
+            hourly_limit_per_org: None,
+            max_attempts: 5,
+            retry_after_secs: 60,
+            lease_secs: 120,
+            timeout_secs: 30,
+            process_interval_secs: 5,
+        }
+    }
+}
+
+/// `text` with every byte outside the URL-safe set percent-encoded.
+fn percent_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+impl SmtpSettings {
+    /// The sender's settings, `None` without `smtp.url`. The user and
+    /// password, when given apart, go into the URL (percent-encoded).
+    pub fn mail_settings(&self) -> Option<neuracrm_actions::campaigns::send::MailSettings> {
+        let mut url = self.url.as_ref()?.expose().to_string();
+        if let (Some(user), Some(at)) = (&self.user, url.find("://"))
+            && !url.contains('@')
+        {
+            let pass = self
+                .password
+                .as_ref()
+                .map(|p| format!(":{}", percent_encode(p.expose())))
+                .unwrap_or_default();
+            url.insert_str(at + 3, &format!("{}{pass}@", percent_encode(user)));
+        }
+        let secs = std::time::Duration::from_secs;
+        Some(neuracrm_actions::campaigns::send::MailSettings {
+            url,
+            from: self.from.clone(),
+            connections: self.connections.max(1),
+            rate_per_second: self.rate_per_second,
+            hourly_limit: self.hourly_limit_per_org,
+            max_attempts: self.max_attempts.max(1),
+            retry_after: secs(self.retry_after_secs),
+            lease: secs(self.lease_secs.max(1)),
+            timeout: secs(self.timeout_secs.max(1)),
+        })
+    }
 }
 
 /// A list given as a TOML array or as one comma-separated string (the form
@@ -246,6 +345,21 @@ impl Settings {
             .is_some_and(|u| u.trim().to_ascii_lowercase().starts_with("https://"))
     }
 
+    /// The signer of campaign links: keyed by `jwt_secret`, under
+    /// `public_url` (else `http://` and the bind address). `None` without a
+    /// JWT secret.
+    pub fn links(&self) -> Option<neuracrm_actions::campaigns::links::Links> {
+        let secret = self.jwt_secret.as_ref()?;
+        let base = self
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.bind));
+        Some(neuracrm_actions::campaigns::links::Links::new(
+            secret.expose().as_bytes(),
+            &base,
+        ))
+    }
+
     /// Settings for tests and embedding: defaults with this database.
     pub fn for_database(url: &str) -> Settings {
         Settings {
@@ -280,6 +394,7 @@ impl Settings {
             segments_interval_secs: DEFAULTS.segments_interval_secs,
             segments_debounce_ms: DEFAULTS.segments_debounce_ms,
             sentiment_model: None,
+            smtp: SmtpSettings::default(),
         }
     }
 

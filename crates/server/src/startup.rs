@@ -79,8 +79,15 @@ impl AppState {
         let sentiment = Arc::new(neuracrm_jobs::sentiment::SentimentService::new(
             settings.sentiment_model.clone(),
         ));
+        let mut crm = Crm::new(store, events, Arc::new(intent), sentiment);
+        crm.links = settings.links().map(Arc::new);
+        if let Some(mail) = settings.smtp.mail_settings() {
+            crm.mailer = Some(Arc::new(
+                neuracrm_actions::campaigns::send::Mailer::new(mail).map_err(StartupError::Smtp)?,
+            ));
+        }
         Ok(AppState {
-            crm: Crm::new(store, events, Arc::new(intent), sentiment),
+            crm,
             settings: Arc::new(settings),
             tokens: Arc::new(tokens),
             login_limits: Arc::new(login_limits),
@@ -94,6 +101,9 @@ impl AppState {
 /// Why the application could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
+    /// `smtp.url` or `smtp.from` is unusable (the message never quotes the URL).
+    #[error("{0}")]
+    Smtp(String),
     /// `jwt_secret` is not configured (`NEURACRM_JWT_SECRET`).
     #[error("no JWT secret configured: set NEURACRM_JWT_SECRET (or jwt_secret in neuracrm.toml)")]
     MissingJwtSecret,

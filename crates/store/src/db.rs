@@ -286,6 +286,8 @@ param_from! {
     neuracrm_domain::ActivityId => Int via |v: neuracrm_domain::ActivityId| v.0,
     neuracrm_domain::ForecastModelId => Int via |v: neuracrm_domain::ForecastModelId| v.0,
     neuracrm_domain::SegmentId => Int via |v: neuracrm_domain::SegmentId| v.0,
+    neuracrm_domain::EmailTemplateId => Int via |v: neuracrm_domain::EmailTemplateId| v.0,
+    neuracrm_domain::CampaignId => Int via |v: neuracrm_domain::CampaignId| v.0,
     neuracrm_domain::SessionId => Text via |v: neuracrm_domain::SessionId| v.to_string(),
     neuracrm_domain::Cents => Int via |v: neuracrm_domain::Cents| v.get(),
     neuracrm_domain::Email => Text via |v: neuracrm_domain::Email| v.as_str().to_string(),

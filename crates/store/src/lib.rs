@@ -21,6 +21,7 @@
 pub mod activities;
 pub mod audit;
 pub mod backup;
+pub mod campaigns;
 pub mod contacts;
 pub mod db;
 pub mod deals;
@@ -146,6 +147,11 @@ impl Store {
     /// Customer segments, their members and the per-contact metrics.
     pub fn segments(&self) -> segments::Segments<'_> {
         segments::Segments { db: &self.db }
+    }
+
+    /// E-mail templates, campaigns, their send logs and suppression lists.
+    pub fn campaigns(&self) -> campaigns::Campaigns<'_> {
+        campaigns::Campaigns { db: &self.db }
     }
 
     /// The audit log.

@@ -16,6 +16,8 @@ pub(crate) enum Table {
     Deals,
     Activities,
     ForecastingModels,
+    EmailTemplates,
+    Campaigns,
 }
 
 impl Table {
@@ -27,6 +29,8 @@ impl Table {
             Table::Deals => "deals",
             Table::Activities => "activities",
             Table::ForecastingModels => "forecasting_models",
+            Table::EmailTemplates => "email_templates",
+            Table::Campaigns => "campaigns",
         }
     }
 
@@ -39,6 +43,8 @@ impl Table {
             Table::Deals => "deal",
             Table::Activities => "activity",
             Table::ForecastingModels => "forecasting_model",
+            Table::EmailTemplates => "email_template",
+            Table::Campaigns => "campaign",
         }
     }
 

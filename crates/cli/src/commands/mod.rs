@@ -1,6 +1,7 @@
 //! One module per command.
 
 mod backup;
+mod campaigns;
 mod forecast;
 mod score;
 mod score_bench;
@@ -37,6 +38,9 @@ pub async fn run(cli: Cli) -> Result<()> {
         }
         Command::Backup(args) => backup::backup(settings, args).await,
         Command::Seed(args) => seed::seed(settings, args).await,
+        Command::Campaigns(crate::cli::CampaignsCommand::Process(args)) => {
+            campaigns::process(settings, args).await
+        }
         Command::Score(args) => score::score(settings, args).await,
         Command::ScoreBench(args) => score_bench::bench(settings, args).await,
         Command::Segments(crate::cli::SegmentsCommand::Update { org, json }) => {
@@ -50,14 +54,20 @@ pub async fn run(cli: Cli) -> Result<()> {
 
 /// Checks that `--org` names an organization (the error names the flag).
 pub async fn check_org(store: &Store, org: Option<neuracrm_domain::OrgId>) -> Result<()> {
-    if let Some(o) = org {
-        store
-            .organizations()
-            .get(o)
-            .await
-            .with_context(|| format!("--org {}", o.0))?;
-    }
-    Ok(())
+    org_arg(store, org.map(|o| o.0)).await.map(|_| ())
+}
+
+/// The organization of `--org`, checked to exist (every one when absent).
+pub async fn org_arg(store: &Store, org: Option<i64>) -> Result<Option<neuracrm_domain::OrgId>> {
+    let Some(o) = org.map(neuracrm_domain::OrgId) else {
+        return Ok(None);
+    };
+    store
+        .organizations()
+        .get(o)
+        .await
+        .with_context(|| format!("--org {}", o.0))?;
+    Ok(Some(o))
 }
 
 /// Opens (and migrates) the configured database with a message that names it.

@@ -19,8 +19,7 @@ use crate::cli::ScoreArgs;
 
 pub async fn score(settings: Settings, a: ScoreArgs) -> Result<()> {
     let store = open_store(&settings).await?;
-    let org = a.org.map(OrgId);
-    super::check_org(&store, org).await?;
+    let org = super::org_arg(&store, a.org).await?;
     if a.continuous {
         return continuous(&settings, store, a).await;
     }

@@ -730,3 +730,174 @@ fn segments_update_refreshes_dynamic_segments_and_writes_only_the_difference() {
     assert!(!o.status.success());
     assert!(text(&o).1.contains("--org 99"), "{}", text(&o).1);
 }
+
+#[path = "../../../server/tests/api/smtp_sink.rs"]
+mod smtp_sink;
+
+/// The crash-safety test on the real binary: `campaigns process`
+/// is killed with SIGKILL three times in the middle of a campaign and run
+/// again until it ends. Every recipient gets the message; only messages in
+/// flight at a kill (at most `smtp.connections` per kill) arrive twice, with
+/// the same Message-ID; the run that takes over says which rows were in doubt.
+#[test]
+fn campaigns_process_killed_mid_send_skips_no_one_and_doubles_only_what_was_in_flight() {
+    use std::collections::HashMap;
+    use std::process::Stdio;
+
+    const N: usize = 2_000;
+    const CONNECTIONS: usize = 4;
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/crm.db", dir.path().display());
+    let sink = rt.block_on(smtp_sink::SmtpSink::start());
+    let (org, campaign) = rt.block_on(campaign_of(&db, N));
+
+    let run = || {
+        Command::new(env!("CARGO_BIN_EXE_neuracrm"))
+            .args(["campaigns", "process", "--db", &db, "--json"])
+            .current_dir(dir.path())
+            .env("NEURACRM_SMTP__URL", sink.url())
+            .env("NEURACRM_SMTP__FROM", "sales@crm.example.com")
+            .env("NEURACRM_SMTP__CONNECTIONS", CONNECTIONS.to_string())
+            .env("NEURACRM_SMTP__LEASE_SECS", "1")
+            .env(
+                "NEURACRM_JWT_SECRET",
+                "a-test-secret-of-enough-length-0123456789",
+            )
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the binary runs")
+    };
+    for kill in 1..=3 {
+        let mut child = run();
+        // A guard against a run that never gets there, not a timing.
+        rt.block_on(async {
+            tokio::select! {
+                _ = sink.until_received(kill * N / 4) => {}
+                _ = tokio::time::sleep(std::time::Duration::from_secs(300)) => panic!("stalled"),
+            }
+        });
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+    }
+    let out = run().wait_with_output().unwrap();
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    let report: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(
+        report["completed"],
+        serde_json::json!([campaign]),
+        "{report}"
+    );
+    assert!(report["in_doubt"].as_u64().unwrap() > 0, "{report}");
+    assert!(
+        stderr.contains("in doubt"),
+        "the take-over is logged: {stderr}"
+    );
+
+    let mut by_rcpt: HashMap<String, Vec<String>> = HashMap::new();
+    for m in sink.received() {
+        by_rcpt
+            .entry(m.rcpt.clone())
+            .or_default()
+            .push(m.header("Message-ID").unwrap());
+    }
+    assert_eq!(by_rcpt.len(), N, "every recipient received it");
+    let doubled: Vec<_> = by_rcpt.values().filter(|ids| ids.len() > 1).collect();
+    assert!(
+        doubled.len() <= 3 * CONNECTIONS,
+        "{} doubled",
+        doubled.len()
+    );
+    for ids in &doubled {
+        assert!(ids.iter().all(|i| i == &ids[0]), "same Message-ID: {ids:?}");
+    }
+    let stats = rt.block_on(async {
+        let store = neuracrm_store::Store::open(&db, &Default::default())
+            .await
+            .unwrap();
+        store
+            .campaigns()
+            .stats(org, neuracrm_domain::CampaignId(campaign))
+            .await
+            .unwrap()
+    });
+    assert_eq!(stats.sent as usize, N, "{stats:?}");
+    println!(
+        "{N} recipients, 3 kills: {} received twice (same Message-ID), {} in doubt at the last take-over",
+        doubled.len(),
+        report["in_doubt"]
+    );
+}
+
+/// An organization with `n` contacts and a campaign to all of them, due now.
+async fn campaign_of(db: &str, n: usize) -> (neuracrm_domain::OrgId, i64) {
+    use neuracrm_domain::{
+        CampaignStatus, CampaignTarget, Email, NewCampaign, NewContact, NewEmailTemplate,
+    };
+    let store = neuracrm_store::Store::open(db, &Default::default())
+        .await
+        .unwrap();
+    let org = store.organizations().create("Crash").await.unwrap().id;
+    let mut tx = store.db().begin().await.unwrap();
+    for i in 0..n {
+        let c = NewContact {
+            first_name: format!("P{i}"),
+            last_name: None,
+            email: Some(Email::parse(&format!("p{i}@x.example")).unwrap()),
+            phone: None,
+            company: None,
+            job_title: None,
+            industry: None,
+            company_size: None,
+            owner_id: None,
+        };
+        store
+            .contacts()
+            .upsert_by_email(&mut tx, org, None, &c)
+            .await
+            .unwrap();
+    }
+    tx.commit().await.unwrap();
+    let c = store.campaigns();
+    let t = c
+        .create_template(
+            org,
+            None,
+            &NewEmailTemplate {
+                name: "T".into(),
+                subject: "Hi {{ contact.first_name }}".into(),
+                html: "<p>Hello {{ contact.first_name }}</p>".into(),
+                text: None,
+            },
+        )
+        .await
+        .unwrap();
+    let k = c
+        .create(
+            org,
+            None,
+            &NewCampaign {
+                name: "C".into(),
+                template_id: t.id,
+                target: CampaignTarget::Contacts {
+                    ids: None,
+                    filter: None,
+                },
+            },
+        )
+        .await
+        .unwrap();
+    c.transition(
+        org,
+        None,
+        k.id,
+        &[CampaignStatus::Draft],
+        CampaignStatus::Scheduled,
+        Some(chrono::Utc::now()),
+    )
+    .await
+    .unwrap();
+    (org, k.id.0)
+}

@@ -39,6 +39,7 @@ areas!(
     forecasting_models,
     scoring,
     segments,
+    campaigns,
     events,
 );
 
@@ -59,6 +60,9 @@ areas!(
         vocab::ActivityType,
         vocab::Role,
         vocab::ScoreCategory,
+        vocab::CampaignStatus,
+        vocab::RecipientStatus,
+        campaigns::CampaignAction,
     )),
     tags(
         (name = "auth", description = "Registration, login, tokens"),
@@ -72,6 +76,7 @@ areas!(
         (name = "forecasting", description = "Forecasts of revenue, won deals and new customers; forecasting models and their accuracy"),
         (name = "scoring", description = "Lead scores, their configuration, batches and analytics"),
         (name = "segments", description = "Customer segments: rule trees over contact fields, metrics, leads and deals; members, stats"),
+        (name = "campaigns", description = "E-mail templates, campaigns, their send logs, the suppression list"),
         (name = "events", description = "The organization's events, live (Server-Sent Events)"),
     )
 )]
@@ -105,4 +110,5 @@ pub fn router() -> Router<AppState> {
     let (api, doc) = api();
     api.merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", doc))
         .merge(health::router())
+        .merge(campaigns::public_router())
 }

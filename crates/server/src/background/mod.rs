@@ -56,6 +56,12 @@ impl Background {
                 neuracrm_actions::segments::JOB,
                 segments_periodic(crm, state.settings.segments_interval_secs),
             );
+            if crm.mailer.is_some() {
+                bg.add(
+                    "campaigns",
+                    campaign_sender(crm, state.settings.smtp.process_interval_secs),
+                );
+            }
         }
         // Event subscribers register here. Each subscribes before its task
         // starts, so no event published after start-up is missed.
@@ -104,6 +110,24 @@ impl Drop for Background {
             t.abort();
         }
     }
+}
+
+/// The campaign sender: every `interval_secs`, start the due campaigns and
+/// send what is due ([`neuracrm_actions::campaigns::send::process`], as the
+/// CLI's `campaigns process`). Every instance may: recipients are claimed
+/// through the database, so instances share a campaign without doubling it.
+fn campaign_sender(crm: &Crm, interval_secs: u64) -> JoinHandle<()> {
+    let crm = crm.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(interval_secs.max(1)));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if let Err(e) = neuracrm_actions::campaigns::send::process(&crm, None, &()).await {
+                tracing::error!(error = %e, "campaign sender failed; retrying next tick");
+            }
+        }
+    })
 }
 
 /// Runs `task` with the app's `Crm` as the periodic job `job`: every

@@ -57,6 +57,14 @@ pub mod vocab {
         ActivityType { EmailOpen, EmailClick, WebsiteVisit, Call, Meeting, Note, EmailSent, EmailReceived }
     );
     schema_enum!(
+        /// Where a campaign stands.
+        CampaignStatus { Draft, Scheduled, Sending, Paused, Completed, Cancelled, Failed }
+    );
+    schema_enum!(
+        /// Where one recipient of a campaign stands.
+        RecipientStatus { Pending, Sending, Sent, Failed, Bounced, Skipped }
+    );
+    schema_enum!(
         /// Sort direction.
         SortOrder { Asc, Desc }
     );

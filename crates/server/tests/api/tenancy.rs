@@ -20,6 +20,9 @@ async fn snapshot(app: &TestApp, a: &Tenant) -> Value {
         "/api/activities",
         "/api/forecasting-models",
         "/api/imports",
+        "/api/email-templates",
+        "/api/campaigns",
+        "/api/suppressions",
     ] {
         all.insert(
             list.into(),
@@ -42,6 +45,8 @@ struct Ids {
     forecasting_model: i64,
     import: i64,
     segment: i64,
+    template: i64,
+    campaign: i64,
 }
 
 async fn seed(app: &TestApp, t: &Tenant, tag: &str) -> Ids {
@@ -102,8 +107,34 @@ async fn seed(app: &TestApp, t: &Tenant, tag: &str) -> Ids {
             201,
         )
         .await;
+    // A template, a draft campaign to the contact, a suppressed address.
+    let tpl = app
+        .post_ok(
+            "/api/email-templates",
+            &t.token,
+            json!({"name": "T", "subject": "Hi {{ contact.first_name }}", "html": "<p>x</p>"}),
+            201,
+        )
+        .await;
+    let campaign = app
+        .post_ok(
+            "/api/campaigns",
+            &t.token,
+            json!({"name": "C", "template_id": tpl["id"], "target": {"type": "contacts", "ids": [c["id"]]}}),
+            201,
+        )
+        .await;
+    app.post_ok(
+        "/api/suppressions",
+        &t.token,
+        json!({"email": format!("gone@{tag}.example.com")}),
+        201,
+    )
+    .await;
     let id = |v: &Value| v["id"].as_i64().unwrap();
     Ids {
+        template: id(&tpl),
+        campaign: id(&campaign),
         segment: id(&seg),
         import: id(&import),
         forecasting_model: id(&m),
@@ -126,6 +157,8 @@ fn id_for(path: &str, a: &Ids) -> i64 {
         "forecasting-models" => a.forecasting_model,
         "imports" => a.import,
         "segments" => a.segment,
+        "email-templates" => a.template,
+        "campaigns" => a.campaign,
         other => panic!("no id for {other}"),
     }
 }
@@ -139,6 +172,7 @@ fn patch_body(path: &str) -> Value {
         "activities" => json!({"subject": "Hijacked"}),
         "forecasting-models" => json!({"name": "Hijacked", "active": false}),
         "segments" => json!({"name": "Hijacked"}),
+        "email-templates" | "campaigns" => json!({"name": "Hijacked"}),
         other => panic!("{other}"),
     }
 }
@@ -207,12 +241,20 @@ async fn organization_b_cannot_reach_anything_of_organization_a() {
             if path.contains("{id}") {
                 let url = path
                     .replace("{id}", &id_for(path, &a).to_string())
-                    .replace("{session_id}", &a_session);
+                    .replace("{session_id}", &a_session)
+                    .replace("{action}", "cancel");
                 let body = match m {
                     Method::PATCH => Some(patch_body(path)),
                     // Adds A's own contact to A's segment, if it could.
                     Method::POST if path.ends_with("/members") => {
                         Some(json!({"add": [a.contact], "remove": []}))
+                    }
+                    // B's own contact: the template is what is not B's.
+                    Method::POST if path.ends_with("/preview") => {
+                        Some(json!({"contact_id": b.contact}))
+                    }
+                    Method::POST if path.ends_with("/test") => {
+                        Some(json!({"to": "qa@beta.example.com", "contact_id": b.contact}))
                     }
                     _ => None,
                 };
@@ -516,6 +558,68 @@ async fn organization_b_cannot_reach_anything_of_organization_a() {
                             .await;
                         assert_eq!(p["count"], 0, "{p}");
                     }
+                    walked += 1;
+                }
+                "get /api/email-templates" | "get /api/campaigns" => {
+                    let list = app.get_ok(path, &tb.token).await;
+                    let items = list["items"].as_array().unwrap();
+                    assert_eq!(items.len(), 1, "{op}: {list}");
+                    assert_eq!(items[0]["organization_id"], tb.org_id, "{op}: {list}");
+                    walked += 1;
+                }
+                "post /api/email-templates" => {
+                    app.post_ok(
+                        path,
+                        &tb.token,
+                        json!({"name": "B's", "subject": "s", "html": "h"}),
+                        201,
+                    )
+                    .await;
+                    walked += 1;
+                }
+                "post /api/campaigns" => {
+                    // B's campaign cannot target A's contact, nor use A's template.
+                    let tpl = app.get_ok("/api/email-templates", &tb.token).await["items"][0]["id"]
+                        .clone();
+                    for body in [
+                        json!({"name": "x", "template_id": tpl, "target": {"type": "contacts", "ids": [a.contact]}}),
+                        json!({"name": "x", "template_id": tpl, "target": {"type": "leads", "ids": [a.lead]}}),
+                        json!({"name": "x", "template_id": a.template, "target": {"type": "contacts"}}),
+                    ] {
+                        assert_error(
+                            app.post(path, &tb.token, body).await,
+                            422,
+                            "invalid_reference",
+                        )
+                        .await;
+                    }
+                    walked += 1;
+                }
+                "get /api/suppressions" => {
+                    let list = app.get_ok(path, &tb.token).await;
+                    assert!(!list.to_string().contains("alpha"), "{op}: {list}");
+                    walked += 1;
+                }
+                "post /api/suppressions" => {
+                    // A's suppressed address suppressed by B is B's row; A's list stays.
+                    app.post_ok(
+                        path,
+                        &tb.token,
+                        json!({"email": "gone@alpha.example.com"}),
+                        201,
+                    )
+                    .await;
+                    walked += 1;
+                }
+                "delete /api/suppressions/{email}" => {
+                    let r = app
+                        .delete("/api/suppressions/gone@alpha.example.com", &tb.token)
+                        .await;
+                    assert_eq!(r.status(), 204, "{op}: B lifts its own row");
+                    let r = app
+                        .delete("/api/suppressions/gone@alpha.example.com", &tb.token)
+                        .await;
+                    assert_error(r, 404, "not_found").await;
                     walked += 1;
                 }
                 "get /api/events" => {

@@ -1,0 +1,874 @@
+//! E-mail campaigns: `/api/email-templates` (CRUD, preview),
+//! `/api/campaigns` (CRUD while draft, the status actions, stats, the send
+//! log) and `/api/suppressions`. Templates and campaigns go through the
+//! generic mechanism; everything else is translated here and done by
+//! `neuracrm_actions::campaigns`.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequestParts, State};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use chrono::{DateTime, Utc};
+use neuracrm_actions::campaigns::{self, Rendered, Sample, send};
+use neuracrm_domain::{
+    Campaign, CampaignId, CampaignPatch, CampaignStatus, CampaignTarget, ContactId, Email,
+    EmailTemplate, EmailTemplateId, EmailTemplatePatch, LeadId, NewCampaign, NewEmailTemplate,
+    RecipientStatus,
+};
+use neuracrm_store::campaigns::{CampaignStats, Recipient, Suppression};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::AppState;
+use crate::http::auth::AuthUser;
+use crate::http::error::{ApiError, ApiResult, ErrorBody};
+use crate::http::extract::{Id, Json, Query, parse_json};
+use crate::http::openapi::NoToken;
+use crate::http::resource::{Conflicts, Docs, Resource, Summaries, crud, wire_types};
+use crate::http::wire::{ListQuery, PageQuery, page, page_type, vocab};
+use neuracrm_store::Page;
+use utoipa::IntoParams;
+
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    crud::<EmailTemplate>()
+        .merge(crud::<Campaign>())
+        .routes(routes!(preview))
+        .routes(routes!(test_send))
+        .routes(routes!(campaign_action))
+        .routes(routes!(stats))
+        .routes(routes!(recipients))
+        .routes(routes!(list_suppressions, add_suppression))
+        .routes(routes!(remove_suppression))
+}
+
+// ---- templates ----
+
+impl Resource for EmailTemplate {
+    wire_types!(
+        TemplateOut,
+        TemplatePage,
+        CreateTemplate,
+        EmailTemplatePatch,
+        TemplatePatchBody,
+        PageQuery
+    );
+
+    const DOCS: Docs = Docs::new("email_template", "email-templates")
+        .at("/api/email-templates", "campaigns", "E-mail template id")
+        .summaries(Summaries {
+            list: Some("Lists the organization's e-mail templates, newest first."),
+            create: Some(
+                "Creates an e-mail template (admins and managers); 422 naming the line and column when it does not compile or uses an unknown variable.",
+            ),
+            get: Some("One e-mail template."),
+            update: Some("Changes an e-mail template (admins and managers), checked as on creation."),
+            delete: Some("Deletes an e-mail template no campaign uses (admins and managers)."),
+        })
+        .bad_query("Bad paging")
+        .invalid(
+            "Invalid field, or a template that does not compile",
+            "Invalid field, or a template that does not compile",
+        )
+        .conflicts(Conflicts {
+            create: None,
+            update: None,
+            delete: Some("A campaign uses the template"),
+        });
+
+}
+
+impl From<CreateTemplate> for NewEmailTemplate {
+    fn from(b: CreateTemplate) -> Self {
+        NewEmailTemplate {
+            name: b.name,
+            subject: b.subject,
+            html: b.html,
+            text: b.text,
+        }
+    }
+}
+
+/// An e-mail template. Each part is a minijinja template over `contact`
+/// (`first_name`, `last_name`, `name`, `email`, `company`, `job_title`,
+/// `industry`, `phone`), `lead` (`title`, `score`, `category`; empty for a
+/// contact target), `owner` (`name`, `email`, `signature`), `organization`
+/// (`name`) and `unsubscribe_url`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TemplateOut {
+    id: i64,
+    organization_id: i64,
+    name: String,
+    /// Subject template.
+    subject: String,
+    /// HTML template (auto-escaped).
+    html: String,
+    /// Plain-text template; `null`: derived from the HTML.
+    text: Option<String>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl From<EmailTemplate> for TemplateOut {
+    fn from(t: EmailTemplate) -> Self {
+        TemplateOut {
+            id: t.id.0,
+            organization_id: t.organization_id.0,
+            name: t.name,
+            subject: t.subject,
+            html: t.html,
+            text: t.text,
+            created_at: t.created_at,
+            updated_at: t.updated_at,
+        }
+    }
+}
+
+page_type!(
+    /// A page of e-mail templates.
+    TemplatePage, TemplateOut, EmailTemplate
+);
+
+/// A new e-mail template.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTemplate {
+    #[schema(min_length = 1, max_length = 200)]
+    name: String,
+    /// Subject template.
+    #[schema(min_length = 1, max_length = 998)]
+    subject: String,
+    /// HTML template.
+    #[schema(min_length = 1, max_length = 100000)]
+    html: String,
+    /// Plain-text template (default: derived from the rendered HTML).
+    #[schema(min_length = 1, max_length = 100000)]
+    text: Option<String>,
+}
+
+/// Changes to a template (absent fields stay; `text: null` derives it again).
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)] // documents `EmailTemplatePatch`
+pub struct TemplatePatchBody {
+    name: Option<String>,
+    subject: Option<String>,
+    html: Option<String>,
+    text: Option<String>,
+}
+
+/// The recipient a preview is rendered for: one of `contact_id`, `lead_id`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PreviewBody {
+    /// A contact of the organization.
+    contact_id: Option<i64>,
+    /// A lead of the organization.
+    lead_id: Option<i64>,
+}
+
+/// A message as rendered.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RenderedOut {
+    subject: String,
+    html: String,
+    text: String,
+}
+
+impl From<Rendered> for RenderedOut {
+    fn from(r: Rendered) -> Self {
+        RenderedOut {
+            subject: r.subject,
+            html: r.html,
+            text: r.text,
+        }
+    }
+}
+
+/// Renders a template for one of the organization's contacts or leads.
+#[utoipa::path(post, path = "/api/email-templates/{id}/preview", tag = "campaigns",
+    params(("id" = i64, Path, description = "E-mail template id")),
+    request_body = PreviewBody,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = RenderedOut),
+        (status = 400, description = "Bad id or body", body = ErrorBody),
+        NoToken,
+        (status = 404, description = "No such template, contact or lead", body = ErrorBody),
+        (status = 422, description = "Neither or both of contact_id and lead_id", body = ErrorBody),
+    ))]
+pub async fn preview(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Id(id): Id<EmailTemplateId>,
+    Json(body): Json<PreviewBody>,
+) -> ApiResult<Json<RenderedOut>> {
+    let r = campaigns::preview(&state.crm, &user.caller(), id, sample(&body)?).await?;
+    Ok(Json(r.into()))
+}
+
+fn sample(b: &PreviewBody) -> ApiResult<Sample> {
+    match (b.contact_id, b.lead_id) {
+        (Some(c), None) => Ok(Sample::Contact(ContactId(c))),
+        (None, Some(l)) => Ok(Sample::Lead(LeadId(l))),
+        _ => Err(ApiError::Validation {
+            field: "contact_id".into(),
+            message: "give exactly one of contact_id and lead_id".into(),
+        }),
+    }
+}
+
+/// A test send: the template rendered for a contact or lead, to one address.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TestSendBody {
+    /// Where to send it.
+    #[schema(value_type = String, format = "email")]
+    to: Email,
+    /// Rendered for this contact, or
+    contact_id: Option<i64>,
+    /// for this lead.
+    lead_id: Option<i64>,
+}
+
+/// The SMTP server's answer to a test send.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TestSendOut {
+    /// E.g. `250 2.0.0 OK queued`.
+    smtp_reply: String,
+}
+
+/// Mails the template, rendered for a contact or lead, to one address
+/// (admins and managers).
+#[utoipa::path(post, path = "/api/email-templates/{id}/test", tag = "campaigns",
+    params(("id" = i64, Path, description = "E-mail template id")),
+    request_body = TestSendBody,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = TestSendOut),
+        (status = 400, description = "Bad id or body", body = ErrorBody),
+        NoToken,
+        (status = 403, description = "Reps may not", body = ErrorBody),
+        (status = 404, description = "No such template, contact or lead", body = ErrorBody),
+        (status = 409, description = "No SMTP server is configured", body = ErrorBody),
+        (status = 422, description = "The server refused the message, or neither or both of contact_id and lead_id", body = ErrorBody),
+    ))]
+pub async fn test_send(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Id(id): Id<EmailTemplateId>,
+    Json(b): Json<TestSendBody>,
+) -> ApiResult<Json<TestSendOut>> {
+    let s = sample(&PreviewBody {
+        contact_id: b.contact_id,
+        lead_id: b.lead_id,
+    })?;
+    let smtp_reply = send::send_test(&state.crm, &user.caller(), id, s, &b.to).await?;
+    Ok(Json(TestSendOut { smtp_reply }))
+}
+
+// ---- campaigns ----
+
+impl Resource for Campaign {
+    wire_types!(
+        CampaignOut,
+        CampaignPage,
+        CreateCampaign,
+        CampaignPatch,
+        CampaignPatchBody,
+        CampaignQuery
+    );
+
+    const DOCS: Docs = Docs::new("campaign", "campaigns")
+        .at("/api/campaigns", "campaigns", "Campaign id")
+        .summaries(Summaries {
+            list: Some("Lists the organization's campaigns, newest first."),
+            create: Some("Creates a draft campaign (admins and managers)."),
+            get: Some("One campaign."),
+            update: Some("Changes a draft campaign (admins and managers)."),
+            delete: Some(
+                "Deletes a campaign that is not scheduled, sending or paused, with its send log (admins and managers).",
+            ),
+        })
+        .conflicts(Conflicts {
+            create: None,
+            update: Some("Not a draft"),
+            delete: Some("Scheduled, sending or paused"),
+        });
+
+}
+
+impl From<CreateCampaign> for NewCampaign {
+    fn from(b: CreateCampaign) -> Self {
+        NewCampaign {
+            name: b.name,
+            template_id: EmailTemplateId(b.template_id),
+            target: b.target,
+        }
+    }
+}
+
+/// An e-mail campaign.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CampaignOut {
+    id: i64,
+    organization_id: i64,
+    name: String,
+    template_id: i64,
+    /// `{"type": "contacts" | "leads", "ids": [...]}` or
+    /// `{"type": ..., "filter": {...}}`.
+    #[schema(value_type = Object)]
+    target: CampaignTarget,
+    #[schema(value_type = vocab::CampaignStatus)]
+    status: CampaignStatus,
+    /// When it is (or was) due, UTC.
+    scheduled_at: Option<DateTime<Utc>>,
+    /// When its recipients were frozen and sending began.
+    started_at: Option<DateTime<Utc>>,
+    /// When it completed, was cancelled or failed.
+    finished_at: Option<DateTime<Utc>>,
+    /// Why it failed.
+    error: Option<String>,
+    created_by: Option<i64>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl From<Campaign> for CampaignOut {
+    fn from(c: Campaign) -> Self {
+        CampaignOut {
+            id: c.id.0,
+            organization_id: c.organization_id.0,
+            name: c.name,
+            template_id: c.template_id.0,
+            target: c.target,
+            status: c.status,
+            scheduled_at: c.scheduled_at,
+            started_at: c.started_at,
+            finished_at: c.finished_at,
+            error: c.error,
+            created_by: c.created_by.map(|u| u.0),
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+        }
+    }
+}
+
+page_type!(
+    /// A page of campaigns.
+    CampaignPage, CampaignOut, Campaign
+);
+
+/// A new (draft) campaign.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateCampaign {
+    #[schema(min_length = 1, max_length = 200)]
+    name: String,
+    /// The template it sends.
+    template_id: i64,
+    /// Whom: `{"type": "contacts" | "leads", "ids": [...]}`, or with
+    /// `"filter": {"owner_id", "industry", "status", "category", "min_score"}`
+    /// (the last three for leads), or neither (all of them).
+    /// `{"type": "segment", "segment_id"}` is reserved for segments.
+    #[schema(value_type = Object)]
+    target: CampaignTarget,
+}
+
+/// Changes to a draft campaign (absent fields stay).
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)] // documents `CampaignPatch`
+pub struct CampaignPatchBody {
+    name: Option<String>,
+    template_id: Option<i64>,
+    #[schema(value_type = Option<Object>)]
+    target: Option<String>,
+}
+
+/// Filters and paging of the campaign list.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct CampaignQuery {
+    /// Rows per page, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<i64>,
+    /// Rows to skip.
+    #[param(minimum = 0)]
+    pub offset: Option<i64>,
+    /// Only campaigns in this status.
+    #[param(value_type = Option<vocab::CampaignStatus>)]
+    pub status: Option<CampaignStatus>,
+}
+
+impl ListQuery for CampaignQuery {
+    type Filter = Option<CampaignStatus>;
+    type Sort = ();
+
+    fn into_parts(self) -> ApiResult<(Page, Self::Filter, ())> {
+        Ok((page(self.limit, self.offset)?, self.status, ()))
+    }
+}
+/// What `POST /api/campaigns/{id}/{action}` does.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CampaignAction {
+    /// A draft becomes scheduled for `scheduled_at` (absent: now).
+    Schedule,
+    /// A scheduled or sending campaign stops (within a second).
+    Pause,
+    /// A paused campaign goes on.
+    Resume,
+    /// A campaign that has not ended ends.
+    Cancel,
+}
+
+/// The campaign id and the action from the path.
+pub struct ActionPath(CampaignId, CampaignAction);
+
+impl FromRequestParts<AppState> for ActionPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let axum::extract::Path((id, action)) =
+            axum::extract::Path::<(String, String)>::from_request_parts(parts, state)
+                .await
+                .map_err(|_| ApiError::InvalidPath("the path is malformed".into()))?;
+        let id = id
+            .parse::<i64>()
+            .map_err(|_| ApiError::InvalidPath("id must be an integer".into()))?;
+        let action = serde_json::from_value(serde_json::Value::String(action)).map_err(|_| {
+            ApiError::InvalidPath("the action must be schedule, pause, resume or cancel".into())
+        })?;
+        Ok(ActionPath(CampaignId(id), action))
+    }
+}
+
+/// The body of a status action (only `schedule` reads it; it may be absent).
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ActionBody {
+    /// For `schedule`: when, in UTC (absent: now).
+    scheduled_at: Option<DateTime<Utc>>,
+}
+
+/// Schedules, pauses, resumes or cancels a campaign (admins and managers).
+#[utoipa::path(post, path = "/api/campaigns/{id}/{action}", tag = "campaigns",
+    params(
+        ("id" = i64, Path, description = "Campaign id"),
+        ("action" = CampaignAction, Path, description = "schedule, pause, resume or cancel"),
+    ),
+    request_body(content = Option<ActionBody>, description = "For schedule: `scheduled_at` (absent: now)"),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = CampaignOut),
+        (status = 400, description = "Bad id, action or body", body = ErrorBody),
+        NoToken,
+        (status = 403, description = "Reps may not", body = ErrorBody),
+        (status = 404, description = "No such campaign", body = ErrorBody),
+        (status = 409, description = "Not possible in the campaign's status", body = ErrorBody),
+        (status = 422, description = "The template no longer compiles", body = ErrorBody),
+    ))]
+pub async fn campaign_action(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ActionPath(id, action): ActionPath,
+    body: Bytes,
+) -> ApiResult<Json<CampaignOut>> {
+    let (crm, caller) = (&state.crm, &user.caller());
+    let body: ActionBody = if body.iter().all(u8::is_ascii_whitespace) {
+        ActionBody::default()
+    } else {
+        parse_json(&body)?
+    };
+    let c = match action {
+        CampaignAction::Schedule => {
+            let at = body.scheduled_at;
+            campaigns::schedule(crm, caller, id, at).await?
+        }
+        CampaignAction::Pause => campaigns::pause(crm, caller, id).await?,
+        CampaignAction::Resume => campaigns::resume(crm, caller, id).await?,
+        CampaignAction::Cancel => campaigns::cancel(crm, caller, id).await?,
+    };
+    Ok(Json(c.into()))
+}
+
+/// A campaign's counts.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StatsOut {
+    /// Recipient rows frozen, skipped ones included.
+    total: i64,
+    pending: i64,
+    sending: i64,
+    sent: i64,
+    failed: i64,
+    bounced: i64,
+    /// Skipped, by why.
+    skipped_no_address: i64,
+    skipped_suppressed: i64,
+    skipped_duplicate: i64,
+    opened: i64,
+    clicked: i64,
+    unsubscribed: i64,
+}
+
+impl From<CampaignStats> for StatsOut {
+    fn from(s: CampaignStats) -> Self {
+        StatsOut {
+            total: s.total,
+            pending: s.pending,
+            sending: s.sending,
+            sent: s.sent,
+            failed: s.failed,
+            bounced: s.bounced,
+            skipped_no_address: s.skipped_no_address,
+            skipped_suppressed: s.skipped_suppressed,
+            skipped_duplicate: s.skipped_duplicate,
+            opened: s.opened,
+            clicked: s.clicked,
+            unsubscribed: s.unsubscribed,
+        }
+    }
+}
+
+/// A campaign's counts by status, skips by why, opens, clicks and
+/// unsubscribes.
+#[utoipa::path(get, path = "/api/campaigns/{id}/stats", tag = "campaigns",
+    params(("id" = i64, Path, description = "Campaign id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = StatsOut),
+        (status = 400, description = "Bad id", body = ErrorBody),
+        NoToken,
+        (status = 404, description = "No such campaign", body = ErrorBody),
+    ))]
+pub async fn stats(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Id(id): Id<CampaignId>,
+) -> ApiResult<Json<StatsOut>> {
+    Ok(Json(
+        campaigns::stats(&state.crm, &user.caller(), id)
+            .await?
+            .into(),
+    ))
+}
+
+/// One recipient of a campaign: its row of the send log.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RecipientOut {
+    id: i64,
+    /// `contact` or `lead`.
+    record_type: String,
+    record_id: i64,
+    contact_id: Option<i64>,
+    email: Option<String>,
+    name: Option<String>,
+    #[schema(value_type = vocab::RecipientStatus)]
+    status: RecipientStatus,
+    /// For `skipped`: `no_address`, `suppressed` or `duplicate`.
+    skip_reason: Option<String>,
+    attempts: i64,
+    /// When a temporarily failed row is tried again.
+    next_attempt_at: Option<DateTime<Utc>>,
+    /// The SMTP server's last reply, or the connection error.
+    smtp_reply: Option<String>,
+    /// The subject as sent.
+    subject: Option<String>,
+    sent_at: Option<DateTime<Utc>>,
+    opened_at: Option<DateTime<Utc>>,
+    clicked_at: Option<DateTime<Utc>>,
+    unsubscribed_at: Option<DateTime<Utc>>,
+}
+
+impl From<Recipient> for RecipientOut {
+    fn from(r: Recipient) -> Self {
+        RecipientOut {
+            id: r.id.0,
+            record_type: r.record_type,
+            record_id: r.record_id,
+            contact_id: r.contact_id,
+            email: r.email,
+            name: r.name,
+            status: r.status,
+            skip_reason: r.skip_reason,
+            attempts: r.attempts,
+            next_attempt_at: r.next_attempt_at,
+            smtp_reply: r.smtp_reply,
+            subject: r.subject,
+            sent_at: r.sent_at,
+            opened_at: r.opened_at,
+            clicked_at: r.clicked_at,
+            unsubscribed_at: r.unsubscribed_at,
+        }
+    }
+}
+
+page_type!(
+    /// A page of a campaign's send log.
+    RecipientPage, RecipientOut, Recipient
+);
+
+/// Filters and paging of the send log.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct RecipientQuery {
+    /// Rows per page, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<i64>,
+    /// Rows to skip.
+    #[param(minimum = 0)]
+    pub offset: Option<i64>,
+    /// Only recipients in this status.
+    #[param(value_type = Option<vocab::RecipientStatus>)]
+    pub status: Option<RecipientStatus>,
+}
+/// A campaign's send log, in the order it was frozen: each recipient's
+/// status, attempts, timestamps and SMTP reply.
+#[utoipa::path(get, path = "/api/campaigns/{id}/recipients", tag = "campaigns",
+    params(("id" = i64, Path, description = "Campaign id"), RecipientQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = RecipientPage),
+        (status = 400, description = "Bad id or query", body = ErrorBody),
+        NoToken,
+        (status = 404, description = "No such campaign", body = ErrorBody),
+    ))]
+pub async fn recipients(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Id(id): Id<CampaignId>,
+    Query(q): Query<RecipientQuery>,
+) -> ApiResult<Json<RecipientPage>> {
+    let p = page(q.limit, q.offset)?;
+    let items = campaigns::recipients(&state.crm, &user.caller(), id, q.status, p).await?;
+    Ok(Json(items.into()))
+}
+
+// ---- suppressions ----
+
+/// An address the organization never mails.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SuppressionOut {
+    email: String,
+    /// `unsubscribed`, `bounced`, `complaint` or `manual`.
+    reason: String,
+    created_at: DateTime<Utc>,
+}
+
+impl From<Suppression> for SuppressionOut {
+    fn from(s: Suppression) -> Self {
+        SuppressionOut {
+            email: s.email,
+            reason: s.reason,
+            created_at: s.created_at,
+        }
+    }
+}
+
+page_type!(
+    /// A page of suppressed addresses.
+    SuppressionPage, SuppressionOut, Suppression
+);
+
+/// An address to suppress.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddSuppression {
+    #[schema(value_type = String, format = "email")]
+    email: Email,
+}
+
+/// The organization's suppression list, newest first.
+#[utoipa::path(get, path = "/api/suppressions", tag = "campaigns",
+    params(PageQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = SuppressionPage),
+        (status = 400, description = "Bad paging", body = ErrorBody),
+        NoToken,
+    ))]
+pub async fn list_suppressions(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Query(q): Query<PageQuery>,
+) -> ApiResult<Json<SuppressionPage>> {
+    let p = page(q.limit, q.offset)?;
+    Ok(Json(
+        campaigns::suppressions(&state.crm, &user.caller(), p)
+            .await?
+            .into(),
+    ))
+}
+
+/// Suppresses an address (admins and managers); every later campaign
+/// skips it.
+#[utoipa::path(post, path = "/api/suppressions", tag = "campaigns",
+    request_body = AddSuppression,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, body = SuppressionOut),
+        (status = 400, description = "Bad body", body = ErrorBody),
+        NoToken,
+        (status = 403, description = "Reps may not", body = ErrorBody),
+        (status = 422, description = "Not an e-mail address", body = ErrorBody),
+    ))]
+pub async fn add_suppression(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Json(b): Json<AddSuppression>,
+) -> ApiResult<(StatusCode, Json<SuppressionOut>)> {
+    let s = campaigns::suppress(&state.crm, &user.caller(), &b.email).await?;
+    Ok((StatusCode::CREATED, Json(s.into())))
+}
+
+/// The address from the path of `DELETE /api/suppressions/{email}`.
+pub struct EmailPath(Email);
+
+impl FromRequestParts<AppState> for EmailPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let axum::extract::Path(raw) =
+            axum::extract::Path::<String>::from_request_parts(parts, state)
+                .await
+                .map_err(|_| ApiError::InvalidPath("the path is malformed".into()))?;
+        Email::parse(&raw)
+            .map(EmailPath)
+            .map_err(|_| ApiError::InvalidPath("email is not an e-mail address".into()))
+    }
+}
+
+/// Lifts a suppression (admins and managers).
+#[utoipa::path(delete, path = "/api/suppressions/{email}", tag = "campaigns",
+    params(("email" = String, Path, description = "The suppressed address")),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "No longer suppressed"),
+        (status = 400, description = "Not an address", body = ErrorBody),
+        NoToken,
+        (status = 403, description = "Reps may not", body = ErrorBody),
+        (status = 404, description = "Not suppressed", body = ErrorBody),
+    ))]
+pub async fn remove_suppression(
+    State(state): State<AppState>,
+    user: AuthUser,
+    EmailPath(email): EmailPath,
+) -> ApiResult<StatusCode> {
+    campaigns::unsuppress(&state.crm, &user.caller(), &email).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+// ---- the one-click unsubscribe link (no login, no CSRF: the signed token is
+// the authority; RFC 8058) ----
+
+/// `GET /u/{token}`: a confirmation page; `POST /u/{token}`: unsubscribes
+/// at once (what mail clients' one-click unsubscribe sends).
+/// `GET /t/o/{token}`: the open pixel; `GET /t/c/{token}?u=URL`: a tracked
+/// link, redirecting to the URL it was signed for.
+pub fn public_router() -> axum::Router<AppState> {
+    axum::Router::new()
+        .route(
+            "/u/{token}",
+            axum::routing::get(unsubscribe_page).post(unsubscribe_now),
+        )
+        .route("/t/o/{token}", axum::routing::get(open_pixel))
+        .route("/t/c/{token}", axum::routing::get(tracked_click))
+}
+
+/// A transparent 1×1 GIF.
+const PIXEL: &[u8] = &[
+    0x47, 0x49, 0x46, 0x38, 0x39, 0x61, 0x01, 0x00, 0x01, 0x00, 0x80, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0xff, 0xff, 0xff, 0x21, 0xf9, 0x04, 0x01, 0x00, 0x00, 0x00, 0x00, 0x2c, 0x00, 0x00, 0x00, 0x00,
+    0x01, 0x00, 0x01, 0x00, 0x00, 0x02, 0x02, 0x44, 0x01, 0x00, 0x3b,
+];
+
+async fn open_pixel(
+    State(state): State<AppState>,
+    axum::extract::Path(token): axum::extract::Path<String>,
+) -> Result<impl axum::response::IntoResponse, ApiError> {
+    campaigns::track_open(&state.crm, &token).await?;
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, "image/gif"),
+            (axum::http::header::CACHE_CONTROL, "no-store"),
+        ],
+        PIXEL,
+    ))
+}
+
+#[derive(Deserialize)]
+struct ClickQuery {
+    u: String,
+}
+
+async fn tracked_click(
+    State(state): State<AppState>,
+    axum::extract::Path(token): axum::extract::Path<String>,
+    axum::extract::Query(q): axum::extract::Query<ClickQuery>,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    match campaigns::track_click(&state.crm, &token, &q.u).await {
+        Ok(()) => Ok(axum::response::Redirect::to(&q.u).into_response()),
+        Err(neuracrm_actions::ActionError::NotFound(_)) => Ok(html_page(
+            StatusCode::NOT_FOUND,
+            "Link not valid",
+            "<p>This link is not valid.</p>",
+        )
+        .into_response()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn html_page(
+    status: StatusCode,
+    title: &str,
+    body: &str,
+) -> (StatusCode, axum::response::Html<String>) {
+    (
+        status,
+        axum::response::Html(format!(
+            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title></head><body><h1>{title}</h1>{body}</body></html>"
+        )),
+    )
+}
+
+async fn unsubscribe_page(
+    axum::extract::Path(token): axum::extract::Path<String>,
+) -> (StatusCode, axum::response::Html<String>) {
+    // The token is echoed only when it has the shape of one (digits, a dot, hex).
+    if !token.chars().all(|c| c.is_ascii_hexdigit() || c == '.') {
+        return html_page(
+            StatusCode::NOT_FOUND,
+            "Link not valid",
+            "<p>This link is not valid.</p>",
+        );
+    }
+    html_page(
+        StatusCode::OK,
+        "Unsubscribe",
+        &format!(
+            "<p>Stop receiving these e-mails?</p><form method=\"post\" action=\"/u/{token}\"><button type=\"submit\">Unsubscribe</button></form>"
+        ),
+    )
+}
+
+async fn unsubscribe_now(
+    State(state): State<AppState>,
+    axum::extract::Path(token): axum::extract::Path<String>,
+) -> Result<(StatusCode, axum::response::Html<String>), ApiError> {
+    match campaigns::unsubscribe(&state.crm, &token).await {
+        Ok(()) => Ok(html_page(
+            StatusCode::OK,
+            "Unsubscribed",
+            "<p>You will not receive these e-mails any more.</p>",
+        )),
+        Err(neuracrm_actions::ActionError::NotFound(_)) => Ok(html_page(
+            StatusCode::NOT_FOUND,
+            "Link not valid",
+            "<p>This link is not valid.</p>",
+        )),
+        Err(e) => Err(e.into()),
+    }
+}

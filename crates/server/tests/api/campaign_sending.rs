@@ -1,0 +1,522 @@
+//! Campaign sending over a real SMTP conversation (the sink of
+//! `smtp_sink.rs`): personalised messages with stable Message-IDs, 4xx
+//! retried, 5xx bounced and suppressed, a dropped connection retried; a
+//! sender killed in the middle of a batch resumed without skipping anyone and
+//! doubling only the messages in flight; a test send.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use neuracrm_actions::Crm;
+use neuracrm_actions::campaigns::send::{self, MailSettings, Mailer};
+use neuracrm_domain::OrgId;
+use neuracrm_server::configuration::Secret;
+use serde_json::{Value, json};
+
+use crate::helpers::{Tenant, TestApp, assert_error, spawn_app_with};
+use crate::smtp_sink::{Rule, SmtpSink};
+
+fn mail(sink: &SmtpSink, lease: Duration) -> MailSettings {
+    MailSettings {
+        url: sink.url(),
+        from: "Sales <sales@crm.example.com>".into(),
+        connections: 4,
+        rate_per_second: None,
+        hourly_limit: None,
+        max_attempts: 2,
+        retry_after: Duration::ZERO,
+        lease,
+        timeout: Duration::from_secs(30),
+    }
+}
+
+/// The actions over the app's database, sending through `settings`: what
+/// the CLI and the scheduler run.
+fn sender(app: &TestApp, settings: MailSettings) -> Crm {
+    let intent = neuracrm_jobs::intent::IntentService::new(None, 100).unwrap();
+    let sentiment = neuracrm_jobs::sentiment::SentimentService::new(None);
+    let mut crm = Crm::new(
+        app.store.clone(),
+        app.events.clone(),
+        Arc::new(intent),
+        Arc::new(sentiment),
+    );
+    crm.mailer = Some(Arc::new(Mailer::new(settings).unwrap()));
+    // The app's signer (its JWT secret), so the app verifies these links.
+    crm.links = neuracrm_server::Settings::for_database("sqlite::memory:")
+        .links()
+        .map(Arc::new);
+    crm
+}
+
+async fn campaign_to(app: &TestApp, t: &Tenant, emails: &[String]) -> (i64, i64, Vec<i64>) {
+    let tpl = app
+        .post_ok(
+            "/api/email-templates",
+            &t.token,
+            json!({"name": "T", "subject": "Hi {{ contact.first_name }}",
+                   "html": "<p>Hello {{ contact.first_name }} from {{ organization.name }}</p><p><a href=\"https://shop.example/offer?a=1&amp;b=2\">offer</a></p>"}),
+            201,
+        )
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    let mut ids = vec![];
+    for (i, e) in emails.iter().enumerate() {
+        let c = app
+            .post_ok(
+                "/api/contacts",
+                &t.token,
+                json!({"first_name": format!("P{i}"), "email": e}),
+                201,
+            )
+            .await;
+        ids.push(c["id"].as_i64().unwrap());
+    }
+    let c = app
+        .post_ok(
+            "/api/campaigns",
+            &t.token,
+            json!({"name": "C", "template_id": tpl, "target": {"type": "contacts", "ids": ids}}),
+            201,
+        )
+        .await;
+    let id = c["id"].as_i64().unwrap();
+    app.post_ok(
+        &format!("/api/campaigns/{id}/schedule"),
+        &t.token,
+        json!({}),
+        200,
+    )
+    .await;
+    (tpl, id, ids)
+}
+
+async fn log(app: &TestApp, t: &Tenant, id: i64) -> HashMap<String, Value> {
+    let page = app
+        .get_ok(
+            &format!("/api/campaigns/{id}/recipients?limit=200"),
+            &t.token,
+        )
+        .await;
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["email"].as_str().unwrap().to_string(), r.clone()))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_campaign_is_sent_over_smtp_with_each_outcome_recorded() {
+    let sink = SmtpSink::start().await;
+    sink.rule("temp@", Rule::Temporary);
+    sink.rule("bounce@", Rule::Permanent);
+    sink.rule("drop@", Rule::DropOnce);
+    let url = sink.url();
+    let app = spawn_app_with(|s| {
+        s.smtp.url = Some(Secret::new(url));
+        s.smtp.from = "Sales <sales@crm.example.com>".into();
+    })
+    .await;
+    let t = app.tenant("Send").await;
+    let emails: Vec<String> = [
+        "ada@x.example",
+        "bob@x.example",
+        "temp@x.example",
+        "bounce@x.example",
+        "drop@x.example",
+    ]
+    .map(String::from)
+    .to_vec();
+    let (tpl, id, contacts) = campaign_to(&app, &t, &emails).await;
+
+    let crm = sender(&app, mail(&sink, Duration::from_secs(60)));
+    let report = send::process(&crm, Some(OrgId(t.org_id)), &())
+        .await
+        .unwrap();
+    assert_eq!(report.started, [id]);
+    assert_eq!(report.completed, [id]);
+    assert_eq!(
+        (report.sent, report.bounced, report.failed),
+        (3, 1, 1),
+        "{report:?}"
+    );
+    assert_eq!(report.retried, 2, "temp once, drop once: {report:?}");
+    assert_eq!(report.in_doubt, 0);
+
+    // Received: personalised, one Message-ID per (campaign, recipient).
+    let got = sink.received();
+    let mut rcpts: Vec<&str> = got.iter().map(|m| m.rcpt.as_str()).collect();
+    rcpts.sort();
+    assert_eq!(rcpts, ["ada@x.example", "bob@x.example", "drop@x.example"]);
+    let ada = got.iter().find(|m| m.rcpt == "ada@x.example").unwrap();
+    assert_eq!(ada.header("Subject").as_deref(), Some("Hi P0"));
+    assert!(ada.data.contains("Hello P0 from Send"), "{}", ada.data);
+    let entries = log(&app, &t, id).await;
+    let rid = entries["ada@x.example"]["id"].as_i64().unwrap();
+    assert!(
+        ada.header("Message-ID")
+            .unwrap()
+            .starts_with(&format!("<c{id}.r{rid}.")),
+        "{:?}",
+        ada.header("Message-ID")
+    );
+
+    // The log: status, attempts and the server's reply for each.
+    let e = |a: &str| &entries[a];
+    assert_eq!(e("ada@x.example")["status"], "sent");
+    assert!(
+        e("ada@x.example")["smtp_reply"]
+            .as_str()
+            .unwrap()
+            .starts_with("250")
+    );
+    assert!(e("ada@x.example")["sent_at"].is_string());
+    assert_eq!(e("temp@x.example")["status"], "failed");
+    assert_eq!(e("temp@x.example")["attempts"], 2);
+    assert!(
+        e("temp@x.example")["smtp_reply"]
+            .as_str()
+            .unwrap()
+            .contains("451")
+    );
+    assert_eq!(e("bounce@x.example")["status"], "bounced");
+    assert!(
+        e("bounce@x.example")["smtp_reply"]
+            .as_str()
+            .unwrap()
+            .contains("550")
+    );
+    assert_eq!(e("drop@x.example")["status"], "sent");
+    assert_eq!(
+        e("drop@x.example")["attempts"],
+        2,
+        "the dropped attempt counted"
+    );
+    let c = app.get_ok(&format!("/api/campaigns/{id}"), &t.token).await;
+    assert_eq!(c["status"], "completed");
+    let stats = app
+        .get_ok(&format!("/api/campaigns/{id}/stats"), &t.token)
+        .await;
+    assert_eq!(
+        (
+            stats["sent"].as_i64(),
+            stats["failed"].as_i64(),
+            stats["bounced"].as_i64()
+        ),
+        (Some(3), Some(1), Some(1))
+    );
+    // The hard bounce is suppressed for every later campaign.
+    let sup = app.get_ok("/api/suppressions", &t.token).await;
+    assert_eq!(sup["items"][0]["email"], "bounce@x.example");
+    assert_eq!(sup["items"][0]["reason"], "bounced");
+    assert_eq!(sup["items"].as_array().unwrap().len(), 1, "{sup}");
+
+    // One-click unsubscribe (RFC 8058): the headers, a confirmation page, a
+    // POST without login that suppresses the address; a forged link is 404.
+    let lu = ada.header("List-Unsubscribe").unwrap();
+    assert!(
+        lu.contains("<mailto:sales@crm.example.com?subject=unsubscribe>"),
+        "{lu}"
+    );
+    assert_eq!(
+        ada.header("List-Unsubscribe-Post").as_deref(),
+        Some("List-Unsubscribe=One-Click")
+    );
+    let token = lu.split("/u/").nth(1).unwrap().split('>').next().unwrap();
+    assert!(token.starts_with(&format!("{rid}.")), "{token}");
+    let page = app
+        .client
+        .get(app.url(&format!("/u/{token}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("method=\"post\""));
+    for _ in 0..2 {
+        let r = app
+            .client
+            .post(app.url(&format!("/u/{token}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "idempotent");
+    }
+    let forged = format!(
+        "{}{}",
+        &token[..token.len() - 1],
+        if token.ends_with('0') { '1' } else { '0' }
+    );
+    let r = app
+        .client
+        .post(app.url(&format!("/u/{forged}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    let other_row = entries["bob@x.example"]["id"].as_i64().unwrap();
+    let r = app
+        .client
+        .post(app.url(&format!(
+            "/u/{other_row}.{}",
+            token.split('.').nth(1).unwrap()
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404, "a signature is for one recipient only");
+    let sup = app.get_ok("/api/suppressions", &t.token).await;
+    assert!(
+        sup["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["email"] == "ada@x.example" && s["reason"] == "unsubscribed"),
+        "{sup}"
+    );
+    let entries = log(&app, &t, id).await;
+    assert!(entries["ada@x.example"]["unsubscribed_at"].is_string());
+    assert!(entries["bob@x.example"]["unsubscribed_at"].is_null());
+    let stats = app
+        .get_ok(&format!("/api/campaigns/{id}/stats"), &t.token)
+        .await;
+    assert_eq!(stats["unsubscribed"], 1, "{stats}");
+
+    // Opens and clicks come back through signed links: an open right after
+    // delivery is a provider's prefetch (not counted); a later one and a
+    // click are, as activities on the contact (the lead score's engagement).
+    let body = ada.data.replace("=\r\n", "").replace("=3D", "=");
+    let link = |kind: &str| {
+        let at = body
+            .find(&format!("/t/{kind}/"))
+            .unwrap_or_else(|| panic!("no /t/{kind}/ in {body}"));
+        body[at..].split('"').next().unwrap().to_string()
+    };
+    let (pixel, click) = (link("o"), link("c"));
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let r = no_redirects.get(app.url(&pixel)).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "image/gif");
+    let stats = app
+        .get_ok(&format!("/api/campaigns/{id}/stats"), &t.token)
+        .await;
+    assert_eq!(stats["opened"], 0, "a prefetch is not an open: {stats}");
+    app.store
+        .db()
+        .execute(
+            neuracrm_store::Sql::new("UPDATE campaign_recipients SET sent_at = $1 WHERE id = $2")
+                .arg(chrono::Utc::now() - chrono::Duration::hours(1))
+                .arg(rid),
+        )
+        .await
+        .unwrap();
+    no_redirects.get(app.url(&pixel)).send().await.unwrap();
+    let r = no_redirects.get(app.url(&click)).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(
+        r.headers()["location"],
+        "https://shop.example/offer?a=1&b=2"
+    );
+    let tampered = click.replace("shop.example", "evil.example");
+    let r = no_redirects.get(app.url(&tampered)).send().await.unwrap();
+    assert_eq!(r.status(), 404, "a link redirects only to its own URL");
+    let stats = app
+        .get_ok(&format!("/api/campaigns/{id}/stats"), &t.token)
+        .await;
+    assert_eq!(
+        (stats["opened"].as_i64(), stats["clicked"].as_i64()),
+        (Some(1), Some(1)),
+        "{stats}"
+    );
+    let acts = app
+        .get_ok(
+            &format!("/api/activities?contact_id={}", contacts[0]),
+            &t.token,
+        )
+        .await;
+    let mut kinds: Vec<&str> = acts["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["type"].as_str().unwrap())
+        .collect();
+    kinds.sort();
+    assert_eq!(kinds, ["email_click", "email_open"], "{acts}");
+
+    // Nothing left: a second run sends nothing.
+    let again = send::process(&crm, None, &()).await.unwrap();
+    assert_eq!(again.sent, 0);
+    assert_eq!(sink.received().len(), 3);
+
+    // A test send mails one address through the app's own SMTP settings.
+    let r = app
+        .post_ok(
+            &format!("/api/email-templates/{tpl}/test"),
+            &t.token,
+            json!({"to": "qa@x.example", "contact_id": contacts[1]}),
+            200,
+        )
+        .await;
+    assert!(r["smtp_reply"].as_str().unwrap().starts_with("250"), "{r}");
+    let last = sink.received().pop().unwrap();
+    assert_eq!(last.rcpt, "qa@x.example");
+    assert_eq!(last.header("Subject").as_deref(), Some("Hi P1"));
+    let e = assert_error(
+        app.post(
+            &format!("/api/email-templates/{tpl}/test"),
+            &t.token,
+            json!({"to": "bounce@x.example", "contact_id": contacts[1]}),
+        )
+        .await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    assert!(
+        e["error"]["message"].as_str().unwrap().contains("550"),
+        "{e}"
+    );
+}
+
+#[tokio::test]
+async fn a_sender_killed_mid_send_resumes_skipping_no_one_and_doubling_only_what_was_in_flight() {
+    let sink = SmtpSink::start().await;
+    let app = spawn_app_with(|_| {}).await;
+    let t = app.tenant("Crash").await;
+    let emails: Vec<String> = (0..60).map(|i| format!("p{i}@x.example")).collect();
+    let (_, id, _) = campaign_to(&app, &t, &emails).await;
+
+    // The first sender gets 20 answers (a whole batch of 16 and 4 more),
+    // then its next 4 messages reach the relay but are never answered: it is
+    // killed with them in flight. Its lease runs out at once.
+    sink.hang_after(20);
+    let crashing = sender(&app, mail(&sink, Duration::ZERO));
+    let mut task = tokio::spawn(async move { send::process(&crashing, None, &()).await });
+    tokio::select! {
+        _ = sink.until_hung(4) => {}
+        r = &mut task => panic!("the sender ended before the relay hung: {r:?}"),
+    }
+    task.abort();
+    assert!(task.await.unwrap_err().is_cancelled());
+    sink.answer_all();
+
+    // A new sender takes over.
+    let report = send::process(&app_sender(&app, &sink), None, &())
+        .await
+        .unwrap();
+    assert_eq!(report.completed, [id]);
+    // The second batch of 16 was claimed at the kill: all of it is in doubt
+    // (4 in flight, 12 claimed but not yet sent), and only the 4 in flight
+    // arrive twice.
+    assert_eq!(report.in_doubt, 12, "{report:?}");
+    assert_eq!(report.sent, 60 - 20, "{report:?}");
+
+    let got = sink.received();
+    let mut by_rcpt: HashMap<&str, Vec<String>> = HashMap::new();
+    for m in &got {
+        by_rcpt
+            .entry(m.rcpt.as_str())
+            .or_default()
+            .push(m.header("Message-ID").unwrap());
+    }
+    for e in &emails {
+        assert!(by_rcpt.contains_key(e.as_str()), "{e} never received it");
+    }
+    let doubled: Vec<_> = by_rcpt.iter().filter(|(_, ids)| ids.len() > 1).collect();
+    assert_eq!(doubled.len(), 4, "only the 4 in flight: {doubled:?}");
+    for (rcpt, ids) in &doubled {
+        assert_eq!(ids.len(), 2, "{rcpt}");
+        assert_eq!(
+            ids[0], ids[1],
+            "{rcpt}: both copies carry the same Message-ID"
+        );
+    }
+    assert_eq!(got.len(), 64);
+    let stats = app
+        .get_ok(&format!("/api/campaigns/{id}/stats"), &t.token)
+        .await;
+    assert_eq!(stats["sent"], 60, "{stats}");
+    assert_eq!(stats["sending"], 0, "{stats}");
+}
+
+fn app_sender(app: &TestApp, sink: &SmtpSink) -> Crm {
+    sender(app, mail(sink, Duration::from_secs(60)))
+}
+
+#[tokio::test]
+async fn the_hourly_limit_holds_a_campaign_back_and_pause_stops_it() {
+    let sink = SmtpSink::start().await;
+    let app = spawn_app_with(|_| {}).await;
+    let t = app.tenant("Limit").await;
+    let emails: Vec<String> = (0..5).map(|i| format!("l{i}@x.example")).collect();
+    let (_, id, _) = campaign_to(&app, &t, &emails).await;
+    let mut settings = mail(&sink, Duration::from_secs(60));
+    settings.hourly_limit = Some(2);
+    let crm = sender(&app, settings);
+    let report = send::process(&crm, None, &()).await.unwrap();
+    assert_eq!(report.sent, 2, "{report:?}");
+    assert_eq!(report.waiting, [id], "{report:?}");
+    let stats = app
+        .get_ok(&format!("/api/campaigns/{id}/stats"), &t.token)
+        .await;
+    assert_eq!(
+        (stats["sent"].as_i64(), stats["pending"].as_i64()),
+        (Some(2), Some(3))
+    );
+
+    // Paused, the sender leaves it alone even without a limit; resumed, it ends.
+    app.post_ok(
+        &format!("/api/campaigns/{id}/pause"),
+        &t.token,
+        json!({}),
+        200,
+    )
+    .await;
+    let free = sender(&app, mail(&sink, Duration::from_secs(60)));
+    let report = send::process(&free, None, &()).await.unwrap();
+    assert_eq!(report.sent, 0, "{report:?}");
+    let c = app
+        .post_ok(
+            &format!("/api/campaigns/{id}/resume"),
+            &t.token,
+            json!({}),
+            200,
+        )
+        .await;
+    assert_eq!(c["status"], "sending");
+    let report = send::process(&free, None, &()).await.unwrap();
+    assert_eq!(
+        (report.sent, report.completed.clone()),
+        (3, vec![id]),
+        "{report:?}"
+    );
+    assert_eq!(sink.received().len(), 5);
+}
+
+#[tokio::test]
+async fn the_scheduler_of_serve_sends_a_scheduled_campaign() {
+    let sink = SmtpSink::start().await;
+    let url = sink.url();
+    let app = spawn_app_with(|s| {
+        s.scheduler = true;
+        s.smtp.url = Some(Secret::new(url));
+        s.smtp.process_interval_secs = 1;
+    })
+    .await;
+    let t = app.tenant("Sched").await;
+    let emails: Vec<String> = (0..3).map(|i| format!("s{i}@x.example")).collect();
+    let (_, id, _) = campaign_to(&app, &t, &emails).await;
+    let path = format!("/api/campaigns/{id}");
+    // A bound on the wait, not a timing: the scheduler ticks every second.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while app.get_ok(&path, &t.token).await["status"] != "completed" {
+        assert!(tokio::time::Instant::now() < deadline, "never completed");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(sink.received().len(), 3);
+}
