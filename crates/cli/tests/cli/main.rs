@@ -844,14 +844,8 @@ async fn campaign_of(db: &str, n: usize) -> (neuracrm_domain::OrgId, i64) {
     for i in 0..n {
         let c = NewContact {
             first_name: format!("P{i}"),
-            last_name: None,
             email: Some(Email::parse(&format!("p{i}@x.example")).unwrap()),
-            phone: None,
-            company: None,
-            job_title: None,
-            industry: None,
-            company_size: None,
-            owner_id: None,
+            ..Default::default()
         };
         store
             .contacts()
