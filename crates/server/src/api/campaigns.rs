@@ -27,7 +27,7 @@ use crate::http::error::{ApiError, ApiResult, ErrorBody};
 use crate::http::extract::{Id, Json, Query, parse_json};
 use crate::http::openapi::NoToken;
 use crate::http::resource::{Conflicts, Docs, Resource, Summaries, crud, wire_types};
-use crate::http::wire::{ListQuery, PageQuery, page, page_type, vocab};
+use crate::http::wire::{ListQuery, PageQuery, page, page_type, record_out, vocab};
 use neuracrm_store::Page;
 use utoipa::IntoParams;
 
@@ -554,55 +554,33 @@ pub async fn stats(
     ))
 }
 
-/// One recipient of a campaign: its row of the send log.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct RecipientOut {
-    id: i64,
-    /// `contact` or `lead`.
-    record_type: String,
-    record_id: i64,
-    contact_id: Option<i64>,
-    email: Option<String>,
-    name: Option<String>,
-    #[schema(value_type = vocab::RecipientStatus)]
-    status: RecipientStatus,
-    /// For `skipped`: `no_address`, `suppressed` or `duplicate`.
-    skip_reason: Option<String>,
-    attempts: i64,
-    /// When a temporarily failed row is tried again.
-    next_attempt_at: Option<DateTime<Utc>>,
-    /// The SMTP server's last reply, or the connection error.
-    smtp_reply: Option<String>,
-    /// The subject as sent.
-    subject: Option<String>,
-    sent_at: Option<DateTime<Utc>>,
-    opened_at: Option<DateTime<Utc>>,
-    clicked_at: Option<DateTime<Utc>>,
-    unsubscribed_at: Option<DateTime<Utc>>,
-}
-
-impl From<Recipient> for RecipientOut {
-    fn from(r: Recipient) -> Self {
-        RecipientOut {
-            id: r.id.0,
-            record_type: r.record_type,
-            record_id: r.record_id,
-            contact_id: r.contact_id,
-            email: r.email,
-            name: r.name,
-            status: r.status,
-            skip_reason: r.skip_reason,
-            attempts: r.attempts,
-            next_attempt_at: r.next_attempt_at,
-            smtp_reply: r.smtp_reply,
-            subject: r.subject,
-            sent_at: r.sent_at,
-            opened_at: r.opened_at,
-            clicked_at: r.clicked_at,
-            unsubscribed_at: r.unsubscribed_at,
-        }
+record_out!(
+    /// One recipient of a campaign: its row of the send log.
+    RecipientOut from Recipient as r {
+        id: i64,
+        /// `contact` or `lead`.
+        record_type: String,
+        record_id: i64,
+        contact_id: Option<i64>,
+        email: Option<String>,
+        name: Option<String>,
+        #[schema(value_type = vocab::RecipientStatus)]
+        status: RecipientStatus,
+        /// For `skipped`: `no_address`, `suppressed` or `duplicate`.
+        skip_reason: Option<String>,
+        attempts: i64,
+        /// When a temporarily failed row is tried again.
+        next_attempt_at: Option<DateTime<Utc>>,
+        /// The SMTP server's last reply, or the connection error.
+        smtp_reply: Option<String>,
+        /// The subject as sent.
+        subject: Option<String>,
+        sent_at: Option<DateTime<Utc>>,
+        opened_at: Option<DateTime<Utc>>,
+        clicked_at: Option<DateTime<Utc>>,
+        unsubscribed_at: Option<DateTime<Utc>>,
     }
-}
+);
 
 page_type!(
     /// A page of a campaign's send log.

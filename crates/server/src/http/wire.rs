@@ -186,10 +186,11 @@ macro_rules! wire_impls {
 }
 
 wire_impls!(
-    ids: d::OrgId, d::UserId, d::ContactId, d::LeadId, d::DealId, d::ActivityId, d::ForecastModelId;
+    ids: d::OrgId, d::UserId, d::ContactId, d::LeadId, d::DealId, d::ActivityId, d::ForecastModelId,
+        d::RecipientId;
     as_is: String, i64, f64, bool, DateTime<Utc>, NaiveDate, d::Role, d::LeadStatus,
     d::LeadSource, d::DealStage, d::DealStatus, d::ActivityType, d::ForecastMetric,
-    d::ForecastAlgorithm,
+    d::ForecastAlgorithm, d::RecipientStatus,
 );
 
 impl Wire for d::Email {
