@@ -172,8 +172,10 @@ pub async fn pipeline(
         .iter()
         .filter(|s| !s.stage.starts_with("closed"))
         .collect();
+    // Whole dollars, as on the board: a summary with cents on some figures
+    // and not on others reads ragged.
     let sum = |f: fn(&&neuracrm_store::forecasts::StageTotal) -> f64| {
-        format::money(open.iter().map(f).fold(0.0, |a, b| a + b))
+        format::money(open.iter().map(f).fold(0.0, |a, b| a + b).round())
     };
     Ok(PipelineFragment {
         open_value: sum(|s| s.value),
@@ -183,8 +185,8 @@ pub async fn pipeline(
             .map(|s| StageRow {
                 name: format::words(&s.stage),
                 deals: s.deals,
-                value: format::money(s.value),
-                weighted: format::money(s.weighted_value),
+                value: format::money(s.value.round()),
+                weighted: format::money(s.weighted_value.round()),
             })
             .collect(),
     })
