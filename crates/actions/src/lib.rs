@@ -23,7 +23,10 @@
 //!   background;
 //! - [`campaigns`]: e-mail templates, campaigns, suppressions and the sender;
 //! - [`scoring`], [`forecasting`], [`sentiment`]: the engines' actions;
-//! - [`segments`]: customer segments, their members, stats and refresh.
+//! - [`segments`]: customer segments, their members, stats and refresh;
+//! - [`summaries`]: the memo of the summaries over history that pages show
+//!   (score movers, sentiment of a period), computed in the background when
+//!   they are slow.
 //!
 //! ```no_run
 //! # async fn demo(crm: neuracrm_actions::Crm, caller: neuracrm_actions::Caller) -> neuracrm_actions::ActionResult<()> {
@@ -58,6 +61,7 @@ pub mod scoring;
 pub mod segments;
 pub mod sentiment;
 pub mod sessions;
+pub mod summaries;
 pub mod users;
 
 pub use caller::{Access, Caller};
@@ -78,6 +82,9 @@ pub struct Crm {
     pub sentiment: Arc<SentimentService>,
     /// Forecasts computed on demand, per organization (per process).
     pub forecasts: Arc<forecasting::ForecastCache>,
+    /// Summaries over history the pages show, per organization (per
+    /// process).
+    pub summaries: Arc<summaries::Summaries>,
     /// Wakes this process's background import worker.
     pub imports: Arc<import::ImportQueue>,
     /// The SMTP pool campaigns are sent through (`None`: no `smtp.url`).
@@ -101,6 +108,7 @@ impl Crm {
             intent,
             sentiment,
             forecasts: Arc::default(),
+            summaries: Arc::default(),
             imports: Arc::default(),
             mailer: None,
             links: None,

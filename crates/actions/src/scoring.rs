@@ -19,9 +19,10 @@ use neuracrm_scoring::{
     ScoringError,
 };
 use neuracrm_store::leads::{LeadFilter, LeadSort};
-use neuracrm_store::scoring::{ScorePoint, ScoringAnalytics};
+use neuracrm_store::scoring::{ScoreMove, ScorePoint, ScoringAnalytics};
 use neuracrm_store::{Page, Sort, SortDir, Store};
 
+use crate::summaries::Computed;
 use crate::{Access, ActionError, ActionResult, Caller, Crm};
 
 /// The `lead_scored` event of one change.
@@ -303,6 +304,21 @@ pub async fn analytics(crm: &Crm, caller: &Caller) -> ActionResult<ScoringAnalyt
         .scoring()
         .analytics(caller.org, since, MOVERS)
         .await?)
+}
+
+/// The leads whose score moved most in the last [`WINDOW_DAYS`] days, the
+/// largest move first (at most [`MOVERS`]): a [summary](crate::summaries),
+/// `None` while it is first computed.
+pub async fn movers(crm: &Crm, caller: &Caller) -> ActionResult<Option<Computed<Vec<ScoreMove>>>> {
+    let store = crm.store.clone();
+    let org = caller.org;
+    crm.summaries
+        .movers
+        .get(org, (), move || async move {
+            let since = Utc::now() - chrono::Duration::days(WINDOW_DAYS);
+            Ok(store.scoring().top_movers(org, since, MOVERS).await?)
+        })
+        .await
 }
 
 /// The scheduler's name for the scoring batch (`job_runs.job`).

@@ -9,6 +9,7 @@ use neuracrm_jobs::sentiment::analyze_all;
 use neuracrm_sentiment::Analysis;
 use neuracrm_store::sentiment::{Breakdown, BucketRow, Granularity, GroupRow, NegativeRow, Scope};
 
+use crate::summaries::Computed;
 use crate::{ActionError, ActionResult, Caller, Crm};
 
 /// Analyses `texts` with the caller's organization's analyser (its trained
@@ -72,6 +73,64 @@ pub async fn trend(
         .most_negative(caller.org, scope, from, to, most_negative)
         .await?;
     Ok((rows, negatives))
+}
+
+/// The organization's sentiment over a period ending now, as its pages show
+/// it: the trend, the most negative activities and the breakdowns by
+/// activity type and lead source.
+#[derive(Debug, Clone)]
+pub struct PeriodSummary {
+    /// Counts per bucket (weeks up to 90 days, months beyond).
+    pub trend: Vec<BucketRow>,
+    /// The granularity of `trend`.
+    pub granularity: Granularity,
+    /// The most negative activities, most negative first.
+    pub negatives: Vec<NegativeRow>,
+    /// Per activity type, the largest group first.
+    pub by_type: Vec<GroupRow>,
+    /// Per source of the activities' leads, the largest group first.
+    pub by_source: Vec<GroupRow>,
+}
+
+/// Activities listed among a period's most negative.
+pub const MOST_NEGATIVE: u32 = 10;
+
+/// The organization's sentiment over the last `days` days: a
+/// [summary](crate::summaries), `None` while it is first computed.
+pub async fn period_summary(
+    crm: &Crm,
+    caller: &Caller,
+    days: i64,
+) -> ActionResult<Option<Computed<PeriodSummary>>> {
+    let store = crm.store.clone();
+    let org = caller.org;
+    crm.summaries
+        .sentiment
+        .get(org, days, move || async move {
+            let to = Utc::now();
+            let from = to - chrono::Duration::days(days);
+            let granularity = if days <= 90 {
+                Granularity::Week
+            } else {
+                Granularity::Month
+            };
+            let data = store.sentiment();
+            let scope = Scope::Organization;
+            Ok(PeriodSummary {
+                trend: data.trend(org, scope, from, to, granularity).await?,
+                granularity,
+                negatives: data
+                    .most_negative(org, scope, from, to, MOST_NEGATIVE)
+                    .await?,
+                by_type: data
+                    .breakdown(org, scope, from, to, Breakdown::ActivityType)
+                    .await?,
+                by_source: data
+                    .breakdown(org, scope, from, to, Breakdown::LeadSource)
+                    .await?,
+            })
+        })
+        .await
 }
 
 /// The stored sentiment of a scope between two times, per activity type or

@@ -791,16 +791,30 @@ impl ScoringData<'_> {
                 .arg(ANALYTICS_INDUSTRIES),
             )
             .await?;
-        let top_movers: Vec<ScoreMove> = self
-            .db
-            .fetch_all(Sql::new(MOVERS).arg(org).arg(since).arg(movers as i64))
-            .await?;
+        let top_movers = self.top_movers(org, since, movers).await?;
         Ok(ScoringAnalytics {
             distribution,
             by_source,
             by_industry,
             top_movers,
         })
+    }
+}
+
+impl ScoringData<'_> {
+    /// The `n` leads whose score moved most since `since` (from the score
+    /// history), largest absolute move first: the part of
+    /// [`analytics`](Self::analytics) the dashboard shows.
+    pub async fn top_movers(
+        &self,
+        org: OrgId,
+        since: DateTime<Utc>,
+        n: u32,
+    ) -> Result<Vec<ScoreMove>> {
+        Ok(self
+            .db
+            .fetch_all(Sql::new(MOVERS).arg(org).arg(since).arg(n as i64))
+            .await?)
     }
 }
 

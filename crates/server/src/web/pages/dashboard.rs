@@ -12,7 +12,6 @@ use neuracrm_actions::records::{self, List};
 use neuracrm_actions::{scoring, sentiment};
 use neuracrm_domain::{Activity, ForecastAlgorithm, ForecastMetric, Lead, LeadStatus};
 use neuracrm_store::leads::{LeadFilter, LeadSort};
-use neuracrm_store::sentiment::{Granularity, Scope};
 use neuracrm_store::{Page, Sort, SortDir};
 
 use crate::AppState;
@@ -49,8 +48,10 @@ pub struct Dashboard {
     insights: Vec<String>,
     forecast_note: Option<String>,
     hot: Vec<LeadRow>,
-    movers: Vec<MoverRow>,
-    sentiment_svg: String,
+    /// `None`: being computed.
+    movers: Option<Vec<MoverRow>>,
+    /// `None`: being computed.
+    sentiment_svg: Option<String>,
     feed: Vec<ActivityRow>,
 }
 
@@ -98,24 +99,26 @@ pub async fn page(State(state): State<AppState>, user: WebUser) -> PageResult<Da
     .take(8)
     .map(LeadRow::from)
     .collect();
-    let analytics = scoring::analytics(crm, c).await?;
-    let movers = analytics
-        .top_movers
-        .into_iter()
-        .take(6)
-        .map(|m| MoverRow {
-            id: m.lead_id,
-            title: m.title,
-            from: format::score(m.old_score),
-            to: format::score(m.new_score),
-            up: m.new_score >= m.old_score,
-        })
-        .collect();
+    // Summaries over history: on a large organization computed in the
+    // background (`None` until the first is ready; the part says so and
+    // fetches itself again).
+    let movers = scoring::movers(crm, c).await?.map(|m| {
+        m.value
+            .iter()
+            .take(6)
+            .map(|m| MoverRow {
+                id: m.lead_id,
+                title: m.title.clone(),
+                from: format::score(m.old_score),
+                to: format::score(m.new_score),
+                up: m.new_score >= m.old_score,
+            })
+            .collect()
+    });
+    let sentiment_svg = sentiment::period_summary(crm, c, 90)
+        .await?
+        .map(|s| sentiment_chart(&s.value.trend, "Sentiment of customer text, by week"));
     let to = Utc::now();
-    let from = to - chrono::Duration::days(90);
-    let (trend, _) =
-        sentiment::trend(crm, c, Scope::Organization, from, to, Granularity::Week, 0).await?;
-    let sentiment_svg = sentiment_chart(&trend, "Sentiment of customer text, by week");
     let feed = records::list::<Activity>(
         crm,
         c,

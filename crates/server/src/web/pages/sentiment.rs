@@ -10,10 +10,11 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Query, State};
 use std::borrow::Borrow;
+use std::sync::Arc;
 
-use chrono::{DateTime, Duration, Utc};
-use neuracrm_actions::sentiment;
-use neuracrm_store::sentiment::{Breakdown, GroupRow, NegativeRow, Scope};
+use chrono::{DateTime, Utc};
+use neuracrm_actions::sentiment::{self, PeriodSummary};
+use neuracrm_store::sentiment::{GroupRow, NegativeRow};
 use serde::Deserialize;
 
 use super::super::{PageResult, format, sentiment_chart};
@@ -21,9 +22,6 @@ use crate::AppState;
 use crate::api::sentiment::{Period, excerpt};
 use crate::web::layout::Shell;
 use crate::web::session::WebUser;
-
-/// Activities in the "most negative" list.
-const MOST_NEGATIVE: u32 = 10;
 
 /// `?period=30d|90d|365d` (90 days by default; anything else too).
 #[derive(Debug, Default, Deserialize)]
@@ -44,12 +42,15 @@ pub struct SentimentPage {
     shell: Shell,
     periods: Vec<PeriodTab>,
     period: &'static str,
-    trend_svg: String,
+    /// `None`: being computed.
+    trend_svg: Option<String>,
     /// The whole period (its key is empty).
     total: GroupRow,
-    by_type: Vec<GroupRow>,
-    by_source: Vec<GroupRow>,
-    negatives: Vec<NegativeRow>,
+    /// `None`: being computed.
+    summary: Option<Arc<PeriodSummary>>,
+    /// How old the figures are, when they come from the memo of a large
+    /// organization.
+    as_of: Option<String>,
     now: DateTime<Utc>,
 }
 
@@ -99,10 +100,19 @@ impl SentimentPage {
 
     /// The breakdowns: (id, heading, groups).
     fn breakdowns(&self) -> [(&'static str, &'static str, &[GroupRow]); 2] {
+        let (by_type, by_source): (&[GroupRow], &[GroupRow]) = match &self.summary {
+            Some(s) => (&s.by_type, &s.by_source),
+            None => (&[], &[]),
+        };
         [
-            ("type", "Activity type", &self.by_type),
-            ("source", "Lead source", &self.by_source),
+            ("type", "Activity type", by_type),
+            ("source", "Lead source", by_source),
         ]
+    }
+
+    /// The most negative activities of the period.
+    fn negatives(&self) -> &[NegativeRow] {
+        self.summary.as_ref().map_or(&[], |s| &s.negatives)
     }
 
     fn excerpt(&self, body: &Option<String>) -> String {
@@ -145,12 +155,9 @@ pub async fn page(
         _ => (Period::Days90, "90d"),
     };
     let to = Utc::now();
-    let from = to - Duration::days(period.days());
-    let scope = Scope::Organization;
-    let (trend, negatives) =
-        sentiment::trend(crm, c, scope, from, to, period.granularity(), MOST_NEGATIVE).await?;
-    let by_type = sentiment::breakdown(crm, c, scope, from, to, Breakdown::ActivityType).await?;
-    let by_source = sentiment::breakdown(crm, c, scope, from, to, Breakdown::LeadSource).await?;
+    // On a large organization computed in the background: `None` until the
+    // first is ready (the page says so and fetches itself again).
+    let summary = sentiment::period_summary(crm, c, period.days()).await?;
     let mut total = GroupRow {
         key: String::new(),
         count: 0,
@@ -160,7 +167,7 @@ pub async fn page(
         positive: 0,
     };
     let mut compound_sum = 0.0;
-    for r in &trend {
+    for r in summary.iter().flat_map(|s| &s.value.trend) {
         total.count += r.count;
         total.negative += r.negative;
         total.neutral += r.neutral;
@@ -173,6 +180,17 @@ pub async fn page(
     } else {
         "month"
     };
+    let trend_svg = summary.as_ref().map(|s| {
+        sentiment_chart(
+            &s.value.trend,
+            &format!("Sentiment of customer text, by {width}"),
+        )
+    });
+    let as_of = summary
+        .as_ref()
+        .filter(|s| s.memoized())
+        .map(|s| format::ago(s.as_of, to));
+    let summary = summary.map(|s| s.value);
     Ok(SentimentPage {
         shell: Shell::new(&user, "Sentiment", "/sentiment"),
         periods: [
@@ -188,11 +206,10 @@ pub async fn page(
         })
         .collect(),
         period: key,
-        trend_svg: sentiment_chart(&trend, &format!("Sentiment of customer text, by {width}")),
+        trend_svg,
         total,
-        by_type,
-        by_source,
-        negatives,
+        summary,
+        as_of,
         now: to,
     })
 }
