@@ -48,8 +48,13 @@ def browser(width, height):
     args = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
             "--disable-background-networking", "--disable-component-update", "--disable-sync",
             f"--window-size={width},{height}", "--hide-scrollbars"]
+    options = {"binary": "/usr/bin/chromium", "args": args}
+    if width < 500:
+        # Headless Chromium keeps a window at least 500 px wide: a phone's
+        # viewport is emulated instead (its width, CSS pixels, touch).
+        options["mobileEmulation"] = {"deviceMetrics": {"width": width, "height": height, "pixelRatio": 2, "touch": True}}
     caps = {"capabilities": {"alwaysMatch": {"browserName": "chrome",
-            "goog:chromeOptions": {"binary": "/usr/bin/chromium", "args": args}}}}
+            "goog:chromeOptions": options}}}
     return call("POST", "/session", caps)["sessionId"]
 
 def go(s, path):

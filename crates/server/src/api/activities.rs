@@ -181,23 +181,10 @@ list_query!(
         #[serde(rename = "type")]
         #[param(rename = "type", value_type = Option<vocab::ActivityType>)]
         pub kind: Option<ActivityType>,
-        /// Lead id.
-        #[param(value_type = Option<i64>)]
-        pub lead_id: Option<LeadId>,
-        /// Deal id.
-        #[param(value_type = Option<i64>)]
-        pub deal_id: Option<DealId>,
-        /// Contact id (its own activities only).
-        #[param(value_type = Option<i64>)]
-        pub contact_id: Option<ContactId>,
-        /// Recording user id.
-        #[param(value_type = Option<i64>)]
-        pub user_id: Option<UserId>,
-        /// Happened at or after (RFC 3339).
-        #[param(value_type = Option<DateTime<Utc>>)]
-        pub occurred_from: Option<neuracrm_domain::BoundedTime>,
-        /// Happened before (RFC 3339).
-        #[param(value_type = Option<DateTime<Utc>>)]
-        pub occurred_to: Option<neuracrm_domain::BoundedTime>,
+        id lead_id: LeadId = "Lead id.",
+        id deal_id: DealId = "Deal id.",
+        id contact_id: ContactId = "Contact id (its own activities only).",
+        id user_id: UserId = "Recording user id.",
+        range occurred_from, occurred_to: neuracrm_domain::BoundedTime as DateTime<Utc> = "Happened at or after (RFC 3339).", "Happened before (RFC 3339).",
     }
 );

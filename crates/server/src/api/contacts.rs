@@ -181,17 +181,10 @@ list_query!(
     {
         /// Substring of name, e-mail or company (case-insensitive).
         pub q: Option<String>,
-        /// Owner's user id.
-        #[param(value_type = Option<i64>)]
-        pub owner_id: Option<UserId>,
+        id owner_id: UserId = "Owner's user id.",
         /// Exact industry.
         pub industry: Option<String>,
-        /// Created at or after (RFC 3339).
-        #[param(value_type = Option<DateTime<Utc>>)]
-        pub created_from: Option<neuracrm_domain::BoundedTime>,
-        /// Created before (RFC 3339).
-        #[param(value_type = Option<DateTime<Utc>>)]
-        pub created_to: Option<neuracrm_domain::BoundedTime>,
+        range created_from, created_to: neuracrm_domain::BoundedTime as DateTime<Utc> = "Created at or after (RFC 3339).", "Created before (RFC 3339).",
     }
 );
 

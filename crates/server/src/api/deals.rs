@@ -138,32 +138,11 @@ list_query!(
         /// Status.
         #[param(value_type = Option<vocab::DealStatus>)]
         pub status: Option<d::DealStatus>,
-        /// Owner's user id.
-        #[param(value_type = Option<i64>)]
-        pub owner_id: Option<UserId>,
-        /// Contact id.
-        #[param(value_type = Option<i64>)]
-        pub contact_id: Option<ContactId>,
-        /// Lead id.
-        #[param(value_type = Option<i64>)]
-        pub lead_id: Option<LeadId>,
-        /// Closed at or after (RFC 3339).
-        #[param(value_type = Option<DateTime<Utc>>)]
-        pub closed_from: Option<BoundedTime>,
-        /// Closed before (RFC 3339).
-        #[param(value_type = Option<DateTime<Utc>>)]
-        pub closed_to: Option<BoundedTime>,
-        /// Expected close on or after (YYYY-MM-DD).
-        #[param(value_type = Option<NaiveDate>)]
-        pub expected_close_from: Option<BoundedDate>,
-        /// Expected close before (YYYY-MM-DD).
-        #[param(value_type = Option<NaiveDate>)]
-        pub expected_close_to: Option<BoundedDate>,
-        /// Created at or after (RFC 3339).
-        #[param(value_type = Option<DateTime<Utc>>)]
-        pub created_from: Option<BoundedTime>,
-        /// Created before (RFC 3339).
-        #[param(value_type = Option<DateTime<Utc>>)]
-        pub created_to: Option<BoundedTime>,
+        id owner_id: UserId = "Owner's user id.",
+        id contact_id: ContactId = "Contact id.",
+        id lead_id: LeadId = "Lead id.",
+        range closed_from, closed_to: BoundedTime as DateTime<Utc> = "Closed at or after (RFC 3339).", "Closed before (RFC 3339).",
+        range expected_close_from, expected_close_to: BoundedDate as NaiveDate = "Expected close on or after (YYYY-MM-DD).", "Expected close before (YYYY-MM-DD).",
+        range created_from, created_to: BoundedTime as DateTime<Utc> = "Created at or after (RFC 3339).", "Created before (RFC 3339).",
     }
 );

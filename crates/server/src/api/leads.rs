@@ -160,12 +160,8 @@ list_query!(
         /// Source.
         #[param(value_type = Option<vocab::LeadSource>)]
         pub source: Option<LeadSource>,
-        /// Owner's user id.
-        #[param(value_type = Option<i64>)]
-        pub owner_id: Option<UserId>,
-        /// Contact id.
-        #[param(value_type = Option<i64>)]
-        pub contact_id: Option<ContactId>,
+        id owner_id: UserId = "Owner's user id.",
+        id contact_id: ContactId = "Contact id.",
         /// Score category.
         #[param(value_type = Option<vocab::ScoreCategory>)]
         pub category: Option<neuracrm_scoring::Category>
@@ -174,12 +170,7 @@ list_query!(
         pub min_score: Option<f64>,
         /// Largest score.
         pub max_score: Option<f64>,
-        /// Created at or after (RFC 3339).
-        #[param(value_type = Option<DateTime<Utc>>)]
-        pub created_from: Option<BoundedTime>,
-        /// Created before (RFC 3339).
-        #[param(value_type = Option<DateTime<Utc>>)]
-        pub created_to: Option<BoundedTime>,
+        range created_from, created_to: BoundedTime as DateTime<Utc> = "Created at or after (RFC 3339).", "Created before (RFC 3339).",
         /// Include each lead's score breakdown (`score_factors`, about 1.8 KB a
         /// lead). Off by default: list items carry `score_factors: null`; the
         /// breakdown is on the lead itself and at `/api/leads/{id}/score`.

@@ -321,7 +321,12 @@ impl ListQuery for PageQuery {
 /// struct fields. Each filter field sets the store filter's field of the
 /// same name, unless it says `=> other = expression` (the expression sees
 /// the query's field under its own name); filter fields the query does not
-/// name keep their defaults.
+/// name keep their defaults. Two shorthands state the filters every list
+/// has alike on one line each: `id owner_id: UserId = "Owner's user id.",`
+/// (a record id, a number on the wire) and `range created_from, created_to:
+/// BoundedTime as DateTime<Utc> = "Created at or after (RFC 3339).",
+/// "Created before (RFC 3339).",` (the two ends of a range, their schema
+/// and their words).
 macro_rules! list_query {
     (
         $(#[$doc:meta])*
@@ -329,7 +334,7 @@ macro_rules! list_query {
         sort: $sort_doc:literal, $sort_schema:ty => $sort:ty,
         { $($fields:tt)* }
     ) => {
-        $crate::http::wire::list_query!(@query $(#[$doc])* $name => $filter,
+        $crate::http::wire::list_query!(@fields (@query $(#[$doc])* $name => $filter,
             (neuracrm_store::Sort<$sort>, key),
             {
                 #[doc = $sort_doc]
@@ -338,8 +343,7 @@ macro_rules! list_query {
                 /// Sort direction (default desc).
                 #[param(value_type = Option<$crate::http::wire::vocab::SortOrder>)]
                 pub order: Option<neuracrm_store::SortDir>,
-            },
-            { $($fields)* });
+            },) [] $($fields)*);
     };
     (
         $(#[$doc:meta])*
@@ -347,22 +351,51 @@ macro_rules! list_query {
         order: $order_doc:literal,
         { $($fields:tt)* }
     ) => {
-        $crate::http::wire::list_query!(@query $(#[$doc])* $name => $filter,
+        $crate::http::wire::list_query!(@fields (@query $(#[$doc])* $name => $filter,
             (neuracrm_store::SortDir, direction),
             {
                 #[doc = $order_doc]
                 #[param(value_type = Option<$crate::http::wire::vocab::SortOrder>)]
                 pub order: Option<neuracrm_store::SortDir>,
-            },
-            { $($fields)* });
+            },) [] $($fields)*);
     };
     (
         $(#[$doc:meta])*
         $name:ident => $filter:ty,
         { $($fields:tt)* }
     ) => {
-        $crate::http::wire::list_query!(@query $(#[$doc])* $name => $filter, ((), none), {},
-            { $($fields)* });
+        $crate::http::wire::list_query!(@fields (@query $(#[$doc])* $name => $filter, ((), none), {},)
+            [] $($fields)*);
+    };
+    // The shorthands, rewritten one field at a time into struct fields.
+    (@fields $head:tt [$($done:tt)*] id $f:ident: $t:ty = $fdoc:literal, $($rest:tt)*) => {
+        $crate::http::wire::list_query!(@fields $head [$($done)*
+            #[doc = $fdoc]
+            #[param(value_type = Option<i64>)]
+            pub $f: Option<$t>,
+        ] $($rest)*);
+    };
+    (@fields $head:tt [$($done:tt)*]
+        range $from:ident, $to:ident: $t:ty as $schema:ty = $from_doc:literal, $to_doc:literal, $($rest:tt)*
+    ) => {
+        $crate::http::wire::list_query!(@fields $head [$($done)*
+            #[doc = $from_doc]
+            #[param(value_type = Option<$schema>)]
+            pub $from: Option<$t>,
+            #[doc = $to_doc]
+            #[param(value_type = Option<$schema>)]
+            pub $to: Option<$t>,
+        ] $($rest)*);
+    };
+    (@fields $head:tt [$($done:tt)*]
+        $(#[$fm:meta])* pub $f:ident: $t:ty $(=> $to:ident = $conv:expr)?, $($rest:tt)*
+    ) => {
+        $crate::http::wire::list_query!(@fields $head [$($done)*
+            $(#[$fm])* pub $f: $t $(=> $to = $conv)?,
+        ] $($rest)*);
+    };
+    (@fields ($($head:tt)*) [$($done:tt)*]) => {
+        $crate::http::wire::list_query!($($head)* { $($done)* });
     };
     (
         @query $(#[$doc:meta])* $name:ident => $filter:ty,

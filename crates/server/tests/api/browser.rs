@@ -82,12 +82,19 @@ struct Browser {
 impl Browser {
     async fn open(driver: &Driver, app: &TestApp, width: u32) -> Browser {
         let http = reqwest::Client::new();
+        let mut options = json!({"args": [
+            "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+            format!("--window-size={width},1000"),
+        ]});
+        if width < 500 {
+            // Headless Chromium keeps a window at least 500 px wide: a
+            // phone's viewport is emulated (its CSS width, touch).
+            options["mobileEmulation"] = json!({"deviceMetrics": {
+                "width": width, "height": 812, "pixelRatio": 2, "touch": true}});
+        }
         let caps = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
-            "goog:chromeOptions": {"args": [
-                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                format!("--window-size={width},1000"),
-            ]}
+            "goog:chromeOptions": options,
         }}});
         let r: Value = http
             .post(format!("{}/session", driver.url))
@@ -214,6 +221,11 @@ impl Browser {
     /// window: no sideways scroll, what is wider scrolls in its own box.
     async fn saved_and_fits(&self, name: &str, width: u32) {
         self.screenshot(&format!("{name}-{width}")).await;
+        assert_eq!(
+            self.run("return window.innerWidth").await,
+            json!(width),
+            "the viewport is {width} px wide"
+        );
         self.until(
             "return document.documentElement.scrollWidth <= window.innerWidth",
             &format!("{name} within {width} px"),
