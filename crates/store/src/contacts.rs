@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::audit::{self, Action};
 use crate::db::{Db, Sql, Tx};
-use crate::tables::{Table, filter_eq, filter_range, filter_search, order_and_page};
+use crate::tables::{CONTACT_TEXT, Table, filter_eq, filter_range, order_and_page, search_text};
 use crate::{Page, Paged, Result, Sort, StoreError};
 
 pub(crate) const COLUMNS: &str = "id, organization_id, first_name, last_name, email, phone, company, \
@@ -250,11 +250,10 @@ impl Contacts<'_> {
         filter_eq(&mut q, "owner_id", f.owner_id);
         filter_eq(&mut q, "industry", f.industry.clone());
         filter_range(&mut q, "created_at", f.created_from, f.created_to);
-        filter_search(
-            &mut q,
-            &["first_name", "last_name", "email", "company"],
-            f.q.as_deref(),
-        );
+        if let Some(text) = search_text(f.q.as_deref()) {
+            q.push(" AND ");
+            CONTACT_TEXT.push_match(&mut q, self.db.backend(), org, "id", text);
+        }
         order_and_page(&mut q, sort.by.column(), sort.dir, page);
         let rows: Vec<ContactRow> = self.db.fetch_all(q).await?;
         Paged::from_overfetch(rows, page).try_map(Contact::try_from)

@@ -12,8 +12,8 @@ use crate::audit::{self, Action};
 use crate::contacts::Upserted;
 use crate::db::{Db, Sql, Tx};
 use crate::tables::{
-    Table, filter_eq, filter_range, order_and_page, order_nulls_last_and_page, search_clause,
-    search_pattern, stored_cents, word,
+    CONTACT_NAME_TEXT, LEAD_TEXT, Table, filter_eq, filter_range, order_and_page,
+    order_nulls_last_and_page, search_text, stored_cents, word,
 };
 use crate::{Page, Paged, Result, Sort, StoreError};
 
@@ -354,15 +354,14 @@ impl Leads<'_> {
         filter_eq(&mut q, "score_category", f.category.clone());
         filter_range(&mut q, "score", f.min_score, f.max_score);
         filter_range(&mut q, "created_at", f.created_from, f.created_to);
-        if let Some(pattern) = search_pattern(f.q.as_deref()) {
+        if let Some(text) = search_text(f.q.as_deref()) {
             // The title, or the contact's name or company.
+            let backend = self.db.backend();
             q.push(" AND (");
-            search_clause(&mut q, &["title"], &pattern);
-            q.push(" OR contact_id IN (SELECT id FROM contacts WHERE organization_id = ")
-                .bind(org)
-                .push(" AND ");
-            search_clause(&mut q, &["first_name", "last_name", "company"], &pattern);
-            q.push("))");
+            LEAD_TEXT.push_match(&mut q, backend, org, "id", text);
+            q.push(" OR ");
+            CONTACT_NAME_TEXT.push_match(&mut q, backend, org, "contact_id", text);
+            q.push(")");
         }
         if sort.by.nullable() {
             order_nulls_last_and_page(&mut q, sort.by.column(), sort.dir, page);

@@ -227,6 +227,88 @@ pub(crate) fn search_clause(q: &mut Sql, columns: &[&str], pattern: &str) {
     q.push(")");
 }
 
+/// A table's text search (`q` of its list): the columns a text is looked
+/// for in, case-insensitively, and on SQLite the table's trigram index
+/// (FTS5, migration 0018), which answers a text of three characters or more
+/// without reading the table.
+pub(crate) struct TextSearch {
+    table: &'static str,
+    index: &'static str,
+    columns: &'static [&'static str],
+}
+
+/// The leads' titles.
+pub(crate) const LEAD_TEXT: TextSearch = TextSearch {
+    table: "leads",
+    index: "leads_search",
+    columns: &["title"],
+};
+
+/// The contacts' names and companies (the lead list's search of their
+/// contacts).
+pub(crate) const CONTACT_NAME_TEXT: TextSearch = TextSearch {
+    table: "contacts",
+    index: "contacts_search",
+    columns: &["first_name", "last_name", "company"],
+};
+
+/// The contacts' names, e-mail addresses and companies.
+pub(crate) const CONTACT_TEXT: TextSearch = TextSearch {
+    table: "contacts",
+    index: "contacts_search",
+    columns: &["first_name", "last_name", "email", "company"],
+};
+
+impl TextSearch {
+    /// Appends the condition that `column` (the table's `id`, or a column
+    /// naming one of its rows) names a row of `org` holding `text` (trimmed,
+    /// not blank) in one of the columns: through the trigram index on
+    /// SQLite for three characters or more (a phrase: the characters in a
+    /// row, within one column), else as `LOWER(column) LIKE '%text%'`.
+    pub(crate) fn push_match(
+        &self,
+        q: &mut Sql,
+        backend: crate::Backend,
+        org: OrgId,
+        column: &str,
+        text: &str,
+    ) {
+        if backend == crate::Backend::Sqlite && text.chars().count() >= 3 {
+            q.push(column)
+                .push(" IN (SELECT rowid FROM ")
+                .push(self.index)
+                .push(" WHERE ")
+                .push(self.index)
+                .push(" MATCH ")
+                .bind(format!(
+                    "{{{}}}: \"{}\"",
+                    self.columns.join(" "),
+                    text.replace('"', "\"\"")
+                ))
+                .push(")");
+            return;
+        }
+        let pattern = search_pattern(Some(text)).unwrap_or_default();
+        if column == "id" {
+            search_clause(q, self.columns, &pattern);
+        } else {
+            q.push(column)
+                .push(" IN (SELECT id FROM ")
+                .push(self.table)
+                .push(" WHERE organization_id = ")
+                .bind(org)
+                .push(" AND ");
+            search_clause(q, self.columns, &pattern);
+            q.push(")");
+        }
+    }
+}
+
+/// A search text, trimmed; `None` when blank.
+pub(crate) fn search_text(text: Option<&str>) -> Option<&str> {
+    text.map(str::trim).filter(|t| !t.is_empty())
+}
+
 /// Appends a case-insensitive substring match over `columns`.
 pub(crate) fn filter_search(q: &mut Sql, columns: &[&str], text: Option<&str>) {
     if let Some(pattern) = search_pattern(text) {

@@ -7,6 +7,7 @@ mod forecasts;
 mod harness;
 mod intent_cache;
 mod scores;
+mod search;
 mod seed;
 mod sessions;
 mod stories;
