@@ -1,6 +1,6 @@
 //! What the record pages' forms share: the CSRF token of a button form, the
 //! flash shown after a form's redirect, blank fields read as "clear it", and
-//! the activity form (a lead's and a contact's timeline log the same way,
+//! the activity form (a lead's, a deal's and a contact's timeline log the same way,
 //! through the same action as `POST /api/activities`).
 
 use axum::body::Bytes;
@@ -8,7 +8,9 @@ use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
 use axum::response::{IntoResponse, Response};
 use neuracrm_actions::ActionError;
 use neuracrm_actions::records::{self, Record};
-use neuracrm_domain::{Activity, ActivityType, Contact, ContactId, Lead, LeadId, NewActivity};
+use neuracrm_domain::{
+    Activity, ActivityType, Contact, ContactId, Deal, DealId, Lead, LeadId, NewActivity,
+};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
@@ -103,8 +105,9 @@ pub trait Timeline: Record {
     const PAGE: &'static str;
     /// Its id, from the path.
     fn id(raw: i64) -> Self::Id;
-    /// The lead and the contact an activity logged on it belongs to.
-    fn on(view: &Self::View) -> (Option<LeadId>, Option<ContactId>);
+    /// The lead, the deal and the contact an activity logged on it belongs
+    /// to.
+    fn on(view: &Self::View) -> (Option<LeadId>, Option<DealId>, Option<ContactId>);
 }
 
 impl Timeline for Lead {
@@ -114,8 +117,8 @@ impl Timeline for Lead {
         LeadId(raw)
     }
 
-    fn on(lead: &Lead) -> (Option<LeadId>, Option<ContactId>) {
-        (Some(lead.id), lead.contact_id)
+    fn on(lead: &Lead) -> (Option<LeadId>, Option<DealId>, Option<ContactId>) {
+        (Some(lead.id), None, lead.contact_id)
     }
 }
 
@@ -128,8 +131,20 @@ impl Timeline for Contact {
 
     fn on(
         contact: &neuracrm_actions::contacts::ContactView,
-    ) -> (Option<LeadId>, Option<ContactId>) {
-        (None, Some(contact.id))
+    ) -> (Option<LeadId>, Option<DealId>, Option<ContactId>) {
+        (None, None, Some(contact.id))
+    }
+}
+
+impl Timeline for Deal {
+    const PAGE: &'static str = "/deals";
+
+    fn id(raw: i64) -> DealId {
+        DealId(raw)
+    }
+
+    fn on(deal: &Deal) -> (Option<LeadId>, Option<DealId>, Option<ContactId>) {
+        (deal.lead_id, Some(deal.id), deal.contact_id)
     }
 }
 
@@ -145,14 +160,15 @@ pub async fn log_activity<R: Timeline>(
     let Ok(kind) = f.kind.parse::<ActivityType>() else {
         return PageError(ActionError::invalid("kind", "unknown activity type")).into_response();
     };
-    let (lead_id, contact_id) = match records::get::<R>(&state.crm, &user.caller, R::id(id)).await {
-        Ok(v) => R::on(&v),
-        Err(e) => return PageError(e).into_response(),
-    };
+    let (lead_id, deal_id, contact_id) =
+        match records::get::<R>(&state.crm, &user.caller, R::id(id)).await {
+            Ok(v) => R::on(&v),
+            Err(e) => return PageError(e).into_response(),
+        };
     let new = NewActivity {
         kind,
         lead_id,
-        deal_id: None,
+        deal_id,
         contact_id,
         user_id: None,
         subject: f.subject.filter(|s| !s.trim().is_empty()),

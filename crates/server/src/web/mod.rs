@@ -72,7 +72,15 @@ pub fn router() -> Router<AppState> {
             post(forms::log_activity::<neuracrm_domain::Contact>),
         )
         .route("/deals", get(pages::deals::board))
+        .route(
+            "/deals/{id}",
+            get(pages::deals::show).post(pages::deals::update),
+        )
         .route("/deals/{id}/stage", post(pages::deals::move_stage))
+        .route(
+            "/deals/{id}/activities",
+            post(forms::log_activity::<neuracrm_domain::Deal>),
+        )
         .route("/forecast", get(pages::forecast::page))
         .route("/forecast/models", post(pages::forecast::save_model))
         .route("/forecast/models/{id}", post(pages::forecast::save_model))

@@ -919,3 +919,114 @@ async fn the_sentiment_page_shows_the_most_negative_activity_with_its_lead_and_c
         "the lead's source (other, by default): {by_source}"
     );
 }
+
+#[tokio::test]
+async fn the_deal_page_edits_closes_and_logs_through_the_same_actions() {
+    let app = spawn_app().await;
+    let [(a, lead, contact, deal), (beta, _, _, their_deal)] = alpha_and_beta(&app).await;
+    let r = app
+        .patch(
+            &format!("/api/deals/{deal}"),
+            &a.token,
+            json!({"contact_id": contact}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let mut b = signed_in(&app, &a).await;
+    let page = b.get_page(&format!("/deals/{deal}")).await;
+    assert!(
+        page.contains(&format!("href=\"/leads/{lead}\"")),
+        "its lead"
+    );
+    assert!(
+        page.contains(&format!("href=\"/contacts/{contact}\"")),
+        "its contact"
+    );
+    assert!(page.contains(">Won</button>") && page.contains(">Lost</button>"));
+    let board = b.get_page("/deals").await;
+    assert!(
+        board.contains(&format!("href=\"/deals/{deal}\"")),
+        "the card opens it"
+    );
+    let lead_page = b.get_page(&format!("/leads/{lead}")).await;
+    assert!(
+        lead_page.contains(&format!("href=\"/deals/{deal}\"")),
+        "so does its lead"
+    );
+    // Another organization's deal: not found, for reading and for writing.
+    assert_eq!(b.get(&format!("/deals/{their_deal}")).await.status(), 404);
+    let csrf = b.csrf().await;
+    let path = format!("/deals/{deal}");
+    let r = b.post(&path, &[("title", "No token")]).await;
+    assert_eq!(r.status(), 403);
+    let r = b
+        .post(
+            &format!("/deals/{their_deal}"),
+            &[("title", "Taken"), ("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(r.status(), 404);
+    let theirs = app
+        .get_ok(&format!("/api/deals/{their_deal}"), &beta.token)
+        .await;
+    assert_ne!(theirs["title"], "Taken");
+    // A bad amount is refused, nothing changes.
+    let r = b.post(&path, &[("value", "12,50"), ("csrf", &csrf)]).await;
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("value"), "the field is named");
+    let before = app.get_ok(&format!("/api/deals/{deal}"), &a.token).await;
+    // The fields, through PATCH /api/deals/{id}'s action.
+    let r = b
+        .post(
+            &path,
+            &[
+                ("title", "Renewal, three years"),
+                ("value", "12,500.50"),
+                ("stage", "negotiation"),
+                ("expected_close", "2027-03-01"),
+                ("csrf", &csrf),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let got = app.get_ok(&format!("/api/deals/{deal}"), &a.token).await;
+    assert_eq!(got["title"], "Renewal, three years");
+    assert_eq!(got["value_cents"], 1_250_050);
+    assert_eq!(got["stage"], "negotiation");
+    assert_eq!(got["expected_close"], "2027-03-01");
+    assert_ne!(before["value_cents"], got["value_cents"]);
+    // Won: closed, stamped, and the buttons are gone.
+    let r = b
+        .post(&path, &[("stage", "closed_won"), ("csrf", &csrf)])
+        .await;
+    assert_eq!(r.status(), 303);
+    let got = app.get_ok(&format!("/api/deals/{deal}"), &a.token).await;
+    assert_eq!(got["status"], "won");
+    assert!(got["closed_at"].is_string());
+    let page = b.get_page(&format!("/deals/{deal}?done=saved")).await;
+    assert!(page.contains("Saved.") && !page.contains(">Won</button>"));
+    // An activity logged on the deal belongs to the deal, its lead and its
+    // contact.
+    let r = b
+        .post(
+            &format!("/deals/{deal}/activities"),
+            &[
+                ("kind", "meeting"),
+                ("body", "Signed at the table"),
+                ("csrf", &csrf),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let acts = app
+        .get_ok(&format!("/api/activities?deal_id={deal}"), &a.token)
+        .await;
+    assert_eq!(acts["items"][0]["body"], "Signed at the table");
+    assert_eq!(acts["items"][0]["lead_id"], lead);
+    assert_eq!(acts["items"][0]["contact_id"], contact);
+    let page = b.get_page(&format!("/deals/{deal}")).await;
+    assert!(page.contains("Signed at the table"), "on its timeline");
+    // A rep reads it too.
+    let mut rep = signed_in_as(&app, &a, "rep").await;
+    rep.get_page(&format!("/deals/{deal}")).await;
+}

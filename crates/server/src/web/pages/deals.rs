@@ -1,25 +1,30 @@
 //! `/deals`: the kanban board by stage (each column's count and value; drag
-//! and drop with JavaScript, a stage select and a button without), and the
-//! pipeline fragment the dashboard refreshes live.
+//! and drop with JavaScript, a stage select and a button without), the deal
+//! page (its fields, won and lost, its contact and lead, its timeline), and
+//! the pipeline fragment the dashboard refreshes live.
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use neuracrm_actions::records::{self, List};
 use neuracrm_actions::{ActionError, deals};
-use neuracrm_domain::{Deal, DealId, DealPatch, DealStage, DealStatus};
+use neuracrm_domain::{
+    Activity, Cents, Contact, Deal, DealId, DealPatch, DealStage, DealStatus, Lead,
+};
+use neuracrm_store::activities::ActivityFilter;
 use neuracrm_store::deals::{DealFilter, DealSort};
 use neuracrm_store::{Page, Sort, SortDir};
 use serde::Deserialize;
 
-use super::super::forms::Posted;
-use super::super::{PageError, PageResult, format};
+use super::super::forms::{Done, Posted, logged_kinds};
+use super::super::listing::{Choice, choices};
+use super::super::{ActivityRow, PageError, PageResult, format};
 use crate::AppState;
 use crate::web::layout::Shell;
 use crate::web::pages::dashboard::StageRow;
-use crate::web::session::WebUser;
+use crate::web::session::{WebUser, after};
 
 /// Days of won and lost deals a board shows.
 const CLOSED_DAYS: i64 = 30;
@@ -143,6 +148,166 @@ pub async fn move_stage(
         Ok(_) => Redirect::to("/deals").into_response(),
         Err(e) => PageError(e).into_response(),
     }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "deal.html")]
+pub struct DealPage {
+    shell: Shell,
+    deal: Deal,
+    value: String,
+    /// The value as the form shows it (currency units, two decimals).
+    value_field: String,
+    stages: Vec<Choice>,
+    contact: Option<(i64, String)>,
+    lead: Option<(i64, String)>,
+    timeline: Vec<ActivityRow>,
+    kinds: Vec<Choice>,
+    flash: Option<String>,
+}
+
+impl DealPage {
+    fn stage(&self) -> String {
+        format::words(self.deal.stage.as_str())
+    }
+
+    fn open(&self) -> bool {
+        self.deal.status == DealStatus::Open
+    }
+}
+
+/// `GET /deals/{id}`: the deal's fields (editable), won and lost, its
+/// contact and lead, and its timeline with the activity form.
+pub async fn show(
+    State(state): State<AppState>,
+    user: WebUser,
+    Path(id): Path<i64>,
+    Query(done): Query<Done>,
+) -> PageResult<DealPage> {
+    let crm = &state.crm;
+    let c = &user.caller;
+    let deal = records::get::<Deal>(crm, c, DealId(id)).await?;
+    // A contact or lead deleted meanwhile is shown as none.
+    let contact = match deal.contact_id {
+        Some(cid) => match records::get::<Contact>(crm, c, cid).await {
+            Ok(ct) => Some((
+                ct.id.0,
+                format!(
+                    "{} {}",
+                    ct.first_name,
+                    ct.last_name.clone().unwrap_or_default()
+                )
+                .trim()
+                .to_string(),
+            )),
+            Err(ActionError::NotFound(_)) => None,
+            Err(e) => return Err(e.into()),
+        },
+        None => None,
+    };
+    let lead = match deal.lead_id {
+        Some(lid) => match records::get::<Lead>(crm, c, lid).await {
+            Ok(l) => Some((l.id.0, l.title)),
+            Err(ActionError::NotFound(_)) => None,
+            Err(e) => return Err(e.into()),
+        },
+        None => None,
+    };
+    let now = chrono::Utc::now();
+    let timeline = records::list::<Activity>(
+        crm,
+        c,
+        List {
+            filter: ActivityFilter {
+                deal_id: Some(deal.id),
+                ..Default::default()
+            },
+            sort: SortDir::Desc,
+            page: Page::parse(Some(30), None).map_err(ActionError::query)?,
+        },
+    )
+    .await?
+    .items
+    .into_iter()
+    .map(|v| ActivityRow::new(v, now))
+    .collect();
+    let cents = deal.value_cents.get();
+    Ok(DealPage {
+        shell: Shell::new(&user, deal.title.clone(), "/deals"),
+        value: format::cents(cents),
+        value_field: format!("{}.{:02}", cents / 100, cents % 100),
+        stages: choices(STAGES, Some(deal.stage.as_str())),
+        contact,
+        lead,
+        timeline,
+        kinds: logged_kinds(),
+        flash: done.flash(),
+        deal,
+    })
+}
+
+/// The stages as the forms name them.
+const STAGES: &[&str] = &[
+    "prospecting",
+    "qualification",
+    "proposal",
+    "negotiation",
+    "closed_won",
+    "closed_lost",
+];
+
+/// A form of the deal page: any of its fields (the won and lost buttons
+/// send the stage alone).
+#[derive(Debug, Deserialize)]
+pub struct DealForm {
+    title: Option<String>,
+    value: Option<String>,
+    stage: Option<String>,
+    expected_close: Option<String>,
+}
+
+/// `POST /deals/{id}`: changes the deal's title, value, stage or expected
+/// close (the same action as `PATCH /api/deals/{id}`, so the same checks and
+/// the same `deal_updated` event the board and the dashboard follow).
+pub async fn update(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    Posted { user, form: f }: Posted<DealForm>,
+) -> Response {
+    let patch = match deal_patch(f) {
+        Ok(p) => p,
+        Err(e) => return PageError(e).into_response(),
+    };
+    let done = records::update::<Deal>(&state.crm, &user.caller, DealId(id), patch).await;
+    after(done, &format!("/deals/{id}?done=saved"))
+}
+
+/// The patch a deal form asks for: absent fields stay; a blank expected
+/// close clears it.
+fn deal_patch(f: DealForm) -> Result<DealPatch, ActionError> {
+    let value_cents = match f.value.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(v) => Some(Cents::parse_amount(v, "value")?),
+    };
+    let stage = match f.stage.as_deref() {
+        None => None,
+        Some(s) => Some(
+            s.parse::<DealStage>()
+                .map_err(|_| ActionError::invalid("stage", "unknown stage"))?,
+        ),
+    };
+    let expected_close = match f.expected_close.as_deref().map(str::trim) {
+        None => None,
+        Some("") => Some(None),
+        Some(d) => Some(Some(neuracrm_domain::parse_date(d, "expected_close")?)),
+    };
+    Ok(DealPatch {
+        title: f.title,
+        value_cents,
+        stage,
+        expected_close,
+        ..Default::default()
+    })
 }
 
 #[derive(Template, WebTemplate)]
