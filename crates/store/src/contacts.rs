@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::audit::{self, Action};
 use crate::db::{Db, Sql, Tx};
-use crate::tables::{CONTACT_TEXT, Table, filter_eq, filter_range, order_and_page, search_text};
+use crate::tables::{
+    CONTACT_TEXT, Table, filter_eq, filter_range, order_and_page, search_plan, search_text,
+};
 use crate::{Page, Paged, Result, Sort, StoreError};
 
 pub(crate) const COLUMNS: &str = "id, organization_id, first_name, last_name, email, phone, company, \
@@ -252,7 +254,8 @@ impl Contacts<'_> {
         filter_range(&mut q, "created_at", f.created_from, f.created_to);
         if let Some(text) = search_text(f.q.as_deref()) {
             q.push(" AND ");
-            CONTACT_TEXT.push_match(&mut q, self.db.backend(), org, "id", text);
+            let plan = search_plan(self.db, &[&CONTACT_TEXT], text).await?;
+            CONTACT_TEXT.push_match(&mut q, plan, org, "id", text);
         }
         order_and_page(&mut q, sort.by.column(), sort.dir, page);
         let rows: Vec<ContactRow> = self.db.fetch_all(q).await?;

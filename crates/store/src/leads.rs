@@ -13,7 +13,7 @@ use crate::contacts::Upserted;
 use crate::db::{Db, Sql, Tx};
 use crate::tables::{
     CONTACT_NAME_TEXT, LEAD_TEXT, Table, filter_eq, filter_range, order_and_page,
-    order_nulls_last_and_page, search_text, stored_cents, word,
+    order_nulls_last_and_page, search_plan, search_text, stored_cents, word,
 };
 use crate::{Page, Paged, Result, Sort, StoreError};
 
@@ -356,11 +356,11 @@ impl Leads<'_> {
         filter_range(&mut q, "created_at", f.created_from, f.created_to);
         if let Some(text) = search_text(f.q.as_deref()) {
             // The title, or the contact's name or company.
-            let backend = self.db.backend();
+            let plan = search_plan(self.db, &[&LEAD_TEXT, &CONTACT_NAME_TEXT], text).await?;
             q.push(" AND (");
-            LEAD_TEXT.push_match(&mut q, backend, org, "id", text);
+            LEAD_TEXT.push_match(&mut q, plan, org, "id", text);
             q.push(" OR ");
-            CONTACT_NAME_TEXT.push_match(&mut q, backend, org, "contact_id", text);
+            CONTACT_NAME_TEXT.push_match(&mut q, plan, org, "contact_id", text);
             q.push(")");
         }
         if sort.by.nullable() {

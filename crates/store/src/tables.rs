@@ -229,8 +229,7 @@ pub(crate) fn search_clause(q: &mut Sql, columns: &[&str], pattern: &str) {
 
 /// A table's text search (`q` of its list): the columns a text is looked
 /// for in, case-insensitively, and on SQLite the table's trigram index
-/// (FTS5, migration 0018), which answers a text of three characters or more
-/// without reading the table.
+/// (FTS5, migration 0018).
 pub(crate) struct TextSearch {
     table: &'static str,
     index: &'static str,
@@ -259,32 +258,89 @@ pub(crate) const CONTACT_TEXT: TextSearch = TextSearch {
     columns: &["first_name", "last_name", "email", "company"],
 };
 
+/// Rows found in the trigram indexes below which a search reads the rows
+/// the index names (and sorts them); at or above it, few rows of the list's
+/// order need be read before a page is full, so the list is read in its
+/// order and each row checked.
+const FEW: i64 = 500;
+
+/// How a list runs a text search.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SearchPlan {
+    /// The rows the trigram indexes name (a rare text, on SQLite).
+    Index,
+    /// Each row of the list's order checked with `LIKE` until the page is
+    /// full (a common or short text, and PostgreSQL).
+    Scan,
+}
+
+/// The plan for searching `text` (trimmed, not blank) in `searches`: on
+/// SQLite, for three characters or more, the indexes are asked how many
+/// rows hold it (counting up to [`FEW`], a few milliseconds).
+pub(crate) async fn search_plan(
+    db: &Db,
+    searches: &[&TextSearch],
+    text: &str,
+) -> Result<SearchPlan> {
+    if db.backend() != crate::Backend::Sqlite || text.chars().count() < 3 {
+        return Ok(SearchPlan::Scan);
+    }
+    let mut q = Sql::new("SELECT CAST(");
+    for (i, s) in searches.iter().enumerate() {
+        if i > 0 {
+            q.push(" + ");
+        }
+        q.push("(SELECT COUNT(*) FROM (SELECT 1 FROM ")
+            .push(s.index)
+            .push(" WHERE ")
+            .push(s.index)
+            .push(" MATCH ")
+            .bind(s.phrase(text))
+            .push(" LIMIT ")
+            .bind(FEW)
+            .push("))");
+    }
+    q.push(" AS BIGINT)");
+    let (found,): (i64,) = db.fetch_one(q).await?;
+    Ok(if found < FEW {
+        SearchPlan::Index
+    } else {
+        SearchPlan::Scan
+    })
+}
+
 impl TextSearch {
+    /// The FTS5 query of `text` in this search's columns: a phrase (the
+    /// characters in a row, within one column), case-insensitive.
+    fn phrase(&self, text: &str) -> String {
+        format!(
+            "{{{}}}: \"{}\"",
+            self.columns.join(" "),
+            text.replace('"', "\"\"")
+        )
+    }
+
     /// Appends the condition that `column` (the table's `id`, or a column
     /// naming one of its rows) names a row of `org` holding `text` (trimmed,
-    /// not blank) in one of the columns: through the trigram index on
-    /// SQLite for three characters or more (a phrase: the characters in a
-    /// row, within one column), else as `LOWER(column) LIKE '%text%'`.
+    /// not blank) in one of the columns, as `plan` says: through the trigram
+    /// index, or as `LOWER(column) LIKE '%text%'` on the row (a reference
+    /// looks its row up by key).
     pub(crate) fn push_match(
         &self,
         q: &mut Sql,
-        backend: crate::Backend,
+        plan: SearchPlan,
         org: OrgId,
         column: &str,
         text: &str,
     ) {
-        if backend == crate::Backend::Sqlite && text.chars().count() >= 3 {
+        if plan == SearchPlan::Index {
             q.push(column)
                 .push(" IN (SELECT rowid FROM ")
                 .push(self.index)
                 .push(" WHERE ")
                 .push(self.index)
                 .push(" MATCH ")
-                .bind(format!(
-                    "{{{}}}: \"{}\"",
-                    self.columns.join(" "),
-                    text.replace('"', "\"\"")
-                ))
+                .bind(self.phrase(text))
                 .push(")");
             return;
         }
@@ -292,13 +348,16 @@ impl TextSearch {
         if column == "id" {
             search_clause(q, self.columns, &pattern);
         } else {
-            q.push(column)
-                .push(" IN (SELECT id FROM ")
+            q.push("EXISTS (SELECT 1 FROM ")
                 .push(self.table)
-                .push(" WHERE organization_id = ")
+                .push(" s WHERE s.organization_id = ")
                 .bind(org)
+                .push(" AND s.id = ")
+                .push(column)
                 .push(" AND ");
-            search_clause(q, self.columns, &pattern);
+            let columns: Vec<String> = self.columns.iter().map(|c| format!("s.{c}")).collect();
+            let columns: Vec<&str> = columns.iter().map(String::as_str).collect();
+            search_clause(q, &columns, &pattern);
             q.push(")");
         }
     }

@@ -973,7 +973,10 @@ async fn the_deal_page_edits_closes_and_logs_through_the_same_actions() {
     // A bad amount is refused, nothing changes.
     let r = b.post(&path, &[("value", "12,50"), ("csrf", &csrf)]).await;
     assert_eq!(r.status(), 400);
-    assert!(r.text().await.unwrap().contains("value"), "the field is named");
+    assert!(
+        r.text().await.unwrap().contains("value"),
+        "the field is named"
+    );
     let before = app.get_ok(&format!("/api/deals/{deal}"), &a.token).await;
     // The fields, through PATCH /api/deals/{id}'s action.
     let r = b

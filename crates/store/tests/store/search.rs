@@ -259,3 +259,87 @@ async fn search_finds_exactly_the_substrings_and_follows_every_change() {
         vec![contacts[2].id]
     );
 }
+
+/// Every lead `q` finds, in the list's order, page after page.
+async fn all_pages(s: &Store, org: OrgId, q: &str) -> Vec<LeadId> {
+    let f = LeadFilter {
+        q: Some(q.into()),
+        ..Default::default()
+    };
+    let mut out = Vec::new();
+    for offset in (0..).step_by(200) {
+        let page = s
+            .leads()
+            .list(org, &f, Sort::default(), Page { limit: 200, offset })
+            .await
+            .unwrap();
+        out.extend(page.items.iter().map(|l| l.id));
+        if !page.has_more {
+            return out;
+        }
+    }
+    unreachable!()
+}
+
+#[tokio::test]
+async fn a_common_text_and_a_rare_one_find_the_same_rows_in_the_same_order() {
+    // Past 500 rows in the index a search reads the list in its order and
+    // checks each row; below, it reads the rows the index names. Both must
+    // give the rows a plain check gives, in the list's order.
+    let t = store().await;
+    let s = &t.store;
+    let org = s.organizations().create("Acme").await.unwrap();
+    let other = s.organizations().create("Other").await.unwrap();
+    let new = NewContact {
+        first_name: "Cloud".into(),
+        last_name: Some("Keeper".into()),
+        ..Default::default()
+    };
+    let keeper = s.contacts().create(org.id, None, &new).await.unwrap();
+    let mut leads = Vec::new();
+    for i in 0..620 {
+        let title = if i % 7 == 0 {
+            format!("Rain plan {i}")
+        } else {
+            format!("Cloud deal {i}")
+        };
+        let contact = (i % 10 == 0).then_some(keeper.id);
+        let lead = s
+            .leads()
+            .create(org.id, None, &crate::stories::lead(&title, contact))
+            .await
+            .unwrap();
+        leads.push(lead);
+        if i % 5 == 0 {
+            s.leads()
+                .create(other.id, None, &crate::stories::lead(&title, None))
+                .await
+                .unwrap();
+        }
+    }
+    // The list's order: newest first (ids rise with creation here).
+    let mut newest_first = leads.clone();
+    newest_first.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
+    for q in [
+        "cloud deal",
+        "CLOUD",
+        "cloud deal 1",
+        "rain plan 7",
+        "keeper",
+        "deal 61",
+    ] {
+        let want: Vec<LeadId> = newest_first
+            .iter()
+            .filter(|l| {
+                holds(&l.title, q) || (l.contact_id == Some(keeper.id) && holds("Cloud Keeper", q))
+            })
+            .map(|l| l.id)
+            .collect();
+        assert!(!want.is_empty(), "{q} finds something");
+        assert_eq!(all_pages(s, org.id, q).await, want, "q = {q:?}");
+    }
+    // The common text is past the threshold, the rare ones below it, so
+    // both ways were taken.
+    assert!(all_pages(s, org.id, "cloud").await.len() > 500);
+    assert!(all_pages(s, org.id, "deal 61").await.len() < 20);
+}
