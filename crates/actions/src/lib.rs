@@ -24,6 +24,8 @@
 //! - [`campaigns`]: e-mail templates, campaigns, suppressions and the sender;
 //! - [`scoring`], [`forecasting`], [`sentiment`]: the engines' actions;
 //! - [`segments`]: customer segments, their members, stats and refresh.
+//! - [`voice`]: AI voice calls through Retell: agents, calls within the
+//!   guardrails, verified webhooks, `calls sync`.
 //!
 //! ```no_run
 //! # async fn demo(crm: neuracrm_actions::Crm, caller: neuracrm_actions::Caller) -> neuracrm_actions::ActionResult<()> {
@@ -59,6 +61,7 @@ pub mod segments;
 pub mod sentiment;
 pub mod sessions;
 pub mod users;
+pub mod voice;
 
 pub use caller::{Access, Caller};
 pub use error::{ActionError, ActionResult, error_chain};
@@ -85,6 +88,9 @@ pub struct Crm {
     /// Signs and verifies the links of campaign messages (`None`: messages
     /// carry no unsubscribe link, and no link verifies).
     pub links: Option<Arc<campaigns::links::Links>>,
+    /// Retell, for voice calls (`None`: calls cannot be placed and webhooks
+    /// are refused).
+    pub voice: Option<Arc<voice::VoiceService>>,
 }
 
 impl Crm {
@@ -104,6 +110,7 @@ impl Crm {
             imports: Arc::default(),
             mailer: None,
             links: None,
+            voice: None,
         }
     }
 
