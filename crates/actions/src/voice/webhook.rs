@@ -376,8 +376,8 @@ pub struct SyncReport {
 
 /// Asks Retell about every call still `registered` or `ongoing` past its
 /// maximum duration and `grace` (at most `limit`), and applies what it
-/// says as the webhooks would have (`call_ended`, `call_analyzed`; a
-/// webhook arriving later is then a duplicate).
+/// says as the webhooks would have (`call_started`, `call_ended`,
+/// `call_analyzed`; a webhook arriving later is then a duplicate).
 pub async fn sync(
     crm: &Crm,
     now: DateTime<Utc>,
@@ -411,6 +411,14 @@ pub async fn sync(
             .call_status
             .as_deref()
             .and_then(|s| s.parse::<CallStatus>().ok());
+        if status == Some(CallStatus::Ongoing)
+            && matches!(
+                apply(crm, &call, "call_started", &o, now).await?,
+                Received::Applied { .. }
+            )
+        {
+            report.applied += 1;
+        }
         if status.is_some_and(|s| !s.is_open())
             && matches!(
                 apply(crm, &call, "call_ended", &o, now).await?,
