@@ -24,5 +24,6 @@ mod smtp_sink;
 mod tenancy;
 mod voice;
 mod web;
+mod web_calls;
 mod web_settings;
 mod ws;

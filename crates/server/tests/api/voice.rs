@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use crate::helpers::{Tenant, TestApp, assert_error, spawn_app_with};
 use crate::retell_fake::{FakeRetell, Scripted};
 
-const KEY: &str = "key_deployment_test_0001";
+pub(crate) const KEY: &str = "key_deployment_test_0001";
 const ORG_KEY: &str = "key_organization_own_0002";
 
 async fn voice_app(fake: &FakeRetell) -> TestApp {
@@ -34,7 +34,7 @@ async fn voice_app(fake: &FakeRetell) -> TestApp {
 
 /// A fake Retell, an app using it, an organization calling at any hour
 /// with its sales agent provisioned.
-async fn ready(name: &str) -> (FakeRetell, TestApp, Tenant) {
+pub(crate) async fn ready(name: &str) -> (FakeRetell, TestApp, Tenant) {
     let fake = FakeRetell::start(&[KEY, ORG_KEY]).await;
     let app = voice_app(&fake).await;
     let t = app.tenant(name).await;
@@ -59,7 +59,7 @@ async fn any_hour(app: &TestApp, t: &Tenant) {
 }
 
 /// A contact (with this phone) and a lead about it.
-async fn lead_with_phone(app: &TestApp, t: &Tenant, phone: Option<&str>) -> (i64, i64) {
+pub(crate) async fn lead_with_phone(app: &TestApp, t: &Tenant, phone: Option<&str>) -> (i64, i64) {
     let by = app.with(&t.token);
     let c = by
         .create(
@@ -93,7 +93,7 @@ fn now_ms() -> i64 {
 
 /// Retell's webhook body for our `call` (as placed), with `fields` of the
 /// call object.
-fn event(name: &str, call: &Value, fields: Value) -> String {
+pub(crate) fn event(name: &str, call: &Value, fields: Value) -> String {
     let mut c = json!({
         "call_id": call["retell_call_id"],
         "call_type": "phone_call",
@@ -111,7 +111,11 @@ fn event(name: &str, call: &Value, fields: Value) -> String {
     serde_json::to_string(&json!({"event": name, "call": c})).unwrap()
 }
 
-async fn deliver(app: &TestApp, body: &str, signature: Option<&str>) -> reqwest::Response {
+pub(crate) async fn deliver(
+    app: &TestApp,
+    body: &str,
+    signature: Option<&str>,
+) -> reqwest::Response {
     let mut r = app
         .client
         .post(app.url("/api/voice/webhook"))
@@ -124,7 +128,7 @@ async fn deliver(app: &TestApp, body: &str, signature: Option<&str>) -> reqwest:
 }
 
 /// Delivers `body` signed with `key` now; the result word.
-async fn signed(app: &TestApp, body: &str, key: &str) -> String {
+pub(crate) async fn signed(app: &TestApp, body: &str, key: &str) -> String {
     let r = deliver(app, body, Some(&sign(key, body.as_bytes(), now_ms()))).await;
     assert_eq!(r.status(), 200, "{body}");
     r.json::<Value>().await.unwrap()["result"]
@@ -133,7 +137,7 @@ async fn signed(app: &TestApp, body: &str, key: &str) -> String {
         .to_string()
 }
 
-fn ended(transcript: &str) -> Value {
+pub(crate) fn ended(transcript: &str) -> Value {
     json!({
         "call_status": "ended",
         "start_timestamp": now_ms() - 95_000,
@@ -149,7 +153,7 @@ fn ended(transcript: &str) -> Value {
     })
 }
 
-fn analyzed(custom: Value) -> Value {
+pub(crate) fn analyzed(custom: Value) -> Value {
     let mut v = ended("Agent: Hi Ada\nUser: Our budget is $50,000 and we decide in March.");
     v["call_analysis"] = json!({
         "call_summary": "Ada has a $50k budget and decides by March; follow-up booked.",
