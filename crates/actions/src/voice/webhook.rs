@@ -124,12 +124,11 @@ async fn find_call(crm: &Crm, e: &Envelope) -> ActionResult<Option<Call>> {
     if let Some(c) = store.find_by_retell_id(&e.call.call_id).await? {
         return Ok(Some(c));
     }
-    if let (Some(org), Some(id)) = metadata_ids(e.call.metadata.as_ref()) {
-        match store.get(OrgId(org), CallId(id)).await {
-            Ok(c) if c.retell_call_id.is_none() => return Ok(Some(c)),
-            Ok(_) | Err(neuracrm_store::StoreError::NotFound { .. }) => {}
-            Err(other) => return Err(other.into()),
-        }
+    if let (Some(org), Some(id)) = metadata_ids(e.call.metadata.as_ref())
+        && let Some(c) = found(store.get(OrgId(org), CallId(id)).await)?
+        && c.retell_call_id.is_none()
+    {
+        return Ok(Some(c));
     }
     Ok(None)
 }
@@ -244,9 +243,17 @@ async fn effects(crm: &Crm, a: &Applied, now: DateTime<Utc>) -> ActionResult<()>
         };
         // The lead, contact or user may have been deleted since the call
         // was placed: the activity keeps what still exists.
+        let lead_id = match new.lead_id {
+            Some(id) => found(crm.store.leads().get(org, id).await)?.map(|l| l.id),
+            None => None,
+        };
+        let contact_id = match new.contact_id {
+            Some(id) => found(crm.store.contacts().get(org, id).await)?.map(|c| c.id),
+            None => None,
+        };
         let new = NewActivity {
-            lead_id: exists_lead(crm, org, new.lead_id).await?,
-            contact_id: exists_contact(crm, org, new.contact_id).await?,
+            lead_id,
+            contact_id,
             ..new
         };
         if new.lead_id.is_some() || new.contact_id.is_some() {
@@ -284,27 +291,11 @@ async fn effects(crm: &Crm, a: &Applied, now: DateTime<Utc>) -> ActionResult<()>
     Ok(())
 }
 
-async fn exists_lead(
-    crm: &Crm,
-    org: OrgId,
-    id: Option<neuracrm_domain::LeadId>,
-) -> ActionResult<Option<neuracrm_domain::LeadId>> {
-    let Some(id) = id else { return Ok(None) };
-    match crm.store.leads().get(org, id).await {
-        Ok(_) => Ok(Some(id)),
-        Err(neuracrm_store::StoreError::NotFound { .. }) => Ok(None),
-        Err(e) => Err(e.into()),
-    }
-}
-
-async fn exists_contact(
-    crm: &Crm,
-    org: OrgId,
-    id: Option<neuracrm_domain::ContactId>,
-) -> ActionResult<Option<neuracrm_domain::ContactId>> {
-    let Some(id) = id else { return Ok(None) };
-    match crm.store.contacts().get(org, id).await {
-        Ok(_) => Ok(Some(id)),
+/// `Some` of a record read, `None` when it is gone (deleted since the call
+/// was placed); other errors pass.
+fn found<T>(read: Result<T, neuracrm_store::StoreError>) -> ActionResult<Option<T>> {
+    match read {
+        Ok(v) => Ok(Some(v)),
         Err(neuracrm_store::StoreError::NotFound { .. }) => Ok(None),
         Err(e) => Err(e.into()),
     }
@@ -315,11 +306,7 @@ async fn exists_contact(
 async fn complete(crm: &Crm, c: &Call, now: DateTime<Utc>) -> ActionResult<()> {
     let org = c.organization_id;
     let lead = match c.lead_id {
-        Some(id) => match crm.store.leads().get(org, id).await {
-            Ok(l) => Some(l),
-            Err(neuracrm_store::StoreError::NotFound { .. }) => None,
-            Err(e) => return Err(e.into()),
-        },
+        Some(id) => found(crm.store.leads().get(org, id).await)?,
         None => None,
     };
     let mut score = None;

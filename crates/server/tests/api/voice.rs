@@ -34,18 +34,23 @@ async fn voice_app(fake: &FakeRetell) -> TestApp {
 
 /// A fake Retell, an app using it, an organization calling at any hour
 /// with its sales agent provisioned.
+/// Provisions `scenario` for `t`; the agent.
+async fn provision(app: &TestApp, t: &Tenant, scenario: &str) -> Value {
+    app.post_ok(
+        "/api/voice/agents",
+        &t.token,
+        json!({"scenario": scenario}),
+        200,
+    )
+    .await
+}
+
 pub(crate) async fn ready(name: &str) -> (FakeRetell, TestApp, Tenant) {
     let fake = FakeRetell::start(&[KEY, ORG_KEY]).await;
     let app = voice_app(&fake).await;
     let t = app.tenant(name).await;
     any_hour(&app, &t).await;
-    app.post_ok(
-        "/api/voice/agents",
-        &t.token,
-        json!({"scenario": "sales_outbound"}),
-        200,
-    )
-    .await;
+    provision(&app, &t, "sales_outbound").await;
     (fake, app, t)
 }
 
@@ -313,14 +318,7 @@ async fn provisioning_creates_the_llm_and_agent_then_updates_them() {
     assert_eq!(list["items"].as_array().unwrap().len(), 2);
     assert!(list["items"][0]["agent_id"].is_null());
 
-    let a = app
-        .post_ok(
-            "/api/voice/agents",
-            &t.token,
-            json!({"scenario": "sales_outbound"}),
-            200,
-        )
-        .await;
+    let a = provision(&app, &t, "sales_outbound").await;
     let reqs = fake.requests();
     assert_eq!(
         reqs.iter()
@@ -372,14 +370,7 @@ async fn provisioning_creates_the_llm_and_agent_then_updates_them() {
         (Some(true), Some(true))
     );
     fake.clear();
-    let again = app
-        .post_ok(
-            "/api/voice/agents",
-            &t.token,
-            json!({"scenario": "sales_outbound"}),
-            200,
-        )
-        .await;
+    let again = provision(&app, &t, "sales_outbound").await;
     let reqs = fake.requests();
     assert_eq!(
         reqs[0].path,
@@ -487,13 +478,7 @@ async fn the_organizations_api_key_is_write_only_sealed_and_used() {
         sealed.starts_with("v1.") && !sealed.contains(ORG_KEY),
         "sealed: {sealed}"
     );
-    app.post_ok(
-        "/api/voice/agents",
-        &t.token,
-        json!({"scenario": "customer_support"}),
-        200,
-    )
-    .await;
+    provision(&app, &t, "customer_support").await;
     assert!(
         fake.requests()
             .iter()
@@ -743,13 +728,7 @@ async fn another_organizations_lead_contact_or_call_is_not_found() {
     let (_fake, app, ta) = ready("Alpha").await;
     let tb = app.tenant("Beta").await;
     any_hour(&app, &tb).await;
-    app.post_ok(
-        "/api/voice/agents",
-        &tb.token,
-        json!({"scenario": "sales_outbound"}),
-        200,
-    )
-    .await;
+    provision(&app, &tb, "sales_outbound").await;
     let (lead, contact) = lead_with_phone(&app, &ta, Some("+14155550101")).await;
     let call = place(&app, &ta, lead).await;
     let by_b = app.with(&tb.token);
