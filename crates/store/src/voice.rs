@@ -19,7 +19,7 @@ use sqlx::types::Json;
 
 use crate::audit::{self, Action};
 use crate::db::{Backend, Db, Sql};
-use crate::tables::{Table, filter_eq, order_and_page, word};
+use crate::tables::{Table, filter_eq, order_and_page, push_in, word};
 use crate::{Page, Paged, Result, SortDir, StoreError};
 
 const CALL_COLUMNS: &str = "id, organization_id, lead_id, contact_id, scenario, placed_by, \
@@ -838,6 +838,210 @@ impl Voice<'_> {
             }
         }
         Ok(out)
+    }
+}
+
+/// A bulk-calling batch and its progress.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, sqlx::FromRow)]
+pub struct CallBatch {
+    /// Id.
+    pub id: i64,
+    /// Owning organization.
+    pub organization_id: i64,
+    /// The scenario every call uses.
+    pub scenario: String,
+    /// `running` or `completed`.
+    pub status: String,
+    /// Who started it (the calls are placed as this user).
+    pub created_by: i64,
+    /// Leads in the batch.
+    pub total: i64,
+    /// Still to call (held by calling hours or the limits), or being dialled.
+    pub pending: i64,
+    /// Calls placed.
+    pub placed: i64,
+    /// Refused for good by a guardrail (no phone, do not call, ...).
+    pub skipped: i64,
+    /// Refused by Retell.
+    pub failed: i64,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// When the last item was settled.
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+const BATCH_SELECT: &str = "SELECT b.id, b.organization_id, b.scenario, b.status, b.created_by, \
+     COUNT(i.lead_id) AS total, \
+     COALESCE(SUM(CASE WHEN i.status IN ('pending', 'calling') THEN 1 ELSE 0 END), 0) AS pending, \
+     COALESCE(SUM(CASE WHEN i.status = 'placed' THEN 1 ELSE 0 END), 0) AS placed, \
+     COALESCE(SUM(CASE WHEN i.status = 'skipped' THEN 1 ELSE 0 END), 0) AS skipped, \
+     COALESCE(SUM(CASE WHEN i.status = 'failed' THEN 1 ELSE 0 END), 0) AS failed, \
+     b.created_at, b.finished_at \
+     FROM call_batches b LEFT JOIN call_batch_items i ON i.batch_id = b.id ";
+const BATCH_GROUP: &str = " GROUP BY b.id, b.organization_id, b.scenario, b.status, b.created_by, \
+     b.created_at, b.finished_at";
+
+/// How an item of a batch ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ItemOutcome {
+    /// Called.
+    Placed(CallId),
+    /// A refusal time does not lift.
+    Skipped,
+    /// Retell refused.
+    Failed,
+}
+
+impl Voice<'_> {
+    /// Starts a batch calling `leads` (those of the organization; others
+    /// are left out) with `scenario`.
+    pub async fn create_batch(
+        &self,
+        org: OrgId,
+        actor: UserId,
+        scenario: Scenario,
+        leads: &[LeadId],
+    ) -> Result<CallBatch> {
+        let mut tx = self.db.begin().await?;
+        let (id,): (i64,) = tx
+            .fetch_one(
+                Sql::new(
+                    "INSERT INTO call_batches (organization_id, scenario, status, created_by, created_at) \
+                     VALUES ($1, $2, 'running', $3, $4) RETURNING id",
+                )
+                .arg(org)
+                .arg(scenario.as_str())
+                .arg(actor)
+                .arg(Utc::now()),
+            )
+            .await?;
+        if !leads.is_empty() {
+            let mut q =
+                Sql::new("INSERT INTO call_batch_items (batch_id, lead_id, status) SELECT ");
+            q.bind(id)
+                .push(", id, 'pending' FROM leads WHERE organization_id = ")
+                .bind(org);
+            push_in(&mut q, "id", leads);
+            tx.execute(q).await?;
+        }
+        audit::record(&mut tx, org, Some(actor), Action::Create, "call_batch", id).await?;
+        tx.commit().await?;
+        self.batch(org, id).await
+    }
+
+    /// A batch of the organization with its counts.
+    pub async fn batch(&self, org: OrgId, id: i64) -> Result<CallBatch> {
+        let mut q = Sql::new(BATCH_SELECT);
+        q.push("WHERE b.organization_id = ")
+            .bind(org)
+            .push(" AND b.id = ")
+            .bind(id)
+            .push(BATCH_GROUP);
+        let found: Option<CallBatch> = self.db.fetch_optional(q).await?;
+        found.ok_or(StoreError::NotFound {
+            entity: "call_batch",
+        })
+    }
+
+    /// The running batches of every organization, oldest first.
+    pub async fn running_batches(&self) -> Result<Vec<CallBatch>> {
+        let mut q = Sql::new(BATCH_SELECT);
+        q.push("WHERE b.status = 'running'")
+            .push(BATCH_GROUP)
+            .push(" ORDER BY b.id");
+        Ok(self.db.fetch_all(q).await?)
+    }
+
+    /// The leads of a batch still to call, in id order.
+    pub async fn pending_items(&self, batch: i64) -> Result<Vec<LeadId>> {
+        let rows: Vec<(i64,)> = self
+            .db
+            .fetch_all(
+                Sql::new(
+                    "SELECT lead_id FROM call_batch_items WHERE batch_id = $1 \
+                     AND status = 'pending' ORDER BY lead_id",
+                )
+                .arg(batch),
+            )
+            .await?;
+        Ok(rows.into_iter().map(|(l,)| LeadId(l)).collect())
+    }
+
+    /// Claims a pending item for dialling: `false` when another worker
+    /// has it (or it is settled).
+    pub async fn claim_item(&self, batch: i64, lead: LeadId) -> Result<bool> {
+        let n = self
+            .db
+            .execute(
+                Sql::new(
+                    "UPDATE call_batch_items SET status = 'calling' WHERE batch_id = $1 \
+                     AND lead_id = $2 AND status = 'pending'",
+                )
+                .arg(batch)
+                .arg(lead),
+            )
+            .await?;
+        Ok(n == 1)
+    }
+
+    /// Gives a claimed item back (a guardrail that time lifts held it).
+    pub async fn release_item(&self, batch: i64, lead: LeadId) -> Result<()> {
+        self.db
+            .execute(
+                Sql::new(
+                    "UPDATE call_batch_items SET status = 'pending' WHERE batch_id = $1 \
+                     AND lead_id = $2 AND status = 'calling'",
+                )
+                .arg(batch)
+                .arg(lead),
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Settles an item.
+    pub async fn settle_item(
+        &self,
+        batch: i64,
+        lead: LeadId,
+        outcome: ItemOutcome,
+        reason: Option<&str>,
+    ) -> Result<()> {
+        let (status, call) = match outcome {
+            ItemOutcome::Placed(c) => ("placed", Some(c.0)),
+            ItemOutcome::Skipped => ("skipped", None),
+            ItemOutcome::Failed => ("failed", None),
+        };
+        self.db
+            .execute(
+                Sql::new(
+                    "UPDATE call_batch_items SET status = $1, reason = $2, call_id = $3 \
+                     WHERE batch_id = $4 AND lead_id = $5",
+                )
+                .arg(status)
+                .arg(reason.map(|r| r.chars().take(300).collect::<String>()))
+                .arg(call)
+                .arg(batch)
+                .arg(lead),
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Marks a batch with nothing pending completed.
+    pub async fn finish_batch(&self, batch: i64) -> Result<()> {
+        self.db
+            .execute(
+                Sql::new(
+                    "UPDATE call_batches SET status = 'completed', finished_at = $1 WHERE id = $2 \
+                     AND NOT EXISTS (SELECT 1 FROM call_batch_items WHERE batch_id = $2 \
+                     AND status IN ('pending', 'calling'))",
+                )
+                .arg(Utc::now())
+                .arg(batch),
+            )
+            .await?;
+        Ok(())
     }
 }
 

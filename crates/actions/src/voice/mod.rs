@@ -22,7 +22,7 @@ use neuracrm_domain::voice::{
     PhoneNumber, TimeZone, VoiceAgent, VoiceSettings, VoiceSettingsPatch,
 };
 use neuracrm_domain::{Call, CallId, ContactId, EventKind, LeadId, OrgId, Scenario};
-use neuracrm_store::voice::{CallFilter, KeyChange, NewCall, Refusal};
+use neuracrm_store::voice::{CallBatch, CallFilter, ItemOutcome, KeyChange, NewCall, Refusal};
 use neuracrm_store::{Page, Paged};
 use serde_json::{Value, json};
 
@@ -500,6 +500,142 @@ pub async fn lead_calls(
         ..Default::default()
     };
     calls(crm, caller, &filter, page).await
+}
+
+// ---- bulk calling ----
+
+/// Most leads in one batch.
+pub const MAX_BATCH: usize = 1000;
+
+/// Starts calling `leads` with `scenario`, one by one, in the background
+/// and within the guardrails (managers). Leads of another organization are
+/// left out.
+pub async fn start_batch(
+    crm: &Crm,
+    caller: &Caller,
+    leads: &[LeadId],
+    scenario: Scenario,
+) -> ActionResult<CallBatch> {
+    caller.require(Access::Managers)?;
+    if leads.is_empty() || leads.len() > MAX_BATCH {
+        return Err(ActionError::invalid(
+            "lead_ids",
+            format!("give 1 to {MAX_BATCH} leads"),
+        ));
+    }
+    service(crm)?;
+    if crm
+        .store
+        .voice()
+        .agent(caller.org, scenario)
+        .await?
+        .agent_id
+        .is_none()
+    {
+        return Err(ActionError::Conflict {
+            field: "scenario".into(),
+            message: format!("the {scenario} agent is not provisioned yet"),
+        });
+    }
+    let b = crm
+        .store
+        .voice()
+        .create_batch(caller.org, caller.user, scenario, leads)
+        .await?;
+    if b.total == 0 {
+        return Err(ActionError::invalid(
+            "lead_ids",
+            "none of these ids names a lead of the organization",
+        ));
+    }
+    Ok(b)
+}
+
+/// A batch of the organization with its progress.
+pub async fn batch(crm: &Crm, caller: &Caller, id: i64) -> ActionResult<CallBatch> {
+    Ok(crm.store.voice().batch(caller.org, id).await?)
+}
+
+/// What one pass over the running batches did.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct BatchPass {
+    /// Calls placed.
+    pub placed: u64,
+    /// Leads refused for good.
+    pub skipped: u64,
+    /// Leads Retell refused.
+    pub failed: u64,
+    /// Leads held for later (calling hours, the limits).
+    pub held: u64,
+}
+
+/// One pass over every running batch: each pending lead is claimed and
+/// called as the batch's author would call it. A refusal that time lifts
+/// (calling hours: this lead; the concurrent limit, the rate, a missing
+/// agent or key: the whole batch) leaves it pending for the next pass; one
+/// that it does not (no phone, do not call, a deleted lead) skips it.
+pub async fn process_batches(crm: &Crm, now: DateTime<Utc>) -> ActionResult<BatchPass> {
+    let store = crm.store.voice();
+    let mut pass = BatchPass::default();
+    for b in store.running_batches().await? {
+        let caller = Caller {
+            user: neuracrm_domain::UserId(b.created_by),
+            org: OrgId(b.organization_id),
+            role: neuracrm_domain::Role::Manager,
+            session: None,
+        };
+        let scenario: Scenario = b
+            .scenario
+            .parse()
+            .map_err(|e: neuracrm_domain::DomainError| ActionError::Internal(e.to_string()))?;
+        for lead in store.pending_items(b.id).await? {
+            if !store.claim_item(b.id, lead).await? {
+                continue;
+            }
+            let req = PlaceCall {
+                lead_id: Some(lead),
+                contact_id: None,
+                scenario,
+            };
+            let (outcome, reason) = match place_call(crm, &caller, &req, now).await {
+                Ok(call) => (Some(ItemOutcome::Placed(call.id)), None),
+                Err(ActionError::Conflict { field, .. }) if field == "calling_hours" => {
+                    (None, None)
+                }
+                Err(ActionError::Conflict { .. } | ActionError::RateLimited { .. }) => {
+                    store.release_item(b.id, lead).await?;
+                    pass.held += 1;
+                    break;
+                }
+                Err(e @ ActionError::Upstream(_)) => {
+                    (Some(ItemOutcome::Failed), Some(e.to_string()))
+                }
+                Err(e @ (ActionError::Invalid { .. } | ActionError::NotFound(_))) => {
+                    (Some(ItemOutcome::Skipped), Some(e.to_string()))
+                }
+                Err(other) => {
+                    store.release_item(b.id, lead).await?;
+                    return Err(other);
+                }
+            };
+            match outcome {
+                Some(o) => {
+                    store.settle_item(b.id, lead, o, reason.as_deref()).await?;
+                    match o {
+                        ItemOutcome::Placed(_) => pass.placed += 1,
+                        ItemOutcome::Skipped => pass.skipped += 1,
+                        ItemOutcome::Failed => pass.failed += 1,
+                    }
+                }
+                None => {
+                    store.release_item(b.id, lead).await?;
+                    pass.held += 1;
+                }
+            }
+        }
+        store.finish_batch(b.id).await?;
+    }
+    Ok(pass)
 }
 
 /// The metadata's organization and call, when it names them.

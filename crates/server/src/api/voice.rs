@@ -16,7 +16,7 @@ use neuracrm_domain::voice::{
     VoiceSettings, VoiceSettingsPatch,
 };
 use neuracrm_domain::{Call, CallId, CallStatus, ContactId, LeadId, Scenario};
-use neuracrm_store::voice::CallFilter;
+use neuracrm_store::voice::{CallBatch, CallFilter};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -37,6 +37,8 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         get_call,
         lead_calls,
         (calling_prefs, update_calling_prefs),
+        start_batch,
+        get_batch,
         retell_webhook
     )
 }
@@ -453,6 +455,78 @@ endpoint! {
         422 "Invalid field";
     async fn update_calling_prefs(state, user: AuthUser, Id(id): Id<ContactId>, Json(patch): Json<CallingPrefsPatch>) {
         Ok(Json(voice::set_prefs(&state.crm, &user.caller(), id, &patch).await?.into()))
+    }
+}
+
+record_out!(
+    /// A bulk-calling batch and its progress.
+    CallBatchOut from CallBatch as b {
+        id: i64,
+        organization_id: i64,
+        #[schema(value_type = vocab::Scenario)]
+        scenario: String,
+        /// `running` until no lead is pending, then `completed`.
+        status: String,
+        created_by: i64,
+        total: i64,
+        /// Still to call: held by calling hours or the limits, or being dialled.
+        pending: i64,
+        placed: i64,
+        /// Refused for good by a guardrail (no phone, do not call, a deleted lead).
+        skipped: i64,
+        /// Refused by Retell.
+        failed: i64,
+        created_at: DateTime<Utc>,
+        finished_at: Option<DateTime<Utc>>,
+    }
+);
+
+/// Leads to call, one by one.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BatchBody {
+    /// 1 to 1000 lead ids (another organization's are left out).
+    #[schema(value_type = Vec<i64>)]
+    lead_ids: Vec<LeadId>,
+    #[schema(value_type = vocab::Scenario)]
+    scenario: Scenario,
+}
+
+/// Calls the leads one by one in the background, within the guardrails
+/// (admins and managers); `GET /api/call-batches/{id}` follows it. A lead
+/// held by calling hours or the limits waits for a later pass.
+#[utoipa::path(post, path = "/api/call-batches", tag = "voice", request_body = BatchBody,
+    security(("bearer" = [])),
+    responses(
+        (status = 202, body = CallBatchOut),
+        (status = 400, description = "Malformed body", body = ErrorBody),
+        NoToken,
+        (status = 403, description = "A rep", body = ErrorBody),
+        (status = 409, description = "The scenario is not provisioned", body = ErrorBody),
+        (status = 422, description = "No lead, too many, or none of the organization's", body = ErrorBody),
+    ))]
+pub async fn start_batch(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Json(body): Json<BatchBody>,
+) -> ApiResult<(StatusCode, Json<CallBatchOut>)> {
+    let b = voice::start_batch(&state.crm, &user.caller(), &body.lead_ids, body.scenario).await?;
+    // This instance starts at once; the scheduler's passes carry on.
+    let crm = state.crm.clone();
+    tokio::spawn(async move {
+        if let Err(e) = voice::process_batches(&crm, Utc::now()).await {
+            tracing::error!(error = %e, "bulk calling pass failed");
+        }
+    });
+    Ok((StatusCode::ACCEPTED, Json(b.into())))
+}
+
+endpoint! {
+    /// A bulk-calling batch's progress.
+    get "/api/call-batches/{id}" in "voice" [params(("id" = i64, Path, description = "Batch id"))]
+        => CallBatchOut, 400 "Bad id", 404 "No such batch";
+    async fn get_batch(state, user: AuthUser, Id(id): Id<i64>) {
+        Ok(Json(voice::batch(&state.crm, &user.caller(), id).await?.into()))
     }
 }
 

@@ -57,6 +57,7 @@ impl Background {
                 segments_periodic(crm, state.settings.segments_interval_secs),
             );
             if crm.voice.is_some() {
+                bg.add("call_batches", call_batches(crm));
                 bg.add(
                     "calls_sync",
                     calls_sync(
@@ -135,6 +136,22 @@ fn campaign_sender(crm: &Crm, interval_secs: u64) -> JoinHandle<()> {
             tick.tick().await;
             if let Err(e) = neuracrm_actions::campaigns::send::process(&crm, None, &()).await {
                 tracing::error!(error = %e, "campaign sender failed; retrying next tick");
+            }
+        }
+    })
+}
+
+/// Bulk calling: every 30 s, a pass over the running batches. Every
+/// instance may: each lead is claimed in the database before it is dialled.
+fn call_batches(crm: &Crm) -> JoinHandle<()> {
+    let crm = crm.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(30));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if let Err(e) = neuracrm_actions::voice::process_batches(&crm, Utc::now()).await {
+                tracing::error!(error = %e, "bulk calling pass failed; retrying next tick");
             }
         }
     })

@@ -57,6 +57,7 @@ struct Ids {
     template: i64,
     campaign: i64,
     call: i64,
+    batch: i64,
 }
 
 async fn seed(app: &TestApp, t: &Tenant, tag: &str) -> Ids {
@@ -166,7 +167,19 @@ async fn seed(app: &TestApp, t: &Tenant, tag: &str) -> Ids {
         .await
         .unwrap()
         .unwrap();
+    let batch = app
+        .store
+        .voice()
+        .create_batch(
+            neuracrm_domain::OrgId(t.org_id),
+            neuracrm_domain::UserId(t.admin_id),
+            neuracrm_domain::Scenario::SalesOutbound,
+            &[neuracrm_domain::LeadId(id(&l))],
+        )
+        .await
+        .unwrap();
     Ids {
+        batch: batch.id,
         call: call.id.0,
         template: id(&tpl),
         campaign: id(&campaign),
@@ -195,6 +208,7 @@ fn id_for(path: &str, a: &Ids) -> i64 {
         "email-templates" => a.template,
         "campaigns" => a.campaign,
         "calls" => a.call,
+        "call-batches" => a.batch,
         other => panic!("no id for {other}"),
     }
 }
@@ -722,6 +736,18 @@ async fn organization_b_cannot_reach_anything_of_organization_a() {
                             "{op}?{f}: {page}"
                         );
                     }
+                    walked += 1;
+                }
+                "post /api/call-batches" => {
+                    // A's leads are left out of B's batch: none remains.
+                    by_tb
+                        .post_err(
+                            path,
+                            json!({"lead_ids": [a.lead], "scenario": "sales_outbound"}),
+                            409,
+                            "conflict",
+                        )
+                        .await;
                     walked += 1;
                 }
                 "post /api/calls" => {

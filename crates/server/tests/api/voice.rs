@@ -1145,6 +1145,7 @@ fn sync_crm(app: &TestApp, fake: &FakeRetell) -> neuracrm_actions::Crm {
     let mut settings = neuracrm_server::Settings::for_database("sqlite::memory:");
     settings.retell.base_url = fake.url.clone();
     settings.retell.api_key = Some(Secret::new(KEY));
+    settings.retell.from_number = Some("+14155550100".into());
     settings.retell.retry_backoff_ms = 1;
     let intent = neuracrm_jobs::intent::IntentService::new(None, 100).unwrap();
     let sentiment = neuracrm_jobs::sentiment::SentimentService::new(None);
@@ -1158,4 +1159,153 @@ fn sync_crm(app: &TestApp, fake: &FakeRetell) -> neuracrm_actions::Crm {
         neuracrm_actions::voice::VoiceService::new(settings.voice_options().unwrap()).unwrap(),
     ));
     crm
+}
+
+// ---- bulk calling ----
+
+async fn batch_when_settled(app: &TestApp, t: &Tenant, id: &Value) -> Value {
+    for _ in 0..100 {
+        let b = app
+            .get_ok(&format!("/api/call-batches/{id}"), &t.token)
+            .await;
+        if b["pending"] == 0 {
+            return b;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("batch {id} still pending after 5 s");
+}
+
+#[tokio::test]
+async fn a_batch_calls_each_lead_within_the_guardrails_and_reports_progress() {
+    let (fake, app, t) = ready("Alpha").await;
+    let tb = app.tenant("Beta").await;
+    let (ok1, _) = lead_with_phone(&app, &t, Some("+14155550101")).await;
+    let (ok2, _) = lead_with_phone(&app, &t, Some("+14155550102")).await;
+    let (no_phone, _) = lead_with_phone(&app, &t, None).await;
+    let (dnc, dnc_contact) = lead_with_phone(&app, &t, Some("+14155550103")).await;
+    let (b_lead, _) = lead_with_phone(&app, &tb, Some("+14155550104")).await;
+    let by = app.with(&t.token);
+    by.patch_ok(
+        &format!("/api/contacts/{dnc_contact}/calling-preferences"),
+        json!({"do_not_call": true}),
+    )
+    .await;
+    fake.clear();
+    let b = app
+        .post_ok(
+            "/api/call-batches",
+            &t.token,
+            json!({"lead_ids": [ok1, ok2, no_phone, dnc, b_lead], "scenario": "sales_outbound"}),
+            202,
+        )
+        .await;
+    assert_eq!(
+        b["total"], 4,
+        "the other organization's lead is left out: {b}"
+    );
+    let done = batch_when_settled(&app, &t, &b["id"]).await;
+    assert_eq!(
+        (
+            &done["placed"],
+            &done["skipped"],
+            &done["failed"],
+            &done["status"]
+        ),
+        (&json!(2), &json!(2), &json!(0), &json!("completed")),
+        "{done}"
+    );
+    let dialled: Vec<Value> = fake
+        .requests_to("/v2/create-phone-call")
+        .iter()
+        .map(|r| r.body["to_number"].clone())
+        .collect();
+    assert_eq!(dialled, [json!("+14155550101"), json!("+14155550102")]);
+    // Another pass finds nothing left to call.
+    let crm = sync_crm(&app, &fake);
+    let pass = neuracrm_actions::voice::process_batches(&crm, chrono::Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(pass, Default::default());
+    assert_eq!(fake.requests_to("/v2/create-phone-call").len(), 2);
+
+    // The rate holds the rest of a batch for a later pass.
+    by.patch_ok("/api/voice/settings", json!({"calls_per_minute": 3}))
+        .await;
+    let (ok3, _) = lead_with_phone(&app, &t, Some("+14155550105")).await;
+    let b = app
+        .post_ok(
+            "/api/call-batches",
+            &t.token,
+            json!({"lead_ids": [ok1, ok3], "scenario": "sales_outbound"}),
+            202,
+        )
+        .await;
+    let mut held = Value::Null;
+    for _ in 0..100 {
+        held = app
+            .get_ok(&format!("/api/call-batches/{}", b["id"]), &t.token)
+            .await;
+        if held["placed"] == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        (&held["placed"], &held["pending"], &held["status"]),
+        (&json!(1), &json!(1), &json!("running")),
+        "{held}"
+    );
+    by.patch_ok("/api/voice/settings", json!({"calls_per_minute": 10}))
+        .await;
+    let pass = neuracrm_actions::voice::process_batches(&crm, chrono::Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(pass.placed, 1, "{pass:?}");
+    let done = app
+        .get_ok(&format!("/api/call-batches/{}", b["id"]), &t.token)
+        .await;
+    assert_eq!(
+        (&done["placed"], &done["status"]),
+        (&json!(2), &json!("completed"))
+    );
+
+    // Refusals: no leads, only another organization's, a rep, another
+    // organization's batch.
+    by.post_err(
+        "/api/call-batches",
+        json!({"lead_ids": [], "scenario": "sales_outbound"}),
+        422,
+        "validation_failed",
+    )
+    .await;
+    by.post_err(
+        "/api/call-batches",
+        json!({"lead_ids": [b_lead], "scenario": "sales_outbound"}),
+        422,
+        "validation_failed",
+    )
+    .await;
+    by.post_err(
+        "/api/call-batches",
+        json!({"lead_ids": [ok1], "scenario": "customer_support"}),
+        409,
+        "conflict",
+    )
+    .await;
+    let (_, rep) = app.member(&t, "rep@alpha.example.com", "rep").await;
+    assert_error(
+        app.post(
+            "/api/call-batches",
+            &rep,
+            json!({"lead_ids": [ok1], "scenario": "sales_outbound"}),
+        )
+        .await,
+        403,
+        "forbidden",
+    )
+    .await;
+    app.with(&tb.token)
+        .get_err(&format!("/api/call-batches/{}", b["id"]), 404, "not_found")
+        .await;
 }

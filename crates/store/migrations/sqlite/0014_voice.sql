@@ -87,3 +87,31 @@ CREATE TABLE call_webhook_receipts (
     received_at TEXT NOT NULL,
     PRIMARY KEY (call_id, event)
 );
+
+-- Bulk calling: a batch of leads called one by one by the background
+-- worker within the guardrails. An item stays `pending` while a guardrail
+-- that passes with time (calling hours, the concurrent limit, the rate)
+-- holds it, and ends `placed`, `skipped` (a refusal that time does not
+-- lift: no phone, do not call) or `failed` (Retell refused). A worker
+-- claims an item (`calling`) before it dials, so two workers never call
+-- the same lead; a crash while dialling leaves it `calling` (in doubt).
+CREATE TABLE call_batches (
+    id              INTEGER PRIMARY KEY,
+    organization_id INTEGER NOT NULL REFERENCES organizations (id),
+    scenario        TEXT NOT NULL CHECK (scenario IN ('sales_outbound', 'customer_support')),
+    status          TEXT NOT NULL CHECK (status IN ('running', 'completed')),
+    created_by      INTEGER NOT NULL,
+    created_at      TEXT NOT NULL,
+    finished_at     TEXT,
+    CONSTRAINT call_batches_org_id UNIQUE (organization_id, id)
+);
+CREATE INDEX call_batches_status ON call_batches (status);
+
+CREATE TABLE call_batch_items (
+    batch_id INTEGER NOT NULL REFERENCES call_batches (id) ON DELETE CASCADE,
+    lead_id  INTEGER NOT NULL,
+    status   TEXT NOT NULL CHECK (status IN ('pending', 'calling', 'placed', 'skipped', 'failed')),
+    reason   TEXT,
+    call_id  INTEGER,
+    PRIMARY KEY (batch_id, lead_id)
+);
