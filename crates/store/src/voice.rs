@@ -970,33 +970,31 @@ impl Voice<'_> {
     /// Claims a pending item for dialling: `false` when another worker
     /// has it (or it is settled).
     pub async fn claim_item(&self, batch: i64, lead: LeadId) -> Result<bool> {
-        let n = self
-            .db
-            .execute(
-                Sql::new(
-                    "UPDATE call_batch_items SET status = 'calling' WHERE batch_id = $1 \
-                     AND lead_id = $2 AND status = 'pending'",
-                )
-                .arg(batch)
-                .arg(lead),
-            )
-            .await?;
-        Ok(n == 1)
+        self.move_item(batch, lead, "pending", "calling").await
     }
 
     /// Gives a claimed item back (a guardrail that time lifts held it).
     pub async fn release_item(&self, batch: i64, lead: LeadId) -> Result<()> {
-        self.db
+        self.move_item(batch, lead, "calling", "pending")
+            .await
+            .map(drop)
+    }
+
+    async fn move_item(&self, batch: i64, lead: LeadId, from: &str, to: &str) -> Result<bool> {
+        let n = self
+            .db
             .execute(
                 Sql::new(
-                    "UPDATE call_batch_items SET status = 'pending' WHERE batch_id = $1 \
-                     AND lead_id = $2 AND status = 'calling'",
+                    "UPDATE call_batch_items SET status = $1 WHERE batch_id = $2 \
+                     AND lead_id = $3 AND status = $4",
                 )
+                .arg(to)
                 .arg(batch)
-                .arg(lead),
+                .arg(lead)
+                .arg(from),
             )
             .await?;
-        Ok(())
+        Ok(n == 1)
     }
 
     /// Settles an item.
