@@ -238,22 +238,7 @@ async fn organization_b_cannot_reach_anything_of_organization_a() {
     let b = seed(&app, &tb, "beta").await;
     // A's note gets its sentiment in the background; let it land before the
     // snapshot, so that "nothing of A changed" compares like with like.
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
-    let note = neuracrm_domain::ActivityId(a.activity);
-    while app
-        .store
-        .sentiment()
-        .get(neuracrm_domain::OrgId(ta.org_id), note)
-        .await
-        .unwrap()
-        .is_none()
-    {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "sentiment of A's note never stored"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    crate::helpers::sentiment_stored(&app, ta.org_id, a.activity, "A's note").await;
     // A won deal of A, last month: it must not reach B's forecasts.
     let last_month = (chrono::Utc::now().date_naive().with_day(1).unwrap() - chrono::Days::new(1))
         .format("%Y-%m-%dT12:00:00Z")

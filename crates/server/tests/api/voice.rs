@@ -817,22 +817,8 @@ async fn a_call_moves_its_lead_transcript_activity_bant_score_and_event() {
     assert_eq!(acts[0]["duration_seconds"], 90);
     assert_eq!(c["activity_id"], acts[0]["id"]);
     // The sentiment subscriber reads the transcript like any call activity.
-    let activity = neuracrm_domain::ActivityId(acts[0]["id"].as_i64().unwrap());
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    while app
-        .store
-        .sentiment()
-        .get(OrgId(t.org_id), activity)
-        .await
-        .unwrap()
-        .is_none()
-    {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the transcript's sentiment never stored"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let activity = acts[0]["id"].as_i64().unwrap();
+    crate::helpers::sentiment_stored(&app, t.org_id, activity, "the transcript").await;
 
     let before = app.get_ok(&format!("/api/leads/{lead}"), &t.token).await;
     assert!(before["budget_cents"].is_null() && before["expected_decision"].is_null());
