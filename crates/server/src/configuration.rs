@@ -160,6 +160,7 @@ pub struct RetellSettings {
     pub api_key: Option<Secret>,
     /// The number calls are placed from when an organization sets none
     /// (E.164, bought or imported at Retell).
+    #[serde(deserialize_with = "phone_text")]
     pub from_number: Option<String>,
     /// The key organizations' own API keys are sealed with at rest (any
     /// text; SHA-256 of it is the key). Unset: derived from `jwt_secret`,
@@ -287,6 +288,22 @@ impl SmtpSettings {
             timeout: secs(self.timeout_secs.max(1)),
         })
     }
+}
+
+/// A phone number as text. The environment layer reads
+/// `NEURACRM_RETELL__FROM_NUMBER=+14155550100` as the integer 14155550100
+/// (the `+` taken for a sign), so an integer is given its `+` back.
+fn phone_text<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Option<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Phone {
+        Text(String),
+        Number(u64),
+    }
+    Ok(Option::<Phone>::deserialize(de)?.map(|p| match p {
+        Phone::Text(t) => t,
+        Phone::Number(n) => format!("+{n}"),
+    }))
 }
 
 /// A list given as a TOML array or as one comma-separated string (the form
@@ -617,6 +634,11 @@ mod tests {
                 "key_very_secret"
             );
             assert!(!format!("{s:?}").contains("key_very_secret"));
+            assert_eq!(
+                s.retell.from_number.as_deref(),
+                Some("+14155550100"),
+                "the environment reads +1415... as a number: its + is given back"
+            );
             let v = s.voice_options().unwrap();
             assert_eq!(v.webhook_url, "https://crm.example.com/api/voice/webhook");
             assert!(!format!("{v:?}").contains("jwt-secret"));
