@@ -60,6 +60,18 @@ pub enum ActionError {
     /// with no longer hold).
     #[error("{0}")]
     Unauthenticated(&'static str),
+    /// Too many requests of this kind for now.
+    #[error("{message}")]
+    RateLimited {
+        /// What limit was reached.
+        message: String,
+        /// When to try again.
+        retry_after_secs: u64,
+    },
+    /// An outside service (Retell) refused or failed; the message says
+    /// which and why, and carries no secret.
+    #[error("{0}")]
+    Upstream(String),
     /// Anything else; the text is for the log, never for the caller.
     #[error("internal error: {0}")]
     Internal(String),

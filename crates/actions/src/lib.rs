@@ -26,7 +26,9 @@
 //! - [`segments`]: customer segments, their members, stats and refresh;
 //! - [`summaries`]: the memo of the summaries over history that pages show
 //!   (score movers, sentiment of a period), computed in the background when
-//!   they are slow.
+//!   they are slow;
+//! - [`voice`]: AI voice calls through Retell: agents, calls within the
+//!   guardrails, verified webhooks, `calls sync`.
 //!
 //! ```no_run
 //! # async fn demo(crm: neuracrm_actions::Crm, caller: neuracrm_actions::Caller) -> neuracrm_actions::ActionResult<()> {
@@ -63,6 +65,7 @@ pub mod sentiment;
 pub mod sessions;
 pub mod summaries;
 pub mod users;
+pub mod voice;
 
 pub use caller::{Access, Caller};
 pub use error::{ActionError, ActionResult, error_chain};
@@ -92,6 +95,9 @@ pub struct Crm {
     /// Signs and verifies the links of campaign messages (`None`: messages
     /// carry no unsubscribe link, and no link verifies).
     pub links: Option<Arc<campaigns::links::Links>>,
+    /// Retell, for voice calls (`None`: calls cannot be placed and webhooks
+    /// are refused).
+    pub voice: Option<Arc<voice::VoiceService>>,
 }
 
 impl Crm {
@@ -112,6 +118,7 @@ impl Crm {
             imports: Arc::default(),
             mailer: None,
             links: None,
+            voice: None,
         }
     }
 

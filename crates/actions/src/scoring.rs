@@ -78,10 +78,21 @@ pub async fn score_now(
     id: LeadId,
     now: DateTime<Utc>,
 ) -> ActionResult<ScoredLead> {
-    let intent = crm.intent.for_org(&crm.store, caller.org);
-    let scored = score_one(&crm.store, caller.org, id, now, &intent).await?;
+    score_in(crm, caller.org, id, now).await
+}
+
+/// [`score_now`] for work done on an organization's behalf with no user
+/// (a call's analysis arriving by webhook).
+pub(crate) async fn score_in(
+    crm: &Crm,
+    org: OrgId,
+    id: LeadId,
+    now: DateTime<Utc>,
+) -> ActionResult<ScoredLead> {
+    let intent = crm.intent.for_org(&crm.store, org);
+    let scored = score_one(&crm.store, org, id, now, &intent).await?;
     if let Some(change) = &scored.change {
-        crm.publish(caller.org, lead_scored(change));
+        crm.publish(org, lead_scored(change));
     }
     Ok(scored)
 }

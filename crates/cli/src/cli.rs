@@ -69,6 +69,29 @@ pub enum Command {
     /// E-mail campaigns.
     #[command(subcommand)]
     Campaigns(CampaignsCommand),
+    /// AI voice calls (Retell).
+    #[command(subcommand)]
+    Calls(CallsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CallsCommand {
+    /// Ask Retell about every call still registered or ongoing past its
+    /// agent's maximum duration (its webhooks were lost) and apply what it
+    /// says as the webhooks would have: transcript, activity, analysis,
+    /// the lead's BANT fields and score. Prints {checked, applied, failed}.
+    Sync {
+        /// How long past its maximum duration a call is left before it is
+        /// looked up, in seconds (default: retell.sync_grace_secs).
+        #[arg(long)]
+        grace_secs: Option<u64>,
+        /// At most this many calls.
+        #[arg(long, default_value_t = 1000)]
+        limit: usize,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    ActivityId, ActivityType, CampaignId, CampaignStatus, ContactId, DealId, DealStage, DealStatus,
-    ForecastModelId, LeadId, OrgId, SegmentId, UserId,
+    ActivityId, ActivityType, CallId, CallStatus, CampaignId, CampaignStatus, ContactId, DealId,
+    DealStage, DealStatus, ForecastModelId, LeadId, OrgId, SegmentId, UserId,
 };
 
 /// An event with its tenant and time.
@@ -191,6 +191,27 @@ pub enum EventKind {
         /// Its new status.
         status: CampaignStatus,
     },
+    /// An AI voice call was placed or moved on (answered, ended, analysed).
+    CallUpdated {
+        /// The call.
+        id: CallId,
+        /// Its status now.
+        status: CallStatus,
+        /// Its lead.
+        lead_id: Option<LeadId>,
+    },
+    /// An AI voice call's analysis was applied: its lead's empty BANT
+    /// fields filled and the lead scored again.
+    CallCompleted {
+        /// The call.
+        id: CallId,
+        /// Its lead.
+        lead_id: Option<LeadId>,
+        /// Its contact.
+        contact_id: Option<ContactId>,
+        /// The lead's score after the call (none without a lead).
+        score: Option<f64>,
+    },
 }
 
 impl EventKind {
@@ -219,6 +240,8 @@ impl EventKind {
         "segment_updated",
         "segment_deleted",
         "campaign_status_changed",
+        "call_updated",
+        "call_completed",
     ];
 
     /// The event's `type` word.
@@ -246,6 +269,8 @@ impl EventKind {
             EventKind::SegmentUpdated { .. } => "segment_updated",
             EventKind::SegmentDeleted { .. } => "segment_deleted",
             EventKind::CampaignStatusChanged { .. } => "campaign_status_changed",
+            EventKind::CallUpdated { .. } => "call_updated",
+            EventKind::CallCompleted { .. } => "call_completed",
         }
     }
 }
@@ -340,6 +365,17 @@ mod tests {
             EventKind::CampaignStatusChanged {
                 id: CampaignId(1),
                 status: CampaignStatus::Sending,
+            },
+            EventKind::CallUpdated {
+                id: CallId(1),
+                status: CallStatus::Ongoing,
+                lead_id: None,
+            },
+            EventKind::CallCompleted {
+                id: CallId(1),
+                lead_id: Some(LeadId(1)),
+                contact_id: None,
+                score: Some(61.0),
             },
         ];
         let tags: Vec<String> = every

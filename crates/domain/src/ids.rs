@@ -57,4 +57,6 @@ typed_id!(
     CampaignId,
     /// One recipient of a campaign (its row in the per-recipient log).
     RecipientId,
+    /// An AI voice call placed through Retell (our id, not Retell's).
+    CallId,
 );

@@ -57,7 +57,7 @@ macro_rules! vocabulary {
 
         impl TryFrom<String> for $name {
             type Error = DomainError;
-            fn try_from(s: String) -> Result<Self, Self::Error> {
+            fn try_from(s: String) -> Result<Self, DomainError> {
                 s.parse()
             }
         }
@@ -75,6 +75,7 @@ macro_rules! vocabulary {
         }
     };
 }
+pub(crate) use vocabulary;
 
 vocabulary! {
     /// What a user may do: admins manage users and settings.

@@ -12,6 +12,7 @@
 //! - [`session`]: sign-in sessions and their opaque ids;
 //! - [`segments`]: customer segments and their rule trees.
 //! - [`campaigns`]: e-mail templates, campaigns and their targets.
+//! - [`voice`]: AI voice calls: scenarios, agents, calling settings, calls.
 //!
 //! No IO lives here: no database, no network, no async runtime.
 //!
@@ -34,6 +35,7 @@ mod patch;
 pub mod segments;
 pub mod session;
 pub mod values;
+pub mod voice;
 
 pub use campaigns::*;
 pub use entities::*;
@@ -44,3 +46,4 @@ pub use kinds::*;
 pub use segments::{NewSegment, Rule, RuleError, Segment, SegmentKind, SegmentPatch};
 pub use session::{Session, SessionId};
 pub use values::*;
+pub use voice::{Call, CallStatus, Scenario};

@@ -142,6 +142,57 @@ pub struct Settings {
     /// `NEURACRM_SMTP__URL` etc.). Without `smtp.url` nothing is sent.
     #[serde(default)]
     pub smtp: SmtpSettings,
+    /// AI voice calls through Retell (`retell.api_key`, `retell.from_number`,
+    /// ...; `NEURACRM_RETELL__API_KEY` etc.).
+    #[serde(default)]
+    pub retell: RetellSettings,
+}
+
+/// How the deployment reaches Retell, and how often lost call events are
+/// looked up.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct RetellSettings {
+    /// Retell's API (a proxy or a test server may stand in).
+    pub base_url: String,
+    /// The deployment's API key; organizations may set their own. Retell
+    /// signs the webhooks of the calls placed with it with it. A secret.
+    pub api_key: Option<Secret>,
+    /// The number calls are placed from when an organization sets none
+    /// (E.164, bought or imported at Retell).
+    #[serde(deserialize_with = "phone_text")]
+    pub from_number: Option<String>,
+    /// The key organizations' own API keys are sealed with at rest (any
+    /// text; SHA-256 of it is the key). Unset: derived from `jwt_secret`,
+    /// so changing that makes the stored keys unreadable. A secret.
+    pub encryption_key: Option<Secret>,
+    /// One request's limit, in seconds.
+    pub timeout_secs: u64,
+    /// Retries of a throttled (429) or failed (5xx) request.
+    pub max_retries: u32,
+    /// The first retry's wait in milliseconds; each further one doubles it.
+    pub retry_backoff_ms: u64,
+    /// How often the scheduler runs `calls sync`, in seconds.
+    pub sync_interval_secs: u64,
+    /// How long past its maximum duration a call that is still open is
+    /// looked up, in seconds.
+    pub sync_grace_secs: u64,
+}
+
+impl Default for RetellSettings {
+    fn default() -> Self {
+        RetellSettings {
+            base_url: "https://api.retellai.com".into(),
+            api_key: None,
+            from_number: None,
+            encryption_key: None,
+            timeout_secs: 15,
+            max_retries: 3,
+            retry_backoff_ms: 300,
+            sync_interval_secs: 300,
+            sync_grace_secs: 120,
+        }
+    }
 }
 
 /// The SMTP relay campaigns are sent through, and the sender's pace.
@@ -237,6 +288,22 @@ impl SmtpSettings {
             timeout: secs(self.timeout_secs.max(1)),
         })
     }
+}
+
+/// A phone number as text. The environment layer reads
+/// `NEURACRM_RETELL__FROM_NUMBER=+14155550100` as the integer 14155550100
+/// (the `+` taken for a sign), so an integer is given its `+` back.
+fn phone_text<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Option<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Phone {
+        Text(String),
+        Number(u64),
+    }
+    Ok(Option::<Phone>::deserialize(de)?.map(|p| match p {
+        Phone::Text(t) => t,
+        Phone::Number(n) => format!("+{n}"),
+    }))
 }
 
 /// A list given as a TOML array or as one comma-separated string (the form
@@ -360,6 +427,34 @@ impl Settings {
         ))
     }
 
+    /// Voice calls' options: Retell's client, the deployment's key and
+    /// number, the webhook URL under `public_url` (else `http://` and the
+    /// bind address), the sealer of organizations' keys. `None` without a
+    /// JWT secret.
+    pub fn voice_options(&self) -> Option<neuracrm_actions::voice::VoiceOptions> {
+        let jwt = self.jwt_secret.as_ref()?;
+        let base = self
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.bind));
+        let r = &self.retell;
+        Some(neuracrm_actions::voice::VoiceOptions {
+            client: neuracrm_actions::voice::retell::ClientOptions {
+                base_url: r.base_url.clone(),
+                timeout: std::time::Duration::from_secs(r.timeout_secs.max(1)),
+                max_retries: r.max_retries,
+                backoff: std::time::Duration::from_millis(r.retry_backoff_ms),
+            },
+            api_key: r.api_key.as_ref().map(|k| k.expose().to_string()),
+            from_number: r.from_number.clone(),
+            webhook_url: format!("{}/api/voice/webhook", base.trim_end_matches('/')),
+            sealer: neuracrm_actions::voice::seal::Sealer::new(
+                r.encryption_key.as_ref().map(Secret::expose),
+                jwt.expose(),
+            ),
+        })
+    }
+
     /// Settings for tests and embedding: defaults with this database.
     pub fn for_database(url: &str) -> Settings {
         Settings {
@@ -395,6 +490,7 @@ impl Settings {
             segments_debounce_ms: DEFAULTS.segments_debounce_ms,
             sentiment_model: None,
             smtp: SmtpSettings::default(),
+            retell: RetellSettings::default(),
         }
     }
 
@@ -518,6 +614,37 @@ mod tests {
                     .contains("llm.cache_retention_days: must be at least 9 days"),
                 "{err}"
             );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn retell_settings_come_from_nested_variables_and_the_key_never_prints() {
+        figment::Jail::expect_with(|jail| {
+            let s = Settings::load(Path::new("missing.toml"), serde_json::json!({})).unwrap();
+            assert_eq!(s.retell.base_url, "https://api.retellai.com");
+            assert!(s.retell.api_key.is_none());
+            jail.set_env("NEURACRM_RETELL__API_KEY", "key_very_secret");
+            jail.set_env("NEURACRM_RETELL__FROM_NUMBER", "+14155550100");
+            jail.set_env("NEURACRM_JWT_SECRET", "jwt-secret-with-enough-entropy");
+            jail.set_env("NEURACRM_PUBLIC_URL", "https://crm.example.com/");
+            let s = Settings::load(Path::new("missing.toml"), serde_json::json!({})).unwrap();
+            assert_eq!(
+                s.retell.api_key.as_ref().unwrap().expose(),
+                "key_very_secret"
+            );
+            assert!(!format!("{s:?}").contains("key_very_secret"));
+            assert_eq!(
+                s.retell.from_number.as_deref(),
+                Some("+14155550100"),
+                "the environment reads +1415... as a number: its + is given back"
+            );
+            let v = s.voice_options().unwrap();
+            assert_eq!(v.webhook_url, "https://crm.example.com/api/voice/webhook");
+            assert!(!format!("{v:?}").contains("jwt-secret"));
+            jail.set_env("NEURACRM_RETELL__TIMEOUT", "5");
+            let err = Settings::load(Path::new("missing.toml"), serde_json::json!({})).unwrap_err();
+            assert!(err.to_string().contains("timeout"), "{err}");
             Ok(())
         });
     }

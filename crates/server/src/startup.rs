@@ -86,6 +86,11 @@ impl AppState {
                 neuracrm_actions::campaigns::send::Mailer::new(mail).map_err(StartupError::Smtp)?,
             ));
         }
+        if let Some(voice) = settings.voice_options() {
+            crm.voice = Some(Arc::new(
+                neuracrm_actions::voice::VoiceService::new(voice).map_err(StartupError::Retell)?,
+            ));
+        }
         Ok(AppState {
             crm,
             settings: Arc::new(settings),
@@ -104,6 +109,9 @@ pub enum StartupError {
     /// `smtp.url` or `smtp.from` is unusable (the message never quotes the URL).
     #[error("{0}")]
     Smtp(String),
+    /// The `retell` settings are unusable (a `from_number` not in E.164).
+    #[error("retell: {0}")]
+    Retell(String),
     /// `jwt_secret` is not configured (`NEURACRM_JWT_SECRET`).
     #[error("no JWT secret configured: set NEURACRM_JWT_SECRET (or jwt_secret in neuracrm.toml)")]
     MissingJwtSecret,

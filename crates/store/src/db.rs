@@ -288,6 +288,7 @@ param_from! {
     neuracrm_domain::SegmentId => Int via |v: neuracrm_domain::SegmentId| v.0,
     neuracrm_domain::EmailTemplateId => Int via |v: neuracrm_domain::EmailTemplateId| v.0,
     neuracrm_domain::CampaignId => Int via |v: neuracrm_domain::CampaignId| v.0,
+    neuracrm_domain::CallId => Int via |v: neuracrm_domain::CallId| v.0,
     neuracrm_domain::SessionId => Text via |v: neuracrm_domain::SessionId| v.to_string(),
     neuracrm_domain::Cents => Int via |v: neuracrm_domain::Cents| v.get(),
     neuracrm_domain::Email => Text via |v: neuracrm_domain::Email| v.as_str().to_string(),

@@ -45,6 +45,7 @@ mod tables;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod users;
+pub mod voice;
 
 pub use db::{Backend, ConnectOptions, Db, Param, Sql, Tx};
 pub use error::{Result, StoreError};
@@ -152,6 +153,11 @@ impl Store {
     /// E-mail templates, campaigns, their send logs and suppression lists.
     pub fn campaigns(&self) -> campaigns::Campaigns<'_> {
         campaigns::Campaigns { db: &self.db }
+    }
+
+    /// AI voice calls: calling settings, agents, calls, webhook receipts.
+    pub fn voice(&self) -> voice::Voice<'_> {
+        voice::Voice { db: &self.db }
     }
 
     /// The audit log.

@@ -1,6 +1,7 @@
 //! One module per command.
 
 mod backup;
+mod calls;
 mod campaigns;
 mod forecast;
 mod score;
@@ -41,6 +42,11 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Campaigns(crate::cli::CampaignsCommand::Process(args)) => {
             campaigns::process(settings, args).await
         }
+        Command::Calls(crate::cli::CallsCommand::Sync {
+            grace_secs,
+            limit,
+            json,
+        }) => calls::sync(settings, grace_secs, limit, json).await,
         Command::Score(args) => score::score(settings, args).await,
         Command::ScoreBench(args) => score_bench::bench(settings, args).await,
         Command::Segments(crate::cli::SegmentsCommand::Update { org, json }) => {

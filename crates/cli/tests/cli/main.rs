@@ -895,3 +895,66 @@ async fn campaign_of(db: &str, n: usize) -> (neuracrm_domain::OrgId, i64) {
     .unwrap();
     (org, k.id.0)
 }
+
+#[test]
+fn calls_sync_asks_about_overdue_calls_and_counts_what_retell_could_not_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("v.db").display());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    // One call placed two hours ago whose end was never heard of, one
+    // placed now.
+    rt.block_on(async {
+        let store = neuracrm_store::Store::open(&url, &Default::default())
+            .await
+            .unwrap();
+        let org = store.organizations().create("Calls").await.unwrap().id;
+        let voice = store.voice();
+        for (ago, id) in [(120, "call_lost"), (0, "call_live")] {
+            let new = neuracrm_store::voice::NewCall {
+                lead_id: None,
+                contact_id: None,
+                scenario: neuracrm_domain::Scenario::SalesOutbound,
+                placed_by: None,
+                agent_id: "agent_1".into(),
+                from_number: "+14155550100".into(),
+                to_number: "+14155550101".into(),
+                own_key: false,
+                max_duration_ms: 600_000,
+            };
+            let at = chrono::Utc::now() - chrono::Duration::minutes(ago);
+            let call = voice.insert(org, &new, 20, 100, at).await.unwrap().unwrap();
+            voice.set_retell_id(org, call.id, id).await.unwrap();
+        }
+    });
+    let run = |jwt: bool| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_neuracrm"));
+        c.args(["calls", "sync", "--json", "--db", &url])
+            .current_dir(dir.path())
+            .env_remove("NEURACRM_DATABASE_URL")
+            .env_remove("NEURACRM_JWT_SECRET")
+            // Nothing listens there: Retell cannot answer.
+            .env("NEURACRM_RETELL__BASE_URL", "http://127.0.0.1:1")
+            .env("NEURACRM_RETELL__API_KEY", "key_cli_test")
+            .env("NEURACRM_RETELL__MAX_RETRIES", "0");
+        if jwt {
+            c.env("NEURACRM_JWT_SECRET", "cli-test-secret-with-enough-entropy");
+        }
+        c.output().unwrap()
+    };
+    let o = run(false);
+    assert!(!o.status.success());
+    assert!(text(&o).1.contains("NEURACRM_JWT_SECRET"), "{}", text(&o).1);
+    let o = run(true);
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    let report: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(
+        report,
+        serde_json::json!({"checked": 1, "applied": 0, "failed": 1}),
+        "only the overdue call; Retell's silence is counted, not fatal"
+    );
+    assert!(!err.contains("key_cli_test"), "the key never prints: {err}");
+}

@@ -40,6 +40,7 @@ areas!(
     scoring,
     segments,
     campaigns,
+    voice,
     events,
 );
 
@@ -77,6 +78,7 @@ areas!(
         (name = "scoring", description = "Lead scores, their configuration, batches and analytics"),
         (name = "segments", description = "Customer segments: rule trees over contact fields, metrics, leads and deals; members, stats"),
         (name = "campaigns", description = "E-mail templates, campaigns, their send logs, the suppression list"),
+        (name = "voice", description = "AI voice calls through Retell: calling settings, agents per scenario, calls, contacts' calling preferences, Retell's webhook"),
         (name = "events", description = "The organization's events, live (Server-Sent Events)"),
     )
 )]

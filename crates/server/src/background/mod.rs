@@ -56,6 +56,17 @@ impl Background {
                 neuracrm_actions::segments::JOB,
                 segments_periodic(crm, state.settings.segments_interval_secs),
             );
+            if crm.voice.is_some() {
+                bg.add("call_batches", call_batches(crm));
+                bg.add(
+                    "calls_sync",
+                    calls_sync(
+                        crm,
+                        state.settings.retell.sync_interval_secs,
+                        state.settings.retell.sync_grace_secs,
+                    ),
+                );
+            }
             if crm.mailer.is_some() {
                 bg.add(
                     "campaigns",
@@ -125,6 +136,43 @@ fn campaign_sender(crm: &Crm, interval_secs: u64) -> JoinHandle<()> {
             tick.tick().await;
             if let Err(e) = neuracrm_actions::campaigns::send::process(&crm, None, &()).await {
                 tracing::error!(error = %e, "campaign sender failed; retrying next tick");
+            }
+        }
+    })
+}
+
+/// Bulk calling: every 30 s, a pass over the running batches. Every
+/// instance may: each lead is claimed in the database before it is dialled.
+fn call_batches(crm: &Crm) -> JoinHandle<()> {
+    let crm = crm.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(30));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if let Err(e) = neuracrm_actions::voice::process_batches(&crm, Utc::now()).await {
+                tracing::error!(error = %e, "bulk calling pass failed; retrying next tick");
+            }
+        }
+    })
+}
+
+/// `calls sync` for the calls whose webhooks were lost: every
+/// `interval_secs`, on the one instance that claims the slot. Retell's
+/// failures are counted in the run's summary, not raised: the next run asks
+/// again.
+fn calls_sync(crm: &Crm, interval_secs: u64, grace_secs: u64) -> JoinHandle<()> {
+    let every = Duration::from_secs(interval_secs.max(30));
+    let grace = chrono::Duration::seconds(grace_secs as i64);
+    periodic(crm, "calls_sync", every, move |crm| async move {
+        match neuracrm_actions::voice::webhook::sync(&crm, Utc::now(), grace, 1000).await {
+            Ok(r) => Ok(format!(
+                "checked {}, applied {}, failed {}",
+                r.checked, r.applied, r.failed
+            )),
+            Err(e) => {
+                tracing::error!(error = %e, "calls sync failed; retrying next run");
+                Ok(format!("failed: {e}"))
             }
         }
     })

@@ -98,6 +98,10 @@ pub enum ApiError {
     /// The request took longer than the configured timeout.
     #[error("the request took too long")]
     Timeout,
+    /// An outside service (Retell) refused or failed; the message says
+    /// which and why.
+    #[error("{0}")]
+    Upstream(String),
     /// Anything else. The text is logged, never sent.
     #[error("internal error")]
     Internal(String),
@@ -147,6 +151,7 @@ impl ApiError {
             Conflict { .. } => (StatusCode::CONFLICT, "conflict"),
             RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             Timeout => (StatusCode::REQUEST_TIMEOUT, "request_timeout"),
+            Upstream(_) => (StatusCode::BAD_GATEWAY, "upstream_failed"),
             Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -251,6 +256,10 @@ impl From<ActionError> for ApiError {
             ActionError::Conflict { field, message } => ApiError::Conflict { field, message },
             ActionError::Forbidden => ApiError::Forbidden,
             ActionError::Unauthenticated(m) => ApiError::Unauthorized(m),
+            ActionError::RateLimited {
+                retry_after_secs, ..
+            } => ApiError::RateLimited(retry_after_secs),
+            ActionError::Upstream(m) => ApiError::Upstream(m),
             ActionError::Internal(cause) => ApiError::Internal(cause),
         }
     }

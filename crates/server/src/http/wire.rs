@@ -65,6 +65,14 @@ pub mod vocab {
         RecipientStatus { Pending, Sending, Sent, Failed, Bounced, Skipped }
     );
     schema_enum!(
+        /// What an AI voice call is for.
+        Scenario { SalesOutbound, CustomerSupport }
+    );
+    schema_enum!(
+        /// Where an AI voice call stands (Retell's words).
+        CallStatus { Registered, NotConnected, Ongoing, Ended, Error }
+    );
+    schema_enum!(
         /// Sort direction.
         SortOrder { Asc, Desc }
     );
@@ -187,10 +195,10 @@ macro_rules! wire_impls {
 
 wire_impls!(
     ids: d::OrgId, d::UserId, d::ContactId, d::LeadId, d::DealId, d::ActivityId, d::ForecastModelId,
-        d::RecipientId;
+        d::RecipientId, d::CallId;
     as_is: String, i64, f64, bool, DateTime<Utc>, NaiveDate, d::Role, d::LeadStatus,
     d::LeadSource, d::DealStage, d::DealStatus, d::ActivityType, d::ForecastMetric,
-    d::ForecastAlgorithm, d::RecipientStatus,
+    d::ForecastAlgorithm, d::RecipientStatus, d::Scenario, d::CallStatus, serde_json::Value,
 );
 
 impl Wire for d::Email {

@@ -36,6 +36,7 @@ pub const MENU: &[MenuItem] = &[
     item("/leads", "Leads"),
     item("/contacts", "Contacts"),
     item("/deals", "Deals"),
+    item("/calls", "Calls"),
     item("/forecast", "Forecast"),
     item("/sentiment", "Sentiment"),
     // Everyone's own password and sessions; admins' users and scoring.

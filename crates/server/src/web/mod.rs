@@ -61,6 +61,9 @@ pub fn router() -> Router<AppState> {
             get(pages::leads::show).post(pages::leads::update),
         )
         .route("/leads/{id}/score", post(pages::leads::score_now))
+        .route("/leads/{id}/call", post(pages::calls::place))
+        .route("/calls", get(pages::calls::list))
+        .route("/calls/{id}", get(pages::calls::show))
         .route("/leads/{id}/activities", post(forms::log_activity::<Lead>))
         .route("/contacts", get(pages::contacts::list))
         .route(

@@ -621,3 +621,27 @@ pub async fn spawn_stoppable_app(
     };
     (test_app, server.abort_handle())
 }
+
+/// Waits (up to 20 s) until the sentiment subscriber has stored the
+/// sentiment of `activity` of `org`.
+pub async fn sentiment_stored(app: &TestApp, org: i64, activity: i64, what: &str) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let (org, activity) = (
+        neuracrm_domain::OrgId(org),
+        neuracrm_domain::ActivityId(activity),
+    );
+    while app
+        .store
+        .sentiment()
+        .get(org, activity)
+        .await
+        .unwrap()
+        .is_none()
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{what}: sentiment never stored"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

@@ -23,12 +23,21 @@ async fn snapshot(app: &TestApp, a: &Tenant) -> Value {
         "/api/email-templates",
         "/api/campaigns",
         "/api/suppressions",
+        "/api/calls",
     ] {
         all.insert(
             list.into(),
             app.get_ok(&format!("{list}?limit=200"), &a.token).await["items"].clone(),
         );
     }
+    all.insert(
+        "voice_settings".into(),
+        app.get_ok("/api/voice/settings", &a.token).await,
+    );
+    all.insert(
+        "voice_agents".into(),
+        app.get_ok("/api/voice/agents", &a.token).await,
+    );
     all.insert(
         "scoring_config".into(),
         app.get_ok("/api/scoring/config", &a.token).await,
@@ -47,6 +56,8 @@ struct Ids {
     segment: i64,
     template: i64,
     campaign: i64,
+    call: i64,
+    batch: i64,
 }
 
 async fn seed(app: &TestApp, t: &Tenant, tag: &str) -> Ids {
@@ -132,7 +143,44 @@ async fn seed(app: &TestApp, t: &Tenant, tag: &str) -> Ids {
     )
     .await;
     let id = |v: &Value| v["id"].as_i64().unwrap();
+    // A call to the contact, as placing one records it (no Retell here).
+    let call = app
+        .store
+        .voice()
+        .insert(
+            neuracrm_domain::OrgId(t.org_id),
+            &neuracrm_store::voice::NewCall {
+                lead_id: Some(neuracrm_domain::LeadId(id(&l))),
+                contact_id: Some(neuracrm_domain::ContactId(id(&c))),
+                scenario: neuracrm_domain::Scenario::SalesOutbound,
+                placed_by: None,
+                agent_id: "agent_x".into(),
+                from_number: "+14155550100".into(),
+                to_number: "+14155550101".into(),
+                own_key: false,
+                max_duration_ms: 600_000,
+            },
+            20,
+            10,
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let batch = app
+        .store
+        .voice()
+        .create_batch(
+            neuracrm_domain::OrgId(t.org_id),
+            neuracrm_domain::UserId(t.admin_id),
+            neuracrm_domain::Scenario::SalesOutbound,
+            &[neuracrm_domain::LeadId(id(&l))],
+        )
+        .await
+        .unwrap();
     Ids {
+        batch: batch.id,
+        call: call.id.0,
         template: id(&tpl),
         campaign: id(&campaign),
         segment: id(&seg),
@@ -159,12 +207,17 @@ fn id_for(path: &str, a: &Ids) -> i64 {
         "segments" => a.segment,
         "email-templates" => a.template,
         "campaigns" => a.campaign,
+        "calls" => a.call,
+        "call-batches" => a.batch,
         other => panic!("no id for {other}"),
     }
 }
 
 /// A body that B could validly send, but for the ids it names.
 fn patch_body(path: &str) -> Value {
+    if path.ends_with("/calling-preferences") {
+        return json!({"do_not_call": true});
+    }
     match path.trim_start_matches("/api/").split('/').next().unwrap() {
         "users" => json!({"name": "Hijacked"}),
         "contacts" => json!({"first_name": "Hijacked"}),
@@ -185,22 +238,7 @@ async fn organization_b_cannot_reach_anything_of_organization_a() {
     let b = seed(&app, &tb, "beta").await;
     // A's note gets its sentiment in the background; let it land before the
     // snapshot, so that "nothing of A changed" compares like with like.
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
-    let note = neuracrm_domain::ActivityId(a.activity);
-    while app
-        .store
-        .sentiment()
-        .get(neuracrm_domain::OrgId(ta.org_id), note)
-        .await
-        .unwrap()
-        .is_none()
-    {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "sentiment of A's note never stored"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    crate::helpers::sentiment_stored(&app, ta.org_id, a.activity, "A's note").await;
     // A won deal of A, last month: it must not reach B's forecasts.
     let last_month = (chrono::Utc::now().date_naive().with_day(1).unwrap() - chrono::Days::new(1))
         .format("%Y-%m-%dT12:00:00Z")
@@ -620,6 +658,112 @@ async fn organization_b_cannot_reach_anything_of_organization_a() {
                         .delete("/api/suppressions/gone@alpha.example.com", &tb.token)
                         .await;
                     assert_error(r, 404, "not_found").await;
+                    walked += 1;
+                }
+                "get /api/voice/settings" | "get /api/voice/agents" => {
+                    // B's own: no API key, no agent provisioned (A's are in
+                    // the snapshot, checked unchanged after the walk).
+                    let own = app.get_ok(path, &tb.token).await;
+                    if path.ends_with("settings") {
+                        assert_eq!(own["has_api_key"], false, "{op}: {own}");
+                    } else {
+                        assert!(
+                            own["items"]
+                                .as_array()
+                                .unwrap()
+                                .iter()
+                                .all(|a| a["agent_id"].is_null()),
+                            "{op}: {own}"
+                        );
+                    }
+                    walked += 1;
+                }
+                "patch /api/voice/settings" | "patch /api/voice/agents/{scenario}" => {
+                    // B's change is B's: A's settings and agents stay (snapshot).
+                    let (url, body) = if path.ends_with("settings") {
+                        (
+                            path.clone(),
+                            json!({"max_concurrent_calls": 1, "time_zone": "Asia/Tokyo"}),
+                        )
+                    } else {
+                        (
+                            path.replace("{scenario}", "sales_outbound"),
+                            json!({"name": "B's agent"}),
+                        )
+                    };
+                    by_tb.patch_ok(&url, body).await;
+                    walked += 1;
+                }
+                "post /api/voice/agents" => {
+                    // No Retell key on this deployment: refused before any call out.
+                    by_tb
+                        .post_err(path, json!({"scenario": "sales_outbound"}), 409, "conflict")
+                        .await;
+                    walked += 1;
+                }
+                "get /api/calls" => {
+                    // B's own call only; A's lead and contact select nothing.
+                    let own = app.get_ok(path, &tb.token).await;
+                    let ids: Vec<&Value> = own["items"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|c| &c["id"])
+                        .collect();
+                    assert_eq!(ids, [&json!(b.call)], "{op}: {own}");
+                    for f in [
+                        format!("lead_id={}", a.lead),
+                        format!("contact_id={}", a.contact),
+                    ] {
+                        let page = app.get_ok(&format!("{path}?{f}"), &tb.token).await;
+                        assert!(
+                            page["items"].as_array().unwrap().is_empty(),
+                            "{op}?{f}: {page}"
+                        );
+                    }
+                    walked += 1;
+                }
+                "post /api/call-batches" => {
+                    // A's leads are left out of B's batch: none remains.
+                    by_tb
+                        .post_err(
+                            path,
+                            json!({"lead_ids": [a.lead], "scenario": "sales_outbound"}),
+                            409,
+                            "conflict",
+                        )
+                        .await;
+                    walked += 1;
+                }
+                "post /api/calls" => {
+                    by_tb
+                        .post_err(
+                            path,
+                            json!({"lead_id": a.lead, "scenario": "sales_outbound"}),
+                            404,
+                            "not_found",
+                        )
+                        .await;
+                    by_tb
+                        .post_err(
+                            path,
+                            json!({"contact_id": a.contact, "scenario": "sales_outbound"}),
+                            404,
+                            "not_found",
+                        )
+                        .await;
+                    walked += 1;
+                }
+                "post /api/voice/webhook" => {
+                    // No token: the signature is the authority (voice.rs tests it).
+                    let r = app
+                        .post(
+                            path,
+                            &tb.token,
+                            json!({"event": "call_ended", "call": {"call_id": "x"}}),
+                        )
+                        .await;
+                    assert_error(r, 401, "unauthorized").await;
                     walked += 1;
                 }
                 "get /api/events" => {

@@ -144,6 +144,9 @@ pub struct LeadPage {
     timeline: Vec<ActivityRow>,
     kinds: Vec<Choice>,
     flash: Option<String>,
+    calls: Vec<super::calls::CallRow>,
+    scenarios: Vec<(&'static str, String)>,
+    calls_live: &'static str,
 }
 
 /// `GET /leads/{id}`.
@@ -266,7 +269,11 @@ pub async fn show(
     .map(|v| ActivityRow::new(v, now))
     .collect();
     let statuses = choices(STATUSES, Some(lead.status.as_str()));
+    let calls = super::calls::of_lead(&state, &user, id).await?;
     Ok(LeadPage {
+        calls,
+        scenarios: super::calls::scenarios(),
+        calls_live: super::calls::LIVE,
         shell: Shell::new(&user, lead.title.clone(), "/leads"),
         description: lead.description.clone().unwrap_or_default(),
         expected_decision: lead
