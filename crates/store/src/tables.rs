@@ -18,6 +18,7 @@ pub(crate) enum Table {
     ForecastingModels,
     EmailTemplates,
     Campaigns,
+    Segments,
 }
 
 impl Table {
@@ -31,6 +32,7 @@ impl Table {
             Table::ForecastingModels => "forecasting_models",
             Table::EmailTemplates => "email_templates",
             Table::Campaigns => "campaigns",
+            Table::Segments => "segments",
         }
     }
 
@@ -45,6 +47,7 @@ impl Table {
             Table::ForecastingModels => "forecasting_model",
             Table::EmailTemplates => "email_template",
             Table::Campaigns => "campaign",
+            Table::Segments => "segment",
         }
     }
 

@@ -305,8 +305,9 @@ pub struct CreateCampaign {
     template_id: i64,
     /// Whom: `{"type": "contacts" | "leads", "ids": [...]}`, or with
     /// `"filter": {"owner_id", "industry", "status", "category", "min_score"}`
-    /// (the last three for leads), or neither (all of them).
-    /// `{"type": "segment", "segment_id"}` is reserved for segments.
+    /// (the last three for leads), or neither (all of them); or
+    /// `{"type": "segment", "segment_id"}`: the segment's members when
+    /// sending starts.
     #[schema(value_type = Object)]
     target: CampaignTarget,
 }

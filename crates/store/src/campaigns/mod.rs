@@ -366,10 +366,17 @@ fn target_rows(q: &mut Sql, backend: Backend, org: OrgId, target: &CampaignTarge
                 "lead",
             )
         }
-        // The segments extension point (see `CampaignTarget::Segment`): a
-        // target that validation refuses today selects nothing.
-        CampaignTarget::Segment { .. } => {
-            q.push("SELECT id AS record_id, id AS contact_id, email, first_name AS name FROM contacts WHERE 1 = 0");
+        // Its members as they are now: the list is frozen from them.
+        CampaignTarget::Segment { segment_id } => {
+            q.push(
+                "SELECT c.id AS record_id, c.id AS contact_id, c.email AS email, \
+                 TRIM(c.first_name || ' ' || COALESCE(c.last_name, '')) AS name \
+                 FROM segment_members m JOIN contacts c ON c.organization_id = m.organization_id \
+                 AND c.id = m.contact_id WHERE m.organization_id = ",
+            )
+            .bind(org)
+            .push(" AND m.segment_id = ")
+            .bind(segment_id.0);
             return "contact";
         }
     };
@@ -530,6 +537,11 @@ impl Campaigns<'_> {
             }
             CampaignTarget::Leads { ids: Some(ids), .. } => {
                 (Table::Leads, ids.iter().map(|i| i.0).collect())
+            }
+            CampaignTarget::Segment { segment_id } => {
+                return Table::Segments
+                    .check_ref(tx, org, Some(segment_id.0), "target")
+                    .await;
             }
             _ => return Ok(()),
         };
