@@ -17,6 +17,7 @@ use neuracrm_store::{Page, Paged};
 use crate::records::{List, Record};
 use crate::{Access, ActionError, ActionResult, Caller, Crm};
 
+pub mod bounces;
 pub mod links;
 pub mod render;
 pub mod send;

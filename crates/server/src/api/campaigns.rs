@@ -9,13 +9,13 @@ use axum::extract::{FromRequestParts, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use chrono::{DateTime, Utc};
-use neuracrm_actions::campaigns::{self, Rendered, Sample, send};
+use neuracrm_actions::campaigns::{self, Rendered, Sample, bounces, send};
 use neuracrm_domain::{
     Campaign, CampaignId, CampaignPatch, CampaignStatus, CampaignTarget, ContactId, Email,
     EmailTemplate, EmailTemplateId, EmailTemplatePatch, LeadId, NewCampaign, NewEmailTemplate,
     RecipientStatus,
 };
-use neuracrm_store::campaigns::{CampaignStats, Recipient, Suppression};
+use neuracrm_store::campaigns::{BounceOutcome, CampaignStats, Recipient, Suppression};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -38,7 +38,9 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         stats,
         recipients,
         (list_suppressions, add_suppression),
-        remove_suppression
+        remove_suppression,
+        bounce_webhook,
+        rotate_webhook_secret
     ))
 }
 
@@ -449,6 +451,8 @@ record_out!(
         opened_at: Option<DateTime<Utc>>,
         clicked_at: Option<DateTime<Utc>>,
         unsubscribed_at: Option<DateTime<Utc>>,
+        /// When the recipient reported it as spam (bounce webhook).
+        complained_at: Option<DateTime<Utc>>,
     }
 );
 
@@ -561,6 +565,89 @@ pub async fn remove_suppression(
 ) -> ApiResult<StatusCode> {
     campaigns::unsuppress(&state.crm, &user.caller(), &email).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+// ---- bounces and complaints reported by webhook ----
+
+/// A bounce or complaint (the body of `POST /api/webhooks/bounces`).
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)] // documents what `bounces::receive` reads
+pub struct BounceReport {
+    #[schema(format = "email")]
+    email: String,
+    /// `hard` and `complaint` suppress the address at once, `soft` after
+    /// `smtp.soft_bounce_limit` of them.
+    #[schema(value_type = vocab::BounceType)]
+    r#type: String,
+}
+
+record_out!(
+    /// What a bounce report did.
+    BounceOut from BounceOutcome as b {
+        /// The send-log row marked (the latest message sent to the address).
+        recipient_id: Option<i64> = b.recipient,
+        /// Whether the address is now suppressed.
+        suppressed: bool,
+        /// Soft bounces of the address so far (0 for hard ones and complaints).
+        soft_bounces: i64,
+    }
+);
+
+/// Receives a bounce or complaint from the relay or mail provider.
+///
+/// No token: the call is signed with the organization's webhook secret.
+/// Headers: `X-Neuracrm-Organization` (the organization id),
+/// `X-Neuracrm-Timestamp` (Unix seconds, within 5 minutes of now) and
+/// `X-Neuracrm-Signature` (`sha256=` and the hex HMAC-SHA256 of
+/// `"{timestamp}.{raw body}"` under the secret), verified before anything
+/// else happens.
+#[utoipa::path(post, path = "/api/webhooks/bounces", tag = "campaigns",
+    request_body = BounceReport,
+    params(
+        ("X-Neuracrm-Organization" = i64, Header, description = "The organization id"),
+        ("X-Neuracrm-Timestamp" = i64, Header, description = "Unix seconds when signed"),
+        ("X-Neuracrm-Signature" = String, Header, description = "sha256=HEX(HMAC-SHA256(secret, timestamp + \".\" + body))"),
+    ),
+    responses(
+        (status = 200, body = BounceOut),
+        (status = 401, description = "Signature missing, wrong or expired", body = ErrorBody),
+        (status = 422, description = "Not a report; `field` names what is wrong", body = ErrorBody),
+    ))]
+pub async fn bounce_webhook(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+    body: Bytes,
+) -> ApiResult<Json<BounceOut>> {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let call = bounces::Signed {
+        organization: header("x-neuracrm-organization"),
+        timestamp: header("x-neuracrm-timestamp"),
+        signature: header("x-neuracrm-signature"),
+        body: &body,
+    };
+    let limit = state.settings.smtp.soft_bounce_limit;
+    Ok(Json(bounces::receive(&state.crm, call, limit, Utc::now()).await?.into()))
+}
+
+/// The new webhook secret, shown this once.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WebhookSecretOut {
+    /// Sign each call to `/api/webhooks/bounces` with it; the one before no
+    /// longer verifies.
+    secret: String,
+    /// The value of `X-Neuracrm-Organization`.
+    organization_id: i64,
+}
+
+endpoint! {
+    /// Makes or replaces the organization's bounce-webhook secret (admins);
+    /// it is shown only in this answer.
+    post "/api/webhooks/bounces/secret" in "campaigns" => WebhookSecretOut, 403 "Admins only";
+    async fn rotate_webhook_secret(state, user: AuthUser) {
+        let caller = user.caller();
+        let secret = bounces::rotate_secret(&state.crm, &caller).await?;
+        Ok(Json(WebhookSecretOut { secret, organization_id: caller.org.0 }))
+    }
 }
 
 // ---- the one-click unsubscribe link (no login, no CSRF: the signed token is

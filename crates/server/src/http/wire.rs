@@ -65,6 +65,10 @@ pub mod vocab {
         RecipientStatus { Pending, Sending, Sent, Failed, Bounced, Skipped }
     );
     schema_enum!(
+        /// What a bounce webhook reports.
+        BounceType { Hard, Soft, Complaint }
+    );
+    schema_enum!(
         /// Sort direction.
         SortOrder { Asc, Desc }
     );

@@ -6,6 +6,7 @@ mod bad_input;
 mod bounds;
 mod bounds_props;
 mod browser;
+mod campaign_bounces;
 mod campaign_sending;
 mod campaigns;
 mod events;

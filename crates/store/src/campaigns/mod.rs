@@ -23,13 +23,17 @@ use crate::db::{Backend, Db, Sql, Tx};
 use crate::tables::{Table, filter_eq, order_and_page, word};
 use crate::{Page, Paged, Result, SortDir, StoreError};
 
+mod bounces;
+
+pub use bounces::BounceOutcome;
+
 const TEMPLATE_COLUMNS: &str =
     "id, organization_id, name, subject, html, text, created_at, updated_at";
 const CAMPAIGN_COLUMNS: &str = "id, organization_id, name, template_id, target, status, \
      scheduled_at, started_at, finished_at, error, created_by, created_at, updated_at";
 const RECIPIENT_COLUMNS: &str = "id, record_type, record_id, contact_id, email, name, status, \
      skip_reason, attempts, next_attempt_at, smtp_reply, subject, sent_at, opened_at, clicked_at, \
-     unsubscribed_at";
+     unsubscribed_at, complained_at";
 
 /// Templates, campaigns, recipients and suppressions.
 #[derive(Debug, Clone, Copy)]
@@ -140,6 +144,8 @@ pub struct Recipient {
     pub clicked_at: Option<DateTime<Utc>>,
     /// When the recipient unsubscribed.
     pub unsubscribed_at: Option<DateTime<Utc>>,
+    /// When the recipient complained (a spam report, by webhook).
+    pub complained_at: Option<DateTime<Utc>>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -160,6 +166,7 @@ struct RecipientRow {
     opened_at: Option<DateTime<Utc>>,
     clicked_at: Option<DateTime<Utc>>,
     unsubscribed_at: Option<DateTime<Utc>>,
+    complained_at: Option<DateTime<Utc>>,
 }
 
 impl TryFrom<RecipientRow> for Recipient {
@@ -182,6 +189,7 @@ impl TryFrom<RecipientRow> for Recipient {
             opened_at: r.opened_at,
             clicked_at: r.clicked_at,
             unsubscribed_at: r.unsubscribed_at,
+            complained_at: r.complained_at,
         })
     }
 }
