@@ -191,6 +191,16 @@ pub enum EventKind {
         /// Its new status.
         status: CampaignStatus,
     },
+    /// A sending campaign moved on (at most about once a second while a
+    /// sender works on it).
+    CampaignProgress {
+        /// The campaign.
+        id: CampaignId,
+        /// Recipients that have ended: sent, failed, bounced or skipped.
+        done: u64,
+        /// Recipients frozen.
+        total: u64,
+    },
 }
 
 impl EventKind {
@@ -219,6 +229,7 @@ impl EventKind {
         "segment_updated",
         "segment_deleted",
         "campaign_status_changed",
+        "campaign_progress",
     ];
 
     /// The event's `type` word.
@@ -246,6 +257,7 @@ impl EventKind {
             EventKind::SegmentUpdated { .. } => "segment_updated",
             EventKind::SegmentDeleted { .. } => "segment_deleted",
             EventKind::CampaignStatusChanged { .. } => "campaign_status_changed",
+            EventKind::CampaignProgress { .. } => "campaign_progress",
         }
     }
 }
@@ -340,6 +352,11 @@ mod tests {
             EventKind::CampaignStatusChanged {
                 id: CampaignId(1),
                 status: CampaignStatus::Sending,
+            },
+            EventKind::CampaignProgress {
+                id: CampaignId(1),
+                done: 1,
+                total: 2,
             },
         ];
         let tags: Vec<String> = every

@@ -2,6 +2,7 @@
 
 mod backup;
 mod campaigns;
+mod campaigns_bench;
 mod forecast;
 mod score;
 mod score_bench;
@@ -41,6 +42,11 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Campaigns(crate::cli::CampaignsCommand::Process(args)) => {
             campaigns::process(settings, args).await
         }
+        Command::Campaigns(crate::cli::CampaignsCommand::Bench {
+            org,
+            baseline,
+            json,
+        }) => campaigns_bench::bench(settings, org, baseline, json).await,
         Command::Score(args) => score::score(settings, args).await,
         Command::ScoreBench(args) => score_bench::bench(settings, args).await,
         Command::Segments(crate::cli::SegmentsCommand::Update { org, json }) => {
