@@ -38,6 +38,9 @@ pub const MENU: &[MenuItem] = &[
     item("/deals", "Deals"),
     item("/forecast", "Forecast"),
     item("/sentiment", "Sentiment"),
+    item("/campaigns", "Campaigns"),
+    item("/email-templates", "E-mail templates"),
+    item("/suppressions", "Suppressions"),
     // Everyone's own password and sessions; admins' users and scoring.
     MenuItem {
         bottom: true,

@@ -50,7 +50,11 @@ pub(crate) fn sender(app: &TestApp, settings: MailSettings) -> Crm {
     crm
 }
 
-pub(crate) async fn campaign_to(app: &TestApp, t: &Tenant, emails: &[String]) -> (i64, i64, Vec<i64>) {
+pub(crate) async fn campaign_to(
+    app: &TestApp,
+    t: &Tenant,
+    emails: &[String],
+) -> (i64, i64, Vec<i64>) {
     let tpl = app
         .post_ok(
             "/api/email-templates",
@@ -611,7 +615,11 @@ async fn a_segment_target_is_frozen_from_its_members_when_sending_starts() {
     let report = send::process(&crm, Some(OrgId(t.org_id)), &())
         .await
         .unwrap();
-    assert_eq!((report.completed.clone(), report.sent), (vec![id], 3), "{report:?}");
+    assert_eq!(
+        (report.completed.clone(), report.sent),
+        (vec![id], 3),
+        "{report:?}"
+    );
     let mut rcpts: Vec<String> = sink.received().into_iter().map(|m| m.rcpt).collect();
     rcpts.sort();
     assert_eq!(rcpts, ["ada@x.example", "bob@x.example", "cy@x.example"]);

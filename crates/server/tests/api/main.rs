@@ -23,5 +23,6 @@ mod sessions;
 mod smtp_sink;
 mod tenancy;
 mod web;
+mod web_campaigns;
 mod web_settings;
 mod ws;
