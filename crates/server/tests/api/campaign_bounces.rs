@@ -13,7 +13,7 @@ use neuracrm_server::configuration::Secret;
 use reqwest::Response;
 use serde_json::{Value, json};
 
-use crate::campaign_sending::{campaign_to, log, mail, sender};
+use crate::campaign_sending::{campaign_to, log, mail, scheduled, sender};
 use crate::helpers::{TestApp, assert_error, spawn_app_with};
 use crate::smtp_sink::SmtpSink;
 
@@ -277,23 +277,7 @@ async fn hard_bounces_and_complaints_suppress_and_mark_the_message_soft_ones_at_
     );
 
     // A later campaign skips all three as suppressed.
-    let next = app
-        .post_ok(
-            "/api/campaigns",
-            &t.token,
-            json!({"name": "Again", "template_id": tpl, "target": {"type": "contacts", "ids": contacts}}),
-            201,
-        )
-        .await["id"]
-        .as_i64()
-        .unwrap();
-    app.post_ok(
-        &format!("/api/campaigns/{next}/schedule"),
-        &t.token,
-        json!({}),
-        200,
-    )
-    .await;
+    let next = scheduled(&app, &t, tpl, json!({"type": "contacts", "ids": contacts})).await;
     send::process(&crm, Some(OrgId(t.org_id)), &())
         .await
         .unwrap();

@@ -78,14 +78,21 @@ pub(crate) async fn campaign_to(
             .await;
         ids.push(c["id"].as_i64().unwrap());
     }
+    let id = scheduled(app, t, tpl, json!({"type": "contacts", "ids": ids})).await;
+    (tpl, id, ids)
+}
+
+/// A campaign of `t` sending template `tpl` to `target`, scheduled now.
+pub(crate) async fn scheduled(app: &TestApp, t: &Tenant, tpl: i64, target: Value) -> i64 {
     let c = app
         .post_ok(
             "/api/campaigns",
             &t.token,
-            json!({"name": "C", "template_id": tpl, "target": {"type": "contacts", "ids": ids}}),
+            json!({"name": "C", "template_id": tpl, "target": target}),
             201,
         )
         .await;
+    assert_eq!(c["target"], target);
     let id = c["id"].as_i64().unwrap();
     app.post_ok(
         &format!("/api/campaigns/{id}/schedule"),
@@ -94,7 +101,7 @@ pub(crate) async fn campaign_to(
         200,
     )
     .await;
-    (tpl, id, ids)
+    id
 }
 
 pub(crate) async fn log(app: &TestApp, t: &Tenant, id: i64) -> HashMap<String, Value> {
@@ -590,23 +597,7 @@ async fn a_segment_target_is_frozen_from_its_members_when_sending_starts() {
     )
     .await;
     assert_eq!(e["error"]["field"], "target", "{e}");
-    let c = app
-        .post_ok(
-            "/api/campaigns",
-            &t.token,
-            json!({"name": "C", "template_id": tpl, "target": target}),
-            201,
-        )
-        .await;
-    assert_eq!(c["target"], target);
-    let id = c["id"].as_i64().unwrap();
-    app.post_ok(
-        &format!("/api/campaigns/{id}/schedule"),
-        &t.token,
-        json!({}),
-        200,
-    )
-    .await;
+    let id = scheduled(&app, &t, tpl, target).await;
     let members = format!("/api/segments/{seg}/members");
     app.post_ok(&members, &t.token, json!({"add": [late]}), 200)
         .await;

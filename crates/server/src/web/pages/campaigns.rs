@@ -102,28 +102,25 @@ pub struct Compose {
     pub targets: Vec<Choice>,
 }
 
+/// Every record of kind `R` a select offers (up to a page's most).
+async fn all<R: neuracrm_actions::records::Record<Filter = (), Sort = ()>>(
+    state: &AppState,
+    user: &WebUser,
+) -> ActionResult<Vec<R::View>> {
+    let page = Page::parse(Some(Page::MAX_LIMIT as i64), None).map_err(ActionError::query)?;
+    let list = List {
+        filter: (),
+        sort: (),
+        page,
+    };
+    Ok(records::list::<R>(&state.crm, &user.caller, list)
+        .await?
+        .items)
+}
+
 async fn compose(state: &AppState, user: &WebUser, form: ComposeForm) -> ActionResult<Compose> {
-    let all = || Page::parse(Some(Page::MAX_LIMIT as i64), None).map_err(ActionError::query);
-    let templates = records::list::<EmailTemplate>(
-        &state.crm,
-        &user.caller,
-        List {
-            filter: (),
-            sort: (),
-            page: all()?,
-        },
-    )
-    .await?;
-    let segments = records::list::<Segment>(
-        &state.crm,
-        &user.caller,
-        List {
-            filter: (),
-            sort: (),
-            page: all()?,
-        },
-    )
-    .await?;
+    let templates = all::<EmailTemplate>(state, user).await?;
+    let segments = all::<Segment>(state, user).await?;
     let choice = |value: String, label: String, current: &str| Choice {
         selected: value == current,
         value,
@@ -133,7 +130,7 @@ async fn compose(state: &AppState, user: &WebUser, form: ComposeForm) -> ActionR
         choice("contacts".into(), "All contacts".into(), &form.target),
         choice("leads".into(), "All leads".into(), &form.target),
     ];
-    targets.extend(segments.items.into_iter().map(|s| {
+    targets.extend(segments.into_iter().map(|s| {
         choice(
             format!("segment:{}", s.id.0),
             format!("Segment: {} ({} contacts)", s.name, s.size),
@@ -142,7 +139,6 @@ async fn compose(state: &AppState, user: &WebUser, form: ComposeForm) -> ActionR
     }));
     Ok(Compose {
         templates: templates
-            .items
             .into_iter()
             .map(|t| choice(t.id.0.to_string(), t.name, &form.template_id))
             .collect(),
