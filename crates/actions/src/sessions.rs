@@ -85,14 +85,14 @@ pub enum Proof<'a> {
     Token(&'a str),
 }
 
-fn random<const N: usize>() -> ActionResult<[u8; N]> {
+pub(crate) fn random<const N: usize>() -> ActionResult<[u8; N]> {
     let mut bytes = [0u8; N];
     getrandom::fill(&mut bytes)
         .map_err(|e| ActionError::Internal(format!("the system's random source failed: {e}")))?;
     Ok(bytes)
 }
 
-fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write;
     bytes
         .iter()

@@ -101,6 +101,23 @@ pub enum CampaignsCommand {
     /// a progress bar on a terminal. Prints what was sent, retried, failed,
     /// bounced and taken over in doubt.
     Process(ProcessArgs),
+    /// Benchmark (hidden): a campaign to every contact of the organization
+    /// (personalised, links tracked) sent to an SMTP sink on a local port,
+    /// messages/s end to end and peak memory, and the specification's
+    /// approach (a query, one connection and a commit per message) on a
+    /// sample for the ratio. Adds campaigns: run it on a benchmark database.
+    #[command(hide = true)]
+    Bench {
+        /// The organization whose contacts are mailed.
+        #[arg(long, default_value_t = 1)]
+        org: i64,
+        /// Recipients the baseline sends one at a time.
+        #[arg(long, default_value_t = 2000)]
+        baseline: u32,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Args)]

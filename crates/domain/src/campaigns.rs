@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::patch::{Patch, declare_patch};
 use crate::{
     CampaignId, CampaignStatus, ContactId, DomainError, EmailTemplateId, LeadId, LeadStatus,
-    MAX_NAME, MAX_TEXT, OrgId, UserId,
+    MAX_NAME, MAX_TEXT, OrgId, SegmentId, UserId,
 };
 
 /// Longest subject line, in characters.
@@ -148,14 +148,11 @@ pub enum CampaignTarget {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         filter: Option<TargetFilter>,
     },
-    /// EXTENSION POINT (issue 17, segments): a saved segment's members.
-    /// Accepted by the parser so that the wire format is fixed now; refused
-    /// by [`CampaignTarget::validate`] until segments exist. To enable it,
-    /// resolve the segment's members in `store::campaigns::freeze` (the
-    /// `Segment` arm) and drop the refusal below.
+    /// A segment's members (contacts), as they are when sending starts:
+    /// a dynamic segment's latest refresh, a static segment's list.
     Segment {
-        /// The segment.
-        segment_id: i64,
+        /// The segment (of the organization).
+        segment_id: SegmentId,
     },
 }
 
@@ -169,11 +166,7 @@ impl CampaignTarget {
         let (n, filter, leads) = match self {
             CampaignTarget::Contacts { ids, filter } => (ids.as_ref().map(Vec::len), filter, false),
             CampaignTarget::Leads { ids, filter } => (ids.as_ref().map(Vec::len), filter, true),
-            CampaignTarget::Segment { .. } => {
-                return Err(bad(
-                    "segments are not available yet: target contacts or leads",
-                ));
-            }
+            CampaignTarget::Segment { .. } => return Ok(()),
         };
         if n.is_some() && filter.is_some() {
             return Err(bad("give ids or a filter, not both"));
@@ -290,7 +283,11 @@ mod tests {
         assert!(t.validate().is_err(), "lead filters on contacts");
         let t: CampaignTarget =
             serde_json::from_str(r#"{"type": "segment", "segment_id": 4}"#).unwrap();
-        assert!(t.validate().is_err(), "segments wait for issue 17");
+        assert!(t.validate().is_ok());
+        assert!(
+            serde_json::from_str::<CampaignTarget>(r#"{"type": "segment"}"#).is_err(),
+            "a segment target names its segment"
+        );
         assert!(serde_json::from_str::<CampaignTarget>(r#"{"type": "deals"}"#).is_err());
     }
 }

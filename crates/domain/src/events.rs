@@ -212,6 +212,16 @@ pub enum EventKind {
         /// The lead's score after the call (none without a lead).
         score: Option<f64>,
     },
+    /// A sending campaign moved on (at most about once a second while a
+    /// sender works on it).
+    CampaignProgress {
+        /// The campaign.
+        id: CampaignId,
+        /// Recipients that have ended: sent, failed, bounced or skipped.
+        done: u64,
+        /// Recipients frozen.
+        total: u64,
+    },
 }
 
 impl EventKind {
@@ -242,6 +252,7 @@ impl EventKind {
         "campaign_status_changed",
         "call_updated",
         "call_completed",
+        "campaign_progress",
     ];
 
     /// The event's `type` word.
@@ -271,6 +282,7 @@ impl EventKind {
             EventKind::CampaignStatusChanged { .. } => "campaign_status_changed",
             EventKind::CallUpdated { .. } => "call_updated",
             EventKind::CallCompleted { .. } => "call_completed",
+            EventKind::CampaignProgress { .. } => "campaign_progress",
         }
     }
 }
@@ -376,6 +388,11 @@ mod tests {
                 lead_id: Some(LeadId(1)),
                 contact_id: None,
                 score: Some(61.0),
+            },
+            EventKind::CampaignProgress {
+                id: CampaignId(1),
+                done: 1,
+                total: 2,
             },
         ];
         let tags: Vec<String> = every

@@ -323,3 +323,16 @@ vocabulary! {
         Skipped = "skipped",
     }
 }
+
+vocabulary! {
+    /// What a bounce webhook reports about an address.
+    BounceType, field = "type" {
+        /// The address does not exist or refuses mail for good: suppressed.
+        Hard = "hard",
+        /// A passing failure (full mailbox, greylisting): suppressed after
+        /// `smtp.soft_bounce_limit` of them.
+        Soft = "soft",
+        /// The recipient reported the message as spam: suppressed.
+        Complaint = "complaint",
+    }
+}

@@ -227,6 +227,9 @@ pub struct SmtpSettings {
     pub timeout_secs: u64,
     /// How often the scheduler looks for due campaigns, in seconds.
     pub process_interval_secs: u64,
+    /// Soft bounces (reported by the bounce webhook) after which an address
+    /// is suppressed.
+    pub soft_bounce_limit: u32,
 }
 
 impl Default for SmtpSettings {
@@ -244,6 +247,7 @@ impl Default for SmtpSettings {
             lease_secs: 120,
             timeout_secs: 30,
             process_interval_secs: 5,
+            soft_bounce_limit: 3,
         }
     }
 }

@@ -19,6 +19,7 @@ pub(crate) enum Table {
     EmailTemplates,
     Campaigns,
     Calls,
+    Segments,
 }
 
 impl Table {
@@ -33,6 +34,7 @@ impl Table {
             Table::EmailTemplates => "email_templates",
             Table::Campaigns => "campaigns",
             Table::Calls => "calls",
+            Table::Segments => "segments",
         }
     }
 
@@ -48,6 +50,7 @@ impl Table {
             Table::EmailTemplates => "email_template",
             Table::Campaigns => "campaign",
             Table::Calls => "call",
+            Table::Segments => "segment",
         }
     }
 

@@ -17,6 +17,7 @@ use neuracrm_store::{Page, Paged};
 use crate::records::{List, Record};
 use crate::{Access, ActionError, ActionResult, Caller, Crm};
 
+pub mod bounces;
 pub mod links;
 pub mod render;
 pub mod send;
@@ -194,18 +195,37 @@ pub async fn preview(
     id: EmailTemplateId,
     sample: Sample,
 ) -> ActionResult<Rendered> {
-    caller.require(Access::Anyone)?;
     let t = crm.store.campaigns().template(caller.org, id).await?;
-    let compiled = Compiled::new(&t.as_new())?;
-    let (kind, rid) = match sample {
-        Sample::Contact(c) => ("contact", c.0),
-        Sample::Lead(l) => ("lead", l.0),
+    preview_draft(crm, caller, &t.as_new(), Some(sample)).await
+}
+
+/// A template as it is being written (not saved) rendered for a contact
+/// or lead of the organization, or, without one, for a recipient whose
+/// fields are all empty: the editor's live preview. A template that does
+/// not compile is refused as on saving (422 naming the line and column).
+pub async fn preview_draft(
+    crm: &Crm,
+    caller: &Caller,
+    draft: &NewEmailTemplate,
+    sample: Option<Sample>,
+) -> ActionResult<Rendered> {
+    caller.require(Access::Anyone)?;
+    draft.validate()?;
+    let compiled = Compiled::new(draft)?;
+    let facts = match sample {
+        Some(Sample::Contact(c)) => Some(("contact", c.0)),
+        Some(Sample::Lead(l)) => Some(("lead", l.0)),
+        None => None,
     };
-    let facts = crm
-        .store
-        .campaigns()
-        .facts_of(caller.org, kind, rid)
-        .await?;
+    let facts = match facts {
+        Some((kind, rid)) => {
+            crm.store
+                .campaigns()
+                .facts_of(caller.org, kind, rid)
+                .await?
+        }
+        None => Default::default(),
+    };
     compiled.render(&Context::of(&facts, "#unsubscribe-preview".into()))
 }
 

@@ -3,6 +3,7 @@
 mod backup;
 mod calls;
 mod campaigns;
+mod campaigns_bench;
 mod forecast;
 mod score;
 mod score_bench;
@@ -47,6 +48,11 @@ pub async fn run(cli: Cli) -> Result<()> {
             limit,
             json,
         }) => calls::sync(settings, grace_secs, limit, json).await,
+        Command::Campaigns(crate::cli::CampaignsCommand::Bench {
+            org,
+            baseline,
+            json,
+        }) => campaigns_bench::bench(settings, org, baseline, json).await,
         Command::Score(args) => score::score(settings, args).await,
         Command::ScoreBench(args) => score_bench::bench(settings, args).await,
         Command::Segments(crate::cli::SegmentsCommand::Update { org, json }) => {

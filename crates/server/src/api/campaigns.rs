@@ -9,38 +9,39 @@ use axum::extract::{FromRequestParts, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use chrono::{DateTime, Utc};
-use neuracrm_actions::campaigns::{self, Rendered, Sample, send};
+use neuracrm_actions::campaigns::{self, Rendered, Sample, bounces, send};
 use neuracrm_domain::{
     Campaign, CampaignId, CampaignPatch, CampaignStatus, CampaignTarget, ContactId, Email,
     EmailTemplate, EmailTemplateId, EmailTemplatePatch, LeadId, NewCampaign, NewEmailTemplate,
     RecipientStatus,
 };
-use neuracrm_store::campaigns::{CampaignStats, Recipient, Suppression};
+use neuracrm_store::campaigns::{BounceOutcome, CampaignStats, Recipient, Suppression};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::http::auth::AuthUser;
 use crate::http::error::{ApiError, ApiResult, ErrorBody};
 use crate::http::extract::{Id, Json, Query, parse_json};
-use crate::http::openapi::NoToken;
+use crate::http::openapi::{NoToken, endpoint, routes_of};
 use crate::http::resource::{Conflicts, Docs, Resource, Summaries, crud, wire_types};
-use crate::http::wire::{ListQuery, PageQuery, page, page_type, record_out, vocab};
-use neuracrm_store::Page;
-use utoipa::IntoParams;
+use crate::http::wire::{
+    ListQuery, PageQuery, StatusQuery, page, page_type, record_out, vocab,
+};
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
-    crud::<EmailTemplate>()
-        .merge(crud::<Campaign>())
-        .routes(routes!(preview))
-        .routes(routes!(test_send))
-        .routes(routes!(campaign_action))
-        .routes(routes!(stats))
-        .routes(routes!(recipients))
-        .routes(routes!(list_suppressions, add_suppression))
-        .routes(routes!(remove_suppression))
+    crud::<EmailTemplate>().merge(crud::<Campaign>()).merge(routes_of!(
+        preview,
+        test_send,
+        campaign_action,
+        stats,
+        recipients,
+        (list_suppressions, add_suppression),
+        remove_suppression,
+        bounce_webhook,
+        rotate_webhook_secret
+    ))
 }
 
 // ---- templates ----
@@ -90,40 +91,26 @@ impl From<CreateTemplate> for NewEmailTemplate {
     }
 }
 
-/// An e-mail template. Each part is a minijinja template over `contact`
-/// (`first_name`, `last_name`, `name`, `email`, `company`, `job_title`,
-/// `industry`, `phone`), `lead` (`title`, `score`, `category`; empty for a
-/// contact target), `owner` (`name`, `email`, `signature`), `organization`
-/// (`name`) and `unsubscribe_url`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct TemplateOut {
-    id: i64,
-    organization_id: i64,
-    name: String,
-    /// Subject template.
-    subject: String,
-    /// HTML template (auto-escaped).
-    html: String,
-    /// Plain-text template; `null`: derived from the HTML.
-    text: Option<String>,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
-}
-
-impl From<EmailTemplate> for TemplateOut {
-    fn from(t: EmailTemplate) -> Self {
-        TemplateOut {
-            id: t.id.0,
-            organization_id: t.organization_id.0,
-            name: t.name,
-            subject: t.subject,
-            html: t.html,
-            text: t.text,
-            created_at: t.created_at,
-            updated_at: t.updated_at,
-        }
+record_out!(
+    /// An e-mail template. Each part is a minijinja template over `contact`
+    /// (`first_name`, `last_name`, `name`, `email`, `company`, `job_title`,
+    /// `industry`, `phone`), `lead` (`title`, `score`, `category`; empty for a
+    /// contact target), `owner` (`name`, `email`, `signature`), `organization`
+    /// (`name`) and `unsubscribe_url`.
+    TemplateOut from EmailTemplate as t {
+        id: i64,
+        organization_id: i64,
+        name: String,
+        /// Subject template.
+        subject: String,
+        /// HTML template (auto-escaped).
+        html: String,
+        /// Plain-text template; `null`: derived from the HTML.
+        text: Option<String>,
+        created_at: DateTime<Utc>,
+        updated_at: DateTime<Utc>,
     }
-}
+);
 
 page_type!(
     /// A page of e-mail templates.
@@ -167,44 +154,25 @@ pub struct PreviewBody {
     lead_id: Option<i64>,
 }
 
-/// A message as rendered.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct RenderedOut {
-    subject: String,
-    html: String,
-    text: String,
-}
-
-impl From<Rendered> for RenderedOut {
-    fn from(r: Rendered) -> Self {
-        RenderedOut {
-            subject: r.subject,
-            html: r.html,
-            text: r.text,
-        }
+record_out!(
+    /// A message as rendered.
+    RenderedOut from Rendered as r {
+        subject: String,
+        html: String,
+        text: String,
     }
-}
+);
 
-/// Renders a template for one of the organization's contacts or leads.
-#[utoipa::path(post, path = "/api/email-templates/{id}/preview", tag = "campaigns",
-    params(("id" = i64, Path, description = "E-mail template id")),
-    request_body = PreviewBody,
-    security(("bearer" = [])),
-    responses(
-        (status = 200, body = RenderedOut),
-        (status = 400, description = "Bad id or body", body = ErrorBody),
-        NoToken,
-        (status = 404, description = "No such template, contact or lead", body = ErrorBody),
-        (status = 422, description = "Neither or both of contact_id and lead_id", body = ErrorBody),
-    ))]
-pub async fn preview(
-    State(state): State<AppState>,
-    user: AuthUser,
-    Id(id): Id<EmailTemplateId>,
-    Json(body): Json<PreviewBody>,
-) -> ApiResult<Json<RenderedOut>> {
-    let r = campaigns::preview(&state.crm, &user.caller(), id, sample(&body)?).await?;
-    Ok(Json(r.into()))
+endpoint! {
+    /// Renders a template for one of the organization's contacts or leads.
+    post "/api/email-templates/{id}/preview" in "campaigns"
+        [params(("id" = i64, Path, description = "E-mail template id")), request_body = PreviewBody]
+        => RenderedOut, 400 "Bad id or body", 404 "No such template, contact or lead",
+        422 "Neither or both of contact_id and lead_id";
+    async fn preview(state, user: AuthUser, Id(id): Id<EmailTemplateId>, Json(body): Json<PreviewBody>) {
+        let r = campaigns::preview(&state.crm, &user.caller(), id, sample(&body)?).await?;
+        Ok(Json(r.into()))
+    }
 }
 
 fn sample(b: &PreviewBody) -> ApiResult<Sample> {
@@ -238,33 +206,22 @@ pub struct TestSendOut {
     smtp_reply: String,
 }
 
-/// Mails the template, rendered for a contact or lead, to one address
-/// (admins and managers).
-#[utoipa::path(post, path = "/api/email-templates/{id}/test", tag = "campaigns",
-    params(("id" = i64, Path, description = "E-mail template id")),
-    request_body = TestSendBody,
-    security(("bearer" = [])),
-    responses(
-        (status = 200, body = TestSendOut),
-        (status = 400, description = "Bad id or body", body = ErrorBody),
-        NoToken,
-        (status = 403, description = "Reps may not", body = ErrorBody),
-        (status = 404, description = "No such template, contact or lead", body = ErrorBody),
-        (status = 409, description = "No SMTP server is configured", body = ErrorBody),
-        (status = 422, description = "The server refused the message, or neither or both of contact_id and lead_id", body = ErrorBody),
-    ))]
-pub async fn test_send(
-    State(state): State<AppState>,
-    user: AuthUser,
-    Id(id): Id<EmailTemplateId>,
-    Json(b): Json<TestSendBody>,
-) -> ApiResult<Json<TestSendOut>> {
-    let s = sample(&PreviewBody {
-        contact_id: b.contact_id,
-        lead_id: b.lead_id,
-    })?;
-    let smtp_reply = send::send_test(&state.crm, &user.caller(), id, s, &b.to).await?;
-    Ok(Json(TestSendOut { smtp_reply }))
+endpoint! {
+    /// Mails the template, rendered for a contact or lead, to one address
+    /// (admins and managers).
+    post "/api/email-templates/{id}/test" in "campaigns"
+        [params(("id" = i64, Path, description = "E-mail template id")), request_body = TestSendBody]
+        => TestSendOut, 400 "Bad id or body", 403 "Reps may not",
+        404 "No such template, contact or lead", 409 "No SMTP server is configured",
+        422 "The server refused the message, or neither or both of contact_id and lead_id";
+    async fn test_send(state, user: AuthUser, Id(id): Id<EmailTemplateId>, Json(b): Json<TestSendBody>) {
+        let s = sample(&PreviewBody {
+            contact_id: b.contact_id,
+            lead_id: b.lead_id,
+        })?;
+        let smtp_reply = send::send_test(&state.crm, &user.caller(), id, s, &b.to).await?;
+        Ok(Json(TestSendOut { smtp_reply }))
+    }
 }
 
 // ---- campaigns ----
@@ -276,7 +233,7 @@ impl Resource for Campaign {
         CreateCampaign,
         CampaignPatch,
         CampaignPatchBody,
-        CampaignQuery
+        StatusQuery<CampaignStatus>
     );
 
     const DOCS: Docs = Docs::new("campaign", "campaigns")
@@ -308,51 +265,32 @@ impl From<CreateCampaign> for NewCampaign {
     }
 }
 
-/// An e-mail campaign.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct CampaignOut {
-    id: i64,
-    organization_id: i64,
-    name: String,
-    template_id: i64,
-    /// `{"type": "contacts" | "leads", "ids": [...]}` or
-    /// `{"type": ..., "filter": {...}}`.
-    #[schema(value_type = Object)]
-    target: CampaignTarget,
-    #[schema(value_type = vocab::CampaignStatus)]
-    status: CampaignStatus,
-    /// When it is (or was) due, UTC.
-    scheduled_at: Option<DateTime<Utc>>,
-    /// When its recipients were frozen and sending began.
-    started_at: Option<DateTime<Utc>>,
-    /// When it completed, was cancelled or failed.
-    finished_at: Option<DateTime<Utc>>,
-    /// Why it failed.
-    error: Option<String>,
-    created_by: Option<i64>,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
-}
-
-impl From<Campaign> for CampaignOut {
-    fn from(c: Campaign) -> Self {
-        CampaignOut {
-            id: c.id.0,
-            organization_id: c.organization_id.0,
-            name: c.name,
-            template_id: c.template_id.0,
-            target: c.target,
-            status: c.status,
-            scheduled_at: c.scheduled_at,
-            started_at: c.started_at,
-            finished_at: c.finished_at,
-            error: c.error,
-            created_by: c.created_by.map(|u| u.0),
-            created_at: c.created_at,
-            updated_at: c.updated_at,
-        }
+record_out!(
+    /// An e-mail campaign.
+    CampaignOut from Campaign as c {
+        id: i64,
+        organization_id: i64,
+        name: String,
+        template_id: i64,
+        /// `{"type": "contacts" | "leads", "ids": [...]}` or
+        /// `{"type": ..., "filter": {...}}`.
+        #[schema(value_type = Object)]
+        target: CampaignTarget,
+        #[schema(value_type = vocab::CampaignStatus)]
+        status: CampaignStatus,
+        /// When it is (or was) due, UTC.
+        scheduled_at: Option<DateTime<Utc>>,
+        /// When its recipients were frozen and sending began.
+        started_at: Option<DateTime<Utc>>,
+        /// When it completed, was cancelled or failed.
+        finished_at: Option<DateTime<Utc>>,
+        /// Why it failed.
+        error: Option<String>,
+        created_by: Option<i64>,
+        created_at: DateTime<Utc>,
+        updated_at: DateTime<Utc>,
     }
-}
+);
 
 page_type!(
     /// A page of campaigns.
@@ -369,8 +307,9 @@ pub struct CreateCampaign {
     template_id: i64,
     /// Whom: `{"type": "contacts" | "leads", "ids": [...]}`, or with
     /// `"filter": {"owner_id", "industry", "status", "category", "min_score"}`
-    /// (the last three for leads), or neither (all of them).
-    /// `{"type": "segment", "segment_id"}` is reserved for segments.
+    /// (the last three for leads), or neither (all of them); or
+    /// `{"type": "segment", "segment_id"}`: the segment's members when
+    /// sending starts.
     #[schema(value_type = Object)]
     target: CampaignTarget,
 }
@@ -385,30 +324,7 @@ pub struct CampaignPatchBody {
     target: Option<String>,
 }
 
-/// Filters and paging of the campaign list.
-#[derive(Debug, Default, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct CampaignQuery {
-    /// Rows per page, 1–200 (default 50).
-    #[param(minimum = 1, maximum = 200)]
-    pub limit: Option<i64>,
-    /// Rows to skip.
-    #[param(minimum = 0)]
-    pub offset: Option<i64>,
-    /// Only campaigns in this status.
-    #[param(value_type = Option<vocab::CampaignStatus>)]
-    pub status: Option<CampaignStatus>,
-}
 
-impl ListQuery for CampaignQuery {
-    type Filter = Option<CampaignStatus>;
-    type Sort = ();
-
-    fn into_parts(self) -> ApiResult<(Page, Self::Filter, ())> {
-        Ok((page(self.limit, self.offset)?, self.status, ()))
-    }
-}
 /// What `POST /api/campaigns/{id}/{action}` does.
 #[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -452,106 +368,62 @@ pub struct ActionBody {
     scheduled_at: Option<DateTime<Utc>>,
 }
 
-/// Schedules, pauses, resumes or cancels a campaign (admins and managers).
-#[utoipa::path(post, path = "/api/campaigns/{id}/{action}", tag = "campaigns",
-    params(
-        ("id" = i64, Path, description = "Campaign id"),
-        ("action" = CampaignAction, Path, description = "schedule, pause, resume or cancel"),
-    ),
-    request_body(content = Option<ActionBody>, description = "For schedule: `scheduled_at` (absent: now)"),
-    security(("bearer" = [])),
-    responses(
-        (status = 200, body = CampaignOut),
-        (status = 400, description = "Bad id, action or body", body = ErrorBody),
-        NoToken,
-        (status = 403, description = "Reps may not", body = ErrorBody),
-        (status = 404, description = "No such campaign", body = ErrorBody),
-        (status = 409, description = "Not possible in the campaign's status", body = ErrorBody),
-        (status = 422, description = "The template no longer compiles", body = ErrorBody),
-    ))]
-pub async fn campaign_action(
-    State(state): State<AppState>,
-    user: AuthUser,
-    ActionPath(id, action): ActionPath,
-    body: Bytes,
-) -> ApiResult<Json<CampaignOut>> {
-    let (crm, caller) = (&state.crm, &user.caller());
-    let body: ActionBody = if body.iter().all(u8::is_ascii_whitespace) {
-        ActionBody::default()
-    } else {
-        parse_json(&body)?
-    };
-    let c = match action {
-        CampaignAction::Schedule => {
-            let at = body.scheduled_at;
-            campaigns::schedule(crm, caller, id, at).await?
-        }
-        CampaignAction::Pause => campaigns::pause(crm, caller, id).await?,
-        CampaignAction::Resume => campaigns::resume(crm, caller, id).await?,
-        CampaignAction::Cancel => campaigns::cancel(crm, caller, id).await?,
-    };
-    Ok(Json(c.into()))
-}
-
-/// A campaign's counts.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct StatsOut {
-    /// Recipient rows frozen, skipped ones included.
-    total: i64,
-    pending: i64,
-    sending: i64,
-    sent: i64,
-    failed: i64,
-    bounced: i64,
-    /// Skipped, by why.
-    skipped_no_address: i64,
-    skipped_suppressed: i64,
-    skipped_duplicate: i64,
-    opened: i64,
-    clicked: i64,
-    unsubscribed: i64,
-}
-
-impl From<CampaignStats> for StatsOut {
-    fn from(s: CampaignStats) -> Self {
-        StatsOut {
-            total: s.total,
-            pending: s.pending,
-            sending: s.sending,
-            sent: s.sent,
-            failed: s.failed,
-            bounced: s.bounced,
-            skipped_no_address: s.skipped_no_address,
-            skipped_suppressed: s.skipped_suppressed,
-            skipped_duplicate: s.skipped_duplicate,
-            opened: s.opened,
-            clicked: s.clicked,
-            unsubscribed: s.unsubscribed,
-        }
+endpoint! {
+    /// Schedules, pauses, resumes or cancels a campaign (admins and managers).
+    post "/api/campaigns/{id}/{action}" in "campaigns"
+        [params(
+            ("id" = i64, Path, description = "Campaign id"),
+            ("action" = CampaignAction, Path, description = "schedule, pause, resume or cancel"),
+        ),
+        request_body(content = Option<ActionBody>, description = "For schedule: `scheduled_at` (absent: now)")]
+        => CampaignOut, 400 "Bad id, action or body", 403 "Reps may not", 404 "No such campaign",
+        409 "Not possible in the campaign's status", 422 "The template no longer compiles";
+    async fn campaign_action(state, user: AuthUser, ActionPath(id, action): ActionPath, body: Bytes) {
+        let (crm, caller) = (&state.crm, &user.caller());
+        let body: ActionBody = if body.iter().all(u8::is_ascii_whitespace) {
+            ActionBody::default()
+        } else {
+            parse_json(&body)?
+        };
+        let c = match action {
+            CampaignAction::Schedule => campaigns::schedule(crm, caller, id, body.scheduled_at).await?,
+            CampaignAction::Pause => campaigns::pause(crm, caller, id).await?,
+            CampaignAction::Resume => campaigns::resume(crm, caller, id).await?,
+            CampaignAction::Cancel => campaigns::cancel(crm, caller, id).await?,
+        };
+        Ok(Json(c.into()))
     }
 }
 
-/// A campaign's counts by status, skips by why, opens, clicks and
-/// unsubscribes.
-#[utoipa::path(get, path = "/api/campaigns/{id}/stats", tag = "campaigns",
-    params(("id" = i64, Path, description = "Campaign id")),
-    security(("bearer" = [])),
-    responses(
-        (status = 200, body = StatsOut),
-        (status = 400, description = "Bad id", body = ErrorBody),
-        NoToken,
-        (status = 404, description = "No such campaign", body = ErrorBody),
-    ))]
-pub async fn stats(
-    State(state): State<AppState>,
-    user: AuthUser,
-    Id(id): Id<CampaignId>,
-) -> ApiResult<Json<StatsOut>> {
-    Ok(Json(
-        campaigns::stats(&state.crm, &user.caller(), id)
-            .await?
-            .into(),
-    ))
+record_out!(
+    /// A campaign's counts.
+    StatsOut from CampaignStats as s {
+        /// Recipient rows frozen, skipped ones included.
+        total: i64,
+        pending: i64,
+        sending: i64,
+        sent: i64,
+        failed: i64,
+        bounced: i64,
+        /// Skipped, by why.
+        skipped_no_address: i64,
+        skipped_suppressed: i64,
+        skipped_duplicate: i64,
+        opened: i64,
+        clicked: i64,
+        unsubscribed: i64,
+    }
+);
+
+endpoint! {
+    /// A campaign's counts by status, skips by why, opens, clicks and
+    /// unsubscribes.
+    get "/api/campaigns/{id}/stats" in "campaigns"
+        [params(("id" = i64, Path, description = "Campaign id"))]
+        => StatsOut, 400 "Bad id", 404 "No such campaign";
+    async fn stats(state, user: AuthUser, Id(id): Id<CampaignId>) {
+        Ok(Json(campaigns::stats(&state.crm, &user.caller(), id).await?.into()))
+    }
 }
 
 record_out!(
@@ -579,6 +451,8 @@ record_out!(
         opened_at: Option<DateTime<Utc>>,
         clicked_at: Option<DateTime<Utc>>,
         unsubscribed_at: Option<DateTime<Utc>>,
+        /// When the recipient reported it as spam (bounce webhook).
+        complained_at: Option<DateTime<Utc>>,
     }
 );
 
@@ -587,63 +461,30 @@ page_type!(
     RecipientPage, RecipientOut, Recipient
 );
 
-/// Filters and paging of the send log.
-#[derive(Debug, Default, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct RecipientQuery {
-    /// Rows per page, 1–200 (default 50).
-    #[param(minimum = 1, maximum = 200)]
-    pub limit: Option<i64>,
-    /// Rows to skip.
-    #[param(minimum = 0)]
-    pub offset: Option<i64>,
-    /// Only recipients in this status.
-    #[param(value_type = Option<vocab::RecipientStatus>)]
-    pub status: Option<RecipientStatus>,
-}
-/// A campaign's send log, in the order it was frozen: each recipient's
-/// status, attempts, timestamps and SMTP reply.
-#[utoipa::path(get, path = "/api/campaigns/{id}/recipients", tag = "campaigns",
-    params(("id" = i64, Path, description = "Campaign id"), RecipientQuery),
-    security(("bearer" = [])),
-    responses(
-        (status = 200, body = RecipientPage),
-        (status = 400, description = "Bad id or query", body = ErrorBody),
-        NoToken,
-        (status = 404, description = "No such campaign", body = ErrorBody),
-    ))]
-pub async fn recipients(
-    State(state): State<AppState>,
-    user: AuthUser,
-    Id(id): Id<CampaignId>,
-    Query(q): Query<RecipientQuery>,
-) -> ApiResult<Json<RecipientPage>> {
-    let p = page(q.limit, q.offset)?;
-    let items = campaigns::recipients(&state.crm, &user.caller(), id, q.status, p).await?;
-    Ok(Json(items.into()))
+endpoint! {
+    /// A campaign's send log, in the order it was frozen: each recipient's
+    /// status, attempts, timestamps and SMTP reply.
+    get "/api/campaigns/{id}/recipients" in "campaigns"
+        [params(("id" = i64, Path, description = "Campaign id"), StatusQuery<RecipientStatus>)]
+        => RecipientPage, 400 "Bad id or query", 404 "No such campaign";
+    async fn recipients(state, user: AuthUser, Id(id): Id<CampaignId>, Query(q): Query<StatusQuery<RecipientStatus>>) {
+        let (p, status, ()) = q.into_parts()?;
+        let items = campaigns::recipients(&state.crm, &user.caller(), id, status, p).await?;
+        Ok(Json(items.into()))
+    }
 }
 
 // ---- suppressions ----
 
-/// An address the organization never mails.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct SuppressionOut {
-    email: String,
-    /// `unsubscribed`, `bounced`, `complaint` or `manual`.
-    reason: String,
-    created_at: DateTime<Utc>,
-}
-
-impl From<Suppression> for SuppressionOut {
-    fn from(s: Suppression) -> Self {
-        SuppressionOut {
-            email: s.email,
-            reason: s.reason,
-            created_at: s.created_at,
-        }
+record_out!(
+    /// An address the organization never mails.
+    SuppressionOut from Suppression as s {
+        email: String,
+        /// `unsubscribed`, `bounced`, `complaint` or `manual`.
+        reason: String,
+        created_at: DateTime<Utc>,
     }
-}
+);
 
 page_type!(
     /// A page of suppressed addresses.
@@ -658,26 +499,14 @@ pub struct AddSuppression {
     email: Email,
 }
 
-/// The organization's suppression list, newest first.
-#[utoipa::path(get, path = "/api/suppressions", tag = "campaigns",
-    params(PageQuery),
-    security(("bearer" = [])),
-    responses(
-        (status = 200, body = SuppressionPage),
-        (status = 400, description = "Bad paging", body = ErrorBody),
-        NoToken,
-    ))]
-pub async fn list_suppressions(
-    State(state): State<AppState>,
-    user: AuthUser,
-    Query(q): Query<PageQuery>,
-) -> ApiResult<Json<SuppressionPage>> {
-    let p = page(q.limit, q.offset)?;
-    Ok(Json(
-        campaigns::suppressions(&state.crm, &user.caller(), p)
-            .await?
-            .into(),
-    ))
+endpoint! {
+    /// The organization's suppression list, newest first.
+    get "/api/suppressions" in "campaigns" [params(PageQuery)]
+        => SuppressionPage, 400 "Bad paging";
+    async fn list_suppressions(state, user: AuthUser, Query(q): Query<PageQuery>) {
+        let p = page(q.limit, q.offset)?;
+        Ok(Json(campaigns::suppressions(&state.crm, &user.caller(), p).await?.into()))
+    }
 }
 
 /// Suppresses an address (admins and managers); every later campaign
@@ -736,6 +565,89 @@ pub async fn remove_suppression(
 ) -> ApiResult<StatusCode> {
     campaigns::unsuppress(&state.crm, &user.caller(), &email).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+// ---- bounces and complaints reported by webhook ----
+
+/// A bounce or complaint (the body of `POST /api/webhooks/bounces`).
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)] // documents what `bounces::receive` reads
+pub struct BounceReport {
+    #[schema(format = "email")]
+    email: String,
+    /// `hard` and `complaint` suppress the address at once, `soft` after
+    /// `smtp.soft_bounce_limit` of them.
+    #[schema(value_type = vocab::BounceType)]
+    r#type: String,
+}
+
+record_out!(
+    /// What a bounce report did.
+    BounceOut from BounceOutcome as b {
+        /// The send-log row marked (the latest message sent to the address).
+        recipient_id: Option<i64> = b.recipient,
+        /// Whether the address is now suppressed.
+        suppressed: bool,
+        /// Soft bounces of the address so far (0 for hard ones and complaints).
+        soft_bounces: i64,
+    }
+);
+
+/// Receives a bounce or complaint from the relay or mail provider.
+///
+/// No token: the call is signed with the organization's webhook secret.
+/// Headers: `X-Neuracrm-Organization` (the organization id),
+/// `X-Neuracrm-Timestamp` (Unix seconds, within 5 minutes of now) and
+/// `X-Neuracrm-Signature` (`sha256=` and the hex HMAC-SHA256 of
+/// `"{timestamp}.{raw body}"` under the secret), verified before anything
+/// else happens.
+#[utoipa::path(post, path = "/api/webhooks/bounces", tag = "campaigns",
+    request_body = BounceReport,
+    params(
+        ("X-Neuracrm-Organization" = i64, Header, description = "The organization id"),
+        ("X-Neuracrm-Timestamp" = i64, Header, description = "Unix seconds when signed"),
+        ("X-Neuracrm-Signature" = String, Header, description = "sha256=HEX(HMAC-SHA256(secret, timestamp + \".\" + body))"),
+    ),
+    responses(
+        (status = 200, body = BounceOut),
+        (status = 401, description = "Signature missing, wrong or expired", body = ErrorBody),
+        (status = 422, description = "Not a report; `field` names what is wrong", body = ErrorBody),
+    ))]
+pub async fn bounce_webhook(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+    body: Bytes,
+) -> ApiResult<Json<BounceOut>> {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let call = bounces::Signed {
+        organization: header("x-neuracrm-organization"),
+        timestamp: header("x-neuracrm-timestamp"),
+        signature: header("x-neuracrm-signature"),
+        body: &body,
+    };
+    let limit = state.settings.smtp.soft_bounce_limit;
+    Ok(Json(bounces::receive(&state.crm, call, limit, Utc::now()).await?.into()))
+}
+
+/// The new webhook secret, shown this once.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WebhookSecretOut {
+    /// Sign each call to `/api/webhooks/bounces` with it; the one before no
+    /// longer verifies.
+    secret: String,
+    /// The value of `X-Neuracrm-Organization`.
+    organization_id: i64,
+}
+
+endpoint! {
+    /// Makes or replaces the organization's bounce-webhook secret (admins);
+    /// it is shown only in this answer.
+    post "/api/webhooks/bounces/secret" in "campaigns" => WebhookSecretOut, 403 "Admins only";
+    async fn rotate_webhook_secret(state, user: AuthUser) {
+        let caller = user.caller();
+        let secret = bounces::rotate_secret(&state.crm, &caller).await?;
+        Ok(Json(WebhookSecretOut { secret, organization_id: caller.org.0 }))
+    }
 }
 
 // ---- the one-click unsubscribe link (no login, no CSRF: the signed token is

@@ -73,6 +73,10 @@ pub mod vocab {
         CallStatus { Registered, NotConnected, Ongoing, Ended, Error }
     );
     schema_enum!(
+        /// What a bounce webhook reports.
+        BounceType { Hard, Soft, Complaint }
+    );
+    schema_enum!(
         /// Sort direction.
         SortOrder { Asc, Desc }
     );
@@ -195,10 +199,11 @@ macro_rules! wire_impls {
 
 wire_impls!(
     ids: d::OrgId, d::UserId, d::ContactId, d::LeadId, d::DealId, d::ActivityId, d::ForecastModelId,
-        d::RecipientId, d::CallId;
+        d::RecipientId, d::CallId, d::EmailTemplateId, d::CampaignId;
     as_is: String, i64, f64, bool, DateTime<Utc>, NaiveDate, d::Role, d::LeadStatus,
     d::LeadSource, d::DealStage, d::DealStatus, d::ActivityType, d::ForecastMetric,
-    d::ForecastAlgorithm, d::RecipientStatus, d::Scenario, d::CallStatus, serde_json::Value,
+    d::ForecastAlgorithm, d::RecipientStatus, d::Scenario, d::CallStatus, d::CampaignStatus,
+    d::CampaignTarget, serde_json::Value,
 );
 
 impl Wire for d::Email {
@@ -318,6 +323,93 @@ impl ListQuery for PageQuery {
 
     fn into_parts(self) -> ApiResult<(Page, (), ())> {
         Ok((page(self.limit, self.offset)?, (), ()))
+    }
+}
+
+/// A status vocabulary that a list can be filtered by ([`StatusQuery`]).
+pub trait StatusWord: serde::de::DeserializeOwned {
+    /// The name of its schema in [`vocab`].
+    const SCHEMA: &'static str;
+    /// The `status` parameter's description.
+    const FILTERS: &'static str;
+}
+
+impl StatusWord for d::CampaignStatus {
+    const SCHEMA: &'static str = "CampaignStatus";
+    const FILTERS: &'static str = "Only campaigns in this status.";
+}
+
+impl StatusWord for d::RecipientStatus {
+    const SCHEMA: &'static str = "RecipientStatus";
+    const FILTERS: &'static str = "Only recipients in this status.";
+}
+
+/// Paging and one optional `status`: the query string of every list that
+/// is filtered by a status only (campaigns, a campaign's send log), the
+/// store's filter being that status.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, bound = "S: StatusWord")]
+pub struct StatusQuery<S> {
+    /// Rows per page, 1–200 (default 50).
+    pub limit: Option<i64>,
+    /// Rows to skip.
+    pub offset: Option<i64>,
+    /// Only rows in this status.
+    pub status: Option<S>,
+}
+
+impl<S> Default for StatusQuery<S> {
+    fn default() -> Self {
+        StatusQuery {
+            limit: None,
+            offset: None,
+            status: None,
+        }
+    }
+}
+
+impl<S: StatusWord> IntoParams for StatusQuery<S> {
+    fn into_params(
+        parameter_in: impl Fn() -> Option<utoipa::openapi::path::ParameterIn>,
+    ) -> Vec<utoipa::openapi::path::Parameter> {
+        use utoipa::openapi::path::ParameterBuilder;
+        use utoipa::openapi::{ObjectBuilder, Ref, Required, Type};
+        let param = |name: &str, doc: &str| {
+            ParameterBuilder::new()
+                .name(name)
+                .parameter_in(parameter_in().unwrap_or_default())
+                .required(Required::False)
+                .description(Some(doc))
+        };
+        let int = |min: i64, max: Option<i64>| {
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
+                    utoipa::openapi::KnownFormat::Int64,
+                )))
+                .minimum(Some(min))
+                .maximum(max)
+        };
+        vec![
+            param("limit", "Rows per page, 1–200 (default 50).")
+                .schema(Some(int(1, Some(200))))
+                .build(),
+            param("offset", "Rows to skip.")
+                .schema(Some(int(0, None)))
+                .build(),
+            param("status", S::FILTERS)
+                .schema(Some(Ref::from_schema_name(S::SCHEMA)))
+                .build(),
+        ]
+    }
+}
+
+impl<S: StatusWord> ListQuery for StatusQuery<S> {
+    type Filter = Option<S>;
+    type Sort = ();
+
+    fn into_parts(self) -> ApiResult<(Page, Option<S>, ())> {
+        Ok((page(self.limit, self.offset)?, self.status, ()))
     }
 }
 

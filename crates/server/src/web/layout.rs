@@ -39,6 +39,9 @@ pub const MENU: &[MenuItem] = &[
     item("/calls", "Calls"),
     item("/forecast", "Forecast"),
     item("/sentiment", "Sentiment"),
+    item("/campaigns", "Campaigns"),
+    item("/email-templates", "E-mail templates"),
+    item("/suppressions", "Suppressions"),
     // Everyone's own password and sessions; admins' users and scoring.
     MenuItem {
         bottom: true,

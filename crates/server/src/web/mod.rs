@@ -88,6 +88,33 @@ pub fn router() -> Router<AppState> {
         .route("/forecast/models", post(pages::forecast::save_model))
         .route("/forecast/models/{id}", post(pages::forecast::save_model))
         .route("/sentiment", get(pages::sentiment::page))
+        .route(
+            "/campaigns",
+            get(pages::campaigns::list).post(pages::campaigns::create),
+        )
+        .route(
+            "/campaigns/{id}",
+            get(pages::campaigns::show).post(pages::campaigns::save),
+        )
+        .route("/campaigns/{id}/schedule", post(pages::campaigns::schedule))
+        .route("/campaigns/{id}/{action}", post(pages::campaigns::act))
+        .route(
+            "/email-templates",
+            get(pages::email_templates::list).post(pages::email_templates::create),
+        )
+        .route(
+            "/email-templates/preview",
+            post(pages::email_templates::preview),
+        )
+        .route(
+            "/email-templates/{id}",
+            get(pages::email_templates::show).post(pages::email_templates::save),
+        )
+        .route(
+            "/suppressions",
+            get(pages::suppressions::list).post(pages::suppressions::add),
+        )
+        .route("/suppressions/remove", post(pages::suppressions::remove))
         .route("/settings", get(settings::account::show))
         .route(
             "/settings/password",

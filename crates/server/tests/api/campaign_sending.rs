@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use crate::helpers::{Tenant, TestApp, assert_error, spawn_app_with};
 use crate::smtp_sink::{Rule, SmtpSink};
 
-fn mail(sink: &SmtpSink, lease: Duration) -> MailSettings {
+pub(crate) fn mail(sink: &SmtpSink, lease: Duration) -> MailSettings {
     MailSettings {
         url: sink.url(),
         from: "Sales <sales@crm.example.com>".into(),
@@ -33,7 +33,7 @@ fn mail(sink: &SmtpSink, lease: Duration) -> MailSettings {
 
 /// The actions over the app's database, sending through `settings`: what
 /// the CLI and the scheduler run.
-fn sender(app: &TestApp, settings: MailSettings) -> Crm {
+pub(crate) fn sender(app: &TestApp, settings: MailSettings) -> Crm {
     let intent = neuracrm_jobs::intent::IntentService::new(None, 100).unwrap();
     let sentiment = neuracrm_jobs::sentiment::SentimentService::new(None);
     let mut crm = Crm::new(
@@ -50,7 +50,11 @@ fn sender(app: &TestApp, settings: MailSettings) -> Crm {
     crm
 }
 
-async fn campaign_to(app: &TestApp, t: &Tenant, emails: &[String]) -> (i64, i64, Vec<i64>) {
+pub(crate) async fn campaign_to(
+    app: &TestApp,
+    t: &Tenant,
+    emails: &[String],
+) -> (i64, i64, Vec<i64>) {
     let tpl = app
         .post_ok(
             "/api/email-templates",
@@ -74,14 +78,21 @@ async fn campaign_to(app: &TestApp, t: &Tenant, emails: &[String]) -> (i64, i64,
             .await;
         ids.push(c["id"].as_i64().unwrap());
     }
+    let id = scheduled(app, t, tpl, json!({"type": "contacts", "ids": ids})).await;
+    (tpl, id, ids)
+}
+
+/// A campaign of `t` sending template `tpl` to `target`, scheduled now.
+pub(crate) async fn scheduled(app: &TestApp, t: &Tenant, tpl: i64, target: Value) -> i64 {
     let c = app
         .post_ok(
             "/api/campaigns",
             &t.token,
-            json!({"name": "C", "template_id": tpl, "target": {"type": "contacts", "ids": ids}}),
+            json!({"name": "C", "template_id": tpl, "target": target}),
             201,
         )
         .await;
+    assert_eq!(c["target"], target);
     let id = c["id"].as_i64().unwrap();
     app.post_ok(
         &format!("/api/campaigns/{id}/schedule"),
@@ -90,10 +101,10 @@ async fn campaign_to(app: &TestApp, t: &Tenant, emails: &[String]) -> (i64, i64,
         200,
     )
     .await;
-    (tpl, id, ids)
+    id
 }
 
-async fn log(app: &TestApp, t: &Tenant, id: i64) -> HashMap<String, Value> {
+pub(crate) async fn log(app: &TestApp, t: &Tenant, id: i64) -> HashMap<String, Value> {
     let page = app
         .get_ok(
             &format!("/api/campaigns/{id}/recipients?limit=200"),
@@ -519,4 +530,94 @@ async fn the_scheduler_of_serve_sends_a_scheduled_campaign() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(sink.received().len(), 3);
+}
+
+/// A segment target mails the segment's members as they are when sending
+/// starts: a member added after scheduling is mailed, one added after the
+/// list was frozen is not; another organization's segment is no target.
+#[tokio::test]
+async fn a_segment_target_is_frozen_from_its_members_when_sending_starts() {
+    let sink = SmtpSink::start().await;
+    let url = sink.url();
+    let app = spawn_app_with(|s| {
+        s.smtp.url = Some(Secret::new(url));
+        s.smtp.from = "Sales <sales@crm.example.com>".into();
+    })
+    .await;
+    let (t, other) = (app.tenant("Seg").await, app.tenant("Other").await);
+    let contact = async |first: &str, industry: &str| {
+        app.post_ok(
+            "/api/contacts",
+            &t.token,
+            json!({"first_name": first, "industry": industry,
+                   "email": format!("{}@x.example", first.to_lowercase())}),
+            201,
+        )
+        .await["id"]
+            .as_i64()
+            .unwrap()
+    };
+    contact("Ada", "retail").await;
+    contact("Bob", "retail").await;
+    let late = contact("Cy", "energy").await;
+    let after = contact("Dee", "energy").await;
+    let seg = app
+        .post_ok(
+            "/api/segments",
+            &t.token,
+            json!({"name": "Retail", "kind": "static",
+                   "rule": {"field": "industry", "operand": "is", "value": "retail"}}),
+            201,
+        )
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    let template = async |token: &str| {
+        app.post_ok(
+            "/api/email-templates",
+            token,
+            json!({"name": "T", "subject": "Hi {{ contact.first_name }}", "html": "<p>Hello</p>"}),
+            201,
+        )
+        .await["id"]
+            .as_i64()
+            .unwrap()
+    };
+    let (tpl, other_tpl) = (template(&t.token).await, template(&other.token).await);
+    let target = json!({"type": "segment", "segment_id": seg});
+    let e = assert_error(
+        app.post(
+            "/api/campaigns",
+            &other.token,
+            json!({"name": "C", "template_id": other_tpl, "target": target}),
+        )
+        .await,
+        422,
+        "invalid_reference",
+    )
+    .await;
+    assert_eq!(e["error"]["field"], "target", "{e}");
+    let id = scheduled(&app, &t, tpl, target).await;
+    let members = format!("/api/segments/{seg}/members");
+    app.post_ok(&members, &t.token, json!({"add": [late]}), 200)
+        .await;
+
+    let crm = sender(&app, mail(&sink, Duration::from_secs(60)));
+    let report = send::process(&crm, Some(OrgId(t.org_id)), &())
+        .await
+        .unwrap();
+    assert_eq!(
+        (report.completed.clone(), report.sent),
+        (vec![id], 3),
+        "{report:?}"
+    );
+    let mut rcpts: Vec<String> = sink.received().into_iter().map(|m| m.rcpt).collect();
+    rcpts.sort();
+    assert_eq!(rcpts, ["ada@x.example", "bob@x.example", "cy@x.example"]);
+
+    app.post_ok(&members, &t.token, json!({"add": [after]}), 200)
+        .await;
+    let entries = log(&app, &t, id).await;
+    assert_eq!(entries.len(), 3, "the list was frozen: {entries:?}");
+    assert_eq!(entries["cy@x.example"]["record_type"], "contact");
 }

@@ -268,16 +268,16 @@ async fn campaigns_move_through_their_statuses_and_freeze_their_recipients() {
         "not_found",
     )
     .await;
-    // The segment extension point is refused until segments exist.
+    // A segment target names a segment of the organization.
     let e = assert_error(
         app.post(
             "/api/campaigns",
             &t.token,
-            json!({"name": "x", "template_id": tpl, "target": {"type": "segment", "segment_id": 1}}),
+            json!({"name": "x", "template_id": tpl, "target": {"type": "segment", "segment_id": 999_999}}),
         )
         .await,
         422,
-        "validation_failed",
+        "invalid_reference",
     )
     .await;
     assert_eq!(e["error"]["field"], "target");

@@ -766,6 +766,31 @@ async fn organization_b_cannot_reach_anything_of_organization_a() {
                     assert_error(r, 401, "unauthorized").await;
                     walked += 1;
                 }
+                "post /api/webhooks/bounces/secret" => {
+                    // B's secret is B's: A's reports do not verify with it.
+                    let s = app.post_ok(path, &tb.token, json!({}), 200).await;
+                    assert_eq!(s["organization_id"], tb.org_id, "{op}");
+                    walked += 1;
+                }
+                "post /api/webhooks/bounces" => {
+                    // Signed with B's own secret but naming A: refused.
+                    let s = app
+                        .post_ok("/api/webhooks/bounces/secret", &tb.token, json!({}), 200)
+                        .await;
+                    let body =
+                        json!({"email": "ada@alpha.example.com", "type": "hard"}).to_string();
+                    let now = chrono::Utc::now().timestamp();
+                    let r = crate::campaign_bounces::signed_bounce(
+                        &app,
+                        ta.org_id,
+                        s["secret"].as_str().unwrap(),
+                        now,
+                        &body,
+                    )
+                    .await;
+                    assert_error(r, 401, "unauthorized").await;
+                    walked += 1;
+                }
                 "get /api/events" => {
                     // B watches while it walks; checked after the walk.
                     b_stream = Some(EventStream::open(&app, path, &tb.token).await);

@@ -2,11 +2,14 @@
 //! JSON API and renders a template.
 
 pub mod calls;
+pub mod campaigns;
 pub mod contacts;
 pub mod dashboard;
 pub mod deals;
+pub mod email_templates;
 pub mod forecast;
 pub mod leads;
 pub mod leads_csv;
 pub mod sentiment;
 pub mod settings;
+pub mod suppressions;

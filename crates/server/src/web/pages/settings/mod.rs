@@ -91,7 +91,7 @@ impl FormError {
     /// The form's error and the status to answer with, for the errors a
     /// person can correct on the form; `None` for the others (not found,
     /// forbidden, internal), which are error pages.
-    fn of(e: &ActionError) -> Option<(StatusCode, FormError)> {
+    pub(crate) fn of(e: &ActionError) -> Option<(StatusCode, FormError)> {
         match e {
             ActionError::Invalid { field, message }
             | ActionError::BadReference { field, message } => Some((

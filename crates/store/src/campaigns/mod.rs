@@ -23,13 +23,17 @@ use crate::db::{Backend, Db, Sql, Tx};
 use crate::tables::{Table, filter_eq, order_and_page, word};
 use crate::{Page, Paged, Result, SortDir, StoreError};
 
+mod bounces;
+
+pub use bounces::BounceOutcome;
+
 const TEMPLATE_COLUMNS: &str =
     "id, organization_id, name, subject, html, text, created_at, updated_at";
 const CAMPAIGN_COLUMNS: &str = "id, organization_id, name, template_id, target, status, \
      scheduled_at, started_at, finished_at, error, created_by, created_at, updated_at";
 const RECIPIENT_COLUMNS: &str = "id, record_type, record_id, contact_id, email, name, status, \
      skip_reason, attempts, next_attempt_at, smtp_reply, subject, sent_at, opened_at, clicked_at, \
-     unsubscribed_at";
+     unsubscribed_at, complained_at";
 
 /// Templates, campaigns, recipients and suppressions.
 #[derive(Debug, Clone, Copy)]
@@ -140,6 +144,8 @@ pub struct Recipient {
     pub clicked_at: Option<DateTime<Utc>>,
     /// When the recipient unsubscribed.
     pub unsubscribed_at: Option<DateTime<Utc>>,
+    /// When the recipient complained (a spam report, by webhook).
+    pub complained_at: Option<DateTime<Utc>>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -160,6 +166,7 @@ struct RecipientRow {
     opened_at: Option<DateTime<Utc>>,
     clicked_at: Option<DateTime<Utc>>,
     unsubscribed_at: Option<DateTime<Utc>>,
+    complained_at: Option<DateTime<Utc>>,
 }
 
 impl TryFrom<RecipientRow> for Recipient {
@@ -182,6 +189,7 @@ impl TryFrom<RecipientRow> for Recipient {
             opened_at: r.opened_at,
             clicked_at: r.clicked_at,
             unsubscribed_at: r.unsubscribed_at,
+            complained_at: r.complained_at,
         })
     }
 }
@@ -366,10 +374,17 @@ fn target_rows(q: &mut Sql, backend: Backend, org: OrgId, target: &CampaignTarge
                 "lead",
             )
         }
-        // The segments extension point (see `CampaignTarget::Segment`): a
-        // target that validation refuses today selects nothing.
-        CampaignTarget::Segment { .. } => {
-            q.push("SELECT id AS record_id, id AS contact_id, email, first_name AS name FROM contacts WHERE 1 = 0");
+        // Its members as they are now: the list is frozen from them.
+        CampaignTarget::Segment { segment_id } => {
+            q.push(
+                "SELECT c.id AS record_id, c.id AS contact_id, c.email AS email, \
+                 TRIM(c.first_name || ' ' || COALESCE(c.last_name, '')) AS name \
+                 FROM segment_members m JOIN contacts c ON c.organization_id = m.organization_id \
+                 AND c.id = m.contact_id WHERE m.organization_id = ",
+            )
+            .bind(org)
+            .push(" AND m.segment_id = ")
+            .bind(segment_id.0);
             return "contact";
         }
     };
@@ -530,6 +545,11 @@ impl Campaigns<'_> {
             }
             CampaignTarget::Leads { ids: Some(ids), .. } => {
                 (Table::Leads, ids.iter().map(|i| i.0).collect())
+            }
+            CampaignTarget::Segment { segment_id } => {
+                return Table::Segments
+                    .check_ref(tx, org, Some(segment_id.0), "target")
+                    .await;
             }
             _ => return Ok(()),
         };
