@@ -35,6 +35,16 @@ pub enum Scope<'a> {
     Segment(SegmentId),
     /// These contacts (at least one).
     Contacts(&'a [ContactId]),
+    /// A systematic sample: the contacts whose `id % every = offset`
+    /// (`every` at least 1). Filtered inside each subquery before
+    /// grouping, so a sample of a large organization reads its rows once
+    /// and groups only the sample's.
+    Sample {
+        /// One contact in how many.
+        every: i64,
+        /// Which residue (`0..every`).
+        offset: i64,
+    },
 }
 
 /// Which metric subqueries a statement joins.
@@ -55,6 +65,16 @@ impl Needs {
         sentiment: true,
         rfm: true,
     };
+
+    fn or(self, o: Needs) -> Needs {
+        Needs {
+            leads: self.leads || o.leads,
+            deals: self.deals || o.deals,
+            activities: self.activities || o.activities,
+            sentiment: self.sentiment || o.sentiment,
+            rfm: self.rfm || o.rfm,
+        }
+    }
 
     fn of(rule: &Rule) -> Needs {
         let mut n = Needs::default();
@@ -99,6 +119,14 @@ fn push_scope(q: &mut Sql, org: OrgId, scope: Scope, column: &str) {
                 .push(")");
         }
         Scope::Contacts(ids) => push_in(q, column, ids),
+        Scope::Sample { every, offset } => {
+            q.push(" AND ")
+                .push(column)
+                .push(" % ")
+                .bind(every.max(1))
+                .push(" = ")
+                .bind(offset);
+        }
     }
 }
 
@@ -157,6 +185,20 @@ pub(crate) fn base(
     columns: &str,
     now: DateTime<Utc>,
 ) {
+    base_with(q, org, scope, needs, now, |q| {
+        q.push(columns);
+    });
+}
+
+/// [`base`] with columns that bind values of their own.
+fn base_with(
+    q: &mut Sql,
+    org: OrgId,
+    scope: Scope,
+    needs: Needs,
+    now: DateTime<Utc>,
+    columns: impl FnOnce(&mut Sql),
+) {
     if needs.activities || needs.sentiment {
         q.push("WITH links AS (SELECT a.contact_id AS contact_id, a.id AS id, a.occurred_at AS occurred_at FROM activities a WHERE a.organization_id = ")
             .bind(org)
@@ -184,7 +226,9 @@ pub(crate) fn base(
         push_scope(q, org, scope, "d.contact_id");
         q.push(") ");
     }
-    q.push("SELECT ").push(columns).push(" FROM contacts c");
+    q.push("SELECT ");
+    columns(q);
+    q.push(" FROM contacts c");
     if needs.leads {
         push_grouped(q, org, scope, "leads", "ml", |q| {
             q.push("COUNT(*) AS total_leads, AVG(score) AS avg_lead_score");
@@ -299,6 +343,35 @@ pub fn compile(backend: Backend, org: OrgId, rule: &Rule, now: DateTime<Utc>) ->
     q.push(" AND ");
     push_rule(&mut q, backend, rule, now);
     q.push(" ORDER BY c.id");
+    q
+}
+
+/// Most rules [`compile_many`] evaluates in one statement (one bit each of
+/// a `BIGINT`).
+pub const RULES_PER_STATEMENT: usize = 62;
+
+/// `(contact id, mask)` of every contact of `org` that at least one of
+/// `rules` (at most [`RULES_PER_STATEMENT`]) selects, in id order, bit `i`
+/// of the mask set when `rules[i]` does: the metric subqueries any of them
+/// needs are computed once for all of them, which is what makes a refresh
+/// of many segments cost about one metrics pass instead of one per
+/// segment. The conditions are those of [`compile`], every value bound.
+pub fn compile_many(backend: Backend, org: OrgId, rules: &[&Rule], now: DateTime<Utc>) -> Sql {
+    debug_assert!(rules.len() <= RULES_PER_STATEMENT);
+    let needs = rules
+        .iter()
+        .fold(Needs::default(), |n, r| n.or(Needs::of(r)));
+    let mut q = Sql::new("SELECT id, m FROM (");
+    base_with(&mut q, org, Scope::All, needs, now, |q| {
+        q.push("c.id AS id, CAST(0");
+        for (i, rule) in rules.iter().enumerate() {
+            q.push(" + CASE WHEN ");
+            push_rule(q, backend, rule, now);
+            q.push(&format!(" THEN {} ELSE 0 END", 1i64 << i));
+        }
+        q.push(" AS BIGINT) AS m");
+    });
+    q.push(") s WHERE m <> 0 ORDER BY id");
     q
 }
 
