@@ -192,6 +192,9 @@ list_query!(
         /// Created before (RFC 3339).
         #[param(value_type = Option<DateTime<Utc>>)]
         pub created_to: Option<neuracrm_domain::BoundedTime>,
+        /// Members of this segment (404 when it is not the organization's).
+        #[param(value_type = Option<i64>)]
+        pub segment_id: Option<neuracrm_domain::SegmentId>,
     }
 );
 

@@ -180,6 +180,10 @@ list_query!(
         /// Created before (RFC 3339).
         #[param(value_type = Option<DateTime<Utc>>)]
         pub created_to: Option<BoundedTime>,
+        /// Leads of the members of this segment (404 when it is not the
+        /// organization's).
+        #[param(value_type = Option<i64>)]
+        pub segment_id: Option<neuracrm_domain::SegmentId>,
         /// Include each lead's score breakdown (`score_factors`, about 1.8 KB a
         /// lead). Off by default: list items carry `score_factors: null`; the
         /// breakdown is on the lead itself and at `/api/leads/{id}/score`.
