@@ -18,7 +18,8 @@ use std::ops::RangeInclusive;
 
 use chrono::{DateTime, Utc};
 use neuracrm_domain::segments::{Rule, Segment, SegmentKind};
-use neuracrm_domain::{ContactId, EventKind, NewSegment};
+use neuracrm_domain::{ContactId, EventKind, NewSegment, OrgId};
+use neuracrm_store::Store;
 use neuracrm_store::segments::{ContactMetrics, Scope};
 use serde::Serialize;
 
@@ -220,13 +221,13 @@ struct Model {
 /// standardises their features. `None` when the organization has fewer
 /// than two contacts.
 async fn sample(
-    crm: &Crm,
-    caller: &Caller,
+    store: &Store,
+    org: OrgId,
     seed: u64,
     now: DateTime<Utc>,
 ) -> ActionResult<Option<(u64, Vec<ContactMetrics>, Points, Vec<f64>, Scaler)>> {
-    let store = crm.store.segments();
-    let contacts = store.contact_count(caller.org).await?;
+    let store = store.segments();
+    let contacts = store.contact_count(org).await?;
     let scope = if contacts as usize > SAMPLE {
         let every = (contacts as usize).div_ceil(SAMPLE) as i64;
         Scope::Sample {
@@ -236,7 +237,7 @@ async fn sample(
     } else {
         Scope::All
     };
-    let mut metrics = store.metrics(caller.org, scope, now).await?;
+    let mut metrics = store.metrics(org, scope, now).await?;
     if metrics.len() > SAMPLE {
         let keep = kmeans::sample_indices(metrics.len(), SAMPLE, &mut SplitMix64::new(seed));
         metrics = keep.into_iter().map(|i| metrics[i].clone()).collect();
@@ -309,12 +310,27 @@ fn describe(z: &[f64]) -> String {
 /// fewer than two contacts gets no clusters.
 pub async fn suggest(crm: &Crm, caller: &Caller, seed: Option<u64>) -> ActionResult<Suggestions> {
     caller.require(<Segment as Record>::READ)?;
-    let seed = seed.unwrap_or(DEFAULT_SEED);
-    let now = Utc::now();
-    let Some((contacts, metrics, points, _, scaler)) = sample(crm, caller, seed, now).await? else {
+    suggestions_of(
+        &crm.store,
+        caller.org,
+        seed.unwrap_or(DEFAULT_SEED),
+        Utc::now(),
+    )
+    .await
+}
+
+/// The suggestions of `org` as of `now` (what [`suggest`] answers, with no
+/// caller: `neuracrm segments bench` measures it).
+pub async fn suggestions_of(
+    store: &Store,
+    org: OrgId,
+    seed: u64,
+    now: DateTime<Utc>,
+) -> ActionResult<Suggestions> {
+    let Some((contacts, metrics, points, _, scaler)) = sample(store, org, seed, now).await? else {
         return Ok(Suggestions {
             seed,
-            contacts: crm.store.segments().contact_count(caller.org).await?,
+            contacts: store.segments().contact_count(org).await?,
             sampled: 0,
             k: 0,
             silhouettes: Vec::new(),
@@ -435,7 +451,9 @@ pub async fn save(crm: &Crm, caller: &Caller, input: SaveSuggestion) -> ActionRe
         ));
     }
     let now = Utc::now();
-    let Some((_, _, points, fill, scaler)) = sample(crm, caller, input.seed, now).await? else {
+    let Some((_, _, points, fill, scaler)) =
+        sample(&crm.store, caller.org, input.seed, now).await?
+    else {
         return Err(ActionError::invalid(
             "k",
             "the organization has too few contacts to cluster",
