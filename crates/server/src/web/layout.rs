@@ -38,6 +38,7 @@ pub const MENU: &[MenuItem] = &[
     item("/deals", "Deals"),
     item("/forecast", "Forecast"),
     item("/sentiment", "Sentiment"),
+    item("/segments", "Segments"),
     // Everyone's own password and sessions; admins' users and scoring.
     MenuItem {
         bottom: true,

@@ -77,6 +77,10 @@ pub fn router() -> Router<AppState> {
         .route("/forecast/models", post(pages::forecast::save_model))
         .route("/forecast/models/{id}", post(pages::forecast::save_model))
         .route("/sentiment", get(pages::sentiment::page))
+        .route("/segments", get(pages::segments::list))
+        .route("/segments/suggestions", get(pages::segments::suggestions))
+        .route("/segments/suggestions/save", post(pages::segments::save))
+        .route("/segments/{id}", get(pages::segments::show))
         .route("/settings", get(settings::account::show))
         .route(
             "/settings/password",

@@ -22,5 +22,6 @@ mod sessions;
 mod smtp_sink;
 mod tenancy;
 mod web;
+mod web_segments;
 mod web_settings;
 mod ws;

@@ -7,5 +7,6 @@ pub mod deals;
 pub mod forecast;
 pub mod leads;
 pub mod leads_csv;
+pub mod segments;
 pub mod sentiment;
 pub mod settings;
