@@ -237,7 +237,7 @@ async fn sample(
     } else {
         Scope::All
     };
-    let mut metrics = store.metrics(org, scope, now).await?;
+    let mut metrics = store.metrics_without_rfm(org, scope, now).await?;
     if metrics.len() > SAMPLE {
         let keep = kmeans::sample_indices(metrics.len(), SAMPLE, &mut SplitMix64::new(seed));
         metrics = keep.into_iter().map(|i| metrics[i].clone()).collect();
@@ -472,7 +472,7 @@ pub async fn save(crm: &Crm, caller: &Caller, input: SaveSuggestion) -> ActionRe
     let all = crm
         .store
         .segments()
-        .metrics(caller.org, Scope::All, now)
+        .metrics_without_rfm(caller.org, Scope::All, now)
         .await?;
     let (every, _) = features(&all, now, Some(&fill));
     let mut members = Vec::new();

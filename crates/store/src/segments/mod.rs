@@ -494,6 +494,18 @@ impl Segments<'_> {
             .await?)
     }
 
+    /// [`Segments::metrics`] without the RFM scores (all `None`), which
+    /// rank every customer of the organization whatever the scope: what
+    /// the suggestions read of their sample.
+    pub async fn metrics_without_rfm(
+        &self,
+        org: OrgId,
+        scope: Scope<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<ContactMetrics>> {
+        self.read_metrics(org, scope, now, false).await
+    }
+
     /// How many contacts the organization has.
     pub async fn contact_count(&self, org: OrgId) -> Result<u64> {
         let (n,): (i64,) = self
@@ -513,10 +525,23 @@ impl Segments<'_> {
         scope: Scope<'_>,
         now: DateTime<Utc>,
     ) -> Result<Vec<ContactMetrics>> {
+        self.read_metrics(org, scope, now, true).await
+    }
+
+    async fn read_metrics(
+        &self,
+        org: OrgId,
+        scope: Scope<'_>,
+        now: DateTime<Utc>,
+        rfm: bool,
+    ) -> Result<Vec<ContactMetrics>> {
         if matches!(scope, Scope::Contacts([])) {
             return Ok(Vec::new());
         }
-        let rows: Vec<MetricsRow> = self.db.fetch_all(sql::metrics(org, scope, now)).await?;
+        let rows: Vec<MetricsRow> = self
+            .db
+            .fetch_all(sql::metrics(org, scope, now, rfm))
+            .await?;
         Ok(rows
             .into_iter()
             .map(|r| ContactMetrics::from_row(r, now))

@@ -368,10 +368,23 @@ pub(crate) const METRIC_COLUMNS: &str = "c.id AS contact_id, c.created_at AS cre
      ms.latest_sentiment AS latest_sentiment, mr.rfm_recency AS rfm_recency, \
      mr.rfm_frequency AS rfm_frequency, mr.rfm_monetary AS rfm_monetary, mr.rfm_segment AS rfm_segment";
 
-/// The metrics of every contact in `scope`, in contact id order.
-pub(crate) fn metrics(org: OrgId, scope: Scope, now: DateTime<Utc>) -> Sql {
+/// The metrics of every contact in `scope`, in contact id order (without
+/// the RFM scores when `rfm` is false: they rank every customer of the
+/// organization, whatever the scope).
+pub(crate) fn metrics(org: OrgId, scope: Scope, now: DateTime<Utc>, rfm: bool) -> Sql {
     let mut q = Sql::default();
-    base(&mut q, org, scope, Needs::ALL, METRIC_COLUMNS, now);
+    let needs = Needs { rfm, ..Needs::ALL };
+    let columns = if rfm {
+        METRIC_COLUMNS.to_string()
+    } else {
+        METRIC_COLUMNS.replace(
+            "mr.rfm_recency AS rfm_recency, \
+             mr.rfm_frequency AS rfm_frequency, mr.rfm_monetary AS rfm_monetary, mr.rfm_segment AS rfm_segment",
+            "CAST(NULL AS BIGINT) AS rfm_recency, CAST(NULL AS BIGINT) AS rfm_frequency, \
+             CAST(NULL AS BIGINT) AS rfm_monetary, CAST(NULL AS TEXT) AS rfm_segment",
+        )
+    };
+    base(&mut q, org, scope, needs, &columns, now);
     q.push(" ORDER BY c.id");
     q
 }

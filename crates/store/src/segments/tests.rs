@@ -153,14 +153,29 @@ async fn sentiment(store: &Store, org: OrgId, activity: i64, compound: f64) {
 }
 
 async fn metrics_of(store: &Store, org: OrgId) -> BTreeMap<i64, ContactMetrics> {
-    store
+    let all = store
         .segments()
         .metrics(org, Scope::All, now())
         .await
-        .unwrap()
-        .into_iter()
-        .map(|m| (m.contact_id, m))
-        .collect()
+        .unwrap();
+    // The read without RFM is the same but for the RFM scores.
+    let without: Vec<ContactMetrics> = all
+        .iter()
+        .map(|m| ContactMetrics {
+            rfm_recency: None,
+            rfm_frequency: None,
+            rfm_monetary: None,
+            rfm_segment: None,
+            ..m.clone()
+        })
+        .collect();
+    let got = store
+        .segments()
+        .metrics_without_rfm(org, Scope::All, now())
+        .await
+        .unwrap();
+    assert_eq!(got, without);
+    all.into_iter().map(|m| (m.contact_id, m)).collect()
 }
 
 /// Every metric of a contact with several leads, deals and activities,
