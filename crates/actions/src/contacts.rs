@@ -86,7 +86,11 @@ impl Record for Contact {
             .await?)
     }
 
+    /// A segment filter names a segment of the organization (404 otherwise).
     async fn find(crm: &Crm, org: OrgId, q: &List<Contact>) -> ActionResult<Paged<ContactView>> {
+        if let Some(s) = q.filter.segment_id {
+            crm.store.segments().get(org, s).await?;
+        }
         let page = crm
             .store
             .contacts()

@@ -48,7 +48,11 @@ impl Record for Lead {
             .await?)
     }
 
+    /// A segment filter names a segment of the organization (404 otherwise).
     async fn find(crm: &Crm, org: OrgId, q: &List<Lead>) -> ActionResult<Paged<Lead>> {
+        if let Some(s) = q.filter.segment_id {
+            crm.store.segments().get(org, s).await?;
+        }
         Ok(crm
             .store
             .leads()

@@ -153,8 +153,9 @@ pub enum SegmentsCommand {
         /// The organization measured.
         #[arg(long, default_value_t = 1)]
         org: i64,
-        /// Contacts whose metrics the baseline reads one statement each.
-        #[arg(long, default_value_t = 500)]
+        /// Contacts whose metrics the baseline reads one statement each
+        /// (each also ranks every customer of the organization for RFM).
+        #[arg(long, default_value_t = 50)]
         sample: u32,
         /// Print the report as JSON.
         #[arg(long)]

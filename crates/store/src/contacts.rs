@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use neuracrm_domain::{
-    BoundedTime, Contact, ContactId, ContactPatch, Email, NewContact, OrgId, UserId,
+    BoundedTime, Contact, ContactId, ContactPatch, Email, NewContact, OrgId, SegmentId, UserId,
 };
 use serde::{Deserialize, Serialize};
 
@@ -78,6 +78,9 @@ pub struct ContactFilter {
     pub created_from: Option<BoundedTime>,
     /// Created before.
     pub created_to: Option<BoundedTime>,
+    /// Members of this segment (of the organization: another
+    /// organization's segment selects nothing).
+    pub segment_id: Option<SegmentId>,
 }
 
 /// Sort orders of the contact list.
@@ -252,6 +255,9 @@ impl Contacts<'_> {
         filter_eq(&mut q, "owner_id", f.owner_id);
         filter_eq(&mut q, "industry", f.industry.clone());
         filter_range(&mut q, "created_at", f.created_from, f.created_to);
+        if let Some(s) = f.segment_id {
+            crate::segments::push_member_of(&mut q, org, s, "id");
+        }
         if let Some(text) = search_text(f.q.as_deref()) {
             q.push(" AND ");
             let plan = search_plan(self.db, &[&CONTACT_TEXT], text).await?;

@@ -108,8 +108,17 @@ struct BenchReport {
     ratio: f64,
     /// Seconds to create twenty segments (each evaluated once).
     create_seconds: f64,
-    /// Seconds to refresh them with nothing changed.
+    /// Seconds to refresh them with nothing changed (their rules evaluated
+    /// together: the metrics once).
     refresh_seconds: f64,
+    /// Seconds to evaluate the twenty rules one statement each (the
+    /// baseline of the refresh).
+    one_by_one_seconds: f64,
+    /// Seconds for the suggestions (k-means over a sample of at most
+    /// 20,000 contacts, k from 2 to 8).
+    suggestion_seconds: f64,
+    /// Clusters suggested.
+    suggested_k: usize,
     /// Members of the twenty, together.
     members: i64,
 }
@@ -170,6 +179,26 @@ pub async fn bench(settings: Settings, org: i64, sample: u32, json: bool) -> Res
     if s.failed > 0 {
         bail!("{} segments failed to refresh", s.failed);
     }
+    // The baseline: the same twenty rules, one statement each.
+    let rules: Vec<Rule> = bench_rules()
+        .iter()
+        .map(|raw| Rule::parse(raw).map_err(|e| anyhow::anyhow!("{e}")))
+        .collect::<Result<_>>()?;
+    let t = Instant::now();
+    for rule in &rules {
+        store.segments().evaluate(org, rule, now).await?;
+    }
+    let one_by_one_seconds = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let suggested = neuracrm_actions::segments::suggest::suggestions_of(
+        &store,
+        org,
+        neuracrm_actions::segments::suggest::DEFAULT_SEED,
+        now,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let suggestion_seconds = t.elapsed().as_secs_f64();
     let report = BenchReport {
         backend: format!("{:?}", store.db().backend()),
         contacts: all.len(),
@@ -178,14 +207,18 @@ pub async fn bench(settings: Settings, org: i64, sample: u32, json: bool) -> Res
         ratio: per_contact_seconds * all.len() as f64 / metrics_seconds.max(1e-9),
         create_seconds,
         refresh_seconds,
+        one_by_one_seconds,
+        suggestion_seconds,
+        suggested_k: suggested.k,
         members,
     };
     if json {
         println!("{}", serde_json::to_string(&report)?);
     } else {
         println!(
-            "{} contacts on {}: metrics of all in {:.2} s (one statement per contact would take {:.1}x as long: {:.2} ms each); \
-             20 segments created in {:.2} s, refreshed ({} segments, nothing changed) in {:.2} s; {} members",
+            "{} contacts on {}: metrics (with RFM) of all in {:.2} s (one statement per contact would take {:.1}x as long: {:.2} ms each); \
+             20 segments created in {:.2} s, refreshed ({} segments, nothing changed) in {:.2} s \
+             (their rules one statement each: {:.2} s, {:.1}x); {} members; suggestions (k = {}) in {:.2} s",
             report.contacts,
             report.backend,
             report.metrics_seconds,
@@ -194,7 +227,11 @@ pub async fn bench(settings: Settings, org: i64, sample: u32, json: bool) -> Res
             report.create_seconds,
             s.segments,
             report.refresh_seconds,
-            report.members
+            report.one_by_one_seconds,
+            report.one_by_one_seconds / report.refresh_seconds.max(1e-9),
+            report.members,
+            report.suggested_k,
+            report.suggestion_seconds
         );
     }
     Ok(())

@@ -185,6 +185,7 @@ list_query!(
         /// Exact industry.
         pub industry: Option<String>,
         range created_from, created_to: neuracrm_domain::BoundedTime as DateTime<Utc> = "Created at or after (RFC 3339).", "Created before (RFC 3339).",
+        id segment_id: neuracrm_domain::SegmentId = "Members of this segment (404 when it is not the organization's).",
     }
 );
 

@@ -171,6 +171,7 @@ list_query!(
         /// Largest score.
         pub max_score: Option<f64>,
         range created_from, created_to: BoundedTime as DateTime<Utc> = "Created at or after (RFC 3339).", "Created before (RFC 3339).",
+        id segment_id: neuracrm_domain::SegmentId = "Leads of the members of this segment (404 when it is not the\norganization's).",
         /// Include each lead's score breakdown (`score_factors`, about 1.8 KB a
         /// lead). Off by default: list items carry `score_factors: null`; the
         /// breakdown is on the lead itself and at `/api/leads/{id}/score`.

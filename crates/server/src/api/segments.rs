@@ -5,12 +5,13 @@
 
 use axum::extract::State;
 use chrono::{DateTime, Utc};
+use neuracrm_actions::segments::suggest::{self, SaveSuggestion, Suggestions};
 use neuracrm_actions::segments::{self, Member, Preview, SegmentStats};
 use neuracrm_domain as d;
 use neuracrm_domain::SegmentId;
 use neuracrm_store::segments::{Applied, ContactMetrics};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::AppState;
@@ -28,7 +29,9 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         (segment_members, edit_members),
         segment_stats,
         refresh,
-        rfm_segments
+        rfm_segments,
+        suggestions,
+        save_suggestion
     ))
 }
 
@@ -393,4 +396,136 @@ pub async fn rfm_segments(
         axum::http::StatusCode::CREATED,
         Json(made.into_iter().map(Into::into).collect()),
     ))
+}
+
+/// The seed of a clustering.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct SuggestQuery {
+    /// Seed of the sample and of the k-means++ starts (default 17): the
+    /// same seed over the same data gives the same clusters.
+    #[param(minimum = 0)]
+    seed: Option<u64>,
+}
+
+/// A suggestion's centre on one feature (documentation of what is sent).
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)]
+pub struct CentreDoc {
+    /// `won_value`, `won_deals`, `open_value`, `open_deals`,
+    /// `activities_30d`, `days_since_activity`, `conversion_rate` or
+    /// `avg_lead_score`.
+    feature: String,
+    /// The cluster's mean in the feature's units (money as ln(1 + dollars)).
+    mean: f64,
+    /// The same in standard deviations from the average.
+    z: f64,
+}
+
+/// One suggested segment (documentation of what is sent).
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)]
+pub struct SuggestionDoc {
+    /// Its number in the answer (largest first), for the save.
+    cluster: i64,
+    /// How its centre differs from the average, in words.
+    description: String,
+    /// Contacts of the organization it holds (estimated from the sample
+    /// when the organization was sampled).
+    size: i64,
+    /// Its share of the contacts clustered.
+    share: f64,
+    centre: Vec<CentreDoc>,
+    /// The stats of its clustered members.
+    stats: StatsDoc,
+}
+
+/// The mean silhouette of one k (documentation of what is sent).
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)]
+pub struct KScoreDoc {
+    k: i64,
+    silhouette: f64,
+}
+
+/// Suggested segments (documentation of what is sent).
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)]
+pub struct SuggestionsDoc {
+    /// The seed used.
+    seed: i64,
+    /// Contacts of the organization.
+    contacts: i64,
+    /// Contacts clustered (a sample of at most 20,000).
+    sampled: i64,
+    /// Clusters chosen (the best mean silhouette of 2 to 8).
+    k: i64,
+    silhouettes: Vec<KScoreDoc>,
+    /// Largest first.
+    clusters: Vec<SuggestionDoc>,
+}
+
+/// Clusters the organization's contacts by k-means over their metrics and
+/// describes each cluster in words, with its size and stats.
+#[utoipa::path(get, path = "/api/segments/suggestions", tag = "segments",
+    params(SuggestQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = SuggestionsDoc),
+        (status = 400, description = "Bad seed", body = ErrorBody),
+        NoToken,
+    ))]
+pub async fn suggestions(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Query(q): Query<SuggestQuery>,
+) -> ApiResult<Json<Suggestions>> {
+    Ok(Json(
+        suggest::suggest(&state.crm, &user.caller(), q.seed).await?,
+    ))
+}
+
+/// A suggestion to save as a static segment.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SaveSuggestionBody {
+    #[schema(min_length = 1, max_length = 200)]
+    name: String,
+    /// The `seed` of the suggestions shown (default 17).
+    #[serde(default)]
+    seed: Option<u64>,
+    /// Their `k`.
+    #[schema(minimum = 2, maximum = 8)]
+    k: usize,
+    /// The suggestion's `cluster`.
+    #[schema(minimum = 0)]
+    cluster: usize,
+}
+
+/// Saves a suggestion as a static segment: the clustering of `seed` and `k`
+/// is made again and every contact of the organization placed in its
+/// nearest cluster; those of `cluster` are the members.
+#[utoipa::path(post, path = "/api/segments/suggestions/save", tag = "segments",
+    request_body = SaveSuggestionBody,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, body = SegmentOut),
+        (status = 400, description = "Malformed body", body = ErrorBody),
+        NoToken,
+        (status = 422, description = "Bad name, k or cluster", body = ErrorBody),
+    ))]
+pub async fn save_suggestion(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Json(body): Json<SaveSuggestionBody>,
+) -> ApiResult<(axum::http::StatusCode, Json<SegmentOut>)> {
+    let input = SaveSuggestion {
+        name: body.name,
+        seed: body.seed.unwrap_or(suggest::DEFAULT_SEED),
+        k: body.k,
+        cluster: body.cluster,
+    };
+    let saved = suggest::save(&state.crm, &user.caller(), input).await?;
+    Ok((axum::http::StatusCode::CREATED, Json(saved.into())))
 }

@@ -42,6 +42,7 @@ pub const MENU: &[MenuItem] = &[
     item("/campaigns", "Campaigns"),
     item("/email-templates", "E-mail templates"),
     item("/suppressions", "Suppressions"),
+    item("/segments", "Segments"),
     // Everyone's own password and sessions; admins' users and scoring.
     MenuItem {
         bottom: true,

@@ -196,6 +196,39 @@ impl Listing {
         }
     }
 
+    /// The segment filter (`segment`, a segment's id): a select over the
+    /// organization's segments by name (the newest 200).
+    pub async fn segment(&self, crm: &Crm, caller: &Caller) -> Result<Field, ActionError> {
+        use neuracrm_domain::Segment;
+        let page = Page::parse(Some(200), None).map_err(ActionError::query)?;
+        let list = List {
+            filter: (),
+            sort: (),
+            page,
+        };
+        let segments = records::list::<Segment>(crm, caller, list).await?;
+        let current = self.get("segment");
+        Ok(Field {
+            options: segments
+                .items
+                .iter()
+                .map(|s| Choice {
+                    value: s.id.0.to_string(),
+                    label: s.name.clone(),
+                    selected: current == Some(s.id.0.to_string().as_str()),
+                })
+                .collect(),
+            ..self.field("Segment", "segment", "select")
+        })
+    }
+
+    /// The segment filter's id, when given (a segment of another
+    /// organization is a 404 of the list action).
+    pub fn segment_id(&self) -> Option<neuracrm_domain::SegmentId> {
+        self.parsed::<i64>("segment")
+            .map(neuracrm_domain::SegmentId)
+    }
+
     /// A number from 0 to 100.
     pub fn number(&self, label: &'static str, name: &'static str) -> Field {
         self.field(label, name, "number")

@@ -115,6 +115,10 @@ pub fn router() -> Router<AppState> {
             get(pages::suppressions::list).post(pages::suppressions::add),
         )
         .route("/suppressions/remove", post(pages::suppressions::remove))
+        .route("/segments", get(pages::segments::list))
+        .route("/segments/suggestions", get(pages::segments::suggestions))
+        .route("/segments/suggestions/save", post(pages::segments::save))
+        .route("/segments/{id}", get(pages::segments::show))
         .route("/settings", get(settings::account::show))
         .route(
             "/settings/password",

@@ -27,5 +27,6 @@ mod voice;
 mod web;
 mod web_calls;
 mod web_campaigns;
+mod web_segments;
 mod web_settings;
 mod ws;

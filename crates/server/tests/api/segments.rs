@@ -5,7 +5,9 @@
 use neuracrm_domain::{EventKind, OrgId};
 use serde_json::{Value, json};
 
-use crate::helpers::{MUST_COME, Tenant, TestApp, assert_error, spawn_app, spawn_app_with};
+use crate::helpers::{
+    MUST_COME, Tenant, TestApp, assert_error, spawn_app, spawn_app_with, spawn_two_tenants,
+};
 
 /// A technology customer with a won deal over 50,000 and no recent
 /// activity, and a healthcare contact with a recent activity.
@@ -350,4 +352,154 @@ async fn a_rule_never_selects_another_organizations_contacts() {
     }
     let list = app.get_ok("/api/segments", &b.token).await;
     assert_eq!(list["items"], json!([]), "{list}");
+}
+
+/// Fifteen customers who bought a lot and were called this week, and
+/// fifteen contacts with nothing: two suggestions, found again by the save.
+#[tokio::test]
+async fn suggestions_split_big_recent_customers_from_the_rest_and_one_is_saved() {
+    let (app, alpha, beta) = spawn_two_tenants("Alpha", "Beta").await;
+    let a = app.with(&alpha.token);
+    let mut spenders = Vec::new();
+    for i in 0..15 {
+        let c = a
+            .create("/api/contacts", json!({"first_name": format!("Big {i}")}))
+            .await["id"]
+            .as_i64()
+            .unwrap();
+        a.create(
+            "/api/deals",
+            json!({"title": "D", "contact_id": c, "value_cents": 5_000_000 + i * 10_000, "stage": "closed_won"}),
+        )
+        .await;
+        a.create("/api/activities", json!({"type": "call", "contact_id": c}))
+            .await;
+        spenders.push(c);
+    }
+    for i in 0..15 {
+        a.create("/api/contacts", json!({"first_name": format!("Quiet {i}")}))
+            .await;
+    }
+
+    let s = a.get_ok("/api/segments/suggestions?seed=5").await;
+    assert_eq!(s["seed"], 5, "{s}");
+    assert_eq!(
+        (s["contacts"].as_i64(), s["sampled"].as_i64()),
+        (Some(30), Some(30))
+    );
+    assert_eq!(s["k"], 2, "two groups: {s}");
+    assert_eq!(
+        s["silhouettes"].as_array().unwrap().len(),
+        7,
+        "k from 2 to 8"
+    );
+    let clusters = s["clusters"].as_array().unwrap();
+    let big = clusters
+        .iter()
+        .find(|c| c["description"].as_str().unwrap().contains("high value"))
+        .unwrap_or_else(|| panic!("a high-value cluster: {s}"));
+    assert_eq!(big["size"], 15, "{big}");
+    assert_eq!(big["share"], 0.5);
+    let won: i64 = (0..15).map(|i| 5_000_000 + i * 10_000).sum();
+    assert_eq!(big["stats"]["total_won_value_cents"], won, "{big}");
+    // The same seed over the same data: the same clusters (the centres'
+    // days since the last activity move with the clock, so they are left
+    // out).
+    let clusters_of = |s: &Value| {
+        let mut s = s.clone();
+        for c in s["clusters"].as_array_mut().unwrap() {
+            c.as_object_mut().unwrap().remove("centre");
+        }
+        s.as_object_mut().unwrap().remove("silhouettes");
+        s
+    };
+    let again = a.get_ok("/api/segments/suggestions?seed=5").await;
+    assert_eq!(clusters_of(&again), clusters_of(&s));
+
+    let saved = a
+        .create(
+            "/api/segments/suggestions/save",
+            json!({"name": "Big spenders", "seed": 5, "k": 2, "cluster": big["cluster"]}),
+        )
+        .await;
+    assert_eq!(
+        (saved["kind"].as_str(), saved["size"].as_i64()),
+        (Some("static"), Some(15))
+    );
+    let members = a
+        .get_ok(&format!("/api/segments/{}/members?limit=100", saved["id"]))
+        .await;
+    let ids: Vec<i64> = crate::helpers::column(&members["items"], "contact_id");
+    assert_eq!(ids, spenders);
+
+    let e = a
+        .post_invalid(
+            "/api/segments/suggestions/save",
+            json!({"name": "x", "k": 9, "cluster": 0}),
+        )
+        .await;
+    assert_eq!(e["error"]["field"], "k");
+    let e = a
+        .post_invalid(
+            "/api/segments/suggestions/save",
+            json!({"name": "x", "k": 2, "cluster": 2}),
+        )
+        .await;
+    assert_eq!(e["error"]["field"], "cluster");
+    app.with(&alpha.token)
+        .error(
+            reqwest::Method::GET,
+            "/api/segments/suggestions?seed=-1",
+            None,
+            400,
+            "invalid_query",
+        )
+        .await;
+
+    // Another organization clusters only its own contacts: it has none.
+    let b = app
+        .with(&beta.token)
+        .get_ok("/api/segments/suggestions")
+        .await;
+    assert_eq!(
+        (b["contacts"].as_i64(), b["k"].as_i64()),
+        (Some(0), Some(0)),
+        "{b}"
+    );
+    assert_eq!(b["clusters"], json!([]));
+}
+
+#[tokio::test]
+async fn the_lead_and_contact_lists_filter_by_segment_and_another_organizations_is_a_404() {
+    let (app, alpha, beta) = spawn_two_tenants("Alpha", "Beta").await;
+    let a = app.with(&alpha.token);
+    let (tech, health) = seed(&app, &alpha).await;
+    for c in [tech, health] {
+        a.create("/api/leads", json!({"title": "L", "contact_id": c}))
+            .await;
+    }
+    let seg = a
+        .create(
+            "/api/segments",
+            json!({"name": "Tech", "kind": "dynamic", "rule": {"field": "industry", "operand": "is", "value": "technology"}}),
+        )
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    let contacts = a.get_ok(&format!("/api/contacts?segment_id={seg}")).await;
+    assert_eq!(
+        crate::helpers::column::<i64>(&contacts["items"], "id"),
+        vec![tech]
+    );
+    let leads = a.get_ok(&format!("/api/leads?segment_id={seg}")).await;
+    assert_eq!(
+        crate::helpers::column::<i64>(&leads["items"], "contact_id"),
+        vec![tech]
+    );
+    // Another organization's segment id is no segment of the caller's.
+    let b = app.with(&beta.token);
+    for list in ["contacts", "leads"] {
+        b.get_err(&format!("/api/{list}?segment_id={seg}"), 404, "not_found")
+            .await;
+    }
 }

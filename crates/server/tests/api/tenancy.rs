@@ -558,6 +558,28 @@ async fn organization_b_cannot_reach_anything_of_organization_a() {
                     assert_eq!(r.status(), 426, "{path}");
                     walked += 1;
                 }
+                "get /api/segments/suggestions" | "post /api/segments/suggestions/save" => {
+                    // B's suggestions cluster B's contacts only, and a saved
+                    // one holds B's contacts only.
+                    let mine = app.get_ok("/api/contacts?limit=200", &tb.token).await["items"]
+                        .as_array()
+                        .unwrap()
+                        .len();
+                    let s = app.get_ok("/api/segments/suggestions", &tb.token).await;
+                    assert_eq!(s["contacts"], mine, "{op}: {s}");
+                    if path.ends_with("/save") {
+                        let body = json!({"name": "B's cluster", "k": 2, "cluster": 0});
+                        if mine > 2 {
+                            let saved = app.post_ok(path, &tb.token, body, 201).await;
+                            assert_eq!(saved["organization_id"], tb.org_id, "{op}");
+                            assert!(saved["size"].as_u64().unwrap() <= mine as u64, "{op}");
+                        } else {
+                            let r = app.post(path, &tb.token, body).await;
+                            assert_error(r, 422, "validation_failed").await;
+                        }
+                    }
+                    walked += 1;
+                }
                 "post /api/segments/rfm" => {
                     // B's ten RFM segments hold B's customers only: B has none.
                     let made = app.post_ok(path, &tb.token, json!({}), 201).await;

@@ -117,7 +117,7 @@ impl<'a> Browser<'a> {
 }
 
 /// The value of the first hidden field `name` of a page.
-fn hidden(page: &str, name: &str) -> String {
+pub(crate) fn hidden(page: &str, name: &str) -> String {
     let marker = format!("name=\"{name}\" value=\"");
     let at = page
         .find(&marker)
@@ -571,14 +571,14 @@ async fn alpha_and_beta(app: &TestApp) -> [(Tenant, i64, i64, i64); 2] {
 }
 
 /// A browser signed in as `t`'s admin.
-async fn signed_in<'a>(app: &'a TestApp, t: &Tenant) -> Browser<'a> {
+pub(crate) async fn signed_in<'a>(app: &'a TestApp, t: &Tenant) -> Browser<'a> {
     let mut b = Browser::new(app);
     b.sign_in(&t.email).await;
     b
 }
 
 /// A browser signed in as a new user of `admin`'s organization with `role`.
-async fn signed_in_as<'a>(app: &'a TestApp, admin: &Tenant, role: &str) -> Browser<'a> {
+pub(crate) async fn signed_in_as<'a>(app: &'a TestApp, admin: &Tenant, role: &str) -> Browser<'a> {
     let email = format!("{role}@{}.example.com", admin.org_id);
     app.member(admin, &email, role).await;
     let mut b = Browser::new(app);

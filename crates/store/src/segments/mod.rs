@@ -15,7 +15,7 @@ use crate::{Page, Paged, Result, StoreError};
 
 pub mod sql;
 
-pub use sql::{Scope, compile};
+pub use sql::{RULES_PER_STATEMENT, Scope, compile, compile_many};
 
 /// Segment repository.
 #[derive(Debug, Clone, Copy)]
@@ -385,6 +385,34 @@ impl Segments<'_> {
         Ok(rows.into_iter().map(|(id,)| ContactId(id)).collect())
     }
 
+    /// The ids of the contacts each of `rules` selects now, in id order:
+    /// what [`Segments::evaluate`] gives for each, from one statement per
+    /// [`RULES_PER_STATEMENT`] rules ([`compile_many`]), so the metrics
+    /// the rules name are computed once for all of them.
+    pub async fn evaluate_many(
+        &self,
+        org: OrgId,
+        rules: &[&Rule],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Vec<ContactId>>> {
+        let mut out = vec![Vec::new(); rules.len()];
+        for (chunk_no, chunk) in rules.chunks(RULES_PER_STATEMENT).enumerate() {
+            let rows: Vec<(i64, i64)> = self
+                .db
+                .fetch_all(compile_many(self.db.backend(), org, chunk, now))
+                .await?;
+            let base = chunk_no * RULES_PER_STATEMENT;
+            for (id, mask) in rows {
+                for (i, ids) in out[base..base + chunk.len()].iter_mut().enumerate() {
+                    if mask & (1 << i) != 0 {
+                        ids.push(ContactId(id));
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// The segment's members' ids, in id order.
     pub async fn member_ids(&self, org: OrgId, id: SegmentId) -> Result<Vec<ContactId>> {
         let rows: Vec<(i64,)> = self
@@ -466,6 +494,29 @@ impl Segments<'_> {
             .await?)
     }
 
+    /// [`Segments::metrics`] without the RFM scores (all `None`), which
+    /// rank every customer of the organization whatever the scope: what
+    /// the suggestions read of their sample.
+    pub async fn metrics_without_rfm(
+        &self,
+        org: OrgId,
+        scope: Scope<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<ContactMetrics>> {
+        self.read_metrics(org, scope, now, false).await
+    }
+
+    /// How many contacts the organization has.
+    pub async fn contact_count(&self, org: OrgId) -> Result<u64> {
+        let (n,): (i64,) = self
+            .db
+            .fetch_one(
+                Sql::new("SELECT COUNT(*) FROM contacts WHERE organization_id = $1").arg(org),
+            )
+            .await?;
+        Ok(n.max(0) as u64)
+    }
+
     /// The metrics of the contacts in `scope` as of `now`, in contact id
     /// order: one statement, each aggregate in its own grouped subquery.
     pub async fn metrics(
@@ -474,15 +525,40 @@ impl Segments<'_> {
         scope: Scope<'_>,
         now: DateTime<Utc>,
     ) -> Result<Vec<ContactMetrics>> {
+        self.read_metrics(org, scope, now, true).await
+    }
+
+    async fn read_metrics(
+        &self,
+        org: OrgId,
+        scope: Scope<'_>,
+        now: DateTime<Utc>,
+        rfm: bool,
+    ) -> Result<Vec<ContactMetrics>> {
         if matches!(scope, Scope::Contacts([])) {
             return Ok(Vec::new());
         }
-        let rows: Vec<MetricsRow> = self.db.fetch_all(sql::metrics(org, scope, now)).await?;
+        let rows: Vec<MetricsRow> = self
+            .db
+            .fetch_all(sql::metrics(org, scope, now, rfm))
+            .await?;
         Ok(rows
             .into_iter()
             .map(|r| ContactMetrics::from_row(r, now))
             .collect())
     }
+}
+
+/// ` AND <column> IN (the members of segment `id` of `org`)`: the lead and
+/// contact lists' segment filter.
+pub(crate) fn push_member_of(q: &mut Sql, org: OrgId, id: SegmentId, column: &str) {
+    q.push(" AND ")
+        .push(column)
+        .push(" IN (SELECT contact_id FROM segment_members WHERE organization_id = ")
+        .bind(org)
+        .push(" AND segment_id = ")
+        .bind(id)
+        .push(")");
 }
 
 fn select_one(org: OrgId, id: SegmentId) -> Sql {

@@ -7,8 +7,12 @@
 //! one-to-many tables before grouping, so no sum is multiplied by another
 //! table's row count (the specification's single `LEFT JOIN` chain did
 //! exactly that). A contact's activities are those naming it, its leads or
-//! its deals, each pair (contact, activity) once: the `links` CTE is three
-//! `UNION ALL` branches, each excluding what an earlier branch already gave.
+//! its deals, each pair (contact, activity) once: three `UNION ALL`
+//! branches ([`BRANCHES`]), each excluding what an earlier branch already
+//! gave, each grouped on its own (the first, by far the largest, straight
+//! off the covering index `activities_org_contact_time` of migration 0016,
+//! in contact order and with no sort) before the at most three rows of a
+//! contact are added up.
 //!
 //! A rule compiles to `SELECT c.id FROM contacts c [subqueries it needs]
 //! WHERE c.organization_id = $1 AND <conditions>`, every value bound. Lead and
@@ -35,6 +39,16 @@ pub enum Scope<'a> {
     Segment(SegmentId),
     /// These contacts (at least one).
     Contacts(&'a [ContactId]),
+    /// A systematic sample: the contacts whose `id % every = offset`
+    /// (`every` at least 1). Filtered inside each subquery before
+    /// grouping, so a sample of a large organization reads its rows once
+    /// and groups only the sample's.
+    Sample {
+        /// One contact in how many.
+        every: i64,
+        /// Which residue (`0..every`).
+        offset: i64,
+    },
 }
 
 /// Which metric subqueries a statement joins.
@@ -55,6 +69,16 @@ impl Needs {
         sentiment: true,
         rfm: true,
     };
+
+    fn or(self, o: Needs) -> Needs {
+        Needs {
+            leads: self.leads || o.leads,
+            deals: self.deals || o.deals,
+            activities: self.activities || o.activities,
+            sentiment: self.sentiment || o.sentiment,
+            rfm: self.rfm || o.rfm,
+        }
+    }
 
     fn of(rule: &Rule) -> Needs {
         let mut n = Needs::default();
@@ -99,6 +123,14 @@ fn push_scope(q: &mut Sql, org: OrgId, scope: Scope, column: &str) {
                 .push(")");
         }
         Scope::Contacts(ids) => push_in(q, column, ids),
+        Scope::Sample { every, offset } => {
+            q.push(" AND ")
+                .push(column)
+                .push(" % ")
+                .bind(every.max(1))
+                .push(" = ")
+                .bind(offset);
+        }
     }
 }
 
@@ -147,8 +179,28 @@ fn push_grouped(
     ));
 }
 
-/// Pushes `[WITH links AS (...)] SELECT <columns> FROM contacts c LEFT JOIN
-/// ... WHERE c.organization_id = $n [AND c.id IN scope]`.
+/// The three ways an activity is a contact's, each (contact, activity)
+/// pair once: the contact it names; its lead's contact when that is
+/// another; its deal's contact when that is neither. (The contact's
+/// column, the joins, the conditions.)
+const BRANCHES: [(&str, &str, &str); 3] = [
+    ("a.contact_id", "", "a.contact_id IS NOT NULL"),
+    (
+        "l.contact_id",
+        " JOIN leads l ON l.organization_id = a.organization_id AND l.id = a.lead_id",
+        "l.contact_id IS NOT NULL AND (a.contact_id IS NULL OR a.contact_id <> l.contact_id)",
+    ),
+    (
+        "d.contact_id",
+        " JOIN deals d ON d.organization_id = a.organization_id AND d.id = a.deal_id \
+         LEFT JOIN leads l ON l.organization_id = a.organization_id AND l.id = a.lead_id",
+        "d.contact_id IS NOT NULL AND (a.contact_id IS NULL OR a.contact_id <> d.contact_id) \
+         AND (l.contact_id IS NULL OR l.contact_id <> d.contact_id)",
+    ),
+];
+
+/// Pushes `SELECT <columns> FROM contacts c LEFT JOIN ... WHERE
+/// c.organization_id = $n [AND c.id IN scope]`.
 pub(crate) fn base(
     q: &mut Sql,
     org: OrgId,
@@ -157,34 +209,23 @@ pub(crate) fn base(
     columns: &str,
     now: DateTime<Utc>,
 ) {
-    if needs.activities || needs.sentiment {
-        q.push("WITH links AS (SELECT a.contact_id AS contact_id, a.id AS id, a.occurred_at AS occurred_at FROM activities a WHERE a.organization_id = ")
-            .bind(org)
-            .push(" AND a.contact_id IS NOT NULL");
-        push_scope(q, org, scope, "a.contact_id");
-        q.push(
-            " UNION ALL SELECT l.contact_id, a.id, a.occurred_at FROM activities a \
-             JOIN leads l ON l.organization_id = a.organization_id AND l.id = a.lead_id \
-             WHERE a.organization_id = ",
-        )
-        .bind(org)
-        .push(" AND l.contact_id IS NOT NULL AND (a.contact_id IS NULL OR a.contact_id <> l.contact_id)");
-        push_scope(q, org, scope, "l.contact_id");
-        q.push(
-            " UNION ALL SELECT d.contact_id, a.id, a.occurred_at FROM activities a \
-             JOIN deals d ON d.organization_id = a.organization_id AND d.id = a.deal_id \
-             LEFT JOIN leads l ON l.organization_id = a.organization_id AND l.id = a.lead_id \
-             WHERE a.organization_id = ",
-        )
-        .bind(org)
-        .push(
-            " AND d.contact_id IS NOT NULL AND (a.contact_id IS NULL OR a.contact_id <> d.contact_id) \
-             AND (l.contact_id IS NULL OR l.contact_id <> d.contact_id)",
-        );
-        push_scope(q, org, scope, "d.contact_id");
-        q.push(") ");
-    }
-    q.push("SELECT ").push(columns).push(" FROM contacts c");
+    base_with(q, org, scope, needs, now, |q| {
+        q.push(columns);
+    });
+}
+
+/// [`base`] with columns that bind values of their own.
+fn base_with(
+    q: &mut Sql,
+    org: OrgId,
+    scope: Scope,
+    needs: Needs,
+    now: DateTime<Utc>,
+    columns: impl FnOnce(&mut Sql),
+) {
+    q.push("SELECT ");
+    columns(q);
+    q.push(" FROM contacts c");
     if needs.leads {
         push_grouped(q, org, scope, "leads", "ml", |q| {
             q.push("COUNT(*) AS total_leads, AVG(score) AS avg_lead_score");
@@ -208,28 +249,63 @@ pub(crate) fn base(
         });
     }
     if needs.activities {
+        // Grouped per branch first (the first by a covering index, in
+        // contact order, with no sort), then the at most three rows of a
+        // contact added up.
         q.push(
-            " LEFT JOIN (SELECT contact_id, COUNT(*) AS total_activities, \
-             MAX(occurred_at) AS last_activity_at, \
-             SUM(CASE WHEN occurred_at >= ",
-        )
-        .bind(now - Duration::days(30))
-        .push(" THEN 1 ELSE 0 END) AS activities_30d, SUM(CASE WHEN occurred_at >= ")
-        .bind(now - Duration::days(90))
-        .push(
-            " THEN 1 ELSE 0 END) AS activities_90d FROM links GROUP BY contact_id) ma \
-             ON ma.contact_id = c.id",
+            " LEFT JOIN (SELECT contact_id, CAST(SUM(n) AS BIGINT) AS total_activities, \
+             MAX(last_at) AS last_activity_at, CAST(SUM(n30) AS BIGINT) AS activities_30d, \
+             CAST(SUM(n90) AS BIGINT) AS activities_90d FROM (",
         );
+        for (i, (contact, joins, conditions)) in BRANCHES.iter().enumerate() {
+            if i > 0 {
+                q.push(" UNION ALL ");
+            }
+            q.push(&format!(
+                "SELECT {contact} AS contact_id, COUNT(*) AS n, MAX(a.occurred_at) AS last_at, \
+                 SUM(CASE WHEN a.occurred_at >= "
+            ))
+            .bind(now - Duration::days(30))
+            .push(" THEN 1 ELSE 0 END) AS n30, SUM(CASE WHEN a.occurred_at >= ")
+            .bind(now - Duration::days(90))
+            .push(&format!(
+                " THEN 1 ELSE 0 END) AS n90 FROM activities a{joins} WHERE a.organization_id = "
+            ))
+            .bind(org)
+            .push(&format!(" AND {conditions}"));
+            push_scope(q, org, scope, contact);
+            q.push(&format!(" GROUP BY {contact}"));
+        }
+        q.push(") x GROUP BY contact_id) ma ON ma.contact_id = c.id");
     }
     if needs.sentiment {
+        // Only analysed activities, read from `activity_sentiment` first
+        // (`CROSS JOIN` fixes that order on SQLite; PostgreSQL plans it as
+        // any inner join), so an organization with few analysed activities
+        // does not probe it once per activity. The outer `GROUP BY` changes
+        // no row: as for RFM ([`push_rfm`]), it gets SQLite to index the
+        // ranked rows instead of scanning them for every contact.
         q.push(
-            " LEFT JOIN (SELECT contact_id, compound AS latest_sentiment FROM \
-             (SELECT k.contact_id, s.compound, ROW_NUMBER() OVER \
-             (PARTITION BY k.contact_id ORDER BY k.occurred_at DESC, k.id DESC) AS rn \
-             FROM links k JOIN activity_sentiment s ON s.organization_id = ",
-        )
-        .bind(org)
-        .push(" AND s.activity_id = k.id) r WHERE rn = 1) ms ON ms.contact_id = c.id");
+            " LEFT JOIN (SELECT contact_id, MAX(compound) AS latest_sentiment FROM \
+             (SELECT contact_id, compound, ROW_NUMBER() OVER \
+             (PARTITION BY contact_id ORDER BY occurred_at DESC, id DESC) AS rn FROM (",
+        );
+        for (i, (contact, joins, conditions)) in BRANCHES.iter().enumerate() {
+            if i > 0 {
+                q.push(" UNION ALL ");
+            }
+            q.push(&format!(
+                "SELECT {contact} AS contact_id, a.id AS id, a.occurred_at AS occurred_at, \
+                 s.compound AS compound FROM activity_sentiment s CROSS JOIN activities a{joins} \
+                 WHERE s.organization_id = "
+            ))
+            .bind(org)
+            .push(&format!(
+                " AND a.organization_id = s.organization_id AND a.id = s.activity_id AND {conditions}"
+            ));
+            push_scope(q, org, scope, contact);
+        }
+        q.push(") k) r WHERE rn = 1 GROUP BY contact_id) ms ON ms.contact_id = c.id");
     }
     if needs.rfm {
         push_rfm(q, org);
@@ -243,10 +319,19 @@ pub(crate) fn base(
 /// the last won time (recency: the most recent score 5), the won deals
 /// and the won value, ties broken by contact id; and the segment named
 /// from R and F ([`neuracrm_domain::segments::rfm_segment`]).
+///
+/// The outer `GROUP BY contact_id` changes no row (one per customer
+/// already): it is there for SQLite's planner, which builds no automatic
+/// index on a subquery of window functions and so scanned every customer
+/// for every contact (100,000 contacts by 18,000 customers: minutes); over
+/// a grouped subquery it builds one, as for the other metrics.
 fn push_rfm(q: &mut Sql, org: OrgId) {
     let v = capped("value_cents");
     q.push(&format!(
-        " LEFT JOIN (SELECT contact_id, CAST(r AS BIGINT) AS rfm_recency, \
+        " LEFT JOIN (SELECT contact_id, MAX(rfm_recency) AS rfm_recency, \
+         MAX(rfm_frequency) AS rfm_frequency, MAX(rfm_monetary) AS rfm_monetary, \
+         MAX(rfm_segment) AS rfm_segment FROM \
+         (SELECT contact_id, CAST(r AS BIGINT) AS rfm_recency, \
          CAST(f AS BIGINT) AS rfm_frequency, CAST(m AS BIGINT) AS rfm_monetary, \
          CASE WHEN r = 5 AND f >= 4 THEN 'champions' \
          WHEN r >= 3 AND f >= 4 THEN 'loyal_customers' \
@@ -264,8 +349,8 @@ fn push_rfm(q: &mut Sql, org: OrgId) {
     ))
     .bind(org)
     .push(
-        " AND status = 'won' AND contact_id IS NOT NULL GROUP BY contact_id) w) s) mr \
-         ON mr.contact_id = c.id",
+        " AND status = 'won' AND contact_id IS NOT NULL GROUP BY contact_id) w) s) z \
+         GROUP BY contact_id) mr ON mr.contact_id = c.id",
     );
 }
 
@@ -283,10 +368,23 @@ pub(crate) const METRIC_COLUMNS: &str = "c.id AS contact_id, c.created_at AS cre
      ms.latest_sentiment AS latest_sentiment, mr.rfm_recency AS rfm_recency, \
      mr.rfm_frequency AS rfm_frequency, mr.rfm_monetary AS rfm_monetary, mr.rfm_segment AS rfm_segment";
 
-/// The metrics of every contact in `scope`, in contact id order.
-pub(crate) fn metrics(org: OrgId, scope: Scope, now: DateTime<Utc>) -> Sql {
+/// The metrics of every contact in `scope`, in contact id order (without
+/// the RFM scores when `rfm` is false: they rank every customer of the
+/// organization, whatever the scope).
+pub(crate) fn metrics(org: OrgId, scope: Scope, now: DateTime<Utc>, rfm: bool) -> Sql {
     let mut q = Sql::default();
-    base(&mut q, org, scope, Needs::ALL, METRIC_COLUMNS, now);
+    let needs = Needs { rfm, ..Needs::ALL };
+    let columns = if rfm {
+        METRIC_COLUMNS.to_string()
+    } else {
+        METRIC_COLUMNS.replace(
+            "mr.rfm_recency AS rfm_recency, \
+             mr.rfm_frequency AS rfm_frequency, mr.rfm_monetary AS rfm_monetary, mr.rfm_segment AS rfm_segment",
+            "CAST(NULL AS BIGINT) AS rfm_recency, CAST(NULL AS BIGINT) AS rfm_frequency, \
+             CAST(NULL AS BIGINT) AS rfm_monetary, CAST(NULL AS TEXT) AS rfm_segment",
+        )
+    };
+    base(&mut q, org, scope, needs, &columns, now);
     q.push(" ORDER BY c.id");
     q
 }
@@ -299,6 +397,35 @@ pub fn compile(backend: Backend, org: OrgId, rule: &Rule, now: DateTime<Utc>) ->
     q.push(" AND ");
     push_rule(&mut q, backend, rule, now);
     q.push(" ORDER BY c.id");
+    q
+}
+
+/// Most rules [`compile_many`] evaluates in one statement (one bit each of
+/// a `BIGINT`).
+pub const RULES_PER_STATEMENT: usize = 62;
+
+/// `(contact id, mask)` of every contact of `org` that at least one of
+/// `rules` (at most [`RULES_PER_STATEMENT`]) selects, in id order, bit `i`
+/// of the mask set when `rules[i]` does: the metric subqueries any of them
+/// needs are computed once for all of them, which is what makes a refresh
+/// of many segments cost about one metrics pass instead of one per
+/// segment. The conditions are those of [`compile`], every value bound.
+pub fn compile_many(backend: Backend, org: OrgId, rules: &[&Rule], now: DateTime<Utc>) -> Sql {
+    debug_assert!(rules.len() <= RULES_PER_STATEMENT);
+    let needs = rules
+        .iter()
+        .fold(Needs::default(), |n, r| n.or(Needs::of(r)));
+    let mut q = Sql::new("SELECT id, m FROM (");
+    base_with(&mut q, org, Scope::All, needs, now, |q| {
+        q.push("c.id AS id, CAST(0");
+        for (i, rule) in rules.iter().enumerate() {
+            q.push(" + CASE WHEN ");
+            push_rule(q, backend, rule, now);
+            q.push(&format!(" THEN {} ELSE 0 END", 1i64 << i));
+        }
+        q.push(" AS BIGINT) AS m");
+    });
+    q.push(") s WHERE m <> 0 ORDER BY id");
     q
 }
 

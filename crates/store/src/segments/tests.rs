@@ -153,14 +153,29 @@ async fn sentiment(store: &Store, org: OrgId, activity: i64, compound: f64) {
 }
 
 async fn metrics_of(store: &Store, org: OrgId) -> BTreeMap<i64, ContactMetrics> {
-    store
+    let all = store
         .segments()
         .metrics(org, Scope::All, now())
         .await
-        .unwrap()
-        .into_iter()
-        .map(|m| (m.contact_id, m))
-        .collect()
+        .unwrap();
+    // The read without RFM is the same but for the RFM scores.
+    let without: Vec<ContactMetrics> = all
+        .iter()
+        .map(|m| ContactMetrics {
+            rfm_recency: None,
+            rfm_frequency: None,
+            rfm_monetary: None,
+            rfm_segment: None,
+            ..m.clone()
+        })
+        .collect();
+    let got = store
+        .segments()
+        .metrics_without_rfm(org, Scope::All, now())
+        .await
+        .unwrap();
+    assert_eq!(got, without);
+    all.into_iter().map(|m| (m.contact_id, m)).collect()
 }
 
 /// Every metric of a contact with several leads, deals and activities,
@@ -727,8 +742,23 @@ async fn every_operand_selects_what_it_says() {
             &["health", "nothing", "quote"],
         ),
     ];
+    let mut rules = Vec::new();
     for (rule, want) in cases {
         assert_eq!(names(s, o, &ids, rule.clone()).await, set(want), "{rule}");
+        rules.push(Rule::parse(&rule).unwrap());
+    }
+    // All the rules at once (a refresh's one statement per 62 rules; 70
+    // here, so across two statements) select what each selects alone.
+    let many: Vec<&Rule> = rules.iter().cycle().take(70).collect();
+    let q = super::compile_many(s.db().backend(), o, &many[..62], now());
+    for v in ["DROP", "O'Brien", "100%", "Acme", "technology"] {
+        assert!(!q.text().contains(v), "{v} spliced into {}", q.text());
+    }
+    let together = s.segments().evaluate_many(o, &many, now()).await.unwrap();
+    assert_eq!(together.len(), 70);
+    for (rule, got) in many.iter().zip(&together) {
+        let alone = s.segments().evaluate(o, rule, now()).await.unwrap();
+        assert_eq!(got, &alone, "{}", rule.to_json());
     }
     // The table is intact after all that.
     let (n,): (i64,) = s

@@ -27,7 +27,14 @@ use crate::web::session::{WebUser, after};
 const PER_PAGE: i64 = 50;
 
 /// The list's filters, as its URL names them.
-const FILTERS: &[&str] = &["q", "owner", "industry", "created_from", "created_to"];
+const FILTERS: &[&str] = &[
+    "q",
+    "owner",
+    "industry",
+    "created_from",
+    "created_to",
+    "segment",
+];
 
 /// Its sort keys and the store's orders, the default first.
 const ORDERS: &[(&str, ContactSort)] = &[
@@ -130,6 +137,7 @@ pub async fn list(
         created_from: day(&l, "created_from", 0),
         // "to" a day includes that day.
         created_to: day(&l, "created_to", 1),
+        segment_id: l.segment_id(),
     };
     let found = l
         .fetch::<Contact, _>(&state.crm, &user.caller, filter, ORDERS, PER_PAGE)
@@ -142,6 +150,7 @@ pub async fn list(
             l.select("Industry", "industry", INDUSTRIES),
             l.date("Created from", "created_from"),
             l.date("to", "created_to"),
+            l.segment(&state.crm, &user.caller).await?,
         ],
         sorts: l.sort_links(&[
             ("Name", "name"),

@@ -37,6 +37,7 @@ const FILTERS: &[&str] = &[
     "category",
     "min_score",
     "max_score",
+    "segment",
 ];
 
 /// Its sort keys and the store's orders, the default first.
@@ -78,6 +79,7 @@ pub fn view(query: &[(String, String)]) -> (Listing, LeadFilter, Sort<LeadSort>)
             .map(str::to_string),
         min_score: l.parsed::<f64>("min_score"),
         max_score: l.parsed::<f64>("max_score"),
+        segment_id: l.segment_id(),
         ..Default::default()
     };
     let sort = l.order(ORDERS);
@@ -104,6 +106,7 @@ pub async fn list(
             l.select("Category", "category", CATEGORIES),
             l.number("Score from", "min_score"),
             l.number("to", "max_score"),
+            l.segment(&state.crm, &user.caller).await?,
         ],
         sorts: l.sort_links(&[
             ("Lead", "title"),

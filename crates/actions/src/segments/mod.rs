@@ -8,6 +8,9 @@
 //! the stored members and writes only the difference, then publishes one
 //! `segment_updated` event with the counts that entered and left, and only
 //! when something did.
+//!
+//! [`suggest`] clusters the contacts into suggested segments ([`kmeans`]
+//! is the clustering itself).
 
 use std::collections::BTreeSet;
 
@@ -23,6 +26,9 @@ use serde::Serialize;
 
 use crate::records::{List, Record};
 use crate::{ActionError, ActionResult, Caller, Crm};
+
+pub mod kmeans;
+pub mod suggest;
 
 impl From<RuleError> for ActionError {
     fn from(e: RuleError) -> Self {
@@ -329,10 +335,26 @@ pub async fn refresh(
     segment: &Segment,
     now: DateTime<Utc>,
 ) -> Result<Applied, StoreError> {
+    let selected = store
+        .segments()
+        .evaluate(segment.organization_id, &segment.rule, now)
+        .await?;
+    write_refresh(store, events, segment, &selected, now).await
+}
+
+/// Writes the difference between `selected` (the evaluation of the
+/// segment's rule as of `now`) and the stored members, and publishes one
+/// `segment_updated` when someone entered or left.
+async fn write_refresh(
+    store: &Store,
+    events: &dyn EventBus,
+    segment: &Segment,
+    selected: &[ContactId],
+    now: DateTime<Utc>,
+) -> Result<Applied, StoreError> {
     let org = segment.organization_id;
-    let selected = store.segments().evaluate(org, &segment.rule, now).await?;
     let members = store.segments().member_ids(org, segment.id).await?;
-    let (entered, left) = difference(&selected, &members);
+    let (entered, left) = difference(selected, &members);
     let Some(applied) = store
         .segments()
         .apply(org, segment.id, segment.updated_at, &entered, &left, now)
@@ -496,8 +518,12 @@ pub async fn dynamic_segments(
 
 /// Refreshes every dynamic segment of `org`, or of every organization, as
 /// of `now`; `progress` hears of each segment done. What the scheduler, the
-/// event subscriber, `neuracrm segments update` and the API all run. A
-/// segment that fails is logged and counted; the others go on.
+/// event subscriber, `neuracrm segments update` and the API all run. The
+/// rules of an organization's segments are evaluated together
+/// ([`neuracrm_store::segments::Segments::evaluate_many`]: the metrics
+/// once, not once per segment), then each segment's difference is written
+/// on its own. A segment that fails is logged and counted; the others go
+/// on.
 pub async fn refresh_all(
     store: &Store,
     events: &dyn EventBus,
@@ -509,28 +535,57 @@ pub async fn refresh_all(
     let segments = dynamic_segments(store, org).await?;
     let mut s = RefreshSummary::default();
     let mut orgs = BTreeSet::new();
-    for seg in &segments {
-        orgs.insert(seg.organization_id);
-        match refresh(store, events, seg, now).await {
-            Ok(a) => {
-                s.segments += 1;
-                s.entered += a.entered;
-                s.left += a.left;
-                progress(seg, Some(&a));
-            }
-            // Deleted since it was listed: nothing to refresh.
-            Err(StoreError::NotFound { .. }) => progress(seg, None),
+    // `dynamic_segments` lists them organization by organization.
+    for of_org in segments.chunk_by(|a, b| a.organization_id == b.organization_id) {
+        let org = of_org[0].organization_id;
+        orgs.insert(org);
+        let rules: Vec<&Rule> = of_org.iter().map(|seg| &seg.rule).collect();
+        let selected = match store.segments().evaluate_many(org, &rules, now).await {
+            Ok(selected) => selected,
             Err(e) => {
-                s.failed += 1;
-                tracing::warn!(org = seg.organization_id.0, segment = seg.id.0, error = %e,
-                    "segment not refreshed");
-                progress(seg, None);
+                tracing::warn!(org = org.0, error = %e, "segments not evaluated");
+                for seg in of_org {
+                    s.failed += 1;
+                    progress(seg, None);
+                }
+                continue;
             }
+        };
+        for (seg, selected) in of_org.iter().zip(&selected) {
+            refresh_one(store, events, seg, selected, now, &mut s, &mut progress).await;
         }
     }
     s.organizations = orgs.len() as u64;
     s.seconds = started.elapsed().as_secs_f64();
     Ok(s)
+}
+
+/// Writes one segment's refresh into the summary.
+async fn refresh_one(
+    store: &Store,
+    events: &dyn EventBus,
+    seg: &Segment,
+    selected: &[ContactId],
+    now: DateTime<Utc>,
+    s: &mut RefreshSummary,
+    progress: &mut impl FnMut(&Segment, Option<&Applied>),
+) {
+    match write_refresh(store, events, seg, selected, now).await {
+        Ok(a) => {
+            s.segments += 1;
+            s.entered += a.entered;
+            s.left += a.left;
+            progress(seg, Some(&a));
+        }
+        // Deleted since it was listed: nothing to refresh.
+        Err(StoreError::NotFound { .. }) => progress(seg, None),
+        Err(e) => {
+            s.failed += 1;
+            tracing::warn!(org = seg.organization_id.0, segment = seg.id.0, error = %e,
+                "segment not refreshed");
+            progress(seg, None);
+        }
+    }
 }
 
 /// Refreshes the caller's organization's dynamic segments now (managers).
