@@ -119,7 +119,12 @@ pages = [
     ("forecast (cache hit)", "/forecast"),
     ("sentiment", "/sentiment"),
     ("sentiment, 365 days", "/sentiment?period=365d"),
-    ("settings: account", "/settings/account"),
+    ("segments", "/segments"),
+    ("campaigns", "/campaigns"),
+    ("e-mail templates", "/email-templates"),
+    ("suppressions", "/suppressions"),
+    ("calls", "/calls"),
+    ("settings: account", "/settings"),
     ("settings: users", "/settings/users"),
     ("settings: scoring", "/settings/scoring"),
 ]

@@ -343,11 +343,19 @@ impl ForecastData<'_> {
         let rows: Vec<(String, i64, i64, i64, f64)> = self
             .db
             .fetch_all(
+                // Open deals, then the recently closed ones, each part read
+                // from an index holding what it sums (migration 0019): as
+                // one `status = 'open' OR closed_at >= $2`, SQLite read
+                // every deal of the organization (1.6 s at 300,000).
                 Sql::new(&format!(
                     "SELECT stage, CAST(COUNT(*) AS BIGINT) AS deals, {sum}, \
                      CAST(SUM({v} * ({p})) AS DOUBLE PRECISION) AS weighted \
+                     FROM deals WHERE organization_id = $1 AND status = 'open' GROUP BY stage \
+                     UNION ALL \
+                     SELECT stage, CAST(COUNT(*) AS BIGINT) AS deals, {sum}, \
+                     CAST(SUM({v} * ({p})) AS DOUBLE PRECISION) AS weighted \
                      FROM deals WHERE organization_id = $1 \
-                     AND (status = 'open' OR closed_at >= $2) GROUP BY stage",
+                     AND stage IN ('closed_won', 'closed_lost') AND closed_at >= $2 GROUP BY stage",
                     sum = money_sum(b, "value_cents", "cents"),
                     v = capped_cents(b, "value_cents"),
                     p = stage_probability_sql()
