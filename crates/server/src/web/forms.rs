@@ -110,6 +110,33 @@ pub trait Timeline: Record {
     fn on(view: &Self::View) -> (Option<LeadId>, Option<DealId>, Option<ContactId>);
 }
 
+/// A record whose page changes its fields with one form.
+pub trait Editable: Timeline {
+    /// The form's fields, as posted.
+    type Form: DeserializeOwned + Send;
+    /// The change the form asks for; a field that does not parse is its
+    /// error, naming the field.
+    fn patch(form: Self::Form) -> Result<Self::Patch, ActionError>;
+}
+
+/// `POST /leads/{id}`, `POST /deals/{id}`, `POST /contacts/{id}`: the record
+/// page's form, through the same action as `PATCH /api/{records}/{id}` (so
+/// the same checks and the same event), then back to the page with
+/// "Saved.".
+pub async fn save<R: Editable>(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    Posted { user, form }: Posted<R::Form>,
+) -> Response {
+    let done = match R::patch(form) {
+        Ok(p) => records::update::<R>(&state.crm, &user.caller, R::id(id), p)
+            .await
+            .map(drop),
+        Err(e) => Err(e),
+    };
+    after(done, &format!("{}/{id}?done=saved", R::PAGE))
+}
+
 impl Timeline for Lead {
     const PAGE: &'static str = "/leads";
 

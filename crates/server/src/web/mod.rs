@@ -58,7 +58,7 @@ pub fn router() -> Router<AppState> {
         .route("/leads/imports/{id}", get(pages::leads_csv::import_status))
         .route(
             "/leads/{id}",
-            get(pages::leads::show).post(pages::leads::update),
+            get(pages::leads::show).post(forms::save::<neuracrm_domain::Lead>),
         )
         .route("/leads/{id}/score", post(pages::leads::score_now))
         .route("/leads/{id}/call", post(pages::calls::place))
@@ -68,7 +68,7 @@ pub fn router() -> Router<AppState> {
         .route("/contacts", get(pages::contacts::list))
         .route(
             "/contacts/{id}",
-            get(pages::contacts::show).post(pages::contacts::update),
+            get(pages::contacts::show).post(forms::save::<neuracrm_domain::Contact>),
         )
         .route(
             "/contacts/{id}/activities",
@@ -77,7 +77,7 @@ pub fn router() -> Router<AppState> {
         .route("/deals", get(pages::deals::board))
         .route(
             "/deals/{id}",
-            get(pages::deals::show).post(pages::deals::update),
+            get(pages::deals::show).post(forms::save::<neuracrm_domain::Deal>),
         )
         .route("/deals/{id}/stage", post(pages::deals::move_stage))
         .route(

@@ -8,7 +8,6 @@ use askama_web::WebTemplate;
 use axum::extract::{Path, Query, State};
 use std::collections::HashMap;
 
-use axum::response::Response;
 use chrono::{Duration, NaiveTime, Utc};
 use neuracrm_actions::records;
 use neuracrm_actions::{ActionError, contacts};
@@ -16,12 +15,12 @@ use neuracrm_domain::{BoundedTime, Contact, ContactId, ContactPatch, Email};
 use neuracrm_store::Page;
 use neuracrm_store::contacts::{ContactFilter, ContactSort};
 
-use super::super::forms::{Done, Posted, logged_kinds, nullable};
+use super::super::forms::{Done, Editable, logged_kinds, nullable};
 use super::super::listing::{Choice, Field, Listing, Pager, RawQuery, SortLink};
 use super::super::{ActivityRow, DealItem, LeadRow, PageResult, format};
 use crate::AppState;
 use crate::web::layout::Shell;
-use crate::web::session::{WebUser, after};
+use crate::web::session::WebUser;
 
 /// Rows per page of the list.
 const PER_PAGE: i64 = 50;
@@ -248,18 +247,11 @@ fn patch(mut form: HashMap<String, String>) -> Result<ContactPatch, ActionError>
     })
 }
 
-/// `POST /contacts/{id}`: changes the contact's details (the same action as
-/// `PATCH /api/contacts/{id}`).
-pub async fn update(
-    State(state): State<AppState>,
-    Path(id): Path<i64>,
-    Posted { user, form }: Posted<HashMap<String, String>>,
-) -> Response {
-    let done = match patch(form) {
-        Ok(p) => records::update::<Contact>(&state.crm, &user.caller, ContactId(id), p)
-            .await
-            .map(drop),
-        Err(e) => Err(e),
-    };
-    after(done, &format!("/contacts/{id}?done=saved"))
+/// The contact page's form: its details (a blank field clears it).
+impl Editable for Contact {
+    type Form = HashMap<String, String>;
+
+    fn patch(form: HashMap<String, String>) -> Result<ContactPatch, ActionError> {
+        patch(form)
+    }
 }

@@ -18,13 +18,13 @@ use neuracrm_store::deals::{DealFilter, DealSort};
 use neuracrm_store::{Page, Sort, SortDir};
 use serde::Deserialize;
 
-use super::super::forms::{Done, Posted, logged_kinds};
+use super::super::forms::{Done, Editable, Posted, logged_kinds};
 use super::super::listing::{Choice, choices};
 use super::super::{ActivityRow, PageError, PageResult, format};
 use crate::AppState;
 use crate::web::layout::Shell;
 use crate::web::pages::dashboard::StageRow;
-use crate::web::session::{WebUser, after};
+use crate::web::session::WebUser;
 
 /// Days of won and lost deals a board shows.
 const CLOSED_DAYS: i64 = 30;
@@ -266,48 +266,37 @@ pub struct DealForm {
     expected_close: Option<String>,
 }
 
-/// `POST /deals/{id}`: changes the deal's title, value, stage or expected
-/// close (the same action as `PATCH /api/deals/{id}`, so the same checks and
-/// the same `deal_updated` event the board and the dashboard follow).
-pub async fn update(
-    State(state): State<AppState>,
-    Path(id): Path<i64>,
-    Posted { user, form: f }: Posted<DealForm>,
-) -> Response {
-    let patch = match deal_patch(f) {
-        Ok(p) => p,
-        Err(e) => return PageError(e).into_response(),
-    };
-    let done = records::update::<Deal>(&state.crm, &user.caller, DealId(id), patch).await;
-    after(done, &format!("/deals/{id}?done=saved"))
-}
+/// The deal page's form: its title, value, stage or expected close (the
+/// won and lost buttons send the stage alone); absent fields stay, a blank
+/// expected close clears it.
+impl Editable for Deal {
+    type Form = DealForm;
 
-/// The patch a deal form asks for: absent fields stay; a blank expected
-/// close clears it.
-fn deal_patch(f: DealForm) -> Result<DealPatch, ActionError> {
-    let value_cents = match f.value.as_deref().map(str::trim) {
-        None | Some("") => None,
-        Some(v) => Some(Cents::parse_amount(v, "value")?),
-    };
-    let stage = match f.stage.as_deref() {
-        None => None,
-        Some(s) => Some(
-            s.parse::<DealStage>()
-                .map_err(|_| ActionError::invalid("stage", "unknown stage"))?,
-        ),
-    };
-    let expected_close = match f.expected_close.as_deref().map(str::trim) {
-        None => None,
-        Some("") => Some(None),
-        Some(d) => Some(Some(neuracrm_domain::parse_date(d, "expected_close")?)),
-    };
-    Ok(DealPatch {
-        title: f.title,
-        value_cents,
-        stage,
-        expected_close,
-        ..Default::default()
-    })
+    fn patch(f: DealForm) -> Result<DealPatch, ActionError> {
+        let value_cents = match f.value.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(v) => Some(Cents::parse_amount(v, "value")?),
+        };
+        let stage = match f.stage.as_deref() {
+            None => None,
+            Some(s) => Some(
+                s.parse::<DealStage>()
+                    .map_err(|_| ActionError::invalid("stage", "unknown stage"))?,
+            ),
+        };
+        let expected_close = match f.expected_close.as_deref().map(str::trim) {
+            None => None,
+            Some("") => Some(None),
+            Some(d) => Some(Some(neuracrm_domain::parse_date(d, "expected_close")?)),
+        };
+        Ok(DealPatch {
+            title: f.title,
+            value_cents,
+            stage,
+            expected_close,
+            ..Default::default()
+        })
+    }
 }
 
 #[derive(Template, WebTemplate)]

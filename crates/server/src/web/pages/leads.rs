@@ -6,7 +6,7 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Path, Query, State};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use chrono::Utc;
 use neuracrm_actions::records::{self, List};
 use neuracrm_actions::{ActionError, scoring};
@@ -18,7 +18,7 @@ use neuracrm_store::{Page, Sort, SortDir};
 use serde::Deserialize;
 
 use super::super::charts::{FactorBars, ForecastChart};
-use super::super::forms::{Csrf, Done, Posted, logged_kinds, nullable};
+use super::super::forms::{Csrf, Done, Editable, Posted, logged_kinds, nullable};
 use super::super::listing::{Choice, Field, Listing, Pager, RawQuery, SortLink, choices};
 use super::super::{ActivityRow, DealItem, LeadRow, PageResult, format};
 use crate::AppState;
@@ -307,38 +307,29 @@ pub struct LeadForm {
     expected_decision: Option<String>,
 }
 
-/// `POST /leads/{id}`: changes the lead's title, status, description or
-/// decision date (the same action as `PATCH /api/leads/{id}`).
-pub async fn update(
-    State(state): State<AppState>,
-    Path(id): Path<i64>,
-    Posted { user, form: f }: Posted<LeadForm>,
-) -> Response {
-    let status = match f.status.as_deref().map(str::parse::<LeadStatus>) {
-        Some(Ok(s)) => Some(s),
-        Some(Err(_)) => {
-            return super::super::PageError(ActionError::invalid("status", "unknown status"))
-                .into_response();
-        }
-        None => None,
-    };
-    let expected_decision = match f.expected_decision.as_deref().map(str::trim) {
-        None => None,
-        Some("") => Some(None),
-        Some(d) => match neuracrm_domain::parse_date(d, "expected_decision") {
-            Ok(d) => Some(Some(d)),
-            Err(e) => return super::super::PageError(e.into()).into_response(),
-        },
-    };
-    let patch = LeadPatch {
-        title: f.title,
-        status,
-        description: nullable(f.description),
-        expected_decision,
-        ..Default::default()
-    };
-    let done = records::update::<Lead>(&state.crm, &user.caller, LeadId(id), patch).await;
-    after(done, &format!("/leads/{id}?done=saved"))
+/// The lead page's form: its title, status, description or decision date.
+impl Editable for Lead {
+    type Form = LeadForm;
+
+    fn patch(f: LeadForm) -> Result<LeadPatch, ActionError> {
+        let status = match f.status.as_deref().map(str::parse::<LeadStatus>) {
+            Some(Ok(s)) => Some(s),
+            Some(Err(_)) => return Err(ActionError::invalid("status", "unknown status")),
+            None => None,
+        };
+        let expected_decision = match f.expected_decision.as_deref().map(str::trim) {
+            None => None,
+            Some("") => Some(None),
+            Some(d) => Some(Some(neuracrm_domain::parse_date(d, "expected_decision")?)),
+        };
+        Ok(LeadPatch {
+            title: f.title,
+            status,
+            description: nullable(f.description),
+            expected_decision,
+            ..Default::default()
+        })
+    }
 }
 
 /// `POST /leads/{id}/score`: scores the lead now.
