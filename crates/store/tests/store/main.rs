@@ -12,3 +12,4 @@ mod seed;
 mod sessions;
 mod stories;
 mod tenancy;
+mod upgrade;
