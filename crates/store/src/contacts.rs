@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 use crate::audit::{self, Action};
 use crate::db::{Db, Sql, Tx};
 use crate::tables::{
-    CONTACT_TEXT, Table, filter_eq, filter_range, order_and_page, search_plan, search_text,
+    CONTACT_TEXT, SearchPlan, Table, filter_eq, filter_range, order_and_page, push_matched_from,
+    search_plan, search_text,
 };
 use crate::{Page, Paged, Result, Sort, StoreError};
 
@@ -249,18 +250,29 @@ impl Contacts<'_> {
         page: Page,
     ) -> Result<Paged<Contact>> {
         let mut q = Sql::new("SELECT ");
-        q.push(COLUMNS)
-            .push(" FROM contacts WHERE organization_id = ")
-            .bind(org);
+        q.push(COLUMNS);
+        let text = search_text(f.q.as_deref());
+        let plan = match text {
+            Some(t) => search_plan(self.db, &[&CONTACT_TEXT], t).await?,
+            None => SearchPlan::Scan,
+        };
+        match text {
+            Some(t) if plan == SearchPlan::Index => {
+                push_matched_from(&mut q, "contacts", &CONTACT_TEXT, None, org, t);
+            }
+            _ => {
+                q.push(" FROM contacts");
+            }
+        }
+        q.push(" WHERE organization_id = ").bind(org);
         filter_eq(&mut q, "owner_id", f.owner_id);
         filter_eq(&mut q, "industry", f.industry.clone());
         filter_range(&mut q, "created_at", f.created_from, f.created_to);
         if let Some(s) = f.segment_id {
             crate::segments::push_member_of(&mut q, org, s, "id");
         }
-        if let Some(text) = search_text(f.q.as_deref()) {
+        if let Some(text) = text.filter(|_| plan == SearchPlan::Scan) {
             q.push(" AND ");
-            let plan = search_plan(self.db, &[&CONTACT_TEXT], text).await?;
             CONTACT_TEXT.push_match(&mut q, plan, org, "id", text);
         }
         order_and_page(&mut q, sort.by.column(), sort.dir, page);

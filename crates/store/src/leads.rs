@@ -12,8 +12,8 @@ use crate::audit::{self, Action};
 use crate::contacts::Upserted;
 use crate::db::{Db, Sql, Tx};
 use crate::tables::{
-    CONTACT_NAME_TEXT, LEAD_TEXT, Table, filter_eq, filter_range, order_and_page,
-    order_nulls_last_and_page, search_plan, search_text, stored_cents, word,
+    CONTACT_NAME_TEXT, LEAD_TEXT, SearchPlan, Table, filter_eq, filter_range, order_and_page,
+    order_nulls_last_and_page, push_matched_from, search_plan, search_text, stored_cents, word,
 };
 use crate::{Page, Paged, Result, Sort, StoreError};
 
@@ -349,7 +349,22 @@ impl Leads<'_> {
         } else {
             &COLUMNS_WITHOUT_FACTORS
         });
-        q.push(" FROM leads WHERE organization_id = ").bind(org);
+        let text = search_text(f.q.as_deref());
+        let plan = match text {
+            Some(t) => search_plan(self.db, &[&LEAD_TEXT, &CONTACT_NAME_TEXT], t).await?,
+            None => SearchPlan::Scan,
+        };
+        match text {
+            // The title, or the contact's name or company.
+            Some(t) if plan == SearchPlan::Index => {
+                let via = Some((&CONTACT_NAME_TEXT, "contact_id"));
+                push_matched_from(&mut q, "leads", &LEAD_TEXT, via, org, t);
+            }
+            _ => {
+                q.push(" FROM leads");
+            }
+        }
+        q.push(" WHERE organization_id = ").bind(org);
         filter_eq(&mut q, "status", f.status);
         filter_eq(&mut q, "source", f.source);
         filter_eq(&mut q, "owner_id", f.owner_id);
@@ -360,9 +375,7 @@ impl Leads<'_> {
         if let Some(s) = f.segment_id {
             crate::segments::push_member_of(&mut q, org, s, "contact_id");
         }
-        if let Some(text) = search_text(f.q.as_deref()) {
-            // The title, or the contact's name or company.
-            let plan = search_plan(self.db, &[&LEAD_TEXT, &CONTACT_NAME_TEXT], text).await?;
+        if let Some(text) = text.filter(|_| plan == SearchPlan::Scan) {
             q.push(" AND (");
             LEAD_TEXT.push_match(&mut q, plan, org, "id", text);
             q.push(" OR ");

@@ -315,6 +315,48 @@ pub(crate) async fn search_plan(
     })
 }
 
+/// Appends the `FROM` of a list of `table` whose text search takes the
+/// index plan: the ids `own`'s trigram index names, with (`via`) the rows of
+/// `org` whose `column` names a row another index names, then each row by
+/// its key. `CROSS JOIN` keeps that order on SQLite, which would otherwise
+/// read the whole list in its order and probe the ids (1.4 s for a text no
+/// lead holds, at a million leads).
+pub(crate) fn push_matched_from(
+    q: &mut Sql,
+    table: &str,
+    own: &TextSearch,
+    via: Option<(&TextSearch, &str)>,
+    org: OrgId,
+    text: &str,
+) {
+    q.push(" FROM (SELECT rowid AS matched_id FROM ")
+        .push(own.index)
+        .push(" WHERE ")
+        .push(own.index)
+        .push(" MATCH ")
+        .bind(own.phrase(text));
+    if let Some((other, column)) = via {
+        q.push(" UNION SELECT m.id FROM ")
+            .push(table)
+            .push(" m WHERE m.organization_id = ")
+            .bind(org)
+            .push(" AND m.")
+            .push(column)
+            .push(" IN (SELECT rowid FROM ")
+            .push(other.index)
+            .push(" WHERE ")
+            .push(other.index)
+            .push(" MATCH ")
+            .bind(other.phrase(text))
+            .push(")");
+    }
+    q.push(") AS matched CROSS JOIN ")
+        .push(table)
+        .push(" ON ")
+        .push(table)
+        .push(".id = matched.matched_id");
+}
+
 impl TextSearch {
     /// The FTS5 query of `text` in this search's columns: a phrase (the
     /// characters in a row, within one column), case-insensitive.
