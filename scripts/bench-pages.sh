@@ -63,7 +63,7 @@ for _ in $(seq 1 240); do curl -fsS "http://127.0.0.1:$PORT/readyz" >/dev/null 2
 curl -fsS "http://127.0.0.1:$PORT/readyz" >/dev/null || { cat "$WORK/server.log" >&2; exit 1; }
 
 python3 - "$PORT" "$REQUESTS" <<'PY'
-import http.client, json, re, sys, time, urllib.parse
+import gzip, http.client, json, re, sys, time, urllib.parse
 
 port, n = int(sys.argv[1]), int(sys.argv[2])
 conn = http.client.HTTPConnection("127.0.0.1", port)
@@ -139,7 +139,11 @@ def measure(path, cookie=True):
     # computed in the background: measure the page once it is there, as
     # every later visitor sees it.
     waited = 0
-    while r.status == 200 and b"Being computed" in data and waited < 600:
+    def computing(r, data):
+        if r.headers.get("Content-Encoding") == "gzip":
+            data = gzip.decompress(data)
+        return b"Being computed" in data
+    while r.status == 200 and computing(r, data) and waited < 600:
         time.sleep(1)
         waited += 1
         r, data, took = request("GET", path)

@@ -8,7 +8,7 @@
 //! table's row count (the specification's single `LEFT JOIN` chain did
 //! exactly that). A contact's activities are those naming it, its leads or
 //! its deals, each pair (contact, activity) once: three `UNION ALL`
-//! branches ([`BRANCHES`]), each excluding what an earlier branch already
+//! branches (`BRANCHES`), each excluding what an earlier branch already
 //! gave, each grouped on its own (the first, by far the largest, straight
 //! off the covering index `activities_org_contact_time` of migration 0016,
 //! in contact order and with no sort) before the at most three rows of a
