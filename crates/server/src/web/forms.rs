@@ -83,6 +83,29 @@ pub fn nullable(v: Option<String>) -> Option<Option<String>> {
     v.map(|s| Some(s.trim().to_string()).filter(|s| !s.is_empty()))
 }
 
+/// A vocabulary field of a form: absent leaves it, a word it does not know
+/// is an error naming `field`.
+pub fn word<T: std::str::FromStr>(v: Option<&str>, field: &str) -> Result<Option<T>, ActionError> {
+    v.map(|w| {
+        w.parse()
+            .map_err(|_| ActionError::invalid(field, format!("unknown {field}")))
+    })
+    .transpose()
+}
+
+/// A date field of a form (YYYY-MM-DD) that can be cleared: absent leaves
+/// it, blank clears it.
+pub fn date(
+    v: Option<&str>,
+    field: &'static str,
+) -> Result<Option<Option<neuracrm_domain::BoundedDate>>, ActionError> {
+    Ok(match v.map(str::trim) {
+        None => None,
+        Some("") => Some(None),
+        Some(d) => Some(Some(neuracrm_domain::parse_date(d, field)?)),
+    })
+}
+
 /// The activity types a person logs by hand, "note" first.
 pub fn logged_kinds() -> Vec<Choice> {
     choices(

@@ -18,7 +18,7 @@ use neuracrm_store::deals::{DealFilter, DealSort};
 use neuracrm_store::{Page, Sort, SortDir};
 use serde::Deserialize;
 
-use super::super::forms::{Done, Editable, Posted, logged_kinds};
+use super::super::forms::{Done, Editable, Posted, date, logged_kinds, word};
 use super::super::listing::{Choice, choices};
 use super::super::{ActivityRow, PageError, PageResult, format};
 use crate::AppState;
@@ -236,7 +236,13 @@ pub async fn show(
         shell: Shell::new(&user, deal.title.clone(), "/deals"),
         value: format::cents(cents),
         value_field: format!("{}.{:02}", cents / 100, cents % 100),
-        stages: choices(STAGES, Some(deal.stage.as_str())),
+        stages: choices(
+            &DealStage::ALL
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>(),
+            Some(deal.stage.as_str()),
+        ),
         contact,
         lead,
         timeline,
@@ -245,16 +251,6 @@ pub async fn show(
         deal,
     })
 }
-
-/// The stages as the forms name them.
-const STAGES: &[&str] = &[
-    "prospecting",
-    "qualification",
-    "proposal",
-    "negotiation",
-    "closed_won",
-    "closed_lost",
-];
 
 /// A form of the deal page: any of its fields (the won and lost buttons
 /// send the stage alone).
@@ -277,18 +273,8 @@ impl Editable for Deal {
             None | Some("") => None,
             Some(v) => Some(Cents::parse_amount(v, "value")?),
         };
-        let stage = match f.stage.as_deref() {
-            None => None,
-            Some(s) => Some(
-                s.parse::<DealStage>()
-                    .map_err(|_| ActionError::invalid("stage", "unknown stage"))?,
-            ),
-        };
-        let expected_close = match f.expected_close.as_deref().map(str::trim) {
-            None => None,
-            Some("") => Some(None),
-            Some(d) => Some(Some(neuracrm_domain::parse_date(d, "expected_close")?)),
-        };
+        let stage = word::<DealStage>(f.stage.as_deref(), "stage")?;
+        let expected_close = date(f.expected_close.as_deref(), "expected_close")?;
         Ok(DealPatch {
             title: f.title,
             value_cents,

@@ -18,7 +18,7 @@ use neuracrm_store::{Page, Sort, SortDir};
 use serde::Deserialize;
 
 use super::super::charts::{FactorBars, ForecastChart};
-use super::super::forms::{Csrf, Done, Editable, Posted, logged_kinds, nullable};
+use super::super::forms::{Csrf, Done, Editable, Posted, date, logged_kinds, nullable, word};
 use super::super::listing::{Choice, Field, Listing, Pager, RawQuery, SortLink, choices};
 use super::super::{ActivityRow, DealItem, LeadRow, PageResult, format};
 use crate::AppState;
@@ -312,16 +312,8 @@ impl Editable for Lead {
     type Form = LeadForm;
 
     fn patch(f: LeadForm) -> Result<LeadPatch, ActionError> {
-        let status = match f.status.as_deref().map(str::parse::<LeadStatus>) {
-            Some(Ok(s)) => Some(s),
-            Some(Err(_)) => return Err(ActionError::invalid("status", "unknown status")),
-            None => None,
-        };
-        let expected_decision = match f.expected_decision.as_deref().map(str::trim) {
-            None => None,
-            Some("") => Some(None),
-            Some(d) => Some(Some(neuracrm_domain::parse_date(d, "expected_decision")?)),
-        };
+        let status = word::<LeadStatus>(f.status.as_deref(), "status")?;
+        let expected_decision = date(f.expected_decision.as_deref(), "expected_decision")?;
         Ok(LeadPatch {
             title: f.title,
             status,
