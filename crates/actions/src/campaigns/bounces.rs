@@ -120,7 +120,8 @@ async fn verify(crm: &Crm, call: Signed<'_>, now: DateTime<Utc>) -> ActionResult
         .timestamp
         .and_then(|t| t.trim().parse::<i64>().ok())
         .ok_or_else(refused)?;
-    if (now.timestamp() - timestamp).abs() > TOLERANCE_SECS {
+    // `abs_diff`: the header may hold any i64, and a subtraction overflows.
+    if now.timestamp().abs_diff(timestamp) > TOLERANCE_SECS.unsigned_abs() {
         return Err(refused());
     }
     let given = call

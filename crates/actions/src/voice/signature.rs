@@ -60,7 +60,8 @@ pub fn sign(key: &str, body: &[u8], ms: i64) -> String {
 /// Whether `header` signs `body` with `key`, within the window of `now`.
 pub fn verify(key: &str, body: &[u8], header: &str, now: DateTime<Utc>) -> Result<(), Refused> {
     let (ms, digest) = parse(header)?;
-    if (now.timestamp_millis() - ms).abs() > WINDOW_MS {
+    // `abs_diff`: a header may carry any i64, and a subtraction overflows.
+    if now.timestamp_millis().abs_diff(ms) > WINDOW_MS.unsigned_abs() {
         return Err(Refused::Expired);
     }
     // `verify_slice` compares in constant time.
@@ -120,6 +121,11 @@ mod tests {
             verify("k", b"{\"event\":\"call_started\"}", &good, at(ms)),
             Err(Refused::Mismatch)
         );
+        // Timestamps at the ends of i64 are expired, not an overflow.
+        for extreme in [i64::MIN, i64::MAX] {
+            let header = sign("k", body, extreme);
+            assert_eq!(verify("k", body, &header, at(ms)), Err(Refused::Expired));
+        }
         // The timestamp is signed: moving it breaks the digest.
         let moved = good.replace(&format!("v={ms}"), &format!("v={}", ms + 1));
         assert_eq!(verify("k", body, &moved, at(ms)), Err(Refused::Mismatch));

@@ -147,7 +147,7 @@ pub struct TemplatePatchBody {
 /// The recipient a preview is rendered for: one of `contact_id`, `lead_id`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct PreviewBody {
+pub struct TemplatePreviewBody {
     /// A contact of the organization.
     contact_id: Option<i64>,
     /// A lead of the organization.
@@ -166,16 +166,16 @@ record_out!(
 endpoint! {
     /// Renders a template for one of the organization's contacts or leads.
     post "/api/email-templates/{id}/preview" in "campaigns"
-        [params(("id" = i64, Path, description = "E-mail template id")), request_body = PreviewBody]
+        [params(("id" = i64, Path, description = "E-mail template id")), request_body = TemplatePreviewBody]
         => RenderedOut, 400 "Bad id or body", 404 "No such template, contact or lead",
         422 "Neither or both of contact_id and lead_id";
-    async fn preview(state, user: AuthUser, Id(id): Id<EmailTemplateId>, Json(body): Json<PreviewBody>) {
+    async fn preview(state, user: AuthUser, Id(id): Id<EmailTemplateId>, Json(body): Json<TemplatePreviewBody>) {
         let r = campaigns::preview(&state.crm, &user.caller(), id, sample(&body)?).await?;
         Ok(Json(r.into()))
     }
 }
 
-fn sample(b: &PreviewBody) -> ApiResult<Sample> {
+fn sample(b: &TemplatePreviewBody) -> ApiResult<Sample> {
     match (b.contact_id, b.lead_id) {
         (Some(c), None) => Ok(Sample::Contact(ContactId(c))),
         (None, Some(l)) => Ok(Sample::Lead(LeadId(l))),
@@ -215,7 +215,7 @@ endpoint! {
         404 "No such template, contact or lead", 409 "No SMTP server is configured",
         422 "The server refused the message, or neither or both of contact_id and lead_id";
     async fn test_send(state, user: AuthUser, Id(id): Id<EmailTemplateId>, Json(b): Json<TestSendBody>) {
-        let s = sample(&PreviewBody {
+        let s = sample(&TemplatePreviewBody {
             contact_id: b.contact_id,
             lead_id: b.lead_id,
         })?;

@@ -20,9 +20,35 @@ macro_rules! areas {
         $(pub mod $area;)+
 
         fn merged(doc: utoipa::openapi::OpenApi) -> OpenApiRouter<AppState> {
-            OpenApiRouter::with_openapi(doc)$(.merge($area::router()))+
+            let router = OpenApiRouter::with_openapi(doc);
+            $(let router = merge_area(router, stringify!($area), $area::router());)+
+            router
         }
     };
+}
+
+/// Merges an area's routes into `router`, refusing (at startup, so every
+/// test fails) a schema name the area gives a different meaning than an
+/// area merged before: the description keeps one of the two, and the other
+/// area's answers would contradict their documented schema.
+fn merge_area(
+    router: OpenApiRouter<AppState>,
+    area: &str,
+    next: OpenApiRouter<AppState>,
+) -> OpenApiRouter<AppState> {
+    let known = router.get_openapi().components.as_ref();
+    let added = next.get_openapi().components.as_ref();
+    if let (Some(known), Some(added)) = (known, added) {
+        for (name, schema) in &added.schemas {
+            if let Some(before) = known.schemas.get(name) {
+                assert!(
+                    before == schema,
+                    "the API area `{area}` defines the schema `{name}` differently than an area before it; rename one"
+                );
+            }
+        }
+    }
+    router.merge(next)
 }
 
 areas!(

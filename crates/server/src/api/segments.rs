@@ -158,7 +158,7 @@ pub struct SegmentPatchBody {
 /// A rule to try without saving it.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct PreviewBody {
+pub struct RulePreviewBody {
     /// As in `POST /api/segments`.
     #[schema(value_type = Object)]
     rule: serde_json::Value,
@@ -241,16 +241,16 @@ page_type!(
 
 /// What a rule selects now.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct PreviewOut {
+pub struct RulePreviewOut {
     /// Contacts selected.
     count: u64,
     /// The first ten by id.
     sample: Vec<MemberOut>,
 }
 
-impl From<Preview> for PreviewOut {
+impl From<Preview> for RulePreviewOut {
     fn from(p: Preview) -> Self {
-        PreviewOut {
+        RulePreviewOut {
             count: p.count,
             sample: p.sample.into_iter().map(Into::into).collect(),
         }
@@ -301,9 +301,9 @@ impl From<Applied> for RefreshOut {
 
 endpoint! {
     /// Counts and samples the contacts a rule selects, without saving it.
-    post "/api/segments/preview" in "segments" [request_body = PreviewBody] => PreviewOut,
+    post "/api/segments/preview" in "segments" [request_body = RulePreviewBody] => RulePreviewOut,
         400 "Malformed body", 422 "Invalid rule; `field` names the place in it";
-    async fn preview(state, user: AuthUser, Json(body): Json<PreviewBody>) {
+    async fn preview(state, user: AuthUser, Json(body): Json<RulePreviewBody>) {
         let found = segments::preview(&state.crm, &user.caller(), &body.rule).await?;
         Ok(Json(found.into()))
     }

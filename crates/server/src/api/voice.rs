@@ -119,7 +119,7 @@ endpoint! {
 
 record_out!(
     /// What an agent says and how.
-    TemplateOut from AgentTemplate as t {
+    AgentTemplateOut from AgentTemplate as t {
         name: String,
         /// Retell's voice id.
         voice_id: String,
@@ -140,7 +140,7 @@ record_out!(
     AgentOut from VoiceAgent as a {
         #[schema(value_type = vocab::Scenario)]
         scenario: Scenario,
-        template: TemplateOut = a.template.into(),
+        template: AgentTemplateOut = a.template.into(),
         /// Whether the organization edited the built-in template.
         customized: bool,
         /// Retell's LLM id, once provisioned.

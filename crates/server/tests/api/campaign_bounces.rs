@@ -109,6 +109,10 @@ async fn only_a_call_signed_with_the_organizations_current_secret_has_an_effect(
         signed_bounce(&app, a.org_id, "whsec_forged", now(), &body).await,
         signed_bounce(&app, a.org_id, &secret, now() - 301, &body).await,
         signed_bounce(&app, a.org_id, &secret, now() + 301, &body).await,
+        // The ends of i64 are expired too (the difference to now overflowed).
+        signed_bounce(&app, a.org_id, &secret, i64::MIN, &body).await,
+        signed_bounce(&app, a.org_id, &secret, i64::MAX, &body).await,
+        signed_bounce(&app, i64::MIN, &secret, now(), &body).await,
         signed_bounce(&app, a.org_id, &b_secret, now(), &body).await,
         signed_bounce(&app, b.org_id, &secret, now(), &body).await,
         signed_bounce(&app, a.org_id, "whsec_forged", now(), "not json").await,
