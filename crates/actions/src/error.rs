@@ -60,6 +60,10 @@ pub enum ActionError {
     /// with no longer hold).
     #[error("{0}")]
     Unauthenticated(&'static str),
+    /// A webhook call's signature is missing, wrong or expired (it carries
+    /// no user credentials to ask for).
+    #[error("{0}")]
+    BadSignature(&'static str),
     /// Too many requests of this kind for now.
     #[error("{message}")]
     RateLimited {

@@ -4,8 +4,9 @@
 
 use std::path::Path;
 
-use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
+use figment::value::{Dict, Map, Value};
+use figment::{Figment, Metadata, Profile, Provider};
 use serde::{Deserialize, Serialize};
 
 /// A secret value (API key, signing key, password). `Debug` and `Display`
@@ -160,7 +161,6 @@ pub struct RetellSettings {
     pub api_key: Option<Secret>,
     /// The number calls are placed from when an organization sets none
     /// (E.164, bought or imported at Retell).
-    #[serde(deserialize_with = "phone_text")]
     pub from_number: Option<String>,
     /// The key organizations' own API keys are sealed with at rest (any
     /// text; SHA-256 of it is the key). Unset: derived from `jwt_secret`,
@@ -294,22 +294,6 @@ impl SmtpSettings {
     }
 }
 
-/// A phone number as text. The environment layer reads
-/// `NEURACRM_RETELL__FROM_NUMBER=+14155550100` as the integer 14155550100
-/// (the `+` taken for a sign), so an integer is given its `+` back.
-fn phone_text<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Option<String>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Phone {
-        Text(String),
-        Number(u64),
-    }
-    Ok(Option::<Phone>::deserialize(de)?.map(|p| match p {
-        Phone::Text(t) => t,
-        Phone::Number(n) => format!("+{n}"),
-    }))
-}
-
 /// A list given as a TOML array or as one comma-separated string (the form
 /// an environment variable takes).
 fn list_or_csv<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Vec<String>, D::Error> {
@@ -395,15 +379,54 @@ const DEFAULTS: Defaults = Defaults {
 #[error("invalid configuration: {0}")]
 pub struct ConfigError(String);
 
+/// The `NEURACRM_*` variables, each value kept as the text it is. figment's
+/// own reading guesses a type from the text: a password `0123` became the
+/// number 123 (another password), `+14155550100` lost its `+`, `true` a
+/// flag, and a value that then did not fit its key printed itself in the
+/// error. With every value text, [`Figment::extract_lossy`] reads a number
+/// or a flag only where the key wants one.
+struct EnvText(Env);
+
+impl Provider for EnvText {
+    fn metadata(&self) -> Metadata {
+        self.0.metadata()
+    }
+
+    fn data(&self) -> Result<Map<Profile, Dict>, figment::Error> {
+        let mut dict = Dict::new();
+        for (key, text) in self.0.iter() {
+            // `__` became `.`: a nested key (`smtp.password`).
+            let mut path: Vec<&str> = key.as_str().split('.').filter(|k| !k.is_empty()).collect();
+            let Some(last) = path.pop() else { continue };
+            let mut at = &mut dict;
+            for k in path {
+                let entry = at
+                    .entry(k.to_string())
+                    .or_insert_with(|| Value::from(Dict::new()));
+                if entry.as_dict().is_none() {
+                    *entry = Value::from(Dict::new());
+                }
+                at = match entry {
+                    Value::Dict(_, d) => d,
+                    _ => unreachable!("made a dictionary above"),
+                };
+            }
+            at.insert(last.to_string(), Value::from(text));
+        }
+        Ok(Profile::Default.collect(dict))
+    }
+}
+
 impl Settings {
     /// Loads defaults < `file` (if it exists) < environment < `overrides`
     /// (flags given on the command line, as a serialisable map of the keys set).
     pub fn load(file: &Path, overrides: impl Serialize) -> Result<Settings, ConfigError> {
         Figment::from(Serialized::defaults(DEFAULTS))
             .merge(Toml::file(file))
-            .merge(Env::prefixed("NEURACRM_").split("__"))
+            .merge(EnvText(Env::prefixed("NEURACRM_").split("__")))
             .merge(Serialized::defaults(overrides))
-            .extract()
+            // A text read where a number or a flag is wanted is read as one.
+            .extract_lossy()
             // figment's messages name the key and the source, never a value.
             .map_err(|e| ConfigError(e.to_string()))
     }
@@ -641,7 +664,7 @@ mod tests {
             assert_eq!(
                 s.retell.from_number.as_deref(),
                 Some("+14155550100"),
-                "the environment reads +1415... as a number: its + is given back"
+                "a variable is text: the + stays"
             );
             let v = s.voice_options().unwrap();
             assert_eq!(v.webhook_url, "https://crm.example.com/api/voice/webhook");
@@ -649,6 +672,32 @@ mod tests {
             jail.set_env("NEURACRM_RETELL__TIMEOUT", "5");
             let err = Settings::load(Path::new("missing.toml"), serde_json::json!({})).unwrap_err();
             assert!(err.to_string().contains("timeout"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn variables_are_read_as_text_where_text_is_wanted_and_a_secret_never_prints() {
+        figment::Jail::expect_with(|jail| {
+            // Texts figment would have taken for numbers and flags.
+            jail.set_env("NEURACRM_SMTP__PASSWORD", "0123");
+            jail.set_env("NEURACRM_SMTP__USER", "true");
+            jail.set_env("NEURACRM_JWT_SECRET", "1e5");
+            jail.set_env("NEURACRM_SMTP__CONNECTIONS", "8");
+            jail.set_env("NEURACRM_SCHEDULER", "false");
+            let s = Settings::load(Path::new("missing.toml"), serde_json::json!({})).unwrap();
+            assert_eq!(s.smtp.password.as_ref().unwrap().expose(), "0123");
+            assert_eq!(s.smtp.user.as_deref(), Some("true"));
+            assert_eq!(s.jwt_secret.as_ref().unwrap().expose(), "1e5");
+            assert_eq!(s.smtp.connections, 8, "a number where a number is wanted");
+            assert!(!s.scheduler, "a flag where a flag is wanted");
+            // A number that does not fit names its key.
+            jail.set_env("NEURACRM_SMTP__CONNECTIONS", "-1");
+            let err = Settings::load(Path::new("missing.toml"), serde_json::json!({})).unwrap_err();
+            assert!(
+                err.to_string().to_lowercase().contains("smtp.connections"),
+                "{err}"
+            );
             Ok(())
         });
     }

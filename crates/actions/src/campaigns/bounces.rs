@@ -110,7 +110,7 @@ fn report(body: &[u8]) -> ActionResult<(Email, BounceType)> {
 }
 
 async fn verify(crm: &Crm, call: Signed<'_>, now: DateTime<Utc>) -> ActionResult<OrgId> {
-    let refused = || ActionError::Unauthenticated("the webhook signature does not verify");
+    let refused = || ActionError::BadSignature("the webhook signature does not verify");
     let org = call
         .organization
         .and_then(|o| o.trim().parse::<i64>().ok())

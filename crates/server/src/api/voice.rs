@@ -575,7 +575,7 @@ pub async fn retell_webhook(
         Err(webhook::WebhookError::Unauthorized(why)) => {
             // Never the body: it is the caller's, unverified.
             tracing::warn!(reason = %why, bytes = body.len(), "retell webhook refused");
-            Err(ApiError::Unauthorized("invalid webhook signature"))
+            Err(ApiError::BadSignature("invalid webhook signature"))
         }
         Err(webhook::WebhookError::Malformed(m)) => Err(ApiError::MalformedBody(m)),
         Err(webhook::WebhookError::Failed(e)) => Err(e.into()),

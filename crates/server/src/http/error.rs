@@ -68,6 +68,11 @@ pub enum ApiError {
     /// No valid access token.
     #[error("{0}")]
     Unauthorized(&'static str),
+    /// A webhook call's signature does not verify: 401 like a missing
+    /// token, but without a `WWW-Authenticate: Bearer` challenge (no token
+    /// would help).
+    #[error("{0}")]
+    BadSignature(&'static str),
     /// Login failed (deliberately vague: no hint whether the e-mail exists).
     #[error("invalid e-mail or password")]
     InvalidCredentials,
@@ -142,7 +147,7 @@ impl ApiError {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
             }
             PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
-            Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            Unauthorized(_) | BadSignature(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
             InvalidCredentials => (StatusCode::UNAUTHORIZED, "invalid_credentials"),
             Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
             UpgradeRequired(_) => (StatusCode::UPGRADE_REQUIRED, "upgrade_required"),
@@ -256,6 +261,7 @@ impl From<ActionError> for ApiError {
             ActionError::Conflict { field, message } => ApiError::Conflict { field, message },
             ActionError::Forbidden => ApiError::Forbidden,
             ActionError::Unauthenticated(m) => ApiError::Unauthorized(m),
+            ActionError::BadSignature(m) => ApiError::BadSignature(m),
             ActionError::RateLimited {
                 retry_after_secs, ..
             } => ApiError::RateLimited(retry_after_secs),

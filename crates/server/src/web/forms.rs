@@ -28,7 +28,8 @@ pub struct Csrf {
 /// A state-changing request's form `T`, from a signed-in user whose CSRF
 /// token it carries (a `csrf` field, or the `X-CSRF-Token` header htmx
 /// sends): without it the request is refused with 403 before the form is
-/// read or the handler runs.
+/// read or the handler runs. Unknown fields are ignored; a field that does
+/// not read as its type is a 400.
 pub struct Posted<T> {
     pub user: WebUser,
     pub form: T,
@@ -49,8 +50,12 @@ impl<T: DeserializeOwned> FromRequest<AppState> for Posted<T> {
         let token: Csrf = serde_urlencoded::from_bytes(&bytes).unwrap_or_default();
         user.check_csrf(token.csrf.as_deref().or(header.as_deref()))
             .map_err(IntoResponse::into_response)?;
-        let form = serde_urlencoded::from_bytes(&bytes)
-            .map_err(|e| PageError(ActionError::invalid("form", e.to_string())).into_response())?;
+        let form = serde_urlencoded::from_bytes(&bytes).map_err(|e| {
+            PageError(ActionError::Unreadable(format!(
+                "the form is malformed: {e}"
+            )))
+            .into_response()
+        })?;
         Ok(Posted { user, form })
     }
 }

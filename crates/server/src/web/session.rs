@@ -185,41 +185,16 @@ impl WebUser {
     }
 }
 
-/// A state-changing form of a signed-in user with its CSRF token checked (the
-/// form's `csrf` field, or the `X-CSRF-Token` header htmx sends): 403
-/// without it, before the form is read further; then the form's fields as
-/// `T` (unknown fields ignored).
+/// [`Posted`](super::forms::Posted) as a pair, for handlers that
+/// destructure it so: the same extraction and CSRF check.
 pub struct CsrfForm<T>(pub WebUser, pub T);
 
 impl<T: serde::de::DeserializeOwned> axum::extract::FromRequest<AppState> for CsrfForm<T> {
     type Rejection = Response;
 
     async fn from_request(req: axum::extract::Request, state: &AppState) -> Result<Self, Response> {
-        #[derive(Deserialize)]
-        struct Token {
-            csrf: Option<String>,
-        }
-        let (mut parts, body) = req.into_parts();
-        let user = WebUser::from_request_parts(&mut parts, state)
-            .await
-            .map_err(IntoResponse::into_response)?;
-        let header = csrf_header(&parts.headers).map(str::to_string);
-        let req = axum::extract::Request::from_parts(parts, body);
-        let bytes = bytes::Bytes::from_request(req, state)
-            .await
-            .map_err(IntoResponse::into_response)?;
-        let token = serde_urlencoded::from_bytes::<Token>(&bytes)
-            .ok()
-            .and_then(|t| t.csrf)
-            .or(header);
-        user.check_csrf(token.as_deref())
-            .map_err(IntoResponse::into_response)?;
-        let form = serde_urlencoded::from_bytes::<T>(&bytes).map_err(|e| {
-            super::PageError(ActionError::Unreadable(format!(
-                "the form is malformed: {e}"
-            )))
-            .into_response()
-        })?;
+        let super::forms::Posted { user, form } =
+            super::forms::Posted::from_request(req, state).await?;
         Ok(CsrfForm(user, form))
     }
 }

@@ -125,6 +125,8 @@ async fn only_a_call_signed_with_the_organizations_current_secret_has_an_effect(
         )
         .await,
     ] {
+        // No bearer challenge: no token would help.
+        assert!(r.headers().get("www-authenticate").is_none());
         let e = assert_error(r, 401, "unauthorized").await;
         assert!(!e.to_string().contains("whsec_"), "{e}");
     }

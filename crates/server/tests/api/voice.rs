@@ -920,8 +920,13 @@ async fn forged_expired_and_unsigned_webhooks_are_refused_and_change_nothing() {
         Some(sign(KEY, b"{\"event\":\"call_started\"}", now)),
         Some(format!("v={now},d=not-hex")),
         Some(sign(KEY, body.as_bytes(), now).replace(",d=", ",d=0")),
+        // The ends of i64 as the time: expired, not an overflow.
+        Some(sign(KEY, body.as_bytes(), i64::MIN)),
+        Some(sign(KEY, body.as_bytes(), i64::MAX)),
     ] {
         let r = deliver(&app, &body, sig.as_deref()).await;
+        // No bearer challenge: no token would help.
+        assert!(r.headers().get("www-authenticate").is_none());
         assert_error(r, 401, "unauthorized").await;
     }
     let c = call_of(&app, &t, &call).await;

@@ -237,11 +237,26 @@ pub async fn page(
         months: MONTHS,
         model,
     };
-    let (fc, cached) = forecasting::forecast(crm, c, req).await?;
+    // Four independent reads, at once: the page waits for the slowest, not
+    // for their sum (each takes its own pooled connection).
+    let models = records::list::<ForecastingModel>(
+        crm,
+        c,
+        List {
+            filter: ModelFilter::default(),
+            sort: (),
+            page: Page::parse(Some(100), None).map_err(ActionError::query)?,
+        },
+    );
+    let ((fc, cached), (_, accuracy), months, fitted) = tokio::try_join!(
+        forecasting::forecast(crm, c, req),
+        forecasting::accuracy(crm, c, Some(metric)),
+        forecasting::pipeline(crm, c),
+        models,
+    )?;
+    let fitted = fitted.items;
     let out = ForecastOut::from_forecast(&fc)?;
     let (chart_svg, note) = forecast_chart(&out, &format!("{} by month", label(metric)));
-    let (_, accuracy) = forecasting::accuracy(crm, c, Some(metric)).await?;
-    let months = forecasting::pipeline(crm, c).await?;
     let pipeline_svg = StackedBars {
         title: "Open pipeline by expected close month: weighted value, and the rest".into(),
         labels: months
@@ -266,17 +281,6 @@ pub async fn page(
     // Folds from +0.0: a float `Sum` starts at -0.0.
     let pipeline_total = format::money(months.iter().fold(0.0, |a, m| a + m.value));
     let pipeline_weighted = format::money(months.iter().fold(0.0, |a, m| a + m.weighted_value));
-    let fitted = records::list::<ForecastingModel>(
-        crm,
-        c,
-        List {
-            filter: ModelFilter::default(),
-            sort: (),
-            page: Page::parse(Some(100), None).map_err(ActionError::query)?,
-        },
-    )
-    .await?
-    .items;
     let tabs = ForecastMetric::ALL
         .iter()
         .map(|m| Tab {
