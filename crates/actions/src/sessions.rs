@@ -369,6 +369,18 @@ pub async fn revoke(crm: &Crm, caller: &Caller, user: UserId, id: SessionId) -> 
     revoke_of(crm, caller.org, user, id).await
 }
 
+/// The periodic job that deletes expired sessions.
+pub const CLEANUP_JOB: &str = "sessions_cleanup";
+
+/// Deletes the sessions of every organization that expired by `now`
+/// (maintenance, no caller: the scheduler's hourly job); returns how many.
+pub async fn delete_expired(
+    store: &neuracrm_store::Store,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<u64, neuracrm_store::StoreError> {
+    store.sessions().delete_expired_of_all(now).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -304,6 +304,17 @@ impl Sessions<'_> {
         tx.commit().await?;
         Ok(n)
     }
+
+    /// Deletes every organization's sessions that expired at `now` (the
+    /// hourly clean-up: a user who never signs in again leaves none
+    /// behind); returns how many. An expired session's refresh secret is
+    /// refused whether or not its row is there.
+    pub async fn delete_expired_of_all(&self, now: DateTime<Utc>) -> Result<u64> {
+        Ok(self
+            .db
+            .execute(Sql::new("DELETE FROM sessions WHERE expires_at <= $1").arg(now))
+            .await?)
+    }
 }
 
 async fn insert(

@@ -56,6 +56,10 @@ impl Background {
                 neuracrm_actions::segments::JOB,
                 segments_periodic(crm, state.settings.segments_interval_secs),
             );
+            bg.add(
+                neuracrm_actions::sessions::CLEANUP_JOB,
+                sessions_cleanup(crm),
+            );
             if crm.voice.is_some() {
                 bg.add("call_batches", call_batches(crm));
                 bg.add(
@@ -206,6 +210,21 @@ fn segments_periodic(crm: &Crm, interval_secs: u64) -> JoinHandle<()> {
         |crm| async move {
             neuracrm_actions::segments::scheduled_run(&crm.store, crm.events.as_ref(), Utc::now())
                 .await
+        },
+    )
+}
+
+/// Expired sessions deleted every hour, on the one instance that claims the
+/// slot (sign-in and refresh only prune the signing-in user's own).
+fn sessions_cleanup(crm: &Crm) -> JoinHandle<()> {
+    let every = Duration::from_secs(3600);
+    periodic(
+        crm,
+        neuracrm_actions::sessions::CLEANUP_JOB,
+        every,
+        |crm| async move {
+            let n = neuracrm_actions::sessions::delete_expired(&crm.store, Utc::now()).await?;
+            Ok(format!("deleted {n} expired sessions"))
         },
     )
 }

@@ -260,4 +260,23 @@ async fn sessions_belong_to_their_organization_rotate_once_and_go_with_their_use
         sessions.get(b, ub.id, SessionId(6)).await,
         Err(StoreError::NotFound { .. })
     ));
+
+    // And by the hourly clean-up, of every organization, without a sign-in;
+    // live ones stay.
+    for (org, user, id) in [(a, ua2(s, a).await, 8), (b, ub.id, 9)] {
+        let mut old = new_session(id, id);
+        old.expires_at = now - Duration::seconds(1);
+        sessions
+            .open(org, user, &old, now - Duration::days(8))
+            .await
+            .unwrap();
+    }
+    assert_eq!(sessions.delete_expired_of_all(now).await.unwrap(), 2);
+    assert_eq!(sessions.delete_expired_of_all(now).await.unwrap(), 0);
+    assert!(sessions.get(b, ub.id, SessionId(7)).await.is_ok(), "live");
+}
+
+/// A second user of `org` (the first was deleted above).
+async fn ua2(s: &Store, org: OrgId) -> UserId {
+    user(s, org, "second@a.io", Role::Rep).await.id
 }
