@@ -13,7 +13,7 @@ use neuracrm_domain::voice::{
     AgentTemplate, CallingHours, CallingPrefs, PhoneNumber, TimeZone, VoiceAgent, VoiceSettings,
 };
 use neuracrm_domain::{
-    ActivityId, Call, CallId, CallStatus, ContactId, LeadId, OrgId, Scenario, UserId,
+    ActivityId, Call, CallId, CallStatus, ContactId, LeadId, OrgId, Scenario, SegmentId, UserId,
 };
 use sqlx::types::Json;
 
@@ -929,6 +929,28 @@ impl Voice<'_> {
         self.batch(org, id).await
     }
 
+    /// The open leads (new, contacted or qualified) of the contacts in
+    /// segment `segment` of the organization, at most `limit` of them in id
+    /// order, and whether there are more.
+    pub async fn open_leads_of_segment(
+        &self,
+        org: OrgId,
+        segment: SegmentId,
+        limit: usize,
+    ) -> Result<(Vec<LeadId>, bool)> {
+        let mut q = Sql::new("SELECT id FROM leads WHERE organization_id = ");
+        q.bind(org)
+            .push(" AND status IN ('new', 'contacted', 'qualified')");
+        crate::segments::push_member_of(&mut q, org, segment, "contact_id");
+        q.push(" ORDER BY id LIMIT ").bind(limit as i64 + 1);
+        let rows: Vec<(i64,)> = self.db.fetch_all(q).await?;
+        let more = rows.len() > limit;
+        Ok((
+            rows.into_iter().take(limit).map(|(l,)| LeadId(l)).collect(),
+            more,
+        ))
+    }
+
     /// A batch of the organization with its counts.
     pub async fn batch(&self, org: OrgId, id: i64) -> Result<CallBatch> {
         let mut q = Sql::new(BATCH_SELECT);
@@ -967,34 +989,74 @@ impl Voice<'_> {
         Ok(rows.into_iter().map(|(l,)| LeadId(l)).collect())
     }
 
-    /// Claims a pending item for dialling: `false` when another worker
-    /// has it (or it is settled).
-    pub async fn claim_item(&self, batch: i64, lead: LeadId) -> Result<bool> {
-        self.move_item(batch, lead, "pending", "calling").await
+    /// Claims a pending item for dialling at `now`: `false` when another
+    /// worker has it (or it is settled).
+    pub async fn claim_item(&self, batch: i64, lead: LeadId, now: DateTime<Utc>) -> Result<bool> {
+        self.move_item(batch, lead, "pending", "calling", Some(now))
+            .await
     }
 
     /// Gives a claimed item back (a guardrail that time lifts held it).
     pub async fn release_item(&self, batch: i64, lead: LeadId) -> Result<()> {
-        self.move_item(batch, lead, "calling", "pending")
+        self.move_item(batch, lead, "calling", "pending", None)
             .await
             .map(drop)
     }
 
-    async fn move_item(&self, batch: i64, lead: LeadId, from: &str, to: &str) -> Result<bool> {
+    async fn move_item(
+        &self,
+        batch: i64,
+        lead: LeadId,
+        from: &str,
+        to: &str,
+        claimed_at: Option<DateTime<Utc>>,
+    ) -> Result<bool> {
         let n = self
             .db
             .execute(
                 Sql::new(
-                    "UPDATE call_batch_items SET status = $1 WHERE batch_id = $2 \
-                     AND lead_id = $3 AND status = $4",
+                    "UPDATE call_batch_items SET status = $1, claimed_at = $2 WHERE batch_id = $3 \
+                     AND lead_id = $4 AND status = $5",
                 )
                 .arg(to)
+                .arg(claimed_at)
                 .arg(batch)
                 .arg(lead)
                 .arg(from),
             )
             .await?;
         Ok(n == 1)
+    }
+
+    /// The items of `batch` claimed before `before` and still `calling`:
+    /// their worker stopped between the claim and the record of what
+    /// happened. Each with the first call stored for its lead since the
+    /// claim (the worker got that far: the lead must not be dialled again),
+    /// or `None` (it did not).
+    pub async fn stale_items(
+        &self,
+        batch: i64,
+        before: DateTime<Utc>,
+    ) -> Result<Vec<(LeadId, Option<CallId>)>> {
+        let rows: Vec<(i64, Option<i64>)> = self
+            .db
+            .fetch_all(
+                Sql::new(
+                    "SELECT i.lead_id, (SELECT MIN(c.id) FROM calls c \
+                       WHERE c.organization_id = b.organization_id AND c.lead_id = i.lead_id \
+                       AND c.created_at >= COALESCE(i.claimed_at, b.created_at)) \
+                     FROM call_batch_items i JOIN call_batches b ON b.id = i.batch_id \
+                     WHERE i.batch_id = $1 AND i.status = 'calling' \
+                     AND (i.claimed_at IS NULL OR i.claimed_at < $2) ORDER BY i.lead_id",
+                )
+                .arg(batch)
+                .arg(before),
+            )
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(l, c)| (LeadId(l), c.map(CallId)))
+            .collect())
     }
 
     /// Settles an item.

@@ -21,7 +21,7 @@ use neuracrm_domain::voice::{
     ANALYSIS_FIELDS, AgentTemplate, AgentTemplatePatch, CallingPrefs, CallingPrefsPatch,
     PhoneNumber, TimeZone, VoiceAgent, VoiceSettings, VoiceSettingsPatch,
 };
-use neuracrm_domain::{Call, CallId, ContactId, EventKind, LeadId, OrgId, Scenario};
+use neuracrm_domain::{Call, CallId, ContactId, EventKind, LeadId, OrgId, Scenario, SegmentId};
 use neuracrm_store::voice::{CallBatch, CallFilter, ItemOutcome, KeyChange, NewCall, Refusal};
 use neuracrm_store::{Page, Paged};
 use serde_json::{Value, json};
@@ -507,22 +507,65 @@ pub async fn lead_calls(
 /// Most leads in one batch.
 pub const MAX_BATCH: usize = 1000;
 
-/// Starts calling `leads` with `scenario`, one by one, in the background
-/// and within the guardrails (managers). Leads of another organization are
-/// left out.
+/// How long a batch item may stay claimed before its worker is taken for
+/// stopped (placing one call takes seconds; Retell's timeout is far
+/// shorter than this).
+pub const CLAIM_LEASE: chrono::Duration = chrono::Duration::minutes(10);
+
+/// Whom a batch calls.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BatchTarget {
+    /// These leads (1 to [`MAX_BATCH`]; another organization's are left out).
+    Leads(Vec<LeadId>),
+    /// The open leads (new, contacted, qualified) of the segment's contacts,
+    /// as they are when the batch starts (at most [`MAX_BATCH`]).
+    Segment(SegmentId),
+}
+
+/// Starts calling the leads of `target` with `scenario`, one by one, in
+/// the background and within the guardrails (managers).
 pub async fn start_batch(
     crm: &Crm,
     caller: &Caller,
-    leads: &[LeadId],
+    target: &BatchTarget,
     scenario: Scenario,
 ) -> ActionResult<CallBatch> {
     caller.require(Access::Managers)?;
-    if leads.is_empty() || leads.len() > MAX_BATCH {
-        return Err(ActionError::invalid(
-            "lead_ids",
-            format!("give 1 to {MAX_BATCH} leads"),
-        ));
-    }
+    let (leads, field) = match target {
+        BatchTarget::Leads(ids) => {
+            if ids.is_empty() || ids.len() > MAX_BATCH {
+                return Err(ActionError::invalid(
+                    "lead_ids",
+                    format!("give 1 to {MAX_BATCH} leads"),
+                ));
+            }
+            (ids.clone(), "lead_ids")
+        }
+        BatchTarget::Segment(id) => {
+            // Another organization's segment: not found.
+            crm.store.segments().get(caller.org, *id).await?;
+            let (leads, more) = crm
+                .store
+                .voice()
+                .open_leads_of_segment(caller.org, *id, MAX_BATCH)
+                .await?;
+            if more {
+                return Err(ActionError::invalid(
+                    "segment_id",
+                    format!(
+                        "the segment's contacts hold more than {MAX_BATCH} open leads: narrow it"
+                    ),
+                ));
+            }
+            if leads.is_empty() {
+                return Err(ActionError::invalid(
+                    "segment_id",
+                    "the segment's contacts hold no open lead (new, contacted or qualified)",
+                ));
+            }
+            (leads, "segment_id")
+        }
+    };
     service(crm)?;
     if crm
         .store
@@ -540,11 +583,11 @@ pub async fn start_batch(
     let b = crm
         .store
         .voice()
-        .create_batch(caller.org, caller.user, scenario, leads)
+        .create_batch(caller.org, caller.user, scenario, &leads)
         .await?;
     if b.total == 0 {
         return Err(ActionError::invalid(
-            "lead_ids",
+            field,
             "none of these ids names a lead of the organization",
         ));
     }
@@ -567,6 +610,8 @@ pub struct BatchPass {
     pub failed: u64,
     /// Leads held for later (calling hours, the limits).
     pub held: u64,
+    /// Leads settled from the call a stopped worker had stored for them.
+    pub recovered: u64,
 }
 
 /// One pass over every running batch: each pending lead is claimed and
@@ -588,8 +633,22 @@ pub async fn process_batches(crm: &Crm, now: DateTime<Utc>) -> ActionResult<Batc
             .scenario
             .parse()
             .map_err(|e: neuracrm_domain::DomainError| ActionError::Internal(e.to_string()))?;
+        // Items whose worker stopped after claiming them: settled from the
+        // call it stored (not dialled again), else called now.
+        for (lead, call) in store.stale_items(b.id, now - CLAIM_LEASE).await? {
+            match call {
+                Some(call) => {
+                    let why = "settled from its call after the worker that placed it stopped";
+                    store
+                        .settle_item(b.id, lead, ItemOutcome::Placed(call), Some(why))
+                        .await?;
+                    pass.recovered += 1;
+                }
+                None => store.release_item(b.id, lead).await?,
+            }
+        }
         for lead in store.pending_items(b.id).await? {
-            if !store.claim_item(b.id, lead).await? {
+            if !store.claim_item(b.id, lead, now).await? {
                 continue;
             }
             let req = PlaceCall {

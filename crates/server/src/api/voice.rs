@@ -15,7 +15,7 @@ use neuracrm_domain::voice::{
     AgentTemplate, AgentTemplatePatch, CallingPrefs, CallingPrefsPatch, HoursText, VoiceAgent,
     VoiceSettings, VoiceSettingsPatch,
 };
-use neuracrm_domain::{Call, CallId, CallStatus, ContactId, LeadId, Scenario};
+use neuracrm_domain::{Call, CallId, CallStatus, ContactId, LeadId, Scenario, SegmentId};
 use neuracrm_store::voice::{CallBatch, CallFilter};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -485,11 +485,28 @@ record_out!(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BatchBody {
-    /// 1 to 1000 lead ids (another organization's are left out).
-    #[schema(value_type = Vec<i64>)]
-    lead_ids: Vec<LeadId>,
+    /// 1 to 1000 lead ids (another organization's are left out); or
+    #[schema(value_type = Option<Vec<i64>>)]
+    lead_ids: Option<Vec<LeadId>>,
+    /// a segment: the open leads (new, contacted, qualified) of its
+    /// contacts as they are now, at most 1000. Exactly one of the two.
+    #[schema(value_type = Option<i64>)]
+    segment_id: Option<SegmentId>,
     #[schema(value_type = vocab::Scenario)]
     scenario: Scenario,
+}
+
+impl BatchBody {
+    fn target(self) -> ApiResult<voice::BatchTarget> {
+        match (self.lead_ids, self.segment_id) {
+            (Some(ids), None) => Ok(voice::BatchTarget::Leads(ids)),
+            (None, Some(id)) => Ok(voice::BatchTarget::Segment(id)),
+            _ => Err(ApiError::validation(
+                "lead_ids",
+                "give either lead_ids or segment_id",
+            )),
+        }
+    }
 }
 
 /// Calls the leads one by one in the background, within the guardrails
@@ -503,14 +520,16 @@ pub struct BatchBody {
         NoToken,
         (status = 403, description = "A rep", body = ErrorBody),
         (status = 409, description = "The scenario is not provisioned", body = ErrorBody),
-        (status = 422, description = "No lead, too many, or none of the organization's", body = ErrorBody),
+        (status = 404, description = "No such segment", body = ErrorBody),
+        (status = 422, description = "No lead, too many, none of the organization's, or both lead_ids and segment_id", body = ErrorBody),
     ))]
 pub async fn start_batch(
     State(state): State<AppState>,
     user: AuthUser,
     Json(body): Json<BatchBody>,
 ) -> ApiResult<(StatusCode, Json<CallBatchOut>)> {
-    let b = voice::start_batch(&state.crm, &user.caller(), &body.lead_ids, body.scenario).await?;
+    let scenario = body.scenario;
+    let b = voice::start_batch(&state.crm, &user.caller(), &body.target()?, scenario).await?;
     // This instance starts at once; the scheduler's passes carry on.
     let crm = state.crm.clone();
     tokio::spawn(async move {

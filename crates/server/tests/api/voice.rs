@@ -1176,7 +1176,8 @@ async fn batch_when_settled(app: &TestApp, t: &Tenant, id: &Value) -> Value {
         let b = app
             .get_ok(&format!("/api/call-batches/{id}"), &t.token)
             .await;
-        if b["pending"] == 0 {
+        // Settled items first, then the batch's status, by the same pass.
+        if b["pending"] == 0 && b["status"] != "running" {
             return b;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -1316,4 +1317,198 @@ async fn a_batch_calls_each_lead_within_the_guardrails_and_reports_progress() {
     app.with(&tb.token)
         .get_err(&format!("/api/call-batches/{}", b["id"]), 404, "not_found")
         .await;
+}
+
+/// A worker that stops between claiming a lead and recording what became
+/// of it leaves the item `calling`: once its lease is over, the next pass
+/// settles it from the call the worker stored (no second dial) or calls the
+/// lead; an item claimed a moment ago is another worker's and is left.
+#[tokio::test]
+async fn a_batch_item_whose_worker_stopped_is_settled_or_called_after_its_lease() {
+    use chrono::Utc;
+    use neuracrm_domain::{ContactId, LeadId, Scenario, UserId};
+    let (fake, app, t) = ready("Alpha").await;
+    let org = OrgId(t.org_id);
+    let (placed, placed_contact) = lead_with_phone(&app, &t, Some("+14155550101")).await;
+    let (dropped, _) = lead_with_phone(&app, &t, Some("+14155550102")).await;
+    let (busy, _) = lead_with_phone(&app, &t, Some("+14155550103")).await;
+    let voice = app.store.voice();
+    // Through the store: a batch the API would start processing at once.
+    let b = voice
+        .create_batch(
+            org,
+            UserId(t.admin_id),
+            Scenario::SalesOutbound,
+            &[LeadId(placed), LeadId(dropped), LeadId(busy)],
+        )
+        .await
+        .unwrap();
+    let now = Utc::now();
+    let long_ago = now - chrono::Duration::minutes(30);
+    for lead in [placed, dropped] {
+        assert!(
+            voice
+                .claim_item(b.id, LeadId(lead), long_ago)
+                .await
+                .unwrap()
+        );
+    }
+    assert!(
+        voice
+            .claim_item(b.id, LeadId(busy), now - chrono::Duration::minutes(1))
+            .await
+            .unwrap()
+    );
+    // The first worker stored its call before it stopped.
+    let stored = voice
+        .insert(
+            org,
+            &neuracrm_store::voice::NewCall {
+                lead_id: Some(LeadId(placed)),
+                contact_id: Some(ContactId(placed_contact)),
+                scenario: Scenario::SalesOutbound,
+                placed_by: Some(UserId(t.admin_id)),
+                agent_id: "agent".into(),
+                from_number: "+14155550100".into(),
+                to_number: "+14155550101".into(),
+                own_key: false,
+                max_duration_ms: 600_000,
+            },
+            20,
+            100,
+            long_ago + chrono::Duration::seconds(1),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    fake.clear();
+    let crm = sync_crm(&app, &fake);
+    let pass = neuracrm_actions::voice::process_batches(&crm, now)
+        .await
+        .unwrap();
+    assert_eq!((pass.recovered, pass.placed), (1, 1), "{pass:?}");
+    let dialled: Vec<Value> = fake
+        .requests_to("/v2/create-phone-call")
+        .iter()
+        .map(|r| r.body["to_number"].clone())
+        .collect();
+    assert_eq!(
+        dialled,
+        [json!("+14155550102")],
+        "the stored call's lead is not dialled again"
+    );
+    let got = app
+        .get_ok(&format!("/api/call-batches/{}", b.id), &t.token)
+        .await;
+    assert_eq!(
+        (&got["placed"], &got["pending"], &got["status"]),
+        (&json!(2), &json!(1), &json!("running")),
+        "the item claimed a minute ago is still its worker's: {got}"
+    );
+    // Its lease over, it is called too.
+    let later = now + neuracrm_actions::voice::CLAIM_LEASE;
+    let pass = neuracrm_actions::voice::process_batches(&crm, later)
+        .await
+        .unwrap();
+    assert_eq!(pass.placed, 1, "{pass:?}");
+    let done = app
+        .get_ok(&format!("/api/call-batches/{}", b.id), &t.token)
+        .await;
+    assert_eq!(
+        (&done["placed"], &done["status"]),
+        (&json!(3), &json!("completed"))
+    );
+    let calls = app
+        .get_ok(&format!("/api/leads/{placed}/calls"), &t.token)
+        .await;
+    assert_eq!(calls["items"].as_array().unwrap().len(), 1, "{calls}");
+    assert_eq!(calls["items"][0]["id"], stored.id.0);
+}
+
+/// A batch of a segment calls the open leads of its contacts; another
+/// organization's segment is not found; the target is one or the other.
+#[tokio::test]
+async fn a_batch_of_a_segment_calls_the_open_leads_of_its_contacts() {
+    let (fake, app, t) = ready("Alpha").await;
+    let tb = app.tenant("Beta").await;
+    let by = app.with(&t.token);
+    let (open1, _) = lead_with_phone(&app, &t, Some("+14155550101")).await;
+    let (converted, _) = lead_with_phone(&app, &t, Some("+14155550102")).await;
+    by.patch_ok(
+        &format!("/api/leads/{converted}"),
+        json!({"status": "converted"}),
+    )
+    .await;
+    // Outside the segment: another company.
+    let other = by
+        .create(
+            "/api/contacts",
+            json!({"first_name": "Grace", "company": "Navy", "phone": "+14155550103"}),
+        )
+        .await;
+    by.create(
+        "/api/leads",
+        json!({"title": "Compiler", "contact_id": other["id"], "owner_id": t.admin_id}),
+    )
+    .await;
+    let seg = app
+        .post_ok(
+            "/api/segments",
+            &t.token,
+            json!({"name": "Engines", "kind": "static",
+                   "rule": {"field": "company", "operand": "contains", "value": "Analytical"}}),
+            201,
+        )
+        .await;
+    fake.clear();
+    let b = app
+        .post_ok(
+            "/api/call-batches",
+            &t.token,
+            json!({"segment_id": seg["id"], "scenario": "sales_outbound"}),
+            202,
+        )
+        .await;
+    assert_eq!(
+        b["total"], 1,
+        "only the open lead of the segment's contacts: {b}"
+    );
+    let done = batch_when_settled(&app, &t, &b["id"]).await;
+    assert_eq!(
+        (&done["placed"], &done["status"]),
+        (&json!(1), &json!("completed"))
+    );
+    let dialled: Vec<Value> = fake
+        .requests_to("/v2/create-phone-call")
+        .iter()
+        .map(|r| r.body["metadata"]["lead_id"].clone())
+        .collect();
+    assert_eq!(dialled, [json!(open1)]);
+
+    // Another organization's segment; both targets; neither.
+    let b_seg = app
+        .post_ok(
+            "/api/segments",
+            &tb.token,
+            json!({"name": "B", "kind": "dynamic",
+                   "rule": {"field": "company", "operand": "is_not_empty"}}),
+            201,
+        )
+        .await;
+    by.post_err(
+        "/api/call-batches",
+        json!({"segment_id": b_seg["id"], "scenario": "sales_outbound"}),
+        404,
+        "not_found",
+    )
+    .await;
+    for body in [
+        json!({"segment_id": seg["id"], "lead_ids": [open1], "scenario": "sales_outbound"}),
+        json!({"scenario": "sales_outbound"}),
+    ] {
+        let e = by
+            .post_err("/api/call-batches", body, 422, "validation_failed")
+            .await;
+        assert_eq!(e["error"]["field"], "lead_ids", "{e}");
+    }
 }
