@@ -17,11 +17,18 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
     SqliteSynchronous,
 };
-use sqlx::{AssertSqlSafe, Postgres, Sqlite, Transaction};
+use sqlx::{AssertSqlSafe, ConnectOptions as _, Postgres, Sqlite, Transaction};
 
 use crate::sqlite_read::{FromSqlite, Reader};
 use crate::sqlite_write::Writer;
 use crate::{Result, StoreError};
+
+/// sqlx logs a statement slower than this...
+const SLOW_STATEMENT: Duration = Duration::from_secs(1);
+/// ...at this level: debug, not sqlx's warn, which printed whole multi-row
+/// statements (a seed's 400-row INSERT) on a busy machine's healthy start.
+/// The request log's latency and the benchmarks are where slowness shows.
+const SLOW_STATEMENT_LOG: log::LevelFilter = log::LevelFilter::Debug;
 
 /// Which database engine a [`Db`] talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,7 +124,8 @@ impl Db {
                 .pragma("temp_store", "memory")
                 // A page of a list arrives in one hand-over from the connection's
                 // worker thread instead of several (each one a thread switch).
-                .row_buffer_size(256);
+                .row_buffer_size(256)
+                .log_slow_statements(SLOW_STATEMENT_LOG, SLOW_STATEMENT);
             let memory = is_memory_url(url);
             let bulk = (!memory).then(|| Arc::new(Writer::new(base.get_filename())));
             let fast = (!memory).then(|| {
@@ -155,6 +163,7 @@ impl Db {
             if let Some(schema) = &opts.pg_schema {
                 pg = pg.options([("search_path", schema.as_str())]);
             }
+            pg = pg.log_slow_statements(SLOW_STATEMENT_LOG, SLOW_STATEMENT);
             let pool = PgPoolOptions::new()
                 .max_connections(opts.max_connections.max(1))
                 .acquire_timeout(opts.acquire_timeout)
