@@ -149,6 +149,16 @@ async fn monthly_series_match_hand_computed_sums() {
     )
     .await;
     deal(s, a, None, 10_000, DealStage::Proposal, None, None).await;
+    deal(
+        s,
+        a,
+        None,
+        30_000,
+        DealStage::Prospecting,
+        None,
+        Some("2025-09-02"),
+    )
+    .await;
     // Another organization, in the same months.
     let bc = s.contacts().create(b, None, &c("Eve")).await.unwrap().id;
     deal(
@@ -195,12 +205,17 @@ async fn monthly_series_match_hand_computed_sums() {
     assert_eq!((none.start, none.revenue.len()), (None, 0));
 
     let p = s.forecasts().weighted_pipeline(a).await.unwrap();
-    assert_eq!(p.len(), 2, "{p:?}");
+    assert_eq!(p.len(), 3, "{p:?}");
+    // Two days of August, two stages, one month.
     assert_eq!(p[0].period.as_deref(), Some("2025-08"));
     assert_eq!((p[0].deals, p[0].value), (2, 1200.0));
     assert!((p[0].weighted_value - (1000.0 * 0.10 + 200.0 * 0.75)).abs() < 1e-9);
-    assert_eq!(p[1].period, None);
-    assert!((p[1].weighted_value - 50.0).abs() < 1e-9);
+    assert_eq!(p[1].period.as_deref(), Some("2025-09"));
+    assert_eq!((p[1].deals, p[1].value), (1, 300.0));
+    assert!((p[1].weighted_value - 30.0).abs() < 1e-9);
+    // The undated last.
+    assert_eq!(p[2].period, None);
+    assert!((p[2].weighted_value - 50.0).abs() < 1e-9);
 }
 
 fn model(metric: ForecastMetric, h: i64) -> NewForecastingModel {
