@@ -326,8 +326,7 @@ fn base_with(
 /// for every contact (100,000 contacts by 18,000 customers: minutes); over
 /// a grouped subquery it builds one, as for the other metrics.
 fn push_rfm(q: &mut Sql, org: OrgId) {
-    let v = capped("value_cents");
-    q.push(&format!(
+    q.push(
         " LEFT JOIN (SELECT contact_id, MAX(rfm_recency) AS rfm_recency, \
          MAX(rfm_frequency) AS rfm_frequency, MAX(rfm_monetary) AS rfm_monetary, \
          MAX(rfm_segment) AS rfm_segment FROM \
@@ -339,7 +338,19 @@ fn push_rfm(q: &mut Sql, org: OrgId) {
          WHEN r = 5 THEN 'new_customers' WHEN r = 4 THEN 'promising' \
          WHEN r = 3 AND f = 3 THEN 'need_attention' WHEN r = 3 THEN 'about_to_sleep' \
          WHEN f >= 5 THEN 'cant_lose' WHEN f >= 3 THEN 'at_risk' ELSE 'hibernating' END AS rfm_segment \
-         FROM (SELECT contact_id, \
+         FROM ",
+    );
+    push_rfm_scores(q, org);
+    q.push(" s) z GROUP BY contact_id) mr ON mr.contact_id = c.id");
+}
+
+/// `(SELECT contact_id, r, f, m FROM ...)`: each customer's R, F and M
+/// quintile (1–5) among the organization's customers, as [`push_rfm`]
+/// joins them and [`rfm_grid`] counts them.
+fn push_rfm_scores(q: &mut Sql, org: OrgId) {
+    let v = capped("value_cents");
+    q.push(&format!(
+        "(SELECT contact_id, \
          NTILE(5) OVER (ORDER BY last_won_at ASC NULLS FIRST, contact_id) AS r, \
          NTILE(5) OVER (ORDER BY won, contact_id) AS f, \
          NTILE(5) OVER (ORDER BY won_hi, won_lo, contact_id) AS m \
@@ -348,10 +359,17 @@ fn push_rfm(q: &mut Sql, org: OrgId) {
          FROM deals WHERE organization_id = "
     ))
     .bind(org)
-    .push(
-        " AND status = 'won' AND contact_id IS NOT NULL GROUP BY contact_id) w) s) z \
-         GROUP BY contact_id) mr ON mr.contact_id = c.id",
-    );
+    .push(" AND status = 'won' AND contact_id IS NOT NULL GROUP BY contact_id) w)");
+}
+
+/// `(r, f, customers)` of every (recency, frequency) cell of the
+/// organization's RFM grid that holds a customer, the scores being those
+/// of the metrics ([`push_rfm`]).
+pub(crate) fn rfm_grid(org: OrgId) -> Sql {
+    let mut q = Sql::new("SELECT CAST(r AS BIGINT), CAST(f AS BIGINT), COUNT(*) FROM ");
+    push_rfm_scores(&mut q, org);
+    q.push(" s GROUP BY r, f ORDER BY r, f");
+    q
 }
 
 /// The columns of a metrics read ([`super::MetricsRow`]).
