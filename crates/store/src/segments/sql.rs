@@ -182,7 +182,8 @@ fn push_grouped(
 /// The three ways an activity is a contact's, each (contact, activity)
 /// pair once: the contact it names; its lead's contact when that is
 /// another; its deal's contact when that is neither. (The contact's
-/// column, the joins, the conditions.)
+/// column, the joins, the conditions.) For a read of some contacts: the
+/// leads (deals) of those contacts first, then their activities.
 const BRANCHES: [(&str, &str, &str); 3] = [
     ("a.contact_id", "", "a.contact_id IS NOT NULL"),
     (
@@ -195,6 +196,32 @@ const BRANCHES: [(&str, &str, &str); 3] = [
         " JOIN deals d ON d.organization_id = a.organization_id AND d.id = a.deal_id \
          LEFT JOIN leads l ON l.organization_id = a.organization_id AND l.id = a.lead_id",
         "d.contact_id IS NOT NULL AND (a.contact_id IS NULL OR a.contact_id <> d.contact_id) \
+         AND (l.contact_id IS NULL OR l.contact_id <> d.contact_id)",
+    ),
+];
+
+/// [`BRANCHES`] for a read of every contact: the second and third read the
+/// activities' index in lead (deal) order and look each activity's lead
+/// (deal) up by key, in that order too (`CROSS JOIN` fixes the order on
+/// SQLite; PostgreSQL plans it as any inner join). Driven from the leads,
+/// as SQLite otherwise plans it, every lead is a random seek into the
+/// activities' index: on 1,000,000 contacts and 10,000,000 activities the
+/// second branch took 11.0 s that way and 6.7 s this way (`sqlite3`, the
+/// branch alone).
+const BRANCHES_ALL: [(&str, &str, &str); 3] = [
+    BRANCHES[0],
+    (
+        "l.contact_id",
+        " CROSS JOIN leads l",
+        "a.lead_id IS NOT NULL AND l.organization_id = a.organization_id AND l.id = a.lead_id \
+         AND l.contact_id IS NOT NULL AND (a.contact_id IS NULL OR a.contact_id <> l.contact_id)",
+    ),
+    (
+        "d.contact_id",
+        " CROSS JOIN deals d \
+         LEFT JOIN leads l ON l.organization_id = a.organization_id AND l.id = a.lead_id",
+        "a.deal_id IS NOT NULL AND d.organization_id = a.organization_id AND d.id = a.deal_id \
+         AND d.contact_id IS NOT NULL AND (a.contact_id IS NULL OR a.contact_id <> d.contact_id) \
          AND (l.contact_id IS NULL OR l.contact_id <> d.contact_id)",
     ),
 ];
@@ -257,7 +284,11 @@ fn base_with(
              MAX(last_at) AS last_activity_at, CAST(SUM(n30) AS BIGINT) AS activities_30d, \
              CAST(SUM(n90) AS BIGINT) AS activities_90d FROM (",
         );
-        for (i, (contact, joins, conditions)) in BRANCHES.iter().enumerate() {
+        let branches = match scope {
+            Scope::All => &BRANCHES_ALL,
+            _ => &BRANCHES,
+        };
+        for (i, (contact, joins, conditions)) in branches.iter().enumerate() {
             if i > 0 {
                 q.push(" UNION ALL ");
             }
