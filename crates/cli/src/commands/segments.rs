@@ -139,6 +139,11 @@ pub async fn bench(settings: Settings, org: i64, sample: u32, json: bool) -> Res
     if all.is_empty() {
         bail!("organization {} has no contacts: seed it first", org.0);
     }
+    // Each phase on stderr as it ends, so a long run shows where it is.
+    eprintln!(
+        "metrics (with RFM) of {} contacts: {metrics_seconds:.2} s",
+        all.len()
+    );
     // The baseline: the same metrics, one statement per contact, on an
     // evenly spread sample, checked equal to the pass's.
     let step = (all.len() / sample.max(1) as usize).max(1);
@@ -154,6 +159,7 @@ pub async fn bench(settings: Settings, org: i64, sample: u32, json: bool) -> Res
         }
     }
     let per_contact_seconds = t.elapsed().as_secs_f64() / picked.len() as f64;
+    eprintln!("one statement per contact: {per_contact_seconds:.3} s each");
     let events = neuracrm_events::BroadcastBus::default();
     let t = Instant::now();
     let mut members = 0;
@@ -173,9 +179,11 @@ pub async fn bench(settings: Settings, org: i64, sample: u32, json: bool) -> Res
         members += applied.size;
     }
     let create_seconds = t.elapsed().as_secs_f64();
+    eprintln!("20 segments created: {create_seconds:.2} s");
     let t = Instant::now();
     let s = refresh_all(&store, &events, Some(org), now, |_, _| {}).await?;
     let refresh_seconds = t.elapsed().as_secs_f64();
+    eprintln!("20 segments refreshed: {refresh_seconds:.2} s");
     if s.failed > 0 {
         bail!("{} segments failed to refresh", s.failed);
     }
@@ -189,6 +197,7 @@ pub async fn bench(settings: Settings, org: i64, sample: u32, json: bool) -> Res
         store.segments().evaluate(org, rule, now).await?;
     }
     let one_by_one_seconds = t.elapsed().as_secs_f64();
+    eprintln!("their rules one statement each: {one_by_one_seconds:.2} s");
     let t = Instant::now();
     let suggested = neuracrm_actions::segments::suggest::suggestions_of(
         &store,
