@@ -106,14 +106,21 @@ struct BenchReport {
     /// The per-contact approach extrapolated to every contact, over the
     /// one-statement pass.
     ratio: f64,
-    /// Seconds to create twenty segments (each evaluated once).
+    /// Seconds to create twenty segments (each evaluated once, unless
+    /// created empty).
     create_seconds: f64,
+    /// Whether they were created empty (`--empty-create`).
+    empty_create: bool,
+    /// Seconds of the refresh that filled them, when created empty.
+    filling_refresh_seconds: Option<f64>,
     /// Seconds to refresh them with nothing changed (their rules evaluated
     /// together: the metrics once).
     refresh_seconds: f64,
     /// Seconds to evaluate the twenty rules one statement each (the
-    /// baseline of the refresh).
+    /// baseline of the refresh; scaled to twenty from `baseline_rules`).
     one_by_one_seconds: f64,
+    /// Rules the baseline evaluated.
+    baseline_rules: usize,
     /// Seconds for the suggestions (k-means over a sample of at most
     /// 20,000 contacts, k from 2 to 8).
     suggestion_seconds: f64,
@@ -123,7 +130,23 @@ struct BenchReport {
     members: i64,
 }
 
-pub async fn bench(settings: Settings, org: i64, sample: u32, json: bool) -> Result<()> {
+/// How `segments bench` runs.
+pub struct BenchHow {
+    /// Contacts of the per-contact baseline.
+    pub sample: u32,
+    /// Rules of the refresh's baseline.
+    pub baseline_rules: usize,
+    /// Create the segments without evaluating them.
+    pub empty_create: bool,
+}
+
+pub async fn bench(settings: Settings, org: i64, how: BenchHow, json: bool) -> Result<()> {
+    let BenchHow {
+        sample,
+        baseline_rules,
+        empty_create,
+    } = how;
+    let baseline_rules = baseline_rules.clamp(1, bench_rules().len());
     use neuracrm_domain::ContactId;
     use neuracrm_domain::segments::{NewSegment, Rule, SegmentKind};
     use neuracrm_store::segments::Scope;
@@ -165,7 +188,11 @@ pub async fn bench(settings: Settings, org: i64, sample: u32, json: bool) -> Res
     let mut members = 0;
     for (i, raw) in bench_rules().into_iter().enumerate() {
         let rule = Rule::parse(&raw).map_err(|e| anyhow::anyhow!("{e}"))?;
-        let ids = store.segments().evaluate(org, &rule, now).await?;
+        let ids = if empty_create {
+            Vec::new()
+        } else {
+            store.segments().evaluate(org, &rule, now).await?
+        };
         let new = NewSegment {
             name: format!("bench {i}"),
             description: None,
@@ -180,6 +207,15 @@ pub async fn bench(settings: Settings, org: i64, sample: u32, json: bool) -> Res
     }
     let create_seconds = t.elapsed().as_secs_f64();
     eprintln!("20 segments created: {create_seconds:.2} s");
+    let mut filling_refresh_seconds = None;
+    if empty_create {
+        let t = Instant::now();
+        let s = refresh_all(&store, &events, Some(org), now, |_, _| {}).await?;
+        let seconds = t.elapsed().as_secs_f64();
+        eprintln!("20 segments filled by a refresh: {seconds:.2} s");
+        members = s.entered as i64;
+        filling_refresh_seconds = Some(seconds);
+    }
     let t = Instant::now();
     let s = refresh_all(&store, &events, Some(org), now, |_, _| {}).await?;
     let refresh_seconds = t.elapsed().as_secs_f64();
@@ -193,10 +229,10 @@ pub async fn bench(settings: Settings, org: i64, sample: u32, json: bool) -> Res
         .map(|raw| Rule::parse(raw).map_err(|e| anyhow::anyhow!("{e}")))
         .collect::<Result<_>>()?;
     let t = Instant::now();
-    for rule in &rules {
+    for rule in rules.iter().take(baseline_rules) {
         store.segments().evaluate(org, rule, now).await?;
     }
-    let one_by_one_seconds = t.elapsed().as_secs_f64();
+    let one_by_one_seconds = t.elapsed().as_secs_f64() * rules.len() as f64 / baseline_rules as f64;
     eprintln!("their rules one statement each: {one_by_one_seconds:.2} s");
     let t = Instant::now();
     let suggested = neuracrm_actions::segments::suggest::suggestions_of(
@@ -215,8 +251,11 @@ pub async fn bench(settings: Settings, org: i64, sample: u32, json: bool) -> Res
         per_contact_seconds,
         ratio: per_contact_seconds * all.len() as f64 / metrics_seconds.max(1e-9),
         create_seconds,
+        empty_create,
+        filling_refresh_seconds,
         refresh_seconds,
         one_by_one_seconds,
+        baseline_rules,
         suggestion_seconds,
         suggested_k: suggested.k,
         members,
@@ -242,6 +281,16 @@ pub async fn bench(settings: Settings, org: i64, sample: u32, json: bool) -> Res
             report.suggested_k,
             report.suggestion_seconds
         );
+        if let Some(f) = report.filling_refresh_seconds {
+            println!("created empty (--empty-create): the refresh that filled them took {f:.2} s");
+        }
+        if report.baseline_rules < rules.len() {
+            println!(
+                "the one-statement-each baseline ran the first {} rules, scaled to {}",
+                report.baseline_rules,
+                rules.len()
+            );
+        }
     }
     Ok(())
 }
