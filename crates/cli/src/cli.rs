@@ -157,6 +157,15 @@ pub enum SegmentsCommand {
         /// (each also ranks every customer of the organization for RFM).
         #[arg(long, default_value_t = 50)]
         sample: u32,
+        /// Rules the refresh's baseline evaluates one statement each (N of
+        /// the twenty, evenly spread; its time is scaled to twenty).
+        #[arg(long, default_value_t = 20)]
+        baseline_rules: usize,
+        /// Create the twenty segments without evaluating their rules (a
+        /// full-size run would evaluate each on its own): their first
+        /// refresh fills them, a second one finds nothing changed.
+        #[arg(long)]
+        empty_create: bool,
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,

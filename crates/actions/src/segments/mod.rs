@@ -414,6 +414,88 @@ pub async fn create_rfm_segments(crm: &Crm, caller: &Caller) -> ActionResult<Vec
     Ok(made)
 }
 
+/// A named RFM segment on the grid: its customers, and the ready-made
+/// dynamic segment that holds them, when the organization has one.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RfmNamed {
+    /// `champions`, `loyal_customers`, ...
+    pub name: &'static str,
+    /// Customers whose R and F scores name it.
+    pub size: i64,
+    /// The organization's dynamic segment `rfm_segment is <name>` (the
+    /// first by id), if any.
+    pub segment: Option<SegmentId>,
+}
+
+/// The organization's customers on the RFM grid.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RfmGrid {
+    /// `cells[r - 1][f - 1]`: customers with recency score r and
+    /// frequency score f (1–5).
+    pub cells: [[i64; 5]; 5],
+    /// Customers (contacts with a won deal), all cells together.
+    pub customers: i64,
+    /// The ten named segments in [`neuracrm_domain::segments::RFM_SEGMENTS`]
+    /// order, each the sum of its cells.
+    pub named: Vec<RfmNamed>,
+}
+
+/// The ready-made dynamic segment of the RFM segment `name` among
+/// `segments`: the first whose rule is exactly `rfm_segment is <name>`.
+fn ready_made(segments: &[Segment], name: &str) -> Option<SegmentId> {
+    use neuracrm_domain::segments::{Operand, Operands, Scalar};
+    segments.iter().find_map(|s| match &s.rule {
+        Rule::Condition(c)
+            if c.field.name == "rfm_segment"
+                && c.operand == Operand::Is
+                && c.value == Operands::One(Scalar::Text(name.to_string())) =>
+        {
+            Some(s.id)
+        }
+        _ => None,
+    })
+}
+
+/// Counts the organization's customers by RFM recency and frequency score
+/// (one statement), names the segments of the cells
+/// ([`neuracrm_domain::segments::rfm_segment`], as the rules do) and finds
+/// the ready-made dynamic segments of each.
+pub async fn rfm_grid(crm: &Crm, caller: &Caller) -> ActionResult<RfmGrid> {
+    use neuracrm_domain::segments::{RFM_SEGMENTS, rfm_segment};
+    let rows = crm.store.segments().rfm_grid(caller.org).await?;
+    let mut cells = [[0i64; 5]; 5];
+    for (r, f, n) in rows {
+        let (Ok(r @ 1..=5), Ok(f @ 1..=5)) = (usize::try_from(r), usize::try_from(f)) else {
+            continue;
+        };
+        cells[r - 1][f - 1] += n;
+    }
+    let dynamic = crm.store.segments().dynamic(caller.org).await?;
+    let named = RFM_SEGMENTS
+        .iter()
+        .map(|&name| {
+            let mut size = 0;
+            for r in 1..=5 {
+                for f in 1..=5 {
+                    if rfm_segment(r as i64, f as i64) == name {
+                        size += cells[r - 1][f - 1];
+                    }
+                }
+            }
+            RfmNamed {
+                name,
+                size,
+                segment: ready_made(&dynamic, name),
+            }
+        })
+        .collect();
+    Ok(RfmGrid {
+        customers: cells.iter().flatten().sum(),
+        cells,
+        named,
+    })
+}
+
 /// Most contacts one hand edit adds or removes.
 pub const MAX_EDIT: usize = 10_000;
 

@@ -58,8 +58,19 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Segments(crate::cli::SegmentsCommand::Update { org, json }) => {
             segments::update(settings, org, json).await
         }
-        Command::Segments(crate::cli::SegmentsCommand::Bench { org, sample, json }) => {
-            segments::bench(settings, org, sample, json).await
+        Command::Segments(crate::cli::SegmentsCommand::Bench {
+            org,
+            sample,
+            baseline_rules,
+            empty_create,
+            json,
+        }) => {
+            let how = segments::BenchHow {
+                sample,
+                baseline_rules,
+                empty_create,
+            };
+            segments::bench(settings, org, how, json).await
         }
     }
 }

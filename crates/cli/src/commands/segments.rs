@@ -106,14 +106,25 @@ struct BenchReport {
     /// The per-contact approach extrapolated to every contact, over the
     /// one-statement pass.
     ratio: f64,
-    /// Seconds to create twenty segments (each evaluated once).
+    /// Seconds to create twenty segments (each evaluated once, unless
+    /// created empty).
     create_seconds: f64,
+    /// Whether they were created empty (`--empty-create`).
+    empty_create: bool,
+    /// Seconds of the refresh that filled them, when created empty.
+    filling_refresh_seconds: Option<f64>,
     /// Seconds to refresh them with nothing changed (their rules evaluated
     /// together: the metrics once).
     refresh_seconds: f64,
     /// Seconds to evaluate the twenty rules one statement each (the
-    /// baseline of the refresh).
+    /// baseline of the refresh; scaled to twenty from `baseline_rules`).
     one_by_one_seconds: f64,
+    /// Rules the baseline evaluated.
+    baseline_rules: usize,
+    /// Seconds to evaluate the twenty rules in one statement, as the
+    /// refresh does (its evaluation without the membership reads and
+    /// writes).
+    together_seconds: f64,
     /// Seconds for the suggestions (k-means over a sample of at most
     /// 20,000 contacts, k from 2 to 8).
     suggestion_seconds: f64,
@@ -123,7 +134,23 @@ struct BenchReport {
     members: i64,
 }
 
-pub async fn bench(settings: Settings, org: i64, sample: u32, json: bool) -> Result<()> {
+/// How `segments bench` runs.
+pub struct BenchHow {
+    /// Contacts of the per-contact baseline.
+    pub sample: u32,
+    /// Rules of the refresh's baseline.
+    pub baseline_rules: usize,
+    /// Create the segments without evaluating them.
+    pub empty_create: bool,
+}
+
+pub async fn bench(settings: Settings, org: i64, how: BenchHow, json: bool) -> Result<()> {
+    let BenchHow {
+        sample,
+        baseline_rules,
+        empty_create,
+    } = how;
+    let baseline_rules = baseline_rules.clamp(1, bench_rules().len());
     use neuracrm_domain::ContactId;
     use neuracrm_domain::segments::{NewSegment, Rule, SegmentKind};
     use neuracrm_store::segments::Scope;
@@ -139,6 +166,11 @@ pub async fn bench(settings: Settings, org: i64, sample: u32, json: bool) -> Res
     if all.is_empty() {
         bail!("organization {} has no contacts: seed it first", org.0);
     }
+    // Each phase on stderr as it ends, so a long run shows where it is.
+    eprintln!(
+        "metrics (with RFM) of {} contacts: {metrics_seconds:.2} s",
+        all.len()
+    );
     // The baseline: the same metrics, one statement per contact, on an
     // evenly spread sample, checked equal to the pass's.
     let step = (all.len() / sample.max(1) as usize).max(1);
@@ -154,12 +186,17 @@ pub async fn bench(settings: Settings, org: i64, sample: u32, json: bool) -> Res
         }
     }
     let per_contact_seconds = t.elapsed().as_secs_f64() / picked.len() as f64;
+    eprintln!("one statement per contact: {per_contact_seconds:.3} s each");
     let events = neuracrm_events::BroadcastBus::default();
     let t = Instant::now();
     let mut members = 0;
     for (i, raw) in bench_rules().into_iter().enumerate() {
         let rule = Rule::parse(&raw).map_err(|e| anyhow::anyhow!("{e}"))?;
-        let ids = store.segments().evaluate(org, &rule, now).await?;
+        let ids = if empty_create {
+            Vec::new()
+        } else {
+            store.segments().evaluate(org, &rule, now).await?
+        };
         let new = NewSegment {
             name: format!("bench {i}"),
             description: None,
@@ -173,9 +210,20 @@ pub async fn bench(settings: Settings, org: i64, sample: u32, json: bool) -> Res
         members += applied.size;
     }
     let create_seconds = t.elapsed().as_secs_f64();
+    eprintln!("20 segments created: {create_seconds:.2} s");
+    let mut filling_refresh_seconds = None;
+    if empty_create {
+        let t = Instant::now();
+        let s = refresh_all(&store, &events, Some(org), now, |_, _| {}).await?;
+        let seconds = t.elapsed().as_secs_f64();
+        eprintln!("20 segments filled by a refresh: {seconds:.2} s");
+        members = s.entered as i64;
+        filling_refresh_seconds = Some(seconds);
+    }
     let t = Instant::now();
     let s = refresh_all(&store, &events, Some(org), now, |_, _| {}).await?;
     let refresh_seconds = t.elapsed().as_secs_f64();
+    eprintln!("20 segments refreshed: {refresh_seconds:.2} s");
     if s.failed > 0 {
         bail!("{} segments failed to refresh", s.failed);
     }
@@ -184,11 +232,22 @@ pub async fn bench(settings: Settings, org: i64, sample: u32, json: bool) -> Res
         .iter()
         .map(|raw| Rule::parse(raw).map_err(|e| anyhow::anyhow!("{e}")))
         .collect::<Result<_>>()?;
+    // What the refresh's evaluation costs alone (the rest is reading each
+    // segment's members and writing the difference).
     let t = Instant::now();
-    for rule in &rules {
+    let refs: Vec<&Rule> = rules.iter().collect();
+    store.segments().evaluate_many(org, &refs, now).await?;
+    let together_seconds = t.elapsed().as_secs_f64();
+    eprintln!("their rules in one statement: {together_seconds:.2} s");
+    let t = Instant::now();
+    // Spread over the twenty (the first ones name contact fields only, the
+    // cheapest), so the scaled figure stands for all of them.
+    let step = rules.len() / baseline_rules;
+    for rule in rules.iter().step_by(step).take(baseline_rules) {
         store.segments().evaluate(org, rule, now).await?;
     }
-    let one_by_one_seconds = t.elapsed().as_secs_f64();
+    let one_by_one_seconds = t.elapsed().as_secs_f64() * rules.len() as f64 / baseline_rules as f64;
+    eprintln!("their rules one statement each: {one_by_one_seconds:.2} s");
     let t = Instant::now();
     let suggested = neuracrm_actions::segments::suggest::suggestions_of(
         &store,
@@ -206,8 +265,12 @@ pub async fn bench(settings: Settings, org: i64, sample: u32, json: bool) -> Res
         per_contact_seconds,
         ratio: per_contact_seconds * all.len() as f64 / metrics_seconds.max(1e-9),
         create_seconds,
+        empty_create,
+        filling_refresh_seconds,
         refresh_seconds,
         one_by_one_seconds,
+        baseline_rules,
+        together_seconds,
         suggestion_seconds,
         suggested_k: suggested.k,
         members,
@@ -233,6 +296,20 @@ pub async fn bench(settings: Settings, org: i64, sample: u32, json: bool) -> Res
             report.suggested_k,
             report.suggestion_seconds
         );
+        println!(
+            "the refresh's evaluation alone (the twenty rules in one statement): {:.2} s",
+            report.together_seconds
+        );
+        if let Some(f) = report.filling_refresh_seconds {
+            println!("created empty (--empty-create): the refresh that filled them took {f:.2} s");
+        }
+        if report.baseline_rules < rules.len() {
+            println!(
+                "the one-statement-each baseline ran {} of the rules (evenly spread), scaled to {}",
+                report.baseline_rules,
+                rules.len()
+            );
+        }
     }
     Ok(())
 }

@@ -118,7 +118,19 @@ pub fn router() -> Router<AppState> {
         .route("/segments", get(pages::segments::list))
         .route("/segments/suggestions", get(pages::segments::suggestions))
         .route("/segments/suggestions/save", post(pages::segments::save))
+        .route(
+            "/segments/new",
+            get(pages::segments::new_segment).post(pages::segments::create_segment),
+        )
+        .route(
+            "/segments/rfm",
+            get(pages::segments::rfm).post(pages::segments::create_rfm),
+        )
         .route("/segments/{id}", get(pages::segments::show))
+        .route(
+            "/segments/{id}/edit",
+            get(pages::segments::edit_segment).post(pages::segments::save_segment),
+        )
         .route("/settings", get(settings::account::show))
         .route(
             "/settings/password",

@@ -586,3 +586,70 @@ async fn contacts_forecast_and_sentiment_in_the_browser() {
         b.close().await;
     }
 }
+
+#[tokio::test]
+async fn the_segment_rule_builder_and_the_rfm_grid_in_the_browser() {
+    if !wanted() {
+        return;
+    }
+    let app = spawn_app().await;
+    let a = app.tenant("Alpha").await;
+    for name in ["Grace", "Alan", "Quiet"] {
+        let c = app
+            .post_ok(
+                "/api/contacts",
+                &a.token,
+                json!({"first_name": name, "company": "Acme"}),
+                201,
+            )
+            .await;
+        if name != "Quiet" {
+            app.post_ok(
+                "/api/deals",
+                &a.token,
+                json!({"title": "D", "contact_id": c["id"], "value_cents": 7_000_000, "stage": "closed_won"}),
+                201,
+            )
+            .await;
+        }
+    }
+    let driver = Driver::start().await;
+    for width in [1440, 375] {
+        let b = Browser::open(&driver, &app, width).await;
+        b.sign_in(&a.email).await;
+        b.go("/segments/new").await;
+        assert_eq!(b.text("#preview-count").await, "2");
+        // Typed: htmx counts again from the rule as it stands.
+        let value = b.find("#c1-value").await;
+        b.call(
+            reqwest::Method::POST,
+            &format!("/element/{value}/clear"),
+            Some(json!({})),
+        )
+        .await;
+        b.fill("#c1-value", "2").await;
+        b.until(
+            "return document.querySelector('#preview-count')?.textContent === '0'",
+            "the count of won_deals >= 2",
+        )
+        .await;
+        // A button: the page again with one more condition, the typed
+        // value kept.
+        b.click("button[value='add:0']").await;
+        b.until(
+            "return !!document.querySelector('[name=\"c[2][field]\"]')",
+            "the added condition",
+        )
+        .await;
+        assert_eq!(
+            b.run("return document.querySelector('#c1-value').value")
+                .await,
+            json!("2")
+        );
+        b.saved_and_fits("segment-builder", width).await;
+        b.go("/segments/rfm").await;
+        assert_eq!(b.text("#rfm-hibernating td.num").await, "2");
+        b.saved_and_fits("segment-rfm", width).await;
+        b.close().await;
+    }
+}

@@ -150,3 +150,324 @@ async fn a_suggestion_is_saved_as_a_segment_from_its_form_and_only_with_the_csrf
     assert_eq!(list["items"][0]["name"], "Buyers");
     assert_eq!(list["items"][0]["size"], 2);
 }
+
+/// The builder's rows as posted: `(depth, op, field, operand, value)`.
+fn rule_form<'a>(
+    csrf: &'a str,
+    act: &'a str,
+    rows: &[(&'a str, &'a str, &'a str, &'a str, &'a str)],
+) -> Vec<(String, String)> {
+    let mut form = vec![
+        ("csrf".to_string(), csrf.to_string()),
+        ("do".to_string(), act.to_string()),
+        ("name".to_string(), "Buyers".to_string()),
+        ("kind".to_string(), "dynamic".to_string()),
+    ];
+    for (i, (depth, op, field, operand, value)) in rows.iter().enumerate() {
+        for (k, v) in [
+            ("depth", depth),
+            ("op", op),
+            ("field", field),
+            ("operand", operand),
+            ("value", value),
+        ] {
+            form.push((format!("c[{i}][{k}]"), v.to_string()));
+        }
+    }
+    form
+}
+
+fn pairs(form: &[(String, String)]) -> Vec<(&str, &str)> {
+    form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+}
+
+/// The number the preview counts.
+fn counted(page: &str) -> i64 {
+    let at = page
+        .find("id=\"preview-count\">")
+        .unwrap_or_else(|| panic!("no count: {page}"));
+    page[at + "id=\"preview-count\">".len()..]
+        .split('<')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_rule_builder_adds_negates_and_removes_conditions_counts_and_saves_without_javascript()
+{
+    let app = spawn_app().await;
+    let a = app.tenant("Alpha").await;
+    let (_, ids) = customers(&app, &a).await;
+    let mut b = signed_in_as(&app, &a, "rep").await;
+    let page = b.get_page("/segments/new").await;
+    assert!(page.contains("name=\"c[1][field]\""), "{page}");
+    assert!(page.contains("<label>Field"), "labelled: {page}");
+    assert_eq!(counted(&page), 2, "won_deals >= 1 to start with");
+    let csrf = hidden(&page, "csrf");
+    let won = ("1", "cond", "won_deals", "gte", "1");
+    let root = ("0", "and", "", "", "");
+
+    let form = rule_form(&csrf, "add:0", &[root, won]);
+    let r = b.post("/segments/new", &pairs(&form[1..])).await;
+    assert_eq!(r.status(), 403, "no CSRF token");
+    let r = b.post("/segments/new", &pairs(&form)).await;
+    assert_eq!(r.status(), 200);
+    let page = r.text().await.unwrap();
+    assert!(
+        page.contains("name=\"c[2][field]\""),
+        "a second condition: {page}"
+    );
+
+    // Negating the condition wraps it in a not group: the two others.
+    let form = rule_form(&csrf, "not:1", &[root, won]);
+    let page = b
+        .post("/segments/new", &pairs(&form))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("name=\"c[1][op]\" id=\"c1-op\">"), "{page}");
+    assert!(page.contains("<option value=\"not\" selected>"), "{page}");
+    assert!(page.contains("name=\"c[2][field]\""), "{page}");
+    assert_eq!(counted(&page), 2);
+
+    // A group under the root, then removed again.
+    let form = rule_form(&csrf, "group:0", &[root, won]);
+    let page = b
+        .post("/segments/new", &pairs(&form))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("name=\"c[3][field]\""),
+        "group and its condition: {page}"
+    );
+    let form = rule_form(
+        &csrf,
+        "remove:1",
+        &[root, won, ("1", "cond", "industry", "is", "x")],
+    );
+    let page = b
+        .post("/segments/new", &pairs(&form))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(!page.contains("name=\"c[2][field]\""), "{page}");
+    assert!(page.contains("value=\"industry\" selected"), "{page}");
+    assert_eq!(counted(&page), 0);
+
+    // What htmx sends as the rule is typed (no button): the page with the
+    // count of the rule as it stands, 200 even when it is not valid.
+    let mut form = rule_form(
+        &csrf,
+        "",
+        &[root, ("1", "cond", "first_name", "is", "grace")],
+    );
+    form.retain(|(k, _)| k != "do");
+    let r = b.post("/segments/new", &pairs(&form)).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(counted(&r.text().await.unwrap()), 1);
+    let form = rule_form(
+        &csrf,
+        "",
+        &[root, won, ("1", "cond", "total_leads", "gt", "many")],
+    );
+    let r = b.post("/segments/new", &pairs(&form)).await;
+    assert_eq!(r.status(), 200);
+    let page = r.text().await.unwrap();
+    assert!(
+        page.contains("id=\"preview-error\">Row 3: total_leads takes a whole number"),
+        "{page}"
+    );
+
+    // Saving a rule that is not valid: 422, the error beside its condition.
+    let form = rule_form(
+        &csrf,
+        "save",
+        &[root, won, ("1", "cond", "total_leads", "gt", "many")],
+    );
+    let r = b.post("/segments/new", &pairs(&form)).await;
+    assert_eq!(r.status(), 422);
+    let page = r.text().await.unwrap();
+    assert!(
+        page.contains(
+            "<p class=\"error\" id=\"c2-error\" role=\"alert\">total_leads takes a whole number</p>"
+        ),
+        "{page}"
+    );
+    assert!(page.contains("aria-describedby=\"c2-error\""), "{page}");
+    assert!(app.with(&a.token).get_ok("/api/segments").await["items"][1].is_null());
+
+    // Saved: through the API's action, with its members.
+    let rule = [
+        root,
+        ("1", "cond", "won_value_cents", "gt", "5000000"),
+        ("1", "or", "", "", ""),
+        ("2", "cond", "industry", "is_empty", ""),
+        ("2", "cond", "company_size", "between", "10, 20"),
+    ];
+    let form = rule_form(&csrf, "save", &rule);
+    let r = b.post("/segments/new", &pairs(&form)).await;
+    assert_eq!(r.status(), 303, "{:?}", r.text().await);
+    let to = r.headers()[LOCATION].to_str().unwrap().to_string();
+    let id: i64 = to.trim_start_matches("/segments/").parse().unwrap();
+    let saved = app
+        .with(&a.token)
+        .get_ok(&format!("/api/segments/{id}"))
+        .await;
+    assert_eq!(saved["size"], 2);
+    assert_eq!(
+        saved["rule"],
+        json!({"op": "and", "children": [
+            {"field": "won_value_cents", "operand": "gt", "value": 5_000_000},
+            {"op": "or", "children": [
+                {"field": "industry", "operand": "is_empty"},
+                {"field": "company_size", "operand": "between", "value": [10, 20]},
+            ]},
+        ]})
+    );
+    let page = b.get_page(&to).await;
+    for c in &ids {
+        assert!(page.contains(&format!("id=\"member-{c}\"")), "{page}");
+    }
+}
+
+#[tokio::test]
+async fn a_saved_rule_is_edited_in_the_builder_and_another_organizations_is_not_found() {
+    let app = spawn_app().await;
+    let a = app.tenant("Alpha").await;
+    let beta = app.tenant("Beta").await;
+    let (seg, _) = customers(&app, &a).await;
+    let (theirs, _) = customers(&app, &beta).await;
+    for role in ["admin", "manager", "rep"] {
+        let mut b = if role == "admin" {
+            signed_in(&app, &a).await
+        } else {
+            signed_in_as(&app, &a, role).await
+        };
+        let page = b.get_page(&format!("/segments/{seg}/edit")).await;
+        assert!(
+            page.contains("value=\"won_deals\" selected"),
+            "{role}: {page}"
+        );
+        assert!(
+            page.contains("name=\"c[1][value]\" id=\"c1-value\" value=\"1\""),
+            "{page}"
+        );
+        assert_eq!(counted(&page), 2);
+    }
+    let mut b = signed_in(&app, &a).await;
+    let csrf = b.csrf().await;
+    let form = rule_form(
+        &csrf,
+        "save",
+        &[
+            ("0", "and", "", "", ""),
+            ("1", "cond", "first_name", "is", "grace"),
+        ],
+    );
+    for path in [format!("/segments/{theirs}/edit")] {
+        assert_eq!(b.get(&path).await.status(), 404);
+        assert_eq!(b.post(&path, &pairs(&form)).await.status(), 404);
+    }
+    let untouched = app
+        .with(&beta.token)
+        .get_ok(&format!("/api/segments/{theirs}"))
+        .await;
+    assert_eq!(untouched["name"], "Big buyers");
+    assert_eq!(untouched["size"], 2);
+    let r = b
+        .post(&format!("/segments/{seg}/edit"), &pairs(&form))
+        .await;
+    assert_eq!(r.status(), 303);
+    let mine = app
+        .with(&a.token)
+        .get_ok(&format!("/api/segments/{seg}"))
+        .await;
+    assert_eq!(mine["name"], "Buyers");
+    assert_eq!(mine["size"], 1, "re-evaluated at once");
+    let mut out = Browser::new(&app);
+    for path in [
+        "/segments/new",
+        "/segments/rfm",
+        &format!("/segments/{seg}/edit"),
+    ] {
+        assert_eq!(out.get(path).await.status(), 303, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn the_rfm_grid_counts_the_customers_names_their_segments_and_makes_them() {
+    let app = spawn_app().await;
+    let a = app.tenant("Alpha").await;
+    let beta = app.tenant("Beta").await;
+    let (seg, _) = customers(&app, &a).await;
+    // Each customer's scores as the members list gives them: the grid must
+    // count the same.
+    let members = app
+        .with(&a.token)
+        .get_ok(&format!("/api/segments/{seg}/members"))
+        .await;
+    let mut expected = std::collections::BTreeMap::<(i64, i64), i64>::new();
+    for m in members["items"].as_array().unwrap() {
+        let (r, f) = (
+            m["metrics"]["rfm_recency"].as_i64().unwrap(),
+            m["metrics"]["rfm_frequency"].as_i64().unwrap(),
+        );
+        *expected.entry((r, f)).or_default() += 1;
+    }
+    assert_eq!(expected.values().sum::<i64>(), 2);
+    for role in ["admin", "manager", "rep"] {
+        let mut b = if role == "admin" {
+            signed_in(&app, &a).await
+        } else {
+            signed_in_as(&app, &a, role).await
+        };
+        let page = b.get_page("/segments/rfm").await;
+        assert!(page.contains("2 customers"), "{page}");
+        for r in 1..=5 {
+            for f in 1..=5 {
+                let n = expected.get(&(r, f)).copied().unwrap_or(0);
+                let cell = format!("id=\"cell-{r}-{f}\"");
+                let at = page.find(&cell).unwrap_or_else(|| panic!("{cell}: {page}"));
+                let text = page[at..].split('>').nth(1).unwrap();
+                assert!(text.starts_with(&format!("{n}<")), "{cell}: {text}");
+            }
+        }
+    }
+    // The rep made above, signed in again.
+    let mut b = Browser::new(&app);
+    b.sign_in(&format!("rep@{}.example.com", a.org_id)).await;
+    let page = b.get_page("/segments/rfm").await;
+    assert!(page.contains("no segment yet"), "{page}");
+    let csrf = hidden(&page, "csrf");
+    assert_eq!(b.post("/segments/rfm", &[]).await.status(), 403);
+    let r = b.post("/segments/rfm", &[("csrf", &csrf)]).await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()[LOCATION], "/segments/rfm");
+    let page = b.get_page("/segments/rfm").await;
+    assert!(!page.contains("no segment yet"), "{page}");
+    let list = app.with(&a.token).get_ok("/api/segments?limit=100").await;
+    let hibernating = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "RFM: hibernating")
+        .unwrap();
+    let row = page.split("id=\"rfm-hibernating\"").nth(1).unwrap();
+    let row = row.split("</tr>").next().unwrap();
+    assert!(
+        row.contains(&format!("href=\"/segments/{}\"", hibernating["id"])),
+        "{row}"
+    );
+    assert!(row.contains(&format!(">{}<", hibernating["size"])), "{row}");
+    // Another organization sees none of these customers.
+    let mut other = signed_in(&app, &beta).await;
+    let page = other.get_page("/segments/rfm").await;
+    assert!(page.contains("0 customers"), "{page}");
+    assert!(page.contains("no segment yet"), "{page}");
+}

@@ -517,6 +517,14 @@ impl Segments<'_> {
         Ok(n.max(0) as u64)
     }
 
+    /// The organization's customers (contacts with a won deal) counted by
+    /// RFM recency and frequency score: `(r, f, customers)` for every cell
+    /// that holds one, in (r, f) order; the scores are those the metrics
+    /// and the rules see.
+    pub async fn rfm_grid(&self, org: OrgId) -> Result<Vec<(i64, i64, i64)>> {
+        Ok(self.db.fetch_all(sql::rfm_grid(org)).await?)
+    }
+
     /// The metrics of the contacts in `scope` as of `now`, in contact id
     /// order: one statement, each aggregate in its own grouped subquery.
     pub async fn metrics(

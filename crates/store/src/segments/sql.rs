@@ -182,7 +182,8 @@ fn push_grouped(
 /// The three ways an activity is a contact's, each (contact, activity)
 /// pair once: the contact it names; its lead's contact when that is
 /// another; its deal's contact when that is neither. (The contact's
-/// column, the joins, the conditions.)
+/// column, the joins, the conditions.) For a read of some contacts: the
+/// leads (deals) of those contacts first, then their activities.
 const BRANCHES: [(&str, &str, &str); 3] = [
     ("a.contact_id", "", "a.contact_id IS NOT NULL"),
     (
@@ -195,6 +196,32 @@ const BRANCHES: [(&str, &str, &str); 3] = [
         " JOIN deals d ON d.organization_id = a.organization_id AND d.id = a.deal_id \
          LEFT JOIN leads l ON l.organization_id = a.organization_id AND l.id = a.lead_id",
         "d.contact_id IS NOT NULL AND (a.contact_id IS NULL OR a.contact_id <> d.contact_id) \
+         AND (l.contact_id IS NULL OR l.contact_id <> d.contact_id)",
+    ),
+];
+
+/// [`BRANCHES`] for a read of every contact: the second and third read the
+/// activities' index in lead (deal) order and look each activity's lead
+/// (deal) up by key, in that order too (`CROSS JOIN` fixes the order on
+/// SQLite; PostgreSQL plans it as any inner join). Driven from the leads,
+/// as SQLite otherwise plans it, every lead is a random seek into the
+/// activities' index: on 1,000,000 contacts and 10,000,000 activities the
+/// second branch took 11.0 s that way and 6.7 s this way (`sqlite3`, the
+/// branch alone).
+const BRANCHES_ALL: [(&str, &str, &str); 3] = [
+    BRANCHES[0],
+    (
+        "l.contact_id",
+        " CROSS JOIN leads l",
+        "a.lead_id IS NOT NULL AND l.organization_id = a.organization_id AND l.id = a.lead_id \
+         AND l.contact_id IS NOT NULL AND (a.contact_id IS NULL OR a.contact_id <> l.contact_id)",
+    ),
+    (
+        "d.contact_id",
+        " CROSS JOIN deals d \
+         LEFT JOIN leads l ON l.organization_id = a.organization_id AND l.id = a.lead_id",
+        "a.deal_id IS NOT NULL AND d.organization_id = a.organization_id AND d.id = a.deal_id \
+         AND d.contact_id IS NOT NULL AND (a.contact_id IS NULL OR a.contact_id <> d.contact_id) \
          AND (l.contact_id IS NULL OR l.contact_id <> d.contact_id)",
     ),
 ];
@@ -257,7 +284,11 @@ fn base_with(
              MAX(last_at) AS last_activity_at, CAST(SUM(n30) AS BIGINT) AS activities_30d, \
              CAST(SUM(n90) AS BIGINT) AS activities_90d FROM (",
         );
-        for (i, (contact, joins, conditions)) in BRANCHES.iter().enumerate() {
+        let branches = match scope {
+            Scope::All => &BRANCHES_ALL,
+            _ => &BRANCHES,
+        };
+        for (i, (contact, joins, conditions)) in branches.iter().enumerate() {
             if i > 0 {
                 q.push(" UNION ALL ");
             }
@@ -326,8 +357,7 @@ fn base_with(
 /// for every contact (100,000 contacts by 18,000 customers: minutes); over
 /// a grouped subquery it builds one, as for the other metrics.
 fn push_rfm(q: &mut Sql, org: OrgId) {
-    let v = capped("value_cents");
-    q.push(&format!(
+    q.push(
         " LEFT JOIN (SELECT contact_id, MAX(rfm_recency) AS rfm_recency, \
          MAX(rfm_frequency) AS rfm_frequency, MAX(rfm_monetary) AS rfm_monetary, \
          MAX(rfm_segment) AS rfm_segment FROM \
@@ -339,7 +369,19 @@ fn push_rfm(q: &mut Sql, org: OrgId) {
          WHEN r = 5 THEN 'new_customers' WHEN r = 4 THEN 'promising' \
          WHEN r = 3 AND f = 3 THEN 'need_attention' WHEN r = 3 THEN 'about_to_sleep' \
          WHEN f >= 5 THEN 'cant_lose' WHEN f >= 3 THEN 'at_risk' ELSE 'hibernating' END AS rfm_segment \
-         FROM (SELECT contact_id, \
+         FROM ",
+    );
+    push_rfm_scores(q, org);
+    q.push(" s) z GROUP BY contact_id) mr ON mr.contact_id = c.id");
+}
+
+/// `(SELECT contact_id, r, f, m FROM ...)`: each customer's R, F and M
+/// quintile (1–5) among the organization's customers, as [`push_rfm`]
+/// joins them and [`rfm_grid`] counts them.
+fn push_rfm_scores(q: &mut Sql, org: OrgId) {
+    let v = capped("value_cents");
+    q.push(&format!(
+        "(SELECT contact_id, \
          NTILE(5) OVER (ORDER BY last_won_at ASC NULLS FIRST, contact_id) AS r, \
          NTILE(5) OVER (ORDER BY won, contact_id) AS f, \
          NTILE(5) OVER (ORDER BY won_hi, won_lo, contact_id) AS m \
@@ -348,10 +390,17 @@ fn push_rfm(q: &mut Sql, org: OrgId) {
          FROM deals WHERE organization_id = "
     ))
     .bind(org)
-    .push(
-        " AND status = 'won' AND contact_id IS NOT NULL GROUP BY contact_id) w) s) z \
-         GROUP BY contact_id) mr ON mr.contact_id = c.id",
-    );
+    .push(" AND status = 'won' AND contact_id IS NOT NULL GROUP BY contact_id) w)");
+}
+
+/// `(r, f, customers)` of every (recency, frequency) cell of the
+/// organization's RFM grid that holds a customer, the scores being those
+/// of the metrics ([`push_rfm`]).
+pub(crate) fn rfm_grid(org: OrgId) -> Sql {
+    let mut q = Sql::new("SELECT CAST(r AS BIGINT), CAST(f AS BIGINT), COUNT(*) FROM ");
+    push_rfm_scores(&mut q, org);
+    q.push(" s GROUP BY r, f ORDER BY r, f");
+    q
 }
 
 /// The columns of a metrics read ([`super::MetricsRow`]).

@@ -10,6 +10,7 @@ pub mod email_templates;
 pub mod forecast;
 pub mod leads;
 pub mod leads_csv;
+pub mod segment_rules;
 pub mod segments;
 pub mod sentiment;
 pub mod settings;

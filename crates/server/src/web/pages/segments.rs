@@ -1,28 +1,33 @@
 //! `/segments`: the organization's segments with their sizes, a segment's
 //! page (its stats and its members with their metrics, paged), and the
-//! suggested segments of k-means with a "save as segment" form each. Every
-//! figure comes from the same actions as `/api/segments`.
+//! suggested segments of k-means with a "save as segment" form each, the
+//! rule builder of a new or saved segment (its form: [`super::segment_rules`])
+//! with its live count, and the RFM grid. Every figure comes from the same
+//! actions as `/api/segments`.
 
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Path, Query, State};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use neuracrm_actions::records::{self, List};
 use neuracrm_actions::segments::suggest::{self, SaveSuggestion, Suggestion};
-use neuracrm_actions::segments::{self, Member, SegmentStats};
+use neuracrm_actions::segments::{self, Member, RfmGrid, SegmentStats};
 use neuracrm_actions::{ActionError, Caller};
-use neuracrm_domain::{Segment, SegmentId};
+use neuracrm_domain::segments::SegmentKind;
+use neuracrm_domain::{NewSegment, Segment, SegmentId, SegmentPatch};
 use neuracrm_store::Page;
 use serde::Deserialize;
 use std::borrow::Borrow;
 
 use super::super::forms::Posted;
 use super::super::listing::Pager;
-use super::super::{PageResult, format};
+use super::super::{PageError, PageResult, format};
+use super::segment_rules::{Edit, MAX_ROWS, Row, Rows};
+use super::settings::{FormError, after_form};
 use crate::AppState;
 use crate::web::layout::Shell;
-use crate::web::session::{WebUser, after};
+use crate::web::session::{CsrfForm, WebUser, after};
 
 /// Segments and members a page lists.
 const PER_PAGE: i64 = 50;
@@ -217,4 +222,343 @@ async fn save_as(state: &AppState, c: &Caller, f: SaveForm) -> Result<SegmentId,
         cluster: f.cluster,
     };
     Ok(suggest::save(&state.crm, c, input).await?.id)
+}
+
+/// A condition or group of the builder as shown: its row, its number, the
+/// operands its field takes, and the error that names it.
+pub struct RowView {
+    /// Index in the form (`c[i][…]`).
+    pub i: usize,
+    /// What the row holds.
+    pub row: Row,
+    /// The operands of its field (and its operand, if the field does not
+    /// take it: the error says so).
+    pub operands: Vec<String>,
+    /// The refusal of this row (or of something inside it).
+    pub error: Option<String>,
+}
+
+/// The builder's fields besides the rows.
+#[derive(Debug, Clone, Default)]
+pub struct BuilderForm {
+    name: String,
+    description: String,
+    kind: String,
+    rows: Option<Rows>,
+    /// `save`, an [`Edit`], or nothing (re-render with the preview).
+    action: String,
+}
+
+impl BuilderForm {
+    fn of_pairs(pairs: &[(String, String)]) -> Result<BuilderForm, ActionError> {
+        let get = |k: &str| {
+            pairs
+                .iter()
+                .find(|(key, _)| key == k)
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default()
+        };
+        Ok(BuilderForm {
+            name: get("name"),
+            description: get("description"),
+            kind: get("kind"),
+            rows: Some(Rows::from_pairs(pairs).ok_or_else(|| {
+                ActionError::invalid(
+                    "rule",
+                    format!("a rule may have at most {MAX_ROWS} groups and conditions"),
+                )
+            })?),
+            action: get("do"),
+        })
+    }
+
+    fn of_segment(s: &Segment) -> BuilderForm {
+        BuilderForm {
+            name: s.name.clone(),
+            description: s.description.clone().unwrap_or_default(),
+            kind: s.kind.as_str().into(),
+            rows: Some(Rows::of_rule(&s.rule)),
+            action: String::new(),
+        }
+    }
+
+    fn rows(&self) -> Rows {
+        self.rows
+            .clone()
+            .unwrap_or_else(|| Rows(vec![Row::group(0, "and"), Row::condition(1)]))
+    }
+
+    fn description(&self) -> Option<String> {
+        Some(self.description.trim().to_string()).filter(|d| !d.is_empty())
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "segment_builder.html")]
+pub struct BuilderPage {
+    shell: Shell,
+    /// The segment being edited (`None`: a new one).
+    id: Option<i64>,
+    form: BuilderForm,
+    rows: Vec<RowView>,
+    /// The rule's count and first members, as it stands.
+    preview: Option<segments::Preview>,
+    /// Why the rule cannot be previewed or saved.
+    error: Option<FormError>,
+    /// The condition number the error names, counted from 1.
+    error_row: Option<usize>,
+}
+
+impl Figures for BuilderPage {}
+
+impl BuilderPage {
+    /// Where the form posts.
+    fn action(&self) -> String {
+        match self.id {
+            Some(id) => format!("/segments/{id}/edit"),
+            None => "/segments/new".into(),
+        }
+    }
+
+    fn fields(&self) -> &'static [neuracrm_domain::segments::Field] {
+        neuracrm_domain::segments::FIELDS
+    }
+
+    fn invalid(&self, name: &str) -> bool {
+        self.error.as_ref().is_some_and(|e| e.field == name)
+    }
+}
+
+/// The builder page for `form`, its preview (through the same action as
+/// `POST /api/segments/preview`) and `error` (from a save) beside the row
+/// or field it names.
+async fn builder(
+    state: &AppState,
+    user: &WebUser,
+    id: Option<i64>,
+    form: BuilderForm,
+    error: Option<FormError>,
+) -> BuilderPage {
+    let rows = form.rows();
+    let (rule, paths) = rows.to_rule();
+    let (preview, error) = match error {
+        Some(e) => (None, Some(e)),
+        None => match segments::preview(&state.crm, &user.caller, &rule).await {
+            Ok(p) => (Some(p), None),
+            Err(e) => (
+                None,
+                Some(FormError::of(&e).map_or_else(
+                    || FormError::new("rule", "the rule could not be evaluated"),
+                    |(_, f)| f,
+                )),
+            ),
+        },
+    };
+    let error_row = error.as_ref().and_then(|e| Rows::row_of(&paths, &e.field));
+    let views = rows
+        .0
+        .into_iter()
+        .enumerate()
+        .map(|(i, row)| {
+            let mut operands: Vec<String> = neuracrm_domain::segments::Field::named(&row.field)
+                .map(|f| f.operands().iter().map(|o| o.as_str()).collect())
+                .unwrap_or_default();
+            if !row.is_group() && !operands.contains(&row.operand) {
+                operands.insert(0, row.operand.clone());
+            }
+            RowView {
+                i,
+                error: error
+                    .as_ref()
+                    .filter(|_| error_row == Some(i))
+                    .map(|e| e.message.clone()),
+                row,
+                operands,
+            }
+        })
+        .collect();
+    let title = match id {
+        Some(_) => format!("Edit {}", form.name),
+        None => "New segment".into(),
+    };
+    BuilderPage {
+        shell: Shell::new(user, title, "/segments"),
+        id,
+        form,
+        rows: views,
+        preview,
+        error,
+        error_row: error_row.map(|i| i + 1),
+    }
+}
+
+/// `GET /segments/new`: a new segment's rule builder.
+pub async fn new_segment(State(state): State<AppState>, user: WebUser) -> Response {
+    let form = BuilderForm {
+        kind: "dynamic".into(),
+        ..BuilderForm::default()
+    };
+    builder(&state, &user, None, form, None)
+        .await
+        .into_response()
+}
+
+/// `GET /segments/{id}/edit`: the builder of a saved segment (another
+/// organization's: not found).
+pub async fn edit_segment(
+    State(state): State<AppState>,
+    user: WebUser,
+    Path(id): Path<i64>,
+) -> Response {
+    match records::get::<Segment>(&state.crm, &user.caller, SegmentId(id)).await {
+        Ok(s) => builder(&state, &user, Some(id), BuilderForm::of_segment(&s), None)
+            .await
+            .into_response(),
+        Err(e) => PageError(e).into_response(),
+    }
+}
+
+/// The posted builder: `c[i][…]` rows and the other fields, read as pairs
+/// (the rows are indexed, which a flat form struct cannot hold).
+pub struct BuilderPost(WebUser, Vec<(String, String)>);
+
+impl axum::extract::FromRequest<AppState> for BuilderPost {
+    type Rejection = Response;
+
+    async fn from_request(req: axum::extract::Request, state: &AppState) -> Result<Self, Response> {
+        let CsrfForm(user, pairs) =
+            CsrfForm::<Vec<(String, String)>>::from_request(req, state).await?;
+        Ok(BuilderPost(user, pairs))
+    }
+}
+
+/// `POST /segments/new`: the builder's buttons. `do=save` creates the
+/// segment through the same action as `POST /api/segments` and opens it
+/// (a refusal: the page again, 422, the error beside its condition);
+/// `do=add:i`, `group:i`, `not:i`, `remove:i` edit the rule and show the
+/// page again, unsaved; nothing (htmx, as the rule is typed) shows it again
+/// with its preview.
+pub async fn create_segment(
+    State(state): State<AppState>,
+    BuilderPost(user, pairs): BuilderPost,
+) -> Response {
+    posted(&state, &user, None, &pairs).await
+}
+
+/// `POST /segments/{id}/edit`: as [`create_segment`], saving through the
+/// action of `PATCH /api/segments/{id}` (another organization's segment:
+/// not found, whatever the button).
+pub async fn save_segment(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    BuilderPost(user, pairs): BuilderPost,
+) -> Response {
+    if let Err(e) = records::get::<Segment>(&state.crm, &user.caller, SegmentId(id)).await {
+        return PageError(e).into_response();
+    }
+    posted(&state, &user, Some(id), &pairs).await
+}
+
+async fn posted(
+    state: &AppState,
+    user: &WebUser,
+    id: Option<i64>,
+    pairs: &[(String, String)],
+) -> Response {
+    let mut form = match BuilderForm::of_pairs(pairs) {
+        Ok(f) => f,
+        Err(e) => return PageError(e).into_response(),
+    };
+    if let Some(edit) = Edit::parse(&form.action) {
+        let mut rows = form.rows();
+        rows.edit(edit);
+        form.rows = Some(rows);
+        return builder(state, user, id, form, None).await.into_response();
+    }
+    if form.action != "save" {
+        return builder(state, user, id, form, None).await.into_response();
+    }
+    let (rule, _) = form.rows().to_rule();
+    let result = match id {
+        None => match form.kind.parse::<SegmentKind>() {
+            Ok(kind) => {
+                let new = NewSegment {
+                    name: form.name.clone(),
+                    description: form.description(),
+                    kind,
+                    rule,
+                };
+                records::create::<Segment>(&state.crm, &user.caller, new)
+                    .await
+                    .map(|s| s.id)
+            }
+            Err(()) => Err(ActionError::invalid("kind", "kind is dynamic or static")),
+        },
+        Some(id) => {
+            let patch = SegmentPatch {
+                name: Some(form.name.clone()),
+                description: Some(form.description()),
+                rule: Some(rule),
+            };
+            records::update::<Segment>(&state.crm, &user.caller, SegmentId(id), patch)
+                .await
+                .map(|s| s.id)
+        }
+    };
+    let to = match &result {
+        Ok(s) => format!("/segments/{}", s.0),
+        Err(_) => String::new(),
+    };
+    after_form(result, &to, async |e| {
+        Ok::<_, PageError>(builder(state, user, id, form, Some(e)).await)
+    })
+    .await
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "segment_rfm.html")]
+pub struct RfmPage {
+    shell: Shell,
+    grid: RfmGrid,
+}
+
+impl RfmPage {
+    /// Customers of cell (r, f).
+    fn cell(&self, r: &usize, f: &usize) -> i64 {
+        self.grid.cells[*r - 1][*f - 1]
+    }
+
+    /// The named segment of cell (r, f).
+    fn cell_name(&self, r: &usize, f: &usize) -> &'static str {
+        neuracrm_domain::segments::rfm_segment(*r as i64, *f as i64)
+    }
+
+    fn words(&self, name: &str) -> String {
+        name.replace('_', " ")
+    }
+
+    /// Whether any named segment has no ready-made segment yet.
+    fn missing(&self) -> bool {
+        self.grid.named.iter().any(|n| n.segment.is_none())
+    }
+}
+
+/// `GET /segments/rfm`: the organization's customers on the R × F grid, the
+/// named RFM segments' sizes, and links to their ready-made segments.
+pub async fn rfm(State(state): State<AppState>, user: WebUser) -> PageResult<RfmPage> {
+    let grid = segments::rfm_grid(&state.crm, &user.caller).await?;
+    Ok(RfmPage {
+        shell: Shell::new(&user, "RFM grid", "/segments"),
+        grid,
+    })
+}
+
+/// `POST /segments/rfm`: saves the ten ready-made RFM segments (the action
+/// of `POST /api/segments/rfm`) and shows the grid again.
+pub async fn create_rfm(
+    State(state): State<AppState>,
+    CsrfForm(user, _): CsrfForm<super::super::forms::Csrf>,
+) -> Response {
+    let made = segments::create_rfm_segments(&state.crm, &user.caller).await;
+    after(made, "/segments/rfm")
 }
