@@ -120,6 +120,8 @@ pages = [
     ("sentiment", "/sentiment"),
     ("sentiment, 365 days", "/sentiment?period=365d"),
     ("segments", "/segments"),
+    ("segments: RFM grid", "/segments/rfm"),
+    ("segments: rule builder", "/segments/new"),
     ("campaigns", "/campaigns"),
     ("e-mail templates", "/email-templates"),
     ("suppressions", "/suppressions"),
