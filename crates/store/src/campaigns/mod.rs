@@ -957,25 +957,24 @@ impl Campaigns<'_> {
                 .arg(*retry_at)
                 .arg(now),
                 Outcome::Bounced { reply } => {
-                    tx.execute(
-                        Sql::new(
-                            "INSERT INTO suppressions (organization_id, email, reason, created_at) \
-                             SELECT organization_id, email, 'bounced', $1 FROM campaign_recipients \
-                             WHERE organization_id = $2 AND id = $3 AND email IS NOT NULL \
-                             ON CONFLICT (organization_id, email) DO NOTHING",
+                    let bounced: Option<(Option<String>,)> = tx
+                        .fetch_optional(
+                            Sql::new(
+                                "UPDATE campaign_recipients SET status = 'bounced', smtp_reply = $1, \
+                                 lease_until = NULL, updated_at = $2 \
+                                 WHERE organization_id = $3 AND id = $4 AND status = 'sending' \
+                                 RETURNING email",
+                            )
+                            .arg(reply.as_str())
+                            .arg(now)
+                            .arg(org)
+                            .arg(*id),
                         )
-                        .arg(now)
-                        .arg(org)
-                        .arg(*id),
-                    )
-                    .await?;
-                    Sql::new(
-                        "UPDATE campaign_recipients SET status = 'bounced', smtp_reply = $1, \
-                         lease_until = NULL, updated_at = $2 \
-                         WHERE organization_id = $3 AND id = $4 AND status = 'sending'",
-                    )
-                    .arg(reply.as_str())
-                    .arg(now)
+                        .await?;
+                    if let Some((Some(email),)) = bounced {
+                        suppress_in(&mut tx, org, &email, "bounced", now).await?;
+                    }
+                    continue;
                 }
             };
             tx.execute(q.arg(org).arg(*id)).await?;
@@ -1165,16 +1164,7 @@ impl Campaigns<'_> {
             .arg(recipient),
         )
         .await?;
-        tx.execute(
-            Sql::new(
-                "INSERT INTO suppressions (organization_id, email, reason, created_at) \
-                 VALUES ($1, $2, 'unsubscribed', $3) ON CONFLICT (organization_id, email) DO NOTHING",
-            )
-            .arg(org)
-            .arg(email.as_str())
-            .arg(now),
-        )
-        .await?;
+        suppress_in(&mut tx, OrgId(org), &email, "unsubscribed", now).await?;
         tx.commit().await?;
         Ok(Some((OrgId(org), email)))
     }
@@ -1255,19 +1245,9 @@ impl Campaigns<'_> {
 
     /// Suppresses an address (kept as it was when already suppressed).
     pub async fn suppress(&self, org: OrgId, email: &str, reason: &str) -> Result<Suppression> {
-        let now = Utc::now();
-        self.db
-            .execute(
-                Sql::new(
-                    "INSERT INTO suppressions (organization_id, email, reason, created_at) \
-                     VALUES ($1, $2, $3, $4) ON CONFLICT (organization_id, email) DO NOTHING",
-                )
-                .arg(org)
-                .arg(email)
-                .arg(reason)
-                .arg(now),
-            )
-            .await?;
+        let mut tx = self.db.begin().await?;
+        suppress_in(&mut tx, org, email, reason, Utc::now()).await?;
+        tx.commit().await?;
         Ok(self
             .db
             .fetch_one(
@@ -1345,6 +1325,31 @@ fn renumber(text: &str, offset: usize) -> String {
         }
     }
     out
+}
+
+/// Suppresses an address inside a transaction (kept as it was when already
+/// suppressed): the one place an address joins the suppression list, for a
+/// bounce at send time, a bounce or complaint reported later, an
+/// unsubscribe and an address added by hand.
+pub(crate) async fn suppress_in(
+    tx: &mut Tx,
+    org: OrgId,
+    email: &str,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    tx.execute(
+        Sql::new(
+            "INSERT INTO suppressions (organization_id, email, reason, created_at) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (organization_id, email) DO NOTHING",
+        )
+        .arg(org)
+        .arg(email)
+        .arg(reason)
+        .arg(now),
+    )
+    .await?;
+    Ok(())
 }
 
 #[cfg(test)]
