@@ -275,17 +275,22 @@ pub async fn process(
     let store = crm.store.campaigns();
     let mut report = Report::default();
     for (o, id) in store.due(org, Utc::now()).await? {
-        if store.start(o, id).await?.is_some() {
+        let Some(c) = store.start(o, id).await? else {
+            continue;
+        };
+        if c.status == CampaignStatus::Failed {
+            tracing::warn!(organization = %o, campaign = %id, reason = c.error.as_deref().unwrap_or_default(), "campaign failed to start");
+        } else {
             tracing::info!(organization = %o, campaign = %id, "campaign started: recipients frozen");
-            crm.publish(
-                o,
-                EventKind::CampaignStatusChanged {
-                    id,
-                    status: CampaignStatus::Sending,
-                },
-            );
             report.started.push(id.0);
         }
+        crm.publish(
+            o,
+            EventKind::CampaignStatusChanged {
+                id,
+                status: c.status,
+            },
+        );
     }
     for (o, id) in store.sending(org).await? {
         send_campaign(crm, &mailer, o, id, progress, &mut report).await?;

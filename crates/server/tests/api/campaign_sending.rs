@@ -694,3 +694,124 @@ async fn a_segment_target_is_frozen_from_its_members_when_sending_starts() {
     assert_eq!(entries.len(), 3, "the list was frozen: {entries:?}");
     assert_eq!(entries["cy@x.example"]["record_type"], "contact");
 }
+
+#[tokio::test]
+async fn a_segment_a_campaign_is_scheduled_to_cannot_be_deleted_and_a_deleted_one_fails_the_campaign()
+ {
+    let sink = SmtpSink::start().await;
+    let app = spawn_app_with(|_| {}).await;
+    let t = app.tenant("Gone").await;
+    app.post_ok(
+        "/api/contacts",
+        &t.token,
+        json!({"first_name": "Ada", "industry": "retail", "email": "ada@x.example"}),
+        201,
+    )
+    .await;
+    let segment = async |name: &str| {
+        app.post_ok(
+            "/api/segments",
+            &t.token,
+            json!({"name": name, "kind": "static",
+                   "rule": {"field": "industry", "operand": "is", "value": "retail"}}),
+            201,
+        )
+        .await["id"]
+            .as_i64()
+            .unwrap()
+    };
+    let (held, dropped) = (segment("Held").await, segment("Dropped").await);
+    let tpl = app
+        .post_ok(
+            "/api/email-templates",
+            &t.token,
+            json!({"name": "T", "subject": "Hi", "html": "<p>Hello</p>"}),
+            201,
+        )
+        .await["id"]
+        .as_i64()
+        .unwrap();
+
+    // Scheduled to a segment: its delete is refused, naming the campaign,
+    // until the campaign is cancelled.
+    let id = app
+        .post_ok(
+            "/api/campaigns",
+            &t.token,
+            json!({"name": "Spring sale", "template_id": tpl,
+                   "target": {"type": "segment", "segment_id": held}}),
+            201,
+        )
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    app.post_ok(
+        &format!("/api/campaigns/{id}/schedule"),
+        &t.token,
+        json!({"scheduled_at": "2999-01-01T00:00:00Z"}),
+        200,
+    )
+    .await;
+    let e = assert_error(
+        app.delete(&format!("/api/segments/{held}"), &t.token).await,
+        409,
+        "conflict",
+    )
+    .await;
+    let message = e["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains(&format!("campaign {id} (Spring sale)")),
+        "{e}"
+    );
+    app.post_ok(
+        &format!("/api/campaigns/{id}/cancel"),
+        &t.token,
+        json!({}),
+        200,
+    )
+    .await;
+    let r = app.delete(&format!("/api/segments/{held}"), &t.token).await;
+    assert_eq!(r.status(), 204);
+
+    // A draft's segment may go; scheduled afterwards, the campaign fails
+    // with the reason instead of completing with no one.
+    let draft = app
+        .post_ok(
+            "/api/campaigns",
+            &t.token,
+            json!({"name": "Later", "template_id": tpl,
+                   "target": {"type": "segment", "segment_id": dropped}}),
+            201,
+        )
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    let r = app
+        .delete(&format!("/api/segments/{dropped}"), &t.token)
+        .await;
+    assert_eq!(r.status(), 204);
+    app.post_ok(
+        &format!("/api/campaigns/{draft}/schedule"),
+        &t.token,
+        json!({}),
+        200,
+    )
+    .await;
+    let report = send::process(&app_sender(&app, &sink), None, &())
+        .await
+        .unwrap();
+    assert!(
+        report.started.is_empty() && report.completed.is_empty(),
+        "{report:?}"
+    );
+    let c = app
+        .get_ok(&format!("/api/campaigns/{draft}"), &t.token)
+        .await;
+    assert_eq!(c["status"], "failed", "{c}");
+    let reason = c["error"].as_str().unwrap();
+    assert!(
+        reason.contains(&format!("segment {dropped} no longer exists")),
+        "{c}"
+    );
+    assert!(sink.received().is_empty());
+}

@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use neuracrm_domain::{
     Campaign, CampaignId, CampaignPatch, CampaignStatus, CampaignTarget, EmailTemplate,
     EmailTemplateId, EmailTemplatePatch, NewCampaign, NewEmailTemplate, OrgId, RecipientId,
-    RecipientStatus, TargetFilter, UserId,
+    RecipientStatus, SegmentId, TargetFilter, UserId,
 };
 use serde::{Deserialize, Serialize};
 use sqlx::types::Json;
@@ -760,6 +760,35 @@ impl Campaigns<'_> {
             .collect())
     }
 
+    /// The scheduled campaigns of `org` whose target is `segment` (id and
+    /// name): they freeze their recipients from it when they start.
+    pub async fn scheduled_to_segment(
+        &self,
+        org: OrgId,
+        segment: SegmentId,
+    ) -> Result<Vec<(CampaignId, String)>> {
+        let rows: Vec<(i64, String, Json<serde_json::Value>)> = self
+            .db
+            .fetch_all(
+                Sql::new(
+                    "SELECT id, name, target FROM campaigns \
+                     WHERE organization_id = $1 AND status = 'scheduled' ORDER BY id",
+                )
+                .arg(org),
+            )
+            .await?;
+        Ok(rows
+            .into_iter()
+            .filter(|(_, _, target)| {
+                matches!(
+                    serde_json::from_value(target.0.clone()),
+                    Ok(CampaignTarget::Segment { segment_id }) if segment_id == segment
+                )
+            })
+            .map(|(id, name, _)| (CampaignId(id), name))
+            .collect())
+    }
+
     /// The campaigns sending now (of `org`, or of all).
     pub async fn sending(&self, org: Option<OrgId>) -> Result<Vec<(OrgId, CampaignId)>> {
         let mut q = Sql::new("SELECT organization_id, id FROM campaigns WHERE status = 'sending'");
@@ -776,7 +805,10 @@ impl Campaigns<'_> {
     /// per address; no address, suppressed and duplicate rows kept as
     /// `skipped` with why) and sets it `sending`, in one transaction.
     /// `None` when it is no longer scheduled (another instance started it,
-    /// or a user paused or cancelled it).
+    /// or a user paused or cancelled it). A campaign whose target segment
+    /// was deleted is set `failed` instead, with the reason naming it (the
+    /// segment's delete is refused while a campaign is scheduled to it, so
+    /// this is a draft scheduled afterwards, or a delete that raced it).
     pub async fn start(&self, org: OrgId, id: CampaignId) -> Result<Option<Campaign>> {
         let mut tx = self.db.begin().await?;
         let row: CampaignRow = Table::Campaigns
@@ -787,6 +819,28 @@ impl Campaigns<'_> {
             return Ok(None);
         }
         let now = Utc::now();
+        if let CampaignTarget::Segment { segment_id } = c.target
+            && Table::Segments
+                .check_ref(&mut tx, org, Some(segment_id.0), "target")
+                .await
+                .is_err()
+        {
+            let mut q = Sql::new(
+                "UPDATE campaigns SET status = 'failed', error = $1, finished_at = $2, \
+                 updated_at = $2 WHERE organization_id = $3 AND id = $4 RETURNING ",
+            )
+            .arg(format!(
+                "its target segment {segment_id} no longer exists: it was deleted after the \
+                 campaign was written; change the target and schedule it again"
+            ))
+            .arg(now)
+            .arg(org)
+            .arg(id.0);
+            q.push(CAMPAIGN_COLUMNS);
+            let row: CampaignRow = tx.fetch_one(q).await?;
+            tx.commit().await?;
+            return Ok(Some(row.try_into()?));
+        }
         let mut inner = Sql::default();
         let kind = target_rows(&mut inner, tx.backend(), org, &c.target);
         let mut q = Sql::new(
