@@ -21,6 +21,7 @@ pub mod bounces;
 pub mod links;
 pub mod render;
 pub mod send;
+pub mod smtp;
 
 pub use render::{Compiled, Context, Rendered};
 

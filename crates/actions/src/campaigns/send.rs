@@ -20,16 +20,16 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
+use lettre::Message;
 use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
-use lettre::transport::smtp::PoolConfig;
-use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use neuracrm_domain::{CampaignId, CampaignStatus, Email, EmailTemplateId, EventKind, OrgId};
 use neuracrm_store::campaigns::{Outcome, RecipientFacts};
 use sha2::{Digest, Sha256};
 use tokio::sync::Mutex;
 
 use super::links::Links;
+use super::smtp::{Failure, Pool};
 use super::{Compiled, Context, Rendered, Sample};
 use crate::{Access, ActionError, ActionResult, Caller, Crm};
 
@@ -69,9 +69,9 @@ impl std::fmt::Debug for MailSettings {
     }
 }
 
-/// The pooled SMTP transport and the pace of this process.
+/// The SMTP connections ([`super::smtp`]) and the pace of this process.
 pub struct Mailer {
-    transport: AsyncSmtpTransport<Tokio1Executor>,
+    pool: Pool,
     from: Mailbox,
     settings: MailSettings,
     next_slot: Mutex<tokio::time::Instant>,
@@ -92,21 +92,9 @@ impl Mailer {
             .from
             .parse()
             .map_err(|_| format!("smtp.from is not an e-mail address: {}", settings.from))?;
-        let mut url = settings.url.clone();
-        // STARTTLS when the server offers it, unless the URL says otherwise.
-        if url.starts_with("smtp://") && !url.contains("tls=") {
-            url.push_str(if url.contains('?') { "&" } else { "?" });
-            url.push_str("tls=opportunistic");
-        }
-        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(&url)
-            .map_err(|_| {
-                "smtp.url is not a valid smtp://host:port or smtps://host:port URL".to_string()
-            })?
-            .pool_config(PoolConfig::new().max_size(settings.connections.max(1)))
-            .timeout(Some(settings.timeout))
-            .build();
+        let pool = Pool::new(&settings.url, settings.connections, settings.timeout)?;
         Ok(Mailer {
-            transport,
+            pool,
             from,
             settings,
             next_slot: Mutex::new(tokio::time::Instant::now()),
@@ -116,6 +104,11 @@ impl Mailer {
     /// The settings it sends with.
     pub fn settings(&self) -> &MailSettings {
         &self.settings
+    }
+
+    /// Closes the idle connections (`QUIT`), when a run is over.
+    pub async fn close(&self) {
+        self.pool.close().await;
     }
 
     /// Waits for this process's next sending slot (`rate_per_second`).
@@ -136,24 +129,19 @@ impl Mailer {
     /// Sends one message; the outcome as the send log records it.
     async fn send(&self, msg: Message, attempts: i64, rendered: &Rendered) -> Outcome {
         self.pace().await;
-        match self.transport.send(msg).await {
+        match self.pool.send(msg.envelope(), &msg.formatted()).await {
             Ok(r) => Outcome::Sent {
                 reply: format!("{} {}", r.code(), r.message().collect::<Vec<_>>().join(" ")),
                 subject: rendered.subject.clone(),
             },
-            Err(e) if e.is_permanent() => Outcome::Bounced {
-                reply: e.to_string(),
-            },
-            Err(e) => {
+            Err(Failure::Permanent(reply)) => Outcome::Bounced { reply },
+            Err(Failure::Temporary(reply)) => {
                 let tried = attempts as u32 + 1;
                 let retry_at = (tried < self.settings.max_attempts).then(|| {
                     let wait = self.settings.retry_after * 2u32.saturating_pow(tried - 1);
                     Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default()
                 });
-                Outcome::Retry {
-                    reply: e.to_string(),
-                    retry_at,
-                }
+                Outcome::Retry { reply, retry_at }
             }
         }
     }
@@ -287,17 +275,22 @@ pub async fn process(
     let store = crm.store.campaigns();
     let mut report = Report::default();
     for (o, id) in store.due(org, Utc::now()).await? {
-        if store.start(o, id).await?.is_some() {
+        let Some(c) = store.start(o, id).await? else {
+            continue;
+        };
+        if c.status == CampaignStatus::Failed {
+            tracing::warn!(organization = %o, campaign = %id, reason = c.error.as_deref().unwrap_or_default(), "campaign failed to start");
+        } else {
             tracing::info!(organization = %o, campaign = %id, "campaign started: recipients frozen");
-            crm.publish(
-                o,
-                EventKind::CampaignStatusChanged {
-                    id,
-                    status: CampaignStatus::Sending,
-                },
-            );
             report.started.push(id.0);
         }
+        crm.publish(
+            o,
+            EventKind::CampaignStatusChanged {
+                id,
+                status: c.status,
+            },
+        );
     }
     for (o, id) in store.sending(org).await? {
         send_campaign(crm, &mailer, o, id, progress, &mut report).await?;

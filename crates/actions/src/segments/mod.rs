@@ -108,7 +108,25 @@ impl Record for Segment {
         Ok((old, new))
     }
 
+    /// Refused (409) while a scheduled campaign targets the segment: it
+    /// would freeze its recipients from a segment that is gone. The user is
+    /// told which campaign, to cancel it or change its target first (a
+    /// campaign that is already sending froze its list and is not held).
     async fn remove(crm: &Crm, caller: &Caller, id: SegmentId) -> ActionResult<()> {
+        let scheduled = crm
+            .store
+            .campaigns()
+            .scheduled_to_segment(caller.org, id)
+            .await?;
+        if let Some((campaign, name)) = scheduled.first() {
+            return Err(ActionError::Conflict {
+                field: "id".into(),
+                message: format!(
+                    "campaign {campaign} ({name}) is scheduled to send to this segment: \
+                     cancel it or change its target before deleting the segment"
+                ),
+            });
+        }
         Ok(crm
             .store
             .segments()

@@ -82,6 +82,9 @@ pub async fn process(settings: Settings, a: ProcessArgs) -> Result<()> {
         }
     }
     bar.0.finish_and_clear();
+    if let Some(m) = &crm.mailer {
+        m.close().await;
+    }
     if a.json {
         println!("{}", serde_json::to_string(&total)?);
     } else {

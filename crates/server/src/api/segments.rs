@@ -20,7 +20,7 @@ use crate::http::error::{ApiResult, ErrorBody};
 use crate::http::extract::{Id, Json, Query};
 
 use crate::http::openapi::{NoToken, endpoint, routes_of};
-use crate::http::resource::{Docs, Resource, SUMMARIES, Summaries, crud, wire_types};
+use crate::http::resource::{Conflicts, Docs, Resource, SUMMARIES, Summaries, crud, wire_types};
 use crate::http::wire::{PageQuery, page, page_type};
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
@@ -53,7 +53,15 @@ impl Resource for d::Segment {
             update: Some(
                 "Changes a segment's name, description or rule (a new rule is evaluated at once).",
             ),
+            delete: Some(
+                "Deletes a segment and its memberships, unless a campaign is scheduled to send to it.",
+            ),
             ..SUMMARIES
+        })
+        .conflicts(Conflicts {
+            create: None,
+            update: None,
+            delete: Some("A campaign is scheduled to send to the segment (the message names it)"),
         })
         .invalid(
             "Invalid field; `field` names the place in the rule (`rule.children[1].value`)",

@@ -316,3 +316,46 @@ async fn hard_bounces_and_complaints_suppress_and_mark_the_message_soft_ones_at_
     assert_eq!(log(&app, &t, id).await["ok@x.example"]["status"], "sent");
     assert_eq!(suppressed(&app, &t.token).await.len(), 3);
 }
+
+#[tokio::test]
+async fn every_way_into_the_suppression_list_keeps_the_first_reason() {
+    // A bounce at send time, a reported complaint, an address added by hand:
+    // one insert behind all of them, so the first reason stays.
+    let sink = SmtpSink::start().await;
+    sink.rule("gone@", crate::smtp_sink::Rule::Permanent);
+    let app = spawn_app_with(|_| {}).await;
+    let t = app.tenant("Reasons").await;
+    let secret = app
+        .post_ok("/api/webhooks/bounces/secret", &t.token, json!({}), 200)
+        .await["secret"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (_, id, _) = campaign_to(&app, &t, &["gone@x.example".to_string()]).await;
+    let crm = sender(&app, mail(&sink, Duration::from_secs(60)));
+    let r = send::process(&crm, Some(OrgId(t.org_id)), &())
+        .await
+        .unwrap();
+    assert_eq!((r.completed, r.bounced), (vec![id], 1));
+    let complaint = |e: &str| report(e, "complaint");
+    for e in ["gone@x.example", "angry@x.example"] {
+        let r = signed_bounce(&app, t.org_id, &secret, now(), &complaint(e)).await;
+        assert_eq!(r.status(), 200, "{e}");
+    }
+    for (e, reason) in [
+        ("gone@x.example", "bounced"),
+        ("angry@x.example", "complaint"),
+    ] {
+        let s = app
+            .post_ok("/api/suppressions", &t.token, json!({"email": e}), 201)
+            .await;
+        assert_eq!(s["reason"], reason, "{e}: {s}");
+    }
+    assert_eq!(
+        suppressed(&app, &t.token).await,
+        [
+            ("angry@x.example".to_string(), "complaint".to_string()),
+            ("gone@x.example".to_string(), "bounced".to_string())
+        ]
+    );
+}

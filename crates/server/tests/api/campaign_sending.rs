@@ -460,6 +460,79 @@ fn app_sender(app: &TestApp, sink: &SmtpSink) -> Crm {
 }
 
 #[tokio::test]
+async fn the_pool_keeps_its_connections_across_messages_and_refusals() {
+    let sink = SmtpSink::start().await;
+    sink.rule("temp@", Rule::Temporary);
+    sink.rule("bounce@", Rule::Permanent);
+    sink.rule("drop@", Rule::DropOnce);
+    let app = spawn_app_with(|_| {}).await;
+    let t = app.tenant("Pool").await;
+    let mut emails: Vec<String> = (0..37).map(|i| format!("p{i}@x.example")).collect();
+    emails.extend(["temp@x.example", "bounce@x.example", "drop@x.example"].map(String::from));
+    let (_, id, _) = campaign_to(&app, &t, &emails).await;
+
+    let crm = app_sender(&app, &sink);
+    let report = send::process(&crm, None, &()).await.unwrap();
+    assert_eq!(report.completed, [id]);
+    assert_eq!(
+        (report.sent, report.bounced, report.failed),
+        (38, 1, 1),
+        "{report:?}"
+    );
+    // 4 connections for 43 conversations: a refusal (451 twice, 550 once)
+    // ends its transaction with RSET and the connection takes the next
+    // message; only the connection dropped mid-message is replaced.
+    let (connections, resets, quits) = sink.conversations();
+    assert!(
+        (4..=5).contains(&connections),
+        "{connections} connections for 4 in the pool and one dropped"
+    );
+    assert!(resets >= 3, "{resets} RSETs after 3 refusals");
+    assert_eq!(quits, 0);
+    // Closing the pool says QUIT on every connection still open.
+    crm.mailer.as_ref().unwrap().close().await;
+    let (_, _, quits) = sink.conversations();
+    assert_eq!(quits, connections - 1, "all but the dropped one");
+}
+
+#[tokio::test]
+async fn smtps_and_required_starttls_never_fall_back_to_clear_text() {
+    // The sink speaks plain SMTP and offers no STARTTLS.
+    let sink = SmtpSink::start().await;
+    let app = spawn_app_with(|_| {}).await;
+    let t = app.tenant("Tls").await;
+    for (i, (url, why)) in [
+        (format!("smtps://127.0.0.1:{}", sink.port), "TLS"),
+        (format!("{}?tls=required", sink.url()), "STARTTLS"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let email = format!("tls{i}@x.example");
+        let (_, id, _) = campaign_to(&app, &t, std::slice::from_ref(&email)).await;
+        let mut settings = mail(&sink, Duration::from_secs(60));
+        settings.url = url.clone();
+        let report = send::process(&sender(&app, settings), None, &())
+            .await
+            .unwrap();
+        assert_eq!(report.completed, [id], "{url}");
+        assert_eq!((report.sent, report.failed), (0, 1), "{url}: {report:?}");
+        let entry = &log(&app, &t, id).await[&email];
+        assert_eq!(entry["status"], "failed", "{url}");
+        let reply = entry["smtp_reply"].as_str().unwrap();
+        assert!(reply.contains(why), "{url}: {reply}");
+    }
+    assert!(sink.received().is_empty(), "nothing was sent in clear text");
+    // The default (`smtp://`, STARTTLS when offered) sends in clear text to
+    // a server that offers none.
+    let (_, id, _) = campaign_to(&app, &t, &["plain@x.example".to_string()]).await;
+    let report = send::process(&app_sender(&app, &sink), None, &())
+        .await
+        .unwrap();
+    assert_eq!((report.completed, report.sent), (vec![id], 1));
+}
+
+#[tokio::test]
 async fn the_hourly_limit_holds_a_campaign_back_and_pause_stops_it() {
     let sink = SmtpSink::start().await;
     let app = spawn_app_with(|_| {}).await;
@@ -620,4 +693,125 @@ async fn a_segment_target_is_frozen_from_its_members_when_sending_starts() {
     let entries = log(&app, &t, id).await;
     assert_eq!(entries.len(), 3, "the list was frozen: {entries:?}");
     assert_eq!(entries["cy@x.example"]["record_type"], "contact");
+}
+
+#[tokio::test]
+async fn a_segment_a_campaign_is_scheduled_to_cannot_be_deleted_and_a_deleted_one_fails_the_campaign()
+ {
+    let sink = SmtpSink::start().await;
+    let app = spawn_app_with(|_| {}).await;
+    let t = app.tenant("Gone").await;
+    app.post_ok(
+        "/api/contacts",
+        &t.token,
+        json!({"first_name": "Ada", "industry": "retail", "email": "ada@x.example"}),
+        201,
+    )
+    .await;
+    let segment = async |name: &str| {
+        app.post_ok(
+            "/api/segments",
+            &t.token,
+            json!({"name": name, "kind": "static",
+                   "rule": {"field": "industry", "operand": "is", "value": "retail"}}),
+            201,
+        )
+        .await["id"]
+            .as_i64()
+            .unwrap()
+    };
+    let (held, dropped) = (segment("Held").await, segment("Dropped").await);
+    let tpl = app
+        .post_ok(
+            "/api/email-templates",
+            &t.token,
+            json!({"name": "T", "subject": "Hi", "html": "<p>Hello</p>"}),
+            201,
+        )
+        .await["id"]
+        .as_i64()
+        .unwrap();
+
+    // Scheduled to a segment: its delete is refused, naming the campaign,
+    // until the campaign is cancelled.
+    let id = app
+        .post_ok(
+            "/api/campaigns",
+            &t.token,
+            json!({"name": "Spring sale", "template_id": tpl,
+                   "target": {"type": "segment", "segment_id": held}}),
+            201,
+        )
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    app.post_ok(
+        &format!("/api/campaigns/{id}/schedule"),
+        &t.token,
+        json!({"scheduled_at": "2999-01-01T00:00:00Z"}),
+        200,
+    )
+    .await;
+    let e = assert_error(
+        app.delete(&format!("/api/segments/{held}"), &t.token).await,
+        409,
+        "conflict",
+    )
+    .await;
+    let message = e["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains(&format!("campaign {id} (Spring sale)")),
+        "{e}"
+    );
+    app.post_ok(
+        &format!("/api/campaigns/{id}/cancel"),
+        &t.token,
+        json!({}),
+        200,
+    )
+    .await;
+    let r = app.delete(&format!("/api/segments/{held}"), &t.token).await;
+    assert_eq!(r.status(), 204);
+
+    // A draft's segment may go; scheduled afterwards, the campaign fails
+    // with the reason instead of completing with no one.
+    let draft = app
+        .post_ok(
+            "/api/campaigns",
+            &t.token,
+            json!({"name": "Later", "template_id": tpl,
+                   "target": {"type": "segment", "segment_id": dropped}}),
+            201,
+        )
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    let r = app
+        .delete(&format!("/api/segments/{dropped}"), &t.token)
+        .await;
+    assert_eq!(r.status(), 204);
+    app.post_ok(
+        &format!("/api/campaigns/{draft}/schedule"),
+        &t.token,
+        json!({}),
+        200,
+    )
+    .await;
+    let report = send::process(&app_sender(&app, &sink), None, &())
+        .await
+        .unwrap();
+    assert!(
+        report.started.is_empty() && report.completed.is_empty(),
+        "{report:?}"
+    );
+    let c = app
+        .get_ok(&format!("/api/campaigns/{draft}"), &t.token)
+        .await;
+    assert_eq!(c["status"], "failed", "{c}");
+    let reason = c["error"].as_str().unwrap();
+    assert!(
+        reason.contains(&format!("segment {dropped} no longer exists")),
+        "{c}"
+    );
+    assert!(sink.received().is_empty());
 }

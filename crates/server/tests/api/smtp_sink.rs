@@ -3,7 +3,8 @@
 //! accepts, and can be told to answer 4xx or 5xx for an address, to drop
 //! the connection in the middle of a message, or to hang after a number of
 //! messages (the messages it then receives are recorded but never answered,
-//! as a relay that got them while their sender died).
+//! as a relay that got them while their sender died). It counts the
+//! connections it accepts and the `RSET`s and `QUIT`s it receives.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -59,6 +60,10 @@ struct State {
     /// Answer this many more messages, then hang.
     answer_budget: Option<usize>,
     hung: usize,
+    /// Connections accepted, and `RSET`s and `QUIT`s received.
+    connections: usize,
+    resets: usize,
+    quits: usize,
 }
 
 #[derive(Clone)]
@@ -112,6 +117,13 @@ impl SmtpSink {
         self.state.lock().unwrap().answer_budget = None;
     }
 
+    /// Connections accepted, `RSET`s and `QUIT`s received so far.
+    #[allow(dead_code)]
+    pub fn conversations(&self) -> (usize, usize, usize) {
+        let st = self.state.lock().unwrap();
+        (st.connections, st.resets, st.quits)
+    }
+
     pub fn received(&self) -> Vec<Received> {
         self.state.lock().unwrap().received.clone()
     }
@@ -141,6 +153,7 @@ impl SmtpSink {
     }
 
     async fn serve(&self, sock: tokio::net::TcpStream) {
+        self.state.lock().unwrap().connections += 1;
         let (r, mut w) = sock.into_split();
         let mut lines = BufReader::new(r);
         let mut rcpt = String::new();
@@ -247,9 +260,15 @@ impl SmtpSink {
                 }
                 say!("250 2.0.0 OK queued\r\n");
             } else if cmd.starts_with("QUIT") {
+                self.state.lock().unwrap().quits += 1;
                 say!("221 2.0.0 bye\r\n");
                 return;
-            } else if cmd.starts_with("RSET") || cmd.starts_with("NOOP") {
+            } else if cmd.starts_with("RSET") {
+                self.state.lock().unwrap().resets += 1;
+                rcpt.clear();
+                refused = None;
+                say!("250 2.0.0 OK\r\n");
+            } else if cmd.starts_with("NOOP") {
                 say!("250 2.0.0 OK\r\n");
             } else {
                 say!("502 5.5.2 not implemented\r\n");

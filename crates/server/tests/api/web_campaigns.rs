@@ -414,3 +414,70 @@ async fn the_sender_announces_progress_on_the_live_stream() {
     assert_eq!(m.data["total"], 5);
     assert_eq!(m.data["done"], 5, "{m:?}");
 }
+
+#[tokio::test]
+async fn the_recipient_pager_keeps_the_status_filter() {
+    let sink = SmtpSink::start().await;
+    sink.rule("bounce", crate::smtp_sink::Rule::Permanent);
+    let app = spawn_app().await;
+    let t = app.tenant("Pages").await;
+    // 51 delivered and 2 bounced: two pages of the sent ones, one of the rest.
+    let mut emails: Vec<String> = (0..51).map(|i| format!("p{i}@x.example")).collect();
+    emails.extend(["bounce1@x.example".into(), "bounce2@x.example".into()]);
+    let (_, id, _) = campaign_to(&app, &t, &emails).await;
+    let crm = sender(&app, mail(&sink, Duration::from_secs(60)));
+    let r = send::process(&crm, Some(OrgId(t.org_id)), &())
+        .await
+        .unwrap();
+    assert_eq!((r.sent, r.bounced), (51, 2));
+
+    let (mut br, _) = browser(&app, &t.email).await;
+    // (The page writes `&` in an attribute as `&#38;`.)
+    let first = br
+        .get_page(&format!("/campaigns/{id}?status=sent"))
+        .await
+        .replace("&#38;", "&");
+    let next = format!("href=\"/campaigns/{id}?status=sent&offset=50\" rel=\"next\"");
+    assert!(
+        first.contains(&next),
+        "the next page is still the sent ones"
+    );
+    assert!(!first.contains("rel=\"prev\""));
+    assert!(
+        !first.contains("bounce1@"),
+        "a bounced row on the sent page"
+    );
+    let second = br
+        .get_page(&format!("/campaigns/{id}?status=sent&offset=50"))
+        .await;
+    assert!(
+        second.contains(&format!(
+            "href=\"/campaigns/{id}?status=sent\" rel=\"prev\""
+        )),
+        "the previous page is the sent ones too"
+    );
+    assert!(!second.contains("rel=\"next\""));
+    assert_eq!(
+        second
+            .matches("<td data-label=\"Status\">sent</td>")
+            .count(),
+        1
+    );
+    assert!(
+        !second.contains("bounce1@"),
+        "the 51st sent row, not the bounced"
+    );
+    // Without a filter the pager pages every row.
+    let all = br.get_page(&format!("/campaigns/{id}")).await;
+    assert!(all.contains(&format!("href=\"/campaigns/{id}?offset=50\" rel=\"next\"")));
+    let bounced = br
+        .get_page(&format!("/campaigns/{id}?status=bounced"))
+        .await;
+    assert_eq!(
+        bounced
+            .matches("<td data-label=\"Status\">bounced</td>")
+            .count(),
+        2
+    );
+    assert!(!bounced.contains("rel=\"next\""));
+}

@@ -4,9 +4,9 @@
 use chrono::{DateTime, Utc};
 use neuracrm_domain::{BounceType, OrgId};
 
-use super::Campaigns;
+use super::{Campaigns, suppress_in};
 use crate::Result;
-use crate::db::{Sql, Tx};
+use crate::db::Sql;
 
 /// What a reported bounce or complaint did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -122,27 +122,4 @@ impl Campaigns<'_> {
             soft_bounces,
         })
     }
-}
-
-/// Suppresses an address inside a transaction (kept as it was when already
-/// suppressed).
-async fn suppress_in(
-    tx: &mut Tx,
-    org: OrgId,
-    email: &str,
-    reason: &str,
-    now: DateTime<Utc>,
-) -> Result<()> {
-    tx.execute(
-        Sql::new(
-            "INSERT INTO suppressions (organization_id, email, reason, created_at) \
-             VALUES ($1, $2, $3, $4) ON CONFLICT (organization_id, email) DO NOTHING",
-        )
-        .arg(org)
-        .arg(email)
-        .arg(reason)
-        .arg(now),
-    )
-    .await?;
-    Ok(())
 }

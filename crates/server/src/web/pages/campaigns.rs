@@ -24,7 +24,7 @@ use serde::Deserialize;
 use super::settings::{Done, FormError, after_form};
 use crate::AppState;
 use crate::web::layout::Shell;
-use crate::web::listing::{Choice, choices};
+use crate::web::listing::{Choice, Pager, choices};
 use crate::web::session::{CsrfForm, NoFields, WebUser};
 use crate::web::{PageResult, format};
 
@@ -262,6 +262,27 @@ impl LogRow {
     }
 }
 
+/// The send log's previous and next pages of a campaign page, with its
+/// status filter.
+fn log_pager(id: CampaignId, status: Option<RecipientStatus>, offset: i64, more: bool) -> Pager {
+    let at = |offset: i64| {
+        let mut q = form_urlencoded::Serializer::new(String::new());
+        if let Some(s) = status {
+            q.append_pair("status", s.as_str());
+        }
+        if offset > 0 {
+            q.append_pair("offset", &offset.to_string());
+        }
+        format!("/campaigns/{id}?{}", q.finish())
+    };
+    Pager {
+        page: (offset / LOG_PAGE) as u32 + 1,
+        here: at(offset),
+        prev: (offset > 0).then(|| at((offset - LOG_PAGE).max(0))),
+        next: more.then(|| at(offset + LOG_PAGE)),
+    }
+}
+
 /// `?status=&offset=&done=` of a campaign page.
 #[derive(Debug, Default, Deserialize)]
 pub struct LogQuery {
@@ -283,8 +304,8 @@ pub struct CampaignPage {
     percent: i64,
     log: Vec<LogRow>,
     statuses: Vec<Choice>,
-    offset: i64,
-    more: bool,
+    /// The log's pages, each keeping the status filter.
+    pager: Pager,
     /// Shown only while the campaign is a draft and the user may act.
     compose: Option<Compose>,
     can_act: bool,
@@ -386,10 +407,9 @@ async fn campaign_page(
             0
         },
         stats,
-        more: log.has_more,
+        pager: log_pager(c.id, status, offset, log.has_more),
         log: log.items.into_iter().map(LogRow::of).collect(),
         statuses,
-        offset,
         compose,
         can_act,
         error,
