@@ -531,7 +531,8 @@ pub async fn start_batch(
     scenario: Scenario,
 ) -> ActionResult<CallBatch> {
     caller.require(Access::Managers)?;
-    let (leads, field) = match target {
+    let of_segment;
+    let (leads, field): (&[LeadId], _) = match target {
         BatchTarget::Leads(ids) => {
             if ids.is_empty() || ids.len() > MAX_BATCH {
                 return Err(ActionError::invalid(
@@ -539,7 +540,7 @@ pub async fn start_batch(
                     format!("give 1 to {MAX_BATCH} leads"),
                 ));
             }
-            (ids.clone(), "lead_ids")
+            (ids, "lead_ids")
         }
         BatchTarget::Segment(id) => {
             // Another organization's segment: not found.
@@ -563,7 +564,8 @@ pub async fn start_batch(
                     "the segment's contacts hold no open lead (new, contacted or qualified)",
                 ));
             }
-            (leads, "segment_id")
+            of_segment = leads;
+            (&of_segment, "segment_id")
         }
     };
     service(crm)?;
@@ -583,7 +585,7 @@ pub async fn start_batch(
     let b = crm
         .store
         .voice()
-        .create_batch(caller.org, caller.user, scenario, &leads)
+        .create_batch(caller.org, caller.user, scenario, leads)
         .await?;
     if b.total == 0 {
         return Err(ActionError::invalid(

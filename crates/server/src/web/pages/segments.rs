@@ -533,8 +533,12 @@ impl RfmPage {
         neuracrm_domain::segments::rfm_segment(*r as i64, *f as i64)
     }
 
+    /// A named segment as people write it (`cant_lose`: "can't lose").
     fn words(&self, name: &str) -> String {
-        name.replace('_', " ")
+        match name {
+            "cant_lose" => "can't lose".into(),
+            other => other.replace('_', " "),
+        }
     }
 
     /// Whether any named segment has no ready-made segment yet.
