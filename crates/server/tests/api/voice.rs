@@ -1243,28 +1243,41 @@ async fn a_batch_calls_each_lead_within_the_guardrails_and_reports_progress() {
     assert_eq!(pass, Default::default());
     assert_eq!(fake.requests_to("/v2/create-phone-call").len(), 2);
 
-    // The rate holds the rest of a batch for a later pass.
+    // The rate holds the rest of a batch for a later pass. Started through
+    // the action, so that the passes are this test's alone (the endpoint
+    // also starts one in the background, which under load could still be
+    // running when the rate is raised below).
     by.patch_ok("/api/voice/settings", json!({"calls_per_minute": 3}))
         .await;
     let (ok3, _) = lead_with_phone(&app, &t, Some("+14155550105")).await;
-    let b = app
-        .post_ok(
-            "/api/call-batches",
-            &t.token,
-            json!({"lead_ids": [ok1, ok3], "scenario": "sales_outbound"}),
-            202,
-        )
+    let caller = neuracrm_actions::Caller {
+        user: neuracrm_domain::UserId(t.admin_id),
+        org: neuracrm_domain::OrgId(t.org_id),
+        role: neuracrm_domain::Role::Admin,
+        session: None,
+    };
+    let target = neuracrm_actions::voice::BatchTarget::Leads(
+        [ok1, ok3]
+            .iter()
+            .map(|&id| neuracrm_domain::LeadId(id))
+            .collect(),
+    );
+    let started = neuracrm_actions::voice::start_batch(
+        &crm,
+        &caller,
+        &target,
+        neuracrm_domain::voice::Scenario::SalesOutbound,
+    )
+    .await
+    .unwrap();
+    let b = json!({"id": started.id});
+    let pass = neuracrm_actions::voice::process_batches(&crm, chrono::Utc::now())
+        .await
+        .unwrap();
+    assert_eq!((pass.placed, pass.held), (1, 1), "{pass:?}");
+    let held = app
+        .get_ok(&format!("/api/call-batches/{}", b["id"]), &t.token)
         .await;
-    let mut held = Value::Null;
-    for _ in 0..100 {
-        held = app
-            .get_ok(&format!("/api/call-batches/{}", b["id"]), &t.token)
-            .await;
-        if held["placed"] == 1 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
     assert_eq!(
         (&held["placed"], &held["pending"], &held["status"]),
         (&json!(1), &json!(1), &json!("running")),

@@ -124,6 +124,39 @@ async fn secondary_indexes(store: &Store) -> Result<Vec<(String, String)>> {
     Ok(store.db().fetch_all(q).await?)
 }
 
+/// Turns off the triggers of the bulk tables (SQLite: drops them;
+/// PostgreSQL: disables them) and returns the statements that turn them
+/// on again.
+async fn metric_triggers(store: &Store) -> Result<Vec<String>> {
+    let db = store.db();
+    let mut restore = Vec::new();
+    match db.backend() {
+        Backend::Sqlite => {
+            let rows: Vec<(String, String)> = db
+                .fetch_all(Sql::new(
+                    "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name IN \
+                     ('leads', 'deals', 'activities', 'activity_sentiment') ORDER BY name",
+                ))
+                .await?;
+            for (name, definition) in rows {
+                db.execute(Sql::new(&format!("DROP TRIGGER {name}")))
+                    .await?;
+                restore.push(definition);
+            }
+        }
+        Backend::Postgres => {
+            for table in ["leads", "deals", "activities", "activity_sentiment"] {
+                db.execute(Sql::new(&format!(
+                    "ALTER TABLE {table} DISABLE TRIGGER USER"
+                )))
+                .await?;
+                restore.push(format!("ALTER TABLE {table} ENABLE TRIGGER USER"));
+            }
+        }
+    }
+    Ok(restore)
+}
+
 /// Fills the database with `spec`'s organizations and their records.
 ///
 /// `hash_password` turns [`DEMO_PASSWORD`] into a stored hash (once per
@@ -154,6 +187,14 @@ pub async fn seed(
     for (name, _) in &indexes {
         db.execute(Sql::new(&format!("DROP INDEX {name}"))).await?;
     }
+    // The triggers that mark contacts' stored metrics stale (migration
+    // 0024) are off during such a load too: the new organizations have no
+    // stored metrics, so their first sync computes every contact anyway.
+    let triggers = if rebuild {
+        metric_triggers(store).await?
+    } else {
+        Vec::new()
+    };
 
     let mut report = SeedReport {
         organizations: Vec::new(),
@@ -163,165 +204,175 @@ pub async fn seed(
         activities: 0,
         seconds: 0.0,
     };
-    for k in 0..spec.orgs {
-        let g = existing_orgs as u32 + k + 1;
-        let (user,): (i64,) = db.fetch_one(next_id_sql("users")).await?;
-        let (contact,): (i64,) = db.fetch_one(next_id_sql("contacts")).await?;
-        let (lead,): (i64,) = db.fetch_one(next_id_sql("leads")).await?;
-        let (deal,): (i64,) = db.fetch_one(next_id_sql("deals")).await?;
-        let ids = IdBase {
-            user,
-            contact,
-            lead,
-            deal,
-        };
-        let people = generator::people(spec, g, ids);
-        let hash = hash_password(DEMO_PASSWORD);
+    // The load; whether it succeeds or not, the indexes and triggers are
+    // put back after it.
+    let loaded: Result<()> = async {
+        for k in 0..spec.orgs {
+            let g = existing_orgs as u32 + k + 1;
+            let (user,): (i64,) = db.fetch_one(next_id_sql("users")).await?;
+            let (contact,): (i64,) = db.fetch_one(next_id_sql("contacts")).await?;
+            let (lead,): (i64,) = db.fetch_one(next_id_sql("leads")).await?;
+            let (deal,): (i64,) = db.fetch_one(next_id_sql("deals")).await?;
+            let ids = IdBase {
+                user,
+                contact,
+                lead,
+                deal,
+            };
+            let people = generator::people(spec, g, ids);
+            let hash = hash_password(DEMO_PASSWORD);
 
-        let mut tx = db.begin().await?;
-        let org = store
-            .organizations()
-            .create_in(&mut tx, &people.name)
-            .await?;
-        let now = Utc::now();
-        insert_rows(
-            &mut tx,
-            "users",
-            &[
-                "id",
-                "organization_id",
-                "email",
-                "name",
-                "role",
-                "password_hash",
-                "created_at",
-            ],
-            people
-                .users
-                .iter()
-                .map(|u: &UserSeed| {
-                    vec![
-                        u.id.into(),
-                        org.id.into(),
-                        u.email.as_str().into(),
-                        u.name.as_str().into(),
-                        u.role.into(),
-                        hash.as_str().into(),
-                        now.into(),
-                    ]
-                })
-                .collect(),
-        )
-        .await?;
-        insert_rows(
-            &mut tx,
-            "contacts",
-            &[
-                "id",
-                "organization_id",
-                "first_name",
-                "last_name",
-                "email",
-                "phone",
-                "company",
-                "job_title",
-                "industry",
-                "company_size",
-                "owner_id",
-                "created_at",
-                "updated_at",
-            ],
-            people
-                .contacts
-                .iter()
-                .map(|c: &ContactSeed| {
-                    vec![
-                        c.id.into(),
-                        org.id.into(),
-                        c.first_name.into(),
-                        c.last_name.into(),
-                        c.email.as_str().into(),
-                        c.phone.as_str().into(),
-                        c.company.as_str().into(),
-                        c.job_title.into(),
-                        c.industry.into(),
-                        c.company_size.into(),
-                        c.owner_id.into(),
-                        c.created_at.into(),
-                        c.created_at.into(),
-                    ]
-                })
-                .collect(),
-        )
-        .await?;
-        tx.commit().await?;
-        report.contacts += people.contacts.len() as u64;
-
-        // Generate on a blocking thread, write here.
-        let (sender, mut chunks) = tokio::sync::mpsc::channel::<LeadChunk>(2);
-        let gen_spec = spec.clone();
-        let gen_people = people.clone();
-        let generator = tokio::task::spawn_blocking(move || {
-            generator::leads(&gen_spec, g, &gen_people, ids, LEADS_PER_CHUNK, |chunk| {
-                // A closed receiver means the writer failed; its error is reported.
-                let _ = sender.blocking_send(chunk);
-            });
-        });
-        let mut won = (0usize, 0f64);
-        while let Some(chunk) = chunks.recv().await {
-            for d in chunk.deals.iter().filter(|d| d.status == "won") {
-                won.0 += 1;
-                won.1 += d.value_cents as f64;
-            }
             let mut tx = db.begin().await?;
-            write_chunk(&mut tx, org.id.0, &chunk).await?;
+            let org = store
+                .organizations()
+                .create_in(&mut tx, &people.name)
+                .await?;
+            let now = Utc::now();
+            insert_rows(
+                &mut tx,
+                "users",
+                &[
+                    "id",
+                    "organization_id",
+                    "email",
+                    "name",
+                    "role",
+                    "password_hash",
+                    "created_at",
+                ],
+                people
+                    .users
+                    .iter()
+                    .map(|u: &UserSeed| {
+                        vec![
+                            u.id.into(),
+                            org.id.into(),
+                            u.email.as_str().into(),
+                            u.name.as_str().into(),
+                            u.role.into(),
+                            hash.as_str().into(),
+                            now.into(),
+                        ]
+                    })
+                    .collect(),
+            )
+            .await?;
+            insert_rows(
+                &mut tx,
+                "contacts",
+                &[
+                    "id",
+                    "organization_id",
+                    "first_name",
+                    "last_name",
+                    "email",
+                    "phone",
+                    "company",
+                    "job_title",
+                    "industry",
+                    "company_size",
+                    "owner_id",
+                    "created_at",
+                    "updated_at",
+                ],
+                people
+                    .contacts
+                    .iter()
+                    .map(|c: &ContactSeed| {
+                        vec![
+                            c.id.into(),
+                            org.id.into(),
+                            c.first_name.into(),
+                            c.last_name.into(),
+                            c.email.as_str().into(),
+                            c.phone.as_str().into(),
+                            c.company.as_str().into(),
+                            c.job_title.into(),
+                            c.industry.into(),
+                            c.company_size.into(),
+                            c.owner_id.into(),
+                            c.created_at.into(),
+                            c.created_at.into(),
+                        ]
+                    })
+                    .collect(),
+            )
+            .await?;
             tx.commit().await?;
-            report.leads += chunk.leads.len() as u64;
-            report.deals += chunk.deals.len() as u64;
-            report.activities += chunk.activities.len() as u64;
-            progress(chunk.leads.len() as u64);
-        }
-        generator.await.map_err(|e| crate::StoreError::Corrupt {
-            entity: "seed",
-            message: e.to_string(),
-        })?;
+            report.contacts += people.contacts.len() as u64;
 
-        let truth = generator::truth(
-            spec,
-            won.0,
-            if won.0 > 0 { won.1 / won.0 as f64 } else { 0.0 },
-        );
-        store
-            .organizations()
-            .set_settings(
-                org.id,
-                &serde_json::json!({ "demo": {
-                    "seed": spec.seed,
-                    "truth_start": truth.start.format("%Y-%m").to_string(),
-                    "expected_revenue_cents": truth.expected_revenue_cents,
-                }}),
-            )
-            .await?;
-        // One forecasting model per organization, so the forecast cycle has
-        // something to fit from the first run.
-        store
-            .forecasting_models()
-            .create(
-                org.id,
-                None,
-                &neuracrm_domain::NewForecastingModel::starter(),
-            )
-            .await?;
-        report.organizations.push(SeededOrg {
-            id: org.id.0,
-            name: org.name,
-            admin_email: format!("admin@org{g}.example"),
-        });
+            // Generate on a blocking thread, write here.
+            let (sender, mut chunks) = tokio::sync::mpsc::channel::<LeadChunk>(2);
+            let gen_spec = spec.clone();
+            let gen_people = people.clone();
+            let generator = tokio::task::spawn_blocking(move || {
+                generator::leads(&gen_spec, g, &gen_people, ids, LEADS_PER_CHUNK, |chunk| {
+                    // A closed receiver means the writer failed; its error is reported.
+                    let _ = sender.blocking_send(chunk);
+                });
+            });
+            let mut won = (0usize, 0f64);
+            while let Some(chunk) = chunks.recv().await {
+                for d in chunk.deals.iter().filter(|d| d.status == "won") {
+                    won.0 += 1;
+                    won.1 += d.value_cents as f64;
+                }
+                let mut tx = db.begin().await?;
+                write_chunk(&mut tx, org.id.0, &chunk).await?;
+                tx.commit().await?;
+                report.leads += chunk.leads.len() as u64;
+                report.deals += chunk.deals.len() as u64;
+                report.activities += chunk.activities.len() as u64;
+                progress(chunk.leads.len() as u64);
+            }
+            generator.await.map_err(|e| crate::StoreError::Corrupt {
+                entity: "seed",
+                message: e.to_string(),
+            })?;
+
+            let truth = generator::truth(
+                spec,
+                won.0,
+                if won.0 > 0 { won.1 / won.0 as f64 } else { 0.0 },
+            );
+            store
+                .organizations()
+                .set_settings(
+                    org.id,
+                    &serde_json::json!({ "demo": {
+                        "seed": spec.seed,
+                        "truth_start": truth.start.format("%Y-%m").to_string(),
+                        "expected_revenue_cents": truth.expected_revenue_cents,
+                    }}),
+                )
+                .await?;
+            // One forecasting model per organization, so the forecast cycle has
+            // something to fit from the first run.
+            store
+                .forecasting_models()
+                .create(
+                    org.id,
+                    None,
+                    &neuracrm_domain::NewForecastingModel::starter(),
+                )
+                .await?;
+            report.organizations.push(SeededOrg {
+                id: org.id.0,
+                name: org.name,
+                admin_email: format!("admin@org{g}.example"),
+            });
+        }
+        Ok(())
     }
+    .await;
 
     for (_, definition) in &indexes {
         db.execute(Sql::new(definition)).await?;
     }
+    for definition in &triggers {
+        db.execute(Sql::new(definition)).await?;
+    }
+    loaded?;
     if db.backend() == Backend::Postgres {
         for table in ["users", "contacts", "leads", "deals"] {
             db.execute(Sql::new(&format!(

@@ -378,6 +378,7 @@ impl Segments<'_> {
         rule: &Rule,
         now: DateTime<Utc>,
     ) -> Result<Vec<ContactId>> {
+        self.sync(org, now, sql::Needs::of(rule).rfm()).await?;
         let rows: Vec<(i64,)> = self
             .db
             .fetch_all(compile(self.db.backend(), org, rule, now))
@@ -395,6 +396,8 @@ impl Segments<'_> {
         rules: &[&Rule],
         now: DateTime<Utc>,
     ) -> Result<Vec<Vec<ContactId>>> {
+        let rfm = rules.iter().any(|r| sql::Needs::of(r).rfm());
+        self.sync(org, now, rfm).await?;
         let mut out = vec![Vec::new(); rules.len()];
         for (chunk_no, chunk) in rules.chunks(RULES_PER_STATEMENT).enumerate() {
             let rows: Vec<(i64, i64)> = self
@@ -522,11 +525,13 @@ impl Segments<'_> {
     /// that holds one, in (r, f) order; the scores are those the metrics
     /// and the rules see.
     pub async fn rfm_grid(&self, org: OrgId) -> Result<Vec<(i64, i64, i64)>> {
+        self.sync(org, Utc::now(), true).await?;
         Ok(self.db.fetch_all(sql::rfm_grid(org)).await?)
     }
 
     /// The metrics of the contacts in `scope` as of `now`, in contact id
-    /// order: one statement, each aggregate in its own grouped subquery.
+    /// order: the stored metrics brought up to date ([`Segments::sync`]),
+    /// then one statement that reads them.
     pub async fn metrics(
         &self,
         org: OrgId,
@@ -546,15 +551,224 @@ impl Segments<'_> {
         if matches!(scope, Scope::Contacts([])) {
             return Ok(Vec::new());
         }
-        let rows: Vec<MetricsRow> = self
-            .db
-            .fetch_all(sql::metrics(org, scope, now, rfm))
-            .await?;
+        self.sync(org, now, rfm).await?;
+        let rows: Vec<MetricsRow> = self.db.fetch_all(sql::metrics(org, scope, rfm)).await?;
         Ok(rows
             .into_iter()
             .map(|r| ContactMetrics::from_row(r, now))
             .collect())
     }
+}
+
+/// What a [`Segments::sync`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct Synced {
+    /// Contacts whose stored metrics were computed again.
+    pub recomputed: u64,
+    /// Whether every contact of the organization was (the first sync, or
+    /// more than one in [`FULL_SHARE`] stale, and more than one chunk).
+    pub full: bool,
+    /// Whether the RFM scores were ranked again.
+    pub rfm: bool,
+}
+
+/// A sync computes every contact of the organization again (one pass of
+/// grouped subqueries) rather than the stale ones by id once more than one
+/// in this many is stale.
+pub const FULL_SHARE: u64 = 10;
+
+/// Stale contacts computed per statement.
+const SYNC_CHUNK: usize = 500;
+
+/// The per-organization state of the stored metrics.
+#[derive(sqlx::FromRow)]
+struct SyncState {
+    windows_at: Option<DateTime<Utc>>,
+    rfm_stale: bool,
+    dirty: i64,
+}
+
+impl Segments<'_> {
+    /// Brings the organization's stored metrics up to date as of `now`
+    /// (and its RFM scores too when `rfm`): the contacts marked stale by
+    /// the triggers of migration 0024 (any write to their deals,
+    /// activities, sentiment, or the leads and deals their activities go
+    /// through) and those whose 30- or 90-day counts changed since the
+    /// counts' time (activities that crossed a window's edge) are computed
+    /// again, by id, in one transaction; the first sync of an organization,
+    /// or one that finds more than one contact in [`FULL_SHARE`] stale,
+    /// computes every contact. The RFM scores are ranked again when a
+    /// customer's metrics changed. Checked first on a reader: when nothing
+    /// is stale, nothing is written. Every read of the metrics and every
+    /// rule evaluation of this repository calls it first.
+    pub async fn sync(&self, org: OrgId, now: DateTime<Utc>, rfm: bool) -> Result<Synced> {
+        let state: Option<SyncState> = self.db.fetch_optional(state_of(org)).await?;
+        let stale = match &state {
+            None => true,
+            Some(s) if s.dirty != 0 || (rfm && s.rfm_stale) => true,
+            Some(SyncState {
+                windows_at: Some(at),
+                ..
+            }) => {
+                *at != now && {
+                    let (n,): (i64,) = self.db.fetch_one(sql::any_crossed(org, *at, now)).await?;
+                    n != 0
+                }
+            }
+            Some(_) => true,
+        };
+        if !stale {
+            return Ok(Synced::default());
+        }
+        let mut tx = self.db.begin().await?;
+        tx.execute(
+            Sql::new(
+                "INSERT INTO contact_metrics_state (organization_id, windows_at, rfm_stale) \
+                 VALUES ($1, NULL, TRUE) ON CONFLICT (organization_id) DO NOTHING",
+            )
+            .arg(org),
+        )
+        .await?;
+        // Taken again under the lock (PostgreSQL: the state row, so two
+        // syncs of one organization run one after the other; SQLite: the
+        // write lock `begin` took).
+        let mut q = state_of(org);
+        if tx.backend() == crate::Backend::Postgres {
+            q.push(" FOR UPDATE OF s");
+        }
+        let state: SyncState = tx.fetch_one(q).await?;
+        let mut done = Synced::default();
+        let mut rfm_stale = state.rfm_stale;
+        // Only the marks committed before this point are taken: a write
+        // committed later leaves its mark for the next sync.
+        let mut ids: Vec<i64> = tx
+            .fetch_all::<(i64,)>(
+                Sql::new(
+                    "DELETE FROM contact_metrics_dirty WHERE organization_id = $1 \
+                     RETURNING contact_id",
+                )
+                .arg(org),
+            )
+            .await?
+            .into_iter()
+            .map(|(id,)| id)
+            .collect();
+        match state.windows_at {
+            Some(at) if at != now => {
+                for q in sql::crossed(org, at, now) {
+                    ids.extend(tx.fetch_all::<(i64,)>(q).await?.into_iter().map(|(id,)| id));
+                }
+            }
+            _ => {}
+        }
+        ids.sort_unstable();
+        ids.dedup();
+        let (contacts,): (i64,) = tx
+            .fetch_one(
+                Sql::new("SELECT COUNT(*) FROM contacts WHERE organization_id = $1").arg(org),
+            )
+            .await?;
+        let many = ids.len() > SYNC_CHUNK && ids.len() as u64 * FULL_SHARE > contacts.max(0) as u64;
+        if state.windows_at.is_none() || many {
+            tx.execute(Sql::new("DELETE FROM contact_metrics WHERE organization_id = $1").arg(org))
+                .await?;
+            done.recomputed = tx.execute(sql::compute(org, Scope::All, now)).await?;
+            done.full = true;
+            rfm_stale = true;
+        } else {
+            for chunk in ids.chunks(SYNC_CHUNK) {
+                let chunk: Vec<ContactId> = chunk.iter().map(|&id| ContactId(id)).collect();
+                // Was a customer (ranked), or is no longer a contact.
+                let mut q = Sql::new("SELECT COUNT(*) FROM contact_rfm WHERE organization_id = ");
+                q.bind(org);
+                push_in(&mut q, "contact_id", &chunk);
+                let (ranked,): (i64,) = tx.fetch_one(q).await?;
+                let mut q = Sql::new("DELETE FROM contact_metrics WHERE organization_id = ");
+                q.bind(org);
+                push_in(&mut q, "contact_id", &chunk);
+                tx.execute(q).await?;
+                let written = tx
+                    .execute(sql::compute(org, Scope::Contacts(&chunk), now))
+                    .await?;
+                let mut q = Sql::new(
+                    "SELECT COUNT(*) FROM contact_metrics WHERE won_deals > 0 AND organization_id = ",
+                );
+                q.bind(org);
+                push_in(&mut q, "contact_id", &chunk);
+                let (customers,): (i64,) = tx.fetch_one(q).await?;
+                if ranked > 0 || customers > 0 || written < chunk.len() as u64 {
+                    rfm_stale = true;
+                }
+                done.recomputed += written;
+            }
+        }
+        if rfm && rfm_stale {
+            for q in sql::rank_rfm(org) {
+                tx.execute(q).await?;
+            }
+            rfm_stale = false;
+            done.rfm = true;
+        }
+        tx.execute(
+            Sql::new(
+                "UPDATE contact_metrics_state SET windows_at = $1, rfm_stale = $2 \
+                 WHERE organization_id = $3",
+            )
+            .arg(now)
+            .arg(rfm_stale)
+            .arg(org),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(done)
+    }
+
+    /// Forgets the organization's stored metrics: the next sync computes
+    /// every contact (what `segments bench` times, and a way out should the
+    /// stored rows ever be doubted).
+    pub async fn forget_metrics(&self, org: OrgId) -> Result<()> {
+        let mut tx = self.db.begin().await?;
+        for table in [
+            "contact_metrics_state",
+            "contact_metrics_dirty",
+            "contact_rfm",
+            "contact_metrics",
+        ] {
+            tx.execute(
+                Sql::new(&format!("DELETE FROM {table} WHERE organization_id = $1")).arg(org),
+            )
+            .await?;
+        }
+        tx.commit().await
+    }
+
+    /// Marks contacts stale as a write to their records would (what
+    /// `segments bench` times the sync of, without changing any record).
+    pub async fn mark_stale(&self, org: OrgId, ids: &[ContactId]) -> Result<()> {
+        let mut tx = self.db.begin().await?;
+        for chunk in ids.chunks(SYNC_CHUNK) {
+            let mut q = Sql::new(
+                "INSERT INTO contact_metrics_dirty (organization_id, contact_id) \
+                 SELECT organization_id, id FROM contacts WHERE organization_id = ",
+            );
+            q.bind(org);
+            push_in(&mut q, "id", chunk);
+            q.push(" ON CONFLICT DO NOTHING");
+            tx.execute(q).await?;
+        }
+        tx.commit().await
+    }
+}
+
+/// The organization's sync state and whether a contact is marked stale.
+fn state_of(org: OrgId) -> Sql {
+    Sql::new(
+        "SELECT s.windows_at AS windows_at, s.rfm_stale AS rfm_stale, \
+         CAST(CASE WHEN EXISTS (SELECT 1 FROM contact_metrics_dirty d \
+         WHERE d.organization_id = s.organization_id) THEN 1 ELSE 0 END AS BIGINT) AS dirty \
+         FROM contact_metrics_state s WHERE s.organization_id = $1",
+    )
+    .arg(org)
 }
 
 /// ` AND <column> IN (the members of segment `id` of `org`)`: the lead and

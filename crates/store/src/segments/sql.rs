@@ -1,8 +1,9 @@
-//! The SQL of segments: per-contact metrics without fan-out, and rules
-//! compiled to one parameterised statement.
+//! The SQL of segments: per-contact metrics without fan-out, stored and
+//! kept up to date, and rules compiled to one parameterised statement.
 //!
-//! Each aggregate comes from its own grouped subquery joined to `contacts`
-//! by contact id: leads (`ml`), deals (`md`), activities (`ma`) and the
+//! [`compute`] computes the stored metrics (`contact_metrics`) of some or
+//! all contacts: each aggregate comes from its own grouped subquery joined
+//! to `contacts` by contact id: deals (`md`), activities (`ma`) and the
 //! sentiment of the latest analysed activity (`ms`). Nothing joins two
 //! one-to-many tables before grouping, so no sum is multiplied by another
 //! table's row count (the specification's single `LEFT JOIN` chain did
@@ -12,14 +13,17 @@
 //! gave, each grouped on its own (the first, by far the largest, straight
 //! off the covering index `activities_org_contact_time` of migration 0016,
 //! in contact order and with no sort) before the at most three rows of a
-//! contact are added up.
+//! contact are added up. [`rank_rfm`] ranks the customers' RFM scores from
+//! them (`contact_rfm`).
 //!
-//! A rule compiles to `SELECT c.id FROM contacts c [subqueries it needs]
-//! WHERE c.organization_id = $1 AND <conditions>`, every value bound. Lead and
-//! deal fields are `EXISTS` over the contact's leads or deals ("any of").
-//! Every condition is made two-valued (`COALESCE(..., FALSE)`), so `not`
-//! and `is_not` include contacts whose field is empty instead of dropping
-//! them with SQL's unknown.
+//! Reads join the stored rows (`m`, `mr`) and the contact's leads grouped
+//! live (`ml`, off an index: a lead's score changes often and counts for
+//! nothing else). A rule compiles to `SELECT c.id FROM contacts c [what it
+//! needs] WHERE c.organization_id = $1 AND <conditions>`, every value
+//! bound. Lead and deal fields are `EXISTS` over the contact's leads or
+//! deals ("any of"). Every condition is made two-valued (`COALESCE(...,
+//! FALSE)`), so `not` and `is_not` include contacts whose field is empty
+//! instead of dropping them with SQL's unknown.
 
 use chrono::{DateTime, Duration, Utc};
 use neuracrm_domain::segments::{
@@ -51,51 +55,52 @@ pub enum Scope<'a> {
     },
 }
 
-/// Which metric subqueries a statement joins.
+/// What a read of the metrics joins to `contacts`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct Needs {
+    /// The contact's leads, grouped live off their index (`ml`): scoring
+    /// a lead changes its score and nothing stored.
     leads: bool,
-    deals: bool,
-    activities: bool,
-    sentiment: bool,
+    /// The stored deals, activities and sentiment metrics (`m`).
+    stored: bool,
+    /// The stored RFM scores (`mr`).
     rfm: bool,
 }
 
 impl Needs {
     pub(crate) const ALL: Needs = Needs {
         leads: true,
-        deals: true,
-        activities: true,
-        sentiment: true,
+        stored: true,
         rfm: true,
     };
 
     fn or(self, o: Needs) -> Needs {
         Needs {
             leads: self.leads || o.leads,
-            deals: self.deals || o.deals,
-            activities: self.activities || o.activities,
-            sentiment: self.sentiment || o.sentiment,
+            stored: self.stored || o.stored,
             rfm: self.rfm || o.rfm,
         }
     }
 
-    fn of(rule: &Rule) -> Needs {
+    pub(crate) fn of(rule: &Rule) -> Needs {
         let mut n = Needs::default();
         for f in rule.fields() {
-            match (f.scope, f.name) {
-                (FieldScope::LeadMetric, _) => n.leads = true,
-                (FieldScope::DealMetric, _) => n.deals = true,
-                (FieldScope::ActivityMetric, _) | (FieldScope::Derived, "activity_score") => {
-                    n.activities = true
-                }
-                (FieldScope::SentimentMetric, _) => n.sentiment = true,
-                (FieldScope::Rfm, _) => n.rfm = true,
-                (FieldScope::Derived, _) => n.deals = true,
+            match f.scope {
+                FieldScope::LeadMetric => n.leads = true,
+                FieldScope::DealMetric
+                | FieldScope::ActivityMetric
+                | FieldScope::SentimentMetric
+                | FieldScope::Derived => n.stored = true,
+                FieldScope::Rfm => n.rfm = true,
                 _ => {}
             }
         }
         n
+    }
+
+    /// Whether the read needs the RFM scores brought up to date.
+    pub(crate) fn rfm(self) -> bool {
+        self.rfm
     }
 }
 
@@ -227,29 +232,16 @@ const BRANCHES_ALL: [(&str, &str, &str); 3] = [
 ];
 
 /// Pushes `SELECT <columns> FROM contacts c LEFT JOIN ... WHERE
-/// c.organization_id = $n [AND c.id IN scope]`.
-pub(crate) fn base(
-    q: &mut Sql,
-    org: OrgId,
-    scope: Scope,
-    needs: Needs,
-    columns: &str,
-    now: DateTime<Utc>,
-) {
-    base_with(q, org, scope, needs, now, |q| {
+/// c.organization_id = $n [AND c.id IN scope]`: a read of the stored
+/// metrics (which [`super::Segments::sync`] brings up to date first).
+pub(crate) fn base(q: &mut Sql, org: OrgId, scope: Scope, needs: Needs, columns: &str) {
+    base_with(q, org, scope, needs, |q| {
         q.push(columns);
     });
 }
 
 /// [`base`] with columns that bind values of their own.
-fn base_with(
-    q: &mut Sql,
-    org: OrgId,
-    scope: Scope,
-    needs: Needs,
-    now: DateTime<Utc>,
-    columns: impl FnOnce(&mut Sql),
-) {
+fn base_with(q: &mut Sql, org: OrgId, scope: Scope, needs: Needs, columns: impl FnOnce(&mut Sql)) {
     q.push("SELECT ");
     columns(q);
     q.push(" FROM contacts c");
@@ -258,182 +250,241 @@ fn base_with(
             q.push("COUNT(*) AS total_leads, AVG(score) AS avg_lead_score");
         });
     }
-    if needs.deals {
-        push_grouped(q, org, scope, "deals", "md", |q| {
-            q.push(
-                "COUNT(*) AS total_deals, \
-                 SUM(CASE WHEN status = 'won' THEN 1 ELSE 0 END) AS won_deals, \
-                 SUM(CASE WHEN status = 'lost' THEN 1 ELSE 0 END) AS lost_deals, \
-                 SUM(CASE WHEN status = 'open' THEN 1 ELSE 0 END) AS open_deals",
-            );
-            money_sum(q, "value", None);
-            money_sum(q, "won", Some("status = 'won'"));
-            money_sum(q, "open", Some("status = 'open'"));
-            q.push(
-                ", MIN(CASE WHEN status = 'won' THEN closed_at END) AS first_won_at, \
-                 MAX(CASE WHEN status = 'won' THEN closed_at END) AS last_won_at",
-            );
-        });
-    }
-    if needs.activities {
-        // Grouped per branch first (the first by a covering index, in
-        // contact order, with no sort), then the at most three rows of a
-        // contact added up.
+    if needs.stored {
         q.push(
-            " LEFT JOIN (SELECT contact_id, CAST(SUM(n) AS BIGINT) AS total_activities, \
-             MAX(last_at) AS last_activity_at, CAST(SUM(n30) AS BIGINT) AS activities_30d, \
-             CAST(SUM(n90) AS BIGINT) AS activities_90d FROM (",
+            " LEFT JOIN contact_metrics m ON m.organization_id = c.organization_id \
+             AND m.contact_id = c.id",
         );
-        let branches = match scope {
-            Scope::All => &BRANCHES_ALL,
-            _ => &BRANCHES,
-        };
-        for (i, (contact, joins, conditions)) in branches.iter().enumerate() {
-            if i > 0 {
-                q.push(" UNION ALL ");
-            }
-            q.push(&format!(
-                "SELECT {contact} AS contact_id, COUNT(*) AS n, MAX(a.occurred_at) AS last_at, \
-                 SUM(CASE WHEN a.occurred_at >= "
-            ))
-            .bind(now - Duration::days(30))
-            .push(" THEN 1 ELSE 0 END) AS n30, SUM(CASE WHEN a.occurred_at >= ")
-            .bind(now - Duration::days(90))
-            .push(&format!(
-                " THEN 1 ELSE 0 END) AS n90 FROM activities a{joins} WHERE a.organization_id = "
-            ))
-            .bind(org)
-            .push(&format!(" AND {conditions}"));
-            push_scope(q, org, scope, contact);
-            q.push(&format!(" GROUP BY {contact}"));
-        }
-        q.push(") x GROUP BY contact_id) ma ON ma.contact_id = c.id");
-    }
-    if needs.sentiment {
-        // Only analysed activities, read from `activity_sentiment` first
-        // (`CROSS JOIN` fixes that order on SQLite; PostgreSQL plans it as
-        // any inner join), so an organization with few analysed activities
-        // does not probe it once per activity. The outer `GROUP BY` changes
-        // no row: as for RFM ([`push_rfm`]), it gets SQLite to index the
-        // ranked rows instead of scanning them for every contact.
-        q.push(
-            " LEFT JOIN (SELECT contact_id, MAX(compound) AS latest_sentiment FROM \
-             (SELECT contact_id, compound, ROW_NUMBER() OVER \
-             (PARTITION BY contact_id ORDER BY occurred_at DESC, id DESC) AS rn FROM (",
-        );
-        for (i, (contact, joins, conditions)) in BRANCHES.iter().enumerate() {
-            if i > 0 {
-                q.push(" UNION ALL ");
-            }
-            q.push(&format!(
-                "SELECT {contact} AS contact_id, a.id AS id, a.occurred_at AS occurred_at, \
-                 s.compound AS compound FROM activity_sentiment s CROSS JOIN activities a{joins} \
-                 WHERE s.organization_id = "
-            ))
-            .bind(org)
-            .push(&format!(
-                " AND a.organization_id = s.organization_id AND a.id = s.activity_id AND {conditions}"
-            ));
-            push_scope(q, org, scope, contact);
-        }
-        q.push(") k) r WHERE rn = 1 GROUP BY contact_id) ms ON ms.contact_id = c.id");
     }
     if needs.rfm {
-        push_rfm(q, org);
+        q.push(
+            " LEFT JOIN contact_rfm mr ON mr.organization_id = c.organization_id \
+             AND mr.contact_id = c.id",
+        );
     }
     q.push(" WHERE c.organization_id = ").bind(org);
     push_scope(q, org, scope, "c.id");
 }
 
-/// The RFM scores of the organization's customers (contacts with a won
-/// deal), whatever the scope: quintiles (`NTILE(5)`) among all of them of
-/// the last won time (recency: the most recent score 5), the won deals
-/// and the won value, ties broken by contact id; and the segment named
-/// from R and F ([`neuracrm_domain::segments::rfm_segment`]).
-///
-/// The outer `GROUP BY contact_id` changes no row (one per customer
-/// already): it is there for SQLite's planner, which builds no automatic
-/// index on a subquery of window functions and so scanned every customer
-/// for every contact (100,000 contacts by 18,000 customers: minutes); over
-/// a grouped subquery it builds one, as for the other metrics.
-fn push_rfm(q: &mut Sql, org: OrgId) {
+/// The columns of `contact_metrics` after the organization and contact, in
+/// the order [`compute`] selects them.
+const STORED_COLUMNS: &str = "total_deals, won_deals, lost_deals, open_deals, value_hi, value_lo, \
+     won_hi, won_lo, open_hi, open_lo, first_won_at, last_won_at, total_activities, \
+     last_activity_at, activities_30d, activities_90d, latest_sentiment";
+
+/// `INSERT INTO contact_metrics ... SELECT`: the stored metrics of the
+/// contacts in `scope` (`All` or `Contacts`) computed from the deals,
+/// activities and sentiment as of `now`, each aggregate in its own grouped
+/// subquery (`md`, `ma`, `ms`: nothing joins two one-to-many tables before
+/// grouping).
+pub(crate) fn compute(org: OrgId, scope: Scope, now: DateTime<Utc>) -> Sql {
+    let mut q = Sql::new("INSERT INTO contact_metrics (organization_id, contact_id, ");
+    q.push(STORED_COLUMNS).push(
+        ") SELECT c.organization_id, c.id, \
+         COALESCE(md.total_deals, 0), COALESCE(md.won_deals, 0), COALESCE(md.lost_deals, 0), \
+         COALESCE(md.open_deals, 0), COALESCE(md.value_hi, 0), COALESCE(md.value_lo, 0), \
+         COALESCE(md.won_hi, 0), COALESCE(md.won_lo, 0), COALESCE(md.open_hi, 0), \
+         COALESCE(md.open_lo, 0), md.first_won_at, md.last_won_at, \
+         COALESCE(ma.total_activities, 0), ma.last_activity_at, COALESCE(ma.activities_30d, 0), \
+         COALESCE(ma.activities_90d, 0), ms.latest_sentiment FROM contacts c",
+    );
+    push_grouped(&mut q, org, scope, "deals", "md", |q| {
+        q.push(
+            "COUNT(*) AS total_deals, \
+             SUM(CASE WHEN status = 'won' THEN 1 ELSE 0 END) AS won_deals, \
+             SUM(CASE WHEN status = 'lost' THEN 1 ELSE 0 END) AS lost_deals, \
+             SUM(CASE WHEN status = 'open' THEN 1 ELSE 0 END) AS open_deals",
+        );
+        money_sum(q, "value", None);
+        money_sum(q, "won", Some("status = 'won'"));
+        money_sum(q, "open", Some("status = 'open'"));
+        q.push(
+            ", MIN(CASE WHEN status = 'won' THEN closed_at END) AS first_won_at, \
+             MAX(CASE WHEN status = 'won' THEN closed_at END) AS last_won_at",
+        );
+    });
+    // Grouped per branch first (the first by a covering index, in contact
+    // order, with no sort), then the at most three rows of a contact added
+    // up.
     q.push(
-        " LEFT JOIN (SELECT contact_id, MAX(rfm_recency) AS rfm_recency, \
-         MAX(rfm_frequency) AS rfm_frequency, MAX(rfm_monetary) AS rfm_monetary, \
-         MAX(rfm_segment) AS rfm_segment FROM \
-         (SELECT contact_id, CAST(r AS BIGINT) AS rfm_recency, \
-         CAST(f AS BIGINT) AS rfm_frequency, CAST(m AS BIGINT) AS rfm_monetary, \
+        " LEFT JOIN (SELECT contact_id, CAST(SUM(n) AS BIGINT) AS total_activities, \
+         MAX(last_at) AS last_activity_at, CAST(SUM(n30) AS BIGINT) AS activities_30d, \
+         CAST(SUM(n90) AS BIGINT) AS activities_90d FROM (",
+    );
+    let branches = match scope {
+        Scope::All => &BRANCHES_ALL,
+        _ => &BRANCHES,
+    };
+    for (i, (contact, joins, conditions)) in branches.iter().enumerate() {
+        if i > 0 {
+            q.push(" UNION ALL ");
+        }
+        q.push(&format!(
+            "SELECT {contact} AS contact_id, COUNT(*) AS n, MAX(a.occurred_at) AS last_at, \
+             SUM(CASE WHEN a.occurred_at >= "
+        ))
+        .bind(now - Duration::days(30))
+        .push(" THEN 1 ELSE 0 END) AS n30, SUM(CASE WHEN a.occurred_at >= ")
+        .bind(now - Duration::days(90))
+        .push(&format!(
+            " THEN 1 ELSE 0 END) AS n90 FROM activities a{joins} WHERE a.organization_id = "
+        ))
+        .bind(org)
+        .push(&format!(" AND {conditions}"));
+        push_scope(&mut q, org, scope, contact);
+        q.push(&format!(" GROUP BY {contact}"));
+    }
+    q.push(") x GROUP BY contact_id) ma ON ma.contact_id = c.id");
+    // Only analysed activities, read from `activity_sentiment` first
+    // (`CROSS JOIN` fixes that order on SQLite; PostgreSQL plans it as any
+    // inner join), so an organization with few analysed activities does not
+    // probe it once per activity. The outer `GROUP BY` changes no row: it
+    // gets SQLite to index the ranked rows (an automatic index, which it
+    // builds for a grouped subquery and not for one of window functions)
+    // instead of scanning them for every contact.
+    q.push(
+        " LEFT JOIN (SELECT contact_id, MAX(compound) AS latest_sentiment FROM \
+         (SELECT contact_id, compound, ROW_NUMBER() OVER \
+         (PARTITION BY contact_id ORDER BY occurred_at DESC, id DESC) AS rn FROM (",
+    );
+    for (i, (contact, joins, conditions)) in BRANCHES.iter().enumerate() {
+        if i > 0 {
+            q.push(" UNION ALL ");
+        }
+        q.push(&format!(
+            "SELECT {contact} AS contact_id, a.id AS id, a.occurred_at AS occurred_at, \
+             s.compound AS compound FROM activity_sentiment s CROSS JOIN activities a{joins} \
+             WHERE s.organization_id = "
+        ))
+        .bind(org)
+        .push(&format!(
+            " AND a.organization_id = s.organization_id AND a.id = s.activity_id AND {conditions}"
+        ));
+        push_scope(&mut q, org, scope, contact);
+    }
+    q.push(") k) r WHERE rn = 1 GROUP BY contact_id) ms ON ms.contact_id = c.id");
+    q.push(" WHERE c.organization_id = ").bind(org);
+    push_scope(&mut q, org, scope, "c.id");
+    q
+}
+
+/// The contacts whose 30- or 90-day counts differ between `from` and `to`:
+/// those of the activities (naming them, their leads or their deals) that
+/// lie between the two times' window edges. One statement per window.
+pub(crate) fn crossed(org: OrgId, from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<Sql> {
+    let (lo, hi) = if from <= to { (from, to) } else { (to, from) };
+    [30, 90]
+        .into_iter()
+        .map(|days| {
+            let mut q = Sql::default();
+            for (i, (contact, joins, conditions)) in BRANCHES.iter().enumerate() {
+                if i > 0 {
+                    q.push(" UNION ");
+                }
+                q.push(&format!(
+                    "SELECT {contact} FROM activities a{joins} WHERE a.organization_id = "
+                ))
+                .bind(org)
+                .push(" AND a.occurred_at >= ")
+                .bind(lo - Duration::days(days))
+                .push(" AND a.occurred_at < ")
+                .bind(hi - Duration::days(days))
+                .push(&format!(" AND {conditions}"));
+            }
+            q
+        })
+        .collect()
+}
+
+/// Whether any activity of `org` lies between the window edges of `from`
+/// and `to` (what [`crossed`] would look for): one index probe per window.
+pub(crate) fn any_crossed(org: OrgId, from: DateTime<Utc>, to: DateTime<Utc>) -> Sql {
+    let (lo, hi) = if from <= to { (from, to) } else { (to, from) };
+    let mut q = Sql::new("SELECT CAST(CASE WHEN ");
+    for (i, days) in [30, 90].into_iter().enumerate() {
+        if i > 0 {
+            q.push(" OR ");
+        }
+        q.push("EXISTS (SELECT 1 FROM activities WHERE organization_id = ")
+            .bind(org)
+            .push(" AND occurred_at >= ")
+            .bind(lo - Duration::days(days))
+            .push(" AND occurred_at < ")
+            .bind(hi - Duration::days(days))
+            .push(")");
+    }
+    q.push(" THEN 1 ELSE 0 END AS BIGINT)");
+    q
+}
+
+/// The statements that rank the organization's customers (contacts with a
+/// won deal, from the stored metrics) into RFM quintiles and store them in
+/// `contact_rfm`: `NTILE(5)` among all of them of the last won time
+/// (recency: the most recent score 5), the won deals and the won value
+/// (its two halves normalised, so the order is the value's), ties broken
+/// by contact id; and the segment named from R and F by one `CASE` that
+/// mirrors [`neuracrm_domain::segments::rfm_segment`].
+pub(crate) fn rank_rfm(org: OrgId) -> [Sql; 2] {
+    let clear = Sql::new("DELETE FROM contact_rfm WHERE organization_id = $1").arg(org);
+    let mut q = Sql::new(
+        "INSERT INTO contact_rfm (organization_id, contact_id, rfm_recency, rfm_frequency, \
+         rfm_monetary, rfm_segment) SELECT organization_id, contact_id, r, f, m, \
          CASE WHEN r = 5 AND f >= 4 THEN 'champions' \
          WHEN r >= 3 AND f >= 4 THEN 'loyal_customers' \
          WHEN r >= 4 AND f >= 2 THEN 'potential_loyalists' \
          WHEN r = 5 THEN 'new_customers' WHEN r = 4 THEN 'promising' \
          WHEN r = 3 AND f = 3 THEN 'need_attention' WHEN r = 3 THEN 'about_to_sleep' \
-         WHEN f >= 5 THEN 'cant_lose' WHEN f >= 3 THEN 'at_risk' ELSE 'hibernating' END AS rfm_segment \
-         FROM ",
+         WHEN f >= 5 THEN 'cant_lose' WHEN f >= 3 THEN 'at_risk' ELSE 'hibernating' END \
+         FROM (SELECT organization_id, contact_id, \
+         CAST(NTILE(5) OVER (ORDER BY last_won_at ASC NULLS FIRST, contact_id) AS BIGINT) AS r, \
+         CAST(NTILE(5) OVER (ORDER BY won_deals, contact_id) AS BIGINT) AS f, \
+         CAST(NTILE(5) OVER (ORDER BY won_hi + won_lo / 100000000, won_lo % 100000000, \
+         contact_id) AS BIGINT) AS m \
+         FROM contact_metrics WHERE organization_id = ",
     );
-    push_rfm_scores(q, org);
-    q.push(" s) z GROUP BY contact_id) mr ON mr.contact_id = c.id");
-}
-
-/// `(SELECT contact_id, r, f, m FROM ...)`: each customer's R, F and M
-/// quintile (1–5) among the organization's customers, as [`push_rfm`]
-/// joins them and [`rfm_grid`] counts them.
-fn push_rfm_scores(q: &mut Sql, org: OrgId) {
-    let v = capped("value_cents");
-    q.push(&format!(
-        "(SELECT contact_id, \
-         NTILE(5) OVER (ORDER BY last_won_at ASC NULLS FIRST, contact_id) AS r, \
-         NTILE(5) OVER (ORDER BY won, contact_id) AS f, \
-         NTILE(5) OVER (ORDER BY won_hi, won_lo, contact_id) AS m \
-         FROM (SELECT contact_id, MAX(closed_at) AS last_won_at, COUNT(*) AS won, \
-         SUM(({v}) / 100000000) AS won_hi, SUM(({v}) % 100000000) AS won_lo \
-         FROM deals WHERE organization_id = "
-    ))
-    .bind(org)
-    .push(" AND status = 'won' AND contact_id IS NOT NULL GROUP BY contact_id) w)");
+    q.bind(org).push(" AND won_deals > 0) s");
+    [clear, q]
 }
 
 /// `(r, f, customers)` of every (recency, frequency) cell of the
-/// organization's RFM grid that holds a customer, the scores being those
-/// of the metrics ([`push_rfm`]).
+/// organization's RFM grid that holds a customer ([`rank_rfm`]).
 pub(crate) fn rfm_grid(org: OrgId) -> Sql {
-    let mut q = Sql::new("SELECT CAST(r AS BIGINT), CAST(f AS BIGINT), COUNT(*) FROM ");
-    push_rfm_scores(&mut q, org);
-    q.push(" s GROUP BY r, f ORDER BY r, f");
-    q
+    Sql::new(
+        "SELECT rfm_recency, rfm_frequency, COUNT(*) FROM contact_rfm \
+         WHERE organization_id = $1 GROUP BY rfm_recency, rfm_frequency \
+         ORDER BY rfm_recency, rfm_frequency",
+    )
+    .arg(org)
 }
 
 /// The columns of a metrics read ([`super::MetricsRow`]).
 pub(crate) const METRIC_COLUMNS: &str = "c.id AS contact_id, c.created_at AS created_at, \
      COALESCE(ml.total_leads, 0) AS total_leads, ml.avg_lead_score AS avg_lead_score, \
-     COALESCE(md.total_deals, 0) AS total_deals, COALESCE(md.won_deals, 0) AS won_deals, \
-     COALESCE(md.lost_deals, 0) AS lost_deals, COALESCE(md.open_deals, 0) AS open_deals, \
-     COALESCE(md.value_hi, 0) AS value_hi, COALESCE(md.value_lo, 0) AS value_lo, \
-     COALESCE(md.won_hi, 0) AS won_hi, COALESCE(md.won_lo, 0) AS won_lo, \
-     COALESCE(md.open_hi, 0) AS open_hi, COALESCE(md.open_lo, 0) AS open_lo, \
-     md.first_won_at AS first_won_at, md.last_won_at AS last_won_at, \
-     COALESCE(ma.total_activities, 0) AS total_activities, ma.last_activity_at AS last_activity_at, \
-     COALESCE(ma.activities_30d, 0) AS activities_30d, COALESCE(ma.activities_90d, 0) AS activities_90d, \
-     ms.latest_sentiment AS latest_sentiment, mr.rfm_recency AS rfm_recency, \
-     mr.rfm_frequency AS rfm_frequency, mr.rfm_monetary AS rfm_monetary, mr.rfm_segment AS rfm_segment";
+     COALESCE(m.total_deals, 0) AS total_deals, COALESCE(m.won_deals, 0) AS won_deals, \
+     COALESCE(m.lost_deals, 0) AS lost_deals, COALESCE(m.open_deals, 0) AS open_deals, \
+     COALESCE(m.value_hi, 0) AS value_hi, COALESCE(m.value_lo, 0) AS value_lo, \
+     COALESCE(m.won_hi, 0) AS won_hi, COALESCE(m.won_lo, 0) AS won_lo, \
+     COALESCE(m.open_hi, 0) AS open_hi, COALESCE(m.open_lo, 0) AS open_lo, \
+     m.first_won_at AS first_won_at, m.last_won_at AS last_won_at, \
+     COALESCE(m.total_activities, 0) AS total_activities, m.last_activity_at AS last_activity_at, \
+     COALESCE(m.activities_30d, 0) AS activities_30d, COALESCE(m.activities_90d, 0) AS activities_90d, \
+     m.latest_sentiment AS latest_sentiment";
 
-/// The metrics of every contact in `scope`, in contact id order (without
-/// the RFM scores when `rfm` is false: they rank every customer of the
-/// organization, whatever the scope).
-pub(crate) fn metrics(org: OrgId, scope: Scope, now: DateTime<Utc>, rfm: bool) -> Sql {
+/// The RFM columns of a metrics read: stored, or none.
+const RFM_COLUMNS: [&str; 2] = [
+    ", mr.rfm_recency AS rfm_recency, mr.rfm_frequency AS rfm_frequency, \
+     mr.rfm_monetary AS rfm_monetary, mr.rfm_segment AS rfm_segment",
+    ", CAST(NULL AS BIGINT) AS rfm_recency, CAST(NULL AS BIGINT) AS rfm_frequency, \
+     CAST(NULL AS BIGINT) AS rfm_monetary, CAST(NULL AS TEXT) AS rfm_segment",
+];
+
+/// The stored metrics of every contact in `scope`, in contact id order
+/// (without the RFM scores when `rfm` is false).
+pub(crate) fn metrics(org: OrgId, scope: Scope, rfm: bool) -> Sql {
     let mut q = Sql::default();
     let needs = Needs { rfm, ..Needs::ALL };
-    let columns = if rfm {
-        METRIC_COLUMNS.to_string()
-    } else {
-        METRIC_COLUMNS.replace(
-            "mr.rfm_recency AS rfm_recency, \
-             mr.rfm_frequency AS rfm_frequency, mr.rfm_monetary AS rfm_monetary, mr.rfm_segment AS rfm_segment",
-            "CAST(NULL AS BIGINT) AS rfm_recency, CAST(NULL AS BIGINT) AS rfm_frequency, \
-             CAST(NULL AS BIGINT) AS rfm_monetary, CAST(NULL AS TEXT) AS rfm_segment",
-        )
-    };
-    base(&mut q, org, scope, needs, &columns, now);
+    let columns = format!("{METRIC_COLUMNS}{}", RFM_COLUMNS[usize::from(!rfm)]);
+    base(&mut q, org, scope, needs, &columns);
     q.push(" ORDER BY c.id");
     q
 }
@@ -442,7 +493,7 @@ pub(crate) fn metrics(org: OrgId, scope: Scope, now: DateTime<Utc>, rfm: bool) -
 /// statement, every value bound.
 pub fn compile(backend: Backend, org: OrgId, rule: &Rule, now: DateTime<Utc>) -> Sql {
     let mut q = Sql::default();
-    base(&mut q, org, Scope::All, Needs::of(rule), "c.id", now);
+    base(&mut q, org, Scope::All, Needs::of(rule), "c.id");
     q.push(" AND ");
     push_rule(&mut q, backend, rule, now);
     q.push(" ORDER BY c.id");
@@ -464,17 +515,17 @@ pub fn compile_many(backend: Backend, org: OrgId, rules: &[&Rule], now: DateTime
     let needs = rules
         .iter()
         .fold(Needs::default(), |n, r| n.or(Needs::of(r)));
-    let mut q = Sql::new("SELECT id, m FROM (");
-    base_with(&mut q, org, Scope::All, needs, now, |q| {
+    let mut q = Sql::new("SELECT id, mask FROM (");
+    base_with(&mut q, org, Scope::All, needs, |q| {
         q.push("c.id AS id, CAST(0");
         for (i, rule) in rules.iter().enumerate() {
             q.push(" + CASE WHEN ");
             push_rule(q, backend, rule, now);
             q.push(&format!(" THEN {} ELSE 0 END", 1i64 << i));
         }
-        q.push(" AS BIGINT) AS m");
+        q.push(" AS BIGINT) AS mask");
     });
-    q.push(") s WHERE m <> 0 ORDER BY id");
+    q.push(") s WHERE mask <> 0 ORDER BY id");
     q
 }
 
@@ -507,13 +558,13 @@ fn push_rule(q: &mut Sql, b: Backend, rule: &Rule, now: DateTime<Utc>) {
 fn push_field(q: &mut Sql, b: Backend, f: &Field, now: DateTime<Utc>) {
     let money = |name: &str| {
         format!(
-            "(CAST(COALESCE(md.{name}_hi, 0) AS {r}) * 100000000 + COALESCE(md.{name}_lo, 0))",
+            "(CAST(COALESCE(m.{name}_hi, 0) AS {r}) * 100000000 + COALESCE(m.{name}_lo, 0))",
             r = real(b)
         )
     };
     let conversion = format!(
-        "(CASE WHEN COALESCE(md.won_deals, 0) + COALESCE(md.lost_deals, 0) > 0 \
-         THEN CAST(md.won_deals AS {r}) / (md.won_deals + md.lost_deals) END)",
+        "(CASE WHEN COALESCE(m.won_deals, 0) + COALESCE(m.lost_deals, 0) > 0 \
+         THEN CAST(m.won_deals AS {r}) / (m.won_deals + m.lost_deals) END)",
         r = real(b)
     );
     let text = match (f.scope, f.name) {
@@ -523,21 +574,21 @@ fn push_field(q: &mut Sql, b: Backend, f: &Field, now: DateTime<Utc>) {
         (_, "total_leads") => "COALESCE(ml.total_leads, 0)".into(),
         (_, "avg_lead_score") => "ml.avg_lead_score".into(),
         (_, n @ ("total_deals" | "won_deals" | "lost_deals" | "open_deals")) => {
-            format!("COALESCE(md.{n}, 0)")
+            format!("COALESCE(m.{n}, 0)")
         }
         (_, "total_deal_value_cents") => money("value"),
         (_, "avg_deal_value_cents") => format!(
-            "(CASE WHEN COALESCE(md.total_deals, 0) > 0 THEN {} / md.total_deals END)",
+            "(CASE WHEN COALESCE(m.total_deals, 0) > 0 THEN {} / m.total_deals END)",
             money("value")
         ),
         (_, "won_value_cents") => money("won"),
         (_, "open_value_cents") => money("open"),
-        (_, n @ ("first_won_at" | "last_won_at")) => format!("md.{n}"),
+        (_, n @ ("first_won_at" | "last_won_at")) => format!("m.{n}"),
         (_, n @ ("total_activities" | "activities_30d" | "activities_90d")) => {
-            format!("COALESCE(ma.{n}, 0)")
+            format!("COALESCE(m.{n}, 0)")
         }
-        (_, "last_activity_at") => "ma.last_activity_at".into(),
-        (_, "latest_sentiment") => "ms.latest_sentiment".into(),
+        (_, "last_activity_at") => "m.last_activity_at".into(),
+        (_, "latest_sentiment") => "m.latest_sentiment".into(),
         (FieldScope::Rfm, name) => format!("mr.{name}"),
         (_, "conversion_rate") => conversion,
         (_, "customer_value_score") => format!(
@@ -548,7 +599,7 @@ fn push_field(q: &mut Sql, b: Backend, f: &Field, now: DateTime<Utc>) {
         (_, "activity_score") => {
             // Activities per month of relationship (at least one month).
             q.push(&format!(
-                "(CAST(COALESCE(ma.total_activities, 0) AS {r}) / (CASE WHEN ",
+                "(CAST(COALESCE(m.total_activities, 0) AS {r}) / (CASE WHEN ",
                 r = real(b)
             ));
             push_months_since_created(q, b, now);

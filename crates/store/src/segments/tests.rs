@@ -843,3 +843,336 @@ async fn a_refresh_writes_only_the_difference() {
         .unwrap();
     assert_eq!(none, None);
 }
+
+/// Every contact's metrics (RFM included) computed naively in Rust from the
+/// rows as they are now in the database: what the stored metrics must equal
+/// after any sequence of writes.
+async fn naive(store: &Store, org: OrgId, at: DateTime<Utc>) -> BTreeMap<i64, ContactMetrics> {
+    let db = store.db();
+    let contacts: Vec<(i64, DateTime<Utc>)> = db
+        .fetch_all(
+            Sql::new("SELECT id, created_at FROM contacts WHERE organization_id = $1").arg(org),
+        )
+        .await
+        .unwrap();
+    let leads: Vec<(i64, Option<i64>, Option<f64>)> = db
+        .fetch_all(
+            Sql::new("SELECT id, contact_id, score FROM leads WHERE organization_id = $1").arg(org),
+        )
+        .await
+        .unwrap();
+    type DealRow = (i64, Option<i64>, i64, String, Option<DateTime<Utc>>);
+    let deals: Vec<DealRow> = db
+        .fetch_all(
+            Sql::new(
+                "SELECT id, contact_id, value_cents, status, closed_at FROM deals \
+                 WHERE organization_id = $1",
+            )
+            .arg(org),
+        )
+        .await
+        .unwrap();
+    type ActivityRow = (i64, Option<i64>, Option<i64>, Option<i64>, DateTime<Utc>);
+    let acts: Vec<ActivityRow> = db
+        .fetch_all(
+            Sql::new(
+                "SELECT id, contact_id, lead_id, deal_id, occurred_at FROM activities \
+                 WHERE organization_id = $1",
+            )
+            .arg(org),
+        )
+        .await
+        .unwrap();
+    let analysed: BTreeMap<i64, f64> = db
+        .fetch_all::<(i64, f64)>(
+            Sql::new(
+                "SELECT activity_id, compound FROM activity_sentiment WHERE organization_id = $1",
+            )
+            .arg(org),
+        )
+        .await
+        .unwrap()
+        .into_iter()
+        .collect();
+    let lead_contact: BTreeMap<i64, Option<i64>> = leads.iter().map(|l| (l.0, l.1)).collect();
+    let deal_contact: BTreeMap<i64, Option<i64>> = deals.iter().map(|d| (d.0, d.1)).collect();
+    let mut out = BTreeMap::new();
+    for &(c, created) in &contacts {
+        let scores: Vec<f64> = leads
+            .iter()
+            .filter(|l| l.1 == Some(c))
+            .filter_map(|l| l.2)
+            .collect();
+        let mine: Vec<&DealRow> = deals.iter().filter(|d| d.1 == Some(c)).collect();
+        let count = |st: &str| mine.iter().filter(|d| d.3 == st).count() as i64;
+        let sum = |st: Option<&str>| {
+            mine.iter()
+                .filter(|d| st.is_none_or(|st| d.3 == st))
+                .map(|d| d.2)
+                .sum::<i64>()
+        };
+        let won_at: Vec<DateTime<Utc>> = mine
+            .iter()
+            .filter(|d| d.3 == "won")
+            .filter_map(|d| d.4)
+            .collect();
+        let my_acts: Vec<&ActivityRow> = acts
+            .iter()
+            .filter(|a| {
+                a.1 == Some(c)
+                    || a.2.is_some_and(|l| lead_contact[&l] == Some(c))
+                    || a.3.is_some_and(|d| deal_contact[&d] == Some(c))
+            })
+            .collect();
+        let within = |d: i64| {
+            my_acts
+                .iter()
+                .filter(|a| a.4 >= at - Duration::days(d))
+                .count() as i64
+        };
+        let (won, lost) = (count("won"), count("lost"));
+        let conversion_rate = (won + lost > 0).then(|| won as f64 / (won + lost) as f64);
+        let months =
+            ((at - created).num_milliseconds() as f64 / 86_400_000.0 / super::sql::DAYS_PER_MONTH)
+                .max(1.0);
+        let total = sum(None);
+        out.insert(
+            c,
+            ContactMetrics {
+                contact_id: c,
+                total_leads: leads.iter().filter(|l| l.1 == Some(c)).count() as i64,
+                total_deals: mine.len() as i64,
+                won_deals: won,
+                lost_deals: lost,
+                open_deals: count("open"),
+                total_deal_value_cents: total,
+                avg_deal_value_cents: (!mine.is_empty()).then(|| total as f64 / mine.len() as f64),
+                won_value_cents: sum(Some("won")),
+                open_value_cents: sum(Some("open")),
+                first_won_at: won_at.iter().min().copied(),
+                last_won_at: won_at.iter().max().copied(),
+                total_activities: my_acts.len() as i64,
+                last_activity_at: my_acts.iter().map(|a| a.4).max(),
+                activities_30d: within(30),
+                activities_90d: within(90),
+                avg_lead_score: (!scores.is_empty())
+                    .then(|| scores.iter().sum::<f64>() / scores.len() as f64),
+                latest_sentiment: my_acts
+                    .iter()
+                    .filter(|a| analysed.contains_key(&a.0))
+                    .max_by_key(|a| (a.4, a.0))
+                    .map(|a| analysed[&a.0]),
+                conversion_rate,
+                activity_score: my_acts.len() as f64 / months,
+                customer_value_score: sum(Some("won")) as f64
+                    + sum(Some("open")) as f64 * conversion_rate.unwrap_or(0.0),
+                rfm_recency: None,
+                rfm_frequency: None,
+                rfm_monetary: None,
+                rfm_segment: None,
+            },
+        );
+    }
+    // RFM: NTILE(5) as SQL defines it over (key, contact) among customers.
+    // (contact, last won, won deals, won value)
+    type Customer = (i64, i64, i64, i64);
+    let customers: Vec<Customer> = out
+        .values()
+        .filter(|m| m.won_deals > 0)
+        .map(|m| {
+            let last = m.last_won_at.map_or(i64::MIN, |t| t.timestamp_micros());
+            (m.contact_id, last, m.won_deals, m.won_value_cents)
+        })
+        .collect();
+    let ntile = |key: &dyn Fn(&Customer) -> i64| {
+        let mut order: Vec<(i64, i64)> = customers.iter().map(|c| (key(c), c.0)).collect();
+        order.sort();
+        let n = order.len();
+        let mut tiles = BTreeMap::new();
+        let mut i = 0;
+        for b in 1..=5 {
+            let size = n / 5 + usize::from(b <= n % 5);
+            for (_, c) in &order[i..i + size] {
+                tiles.insert(*c, b as i64);
+            }
+            i += size;
+        }
+        tiles
+    };
+    let (r, f, m) = (ntile(&|c| c.1), ntile(&|c| c.2), ntile(&|c| c.3));
+    for (c, metrics) in out.iter_mut() {
+        if let Some(&rr) = r.get(c) {
+            metrics.rfm_recency = Some(rr);
+            metrics.rfm_frequency = Some(f[c]);
+            metrics.rfm_monetary = Some(m[c]);
+            metrics.rfm_segment =
+                Some(neuracrm_domain::segments::rfm_segment(rr, f[c]).to_string());
+        }
+    }
+    out
+}
+
+/// The metrics with their real numbers rounded (a mean computed by SQL and
+/// by Rust may differ in the last bit).
+fn rounded(m: &ContactMetrics) -> ContactMetrics {
+    let r = |x: f64| (x * 1e6).round() / 1e6;
+    ContactMetrics {
+        avg_deal_value_cents: m.avg_deal_value_cents.map(r),
+        avg_lead_score: m.avg_lead_score.map(r),
+        conversion_rate: m.conversion_rate.map(r),
+        activity_score: r(m.activity_score),
+        customer_value_score: r(m.customer_value_score),
+        ..m.clone()
+    }
+}
+
+async fn assert_metrics_are_naive(store: &Store, org: OrgId, at: DateTime<Utc>, when: &str) {
+    let got: BTreeMap<i64, ContactMetrics> = store
+        .segments()
+        .metrics(org, Scope::All, at)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| (m.contact_id, rounded(&m)))
+        .collect();
+    let want: BTreeMap<i64, ContactMetrics> = naive(store, org, at)
+        .await
+        .iter()
+        .map(|(c, m)| (*c, rounded(m)))
+        .collect();
+    assert_eq!(
+        got.keys().collect::<Vec<_>>(),
+        want.keys().collect::<Vec<_>>(),
+        "{when}"
+    );
+    for (c, w) in &want {
+        assert_eq!(&got[c], w, "contact {c}, {when}");
+    }
+}
+
+/// The stored metrics follow every kind of write (leads and deals changing
+/// contact, deal status and value, activities added, moved and deleted,
+/// sentiment added, changed and removed, a contact deleted) and the passing
+/// of time (activities leaving the 30- and 90-day windows), each time equal
+/// to a naive computation from the rows; a sync with nothing stale writes
+/// nothing, and one after a single write computes only its contacts.
+#[tokio::test]
+async fn stored_metrics_follow_every_write_and_the_clock() {
+    let db = fresh_store().await;
+    let s = &db.store;
+    let o = org(s, "Live").await;
+    let other = org(s, "Other").await;
+    let mut r = Lcg(11);
+    let mut contacts = Vec::new();
+    for i in 0..30 {
+        contacts.push(contact(s, o, &format!("c{i}"), ago(r.next(700) as i64)).await);
+    }
+    let stranger = contact(s, other, "x", ago(5)).await;
+    let mut leads = Vec::new();
+    for _ in 0..50 {
+        let score = (r.next(3) > 0).then(|| r.next(101) as f64);
+        leads.push(lead(s, o, r.maybe(&contacts), score, "new").await);
+    }
+    let mut deals = Vec::new();
+    for _ in 0..60 {
+        let status = ["won", "lost", "open"][r.next(3) as usize];
+        let closed = (status != "open").then(|| ago(r.next(500) as i64));
+        let (c, l) = (r.maybe(&contacts), r.maybe(&leads));
+        deals.push(deal(s, o, c, l, r.next(1_000_000) as i64, status, closed).await);
+    }
+    let mut acts = Vec::new();
+    for _ in 0..300 {
+        let links = (r.maybe(&contacts), r.maybe(&leads), r.maybe(&deals));
+        let at = ago(r.next(200) as i64) - Duration::minutes(r.next(1440) as i64);
+        let id = activity(s, o, links, at).await;
+        if r.next(3) == 0 {
+            sentiment(s, o, id, r.next(200) as f64 / 100.0 - 1.0).await;
+        }
+        acts.push(id);
+    }
+    assert_metrics_are_naive(s, o, now(), "first read (every contact computed)").await;
+    let seg = s.segments();
+    assert_eq!(
+        seg.sync(o, now(), true).await.unwrap(),
+        super::Synced::default()
+    );
+
+    // One write: only its contacts are computed again.
+    activity(s, o, (Some(contacts[0]), None, None), ago(3)).await;
+    let done = seg.sync(o, now(), true).await.unwrap();
+    assert_eq!((done.recomputed, done.full), (1, false));
+    assert_metrics_are_naive(s, o, now(), "after one activity").await;
+
+    // Every other kind of write.
+    let exec = |q: Sql| async move { s.db().execute(q).await.unwrap() };
+    exec(
+        Sql::new("UPDATE leads SET contact_id = $1 WHERE id = $2")
+            .arg(contacts[1])
+            .arg(leads[0]),
+    )
+    .await;
+    exec(Sql::new("UPDATE leads SET contact_id = NULL WHERE id = $1").arg(leads[1])).await;
+    exec(
+        Sql::new("UPDATE deals SET contact_id = $1 WHERE id = $2")
+            .arg(contacts[2])
+            .arg(deals[0]),
+    )
+    .await;
+    exec(
+        Sql::new("UPDATE deals SET status = 'won', closed_at = $1 WHERE id = $2")
+            .arg(ago(1))
+            .arg(deals[1]),
+    )
+    .await;
+    exec(Sql::new("UPDATE deals SET value_cents = 123456789 WHERE id = $1").arg(deals[2])).await;
+    exec(Sql::new("DELETE FROM activity_sentiment WHERE activity_id = $1").arg(acts[0])).await;
+    exec(Sql::new("DELETE FROM activities WHERE id = $1").arg(acts[0])).await;
+    exec(
+        Sql::new("UPDATE activities SET occurred_at = $1 WHERE id = $2")
+            .arg(ago(2))
+            .arg(acts[1]),
+    )
+    .await;
+    exec(
+        Sql::new("UPDATE activities SET contact_id = $1 WHERE id = $2")
+            .arg(contacts[3])
+            .arg(acts[2]),
+    )
+    .await;
+    exec(Sql::new("UPDATE activity_sentiment SET compound = 0.99 WHERE activity_id IN (SELECT activity_id FROM activity_sentiment WHERE organization_id = $1 ORDER BY activity_id LIMIT 3)").arg(o)).await;
+    exec(Sql::new("DELETE FROM activity_sentiment WHERE activity_id = $1").arg(acts[3])).await;
+    sentiment(s, o, acts[3], -0.75).await;
+    // Through the analysis's own write, an upsert: new and replaced results
+    // of activities whose contacts are already marked.
+    let write = |id: i64, compound: f64| crate::sentiment::SentimentWrite {
+        activity_id: neuracrm_domain::ActivityId(id),
+        label: "neutral",
+        confidence: 1.0,
+        negative: 0.0,
+        neutral: 1.0,
+        positive: 0.0,
+        compound,
+        method: "vader",
+    };
+    let rows: Vec<_> = acts[4..12].iter().map(|&id| write(id, 0.25)).collect();
+    assert_eq!(s.sentiment().write(o, &rows, now()).await.unwrap(), 8);
+    activity(s, o, (None, Some(leads[2]), None), ago(1)).await;
+    activity(s, o, (None, None, Some(deals[3])), ago(1)).await;
+    s.contacts()
+        .delete(o, None, ContactId(contacts[4]))
+        .await
+        .unwrap();
+    // Another organization's writes change nothing here.
+    activity(s, other, (Some(stranger), None, None), ago(1)).await;
+    let done = seg.sync(o, now(), true).await.unwrap();
+    assert!(!done.full && done.rfm, "{done:?}");
+    assert_metrics_are_naive(s, o, now(), "after every kind of write").await;
+
+    // The clock: activities leave the windows as time passes, forwards
+    // and back.
+    for days in [1, 20, 45, 100, 400, 7] {
+        let at = now() + Duration::days(days);
+        assert_metrics_are_naive(s, o, at, &format!("{days} days later")).await;
+    }
+    assert_metrics_are_naive(s, o, now(), "back to now").await;
+}

@@ -134,3 +134,72 @@ async fn seeding_again_adds_organizations() {
         .unwrap();
     assert_eq!(n, 300);
 }
+
+/// A bulk load into an empty database (50,000 leads or more) turns the
+/// stored-metrics triggers off and puts them back: after it, the stored
+/// metrics of the seeded organization are computed in full on the first
+/// read, and a later write marks its contact stale again.
+#[tokio::test]
+async fn a_bulk_seed_puts_the_metric_triggers_back() {
+    use neuracrm_store::Sql;
+    use neuracrm_store::segments::Scope;
+    let s = store().await;
+    let bulk = SeedSpec {
+        orgs: 1,
+        contacts: 300,
+        leads: 50_000,
+        deals: 100,
+        activities: 2_000,
+        ..spec()
+    };
+    seed(&s.store, &bulk, &hash, |_| {}).await.unwrap();
+    let org = neuracrm_domain::OrgId(1);
+    let now = chrono::Utc::now();
+    let synced = s.store.segments().sync(org, now, true).await.unwrap();
+    assert!(synced.full && synced.recomputed == 300, "{synced:?}");
+    let before = s
+        .store
+        .segments()
+        .metrics(org, Scope::All, now)
+        .await
+        .unwrap();
+    let (contact,): (i64,) = s
+        .store
+        .db()
+        .fetch_one(Sql::new(
+            "SELECT MIN(id) FROM contacts WHERE organization_id = 1",
+        ))
+        .await
+        .unwrap();
+    s.store
+        .db()
+        .execute(
+            Sql::new(
+                "INSERT INTO activities (organization_id, type, contact_id, occurred_at, created_at) \
+                 VALUES (1, 'note', $1, $2, $2)",
+            )
+            .arg(contact)
+            .arg(now),
+        )
+        .await
+        .unwrap();
+    let synced = s.store.segments().sync(org, now, true).await.unwrap();
+    assert_eq!(
+        (synced.recomputed, synced.full),
+        (1, false),
+        "the trigger marked it"
+    );
+    let after = s
+        .store
+        .segments()
+        .metrics(org, Scope::All, now)
+        .await
+        .unwrap();
+    let find = |all: &[neuracrm_store::segments::ContactMetrics]| {
+        all.iter()
+            .find(|m| m.contact_id == contact)
+            .unwrap()
+            .total_activities
+    };
+    assert_eq!(find(&after), find(&before) + 1);
+}
