@@ -187,6 +187,50 @@ struct MetricsRow {
     rfm_segment: Option<String>,
 }
 
+crate::sqlite_read::sqlite_row!(MetricsRow {
+    contact_id,
+    created_at,
+    total_leads,
+    avg_lead_score,
+    total_deals,
+    won_deals,
+    lost_deals,
+    open_deals,
+    value_hi,
+    value_lo,
+    won_hi,
+    won_lo,
+    open_hi,
+    open_lo,
+    first_won_at,
+    last_won_at,
+    total_activities,
+    last_activity_at,
+    activities_30d,
+    activities_90d,
+    latest_sentiment,
+    rfm_recency,
+    rfm_frequency,
+    rfm_monetary,
+    rfm_segment,
+});
+
+/// A contact id, read by the fast path of a SQLite file (reads of every
+/// contact or member return up to millions of them).
+#[derive(sqlx::FromRow)]
+struct IdRow {
+    id: i64,
+}
+crate::sqlite_read::sqlite_row!(IdRow { id });
+
+/// A contact and the bit mask of the rules that select it.
+#[derive(sqlx::FromRow)]
+struct MaskRow {
+    id: i64,
+    mask: i64,
+}
+crate::sqlite_read::sqlite_row!(MaskRow { id, mask });
+
 /// Joins two halves of a sum of cents, saturating at `i64::MAX`.
 fn join(hi: i64, lo: i64) -> i64 {
     let v = hi as i128 * 100_000_000 + lo as i128;
@@ -379,11 +423,11 @@ impl Segments<'_> {
         now: DateTime<Utc>,
     ) -> Result<Vec<ContactId>> {
         self.sync(org, now, sql::Needs::of(rule).rfm()).await?;
-        let rows: Vec<(i64,)> = self
+        let rows: Vec<IdRow> = self
             .db
-            .fetch_all(compile(self.db.backend(), org, rule, now))
+            .fetch_all_fast(compile(self.db.backend(), org, rule, now))
             .await?;
-        Ok(rows.into_iter().map(|(id,)| ContactId(id)).collect())
+        Ok(rows.into_iter().map(|r| ContactId(r.id)).collect())
     }
 
     /// The ids of the contacts each of `rules` selects now, in id order:
@@ -400,12 +444,12 @@ impl Segments<'_> {
         self.sync(org, now, rfm).await?;
         let mut out = vec![Vec::new(); rules.len()];
         for (chunk_no, chunk) in rules.chunks(RULES_PER_STATEMENT).enumerate() {
-            let rows: Vec<(i64, i64)> = self
+            let rows: Vec<MaskRow> = self
                 .db
-                .fetch_all(compile_many(self.db.backend(), org, chunk, now))
+                .fetch_all_fast(compile_many(self.db.backend(), org, chunk, now))
                 .await?;
             let base = chunk_no * RULES_PER_STATEMENT;
-            for (id, mask) in rows {
+            for MaskRow { id, mask } in rows {
                 for (i, ids) in out[base..base + chunk.len()].iter_mut().enumerate() {
                     if mask & (1 << i) != 0 {
                         ids.push(ContactId(id));
@@ -418,18 +462,18 @@ impl Segments<'_> {
 
     /// The segment's members' ids, in id order.
     pub async fn member_ids(&self, org: OrgId, id: SegmentId) -> Result<Vec<ContactId>> {
-        let rows: Vec<(i64,)> = self
+        let rows: Vec<IdRow> = self
             .db
-            .fetch_all(
+            .fetch_all_fast(
                 Sql::new(
-                    "SELECT contact_id FROM segment_members WHERE organization_id = $1 \
+                    "SELECT contact_id AS id FROM segment_members WHERE organization_id = $1 \
                      AND segment_id = $2 ORDER BY contact_id",
                 )
                 .arg(org)
                 .arg(id),
             )
             .await?;
-        Ok(rows.into_iter().map(|(id,)| ContactId(id)).collect())
+        Ok(rows.into_iter().map(|r| ContactId(r.id)).collect())
     }
 
     /// Inserts `entered` (those that are contacts of `org` and not members
@@ -552,7 +596,10 @@ impl Segments<'_> {
             return Ok(Vec::new());
         }
         self.sync(org, now, rfm).await?;
-        let rows: Vec<MetricsRow> = self.db.fetch_all(sql::metrics(org, scope, rfm)).await?;
+        let rows: Vec<MetricsRow> = self
+            .db
+            .fetch_all_fast(sql::metrics(org, scope, rfm))
+            .await?;
         Ok(rows
             .into_iter()
             .map(|r| ContactMetrics::from_row(r, now))
@@ -620,6 +667,7 @@ impl Segments<'_> {
         if !stale {
             return Ok(Synced::default());
         }
+        let started = std::time::Instant::now();
         let mut tx = self.db.begin().await?;
         tx.execute(
             Sql::new(
@@ -702,6 +750,7 @@ impl Segments<'_> {
                 done.recomputed += written;
             }
         }
+        let computed = started.elapsed();
         if rfm && rfm_stale {
             for q in sql::rank_rfm(org) {
                 tx.execute(q).await?;
@@ -720,6 +769,15 @@ impl Segments<'_> {
         )
         .await?;
         tx.commit().await?;
+        tracing::debug!(
+            org = org.0,
+            recomputed = done.recomputed,
+            full = done.full,
+            rfm = done.rfm,
+            compute_ms = computed.as_millis() as u64,
+            total_ms = started.elapsed().as_millis() as u64,
+            "stored segment metrics synced"
+        );
         Ok(done)
     }
 

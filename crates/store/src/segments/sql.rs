@@ -9,7 +9,7 @@
 //! table's row count (the specification's single `LEFT JOIN` chain did
 //! exactly that). A contact's activities are those naming it, its leads or
 //! its deals, each pair (contact, activity) once: three `UNION ALL`
-//! branches (`BRANCHES`), each excluding what an earlier branch already
+//! branches (`BRANCHES` and its orders), each excluding what an earlier branch already
 //! gave, each grouped on its own (the first, by far the largest, straight
 //! off the covering index `activities_org_contact_time` of migration 0016,
 //! in contact order and with no sort) before the at most three rows of a
@@ -20,8 +20,9 @@
 //! live (`ml`, off an index: a lead's score changes often and counts for
 //! nothing else). A rule compiles to `SELECT c.id FROM contacts c [what it
 //! needs] WHERE c.organization_id = $1 AND <conditions>`, every value
-//! bound. Lead and deal fields are `EXISTS` over the contact's leads or
-//! deals ("any of"). Every condition is made two-valued (`COALESCE(...,
+//! bound. Lead and deal fields are "any of the contact's leads (deals)":
+//! `c.id IN` the contacts of the leads (deals) that match, a set computed
+//! once per statement. Every condition is made two-valued (`COALESCE(...,
 //! FALSE)`), so `not` and `is_not` include contacts whose field is empty
 //! instead of dropping them with SQL's unknown.
 
@@ -184,46 +185,72 @@ fn push_grouped(
     ));
 }
 
+/// One of the three ways an activity is a contact's: the contact's column,
+/// the tables (`activities a` among them) and the conditions that make each
+/// (contact, activity) pair come from one branch only.
+type Branch = (&'static str, &'static str, &'static str);
+
 /// The three ways an activity is a contact's, each (contact, activity)
 /// pair once: the contact it names; its lead's contact when that is
-/// another; its deal's contact when that is neither. (The contact's
-/// column, the joins, the conditions.) For a read of some contacts: the
-/// leads (deals) of those contacts first, then their activities.
-const BRANCHES: [(&str, &str, &str); 3] = [
-    ("a.contact_id", "", "a.contact_id IS NOT NULL"),
+/// another; its deal's contact when that is neither. Activities first:
+/// for a range of activities ([`crossed`]).
+const BRANCHES: [Branch; 3] = [
+    ("a.contact_id", "activities a", "a.contact_id IS NOT NULL"),
     (
         "l.contact_id",
-        " JOIN leads l ON l.organization_id = a.organization_id AND l.id = a.lead_id",
+        "activities a JOIN leads l ON l.organization_id = a.organization_id AND l.id = a.lead_id",
         "l.contact_id IS NOT NULL AND (a.contact_id IS NULL OR a.contact_id <> l.contact_id)",
     ),
     (
         "d.contact_id",
-        " JOIN deals d ON d.organization_id = a.organization_id AND d.id = a.deal_id \
+        "activities a JOIN deals d ON d.organization_id = a.organization_id AND d.id = a.deal_id \
          LEFT JOIN leads l ON l.organization_id = a.organization_id AND l.id = a.lead_id",
         "d.contact_id IS NOT NULL AND (a.contact_id IS NULL OR a.contact_id <> d.contact_id) \
          AND (l.contact_id IS NULL OR l.contact_id <> d.contact_id)",
     ),
 ];
 
-/// [`BRANCHES`] for a read of every contact: the second and third read the
-/// activities' index in lead (deal) order and look each activity's lead
-/// (deal) up by key, in that order too (`CROSS JOIN` fixes the order on
-/// SQLite; PostgreSQL plans it as any inner join). Driven from the leads,
-/// as SQLite otherwise plans it, every lead is a random seek into the
-/// activities' index: on 1,000,000 contacts and 10,000,000 activities the
-/// second branch took 11.0 s that way and 6.7 s this way (`sqlite3`, the
-/// branch alone).
-const BRANCHES_ALL: [(&str, &str, &str); 3] = [
+/// [`BRANCHES`] for some contacts: the contacts' leads (deals) first, then
+/// their activities (`CROSS JOIN` fixes the order on SQLite; PostgreSQL
+/// plans it as any inner join), so the work is that of those contacts.
+/// Left to itself, SQLite read every deal-linked activity of the
+/// organization for the third branch.
+const BRANCHES_OF_SOME: [Branch; 3] = [
     BRANCHES[0],
     (
         "l.contact_id",
-        " CROSS JOIN leads l",
+        "leads l CROSS JOIN activities a",
+        "a.organization_id = l.organization_id AND a.lead_id = l.id AND l.contact_id IS NOT NULL \
+         AND (a.contact_id IS NULL OR a.contact_id <> l.contact_id)",
+    ),
+    (
+        "d.contact_id",
+        "deals d CROSS JOIN activities a \
+         LEFT JOIN leads l ON l.organization_id = a.organization_id AND l.id = a.lead_id",
+        "a.organization_id = d.organization_id AND a.deal_id = d.id AND d.contact_id IS NOT NULL \
+         AND (a.contact_id IS NULL OR a.contact_id <> d.contact_id) \
+         AND (l.contact_id IS NULL OR l.contact_id <> d.contact_id)",
+    ),
+];
+
+/// [`BRANCHES`] for every contact: the second and third read the
+/// activities' index in lead (deal) order and look each activity's lead
+/// (deal) up by key, in that order too. Driven from the leads, as SQLite
+/// otherwise plans it, every lead is a random seek into the activities'
+/// index: on 1,000,000 contacts and 10,000,000 activities the second
+/// branch took 11.0 s that way and 6.7 s this way (`sqlite3`, the branch
+/// alone).
+const BRANCHES_OF_ALL: [Branch; 3] = [
+    BRANCHES[0],
+    (
+        "l.contact_id",
+        "activities a CROSS JOIN leads l",
         "a.lead_id IS NOT NULL AND l.organization_id = a.organization_id AND l.id = a.lead_id \
          AND l.contact_id IS NOT NULL AND (a.contact_id IS NULL OR a.contact_id <> l.contact_id)",
     ),
     (
         "d.contact_id",
-        " CROSS JOIN deals d \
+        "activities a CROSS JOIN deals d \
          LEFT JOIN leads l ON l.organization_id = a.organization_id AND l.id = a.lead_id",
         "a.deal_id IS NOT NULL AND d.organization_id = a.organization_id AND d.id = a.deal_id \
          AND d.contact_id IS NOT NULL AND (a.contact_id IS NULL OR a.contact_id <> d.contact_id) \
@@ -312,10 +339,10 @@ pub(crate) fn compute(org: OrgId, scope: Scope, now: DateTime<Utc>) -> Sql {
          CAST(SUM(n90) AS BIGINT) AS activities_90d FROM (",
     );
     let branches = match scope {
-        Scope::All => &BRANCHES_ALL,
-        _ => &BRANCHES,
+        Scope::All => &BRANCHES_OF_ALL,
+        _ => &BRANCHES_OF_SOME,
     };
-    for (i, (contact, joins, conditions)) in branches.iter().enumerate() {
+    for (i, (contact, from, conditions)) in branches.iter().enumerate() {
         if i > 0 {
             q.push(" UNION ALL ");
         }
@@ -327,7 +354,7 @@ pub(crate) fn compute(org: OrgId, scope: Scope, now: DateTime<Utc>) -> Sql {
         .push(" THEN 1 ELSE 0 END) AS n30, SUM(CASE WHEN a.occurred_at >= ")
         .bind(now - Duration::days(90))
         .push(&format!(
-            " THEN 1 ELSE 0 END) AS n90 FROM activities a{joins} WHERE a.organization_id = "
+            " THEN 1 ELSE 0 END) AS n90 FROM {from} WHERE a.organization_id = "
         ))
         .bind(org)
         .push(&format!(" AND {conditions}"));
@@ -347,20 +374,36 @@ pub(crate) fn compute(org: OrgId, scope: Scope, now: DateTime<Utc>) -> Sql {
          (SELECT contact_id, compound, ROW_NUMBER() OVER \
          (PARTITION BY contact_id ORDER BY occurred_at DESC, id DESC) AS rn FROM (",
     );
-    for (i, (contact, joins, conditions)) in BRANCHES.iter().enumerate() {
+    for (i, branch) in BRANCHES.iter().zip(BRANCHES_OF_SOME).enumerate() {
         if i > 0 {
             q.push(" UNION ALL ");
         }
-        q.push(&format!(
-            "SELECT {contact} AS contact_id, a.id AS id, a.occurred_at AS occurred_at, \
-             s.compound AS compound FROM activity_sentiment s CROSS JOIN activities a{joins} \
-             WHERE s.organization_id = "
-        ))
-        .bind(org)
-        .push(&format!(
-            " AND a.organization_id = s.organization_id AND a.id = s.activity_id AND {conditions}"
-        ));
-        push_scope(&mut q, org, scope, contact);
+        let columns = "a.id AS id, a.occurred_at AS occurred_at, s.compound AS compound";
+        match (scope, branch) {
+            // Every contact: the analysed activities first.
+            (Scope::All, ((contact, from, conditions), _)) => {
+                q.push(&format!(
+                    "SELECT {contact} AS contact_id, {columns} FROM activity_sentiment s \
+                     CROSS JOIN {from} WHERE s.organization_id = "
+                ))
+                .bind(org)
+                .push(&format!(
+                    " AND a.organization_id = s.organization_id AND a.id = s.activity_id \
+                     AND {conditions}"
+                ));
+            }
+            // Some contacts: their activities first, then each one's result.
+            (_, (_, (contact, from, conditions))) => {
+                q.push(&format!(
+                    "SELECT {contact} AS contact_id, {columns} FROM {from} \
+                     JOIN activity_sentiment s ON s.organization_id = a.organization_id \
+                     AND s.activity_id = a.id WHERE a.organization_id = "
+                ))
+                .bind(org)
+                .push(&format!(" AND {conditions}"));
+                push_scope(&mut q, org, scope, contact);
+            }
+        }
     }
     q.push(") k) r WHERE rn = 1 GROUP BY contact_id) ms ON ms.contact_id = c.id");
     q.push(" WHERE c.organization_id = ").bind(org);
@@ -377,12 +420,12 @@ pub(crate) fn crossed(org: OrgId, from: DateTime<Utc>, to: DateTime<Utc>) -> Vec
         .into_iter()
         .map(|days| {
             let mut q = Sql::default();
-            for (i, (contact, joins, conditions)) in BRANCHES.iter().enumerate() {
+            for (i, (contact, from, conditions)) in BRANCHES.iter().enumerate() {
                 if i > 0 {
                     q.push(" UNION ");
                 }
                 q.push(&format!(
-                    "SELECT {contact} FROM activities a{joins} WHERE a.organization_id = "
+                    "SELECT {contact} FROM {from} WHERE a.organization_id = "
                 ))
                 .bind(org)
                 .push(" AND a.occurred_at >= ")
@@ -425,7 +468,14 @@ pub(crate) fn any_crossed(org: OrgId, from: DateTime<Utc>, to: DateTime<Utc>) ->
 /// by contact id; and the segment named from R and F by one `CASE` that
 /// mirrors [`neuracrm_domain::segments::rfm_segment`].
 pub(crate) fn rank_rfm(org: OrgId) -> [Sql; 2] {
-    let clear = Sql::new("DELETE FROM contact_rfm WHERE organization_id = $1").arg(org);
+    // Those no longer customers leave; the others' scores are written only
+    // where they changed (one customer's new deal moves few others across a
+    // quintile's edge).
+    let gone = Sql::new(
+        "DELETE FROM contact_rfm WHERE organization_id = $1 AND contact_id NOT IN \
+         (SELECT contact_id FROM contact_metrics WHERE organization_id = $1 AND won_deals > 0)",
+    )
+    .arg(org);
     let mut q = Sql::new(
         "INSERT INTO contact_rfm (organization_id, contact_id, rfm_recency, rfm_frequency, \
          rfm_monetary, rfm_segment) SELECT organization_id, contact_id, r, f, m, \
@@ -442,8 +492,16 @@ pub(crate) fn rank_rfm(org: OrgId) -> [Sql; 2] {
          contact_id) AS BIGINT) AS m \
          FROM contact_metrics WHERE organization_id = ",
     );
-    q.bind(org).push(" AND won_deals > 0) s");
-    [clear, q]
+    // `WHERE true`: SQLite would read the `ON` of `ON CONFLICT` as a join's.
+    q.bind(org).push(
+        " AND won_deals > 0) s WHERE true ON CONFLICT (organization_id, contact_id) DO UPDATE \
+         SET rfm_recency = excluded.rfm_recency, rfm_frequency = excluded.rfm_frequency, \
+         rfm_monetary = excluded.rfm_monetary, rfm_segment = excluded.rfm_segment \
+         WHERE contact_rfm.rfm_recency <> excluded.rfm_recency \
+         OR contact_rfm.rfm_frequency <> excluded.rfm_frequency \
+         OR contact_rfm.rfm_monetary <> excluded.rfm_monetary",
+    );
+    [gone, q]
 }
 
 /// `(r, f, customers)` of every (recency, frequency) cell of the
@@ -493,9 +551,9 @@ pub(crate) fn metrics(org: OrgId, scope: Scope, rfm: bool) -> Sql {
 /// statement, every value bound.
 pub fn compile(backend: Backend, org: OrgId, rule: &Rule, now: DateTime<Utc>) -> Sql {
     let mut q = Sql::default();
-    base(&mut q, org, Scope::All, Needs::of(rule), "c.id");
+    base(&mut q, org, Scope::All, Needs::of(rule), "c.id AS id");
     q.push(" AND ");
-    push_rule(&mut q, backend, rule, now);
+    push_rule(&mut q, backend, org, rule, now);
     q.push(" ORDER BY c.id");
     q
 }
@@ -520,7 +578,7 @@ pub fn compile_many(backend: Backend, org: OrgId, rules: &[&Rule], now: DateTime
         q.push("c.id AS id, CAST(0");
         for (i, rule) in rules.iter().enumerate() {
             q.push(" + CASE WHEN ");
-            push_rule(q, backend, rule, now);
+            push_rule(q, backend, org, rule, now);
             q.push(&format!(" THEN {} ELSE 0 END", 1i64 << i));
         }
         q.push(" AS BIGINT) AS mask");
@@ -529,7 +587,7 @@ pub fn compile_many(backend: Backend, org: OrgId, rules: &[&Rule], now: DateTime
     q
 }
 
-fn push_rule(q: &mut Sql, b: Backend, rule: &Rule, now: DateTime<Utc>) {
+fn push_rule(q: &mut Sql, b: Backend, org: OrgId, rule: &Rule, now: DateTime<Utc>) {
     match rule {
         Rule::Group { op, children } => {
             use neuracrm_domain::segments::GroupOp;
@@ -545,16 +603,16 @@ fn push_rule(q: &mut Sql, b: Backend, rule: &Rule, now: DateTime<Utc>) {
                 if i > 0 {
                     q.push(joiner);
                 }
-                push_rule(q, b, c, now);
+                push_rule(q, b, org, c, now);
             }
             q.push(")");
         }
-        Rule::Condition(c) => push_condition(q, b, c, now),
+        Rule::Condition(c) => push_condition(q, b, org, c, now),
     }
 }
 
 /// The SQL expression of a field (contact and metric fields, in the query
-/// of [`base`]; lead and deal fields, inside their `EXISTS`).
+/// of [`base`]; lead and deal fields, inside their `IN` subquery).
 fn push_field(q: &mut Sql, b: Backend, f: &Field, now: DateTime<Utc>) {
     let money = |name: &str| {
         format!(
@@ -646,21 +704,25 @@ fn like_escaped(s: &str) -> String {
         .replace('_', "\\_")
 }
 
-fn push_condition(q: &mut Sql, b: Backend, c: &Condition, now: DateTime<Utc>) {
-    let exists = match c.field.scope {
+fn push_condition(q: &mut Sql, b: Backend, org: OrgId, c: &Condition, now: DateTime<Utc>) {
+    // "Any of the contact's leads (deals)": the contacts that have one, as
+    // a set the statement computes once (`IN` an uncorrelated subquery),
+    // not one probe of the leads per contact.
+    let of = match c.field.scope {
         FieldScope::Lead => Some("leads l"),
         FieldScope::Deal => Some("deals d"),
         _ => None,
     };
-    if let Some(table) = exists {
+    if let Some(table) = of {
         let alias = &table[table.len() - 1..];
         q.push(&format!(
-            "EXISTS (SELECT 1 FROM {table} WHERE {alias}.organization_id = c.organization_id \
-             AND {alias}.contact_id = c.id AND "
-        ));
+            "c.id IN (SELECT {alias}.contact_id FROM {table} WHERE {alias}.organization_id = "
+        ))
+        .bind(org)
+        .push(&format!(" AND {alias}.contact_id IS NOT NULL AND "));
     }
     push_predicate(q, b, c, now);
-    if exists.is_some() {
+    if of.is_some() {
         q.push(")");
     }
 }
