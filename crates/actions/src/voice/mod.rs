@@ -28,6 +28,7 @@ use serde_json::{Value, json};
 
 use crate::{Access, ActionError, ActionResult, Caller, Crm};
 
+pub mod effects;
 pub mod retell;
 pub mod seal;
 pub mod signature;

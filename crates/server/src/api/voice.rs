@@ -552,14 +552,18 @@ endpoint! {
 /// What became of a verified webhook.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct WebhookOut {
-    /// `applied`, `duplicate` or `ignored`.
+    /// `applied`; `queued` (applied to the call, and the effects that
+    /// follow failed: they are run again by `calls sync`); `duplicate`; or
+    /// `ignored`.
     result: &'static str,
 }
 
 /// Retell's call events (`call_started`, `call_ended`, `call_analyzed`).
 /// No token: the `x-retell-signature` header (HMAC-SHA256 of the body and
 /// its timestamp, keyed with the API key that placed the call) is verified
-/// before anything else; a repeat is answered 200 with no effect.
+/// before anything else; a repeat is answered 200 with no effect. Once the
+/// event is stored the answer is 200: effects that fail after it are the
+/// CRM's to retry.
 #[utoipa::path(post, path = "/api/voice/webhook", tag = "voice",
     params(("x-retell-signature" = String, Header, description = "`v=<unix ms>,d=<hex HMAC-SHA256>`")),
     request_body(content = Object, description = "`{\"event\", \"call\"}` as Retell sends it"),
@@ -582,6 +586,12 @@ pub async fn retell_webhook(
                 webhook::Received::Applied { call, event } => {
                     tracing::info!(call = call.0, event = %event, "retell webhook applied");
                     "applied"
+                }
+                webhook::Received::Queued { call, event } => {
+                    // Stored and applied to the call; what follows is
+                    // retried by `calls sync`, not by Retell's redelivery.
+                    tracing::warn!(call = call.0, event = %event, "retell webhook applied, its effects queued");
+                    "queued"
                 }
                 webhook::Received::Duplicate => "duplicate",
                 webhook::Received::Ignored(why) => {
