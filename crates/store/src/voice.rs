@@ -1102,6 +1102,23 @@ pub struct CallBatch {
     pub finished_at: Option<DateTime<Utc>>,
 }
 
+/// A lead of a batch and what became of it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, sqlx::FromRow)]
+pub struct BatchItem {
+    pub lead_id: i64,
+    /// Its title; none once the lead is deleted.
+    pub lead_title: Option<String>,
+    /// `pending`, `calling` (being dialled), `placed`, `skipped` or `failed`.
+    pub status: String,
+    /// Why it was skipped or failed, or how a stopped worker's item was
+    /// settled.
+    pub reason: Option<String>,
+    /// The call placed.
+    pub call_id: Option<i64>,
+    /// That call's status now.
+    pub call_status: Option<String>,
+}
+
 const BATCH_SELECT: &str = "SELECT b.id, b.organization_id, b.scenario, b.status, b.created_by, \
      COUNT(i.lead_id) AS total, \
      COALESCE(SUM(CASE WHEN i.status IN ('pending', 'calling') THEN 1 ELSE 0 END), 0) AS pending, \
@@ -1112,6 +1129,18 @@ const BATCH_SELECT: &str = "SELECT b.id, b.organization_id, b.scenario, b.status
      FROM call_batches b LEFT JOIN call_batch_items i ON i.batch_id = b.id ";
 const BATCH_GROUP: &str = " GROUP BY b.id, b.organization_id, b.scenario, b.status, b.created_by, \
      b.created_at, b.finished_at";
+
+/// `ORDER BY order` and the page, one row over to say whether more follow
+/// (the shared `order_and_page` breaks ties by a bare `id`, which a join
+/// of several tables with one makes ambiguous).
+fn push_page(q: &mut Sql, order: &str, page: Page) {
+    q.push(" ORDER BY ")
+        .push(order)
+        .push(" LIMIT ")
+        .bind(page.limit as i64 + 1)
+        .push(" OFFSET ")
+        .bind(page.offset as i64);
+}
 
 /// How an item of a batch ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -1126,14 +1155,15 @@ pub enum ItemOutcome {
 
 impl Voice<'_> {
     /// Starts a batch calling `leads` (those of the organization; others
-    /// are left out) with `scenario`.
+    /// are left out) with `scenario`; `None`, and nothing stored, when none
+    /// of them is the organization's.
     pub async fn create_batch(
         &self,
         org: OrgId,
         actor: UserId,
         scenario: Scenario,
         leads: &[LeadId],
-    ) -> Result<CallBatch> {
+    ) -> Result<Option<CallBatch>> {
         let mut tx = self.db.begin().await?;
         let (id,): (i64,) = tx
             .fetch_one(
@@ -1147,18 +1177,21 @@ impl Voice<'_> {
                 .arg(Utc::now()),
             )
             .await?;
-        if !leads.is_empty() {
-            let mut q =
-                Sql::new("INSERT INTO call_batch_items (batch_id, lead_id, status) SELECT ");
-            q.bind(id)
-                .push(", id, 'pending' FROM leads WHERE organization_id = ")
-                .bind(org);
-            push_in(&mut q, "id", leads);
-            tx.execute(q).await?;
+        if leads.is_empty() {
+            return Ok(None);
+        }
+        let mut q = Sql::new("INSERT INTO call_batch_items (batch_id, lead_id, status) SELECT ");
+        q.bind(id)
+            .push(", id, 'pending' FROM leads WHERE organization_id = ")
+            .bind(org);
+        push_in(&mut q, "id", leads);
+        if tx.execute(q).await? == 0 {
+            // Dropped: the batch row goes with it.
+            return Ok(None);
         }
         audit::record(&mut tx, org, Some(actor), Action::Create, "call_batch", id).await?;
         tx.commit().await?;
-        self.batch(org, id).await
+        self.batch(org, id).await.map(Some)
     }
 
     /// The open leads (new, contacted or qualified) of the contacts in
@@ -1195,6 +1228,50 @@ impl Voice<'_> {
         found.ok_or(StoreError::NotFound {
             entity: "call_batch",
         })
+    }
+
+    /// A page of the organization's batches with their counts, newest
+    /// first.
+    pub async fn batches(&self, org: OrgId, page: Page) -> Result<Paged<CallBatch>> {
+        let mut q = Sql::new(BATCH_SELECT);
+        q.push("WHERE b.organization_id = ")
+            .bind(org)
+            .push(BATCH_GROUP);
+        push_page(&mut q, "b.id DESC", page);
+        let rows: Vec<CallBatch> = self.db.fetch_all(q).await?;
+        Ok(Paged::from_overfetch(rows, page))
+    }
+
+    /// A page of the leads of the organization's batch `id` (404 for
+    /// another organization's) in lead id order, each with what became of
+    /// it and the title of its lead.
+    pub async fn batch_items(&self, org: OrgId, id: i64, page: Page) -> Result<Paged<BatchItem>> {
+        let found: Option<(i64,)> = self
+            .db
+            .fetch_optional(
+                Sql::new("SELECT id FROM call_batches WHERE organization_id = $1 AND id = $2")
+                    .arg(org)
+                    .arg(id),
+            )
+            .await?;
+        if found.is_none() {
+            return Err(StoreError::NotFound {
+                entity: "call_batch",
+            });
+        }
+        let mut q = Sql::new(
+            "SELECT i.lead_id, l.title AS lead_title, i.status, i.reason, i.call_id, \
+             c.status AS call_status FROM call_batch_items i \
+             LEFT JOIN leads l ON l.organization_id = ",
+        );
+        q.bind(org)
+            .push(" AND l.id = i.lead_id LEFT JOIN calls c ON c.organization_id = ")
+            .bind(org)
+            .push(" AND c.id = i.call_id WHERE i.batch_id = ")
+            .bind(id);
+        push_page(&mut q, "i.lead_id", page);
+        let rows: Vec<BatchItem> = self.db.fetch_all(q).await?;
+        Ok(Paged::from_overfetch(rows, page))
     }
 
     /// The running batches of every organization, oldest first.

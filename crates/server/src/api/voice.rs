@@ -16,7 +16,7 @@ use neuracrm_domain::voice::{
     VoiceSettings, VoiceSettingsPatch,
 };
 use neuracrm_domain::{Call, CallId, CallStatus, ContactId, LeadId, Scenario, SegmentId};
-use neuracrm_store::voice::{CallBatch, CallFilter};
+use neuracrm_store::voice::{BatchItem, CallBatch, CallFilter};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -37,8 +37,9 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         get_call,
         lead_calls,
         (calling_prefs, update_calling_prefs),
-        start_batch,
+        (list_batches, start_batch),
         get_batch,
+        batch_items,
         retell_webhook
     )
 }
@@ -530,14 +531,57 @@ pub async fn start_batch(
 ) -> ApiResult<(StatusCode, Json<CallBatchOut>)> {
     let scenario = body.scenario;
     let b = voice::start_batch(&state.crm, &user.caller(), &body.target()?, scenario).await?;
-    // This instance starts at once; the scheduler's passes carry on.
-    let crm = state.crm.clone();
-    tokio::spawn(async move {
-        if let Err(e) = voice::process_batches(&crm, Utc::now()).await {
-            tracing::error!(error = %e, "bulk calling pass failed");
-        }
-    });
+    voice::process_batches_now(&state.crm);
     Ok((StatusCode::ACCEPTED, Json(b.into())))
+}
+
+page_type!(
+    /// A page of batches.
+    CallBatchPage, CallBatchOut, CallBatch
+);
+
+endpoint! {
+    /// The organization's bulk-calling batches with their progress, newest
+    /// first.
+    get "/api/call-batches" in "voice" [params(PageQuery)]
+        => CallBatchPage, 400 "Bad paging";
+    async fn list_batches(state, user: AuthUser, Query(q): Query<PageQuery>) {
+        let page = page(q.limit, q.offset)?;
+        Ok(Json(voice::batches(&state.crm, &user.caller(), page).await?.into()))
+    }
+}
+
+record_out!(
+    /// A lead of a batch and what became of it.
+    BatchItemOut from BatchItem as i {
+        lead_id: i64,
+        /// None once the lead is deleted.
+        lead_title: Option<String>,
+        /// `pending`, `calling` (being dialled), `placed`, `skipped` or `failed`.
+        status: String,
+        /// Why it was skipped or failed.
+        reason: Option<String>,
+        /// The call placed.
+        call_id: Option<i64>,
+        /// That call's status now.
+        call_status: Option<String>,
+    }
+);
+
+page_type!(
+    /// A page of a batch's leads.
+    BatchItemPage, BatchItemOut, BatchItem
+);
+
+endpoint! {
+    /// A batch's leads in id order, each with what became of it.
+    get "/api/call-batches/{id}/items" in "voice"
+        [params(("id" = i64, Path, description = "Batch id"), PageQuery)]
+        => BatchItemPage, 400 "Bad id or paging", 404 "No such batch";
+    async fn batch_items(state, user: AuthUser, Id(id): Id<i64>, Query(q): Query<PageQuery>) {
+        let page = page(q.limit, q.offset)?;
+        Ok(Json(voice::batch_items(&state.crm, &user.caller(), id, page).await?.into()))
+    }
 }
 
 endpoint! {

@@ -1365,7 +1365,29 @@ fn dialled(fake: &FakeRetell, pointer: &str) -> Vec<Value> {
         .collect()
 }
 
-async fn batch_when_settled(app: &TestApp, t: &Tenant, id: &Value) -> Value {
+/// A sales batch of `t`'s `leads` stored as the API stores one, with no
+/// pass started: running, every lead pending.
+pub(crate) async fn stored_batch(
+    app: &TestApp,
+    t: &Tenant,
+    leads: &[i64],
+) -> neuracrm_store::voice::CallBatch {
+    let leads: Vec<neuracrm_domain::LeadId> =
+        leads.iter().map(|l| neuracrm_domain::LeadId(*l)).collect();
+    app.store
+        .voice()
+        .create_batch(
+            OrgId(t.org_id),
+            neuracrm_domain::UserId(t.admin_id),
+            neuracrm_domain::Scenario::SalesOutbound,
+            &leads,
+        )
+        .await
+        .unwrap()
+        .expect("a lead of the organization")
+}
+
+pub(crate) async fn batch_when_settled(app: &TestApp, t: &Tenant, id: &Value) -> Value {
     for _ in 0..100 {
         let b = app
             .get_ok(&format!("/api/call-batches/{id}"), &t.token)
@@ -1420,6 +1442,40 @@ async fn a_batch_calls_each_lead_within_the_guardrails_and_reports_progress() {
     );
     let dialled = dialled(&fake, "/to_number");
     assert_eq!(dialled, [json!("+14155550101"), json!("+14155550102")]);
+    // Each lead with what became of it, in id order.
+    let items = app
+        .get_ok(&format!("/api/call-batches/{}/items", b["id"]), &t.token)
+        .await;
+    let got: Vec<(Value, Value, bool, bool)> = items["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["lead_id"].clone(),
+                i["status"].clone(),
+                i["call_id"].is_number(),
+                i["reason"].is_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (json!(ok1), json!("placed"), true, false),
+            (json!(ok2), json!("placed"), true, false),
+            (json!(no_phone), json!("skipped"), false, true),
+            (json!(dnc), json!("skipped"), false, true),
+        ],
+        "{items}"
+    );
+    assert_eq!(items["items"][0]["call_status"], "registered");
+    assert!(
+        items["items"][3]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("do not call")
+    );
     // Another pass finds nothing left to call.
     let crm = sync_crm(&app, &fake);
     let pass = neuracrm_actions::voice::process_batches(&crm, chrono::Utc::now())
@@ -1507,6 +1563,24 @@ async fn a_batch_calls_each_lead_within_the_guardrails_and_reports_progress() {
     app.with(&tb.token)
         .get_err(&format!("/api/call-batches/{}", b["id"]), 404, "not_found")
         .await;
+    app.with(&tb.token)
+        .get_err(
+            &format!("/api/call-batches/{}/items", b["id"]),
+            404,
+            "not_found",
+        )
+        .await;
+    // The list: newest first, another organization's left out, and no
+    // batch left behind by the refusals above (one naming only another
+    // organization's lead was stored empty and "running" before).
+    let list = app.get_ok("/api/call-batches?limit=1", &t.token).await;
+    assert_eq!(
+        (&list["items"][0]["id"], &list["has_more"]),
+        (&b["id"], &json!(true)),
+        "{list}"
+    );
+    let theirs = app.get_ok("/api/call-batches", &tb.token).await;
+    assert_eq!(theirs["items"], json!([]));
 }
 
 /// A worker that stops between claiming a lead and recording what became
@@ -1524,15 +1598,7 @@ async fn a_batch_item_whose_worker_stopped_is_settled_or_called_after_its_lease(
     let (busy, _) = lead_with_phone(&app, &t, Some("+14155550103")).await;
     let voice = app.store.voice();
     // Through the store: a batch the API would start processing at once.
-    let b = voice
-        .create_batch(
-            org,
-            UserId(t.admin_id),
-            Scenario::SalesOutbound,
-            &[LeadId(placed), LeadId(dropped), LeadId(busy)],
-        )
-        .await
-        .unwrap();
+    let b = stored_batch(&app, &t, &[placed, dropped, busy]).await;
     let now = Utc::now();
     let long_ago = now - chrono::Duration::minutes(30);
     for lead in [placed, dropped] {
