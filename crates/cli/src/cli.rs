@@ -76,10 +76,13 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum CallsCommand {
-    /// Ask Retell about every call still registered or ongoing past its
+    /// Run again the effects of call events that failed (activity, the
+    /// lead's BANT fields, score) once their backoff has passed; then ask
+    /// Retell about every call still registered or ongoing past its
     /// agent's maximum duration (its webhooks were lost) and apply what it
     /// says as the webhooks would have: transcript, activity, analysis,
-    /// the lead's BANT fields and score. Prints {checked, applied, failed}.
+    /// the lead's BANT fields and score. Prints {checked, applied, queued,
+    /// failed, retried: {done, failed}}.
     Sync {
         /// How long past its maximum duration a call is left before it is
         /// looked up, in seconds (default: retell.sync_grace_secs).

@@ -9,7 +9,7 @@ use neuracrm_domain::{
 use serde::{Deserialize, Serialize};
 
 use crate::audit::{self, Action};
-use crate::db::{Db, Sql};
+use crate::db::{Db, Sql, Tx};
 use crate::tables::{Table, filter_eq, filter_range, order_and_page, word};
 use crate::{Page, Paged, Result, SortDir, StoreError};
 
@@ -89,42 +89,10 @@ impl Activities<'_> {
         actor: Option<UserId>,
         new: &NewActivity,
     ) -> Result<Activity> {
-        new.validate()?;
         let mut tx = self.db.begin().await?;
-        Table::Leads
-            .check_ref(&mut tx, org, new.lead_id.map(|v| v.0), "lead_id")
-            .await?;
-        Table::Deals
-            .check_ref(&mut tx, org, new.deal_id.map(|v| v.0), "deal_id")
-            .await?;
-        Table::Contacts
-            .check_ref(&mut tx, org, new.contact_id.map(|v| v.0), "contact_id")
-            .await?;
-        Table::Users
-            .check_ref(&mut tx, org, new.user_id.map(|v| v.0), "user_id")
-            .await?;
-        let now = Utc::now();
-        let mut q = Sql::new(
-            "INSERT INTO activities (type, lead_id, deal_id, contact_id, user_id, subject, body, \
-             duration_seconds, occurred_at, organization_id, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING ",
-        )
-        .arg(new.kind)
-        .arg(new.lead_id)
-        .arg(new.deal_id)
-        .arg(new.contact_id)
-        .arg(new.user_id)
-        .arg(new.subject.clone())
-        .arg(new.body.clone())
-        .arg(new.duration_seconds)
-        .arg(new.occurred_at.map_or(now, BoundedTime::get))
-        .arg(org)
-        .arg(now);
-        q.push(COLUMNS);
-        let row: ActivityRow = tx.fetch_one(q).await?;
-        audit::record(&mut tx, org, actor, Action::Create, "activity", row.id).await?;
+        let a = create_in(&mut tx, org, actor, new).await?;
         tx.commit().await?;
-        row.try_into()
+        Ok(a)
     }
 
     /// One activity of the organization.
@@ -203,4 +171,49 @@ impl Activities<'_> {
         audit::record(&mut tx, org, actor, Action::Delete, "activity", id.0).await?;
         tx.commit().await
     }
+}
+
+/// Records an activity within `tx` (its references checked there), so that
+/// a caller can commit it with a change of its own (a call's transcript
+/// activity and the call's link to it).
+pub(crate) async fn create_in(
+    tx: &mut Tx,
+    org: OrgId,
+    actor: Option<UserId>,
+    new: &NewActivity,
+) -> Result<Activity> {
+    new.validate()?;
+    Table::Leads
+        .check_ref(tx, org, new.lead_id.map(|v| v.0), "lead_id")
+        .await?;
+    Table::Deals
+        .check_ref(tx, org, new.deal_id.map(|v| v.0), "deal_id")
+        .await?;
+    Table::Contacts
+        .check_ref(tx, org, new.contact_id.map(|v| v.0), "contact_id")
+        .await?;
+    Table::Users
+        .check_ref(tx, org, new.user_id.map(|v| v.0), "user_id")
+        .await?;
+    let now = Utc::now();
+    let mut q = Sql::new(
+        "INSERT INTO activities (type, lead_id, deal_id, contact_id, user_id, subject, body, \
+         duration_seconds, occurred_at, organization_id, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING ",
+    )
+    .arg(new.kind)
+    .arg(new.lead_id)
+    .arg(new.deal_id)
+    .arg(new.contact_id)
+    .arg(new.user_id)
+    .arg(new.subject.clone())
+    .arg(new.body.clone())
+    .arg(new.duration_seconds)
+    .arg(new.occurred_at.map_or(now, BoundedTime::get))
+    .arg(org)
+    .arg(now);
+    q.push(COLUMNS);
+    let row: ActivityRow = tx.fetch_one(q).await?;
+    audit::record(tx, org, actor, Action::Create, "activity", row.id).await?;
+    row.try_into()
 }

@@ -404,20 +404,9 @@ impl Leads<'_> {
             .get_for_update(&mut tx, COLUMNS, org, id.0)
             .await?;
         let old = Lead::try_from(row)?;
-        let mut new = old.clone();
-        new.apply(patch)?;
-        check_refs(&mut tx, org, new.contact_id, new.owner_id).await?;
-        let q = Sql::new(
-            "UPDATE leads SET contact_id = $1, owner_id = $2, title = $3, description = $4, status = $5, \
-             source = $6, budget_cents = $7, expected_decision = $8, updated_at = $9 \
-             WHERE organization_id = $10 AND id = $11 RETURNING ",
-        );
-        let mut q = bind_record(q, &new).arg(Utc::now()).arg(org).arg(id);
-        q.push(COLUMNS);
-        let row: LeadRow = tx.fetch_one(q).await?;
-        audit::record(&mut tx, org, actor, Action::Update, "lead", id.0).await?;
+        let new = update_in(&mut tx, org, actor, &old, patch).await?;
         tx.commit().await?;
-        Ok((old, row.try_into()?))
+        Ok((old, new))
     }
 
     /// Deletes a lead. Its deals and activities are kept and detached; its
@@ -441,4 +430,36 @@ impl Leads<'_> {
         audit::record(&mut tx, org, actor, Action::Delete, "lead", id.0).await?;
         tx.commit().await
     }
+}
+
+/// Reads the lead of the organization within `tx`, locked for the rest of
+/// it (404 when it is not the organization's).
+pub(crate) async fn get_for_update(tx: &mut Tx, org: OrgId, id: LeadId) -> Result<Lead> {
+    let row: LeadRow = Table::Leads.get_for_update(tx, COLUMNS, org, id.0).await?;
+    row.try_into()
+}
+
+/// Applies `patch` to `old` (the lead as read in `tx`) within `tx`, with
+/// its audit entry; the lead after it. A caller commits it with a change of
+/// its own (a call's record that its analysis filled the lead).
+pub(crate) async fn update_in(
+    tx: &mut Tx,
+    org: OrgId,
+    actor: Option<UserId>,
+    old: &Lead,
+    patch: &LeadPatch,
+) -> Result<Lead> {
+    let mut new = old.clone();
+    new.apply(patch)?;
+    check_refs(tx, org, new.contact_id, new.owner_id).await?;
+    let q = Sql::new(
+        "UPDATE leads SET contact_id = $1, owner_id = $2, title = $3, description = $4, status = $5, \
+         source = $6, budget_cents = $7, expected_decision = $8, updated_at = $9 \
+         WHERE organization_id = $10 AND id = $11 RETURNING ",
+    );
+    let mut q = bind_record(q, &new).arg(Utc::now()).arg(org).arg(old.id);
+    q.push(COLUMNS);
+    let row: LeadRow = tx.fetch_one(q).await?;
+    audit::record(tx, org, actor, Action::Update, "lead", old.id.0).await?;
+    row.try_into()
 }

@@ -6,14 +6,20 @@
 //! A webhook's effects on the call row commit in the transaction that
 //! inserts its receipt ([`Voice::apply`]): a repeated delivery finds the
 //! receipt and changes nothing, and a crash before the commit leaves no
-//! receipt, so Retell's retry applies it.
+//! receipt, so Retell's retry applies it. The effects that follow the
+//! commit (the transcript's activity, the lead's fill and new score) are
+//! owed by the receipt until they have run ([`Receipt`]): a run that fails
+//! is claimed again later ([`Voice::due_receipts`], [`Voice::claim_receipt`]),
+//! and each effect that writes commits with its own mark (the call's
+//! `activity_id`, the receipt's `lead_filled`), so a retry never repeats it.
 
 use chrono::{DateTime, Utc};
 use neuracrm_domain::voice::{
     AgentTemplate, CallingHours, CallingPrefs, PhoneNumber, TimeZone, VoiceAgent, VoiceSettings,
 };
 use neuracrm_domain::{
-    ActivityId, Call, CallId, CallStatus, ContactId, LeadId, OrgId, Scenario, SegmentId, UserId,
+    Activity, ActivityId, Call, CallId, CallStatus, ContactId, Lead, LeadId, LeadPatch,
+    NewActivity, OrgId, Scenario, SegmentId, UserId,
 };
 use sqlx::types::Json;
 
@@ -288,12 +294,45 @@ pub struct Applied {
     pub call: Call,
     /// Whether the status changed.
     pub status_changed: bool,
-    /// This event brought the transcript: the caller logs the activity
-    /// (claimed here, so it is logged once whatever the order of events).
-    pub log_activity: bool,
-    /// This event brought the analysis: the caller fills the lead and
-    /// re-scores it (claimed here, once).
-    pub complete: bool,
+    /// The effects this event claimed and the caller now runs (none: the
+    /// receipt is processed already).
+    pub owed: Option<Receipt>,
+}
+
+/// A webhook receipt whose effects are owed: claimed by its event (each
+/// once per call, whatever the order of events) and not all run yet.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Receipt {
+    /// The call's organization.
+    pub organization_id: OrgId,
+    pub call_id: CallId,
+    /// `call_started`, `call_ended` or `call_analyzed`.
+    pub event: String,
+    /// Runs of its effects begun so far (the first in the request that
+    /// stored it).
+    pub attempts: i64,
+    /// The event brought the transcript: a `call` activity is owed.
+    pub owes_activity: bool,
+    /// The event brought the analysis: the lead's fill, its new score and
+    /// `call_completed` are owed.
+    pub owes_completion: bool,
+    pub received_at: DateTime<Utc>,
+}
+
+type ReceiptRow = (i64, i64, String, i64, bool, bool, DateTime<Utc>);
+
+impl From<ReceiptRow> for Receipt {
+    fn from(r: ReceiptRow) -> Receipt {
+        Receipt {
+            organization_id: OrgId(r.0),
+            call_id: CallId(r.1),
+            event: r.2,
+            attempts: r.3,
+            owes_activity: r.4,
+            owes_completion: r.5,
+            received_at: r.6,
+        }
+    }
 }
 
 /// Calls of an organization narrowed by these fields.
@@ -711,13 +750,16 @@ impl Voice<'_> {
     }
 
     /// Applies `event` to the call once: `None` when this (call, event) was
-    /// applied before. The receipt and the call's changes commit together.
+    /// applied before. The receipt and the call's changes commit together;
+    /// a receipt that owes effects counts their first run as begun, and may
+    /// be claimed again from `retry_at` (when that run has not ended).
     pub async fn apply(
         &self,
         org: OrgId,
         id: CallId,
         event: &str,
         u: &CallUpdate,
+        retry_at: DateTime<Utc>,
     ) -> Result<Option<Applied>> {
         let now = Utc::now();
         let mut tx = self.db.begin().await?;
@@ -787,28 +829,218 @@ impl Voice<'_> {
         .arg(id);
         q.push(CALL_COLUMNS);
         let row: CallRow = tx.fetch_one(q).await?;
+        let owes = log_activity || complete;
+        tx.execute(
+            Sql::new(
+                "UPDATE call_webhook_receipts SET owes_activity = $1, owes_completion = $2, \
+                 attempts = $3, next_attempt_at = $4, processed_at = $5 \
+                 WHERE call_id = $6 AND event = $7",
+            )
+            .arg(log_activity)
+            .arg(complete)
+            .arg(i64::from(owes))
+            .arg(owes.then_some(retry_at))
+            .arg((!owes).then_some(now))
+            .arg(id)
+            .arg(event),
+        )
+        .await?;
         tx.commit().await?;
         Ok(Some(Applied {
             call: row.try_into()?,
             status_changed: status != old.status,
-            log_activity,
-            complete,
+            owed: owes.then(|| Receipt {
+                organization_id: org,
+                call_id: id,
+                event: event.to_string(),
+                attempts: 1,
+                owes_activity: log_activity,
+                owes_completion: complete,
+                received_at: now,
+            }),
         }))
     }
 
-    /// Links the call to the activity that logged its transcript.
-    pub async fn set_activity(&self, org: OrgId, id: CallId, activity: ActivityId) -> Result<()> {
+    // ---- the effects a receipt owes ----
+
+    /// Receipts of every organization still owing effects, whose next run
+    /// is due at `now` and that have had fewer than `max_attempts`, the
+    /// longest due first, at most `limit`.
+    pub async fn due_receipts(
+        &self,
+        now: DateTime<Utc>,
+        max_attempts: i64,
+        limit: usize,
+    ) -> Result<Vec<Receipt>> {
+        let rows: Vec<ReceiptRow> = self
+            .db
+            .fetch_all(
+                Sql::new(
+                    "SELECT c.organization_id, r.call_id, r.event, r.attempts, r.owes_activity, \
+                     r.owes_completion, r.received_at FROM call_webhook_receipts r \
+                     JOIN calls c ON c.id = r.call_id \
+                     WHERE r.processed_at IS NULL AND r.next_attempt_at <= $1 AND r.attempts < $2 \
+                     ORDER BY r.next_attempt_at, r.call_id, r.event LIMIT $3",
+                )
+                .arg(now)
+                .arg(max_attempts)
+                .arg(limit as i64),
+            )
+            .await?;
+        Ok(rows.into_iter().map(Receipt::from).collect())
+    }
+
+    /// Claims the next run of a due receipt's effects (`r` as read by
+    /// [`Voice::due_receipts`]): `false` when another worker claimed it or
+    /// it was processed since. The claim counts the attempt and sets when
+    /// the receipt may be claimed again should this run not end.
+    pub async fn claim_receipt(&self, r: &Receipt, retry_at: DateTime<Utc>) -> Result<bool> {
+        let n = self
+            .db
+            .execute(
+                Sql::new(
+                    "UPDATE call_webhook_receipts SET attempts = attempts + 1, next_attempt_at = $1 \
+                     WHERE call_id = $2 AND event = $3 AND attempts = $4 AND processed_at IS NULL",
+                )
+                .arg(retry_at)
+                .arg(r.call_id)
+                .arg(r.event.as_str())
+                .arg(r.attempts),
+            )
+            .await?;
+        Ok(n == 1)
+    }
+
+    /// Marks a receipt's effects all run: `false` when it was marked before
+    /// (by another worker), so what follows the last effect (its event)
+    /// happens once.
+    pub async fn receipt_processed(&self, call: CallId, event: &str) -> Result<bool> {
+        let n = self
+            .db
+            .execute(
+                Sql::new(
+                    "UPDATE call_webhook_receipts SET processed_at = $1, last_error = NULL \
+                     WHERE call_id = $2 AND event = $3 AND processed_at IS NULL",
+                )
+                .arg(Utc::now())
+                .arg(call)
+                .arg(event),
+            )
+            .await?;
+        Ok(n == 1)
+    }
+
+    /// Records why a run of a receipt's effects failed (it stays owed).
+    pub async fn receipt_failed(&self, call: CallId, event: &str, error: &str) -> Result<()> {
         self.db
             .execute(
                 Sql::new(
-                    "UPDATE calls SET activity_id = $1 WHERE organization_id = $2 AND id = $3",
+                    "UPDATE call_webhook_receipts SET last_error = $1 \
+                     WHERE call_id = $2 AND event = $3",
                 )
-                .arg(activity)
-                .arg(org)
-                .arg(id),
+                .arg(error.chars().take(500).collect::<String>())
+                .arg(call)
+                .arg(event),
             )
             .await?;
         Ok(())
+    }
+
+    /// Records the call's transcript activity and links the call to it, in
+    /// one transaction: `None` when the call has one already (an earlier
+    /// run logged it), so it is logged once. A user who no longer exists
+    /// is left out of the activity.
+    pub async fn log_activity(
+        &self,
+        org: OrgId,
+        id: CallId,
+        new: &NewActivity,
+    ) -> Result<Option<Activity>> {
+        let mut tx = self.db.begin().await?;
+        let (logged,): (Option<i64>,) = Table::Calls
+            .get_for_update(&mut tx, "activity_id", org, id.0)
+            .await?;
+        if logged.is_some() {
+            return Ok(None);
+        }
+        if let Some(user) = new.user_id
+            && Table::Users
+                .check_ref(&mut tx, org, Some(user.0), "user_id")
+                .await
+                .is_err()
+        {
+            let new = NewActivity {
+                user_id: None,
+                ..new.clone()
+            };
+            return self.link_activity(tx, org, id, &new).await.map(Some);
+        }
+        self.link_activity(tx, org, id, new).await.map(Some)
+    }
+
+    async fn link_activity(
+        &self,
+        mut tx: crate::db::Tx,
+        org: OrgId,
+        id: CallId,
+        new: &NewActivity,
+    ) -> Result<Activity> {
+        let activity = crate::activities::create_in(&mut tx, org, None, new).await?;
+        tx.execute(
+            Sql::new("UPDATE calls SET activity_id = $1 WHERE organization_id = $2 AND id = $3")
+                .arg(activity.id)
+                .arg(org)
+                .arg(id),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(activity)
+    }
+
+    /// Fills the lead with what `patch_of` makes of it as it stands (read
+    /// and locked here), as the system (audited, no user), once for the
+    /// receipt of (`call`, `event`): the receipt's `lead_filled` commits
+    /// with the lead's change, so a retry of its effects never fills the
+    /// lead again. The lead before and after when it changed now; `None`
+    /// when it was filled before, is gone, or `patch_of` changes nothing.
+    pub async fn fill_lead(
+        &self,
+        org: OrgId,
+        call: CallId,
+        event: &str,
+        lead: LeadId,
+        patch_of: impl FnOnce(&Lead) -> LeadPatch,
+    ) -> Result<Option<(Lead, Lead)>> {
+        let mut tx = self.db.begin().await?;
+        let first = tx
+            .execute(
+                Sql::new(
+                    "UPDATE call_webhook_receipts SET lead_filled = TRUE \
+                     WHERE call_id = $1 AND event = $2 AND NOT lead_filled",
+                )
+                .arg(call)
+                .arg(event),
+            )
+            .await?;
+        if first == 0 {
+            return Ok(None);
+        }
+        let old = match crate::leads::get_for_update(&mut tx, org, lead).await {
+            Ok(l) => l,
+            Err(StoreError::NotFound { .. }) => {
+                tx.commit().await?;
+                return Ok(None);
+            }
+            Err(e) => return Err(e),
+        };
+        let patch = patch_of(&old);
+        if patch == LeadPatch::default() {
+            tx.commit().await?;
+            return Ok(None);
+        }
+        let new = crate::leads::update_in(&mut tx, org, None, &old, &patch).await?;
+        tx.commit().await?;
+        Ok(Some((old, new)))
     }
 
     /// Calls of every organization still `registered` or `ongoing` past
@@ -870,6 +1102,23 @@ pub struct CallBatch {
     pub finished_at: Option<DateTime<Utc>>,
 }
 
+/// A lead of a batch and what became of it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, sqlx::FromRow)]
+pub struct BatchItem {
+    pub lead_id: i64,
+    /// Its title; none once the lead is deleted.
+    pub lead_title: Option<String>,
+    /// `pending`, `calling` (being dialled), `placed`, `skipped` or `failed`.
+    pub status: String,
+    /// Why it was skipped or failed, or how a stopped worker's item was
+    /// settled.
+    pub reason: Option<String>,
+    /// The call placed.
+    pub call_id: Option<i64>,
+    /// That call's status now.
+    pub call_status: Option<String>,
+}
+
 const BATCH_SELECT: &str = "SELECT b.id, b.organization_id, b.scenario, b.status, b.created_by, \
      COUNT(i.lead_id) AS total, \
      COALESCE(SUM(CASE WHEN i.status IN ('pending', 'calling') THEN 1 ELSE 0 END), 0) AS pending, \
@@ -880,6 +1129,18 @@ const BATCH_SELECT: &str = "SELECT b.id, b.organization_id, b.scenario, b.status
      FROM call_batches b LEFT JOIN call_batch_items i ON i.batch_id = b.id ";
 const BATCH_GROUP: &str = " GROUP BY b.id, b.organization_id, b.scenario, b.status, b.created_by, \
      b.created_at, b.finished_at";
+
+/// `ORDER BY order` and the page, one row over to say whether more follow
+/// (the shared `order_and_page` breaks ties by a bare `id`, which a join
+/// of several tables with one makes ambiguous).
+fn push_page(q: &mut Sql, order: &str, page: Page) {
+    q.push(" ORDER BY ")
+        .push(order)
+        .push(" LIMIT ")
+        .bind(page.limit as i64 + 1)
+        .push(" OFFSET ")
+        .bind(page.offset as i64);
+}
 
 /// How an item of a batch ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -894,14 +1155,15 @@ pub enum ItemOutcome {
 
 impl Voice<'_> {
     /// Starts a batch calling `leads` (those of the organization; others
-    /// are left out) with `scenario`.
+    /// are left out) with `scenario`; `None`, and nothing stored, when none
+    /// of them is the organization's.
     pub async fn create_batch(
         &self,
         org: OrgId,
         actor: UserId,
         scenario: Scenario,
         leads: &[LeadId],
-    ) -> Result<CallBatch> {
+    ) -> Result<Option<CallBatch>> {
         let mut tx = self.db.begin().await?;
         let (id,): (i64,) = tx
             .fetch_one(
@@ -915,18 +1177,21 @@ impl Voice<'_> {
                 .arg(Utc::now()),
             )
             .await?;
-        if !leads.is_empty() {
-            let mut q =
-                Sql::new("INSERT INTO call_batch_items (batch_id, lead_id, status) SELECT ");
-            q.bind(id)
-                .push(", id, 'pending' FROM leads WHERE organization_id = ")
-                .bind(org);
-            push_in(&mut q, "id", leads);
-            tx.execute(q).await?;
+        if leads.is_empty() {
+            return Ok(None);
+        }
+        let mut q = Sql::new("INSERT INTO call_batch_items (batch_id, lead_id, status) SELECT ");
+        q.bind(id)
+            .push(", id, 'pending' FROM leads WHERE organization_id = ")
+            .bind(org);
+        push_in(&mut q, "id", leads);
+        if tx.execute(q).await? == 0 {
+            // Dropped: the batch row goes with it.
+            return Ok(None);
         }
         audit::record(&mut tx, org, Some(actor), Action::Create, "call_batch", id).await?;
         tx.commit().await?;
-        self.batch(org, id).await
+        self.batch(org, id).await.map(Some)
     }
 
     /// The open leads (new, contacted or qualified) of the contacts in
@@ -963,6 +1228,50 @@ impl Voice<'_> {
         found.ok_or(StoreError::NotFound {
             entity: "call_batch",
         })
+    }
+
+    /// A page of the organization's batches with their counts, newest
+    /// first.
+    pub async fn batches(&self, org: OrgId, page: Page) -> Result<Paged<CallBatch>> {
+        let mut q = Sql::new(BATCH_SELECT);
+        q.push("WHERE b.organization_id = ")
+            .bind(org)
+            .push(BATCH_GROUP);
+        push_page(&mut q, "b.id DESC", page);
+        let rows: Vec<CallBatch> = self.db.fetch_all(q).await?;
+        Ok(Paged::from_overfetch(rows, page))
+    }
+
+    /// A page of the leads of the organization's batch `id` (404 for
+    /// another organization's) in lead id order, each with what became of
+    /// it and the title of its lead.
+    pub async fn batch_items(&self, org: OrgId, id: i64, page: Page) -> Result<Paged<BatchItem>> {
+        let found: Option<(i64,)> = self
+            .db
+            .fetch_optional(
+                Sql::new("SELECT id FROM call_batches WHERE organization_id = $1 AND id = $2")
+                    .arg(org)
+                    .arg(id),
+            )
+            .await?;
+        if found.is_none() {
+            return Err(StoreError::NotFound {
+                entity: "call_batch",
+            });
+        }
+        let mut q = Sql::new(
+            "SELECT i.lead_id, l.title AS lead_title, i.status, i.reason, i.call_id, \
+             c.status AS call_status FROM call_batch_items i \
+             LEFT JOIN leads l ON l.organization_id = ",
+        );
+        q.bind(org)
+            .push(" AND l.id = i.lead_id LEFT JOIN calls c ON c.organization_id = ")
+            .bind(org)
+            .push(" AND c.id = i.call_id WHERE i.batch_id = ")
+            .bind(id);
+        push_page(&mut q, "i.lead_id", page);
+        let rows: Vec<BatchItem> = self.db.fetch_all(q).await?;
+        Ok(Paged::from_overfetch(rows, page))
     }
 
     /// The running batches of every organization, oldest first.

@@ -22,12 +22,15 @@ use neuracrm_domain::voice::{
     PhoneNumber, TimeZone, VoiceAgent, VoiceSettings, VoiceSettingsPatch,
 };
 use neuracrm_domain::{Call, CallId, ContactId, EventKind, LeadId, OrgId, Scenario, SegmentId};
-use neuracrm_store::voice::{CallBatch, CallFilter, ItemOutcome, KeyChange, NewCall, Refusal};
+use neuracrm_store::voice::{
+    BatchItem, CallBatch, CallFilter, ItemOutcome, KeyChange, NewCall, Refusal,
+};
 use neuracrm_store::{Page, Paged};
 use serde_json::{Value, json};
 
 use crate::{Access, ActionError, ActionResult, Caller, Crm};
 
+pub mod effects;
 pub mod retell;
 pub mod seal;
 pub mod signature;
@@ -582,23 +585,46 @@ pub async fn start_batch(
             message: format!("the {scenario} agent is not provisioned yet"),
         });
     }
-    let b = crm
-        .store
+    crm.store
         .voice()
         .create_batch(caller.org, caller.user, scenario, leads)
-        .await?;
-    if b.total == 0 {
-        return Err(ActionError::invalid(
-            field,
-            "none of these ids names a lead of the organization",
-        ));
-    }
-    Ok(b)
+        .await?
+        .ok_or_else(|| {
+            ActionError::invalid(field, "none of these ids names a lead of the organization")
+        })
 }
 
 /// A batch of the organization with its progress.
 pub async fn batch(crm: &Crm, caller: &Caller, id: i64) -> ActionResult<CallBatch> {
     Ok(crm.store.voice().batch(caller.org, id).await?)
+}
+
+/// A page of the organization's batches with their progress, newest first.
+pub async fn batches(crm: &Crm, caller: &Caller, page: Page) -> ActionResult<Paged<CallBatch>> {
+    Ok(crm.store.voice().batches(caller.org, page).await?)
+}
+
+/// A page of a batch's leads and what became of each (404 for another
+/// organization's batch).
+pub async fn batch_items(
+    crm: &Crm,
+    caller: &Caller,
+    id: i64,
+    page: Page,
+) -> ActionResult<Paged<BatchItem>> {
+    Ok(crm.store.voice().batch_items(caller.org, id, page).await?)
+}
+
+/// Starts a pass over the running batches in the background, so that the
+/// instance that took a new batch starts calling at once (the scheduler's
+/// passes carry on after it).
+pub fn process_batches_now(crm: &Crm) {
+    let crm = crm.clone();
+    tokio::spawn(async move {
+        if let Err(e) = process_batches(&crm, Utc::now()).await {
+            tracing::error!(error = %e, "bulk calling pass failed");
+        }
+    });
 }
 
 /// What one pass over the running batches did.

@@ -10,23 +10,19 @@
 //! call object, every field is kept once known, and a status never moves
 //! back.
 //!
-//! Effects, after the call's row commits: `call_updated` when its status
-//! moved; once a transcript is known, a `call` activity on the lead and
-//! contact with the transcript as body (so the sentiment subscriber reads
-//! it); once the analysis is known, the lead's empty budget and decision
-//! date filled from the BANT answers (an audited update; never overwriting),
-//! the lead scored again, and `call_completed` with the new score.
+//! After the call's row and the event's receipt commit: `call_updated`
+//! when its status moved, then the effects the event claimed
+//! ([`super::effects`]: the transcript's activity, the lead's fill, a new
+//! score, `call_completed`). Effects that fail stay owed by the receipt and
+//! are run again by [`sync`].
 
 use chrono::{DateTime, Utc};
-use neuracrm_domain::voice::Bant;
-use neuracrm_domain::{
-    ActivityType, BoundedDate, BoundedTime, Call, CallId, CallStatus, EventKind, LeadPatch,
-    NewActivity, OrgId,
-};
-use neuracrm_store::voice::{Applied, CallUpdate};
+use neuracrm_domain::{Call, CallId, CallStatus, EventKind, OrgId};
+use neuracrm_store::voice::CallUpdate;
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::effects::{self, Retried};
 use super::retell::CallObject;
 use super::signature::{self, Refused};
 use super::{VoiceService, metadata_ids};
@@ -37,6 +33,14 @@ use crate::{ActionError, ActionResult, Crm};
 pub enum Received {
     /// Applied to our call.
     Applied {
+        /// The call.
+        call: CallId,
+        /// `call_started`, `call_ended` or `call_analyzed`.
+        event: String,
+    },
+    /// Applied to our call, but the effects that follow failed: they
+    /// stay owed and are run again later (`calls sync`).
+    Queued {
         /// The call.
         call: CallId,
         /// `call_started`, `call_ended` or `call_analyzed`.
@@ -183,7 +187,8 @@ fn update_of(event: &str, o: &CallObject) -> CallUpdate {
     u
 }
 
-/// Applies `event` with call object `o` to `call` once, then its effects.
+/// Applies `event` with call object `o` to `call` once, then its effects
+/// (queued for later when they fail).
 pub async fn apply(
     crm: &Crm,
     call: &Call,
@@ -195,22 +200,19 @@ pub async fn apply(
     let Some(applied) = crm
         .store
         .voice()
-        .apply(org, call.id, event, &update_of(event, o))
+        .apply(
+            org,
+            call.id,
+            event,
+            &update_of(event, o),
+            effects::retry_at(now, 1),
+        )
         .await?
     else {
         return Ok(Received::Duplicate);
     };
-    effects(crm, &applied, now).await?;
-    Ok(Received::Applied {
-        call: call.id,
-        event: event.to_string(),
-    })
-}
-
-async fn effects(crm: &Crm, a: &Applied, now: DateTime<Utc>) -> ActionResult<()> {
-    let c = &a.call;
-    let org = c.organization_id;
-    if a.status_changed {
+    let c = &applied.call;
+    if applied.status_changed {
         crm.publish(
             org,
             EventKind::CallUpdated {
@@ -220,134 +222,23 @@ async fn effects(crm: &Crm, a: &Applied, now: DateTime<Utc>) -> ActionResult<()>
             },
         );
     }
-    if a.log_activity {
-        let body: String = c
-            .transcript
-            .clone()
-            .unwrap_or_default()
-            .chars()
-            .take(neuracrm_domain::MAX_TEXT)
-            .collect();
-        let new = NewActivity {
-            kind: ActivityType::Call,
-            lead_id: c.lead_id,
-            deal_id: None,
-            contact_id: c.contact_id,
-            user_id: c.placed_by,
-            subject: Some(format!("AI call ({})", c.scenario)),
-            body: Some(body),
-            duration_seconds: c.duration_ms.map(|ms| (ms / 1000).max(0)),
-            occurred_at: c
-                .started_at
-                .and_then(|t| BoundedTime::new(t, "occurred_at").ok()),
-        };
-        // The lead, contact or user may have been deleted since the call
-        // was placed: the activity keeps what still exists.
-        let lead_id = match new.lead_id {
-            Some(id) => found(crm.store.leads().get(org, id).await)?.map(|l| l.id),
-            None => None,
-        };
-        let contact_id = match new.contact_id {
-            Some(id) => found(crm.store.contacts().get(org, id).await)?.map(|c| c.id),
-            None => None,
-        };
-        let new = NewActivity {
-            lead_id,
-            contact_id,
-            ..new
-        };
-        if new.lead_id.is_some() || new.contact_id.is_some() {
-            let activities = crm.store.activities();
-            let activity = match activities.create(org, None, &new).await {
-                Err(neuracrm_store::StoreError::BadReference {
-                    field: "user_id", ..
-                }) => {
-                    let new = NewActivity {
-                        user_id: None,
-                        ..new.clone()
-                    };
-                    activities.create(org, None, &new).await?
-                }
-                other => other?,
-            };
-            crm.store
-                .voice()
-                .set_activity(org, c.id, activity.id)
-                .await?;
-            crm.publish(
-                org,
-                EventKind::ActivityLogged {
-                    id: activity.id,
-                    activity_type: ActivityType::Call,
-                    lead_id: new.lead_id,
-                    contact_id: new.contact_id,
-                },
-            );
+    let (call, event) = (call.id, event.to_string());
+    match applied.owed {
+        Some(r) if !effects::run_or_record(crm, &r, now).await => {
+            Ok(Received::Queued { call, event })
         }
+        _ => Ok(Received::Applied { call, event }),
     }
-    if a.complete {
-        complete(crm, c, now).await?;
-    }
-    Ok(())
 }
 
 /// `Some` of a record read, `None` when it is gone (deleted since the call
 /// was placed); other errors pass.
-fn found<T>(read: Result<T, neuracrm_store::StoreError>) -> ActionResult<Option<T>> {
+pub(crate) fn found<T>(read: Result<T, neuracrm_store::StoreError>) -> ActionResult<Option<T>> {
     match read {
         Ok(v) => Ok(Some(v)),
         Err(neuracrm_store::StoreError::NotFound { .. }) => Ok(None),
         Err(e) => Err(e.into()),
     }
-}
-
-/// The analysis's effects on the lead: its empty budget and decision date
-/// filled from the BANT answers, a new score, `call_completed`.
-async fn complete(crm: &Crm, c: &Call, now: DateTime<Utc>) -> ActionResult<()> {
-    let org = c.organization_id;
-    let lead = match c.lead_id {
-        Some(id) => found(crm.store.leads().get(org, id).await)?,
-        None => None,
-    };
-    let mut score = None;
-    if let Some(lead) = lead {
-        let on = c.ended_at.unwrap_or(now).date_naive();
-        let bant = c
-            .custom_analysis
-            .as_ref()
-            .map(|v| Bant::read(v, on))
-            .unwrap_or_default();
-        let patch = LeadPatch {
-            budget_cents: bant
-                .budget
-                .filter(|_| lead.budget_cents.is_none())
-                .map(Some),
-            expected_decision: bant
-                .timeline
-                .filter(|_| lead.expected_decision.is_none())
-                .and_then(|d| BoundedDate::new(d, "expected_decision").ok())
-                .map(Some),
-            ..Default::default()
-        };
-        if patch != LeadPatch::default() {
-            // No acting user: the audit log records the change as the
-            // system's, beside the call that caused it.
-            crm.store.leads().update(org, None, lead.id, &patch).await?;
-            crm.publish(org, EventKind::LeadUpdated { id: lead.id });
-        }
-        let scored = crate::scoring::score_in(crm, org, lead.id, now).await?;
-        score = Some(scored.score.total);
-    }
-    crm.publish(
-        org,
-        EventKind::CallCompleted {
-            id: c.id,
-            lead_id: c.lead_id,
-            contact_id: c.contact_id,
-            score,
-        },
-    );
-    Ok(())
 }
 
 /// What `calls sync` did.
@@ -357,22 +248,31 @@ pub struct SyncReport {
     pub checked: u64,
     /// Events applied from Retell's answers.
     pub applied: u64,
+    /// Of those, events whose effects failed (owed, run again later).
+    pub queued: u64,
     /// Calls Retell could not tell us about (logged).
     pub failed: u64,
+    /// Earlier events whose owed effects were run again.
+    pub retried: Retried,
 }
 
-/// Asks Retell about every call still `registered` or `ongoing` past its
-/// maximum duration and `grace` (at most `limit`), and applies what it
-/// says as the webhooks would have (`call_started`, `call_ended`,
-/// `call_analyzed`; a webhook arriving later is then a duplicate).
+/// Runs again the owed effects of earlier events that are due
+/// ([`effects::retry`]), then asks Retell about every call still
+/// `registered` or `ongoing` past its maximum duration and `grace` (at
+/// most `limit`), and applies what it says as the webhooks would have
+/// (`call_started`, `call_ended`, `call_analyzed`; a webhook arriving
+/// later is then a duplicate).
 pub async fn sync(
     crm: &Crm,
     now: DateTime<Utc>,
     grace: chrono::Duration,
     limit: usize,
 ) -> ActionResult<SyncReport> {
+    let mut report = SyncReport {
+        retried: effects::retry(crm, now, limit).await?,
+        ..Default::default()
+    };
     let v = super::service(crm)?;
-    let mut report = SyncReport::default();
     for call in crm.store.voice().overdue(now, grace, limit).await? {
         report.checked += 1;
         let org = call.organization_id;
@@ -398,29 +298,25 @@ pub async fn sync(
             .call_status
             .as_deref()
             .and_then(|s| s.parse::<CallStatus>().ok());
-        if status == Some(CallStatus::Ongoing)
-            && matches!(
-                apply(crm, &call, "call_started", &o, now).await?,
-                Received::Applied { .. }
-            )
-        {
-            report.applied += 1;
+        let mut events = Vec::new();
+        if status == Some(CallStatus::Ongoing) {
+            events.push("call_started");
         }
-        if status.is_some_and(|s| !s.is_open())
-            && matches!(
-                apply(crm, &call, "call_ended", &o, now).await?,
-                Received::Applied { .. }
-            )
-        {
-            report.applied += 1;
+        if status.is_some_and(|s| !s.is_open()) {
+            events.push("call_ended");
         }
-        if o.call_analysis.is_some()
-            && matches!(
-                apply(crm, &call, "call_analyzed", &o, now).await?,
-                Received::Applied { .. }
-            )
-        {
-            report.applied += 1;
+        if o.call_analysis.is_some() {
+            events.push("call_analyzed");
+        }
+        for event in events {
+            match apply(crm, &call, event, &o, now).await? {
+                Received::Applied { .. } => report.applied += 1,
+                Received::Queued { .. } => {
+                    report.applied += 1;
+                    report.queued += 1;
+                }
+                Received::Duplicate | Received::Ignored(_) => {}
+            }
         }
     }
     Ok(report)

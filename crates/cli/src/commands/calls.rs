@@ -1,5 +1,6 @@
-//! `calls sync`: the scheduler's look-up of calls whose webhooks never came,
-//! run once (the same action, `neuracrm_actions::voice::webhook::sync`).
+//! `calls sync`: the scheduler's look-up of calls whose webhooks never came
+//! and retry of call events whose effects failed, run once (the same
+//! action, `neuracrm_actions::voice::webhook::sync`).
 
 use std::sync::Arc;
 
@@ -38,8 +39,12 @@ pub async fn sync(
         println!("{}", serde_json::to_string(&report)?);
     } else {
         println!(
-            "{} overdue calls asked about: {} events applied, {} that Retell could not tell us about",
-            report.checked, report.applied, report.failed
+            "{} overdue calls asked about: {} events applied ({} with effects queued), {} that Retell could not tell us about",
+            report.checked, report.applied, report.queued, report.failed
+        );
+        println!(
+            "earlier call events' effects retried: {} done, {} failed again",
+            report.retried.done, report.retried.failed
         );
     }
     Ok(())

@@ -953,7 +953,8 @@ fn calls_sync_asks_about_overdue_calls_and_counts_what_retell_could_not_answer()
     let report: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
     assert_eq!(
         report,
-        serde_json::json!({"checked": 1, "applied": 0, "failed": 1}),
+        serde_json::json!({"checked": 1, "applied": 0, "queued": 0, "failed": 1,
+                           "retried": {"done": 0, "failed": 0}}),
         "only the overdue call; Retell's silence is counted, not fatal"
     );
     assert!(!err.contains("key_cli_test"), "the key never prints: {err}");

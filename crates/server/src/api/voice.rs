@@ -16,7 +16,7 @@ use neuracrm_domain::voice::{
     VoiceSettings, VoiceSettingsPatch,
 };
 use neuracrm_domain::{Call, CallId, CallStatus, ContactId, LeadId, Scenario, SegmentId};
-use neuracrm_store::voice::{CallBatch, CallFilter};
+use neuracrm_store::voice::{BatchItem, CallBatch, CallFilter};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -37,8 +37,9 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         get_call,
         lead_calls,
         (calling_prefs, update_calling_prefs),
-        start_batch,
+        (list_batches, start_batch),
         get_batch,
+        batch_items,
         retell_webhook
     )
 }
@@ -530,14 +531,57 @@ pub async fn start_batch(
 ) -> ApiResult<(StatusCode, Json<CallBatchOut>)> {
     let scenario = body.scenario;
     let b = voice::start_batch(&state.crm, &user.caller(), &body.target()?, scenario).await?;
-    // This instance starts at once; the scheduler's passes carry on.
-    let crm = state.crm.clone();
-    tokio::spawn(async move {
-        if let Err(e) = voice::process_batches(&crm, Utc::now()).await {
-            tracing::error!(error = %e, "bulk calling pass failed");
-        }
-    });
+    voice::process_batches_now(&state.crm);
     Ok((StatusCode::ACCEPTED, Json(b.into())))
+}
+
+page_type!(
+    /// A page of batches.
+    CallBatchPage, CallBatchOut, CallBatch
+);
+
+endpoint! {
+    /// The organization's bulk-calling batches with their progress, newest
+    /// first.
+    get "/api/call-batches" in "voice" [params(PageQuery)]
+        => CallBatchPage, 400 "Bad paging";
+    async fn list_batches(state, user: AuthUser, Query(q): Query<PageQuery>) {
+        let page = page(q.limit, q.offset)?;
+        Ok(Json(voice::batches(&state.crm, &user.caller(), page).await?.into()))
+    }
+}
+
+record_out!(
+    /// A lead of a batch and what became of it.
+    BatchItemOut from BatchItem as i {
+        lead_id: i64,
+        /// None once the lead is deleted.
+        lead_title: Option<String>,
+        /// `pending`, `calling` (being dialled), `placed`, `skipped` or `failed`.
+        status: String,
+        /// Why it was skipped or failed.
+        reason: Option<String>,
+        /// The call placed.
+        call_id: Option<i64>,
+        /// That call's status now.
+        call_status: Option<String>,
+    }
+);
+
+page_type!(
+    /// A page of a batch's leads.
+    BatchItemPage, BatchItemOut, BatchItem
+);
+
+endpoint! {
+    /// A batch's leads in id order, each with what became of it.
+    get "/api/call-batches/{id}/items" in "voice"
+        [params(("id" = i64, Path, description = "Batch id"), PageQuery)]
+        => BatchItemPage, 400 "Bad id or paging", 404 "No such batch";
+    async fn batch_items(state, user: AuthUser, Id(id): Id<i64>, Query(q): Query<PageQuery>) {
+        let page = page(q.limit, q.offset)?;
+        Ok(Json(voice::batch_items(&state.crm, &user.caller(), id, page).await?.into()))
+    }
 }
 
 endpoint! {
@@ -552,14 +596,18 @@ endpoint! {
 /// What became of a verified webhook.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct WebhookOut {
-    /// `applied`, `duplicate` or `ignored`.
+    /// `applied`; `queued` (applied to the call, and the effects that
+    /// follow failed: they are run again by `calls sync`); `duplicate`; or
+    /// `ignored`.
     result: &'static str,
 }
 
 /// Retell's call events (`call_started`, `call_ended`, `call_analyzed`).
 /// No token: the `x-retell-signature` header (HMAC-SHA256 of the body and
 /// its timestamp, keyed with the API key that placed the call) is verified
-/// before anything else; a repeat is answered 200 with no effect.
+/// before anything else; a repeat is answered 200 with no effect. Once the
+/// event is stored the answer is 200: effects that fail after it are the
+/// CRM's to retry.
 #[utoipa::path(post, path = "/api/voice/webhook", tag = "voice",
     params(("x-retell-signature" = String, Header, description = "`v=<unix ms>,d=<hex HMAC-SHA256>`")),
     request_body(content = Object, description = "`{\"event\", \"call\"}` as Retell sends it"),
@@ -582,6 +630,12 @@ pub async fn retell_webhook(
                 webhook::Received::Applied { call, event } => {
                     tracing::info!(call = call.0, event = %event, "retell webhook applied");
                     "applied"
+                }
+                webhook::Received::Queued { call, event } => {
+                    // Stored and applied to the call; what follows is
+                    // retried by `calls sync`, not by Retell's redelivery.
+                    tracing::warn!(call = call.0, event = %event, "retell webhook applied, its effects queued");
+                    "queued"
                 }
                 webhook::Received::Duplicate => "duplicate",
                 webhook::Received::Ignored(why) => {

@@ -161,8 +161,9 @@ fn call_batches(crm: &Crm) -> JoinHandle<()> {
     })
 }
 
-/// `calls sync` for the calls whose webhooks were lost: every
-/// `interval_secs`, on the one instance that claims the slot. Retell's
+/// `calls sync` for the calls whose webhooks were lost and the call events
+/// whose effects failed: every `interval_secs`, on the one instance that
+/// claims the slot. Retell's
 /// failures are counted in the run's summary, not raised: the next run asks
 /// again.
 fn calls_sync(crm: &Crm, interval_secs: u64, grace_secs: u64) -> JoinHandle<()> {
@@ -171,8 +172,9 @@ fn calls_sync(crm: &Crm, interval_secs: u64, grace_secs: u64) -> JoinHandle<()> 
     periodic(crm, "calls_sync", every, move |crm| async move {
         match neuracrm_actions::voice::webhook::sync(&crm, Utc::now(), grace, 1000).await {
             Ok(r) => Ok(format!(
-                "checked {}, applied {}, failed {}",
-                r.checked, r.applied, r.failed
+                "checked {}, applied {} ({} with effects queued), failed {}; \
+                 earlier effects retried: {} done, {} failed",
+                r.checked, r.applied, r.queued, r.failed, r.retried.done, r.retried.failed
             )),
             Err(e) => {
                 tracing::error!(error = %e, "calls sync failed; retrying next run");

@@ -36,6 +36,51 @@ pub fn choices(values: &[&str], current: Option<&str>) -> Vec<Choice> {
         .collect()
 }
 
+/// Every record of kind `R` a select offers (up to a page's most).
+pub async fn every<R: Record<Filter = (), Sort = ()>>(
+    crm: &Crm,
+    caller: &Caller,
+) -> Result<Vec<R::View>, ActionError> {
+    let page = Page::parse(Some(Page::MAX_LIMIT as i64), None).map_err(ActionError::query)?;
+    let list = List {
+        filter: (),
+        sort: (),
+        page,
+    };
+    Ok(records::list::<R>(crm, caller, list).await?.items)
+}
+
+/// `?page=N` (1 by default) of a page that lists one thing, numbered.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct PageNo {
+    page: Option<u32>,
+}
+
+impl PageNo {
+    /// The page's number, from 1.
+    pub fn number(&self) -> u32 {
+        self.page.unwrap_or(1).clamp(1, 1_000_000)
+    }
+
+    /// The store's page of `per_page` rows.
+    pub fn page(&self, per_page: i64) -> Result<Page, ActionError> {
+        Page::parse(Some(per_page), Some((self.number() as i64 - 1) * per_page))
+            .map_err(ActionError::query)
+    }
+
+    /// The previous and next pages of `path`.
+    pub fn pager(&self, path: &str, has_more: bool) -> Pager {
+        let n = self.number();
+        let at = |n: u32| format!("{path}?page={n}");
+        Pager {
+            page: n,
+            here: at(n),
+            prev: (n > 1).then(|| at(n - 1)),
+            next: has_more.then(|| at(n + 1)),
+        }
+    }
+}
+
 /// A sortable column's header link.
 pub struct SortLink {
     pub label: &'static str,

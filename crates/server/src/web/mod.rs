@@ -64,6 +64,11 @@ pub fn router() -> Router<AppState> {
         .route("/leads/{id}/call", post(pages::calls::place))
         .route("/calls", get(pages::calls::list))
         .route("/calls/{id}", get(pages::calls::show))
+        .route(
+            "/call-batches",
+            get(pages::call_batches::list).post(pages::call_batches::start),
+        )
+        .route("/call-batches/{id}", get(pages::call_batches::show))
         .route("/leads/{id}/activities", post(forms::log_activity::<Lead>))
         .route("/contacts", get(pages::contacts::list))
         .route(

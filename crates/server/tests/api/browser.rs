@@ -653,3 +653,95 @@ async fn the_segment_rule_builder_and_the_rfm_grid_in_the_browser() {
         b.close().await;
     }
 }
+
+#[tokio::test]
+async fn calls_and_call_batches_in_the_browser() {
+    use crate::voice::{KEY, analyzed, batch_when_settled, ended, event, lead_with_phone, signed};
+    if !wanted() {
+        return;
+    }
+    let (_fake, app, a) = crate::voice::ready("Alpha").await;
+    let (lead, _) = lead_with_phone(&app, &a, Some("+14155550101")).await;
+    let call = app
+        .post_ok(
+            "/api/calls",
+            &a.token,
+            json!({"lead_id": lead, "scenario": "sales_outbound"}),
+            201,
+        )
+        .await;
+    let transcript =
+        "Agent: Hi Ada, do you have two minutes?\nUser: Yes, we have a budget of fifty thousand.";
+    signed(&app, &event("call_ended", &call, ended(transcript)), KEY).await;
+    let custom = json!({"budget": "$50,000", "authority": "Ada Lovelace, head of engineering",
+                        "need": "an analytical engine for the whole accounts department",
+                        "timeline": "2027-03-01", "follow_up_booked": true});
+    signed(&app, &event("call_analyzed", &call, analyzed(custom)), KEY).await;
+    let seg = app
+        .post_ok(
+            "/api/segments",
+            &a.token,
+            json!({"name": "Analytical Engines", "kind": "static",
+                   "rule": {"field": "company", "operand": "contains", "value": "Analytical"}}),
+            201,
+        )
+        .await;
+    let batch = app
+        .post_ok(
+            "/api/call-batches",
+            &a.token,
+            json!({"segment_id": seg["id"], "scenario": "sales_outbound"}),
+            202,
+        )
+        .await;
+    batch_when_settled(&app, &a, &batch["id"]).await;
+    let (call_id, batch_id) = (&call["id"], &batch["id"]);
+    let driver = Driver::start().await;
+    for width in [1440, 375] {
+        let b = Browser::open(&driver, &app, width).await;
+        b.sign_in(&a.email).await;
+
+        b.go("/calls").await;
+        b.saved_and_fits("calls", width).await;
+        b.click(&format!("#calls a[href='/calls/{call_id}']")).await;
+        b.until(
+            &format!("return location.pathname === '/calls/{call_id}'"),
+            "the call page",
+        )
+        .await;
+        assert_eq!(
+            b.run("return document.querySelectorAll('#turns li').length")
+                .await,
+            json!(2),
+            "the transcript as two turns"
+        );
+        let turns = b.text("#turns").await;
+        assert!(
+            turns.contains("Yes, we have a budget of fifty thousand."),
+            "{turns}"
+        );
+        assert!(b.text("#summary").await.contains("$50k budget"));
+        b.saved_and_fits("call", width).await;
+
+        b.go("/calls").await;
+        b.click("a[href='/call-batches']").await;
+        b.until(
+            "return location.pathname === '/call-batches'",
+            "the batches page",
+        )
+        .await;
+        assert!(b.text("#batch-list").await.contains("completed"));
+        b.saved_and_fits("call-batches", width).await;
+        b.click(&format!("#batch-list a[href='/call-batches/{batch_id}']"))
+            .await;
+        b.until(
+            &format!("return location.pathname === '/call-batches/{batch_id}'"),
+            "the batch page",
+        )
+        .await;
+        assert_eq!(b.text("#stat-placed").await, "1");
+        assert!(b.text("#batch-items").await.contains("Difference engine"));
+        b.saved_and_fits("call-batch", width).await;
+        b.close().await;
+    }
+}

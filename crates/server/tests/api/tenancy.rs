@@ -24,6 +24,7 @@ async fn snapshot(app: &TestApp, a: &Tenant) -> Value {
         "/api/campaigns",
         "/api/suppressions",
         "/api/calls",
+        "/api/call-batches",
     ] {
         all.insert(
             list.into(),
@@ -167,17 +168,7 @@ async fn seed(app: &TestApp, t: &Tenant, tag: &str) -> Ids {
         .await
         .unwrap()
         .unwrap();
-    let batch = app
-        .store
-        .voice()
-        .create_batch(
-            neuracrm_domain::OrgId(t.org_id),
-            neuracrm_domain::UserId(t.admin_id),
-            neuracrm_domain::Scenario::SalesOutbound,
-            &[neuracrm_domain::LeadId(id(&l))],
-        )
-        .await
-        .unwrap();
+    let batch = crate::voice::stored_batch(app, t, &[id(&l)]).await;
     Ids {
         batch: batch.id,
         call: call.id.0,
@@ -743,6 +734,18 @@ async fn organization_b_cannot_reach_anything_of_organization_a() {
                             "{op}?{f}: {page}"
                         );
                     }
+                    walked += 1;
+                }
+                "get /api/call-batches" => {
+                    // B's own batch only.
+                    let own = app.get_ok(path, &tb.token).await;
+                    let ids: Vec<&Value> = own["items"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|b| &b["id"])
+                        .collect();
+                    assert_eq!(ids, [&json!(b.batch)], "{op}: {own}");
                     walked += 1;
                 }
                 "post /api/call-batches" => {

@@ -841,20 +841,9 @@ async fn a_call_moves_its_lead_transcript_activity_bant_score_and_event() {
     assert_eq!(after["budget_cents"], 5_000_000);
     assert_eq!(after["expected_decision"], "2027-03-01");
     assert!(after["score"].is_number(), "scored again: {after}");
-    let audit = app
-        .store
-        .audit()
-        .list(
-            OrgId(t.org_id),
-            neuracrm_store::Page::parse(Some(200), None).unwrap(),
-        )
-        .await
-        .unwrap();
-    assert!(
-        audit.items.iter().any(|e| e.entity == "lead"
-            && e.entity_id == lead
-            && e.action == "update"
-            && e.user_id.is_none()),
+    assert_eq!(
+        system_updates(&app, &t, lead).await,
+        1,
         "the fill is in the audit log, as the system's"
     );
     let mut seen = Vec::new();
@@ -882,6 +871,26 @@ async fn a_call_moves_its_lead_transcript_activity_bant_score_and_event() {
     ] {
         assert!(seen.contains(&kind), "{kind} in {seen:?}");
     }
+}
+
+/// The audit log's updates of `lead` made by no user (the system's).
+async fn system_updates(app: &TestApp, t: &Tenant, lead: i64) -> usize {
+    let audit = app
+        .store
+        .audit()
+        .list(
+            OrgId(t.org_id),
+            neuracrm_store::Page::parse(Some(200), None).unwrap(),
+        )
+        .await
+        .unwrap();
+    audit
+        .items
+        .iter()
+        .filter(|e| {
+            e.entity == "lead" && e.entity_id == lead && e.action == "update" && e.user_id.is_none()
+        })
+        .count()
 }
 
 #[tokio::test]
@@ -1147,6 +1156,182 @@ async fn calls_sync_applies_what_retell_says_of_overdue_calls() {
     assert_eq!(again.checked, 0, "nothing is overdue now");
 }
 
+/// Makes the database refuse every scoring write (a trigger on the column
+/// each one sets), or accept them again: a real failure after a call's
+/// analysis has filled the lead, where its new score is written.
+async fn scoring_refused(app: &TestApp, refused: bool) {
+    let db = app.store.db();
+    let statements: &[&str] = match (db.backend(), refused) {
+        (neuracrm_store::Backend::Sqlite, true) => &[
+            "CREATE TRIGGER scoring_refused BEFORE UPDATE OF score_updated_at ON leads \
+             BEGIN SELECT RAISE(ABORT, 'scoring refused by the test'); END",
+        ],
+        (neuracrm_store::Backend::Postgres, true) => &[
+            "CREATE FUNCTION scoring_refused() RETURNS trigger LANGUAGE plpgsql \
+             AS 'BEGIN RAISE EXCEPTION ''scoring refused by the test''; END'",
+            "CREATE TRIGGER scoring_refused BEFORE UPDATE OF score_updated_at ON leads \
+             FOR EACH ROW EXECUTE FUNCTION scoring_refused()",
+        ],
+        (neuracrm_store::Backend::Sqlite, false) => &["DROP TRIGGER scoring_refused"],
+        (neuracrm_store::Backend::Postgres, false) => &[
+            "DROP TRIGGER scoring_refused ON leads",
+            "DROP FUNCTION scoring_refused()",
+        ],
+    };
+    for sql in statements {
+        db.execute(neuracrm_store::Sql::new(sql)).await.unwrap();
+    }
+}
+
+/// The receipt of (`call`, `event`): runs begun, whether its effects are
+/// all done, why the last run failed.
+async fn receipt(app: &TestApp, call: &Value, event: &str) -> (i64, bool, Option<String>) {
+    let (attempts, done, error): (i64, bool, Option<String>) = app
+        .store
+        .db()
+        .fetch_one(
+            neuracrm_store::Sql::new(
+                "SELECT attempts, processed_at IS NOT NULL, last_error FROM call_webhook_receipts \
+                 WHERE call_id = $1 AND event = $2",
+            )
+            .arg(call["id"].as_i64().unwrap())
+            .arg(event),
+        )
+        .await
+        .unwrap();
+    (attempts, done, error)
+}
+
+/// The names of the events waiting in `events`, in order.
+fn drained(events: &mut neuracrm_events::Subscription) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    while let Some(e) = events.try_recv() {
+        out.push(e.unwrap().kind.name());
+    }
+    out
+}
+
+/// How many of `names` are `name`.
+fn count(names: &[&str], name: &str) -> usize {
+    names.iter().filter(|n| **n == name).count()
+}
+
+#[tokio::test]
+async fn effects_that_fail_after_the_receipt_commits_are_retried_and_applied_once() {
+    let (fake, app, t) = ready("Alpha").await;
+    let (lead, _) = lead_with_phone(&app, &t, Some("+14155550101")).await;
+    let call = place(&app, &t, lead).await;
+    let crm = sync_crm(&app, &fake);
+    let before = app.get_ok(&format!("/api/leads/{lead}"), &t.token).await;
+    assert!(before["score"].is_null(), "not scored yet: {before}");
+    let mut events = app.events.subscribe_org(OrgId(t.org_id));
+
+    // The analysis comes (with the transcript) while the database refuses
+    // scoring writes: the event is stored and applied to the call, the
+    // activity and the lead's fill commit, the new score does not.
+    scoring_refused(&app, true).await;
+    let custom = json!({"budget": "$50,000", "timeline": "2027-03-01"});
+    let body = event("call_analyzed", &call, analyzed(custom));
+    let at = chrono::Utc::now();
+    assert_eq!(signed(&app, &body, KEY).await, "queued");
+    let c = call_of(&app, &t, &call).await;
+    assert!(c["summary"].is_string(), "the call has its analysis: {c}");
+    assert_eq!(activities_of(&app, &t, lead).await.len(), 1);
+    let l = app.get_ok(&format!("/api/leads/{lead}"), &t.token).await;
+    assert_eq!(l["budget_cents"], 5_000_000);
+    assert!(l["score"].is_null(), "the score write was refused: {l}");
+    let (attempts, done, error) = receipt(&app, &call, "call_analyzed").await;
+    assert_eq!((attempts, done), (1, false));
+    assert!(
+        error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("scoring refused"),
+        "why it failed: {error:?}"
+    );
+    let first = drained(&mut events);
+    assert_eq!(count(&first, "call_completed"), 0, "{first:?}");
+    assert_eq!(count(&first, "activity_logged"), 1, "{first:?}");
+    assert_eq!(count(&first, "lead_updated"), 1, "{first:?}");
+
+    // Retell's redelivery is a duplicate: the retry is ours.
+    assert_eq!(signed(&app, &body, KEY).await, "duplicate");
+    let sync =
+        |now| neuracrm_actions::voice::webhook::sync(&crm, now, chrono::Duration::minutes(1), 100);
+    // Before its backoff has passed the receipt is left alone.
+    let r = sync(at).await.unwrap();
+    assert_eq!((r.retried.done, r.retried.failed), (0, 0), "{r:?}");
+    // After it, still refused: a second attempt, a longer wait.
+    let r = sync(at + chrono::Duration::minutes(2)).await.unwrap();
+    assert_eq!((r.retried.done, r.retried.failed), (0, 1), "{r:?}");
+    assert_eq!(receipt(&app, &call, "call_analyzed").await.0, 2);
+    let r = sync(at + chrono::Duration::minutes(3)).await.unwrap();
+    assert_eq!(r.retried.failed, 0, "the second wait is two minutes: {r:?}");
+
+    // The database takes scoring writes again: the next pass finishes.
+    scoring_refused(&app, false).await;
+    let r = sync(at + chrono::Duration::minutes(5)).await.unwrap();
+    assert_eq!((r.retried.done, r.retried.failed), (1, 0), "{r:?}");
+    assert_eq!(receipt(&app, &call, "call_analyzed").await, (3, true, None));
+    let l = app.get_ok(&format!("/api/leads/{lead}"), &t.token).await;
+    assert!(l["score"].is_number(), "scored at last: {l}");
+    assert_eq!(l["budget_cents"], 5_000_000);
+    // Each effect once: one activity, one fill in the audit log, one
+    // call_completed carrying the score, no second activity_logged or
+    // lead_updated.
+    assert_eq!(activities_of(&app, &t, lead).await.len(), 1);
+    assert_eq!(
+        system_updates(&app, &t, lead).await,
+        1,
+        "the lead was filled once"
+    );
+    let retried = drained(&mut events);
+    assert_eq!(count(&retried, "call_completed"), 1, "{retried:?}");
+    assert_eq!(count(&retried, "activity_logged"), 0, "{retried:?}");
+    assert_eq!(count(&retried, "lead_updated"), 0, "{retried:?}");
+    assert_eq!(count(&retried, "lead_scored"), 1, "{retried:?}");
+
+    // Done is done: later passes find nothing.
+    let r = sync(at + chrono::Duration::hours(3)).await.unwrap();
+    assert_eq!((r.retried.done, r.retried.failed), (0, 0), "{r:?}");
+    assert!(drained(&mut events).is_empty());
+}
+
+#[tokio::test]
+async fn effects_that_keep_failing_are_tried_a_bounded_number_of_times() {
+    use neuracrm_actions::voice::effects::{MAX_ATTEMPTS, retry_at};
+    let (fake, app, t) = ready("Alpha").await;
+    let (lead, _) = lead_with_phone(&app, &t, Some("+14155550101")).await;
+    let call = place(&app, &t, lead).await;
+    let crm = sync_crm(&app, &fake);
+    scoring_refused(&app, true).await;
+    let body = event("call_analyzed", &call, analyzed(json!({"budget": "9000"})));
+    let mut now = chrono::Utc::now();
+    assert_eq!(signed(&app, &body, KEY).await, "queued");
+    for attempt in 2..=MAX_ATTEMPTS {
+        now = retry_at(now, attempt - 1) + chrono::Duration::seconds(1);
+        let r = neuracrm_actions::voice::webhook::sync(&crm, now, chrono::Duration::hours(1), 100)
+            .await
+            .unwrap();
+        assert_eq!(r.retried.failed, 1, "attempt {attempt}: {r:?}");
+    }
+    assert_eq!(receipt(&app, &call, "call_analyzed").await.0, MAX_ATTEMPTS);
+    // No more, however long one waits; the receipt keeps why.
+    let r = neuracrm_actions::voice::webhook::sync(
+        &crm,
+        now + chrono::Duration::days(30),
+        chrono::Duration::days(60),
+        100,
+    )
+    .await
+    .unwrap();
+    assert_eq!((r.retried.done, r.retried.failed), (0, 0), "{r:?}");
+    let (attempts, done, error) = receipt(&app, &call, "call_analyzed").await;
+    assert_eq!((attempts, done), (MAX_ATTEMPTS, false));
+    assert!(error.is_some_and(|e| e.contains("scoring refused")));
+    assert_eq!(activities_of(&app, &t, lead).await.len(), 1, "logged once");
+}
+
 /// The actions over the app's database with the app's Retell settings, as
 /// the CLI's `calls sync` and the scheduler build them.
 fn sync_crm(app: &TestApp, fake: &FakeRetell) -> neuracrm_actions::Crm {
@@ -1180,7 +1365,29 @@ fn dialled(fake: &FakeRetell, pointer: &str) -> Vec<Value> {
         .collect()
 }
 
-async fn batch_when_settled(app: &TestApp, t: &Tenant, id: &Value) -> Value {
+/// A sales batch of `t`'s `leads` stored as the API stores one, with no
+/// pass started: running, every lead pending.
+pub(crate) async fn stored_batch(
+    app: &TestApp,
+    t: &Tenant,
+    leads: &[i64],
+) -> neuracrm_store::voice::CallBatch {
+    let leads: Vec<neuracrm_domain::LeadId> =
+        leads.iter().map(|l| neuracrm_domain::LeadId(*l)).collect();
+    app.store
+        .voice()
+        .create_batch(
+            OrgId(t.org_id),
+            neuracrm_domain::UserId(t.admin_id),
+            neuracrm_domain::Scenario::SalesOutbound,
+            &leads,
+        )
+        .await
+        .unwrap()
+        .expect("a lead of the organization")
+}
+
+pub(crate) async fn batch_when_settled(app: &TestApp, t: &Tenant, id: &Value) -> Value {
     for _ in 0..100 {
         let b = app
             .get_ok(&format!("/api/call-batches/{id}"), &t.token)
@@ -1235,6 +1442,40 @@ async fn a_batch_calls_each_lead_within_the_guardrails_and_reports_progress() {
     );
     let dialled = dialled(&fake, "/to_number");
     assert_eq!(dialled, [json!("+14155550101"), json!("+14155550102")]);
+    // Each lead with what became of it, in id order.
+    let items = app
+        .get_ok(&format!("/api/call-batches/{}/items", b["id"]), &t.token)
+        .await;
+    let got: Vec<(Value, Value, bool, bool)> = items["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["lead_id"].clone(),
+                i["status"].clone(),
+                i["call_id"].is_number(),
+                i["reason"].is_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (json!(ok1), json!("placed"), true, false),
+            (json!(ok2), json!("placed"), true, false),
+            (json!(no_phone), json!("skipped"), false, true),
+            (json!(dnc), json!("skipped"), false, true),
+        ],
+        "{items}"
+    );
+    assert_eq!(items["items"][0]["call_status"], "registered");
+    assert!(
+        items["items"][3]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("do not call")
+    );
     // Another pass finds nothing left to call.
     let crm = sync_crm(&app, &fake);
     let pass = neuracrm_actions::voice::process_batches(&crm, chrono::Utc::now())
@@ -1335,6 +1576,24 @@ async fn a_batch_calls_each_lead_within_the_guardrails_and_reports_progress() {
     app.with(&tb.token)
         .get_err(&format!("/api/call-batches/{}", b["id"]), 404, "not_found")
         .await;
+    app.with(&tb.token)
+        .get_err(
+            &format!("/api/call-batches/{}/items", b["id"]),
+            404,
+            "not_found",
+        )
+        .await;
+    // The list: newest first, another organization's left out, and no
+    // batch left behind by the refusals above (one naming only another
+    // organization's lead was stored empty and "running" before).
+    let list = app.get_ok("/api/call-batches?limit=1", &t.token).await;
+    assert_eq!(
+        (&list["items"][0]["id"], &list["has_more"]),
+        (&b["id"], &json!(true)),
+        "{list}"
+    );
+    let theirs = app.get_ok("/api/call-batches", &tb.token).await;
+    assert_eq!(theirs["items"], json!([]));
 }
 
 /// A worker that stops between claiming a lead and recording what became
@@ -1352,15 +1611,7 @@ async fn a_batch_item_whose_worker_stopped_is_settled_or_called_after_its_lease(
     let (busy, _) = lead_with_phone(&app, &t, Some("+14155550103")).await;
     let voice = app.store.voice();
     // Through the store: a batch the API would start processing at once.
-    let b = voice
-        .create_batch(
-            org,
-            UserId(t.admin_id),
-            Scenario::SalesOutbound,
-            &[LeadId(placed), LeadId(dropped), LeadId(busy)],
-        )
-        .await
-        .unwrap();
+    let b = stored_batch(&app, &t, &[placed, dropped, busy]).await;
     let now = Utc::now();
     let long_ago = now - chrono::Duration::minutes(30);
     for lead in [placed, dropped] {

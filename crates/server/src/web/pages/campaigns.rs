@@ -24,7 +24,7 @@ use serde::Deserialize;
 use super::settings::{Done, FormError, after_form};
 use crate::AppState;
 use crate::web::layout::Shell;
-use crate::web::listing::{Choice, Pager, choices};
+use crate::web::listing::{Choice, Pager, choices, every};
 use crate::web::session::{CsrfForm, NoFields, WebUser};
 use crate::web::{PageResult, format};
 
@@ -102,25 +102,9 @@ pub struct Compose {
     pub targets: Vec<Choice>,
 }
 
-/// Every record of kind `R` a select offers (up to a page's most).
-async fn all<R: neuracrm_actions::records::Record<Filter = (), Sort = ()>>(
-    state: &AppState,
-    user: &WebUser,
-) -> ActionResult<Vec<R::View>> {
-    let page = Page::parse(Some(Page::MAX_LIMIT as i64), None).map_err(ActionError::query)?;
-    let list = List {
-        filter: (),
-        sort: (),
-        page,
-    };
-    Ok(records::list::<R>(&state.crm, &user.caller, list)
-        .await?
-        .items)
-}
-
 async fn compose(state: &AppState, user: &WebUser, form: ComposeForm) -> ActionResult<Compose> {
-    let templates = all::<EmailTemplate>(state, user).await?;
-    let segments = all::<Segment>(state, user).await?;
+    let templates = every::<EmailTemplate>(&state.crm, &user.caller).await?;
+    let segments = every::<Segment>(&state.crm, &user.caller).await?;
     let choice = |value: String, label: String, current: &str| Choice {
         selected: value == current,
         value,

@@ -1,6 +1,7 @@
 //! One module per page area; each handler calls the same use cases as the
 //! JSON API and renders a template.
 
+pub mod call_batches;
 pub mod calls;
 pub mod campaigns;
 pub mod contacts;

@@ -16,12 +16,11 @@ use neuracrm_actions::segments::{self, Member, RfmGrid, SegmentStats};
 use neuracrm_actions::{ActionError, Caller};
 use neuracrm_domain::segments::SegmentKind;
 use neuracrm_domain::{NewSegment, Segment, SegmentId, SegmentPatch};
-use neuracrm_store::Page;
 use serde::Deserialize;
 use std::borrow::Borrow;
 
 use super::super::forms::Posted;
-use super::super::listing::Pager;
+use super::super::listing::{PageNo, Pager};
 use super::super::{PageError, PageResult, format};
 use super::segment_rules::{Edit, MAX_ROWS, Row, Rows};
 use super::settings::{FormError, after_form};
@@ -31,33 +30,6 @@ use crate::web::session::{CsrfForm, WebUser, after};
 
 /// Segments and members a page lists.
 const PER_PAGE: i64 = 50;
-
-/// `?page=N` (1 by default).
-#[derive(Debug, Default, Deserialize)]
-pub struct PageNo {
-    page: Option<u32>,
-}
-
-impl PageNo {
-    fn number(&self) -> u32 {
-        self.page.unwrap_or(1).clamp(1, 1_000_000)
-    }
-
-    fn page(&self) -> Result<Page, ActionError> {
-        Page::parse(Some(PER_PAGE), Some((self.number() as i64 - 1) * PER_PAGE))
-            .map_err(ActionError::query)
-    }
-}
-
-fn pager(path: &str, n: u32, has_more: bool) -> Pager {
-    let at = |n: u32| format!("{path}?page={n}");
-    Pager {
-        page: n,
-        here: at(n),
-        prev: (n > 1).then(|| at(n - 1)),
-        next: has_more.then(|| at(n + 1)),
-    }
-}
 
 /// How the templates word figures.
 trait Figures {
@@ -104,14 +76,13 @@ pub async fn list(
     let list = List {
         filter: (),
         sort: (),
-        page: p.page()?,
+        page: p.page(PER_PAGE)?,
     };
     let found = records::list::<Segment>(&state.crm, &user.caller, list).await?;
-    let n = p.number();
     Ok(SegmentList {
         shell: Shell::new(&user, "Segments", "/segments"),
         rows: found.items,
-        pager: pager("/segments", n, found.has_more),
+        pager: p.pager("/segments", found.has_more),
     })
 }
 
@@ -138,14 +109,13 @@ pub async fn show(
     let id = SegmentId(id);
     let segment = records::get::<Segment>(crm, c, id).await?;
     let stats = segments::stats(crm, c, id).await?;
-    let members = segments::members(crm, c, id, p.page()?).await?;
-    let n = p.number();
+    let members = segments::members(crm, c, id, p.page(PER_PAGE)?).await?;
     let here = format!("/segments/{}", id.0);
     Ok(SegmentPage {
         shell: Shell::new(&user, segment.name.clone(), "/segments"),
         segment,
         stats,
-        pager: pager(&here, n, members.has_more),
+        pager: p.pager(&here, members.has_more),
         members: members.items,
     })
 }
