@@ -188,12 +188,11 @@ pub async fn preview(
 ) -> ActionResult<Preview> {
     let rule = Rule::parse(rule)?;
     let now = Utc::now();
-    let ids = crm
+    let (count, first) = crm
         .store
         .segments()
-        .evaluate(caller.org, &rule, now)
+        .count_and_sample(caller.org, &rule, now, PREVIEW_SAMPLE)
         .await?;
-    let first: Vec<ContactId> = ids.iter().take(PREVIEW_SAMPLE).copied().collect();
     let mut rows = Vec::with_capacity(first.len());
     for id in &first {
         let c = crm.store.contacts().get(caller.org, *id).await?;
@@ -207,7 +206,7 @@ pub async fn preview(
         });
     }
     Ok(Preview {
-        count: ids.len() as u64,
+        count,
         sample: with_metrics(&crm.store, caller.org, rows, now).await?,
     })
 }
@@ -335,12 +334,37 @@ pub fn difference(
     selected: &[ContactId],
     members: &[ContactId],
 ) -> (Vec<ContactId>, Vec<ContactId>) {
-    let now: BTreeSet<ContactId> = selected.iter().copied().collect();
-    let before: BTreeSet<ContactId> = members.iter().copied().collect();
-    (
-        now.difference(&before).copied().collect(),
-        before.difference(&now).copied().collect(),
-    )
+    // Both come in id order from the store (sorting a sorted list is one
+    // pass): one merge, where two sets of up to a million ids each cost
+    // seconds across twenty segments.
+    let sorted = |ids: &[ContactId]| {
+        let mut v = ids.to_vec();
+        v.sort_unstable();
+        v.dedup();
+        v
+    };
+    let (now, before) = (sorted(selected), sorted(members));
+    let (mut entered, mut left) = (Vec::new(), Vec::new());
+    let (mut i, mut j) = (0, 0);
+    while i < now.len() && j < before.len() {
+        match now[i].cmp(&before[j]) {
+            std::cmp::Ordering::Less => {
+                entered.push(now[i]);
+                i += 1;
+            }
+            std::cmp::Ordering::Greater => {
+                left.push(before[j]);
+                j += 1;
+            }
+            std::cmp::Ordering::Equal => {
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    entered.extend_from_slice(&now[i..]);
+    left.extend_from_slice(&before[j..]);
+    (entered, left)
 }
 
 /// Re-evaluates one segment's rule as of `now`, writes the difference, and

@@ -430,6 +430,32 @@ impl Segments<'_> {
         Ok(rows.into_iter().map(|r| ContactId(r.id)).collect())
     }
 
+    /// How many contacts `rule` selects now, and the first `sample` of them
+    /// in id order: what a preview shows, without reading every id.
+    pub async fn count_and_sample(
+        &self,
+        org: OrgId,
+        rule: &Rule,
+        now: DateTime<Utc>,
+        sample: usize,
+    ) -> Result<(u64, Vec<ContactId>)> {
+        self.sync(org, now, sql::Needs::of(rule).rfm()).await?;
+        let compiled = compile(self.db.backend(), org, rule, now);
+        // The same placeholders, wrapped: the prefix binds nothing.
+        let count = Sql {
+            text: format!("SELECT CAST(COUNT(*) AS BIGINT) FROM ({}) s", compiled.text),
+            params: compiled.params.clone(),
+        };
+        let (n,): (i64,) = self.db.fetch_one(count).await?;
+        let mut first = compiled;
+        first.push(" LIMIT ").bind(sample as i64);
+        let rows: Vec<IdRow> = self.db.fetch_all_fast(first).await?;
+        Ok((
+            n.max(0) as u64,
+            rows.into_iter().map(|r| ContactId(r.id)).collect(),
+        ))
+    }
+
     /// The ids of the contacts each of `rules` selects now, in id order:
     /// what [`Segments::evaluate`] gives for each, from one statement per
     /// [`RULES_PER_STATEMENT`] rules ([`compile_many`]), so the metrics

@@ -776,6 +776,16 @@ async fn a_refresh_writes_only_the_difference() {
     let (o, ids) = fixture(s).await;
     let rule = Rule::parse(&json!({"field": "total_deals", "operand": "gte", "value": 1})).unwrap();
     let members = s.segments().evaluate(o, &rule, now()).await.unwrap();
+    // A preview's count and first members are the evaluation's.
+    let (count, first) = s
+        .segments()
+        .count_and_sample(o, &rule, now(), 1)
+        .await
+        .unwrap();
+    assert_eq!(
+        (count, first.as_slice()),
+        (members.len() as u64, &members[..1])
+    );
     let new = neuracrm_domain::NewSegment {
         name: "Buyers".into(),
         description: None,
