@@ -752,25 +752,29 @@ impl Segments<'_> {
         } else {
             for chunk in ids.chunks(SYNC_CHUNK) {
                 let chunk: Vec<ContactId> = chunk.iter().map(|&id| ContactId(id)).collect();
-                // Was a customer (ranked), or is no longer a contact.
-                let mut q = Sql::new("SELECT COUNT(*) FROM contact_rfm WHERE organization_id = ");
-                q.bind(org);
-                push_in(&mut q, "contact_id", &chunk);
-                let (ranked,): (i64,) = tx.fetch_one(q).await?;
+                // The RFM scores move only when a customer's won deals do
+                // (not when, say, its window counts do): compared before
+                // and after; or when a contact is gone (its scores went
+                // with it).
+                let won = |chunk: &[ContactId]| {
+                    let mut q = Sql::new(
+                        "SELECT contact_id, won_deals, last_won_at, won_hi, won_lo \
+                         FROM contact_metrics WHERE won_deals > 0 AND organization_id = ",
+                    );
+                    q.bind(org);
+                    push_in(&mut q, "contact_id", chunk);
+                    q.push(" ORDER BY contact_id");
+                    q
+                };
+                type Won = (i64, i64, Option<DateTime<Utc>>, i64, i64);
+                let before: Vec<Won> = tx.fetch_all(won(&chunk)).await?;
                 let mut q = Sql::new("DELETE FROM contact_metrics WHERE organization_id = ");
                 q.bind(org);
                 push_in(&mut q, "contact_id", &chunk);
                 tx.execute(q).await?;
-                let written = tx
-                    .execute(sql::compute(org, Scope::Contacts(&chunk), now))
-                    .await?;
-                let mut q = Sql::new(
-                    "SELECT COUNT(*) FROM contact_metrics WHERE won_deals > 0 AND organization_id = ",
-                );
-                q.bind(org);
-                push_in(&mut q, "contact_id", &chunk);
-                let (customers,): (i64,) = tx.fetch_one(q).await?;
-                if ranked > 0 || customers > 0 || written < chunk.len() as u64 {
+                let written = tx.execute(sql::compute(org, Scope::Contacts(&chunk), now)).await?;
+                let after: Vec<Won> = tx.fetch_all(won(&chunk)).await?;
+                if before != after || written < chunk.len() as u64 {
                     rfm_stale = true;
                 }
                 done.recomputed += written;

@@ -1178,6 +1178,10 @@ async fn stored_metrics_follow_every_write_and_the_clock() {
     assert!(!done.full && done.rfm, "{done:?}");
     assert_metrics_are_naive(s, o, now(), "after every kind of write").await;
 
+    // Time passing moves window counts, never the RFM scores: they are not
+    // ranked again.
+    let later = seg.sync(o, now() + Duration::days(45), true).await.unwrap();
+    assert!(later.recomputed > 0 && !later.rfm, "{later:?}");
     // The clock: activities leave the windows as time passes, forwards
     // and back.
     for days in [1, 20, 45, 100, 400, 7] {
