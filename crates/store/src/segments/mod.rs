@@ -772,7 +772,9 @@ impl Segments<'_> {
                 q.bind(org);
                 push_in(&mut q, "contact_id", &chunk);
                 tx.execute(q).await?;
-                let written = tx.execute(sql::compute(org, Scope::Contacts(&chunk), now)).await?;
+                let written = tx
+                    .execute(sql::compute(org, Scope::Contacts(&chunk), now))
+                    .await?;
                 let after: Vec<Won> = tx.fetch_all(won(&chunk)).await?;
                 if before != after || written < chunk.len() as u64 {
                     rfm_stale = true;
