@@ -737,12 +737,16 @@ impl Segments<'_> {
         }
         ids.sort_unstable();
         ids.dedup();
-        let (contacts,): (i64,) = tx
-            .fetch_one(
-                Sql::new("SELECT COUNT(*) FROM contacts WHERE organization_id = $1").arg(org),
-            )
-            .await?;
-        let many = ids.len() > SYNC_CHUNK && ids.len() as u64 * FULL_SHARE > contacts.max(0) as u64;
+        // Counting the contacts (a scan of the organization's) only when
+        // there are enough stale ones for the answer to matter.
+        let many = ids.len() > SYNC_CHUNK && {
+            let (contacts,): (i64,) = tx
+                .fetch_one(
+                    Sql::new("SELECT COUNT(*) FROM contacts WHERE organization_id = $1").arg(org),
+                )
+                .await?;
+            ids.len() as u64 * FULL_SHARE > contacts.max(0) as u64
+        };
         if state.windows_at.is_none() || many {
             tx.execute(Sql::new("DELETE FROM contact_metrics WHERE organization_id = $1").arg(org))
                 .await?;
