@@ -1,7 +1,7 @@
 //! The SQL of segments: per-contact metrics without fan-out, stored and
 //! kept up to date, and rules compiled to one parameterised statement.
 //!
-//! [`compute`] computes the stored metrics (`contact_metrics`) of some or
+//! `compute` computes the stored metrics (`contact_metrics`) of some or
 //! all contacts: each aggregate comes from its own grouped subquery joined
 //! to `contacts` by contact id: deals (`md`), activities (`ma`) and the
 //! sentiment of the latest analysed activity (`ms`). Nothing joins two
@@ -13,7 +13,7 @@
 //! gave, each grouped on its own (the first, by far the largest, straight
 //! off the covering index `activities_org_contact_time` of migration 0016,
 //! in contact order and with no sort) before the at most three rows of a
-//! contact are added up. [`rank_rfm`] ranks the customers' RFM scores from
+//! contact are added up. `rank_rfm` ranks the customers' RFM scores from
 //! them (`contact_rfm`).
 //!
 //! Reads join the stored rows (`m`, `mr`) and the contact's leads grouped
