@@ -39,19 +39,20 @@ pub fn ago(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
     match secs {
         s if s < 0 => full(t),
         0..=59 => "just now".into(),
-        60..=3599 => plural(secs / 60, "minute"),
-        3600..=86_399 => plural(secs / 3600, "hour"),
+        60..=3599 => format!("{} ago", count(secs / 60, "minute")),
+        3600..=86_399 => format!("{} ago", count(secs / 3600, "hour")),
         86_400..=172_799 => "yesterday".into(),
-        s if s < 31 * 86_400 => plural(s / 86_400, "day"),
+        s if s < 31 * 86_400 => format!("{} ago", count(s / 86_400, "day")),
         _ => t.format("%Y-%m-%d").to_string(),
     }
 }
 
-fn plural(n: i64, unit: &str) -> String {
+/// "1 contact", "3 contacts": a count with its noun (one taking an `s`).
+pub fn count(n: i64, noun: &str) -> String {
     if n == 1 {
-        format!("1 {unit} ago")
+        format!("1 {noun}")
     } else {
-        format!("{n} {unit}s ago")
+        format!("{n} {noun}s")
     }
 }
 

@@ -219,7 +219,7 @@ async fn a_batch_started_from_its_page_calls_the_segment_and_shows_its_progress(
     assert_eq!(done["placed"], 1, "{done}");
     let page = b.get_page(&to).await;
     assert!(page.contains("id=\"stat-placed\">1<"), "one placed");
-    assert!(page.contains("completed") && page.contains("100 % of 1 leads done"));
+    assert!(page.contains("completed") && page.contains("100 % of 1 lead done"));
     assert!(page.contains(&format!("href=\"/leads/{lead}\">Difference engine")));
     let call = app.get_ok("/api/calls", &t.token).await["items"][0]["id"].clone();
     assert!(

@@ -760,18 +760,7 @@ impl Segments<'_> {
                 // (not when, say, its window counts do): compared before
                 // and after; or when a contact is gone (its scores went
                 // with it).
-                let won = |chunk: &[ContactId]| {
-                    let mut q = Sql::new(
-                        "SELECT contact_id, won_deals, last_won_at, won_hi, won_lo \
-                         FROM contact_metrics WHERE won_deals > 0 AND organization_id = ",
-                    );
-                    q.bind(org);
-                    push_in(&mut q, "contact_id", chunk);
-                    q.push(" ORDER BY contact_id");
-                    q
-                };
-                type Won = (i64, i64, Option<DateTime<Utc>>, i64, i64);
-                let before: Vec<Won> = tx.fetch_all(won(&chunk)).await?;
+                let before: Vec<Won> = tx.fetch_all(won_of(org, &chunk)).await?;
                 let mut q = Sql::new("DELETE FROM contact_metrics WHERE organization_id = ");
                 q.bind(org);
                 push_in(&mut q, "contact_id", &chunk);
@@ -779,7 +768,7 @@ impl Segments<'_> {
                 let written = tx
                     .execute(sql::compute(org, Scope::Contacts(&chunk), now))
                     .await?;
-                let after: Vec<Won> = tx.fetch_all(won(&chunk)).await?;
+                let after: Vec<Won> = tx.fetch_all(won_of(org, &chunk)).await?;
                 if before != after || written < chunk.len() as u64 {
                     rfm_stale = true;
                 }
@@ -852,6 +841,22 @@ impl Segments<'_> {
         }
         tx.commit().await
     }
+}
+
+/// A customer's won figures, which its RFM scores are ranked by:
+/// (contact, won deals, last won, won value in two halves).
+type Won = (i64, i64, Option<DateTime<Utc>>, i64, i64);
+
+/// The won figures of the customers among `ids`, in id order.
+fn won_of(org: OrgId, ids: &[ContactId]) -> Sql {
+    let mut q = Sql::new(
+        "SELECT contact_id, won_deals, last_won_at, won_hi, won_lo \
+         FROM contact_metrics WHERE won_deals > 0 AND organization_id = ",
+    );
+    q.bind(org);
+    push_in(&mut q, "contact_id", ids);
+    q.push(" ORDER BY contact_id");
+    q
 }
 
 /// The organization's sync state and whether a contact is marked stale.

@@ -257,6 +257,23 @@ async fn metrics_match_a_hand_count() {
     assert_eq!(&page[0], ada);
 }
 
+/// Each contact's quintile, NTILE(5) as SQL defines it, from (key, contact)
+/// pairs ordered by key then contact.
+fn ntile(mut order: Vec<(i64, i64)>) -> BTreeMap<i64, i64> {
+    order.sort();
+    let n = order.len();
+    let mut out = BTreeMap::new();
+    let mut i = 0;
+    for b in 1..=5 {
+        let size = n / 5 + usize::from(b <= n % 5);
+        for (_, c) in &order[i..i + size] {
+            out.insert(*c, b as i64);
+        }
+        i += size;
+    }
+    out
+}
+
 /// A tiny deterministic generator (no dependency on a crate's stream).
 struct Lcg(u64);
 impl Lcg {
@@ -414,21 +431,6 @@ async fn metrics_equal_a_naive_computation_on_generated_data() {
         })
         .collect();
     assert!(customers.len() > 5, "the data has customers to rank");
-    let ntile = |mut order: Vec<(i64, i64)>| -> BTreeMap<i64, i64> {
-        // `order` is (key rank, contact); NTILE(5) as SQL defines it.
-        order.sort();
-        let n = order.len();
-        let mut out = BTreeMap::new();
-        let mut i = 0;
-        for b in 1..=5 {
-            let size = n / 5 + usize::from(b <= n % 5);
-            for (_, c) in &order[i..i + size] {
-                out.insert(*c, b as i64);
-            }
-            i += size;
-        }
-        out
-    };
     let rank_by =
         |key: &dyn Fn(&Customer) -> i64| ntile(customers.iter().map(|c| (key(c), c.0)).collect());
     let r = rank_by(&|c| c.1.timestamp());
@@ -994,22 +996,9 @@ async fn naive(store: &Store, org: OrgId, at: DateTime<Utc>) -> BTreeMap<i64, Co
             (m.contact_id, last, m.won_deals, m.won_value_cents)
         })
         .collect();
-    let ntile = |key: &dyn Fn(&Customer) -> i64| {
-        let mut order: Vec<(i64, i64)> = customers.iter().map(|c| (key(c), c.0)).collect();
-        order.sort();
-        let n = order.len();
-        let mut tiles = BTreeMap::new();
-        let mut i = 0;
-        for b in 1..=5 {
-            let size = n / 5 + usize::from(b <= n % 5);
-            for (_, c) in &order[i..i + size] {
-                tiles.insert(*c, b as i64);
-            }
-            i += size;
-        }
-        tiles
-    };
-    let (r, f, m) = (ntile(&|c| c.1), ntile(&|c| c.2), ntile(&|c| c.3));
+    let rank_by =
+        |key: &dyn Fn(&Customer) -> i64| ntile(customers.iter().map(|c| (key(c), c.0)).collect());
+    let (r, f, m) = (rank_by(&|c| c.1), rank_by(&|c| c.2), rank_by(&|c| c.3));
     for (c, metrics) in out.iter_mut() {
         if let Some(&rr) = r.get(c) {
             metrics.rfm_recency = Some(rr);

@@ -46,6 +46,8 @@ pub struct BatchRow {
     pub failed: i64,
     /// Leads settled, percent.
     pub percent: i64,
+    /// "1 lead", "40 leads": the batch's size in words.
+    pub leads: String,
     pub when: String,
 }
 
@@ -67,6 +69,7 @@ impl BatchRow {
             } else {
                 100
             },
+            leads: format::count(b.total, "lead"),
             when: match b.finished_at {
                 Some(f) => format!("finished {}", format::ago(f, now)),
                 None => format!("started {}", format::ago(b.created_at, now)),
@@ -138,7 +141,7 @@ async fn list_page(
             .map(|s| Choice {
                 selected: s.id.0.to_string() == form.segment_id,
                 value: s.id.0.to_string(),
-                label: format!("{} ({} contacts)", s.name, s.size),
+                label: format!("{} ({})", s.name, format::count(s.size, "contact")),
             })
             .collect()
     } else {
@@ -206,6 +209,7 @@ pub struct ItemRow {
     pub lead_id: i64,
     pub title: String,
     pub status: String,
+    /// Why it was skipped or failed ("—" when neither).
     pub reason: String,
     pub call_id: Option<i64>,
     pub call_status: String,
@@ -219,7 +223,7 @@ impl From<BatchItem> for ItemRow {
                 .lead_title
                 .unwrap_or_else(|| format!("lead {} (deleted)", i.lead_id)),
             status: i.status,
-            reason: i.reason.unwrap_or_default(),
+            reason: i.reason.unwrap_or_else(|| "—".into()),
             call_id: i.call_id,
             call_status: i.call_status.unwrap_or_default(),
         }
