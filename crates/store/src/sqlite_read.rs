@@ -385,8 +385,32 @@ impl Reader {
     }
 }
 
-fn query<R: FromSqlite>(conn: &Connection, q: &Sql) -> rusqlite::Result<Vec<R>> {
+/// Runs `q` (a write) on `conn`, its statement prepared once per
+/// connection; the rows it changed.
+pub(crate) fn execute(conn: &Connection, q: &Sql) -> rusqlite::Result<usize> {
     let mut stmt = conn.prepare_cached(&q.text)?;
+    bind(&mut stmt, q)?;
+    stmt.raw_execute()
+}
+
+/// Reads `q`'s rows on `conn`, its statement prepared once per connection.
+pub(crate) fn query<R: FromSqlite>(conn: &Connection, q: &Sql) -> rusqlite::Result<Vec<R>> {
+    let mut stmt = conn.prepare_cached(&q.text)?;
+    bind(&mut stmt, q)?;
+    let at = R::COLUMNS
+        .iter()
+        .map(|name| stmt.column_index(name))
+        .collect::<rusqlite::Result<Vec<usize>>>()?;
+    let mut rows = stmt.raw_query();
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        out.push(R::from_sqlite(row, &at)?);
+    }
+    Ok(out)
+}
+
+/// Binds `q`'s parameters as sqlx would: `$N` by name, `?` in order.
+fn bind(stmt: &mut rusqlite::CachedStatement<'_>, q: &Sql) -> rusqlite::Result<()> {
     let params = &q.params;
     if stmt.parameter_count() > 0 && stmt.parameter_name(1).is_none() {
         // Anonymous `?` (`Sql::positional`): in order.
@@ -400,16 +424,7 @@ fn query<R: FromSqlite>(conn: &Connection, q: &Sql) -> rusqlite::Result<Vec<R>> 
             }
         }
     }
-    let at = R::COLUMNS
-        .iter()
-        .map(|name| stmt.column_index(name))
-        .collect::<rusqlite::Result<Vec<usize>>>()?;
-    let mut rows = stmt.raw_query();
-    let mut out = Vec::new();
-    while let Some(row) = rows.next()? {
-        out.push(R::from_sqlite(row, &at)?);
-    }
-    Ok(out)
+    Ok(())
 }
 
 #[cfg(all(test, feature = "testing"))]

@@ -16,10 +16,13 @@
 //! at the kill (`smtp.connections`) can arrive twice.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use futures_util::StreamExt;
+use futures_util::future::BoxFuture;
+use futures_util::stream::BoxStream;
+use futures_util::{FutureExt, StreamExt};
 use lettre::Message;
 use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
@@ -325,43 +328,224 @@ async fn send_campaign(
         }
     };
     let s = &mailer.settings;
-    let batch = (s.connections.max(1) * 4).min(200);
-    let mut announced: Option<std::time::Instant> = None;
-    loop {
-        // A pause or a cancellation takes effect before the next batch.
-        if store.status(org, id).await? != CampaignStatus::Sending {
-            return Ok(());
-        }
-        let mut n = batch;
-        if let Some(limit) = s.hourly_limit {
+    let connections = s.connections.max(1) as usize;
+    // Claims are a few times the messages in flight: fewer commits, and
+    // the next claim is taken while the last rows of this one are sending
+    // (the stream below pulls it as soon as a connection is free), so no
+    // connection waits for a batch's slowest message.
+    let batch = (s.connections.max(1) * CLAIM_PER_CONNECTION).min(256);
+    // The hourly limit, as an allowance for this run: rows claimed count
+    // against it at once (their outcomes are recorded later).
+    let allowance = match s.hourly_limit {
+        Some(limit) => {
             let sent = store
                 .sent_since(org, Utc::now() - chrono::Duration::hours(1))
                 .await?;
-            n = n.min((limit as i64 - sent).max(0) as u32);
-            if n == 0 {
-                report.waiting.push(id.0);
-                return Ok(());
+            Some((i64::from(limit) - sent).max(0) as u64)
+        }
+        None => None,
+    };
+    let run = Run {
+        crm,
+        org,
+        id,
+        batch,
+        lease: s.lease,
+        allowance: std::sync::Mutex::new(allowance),
+        stop: std::sync::Mutex::new(None),
+        gate: Gate::new(),
+        in_doubt: AtomicU64::new(0),
+        released: std::sync::Mutex::new(Vec::new()),
+    };
+    let recorder = Recorder::default();
+    let (run, recorder, compiled) = (&run, &recorder, &compiled);
+    // The claims, one batch after another, as one stream of rows. (Both
+    // streams are boxed where they are made, so that their `Send` is
+    // proven for this run's lifetime: left to the spawned task that calls
+    // `process`, the compiler asks it for every lifetime and fails.)
+    let rows: BoxStream<'_, ActionResult<RecipientFacts>> =
+        futures_util::stream::unfold(false, move |ended| next_claim(run, ended))
+            .flat_map(|batch| {
+                futures_util::stream::iter(match batch {
+                    Ok(rows) => rows.into_iter().map(Ok).collect::<Vec<_>>(),
+                    Err(e) => vec![Err(e)],
+                })
+            })
+            .boxed();
+    // Each message's outcome is committed before its connection takes the
+    // next one, so at a kill at most `connections` messages are sent and
+    // not yet recorded. Outcomes that arrive together share a commit.
+    let mut outcomes: BoxStream<'_, ActionResult<Option<Outcome>>> = rows
+        .map(move |row| deliver(run, mailer, recorder, compiled, row))
+        .buffer_unordered(connections)
+        .boxed();
+    // Announced at most once a second while it sends, and once at the end.
+    let mut announced = std::time::Instant::now();
+    let mut recorded = false;
+    while let Some(o) = outcomes.next().await {
+        match o? {
+            None => continue,
+            Some(Outcome::Sent { .. }) => report.sent += 1,
+            Some(Outcome::Bounced { .. }) => report.bounced += 1,
+            Some(Outcome::Retry {
+                retry_at: Some(_), ..
+            }) => report.retried += 1,
+            Some(Outcome::Retry { retry_at: None, .. }) => report.failed += 1,
+        }
+        recorded = true;
+        if announced.elapsed() >= PROGRESS_EVERY {
+            announced = std::time::Instant::now();
+            announce(crm, progress, org, id).await?;
+        }
+    }
+    report.in_doubt += run.in_doubt.load(Ordering::Relaxed);
+    let released = std::mem::take(&mut *run.released.lock().expect("not poisoned"));
+    store.release(org, &released).await?;
+    if recorded {
+        announce(crm, progress, org, id).await?;
+    }
+    let stop = run.stop.lock().expect("not poisoned").take();
+    match stop {
+        Some(Stop::Drained) => match store.complete_if_done(org, id).await? {
+            Ok(()) => {
+                tracing::info!(organization = %org, campaign = %id, "campaign completed");
+                crm.publish(
+                    org,
+                    EventKind::CampaignStatusChanged {
+                        id,
+                        status: CampaignStatus::Completed,
+                    },
+                );
+                report.completed.push(id.0);
             }
+            Err(_) => report.waiting.push(id.0),
+        },
+        Some(Stop::Limit) => report.waiting.push(id.0),
+        Some(Stop::NotSending) | None => {}
+    }
+    Ok(())
+}
+
+/// The next claim of a run, as `stream::unfold` wants it (`ended`: the
+/// last one failed).
+fn next_claim<'a>(
+    run: &'a Run<'a>,
+    ended: bool,
+) -> BoxFuture<'a, Option<(ActionResult<Vec<RecipientFacts>>, bool)>> {
+    async move {
+        if ended {
+            return None;
+        }
+        match run.claim().await {
+            Ok(Some(rows)) => Some((Ok(rows), false)),
+            Ok(None) => None,
+            Err(e) => Some((Err(e), true)),
+        }
+    }
+    .boxed()
+}
+
+/// Sends one claimed row and records its outcome (`None`: the campaign
+/// stopped sending first, and the row goes back).
+fn deliver<'a>(
+    run: &'a Run<'a>,
+    mailer: &'a Mailer,
+    recorder: &'a Recorder,
+    compiled: &'a Compiled,
+    row: ActionResult<RecipientFacts>,
+) -> BoxFuture<'a, ActionResult<Option<Outcome>>> {
+    async move {
+        let f = row?;
+        let (crm, org, id) = (run.crm, run.org, run.id);
+        // A pause or a cancellation takes effect before the next message
+        // (read at most every `GATE_EVERY`): the row goes back.
+        if !run.gate.open(crm, org, id, false).await? {
+            run.released
+                .lock()
+                .expect("not poisoned")
+                .push(f.recipient_id);
+            return Ok(None);
+        }
+        let (rid, o) = send_recipient(mailer, crm.links.as_deref(), id, compiled, f).await;
+        recorder.record(crm, org, rid, o.clone()).await?;
+        Ok(Some(o))
+    }
+    .boxed()
+}
+
+/// Rows claimed per connection at a time.
+const CLAIM_PER_CONNECTION: u32 = 16;
+
+/// Counts a campaign's rows and tells the progress bar and the live pages.
+async fn announce(
+    crm: &Crm,
+    progress: &dyn Progress,
+    org: OrgId,
+    id: CampaignId,
+) -> ActionResult<()> {
+    let (done, total) = crm.store.campaigns().progress(org, id).await?;
+    let (done, total) = (done.max(0) as u64, total.max(0) as u64);
+    progress.batch(id, done, total);
+    crm.publish(org, EventKind::CampaignProgress { id, done, total });
+    Ok(())
+}
+
+/// Why a run of one campaign stopped claiming.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Stop {
+    /// No row is due now: done, or retries and other senders' rows left.
+    Drained,
+    /// This run used up the organization's hourly allowance.
+    Limit,
+    /// Paused, cancelled or ended by someone else.
+    NotSending,
+}
+
+/// One run over one sending campaign: what its claims share.
+struct Run<'a> {
+    crm: &'a Crm,
+    org: OrgId,
+    id: CampaignId,
+    batch: u32,
+    lease: Duration,
+    allowance: std::sync::Mutex<Option<u64>>,
+    stop: std::sync::Mutex<Option<Stop>>,
+    gate: Gate,
+    in_doubt: AtomicU64,
+    released: std::sync::Mutex<Vec<i64>>,
+}
+
+impl Run<'_> {
+    /// The next batch of rows, or `None` (and why in `stop`) when the
+    /// campaign is no longer sending, the allowance is spent or no row is due.
+    async fn claim(&self) -> ActionResult<Option<Vec<RecipientFacts>>> {
+        let stop = |why| {
+            *self.stop.lock().expect("not poisoned") = Some(why);
+            Ok(None)
+        };
+        if !self.gate.open(self.crm, self.org, self.id, true).await? {
+            return stop(Stop::NotSending);
+        }
+        let n = match *self.allowance.lock().expect("not poisoned") {
+            Some(left) => (left.min(u64::from(self.batch))) as u32,
+            None => self.batch,
+        };
+        if n == 0 {
+            return stop(Stop::Limit);
         }
         let now = Utc::now();
-        let lease_until = now + chrono::Duration::from_std(s.lease).unwrap_or_default();
-        let claimed = store.claim(org, id, n, now, lease_until).await?;
+        let lease_until = now + chrono::Duration::from_std(self.lease).unwrap_or_default();
+        let claimed = self
+            .crm
+            .store
+            .campaigns()
+            .claim(self.org, self.id, n, now, lease_until)
+            .await?;
         if claimed.is_empty() {
-            match store.complete_if_done(org, id).await? {
-                Ok(()) => {
-                    tracing::info!(organization = %org, campaign = %id, "campaign completed");
-                    crm.publish(
-                        org,
-                        EventKind::CampaignStatusChanged {
-                            id,
-                            status: CampaignStatus::Completed,
-                        },
-                    );
-                    report.completed.push(id.0);
-                }
-                Err(_) => report.waiting.push(id.0),
-            }
-            return Ok(());
+            return stop(Stop::Drained);
+        }
+        if let Some(left) = self.allowance.lock().expect("not poisoned").as_mut() {
+            *left = left.saturating_sub(claimed.len() as u64);
         }
         let doubt: Vec<i64> = claimed
             .iter()
@@ -370,43 +554,44 @@ async fn send_campaign(
             .collect();
         if !doubt.is_empty() {
             tracing::warn!(
-                organization = %org, campaign = %id, recipients = ?doubt,
+                organization = %self.org, campaign = %self.id, recipients = ?doubt,
                 "taking over recipients whose sender died mid-send: in doubt, sent again with the same Message-ID"
             );
-            report.in_doubt += doubt.len() as u64;
+            self.in_doubt.fetch_add(doubt.len() as u64, Ordering::Relaxed);
         }
-        // Each message's outcome is committed before its connection takes
-        // the next one, so at a kill at most `connections` messages are sent
-        // and not yet recorded. Outcomes that arrive together share a commit.
-        let recorder = Recorder::default();
-        let outcomes: Vec<ActionResult<Outcome>> = futures_util::stream::iter(claimed)
-            .map(|f| async {
-                let (rid, o) = send_recipient(mailer, crm.links.as_deref(), id, &compiled, f).await;
-                recorder.record(crm, org, rid, o.clone()).await.map(|()| o)
-            })
-            .buffer_unordered(s.connections.max(1) as usize)
-            .collect()
-            .await;
-        for o in outcomes {
-            match o? {
-                Outcome::Sent { .. } => report.sent += 1,
-                Outcome::Bounced { .. } => report.bounced += 1,
-                Outcome::Retry {
-                    retry_at: Some(_), ..
-                } => report.retried += 1,
-                Outcome::Retry { retry_at: None, .. } => report.failed += 1,
-            }
+        Ok(Some(claimed))
+    }
+}
+
+/// Whether the campaign is still sending, read again at most every
+/// [`GATE_EVERY`] so that a pause or a cancellation takes effect within a
+/// second without a read per message.
+struct Gate {
+    last: Mutex<Option<(tokio::time::Instant, bool)>>,
+}
+
+/// How long a campaign's status, once read, is trusted.
+const GATE_EVERY: Duration = Duration::from_millis(250);
+
+impl Gate {
+    fn new() -> Gate {
+        Gate {
+            last: Mutex::new(None),
         }
-        // The counts (one aggregate over the campaign's rows) for the
-        // progress bar and the live pages, at most once a second.
-        if announced.is_none_or(|at| at.elapsed() >= PROGRESS_EVERY) {
-            announced = Some(std::time::Instant::now());
-            let stats = store.stats(org, id).await?;
-            let total = stats.total as u64;
-            let done = total - (stats.pending + stats.sending) as u64;
-            progress.batch(id, done, total);
-            crm.publish(org, EventKind::CampaignProgress { id, done, total });
+    }
+
+    /// The status as last read, or read again when that is too old (or
+    /// `now`). Once seen closed it stays closed for this run.
+    async fn open(&self, crm: &Crm, org: OrgId, id: CampaignId, now: bool) -> ActionResult<bool> {
+        let mut last = self.last.lock().await;
+        if let Some((at, open)) = *last
+            && (!open || (!now && at.elapsed() < GATE_EVERY))
+        {
+            return Ok(open);
         }
+        let open = crm.store.campaigns().status(org, id).await? == CampaignStatus::Sending;
+        *last = Some((tokio::time::Instant::now(), open));
+        Ok(open)
     }
 }
 

@@ -618,7 +618,12 @@ async fn the_segment_rule_builder_and_the_rfm_grid_in_the_browser() {
         let b = Browser::open(&driver, &app, width).await;
         b.sign_in(&a.email).await;
         b.go("/segments/new").await;
-        assert_eq!(b.text("#preview-count").await, "2");
+        // The count arrives after the page.
+        b.until(
+            "return document.querySelector('#preview-count')?.textContent === '2'",
+            "the count of won_deals >= 1, loaded after the page",
+        )
+        .await;
         // Typed: htmx counts again from the rule as it stands.
         let value = b.find("#c1-value").await;
         b.call(

@@ -815,6 +815,7 @@ impl Segments<'_> {
             "contact_metrics_state",
             "contact_metrics_dirty",
             "contact_rfm",
+            "contact_rfm_cells",
             "contact_metrics",
         ] {
             tx.execute(

@@ -14,7 +14,7 @@
 //! off the covering index `activities_org_contact_time` of migration 0016,
 //! in contact order and with no sort) before the at most three rows of a
 //! contact are added up. `rank_rfm` ranks the customers' RFM scores from
-//! them (`contact_rfm`).
+//! them (`contact_rfm`) and counts the grid's cells (`contact_rfm_cells`).
 //!
 //! Reads join the stored rows (`m`, `mr`) and the contact's leads grouped
 //! live (`ml`, off an index: a lead's score changes often and counts for
@@ -467,7 +467,9 @@ pub(crate) fn any_crossed(org: OrgId, from: DateTime<Utc>, to: DateTime<Utc>) ->
 /// (its two halves normalised, so the order is the value's), ties broken
 /// by contact id; and the segment named from R and F by one `CASE` that
 /// mirrors [`neuracrm_domain::segments::rfm_segment`].
-pub(crate) fn rank_rfm(org: OrgId) -> [Sql; 2] {
+/// The grid's counts (`contact_rfm_cells`, migration 0026) are counted
+/// again in the same transaction, so the RFM page reads at most 25 rows.
+pub(crate) fn rank_rfm(org: OrgId) -> [Sql; 4] {
     // Those no longer customers leave; the others' scores are written only
     // where they changed (one customer's new deal moves few others across a
     // quintile's edge).
@@ -501,16 +503,23 @@ pub(crate) fn rank_rfm(org: OrgId) -> [Sql; 2] {
          OR contact_rfm.rfm_frequency <> excluded.rfm_frequency \
          OR contact_rfm.rfm_monetary <> excluded.rfm_monetary",
     );
-    [gone, q]
+    let cells_gone = Sql::new("DELETE FROM contact_rfm_cells WHERE organization_id = $1").arg(org);
+    let cells = Sql::new(
+        "INSERT INTO contact_rfm_cells (organization_id, rfm_recency, rfm_frequency, customers) \
+         SELECT organization_id, rfm_recency, rfm_frequency, COUNT(*) FROM contact_rfm \
+         WHERE organization_id = $1 GROUP BY organization_id, rfm_recency, rfm_frequency",
+    )
+    .arg(org);
+    [gone, q, cells_gone, cells]
 }
 
 /// `(r, f, customers)` of every (recency, frequency) cell of the
-/// organization's RFM grid that holds a customer ([`rank_rfm`]).
+/// organization's RFM grid that holds a customer, as counted when they
+/// were ranked ([`rank_rfm`]).
 pub(crate) fn rfm_grid(org: OrgId) -> Sql {
     Sql::new(
-        "SELECT rfm_recency, rfm_frequency, COUNT(*) FROM contact_rfm \
-         WHERE organization_id = $1 GROUP BY rfm_recency, rfm_frequency \
-         ORDER BY rfm_recency, rfm_frequency",
+        "SELECT rfm_recency, rfm_frequency, customers FROM contact_rfm_cells \
+         WHERE organization_id = $1 ORDER BY rfm_recency, rfm_frequency",
     )
     .arg(org)
 }

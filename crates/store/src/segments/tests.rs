@@ -1047,6 +1047,15 @@ async fn assert_metrics_are_naive(store: &Store, org: OrgId, at: DateTime<Utc>, 
     for (c, w) in &want {
         assert_eq!(&got[c], w, "contact {c}, {when}");
     }
+    // The grid's stored counts are the naive scores grouped.
+    let mut cells: BTreeMap<(i64, i64), i64> = BTreeMap::new();
+    for m in want.values() {
+        if let (Some(r), Some(f)) = (m.rfm_recency, m.rfm_frequency) {
+            *cells.entry((r, f)).or_default() += 1;
+        }
+    }
+    let grid: Vec<(i64, i64, i64)> = cells.into_iter().map(|((r, f), n)| (r, f, n)).collect();
+    assert_eq!(store.segments().rfm_grid(org).await.unwrap(), grid, "the grid, {when}");
 }
 
 /// The stored metrics follow every kind of write (leads and deals changing

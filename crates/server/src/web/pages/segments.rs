@@ -299,20 +299,34 @@ impl BuilderPage {
     }
 }
 
-/// The builder page for `form`, its preview (through the same action as
-/// `POST /api/segments/preview`) and `error` (from a save) beside the row
-/// or field it names.
+/// What the builder page shows in its preview part.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Count {
+    /// The rule's count and first members (through the same action as
+    /// `POST /api/segments/preview`): a posted form.
+    Now,
+    /// A part that asks for them once the page is shown (htmx; without
+    /// JavaScript, the "Count" button): an opened page, so that counting a
+    /// rule over every contact (half a second at a million) never holds
+    /// the page back.
+    AfterThePage,
+}
+
+/// The builder page for `form`, its preview or a part that loads it
+/// ([`Count`]), and `error` (from a save) beside the row or field it names.
 async fn builder(
     state: &AppState,
     user: &WebUser,
     id: Option<i64>,
     form: BuilderForm,
     error: Option<FormError>,
+    count: Count,
 ) -> BuilderPage {
     let rows = form.rows();
     let (rule, paths) = rows.to_rule();
     let (preview, error) = match error {
         Some(e) => (None, Some(e)),
+        None if count == Count::AfterThePage => (None, None),
         None => match segments::preview(&state.crm, &user.caller, &rule).await {
             Ok(p) => (Some(p), None),
             Err(e) => (
@@ -368,7 +382,7 @@ pub async fn new_segment(State(state): State<AppState>, user: WebUser) -> Respon
         kind: "dynamic".into(),
         ..BuilderForm::default()
     };
-    builder(&state, &user, None, form, None)
+    builder(&state, &user, None, form, None, Count::AfterThePage)
         .await
         .into_response()
 }
@@ -381,8 +395,15 @@ pub async fn edit_segment(
     Path(id): Path<i64>,
 ) -> Response {
     match records::get::<Segment>(&state.crm, &user.caller, SegmentId(id)).await {
-        Ok(s) => builder(&state, &user, Some(id), BuilderForm::of_segment(&s), None)
-            .await
+        Ok(s) => builder(
+            &state,
+            &user,
+            Some(id),
+            BuilderForm::of_segment(&s),
+            None,
+            Count::AfterThePage,
+        )
+        .await
             .into_response(),
         Err(e) => PageError(e).into_response(),
     }
@@ -443,10 +464,14 @@ async fn posted(
         let mut rows = form.rows();
         rows.edit(edit);
         form.rows = Some(rows);
-        return builder(state, user, id, form, None).await.into_response();
+        return builder(state, user, id, form, None, Count::Now)
+            .await
+            .into_response();
     }
     if form.action != "save" {
-        return builder(state, user, id, form, None).await.into_response();
+        return builder(state, user, id, form, None, Count::Now)
+            .await
+            .into_response();
     }
     let (rule, _) = form.rows().to_rule();
     let result = match id {
@@ -480,7 +505,7 @@ async fn posted(
         Err(_) => String::new(),
     };
     after_form(result, &to, async |e| {
-        Ok::<_, PageError>(builder(state, user, id, form, Some(e)).await)
+        Ok::<_, PageError>(builder(state, user, id, form, Some(e), Count::Now).await)
     })
     .await
 }
