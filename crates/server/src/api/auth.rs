@@ -205,17 +205,14 @@ pub async fn refresh(
     token_response(&state, &opened)
 }
 
-/// Ends the caller's session: its access and refresh tokens stop working at
-/// once. Other sessions of the user (other devices) go on.
-#[utoipa::path(post, path = "/api/auth/logout", tag = "auth",
-    security(("bearer" = [])),
-    responses(
-        (status = 204, description = "Signed out"),
-        (status = 401, description = "No valid token", body = ErrorBody),
-    ))]
-pub async fn logout(State(state): State<AppState>, user: AuthUser) -> ApiResult<StatusCode> {
-    sessions::close(&state.crm, &user.caller()).await?;
-    Ok(StatusCode::NO_CONTENT)
+endpoint! {
+    /// Ends the caller's session: its access and refresh tokens stop working at
+    /// once. Other sessions of the user (other devices) go on.
+    post "/api/auth/logout" in "auth" => 204 "Signed out";
+    async fn logout(state, user: AuthUser) {
+        sessions::close(&state.crm, &user.caller()).await?;
+        Ok(StatusCode::NO_CONTENT)
+    }
 }
 
 endpoint! {

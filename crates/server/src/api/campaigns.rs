@@ -24,7 +24,7 @@ use crate::AppState;
 use crate::http::auth::AuthUser;
 use crate::http::error::{ApiError, ApiResult, ErrorBody};
 use crate::http::extract::{Id, Json, Query, parse_json};
-use crate::http::openapi::{NoToken, endpoint, routes_of};
+use crate::http::openapi::{endpoint, routes_of};
 use crate::http::resource::{Conflicts, Docs, Resource, Summaries, crud, wire_types};
 use crate::http::wire::{
     ListQuery, PageQuery, StatusQuery, page, page_type, record_out, vocab,
@@ -509,25 +509,15 @@ endpoint! {
     }
 }
 
-/// Suppresses an address (admins and managers); every later campaign
-/// skips it.
-#[utoipa::path(post, path = "/api/suppressions", tag = "campaigns",
-    request_body = AddSuppression,
-    security(("bearer" = [])),
-    responses(
-        (status = 201, body = SuppressionOut),
-        (status = 400, description = "Bad body", body = ErrorBody),
-        NoToken,
-        (status = 403, description = "Reps may not", body = ErrorBody),
-        (status = 422, description = "Not an e-mail address", body = ErrorBody),
-    ))]
-pub async fn add_suppression(
-    State(state): State<AppState>,
-    user: AuthUser,
-    Json(b): Json<AddSuppression>,
-) -> ApiResult<(StatusCode, Json<SuppressionOut>)> {
-    let s = campaigns::suppress(&state.crm, &user.caller(), &b.email).await?;
-    Ok((StatusCode::CREATED, Json(s.into())))
+endpoint! {
+    /// Suppresses an address (admins and managers); every later campaign
+    /// skips it.
+    post "/api/suppressions" in "campaigns" [request_body = AddSuppression]
+        => 201 SuppressionOut, 400 "Bad body", 403 "Reps may not", 422 "Not an e-mail address";
+    async fn add_suppression(state, user: AuthUser, Json(b): Json<AddSuppression>) {
+        let s = campaigns::suppress(&state.crm, &user.caller(), &b.email).await?;
+        Ok((StatusCode::CREATED, Json(s.into())))
+    }
 }
 
 /// The address from the path of `DELETE /api/suppressions/{email}`.
@@ -547,24 +537,15 @@ impl FromRequestParts<AppState> for EmailPath {
     }
 }
 
-/// Lifts a suppression (admins and managers).
-#[utoipa::path(delete, path = "/api/suppressions/{email}", tag = "campaigns",
-    params(("email" = String, Path, description = "The suppressed address")),
-    security(("bearer" = [])),
-    responses(
-        (status = 204, description = "No longer suppressed"),
-        (status = 400, description = "Not an address", body = ErrorBody),
-        NoToken,
-        (status = 403, description = "Reps may not", body = ErrorBody),
-        (status = 404, description = "Not suppressed", body = ErrorBody),
-    ))]
-pub async fn remove_suppression(
-    State(state): State<AppState>,
-    user: AuthUser,
-    EmailPath(email): EmailPath,
-) -> ApiResult<StatusCode> {
-    campaigns::unsuppress(&state.crm, &user.caller(), &email).await?;
-    Ok(StatusCode::NO_CONTENT)
+endpoint! {
+    /// Lifts a suppression (admins and managers).
+    delete "/api/suppressions/{email}" in "campaigns"
+        [params(("email" = String, Path, description = "The suppressed address"))]
+        => 204 "No longer suppressed", 400 "Not an address", 403 "Reps may not", 404 "Not suppressed";
+    async fn remove_suppression(state, user: AuthUser, EmailPath(email): EmailPath) {
+        campaigns::unsuppress(&state.crm, &user.caller(), &email).await?;
+        Ok(StatusCode::NO_CONTENT)
+    }
 }
 
 // ---- bounces and complaints reported by webhook ----

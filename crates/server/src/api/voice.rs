@@ -25,7 +25,7 @@ use crate::AppState;
 use crate::http::auth::AuthUser;
 use crate::http::error::{ApiError, ApiResult, ErrorBody};
 use crate::http::extract::{Id, Json, Query};
-use crate::http::openapi::{NoToken, endpoint, routes_of};
+use crate::http::openapi::{endpoint, routes_of};
 use crate::http::wire::{PageQuery, page, page_type, record_out, vocab};
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
@@ -317,36 +317,27 @@ pub struct PlaceCallBody {
     scenario: Scenario,
 }
 
-/// Places an outbound call with the scenario's agent, from the
-/// organization's number to the contact's phone. Refused: a phone missing
-/// or not E.164, a contact marked do not call (422); outside calling hours
-/// in the contact's (else the organization's) time zone, the concurrent
-/// limit reached, the scenario not provisioned (409); the per-minute rate
-/// (429).
-#[utoipa::path(post, path = "/api/calls", tag = "voice", request_body = PlaceCallBody,
-    security(("bearer" = [])),
-    responses(
-        (status = 201, body = CallOut),
-        (status = 400, description = "Malformed body", body = ErrorBody),
-        NoToken,
-        (status = 404, description = "No such lead or contact", body = ErrorBody),
-        (status = 409, description = "Outside calling hours, at the concurrent limit, not provisioned", body = ErrorBody),
-        (status = 422, description = "No E.164 phone, do not call, or a bad field", body = ErrorBody),
-        (status = 429, description = "The per-minute rate", body = ErrorBody),
-        (status = 502, description = "Retell refused or failed", body = ErrorBody),
-    ))]
-pub async fn place_call(
-    State(state): State<AppState>,
-    user: AuthUser,
-    Json(body): Json<PlaceCallBody>,
-) -> ApiResult<(StatusCode, Json<CallOut>)> {
-    let req = PlaceCall {
-        lead_id: body.lead_id,
-        contact_id: body.contact_id,
-        scenario: body.scenario,
-    };
-    let call = voice::place_call(&state.crm, &user.caller(), &req, Utc::now()).await?;
-    Ok((StatusCode::CREATED, Json(call.into())))
+endpoint! {
+    /// Places an outbound call with the scenario's agent, from the
+    /// organization's number to the contact's phone. Refused: a phone missing
+    /// or not E.164, a contact marked do not call (422); outside calling hours
+    /// in the contact's (else the organization's) time zone, the concurrent
+    /// limit reached, the scenario not provisioned (409); the per-minute rate
+    /// (429).
+    post "/api/calls" in "voice" [request_body = PlaceCallBody]
+        => 201 CallOut, 400 "Malformed body", 404 "No such lead or contact",
+        409 "Outside calling hours, at the concurrent limit, not provisioned",
+        422 "No E.164 phone, do not call, or a bad field", 429 "The per-minute rate",
+        502 "Retell refused or failed";
+    async fn place_call(state, user: AuthUser, Json(body): Json<PlaceCallBody>) {
+        let req = PlaceCall {
+            lead_id: body.lead_id,
+            contact_id: body.contact_id,
+            scenario: body.scenario,
+        };
+        let call = voice::place_call(&state.crm, &user.caller(), &req, Utc::now()).await?;
+        Ok((StatusCode::CREATED, Json(call.into())))
+    }
 }
 
 /// Filters of the call list.
@@ -510,29 +501,20 @@ impl BatchBody {
     }
 }
 
-/// Calls the leads one by one in the background, within the guardrails
-/// (admins and managers); `GET /api/call-batches/{id}` follows it. A lead
-/// held by calling hours or the limits waits for a later pass.
-#[utoipa::path(post, path = "/api/call-batches", tag = "voice", request_body = BatchBody,
-    security(("bearer" = [])),
-    responses(
-        (status = 202, body = CallBatchOut),
-        (status = 400, description = "Malformed body", body = ErrorBody),
-        NoToken,
-        (status = 403, description = "A rep", body = ErrorBody),
-        (status = 409, description = "The scenario is not provisioned", body = ErrorBody),
-        (status = 404, description = "No such segment", body = ErrorBody),
-        (status = 422, description = "No lead, too many, none of the organization's, or both lead_ids and segment_id", body = ErrorBody),
-    ))]
-pub async fn start_batch(
-    State(state): State<AppState>,
-    user: AuthUser,
-    Json(body): Json<BatchBody>,
-) -> ApiResult<(StatusCode, Json<CallBatchOut>)> {
-    let scenario = body.scenario;
-    let b = voice::start_batch(&state.crm, &user.caller(), &body.target()?, scenario).await?;
-    voice::process_batches_now(&state.crm);
-    Ok((StatusCode::ACCEPTED, Json(b.into())))
+endpoint! {
+    /// Calls the leads one by one in the background, within the guardrails
+    /// (admins and managers); `GET /api/call-batches/{id}` follows it. A lead
+    /// held by calling hours or the limits waits for a later pass.
+    post "/api/call-batches" in "voice" [request_body = BatchBody]
+        => 202 CallBatchOut, 400 "Malformed body", 403 "A rep",
+        409 "The scenario is not provisioned", 404 "No such segment",
+        422 "No lead, too many, none of the organization's, or both lead_ids and segment_id";
+    async fn start_batch(state, user: AuthUser, Json(body): Json<BatchBody>) {
+        let scenario = body.scenario;
+        let b = voice::start_batch(&state.crm, &user.caller(), &body.target()?, scenario).await?;
+        voice::process_batches_now(&state.crm);
+        Ok((StatusCode::ACCEPTED, Json(b.into())))
+    }
 }
 
 page_type!(

@@ -32,12 +32,18 @@ impl IntoResponses for NoToken {
 /// Declares a hand-written JSON endpoint for a signed-in caller: its
 /// `#[utoipa::path]` and its handler, so that what every such endpoint says
 /// alike is written once. The path's operation has the bearer requirement,
-/// the 200 answer (`=> Out`), the shared 401 ([`NoToken`]) and the
-/// endpoint's own errors (`status "description"`, each with the error
-/// body); `[...]` holds the rest of the attribute (`params(...)`,
-/// `request_body = ...`). The handler takes the app state (bound to the
-/// first name of its argument list) and the extractors that follow, and
-/// answers `ApiResult<Json<Out>>`.
+/// the success answer, the shared 401 ([`NoToken`]) and the endpoint's own
+/// errors (`status "description"`, each with the error body); `[...]` holds
+/// the rest of the attribute (`params(...)`, `request_body = ...`). The
+/// handler takes the app state (bound to the first name of its argument
+/// list) and the extractors that follow. The success answer is one of:
+///
+/// - `=> Out`: 200 with `Out`; the handler answers `ApiResult<Json<Out>>`
+///   (`=> Out as Doc`: documented as `Doc`, for a type without a schema);
+/// - `=> 201 Out` (or 202): that status with `Out`; the handler answers
+///   `ApiResult<(StatusCode, Json<Out>)>`;
+/// - `=> 204 "Description"`: no body; the handler answers
+///   `ApiResult<StatusCode>`.
 ///
 /// ```ignore
 /// endpoint! {
@@ -51,23 +57,52 @@ impl IntoResponses for NoToken {
 /// ```
 macro_rules! endpoint {
     (
-        $(#[$doc:meta])*
-        $method:ident $path:literal in $tag:literal $([$($spec:tt)*])?
-            => $out:ident $(, $status:literal $description:literal)*;
+        @emit [$($doc:tt)*] [$method:ident $path:literal $tag:literal $($spec:tt)*]
+            [$($ok:tt)*] [$($answer:tt)*] $(, $status:literal $description:literal)*;
         async fn $name:ident($state:ident $(, $($args:tt)*)?) $body:block
     ) => {
-        $(#[$doc])*
-        #[utoipa::path($method, path = $path, tag = $tag, $($($spec)*,)?
+        $($doc)*
+        #[utoipa::path($method, path = $path, tag = $tag, $($spec)*
             security(("bearer" = [])),
             responses(
-                (status = 200, body = $out),
+                ($($ok)*),
                 crate::http::openapi::NoToken,
                 $((status = $status, description = $description, body = crate::http::error::ErrorBody),)*
             ))]
         pub async fn $name(
             axum::extract::State($state): axum::extract::State<$crate::AppState>,
             $($($args)*)?
-        ) -> $crate::http::error::ApiResult<$crate::http::extract::Json<$out>> $body
+        ) -> $crate::http::error::ApiResult<$($answer)*> $body
+    };
+    (
+        $(#[$doc:meta])* $method:ident $path:literal in $tag:literal $([$($spec:tt)*])?
+            => $code:literal $what:literal $($rest:tt)*
+    ) => {
+        $crate::http::openapi::endpoint!(@emit [$(#[$doc])*] [$method $path $tag $($($spec)*,)?]
+            [status = $code, description = $what] [axum::http::StatusCode] $($rest)*);
+    };
+    (
+        $(#[$doc:meta])* $method:ident $path:literal in $tag:literal $([$($spec:tt)*])?
+            => $code:literal $out:ty $(, $status:literal $description:literal)*; $($rest:tt)*
+    ) => {
+        $crate::http::openapi::endpoint!(@emit [$(#[$doc])*] [$method $path $tag $($($spec)*,)?]
+            [status = $code, body = $out]
+            [(axum::http::StatusCode, $crate::http::extract::Json<$out>)]
+            $(, $status $description)*; $($rest)*);
+    };
+    (
+        $(#[$doc:meta])* $method:ident $path:literal in $tag:literal $([$($spec:tt)*])?
+            => $out:ident as $schema:ident $($rest:tt)*
+    ) => {
+        $crate::http::openapi::endpoint!(@emit [$(#[$doc])*] [$method $path $tag $($($spec)*,)?]
+            [status = 200, body = $schema] [$crate::http::extract::Json<$out>] $($rest)*);
+    };
+    (
+        $(#[$doc:meta])* $method:ident $path:literal in $tag:literal $([$($spec:tt)*])?
+            => $out:ident $($rest:tt)*
+    ) => {
+        $crate::http::openapi::endpoint!(@emit [$(#[$doc])*] [$method $path $tag $($($spec)*,)?]
+            [status = 200, body = $out] [$crate::http::extract::Json<$out>] $($rest)*);
     };
 }
 pub(crate) use endpoint;

@@ -4,19 +4,22 @@
 //! through the same action as `POST /api/activities`).
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
+use axum::extract::{FromRequest, FromRequestParts, Path, Request};
 use axum::response::{IntoResponse, Response};
-use neuracrm_actions::ActionError;
+use chrono::Utc;
 use neuracrm_actions::records::{self, Record};
+use neuracrm_actions::{ActionError, Caller, Crm};
 use neuracrm_domain::{
     Activity, ActivityType, Contact, ContactId, Deal, DealId, Lead, LeadId, NewActivity,
 };
+use neuracrm_store::SortDir;
+use neuracrm_store::activities::ActivityFilter;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
-use super::PageError;
-use super::listing::{Choice, choices};
+use super::listing::{Choice, choices, first, rows};
 use super::session::{WebUser, after, csrf_header};
+use super::{ActivityRow, PageError};
 use crate::AppState;
 
 /// The CSRF token of a form.
@@ -119,6 +122,20 @@ pub fn logged_kinds() -> Vec<Choice> {
     )
 }
 
+/// The newest activities of a record's timeline, those `filter` keeps.
+pub async fn timeline(
+    crm: &Crm,
+    caller: &Caller,
+    filter: ActivityFilter,
+) -> Result<Vec<ActivityRow>, ActionError> {
+    let found = first::<Activity>(crm, caller, filter, SortDir::Desc, TIMELINE).await?;
+    let now = Utc::now();
+    Ok(rows(found, |v| ActivityRow::new(v, now)).0)
+}
+
+/// Activities a record's timeline shows at most.
+const TIMELINE: i64 = 30;
+
 /// The activity form of a timeline.
 #[derive(Debug, Deserialize)]
 pub struct ActivityForm {
@@ -152,12 +169,11 @@ pub trait Editable: Timeline {
 /// the same checks and the same event), then back to the page with
 /// "Saved.".
 pub async fn save<R: Editable>(
-    State(state): State<AppState>,
     Path(id): Path<i64>,
     Posted { user, form }: Posted<R::Form>,
 ) -> Response {
     let done = match R::patch(form) {
-        Ok(p) => records::update::<R>(&state.crm, &user.caller, R::id(id), p)
+        Ok(p) => records::update::<R>(&user.crm, &user.caller, R::id(id), p)
             .await
             .map(drop),
         Err(e) => Err(e),
@@ -208,7 +224,6 @@ impl Timeline for Deal {
 /// first, so another organization's is "not found") and its lead or
 /// contact, then goes back to its page with "Logged.".
 pub async fn log_activity<R: Timeline>(
-    State(state): State<AppState>,
     Path(id): Path<i64>,
     Posted { user, form: f }: Posted<ActivityForm>,
 ) -> Response {
@@ -216,7 +231,7 @@ pub async fn log_activity<R: Timeline>(
         return PageError(ActionError::invalid("kind", "unknown activity type")).into_response();
     };
     let (lead_id, deal_id, contact_id) =
-        match records::get::<R>(&state.crm, &user.caller, R::id(id)).await {
+        match records::get::<R>(&user.crm, &user.caller, R::id(id)).await {
             Ok(v) => R::on(&v),
             Err(e) => return PageError(e).into_response(),
         };
@@ -231,6 +246,6 @@ pub async fn log_activity<R: Timeline>(
         duration_seconds: None,
         occurred_at: None,
     };
-    let done = records::create::<Activity>(&state.crm, &user.caller, new).await;
+    let done = records::create::<Activity>(&user.crm, &user.caller, new).await;
     after(done, &format!("{}/{id}?done=logged", R::PAGE))
 }

@@ -85,6 +85,22 @@ impl<'a> Browser<'a> {
         r
     }
 
+    /// Posts `fields` with the session's CSRF token `csrf` and asserts the
+    /// answer's `status`: the answer.
+    pub(crate) async fn submit(
+        &mut self,
+        path: &str,
+        csrf: &str,
+        fields: &[(&str, &str)],
+        status: u16,
+    ) -> reqwest::Response {
+        let mut form = vec![("csrf", csrf)];
+        form.extend_from_slice(fields);
+        let r = self.post(path, &form).await;
+        assert_eq!(r.status().as_u16(), status, "POST {path}");
+        r
+    }
+
     /// Signs in through the form, as a person would.
     pub(crate) async fn sign_in(&mut self, email: &str) {
         let form = self.get_page("/login?next=/leads").await;
@@ -210,25 +226,23 @@ async fn sign_in_sets_an_http_only_strict_cookie_and_wrong_credentials_do_not() 
         .await;
     assert_eq!(r.status(), 403);
     let r = b
-        .post(
+        .submit(
             "/login",
-            &[
-                ("email", &t.email),
-                ("password", "wrong password!"),
-                ("csrf", &csrf),
-            ],
+            &csrf,
+            &[("email", &t.email), ("password", "wrong password!")],
+            401,
         )
         .await;
-    assert_eq!(r.status(), 401);
     assert!(r.text().await.unwrap().contains("Wrong e-mail or password"));
     assert!(!b.cookies.contains_key("neuracrm_session"));
     let r = b
-        .post(
+        .submit(
             "/login",
-            &[("email", &t.email), ("password", PASSWORD), ("csrf", &csrf)],
+            &csrf,
+            &[("email", &t.email), ("password", PASSWORD)],
+            303,
         )
         .await;
-    assert_eq!(r.status(), 303);
     let set = r
         .headers()
         .get_all(SET_COOKIE)
@@ -321,22 +335,20 @@ async fn a_form_without_its_csrf_token_is_refused_and_with_it_the_deal_moves() {
     let got = app.get_ok(&format!("/api/deals/{deal}"), &a.token).await;
     assert_eq!(got["stage"], "prospecting", "nothing changed");
     let csrf = b.csrf().await;
-    let r = b
-        .post(&path, &[("stage", "negotiation"), ("csrf", &csrf)])
+    b.submit(&path, &csrf, &[("stage", "negotiation")], 303)
         .await;
-    assert_eq!(r.status(), 303);
     let got = app.get_ok(&format!("/api/deals/{deal}"), &a.token).await;
     assert_eq!(got["stage"], "negotiation");
     // Another organization's deal: not found, unchanged.
     let beta = app.tenant("Beta").await;
     let (_, their_deal) = records_of(&app, &beta).await;
-    let r = b
-        .post(
-            &format!("/deals/{their_deal}/stage"),
-            &[("stage", "closed_won"), ("csrf", &csrf)],
-        )
-        .await;
-    assert_eq!(r.status(), 404);
+    b.submit(
+        &format!("/deals/{their_deal}/stage"),
+        &csrf,
+        &[("stage", "closed_won")],
+        404,
+    )
+    .await;
     let theirs = app
         .get_ok(&format!("/api/deals/{their_deal}"), &beta.token)
         .await;
@@ -351,18 +363,17 @@ async fn logging_an_activity_and_scoring_from_the_lead_page_use_the_same_actions
     let mut b = signed_in(&app, &a).await;
     let csrf = b.csrf().await;
     let mut events = app.events.subscribe_org(neuracrm_domain::OrgId(a.org_id));
-    let r = b
-        .post(
-            &format!("/leads/{lead}/activities"),
-            &[
-                ("kind", "note"),
-                ("subject", "Call back"),
-                ("body", "They loved the demo"),
-                ("csrf", &csrf),
-            ],
-        )
-        .await;
-    assert_eq!(r.status(), 303);
+    b.submit(
+        &format!("/leads/{lead}/activities"),
+        &csrf,
+        &[
+            ("kind", "note"),
+            ("subject", "Call back"),
+            ("body", "They loved the demo"),
+        ],
+        303,
+    )
+    .await;
     let e = tokio::time::timeout(Duration::from_secs(5), events.recv())
         .await
         .unwrap()
@@ -376,10 +387,8 @@ async fn logging_an_activity_and_scoring_from_the_lead_page_use_the_same_actions
         acts["items"][0]["user_id"], a.admin_id,
         "recorded as the signed-in user"
     );
-    let r = b
-        .post(&format!("/leads/{lead}/score"), &[("csrf", &csrf)])
+    b.submit(&format!("/leads/{lead}/score"), &csrf, &[], 303)
         .await;
-    assert_eq!(r.status(), 303);
     let page = b.get_page(&format!("/leads/{lead}?done=scored")).await;
     assert!(page.contains("They loved the demo") && page.contains("Scored now."));
 }
@@ -391,8 +400,7 @@ async fn logout_ends_the_session_for_good() {
     let mut b = signed_in(&app, &a).await;
     let stolen = b.cookies.clone();
     let csrf = b.csrf().await;
-    let r = b.post("/logout", &[("csrf", &csrf)]).await;
-    assert_eq!(r.status(), 303);
+    let r = b.submit("/logout", &csrf, &[], 303).await;
     assert_eq!(r.headers()[LOCATION], "/login");
     assert!(!b.cookies.contains_key("neuracrm_session"));
     assert_eq!(b.get("/").await.status(), 303);
@@ -677,20 +685,20 @@ async fn another_organization_s_contact_is_not_found_nor_changed() {
         !list.contains(&format!("/contacts/{theirs}")),
         "no contact of Beta"
     );
-    let r = b
-        .post(
-            &format!("/contacts/{theirs}"),
-            &[("csrf", &csrf), ("first_name", "Mallory")],
-        )
-        .await;
-    assert_eq!(r.status(), 404);
-    let r = b
-        .post(
-            &format!("/contacts/{theirs}/activities"),
-            &[("csrf", &csrf), ("kind", "note"), ("body", "planted")],
-        )
-        .await;
-    assert_eq!(r.status(), 404);
+    b.submit(
+        &format!("/contacts/{theirs}"),
+        &csrf,
+        &[("first_name", "Mallory")],
+        404,
+    )
+    .await;
+    b.submit(
+        &format!("/contacts/{theirs}/activities"),
+        &csrf,
+        &[("kind", "note"), ("body", "planted")],
+        404,
+    )
+    .await;
     let c = app
         .get_ok(&format!("/api/contacts/{theirs}"), &beta.token)
         .await;
@@ -759,17 +767,13 @@ async fn the_contact_page_edits_and_logs_through_the_same_actions() {
     let log = format!("{path}/activities");
     let r = b.post(&log, &[("kind", "call"), ("body", "x")]).await;
     assert_eq!(r.status(), 403);
-    let r = b
-        .post(
-            &log,
-            &[
-                ("kind", "call"),
-                ("body", "Asked about pricing"),
-                ("csrf", csrf),
-            ],
-        )
-        .await;
-    assert_eq!(r.status(), 303);
+    b.submit(
+        &log,
+        csrf,
+        &[("kind", "call"), ("body", "Asked about pricing")],
+        303,
+    )
+    .await;
     let page = b.get_page(&format!("{path}?done=logged")).await;
     assert!(page.contains("Asked about pricing") && page.contains("Logged."));
     let acts = app
@@ -959,39 +963,37 @@ async fn the_deal_page_edits_closes_and_logs_through_the_same_actions() {
     let path = format!("/deals/{deal}");
     let r = b.post(&path, &[("title", "No token")]).await;
     assert_eq!(r.status(), 403);
-    let r = b
-        .post(
-            &format!("/deals/{their_deal}"),
-            &[("title", "Taken"), ("csrf", &csrf)],
-        )
-        .await;
-    assert_eq!(r.status(), 404);
+    b.submit(
+        &format!("/deals/{their_deal}"),
+        &csrf,
+        &[("title", "Taken")],
+        404,
+    )
+    .await;
     let theirs = app
         .get_ok(&format!("/api/deals/{their_deal}"), &beta.token)
         .await;
     assert_ne!(theirs["title"], "Taken");
     // A bad amount is refused, nothing changes.
-    let r = b.post(&path, &[("value", "12,50"), ("csrf", &csrf)]).await;
-    assert_eq!(r.status(), 400);
+    let r = b.submit(&path, &csrf, &[("value", "12,50")], 400).await;
     assert!(
         r.text().await.unwrap().contains("value"),
         "the field is named"
     );
     let before = app.get_ok(&format!("/api/deals/{deal}"), &a.token).await;
     // The fields, through PATCH /api/deals/{id}'s action.
-    let r = b
-        .post(
-            &path,
-            &[
-                ("title", "Renewal, three years"),
-                ("value", "12,500.50"),
-                ("stage", "negotiation"),
-                ("expected_close", "2027-03-01"),
-                ("csrf", &csrf),
-            ],
-        )
-        .await;
-    assert_eq!(r.status(), 303);
+    b.submit(
+        &path,
+        &csrf,
+        &[
+            ("title", "Renewal, three years"),
+            ("value", "12,500.50"),
+            ("stage", "negotiation"),
+            ("expected_close", "2027-03-01"),
+        ],
+        303,
+    )
+    .await;
     let got = app.get_ok(&format!("/api/deals/{deal}"), &a.token).await;
     assert_eq!(got["title"], "Renewal, three years");
     assert_eq!(got["value_cents"], 1_250_050);
@@ -999,10 +1001,8 @@ async fn the_deal_page_edits_closes_and_logs_through_the_same_actions() {
     assert_eq!(got["expected_close"], "2027-03-01");
     assert_ne!(before["value_cents"], got["value_cents"]);
     // Won: closed, stamped, and the buttons are gone.
-    let r = b
-        .post(&path, &[("stage", "closed_won"), ("csrf", &csrf)])
+    b.submit(&path, &csrf, &[("stage", "closed_won")], 303)
         .await;
-    assert_eq!(r.status(), 303);
     let got = app.get_ok(&format!("/api/deals/{deal}"), &a.token).await;
     assert_eq!(got["status"], "won");
     assert!(got["closed_at"].is_string());
@@ -1010,17 +1010,13 @@ async fn the_deal_page_edits_closes_and_logs_through_the_same_actions() {
     assert!(page.contains("Saved.") && !page.contains(">Won</button>"));
     // An activity logged on the deal belongs to the deal, its lead and its
     // contact.
-    let r = b
-        .post(
-            &format!("/deals/{deal}/activities"),
-            &[
-                ("kind", "meeting"),
-                ("body", "Signed at the table"),
-                ("csrf", &csrf),
-            ],
-        )
-        .await;
-    assert_eq!(r.status(), 303);
+    b.submit(
+        &format!("/deals/{deal}/activities"),
+        &csrf,
+        &[("kind", "meeting"), ("body", "Signed at the table")],
+        303,
+    )
+    .await;
     let acts = app
         .get_ok(&format!("/api/activities?deal_id={deal}"), &a.token)
         .await;
