@@ -24,7 +24,7 @@ use crate::AppState;
 use crate::http::auth::AuthUser;
 use crate::http::error::{ApiError, ApiResult, ErrorBody};
 use crate::http::extract::{Id, Json, Query, parse_json};
-use crate::http::openapi::{endpoint, routes_of};
+use crate::http::openapi::{by_id, endpoint, routes_of};
 use crate::http::resource::{Conflicts, Docs, Resource, Summaries, crud, wire_types};
 use crate::http::wire::{
     ListQuery, PageQuery, StatusQuery, page, page_type, record_out, vocab,
@@ -415,16 +415,12 @@ record_out!(
     }
 );
 
-endpoint! {
+by_id!(
     /// A campaign's counts by status, skips by why, opens, clicks and
     /// unsubscribes.
-    get "/api/campaigns/{id}/stats" in "campaigns"
-        [params(("id" = i64, Path, description = "Campaign id"))]
-        => StatsOut, 400 "Bad id", 404 "No such campaign";
-    async fn stats(state, user: AuthUser, Id(id): Id<CampaignId>) {
-        Ok(Json(campaigns::stats(&state.crm, &user.caller(), id).await?.into()))
-    }
-}
+    stats: "/api/campaigns/{id}/stats" in "campaigns", "Campaign id" CampaignId
+        => StatsOut, "No such campaign", campaigns::stats
+);
 
 record_out!(
     /// One recipient of a campaign: its row of the send log.

@@ -53,7 +53,7 @@ use crate::AppState;
 use crate::http::auth::AuthUser;
 use crate::http::error::{ApiError, ApiResult, ErrorBody};
 use crate::http::extract::{Id, Json, Query, require_content_type};
-use crate::http::openapi::{NoToken, endpoint, routes_of};
+use crate::http::openapi::{NoToken, by_id, endpoint, routes_of};
 use crate::http::wire::{PageQuery, page, page_type};
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
@@ -425,13 +425,9 @@ endpoint! {
     }
 }
 
-endpoint! {
+by_id!(
     /// One background import of the organization: its status, progress, first
     /// rejected rows and, once completed, its report.
-    get "/api/imports/{id}" in "import" [params(("id" = i64, Path, description = "Import id"))]
-        => ImportDetail, 400 "Bad id", 404 "No such import";
-    async fn get_import(state, user: AuthUser, Id(id): Id<ImportId>) {
-        let import = import::status(&state.crm, &user.caller(), id).await?;
-        Ok(Json(import.into()))
-    }
-}
+    get_import: "/api/imports/{id}" in "import", "Import id" ImportId
+        => ImportDetail, "No such import", import::status
+);

@@ -17,7 +17,7 @@ use crate::AppState;
 use crate::http::auth::AuthUser;
 use crate::http::extract::{Id, Json, Query};
 
-use crate::http::openapi::{endpoint, routes_of};
+use crate::http::openapi::{by_id, endpoint, routes_of};
 use crate::http::resource::{Conflicts, Docs, Resource, SUMMARIES, Summaries, crud, wire_types};
 use crate::http::wire::{PageQuery, page, page_type};
 
@@ -315,17 +315,11 @@ endpoint! {
     }
 }
 
-endpoint! {
+by_id!(
     /// A page of the segment's members with their metrics.
-    get "/api/segments/{id}/members" in "segments"
-        [params(("id" = i64, Path, description = "Segment id"), PageQuery)]
-        => MemberPage, 400 "Bad id or paging", 404 "No such segment";
-    async fn segment_members(state, user: AuthUser, Id(id): Id<SegmentId>, Query(q): Query<PageQuery>) {
-        let page = page(q.limit, q.offset)?;
-        let members = segments::members(&state.crm, &user.caller(), id, page).await?;
-        Ok(Json(members.into()))
-    }
-}
+    segment_members: "/api/segments/{id}/members" in "segments", "Segment id" SegmentId
+        => paged MemberPage, "No such segment", segments::members
+);
 
 endpoint! {
     /// The segment's size, won value, conversion, lead score, sentiment, share

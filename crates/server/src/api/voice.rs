@@ -25,7 +25,7 @@ use crate::AppState;
 use crate::http::auth::AuthUser;
 use crate::http::error::{ApiError, ApiResult, ErrorBody};
 use crate::http::extract::{Id, Json, Query};
-use crate::http::openapi::{endpoint, routes_of};
+use crate::http::openapi::{by_id, endpoint, routes_of};
 use crate::http::wire::{PageQuery, page, page_type, record_out, vocab};
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
@@ -389,25 +389,16 @@ endpoint! {
     }
 }
 
-endpoint! {
+by_id!(
     /// One call with its transcript turns and analysis.
-    get "/api/calls/{id}" in "voice" [params(("id" = i64, Path, description = "Call id"))]
-        => CallOut, 400 "Bad id", 404 "No such call";
-    async fn get_call(state, user: AuthUser, Id(id): Id<CallId>) {
-        Ok(Json(voice::call(&state.crm, &user.caller(), id).await?.into()))
-    }
-}
+    get_call: "/api/calls/{id}" in "voice", "Call id" CallId => CallOut, "No such call", voice::call
+);
 
-endpoint! {
+by_id!(
     /// A lead's calls, newest first.
-    get "/api/leads/{id}/calls" in "voice"
-        [params(("id" = i64, Path, description = "Lead id"), PageQuery)]
-        => CallPage, 400 "Bad id or paging", 404 "No such lead";
-    async fn lead_calls(state, user: AuthUser, Id(id): Id<LeadId>, Query(q): Query<PageQuery>) {
-        let page = page(q.limit, q.offset)?;
-        Ok(Json(voice::lead_calls(&state.crm, &user.caller(), id, page).await?.into()))
-    }
-}
+    lead_calls: "/api/leads/{id}/calls" in "voice", "Lead id" LeadId
+        => paged CallPage, "No such lead", voice::lead_calls
+);
 
 record_out!(
     /// A contact's calling preferences.
@@ -429,15 +420,11 @@ pub struct CallingPrefsPatchDoc {
     time_zone: Option<String>,
 }
 
-endpoint! {
+by_id!(
     /// A contact's calling preferences.
-    get "/api/contacts/{id}/calling-preferences" in "voice"
-        [params(("id" = i64, Path, description = "Contact id"))]
-        => CallingPrefsOut, 400 "Bad id", 404 "No such contact";
-    async fn calling_prefs(state, user: AuthUser, Id(id): Id<ContactId>) {
-        Ok(Json(voice::prefs(&state.crm, &user.caller(), id).await?.into()))
-    }
-}
+    calling_prefs: "/api/contacts/{id}/calling-preferences" in "voice", "Contact id" ContactId
+        => CallingPrefsOut, "No such contact", voice::prefs
+);
 
 endpoint! {
     /// Marks a contact do not call, or sets its time zone (managers).
@@ -555,25 +542,17 @@ page_type!(
     BatchItemPage, BatchItemOut, BatchItem
 );
 
-endpoint! {
+by_id!(
     /// A batch's leads in id order, each with what became of it.
-    get "/api/call-batches/{id}/items" in "voice"
-        [params(("id" = i64, Path, description = "Batch id"), PageQuery)]
-        => BatchItemPage, 400 "Bad id or paging", 404 "No such batch";
-    async fn batch_items(state, user: AuthUser, Id(id): Id<i64>, Query(q): Query<PageQuery>) {
-        let page = page(q.limit, q.offset)?;
-        Ok(Json(voice::batch_items(&state.crm, &user.caller(), id, page).await?.into()))
-    }
-}
+    batch_items: "/api/call-batches/{id}/items" in "voice", "Batch id" i64
+        => paged BatchItemPage, "No such batch", voice::batch_items
+);
 
-endpoint! {
+by_id!(
     /// A bulk-calling batch's progress.
-    get "/api/call-batches/{id}" in "voice" [params(("id" = i64, Path, description = "Batch id"))]
-        => CallBatchOut, 400 "Bad id", 404 "No such batch";
-    async fn get_batch(state, user: AuthUser, Id(id): Id<i64>) {
-        Ok(Json(voice::batch(&state.crm, &user.caller(), id).await?.into()))
-    }
-}
+    get_batch: "/api/call-batches/{id}" in "voice", "Batch id" i64
+        => CallBatchOut, "No such batch", voice::batch
+);
 
 /// What became of a verified webhook.
 #[derive(Debug, Serialize, ToSchema)]

@@ -107,6 +107,51 @@ macro_rules! endpoint {
 }
 pub(crate) use endpoint;
 
+/// Declares the `GET` of what one record of the caller's (named by the path's
+/// `id`, of type `$id`) has: `$action(crm, caller, id)` as `$out` (400 for
+/// a bad id, 404 `$missing` when the record is none of the caller's), or
+/// with `paged`, a page of what hangs off it: `$action(crm, caller, id,
+/// page)`, paged by `PageQuery`. The area imports `AuthUser`, `Id`, `Json`,
+/// `Query`, `PageQuery` and `page`.
+///
+/// ```ignore
+/// by_id!(
+///     /// The contact's leads.
+///     contact_leads: "/api/contacts/{id}/leads" in "contacts", "Contact id" ContactId
+///         => paged LeadPage, "No such contact", contacts::leads
+/// );
+/// ```
+macro_rules! by_id {
+    (
+        $(#[$doc:meta])* $name:ident: $path:literal in $tag:literal, $id_doc:literal $id:ty
+            => $out:ident, $missing:literal, $action:path
+    ) => {
+        $crate::http::openapi::endpoint! {
+            $(#[$doc])*
+            get $path in $tag [params(("id" = i64, Path, description = $id_doc))]
+                => $out, 400 "Bad id", 404 $missing;
+            async fn $name(state, user: AuthUser, Id(id): Id<$id>) {
+                Ok(Json($action(&state.crm, &user.caller(), id).await?.into()))
+            }
+        }
+    };
+    (
+        $(#[$doc:meta])* $name:ident: $path:literal in $tag:literal, $id_doc:literal $id:ty
+            => paged $out:ident, $missing:literal, $action:path
+    ) => {
+        $crate::http::openapi::endpoint! {
+            $(#[$doc])*
+            get $path in $tag [params(("id" = i64, Path, description = $id_doc), PageQuery)]
+                => $out, 400 "Bad id or paging", 404 $missing;
+            async fn $name(state, user: AuthUser, Id(id): Id<$id>, Query(q): Query<PageQuery>) {
+                let page = page(q.limit, q.offset)?;
+                Ok(Json($action(&state.crm, &user.caller(), id, page).await?.into()))
+            }
+        }
+    };
+}
+pub(crate) use by_id;
+
 /// An area's router of hand-written endpoints: one route per handler, or per
 /// parenthesised group of handlers of the same path.
 macro_rules! routes_of {

@@ -4,7 +4,9 @@
 //! through the same action as `POST /api/activities`).
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, FromRequestParts, Path, Request};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use neuracrm_actions::records::{self, Record};
@@ -63,13 +65,29 @@ impl<T: DeserializeOwned> FromRequest<AppState> for Posted<T> {
     }
 }
 
-/// `?done=` after a form of a record page.
+/// `?done=` after a form's redirect: what the page confirms. An extractor
+/// of its own (the query string's other keys are the page's).
 #[derive(Debug, Default, Deserialize)]
 pub struct Done {
-    done: Option<String>,
+    pub done: Option<String>,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Done {
+    type Rejection = QueryRejection;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, QueryRejection> {
+        let Query(done) = Query::<Done>::from_request_parts(parts, state).await?;
+        Ok(done)
+    }
 }
 
 impl Done {
+    /// The confirmation of `done`, from the page's words for each.
+    pub fn say(&self, words: &[(&str, &'static str)]) -> Option<&'static str> {
+        let done = self.done.as_deref()?;
+        words.iter().find(|(k, _)| *k == done).map(|(_, w)| *w)
+    }
+
     /// What the page says about the form just sent.
     pub fn flash(&self) -> Option<String> {
         self.done.as_deref().map(|d| {

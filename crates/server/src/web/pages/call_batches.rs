@@ -18,7 +18,7 @@ use neuracrm_store::voice::{BatchItem, CallBatch};
 use serde::Deserialize;
 
 use super::calls::scenarios;
-use super::settings::{FormError, after_form};
+use super::settings::{FormError, after_form, form_page};
 use crate::web::layout::Shell;
 use crate::web::listing::{Choice, PageNo, Pager, every};
 use crate::web::session::{CsrfForm, WebUser};
@@ -117,11 +117,7 @@ pub struct BatchesPage {
     error: Option<FormError>,
 }
 
-impl BatchesPage {
-    fn invalid(&self, name: &str) -> bool {
-        self.error.as_ref().is_some_and(|e| e.field == name)
-    }
-}
+form_page!(BatchesPage);
 
 async fn list_page(
     user: &WebUser,

@@ -21,7 +21,7 @@ use neuracrm_store::Page;
 use neuracrm_store::campaigns::{CampaignStats, Recipient};
 use serde::Deserialize;
 
-use super::settings::{Done, FormError, after_form};
+use super::settings::{Done, FormError, after_form, form_page};
 use crate::web::layout::Shell;
 use crate::web::listing::{Choice, Pager, choices, every, first, rows};
 use crate::web::session::{CsrfForm, NoFields, WebUser};
@@ -141,11 +141,7 @@ pub struct CampaignsPage {
     error: Option<FormError>,
 }
 
-impl CampaignsPage {
-    fn invalid(&self, name: &str) -> bool {
-        self.error.as_ref().is_some_and(|e| e.field == name)
-    }
-}
+form_page!(CampaignsPage, CampaignPage);
 
 async fn list_page(
     user: &WebUser,
@@ -279,10 +275,6 @@ pub struct CampaignPage {
 }
 
 impl CampaignPage {
-    fn invalid(&self, name: &str) -> bool {
-        self.error.as_ref().is_some_and(|e| e.field == name)
-    }
-
     /// Whether `action` is possible in the campaign's status.
     fn may(&self, action: &str) -> bool {
         use CampaignStatus::*;

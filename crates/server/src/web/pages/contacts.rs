@@ -181,11 +181,7 @@ pub struct ContactPage {
 const RELATED: i64 = 25;
 
 /// `GET /contacts/{id}`.
-pub async fn show(
-    user: WebUser,
-    Path(id): Path<i64>,
-    Query(done): Query<Done>,
-) -> PageResult<ContactPage> {
+pub async fn show(user: WebUser, Path(id): Path<i64>, done: Done) -> PageResult<ContactPage> {
     let crm = &user.crm;
     let c = &user.caller;
     let id = ContactId(id);

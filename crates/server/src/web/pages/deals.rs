@@ -5,7 +5,7 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{Path, Query};
+use axum::extract::Path;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use neuracrm_actions::records::{self, List};
@@ -188,11 +188,7 @@ impl DealPage {
 
 /// `GET /deals/{id}`: the deal's fields (editable), won and lost, its
 /// contact and lead, and its timeline with the activity form.
-pub async fn show(
-    user: WebUser,
-    Path(id): Path<i64>,
-    Query(done): Query<Done>,
-) -> PageResult<DealPage> {
+pub async fn show(user: WebUser, Path(id): Path<i64>, done: Done) -> PageResult<DealPage> {
     let crm = &user.crm;
     let c = &user.caller;
     let deal = records::get::<Deal>(crm, c, DealId(id)).await?;

@@ -19,7 +19,7 @@ use neuracrm_domain::{
 use neuracrm_store::Page;
 use serde::Deserialize;
 
-use super::settings::{Done, FormError, after_form};
+use super::settings::{Done, FormError, after_form, form_page};
 use crate::web::layout::Shell;
 use crate::web::listing::{first, rows};
 use crate::web::session::{CsrfForm, WebUser};
@@ -97,11 +97,9 @@ pub struct TemplatesPage {
     done: Option<&'static str>,
 }
 
-impl TemplatesPage {
-    fn invalid(&self, name: &str) -> bool {
-        self.error.as_ref().is_some_and(|e| e.field == name)
-    }
+form_page!(TemplatesPage);
 
+impl TemplatesPage {
     /// Whether row `id` is the template being edited.
     fn is_current(&self, id: impl std::borrow::Borrow<i64>) -> bool {
         self.id == Some(*id.borrow())
@@ -176,17 +174,13 @@ fn said(done: &Done) -> Option<&'static str> {
 }
 
 /// `GET /email-templates`: the list and a new template's editor.
-pub async fn list(user: WebUser, Query(done): Query<Done>) -> PageResult<TemplatesPage> {
+pub async fn list(user: WebUser, done: Done) -> PageResult<TemplatesPage> {
     page(&user, None, None, None, said(&done)).await
 }
 
 /// `GET /email-templates/{id}`: the list and that template's editor with
 /// its preview (another organization's: not found).
-pub async fn show(
-    Path(id): Path<i64>,
-    user: WebUser,
-    Query(done): Query<Done>,
-) -> PageResult<TemplatesPage> {
+pub async fn show(Path(id): Path<i64>, user: WebUser, done: Done) -> PageResult<TemplatesPage> {
     page(&user, Some(id), None, None, said(&done)).await
 }
 

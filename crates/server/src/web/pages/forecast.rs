@@ -216,7 +216,7 @@ fn may_edit(caller: &Caller) -> bool {
 pub async fn page(
     user: WebUser,
     Query(q): Query<ForecastQuery>,
-    Query(done): Query<Done>,
+    done: Done,
 ) -> PageResult<ForecastPage> {
     let crm = &user.crm;
     let c = &user.caller;

@@ -150,11 +150,7 @@ pub struct LeadPage {
 }
 
 /// `GET /leads/{id}`.
-pub async fn show(
-    user: WebUser,
-    Path(id): Path<i64>,
-    Query(done): Query<Done>,
-) -> PageResult<LeadPage> {
+pub async fn show(user: WebUser, Path(id): Path<i64>, done: Done) -> PageResult<LeadPage> {
     let crm = &user.crm;
     let c = &user.caller;
     let id = LeadId(id);

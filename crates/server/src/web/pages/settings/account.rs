@@ -4,7 +4,7 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use neuracrm_actions::{ActionError, sessions, users};
@@ -64,7 +64,7 @@ async fn page(
 }
 
 /// `GET /settings`.
-pub async fn show(user: WebUser, Query(done): Query<Done>) -> PageResult<AccountPage> {
+pub async fn show(user: WebUser, done: Done) -> PageResult<AccountPage> {
     let said = done.say(&[
         (
             "password",

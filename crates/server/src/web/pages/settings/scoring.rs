@@ -6,7 +6,6 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::Query;
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use neuracrm_actions::scoring::{self, PREVIEW_DEFAULT, Previewed};
@@ -371,7 +370,7 @@ fn page(
 
 /// `GET /settings/scoring` (admins; 403 for others): the stored
 /// configuration, and what it gives the newest leads scored now.
-pub async fn show(user: WebUser, Query(done): Query<Done>) -> PageResult<ScoringPage> {
+pub async fn show(user: WebUser, done: Done) -> PageResult<ScoringPage> {
     let config = scoring::config(&user.crm, &user.caller).await?;
     let preview = scoring::preview(
         &user.crm,

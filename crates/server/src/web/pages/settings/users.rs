@@ -5,7 +5,7 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{Path, Query};
+use axum::extract::Path;
 use axum::response::Response;
 use chrono::Utc;
 use neuracrm_actions::records;
@@ -89,7 +89,7 @@ async fn page(
 }
 
 /// `GET /settings/users` (admins; 403 for others).
-pub async fn list(user: WebUser, Query(done): Query<Done>) -> PageResult<UsersPage> {
+pub async fn list(user: WebUser, done: Done) -> PageResult<UsersPage> {
     let said = done.say(&[
         (
             "added",
