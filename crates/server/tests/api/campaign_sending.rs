@@ -12,6 +12,7 @@ use neuracrm_actions::Crm;
 use neuracrm_actions::campaigns::send::{self, MailSettings, Mailer};
 use neuracrm_domain::OrgId;
 use neuracrm_server::configuration::Secret;
+use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::helpers::{
@@ -152,29 +153,15 @@ async fn a_campaign_is_sent_over_smtp_with_each_outcome_recorded() {
 
     // The log: status, attempts and the server's reply for each.
     let e = |a: &str| &entries[a];
+    let reply = |a: &str| e(a)["smtp_reply"].as_str().unwrap();
     assert_eq!(e("ada@x.example")["status"], "sent");
-    assert!(
-        e("ada@x.example")["smtp_reply"]
-            .as_str()
-            .unwrap()
-            .starts_with("250")
-    );
+    assert!(reply("ada@x.example").starts_with("250"));
     assert!(e("ada@x.example")["sent_at"].is_string());
     assert_eq!(e("temp@x.example")["status"], "failed");
     assert_eq!(e("temp@x.example")["attempts"], 2);
-    assert!(
-        e("temp@x.example")["smtp_reply"]
-            .as_str()
-            .unwrap()
-            .contains("451")
-    );
+    assert!(reply("temp@x.example").contains("451"));
     assert_eq!(e("bounce@x.example")["status"], "bounced");
-    assert!(
-        e("bounce@x.example")["smtp_reply"]
-            .as_str()
-            .unwrap()
-            .contains("550")
-    );
+    assert!(reply("bounce@x.example").contains("550"));
     assert_eq!(e("drop@x.example")["status"], "sent");
     assert_eq!(
         e("drop@x.example")["attempts"],
@@ -213,21 +200,15 @@ async fn a_campaign_is_sent_over_smtp_with_each_outcome_recorded() {
     );
     let token = lu.split("/u/").nth(1).unwrap().split('>').next().unwrap();
     assert!(token.starts_with(&format!("{rid}.")), "{token}");
-    let page = app
-        .client
-        .get(app.url(&format!("/u/{token}")))
-        .send()
-        .await
-        .unwrap();
+    // The link, opened (GET) or used (POST), without login.
+    let link = async |method: Method, token: &str| {
+        app.call(method, &format!("/u/{token}"), None, None).await
+    };
+    let page = link(Method::GET, token).await;
     assert_eq!(page.status(), 200);
     assert!(page.text().await.unwrap().contains("method=\"post\""));
     for _ in 0..2 {
-        let r = app
-            .client
-            .post(app.url(&format!("/u/{token}")))
-            .send()
-            .await
-            .unwrap();
+        let r = link(Method::POST, token).await;
         assert_eq!(r.status(), 200, "idempotent");
     }
     let forged = format!(
@@ -235,23 +216,10 @@ async fn a_campaign_is_sent_over_smtp_with_each_outcome_recorded() {
         &token[..token.len() - 1],
         if token.ends_with('0') { '1' } else { '0' }
     );
-    let r = app
-        .client
-        .post(app.url(&format!("/u/{forged}")))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 404);
+    assert_eq!(link(Method::POST, &forged).await.status(), 404);
     let other_row = entries["bob@x.example"]["id"].as_i64().unwrap();
-    let r = app
-        .client
-        .post(app.url(&format!(
-            "/u/{other_row}.{}",
-            token.split('.').nth(1).unwrap()
-        )))
-        .send()
-        .await
-        .unwrap();
+    let swapped = format!("{other_row}.{}", token.split('.').nth(1).unwrap());
+    let r = link(Method::POST, &swapped).await;
     assert_eq!(r.status(), 404, "a signature is for one recipient only");
     let sup = app.get_ok("/api/suppressions", &t.token).await;
     let unsubscribed = find(items(&sup), "email", "ada@x.example");

@@ -349,6 +349,13 @@ impl Actor<'_> {
         self.post_ok(path, json!({})).await
     }
 
+    /// A CSV import at `path` answered in the request (200): its report.
+    pub async fn import_csv(&self, path: &str, csv: &str) -> Value {
+        let r = self.post_raw(path, "text/csv", csv.to_string()).await;
+        assert_eq!(r.status(), 200, "POST {path}");
+        r.json().await.unwrap()
+    }
+
     /// A new e-mail template: its id.
     pub async fn template(&self, name: &str, subject: &str, html: &str) -> i64 {
         let body = json!({"name": name, "subject": subject, "html": html});

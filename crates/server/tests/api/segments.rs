@@ -348,20 +348,12 @@ async fn suggestions_split_big_recent_customers_from_the_rest_and_one_is_saved()
     let ids: Vec<i64> = crate::helpers::column(&members["items"], "contact_id");
     assert_eq!(ids, spenders);
 
-    let e = a
-        .post_invalid(
-            "/api/segments/suggestions/save",
-            json!({"name": "x", "k": 9, "cluster": 0}),
-        )
-        .await;
-    assert_eq!(e["error"]["field"], "k");
-    let e = a
-        .post_invalid(
-            "/api/segments/suggestions/save",
-            json!({"name": "x", "k": 2, "cluster": 2}),
-        )
-        .await;
-    assert_eq!(e["error"]["field"], "cluster");
+    // k out of 2 to 8; a cluster the clustering does not have.
+    for (k, cluster, field) in [(9, 0, "k"), (2, 2, "cluster")] {
+        let body = json!({"name": "x", "k": k, "cluster": cluster});
+        let e = a.post_invalid("/api/segments/suggestions/save", body).await;
+        assert_eq!(e["error"]["field"], field);
+    }
     app.with(&alpha.token)
         .error(
             reqwest::Method::GET,

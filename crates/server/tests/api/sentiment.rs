@@ -331,71 +331,31 @@ async fn the_summary_matches_hand_computed_figures_and_stays_in_its_organization
     let ago = |d: i64, h: i64| {
         (now - chrono::Duration::days(d) - chrono::Duration::hours(h)).to_rfc3339()
     };
-    let c = app
-        .post_ok("/api/contacts", tok, json!({"first_name": "Ada"}), 201)
-        .await["id"]
-        .as_i64()
-        .unwrap();
-    let c2 = app
-        .post_ok("/api/contacts", tok, json!({"first_name": "Bob"}), 201)
-        .await["id"]
-        .as_i64()
-        .unwrap();
-    let lead = app
-        .post_ok(
-            "/api/leads",
-            tok,
-            json!({"title": "Renewal", "contact_id": c}),
-            201,
-        )
-        .await["id"]
-        .as_i64()
-        .unwrap();
-    let recent = ago(0, 1);
-    let a1 = post_activity(
-        &app,
-        tok,
-        json!({"type": "note", "contact_id": c, "body": HAPPY, "occurred_at": recent}),
-    )
-    .await;
-    let a2 = post_activity(
-        &app,
-        tok,
-        json!({"type": "email_received", "contact_id": c, "body": ANGRY, "occurred_at": recent}),
-    )
-    .await;
-    let a3 = post_activity(
-        &app,
-        tok,
-        json!({"type": "call", "contact_id": c, "body": PLAIN, "occurred_at": ago(40, 0)}),
-    )
-    .await;
-    let a4 = post_activity(
-        &app,
-        tok,
-        json!({"type": "note", "contact_id": c, "body": DISASTER, "occurred_at": ago(40, 0)}),
-    )
-    .await;
+    let api = app.with(tok);
+    let c = api
+        .create_id("/api/contacts", json!({"first_name": "Ada"}))
+        .await;
+    let c2 = api
+        .create_id("/api/contacts", json!({"first_name": "Bob"}))
+        .await;
+    let renewal = json!({"title": "Renewal", "contact_id": c});
+    let lead = api.create_id("/api/leads", renewal).await;
+    // An activity of `kind` saying `text` at `at`, on the record `on` names.
+    let log = async |on: &str, id: i64, kind: &str, text: &str, at: &str| {
+        let body = json!({"type": kind, on: id, "body": text, "occurred_at": at});
+        post_activity(&app, tok, body).await
+    };
+    let (recent, long_ago) = (ago(0, 1), ago(40, 0));
+    let a1 = log("contact_id", c, "note", HAPPY, &recent).await;
+    let a2 = log("contact_id", c, "email_received", ANGRY, &recent).await;
+    let a3 = log("contact_id", c, "call", PLAIN, &long_ago).await;
+    let a4 = log("contact_id", c, "note", DISASTER, &long_ago).await;
     // On the contact's lead only: part of the contact's timeline.
-    let a5 = post_activity(
-        &app,
-        tok,
-        json!({"type": "note", "lead_id": lead, "body": CHURN, "occurred_at": ago(100, 0)}),
-    )
-    .await;
+    let a5 = log("lead_id", lead, "note", CHURN, &ago(100, 0)).await;
     // Another contact's, and one without customer text.
-    let b1 = post_activity(
-        &app,
-        tok,
-        json!({"type": "note", "contact_id": c2, "body": DISASTER, "occurred_at": recent}),
-    )
-    .await;
-    post_activity(
-        &app,
-        tok,
-        json!({"type": "email_open", "contact_id": c, "occurred_at": recent}),
-    )
-    .await;
+    let b1 = log("contact_id", c2, "note", DISASTER, &recent).await;
+    let open = json!({"type": "email_open", "contact_id": c, "occurred_at": recent});
+    post_activity(&app, tok, open).await;
     wait_for_sentiment(&app, t.org_id, &[a1, a2, a3, a4, a5, b1]).await;
 
     let get = |q: String| {

@@ -345,15 +345,8 @@ async fn organization_b_cannot_reach_anything_of_organization_a() {
                 }
                 "post /api/import/contacts" => {
                     // Same e-mail as A's contact: B gets its own contact, A's is untouched.
-                    let r = by_tb
-                        .post_raw(
-                            path,
-                            "text/csv",
-                            "first_name,email,company\nMallory,ada@shared.example.com,Evil\n",
-                        )
-                        .await;
-                    assert_eq!(r.status(), 200, "{op}");
-                    let report: Value = r.json().await.unwrap();
+                    let csv = "first_name,email,company\nMallory,ada@shared.example.com,Evil\n";
+                    let report = by_tb.import_csv(path, csv).await;
                     assert_eq!(
                         report["updated"], 1,
                         "B's own contact with that e-mail: {report}"
@@ -435,15 +428,8 @@ async fn organization_b_cannot_reach_anything_of_organization_a() {
                 "post /api/import/leads" => {
                     // A's contact e-mail and A's lead title: B's own contact
                     // gets B's own lead; A's lead is untouched.
-                    let r = by_tb
-                        .post_raw(
-                            path,
-                            "text/csv",
-                            "email,title,description\nada@shared.example.com,L,changed by B\n",
-                        )
-                        .await;
-                    assert_eq!(r.status(), 200, "{op}");
-                    let report: Value = r.json().await.unwrap();
+                    let csv = "email,title,description\nada@shared.example.com,L,changed by B\n";
+                    let report = by_tb.import_csv(path, csv).await;
                     assert_eq!(report["updated"], 1, "B's own lead L: {report}");
                     walked += 1;
                 }

@@ -727,20 +727,11 @@ async fn another_organizations_lead_contact_or_call_is_not_found() {
     let (lead, contact) = lead_with_phone(&app, &ta, Some("+14155550101")).await;
     let call = place(&app, &ta, lead).await;
     let by_b = app.with(&tb.token);
-    by_b.post_err(
-        "/api/calls",
-        json!({"lead_id": lead, "scenario": "sales_outbound"}),
-        404,
-        "not_found",
-    )
-    .await;
-    by_b.post_err(
-        "/api/calls",
-        json!({"contact_id": contact, "scenario": "sales_outbound"}),
-        404,
-        "not_found",
-    )
-    .await;
+    for target in [json!({"lead_id": lead}), json!({"contact_id": contact})] {
+        let mut body = target;
+        body["scenario"] = json!("sales_outbound");
+        by_b.post_err("/api/calls", body, 404, "not_found").await;
+    }
     by_b.get_err(&format!("/api/calls/{}", call["id"]), 404, "not_found")
         .await;
     by_b.get_err(&format!("/api/leads/{lead}/calls"), 404, "not_found")
@@ -1013,10 +1004,8 @@ async fn events_out_of_order_are_applied_once_and_a_call_never_reopens() {
 
 #[tokio::test]
 async fn a_webhook_whose_metadata_names_another_organization_changes_nothing() {
-    let (_fake, app, ta) = ready("Alpha").await;
+    let (_fake, app, ta, lead, call) = a_call().await;
     let tb = app.tenant("Beta").await;
-    let (lead, _) = lead_with_phone(&app, &ta, Some("+14155550101")).await;
-    let call = place(&app, &ta, lead).await;
     let mut forged = call.clone();
     forged["organization_id"] = json!(tb.org_id);
     let body = event("call_ended", &forged, ended("Agent: moved"));
@@ -1028,7 +1017,7 @@ async fn a_webhook_whose_metadata_names_another_organization_changes_nothing() {
     );
     assert!(activities_of(&app, &ta, lead).await.is_empty());
     let b_calls = app.get_ok("/api/calls", &tb.token).await;
-    assert!(b_calls["items"].as_array().unwrap().is_empty());
+    assert!(items(&b_calls).is_empty());
     // Naming another call of the same organization is refused alike.
     let mut other = call.clone();
     other["id"] = json!(call["id"].as_i64().unwrap() + 1000);

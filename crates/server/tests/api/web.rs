@@ -332,26 +332,20 @@ async fn a_form_without_its_csrf_token_is_refused_and_with_it_the_deal_moves() {
         .post(&path, &[("stage", "negotiation"), ("csrf", "0000")])
         .await;
     assert_eq!(r.status(), 403);
-    let got = app.get_ok(&format!("/api/deals/{deal}"), &a.token).await;
+    let got = deal_of(&app, &a, deal).await;
     assert_eq!(got["stage"], "prospecting", "nothing changed");
     let csrf = b.csrf().await;
     b.submit(&path, &csrf, &[("stage", "negotiation")], 303)
         .await;
-    let got = app.get_ok(&format!("/api/deals/{deal}"), &a.token).await;
+    let got = deal_of(&app, &a, deal).await;
     assert_eq!(got["stage"], "negotiation");
     // Another organization's deal: not found, unchanged.
     let beta = app.tenant("Beta").await;
     let (_, their_deal) = records_of(&app, &beta).await;
-    b.submit(
-        &format!("/deals/{their_deal}/stage"),
-        &csrf,
-        &[("stage", "closed_won")],
-        404,
-    )
-    .await;
-    let theirs = app
-        .get_ok(&format!("/api/deals/{their_deal}"), &beta.token)
+    let won = [("stage", "closed_won")];
+    b.submit(&format!("/deals/{their_deal}/stage"), &csrf, &won, 404)
         .await;
+    let theirs = deal_of(&app, &beta, their_deal).await;
     assert_eq!(theirs["stage"], "prospecting");
 }
 
@@ -493,6 +487,13 @@ async fn read_until(r: &mut reqwest::Response, needle: &str) -> String {
         seen.push_str(&String::from_utf8_lossy(&chunk));
     }
     seen
+}
+
+/// Deal `deal` of `t`, as the API reads it.
+async fn deal_of(app: &TestApp, t: &Tenant, deal: i64) -> Value {
+    app.with(&t.token)
+        .get_ok(&format!("/api/deals/{deal}"))
+        .await
 }
 
 /// Moves `deal` of `t` to `stage` through the API.
@@ -963,16 +964,10 @@ async fn the_deal_page_edits_closes_and_logs_through_the_same_actions() {
     let path = format!("/deals/{deal}");
     let r = b.post(&path, &[("title", "No token")]).await;
     assert_eq!(r.status(), 403);
-    b.submit(
-        &format!("/deals/{their_deal}"),
-        &csrf,
-        &[("title", "Taken")],
-        404,
-    )
-    .await;
-    let theirs = app
-        .get_ok(&format!("/api/deals/{their_deal}"), &beta.token)
+    let taken = [("title", "Taken")];
+    b.submit(&format!("/deals/{their_deal}"), &csrf, &taken, 404)
         .await;
+    let theirs = deal_of(&app, &beta, their_deal).await;
     assert_ne!(theirs["title"], "Taken");
     // A bad amount is refused, nothing changes.
     let r = b.submit(&path, &csrf, &[("value", "12,50")], 400).await;
@@ -980,7 +975,7 @@ async fn the_deal_page_edits_closes_and_logs_through_the_same_actions() {
         r.text().await.unwrap().contains("value"),
         "the field is named"
     );
-    let before = app.get_ok(&format!("/api/deals/{deal}"), &a.token).await;
+    let before = deal_of(&app, &a, deal).await;
     // The fields, through PATCH /api/deals/{id}'s action.
     b.submit(
         &path,
@@ -994,7 +989,7 @@ async fn the_deal_page_edits_closes_and_logs_through_the_same_actions() {
         303,
     )
     .await;
-    let got = app.get_ok(&format!("/api/deals/{deal}"), &a.token).await;
+    let got = deal_of(&app, &a, deal).await;
     assert_eq!(got["title"], "Renewal, three years");
     assert_eq!(got["value_cents"], 1_250_050);
     assert_eq!(got["stage"], "negotiation");
@@ -1003,7 +998,7 @@ async fn the_deal_page_edits_closes_and_logs_through_the_same_actions() {
     // Won: closed, stamped, and the buttons are gone.
     b.submit(&path, &csrf, &[("stage", "closed_won")], 303)
         .await;
-    let got = app.get_ok(&format!("/api/deals/{deal}"), &a.token).await;
+    let got = deal_of(&app, &a, deal).await;
     assert_eq!(got["status"], "won");
     assert!(got["closed_at"].is_string());
     let page = b.get_page(&format!("/deals/{deal}?done=saved")).await;

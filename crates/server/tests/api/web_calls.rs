@@ -8,7 +8,7 @@ use serde_json::json;
 
 use crate::helpers::{Tenant, TestApp};
 use crate::voice::{
-    KEY, analyzed, batch_when_settled, ended, event, lead_with_phone, place, ready, signed,
+    KEY, a_call, analyzed, batch_when_settled, ended, event, lead_with_phone, ready, signed,
     stored_batch,
 };
 use crate::web::Browser;
@@ -96,10 +96,9 @@ async fn a_call_from_the_lead_page_shows_its_transcript_summary_and_outcome() {
 
 #[tokio::test]
 async fn another_organizations_call_and_lead_are_not_found_and_refusals_say_why() {
-    let (_fake, app, t) = ready("Alpha").await;
+    let (_fake, app, t, lead, call) = a_call().await;
     let other = app.tenant("Beta").await;
-    let (lead, contact) = lead_with_phone(&app, &t, Some("+14155550101")).await;
-    let call = place(&app, &t, lead).await;
+    let contact = &call["contact_id"];
     let mut b = Browser::new(&app);
     b.sign_in(&other.email).await;
     let csrf = b.csrf().await;

@@ -186,13 +186,8 @@ async fn admins_add_users_change_roles_and_remove_them_with_the_api_s_rules() {
         .get_ok(&format!("/api/users/{theirs}"), &beta.token)
         .await;
     assert_eq!(them["role"], "admin");
-    post_expect(
-        &mut b,
-        &format!("/settings/users/{id}/delete"),
-        &[("csrf", &csrf)],
-        303,
-    )
-    .await;
+    b.submit(&format!("/settings/users/{id}/delete"), &csrf, &[], 303)
+        .await;
     let r = app.get(&format!("/api/users/{id}"), &a.token).await;
     assert_eq!(r.status(), 404);
     let list = b.get_page("/settings/users?done=removed").await;
@@ -300,33 +295,20 @@ async fn a_user_ends_their_own_sessions_but_nobody_else_s() {
         .as_str()
         .unwrap()
         .to_string();
-    post_expect(
-        &mut laptop,
-        &format!("/settings/sessions/{theirs}/revoke"),
-        &[("csrf", &csrf)],
-        404,
-    )
-    .await;
-    post_expect(
-        &mut laptop,
-        "/settings/sessions/not-an-id/revoke",
-        &[("csrf", &csrf)],
-        404,
-    )
-    .await;
+    // Another's session, and no session id at all: not found.
+    for id in [theirs.as_str(), "not-an-id"] {
+        let revoke = format!("/settings/sessions/{id}/revoke");
+        laptop.submit(&revoke, &csrf, &[], 404).await;
+    }
     post_expect(&mut laptop, "/settings/sessions/others", &[], 403).await;
     assert_eq!(
         status_of(&mut phone, "/settings").await,
         200,
         "nothing ended"
     );
-    post_expect(
-        &mut laptop,
-        "/settings/sessions/others",
-        &[("csrf", &csrf)],
-        303,
-    )
-    .await;
+    laptop
+        .submit("/settings/sessions/others", &csrf, &[], 303)
+        .await;
     assert_eq!(
         status_of(&mut phone, "/settings").await,
         303,
@@ -347,13 +329,14 @@ async fn a_user_ends_their_own_sessions_but_nobody_else_s() {
         .and_then(|s| s.split('/').next())
         .unwrap()
         .to_string();
-    post_expect(
-        &mut laptop,
-        &format!("/settings/sessions/{mine}/revoke"),
-        &[("csrf", &csrf)],
-        303,
-    )
-    .await;
+    laptop
+        .submit(
+            &format!("/settings/sessions/{mine}/revoke"),
+            &csrf,
+            &[],
+            303,
+        )
+        .await;
     assert_eq!(status_of(&mut laptop, "/").await, 303);
 }
 
