@@ -22,9 +22,9 @@ use utoipa_axum::router::OpenApiRouter;
 
 use crate::AppState;
 use crate::http::auth::AuthUser;
-use crate::http::error::{ApiError, ApiResult, ErrorBody};
+use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Id, Json, Query, parse_json};
-use crate::http::openapi::{by_id, endpoint, routes_of};
+use crate::http::openapi::{endpoint, reads, routes_of};
 use crate::http::resource::{Conflicts, Docs, Resource, Summaries, crud, wire_types};
 use crate::http::wire::{
     ListQuery, PageQuery, StatusQuery, page, page_type, record_out, vocab,
@@ -415,7 +415,7 @@ record_out!(
     }
 );
 
-by_id!(
+reads!(
     /// A campaign's counts by status, skips by why, opens, clicks and
     /// unsubscribes.
     stats: "/api/campaigns/{id}/stats" in "campaigns", "Campaign id" CampaignId
@@ -495,15 +495,11 @@ pub struct AddSuppression {
     email: Email,
 }
 
-endpoint! {
+reads!(
     /// The organization's suppression list, newest first.
-    get "/api/suppressions" in "campaigns" [params(PageQuery)]
-        => SuppressionPage, 400 "Bad paging";
-    async fn list_suppressions(state, user: AuthUser, Query(q): Query<PageQuery>) {
-        let p = page(q.limit, q.offset)?;
-        Ok(Json(campaigns::suppressions(&state.crm, &user.caller(), p).await?.into()))
-    }
-}
+    list_suppressions: "/api/suppressions" in "campaigns"
+        => paged SuppressionPage, campaigns::suppressions
+);
 
 endpoint! {
     /// Suppresses an address (admins and managers); every later campaign
@@ -570,40 +566,35 @@ record_out!(
     }
 );
 
-/// Receives a bounce or complaint from the relay or mail provider.
-///
-/// No token: the call is signed with the organization's webhook secret.
-/// Headers: `X-Neuracrm-Organization` (the organization id),
-/// `X-Neuracrm-Timestamp` (Unix seconds, within 5 minutes of now) and
-/// `X-Neuracrm-Signature` (`sha256=` and the hex HMAC-SHA256 of
-/// `"{timestamp}.{raw body}"` under the secret), verified before anything
-/// else happens.
-#[utoipa::path(post, path = "/api/webhooks/bounces", tag = "campaigns",
-    request_body = BounceReport,
-    params(
-        ("X-Neuracrm-Organization" = i64, Header, description = "The organization id"),
-        ("X-Neuracrm-Timestamp" = i64, Header, description = "Unix seconds when signed"),
-        ("X-Neuracrm-Signature" = String, Header, description = "sha256=HEX(HMAC-SHA256(secret, timestamp + \".\" + body))"),
-    ),
-    responses(
-        (status = 200, body = BounceOut),
-        (status = 401, description = "Signature missing, wrong or expired", body = ErrorBody),
-        (status = 422, description = "Not a report; `field` names what is wrong", body = ErrorBody),
-    ))]
-pub async fn bounce_webhook(
-    State(state): State<AppState>,
-    headers: axum::http::HeaderMap,
-    body: Bytes,
-) -> ApiResult<Json<BounceOut>> {
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    let call = bounces::Signed {
-        organization: header("x-neuracrm-organization"),
-        timestamp: header("x-neuracrm-timestamp"),
-        signature: header("x-neuracrm-signature"),
-        body: &body,
-    };
-    let limit = state.settings.smtp.soft_bounce_limit;
-    Ok(Json(bounces::receive(&state.crm, call, limit, Utc::now()).await?.into()))
+endpoint! {
+    /// Receives a bounce or complaint from the relay or mail provider.
+    ///
+    /// No token: the call is signed with the organization's webhook secret.
+    /// Headers: `X-Neuracrm-Organization` (the organization id),
+    /// `X-Neuracrm-Timestamp` (Unix seconds, within 5 minutes of now) and
+    /// `X-Neuracrm-Signature` (`sha256=` and the hex HMAC-SHA256 of
+    /// `"{timestamp}.{raw body}"` under the secret), verified before anything
+    /// else happens.
+    public post "/api/webhooks/bounces" in "campaigns" [
+        request_body = BounceReport,
+        params(
+            ("X-Neuracrm-Organization" = i64, Header, description = "The organization id"),
+            ("X-Neuracrm-Timestamp" = i64, Header, description = "Unix seconds when signed"),
+            ("X-Neuracrm-Signature" = String, Header, description = "sha256=HEX(HMAC-SHA256(secret, timestamp + \".\" + body))"),
+        )
+    ] => BounceOut, 401 "Signature missing, wrong or expired",
+        422 "Not a report; `field` names what is wrong";
+    async fn bounce_webhook(state, headers: axum::http::HeaderMap, body: Bytes) {
+        let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+        let call = bounces::Signed {
+            organization: header("x-neuracrm-organization"),
+            timestamp: header("x-neuracrm-timestamp"),
+            signature: header("x-neuracrm-signature"),
+            body: &body,
+        };
+        let limit = state.settings.smtp.soft_bounce_limit;
+        Ok(Json(bounces::receive(&state.crm, call, limit, Utc::now()).await?.into()))
+    }
 }
 
 /// The new webhook secret, shown this once.

@@ -18,7 +18,7 @@ use super::leads::LeadPage;
 use crate::AppState;
 use crate::http::auth::AuthUser;
 use crate::http::extract::{Id, Json, Query};
-use crate::http::openapi::{by_id, routes_of};
+use crate::http::openapi::{reads, routes_of};
 use crate::http::resource::{Conflicts, Docs, Resource, SUMMARIES, Summaries, crud, wire_types};
 use crate::http::wire::{PageQuery, list_query, page, page_type, vocab};
 
@@ -189,17 +189,17 @@ list_query!(
     }
 );
 
-by_id!(
+reads!(
     /// The contact's leads.
     contact_leads: "/api/contacts/{id}/leads" in "contacts", "Contact id" ContactId
         => paged LeadPage, "No such contact", contacts::leads
 );
-by_id!(
+reads!(
     /// The contact's deals.
     contact_deals: "/api/contacts/{id}/deals" in "contacts", "Contact id" ContactId
         => paged DealPage, "No such contact", contacts::deals
 );
-by_id!(
+reads!(
     /// The contact's timeline: its own activities and those of its leads and
     /// deals, newest first.
     contact_activities: "/api/contacts/{id}/activities" in "contacts", "Contact id" ContactId

@@ -17,7 +17,7 @@ use crate::AppState;
 use crate::http::auth::AuthUser;
 use crate::http::extract::{Id, Json, Query};
 
-use crate::http::openapi::{by_id, endpoint, routes_of};
+use crate::http::openapi::{endpoint, reads, routes_of};
 use crate::http::resource::{Conflicts, Docs, Resource, SUMMARIES, Summaries, crud, wire_types};
 use crate::http::wire::{PageQuery, page, page_type};
 
@@ -315,7 +315,7 @@ endpoint! {
     }
 }
 
-by_id!(
+reads!(
     /// A page of the segment's members with their metrics.
     segment_members: "/api/segments/{id}/members" in "segments", "Segment id" SegmentId
         => paged MemberPage, "No such segment", segments::members

@@ -7,7 +7,6 @@
 //! is the authority).
 
 use axum::body::Bytes;
-use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use chrono::{DateTime, Utc};
 use neuracrm_actions::voice::{self, PlaceCall, webhook};
@@ -23,9 +22,9 @@ use utoipa_axum::router::OpenApiRouter;
 
 use crate::AppState;
 use crate::http::auth::AuthUser;
-use crate::http::error::{ApiError, ApiResult, ErrorBody};
+use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Id, Json, Query};
-use crate::http::openapi::{by_id, endpoint, routes_of};
+use crate::http::openapi::{endpoint, reads, routes_of};
 use crate::http::wire::{PageQuery, page, page_type, record_out, vocab};
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
@@ -389,12 +388,12 @@ endpoint! {
     }
 }
 
-by_id!(
+reads!(
     /// One call with its transcript turns and analysis.
     get_call: "/api/calls/{id}" in "voice", "Call id" CallId => CallOut, "No such call", voice::call
 );
 
-by_id!(
+reads!(
     /// A lead's calls, newest first.
     lead_calls: "/api/leads/{id}/calls" in "voice", "Lead id" LeadId
         => paged CallPage, "No such lead", voice::lead_calls
@@ -420,7 +419,7 @@ pub struct CallingPrefsPatchDoc {
     time_zone: Option<String>,
 }
 
-by_id!(
+reads!(
     /// A contact's calling preferences.
     calling_prefs: "/api/contacts/{id}/calling-preferences" in "voice", "Contact id" ContactId
         => CallingPrefsOut, "No such contact", voice::prefs
@@ -509,16 +508,11 @@ page_type!(
     CallBatchPage, CallBatchOut, CallBatch
 );
 
-endpoint! {
+reads!(
     /// The organization's bulk-calling batches with their progress, newest
     /// first.
-    get "/api/call-batches" in "voice" [params(PageQuery)]
-        => CallBatchPage, 400 "Bad paging";
-    async fn list_batches(state, user: AuthUser, Query(q): Query<PageQuery>) {
-        let page = page(q.limit, q.offset)?;
-        Ok(Json(voice::batches(&state.crm, &user.caller(), page).await?.into()))
-    }
-}
+    list_batches: "/api/call-batches" in "voice" => paged CallBatchPage, voice::batches
+);
 
 record_out!(
     /// A lead of a batch and what became of it.
@@ -542,13 +536,13 @@ page_type!(
     BatchItemPage, BatchItemOut, BatchItem
 );
 
-by_id!(
+reads!(
     /// A batch's leads in id order, each with what became of it.
     batch_items: "/api/call-batches/{id}/items" in "voice", "Batch id" i64
         => paged BatchItemPage, "No such batch", voice::batch_items
 );
 
-by_id!(
+reads!(
     /// A bulk-calling batch's progress.
     get_batch: "/api/call-batches/{id}" in "voice", "Batch id" i64
         => CallBatchOut, "No such batch", voice::batch
@@ -563,55 +557,50 @@ pub struct WebhookOut {
     result: &'static str,
 }
 
-/// Retell's call events (`call_started`, `call_ended`, `call_analyzed`).
-/// No token: the `x-retell-signature` header (HMAC-SHA256 of the body and
-/// its timestamp, keyed with the API key that placed the call) is verified
-/// before anything else; a repeat is answered 200 with no effect. Once the
-/// event is stored the answer is 200: effects that fail after it are the
-/// CRM's to retry.
-#[utoipa::path(post, path = "/api/voice/webhook", tag = "voice",
-    params(("x-retell-signature" = String, Header, description = "`v=<unix ms>,d=<hex HMAC-SHA256>`")),
-    request_body(content = Object, description = "`{\"event\", \"call\"}` as Retell sends it"),
-    responses(
-        (status = 200, body = WebhookOut),
-        (status = 400, description = "Signed, but not an event", body = ErrorBody),
-        (status = 401, description = "Missing, malformed, expired or wrong signature", body = ErrorBody),
-    ))]
-pub async fn retell_webhook(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Json<WebhookOut>, ApiError> {
-    let header = headers
-        .get("x-retell-signature")
-        .and_then(|v| v.to_str().ok());
-    match webhook::receive(&state.crm, header, &body, Utc::now()).await {
-        Ok(r) => {
-            let result = match r {
-                webhook::Received::Applied { call, event } => {
-                    tracing::info!(call = call.0, event = %event, "retell webhook applied");
-                    "applied"
-                }
-                webhook::Received::Queued { call, event } => {
-                    // Stored and applied to the call; what follows is
-                    // retried by `calls sync`, not by Retell's redelivery.
-                    tracing::warn!(call = call.0, event = %event, "retell webhook applied, its effects queued");
-                    "queued"
-                }
-                webhook::Received::Duplicate => "duplicate",
-                webhook::Received::Ignored(why) => {
-                    tracing::info!(why, "retell webhook ignored");
-                    "ignored"
-                }
-            };
-            Ok(Json(WebhookOut { result }))
+endpoint! {
+    /// Retell's call events (`call_started`, `call_ended`, `call_analyzed`).
+    /// No token: the `x-retell-signature` header (HMAC-SHA256 of the body and
+    /// its timestamp, keyed with the API key that placed the call) is verified
+    /// before anything else; a repeat is answered 200 with no effect. Once the
+    /// event is stored the answer is 200: effects that fail after it are the
+    /// CRM's to retry.
+    public post "/api/voice/webhook" in "voice" [
+        params(("x-retell-signature" = String, Header, description = "`v=<unix ms>,d=<hex HMAC-SHA256>`")),
+        request_body(content = Object, description = "`{\"event\", \"call\"}` as Retell sends it")
+    ] => WebhookOut, 400 "Signed, but not an event",
+        401 "Missing, malformed, expired or wrong signature";
+    async fn retell_webhook(state, headers: HeaderMap, body: Bytes) {
+        let header = headers
+            .get("x-retell-signature")
+            .and_then(|v| v.to_str().ok());
+        match webhook::receive(&state.crm, header, &body, Utc::now()).await {
+            Ok(r) => {
+                let result = match r {
+                    webhook::Received::Applied { call, event } => {
+                        tracing::info!(call = call.0, event = %event, "retell webhook applied");
+                        "applied"
+                    }
+                    webhook::Received::Queued { call, event } => {
+                        // Stored and applied to the call; what follows is
+                        // retried by `calls sync`, not by Retell's redelivery.
+                        tracing::warn!(call = call.0, event = %event, "retell webhook applied, its effects queued");
+                        "queued"
+                    }
+                    webhook::Received::Duplicate => "duplicate",
+                    webhook::Received::Ignored(why) => {
+                        tracing::info!(why, "retell webhook ignored");
+                        "ignored"
+                    }
+                };
+                Ok(Json(WebhookOut { result }))
+            }
+            Err(webhook::WebhookError::Unauthorized(why)) => {
+                // Never the body: it is the caller's, unverified.
+                tracing::warn!(reason = %why, bytes = body.len(), "retell webhook refused");
+                Err(ApiError::BadSignature("invalid webhook signature"))
+            }
+            Err(webhook::WebhookError::Malformed(m)) => Err(ApiError::MalformedBody(m)),
+            Err(webhook::WebhookError::Failed(e)) => Err(e.into()),
         }
-        Err(webhook::WebhookError::Unauthorized(why)) => {
-            // Never the body: it is the caller's, unverified.
-            tracing::warn!(reason = %why, bytes = body.len(), "retell webhook refused");
-            Err(ApiError::BadSignature("invalid webhook signature"))
-        }
-        Err(webhook::WebhookError::Malformed(m)) => Err(ApiError::MalformedBody(m)),
-        Err(webhook::WebhookError::Failed(e)) => Err(e.into()),
     }
 }

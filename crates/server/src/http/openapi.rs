@@ -29,12 +29,13 @@ impl IntoResponses for NoToken {
     }
 }
 
-/// Declares a hand-written JSON endpoint for a signed-in caller: its
-/// `#[utoipa::path]` and its handler, so that what every such endpoint says
-/// alike is written once. The path's operation has the bearer requirement,
-/// the success answer, the shared 401 ([`NoToken`]) and the endpoint's own
-/// errors (`status "description"`, each with the error body); `[...]` holds
-/// the rest of the attribute (`params(...)`, `request_body = ...`). The
+/// Declares a hand-written JSON endpoint for a signed-in caller (or, after
+/// `public`, for anyone: a webhook): its `#[utoipa::path]` and its handler,
+/// so that what every such endpoint says alike is written once. The path's
+/// operation has the bearer requirement and the shared 401 ([`NoToken`])
+/// unless public, the success answer and the endpoint's own errors
+/// (`status "description"`, each with the error body); `[...]` holds the
+/// rest of the attribute (`params(...)`, `request_body = ...`). The
 /// handler takes the app state (bound to the first name of its argument
 /// list) and the extractors that follow. The success answer is one of:
 ///
@@ -57,16 +58,17 @@ impl IntoResponses for NoToken {
 /// ```
 macro_rules! endpoint {
     (
-        @emit [$($doc:tt)*] [$method:ident $path:literal $tag:literal $($spec:tt)*]
+        @emit [$($doc:tt)*] [[$($security:tt)*] [$($no_token:tt)*]]
+            [$method:ident $path:literal $tag:literal $($spec:tt)*]
             [$($ok:tt)*] [$($answer:tt)*] $(, $status:literal $description:literal)*;
         async fn $name:ident($state:ident $(, $($args:tt)*)?) $body:block
     ) => {
         $($doc)*
         #[utoipa::path($method, path = $path, tag = $tag, $($spec)*
-            security(("bearer" = [])),
+            $($security)*
             responses(
                 ($($ok)*),
-                crate::http::openapi::NoToken,
+                $($no_token)*
                 $((status = $status, description = $description, body = crate::http::error::ErrorBody),)*
             ))]
         pub async fn $name(
@@ -75,53 +77,81 @@ macro_rules! endpoint {
         ) -> $crate::http::error::ApiResult<$($answer)*> $body
     };
     (
-        $(#[$doc:meta])* $method:ident $path:literal in $tag:literal $([$($spec:tt)*])?
-            => $code:literal $what:literal $($rest:tt)*
+        @answer $access:tt $(#[$doc:meta])* $method:ident $path:literal in $tag:literal
+            $([$($spec:tt)*])? => $code:literal $what:literal $($rest:tt)*
     ) => {
-        $crate::http::openapi::endpoint!(@emit [$(#[$doc])*] [$method $path $tag $($($spec)*,)?]
+        $crate::http::openapi::endpoint!(@emit [$(#[$doc])*] $access [$method $path $tag $($($spec)*,)?]
             [status = $code, description = $what] [axum::http::StatusCode] $($rest)*);
     };
     (
-        $(#[$doc:meta])* $method:ident $path:literal in $tag:literal $([$($spec:tt)*])?
-            => $code:literal $out:ty $(, $status:literal $description:literal)*; $($rest:tt)*
+        @answer $access:tt $(#[$doc:meta])* $method:ident $path:literal in $tag:literal
+            $([$($spec:tt)*])? => $code:literal $out:ty
+            $(, $status:literal $description:literal)*; $($rest:tt)*
     ) => {
-        $crate::http::openapi::endpoint!(@emit [$(#[$doc])*] [$method $path $tag $($($spec)*,)?]
+        $crate::http::openapi::endpoint!(@emit [$(#[$doc])*] $access [$method $path $tag $($($spec)*,)?]
             [status = $code, body = $out]
             [(axum::http::StatusCode, $crate::http::extract::Json<$out>)]
             $(, $status $description)*; $($rest)*);
     };
     (
-        $(#[$doc:meta])* $method:ident $path:literal in $tag:literal $([$($spec:tt)*])?
-            => $out:ident as $schema:ident $($rest:tt)*
+        @answer $access:tt $(#[$doc:meta])* $method:ident $path:literal in $tag:literal
+            $([$($spec:tt)*])? => $out:ident as $schema:ident $($rest:tt)*
     ) => {
-        $crate::http::openapi::endpoint!(@emit [$(#[$doc])*] [$method $path $tag $($($spec)*,)?]
+        $crate::http::openapi::endpoint!(@emit [$(#[$doc])*] $access [$method $path $tag $($($spec)*,)?]
             [status = 200, body = $schema] [$crate::http::extract::Json<$out>] $($rest)*);
     };
     (
-        $(#[$doc:meta])* $method:ident $path:literal in $tag:literal $([$($spec:tt)*])?
-            => $out:ident $($rest:tt)*
+        @answer $access:tt $(#[$doc:meta])* $method:ident $path:literal in $tag:literal
+            $([$($spec:tt)*])? => $out:ident $($rest:tt)*
     ) => {
-        $crate::http::openapi::endpoint!(@emit [$(#[$doc])*] [$method $path $tag $($($spec)*,)?]
+        $crate::http::openapi::endpoint!(@emit [$(#[$doc])*] $access [$method $path $tag $($($spec)*,)?]
             [status = 200, body = $out] [$crate::http::extract::Json<$out>] $($rest)*);
+    };
+    ($(#[$doc:meta])* public $($rest:tt)*) => {
+        $crate::http::openapi::endpoint!(@answer [[] []] $(#[$doc])* $($rest)*);
+    };
+    ($(#[$doc:meta])* $method:ident $($rest:tt)*) => {
+        $crate::http::openapi::endpoint!(
+            @answer [[security(("bearer" = [])),] [crate::http::openapi::NoToken,]]
+            $(#[$doc])* $method $($rest)*
+        );
     };
 }
 pub(crate) use endpoint;
 
-/// Declares the `GET` of what one record of the caller's (named by the path's
-/// `id`, of type `$id`) has: `$action(crm, caller, id)` as `$out` (400 for
-/// a bad id, 404 `$missing` when the record is none of the caller's), or
-/// with `paged`, a page of what hangs off it: `$action(crm, caller, id,
-/// page)`, paged by `PageQuery`. The area imports `AuthUser`, `Id`, `Json`,
-/// `Query`, `PageQuery` and `page`.
+/// Declares a `GET` that reads through one action and answers what it
+/// found as `$out`:
+///
+/// - with a path `id` (of type `$id`, described as `$id_doc`): what one
+///   record of the caller's has, `$action(crm, caller, id)` (400 for a bad
+///   id, 404 `$missing` when the record is none of the caller's), or with
+///   `paged`, a page of what hangs off it, `$action(crm, caller, id, page)`;
+/// - without: a page of the organization's, `$action(crm, caller, page)`
+///   (400 for bad paging).
+///
+/// Pages are asked for with `PageQuery`. The area imports `AuthUser`, `Id`,
+/// `Json`, `Query`, `PageQuery` and `page`.
 ///
 /// ```ignore
-/// by_id!(
+/// reads!(
 ///     /// The contact's leads.
 ///     contact_leads: "/api/contacts/{id}/leads" in "contacts", "Contact id" ContactId
 ///         => paged LeadPage, "No such contact", contacts::leads
 /// );
 /// ```
-macro_rules! by_id {
+macro_rules! reads {
+    (
+        $(#[$doc:meta])* $name:ident: $path:literal in $tag:literal => paged $out:ident, $action:path
+    ) => {
+        $crate::http::openapi::endpoint! {
+            $(#[$doc])*
+            get $path in $tag [params(PageQuery)] => $out, 400 "Bad paging";
+            async fn $name(state, user: AuthUser, Query(q): Query<PageQuery>) {
+                let page = page(q.limit, q.offset)?;
+                Ok(Json($action(&state.crm, &user.caller(), page).await?.into()))
+            }
+        }
+    };
     (
         $(#[$doc:meta])* $name:ident: $path:literal in $tag:literal, $id_doc:literal $id:ty
             => $out:ident, $missing:literal, $action:path
@@ -150,7 +180,7 @@ macro_rules! by_id {
         }
     };
 }
-pub(crate) use by_id;
+pub(crate) use reads;
 
 /// An area's router of hand-written endpoints: one route per handler, or per
 /// parenthesised group of handlers of the same path.

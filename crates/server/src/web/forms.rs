@@ -132,6 +132,15 @@ pub fn date(
     })
 }
 
+/// The id a select of a form (`field`) names; anything else is refused as
+/// `choose` says.
+pub fn chosen(value: &str, field: &str, choose: &str) -> Result<i64, ActionError> {
+    value
+        .trim()
+        .parse()
+        .map_err(|_| ActionError::invalid(field, choose))
+}
+
 /// The activity types a person logs by hand, "note" first.
 pub fn logged_kinds() -> Vec<Choice> {
     choices(

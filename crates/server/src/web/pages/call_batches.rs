@@ -19,6 +19,7 @@ use serde::Deserialize;
 
 use super::calls::scenarios;
 use super::settings::{FormError, after_form, form_page};
+use crate::web::forms::chosen;
 use crate::web::layout::Shell;
 use crate::web::listing::{Choice, PageNo, Pager, every};
 use crate::web::session::{CsrfForm, WebUser};
@@ -88,12 +89,8 @@ pub struct BatchForm {
 
 impl BatchForm {
     fn parse(&self) -> ActionResult<(BatchTarget, Scenario)> {
-        let segment = self
-            .segment_id
-            .trim()
-            .parse()
-            .map(SegmentId)
-            .map_err(|_| ActionError::invalid("segment_id", "choose a segment"))?;
+        let segment = chosen(&self.segment_id, "segment_id", "choose a segment")?;
+        let segment = SegmentId(segment);
         let scenario = self
             .scenario
             .parse()

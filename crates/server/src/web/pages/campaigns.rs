@@ -22,6 +22,7 @@ use neuracrm_store::campaigns::{CampaignStats, Recipient};
 use serde::Deserialize;
 
 use super::settings::{Done, FormError, after_form, form_page};
+use crate::web::forms::chosen;
 use crate::web::layout::Shell;
 use crate::web::listing::{Choice, Pager, choices, every, first, rows};
 use crate::web::session::{CsrfForm, NoFields, WebUser};
@@ -64,12 +65,8 @@ impl ComposeForm {
     }
 
     fn parse(&self) -> ActionResult<NewCampaign> {
-        let template_id = self
-            .template_id
-            .trim()
-            .parse()
-            .map(EmailTemplateId)
-            .map_err(|_| ActionError::invalid("template_id", "choose a template"))?;
+        let template_id = chosen(&self.template_id, "template_id", "choose a template")?;
+        let template_id = EmailTemplateId(template_id);
         let target = match self.target.as_str() {
             "contacts" => CampaignTarget::Contacts {
                 ids: None,
