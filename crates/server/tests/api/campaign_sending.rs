@@ -70,6 +70,11 @@ pub(crate) async fn campaign_to(
     (tpl, id, ids)
 }
 
+/// `n` addresses `{prefix}0@x.example`, `{prefix}1@x.example`, ...
+pub(crate) fn numbered(prefix: &str, n: usize) -> Vec<String> {
+    (0..n).map(|i| format!("{prefix}{i}@x.example")).collect()
+}
+
 /// A mail sink, and an app whose SMTP pool sends to it, its settings
 /// `tweak`ed further.
 pub(crate) async fn app_mailing_to_sink(
@@ -311,7 +316,7 @@ async fn a_campaign_is_sent_over_smtp_with_each_outcome_recorded() {
 async fn a_sender_killed_mid_send_resumes_skipping_no_one_and_doubling_only_what_was_in_flight() {
     let sink = SmtpSink::start().await;
     let (app, t) = spawn_tenant("Crash").await;
-    let emails: Vec<String> = (0..60).map(|i| format!("p{i}@x.example")).collect();
+    let emails = numbered("p", 60);
     let (_, id, _) = campaign_to(&app, &t, &emails).await;
 
     // The first sender gets 20 answers (a whole batch of 16 and 4 more),
@@ -378,7 +383,7 @@ async fn the_pool_keeps_its_connections_across_messages_and_refusals() {
     sink.rule("bounce@", Rule::Permanent);
     sink.rule("drop@", Rule::DropOnce);
     let (app, t) = spawn_tenant("Pool").await;
-    let mut emails: Vec<String> = (0..37).map(|i| format!("p{i}@x.example")).collect();
+    let mut emails = numbered("p", 37);
     emails.extend(["temp@x.example", "bounce@x.example", "drop@x.example"].map(String::from));
     let (_, id, _) = campaign_to(&app, &t, &emails).await;
 
@@ -446,8 +451,7 @@ async fn smtps_and_required_starttls_never_fall_back_to_clear_text() {
 async fn the_hourly_limit_holds_a_campaign_back_and_pause_stops_it() {
     let sink = SmtpSink::start().await;
     let (app, t) = spawn_tenant("Limit").await;
-    let emails: Vec<String> = (0..5).map(|i| format!("l{i}@x.example")).collect();
-    let (_, id, _) = campaign_to(&app, &t, &emails).await;
+    let (_, id, _) = campaign_to(&app, &t, &numbered("l", 5)).await;
     let mut settings = mail(&sink, Duration::from_secs(60));
     settings.hourly_limit = Some(2);
     let crm = sender(&app, settings);
@@ -487,8 +491,7 @@ async fn the_scheduler_of_serve_sends_a_scheduled_campaign() {
     })
     .await;
     let t = app.tenant("Sched").await;
-    let emails: Vec<String> = (0..3).map(|i| format!("s{i}@x.example")).collect();
-    let (_, id, _) = campaign_to(&app, &t, &emails).await;
+    let (_, id, _) = campaign_to(&app, &t, &numbered("s", 3)).await;
     let path = format!("/api/campaigns/{id}");
     // A bound on the wait, not a timing: the scheduler ticks every second.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);

@@ -15,7 +15,7 @@ use neuracrm_store::sentiment::StoredSentiment;
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    TestApp, assert_error, column, spawn_app_on, spawn_tenant, spawn_two_tenants,
+    TestApp, assert_error, column, create_contact, spawn_app_on, spawn_tenant, spawn_two_tenants,
 };
 
 const HAPPY: &str = "The customer was happy with the renewal."; // 0.5719
@@ -164,6 +164,11 @@ async fn analyze_answers_one_text_or_a_batch_and_refuses_what_is_out_of_bounds()
     assert_error(r, 401, "unauthorized").await;
 }
 
+/// The negative, neutral and positive counts of a summary's period or bucket.
+fn counts(c: &Value) -> [Option<i64>; 3] {
+    ["negative", "neutral", "positive"].map(|k| c[k].as_i64())
+}
+
 async fn post_activity(app: &TestApp, token: &str, body: Value) -> i64 {
     app.post_ok("/api/activities", token, body, 201).await["id"]
         .as_i64()
@@ -173,38 +178,22 @@ async fn post_activity(app: &TestApp, token: &str, body: Value) -> i64 {
 #[tokio::test]
 async fn logged_activities_get_their_sentiment_and_others_none() {
     let (app, t) = spawn_tenant("Acme").await;
-    let c = app
-        .post_ok("/api/contacts", &t.token, json!({"first_name": "Ada"}), 201)
-        .await["id"]
-        .as_i64()
-        .unwrap();
+    let c = create_contact(&app, &t.token, "Ada").await;
+    // An activity of `kind` on Ada, saying `body` when given.
+    let log = async |kind: &str, body: Option<&str>| {
+        let mut activity = json!({"type": kind, "contact_id": c});
+        if let Some(b) = body {
+            activity["body"] = json!(b);
+        }
+        post_activity(&app, &t.token, activity).await
+    };
     // Without customer text, logged first: the subscriber handles events in
     // order, so once the later note's sentiment is stored these were seen.
-    let open = post_activity(
-        &app,
-        &t.token,
-        json!({"type": "email_open", "contact_id": c}),
-    )
-    .await;
-    let sent = post_activity(
-        &app,
-        &t.token,
-        json!({"type": "email_sent", "contact_id": c, "body": ANGRY}),
-    )
-    .await;
-    let empty_note = post_activity(&app, &t.token, json!({"type": "note", "contact_id": c})).await;
-    let blank_call = post_activity(
-        &app,
-        &t.token,
-        json!({"type": "call", "contact_id": c, "body": "  "}),
-    )
-    .await;
-    let note = post_activity(
-        &app,
-        &t.token,
-        json!({"type": "note", "contact_id": c, "body": ANGRY}),
-    )
-    .await;
+    let open = log("email_open", None).await;
+    let sent = log("email_sent", Some(ANGRY)).await;
+    let empty_note = log("note", None).await;
+    let blank_call = log("call", Some("  ")).await;
+    let note = log("note", Some(ANGRY)).await;
 
     let rows = wait_for_sentiment(&app, t.org_id, &[note]).await;
     assert_eq!(
@@ -378,14 +367,7 @@ async fn the_summary_matches_hand_computed_figures_and_stays_in_its_organization
         close(&s["total"]["average_compound"], (0.5719 - 0.7506) / 2.0),
         "{s}"
     );
-    assert_eq!(
-        (
-            s["total"]["negative"].as_i64(),
-            s["total"]["neutral"].as_i64(),
-            s["total"]["positive"].as_i64()
-        ),
-        (Some(1), Some(0), Some(1))
-    );
+    assert_eq!(counts(&s["total"]), [Some(1), Some(0), Some(1)]);
     let ids: Vec<i64> = column(&s["most_negative"], "activity_id");
     assert_eq!(ids, [a2]);
     assert_eq!(s["most_negative"][0]["type"], "email_received");
@@ -402,14 +384,7 @@ async fn the_summary_matches_hand_computed_figures_and_stays_in_its_organization
         ),
         "{s}"
     );
-    assert_eq!(
-        (
-            s["total"]["negative"].as_i64(),
-            s["total"]["neutral"].as_i64(),
-            s["total"]["positive"].as_i64()
-        ),
-        (Some(2), Some(1), Some(1))
-    );
+    assert_eq!(counts(&s["total"]), [Some(2), Some(1), Some(1)]);
     let buckets = s["buckets"].as_array().unwrap();
     let weeks = (monday(now.date_naive())
         - monday((now - chrono::Duration::days(90)).date_naive()))
@@ -499,13 +474,10 @@ async fn the_summary_matches_hand_computed_figures_and_stays_in_its_organization
     assert!(s["total"]["average_compound"].is_null());
     assert!(s["most_negative"].as_array().unwrap().is_empty());
     for q in [format!("contact_id={c}"), format!("lead_id={lead}")] {
-        assert_error(
-            app.get(&format!("/api/sentiment/summary?{q}"), &other.token)
-                .await,
-            404,
-            "not_found",
-        )
-        .await;
+        let summary = format!("/api/sentiment/summary?{q}");
+        app.with(&other.token)
+            .get_err(&summary, 404, "not_found")
+            .await;
     }
 
     // Bad queries.
@@ -515,12 +487,8 @@ async fn the_summary_matches_hand_computed_figures_and_stays_in_its_organization
         ("contact_id=1&lead_id=1", "lead_id"),
         ("colour=blue", "colour"),
     ] {
-        let e = assert_error(
-            app.get(&format!("/api/sentiment/summary?{q}"), tok).await,
-            400,
-            "invalid_query",
-        )
-        .await;
+        let summary = format!("/api/sentiment/summary?{q}");
+        let e = api.get_err(&summary, 400, "invalid_query").await;
         assert_eq!(e["error"]["field"], field, "{q}: {e}");
     }
 }

@@ -9,7 +9,7 @@ use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 use reqwest::redirect::Policy;
 use serde_json::{Value, json};
 
-use crate::helpers::{PASSWORD, Tenant, TestApp, spawn_app};
+use crate::helpers::{PASSWORD, Tenant, TestApp, spawn_app, spawn_tenant};
 
 /// A browser's cookies and a client that does not follow redirects, so each
 /// answer can be checked.
@@ -208,8 +208,7 @@ async fn a_signed_out_visitor_is_sent_to_the_sign_in_page() {
 
 #[tokio::test]
 async fn sign_in_sets_an_http_only_strict_cookie_and_wrong_credentials_do_not() {
-    let app = spawn_app().await;
-    let t = app.tenant("Acme").await;
+    let (app, t) = spawn_tenant("Acme").await;
     let mut b = Browser::new(&app);
     let form = b.get_page("/login").await;
     let csrf = hidden(&form, "csrf");
@@ -321,8 +320,7 @@ async fn every_page_renders_and_another_organization_s_records_are_not_found() {
 
 #[tokio::test]
 async fn a_form_without_its_csrf_token_is_refused_and_with_it_the_deal_moves() {
-    let app = spawn_app().await;
-    let a = app.tenant("Alpha").await;
+    let (app, a) = spawn_tenant("Alpha").await;
     let (_, deal) = records_of(&app, &a).await;
     let mut b = signed_in(&app, &a).await;
     let path = format!("/deals/{deal}/stage");
@@ -351,8 +349,7 @@ async fn a_form_without_its_csrf_token_is_refused_and_with_it_the_deal_moves() {
 
 #[tokio::test]
 async fn logging_an_activity_and_scoring_from_the_lead_page_use_the_same_actions() {
-    let app = spawn_app().await;
-    let a = app.tenant("Alpha").await;
+    let (app, a) = spawn_tenant("Alpha").await;
     let (lead, _) = records_of(&app, &a).await;
     let mut b = signed_in(&app, &a).await;
     let csrf = b.csrf().await;
@@ -389,8 +386,7 @@ async fn logging_an_activity_and_scoring_from_the_lead_page_use_the_same_actions
 
 #[tokio::test]
 async fn logout_ends_the_session_for_good() {
-    let app = spawn_app().await;
-    let a = app.tenant("Alpha").await;
+    let (app, a) = spawn_tenant("Alpha").await;
     let mut b = signed_in(&app, &a).await;
     let stolen = b.cookies.clone();
     let csrf = b.csrf().await;
@@ -406,8 +402,7 @@ async fn logout_ends_the_session_for_good() {
 
 #[tokio::test]
 async fn assets_are_hashed_immutable_and_compressed() {
-    let app = spawn_app().await;
-    let a = app.tenant("Alpha").await;
+    let (app, a) = spawn_tenant("Alpha").await;
     let mut b = signed_in(&app, &a).await;
     let page = b.get_page("/").await;
     let css = page
@@ -436,8 +431,7 @@ async fn assets_are_hashed_immutable_and_compressed() {
 
 #[tokio::test]
 async fn a_contact_page_names_the_segments_holding_the_contact() {
-    let app = spawn_app().await;
-    let a = app.tenant("Alpha").await;
+    let (app, a) = spawn_tenant("Alpha").await;
     let c = app
         .post_ok("/api/contacts", &a.token, json!({"first_name": "Ada"}), 201)
         .await;
@@ -508,8 +502,7 @@ async fn move_deal(app: &TestApp, t: &Tenant, deal: i64, stage: &str) {
 
 #[tokio::test]
 async fn a_browser_that_reconnects_is_told_to_refresh_and_every_message_has_an_id() {
-    let app = spawn_app().await;
-    let a = app.tenant("Alpha").await;
+    let (app, a) = spawn_tenant("Alpha").await;
     let (_, deal) = records_of(&app, &a).await;
     let b = signed_in(&app, &a).await;
     // A browser reconnecting on its own sends the id of the last message it
@@ -597,8 +590,7 @@ pub(crate) async fn signed_in_as<'a>(app: &'a TestApp, admin: &Tenant, role: &st
 
 #[tokio::test]
 async fn contacts_forecast_and_sentiment_pages_open_for_every_role() {
-    let app = spawn_app().await;
-    let a = app.tenant("Alpha").await;
+    let (app, a) = spawn_tenant("Alpha").await;
     let (lead, _) = records_of(&app, &a).await;
     let contact = contact_of(&app, &a, lead).await;
     app.post_ok(
@@ -644,22 +636,21 @@ async fn contacts_forecast_and_sentiment_pages_open_for_every_role() {
             "{role}: the activity form"
         );
         let forecast = b.get_page("/forecast").await;
-        assert!(
-            forecast.contains("class=\"line forecast\"") && forecast.contains("class=\"band\""),
-            "{role}: 14 months of wins make a forecast with its band"
-        );
-        assert!(
-            forecast.contains("id=\"model-table\""),
-            "{role}: the backtests"
-        );
-        assert!(
-            forecast.contains("No stored revenue forecast has reached its month yet"),
-            "{role}: the honest empty state of accuracy"
-        );
-        assert!(
-            forecast.contains("Monthly revenue"),
-            "{role}: the starter model"
-        );
+        for (shown, what) in [
+            (
+                "class=\"line forecast\"",
+                "14 months of wins make a forecast",
+            ),
+            ("class=\"band\"", "with its band"),
+            ("id=\"model-table\"", "the backtests"),
+            (
+                "No stored revenue forecast has reached its month yet",
+                "the honest empty state of accuracy",
+            ),
+            ("Monthly revenue", "the starter model"),
+        ] {
+            assert!(forecast.contains(shown), "{role}: {what}");
+        }
         let edits = forecast.contains("action=\"/forecast/models/");
         assert_eq!(
             edits,
@@ -686,34 +677,25 @@ async fn another_organization_s_contact_is_not_found_nor_changed() {
         !list.contains(&format!("/contacts/{theirs}")),
         "no contact of Beta"
     );
-    b.submit(
-        &format!("/contacts/{theirs}"),
-        &csrf,
-        &[("first_name", "Mallory")],
-        404,
-    )
-    .await;
-    b.submit(
-        &format!("/contacts/{theirs}/activities"),
-        &csrf,
-        &[("kind", "note"), ("body", "planted")],
-        404,
-    )
-    .await;
-    let c = app
-        .get_ok(&format!("/api/contacts/{theirs}"), &beta.token)
+    // Neither its details form nor its log form reaches it.
+    let page = format!("/contacts/{theirs}");
+    let (rename, note) = (
+        [("first_name", "Mallory")],
+        [("kind", "note"), ("body", "planted")],
+    );
+    b.submit(&page, &csrf, &rename, 404).await;
+    b.submit(&format!("{page}/activities"), &csrf, &note, 404)
         .await;
+    let theirs = app.with(&beta.token);
+    let c = theirs.get_ok(&format!("/api{page}")).await;
     assert_eq!(c["first_name"], "Ada", "unchanged");
-    let acts = app
-        .get_ok(&format!("/api/contacts/{theirs}/activities"), &beta.token)
-        .await;
+    let acts = theirs.get_ok(&format!("/api{page}/activities")).await;
     assert_eq!(acts["items"], json!([]), "nothing logged on Beta's contact");
 }
 
 #[tokio::test]
 async fn the_contact_page_edits_and_logs_through_the_same_actions() {
-    let app = spawn_app().await;
-    let a = app.tenant("Alpha").await;
+    let (app, a) = spawn_tenant("Alpha").await;
     let (lead, _) = records_of(&app, &a).await;
     let contact = contact_of(&app, &a, lead).await;
     let mut b = signed_in(&app, &a).await;
@@ -786,8 +768,7 @@ async fn the_contact_page_edits_and_logs_through_the_same_actions() {
 
 #[tokio::test]
 async fn only_admins_and_managers_change_forecasting_models() {
-    let app = spawn_app().await;
-    let a = app.tenant("Alpha").await;
+    let (app, a) = spawn_tenant("Alpha").await;
     let models = app.get_ok("/api/forecasting-models", &a.token).await;
     let id = models["items"][0]["id"].as_i64().unwrap();
     let path = format!("/forecast/models/{id}");
@@ -1005,16 +986,11 @@ async fn the_deal_page_edits_closes_and_logs_through_the_same_actions() {
     assert!(page.contains("Saved.") && !page.contains(">Won</button>"));
     // An activity logged on the deal belongs to the deal, its lead and its
     // contact.
-    b.submit(
-        &format!("/deals/{deal}/activities"),
-        &csrf,
-        &[("kind", "meeting"), ("body", "Signed at the table")],
-        303,
-    )
-    .await;
-    let acts = app
-        .get_ok(&format!("/api/activities?deal_id={deal}"), &a.token)
+    let meeting = [("kind", "meeting"), ("body", "Signed at the table")];
+    b.submit(&format!("{path}/activities"), &csrf, &meeting, 303)
         .await;
+    let of_deal = format!("/api/activities?deal_id={deal}");
+    let acts = app.with(&a.token).get_ok(&of_deal).await;
     assert_eq!(acts["items"][0]["body"], "Signed at the table");
     assert_eq!(acts["items"][0]["lead_id"], lead);
     assert_eq!(acts["items"][0]["contact_id"], contact);

@@ -10,7 +10,7 @@ use neuracrm_domain::OrgId;
 use reqwest::header::LOCATION;
 use serde_json::json;
 
-use crate::campaign_sending::{app_mailing_to_sink, app_sender, campaign_to};
+use crate::campaign_sending::{app_mailing_to_sink, app_sender, campaign_to, numbered};
 use crate::helpers::{EventStream, Tenant, TestApp, id_of, spawn_app, spawn_tenant};
 use crate::smtp_sink::SmtpSink;
 use crate::web::Browser;
@@ -295,22 +295,12 @@ async fn a_manager_writes_a_template_previews_it_and_schedules_pauses_and_cancel
         422,
     )
     .await;
-    let r = m
-        .submit(
-            &format!("/campaigns/{id}/schedule"),
-            &csrf,
-            &[("scheduled_at", "next tuesday")],
-            422,
-        )
-        .await;
+    let schedule = format!("/campaigns/{id}/schedule");
+    let at = |when| [("scheduled_at", when)];
+    let r = m.submit(&schedule, &csrf, &at("next tuesday"), 422).await;
     assert!(r.text().await.unwrap().contains("scheduled_at"));
-    m.submit(
-        &format!("/campaigns/{id}/schedule"),
-        &csrf,
-        &[("scheduled_at", "2099-01-31T09:00")],
-        303,
-    )
-    .await;
+    m.submit(&schedule, &csrf, &at("2099-01-31T09:00"), 303)
+        .await;
     let c = app.get_ok(&format!("/api/campaigns/{id}"), &a.token).await;
     assert_eq!(c["status"], "scheduled");
     assert_eq!(c["scheduled_at"], "2099-01-31T09:00:00Z");
@@ -351,7 +341,7 @@ async fn a_manager_writes_a_template_previews_it_and_schedules_pauses_and_cancel
 async fn the_sender_announces_progress_on_the_live_stream() {
     let (sink, app) = app_mailing_to_sink(|_| {}).await;
     let t = app.tenant("Live").await;
-    let emails: Vec<String> = (0..5).map(|i| format!("p{i}@x.example")).collect();
+    let emails = numbered("p", 5);
     let (_, id, _) = campaign_to(&app, &t, &emails).await;
     let mut events = EventStream::open(&app, "/api/events", &t.token).await;
     let crm = app_sender(&app, &sink);
@@ -370,7 +360,7 @@ async fn the_recipient_pager_keeps_the_status_filter() {
     sink.rule("bounce", crate::smtp_sink::Rule::Permanent);
     let (app, t) = spawn_tenant("Pages").await;
     // 51 delivered and 2 bounced: two pages of the sent ones, one of the rest.
-    let mut emails: Vec<String> = (0..51).map(|i| format!("p{i}@x.example")).collect();
+    let mut emails = numbered("p", 51);
     emails.extend(["bounce1@x.example".into(), "bounce2@x.example".into()]);
     let (_, id, _) = campaign_to(&app, &t, &emails).await;
     let crm = app_sender(&app, &sink);
