@@ -186,36 +186,28 @@ pub async fn login(
     }
 }
 
-/// Exchanges a refresh token for a new pair. Each refresh token works once:
-/// presenting one again revokes its whole session (every token of that
-/// login), and the client must sign in again.
-#[utoipa::path(post, path = "/api/auth/refresh", tag = "auth", request_body = RefreshRequest,
-    responses(
-        (status = 200, body = TokenResponse),
-        (status = 400, description = "Malformed body", body = ErrorBody),
-        (status = 401, description = "Invalid, expired, revoked or already used refresh token", body = ErrorBody),
-        (status = 422, description = "Invalid field", body = ErrorBody),
-    ))]
-pub async fn refresh(
-    State(state): State<AppState>,
-    Json(body): Json<RefreshRequest>,
-) -> ApiResult<Json<TokenResponse>> {
-    let opened =
-        sessions::refresh(&state.crm, &body.refresh_token, session_lifetime(&state)).await?;
-    token_response(&state, &opened)
+endpoint! {
+    /// Exchanges a refresh token for a new pair. Each refresh token works once:
+    /// presenting one again revokes its whole session (every token of that
+    /// login), and the client must sign in again.
+    public post "/api/auth/refresh" in "auth" [request_body = RefreshRequest] => TokenResponse,
+        400 "Malformed body", 401 "Invalid, expired, revoked or already used refresh token",
+        422 "Invalid field";
+    async fn refresh(state, Json(body): Json<RefreshRequest>) {
+        let lifetime = session_lifetime(&state);
+        let opened = sessions::refresh(&state.crm, &body.refresh_token, lifetime).await?;
+        token_response(&state, &opened)
+    }
 }
 
-/// Ends the caller's session: its access and refresh tokens stop working at
-/// once. Other sessions of the user (other devices) go on.
-#[utoipa::path(post, path = "/api/auth/logout", tag = "auth",
-    security(("bearer" = [])),
-    responses(
-        (status = 204, description = "Signed out"),
-        (status = 401, description = "No valid token", body = ErrorBody),
-    ))]
-pub async fn logout(State(state): State<AppState>, user: AuthUser) -> ApiResult<StatusCode> {
-    sessions::close(&state.crm, &user.caller()).await?;
-    Ok(StatusCode::NO_CONTENT)
+endpoint! {
+    /// Ends the caller's session: its access and refresh tokens stop working at
+    /// once. Other sessions of the user (other devices) go on.
+    post "/api/auth/logout" in "auth" => 204 "Signed out";
+    async fn logout(state, user: AuthUser) {
+        sessions::close(&state.crm, &user.caller()).await?;
+        Ok(StatusCode::NO_CONTENT)
+    }
 }
 
 endpoint! {

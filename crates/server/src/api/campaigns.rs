@@ -22,9 +22,9 @@ use utoipa_axum::router::OpenApiRouter;
 
 use crate::AppState;
 use crate::http::auth::AuthUser;
-use crate::http::error::{ApiError, ApiResult, ErrorBody};
+use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Id, Json, Query, parse_json};
-use crate::http::openapi::{NoToken, endpoint, routes_of};
+use crate::http::openapi::{endpoint, reads, routes_of};
 use crate::http::resource::{Conflicts, Docs, Resource, Summaries, crud, wire_types};
 use crate::http::wire::{
     ListQuery, PageQuery, StatusQuery, page, page_type, record_out, vocab,
@@ -415,16 +415,12 @@ record_out!(
     }
 );
 
-endpoint! {
+reads!(
     /// A campaign's counts by status, skips by why, opens, clicks and
     /// unsubscribes.
-    get "/api/campaigns/{id}/stats" in "campaigns"
-        [params(("id" = i64, Path, description = "Campaign id"))]
-        => StatsOut, 400 "Bad id", 404 "No such campaign";
-    async fn stats(state, user: AuthUser, Id(id): Id<CampaignId>) {
-        Ok(Json(campaigns::stats(&state.crm, &user.caller(), id).await?.into()))
-    }
-}
+    stats: "/api/campaigns/{id}/stats" in "campaigns", "Campaign id" CampaignId
+        => StatsOut, "No such campaign", campaigns::stats
+);
 
 record_out!(
     /// One recipient of a campaign: its row of the send log.
@@ -499,35 +495,21 @@ pub struct AddSuppression {
     email: Email,
 }
 
-endpoint! {
+reads!(
     /// The organization's suppression list, newest first.
-    get "/api/suppressions" in "campaigns" [params(PageQuery)]
-        => SuppressionPage, 400 "Bad paging";
-    async fn list_suppressions(state, user: AuthUser, Query(q): Query<PageQuery>) {
-        let p = page(q.limit, q.offset)?;
-        Ok(Json(campaigns::suppressions(&state.crm, &user.caller(), p).await?.into()))
-    }
-}
+    list_suppressions: "/api/suppressions" in "campaigns"
+        => paged SuppressionPage, campaigns::suppressions
+);
 
-/// Suppresses an address (admins and managers); every later campaign
-/// skips it.
-#[utoipa::path(post, path = "/api/suppressions", tag = "campaigns",
-    request_body = AddSuppression,
-    security(("bearer" = [])),
-    responses(
-        (status = 201, body = SuppressionOut),
-        (status = 400, description = "Bad body", body = ErrorBody),
-        NoToken,
-        (status = 403, description = "Reps may not", body = ErrorBody),
-        (status = 422, description = "Not an e-mail address", body = ErrorBody),
-    ))]
-pub async fn add_suppression(
-    State(state): State<AppState>,
-    user: AuthUser,
-    Json(b): Json<AddSuppression>,
-) -> ApiResult<(StatusCode, Json<SuppressionOut>)> {
-    let s = campaigns::suppress(&state.crm, &user.caller(), &b.email).await?;
-    Ok((StatusCode::CREATED, Json(s.into())))
+endpoint! {
+    /// Suppresses an address (admins and managers); every later campaign
+    /// skips it.
+    post "/api/suppressions" in "campaigns" [request_body = AddSuppression]
+        => 201 SuppressionOut, 400 "Bad body", 403 "Reps may not", 422 "Not an e-mail address";
+    async fn add_suppression(state, user: AuthUser, Json(b): Json<AddSuppression>) {
+        let s = campaigns::suppress(&state.crm, &user.caller(), &b.email).await?;
+        Ok((StatusCode::CREATED, Json(s.into())))
+    }
 }
 
 /// The address from the path of `DELETE /api/suppressions/{email}`.
@@ -547,24 +529,15 @@ impl FromRequestParts<AppState> for EmailPath {
     }
 }
 
-/// Lifts a suppression (admins and managers).
-#[utoipa::path(delete, path = "/api/suppressions/{email}", tag = "campaigns",
-    params(("email" = String, Path, description = "The suppressed address")),
-    security(("bearer" = [])),
-    responses(
-        (status = 204, description = "No longer suppressed"),
-        (status = 400, description = "Not an address", body = ErrorBody),
-        NoToken,
-        (status = 403, description = "Reps may not", body = ErrorBody),
-        (status = 404, description = "Not suppressed", body = ErrorBody),
-    ))]
-pub async fn remove_suppression(
-    State(state): State<AppState>,
-    user: AuthUser,
-    EmailPath(email): EmailPath,
-) -> ApiResult<StatusCode> {
-    campaigns::unsuppress(&state.crm, &user.caller(), &email).await?;
-    Ok(StatusCode::NO_CONTENT)
+endpoint! {
+    /// Lifts a suppression (admins and managers).
+    delete "/api/suppressions/{email}" in "campaigns"
+        [params(("email" = String, Path, description = "The suppressed address"))]
+        => 204 "No longer suppressed", 400 "Not an address", 403 "Reps may not", 404 "Not suppressed";
+    async fn remove_suppression(state, user: AuthUser, EmailPath(email): EmailPath) {
+        campaigns::unsuppress(&state.crm, &user.caller(), &email).await?;
+        Ok(StatusCode::NO_CONTENT)
+    }
 }
 
 // ---- bounces and complaints reported by webhook ----
@@ -593,40 +566,35 @@ record_out!(
     }
 );
 
-/// Receives a bounce or complaint from the relay or mail provider.
-///
-/// No token: the call is signed with the organization's webhook secret.
-/// Headers: `X-Neuracrm-Organization` (the organization id),
-/// `X-Neuracrm-Timestamp` (Unix seconds, within 5 minutes of now) and
-/// `X-Neuracrm-Signature` (`sha256=` and the hex HMAC-SHA256 of
-/// `"{timestamp}.{raw body}"` under the secret), verified before anything
-/// else happens.
-#[utoipa::path(post, path = "/api/webhooks/bounces", tag = "campaigns",
-    request_body = BounceReport,
-    params(
-        ("X-Neuracrm-Organization" = i64, Header, description = "The organization id"),
-        ("X-Neuracrm-Timestamp" = i64, Header, description = "Unix seconds when signed"),
-        ("X-Neuracrm-Signature" = String, Header, description = "sha256=HEX(HMAC-SHA256(secret, timestamp + \".\" + body))"),
-    ),
-    responses(
-        (status = 200, body = BounceOut),
-        (status = 401, description = "Signature missing, wrong or expired", body = ErrorBody),
-        (status = 422, description = "Not a report; `field` names what is wrong", body = ErrorBody),
-    ))]
-pub async fn bounce_webhook(
-    State(state): State<AppState>,
-    headers: axum::http::HeaderMap,
-    body: Bytes,
-) -> ApiResult<Json<BounceOut>> {
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    let call = bounces::Signed {
-        organization: header("x-neuracrm-organization"),
-        timestamp: header("x-neuracrm-timestamp"),
-        signature: header("x-neuracrm-signature"),
-        body: &body,
-    };
-    let limit = state.settings.smtp.soft_bounce_limit;
-    Ok(Json(bounces::receive(&state.crm, call, limit, Utc::now()).await?.into()))
+endpoint! {
+    /// Receives a bounce or complaint from the relay or mail provider.
+    ///
+    /// No token: the call is signed with the organization's webhook secret.
+    /// Headers: `X-Neuracrm-Organization` (the organization id),
+    /// `X-Neuracrm-Timestamp` (Unix seconds, within 5 minutes of now) and
+    /// `X-Neuracrm-Signature` (`sha256=` and the hex HMAC-SHA256 of
+    /// `"{timestamp}.{raw body}"` under the secret), verified before anything
+    /// else happens.
+    public post "/api/webhooks/bounces" in "campaigns" [
+        request_body = BounceReport,
+        params(
+            ("X-Neuracrm-Organization" = i64, Header, description = "The organization id"),
+            ("X-Neuracrm-Timestamp" = i64, Header, description = "Unix seconds when signed"),
+            ("X-Neuracrm-Signature" = String, Header, description = "sha256=HEX(HMAC-SHA256(secret, timestamp + \".\" + body))"),
+        )
+    ] => BounceOut, 401 "Signature missing, wrong or expired",
+        422 "Not a report; `field` names what is wrong";
+    async fn bounce_webhook(state, headers: axum::http::HeaderMap, body: Bytes) {
+        let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+        let call = bounces::Signed {
+            organization: header("x-neuracrm-organization"),
+            timestamp: header("x-neuracrm-timestamp"),
+            signature: header("x-neuracrm-signature"),
+            body: &body,
+        };
+        let limit = state.settings.smtp.soft_bounce_limit;
+        Ok(Json(bounces::receive(&state.crm, call, limit, Utc::now()).await?.into()))
+    }
 }
 
 /// The new webhook secret, shown this once.

@@ -18,7 +18,7 @@ use super::leads::LeadPage;
 use crate::AppState;
 use crate::http::auth::AuthUser;
 use crate::http::extract::{Id, Json, Query};
-use crate::http::openapi::{endpoint, routes_of};
+use crate::http::openapi::{reads, routes_of};
 use crate::http::resource::{Conflicts, Docs, Resource, SUMMARIES, Summaries, crud, wire_types};
 use crate::http::wire::{PageQuery, list_query, page, page_type, vocab};
 
@@ -189,33 +189,19 @@ list_query!(
     }
 );
 
-/// Declares `GET /api/contacts/{id}/...`: a page of what hangs off a contact
-/// (404 when the contact is not the caller's), read by the action `$action`.
-macro_rules! contact_list {
-    ($(#[$doc:meta])* $name:ident, $path:literal, $page:ident, $action:path) => {
-        endpoint! {
-            $(#[$doc])*
-            get $path in "contacts" [params(("id" = i64, Path, description = "Contact id"), PageQuery)]
-                => $page, 400 "Bad id or paging", 404 "No such contact";
-            async fn $name(state, user: AuthUser, Id(id): Id<ContactId>, Query(q): Query<PageQuery>) {
-                let page = page(q.limit, q.offset)?;
-                let items = $action(&state.crm, &user.caller(), id, page).await?;
-                Ok(Json(items.into()))
-            }
-        }
-    };
-}
-
-contact_list!(
+reads!(
     /// The contact's leads.
-    contact_leads, "/api/contacts/{id}/leads", LeadPage, contacts::leads
+    contact_leads: "/api/contacts/{id}/leads" in "contacts", "Contact id" ContactId
+        => paged LeadPage, "No such contact", contacts::leads
 );
-contact_list!(
+reads!(
     /// The contact's deals.
-    contact_deals, "/api/contacts/{id}/deals", DealPage, contacts::deals
+    contact_deals: "/api/contacts/{id}/deals" in "contacts", "Contact id" ContactId
+        => paged DealPage, "No such contact", contacts::deals
 );
-contact_list!(
+reads!(
     /// The contact's timeline: its own activities and those of its leads and
     /// deals, newest first.
-    contact_activities, "/api/contacts/{id}/activities", ActivityPage, contacts::timeline
+    contact_activities: "/api/contacts/{id}/activities" in "contacts", "Contact id" ContactId
+        => paged ActivityPage, "No such contact", contacts::timeline
 );

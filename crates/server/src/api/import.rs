@@ -53,7 +53,7 @@ use crate::AppState;
 use crate::http::auth::AuthUser;
 use crate::http::error::{ApiError, ApiResult, ErrorBody};
 use crate::http::extract::{Id, Json, Query, require_content_type};
-use crate::http::openapi::{NoToken, endpoint, routes_of};
+use crate::http::openapi::{NoToken, reads, routes_of};
 use crate::http::wire::{PageQuery, page, page_type};
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
@@ -416,22 +416,14 @@ csv_import!(
     "Header row (`email`, `title` required; `description`, `status`, `source`, `budget` in currency units, `expected_decision` YYYY-MM-DD; `first_name` etc. for a new contact), then one lead per row"
 );
 
-endpoint! {
+reads!(
     /// Lists the organization's background imports, newest first.
-    get "/api/imports" in "import" [params(PageQuery)] => ImportPage, 400 "Bad paging";
-    async fn list_imports(state, user: AuthUser, Query(q): Query<PageQuery>) {
-        let imports = import::list(&state.crm, &user.caller(), page(q.limit, q.offset)?).await?;
-        Ok(Json(imports.into()))
-    }
-}
+    list_imports: "/api/imports" in "import" => paged ImportPage, import::list
+);
 
-endpoint! {
+reads!(
     /// One background import of the organization: its status, progress, first
     /// rejected rows and, once completed, its report.
-    get "/api/imports/{id}" in "import" [params(("id" = i64, Path, description = "Import id"))]
-        => ImportDetail, 400 "Bad id", 404 "No such import";
-    async fn get_import(state, user: AuthUser, Id(id): Id<ImportId>) {
-        let import = import::status(&state.crm, &user.caller(), id).await?;
-        Ok(Json(import.into()))
-    }
-}
+    get_import: "/api/imports/{id}" in "import", "Import id" ImportId
+        => ImportDetail, "No such import", import::status
+);

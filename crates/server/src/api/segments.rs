@@ -3,7 +3,6 @@
 //! generic mechanism; a rule's preview, a segment's members with their
 //! metrics, its stats and a refresh now are written by hand.
 
-use axum::extract::State;
 use chrono::{DateTime, Utc};
 use neuracrm_actions::segments::suggest::{self, SaveSuggestion, Suggestions};
 use neuracrm_actions::segments::{self, Member, Preview, SegmentStats};
@@ -16,10 +15,9 @@ use utoipa_axum::router::OpenApiRouter;
 
 use crate::AppState;
 use crate::http::auth::AuthUser;
-use crate::http::error::{ApiResult, ErrorBody};
 use crate::http::extract::{Id, Json, Query};
 
-use crate::http::openapi::{NoToken, endpoint, routes_of};
+use crate::http::openapi::{endpoint, reads, routes_of};
 use crate::http::resource::{Conflicts, Docs, Resource, SUMMARIES, Summaries, crud, wire_types};
 use crate::http::wire::{PageQuery, page, page_type};
 
@@ -317,35 +315,21 @@ endpoint! {
     }
 }
 
-endpoint! {
+reads!(
     /// A page of the segment's members with their metrics.
-    get "/api/segments/{id}/members" in "segments"
-        [params(("id" = i64, Path, description = "Segment id"), PageQuery)]
-        => MemberPage, 400 "Bad id or paging", 404 "No such segment";
-    async fn segment_members(state, user: AuthUser, Id(id): Id<SegmentId>, Query(q): Query<PageQuery>) {
-        let page = page(q.limit, q.offset)?;
-        let members = segments::members(&state.crm, &user.caller(), id, page).await?;
-        Ok(Json(members.into()))
-    }
-}
+    segment_members: "/api/segments/{id}/members" in "segments", "Segment id" SegmentId
+        => paged MemberPage, "No such segment", segments::members
+);
 
-/// The segment's size, won value, conversion, lead score, sentiment, share
-/// at risk and open pipeline.
-#[utoipa::path(get, path = "/api/segments/{id}/stats", tag = "segments",
-    params(("id" = i64, Path, description = "Segment id")),
-    security(("bearer" = [])),
-    responses(
-        (status = 200, body = StatsDoc),
-        (status = 400, description = "Bad id", body = ErrorBody),
-        NoToken,
-        (status = 404, description = "No such segment", body = ErrorBody),
-    ))]
-pub async fn segment_stats(
-    State(state): State<AppState>,
-    user: AuthUser,
-    Id(id): Id<SegmentId>,
-) -> ApiResult<Json<SegmentStats>> {
-    Ok(Json(segments::stats(&state.crm, &user.caller(), id).await?))
+endpoint! {
+    /// The segment's size, won value, conversion, lead score, sentiment, share
+    /// at risk and open pipeline.
+    get "/api/segments/{id}/stats" in "segments"
+        [params(("id" = i64, Path, description = "Segment id"))]
+        => SegmentStats as StatsDoc, 400 "Bad id", 404 "No such segment";
+    async fn segment_stats(state, user: AuthUser, Id(id): Id<SegmentId>) {
+        Ok(Json(segments::stats(&state.crm, &user.caller(), id).await?))
+    }
 }
 
 /// Contacts to add to and remove from a static segment.
@@ -386,24 +370,16 @@ endpoint! {
     }
 }
 
-/// Creates the ten RFM segments (`RFM: champions`, ...) as dynamic
-/// segments of the organization, each `{"field": "rfm_segment", "operand":
-/// "is", "value": ...}`.
-#[utoipa::path(post, path = "/api/segments/rfm", tag = "segments",
-    security(("bearer" = [])),
-    responses(
-        (status = 201, body = Vec<SegmentOut>),
-        NoToken,
-    ))]
-pub async fn rfm_segments(
-    State(state): State<AppState>,
-    user: AuthUser,
-) -> ApiResult<(axum::http::StatusCode, Json<Vec<SegmentOut>>)> {
-    let made = segments::create_rfm_segments(&state.crm, &user.caller()).await?;
-    Ok((
-        axum::http::StatusCode::CREATED,
-        Json(made.into_iter().map(Into::into).collect()),
-    ))
+endpoint! {
+    /// Creates the ten RFM segments (`RFM: champions`, ...) as dynamic
+    /// segments of the organization, each `{"field": "rfm_segment", "operand":
+    /// "is", "value": ...}`.
+    post "/api/segments/rfm" in "segments" => 201 Vec<SegmentOut>;
+    async fn rfm_segments(state, user: AuthUser) {
+        let made = segments::create_rfm_segments(&state.crm, &user.caller()).await?;
+        let made = made.into_iter().map(Into::into).collect();
+        Ok((axum::http::StatusCode::CREATED, Json(made)))
+    }
 }
 
 /// The seed of a clustering.
@@ -474,24 +450,14 @@ pub struct SuggestionsDoc {
     clusters: Vec<SuggestionDoc>,
 }
 
-/// Clusters the organization's contacts by k-means over their metrics and
-/// describes each cluster in words, with its size and stats.
-#[utoipa::path(get, path = "/api/segments/suggestions", tag = "segments",
-    params(SuggestQuery),
-    security(("bearer" = [])),
-    responses(
-        (status = 200, body = SuggestionsDoc),
-        (status = 400, description = "Bad seed", body = ErrorBody),
-        NoToken,
-    ))]
-pub async fn suggestions(
-    State(state): State<AppState>,
-    user: AuthUser,
-    Query(q): Query<SuggestQuery>,
-) -> ApiResult<Json<Suggestions>> {
-    Ok(Json(
-        suggest::suggest(&state.crm, &user.caller(), q.seed).await?,
-    ))
+endpoint! {
+    /// Clusters the organization's contacts by k-means over their metrics and
+    /// describes each cluster in words, with its size and stats.
+    get "/api/segments/suggestions" in "segments" [params(SuggestQuery)]
+        => Suggestions as SuggestionsDoc, 400 "Bad seed";
+    async fn suggestions(state, user: AuthUser, Query(q): Query<SuggestQuery>) {
+        Ok(Json(suggest::suggest(&state.crm, &user.caller(), q.seed).await?))
+    }
 }
 
 /// A suggestion to save as a static segment.
@@ -511,29 +477,20 @@ pub struct SaveSuggestionBody {
     cluster: usize,
 }
 
-/// Saves a suggestion as a static segment: the clustering of `seed` and `k`
-/// is made again and every contact of the organization placed in its
-/// nearest cluster; those of `cluster` are the members.
-#[utoipa::path(post, path = "/api/segments/suggestions/save", tag = "segments",
-    request_body = SaveSuggestionBody,
-    security(("bearer" = [])),
-    responses(
-        (status = 201, body = SegmentOut),
-        (status = 400, description = "Malformed body", body = ErrorBody),
-        NoToken,
-        (status = 422, description = "Bad name, k or cluster", body = ErrorBody),
-    ))]
-pub async fn save_suggestion(
-    State(state): State<AppState>,
-    user: AuthUser,
-    Json(body): Json<SaveSuggestionBody>,
-) -> ApiResult<(axum::http::StatusCode, Json<SegmentOut>)> {
-    let input = SaveSuggestion {
-        name: body.name,
-        seed: body.seed.unwrap_or(suggest::DEFAULT_SEED),
-        k: body.k,
-        cluster: body.cluster,
-    };
-    let saved = suggest::save(&state.crm, &user.caller(), input).await?;
-    Ok((axum::http::StatusCode::CREATED, Json(saved.into())))
+endpoint! {
+    /// Saves a suggestion as a static segment: the clustering of `seed` and `k`
+    /// is made again and every contact of the organization placed in its
+    /// nearest cluster; those of `cluster` are the members.
+    post "/api/segments/suggestions/save" in "segments" [request_body = SaveSuggestionBody]
+        => 201 SegmentOut, 400 "Malformed body", 422 "Bad name, k or cluster";
+    async fn save_suggestion(state, user: AuthUser, Json(body): Json<SaveSuggestionBody>) {
+        let input = SaveSuggestion {
+            name: body.name,
+            seed: body.seed.unwrap_or(suggest::DEFAULT_SEED),
+            k: body.k,
+            cluster: body.cluster,
+        };
+        let saved = suggest::save(&state.crm, &user.caller(), input).await?;
+        Ok((axum::http::StatusCode::CREATED, Json(saved.into())))
+    }
 }

@@ -2,7 +2,7 @@
 //! and revoke (the caller's own session ends with `POST /api/auth/logout`).
 
 use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use neuracrm_actions::sessions;
@@ -15,7 +15,7 @@ use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::http::auth::AdminUser;
-use crate::http::error::{ApiError, ApiResult, ErrorBody};
+use crate::http::error::ApiError;
 use crate::http::extract::{Id, Json};
 use crate::http::openapi::endpoint;
 
@@ -76,35 +76,31 @@ endpoint! {
     }
 }
 
-/// Revokes a session of a user, with every token of its sign-in (admins
-/// only). The user's other sessions go on.
-#[utoipa::path(delete, path = "/api/users/{id}/sessions/{session_id}", tag = "users",
-    params(
-        ("id" = i64, Path, description = "User id"),
-        ("session_id" = String, Path, description = "Session id (32 hexadecimal digits)"),
-    ),
-    security(("bearer" = [])),
-    responses(
-        (status = 204, description = "Revoked (or revoked already)"),
-        (status = 400, description = "Bad id", body = ErrorBody),
-        (status = 401, description = "No valid token", body = ErrorBody),
-        (status = 403, description = "Not an admin", body = ErrorBody),
-        (status = 404, description = "No such session of this user", body = ErrorBody),
-    ))]
-pub async fn revoke_session(
-    State(state): State<AppState>,
-    AdminUser(admin): AdminUser,
-    path: Result<Path<(String, String)>, PathRejection>,
-) -> ApiResult<StatusCode> {
-    let Path((user, session)) =
-        path.map_err(|_| ApiError::InvalidPath("the path is malformed".into()))?;
-    let user = user
-        .parse::<i64>()
-        .map(UserId)
-        .map_err(|_| ApiError::InvalidPath("id must be an integer".into()))?;
-    let session = session
-        .parse::<SessionId>()
-        .map_err(|e| ApiError::InvalidPath(format!("session_id: {e}")))?;
-    sessions::revoke(&state.crm, &admin.caller(), user, session).await?;
-    Ok(StatusCode::NO_CONTENT)
+endpoint! {
+    /// Revokes a session of a user, with every token of its sign-in (admins
+    /// only). The user's other sessions go on.
+    delete "/api/users/{id}/sessions/{session_id}" in "users"
+        [params(
+            ("id" = i64, Path, description = "User id"),
+            ("session_id" = String, Path, description = "Session id (32 hexadecimal digits)"),
+        )]
+        => 204 "Revoked (or revoked already)", 400 "Bad id", 403 "Not an admin",
+        404 "No such session of this user";
+    async fn revoke_session(
+        state,
+        AdminUser(admin): AdminUser,
+        path: Result<Path<(String, String)>, PathRejection>,
+    ) {
+        let Path((user, session)) =
+            path.map_err(|_| ApiError::InvalidPath("the path is malformed".into()))?;
+        let user = user
+            .parse::<i64>()
+            .map(UserId)
+            .map_err(|_| ApiError::InvalidPath("id must be an integer".into()))?;
+        let session = session
+            .parse::<SessionId>()
+            .map_err(|e| ApiError::InvalidPath(format!("session_id: {e}")))?;
+        sessions::revoke(&state.crm, &admin.caller(), user, session).await?;
+        Ok(StatusCode::NO_CONTENT)
+    }
 }

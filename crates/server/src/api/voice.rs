@@ -7,7 +7,6 @@
 //! is the authority).
 
 use axum::body::Bytes;
-use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use chrono::{DateTime, Utc};
 use neuracrm_actions::voice::{self, PlaceCall, webhook};
@@ -23,9 +22,9 @@ use utoipa_axum::router::OpenApiRouter;
 
 use crate::AppState;
 use crate::http::auth::AuthUser;
-use crate::http::error::{ApiError, ApiResult, ErrorBody};
+use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Id, Json, Query};
-use crate::http::openapi::{NoToken, endpoint, routes_of};
+use crate::http::openapi::{endpoint, reads, routes_of};
 use crate::http::wire::{PageQuery, page, page_type, record_out, vocab};
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
@@ -317,36 +316,27 @@ pub struct PlaceCallBody {
     scenario: Scenario,
 }
 
-/// Places an outbound call with the scenario's agent, from the
-/// organization's number to the contact's phone. Refused: a phone missing
-/// or not E.164, a contact marked do not call (422); outside calling hours
-/// in the contact's (else the organization's) time zone, the concurrent
-/// limit reached, the scenario not provisioned (409); the per-minute rate
-/// (429).
-#[utoipa::path(post, path = "/api/calls", tag = "voice", request_body = PlaceCallBody,
-    security(("bearer" = [])),
-    responses(
-        (status = 201, body = CallOut),
-        (status = 400, description = "Malformed body", body = ErrorBody),
-        NoToken,
-        (status = 404, description = "No such lead or contact", body = ErrorBody),
-        (status = 409, description = "Outside calling hours, at the concurrent limit, not provisioned", body = ErrorBody),
-        (status = 422, description = "No E.164 phone, do not call, or a bad field", body = ErrorBody),
-        (status = 429, description = "The per-minute rate", body = ErrorBody),
-        (status = 502, description = "Retell refused or failed", body = ErrorBody),
-    ))]
-pub async fn place_call(
-    State(state): State<AppState>,
-    user: AuthUser,
-    Json(body): Json<PlaceCallBody>,
-) -> ApiResult<(StatusCode, Json<CallOut>)> {
-    let req = PlaceCall {
-        lead_id: body.lead_id,
-        contact_id: body.contact_id,
-        scenario: body.scenario,
-    };
-    let call = voice::place_call(&state.crm, &user.caller(), &req, Utc::now()).await?;
-    Ok((StatusCode::CREATED, Json(call.into())))
+endpoint! {
+    /// Places an outbound call with the scenario's agent, from the
+    /// organization's number to the contact's phone. Refused: a phone missing
+    /// or not E.164, a contact marked do not call (422); outside calling hours
+    /// in the contact's (else the organization's) time zone, the concurrent
+    /// limit reached, the scenario not provisioned (409); the per-minute rate
+    /// (429).
+    post "/api/calls" in "voice" [request_body = PlaceCallBody]
+        => 201 CallOut, 400 "Malformed body", 404 "No such lead or contact",
+        409 "Outside calling hours, at the concurrent limit, not provisioned",
+        422 "No E.164 phone, do not call, or a bad field", 429 "The per-minute rate",
+        502 "Retell refused or failed";
+    async fn place_call(state, user: AuthUser, Json(body): Json<PlaceCallBody>) {
+        let req = PlaceCall {
+            lead_id: body.lead_id,
+            contact_id: body.contact_id,
+            scenario: body.scenario,
+        };
+        let call = voice::place_call(&state.crm, &user.caller(), &req, Utc::now()).await?;
+        Ok((StatusCode::CREATED, Json(call.into())))
+    }
 }
 
 /// Filters of the call list.
@@ -398,25 +388,16 @@ endpoint! {
     }
 }
 
-endpoint! {
+reads!(
     /// One call with its transcript turns and analysis.
-    get "/api/calls/{id}" in "voice" [params(("id" = i64, Path, description = "Call id"))]
-        => CallOut, 400 "Bad id", 404 "No such call";
-    async fn get_call(state, user: AuthUser, Id(id): Id<CallId>) {
-        Ok(Json(voice::call(&state.crm, &user.caller(), id).await?.into()))
-    }
-}
+    get_call: "/api/calls/{id}" in "voice", "Call id" CallId => CallOut, "No such call", voice::call
+);
 
-endpoint! {
+reads!(
     /// A lead's calls, newest first.
-    get "/api/leads/{id}/calls" in "voice"
-        [params(("id" = i64, Path, description = "Lead id"), PageQuery)]
-        => CallPage, 400 "Bad id or paging", 404 "No such lead";
-    async fn lead_calls(state, user: AuthUser, Id(id): Id<LeadId>, Query(q): Query<PageQuery>) {
-        let page = page(q.limit, q.offset)?;
-        Ok(Json(voice::lead_calls(&state.crm, &user.caller(), id, page).await?.into()))
-    }
-}
+    lead_calls: "/api/leads/{id}/calls" in "voice", "Lead id" LeadId
+        => paged CallPage, "No such lead", voice::lead_calls
+);
 
 record_out!(
     /// A contact's calling preferences.
@@ -438,15 +419,11 @@ pub struct CallingPrefsPatchDoc {
     time_zone: Option<String>,
 }
 
-endpoint! {
+reads!(
     /// A contact's calling preferences.
-    get "/api/contacts/{id}/calling-preferences" in "voice"
-        [params(("id" = i64, Path, description = "Contact id"))]
-        => CallingPrefsOut, 400 "Bad id", 404 "No such contact";
-    async fn calling_prefs(state, user: AuthUser, Id(id): Id<ContactId>) {
-        Ok(Json(voice::prefs(&state.crm, &user.caller(), id).await?.into()))
-    }
-}
+    calling_prefs: "/api/contacts/{id}/calling-preferences" in "voice", "Contact id" ContactId
+        => CallingPrefsOut, "No such contact", voice::prefs
+);
 
 endpoint! {
     /// Marks a contact do not call, or sets its time zone (managers).
@@ -510,29 +487,20 @@ impl BatchBody {
     }
 }
 
-/// Calls the leads one by one in the background, within the guardrails
-/// (admins and managers); `GET /api/call-batches/{id}` follows it. A lead
-/// held by calling hours or the limits waits for a later pass.
-#[utoipa::path(post, path = "/api/call-batches", tag = "voice", request_body = BatchBody,
-    security(("bearer" = [])),
-    responses(
-        (status = 202, body = CallBatchOut),
-        (status = 400, description = "Malformed body", body = ErrorBody),
-        NoToken,
-        (status = 403, description = "A rep", body = ErrorBody),
-        (status = 409, description = "The scenario is not provisioned", body = ErrorBody),
-        (status = 404, description = "No such segment", body = ErrorBody),
-        (status = 422, description = "No lead, too many, none of the organization's, or both lead_ids and segment_id", body = ErrorBody),
-    ))]
-pub async fn start_batch(
-    State(state): State<AppState>,
-    user: AuthUser,
-    Json(body): Json<BatchBody>,
-) -> ApiResult<(StatusCode, Json<CallBatchOut>)> {
-    let scenario = body.scenario;
-    let b = voice::start_batch(&state.crm, &user.caller(), &body.target()?, scenario).await?;
-    voice::process_batches_now(&state.crm);
-    Ok((StatusCode::ACCEPTED, Json(b.into())))
+endpoint! {
+    /// Calls the leads one by one in the background, within the guardrails
+    /// (admins and managers); `GET /api/call-batches/{id}` follows it. A lead
+    /// held by calling hours or the limits waits for a later pass.
+    post "/api/call-batches" in "voice" [request_body = BatchBody]
+        => 202 CallBatchOut, 400 "Malformed body", 403 "A rep",
+        409 "The scenario is not provisioned", 404 "No such segment",
+        422 "No lead, too many, none of the organization's, or both lead_ids and segment_id";
+    async fn start_batch(state, user: AuthUser, Json(body): Json<BatchBody>) {
+        let scenario = body.scenario;
+        let b = voice::start_batch(&state.crm, &user.caller(), &body.target()?, scenario).await?;
+        voice::process_batches_now(&state.crm);
+        Ok((StatusCode::ACCEPTED, Json(b.into())))
+    }
 }
 
 page_type!(
@@ -540,16 +508,11 @@ page_type!(
     CallBatchPage, CallBatchOut, CallBatch
 );
 
-endpoint! {
+reads!(
     /// The organization's bulk-calling batches with their progress, newest
     /// first.
-    get "/api/call-batches" in "voice" [params(PageQuery)]
-        => CallBatchPage, 400 "Bad paging";
-    async fn list_batches(state, user: AuthUser, Query(q): Query<PageQuery>) {
-        let page = page(q.limit, q.offset)?;
-        Ok(Json(voice::batches(&state.crm, &user.caller(), page).await?.into()))
-    }
-}
+    list_batches: "/api/call-batches" in "voice" => paged CallBatchPage, voice::batches
+);
 
 record_out!(
     /// A lead of a batch and what became of it.
@@ -573,25 +536,17 @@ page_type!(
     BatchItemPage, BatchItemOut, BatchItem
 );
 
-endpoint! {
+reads!(
     /// A batch's leads in id order, each with what became of it.
-    get "/api/call-batches/{id}/items" in "voice"
-        [params(("id" = i64, Path, description = "Batch id"), PageQuery)]
-        => BatchItemPage, 400 "Bad id or paging", 404 "No such batch";
-    async fn batch_items(state, user: AuthUser, Id(id): Id<i64>, Query(q): Query<PageQuery>) {
-        let page = page(q.limit, q.offset)?;
-        Ok(Json(voice::batch_items(&state.crm, &user.caller(), id, page).await?.into()))
-    }
-}
+    batch_items: "/api/call-batches/{id}/items" in "voice", "Batch id" i64
+        => paged BatchItemPage, "No such batch", voice::batch_items
+);
 
-endpoint! {
+reads!(
     /// A bulk-calling batch's progress.
-    get "/api/call-batches/{id}" in "voice" [params(("id" = i64, Path, description = "Batch id"))]
-        => CallBatchOut, 400 "Bad id", 404 "No such batch";
-    async fn get_batch(state, user: AuthUser, Id(id): Id<i64>) {
-        Ok(Json(voice::batch(&state.crm, &user.caller(), id).await?.into()))
-    }
-}
+    get_batch: "/api/call-batches/{id}" in "voice", "Batch id" i64
+        => CallBatchOut, "No such batch", voice::batch
+);
 
 /// What became of a verified webhook.
 #[derive(Debug, Serialize, ToSchema)]
@@ -602,55 +557,50 @@ pub struct WebhookOut {
     result: &'static str,
 }
 
-/// Retell's call events (`call_started`, `call_ended`, `call_analyzed`).
-/// No token: the `x-retell-signature` header (HMAC-SHA256 of the body and
-/// its timestamp, keyed with the API key that placed the call) is verified
-/// before anything else; a repeat is answered 200 with no effect. Once the
-/// event is stored the answer is 200: effects that fail after it are the
-/// CRM's to retry.
-#[utoipa::path(post, path = "/api/voice/webhook", tag = "voice",
-    params(("x-retell-signature" = String, Header, description = "`v=<unix ms>,d=<hex HMAC-SHA256>`")),
-    request_body(content = Object, description = "`{\"event\", \"call\"}` as Retell sends it"),
-    responses(
-        (status = 200, body = WebhookOut),
-        (status = 400, description = "Signed, but not an event", body = ErrorBody),
-        (status = 401, description = "Missing, malformed, expired or wrong signature", body = ErrorBody),
-    ))]
-pub async fn retell_webhook(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Json<WebhookOut>, ApiError> {
-    let header = headers
-        .get("x-retell-signature")
-        .and_then(|v| v.to_str().ok());
-    match webhook::receive(&state.crm, header, &body, Utc::now()).await {
-        Ok(r) => {
-            let result = match r {
-                webhook::Received::Applied { call, event } => {
-                    tracing::info!(call = call.0, event = %event, "retell webhook applied");
-                    "applied"
-                }
-                webhook::Received::Queued { call, event } => {
-                    // Stored and applied to the call; what follows is
-                    // retried by `calls sync`, not by Retell's redelivery.
-                    tracing::warn!(call = call.0, event = %event, "retell webhook applied, its effects queued");
-                    "queued"
-                }
-                webhook::Received::Duplicate => "duplicate",
-                webhook::Received::Ignored(why) => {
-                    tracing::info!(why, "retell webhook ignored");
-                    "ignored"
-                }
-            };
-            Ok(Json(WebhookOut { result }))
+endpoint! {
+    /// Retell's call events (`call_started`, `call_ended`, `call_analyzed`).
+    /// No token: the `x-retell-signature` header (HMAC-SHA256 of the body and
+    /// its timestamp, keyed with the API key that placed the call) is verified
+    /// before anything else; a repeat is answered 200 with no effect. Once the
+    /// event is stored the answer is 200: effects that fail after it are the
+    /// CRM's to retry.
+    public post "/api/voice/webhook" in "voice" [
+        params(("x-retell-signature" = String, Header, description = "`v=<unix ms>,d=<hex HMAC-SHA256>`")),
+        request_body(content = Object, description = "`{\"event\", \"call\"}` as Retell sends it")
+    ] => WebhookOut, 400 "Signed, but not an event",
+        401 "Missing, malformed, expired or wrong signature";
+    async fn retell_webhook(state, headers: HeaderMap, body: Bytes) {
+        let header = headers
+            .get("x-retell-signature")
+            .and_then(|v| v.to_str().ok());
+        match webhook::receive(&state.crm, header, &body, Utc::now()).await {
+            Ok(r) => {
+                let result = match r {
+                    webhook::Received::Applied { call, event } => {
+                        tracing::info!(call = call.0, event = %event, "retell webhook applied");
+                        "applied"
+                    }
+                    webhook::Received::Queued { call, event } => {
+                        // Stored and applied to the call; what follows is
+                        // retried by `calls sync`, not by Retell's redelivery.
+                        tracing::warn!(call = call.0, event = %event, "retell webhook applied, its effects queued");
+                        "queued"
+                    }
+                    webhook::Received::Duplicate => "duplicate",
+                    webhook::Received::Ignored(why) => {
+                        tracing::info!(why, "retell webhook ignored");
+                        "ignored"
+                    }
+                };
+                Ok(Json(WebhookOut { result }))
+            }
+            Err(webhook::WebhookError::Unauthorized(why)) => {
+                // Never the body: it is the caller's, unverified.
+                tracing::warn!(reason = %why, bytes = body.len(), "retell webhook refused");
+                Err(ApiError::BadSignature("invalid webhook signature"))
+            }
+            Err(webhook::WebhookError::Malformed(m)) => Err(ApiError::MalformedBody(m)),
+            Err(webhook::WebhookError::Failed(e)) => Err(e.into()),
         }
-        Err(webhook::WebhookError::Unauthorized(why)) => {
-            // Never the body: it is the caller's, unverified.
-            tracing::warn!(reason = %why, bytes = body.len(), "retell webhook refused");
-            Err(ApiError::BadSignature("invalid webhook signature"))
-        }
-        Err(webhook::WebhookError::Malformed(m)) => Err(ApiError::MalformedBody(m)),
-        Err(webhook::WebhookError::Failed(e)) => Err(e.into()),
     }
 }

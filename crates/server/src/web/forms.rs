@@ -4,19 +4,24 @@
 //! through the same action as `POST /api/activities`).
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
-use neuracrm_actions::ActionError;
+use chrono::Utc;
 use neuracrm_actions::records::{self, Record};
+use neuracrm_actions::{ActionError, Caller, Crm};
 use neuracrm_domain::{
     Activity, ActivityType, Contact, ContactId, Deal, DealId, Lead, LeadId, NewActivity,
 };
+use neuracrm_store::SortDir;
+use neuracrm_store::activities::ActivityFilter;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
-use super::PageError;
-use super::listing::{Choice, choices};
+use super::listing::{Choice, choices, first, rows};
 use super::session::{WebUser, after, csrf_header};
+use super::{ActivityRow, PageError};
 use crate::AppState;
 
 /// The CSRF token of a form.
@@ -60,13 +65,29 @@ impl<T: DeserializeOwned> FromRequest<AppState> for Posted<T> {
     }
 }
 
-/// `?done=` after a form of a record page.
+/// `?done=` after a form's redirect: what the page confirms. An extractor
+/// of its own (the query string's other keys are the page's).
 #[derive(Debug, Default, Deserialize)]
 pub struct Done {
-    done: Option<String>,
+    pub done: Option<String>,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Done {
+    type Rejection = QueryRejection;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, QueryRejection> {
+        let Query(done) = Query::<Done>::from_request_parts(parts, state).await?;
+        Ok(done)
+    }
 }
 
 impl Done {
+    /// The confirmation of `done`, from the page's words for each.
+    pub fn say(&self, words: &[(&str, &'static str)]) -> Option<&'static str> {
+        let done = self.done.as_deref()?;
+        words.iter().find(|(k, _)| *k == done).map(|(_, w)| *w)
+    }
+
     /// What the page says about the form just sent.
     pub fn flash(&self) -> Option<String> {
         self.done.as_deref().map(|d| {
@@ -111,6 +132,15 @@ pub fn date(
     })
 }
 
+/// The id a select of a form (`field`) names; anything else is refused as
+/// `choose` says.
+pub fn chosen(value: &str, field: &str, choose: &str) -> Result<i64, ActionError> {
+    value
+        .trim()
+        .parse()
+        .map_err(|_| ActionError::invalid(field, choose))
+}
+
 /// The activity types a person logs by hand, "note" first.
 pub fn logged_kinds() -> Vec<Choice> {
     choices(
@@ -118,6 +148,20 @@ pub fn logged_kinds() -> Vec<Choice> {
         Some("note"),
     )
 }
+
+/// The newest activities of a record's timeline, those `filter` keeps.
+pub async fn timeline(
+    crm: &Crm,
+    caller: &Caller,
+    filter: ActivityFilter,
+) -> Result<Vec<ActivityRow>, ActionError> {
+    let found = first::<Activity>(crm, caller, filter, SortDir::Desc, TIMELINE).await?;
+    let now = Utc::now();
+    Ok(rows(found, |v| ActivityRow::new(v, now)).0)
+}
+
+/// Activities a record's timeline shows at most.
+const TIMELINE: i64 = 30;
 
 /// The activity form of a timeline.
 #[derive(Debug, Deserialize)]
@@ -152,12 +196,11 @@ pub trait Editable: Timeline {
 /// the same checks and the same event), then back to the page with
 /// "Saved.".
 pub async fn save<R: Editable>(
-    State(state): State<AppState>,
     Path(id): Path<i64>,
     Posted { user, form }: Posted<R::Form>,
 ) -> Response {
     let done = match R::patch(form) {
-        Ok(p) => records::update::<R>(&state.crm, &user.caller, R::id(id), p)
+        Ok(p) => records::update::<R>(&user.crm, &user.caller, R::id(id), p)
             .await
             .map(drop),
         Err(e) => Err(e),
@@ -208,7 +251,6 @@ impl Timeline for Deal {
 /// first, so another organization's is "not found") and its lead or
 /// contact, then goes back to its page with "Logged.".
 pub async fn log_activity<R: Timeline>(
-    State(state): State<AppState>,
     Path(id): Path<i64>,
     Posted { user, form: f }: Posted<ActivityForm>,
 ) -> Response {
@@ -216,7 +258,7 @@ pub async fn log_activity<R: Timeline>(
         return PageError(ActionError::invalid("kind", "unknown activity type")).into_response();
     };
     let (lead_id, deal_id, contact_id) =
-        match records::get::<R>(&state.crm, &user.caller, R::id(id)).await {
+        match records::get::<R>(&user.crm, &user.caller, R::id(id)).await {
             Ok(v) => R::on(&v),
             Err(e) => return PageError(e).into_response(),
         };
@@ -231,6 +273,6 @@ pub async fn log_activity<R: Timeline>(
         duration_seconds: None,
         occurred_at: None,
     };
-    let done = records::create::<Activity>(&state.crm, &user.caller, new).await;
+    let done = records::create::<Activity>(&user.crm, &user.caller, new).await;
     after(done, &format!("{}/{id}?done=logged", R::PAGE))
 }

@@ -36,18 +36,31 @@ pub fn choices(values: &[&str], current: Option<&str>) -> Vec<Choice> {
         .collect()
 }
 
+/// The first `limit` records of kind `R` that `filter` keeps, in the order
+/// `sort`.
+pub async fn first<R: Record>(
+    crm: &Crm,
+    caller: &Caller,
+    filter: R::Filter,
+    sort: R::Sort,
+    limit: i64,
+) -> Result<Paged<R::View>, ActionError> {
+    let page = Page::parse(Some(limit), None).map_err(ActionError::query)?;
+    records::list::<R>(crm, caller, List { filter, sort, page }).await
+}
+
 /// Every record of kind `R` a select offers (up to a page's most).
 pub async fn every<R: Record<Filter = (), Sort = ()>>(
     crm: &Crm,
     caller: &Caller,
 ) -> Result<Vec<R::View>, ActionError> {
-    let page = Page::parse(Some(Page::MAX_LIMIT as i64), None).map_err(ActionError::query)?;
-    let list = List {
-        filter: (),
-        sort: (),
-        page,
-    };
-    Ok(records::list::<R>(crm, caller, list).await?.items)
+    let most = Page::MAX_LIMIT as i64;
+    Ok(first::<R>(crm, caller, (), (), most).await?.items)
+}
+
+/// A page of records as a page's rows, and whether more follow.
+pub fn rows<T, R>(page: Paged<T>, row: impl FnMut(T) -> R) -> (Vec<R>, bool) {
+    (page.items.into_iter().map(row).collect(), page.has_more)
 }
 
 /// `?page=N` (1 by default) of a page that lists one thing, numbered.

@@ -24,7 +24,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use hmac::{Hmac, Mac};
 use neuracrm_actions::sessions::{self, Proof, Use};
-use neuracrm_actions::{ActionError, Caller, auth};
+use neuracrm_actions::{ActionError, Caller, Crm, auth};
 use serde::Deserialize;
 use sha2::Sha256;
 
@@ -42,6 +42,9 @@ pub struct WebUser {
     pub org_name: String,
     /// The CSRF token of their session.
     pub csrf: String,
+    /// What the actions act with (the app's), so that a page acts for
+    /// `caller` through `user.crm` without taking the app state as well.
+    pub crm: Crm,
 }
 
 /// How long a browser session lives at most, however busy.
@@ -169,6 +172,7 @@ impl FromRequestParts<AppState> for WebUser {
             name: user.name,
             org_name: org.name,
             csrf: csrf_token(state.tokens.csrf_key(), session),
+            crm: state.crm.clone(),
         })
     }
 }
@@ -362,22 +366,13 @@ pub async fn login(
     res
 }
 
-/// The sign-out form's field.
-#[derive(Debug, Deserialize)]
-pub struct LogoutForm {
-    csrf: Option<String>,
-}
-
-/// `POST /logout`: closes the session and drops the cookie.
+/// `POST /logout`: closes the session and drops the cookie (its CSRF token
+/// checked as every form's).
 pub async fn logout(
     State(state): State<AppState>,
-    user: WebUser,
-    Form(f): Form<LogoutForm>,
+    CsrfForm(user, NoFields {}): CsrfForm<NoFields>,
 ) -> Response {
-    if let Err(r) = user.check_csrf(f.csrf.as_deref()) {
-        return r.into_response();
-    }
-    if let Err(e) = sessions::close(&state.crm, &user.caller).await {
+    if let Err(e) = sessions::close(&user.crm, &user.caller).await {
         return Rejection::Failed(e).into_response();
     }
     let secure = state.settings.serves_https();

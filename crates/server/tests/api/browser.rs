@@ -17,7 +17,16 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::helpers::{PASSWORD, Tenant, TestApp, spawn_app};
+use crate::helpers::{PASSWORD, Tenant, TestApp, spawn_tenant};
+
+/// A fresh app with one organization, Alpha, when the browser tests run
+/// ([`wanted`]).
+async fn alpha() -> Option<(TestApp, Tenant)> {
+    if !wanted() {
+        return None;
+    }
+    Some(spawn_tenant("Alpha").await)
+}
 
 /// Whether the browser tests run; says so once when they do not.
 fn wanted() -> bool {
@@ -242,6 +251,13 @@ impl Browser {
             .await;
     }
 
+    /// A window `width` px wide, signed in as `email`.
+    async fn signed_in(driver: &Driver, app: &TestApp, width: u32, email: &str) -> Browser {
+        let b = Browser::open(driver, app, width).await;
+        b.sign_in(email).await;
+        b
+    }
+
     async fn close(self) {
         // Ending the window; the driver's exit ends it anyway.
         let _ = self.http.delete(self.base.clone()).send().await;
@@ -279,46 +295,26 @@ fn base64_decode(s: &str) -> Vec<u8> {
 
 /// A deal of `t` in stage `prospecting`: its id.
 async fn a_deal(app: &TestApp, t: &Tenant, title: &str) -> i64 {
-    let lead = app
-        .post_ok(
-            "/api/leads",
-            &t.token,
-            json!({"title": format!("{title} lead")}),
-            201,
-        )
+    let api = app.with(&t.token);
+    let lead = api
+        .create_id("/api/leads", json!({"title": format!("{title} lead")}))
         .await;
-    app.post_ok(
-        &format!("/api/leads/{}/score", lead["id"]),
-        &t.token,
-        json!({}),
-        200,
-    )
-    .await;
-    let d = app
-        .post_ok(
-            "/api/deals",
-            &t.token,
-            json!({"title": title, "lead_id": lead["id"], "value_cents": 990_000}),
-            201,
-        )
-        .await;
-    d["id"].as_i64().unwrap()
+    api.act(&format!("/api/leads/{lead}/score")).await;
+    let deal = json!({"title": title, "lead_id": lead, "value_cents": 990_000});
+    api.create_id("/api/deals", deal).await
 }
 
 #[tokio::test]
 async fn a_sales_day_in_the_browser() {
-    if !wanted() {
+    let Some((app, a)) = alpha().await else {
         return;
-    }
-    let app = spawn_app().await;
-    let a = app.tenant("Alpha").await;
+    };
     let beta = app.tenant("Beta").await;
     let deal = a_deal(&app, &a, "Big deal").await;
     let driver = Driver::start().await;
 
     // Sign in, read the dashboard.
-    let me = Browser::open(&driver, &app, 1440).await;
-    me.sign_in(&a.email).await;
+    let me = Browser::signed_in(&driver, &app, 1440, &a.email).await;
     assert!(me.text("main h1").await.contains("Dashboard"));
     me.screenshot("dashboard-1440").await;
 
@@ -338,11 +334,9 @@ async fn a_sales_day_in_the_browser() {
     me.screenshot("lead-1440").await;
 
     // A colleague's browser and another organization's, watching the board.
-    let colleague = Browser::open(&driver, &app, 1440).await;
-    colleague.sign_in(&a.email).await;
+    let colleague = Browser::signed_in(&driver, &app, 1440, &a.email).await;
     colleague.go("/deals").await;
-    let stranger = Browser::open(&driver, &app, 1440).await;
-    stranger.sign_in(&beta.email).await;
+    let stranger = Browser::signed_in(&driver, &app, 1440, &beta.email).await;
     stranger.go("/deals").await;
     for b in [&colleague, &stranger] {
         b.until(
@@ -448,8 +442,7 @@ async fn a_sales_day_in_the_browser() {
     assert!(me.path().await.starts_with("/login"), "{}", me.path().await);
 
     // A phone's width.
-    let phone = Browser::open(&driver, &app, 375).await;
-    phone.sign_in(&a.email).await;
+    let phone = Browser::signed_in(&driver, &app, 375, &a.email).await;
     phone.screenshot("dashboard-375").await;
     phone.go("/deals").await;
     phone.screenshot("deals-375").await;
@@ -461,16 +454,13 @@ async fn a_sales_day_in_the_browser() {
 
 #[tokio::test]
 async fn the_settings_in_the_browser() {
-    if !wanted() {
+    let Some((app, a)) = alpha().await else {
         return;
-    }
-    let app = spawn_app().await;
-    let a = app.tenant("Alpha").await;
+    };
     let (lead, _) = crate::web::records_of(&app, &a).await;
     let stored = app.get_ok("/api/scoring/config", &a.token).await;
     let driver = Driver::start().await;
-    let me = Browser::open(&driver, &app, 1440).await;
-    me.sign_in(&a.email).await;
+    let me = Browser::signed_in(&driver, &app, 1440, &a.email).await;
     // Settings sits at the bottom of the navigation.
     me.click("nav .bottom a[href='/settings']").await;
     me.until("return location.pathname === '/settings'", "the settings")
@@ -509,8 +499,7 @@ async fn the_settings_in_the_browser() {
     let got = app.get_ok(&format!("/api/leads/{lead}"), &a.token).await;
     assert_eq!(got["score_category"], "lukewarm", "no score written");
 
-    let phone = Browser::open(&driver, &app, 375).await;
-    phone.sign_in(&a.email).await;
+    let phone = Browser::signed_in(&driver, &app, 375, &a.email).await;
     phone.go("/settings").await;
     phone.screenshot("settings-375").await;
     phone.go("/settings/scoring").await;
@@ -522,40 +511,21 @@ async fn the_settings_in_the_browser() {
 
 #[tokio::test]
 async fn contacts_forecast_and_sentiment_in_the_browser() {
-    if !wanted() {
+    let Some((app, a)) = alpha().await else {
         return;
-    }
-    let app = spawn_app().await;
-    let a = app.tenant("Alpha").await;
-    let c = app
-        .post_ok(
-            "/api/contacts",
-            &a.token,
-            json!({"first_name": "Grace", "last_name": "Hopper", "company": "Compilers Inc", "job_title": "Rear Admiral", "industry": "government", "email": "grace@compilers.example"}),
-            201,
-        )
-        .await;
-    let lead = app
-        .post_ok(
-            "/api/leads",
-            &a.token,
-            json!({"title": "Compiler licences", "contact_id": c["id"], "source": "referral"}),
-            201,
-        )
-        .await;
-    app.post_ok(
-        "/api/activities",
-        &a.token,
-        json!({"type": "note", "lead_id": lead["id"], "contact_id": c["id"],
-               "body": "Terrible support, broken build, we are angry and disappointed."}),
-        201,
-    )
-    .await;
+    };
+    let api = app.with(&a.token);
+    let grace = json!({"first_name": "Grace", "last_name": "Hopper", "company": "Compilers Inc", "job_title": "Rear Admiral", "industry": "government", "email": "grace@compilers.example"});
+    let c = api.create_id("/api/contacts", grace).await;
+    let licences = json!({"title": "Compiler licences", "contact_id": c, "source": "referral"});
+    let lead = api.create_id("/api/leads", licences).await;
+    let body = "Terrible support, broken build, we are angry and disappointed.";
+    let note = json!({"type": "note", "lead_id": lead, "contact_id": c, "body": body});
+    api.create("/api/activities", note).await;
     crate::forecast::history(&app, &a, 14).await;
     let driver = Driver::start().await;
     for width in [1440, 375] {
-        let b = Browser::open(&driver, &app, width).await;
-        b.sign_in(&a.email).await;
+        let b = Browser::signed_in(&driver, &app, width, &a.email).await;
 
         b.go("/contacts").await;
         b.saved_and_fits("contacts", width).await;
@@ -589,34 +559,25 @@ async fn contacts_forecast_and_sentiment_in_the_browser() {
 
 #[tokio::test]
 async fn the_segment_rule_builder_and_the_rfm_grid_in_the_browser() {
-    if !wanted() {
+    let Some((app, a)) = alpha().await else {
         return;
-    }
-    let app = spawn_app().await;
-    let a = app.tenant("Alpha").await;
+    };
+    let api = app.with(&a.token);
     for name in ["Grace", "Alan", "Quiet"] {
-        let c = app
-            .post_ok(
+        let c = api
+            .create_id(
                 "/api/contacts",
-                &a.token,
                 json!({"first_name": name, "company": "Acme"}),
-                201,
             )
             .await;
         if name != "Quiet" {
-            app.post_ok(
-                "/api/deals",
-                &a.token,
-                json!({"title": "D", "contact_id": c["id"], "value_cents": 7_000_000, "stage": "closed_won"}),
-                201,
-            )
-            .await;
+            let won = json!({"title": "D", "contact_id": c, "value_cents": 7_000_000, "stage": "closed_won"});
+            api.create("/api/deals", won).await;
         }
     }
     let driver = Driver::start().await;
     for width in [1440, 375] {
-        let b = Browser::open(&driver, &app, width).await;
-        b.sign_in(&a.email).await;
+        let b = Browser::signed_in(&driver, &app, width, &a.email).await;
         b.go("/segments/new").await;
         // The count arrives after the page.
         b.until(
@@ -667,14 +628,7 @@ async fn calls_and_call_batches_in_the_browser() {
     }
     let (_fake, app, a) = crate::voice::ready("Alpha").await;
     let (lead, _) = lead_with_phone(&app, &a, Some("+14155550101")).await;
-    let call = app
-        .post_ok(
-            "/api/calls",
-            &a.token,
-            json!({"lead_id": lead, "scenario": "sales_outbound"}),
-            201,
-        )
-        .await;
+    let call = crate::voice::place(&app, &a, lead).await;
     let transcript =
         "Agent: Hi Ada, do you have two minutes?\nUser: Yes, we have a budget of fifty thousand.";
     signed(&app, &event("call_ended", &call, ended(transcript)), KEY).await;
@@ -682,29 +636,12 @@ async fn calls_and_call_batches_in_the_browser() {
                         "need": "an analytical engine for the whole accounts department",
                         "timeline": "2027-03-01", "follow_up_booked": true});
     signed(&app, &event("call_analyzed", &call, analyzed(custom)), KEY).await;
-    let seg = app
-        .post_ok(
-            "/api/segments",
-            &a.token,
-            json!({"name": "Analytical Engines", "kind": "static",
-                   "rule": {"field": "company", "operand": "contains", "value": "Analytical"}}),
-            201,
-        )
-        .await;
-    let batch = app
-        .post_ok(
-            "/api/call-batches",
-            &a.token,
-            json!({"segment_id": seg["id"], "scenario": "sales_outbound"}),
-            202,
-        )
-        .await;
+    let (_, batch) = crate::voice::engines_batch(app.with(&a.token), "Analytical Engines").await;
     batch_when_settled(&app, &a, &batch["id"]).await;
     let (call_id, batch_id) = (&call["id"], &batch["id"]);
     let driver = Driver::start().await;
     for width in [1440, 375] {
-        let b = Browser::open(&driver, &app, width).await;
-        b.sign_in(&a.email).await;
+        let b = Browser::signed_in(&driver, &app, width, &a.email).await;
 
         b.go("/calls").await;
         b.saved_and_fits("calls", width).await;

@@ -4,17 +4,14 @@
 //! mark the message sent to it, soft bounces suppress at the set count;
 //! each organization's list only. On SQLite and PostgreSQL.
 
-use std::time::Duration;
-
 use neuracrm_actions::campaigns::bounces::sign;
 use neuracrm_actions::campaigns::send;
 use neuracrm_domain::OrgId;
-use neuracrm_server::configuration::Secret;
 use reqwest::Response;
 use serde_json::{Value, json};
 
-use crate::campaign_sending::{campaign_to, log, mail, scheduled, sender};
-use crate::helpers::{TestApp, assert_error, spawn_app_with};
+use crate::campaign_sending::{app_mailing_to_sink, app_sender, campaign_to, log, scheduled};
+use crate::helpers::{TestApp, assert_error, column, spawn_app_with, spawn_tenant};
 use crate::smtp_sink::SmtpSink;
 
 /// `POST /api/webhooks/bounces` with `body` as sent, signed by `secret` at
@@ -49,19 +46,19 @@ fn report(email: &str, kind: &str) -> String {
 
 async fn suppressed(app: &TestApp, token: &str) -> Vec<(String, String)> {
     let list = app.get_ok("/api/suppressions", token).await;
-    let mut v: Vec<(String, String)> = list["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| {
-            (
-                s["email"].as_str().unwrap().to_string(),
-                s["reason"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect();
+    let (emails, reasons) = (
+        column(&list["items"], "email"),
+        column(&list["items"], "reason"),
+    );
+    let mut v: Vec<(String, String)> = emails.into_iter().zip(reasons).collect();
     v.sort();
     v
+}
+
+/// A new signing secret of the bounce webhook, made with `token`.
+async fn webhook_secret(app: &TestApp, token: &str) -> String {
+    let made = app.with(token).act("/api/webhooks/bounces/secret").await;
+    made["secret"].as_str().unwrap().to_string()
 }
 
 #[tokio::test]
@@ -95,10 +92,7 @@ async fn only_a_call_signed_with_the_organizations_current_secret_has_an_effect(
         secret.starts_with("whsec_") && secret.len() > 60,
         "{secret}"
     );
-    let b_secret = app.post_ok(secret_path, &b.token, json!({}), 200).await["secret"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let b_secret = webhook_secret(&app, &b.token).await;
     assert_ne!(secret, b_secret);
 
     // Refused, each with no effect: a forged signature, an expired or
@@ -197,34 +191,14 @@ async fn only_a_call_signed_with_the_organizations_current_secret_has_an_effect(
 
 #[tokio::test]
 async fn hard_bounces_and_complaints_suppress_and_mark_the_message_soft_ones_at_the_limit() {
-    let sink = SmtpSink::start().await;
-    let url = sink.url();
-    let app = spawn_app_with(|s| {
-        s.smtp.url = Some(Secret::new(url));
-        s.smtp.soft_bounce_limit = 2;
-    })
-    .await;
+    let (sink, app) = app_mailing_to_sink(|s| s.smtp.soft_bounce_limit = 2).await;
     let (t, other) = (app.tenant("Bounce").await, app.tenant("Other").await);
-    let emails: Vec<String> = [
-        "hard@x.example",
-        "spam@x.example",
-        "soft@x.example",
-        "ok@x.example",
-    ]
-    .map(String::from)
-    .to_vec();
+    let emails = ["hard", "spam", "soft", "ok"].map(|n| format!("{n}@x.example"));
     let (tpl, id, contacts) = campaign_to(&app, &t, &emails).await;
-    let crm = sender(&app, mail(&sink, Duration::from_secs(60)));
-    let report_ = send::process(&crm, Some(OrgId(t.org_id)), &())
-        .await
-        .unwrap();
-    assert_eq!(report_.sent, 4, "{report_:?}");
-    let secret = app
-        .post_ok("/api/webhooks/bounces/secret", &t.token, json!({}), 200)
-        .await["secret"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let crm = app_sender(&app, &sink);
+    let report_ = send::process(&crm, Some(OrgId(t.org_id)), &()).await;
+    assert_eq!(report_.as_ref().unwrap().sent, 4, "{report_:?}");
+    let secret = webhook_secret(&app, &t.token).await;
     let before = log(&app, &t, id).await;
     let call = async |email: &str, kind: &str| -> Value {
         let r = signed_bounce(&app, t.org_id, &secret, now(), &report(email, kind)).await;
@@ -297,20 +271,9 @@ async fn hard_bounces_and_complaints_suppress_and_mark_the_message_soft_ones_at_
     );
 
     // The other organization's report of the same address touches only its own list.
-    let other_secret = app
-        .post_ok("/api/webhooks/bounces/secret", &other.token, json!({}), 200)
-        .await["secret"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let r = signed_bounce(
-        &app,
-        other.org_id,
-        &other_secret,
-        now(),
-        &report("ok@x.example", "hard"),
-    )
-    .await;
+    let other_secret = webhook_secret(&app, &other.token).await;
+    let hard = report("ok@x.example", "hard");
+    let r = signed_bounce(&app, other.org_id, &other_secret, now(), &hard).await;
     let out: Value = r.json().await.unwrap();
     assert_eq!(out["recipient_id"], Value::Null, "{out}");
     assert_eq!(log(&app, &t, id).await["ok@x.example"]["status"], "sent");
@@ -323,16 +286,10 @@ async fn every_way_into_the_suppression_list_keeps_the_first_reason() {
     // one insert behind all of them, so the first reason stays.
     let sink = SmtpSink::start().await;
     sink.rule("gone@", crate::smtp_sink::Rule::Permanent);
-    let app = spawn_app_with(|_| {}).await;
-    let t = app.tenant("Reasons").await;
-    let secret = app
-        .post_ok("/api/webhooks/bounces/secret", &t.token, json!({}), 200)
-        .await["secret"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let (_, id, _) = campaign_to(&app, &t, &["gone@x.example".to_string()]).await;
-    let crm = sender(&app, mail(&sink, Duration::from_secs(60)));
+    let (app, t) = spawn_tenant("Reasons").await;
+    let secret = webhook_secret(&app, &t.token).await;
+    let (_, id, _) = campaign_to(&app, &t, &["gone@x.example"]).await;
+    let crm = app_sender(&app, &sink);
     let r = send::process(&crm, Some(OrgId(t.org_id)), &())
         .await
         .unwrap();

@@ -12,9 +12,12 @@ use neuracrm_actions::Crm;
 use neuracrm_actions::campaigns::send::{self, MailSettings, Mailer};
 use neuracrm_domain::OrgId;
 use neuracrm_server::configuration::Secret;
+use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{Tenant, TestApp, assert_error, spawn_app_with};
+use crate::helpers::{
+    Tenant, TestApp, column, find, id_of, items, message, spawn_app_with, spawn_tenant,
+};
 use crate::smtp_sink::{Rule, SmtpSink};
 
 pub(crate) fn mail(sink: &SmtpSink, lease: Duration) -> MailSettings {
@@ -53,54 +56,47 @@ pub(crate) fn sender(app: &TestApp, settings: MailSettings) -> Crm {
 pub(crate) async fn campaign_to(
     app: &TestApp,
     t: &Tenant,
-    emails: &[String],
+    emails: &[impl AsRef<str>],
 ) -> (i64, i64, Vec<i64>) {
-    let tpl = app
-        .post_ok(
-            "/api/email-templates",
-            &t.token,
-            json!({"name": "T", "subject": "Hi {{ contact.first_name }}",
-                   "html": "<p>Hello {{ contact.first_name }} from {{ organization.name }}</p><p><a href=\"https://shop.example/offer?a=1&amp;b=2\">offer</a></p>"}),
-            201,
-        )
-        .await["id"]
-        .as_i64()
-        .unwrap();
+    let api = app.with(&t.token);
+    let html = "<p>Hello {{ contact.first_name }} from {{ organization.name }}</p><p><a href=\"https://shop.example/offer?a=1&amp;b=2\">offer</a></p>";
+    let tpl = api.template("T", "Hi {{ contact.first_name }}", html).await;
     let mut ids = vec![];
     for (i, e) in emails.iter().enumerate() {
-        let c = app
-            .post_ok(
-                "/api/contacts",
-                &t.token,
-                json!({"first_name": format!("P{i}"), "email": e}),
-                201,
-            )
-            .await;
-        ids.push(c["id"].as_i64().unwrap());
+        let body = json!({"first_name": format!("P{i}"), "email": e.as_ref()});
+        ids.push(api.create_id("/api/contacts", body).await);
     }
     let id = scheduled(app, t, tpl, json!({"type": "contacts", "ids": ids})).await;
     (tpl, id, ids)
 }
 
+/// `n` addresses `{prefix}0@x.example`, `{prefix}1@x.example`, ...
+pub(crate) fn numbered(prefix: &str, n: usize) -> Vec<String> {
+    (0..n).map(|i| format!("{prefix}{i}@x.example")).collect()
+}
+
+/// A mail sink, and an app whose SMTP pool sends to it, its settings
+/// `tweak`ed further.
+pub(crate) async fn app_mailing_to_sink(
+    tweak: impl FnOnce(&mut neuracrm_server::Settings),
+) -> (SmtpSink, TestApp) {
+    let sink = SmtpSink::start().await;
+    let url = sink.url();
+    let app = spawn_app_with(|s| {
+        s.smtp.url = Some(Secret::new(url));
+        tweak(s);
+    })
+    .await;
+    (sink, app)
+}
+
 /// A campaign of `t` sending template `tpl` to `target`, scheduled now.
 pub(crate) async fn scheduled(app: &TestApp, t: &Tenant, tpl: i64, target: Value) -> i64 {
-    let c = app
-        .post_ok(
-            "/api/campaigns",
-            &t.token,
-            json!({"name": "C", "template_id": tpl, "target": target}),
-            201,
-        )
-        .await;
+    let api = app.with(&t.token);
+    let c = api.campaign("C", tpl, target.clone()).await;
     assert_eq!(c["target"], target);
-    let id = c["id"].as_i64().unwrap();
-    app.post_ok(
-        &format!("/api/campaigns/{id}/schedule"),
-        &t.token,
-        json!({}),
-        200,
-    )
-    .await;
+    let id = id_of(&c);
+    api.act(&format!("/api/campaigns/{id}/schedule")).await;
     id
 }
 
@@ -111,9 +107,7 @@ pub(crate) async fn log(app: &TestApp, t: &Tenant, id: i64) -> HashMap<String, V
             &t.token,
         )
         .await;
-    page["items"]
-        .as_array()
-        .unwrap()
+    items(&page)
         .iter()
         .map(|r| (r["email"].as_str().unwrap().to_string(), r.clone()))
         .collect()
@@ -121,29 +115,16 @@ pub(crate) async fn log(app: &TestApp, t: &Tenant, id: i64) -> HashMap<String, V
 
 #[tokio::test]
 async fn a_campaign_is_sent_over_smtp_with_each_outcome_recorded() {
-    let sink = SmtpSink::start().await;
+    let (sink, app) =
+        app_mailing_to_sink(|s| s.smtp.from = "Sales <sales@crm.example.com>".into()).await;
     sink.rule("temp@", Rule::Temporary);
     sink.rule("bounce@", Rule::Permanent);
     sink.rule("drop@", Rule::DropOnce);
-    let url = sink.url();
-    let app = spawn_app_with(|s| {
-        s.smtp.url = Some(Secret::new(url));
-        s.smtp.from = "Sales <sales@crm.example.com>".into();
-    })
-    .await;
     let t = app.tenant("Send").await;
-    let emails: Vec<String> = [
-        "ada@x.example",
-        "bob@x.example",
-        "temp@x.example",
-        "bounce@x.example",
-        "drop@x.example",
-    ]
-    .map(String::from)
-    .to_vec();
+    let emails = ["ada", "bob", "temp", "bounce", "drop"].map(|n| format!("{n}@x.example"));
     let (tpl, id, contacts) = campaign_to(&app, &t, &emails).await;
 
-    let crm = sender(&app, mail(&sink, Duration::from_secs(60)));
+    let crm = app_sender(&app, &sink);
     let report = send::process(&crm, Some(OrgId(t.org_id)), &())
         .await
         .unwrap();
@@ -177,29 +158,15 @@ async fn a_campaign_is_sent_over_smtp_with_each_outcome_recorded() {
 
     // The log: status, attempts and the server's reply for each.
     let e = |a: &str| &entries[a];
+    let reply = |a: &str| e(a)["smtp_reply"].as_str().unwrap();
     assert_eq!(e("ada@x.example")["status"], "sent");
-    assert!(
-        e("ada@x.example")["smtp_reply"]
-            .as_str()
-            .unwrap()
-            .starts_with("250")
-    );
+    assert!(reply("ada@x.example").starts_with("250"));
     assert!(e("ada@x.example")["sent_at"].is_string());
     assert_eq!(e("temp@x.example")["status"], "failed");
     assert_eq!(e("temp@x.example")["attempts"], 2);
-    assert!(
-        e("temp@x.example")["smtp_reply"]
-            .as_str()
-            .unwrap()
-            .contains("451")
-    );
+    assert!(reply("temp@x.example").contains("451"));
     assert_eq!(e("bounce@x.example")["status"], "bounced");
-    assert!(
-        e("bounce@x.example")["smtp_reply"]
-            .as_str()
-            .unwrap()
-            .contains("550")
-    );
+    assert!(reply("bounce@x.example").contains("550"));
     assert_eq!(e("drop@x.example")["status"], "sent");
     assert_eq!(
         e("drop@x.example")["attempts"],
@@ -238,21 +205,15 @@ async fn a_campaign_is_sent_over_smtp_with_each_outcome_recorded() {
     );
     let token = lu.split("/u/").nth(1).unwrap().split('>').next().unwrap();
     assert!(token.starts_with(&format!("{rid}.")), "{token}");
-    let page = app
-        .client
-        .get(app.url(&format!("/u/{token}")))
-        .send()
-        .await
-        .unwrap();
+    // The link, opened (GET) or used (POST), without login.
+    let link = async |method: Method, token: &str| {
+        app.call(method, &format!("/u/{token}"), None, None).await
+    };
+    let page = link(Method::GET, token).await;
     assert_eq!(page.status(), 200);
     assert!(page.text().await.unwrap().contains("method=\"post\""));
     for _ in 0..2 {
-        let r = app
-            .client
-            .post(app.url(&format!("/u/{token}")))
-            .send()
-            .await
-            .unwrap();
+        let r = link(Method::POST, token).await;
         assert_eq!(r.status(), 200, "idempotent");
     }
     let forged = format!(
@@ -260,33 +221,14 @@ async fn a_campaign_is_sent_over_smtp_with_each_outcome_recorded() {
         &token[..token.len() - 1],
         if token.ends_with('0') { '1' } else { '0' }
     );
-    let r = app
-        .client
-        .post(app.url(&format!("/u/{forged}")))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 404);
+    assert_eq!(link(Method::POST, &forged).await.status(), 404);
     let other_row = entries["bob@x.example"]["id"].as_i64().unwrap();
-    let r = app
-        .client
-        .post(app.url(&format!(
-            "/u/{other_row}.{}",
-            token.split('.').nth(1).unwrap()
-        )))
-        .send()
-        .await
-        .unwrap();
+    let swapped = format!("{other_row}.{}", token.split('.').nth(1).unwrap());
+    let r = link(Method::POST, &swapped).await;
     assert_eq!(r.status(), 404, "a signature is for one recipient only");
     let sup = app.get_ok("/api/suppressions", &t.token).await;
-    assert!(
-        sup["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|s| s["email"] == "ada@x.example" && s["reason"] == "unsubscribed"),
-        "{sup}"
-    );
+    let unsubscribed = find(items(&sup), "email", "ada@x.example");
+    assert_eq!(unsubscribed["reason"], "unsubscribed", "{sup}");
     let entries = log(&app, &t, id).await;
     assert!(entries["ada@x.example"]["unsubscribed_at"].is_string());
     assert!(entries["bob@x.example"]["unsubscribed_at"].is_null());
@@ -339,23 +281,10 @@ async fn a_campaign_is_sent_over_smtp_with_each_outcome_recorded() {
     let stats = app
         .get_ok(&format!("/api/campaigns/{id}/stats"), &t.token)
         .await;
-    assert_eq!(
-        (stats["opened"].as_i64(), stats["clicked"].as_i64()),
-        (Some(1), Some(1)),
-        "{stats}"
-    );
-    let acts = app
-        .get_ok(
-            &format!("/api/activities?contact_id={}", contacts[0]),
-            &t.token,
-        )
-        .await;
-    let mut kinds: Vec<&str> = acts["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a["type"].as_str().unwrap())
-        .collect();
+    assert_eq!([&stats["opened"], &stats["clicked"]], [1, 1], "{stats}");
+    let acts = format!("/api/activities?contact_id={}", contacts[0]);
+    let acts = app.get_ok(&acts, &t.token).await;
+    let mut kinds = column::<String>(&acts["items"], "type");
     kinds.sort();
     assert_eq!(kinds, ["email_click", "email_open"], "{acts}");
 
@@ -377,29 +306,17 @@ async fn a_campaign_is_sent_over_smtp_with_each_outcome_recorded() {
     let last = sink.received().pop().unwrap();
     assert_eq!(last.rcpt, "qa@x.example");
     assert_eq!(last.header("Subject").as_deref(), Some("Hi P1"));
-    let e = assert_error(
-        app.post(
-            &format!("/api/email-templates/{tpl}/test"),
-            &t.token,
-            json!({"to": "bounce@x.example", "contact_id": contacts[1]}),
-        )
-        .await,
-        422,
-        "validation_failed",
-    )
-    .await;
-    assert!(
-        e["error"]["message"].as_str().unwrap().contains("550"),
-        "{e}"
-    );
+    let test = format!("/api/email-templates/{tpl}/test");
+    let bounced = json!({"to": "bounce@x.example", "contact_id": contacts[1]});
+    let e = app.with(&t.token).post_invalid(&test, bounced).await;
+    assert!(message(&e).contains("550"), "{e}");
 }
 
 #[tokio::test]
 async fn a_sender_killed_mid_send_resumes_skipping_no_one_and_doubling_only_what_was_in_flight() {
     let sink = SmtpSink::start().await;
-    let app = spawn_app_with(|_| {}).await;
-    let t = app.tenant("Crash").await;
-    let emails: Vec<String> = (0..60).map(|i| format!("p{i}@x.example")).collect();
+    let (app, t) = spawn_tenant("Crash").await;
+    let emails = numbered("p", 60);
     let (_, id, _) = campaign_to(&app, &t, &emails).await;
 
     // The first sender gets 20 answers (a whole batch of 16 and 4 more),
@@ -455,7 +372,7 @@ async fn a_sender_killed_mid_send_resumes_skipping_no_one_and_doubling_only_what
     assert_eq!(stats["sending"], 0, "{stats}");
 }
 
-fn app_sender(app: &TestApp, sink: &SmtpSink) -> Crm {
+pub(crate) fn app_sender(app: &TestApp, sink: &SmtpSink) -> Crm {
     sender(app, mail(sink, Duration::from_secs(60)))
 }
 
@@ -465,9 +382,8 @@ async fn the_pool_keeps_its_connections_across_messages_and_refusals() {
     sink.rule("temp@", Rule::Temporary);
     sink.rule("bounce@", Rule::Permanent);
     sink.rule("drop@", Rule::DropOnce);
-    let app = spawn_app_with(|_| {}).await;
-    let t = app.tenant("Pool").await;
-    let mut emails: Vec<String> = (0..37).map(|i| format!("p{i}@x.example")).collect();
+    let (app, t) = spawn_tenant("Pool").await;
+    let mut emails = numbered("p", 37);
     emails.extend(["temp@x.example", "bounce@x.example", "drop@x.example"].map(String::from));
     let (_, id, _) = campaign_to(&app, &t, &emails).await;
 
@@ -499,8 +415,7 @@ async fn the_pool_keeps_its_connections_across_messages_and_refusals() {
 async fn smtps_and_required_starttls_never_fall_back_to_clear_text() {
     // The sink speaks plain SMTP and offers no STARTTLS.
     let sink = SmtpSink::start().await;
-    let app = spawn_app_with(|_| {}).await;
-    let t = app.tenant("Tls").await;
+    let (app, t) = spawn_tenant("Tls").await;
     for (i, (url, why)) in [
         (format!("smtps://127.0.0.1:{}", sink.port), "TLS"),
         (format!("{}?tls=required", sink.url()), "STARTTLS"),
@@ -525,7 +440,7 @@ async fn smtps_and_required_starttls_never_fall_back_to_clear_text() {
     assert!(sink.received().is_empty(), "nothing was sent in clear text");
     // The default (`smtp://`, STARTTLS when offered) sends in clear text to
     // a server that offers none.
-    let (_, id, _) = campaign_to(&app, &t, &["plain@x.example".to_string()]).await;
+    let (_, id, _) = campaign_to(&app, &t, &["plain@x.example"]).await;
     let report = send::process(&app_sender(&app, &sink), None, &())
         .await
         .unwrap();
@@ -535,10 +450,8 @@ async fn smtps_and_required_starttls_never_fall_back_to_clear_text() {
 #[tokio::test]
 async fn the_hourly_limit_holds_a_campaign_back_and_pause_stops_it() {
     let sink = SmtpSink::start().await;
-    let app = spawn_app_with(|_| {}).await;
-    let t = app.tenant("Limit").await;
-    let emails: Vec<String> = (0..5).map(|i| format!("l{i}@x.example")).collect();
-    let (_, id, _) = campaign_to(&app, &t, &emails).await;
+    let (app, t) = spawn_tenant("Limit").await;
+    let (_, id, _) = campaign_to(&app, &t, &numbered("l", 5)).await;
     let mut settings = mail(&sink, Duration::from_secs(60));
     settings.hourly_limit = Some(2);
     let crm = sender(&app, settings);
@@ -554,24 +467,12 @@ async fn the_hourly_limit_holds_a_campaign_back_and_pause_stops_it() {
     );
 
     // Paused, the sender leaves it alone even without a limit; resumed, it ends.
-    app.post_ok(
-        &format!("/api/campaigns/{id}/pause"),
-        &t.token,
-        json!({}),
-        200,
-    )
-    .await;
+    let api = app.with(&t.token);
+    api.act(&format!("/api/campaigns/{id}/pause")).await;
     let free = sender(&app, mail(&sink, Duration::from_secs(60)));
     let report = send::process(&free, None, &()).await.unwrap();
     assert_eq!(report.sent, 0, "{report:?}");
-    let c = app
-        .post_ok(
-            &format!("/api/campaigns/{id}/resume"),
-            &t.token,
-            json!({}),
-            200,
-        )
-        .await;
+    let c = api.act(&format!("/api/campaigns/{id}/resume")).await;
     assert_eq!(c["status"], "sending");
     let report = send::process(&free, None, &()).await.unwrap();
     assert_eq!(
@@ -584,17 +485,13 @@ async fn the_hourly_limit_holds_a_campaign_back_and_pause_stops_it() {
 
 #[tokio::test]
 async fn the_scheduler_of_serve_sends_a_scheduled_campaign() {
-    let sink = SmtpSink::start().await;
-    let url = sink.url();
-    let app = spawn_app_with(|s| {
+    let (sink, app) = app_mailing_to_sink(|s| {
         s.scheduler = true;
-        s.smtp.url = Some(Secret::new(url));
         s.smtp.process_interval_secs = 1;
     })
     .await;
     let t = app.tenant("Sched").await;
-    let emails: Vec<String> = (0..3).map(|i| format!("s{i}@x.example")).collect();
-    let (_, id, _) = campaign_to(&app, &t, &emails).await;
+    let (_, id, _) = campaign_to(&app, &t, &numbered("s", 3)).await;
     let path = format!("/api/campaigns/{id}");
     // A bound on the wait, not a timing: the scheduler ticks every second.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
@@ -610,65 +507,32 @@ async fn the_scheduler_of_serve_sends_a_scheduled_campaign() {
 /// list was frozen is not; another organization's segment is no target.
 #[tokio::test]
 async fn a_segment_target_is_frozen_from_its_members_when_sending_starts() {
-    let sink = SmtpSink::start().await;
-    let url = sink.url();
-    let app = spawn_app_with(|s| {
-        s.smtp.url = Some(Secret::new(url));
-        s.smtp.from = "Sales <sales@crm.example.com>".into();
-    })
-    .await;
+    let (sink, app) =
+        app_mailing_to_sink(|s| s.smtp.from = "Sales <sales@crm.example.com>".into()).await;
     let (t, other) = (app.tenant("Seg").await, app.tenant("Other").await);
+    let api = app.with(&t.token);
     let contact = async |first: &str, industry: &str| {
-        app.post_ok(
-            "/api/contacts",
-            &t.token,
-            json!({"first_name": first, "industry": industry,
-                   "email": format!("{}@x.example", first.to_lowercase())}),
-            201,
-        )
-        .await["id"]
-            .as_i64()
-            .unwrap()
+        let email = format!("{}@x.example", first.to_lowercase());
+        let body = json!({"first_name": first, "industry": industry, "email": email});
+        api.create_id("/api/contacts", body).await
     };
     contact("Ada", "retail").await;
     contact("Bob", "retail").await;
     let late = contact("Cy", "energy").await;
     let after = contact("Dee", "energy").await;
-    let seg = app
-        .post_ok(
-            "/api/segments",
-            &t.token,
-            json!({"name": "Retail", "kind": "static",
-                   "rule": {"field": "industry", "operand": "is", "value": "retail"}}),
-            201,
-        )
-        .await["id"]
-        .as_i64()
-        .unwrap();
+    let retail = json!({"field": "industry", "operand": "is", "value": "retail"});
+    let seg = api.segment("Retail", "static", retail).await;
     let template = async |token: &str| {
-        app.post_ok(
-            "/api/email-templates",
-            token,
-            json!({"name": "T", "subject": "Hi {{ contact.first_name }}", "html": "<p>Hello</p>"}),
-            201,
-        )
-        .await["id"]
-            .as_i64()
-            .unwrap()
+        let subject = "Hi {{ contact.first_name }}";
+        app.with(token).template("T", subject, "<p>Hello</p>").await
     };
     let (tpl, other_tpl) = (template(&t.token).await, template(&other.token).await);
     let target = json!({"type": "segment", "segment_id": seg});
-    let e = assert_error(
-        app.post(
-            "/api/campaigns",
-            &other.token,
-            json!({"name": "C", "template_id": other_tpl, "target": target}),
-        )
-        .await,
-        422,
-        "invalid_reference",
-    )
-    .await;
+    let body = json!({"name": "C", "template_id": other_tpl, "target": target});
+    let e = app
+        .with(&other.token)
+        .post_err("/api/campaigns", body, 422, "invalid_reference")
+        .await;
     assert_eq!(e["error"]["field"], "target", "{e}");
     let id = scheduled(&app, &t, tpl, target).await;
     let members = format!("/api/segments/{seg}/members");
@@ -699,104 +563,36 @@ async fn a_segment_target_is_frozen_from_its_members_when_sending_starts() {
 async fn a_segment_a_campaign_is_scheduled_to_cannot_be_deleted_and_a_deleted_one_fails_the_campaign()
  {
     let sink = SmtpSink::start().await;
-    let app = spawn_app_with(|_| {}).await;
-    let t = app.tenant("Gone").await;
-    app.post_ok(
-        "/api/contacts",
-        &t.token,
-        json!({"first_name": "Ada", "industry": "retail", "email": "ada@x.example"}),
-        201,
-    )
-    .await;
-    let segment = async |name: &str| {
-        app.post_ok(
-            "/api/segments",
-            &t.token,
-            json!({"name": name, "kind": "static",
-                   "rule": {"field": "industry", "operand": "is", "value": "retail"}}),
-            201,
-        )
-        .await["id"]
-            .as_i64()
-            .unwrap()
-    };
+    let (app, t) = spawn_tenant("Gone").await;
+    let api = app.with(&t.token);
+    let ada = json!({"first_name": "Ada", "industry": "retail", "email": "ada@x.example"});
+    api.create("/api/contacts", ada).await;
+    let retail = json!({"field": "industry", "operand": "is", "value": "retail"});
+    let segment = async |name: &str| api.segment(name, "static", retail.clone()).await;
     let (held, dropped) = (segment("Held").await, segment("Dropped").await);
-    let tpl = app
-        .post_ok(
-            "/api/email-templates",
-            &t.token,
-            json!({"name": "T", "subject": "Hi", "html": "<p>Hello</p>"}),
-            201,
-        )
-        .await["id"]
-        .as_i64()
-        .unwrap();
+    let tpl = api.template("T", "Hi", "<p>Hello</p>").await;
 
     // Scheduled to a segment: its delete is refused, naming the campaign,
     // until the campaign is cancelled.
-    let id = app
-        .post_ok(
-            "/api/campaigns",
-            &t.token,
-            json!({"name": "Spring sale", "template_id": tpl,
-                   "target": {"type": "segment", "segment_id": held}}),
-            201,
-        )
-        .await["id"]
-        .as_i64()
-        .unwrap();
-    app.post_ok(
-        &format!("/api/campaigns/{id}/schedule"),
-        &t.token,
-        json!({"scheduled_at": "2999-01-01T00:00:00Z"}),
-        200,
-    )
-    .await;
-    let e = assert_error(
-        app.delete(&format!("/api/segments/{held}"), &t.token).await,
-        409,
-        "conflict",
-    )
-    .await;
-    let message = e["error"]["message"].as_str().unwrap();
-    assert!(
-        message.contains(&format!("campaign {id} (Spring sale)")),
-        "{e}"
-    );
-    app.post_ok(
-        &format!("/api/campaigns/{id}/cancel"),
-        &t.token,
-        json!({}),
-        200,
-    )
-    .await;
-    let r = app.delete(&format!("/api/segments/{held}"), &t.token).await;
-    assert_eq!(r.status(), 204);
+    let to_held = json!({"type": "segment", "segment_id": held});
+    let id = id_of(&api.campaign("Spring sale", tpl, to_held).await);
+    let at = json!({"scheduled_at": "2999-01-01T00:00:00Z"});
+    api.post_ok(&format!("/api/campaigns/{id}/schedule"), at)
+        .await;
+    let e = api
+        .delete_err(&format!("/api/segments/{held}"), 409, "conflict")
+        .await;
+    let named = format!("campaign {id} (Spring sale)");
+    assert!(message(&e).contains(&named), "{e}");
+    api.act(&format!("/api/campaigns/{id}/cancel")).await;
+    api.deleted(&format!("/api/segments/{held}")).await;
 
     // A draft's segment may go; scheduled afterwards, the campaign fails
     // with the reason instead of completing with no one.
-    let draft = app
-        .post_ok(
-            "/api/campaigns",
-            &t.token,
-            json!({"name": "Later", "template_id": tpl,
-                   "target": {"type": "segment", "segment_id": dropped}}),
-            201,
-        )
-        .await["id"]
-        .as_i64()
-        .unwrap();
-    let r = app
-        .delete(&format!("/api/segments/{dropped}"), &t.token)
-        .await;
-    assert_eq!(r.status(), 204);
-    app.post_ok(
-        &format!("/api/campaigns/{draft}/schedule"),
-        &t.token,
-        json!({}),
-        200,
-    )
-    .await;
+    let to_dropped = json!({"type": "segment", "segment_id": dropped});
+    let draft = id_of(&api.campaign("Later", tpl, to_dropped).await);
+    api.deleted(&format!("/api/segments/{dropped}")).await;
+    api.act(&format!("/api/campaigns/{draft}/schedule")).await;
     let report = send::process(&app_sender(&app, &sink), None, &())
         .await
         .unwrap();

@@ -6,39 +6,31 @@ use neuracrm_domain::{CampaignId, OrgId};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{Tenant, TestApp, assert_error, spawn_app};
+use crate::helpers::{
+    Tenant, TestApp, column, id_of, items, message, spawn_tenant, spawn_two_tenants,
+};
 
 async fn contact(app: &TestApp, t: &Tenant, first: &str, email: Option<&str>) -> i64 {
     let mut body = json!({"first_name": first, "company": "Acme <Labs>"});
     if let Some(e) = email {
         body["email"] = json!(e);
     }
-    app.post_ok("/api/contacts", &t.token, body, 201).await["id"]
-        .as_i64()
-        .unwrap()
+    app.with(&t.token).create_id("/api/contacts", body).await
 }
 
 async fn template(app: &TestApp, t: &Tenant) -> i64 {
-    app.post_ok(
-        "/api/email-templates",
-        &t.token,
-        json!({"name": "Hello", "subject": "Hi {{ contact.first_name }}",
-               "html": "<p>Dear {{ contact.first_name }} of {{ contact.company }},</p>\n<p>{{ lead.title }}</p><a href=\"https://example.com/x\">more</a>"}),
-        201,
-    )
-    .await["id"]
-        .as_i64()
-        .unwrap()
+    let html = "<p>Dear {{ contact.first_name }} of {{ contact.company }},</p>\n<p>{{ lead.title }}</p><a href=\"https://example.com/x\">more</a>";
+    let subject = "Hi {{ contact.first_name }}";
+    app.with(&t.token).template("Hello", subject, html).await
 }
 
 #[tokio::test]
 async fn templates_are_checked_when_saved_and_previewed_for_a_recipient() {
-    let app = spawn_app().await;
-    let t = app.tenant("Tpl").await;
+    let (app, t) = spawn_tenant("Tpl").await;
+    let me = app.with(&t.token);
     let id = template(&app, &t).await;
-    let got = app
-        .get_ok(&format!("/api/email-templates/{id}"), &t.token)
-        .await;
+    let tpl = format!("/api/email-templates/{id}");
+    let got = me.get_ok(&tpl).await;
     assert_eq!(
         got["text"],
         Value::Null,
@@ -46,59 +38,29 @@ async fn templates_are_checked_when_saved_and_previewed_for_a_recipient() {
     );
 
     // An unknown variable: 422 naming the part, the line and the column.
-    let e = assert_error(
-        app.post(
-            "/api/email-templates",
-            &t.token,
-            json!({"name": "Bad", "subject": "Hi", "html": "<p>ok</p>\n<p>{{ contact.nickname }}</p>"}),
-        )
-        .await,
-        422,
-        "validation_failed",
-    )
-    .await;
+    let bad =
+        json!({"name": "Bad", "subject": "Hi", "html": "<p>ok</p>\n<p>{{ contact.nickname }}</p>"});
+    let e = me.post_invalid("/api/email-templates", bad).await;
     assert_eq!(e["error"]["field"], "html", "{e}");
     assert_eq!(
         e["error"]["message"],
         "line 2, column 7: unknown variable `contact.nickname`"
     );
     // A syntax error, in a change: refused the same way, nothing changed.
-    let e = assert_error(
-        app.patch(
-            &format!("/api/email-templates/{id}"),
-            &t.token,
-            json!({"subject": "Hi {% if %}"}),
-        )
-        .await,
-        422,
-        "validation_failed",
-    )
-    .await;
+    let bad = json!({"subject": "Hi {% if %}"});
+    let e = me.patch_err(&tpl, bad, 422, "validation_failed").await;
     assert_eq!(e["error"]["field"], "subject", "{e}");
-    assert!(
-        e["error"]["message"]
-            .as_str()
-            .unwrap()
-            .starts_with("line 1, column "),
-        "{e}"
-    );
+    assert!(message(&e).starts_with("line 1, column "), "{e}");
     // The minimal body of the issue works as it is.
     assert_eq!(
-        app.get_ok(&format!("/api/email-templates/{id}"), &t.token)
-            .await["subject"],
+        me.get_ok(&tpl).await["subject"],
         "Hi {{ contact.first_name }}"
     );
 
     // A preview for a contact: personalised, HTML-escaped, text derived.
     let c = contact(&app, &t, "Ada", Some("ada@example.com")).await;
-    let p = app
-        .post_ok(
-            &format!("/api/email-templates/{id}/preview"),
-            &t.token,
-            json!({"contact_id": c}),
-            200,
-        )
-        .await;
+    let preview = format!("{tpl}/preview");
+    let p = me.post_ok(&preview, json!({"contact_id": c})).await;
     assert_eq!(p["subject"], "Hi Ada");
     assert!(
         p["html"]
@@ -112,78 +74,35 @@ async fn templates_are_checked_when_saved_and_previewed_for_a_recipient() {
         "Dear Ada of Acme <Labs>,\n\nmore (https://example.com/x)\n"
     );
     // ... and for a lead: its title.
-    let l = app
-        .post_ok(
-            "/api/leads",
-            &t.token,
-            json!({"title": "Big order", "contact_id": c}),
-            201,
-        )
+    let l = me
+        .create("/api/leads", json!({"title": "Big order", "contact_id": c}))
         .await;
-    let p = app
-        .post_ok(
-            &format!("/api/email-templates/{id}/preview"),
-            &t.token,
-            json!({"lead_id": l["id"]}),
-            200,
-        )
-        .await;
+    let p = me.post_ok(&preview, json!({"lead_id": l["id"]})).await;
     assert!(
         p["html"].as_str().unwrap().contains("<p>Big order</p>"),
         "{p}"
     );
-    assert_error(
-        app.post(
-            &format!("/api/email-templates/{id}/preview"),
-            &t.token,
-            json!({}),
-        )
-        .await,
-        422,
-        "validation_failed",
-    )
-    .await;
+    me.post_invalid(&preview, json!({})).await;
 
     // Another organization sees none of it.
     let other = app.tenant("Other").await;
-    assert_error(
-        app.get(&format!("/api/email-templates/{id}"), &other.token)
-            .await,
-        404,
-        "not_found",
-    )
-    .await;
-    assert_error(
-        app.post(
-            &format!("/api/email-templates/{id}/preview"),
-            &other.token,
-            json!({"contact_id": c}),
-        )
-        .await,
-        404,
-        "not_found",
-    )
-    .await;
+    let they = app.with(&other.token);
+    they.get_err(&tpl, 404, "not_found").await;
+    they.post_err(&preview, json!({"contact_id": c}), 404, "not_found")
+        .await;
     // A rep reads templates but does not write them.
     let (_, rep) = app.member(&t, "rep@tpl.example.com", "rep").await;
-    app.get_ok("/api/email-templates", &rep).await;
-    assert_error(
-        app.post(
-            "/api/email-templates",
-            &rep,
-            json!({"name": "x", "subject": "x", "html": "x"}),
-        )
-        .await,
-        403,
-        "forbidden",
-    )
-    .await;
+    let rep = app.with(&rep);
+    rep.get_ok("/api/email-templates").await;
+    let body = json!({"name": "x", "subject": "x", "html": "x"});
+    rep.post_err("/api/email-templates", body, 403, "forbidden")
+        .await;
 }
 
 #[tokio::test]
 async fn campaigns_move_through_their_statuses_and_freeze_their_recipients() {
-    let app = spawn_app().await;
-    let t = app.tenant("Camp").await;
+    let (app, t) = spawn_tenant("Camp").await;
+    let me = app.with(&t.token);
     let tpl = template(&app, &t).await;
     let ada = contact(&app, &t, "Ada", Some("ada@example.com")).await;
     let twin = contact(&app, &t, "Twin", Some("twin@example.com")).await;
@@ -198,35 +117,16 @@ async fn campaigns_move_through_their_statuses_and_freeze_their_recipients() {
         ("L4", gone),
         ("L5", twin),
     ] {
-        leads.push(
-            app.post_ok(
-                "/api/leads",
-                &t.token,
-                json!({"title": title, "contact_id": c}),
-                201,
-            )
-            .await["id"]
-                .clone(),
-        );
+        let lead = json!({"title": title, "contact_id": c});
+        leads.push(me.create_id("/api/leads", lead).await);
     }
-    app.post_ok(
-        "/api/suppressions",
-        &t.token,
-        json!({"email": "Gone@Example.com"}),
-        201,
-    )
-    .await;
-
-    let c = app
-        .post_ok(
-            "/api/campaigns",
-            &t.token,
-            json!({"name": "Spring", "template_id": tpl, "target": {"type": "leads", "ids": leads}}),
-            201,
-        )
+    me.create("/api/suppressions", json!({"email": "Gone@Example.com"}))
         .await;
+
+    let to_leads = json!({"type": "leads", "ids": leads});
+    let c = me.campaign("Spring", tpl, to_leads).await;
     assert_eq!(c["status"], "draft");
-    let id = c["id"].as_i64().unwrap();
+    let id = id_of(&c);
     let path = format!("/api/campaigns/{id}");
     app.patch(&path, &t.token, json!({"name": "Spring sale"}))
         .await
@@ -236,79 +136,37 @@ async fn campaigns_move_through_their_statuses_and_freeze_their_recipients() {
     // Another organization's records cannot be targeted, nor its template used.
     let other = app.tenant("Else").await;
     let foreign = contact(&app, &other, "Foreign", Some("f@example.com")).await;
-    let e = assert_error(
-        app.patch(
-            &path,
-            &t.token,
-            json!({"target": {"type": "contacts", "ids": [ada, foreign]}}),
-        )
-        .await,
-        422,
-        "invalid_reference",
-    )
-    .await;
+    let foreign = json!({"target": {"type": "contacts", "ids": [ada, foreign]}});
+    let e = me.patch_err(&path, foreign, 422, "invalid_reference").await;
     assert_eq!(e["error"]["field"], "target");
     let other_tpl = template(&app, &other).await;
-    assert_error(
-        app.post(
-            "/api/campaigns",
-            &t.token,
-            json!({"name": "x", "template_id": other_tpl, "target": {"type": "contacts"}}),
-        )
-        .await,
-        422,
-        "invalid_reference",
-    )
-    .await;
-    assert_error(app.get(&path, &other.token).await, 404, "not_found").await;
-    assert_error(
-        app.post(&format!("{path}/pause"), &other.token, json!({}))
-            .await,
-        404,
-        "not_found",
-    )
-    .await;
+    let body = json!({"name": "x", "template_id": other_tpl, "target": {"type": "contacts"}});
+    me.post_err("/api/campaigns", body, 422, "invalid_reference")
+        .await;
+    let they = app.with(&other.token);
+    they.get_err(&path, 404, "not_found").await;
+    they.post_err(&format!("{path}/pause"), json!({}), 404, "not_found")
+        .await;
     // A segment target names a segment of the organization.
-    let e = assert_error(
-        app.post(
-            "/api/campaigns",
-            &t.token,
-            json!({"name": "x", "template_id": tpl, "target": {"type": "segment", "segment_id": 999_999}}),
-        )
-        .await,
-        422,
-        "invalid_reference",
-    )
-    .await;
+    let body = json!({"name": "x", "template_id": tpl, "target": {"type": "segment", "segment_id": 999_999}});
+    let e = me
+        .post_err("/api/campaigns", body, 422, "invalid_reference")
+        .await;
     assert_eq!(e["error"]["field"], "target");
 
     // Schedule (absent scheduled_at: now); no longer a draft, so no changes.
-    let c = app
-        .post_ok(&format!("{path}/schedule"), &t.token, json!({}), 200)
-        .await;
+    let c = me.act(&format!("{path}/schedule")).await;
     assert_eq!(c["status"], "scheduled");
     assert!(c["scheduled_at"].is_string());
-    assert_error(
-        app.patch(&path, &t.token, json!({"name": "late"})).await,
-        409,
-        "conflict",
-    )
-    .await;
-    assert_error(app.delete(&path, &t.token).await, 409, "conflict").await;
-    assert_error(
-        app.post(&format!("{path}/resume"), &t.token, json!({}))
-            .await,
-        409,
-        "conflict",
-    )
-    .await;
-    let c = app
-        .call(Method::POST, &format!("{path}/pause"), Some(&t.token), None)
+    me.patch_err(&path, json!({"name": "late"}), 409, "conflict")
         .await;
-    assert_eq!(c.status(), 200);
-    let c = app
-        .post_ok(&format!("{path}/resume"), &t.token, json!({}), 200)
+    me.delete_err(&path, 409, "conflict").await;
+    me.post_err(&format!("{path}/resume"), json!({}), 409, "conflict")
         .await;
+    // An action's body may be left out.
+    me.expect(Method::POST, &format!("{path}/pause"), None, 200)
+        .await;
+    let c = me.act(&format!("{path}/resume")).await;
     assert_eq!(c["status"], "scheduled", "not started yet: scheduled again");
 
     // The sender freezes the list when it starts the campaign.
@@ -329,116 +187,59 @@ async fn campaigns_move_through_their_statuses_and_freeze_their_recipients() {
         store.start(org, CampaignId(id)).await.unwrap().is_none(),
         "started once"
     );
-    let stats = app.get_ok(&format!("{path}/stats"), &t.token).await;
+    let stats = me.get_ok(&format!("{path}/stats")).await;
     assert_eq!(stats["total"], 5, "{stats}");
     assert_eq!(stats["pending"], 2, "Ada once, Twin: {stats}");
     assert_eq!(stats["skipped_duplicate"], 1, "{stats}");
     assert_eq!(stats["skipped_no_address"], 1, "{stats}");
     assert_eq!(stats["skipped_suppressed"], 1, "{stats}");
-    let log = app
-        .get_ok(&format!("{path}/recipients?status=skipped"), &t.token)
+    let log = me
+        .get_ok(&format!("{path}/recipients?status=skipped"))
         .await;
-    let reasons: Vec<&str> = log["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["skip_reason"].as_str().unwrap())
-        .collect();
+    let reasons = column::<String>(&log["items"], "skip_reason");
     assert_eq!(reasons, ["duplicate", "no_address", "suppressed"]);
-    let pending = app
-        .get_ok(&format!("{path}/recipients?status=pending"), &t.token)
+    let pending = me
+        .get_ok(&format!("{path}/recipients?status=pending"))
         .await;
     assert_eq!(pending["items"][0]["email"], "ada@example.com");
     assert_eq!(pending["items"][0]["record_type"], "lead");
     assert_eq!(pending["items"][0]["name"], "Ada");
-    assert_error(
-        app.get(&format!("{path}/recipients"), &other.token).await,
-        404,
-        "not_found",
-    )
-    .await;
+    they.get_err(&format!("{path}/recipients"), 404, "not_found")
+        .await;
 
     // Cancel ends it; ended, it can be deleted, with its log.
-    let c = app
-        .post_ok(&format!("{path}/cancel"), &t.token, json!({}), 200)
-        .await;
+    let c = me.act(&format!("{path}/cancel")).await;
     assert_eq!(c["status"], "cancelled");
     assert!(c["finished_at"].is_string());
-    assert_error(
-        app.post(&format!("{path}/cancel"), &t.token, json!({}))
-            .await,
-        409,
-        "conflict",
-    )
-    .await;
-    assert_error(
-        app.post(&format!("{path}/explode"), &t.token, json!({}))
-            .await,
-        400,
-        "invalid_path",
-    )
-    .await;
+    me.post_err(&format!("{path}/cancel"), json!({}), 409, "conflict")
+        .await;
+    me.post_err(&format!("{path}/explode"), json!({}), 400, "invalid_path")
+        .await;
     // The template is in use until then.
-    assert_error(
-        app.delete(&format!("/api/email-templates/{tpl}"), &t.token)
-            .await,
-        409,
-        "conflict",
-    )
-    .await;
-    assert_eq!(app.delete(&path, &t.token).await.status(), 204);
-    assert_eq!(
-        app.delete(&format!("/api/email-templates/{tpl}"), &t.token)
-            .await
-            .status(),
-        204
-    );
+    let template = format!("/api/email-templates/{tpl}");
+    me.delete_err(&template, 409, "conflict").await;
+    me.deleted(&path).await;
+    me.deleted(&template).await;
 }
 
 #[tokio::test]
 async fn suppressions_are_listed_added_and_removed_per_organization() {
-    let app = spawn_app().await;
-    let t = app.tenant("Sup").await;
-    let other = app.tenant("Oth").await;
-    let s = app
-        .post_ok(
-            "/api/suppressions",
-            &t.token,
-            json!({"email": "X@Example.com"}),
-            201,
-        )
+    let (app, t, other) = spawn_two_tenants("Sup", "Oth").await;
+    let (me, they) = (app.with(&t.token), app.with(&other.token));
+    let s = me
+        .create("/api/suppressions", json!({"email": "X@Example.com"}))
         .await;
     assert_eq!(s["email"], "x@example.com");
     assert_eq!(s["reason"], "manual");
-    assert_error(
-        app.post("/api/suppressions", &t.token, json!({"email": "nope"}))
-            .await,
-        422,
-        "validation_failed",
-    )
-    .await;
-    let list = app.get_ok("/api/suppressions", &t.token).await;
-    assert_eq!(list["items"].as_array().unwrap().len(), 1);
-    let theirs = app.get_ok("/api/suppressions", &other.token).await;
+    me.post_invalid("/api/suppressions", json!({"email": "nope"}))
+        .await;
+    let list = me.get_ok("/api/suppressions").await;
+    assert_eq!(items(&list).len(), 1);
+    let theirs = they.get_ok("/api/suppressions").await;
     assert_eq!(theirs["items"], json!([]));
-    assert_error(
-        app.delete("/api/suppressions/x@example.com", &other.token)
-            .await,
-        404,
-        "not_found",
-    )
-    .await;
-    assert_eq!(
-        app.delete("/api/suppressions/x@example.com", &t.token)
-            .await
-            .status(),
-        204
-    );
-    assert_error(
-        app.delete("/api/suppressions/not-an-address", &t.token)
-            .await,
-        400,
-        "invalid_path",
-    )
-    .await;
+    let x = "/api/suppressions/x@example.com";
+    they.delete_err(x, 404, "not_found").await;
+    me.deleted(x).await;
+    me.delete_err("/api/suppressions/not-an-address", 400, "invalid_path")
+        .await;
 }

@@ -337,6 +337,72 @@ impl Actor<'_> {
     }
 }
 
+impl Actor<'_> {
+    /// `POST` answering 201: the new record's id.
+    pub async fn create_id(&self, path: &str, body: Value) -> i64 {
+        id_of(&self.create(path, body).await)
+    }
+
+    /// `POST` of an action without a body (schedule, pause, a new secret)
+    /// answering 200: its JSON.
+    pub async fn act(&self, path: &str) -> Value {
+        self.post_ok(path, json!({})).await
+    }
+
+    /// A CSV import at `path` answered in the request (200): its report.
+    pub async fn import_csv(&self, path: &str, csv: &str) -> Value {
+        let r = self.post_raw(path, "text/csv", csv.to_string()).await;
+        assert_eq!(r.status(), 200, "POST {path}");
+        r.json().await.unwrap()
+    }
+
+    /// A new e-mail template: its id.
+    pub async fn template(&self, name: &str, subject: &str, html: &str) -> i64 {
+        let body = json!({"name": name, "subject": subject, "html": html});
+        self.create_id("/api/email-templates", body).await
+    }
+
+    /// A new segment of `kind` (`static` or `dynamic`) selecting `rule`: its id.
+    pub async fn segment(&self, name: &str, kind: &str, rule: Value) -> i64 {
+        let body = json!({"name": name, "kind": kind, "rule": rule});
+        self.create_id("/api/segments", body).await
+    }
+
+    /// A new campaign of template `tpl` to `target`: its JSON.
+    pub async fn campaign(&self, name: &str, tpl: i64, target: Value) -> Value {
+        let body = json!({"name": name, "template_id": tpl, "target": target});
+        self.create("/api/campaigns", body).await
+    }
+}
+
+/// The `id` of a record as sent.
+pub fn id_of(record: &Value) -> i64 {
+    record["id"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("no id: {record}"))
+}
+
+/// The `items` of a page as sent.
+pub fn items(page: &Value) -> &[Value] {
+    page["items"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no items: {page}"))
+}
+
+/// The first of `list` whose `field` is `value`.
+pub fn find<'v>(list: &'v [Value], field: &str, value: &str) -> &'v Value {
+    list.iter()
+        .find(|item| item[field] == value)
+        .unwrap_or_else(|| panic!("no {field} {value} in {list:?}"))
+}
+
+/// The message of an error body.
+pub fn message(error: &Value) -> &str {
+    error["error"]["message"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no message: {error}"))
+}
+
 /// Creates a contact named `name` with `token`; its id.
 pub async fn create_contact(app: &TestApp, token: &str, name: &str) -> i64 {
     app.post_ok("/api/contacts", token, json!({"first_name": name}), 201)

@@ -122,12 +122,7 @@ async fn import_refuses_bad_documents() {
 
 /// Imports leads from `csv` through the API; the report.
 pub(crate) async fn import_leads(app: &TestApp, token: &str, csv: &str) -> Value {
-    let r = app
-        .with(token)
-        .post_raw("/api/import/leads", "text/csv", csv.to_string())
-        .await;
-    assert_eq!(r.status(), 200);
-    r.json().await.unwrap()
+    app.with(token).import_csv("/api/import/leads", csv).await
 }
 
 const LEADS_CSV: &str = "\

@@ -14,7 +14,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    Tenant, TestApp, assert_error, column, spawn_app, spawn_app_with, spawn_tenant,
+    Tenant, TestApp, assert_error, column, find, spawn_app, spawn_app_with, spawn_tenant,
     spawn_two_tenants,
 };
 
@@ -544,12 +544,11 @@ async fn a_batch_scores_the_organization_and_analytics_summarise_it() {
         (Some(1), Some(0))
     );
     assert!(other_source["average_score"].is_null());
-    let tech = a["by_industry"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|g| g["industry"] == "technology")
-        .unwrap();
+    let tech = find(
+        a["by_industry"].as_array().unwrap(),
+        "industry",
+        "technology",
+    );
     assert_eq!(tech["leads"], 2, "largest group: {a}");
     assert_eq!(
         a["by_industry"][0]["industry"], "technology",

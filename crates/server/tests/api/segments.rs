@@ -6,48 +6,24 @@ use neuracrm_domain::{EventKind, OrgId};
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    MUST_COME, Tenant, TestApp, assert_error, spawn_app, spawn_app_with, spawn_two_tenants,
+    MUST_COME, Tenant, TestApp, column, id_of, spawn_app, spawn_app_with, spawn_tenant,
+    spawn_two_tenants,
 };
 
 /// A technology customer with a won deal over 50,000 and no recent
 /// activity, and a healthcare contact with a recent activity.
 async fn seed(app: &TestApp, t: &Tenant) -> (i64, i64) {
-    let tech = app
-        .post_ok(
-            "/api/contacts",
-            &t.token,
-            json!({"first_name": "Tess", "industry": "Technology", "company": "Acme"}),
-            201,
-        )
-        .await["id"]
-        .as_i64()
-        .unwrap();
-    let health = app
-        .post_ok(
-            "/api/contacts",
-            &t.token,
-            json!({"first_name": "Hal", "industry": "healthcare"}),
-            201,
-        )
-        .await["id"]
-        .as_i64()
-        .unwrap();
+    let api = app.with(&t.token);
+    let tess = json!({"first_name": "Tess", "industry": "Technology", "company": "Acme"});
+    let tech = api.create_id("/api/contacts", tess).await;
+    let hal = json!({"first_name": "Hal", "industry": "healthcare"});
+    let health = api.create_id("/api/contacts", hal).await;
     for (value, stage) in [(6_000_000, "closed_won"), (2_000, "proposal")] {
-        app.post_ok(
-            "/api/deals",
-            &t.token,
-            json!({"title": "D", "contact_id": tech, "value_cents": value, "stage": stage}),
-            201,
-        )
-        .await;
+        let deal = json!({"title": "D", "contact_id": tech, "value_cents": value, "stage": stage});
+        api.create("/api/deals", deal).await;
     }
-    app.post_ok(
-        "/api/activities",
-        &t.token,
-        json!({"type": "call", "contact_id": health}),
-        201,
-    )
-    .await;
+    let call = json!({"type": "call", "contact_id": health});
+    api.create("/api/activities", call).await;
     (tech, health)
 }
 
@@ -170,35 +146,24 @@ async fn a_salesperson_finds_big_quiet_tech_customers_and_what_they_are_worth() 
 
     // The ready-made RFM segments: the one customer is a quintile of one.
     let made = app.post_ok("/api/segments/rfm", &rep, json!({}), 201).await;
-    let sizes: Vec<(String, i64)> = made
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| {
-            (
-                s["name"].as_str().unwrap().to_string(),
-                s["size"].as_i64().unwrap(),
-            )
-        })
+    let sizes: Vec<(String, i64)> = column::<String>(&made, "name")
+        .into_iter()
+        .zip(column::<i64>(&made, "size"))
         .collect();
     assert_eq!(sizes.len(), 10);
     assert_eq!(sizes[9], ("RFM: hibernating".to_string(), 1), "{made}");
     assert_eq!(sizes.iter().map(|s| s.1).sum::<i64>(), 1, "{made}");
 
-    let r = app.delete(&format!("/api/segments/{id}"), &rep).await;
-    assert_eq!(r.status(), 204);
-    assert_error(
-        app.get(&format!("/api/segments/{id}"), &rep).await,
-        404,
-        "not_found",
-    )
-    .await;
+    let rep = app.with(&rep);
+    rep.deleted(&format!("/api/segments/{id}")).await;
+    rep.get_err(&format!("/api/segments/{id}"), 404, "not_found")
+        .await;
 }
 
 #[tokio::test]
 async fn a_bad_rule_is_a_422_naming_its_place_in_the_tree() {
-    let app = spawn_app().await;
-    let t = app.tenant("Acme").await;
+    let (app, t) = spawn_tenant("Acme").await;
+    let me = app.with(&t.token);
     for (rule, field) in [
         (
             json!({"op": "and", "children": [
@@ -229,21 +194,12 @@ async fn a_bad_rule_is_a_422_naming_its_place_in_the_tree() {
             ),
             ("/api/segments/preview", json!({"rule": rule})),
         ] {
-            let e = assert_error(
-                app.post(path, &t.token, body).await,
-                422,
-                "validation_failed",
-            )
-            .await;
+            let e = me.post_invalid(path, body).await;
             assert_eq!(e["error"]["field"], field, "{path}: {e}");
         }
     }
-    let e = assert_error(
-        app.post("/api/segments", &t.token, json!({"name": " ", "kind": "dynamic", "rule": {"field": "industry", "operand": "is_empty"}})).await,
-        422,
-        "validation_failed",
-    )
-    .await;
+    let blank = json!({"name": " ", "kind": "dynamic", "rule": {"field": "industry", "operand": "is_empty"}});
+    let e = me.post_invalid("/api/segments", blank).await;
     assert_eq!(e["error"]["field"], "name");
 }
 
@@ -251,29 +207,19 @@ async fn a_bad_rule_is_a_422_naming_its_place_in_the_tree() {
 async fn a_static_segment_is_a_snapshot_and_a_dynamic_one_follows_writes() {
     let app = spawn_app_with(|s| s.segments_debounce_ms = 50).await;
     let t = app.tenant("Acme").await;
+    let me = app.with(&t.token);
     let rule = json!({"field": "industry", "operand": "is", "value": "retail"});
     let mut ids = Vec::new();
     for kind in ["static", "dynamic"] {
-        let s = app
-            .post_ok(
-                "/api/segments",
-                &t.token,
-                json!({"name": kind, "kind": kind, "rule": rule}),
-                201,
-            )
-            .await;
+        let body = json!({"name": kind, "kind": kind, "rule": rule});
+        let s = me.create("/api/segments", body).await;
         assert_eq!(s["size"], 0);
-        ids.push(s["id"].as_i64().unwrap());
+        ids.push(id_of(&s));
     }
     let mut events = app.events.subscribe_org(OrgId(t.org_id));
     for name in ["Rita", "Rolf"] {
-        app.post_ok(
-            "/api/contacts",
-            &t.token,
-            json!({"first_name": name, "industry": "Retail"}),
-            201,
-        )
-        .await;
+        let retail = json!({"first_name": name, "industry": "Retail"});
+        me.create("/api/contacts", retail).await;
     }
     // The dynamic segment is refreshed after the writes: one event for
     // both contacts (they fall in one debounce window) or one per window,
@@ -296,61 +242,34 @@ async fn a_static_segment_is_a_snapshot_and_a_dynamic_one_follows_writes() {
             entered += n;
         }
     }
-    let seg = app
-        .get_ok(&format!("/api/segments/{}", ids[1]), &t.token)
-        .await;
+    let seg = me.get_ok(&format!("/api/segments/{}", ids[1])).await;
     assert_eq!(seg["size"], 2);
-    let seg = app
-        .get_ok(&format!("/api/segments/{}", ids[0]), &t.token)
-        .await;
+    let seg = me.get_ok(&format!("/api/segments/{}", ids[0])).await;
     assert_eq!(seg["size"], 0, "the snapshot stays");
-    assert_error(
-        app.post(
-            &format!("/api/segments/{}/refresh", ids[0]),
-            &t.token,
-            json!({}),
-        )
-        .await,
-        409,
-        "conflict",
-    )
-    .await;
+    let refresh = format!("/api/segments/{}/refresh", ids[0]);
+    me.post_err(&refresh, json!({}), 409, "conflict").await;
 }
 
 #[tokio::test]
 async fn a_rule_never_selects_another_organizations_contacts() {
-    let app = spawn_app().await;
-    let a = app.tenant("Alpha").await;
-    let b = app.tenant("Beta").await;
+    let (app, a, b) = spawn_two_tenants("Alpha", "Beta").await;
     seed(&app, &a).await;
     seed(&app, &b).await;
     let everyone = json!({"field": "total_deals", "operand": "gte", "value": 0});
-    let p = app
-        .post_ok(
-            "/api/segments/preview",
-            &b.token,
-            json!({"rule": everyone}),
-            200,
-        )
+    let they = app.with(&b.token);
+    let p = they
+        .post_ok("/api/segments/preview", json!({"rule": everyone}))
         .await;
     assert_eq!(p["count"], 2, "B's two contacts only: {p}");
-    let s = app
-        .post_ok(
-            "/api/segments",
-            &a.token,
-            json!({"name": "All", "kind": "dynamic", "rule": everyone}),
-            201,
-        )
-        .await;
-    let id = s["id"].as_i64().unwrap();
+    let id = app.with(&a.token).segment("All", "dynamic", everyone).await;
     for path in [
         format!("/api/segments/{id}"),
         format!("/api/segments/{id}/members"),
         format!("/api/segments/{id}/stats"),
     ] {
-        assert_error(app.get(&path, &b.token).await, 404, "not_found").await;
+        they.get_err(&path, 404, "not_found").await;
     }
-    let list = app.get_ok("/api/segments", &b.token).await;
+    let list = they.get_ok("/api/segments").await;
     assert_eq!(list["items"], json!([]), "{list}");
 }
 
@@ -362,11 +281,8 @@ async fn suggestions_split_big_recent_customers_from_the_rest_and_one_is_saved()
     let a = app.with(&alpha.token);
     let mut spenders = Vec::new();
     for i in 0..15 {
-        let c = a
-            .create("/api/contacts", json!({"first_name": format!("Big {i}")}))
-            .await["id"]
-            .as_i64()
-            .unwrap();
+        let big = json!({"first_name": format!("Big {i}")});
+        let c = a.create_id("/api/contacts", big).await;
         a.create(
             "/api/deals",
             json!({"title": "D", "contact_id": c, "value_cents": 5_000_000 + i * 10_000, "stage": "closed_won"}),
@@ -432,20 +348,12 @@ async fn suggestions_split_big_recent_customers_from_the_rest_and_one_is_saved()
     let ids: Vec<i64> = crate::helpers::column(&members["items"], "contact_id");
     assert_eq!(ids, spenders);
 
-    let e = a
-        .post_invalid(
-            "/api/segments/suggestions/save",
-            json!({"name": "x", "k": 9, "cluster": 0}),
-        )
-        .await;
-    assert_eq!(e["error"]["field"], "k");
-    let e = a
-        .post_invalid(
-            "/api/segments/suggestions/save",
-            json!({"name": "x", "k": 2, "cluster": 2}),
-        )
-        .await;
-    assert_eq!(e["error"]["field"], "cluster");
+    // k out of 2 to 8; a cluster the clustering does not have.
+    for (k, cluster, field) in [(9, 0, "k"), (2, 2, "cluster")] {
+        let body = json!({"name": "x", "k": k, "cluster": cluster});
+        let e = a.post_invalid("/api/segments/suggestions/save", body).await;
+        assert_eq!(e["error"]["field"], field);
+    }
     app.with(&alpha.token)
         .error(
             reqwest::Method::GET,
@@ -478,14 +386,8 @@ async fn the_lead_and_contact_lists_filter_by_segment_and_another_organizations_
         a.create("/api/leads", json!({"title": "L", "contact_id": c}))
             .await;
     }
-    let seg = a
-        .create(
-            "/api/segments",
-            json!({"name": "Tech", "kind": "dynamic", "rule": {"field": "industry", "operand": "is", "value": "technology"}}),
-        )
-        .await["id"]
-        .as_i64()
-        .unwrap();
+    let technology = json!({"field": "industry", "operand": "is", "value": "technology"});
+    let seg = a.segment("Tech", "dynamic", technology).await;
     let contacts = a.get_ok(&format!("/api/contacts?segment_id={seg}")).await;
     assert_eq!(
         crate::helpers::column::<i64>(&contacts["items"], "id"),

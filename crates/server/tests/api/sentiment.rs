@@ -15,7 +15,7 @@ use neuracrm_store::sentiment::StoredSentiment;
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    TestApp, assert_error, column, spawn_app_on, spawn_tenant, spawn_two_tenants,
+    TestApp, assert_error, column, create_contact, spawn_app_on, spawn_tenant, spawn_two_tenants,
 };
 
 const HAPPY: &str = "The customer was happy with the renewal."; // 0.5719
@@ -164,6 +164,11 @@ async fn analyze_answers_one_text_or_a_batch_and_refuses_what_is_out_of_bounds()
     assert_error(r, 401, "unauthorized").await;
 }
 
+/// The negative, neutral and positive counts of a summary's period or bucket.
+fn counts(c: &Value) -> [Option<i64>; 3] {
+    ["negative", "neutral", "positive"].map(|k| c[k].as_i64())
+}
+
 async fn post_activity(app: &TestApp, token: &str, body: Value) -> i64 {
     app.post_ok("/api/activities", token, body, 201).await["id"]
         .as_i64()
@@ -173,38 +178,22 @@ async fn post_activity(app: &TestApp, token: &str, body: Value) -> i64 {
 #[tokio::test]
 async fn logged_activities_get_their_sentiment_and_others_none() {
     let (app, t) = spawn_tenant("Acme").await;
-    let c = app
-        .post_ok("/api/contacts", &t.token, json!({"first_name": "Ada"}), 201)
-        .await["id"]
-        .as_i64()
-        .unwrap();
+    let c = create_contact(&app, &t.token, "Ada").await;
+    // An activity of `kind` on Ada, saying `body` when given.
+    let log = async |kind: &str, body: Option<&str>| {
+        let mut activity = json!({"type": kind, "contact_id": c});
+        if let Some(b) = body {
+            activity["body"] = json!(b);
+        }
+        post_activity(&app, &t.token, activity).await
+    };
     // Without customer text, logged first: the subscriber handles events in
     // order, so once the later note's sentiment is stored these were seen.
-    let open = post_activity(
-        &app,
-        &t.token,
-        json!({"type": "email_open", "contact_id": c}),
-    )
-    .await;
-    let sent = post_activity(
-        &app,
-        &t.token,
-        json!({"type": "email_sent", "contact_id": c, "body": ANGRY}),
-    )
-    .await;
-    let empty_note = post_activity(&app, &t.token, json!({"type": "note", "contact_id": c})).await;
-    let blank_call = post_activity(
-        &app,
-        &t.token,
-        json!({"type": "call", "contact_id": c, "body": "  "}),
-    )
-    .await;
-    let note = post_activity(
-        &app,
-        &t.token,
-        json!({"type": "note", "contact_id": c, "body": ANGRY}),
-    )
-    .await;
+    let open = log("email_open", None).await;
+    let sent = log("email_sent", Some(ANGRY)).await;
+    let empty_note = log("note", None).await;
+    let blank_call = log("call", Some("  ")).await;
+    let note = log("note", Some(ANGRY)).await;
 
     let rows = wait_for_sentiment(&app, t.org_id, &[note]).await;
     assert_eq!(
@@ -331,71 +320,31 @@ async fn the_summary_matches_hand_computed_figures_and_stays_in_its_organization
     let ago = |d: i64, h: i64| {
         (now - chrono::Duration::days(d) - chrono::Duration::hours(h)).to_rfc3339()
     };
-    let c = app
-        .post_ok("/api/contacts", tok, json!({"first_name": "Ada"}), 201)
-        .await["id"]
-        .as_i64()
-        .unwrap();
-    let c2 = app
-        .post_ok("/api/contacts", tok, json!({"first_name": "Bob"}), 201)
-        .await["id"]
-        .as_i64()
-        .unwrap();
-    let lead = app
-        .post_ok(
-            "/api/leads",
-            tok,
-            json!({"title": "Renewal", "contact_id": c}),
-            201,
-        )
-        .await["id"]
-        .as_i64()
-        .unwrap();
-    let recent = ago(0, 1);
-    let a1 = post_activity(
-        &app,
-        tok,
-        json!({"type": "note", "contact_id": c, "body": HAPPY, "occurred_at": recent}),
-    )
-    .await;
-    let a2 = post_activity(
-        &app,
-        tok,
-        json!({"type": "email_received", "contact_id": c, "body": ANGRY, "occurred_at": recent}),
-    )
-    .await;
-    let a3 = post_activity(
-        &app,
-        tok,
-        json!({"type": "call", "contact_id": c, "body": PLAIN, "occurred_at": ago(40, 0)}),
-    )
-    .await;
-    let a4 = post_activity(
-        &app,
-        tok,
-        json!({"type": "note", "contact_id": c, "body": DISASTER, "occurred_at": ago(40, 0)}),
-    )
-    .await;
+    let api = app.with(tok);
+    let c = api
+        .create_id("/api/contacts", json!({"first_name": "Ada"}))
+        .await;
+    let c2 = api
+        .create_id("/api/contacts", json!({"first_name": "Bob"}))
+        .await;
+    let renewal = json!({"title": "Renewal", "contact_id": c});
+    let lead = api.create_id("/api/leads", renewal).await;
+    // An activity of `kind` saying `text` at `at`, on the record `on` names.
+    let log = async |on: &str, id: i64, kind: &str, text: &str, at: &str| {
+        let body = json!({"type": kind, on: id, "body": text, "occurred_at": at});
+        post_activity(&app, tok, body).await
+    };
+    let (recent, long_ago) = (ago(0, 1), ago(40, 0));
+    let a1 = log("contact_id", c, "note", HAPPY, &recent).await;
+    let a2 = log("contact_id", c, "email_received", ANGRY, &recent).await;
+    let a3 = log("contact_id", c, "call", PLAIN, &long_ago).await;
+    let a4 = log("contact_id", c, "note", DISASTER, &long_ago).await;
     // On the contact's lead only: part of the contact's timeline.
-    let a5 = post_activity(
-        &app,
-        tok,
-        json!({"type": "note", "lead_id": lead, "body": CHURN, "occurred_at": ago(100, 0)}),
-    )
-    .await;
+    let a5 = log("lead_id", lead, "note", CHURN, &ago(100, 0)).await;
     // Another contact's, and one without customer text.
-    let b1 = post_activity(
-        &app,
-        tok,
-        json!({"type": "note", "contact_id": c2, "body": DISASTER, "occurred_at": recent}),
-    )
-    .await;
-    post_activity(
-        &app,
-        tok,
-        json!({"type": "email_open", "contact_id": c, "occurred_at": recent}),
-    )
-    .await;
+    let b1 = log("contact_id", c2, "note", DISASTER, &recent).await;
+    let open = json!({"type": "email_open", "contact_id": c, "occurred_at": recent});
+    post_activity(&app, tok, open).await;
     wait_for_sentiment(&app, t.org_id, &[a1, a2, a3, a4, a5, b1]).await;
 
     let get = |q: String| {
@@ -418,14 +367,7 @@ async fn the_summary_matches_hand_computed_figures_and_stays_in_its_organization
         close(&s["total"]["average_compound"], (0.5719 - 0.7506) / 2.0),
         "{s}"
     );
-    assert_eq!(
-        (
-            s["total"]["negative"].as_i64(),
-            s["total"]["neutral"].as_i64(),
-            s["total"]["positive"].as_i64()
-        ),
-        (Some(1), Some(0), Some(1))
-    );
+    assert_eq!(counts(&s["total"]), [Some(1), Some(0), Some(1)]);
     let ids: Vec<i64> = column(&s["most_negative"], "activity_id");
     assert_eq!(ids, [a2]);
     assert_eq!(s["most_negative"][0]["type"], "email_received");
@@ -442,14 +384,7 @@ async fn the_summary_matches_hand_computed_figures_and_stays_in_its_organization
         ),
         "{s}"
     );
-    assert_eq!(
-        (
-            s["total"]["negative"].as_i64(),
-            s["total"]["neutral"].as_i64(),
-            s["total"]["positive"].as_i64()
-        ),
-        (Some(2), Some(1), Some(1))
-    );
+    assert_eq!(counts(&s["total"]), [Some(2), Some(1), Some(1)]);
     let buckets = s["buckets"].as_array().unwrap();
     let weeks = (monday(now.date_naive())
         - monday((now - chrono::Duration::days(90)).date_naive()))
@@ -539,13 +474,10 @@ async fn the_summary_matches_hand_computed_figures_and_stays_in_its_organization
     assert!(s["total"]["average_compound"].is_null());
     assert!(s["most_negative"].as_array().unwrap().is_empty());
     for q in [format!("contact_id={c}"), format!("lead_id={lead}")] {
-        assert_error(
-            app.get(&format!("/api/sentiment/summary?{q}"), &other.token)
-                .await,
-            404,
-            "not_found",
-        )
-        .await;
+        let summary = format!("/api/sentiment/summary?{q}");
+        app.with(&other.token)
+            .get_err(&summary, 404, "not_found")
+            .await;
     }
 
     // Bad queries.
@@ -555,12 +487,8 @@ async fn the_summary_matches_hand_computed_figures_and_stays_in_its_organization
         ("contact_id=1&lead_id=1", "lead_id"),
         ("colour=blue", "colour"),
     ] {
-        let e = assert_error(
-            app.get(&format!("/api/sentiment/summary?{q}"), tok).await,
-            400,
-            "invalid_query",
-        )
-        .await;
+        let summary = format!("/api/sentiment/summary?{q}");
+        let e = api.get_err(&summary, 400, "invalid_query").await;
         assert_eq!(e["error"]["field"], field, "{q}: {e}");
     }
 }

@@ -7,7 +7,9 @@ use chrono::Datelike;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{EventStream, MUST_COME, Tenant, TestApp, assert_error, spawn_two_tenants};
+use crate::helpers::{
+    EventStream, MUST_COME, Tenant, TestApp, assert_error, column, id_of, items, spawn_two_tenants,
+};
 
 /// A's records, as A sees them.
 async fn snapshot(app: &TestApp, a: &Tenant) -> Value {
@@ -65,37 +67,17 @@ async fn seed(app: &TestApp, t: &Tenant, tag: &str) -> Ids {
     let (user, _) = app
         .member(t, &format!("rep@{tag}.example.com"), "rep")
         .await;
-    let c = app
-        .post_ok("/api/contacts", &t.token, json!({"first_name": "Ada", "email": "ada@shared.example.com", "company": "Acme", "owner_id": user}), 201)
-        .await;
-    let l = app
-        .with(&t.token)
-        .create(
-            "/api/leads",
-            json!({"title": "L", "contact_id": c["id"], "owner_id": user}),
-        )
-        .await;
-    let d = app
-        .with(&t.token)
-        .create(
-            "/api/deals",
-            json!({"title": "D", "contact_id": c["id"], "lead_id": l["id"], "value_cents": 100}),
-        )
-        .await;
-    let a = app
-        .with(&t.token)
-        .create(
-            "/api/activities",
-            json!({"type": "note", "body": "hello", "contact_id": c["id"], "deal_id": d["id"]}),
-        )
-        .await;
-    let m = app
-        .with(&t.token)
-        .create(
-            "/api/forecasting-models",
-            json!({"metric": "revenue", "algorithm": "theta", "horizon_months": 3}),
-        )
-        .await;
+    let api = app.with(&t.token);
+    let ada = json!({"first_name": "Ada", "email": "ada@shared.example.com", "company": "Acme", "owner_id": user});
+    let c = api.create("/api/contacts", ada).await;
+    let lead = json!({"title": "L", "contact_id": c["id"], "owner_id": user});
+    let l = api.create("/api/leads", lead).await;
+    let deal = json!({"title": "D", "contact_id": c["id"], "lead_id": l["id"], "value_cents": 100});
+    let d = api.create("/api/deals", deal).await;
+    let note = json!({"type": "note", "body": "hello", "contact_id": c["id"], "deal_id": d["id"]});
+    let a = api.create("/api/activities", note).await;
+    let model = json!({"metric": "revenue", "algorithm": "theta", "horizon_months": 3});
+    let m = api.create("/api/forecasting-models", model).await;
     // A background import (a header only: it writes nothing), completed.
     let r = app
         .with(&t.token)
@@ -111,39 +93,17 @@ async fn seed(app: &TestApp, t: &Tenant, tag: &str) -> Ids {
     while app.get_ok(&import_path, &t.token).await["status"] != "completed" {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
-    let seg = app
-        .post_ok(
-            "/api/segments",
-            &t.token,
-            json!({"name": "Everyone", "kind": "dynamic", "rule": {"field": "total_deals", "operand": "gte", "value": 0}}),
-            201,
-        )
-        .await;
+    let everyone = json!({"field": "total_deals", "operand": "gte", "value": 0});
+    let seg = api.segment("Everyone", "dynamic", everyone).await;
     // A template, a draft campaign to the contact, a suppressed address.
-    let tpl = app
-        .post_ok(
-            "/api/email-templates",
-            &t.token,
-            json!({"name": "T", "subject": "Hi {{ contact.first_name }}", "html": "<p>x</p>"}),
-            201,
-        )
+    let tpl = api
+        .template("T", "Hi {{ contact.first_name }}", "<p>x</p>")
         .await;
-    let campaign = app
-        .post_ok(
-            "/api/campaigns",
-            &t.token,
-            json!({"name": "C", "template_id": tpl["id"], "target": {"type": "contacts", "ids": [c["id"]]}}),
-            201,
-        )
-        .await;
-    app.post_ok(
-        "/api/suppressions",
-        &t.token,
-        json!({"email": format!("gone@{tag}.example.com")}),
-        201,
-    )
-    .await;
-    let id = |v: &Value| v["id"].as_i64().unwrap();
+    let to_contact = json!({"type": "contacts", "ids": [c["id"]]});
+    let campaign = api.campaign("C", tpl, to_contact).await;
+    let gone = json!({"email": format!("gone@{tag}.example.com")});
+    api.create("/api/suppressions", gone).await;
+    let id = id_of;
     // A call to the contact, as placing one records it (no Retell here).
     let call = app
         .store
@@ -172,9 +132,9 @@ async fn seed(app: &TestApp, t: &Tenant, tag: &str) -> Ids {
     Ids {
         batch: batch.id,
         call: call.id.0,
-        template: id(&tpl),
+        template: tpl,
         campaign: id(&campaign),
-        segment: id(&seg),
+        segment: seg,
         import: id(&import),
         forecasting_model: id(&m),
         user,
@@ -385,15 +345,8 @@ async fn organization_b_cannot_reach_anything_of_organization_a() {
                 }
                 "post /api/import/contacts" => {
                     // Same e-mail as A's contact: B gets its own contact, A's is untouched.
-                    let r = by_tb
-                        .post_raw(
-                            path,
-                            "text/csv",
-                            "first_name,email,company\nMallory,ada@shared.example.com,Evil\n",
-                        )
-                        .await;
-                    assert_eq!(r.status(), 200, "{op}");
-                    let report: Value = r.json().await.unwrap();
+                    let csv = "first_name,email,company\nMallory,ada@shared.example.com,Evil\n";
+                    let report = by_tb.import_csv(path, csv).await;
                     assert_eq!(
                         report["updated"], 1,
                         "B's own contact with that e-mail: {report}"
@@ -475,15 +428,8 @@ async fn organization_b_cannot_reach_anything_of_organization_a() {
                 "post /api/import/leads" => {
                     // A's contact e-mail and A's lead title: B's own contact
                     // gets B's own lead; A's lead is untouched.
-                    let r = by_tb
-                        .post_raw(
-                            path,
-                            "text/csv",
-                            "email,title,description\nada@shared.example.com,L,changed by B\n",
-                        )
-                        .await;
-                    assert_eq!(r.status(), 200, "{op}");
-                    let report: Value = r.json().await.unwrap();
+                    let csv = "email,title,description\nada@shared.example.com,L,changed by B\n";
+                    let report = by_tb.import_csv(path, csv).await;
                     assert_eq!(report["updated"], 1, "B's own lead L: {report}");
                     walked += 1;
                 }
@@ -717,35 +663,20 @@ async fn organization_b_cannot_reach_anything_of_organization_a() {
                 "get /api/calls" => {
                     // B's own call only; A's lead and contact select nothing.
                     let own = app.get_ok(path, &tb.token).await;
-                    let ids: Vec<&Value> = own["items"]
-                        .as_array()
-                        .unwrap()
-                        .iter()
-                        .map(|c| &c["id"])
-                        .collect();
-                    assert_eq!(ids, [&json!(b.call)], "{op}: {own}");
+                    assert_eq!(column::<i64>(&own["items"], "id"), [b.call], "{op}: {own}");
                     for f in [
                         format!("lead_id={}", a.lead),
                         format!("contact_id={}", a.contact),
                     ] {
                         let page = app.get_ok(&format!("{path}?{f}"), &tb.token).await;
-                        assert!(
-                            page["items"].as_array().unwrap().is_empty(),
-                            "{op}?{f}: {page}"
-                        );
+                        assert!(items(&page).is_empty(), "{op}?{f}: {page}");
                     }
                     walked += 1;
                 }
                 "get /api/call-batches" => {
                     // B's own batch only.
                     let own = app.get_ok(path, &tb.token).await;
-                    let ids: Vec<&Value> = own["items"]
-                        .as_array()
-                        .unwrap()
-                        .iter()
-                        .map(|b| &b["id"])
-                        .collect();
-                    assert_eq!(ids, [&json!(b.batch)], "{op}: {own}");
+                    assert_eq!(column::<i64>(&own["items"], "id"), [b.batch], "{op}: {own}");
                     walked += 1;
                 }
                 "post /api/call-batches" => {

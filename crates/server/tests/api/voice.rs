@@ -14,7 +14,7 @@ use neuracrm_domain::OrgId;
 use neuracrm_server::Secret;
 use serde_json::{Value, json};
 
-use crate::helpers::{Tenant, TestApp, assert_error, spawn_app_with};
+use crate::helpers::{Actor, Tenant, TestApp, assert_error, column, items, spawn_app_with};
 use crate::retell_fake::{FakeRetell, Scripted};
 
 pub(crate) const KEY: &str = "key_deployment_test_0001";
@@ -54,6 +54,15 @@ pub(crate) async fn ready(name: &str) -> (FakeRetell, TestApp, Tenant) {
     (fake, app, t)
 }
 
+/// Alpha [`ready`], with a lead whose contact has a phone and a sales call
+/// placed to it: (the fake, the app, Alpha, the lead, the call as sent).
+pub(crate) async fn a_call() -> (FakeRetell, TestApp, Tenant, i64, Value) {
+    let (fake, app, t) = ready("Alpha").await;
+    let (lead, _) = lead_with_phone(&app, &t, Some("+14155550101")).await;
+    let call = place(&app, &t, lead).await;
+    (fake, app, t, lead, call)
+}
+
 async fn any_hour(app: &TestApp, t: &Tenant) {
     app.with(&t.token)
         .patch_ok(
@@ -82,14 +91,22 @@ pub(crate) async fn lead_with_phone(app: &TestApp, t: &Tenant, phone: Option<&st
     (l["id"].as_i64().unwrap(), contact)
 }
 
-async fn place(app: &TestApp, t: &Tenant, lead: i64) -> Value {
-    app.post_ok(
-        "/api/calls",
-        &t.token,
-        json!({"lead_id": lead, "scenario": "sales_outbound"}),
-        201,
-    )
-    .await
+/// A static segment `name` of the contacts at Analytical Engines, and a
+/// sales batch `by` starts over it: (the segment's id, the batch as sent).
+pub(crate) async fn engines_batch(by: Actor<'_>, name: &str) -> (i64, Value) {
+    let engines = json!({"field": "company", "operand": "contains", "value": "Analytical"});
+    let seg = by.segment(name, "static", engines).await;
+    let body = json!({"segment_id": seg, "scenario": "sales_outbound"});
+    let batch = by
+        .expect(reqwest::Method::POST, "/api/call-batches", Some(body), 202)
+        .await;
+    (seg, batch)
+}
+
+/// A sales call to `lead` of `t`, placed through the API: the call as sent.
+pub(crate) async fn place(app: &TestApp, t: &Tenant, lead: i64) -> Value {
+    let body = json!({"lead_id": lead, "scenario": "sales_outbound"});
+    app.with(&t.token).create("/api/calls", body).await
 }
 
 fn now_ms() -> i64 {
@@ -329,12 +346,7 @@ async fn provisioning_creates_the_llm_and_agent_then_updates_them() {
     assert!(reqs.iter().all(|r| r.key.as_deref() == Some(KEY)));
     let llm = &reqs[0].body;
     assert_eq!(llm["start_speaker"], "agent");
-    let asked: Vec<&str> = llm["post_call_analysis_data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["name"].as_str().unwrap())
-        .collect();
+    let asked = column::<String>(&llm["post_call_analysis_data"], "name");
     assert_eq!(
         asked,
         [
@@ -562,37 +574,20 @@ async fn a_call_goes_to_the_leads_contact_with_metadata_and_dynamic_variables() 
             .unwrap()
             .starts_with("call_fake_")
     );
-    let e = tokio::time::timeout(Duration::from_secs(5), events.recv())
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(e.kind.name(), "call_updated");
+    let e = tokio::time::timeout(Duration::from_secs(5), events.recv()).await;
+    assert_eq!(e.unwrap().unwrap().kind.name(), "call_updated");
 
-    let list = app
-        .get_ok(&format!("/api/leads/{lead}/calls"), &t.token)
-        .await;
+    let me = app.with(&t.token);
+    let list = me.get_ok(&format!("/api/leads/{lead}/calls")).await;
     assert_eq!(list["items"][0]["id"], call["id"]);
-    let list = app
-        .get_ok(
-            "/api/calls?status=registered&scenario=sales_outbound",
-            &t.token,
-        )
-        .await;
-    assert_eq!(list["items"].as_array().unwrap().len(), 1);
-    let list = app.get_ok("/api/calls?status=ended", &t.token).await;
-    assert!(list["items"].as_array().unwrap().is_empty());
-    app.with(&t.token)
-        .get_err("/api/calls?status=dialling", 400, "invalid_query")
+    let registered = "/api/calls?status=registered&scenario=sales_outbound";
+    assert_eq!(items(&me.get_ok(registered).await).len(), 1);
+    assert!(items(&me.get_ok("/api/calls?status=ended").await).is_empty());
+    me.get_err("/api/calls?status=dialling", 400, "invalid_query")
         .await;
     // A call to a contact without a lead.
-    let c = app
-        .post_ok(
-            "/api/calls",
-            &t.token,
-            json!({"contact_id": contact, "scenario": "sales_outbound"}),
-            201,
-        )
-        .await;
+    let to_contact = json!({"contact_id": contact, "scenario": "sales_outbound"});
+    let c = me.create("/api/calls", to_contact).await;
     assert!(c["lead_id"].is_null());
 }
 
@@ -732,20 +727,11 @@ async fn another_organizations_lead_contact_or_call_is_not_found() {
     let (lead, contact) = lead_with_phone(&app, &ta, Some("+14155550101")).await;
     let call = place(&app, &ta, lead).await;
     let by_b = app.with(&tb.token);
-    by_b.post_err(
-        "/api/calls",
-        json!({"lead_id": lead, "scenario": "sales_outbound"}),
-        404,
-        "not_found",
-    )
-    .await;
-    by_b.post_err(
-        "/api/calls",
-        json!({"contact_id": contact, "scenario": "sales_outbound"}),
-        404,
-        "not_found",
-    )
-    .await;
+    for target in [json!({"lead_id": lead}), json!({"contact_id": contact})] {
+        let mut body = target;
+        body["scenario"] = json!("sales_outbound");
+        by_b.post_err("/api/calls", body, 404, "not_found").await;
+    }
     by_b.get_err(&format!("/api/calls/{}", call["id"]), 404, "not_found")
         .await;
     by_b.get_err(&format!("/api/leads/{lead}/calls"), 404, "not_found")
@@ -771,9 +757,7 @@ async fn another_organizations_lead_contact_or_call_is_not_found() {
 
 #[tokio::test]
 async fn a_call_moves_its_lead_transcript_activity_bant_score_and_event() {
-    let (_fake, app, t) = ready("Alpha").await;
-    let (lead, _) = lead_with_phone(&app, &t, Some("+14155550101")).await;
-    let call = place(&app, &t, lead).await;
+    let (_fake, app, t, lead, call) = a_call().await;
     let mut events = app.events.subscribe_org(OrgId(t.org_id));
 
     assert_eq!(
@@ -916,9 +900,7 @@ async fn the_bant_answers_never_overwrite_what_a_person_entered() {
 
 #[tokio::test]
 async fn forged_expired_and_unsigned_webhooks_are_refused_and_change_nothing() {
-    let (_fake, app, t) = ready("Alpha").await;
-    let (lead, _) = lead_with_phone(&app, &t, Some("+14155550101")).await;
-    let call = place(&app, &t, lead).await;
+    let (_fake, app, t, lead, call) = a_call().await;
     let body = event("call_ended", &call, ended("Agent: hello"));
     let now = now_ms();
     for sig in [
@@ -959,9 +941,7 @@ async fn forged_expired_and_unsigned_webhooks_are_refused_and_change_nothing() {
 
 #[tokio::test]
 async fn a_replayed_or_redelivered_webhook_is_answered_without_effect() {
-    let (_fake, app, t) = ready("Alpha").await;
-    let (lead, _) = lead_with_phone(&app, &t, Some("+14155550101")).await;
-    let call = place(&app, &t, lead).await;
+    let (_fake, app, t, lead, call) = a_call().await;
     let body = event("call_ended", &call, ended("Agent: hello\nUser: hi"));
     let sig = sign(KEY, body.as_bytes(), now_ms());
     let first = deliver(&app, &body, Some(&sig)).await;
@@ -982,9 +962,7 @@ async fn a_replayed_or_redelivered_webhook_is_answered_without_effect() {
 
 #[tokio::test]
 async fn events_out_of_order_are_applied_once_and_a_call_never_reopens() {
-    let (_fake, app, t) = ready("Alpha").await;
-    let (lead, _) = lead_with_phone(&app, &t, Some("+14155550101")).await;
-    let call = place(&app, &t, lead).await;
+    let (_fake, app, t, lead, call) = a_call().await;
     let custom = json!({"budget": 12000, "timeline": "2027-01-15"});
     assert_eq!(
         signed(&app, &event("call_analyzed", &call, analyzed(custom)), KEY).await,
@@ -1026,10 +1004,8 @@ async fn events_out_of_order_are_applied_once_and_a_call_never_reopens() {
 
 #[tokio::test]
 async fn a_webhook_whose_metadata_names_another_organization_changes_nothing() {
-    let (_fake, app, ta) = ready("Alpha").await;
+    let (_fake, app, ta, lead, call) = a_call().await;
     let tb = app.tenant("Beta").await;
-    let (lead, _) = lead_with_phone(&app, &ta, Some("+14155550101")).await;
-    let call = place(&app, &ta, lead).await;
     let mut forged = call.clone();
     forged["organization_id"] = json!(tb.org_id);
     let body = event("call_ended", &forged, ended("Agent: moved"));
@@ -1041,7 +1017,7 @@ async fn a_webhook_whose_metadata_names_another_organization_changes_nothing() {
     );
     assert!(activities_of(&app, &ta, lead).await.is_empty());
     let b_calls = app.get_ok("/api/calls", &tb.token).await;
-    assert!(b_calls["items"].as_array().unwrap().is_empty());
+    assert!(items(&b_calls).is_empty());
     // Naming another call of the same organization is refused alike.
     let mut other = call.clone();
     other["id"] = json!(call["id"].as_i64().unwrap() + 1000);
@@ -1101,9 +1077,7 @@ async fn a_call_placed_with_the_organizations_key_is_verified_with_that_key() {
 
 #[tokio::test]
 async fn calls_sync_applies_what_retell_says_of_overdue_calls() {
-    let (fake, app, t) = ready("Alpha").await;
-    let (lead, _) = lead_with_phone(&app, &t, Some("+14155550101")).await;
-    let call = place(&app, &t, lead).await;
+    let (fake, app, t, lead, call) = a_call().await;
     let fresh = place(&app, &t, lead).await;
     let retell_id = call["retell_call_id"].as_str().unwrap();
     let mut object = analyzed(json!({"budget": "7,500", "timeline": "2 weeks"}));
@@ -1218,9 +1192,7 @@ fn count(names: &[&str], name: &str) -> usize {
 
 #[tokio::test]
 async fn effects_that_fail_after_the_receipt_commits_are_retried_and_applied_once() {
-    let (fake, app, t) = ready("Alpha").await;
-    let (lead, _) = lead_with_phone(&app, &t, Some("+14155550101")).await;
-    let call = place(&app, &t, lead).await;
+    let (fake, app, t, lead, call) = a_call().await;
     let crm = sync_crm(&app, &fake);
     let before = app.get_ok(&format!("/api/leads/{lead}"), &t.token).await;
     assert!(before["score"].is_null(), "not scored yet: {before}");
@@ -1300,9 +1272,7 @@ async fn effects_that_fail_after_the_receipt_commits_are_retried_and_applied_onc
 #[tokio::test]
 async fn effects_that_keep_failing_are_tried_a_bounded_number_of_times() {
     use neuracrm_actions::voice::effects::{MAX_ATTEMPTS, retry_at};
-    let (fake, app, t) = ready("Alpha").await;
-    let (lead, _) = lead_with_phone(&app, &t, Some("+14155550101")).await;
-    let call = place(&app, &t, lead).await;
+    let (fake, app, t, lead, call) = a_call().await;
     let crm = sync_crm(&app, &fake);
     scoring_refused(&app, true).await;
     let body = event("call_analyzed", &call, analyzed(json!({"budget": "9000"})));
@@ -1540,39 +1510,19 @@ async fn a_batch_calls_each_lead_within_the_guardrails_and_reports_progress() {
 
     // Refusals: no leads, only another organization's, a rep, another
     // organization's batch.
-    by.post_err(
-        "/api/call-batches",
-        json!({"lead_ids": [], "scenario": "sales_outbound"}),
-        422,
-        "validation_failed",
-    )
-    .await;
-    by.post_err(
-        "/api/call-batches",
-        json!({"lead_ids": [b_lead], "scenario": "sales_outbound"}),
-        422,
-        "validation_failed",
-    )
-    .await;
-    by.post_err(
-        "/api/call-batches",
-        json!({"lead_ids": [ok1], "scenario": "customer_support"}),
-        409,
-        "conflict",
-    )
-    .await;
+    let batches = "/api/call-batches";
+    let of = |leads: Value, scenario: &str| json!({"lead_ids": leads, "scenario": scenario});
+    by.post_invalid(batches, of(json!([]), "sales_outbound"))
+        .await;
+    by.post_invalid(batches, of(json!([b_lead]), "sales_outbound"))
+        .await;
+    let unprovisioned = of(json!([ok1]), "customer_support");
+    by.post_err(batches, unprovisioned, 409, "conflict").await;
     let (_, rep) = app.member(&t, "rep@alpha.example.com", "rep").await;
-    assert_error(
-        app.post(
-            "/api/call-batches",
-            &rep,
-            json!({"lead_ids": [ok1], "scenario": "sales_outbound"}),
-        )
-        .await,
-        403,
-        "forbidden",
-    )
-    .await;
+    let body = of(json!([ok1]), "sales_outbound");
+    app.with(&rep)
+        .post_err(batches, body, 403, "forbidden")
+        .await;
     app.with(&tb.token)
         .get_err(&format!("/api/call-batches/{}", b["id"]), 404, "not_found")
         .await;
@@ -1716,24 +1666,8 @@ async fn a_batch_of_a_segment_calls_the_open_leads_of_its_contacts() {
         json!({"title": "Compiler", "contact_id": other["id"], "owner_id": t.admin_id}),
     )
     .await;
-    let seg = app
-        .post_ok(
-            "/api/segments",
-            &t.token,
-            json!({"name": "Engines", "kind": "static",
-                   "rule": {"field": "company", "operand": "contains", "value": "Analytical"}}),
-            201,
-        )
-        .await;
     fake.clear();
-    let b = app
-        .post_ok(
-            "/api/call-batches",
-            &t.token,
-            json!({"segment_id": seg["id"], "scenario": "sales_outbound"}),
-            202,
-        )
-        .await;
+    let (seg, b) = engines_batch(by, "Engines").await;
     assert_eq!(
         b["total"], 1,
         "only the open lead of the segment's contacts: {b}"
@@ -1747,24 +1681,16 @@ async fn a_batch_of_a_segment_calls_the_open_leads_of_its_contacts() {
     assert_eq!(dialled, [json!(open1)]);
 
     // Another organization's segment; both targets; neither.
+    let any_company = json!({"field": "company", "operand": "is_not_empty"});
     let b_seg = app
-        .post_ok(
-            "/api/segments",
-            &tb.token,
-            json!({"name": "B", "kind": "dynamic",
-                   "rule": {"field": "company", "operand": "is_not_empty"}}),
-            201,
-        )
+        .with(&tb.token)
+        .segment("B", "dynamic", any_company)
         .await;
-    by.post_err(
-        "/api/call-batches",
-        json!({"segment_id": b_seg["id"], "scenario": "sales_outbound"}),
-        404,
-        "not_found",
-    )
-    .await;
+    let theirs = json!({"segment_id": b_seg, "scenario": "sales_outbound"});
+    by.post_err("/api/call-batches", theirs, 404, "not_found")
+        .await;
     for body in [
-        json!({"segment_id": seg["id"], "lead_ids": [open1], "scenario": "sales_outbound"}),
+        json!({"segment_id": seg, "lead_ids": [open1], "scenario": "sales_outbound"}),
         json!({"scenario": "sales_outbound"}),
     ] {
         let e = by

@@ -9,7 +9,7 @@ use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 use reqwest::redirect::Policy;
 use serde_json::{Value, json};
 
-use crate::helpers::{PASSWORD, Tenant, TestApp, spawn_app};
+use crate::helpers::{PASSWORD, Tenant, TestApp, spawn_app, spawn_tenant};
 
 /// A browser's cookies and a client that does not follow redirects, so each
 /// answer can be checked.
@@ -82,6 +82,22 @@ impl<'a> Browser<'a> {
             .await
             .unwrap();
         self.keep_cookies(&r);
+        r
+    }
+
+    /// Posts `fields` with the session's CSRF token `csrf` and asserts the
+    /// answer's `status`: the answer.
+    pub(crate) async fn submit(
+        &mut self,
+        path: &str,
+        csrf: &str,
+        fields: &[(&str, &str)],
+        status: u16,
+    ) -> reqwest::Response {
+        let mut form = vec![("csrf", csrf)];
+        form.extend_from_slice(fields);
+        let r = self.post(path, &form).await;
+        assert_eq!(r.status().as_u16(), status, "POST {path}");
         r
     }
 
@@ -192,8 +208,7 @@ async fn a_signed_out_visitor_is_sent_to_the_sign_in_page() {
 
 #[tokio::test]
 async fn sign_in_sets_an_http_only_strict_cookie_and_wrong_credentials_do_not() {
-    let app = spawn_app().await;
-    let t = app.tenant("Acme").await;
+    let (app, t) = spawn_tenant("Acme").await;
     let mut b = Browser::new(&app);
     let form = b.get_page("/login").await;
     let csrf = hidden(&form, "csrf");
@@ -210,25 +225,23 @@ async fn sign_in_sets_an_http_only_strict_cookie_and_wrong_credentials_do_not() 
         .await;
     assert_eq!(r.status(), 403);
     let r = b
-        .post(
+        .submit(
             "/login",
-            &[
-                ("email", &t.email),
-                ("password", "wrong password!"),
-                ("csrf", &csrf),
-            ],
+            &csrf,
+            &[("email", &t.email), ("password", "wrong password!")],
+            401,
         )
         .await;
-    assert_eq!(r.status(), 401);
     assert!(r.text().await.unwrap().contains("Wrong e-mail or password"));
     assert!(!b.cookies.contains_key("neuracrm_session"));
     let r = b
-        .post(
+        .submit(
             "/login",
-            &[("email", &t.email), ("password", PASSWORD), ("csrf", &csrf)],
+            &csrf,
+            &[("email", &t.email), ("password", PASSWORD)],
+            303,
         )
         .await;
-    assert_eq!(r.status(), 303);
     let set = r
         .headers()
         .get_all(SET_COOKIE)
@@ -307,8 +320,7 @@ async fn every_page_renders_and_another_organization_s_records_are_not_found() {
 
 #[tokio::test]
 async fn a_form_without_its_csrf_token_is_refused_and_with_it_the_deal_moves() {
-    let app = spawn_app().await;
-    let a = app.tenant("Alpha").await;
+    let (app, a) = spawn_tenant("Alpha").await;
     let (_, deal) = records_of(&app, &a).await;
     let mut b = signed_in(&app, &a).await;
     let path = format!("/deals/{deal}/stage");
@@ -318,51 +330,41 @@ async fn a_form_without_its_csrf_token_is_refused_and_with_it_the_deal_moves() {
         .post(&path, &[("stage", "negotiation"), ("csrf", "0000")])
         .await;
     assert_eq!(r.status(), 403);
-    let got = app.get_ok(&format!("/api/deals/{deal}"), &a.token).await;
+    let got = deal_of(&app, &a, deal).await;
     assert_eq!(got["stage"], "prospecting", "nothing changed");
     let csrf = b.csrf().await;
-    let r = b
-        .post(&path, &[("stage", "negotiation"), ("csrf", &csrf)])
+    b.submit(&path, &csrf, &[("stage", "negotiation")], 303)
         .await;
-    assert_eq!(r.status(), 303);
-    let got = app.get_ok(&format!("/api/deals/{deal}"), &a.token).await;
+    let got = deal_of(&app, &a, deal).await;
     assert_eq!(got["stage"], "negotiation");
     // Another organization's deal: not found, unchanged.
     let beta = app.tenant("Beta").await;
     let (_, their_deal) = records_of(&app, &beta).await;
-    let r = b
-        .post(
-            &format!("/deals/{their_deal}/stage"),
-            &[("stage", "closed_won"), ("csrf", &csrf)],
-        )
+    let won = [("stage", "closed_won")];
+    b.submit(&format!("/deals/{their_deal}/stage"), &csrf, &won, 404)
         .await;
-    assert_eq!(r.status(), 404);
-    let theirs = app
-        .get_ok(&format!("/api/deals/{their_deal}"), &beta.token)
-        .await;
+    let theirs = deal_of(&app, &beta, their_deal).await;
     assert_eq!(theirs["stage"], "prospecting");
 }
 
 #[tokio::test]
 async fn logging_an_activity_and_scoring_from_the_lead_page_use_the_same_actions() {
-    let app = spawn_app().await;
-    let a = app.tenant("Alpha").await;
+    let (app, a) = spawn_tenant("Alpha").await;
     let (lead, _) = records_of(&app, &a).await;
     let mut b = signed_in(&app, &a).await;
     let csrf = b.csrf().await;
     let mut events = app.events.subscribe_org(neuracrm_domain::OrgId(a.org_id));
-    let r = b
-        .post(
-            &format!("/leads/{lead}/activities"),
-            &[
-                ("kind", "note"),
-                ("subject", "Call back"),
-                ("body", "They loved the demo"),
-                ("csrf", &csrf),
-            ],
-        )
-        .await;
-    assert_eq!(r.status(), 303);
+    b.submit(
+        &format!("/leads/{lead}/activities"),
+        &csrf,
+        &[
+            ("kind", "note"),
+            ("subject", "Call back"),
+            ("body", "They loved the demo"),
+        ],
+        303,
+    )
+    .await;
     let e = tokio::time::timeout(Duration::from_secs(5), events.recv())
         .await
         .unwrap()
@@ -376,23 +378,19 @@ async fn logging_an_activity_and_scoring_from_the_lead_page_use_the_same_actions
         acts["items"][0]["user_id"], a.admin_id,
         "recorded as the signed-in user"
     );
-    let r = b
-        .post(&format!("/leads/{lead}/score"), &[("csrf", &csrf)])
+    b.submit(&format!("/leads/{lead}/score"), &csrf, &[], 303)
         .await;
-    assert_eq!(r.status(), 303);
     let page = b.get_page(&format!("/leads/{lead}?done=scored")).await;
     assert!(page.contains("They loved the demo") && page.contains("Scored now."));
 }
 
 #[tokio::test]
 async fn logout_ends_the_session_for_good() {
-    let app = spawn_app().await;
-    let a = app.tenant("Alpha").await;
+    let (app, a) = spawn_tenant("Alpha").await;
     let mut b = signed_in(&app, &a).await;
     let stolen = b.cookies.clone();
     let csrf = b.csrf().await;
-    let r = b.post("/logout", &[("csrf", &csrf)]).await;
-    assert_eq!(r.status(), 303);
+    let r = b.submit("/logout", &csrf, &[], 303).await;
     assert_eq!(r.headers()[LOCATION], "/login");
     assert!(!b.cookies.contains_key("neuracrm_session"));
     assert_eq!(b.get("/").await.status(), 303);
@@ -404,8 +402,7 @@ async fn logout_ends_the_session_for_good() {
 
 #[tokio::test]
 async fn assets_are_hashed_immutable_and_compressed() {
-    let app = spawn_app().await;
-    let a = app.tenant("Alpha").await;
+    let (app, a) = spawn_tenant("Alpha").await;
     let mut b = signed_in(&app, &a).await;
     let page = b.get_page("/").await;
     let css = page
@@ -434,8 +431,7 @@ async fn assets_are_hashed_immutable_and_compressed() {
 
 #[tokio::test]
 async fn a_contact_page_names_the_segments_holding_the_contact() {
-    let app = spawn_app().await;
-    let a = app.tenant("Alpha").await;
+    let (app, a) = spawn_tenant("Alpha").await;
     let c = app
         .post_ok("/api/contacts", &a.token, json!({"first_name": "Ada"}), 201)
         .await;
@@ -487,6 +483,13 @@ async fn read_until(r: &mut reqwest::Response, needle: &str) -> String {
     seen
 }
 
+/// Deal `deal` of `t`, as the API reads it.
+async fn deal_of(app: &TestApp, t: &Tenant, deal: i64) -> Value {
+    app.with(&t.token)
+        .get_ok(&format!("/api/deals/{deal}"))
+        .await
+}
+
 /// Moves `deal` of `t` to `stage` through the API.
 async fn move_deal(app: &TestApp, t: &Tenant, deal: i64, stage: &str) {
     app.patch(
@@ -499,8 +502,7 @@ async fn move_deal(app: &TestApp, t: &Tenant, deal: i64, stage: &str) {
 
 #[tokio::test]
 async fn a_browser_that_reconnects_is_told_to_refresh_and_every_message_has_an_id() {
-    let app = spawn_app().await;
-    let a = app.tenant("Alpha").await;
+    let (app, a) = spawn_tenant("Alpha").await;
     let (_, deal) = records_of(&app, &a).await;
     let b = signed_in(&app, &a).await;
     // A browser reconnecting on its own sends the id of the last message it
@@ -588,8 +590,7 @@ pub(crate) async fn signed_in_as<'a>(app: &'a TestApp, admin: &Tenant, role: &st
 
 #[tokio::test]
 async fn contacts_forecast_and_sentiment_pages_open_for_every_role() {
-    let app = spawn_app().await;
-    let a = app.tenant("Alpha").await;
+    let (app, a) = spawn_tenant("Alpha").await;
     let (lead, _) = records_of(&app, &a).await;
     let contact = contact_of(&app, &a, lead).await;
     app.post_ok(
@@ -635,22 +636,21 @@ async fn contacts_forecast_and_sentiment_pages_open_for_every_role() {
             "{role}: the activity form"
         );
         let forecast = b.get_page("/forecast").await;
-        assert!(
-            forecast.contains("class=\"line forecast\"") && forecast.contains("class=\"band\""),
-            "{role}: 14 months of wins make a forecast with its band"
-        );
-        assert!(
-            forecast.contains("id=\"model-table\""),
-            "{role}: the backtests"
-        );
-        assert!(
-            forecast.contains("No stored revenue forecast has reached its month yet"),
-            "{role}: the honest empty state of accuracy"
-        );
-        assert!(
-            forecast.contains("Monthly revenue"),
-            "{role}: the starter model"
-        );
+        for (shown, what) in [
+            (
+                "class=\"line forecast\"",
+                "14 months of wins make a forecast",
+            ),
+            ("class=\"band\"", "with its band"),
+            ("id=\"model-table\"", "the backtests"),
+            (
+                "No stored revenue forecast has reached its month yet",
+                "the honest empty state of accuracy",
+            ),
+            ("Monthly revenue", "the starter model"),
+        ] {
+            assert!(forecast.contains(shown), "{role}: {what}");
+        }
         let edits = forecast.contains("action=\"/forecast/models/");
         assert_eq!(
             edits,
@@ -677,34 +677,25 @@ async fn another_organization_s_contact_is_not_found_nor_changed() {
         !list.contains(&format!("/contacts/{theirs}")),
         "no contact of Beta"
     );
-    let r = b
-        .post(
-            &format!("/contacts/{theirs}"),
-            &[("csrf", &csrf), ("first_name", "Mallory")],
-        )
+    // Neither its details form nor its log form reaches it.
+    let page = format!("/contacts/{theirs}");
+    let (rename, note) = (
+        [("first_name", "Mallory")],
+        [("kind", "note"), ("body", "planted")],
+    );
+    b.submit(&page, &csrf, &rename, 404).await;
+    b.submit(&format!("{page}/activities"), &csrf, &note, 404)
         .await;
-    assert_eq!(r.status(), 404);
-    let r = b
-        .post(
-            &format!("/contacts/{theirs}/activities"),
-            &[("csrf", &csrf), ("kind", "note"), ("body", "planted")],
-        )
-        .await;
-    assert_eq!(r.status(), 404);
-    let c = app
-        .get_ok(&format!("/api/contacts/{theirs}"), &beta.token)
-        .await;
+    let theirs = app.with(&beta.token);
+    let c = theirs.get_ok(&format!("/api{page}")).await;
     assert_eq!(c["first_name"], "Ada", "unchanged");
-    let acts = app
-        .get_ok(&format!("/api/contacts/{theirs}/activities"), &beta.token)
-        .await;
+    let acts = theirs.get_ok(&format!("/api{page}/activities")).await;
     assert_eq!(acts["items"], json!([]), "nothing logged on Beta's contact");
 }
 
 #[tokio::test]
 async fn the_contact_page_edits_and_logs_through_the_same_actions() {
-    let app = spawn_app().await;
-    let a = app.tenant("Alpha").await;
+    let (app, a) = spawn_tenant("Alpha").await;
     let (lead, _) = records_of(&app, &a).await;
     let contact = contact_of(&app, &a, lead).await;
     let mut b = signed_in(&app, &a).await;
@@ -759,17 +750,13 @@ async fn the_contact_page_edits_and_logs_through_the_same_actions() {
     let log = format!("{path}/activities");
     let r = b.post(&log, &[("kind", "call"), ("body", "x")]).await;
     assert_eq!(r.status(), 403);
-    let r = b
-        .post(
-            &log,
-            &[
-                ("kind", "call"),
-                ("body", "Asked about pricing"),
-                ("csrf", csrf),
-            ],
-        )
-        .await;
-    assert_eq!(r.status(), 303);
+    b.submit(
+        &log,
+        csrf,
+        &[("kind", "call"), ("body", "Asked about pricing")],
+        303,
+    )
+    .await;
     let page = b.get_page(&format!("{path}?done=logged")).await;
     assert!(page.contains("Asked about pricing") && page.contains("Logged."));
     let acts = app
@@ -781,8 +768,7 @@ async fn the_contact_page_edits_and_logs_through_the_same_actions() {
 
 #[tokio::test]
 async fn only_admins_and_managers_change_forecasting_models() {
-    let app = spawn_app().await;
-    let a = app.tenant("Alpha").await;
+    let (app, a) = spawn_tenant("Alpha").await;
     let models = app.get_ok("/api/forecasting-models", &a.token).await;
     let id = models["items"][0]["id"].as_i64().unwrap();
     let path = format!("/forecast/models/{id}");
@@ -959,71 +945,52 @@ async fn the_deal_page_edits_closes_and_logs_through_the_same_actions() {
     let path = format!("/deals/{deal}");
     let r = b.post(&path, &[("title", "No token")]).await;
     assert_eq!(r.status(), 403);
-    let r = b
-        .post(
-            &format!("/deals/{their_deal}"),
-            &[("title", "Taken"), ("csrf", &csrf)],
-        )
+    let taken = [("title", "Taken")];
+    b.submit(&format!("/deals/{their_deal}"), &csrf, &taken, 404)
         .await;
-    assert_eq!(r.status(), 404);
-    let theirs = app
-        .get_ok(&format!("/api/deals/{their_deal}"), &beta.token)
-        .await;
+    let theirs = deal_of(&app, &beta, their_deal).await;
     assert_ne!(theirs["title"], "Taken");
     // A bad amount is refused, nothing changes.
-    let r = b.post(&path, &[("value", "12,50"), ("csrf", &csrf)]).await;
-    assert_eq!(r.status(), 400);
+    let r = b.submit(&path, &csrf, &[("value", "12,50")], 400).await;
     assert!(
         r.text().await.unwrap().contains("value"),
         "the field is named"
     );
-    let before = app.get_ok(&format!("/api/deals/{deal}"), &a.token).await;
+    let before = deal_of(&app, &a, deal).await;
     // The fields, through PATCH /api/deals/{id}'s action.
-    let r = b
-        .post(
-            &path,
-            &[
-                ("title", "Renewal, three years"),
-                ("value", "12,500.50"),
-                ("stage", "negotiation"),
-                ("expected_close", "2027-03-01"),
-                ("csrf", &csrf),
-            ],
-        )
-        .await;
-    assert_eq!(r.status(), 303);
-    let got = app.get_ok(&format!("/api/deals/{deal}"), &a.token).await;
+    b.submit(
+        &path,
+        &csrf,
+        &[
+            ("title", "Renewal, three years"),
+            ("value", "12,500.50"),
+            ("stage", "negotiation"),
+            ("expected_close", "2027-03-01"),
+        ],
+        303,
+    )
+    .await;
+    let got = deal_of(&app, &a, deal).await;
     assert_eq!(got["title"], "Renewal, three years");
     assert_eq!(got["value_cents"], 1_250_050);
     assert_eq!(got["stage"], "negotiation");
     assert_eq!(got["expected_close"], "2027-03-01");
     assert_ne!(before["value_cents"], got["value_cents"]);
     // Won: closed, stamped, and the buttons are gone.
-    let r = b
-        .post(&path, &[("stage", "closed_won"), ("csrf", &csrf)])
+    b.submit(&path, &csrf, &[("stage", "closed_won")], 303)
         .await;
-    assert_eq!(r.status(), 303);
-    let got = app.get_ok(&format!("/api/deals/{deal}"), &a.token).await;
+    let got = deal_of(&app, &a, deal).await;
     assert_eq!(got["status"], "won");
     assert!(got["closed_at"].is_string());
     let page = b.get_page(&format!("/deals/{deal}?done=saved")).await;
     assert!(page.contains("Saved.") && !page.contains(">Won</button>"));
     // An activity logged on the deal belongs to the deal, its lead and its
     // contact.
-    let r = b
-        .post(
-            &format!("/deals/{deal}/activities"),
-            &[
-                ("kind", "meeting"),
-                ("body", "Signed at the table"),
-                ("csrf", &csrf),
-            ],
-        )
+    let meeting = [("kind", "meeting"), ("body", "Signed at the table")];
+    b.submit(&format!("{path}/activities"), &csrf, &meeting, 303)
         .await;
-    assert_eq!(r.status(), 303);
-    let acts = app
-        .get_ok(&format!("/api/activities?deal_id={deal}"), &a.token)
-        .await;
+    let of_deal = format!("/api/activities?deal_id={deal}");
+    let acts = app.with(&a.token).get_ok(&of_deal).await;
     assert_eq!(acts["items"][0]["body"], "Signed at the table");
     assert_eq!(acts["items"][0]["lead_id"], lead);
     assert_eq!(acts["items"][0]["contact_id"], contact);

@@ -8,9 +8,17 @@ use serde_json::json;
 
 use crate::helpers::{Tenant, TestApp};
 use crate::voice::{
-    KEY, analyzed, batch_when_settled, ended, event, lead_with_phone, ready, signed, stored_batch,
+    KEY, a_call, analyzed, batch_when_settled, ended, event, lead_with_phone, ready, signed,
+    stored_batch,
 };
 use crate::web::Browser;
+
+/// Posts the lead page's Call form for a sales call (with `csrf` when given).
+async fn call_form(b: &mut Browser<'_>, csrf: Option<&str>, lead: i64) -> reqwest::Response {
+    let mut form = vec![("scenario", "sales_outbound")];
+    form.extend(csrf.map(|c| ("csrf", c)));
+    b.post(&format!("/leads/{lead}/call"), &form).await
+}
 
 #[tokio::test]
 async fn a_call_from_the_lead_page_shows_its_transcript_summary_and_outcome() {
@@ -31,19 +39,8 @@ async fn a_call_from_the_lead_page_shows_its_transcript_summary_and_outcome() {
     let csrf = b.csrf().await;
 
     // Without its token the form is refused and nothing is dialled.
-    let r = b
-        .post(
-            &format!("/leads/{lead}/call"),
-            &[("scenario", "sales_outbound")],
-        )
-        .await;
-    assert_eq!(r.status(), 403);
-    let r = b
-        .post(
-            &format!("/leads/{lead}/call"),
-            &[("csrf", &csrf), ("scenario", "sales_outbound")],
-        )
-        .await;
+    assert_eq!(call_form(&mut b, None, lead).await.status(), 403);
+    let r = call_form(&mut b, Some(&csrf), lead).await;
     assert_eq!(r.status(), 303);
     let to = r.headers()[LOCATION].to_str().unwrap().to_string();
     let id: i64 = to.trim_start_matches("/calls/").parse().unwrap();
@@ -99,28 +96,14 @@ async fn a_call_from_the_lead_page_shows_its_transcript_summary_and_outcome() {
 
 #[tokio::test]
 async fn another_organizations_call_and_lead_are_not_found_and_refusals_say_why() {
-    let (_fake, app, t) = ready("Alpha").await;
+    let (_fake, app, t, lead, call) = a_call().await;
     let other = app.tenant("Beta").await;
-    let (lead, contact) = lead_with_phone(&app, &t, Some("+14155550101")).await;
-    let call = app
-        .post_ok(
-            "/api/calls",
-            &t.token,
-            json!({"lead_id": lead, "scenario": "sales_outbound"}),
-            201,
-        )
-        .await;
+    let contact = &call["contact_id"];
     let mut b = Browser::new(&app);
     b.sign_in(&other.email).await;
     let csrf = b.csrf().await;
     assert_eq!(b.get(&format!("/calls/{}", call["id"])).await.status(), 404);
-    let r = b
-        .post(
-            &format!("/leads/{lead}/call"),
-            &[("csrf", &csrf), ("scenario", "sales_outbound")],
-        )
-        .await;
-    assert_eq!(r.status(), 404);
+    assert_eq!(call_form(&mut b, Some(&csrf), lead).await.status(), 404);
     let list = b.get_page("/calls").await;
     assert!(!list.contains(&format!("href=\"/calls/{}\"", call["id"])));
 
@@ -134,12 +117,7 @@ async fn another_organizations_call_and_lead_are_not_found_and_refusals_say_why(
     let mut a = Browser::new(&app);
     a.sign_in(&t.email).await;
     let csrf = a.csrf().await;
-    let r = a
-        .post(
-            &format!("/leads/{lead}/call"),
-            &[("csrf", &csrf), ("scenario", "sales_outbound")],
-        )
-        .await;
+    let r = call_form(&mut a, Some(&csrf), lead).await;
     assert_eq!(r.status(), 400);
     assert!(r.text().await.unwrap().contains("do not call"));
 }
@@ -152,24 +130,14 @@ async fn start(
     scenario: &str,
 ) -> reqwest::Response {
     let mut form = vec![("segment_id", segment), ("scenario", scenario)];
-    if let Some(c) = csrf {
-        form.push(("csrf", c));
-    }
+    form.extend(csrf.map(|c| ("csrf", c)));
     b.post("/call-batches", &form).await
 }
 
 /// A static segment of `t`'s contacts whose company holds `company`.
 async fn segment_of(app: &TestApp, t: &Tenant, name: &str, company: &str) -> i64 {
-    app.post_ok(
-        "/api/segments",
-        &t.token,
-        json!({"name": name, "kind": "static",
-               "rule": {"field": "company", "operand": "contains", "value": company}}),
-        201,
-    )
-    .await["id"]
-        .as_i64()
-        .unwrap()
+    let rule = json!({"field": "company", "operand": "contains", "value": company});
+    app.with(&t.token).segment(name, "static", rule).await
 }
 
 #[tokio::test]

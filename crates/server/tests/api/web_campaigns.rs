@@ -5,16 +5,13 @@
 //! or template is not found; and the sender announces its progress on the
 //! live stream the campaign page listens to.
 
-use std::time::Duration;
-
 use neuracrm_actions::campaigns::send;
 use neuracrm_domain::OrgId;
-use neuracrm_server::configuration::Secret;
 use reqwest::header::LOCATION;
 use serde_json::json;
 
-use crate::campaign_sending::{campaign_to, mail, sender};
-use crate::helpers::{EventStream, Tenant, TestApp, spawn_app, spawn_app_with};
+use crate::campaign_sending::{app_mailing_to_sink, app_sender, campaign_to, numbered};
+use crate::helpers::{EventStream, Tenant, TestApp, id_of, spawn_app, spawn_tenant};
 use crate::smtp_sink::SmtpSink;
 use crate::web::Browser;
 
@@ -27,36 +24,16 @@ async fn browser<'a>(app: &'a TestApp, email: &str) -> (Browser<'a>, String) {
 
 /// A template, a contact and a draft campaign of `t`, through the API.
 async fn draft(app: &TestApp, t: &Tenant) -> (i64, i64, i64) {
-    let tpl = app
-        .post_ok(
-            "/api/email-templates",
-            &t.token,
-            json!({"name": "Welcome", "subject": "Hi {{ contact.first_name }}", "html": "<p>Hello {{ contact.first_name }}</p>"}),
-            201,
-        )
-        .await["id"]
-        .as_i64()
-        .unwrap();
-    let contact = app
-        .post_ok(
-            "/api/contacts",
-            &t.token,
-            json!({"first_name": "Ada", "email": format!("ada{}@x.example", t.org_id)}),
-            201,
-        )
-        .await["id"]
-        .as_i64()
-        .unwrap();
-    let c = app
-        .post_ok(
-            "/api/campaigns",
-            &t.token,
-            json!({"name": "Spring", "template_id": tpl, "target": {"type": "contacts", "ids": [contact]}}),
-            201,
-        )
-        .await["id"]
-        .as_i64()
-        .unwrap();
+    let api = app.with(&t.token);
+    let (subject, html) = (
+        "Hi {{ contact.first_name }}",
+        "<p>Hello {{ contact.first_name }}</p>",
+    );
+    let tpl = api.template("Welcome", subject, html).await;
+    let ada = json!({"first_name": "Ada", "email": format!("ada{}@x.example", t.org_id)});
+    let contact = api.create_id("/api/contacts", ada).await;
+    let to_ada = json!({"type": "contacts", "ids": [contact]});
+    let c = id_of(&api.campaign("Spring", tpl, to_ada).await);
     (tpl, contact, c)
 }
 
@@ -69,13 +46,9 @@ async fn every_role_reads_the_campaign_pages_and_only_admins_and_managers_act() 
     let app = spawn_app().await;
     let (a, b) = (app.tenant("Alpha").await, app.tenant("Beta").await);
     let (tpl, _, id) = draft(&app, &a).await;
-    app.post_ok(
-        "/api/suppressions",
-        &a.token,
-        json!({"email": "gone@x.example"}),
-        201,
-    )
-    .await;
+    app.with(&a.token)
+        .create("/api/suppressions", json!({"email": "gone@x.example"}))
+        .await;
     for role in ["manager", "rep"] {
         app.member(&a, &format!("{role}@alpha.example.com"), role)
             .await;
@@ -138,18 +111,13 @@ async fn every_role_reads_the_campaign_pages_and_only_admins_and_managers_act() 
         let r = rep.post(&path, &f).await;
         assert_eq!(r.status(), 403, "rep POST {path}");
     }
-    let r = rep
-        .post(
-            &format!("/email-templates/{tpl}"),
-            &[
-                ("csrf", &csrf),
-                ("name", "T"),
-                ("subject", "S"),
-                ("html", "<p>x</p>"),
-            ],
-        )
-        .await;
-    assert_eq!(r.status(), 403);
+    rep.submit(
+        &format!("/email-templates/{tpl}"),
+        &csrf,
+        &[("name", "T"), ("subject", "S"), ("html", "<p>x</p>")],
+        403,
+    )
+    .await;
 
     // Without the CSRF token: 403 before anything happens.
     let (mut admin, _) = browser(&app, &a.email).await;
@@ -222,17 +190,17 @@ async fn a_manager_writes_a_template_previews_it_and_schedules_pauses_and_cancel
 
     // A template that does not compile is refused on the form, naming where.
     let r = m
-        .post(
+        .submit(
             "/email-templates",
+            &csrf,
             &[
-                ("csrf", &csrf),
                 ("name", "Bad"),
                 ("subject", "Hi"),
                 ("html", "<p>ok</p>\n<p>{{ contact.nickname }}</p>"),
             ],
+            422,
         )
         .await;
-    assert_eq!(r.status(), 422);
     let body = r.text().await.unwrap();
     assert!(body.contains("line 2"), "{body}");
     assert!(
@@ -280,18 +248,13 @@ async fn a_manager_writes_a_template_previews_it_and_schedules_pauses_and_cancel
         .unwrap();
     let page = m.get_page(&to).await;
     assert!(page.contains("Created.") && page.contains("Dear {{ contact.first_name }}"));
-    let r = m
-        .post(
-            &format!("/email-templates/{tpl}"),
-            &[
-                ("csrf", &csrf),
-                ("name", "Hello again"),
-                ("subject", "S"),
-                ("html", html),
-            ],
-        )
-        .await;
-    assert_eq!(r.status(), 303);
+    m.submit(
+        &format!("/email-templates/{tpl}"),
+        &csrf,
+        &[("name", "Hello again"), ("subject", "S"), ("html", html)],
+        303,
+    )
+    .await;
     let t = app
         .get_ok(&format!("/api/email-templates/{tpl}"), &a.token)
         .await;
@@ -300,17 +263,17 @@ async fn a_manager_writes_a_template_previews_it_and_schedules_pauses_and_cancel
     // A campaign composed, scheduled (a bad time refused), paused, cancelled.
     let tpl_s = tpl.to_string();
     let r = m
-        .post(
+        .submit(
             "/campaigns",
+            &csrf,
             &[
-                ("csrf", &csrf),
                 ("name", "Autumn"),
                 ("template_id", &tpl_s),
                 ("target", "leads"),
             ],
+            303,
         )
         .await;
-    assert_eq!(r.status(), 303);
     let to = location(&r);
     let id: i64 = to
         .trim_start_matches("/campaigns/")
@@ -321,33 +284,23 @@ async fn a_manager_writes_a_template_previews_it_and_schedules_pauses_and_cancel
         .unwrap();
     let c = app.get_ok(&format!("/api/campaigns/{id}"), &a.token).await;
     assert_eq!(c["target"], json!({"type": "leads"}));
-    let r = m
-        .post(
-            &format!("/campaigns/{id}"),
-            &[
-                ("csrf", &csrf),
-                ("name", "Autumn"),
-                ("template_id", &tpl_s),
-                ("target", "bogus"),
-            ],
-        )
-        .await;
-    assert_eq!(r.status(), 422);
-    let r = m
-        .post(
-            &format!("/campaigns/{id}/schedule"),
-            &[("csrf", &csrf), ("scheduled_at", "next tuesday")],
-        )
-        .await;
-    assert_eq!(r.status(), 422);
+    m.submit(
+        &format!("/campaigns/{id}"),
+        &csrf,
+        &[
+            ("name", "Autumn"),
+            ("template_id", &tpl_s),
+            ("target", "bogus"),
+        ],
+        422,
+    )
+    .await;
+    let schedule = format!("/campaigns/{id}/schedule");
+    let at = |when| [("scheduled_at", when)];
+    let r = m.submit(&schedule, &csrf, &at("next tuesday"), 422).await;
     assert!(r.text().await.unwrap().contains("scheduled_at"));
-    let r = m
-        .post(
-            &format!("/campaigns/{id}/schedule"),
-            &[("csrf", &csrf), ("scheduled_at", "2099-01-31T09:00")],
-        )
+    m.submit(&schedule, &csrf, &at("2099-01-31T09:00"), 303)
         .await;
-    assert_eq!(r.status(), 303);
     let c = app.get_ok(&format!("/api/campaigns/{id}"), &a.token).await;
     assert_eq!(c["status"], "scheduled");
     assert_eq!(c["scheduled_at"], "2099-01-31T09:00:00Z");
@@ -367,26 +320,14 @@ async fn a_manager_writes_a_template_previews_it_and_schedules_pauses_and_cancel
         );
     }
     // Not possible any more: 409 on the page.
-    let r = m
-        .post(&format!("/campaigns/{id}/pause"), &[("csrf", &csrf)])
+    m.submit(&format!("/campaigns/{id}/pause"), &csrf, &[], 409)
         .await;
-    assert_eq!(r.status(), 409);
 
     // Suppressions: added, listed, lifted; lifting it again is not found.
-    let r = m
-        .post(
-            "/suppressions",
-            &[("csrf", &csrf), ("email", "not an address")],
-        )
+    m.submit("/suppressions", &csrf, &[("email", "not an address")], 422)
         .await;
-    assert_eq!(r.status(), 422);
-    let r = m
-        .post(
-            "/suppressions",
-            &[("csrf", &csrf), ("email", "Gone@X.example")],
-        )
+    m.submit("/suppressions", &csrf, &[("email", "Gone@X.example")], 303)
         .await;
-    assert_eq!(r.status(), 303);
     assert!(m.get_page("/suppressions").await.contains("gone@x.example"));
     let remove = [("csrf", csrf.as_str()), ("email", "gone@x.example")];
     assert_eq!(m.post("/suppressions/remove", &remove).await.status(), 303);
@@ -398,14 +339,12 @@ async fn a_manager_writes_a_template_previews_it_and_schedules_pauses_and_cancel
 /// the organization's live stream, which the campaign page listens to.
 #[tokio::test]
 async fn the_sender_announces_progress_on_the_live_stream() {
-    let sink = SmtpSink::start().await;
-    let url = sink.url();
-    let app = spawn_app_with(|s| s.smtp.url = Some(Secret::new(url))).await;
+    let (sink, app) = app_mailing_to_sink(|_| {}).await;
     let t = app.tenant("Live").await;
-    let emails: Vec<String> = (0..5).map(|i| format!("p{i}@x.example")).collect();
+    let emails = numbered("p", 5);
     let (_, id, _) = campaign_to(&app, &t, &emails).await;
     let mut events = EventStream::open(&app, "/api/events", &t.token).await;
-    let crm = sender(&app, mail(&sink, Duration::from_secs(60)));
+    let crm = app_sender(&app, &sink);
     send::process(&crm, Some(OrgId(t.org_id)), &())
         .await
         .unwrap();
@@ -419,13 +358,12 @@ async fn the_sender_announces_progress_on_the_live_stream() {
 async fn the_recipient_pager_keeps_the_status_filter() {
     let sink = SmtpSink::start().await;
     sink.rule("bounce", crate::smtp_sink::Rule::Permanent);
-    let app = spawn_app().await;
-    let t = app.tenant("Pages").await;
+    let (app, t) = spawn_tenant("Pages").await;
     // 51 delivered and 2 bounced: two pages of the sent ones, one of the rest.
-    let mut emails: Vec<String> = (0..51).map(|i| format!("p{i}@x.example")).collect();
+    let mut emails = numbered("p", 51);
     emails.extend(["bounce1@x.example".into(), "bounce2@x.example".into()]);
     let (_, id, _) = campaign_to(&app, &t, &emails).await;
-    let crm = sender(&app, mail(&sink, Duration::from_secs(60)));
+    let crm = app_sender(&app, &sink);
     let r = send::process(&crm, Some(OrgId(t.org_id)), &())
         .await
         .unwrap();

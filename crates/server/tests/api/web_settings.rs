@@ -8,7 +8,7 @@ use neuracrm_store::Sql;
 use reqwest::header::{COOKIE, LOCATION};
 use serde_json::{Value, json};
 
-use crate::helpers::{PASSWORD, Tenant, TestApp, spawn_app, spawn_app_with};
+use crate::helpers::{PASSWORD, Tenant, TestApp, spawn_app_with, spawn_tenant};
 use crate::web::Browser;
 
 /// A signed-in browser of `email` and its CSRF token.
@@ -47,8 +47,7 @@ async fn rep_of(app: &TestApp, t: &Tenant) -> (i64, String, String) {
 
 #[tokio::test]
 async fn settings_show_each_role_its_part_and_refuse_reps_the_admin_pages() {
-    let app = spawn_app().await;
-    let a = app.tenant("Alpha").await;
+    let (app, a) = spawn_tenant("Alpha").await;
     let (_, rep_email, _) = rep_of(&app, &a).await;
     let (mut admin, _) = signed_in(&app, &a.email).await;
     let home = admin.get_page("/").await;
@@ -92,8 +91,7 @@ async fn settings_show_each_role_its_part_and_refuse_reps_the_admin_pages() {
 
 #[tokio::test]
 async fn admins_add_users_change_roles_and_remove_them_with_the_api_s_rules() {
-    let app = spawn_app().await;
-    let a = app.tenant("Alpha").await;
+    let (app, a) = spawn_tenant("Alpha").await;
     let beta = app.tenant("Beta").await;
     let (mut b, csrf) = signed_in(&app, &a.email).await;
     let add = |email: &'static str, password: &'static str| {
@@ -186,13 +184,8 @@ async fn admins_add_users_change_roles_and_remove_them_with_the_api_s_rules() {
         .get_ok(&format!("/api/users/{theirs}"), &beta.token)
         .await;
     assert_eq!(them["role"], "admin");
-    post_expect(
-        &mut b,
-        &format!("/settings/users/{id}/delete"),
-        &[("csrf", &csrf)],
-        303,
-    )
-    .await;
+    b.submit(&format!("/settings/users/{id}/delete"), &csrf, &[], 303)
+        .await;
     let r = app.get(&format!("/api/users/{id}"), &a.token).await;
     assert_eq!(r.status(), 404);
     let list = b.get_page("/settings/users?done=removed").await;
@@ -201,8 +194,7 @@ async fn admins_add_users_change_roles_and_remove_them_with_the_api_s_rules() {
 
 #[tokio::test]
 async fn a_rep_changes_their_own_password_and_their_other_sessions_end() {
-    let app = spawn_app().await;
-    let a = app.tenant("Alpha").await;
+    let (app, a) = spawn_tenant("Alpha").await;
     let (_, email, api_token) = rep_of(&app, &a).await;
     let (mut b, csrf) = signed_in(&app, &email).await;
     let change = |current: &'static str, new: &'static str, again: &'static str| {
@@ -276,8 +268,7 @@ async fn a_rep_changes_their_own_password_and_their_other_sessions_end() {
 
 #[tokio::test]
 async fn a_user_ends_their_own_sessions_but_nobody_else_s() {
-    let app = spawn_app().await;
-    let a = app.tenant("Alpha").await;
+    let (app, a) = spawn_tenant("Alpha").await;
     let (_, email, _) = rep_of(&app, &a).await;
     let (mut laptop, csrf) = signed_in(&app, &email).await;
     let (mut phone, _) = signed_in(&app, &email).await;
@@ -300,33 +291,20 @@ async fn a_user_ends_their_own_sessions_but_nobody_else_s() {
         .as_str()
         .unwrap()
         .to_string();
-    post_expect(
-        &mut laptop,
-        &format!("/settings/sessions/{theirs}/revoke"),
-        &[("csrf", &csrf)],
-        404,
-    )
-    .await;
-    post_expect(
-        &mut laptop,
-        "/settings/sessions/not-an-id/revoke",
-        &[("csrf", &csrf)],
-        404,
-    )
-    .await;
+    // Another's session, and no session id at all: not found.
+    for id in [theirs.as_str(), "not-an-id"] {
+        let revoke = format!("/settings/sessions/{id}/revoke");
+        laptop.submit(&revoke, &csrf, &[], 404).await;
+    }
     post_expect(&mut laptop, "/settings/sessions/others", &[], 403).await;
     assert_eq!(
         status_of(&mut phone, "/settings").await,
         200,
         "nothing ended"
     );
-    post_expect(
-        &mut laptop,
-        "/settings/sessions/others",
-        &[("csrf", &csrf)],
-        303,
-    )
-    .await;
+    laptop
+        .submit("/settings/sessions/others", &csrf, &[], 303)
+        .await;
     assert_eq!(
         status_of(&mut phone, "/settings").await,
         303,
@@ -347,13 +325,14 @@ async fn a_user_ends_their_own_sessions_but_nobody_else_s() {
         .and_then(|s| s.split('/').next())
         .unwrap()
         .to_string();
-    post_expect(
-        &mut laptop,
-        &format!("/settings/sessions/{mine}/revoke"),
-        &[("csrf", &csrf)],
-        303,
-    )
-    .await;
+    laptop
+        .submit(
+            &format!("/settings/sessions/{mine}/revoke"),
+            &csrf,
+            &[],
+            303,
+        )
+        .await;
     assert_eq!(status_of(&mut laptop, "/").await, 303);
 }
 
@@ -426,8 +405,7 @@ async fn scoring_state(app: &TestApp, t: &Tenant, lead: i64) -> (Value, Value) {
 
 #[tokio::test]
 async fn the_scoring_form_previews_without_writing_and_checks_as_the_api_does() {
-    let app = spawn_app().await;
-    let a = app.tenant("Alpha").await;
+    let (app, a) = spawn_tenant("Alpha").await;
     let (lead, _) = crate::web::records_of(&app, &a).await;
     let before = scoring_state(&app, &a, lead).await;
     let (mut b, csrf) = signed_in(&app, &a.email).await;
@@ -558,8 +536,7 @@ async fn the_scoring_form_previews_without_writing_and_checks_as_the_api_does() 
 
 #[tokio::test]
 async fn the_api_preview_is_for_admins_bounded_and_documented() {
-    let app = spawn_app().await;
-    let a = app.tenant("Alpha").await;
+    let (app, a) = spawn_tenant("Alpha").await;
     crate::web::records_of(&app, &a).await;
     let (_, _, rep_token) = rep_of(&app, &a).await;
     let r = app
@@ -603,8 +580,7 @@ async fn import_leads(app: &TestApp, t: &Tenant, rows: &[String]) {
 
 #[tokio::test]
 async fn the_csv_export_holds_every_lead_of_the_view_quoted_and_inert() {
-    let app = spawn_app().await;
-    let a = app.tenant("Alpha").await;
+    let (app, a) = spawn_tenant("Alpha").await;
     let beta = app.tenant("Beta").await;
     // 230 contacted leads (more than one page of the export), a few others.
     let mut rows: Vec<String> = (0..230)
@@ -730,8 +706,7 @@ async fn lead_count(app: &TestApp, t: &Tenant) -> usize {
 
 #[tokio::test]
 async fn an_uploaded_csv_is_imported_with_its_per_row_report() {
-    let app = spawn_app().await;
-    let a = app.tenant("Alpha").await;
+    let (app, a) = spawn_tenant("Alpha").await;
     let (mut b, csrf) = signed_in(&app, &a.email).await;
     let csv = "email,first_name,title,budget\nada@example.com,Ada,Engines,1500.50\nnot-an-email,Bob,Broken,\ngrace@example.com,Grace,Compilers,\"1,2,3\"\nlin@example.com,Lin,Looms,\n";
     let r = upload(&mut b, &[], csv).await;
@@ -805,15 +780,15 @@ async fn a_large_upload_goes_to_the_background_and_its_page_follows_it() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     let page = b.get_page(&to).await;
-    assert!(page.contains("Background import: completed"), "{page}");
-    assert!(
-        page.contains("id=\"created\">200<") && page.contains("id=\"rejected\">1<"),
-        "{page}"
-    );
-    assert!(
-        page.contains("<td class=\"num\">201</td>"),
-        "the refused row: {page}"
-    );
+    for shown in [
+        "Background import: completed",
+        "id=\"created\">200<",
+        "id=\"rejected\">1<",
+        // The refused row.
+        "<td class=\"num\">201</td>",
+    ] {
+        assert!(page.contains(shown), "{shown}: {page}");
+    }
     assert!(
         !page.contains("hx-trigger=\"every 2s\""),
         "a finished import is not polled"
@@ -857,8 +832,7 @@ async fn last_used(app: &TestApp, b: &Browser<'_>) -> chrono::DateTime<Utc> {
 
 #[tokio::test]
 async fn a_browser_session_unused_for_longer_than_the_idle_timeout_ends() {
-    let app = spawn_app().await;
-    let a = app.tenant("Alpha").await;
+    let (app, a) = spawn_tenant("Alpha").await;
     let (mut b, _) = signed_in(&app, &a.email).await;
     // 29 minutes: within the default 30, and the request marks it used.
     idle_for(&app, &b, 29).await;

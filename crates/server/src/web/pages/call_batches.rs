@@ -8,7 +8,7 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query};
 use axum::response::Response;
 use chrono::{DateTime, Utc};
 use neuracrm_actions::voice::{self, BatchTarget};
@@ -18,8 +18,8 @@ use neuracrm_store::voice::{BatchItem, CallBatch};
 use serde::Deserialize;
 
 use super::calls::scenarios;
-use super::settings::{FormError, after_form};
-use crate::AppState;
+use super::settings::{FormError, after_form, form_page};
+use crate::web::forms::chosen;
 use crate::web::layout::Shell;
 use crate::web::listing::{Choice, PageNo, Pager, every};
 use crate::web::session::{CsrfForm, WebUser};
@@ -89,12 +89,8 @@ pub struct BatchForm {
 
 impl BatchForm {
     fn parse(&self) -> ActionResult<(BatchTarget, Scenario)> {
-        let segment = self
-            .segment_id
-            .trim()
-            .parse()
-            .map(SegmentId)
-            .map_err(|_| ActionError::invalid("segment_id", "choose a segment"))?;
+        let segment = chosen(&self.segment_id, "segment_id", "choose a segment")?;
+        let segment = SegmentId(segment);
         let scenario = self
             .scenario
             .parse()
@@ -118,20 +114,15 @@ pub struct BatchesPage {
     error: Option<FormError>,
 }
 
-impl BatchesPage {
-    fn invalid(&self, name: &str) -> bool {
-        self.error.as_ref().is_some_and(|e| e.field == name)
-    }
-}
+form_page!(BatchesPage);
 
 async fn list_page(
-    state: &AppState,
     user: &WebUser,
     p: &PageNo,
     form: BatchForm,
     error: Option<FormError>,
 ) -> PageResult<BatchesPage> {
-    let (crm, caller) = (&state.crm, &user.caller);
+    let (crm, caller) = (&user.crm, &user.caller);
     let found = voice::batches(crm, caller, p.page(PER_PAGE)?).await?;
     let can_start = Access::Managers.admits(caller.role);
     let segments = if can_start {
@@ -170,36 +161,29 @@ async fn list_page(
 }
 
 /// `GET /call-batches`.
-pub async fn list(
-    State(state): State<AppState>,
-    user: WebUser,
-    Query(p): Query<PageNo>,
-) -> PageResult<BatchesPage> {
-    list_page(&state, &user, &p, BatchForm::default(), None).await
+pub async fn list(user: WebUser, Query(p): Query<PageNo>) -> PageResult<BatchesPage> {
+    list_page(&user, &p, BatchForm::default(), None).await
 }
 
 /// `POST /call-batches`: starts calling the open leads of a segment (the
 /// action of `POST /api/call-batches`), then the batch's page; a refusal
 /// (no open lead, too many, the scenario not provisioned) on the form.
-pub async fn start(
-    State(state): State<AppState>,
-    CsrfForm(user, form): CsrfForm<BatchForm>,
-) -> Response {
+pub async fn start(CsrfForm(user, form): CsrfForm<BatchForm>) -> Response {
     let result = match form.parse() {
         Ok((target, scenario)) => {
-            voice::start_batch(&state.crm, &user.caller, &target, scenario).await
+            voice::start_batch(&user.crm, &user.caller, &target, scenario).await
         }
         Err(e) => Err(e),
     };
     let to = match &result {
         Ok(b) => {
-            voice::process_batches_now(&state.crm);
+            voice::process_batches_now(&user.crm);
             format!("/call-batches/{}", b.id)
         }
         Err(_) => String::new(),
     };
     after_form(result, &to, async |e| {
-        list_page(&state, &user, &PageNo::default(), form, Some(e)).await
+        list_page(&user, &PageNo::default(), form, Some(e)).await
     })
     .await
 }
@@ -242,12 +226,11 @@ pub struct BatchPage {
 
 /// `GET /call-batches/{id}`: its progress and a page of its leads.
 pub async fn show(
-    State(state): State<AppState>,
     user: WebUser,
     Path(id): Path<i64>,
     Query(p): Query<PageNo>,
 ) -> PageResult<BatchPage> {
-    let (crm, caller) = (&state.crm, &user.caller);
+    let (crm, caller) = (&user.crm, &user.caller);
     let b = voice::batch(crm, caller, id).await?;
     let items = voice::batch_items(crm, caller, id, p.page(PER_PAGE)?).await?;
     Ok(BatchPage {

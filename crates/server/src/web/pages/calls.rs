@@ -6,7 +6,7 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query};
 use axum::response::Response;
 use chrono::Utc;
 use neuracrm_actions::ActionError;
@@ -18,7 +18,6 @@ use serde::Deserialize;
 
 use super::super::forms::Posted;
 use super::super::{PageResult, format};
-use crate::AppState;
 use crate::web::layout::Shell;
 use crate::web::session::{WebUser, after};
 
@@ -74,13 +73,9 @@ fn outcome(c: &Call) -> String {
 }
 
 /// The lead page's recent calls (its "Calls" card).
-pub async fn of_lead(
-    state: &AppState,
-    user: &WebUser,
-    lead: LeadId,
-) -> Result<Vec<CallRow>, ActionError> {
+pub async fn of_lead(user: &WebUser, lead: LeadId) -> Result<Vec<CallRow>, ActionError> {
     let page = Page::parse(Some(10), None).map_err(ActionError::query)?;
-    let found = voice::lead_calls(&state.crm, &user.caller, lead, page).await?;
+    let found = voice::lead_calls(&user.crm, &user.caller, lead, page).await?;
     let now = Utc::now();
     Ok(found.items.iter().map(|c| CallRow::new(c, now)).collect())
 }
@@ -111,11 +106,7 @@ pub struct ListQuery {
 }
 
 /// `GET /calls`: the organization's latest 100 calls, of one status if asked.
-pub async fn list(
-    State(state): State<AppState>,
-    user: WebUser,
-    Query(q): Query<ListQuery>,
-) -> PageResult<CallList> {
+pub async fn list(user: WebUser, Query(q): Query<ListQuery>) -> PageResult<CallList> {
     let status = q
         .status
         .as_deref()
@@ -125,7 +116,7 @@ pub async fn list(
         ..Default::default()
     };
     let page = Page::parse(Some(100), None).map_err(ActionError::query)?;
-    let found = voice::calls(&state.crm, &user.caller, &filter, page).await?;
+    let found = voice::calls(&user.crm, &user.caller, &filter, page).await?;
     let now = Utc::now();
     Ok(CallList {
         shell: Shell::new(&user, "Calls", "/calls"),
@@ -161,12 +152,8 @@ pub struct CallPage {
 }
 
 /// `GET /calls/{id}`.
-pub async fn show(
-    State(state): State<AppState>,
-    user: WebUser,
-    Path(id): Path<i64>,
-) -> PageResult<CallPage> {
-    let c = voice::call(&state.crm, &user.caller, CallId(id)).await?;
+pub async fn show(user: WebUser, Path(id): Path<i64>) -> PageResult<CallPage> {
+    let c = voice::call(&user.crm, &user.caller, CallId(id)).await?;
     let turns = c
         .transcript_turns
         .as_ref()
@@ -229,11 +216,7 @@ pub struct CallForm {
 
 /// `POST /leads/{id}/call`: places the call (the guardrails' refusals show
 /// as the error page's message) and opens its page.
-pub async fn place(
-    State(state): State<AppState>,
-    Path(id): Path<i64>,
-    Posted { user, form }: Posted<CallForm>,
-) -> Response {
+pub async fn place(Path(id): Path<i64>, Posted { user, form }: Posted<CallForm>) -> Response {
     let scenario = match form.scenario.parse::<Scenario>() {
         Ok(s) => s,
         Err(_) => {
@@ -248,7 +231,7 @@ pub async fn place(
         contact_id: None,
         scenario,
     };
-    match voice::place_call(&state.crm, &user.caller, &req, Utc::now()).await {
+    match voice::place_call(&user.crm, &user.caller, &req, Utc::now()).await {
         Ok(call) => after::<()>(Ok(()), &format!("/calls/{}", call.id)),
         Err(e) => after::<()>(Err(e), "/"),
     }

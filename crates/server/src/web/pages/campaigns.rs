@@ -7,11 +7,11 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query};
 use axum::response::Response;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use neuracrm_actions::campaigns;
-use neuracrm_actions::records::{self, List};
+use neuracrm_actions::records;
 use neuracrm_actions::{Access, ActionError, ActionResult};
 use neuracrm_domain::{
     Campaign, CampaignId, CampaignPatch, CampaignStatus, CampaignTarget, EmailTemplate,
@@ -21,10 +21,10 @@ use neuracrm_store::Page;
 use neuracrm_store::campaigns::{CampaignStats, Recipient};
 use serde::Deserialize;
 
-use super::settings::{Done, FormError, after_form};
-use crate::AppState;
+use super::settings::{Done, FormError, after_form, form_page};
+use crate::web::forms::chosen;
 use crate::web::layout::Shell;
-use crate::web::listing::{Choice, Pager, choices, every};
+use crate::web::listing::{Choice, Pager, choices, every, first, rows};
 use crate::web::session::{CsrfForm, NoFields, WebUser};
 use crate::web::{PageResult, format};
 
@@ -65,12 +65,8 @@ impl ComposeForm {
     }
 
     fn parse(&self) -> ActionResult<NewCampaign> {
-        let template_id = self
-            .template_id
-            .trim()
-            .parse()
-            .map(EmailTemplateId)
-            .map_err(|_| ActionError::invalid("template_id", "choose a template"))?;
+        let template_id = chosen(&self.template_id, "template_id", "choose a template")?;
+        let template_id = EmailTemplateId(template_id);
         let target = match self.target.as_str() {
             "contacts" => CampaignTarget::Contacts {
                 ids: None,
@@ -102,9 +98,9 @@ pub struct Compose {
     pub targets: Vec<Choice>,
 }
 
-async fn compose(state: &AppState, user: &WebUser, form: ComposeForm) -> ActionResult<Compose> {
-    let templates = every::<EmailTemplate>(&state.crm, &user.caller).await?;
-    let segments = every::<Segment>(&state.crm, &user.caller).await?;
+async fn compose(user: &WebUser, form: ComposeForm) -> ActionResult<Compose> {
+    let templates = every::<EmailTemplate>(&user.crm, &user.caller).await?;
+    let segments = every::<Segment>(&user.crm, &user.caller).await?;
     let choice = |value: String, label: String, current: &str| Choice {
         selected: value == current,
         value,
@@ -142,44 +138,28 @@ pub struct CampaignsPage {
     error: Option<FormError>,
 }
 
-impl CampaignsPage {
-    fn invalid(&self, name: &str) -> bool {
-        self.error.as_ref().is_some_and(|e| e.field == name)
-    }
-}
+form_page!(CampaignsPage, CampaignPage);
 
 async fn list_page(
-    state: &AppState,
     user: &WebUser,
     form: ComposeForm,
     error: Option<FormError>,
 ) -> PageResult<CampaignsPage> {
     let now = Utc::now();
-    let found = records::list::<Campaign>(
-        &state.crm,
-        &user.caller,
-        List {
-            filter: None,
-            sort: (),
-            page: Page::parse(Some(Page::MAX_LIMIT as i64), None).map_err(ActionError::query)?,
-        },
-    )
-    .await?;
+    let most = Page::MAX_LIMIT as i64;
+    let found = first::<Campaign>(&user.crm, &user.caller, None, (), most).await?;
+    let (campaigns, more) = rows(found, |c| CampaignRow {
+        id: c.id.0,
+        status: c.status.as_str(),
+        when: when(&c, now),
+        name: c.name,
+    });
     Ok(CampaignsPage {
         shell: Shell::new(user, "Campaigns", "/campaigns"),
-        more: found.has_more,
-        campaigns: found
-            .items
-            .into_iter()
-            .map(|c| CampaignRow {
-                id: c.id.0,
-                status: c.status.as_str(),
-                when: when(&c, now),
-                name: c.name,
-            })
-            .collect(),
+        more,
+        campaigns,
         can_write: Access::Managers.admits(user.caller.role),
-        compose: compose(state, user, form).await?,
+        compose: compose(user, form).await?,
         error,
     })
 }
@@ -194,27 +174,21 @@ fn when(c: &Campaign, now: DateTime<Utc>) -> String {
 }
 
 /// `GET /campaigns`.
-pub async fn list(State(state): State<AppState>, user: WebUser) -> PageResult<CampaignsPage> {
-    list_page(&state, &user, ComposeForm::default(), None).await
+pub async fn list(user: WebUser) -> PageResult<CampaignsPage> {
+    list_page(&user, ComposeForm::default(), None).await
 }
 
 /// `POST /campaigns`: a draft (admins and managers), then its page.
-pub async fn create(
-    State(state): State<AppState>,
-    CsrfForm(user, f): CsrfForm<ComposeForm>,
-) -> Response {
+pub async fn create(CsrfForm(user, f): CsrfForm<ComposeForm>) -> Response {
     let result = match f.parse() {
-        Ok(new) => records::create::<Campaign>(&state.crm, &user.caller, new).await,
+        Ok(new) => records::create::<Campaign>(&user.crm, &user.caller, new).await,
         Err(e) => Err(e),
     };
     let to = match &result {
         Ok(c) => format!("/campaigns/{}?done=created", c.id.0),
         Err(_) => String::new(),
     };
-    after_form(result, &to, async |e| {
-        list_page(&state, &user, f, Some(e)).await
-    })
-    .await
+    after_form(result, &to, async |e| list_page(&user, f, Some(e)).await).await
 }
 
 /// One row of the send log as shown.
@@ -298,10 +272,6 @@ pub struct CampaignPage {
 }
 
 impl CampaignPage {
-    fn invalid(&self, name: &str) -> bool {
-        self.error.as_ref().is_some_and(|e| e.field == name)
-    }
-
     /// Whether `action` is possible in the campaign's status.
     fn may(&self, action: &str) -> bool {
         use CampaignStatus::*;
@@ -317,14 +287,13 @@ impl CampaignPage {
 }
 
 async fn campaign_page(
-    state: &AppState,
     user: &WebUser,
     id: i64,
     q: LogQuery,
     form: Option<ComposeForm>,
     error: Option<FormError>,
 ) -> PageResult<CampaignPage> {
-    let (crm, caller) = (&state.crm, &user.caller);
+    let (crm, caller) = (&user.crm, &user.caller);
     let c = records::get::<Campaign>(crm, caller, CampaignId(id)).await?;
     let stats = campaigns::stats(crm, caller, c.id).await?;
     let status = q
@@ -358,7 +327,7 @@ async fn campaign_page(
     let can_act = Access::Managers.admits(caller.role);
     let compose = if can_act && c.status == CampaignStatus::Draft {
         let form = form.unwrap_or_else(|| ComposeForm::of(&c));
-        Some(compose(state, user, form).await?)
+        Some(compose(user, form).await?)
     } else {
         None
     };
@@ -404,20 +373,15 @@ async fn campaign_page(
 
 /// `GET /campaigns/{id}` (another organization's: not found).
 pub async fn show(
-    State(state): State<AppState>,
     Path(id): Path<i64>,
     user: WebUser,
     Query(q): Query<LogQuery>,
 ) -> PageResult<CampaignPage> {
-    campaign_page(&state, &user, id, q, None, None).await
+    campaign_page(&user, id, q, None, None).await
 }
 
 /// `POST /campaigns/{id}`: changes the draft (admins and managers).
-pub async fn save(
-    State(state): State<AppState>,
-    Path(id): Path<i64>,
-    CsrfForm(user, f): CsrfForm<ComposeForm>,
-) -> Response {
+pub async fn save(Path(id): Path<i64>, CsrfForm(user, f): CsrfForm<ComposeForm>) -> Response {
     let result = match f.parse() {
         Ok(n) => {
             let patch = CampaignPatch {
@@ -425,13 +389,13 @@ pub async fn save(
                 template_id: Some(n.template_id),
                 target: Some(n.target),
             };
-            records::update::<Campaign>(&state.crm, &user.caller, CampaignId(id), patch).await
+            records::update::<Campaign>(&user.crm, &user.caller, CampaignId(id), patch).await
         }
         Err(e) => Err(e),
     };
     let to = format!("/campaigns/{id}?done=saved");
     after_form(result, &to, async |e| {
-        campaign_page(&state, &user, id, LogQuery::default(), Some(f), Some(e)).await
+        campaign_page(&user, id, LogQuery::default(), Some(f), Some(e)).await
     })
     .await
 }
@@ -444,11 +408,7 @@ pub struct ScheduleForm {
 }
 
 /// `POST /campaigns/{id}/schedule`: at the time given, in UTC (blank: now).
-pub async fn schedule(
-    State(state): State<AppState>,
-    Path(id): Path<i64>,
-    CsrfForm(user, f): CsrfForm<ScheduleForm>,
-) -> Response {
+pub async fn schedule(Path(id): Path<i64>, CsrfForm(user, f): CsrfForm<ScheduleForm>) -> Response {
     let at = match f.scheduled_at.trim() {
         "" => Ok(None),
         raw => NaiveDateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M")
@@ -459,23 +419,22 @@ pub async fn schedule(
             }),
     };
     let result = match at {
-        Ok(at) => campaigns::schedule(&state.crm, &user.caller, CampaignId(id), at).await,
+        Ok(at) => campaigns::schedule(&user.crm, &user.caller, CampaignId(id), at).await,
         Err(e) => Err(e),
     };
     let to = format!("/campaigns/{id}?done=schedule");
     after_form(result, &to, async |e| {
-        campaign_page(&state, &user, id, LogQuery::default(), None, Some(e)).await
+        campaign_page(&user, id, LogQuery::default(), None, Some(e)).await
     })
     .await
 }
 
 /// `POST /campaigns/{id}/{pause|resume|cancel}` (admins and managers).
 pub async fn act(
-    State(state): State<AppState>,
     Path((id, action)): Path<(i64, String)>,
     CsrfForm(user, NoFields {}): CsrfForm<NoFields>,
 ) -> Response {
-    let (crm, caller, cid) = (&state.crm, &user.caller, CampaignId(id));
+    let (crm, caller, cid) = (&user.crm, &user.caller, CampaignId(id));
     let result = match action.as_str() {
         "pause" => campaigns::pause(crm, caller, cid).await,
         "resume" => campaigns::resume(crm, caller, cid).await,
@@ -484,7 +443,7 @@ pub async fn act(
     };
     let to = format!("/campaigns/{id}?done={action}");
     after_form(result, &to, async |e| {
-        campaign_page(&state, &user, id, LogQuery::default(), None, Some(e)).await
+        campaign_page(&user, id, LogQuery::default(), None, Some(e)).await
     })
     .await
 }

@@ -5,7 +5,7 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query};
 use std::collections::HashMap;
 
 use chrono::{Duration, NaiveTime, Utc};
@@ -18,7 +18,6 @@ use neuracrm_store::contacts::{ContactFilter, ContactSort};
 use super::super::forms::{Done, Editable, logged_kinds, nullable};
 use super::super::listing::{Choice, Field, Listing, Pager, RawQuery, SortLink};
 use super::super::{ActivityRow, DealItem, LeadRow, PageResult, format};
-use crate::AppState;
 use crate::web::layout::Shell;
 use crate::web::session::WebUser;
 
@@ -123,11 +122,7 @@ fn day(l: &Listing, key: &'static str, days: i64) -> Option<BoundedTime> {
 }
 
 /// `GET /contacts`.
-pub async fn list(
-    State(state): State<AppState>,
-    user: WebUser,
-    Query(query): RawQuery,
-) -> PageResult<ContactList> {
+pub async fn list(user: WebUser, Query(query): RawQuery) -> PageResult<ContactList> {
     let l = Listing::parse("/contacts", &query, FILTERS, ORDERS);
     let filter = ContactFilter {
         q: l.get("q").map(str::to_string),
@@ -139,7 +134,7 @@ pub async fn list(
         segment_id: l.segment_id(),
     };
     let found = l
-        .fetch::<Contact, _>(&state.crm, &user.caller, filter, ORDERS, PER_PAGE)
+        .fetch::<Contact, _>(&user.crm, &user.caller, filter, ORDERS, PER_PAGE)
         .await?;
     Ok(ContactList {
         shell: Shell::new(&user, "Contacts", "/contacts"),
@@ -149,7 +144,7 @@ pub async fn list(
             l.select("Industry", "industry", INDUSTRIES),
             l.date("Created from", "created_from"),
             l.date("to", "created_to"),
-            l.segment(&state.crm, &user.caller).await?,
+            l.segment(&user.crm, &user.caller).await?,
         ],
         sorts: l.sort_links(&[
             ("Name", "name"),
@@ -186,13 +181,8 @@ pub struct ContactPage {
 const RELATED: i64 = 25;
 
 /// `GET /contacts/{id}`.
-pub async fn show(
-    State(state): State<AppState>,
-    user: WebUser,
-    Path(id): Path<i64>,
-    Query(done): Query<Done>,
-) -> PageResult<ContactPage> {
-    let crm = &state.crm;
+pub async fn show(user: WebUser, Path(id): Path<i64>, done: Done) -> PageResult<ContactPage> {
+    let crm = &user.crm;
     let c = &user.caller;
     let id = ContactId(id);
     let contact = records::get::<Contact>(crm, c, id).await?;

@@ -5,7 +5,6 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::State;
 use chrono::Utc;
 use neuracrm_actions::forecasting::{self, ForecastRequest};
 use neuracrm_actions::records::{self, List};
@@ -14,7 +13,6 @@ use neuracrm_domain::{Activity, ForecastAlgorithm, ForecastMetric, Lead, LeadSta
 use neuracrm_store::leads::{LeadFilter, LeadSort};
 use neuracrm_store::{Page, Sort, SortDir};
 
-use crate::AppState;
 use crate::web::format;
 use crate::web::layout::Shell;
 use crate::web::session::WebUser;
@@ -56,8 +54,8 @@ pub struct Dashboard {
 }
 
 /// `GET /`.
-pub async fn page(State(state): State<AppState>, user: WebUser) -> PageResult<Dashboard> {
-    let crm = &state.crm;
+pub async fn page(user: WebUser) -> PageResult<Dashboard> {
+    let crm = &user.crm;
     let c = &user.caller;
     let super::deals::PipelineFragment {
         stages,

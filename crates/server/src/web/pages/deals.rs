@@ -5,23 +5,20 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{Path, Query, State};
+use axum::extract::Path;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use neuracrm_actions::records::{self, List};
 use neuracrm_actions::{ActionError, deals};
-use neuracrm_domain::{
-    Activity, Cents, Contact, Deal, DealId, DealPatch, DealStage, DealStatus, Lead,
-};
+use neuracrm_domain::{Cents, Contact, Deal, DealId, DealPatch, DealStage, DealStatus, Lead};
 use neuracrm_store::activities::ActivityFilter;
 use neuracrm_store::deals::{DealFilter, DealSort};
 use neuracrm_store::{Page, Sort, SortDir};
 use serde::Deserialize;
 
-use super::super::forms::{Done, Editable, Posted, date, logged_kinds, word};
-use super::super::listing::{Choice, choices};
+use super::super::forms::{Done, Editable, Posted, date, logged_kinds, timeline, word};
+use super::super::listing::{Choice, choices, rows};
 use super::super::{ActivityRow, PageError, PageResult, format};
-use crate::AppState;
 use crate::web::layout::Shell;
 use crate::web::pages::dashboard::StageRow;
 use crate::web::session::WebUser;
@@ -38,6 +35,18 @@ pub struct Card {
     pub value: String,
     pub expected_close: String,
     pub stage: &'static str,
+}
+
+impl From<Deal> for Card {
+    fn from(d: Deal) -> Card {
+        Card {
+            id: d.id.0,
+            title: d.title,
+            value: format::money((d.value_cents.get() as f64 / 100.0).round()),
+            expected_close: d.expected_close.map(|d| d.to_string()).unwrap_or_default(),
+            stage: d.stage.as_str(),
+        }
+    }
 }
 
 /// A column of the board.
@@ -59,8 +68,8 @@ pub struct Board {
 }
 
 /// `GET /deals`.
-pub async fn board(State(state): State<AppState>, user: WebUser) -> PageResult<Board> {
-    let crm = &state.crm;
+pub async fn board(user: WebUser) -> PageResult<Board> {
+    let crm = &user.crm;
     let since = neuracrm_domain::BoundedTime::new(
         chrono::Utc::now() - chrono::Duration::days(CLOSED_DAYS),
         "closed_from",
@@ -100,23 +109,16 @@ pub async fn board(State(state): State<AppState>, user: WebUser) -> PageResult<B
         .iter()
         .zip(&totals)
         .zip(pages)
-        .map(|((stage, total), page)| Column {
-            stage: stage.as_str(),
-            name: format::words(stage.as_str()),
-            deals: total.deals,
-            value: format::money(total.value.round()),
-            more: page.has_more,
-            cards: page
-                .items
-                .into_iter()
-                .map(|d| Card {
-                    id: d.id.0,
-                    title: d.title,
-                    value: format::money((d.value_cents.get() as f64 / 100.0).round()),
-                    expected_close: d.expected_close.map(|d| d.to_string()).unwrap_or_default(),
-                    stage: d.stage.as_str(),
-                })
-                .collect(),
+        .map(|((stage, total), page)| {
+            let (cards, more) = rows(page, Card::from);
+            Column {
+                stage: stage.as_str(),
+                name: format::words(stage.as_str()),
+                deals: total.deals,
+                value: format::money(total.value.round()),
+                more,
+                cards,
+            }
         })
         .collect();
     Ok(Board {
@@ -140,7 +142,6 @@ pub struct StageForm {
 /// event every watcher sees). htmx requests get 204; a plain form goes back
 /// to the board.
 pub async fn move_stage(
-    State(state): State<AppState>,
     Path(id): Path<i64>,
     headers: HeaderMap,
     Posted { user, form: f }: Posted<StageForm>,
@@ -152,7 +153,7 @@ pub async fn move_stage(
         stage: Some(stage),
         ..Default::default()
     };
-    match records::update::<Deal>(&state.crm, &user.caller, DealId(id), patch).await {
+    match records::update::<Deal>(&user.crm, &user.caller, DealId(id), patch).await {
         Ok(_) if headers.contains_key("hx-request") => StatusCode::NO_CONTENT.into_response(),
         Ok(_) => Redirect::to("/deals").into_response(),
         Err(e) => PageError(e).into_response(),
@@ -187,13 +188,8 @@ impl DealPage {
 
 /// `GET /deals/{id}`: the deal's fields (editable), won and lost, its
 /// contact and lead, and its timeline with the activity form.
-pub async fn show(
-    State(state): State<AppState>,
-    user: WebUser,
-    Path(id): Path<i64>,
-    Query(done): Query<Done>,
-) -> PageResult<DealPage> {
-    let crm = &state.crm;
+pub async fn show(user: WebUser, Path(id): Path<i64>, done: Done) -> PageResult<DealPage> {
+    let crm = &user.crm;
     let c = &user.caller;
     let deal = records::get::<Deal>(crm, c, DealId(id)).await?;
     // A contact or lead deleted meanwhile is shown as none.
@@ -222,24 +218,11 @@ pub async fn show(
         },
         None => None,
     };
-    let now = chrono::Utc::now();
-    let timeline = records::list::<Activity>(
-        crm,
-        c,
-        List {
-            filter: ActivityFilter {
-                deal_id: Some(deal.id),
-                ..Default::default()
-            },
-            sort: SortDir::Desc,
-            page: Page::parse(Some(30), None).map_err(ActionError::query)?,
-        },
-    )
-    .await?
-    .items
-    .into_iter()
-    .map(|v| ActivityRow::new(v, now))
-    .collect();
+    let of_deal = ActivityFilter {
+        deal_id: Some(deal.id),
+        ..Default::default()
+    };
+    let timeline = timeline(crm, c, of_deal).await?;
     let cents = deal.value_cents.get();
     Ok(DealPage {
         shell: Shell::new(&user, deal.title.clone(), "/deals"),
@@ -304,11 +287,8 @@ pub struct PipelineFragment {
 
 /// `GET /fragments/pipeline`: the dashboard's pipeline, refetched when a
 /// deal changes.
-pub async fn pipeline_fragment(
-    State(state): State<AppState>,
-    user: WebUser,
-) -> PageResult<PipelineFragment> {
-    Ok(pipeline(&state.crm, &user.caller).await?)
+pub async fn pipeline_fragment(user: WebUser) -> PageResult<PipelineFragment> {
+    Ok(pipeline(&user.crm, &user.caller).await?)
 }
 
 /// The open pipeline by stage, as the dashboard and its fragment show it.

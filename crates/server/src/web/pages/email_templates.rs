@@ -8,10 +8,10 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query};
 use axum::response::{IntoResponse, Response};
 use neuracrm_actions::campaigns::{self, Rendered, Sample};
-use neuracrm_actions::records::{self, List};
+use neuracrm_actions::records;
 use neuracrm_actions::{Access, ActionError};
 use neuracrm_domain::{
     ContactId, EmailTemplate, EmailTemplateId, EmailTemplatePatch, NewEmailTemplate,
@@ -19,9 +19,9 @@ use neuracrm_domain::{
 use neuracrm_store::Page;
 use serde::Deserialize;
 
-use super::settings::{Done, FormError, after_form};
-use crate::AppState;
+use super::settings::{Done, FormError, after_form, form_page};
 use crate::web::layout::Shell;
+use crate::web::listing::{first, rows};
 use crate::web::session::{CsrfForm, WebUser};
 use crate::web::{PageResult, format};
 
@@ -97,11 +97,9 @@ pub struct TemplatesPage {
     done: Option<&'static str>,
 }
 
-impl TemplatesPage {
-    fn invalid(&self, name: &str) -> bool {
-        self.error.as_ref().is_some_and(|e| e.field == name)
-    }
+form_page!(TemplatesPage);
 
+impl TemplatesPage {
     /// Whether row `id` is the template being edited.
     fn is_current(&self, id: impl std::borrow::Borrow<i64>) -> bool {
         self.id == Some(*id.borrow())
@@ -117,7 +115,6 @@ impl TemplatesPage {
 }
 
 async fn page(
-    state: &AppState,
     user: &WebUser,
     id: Option<i64>,
     form: Option<TemplateForm>,
@@ -125,20 +122,18 @@ async fn page(
     done: Option<&'static str>,
 ) -> PageResult<TemplatesPage> {
     let now = chrono::Utc::now();
-    let found = records::list::<EmailTemplate>(
-        &state.crm,
-        &user.caller,
-        List {
-            filter: (),
-            sort: (),
-            page: Page::parse(Some(Page::MAX_LIMIT as i64), None).map_err(ActionError::query)?,
-        },
-    )
-    .await?;
+    let most = Page::MAX_LIMIT as i64;
+    let found = first::<EmailTemplate>(&user.crm, &user.caller, (), (), most).await?;
+    let (templates, more) = rows(found, |t| TemplateRow {
+        id: t.id.0,
+        name: t.name,
+        subject: t.subject,
+        updated: format::ago(t.updated_at, now),
+    });
     let form = match (form, id) {
         (Some(f), _) => f,
         (None, Some(id)) => {
-            records::get::<EmailTemplate>(&state.crm, &user.caller, EmailTemplateId(id))
+            records::get::<EmailTemplate>(&user.crm, &user.caller, EmailTemplateId(id))
                 .await?
                 .into()
         }
@@ -149,7 +144,7 @@ async fn page(
     let (preview, error) = match (&error, form.html.is_empty()) {
         (None, false) => match form.sample() {
             Ok(s) => {
-                match campaigns::preview_draft(&state.crm, &user.caller, &form.draft(), s).await {
+                match campaigns::preview_draft(&user.crm, &user.caller, &form.draft(), s).await {
                     Ok(r) => (Some(r), None),
                     Err(ActionError::NotFound(_)) => {
                         (None, Some(FormError::new("contact_id", "no such contact")))
@@ -163,17 +158,8 @@ async fn page(
     };
     Ok(TemplatesPage {
         shell: Shell::new(user, "E-mail templates", "/email-templates"),
-        more: found.has_more,
-        templates: found
-            .items
-            .into_iter()
-            .map(|t| TemplateRow {
-                id: t.id.0,
-                name: t.name,
-                subject: t.subject,
-                updated: format::ago(t.updated_at, now),
-            })
-            .collect(),
+        more,
+        templates,
         id,
         form,
         can_write: Access::Managers.admits(user.caller.role),
@@ -188,48 +174,32 @@ fn said(done: &Done) -> Option<&'static str> {
 }
 
 /// `GET /email-templates`: the list and a new template's editor.
-pub async fn list(
-    State(state): State<AppState>,
-    user: WebUser,
-    Query(done): Query<Done>,
-) -> PageResult<TemplatesPage> {
-    page(&state, &user, None, None, None, said(&done)).await
+pub async fn list(user: WebUser, done: Done) -> PageResult<TemplatesPage> {
+    page(&user, None, None, None, said(&done)).await
 }
 
 /// `GET /email-templates/{id}`: the list and that template's editor with
 /// its preview (another organization's: not found).
-pub async fn show(
-    State(state): State<AppState>,
-    Path(id): Path<i64>,
-    user: WebUser,
-    Query(done): Query<Done>,
-) -> PageResult<TemplatesPage> {
-    page(&state, &user, Some(id), None, None, said(&done)).await
+pub async fn show(Path(id): Path<i64>, user: WebUser, done: Done) -> PageResult<TemplatesPage> {
+    page(&user, Some(id), None, None, said(&done)).await
 }
 
 /// `POST /email-templates`: creates a template (admins and managers),
 /// refused on the form naming the line and column when it does not compile.
-pub async fn create(
-    State(state): State<AppState>,
-    CsrfForm(user, f): CsrfForm<TemplateForm>,
-) -> Response {
-    let result = records::create::<EmailTemplate>(&state.crm, &user.caller, f.draft()).await;
+pub async fn create(CsrfForm(user, f): CsrfForm<TemplateForm>) -> Response {
+    let result = records::create::<EmailTemplate>(&user.crm, &user.caller, f.draft()).await;
     let to = match &result {
         Ok(t) => format!("/email-templates/{}?done=created", t.id.0),
         Err(_) => String::new(),
     };
     after_form(result, &to, async |e| {
-        page(&state, &user, None, Some(f), Some(e), None).await
+        page(&user, None, Some(f), Some(e), None).await
     })
     .await
 }
 
 /// `POST /email-templates/{id}`: saves the editor (admins and managers).
-pub async fn save(
-    State(state): State<AppState>,
-    Path(id): Path<i64>,
-    CsrfForm(user, f): CsrfForm<TemplateForm>,
-) -> Response {
+pub async fn save(Path(id): Path<i64>, CsrfForm(user, f): CsrfForm<TemplateForm>) -> Response {
     let d = f.draft();
     let patch = EmailTemplatePatch {
         name: Some(d.name),
@@ -238,11 +208,10 @@ pub async fn save(
         text: Some(d.text),
     };
     let result =
-        records::update::<EmailTemplate>(&state.crm, &user.caller, EmailTemplateId(id), patch)
-            .await;
+        records::update::<EmailTemplate>(&user.crm, &user.caller, EmailTemplateId(id), patch).await;
     let to = format!("/email-templates/{id}?done=saved");
     after_form(result, &to, async |e| {
-        page(&state, &user, Some(id), Some(f), Some(e), None).await
+        page(&user, Some(id), Some(f), Some(e), None).await
     })
     .await
 }
@@ -257,18 +226,17 @@ pub struct PreviewOf {
 
 /// `POST /email-templates/preview[?id=]`.
 pub async fn preview(
-    State(state): State<AppState>,
     Query(of): Query<PreviewOf>,
     CsrfForm(user, f): CsrfForm<TemplateForm>,
 ) -> Response {
     // Another organization's template is not found, as on its page.
     if let Some(id) = of.id
         && let Err(e) =
-            records::get::<EmailTemplate>(&state.crm, &user.caller, EmailTemplateId(id)).await
+            records::get::<EmailTemplate>(&user.crm, &user.caller, EmailTemplateId(id)).await
     {
         return crate::web::PageError(e).into_response();
     }
-    match page(&state, &user, of.id, Some(f), None, None).await {
+    match page(&user, of.id, Some(f), None, None).await {
         Ok(p) => p.into_response(),
         Err(e) => e.into_response(),
     }

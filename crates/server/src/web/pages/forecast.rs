@@ -14,7 +14,7 @@ use std::borrow::Borrow;
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query};
 use axum::response::Response;
 use neuracrm_actions::forecasting::{self, ForecastRequest};
 use neuracrm_actions::records::{self, List, Record};
@@ -32,7 +32,6 @@ use super::super::charts::StackedBars;
 use super::super::forms::{Done, Posted};
 use super::super::listing::Choice;
 use super::super::{PageResult, forecast_chart, format};
-use crate::AppState;
 use crate::api::forecast::{ForecastOut, ModelPerformanceOut};
 use crate::web::layout::Shell;
 use crate::web::session::{WebUser, after};
@@ -215,12 +214,11 @@ fn may_edit(caller: &Caller) -> bool {
 
 /// `GET /forecast`.
 pub async fn page(
-    State(state): State<AppState>,
     user: WebUser,
     Query(q): Query<ForecastQuery>,
-    Query(done): Query<Done>,
+    done: Done,
 ) -> PageResult<ForecastPage> {
-    let crm = &state.crm;
+    let crm = &user.crm;
     let c = &user.caller;
     let metric = q
         .metric
@@ -358,11 +356,10 @@ impl ModelForm {
 /// `POST /forecast/models/{id}` (a change of one): the same actions as the
 /// forecasting-model API, so admins and managers only (a rep gets 403).
 pub async fn save_model(
-    State(state): State<AppState>,
     id: Option<Path<i64>>,
     Posted { user, form: f }: Posted<ModelForm>,
 ) -> Response {
-    let (crm, c) = (&state.crm, &user.caller);
+    let (crm, c) = (&user.crm, &user.caller);
     let done = match (f.patch(), id) {
         (Err(e), _) => Err(e),
         (Ok(p), Some(Path(id))) => {

@@ -5,23 +5,24 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query};
 use axum::response::Response;
 use chrono::Utc;
-use neuracrm_actions::records::{self, List};
+use neuracrm_actions::records;
 use neuracrm_actions::{ActionError, scoring};
-use neuracrm_domain::{Activity, Contact, Deal, Lead, LeadId, LeadPatch, LeadSource, LeadStatus};
+use neuracrm_domain::{Contact, Deal, Lead, LeadId, LeadPatch, LeadSource, LeadStatus};
+use neuracrm_store::Sort;
 use neuracrm_store::activities::ActivityFilter;
 use neuracrm_store::deals::DealFilter;
 use neuracrm_store::leads::{LeadFilter, LeadSort};
-use neuracrm_store::{Page, Sort, SortDir};
 use serde::Deserialize;
 
 use super::super::charts::{FactorBars, ForecastChart};
-use super::super::forms::{Csrf, Done, Editable, Posted, date, logged_kinds, nullable, word};
-use super::super::listing::{Choice, Field, Listing, Pager, RawQuery, SortLink, choices};
+use super::super::forms::{
+    Csrf, Done, Editable, Posted, date, logged_kinds, nullable, timeline, word,
+};
+use super::super::listing::{Choice, Field, Listing, Pager, RawQuery, SortLink, choices, first};
 use super::super::{ActivityRow, DealItem, LeadRow, PageResult, format};
-use crate::AppState;
 use crate::api::scoring::ScoreBreakdown;
 use crate::web::layout::Shell;
 use crate::web::session::{WebUser, after};
@@ -87,14 +88,10 @@ pub fn view(query: &[(String, String)]) -> (Listing, LeadFilter, Sort<LeadSort>)
 }
 
 /// `GET /leads`.
-pub async fn list(
-    State(state): State<AppState>,
-    user: WebUser,
-    Query(query): RawQuery,
-) -> PageResult<LeadList> {
+pub async fn list(user: WebUser, Query(query): RawQuery) -> PageResult<LeadList> {
     let (l, filter, _) = view(&query);
     let found = l
-        .fetch::<Lead, _>(&state.crm, &user.caller, filter, ORDERS, PER_PAGE)
+        .fetch::<Lead, _>(&user.crm, &user.caller, filter, ORDERS, PER_PAGE)
         .await?;
     let sources: Vec<&str> = LeadSource::ALL.iter().map(|s| s.as_str()).collect();
     Ok(LeadList {
@@ -106,7 +103,7 @@ pub async fn list(
             l.select("Category", "category", CATEGORIES),
             l.number("Score from", "min_score"),
             l.number("to", "max_score"),
-            l.segment(&state.crm, &user.caller).await?,
+            l.segment(&user.crm, &user.caller).await?,
         ],
         sorts: l.sort_links(&[
             ("Lead", "title"),
@@ -153,13 +150,8 @@ pub struct LeadPage {
 }
 
 /// `GET /leads/{id}`.
-pub async fn show(
-    State(state): State<AppState>,
-    user: WebUser,
-    Path(id): Path<i64>,
-    Query(done): Query<Done>,
-) -> PageResult<LeadPage> {
-    let crm = &state.crm;
+pub async fn show(user: WebUser, Path(id): Path<i64>, done: Done) -> PageResult<LeadPage> {
+    let crm = &user.crm;
     let c = &user.caller;
     let id = LeadId(id);
     let lead = records::get::<Lead>(crm, c, id).await?;
@@ -236,43 +228,19 @@ pub async fn show(
     } else {
         String::new()
     };
-    let deals = records::list::<Deal>(
-        crm,
-        c,
-        List {
-            filter: DealFilter {
-                lead_id: Some(id),
-                ..Default::default()
-            },
-            sort: Sort::default(),
-            page: Page::parse(Some(20), None).map_err(ActionError::query)?,
-        },
-    )
-    .await?
-    .items
-    .into_iter()
-    .map(DealItem)
-    .collect();
-    let now = Utc::now();
-    let timeline = records::list::<Activity>(
-        crm,
-        c,
-        List {
-            filter: ActivityFilter {
-                lead_id: Some(id),
-                ..Default::default()
-            },
-            sort: SortDir::Desc,
-            page: Page::parse(Some(30), None).map_err(ActionError::query)?,
-        },
-    )
-    .await?
-    .items
-    .into_iter()
-    .map(|v| ActivityRow::new(v, now))
-    .collect();
+    let of_lead = DealFilter {
+        lead_id: Some(id),
+        ..Default::default()
+    };
+    let deals = first::<Deal>(crm, c, of_lead, Sort::default(), 20).await?;
+    let deals = deals.items.into_iter().map(DealItem).collect();
+    let of_lead = ActivityFilter {
+        lead_id: Some(id),
+        ..Default::default()
+    };
+    let timeline = timeline(crm, c, of_lead).await?;
     let statuses = choices(STATUSES, Some(lead.status.as_str()));
-    let calls = super::calls::of_lead(&state, &user, id).await?;
+    let calls = super::calls::of_lead(&user, id).await?;
     Ok(LeadPage {
         calls,
         scenarios: super::calls::scenarios(),
@@ -325,12 +293,8 @@ impl Editable for Lead {
 }
 
 /// `POST /leads/{id}/score`: scores the lead now.
-pub async fn score_now(
-    State(state): State<AppState>,
-    Path(id): Path<i64>,
-    Posted { user, .. }: Posted<Csrf>,
-) -> Response {
-    let done = scoring::score_now(&state.crm, &user.caller, LeadId(id), Utc::now()).await;
+pub async fn score_now(Path(id): Path<i64>, Posted { user, .. }: Posted<Csrf>) -> Response {
+    let done = scoring::score_now(&user.crm, &user.caller, LeadId(id), Utc::now()).await;
     after(done, &format!("/leads/{id}?done=scored"))
 }
 

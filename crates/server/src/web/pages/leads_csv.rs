@@ -95,13 +95,9 @@ fn csv_lines<'a>(header: bool, rows: impl IntoIterator<Item = &'a Lead>) -> Byte
 /// CSV, streamed. The first page is read before answering, so a failure
 /// there is an error page; a later one cuts the download (the browser
 /// reports it failed rather than keeping a short file).
-pub async fn export(
-    State(state): State<AppState>,
-    user: WebUser,
-    Query(query): RawQuery,
-) -> Response {
+pub async fn export(user: WebUser, Query(query): RawQuery) -> Response {
     let (_, filter, sort) = super::leads::view(&query);
-    let mut export = Export::new(&state.crm, &user.caller, filter, sort);
+    let mut export = Export::new(&user.crm, &user.caller, filter, sort);
     let first = match export.next_page().await {
         Ok(page) => page.unwrap_or_default(),
         Err(e) => return PageError(e).into_response(),
@@ -257,11 +253,7 @@ pub async fn import(
 /// `GET /leads/imports/{id}`: a background import of the organization: its
 /// status, progress and refused rows (the page refetches itself while it
 /// runs; without JavaScript, reload it).
-pub async fn import_status(
-    State(state): State<AppState>,
-    user: WebUser,
-    Path(id): Path<i64>,
-) -> PageResult<ImportPage> {
-    let i = import::status(&state.crm, &user.caller, ImportId(id)).await?;
+pub async fn import_status(user: WebUser, Path(id): Path<i64>) -> PageResult<ImportPage> {
+    let i = import::status(&user.crm, &user.caller, ImportId(id)).await?;
     Ok(ImportPage::of_import(&user, i))
 }

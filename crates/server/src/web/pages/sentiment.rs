@@ -8,7 +8,7 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{Query, State};
+use axum::extract::Query;
 use std::borrow::Borrow;
 use std::sync::Arc;
 
@@ -18,7 +18,6 @@ use neuracrm_store::sentiment::{GroupRow, NegativeRow};
 use serde::Deserialize;
 
 use super::super::{PageResult, format, sentiment_chart};
-use crate::AppState;
 use crate::api::sentiment::{Period, excerpt};
 use crate::web::layout::Shell;
 use crate::web::session::WebUser;
@@ -142,12 +141,8 @@ fn share_bar(neg: i64, neu: i64, pos: i64) -> String {
 }
 
 /// `GET /sentiment`.
-pub async fn page(
-    State(state): State<AppState>,
-    user: WebUser,
-    Query(q): Query<SentimentQuery>,
-) -> PageResult<SentimentPage> {
-    let crm = &state.crm;
+pub async fn page(user: WebUser, Query(q): Query<SentimentQuery>) -> PageResult<SentimentPage> {
+    let crm = &user.crm;
     let c = &user.caller;
     let (period, key) = match q.period.as_deref() {
         Some("30d") => (Period::Days30, "30d"),

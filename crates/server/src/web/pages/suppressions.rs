@@ -5,7 +5,7 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{Query, State};
+use axum::extract::Query;
 use axum::response::Response;
 use neuracrm_actions::campaigns;
 use neuracrm_actions::{Access, ActionError};
@@ -15,7 +15,6 @@ use neuracrm_store::campaigns::Suppression;
 use serde::Deserialize;
 
 use super::settings::{Done, FormError, after_form};
-use crate::AppState;
 use crate::web::layout::Shell;
 use crate::web::session::{CsrfForm, WebUser};
 use crate::web::{PageResult, format};
@@ -51,7 +50,6 @@ pub struct SuppressionsPage {
 }
 
 async fn page(
-    state: &AppState,
     user: &WebUser,
     q: ListQuery,
     email: String,
@@ -59,7 +57,7 @@ async fn page(
 ) -> PageResult<SuppressionsPage> {
     let offset = q.offset.unwrap_or(0).max(0);
     let p = Page::parse(Some(PER_PAGE), Some(offset)).map_err(ActionError::query)?;
-    let found = campaigns::suppressions(&state.crm, &user.caller, p).await?;
+    let found = campaigns::suppressions(&user.crm, &user.caller, p).await?;
     let now = chrono::Utc::now();
     Ok(SuppressionsPage {
         shell: Shell::new(user, "Suppressions", "/suppressions"),
@@ -84,12 +82,8 @@ async fn page(
 }
 
 /// `GET /suppressions`.
-pub async fn list(
-    State(state): State<AppState>,
-    user: WebUser,
-    Query(q): Query<ListQuery>,
-) -> PageResult<SuppressionsPage> {
-    page(&state, &user, q, String::new(), None).await
+pub async fn list(user: WebUser, Query(q): Query<ListQuery>) -> PageResult<SuppressionsPage> {
+    page(&user, q, String::new(), None).await
 }
 
 fn address(f: &AddressForm) -> Result<Email, ActionError> {
@@ -97,32 +91,26 @@ fn address(f: &AddressForm) -> Result<Email, ActionError> {
 }
 
 /// `POST /suppressions`: suppresses an address (admins and managers).
-pub async fn add(
-    State(state): State<AppState>,
-    CsrfForm(user, f): CsrfForm<AddressForm>,
-) -> Response {
+pub async fn add(CsrfForm(user, f): CsrfForm<AddressForm>) -> Response {
     let result = match address(&f) {
-        Ok(e) => campaigns::suppress(&state.crm, &user.caller, &e).await,
+        Ok(e) => campaigns::suppress(&user.crm, &user.caller, &e).await,
         Err(e) => Err(e),
     };
     after_form(result, "/suppressions?done=added", async |e| {
-        page(&state, &user, ListQuery::default(), f.email, Some(e)).await
+        page(&user, ListQuery::default(), f.email, Some(e)).await
     })
     .await
 }
 
 /// `POST /suppressions/remove`: lifts a suppression (admins and managers;
 /// an address the organization has not suppressed: not found).
-pub async fn remove(
-    State(state): State<AppState>,
-    CsrfForm(user, f): CsrfForm<AddressForm>,
-) -> Response {
+pub async fn remove(CsrfForm(user, f): CsrfForm<AddressForm>) -> Response {
     let result = match address(&f) {
-        Ok(e) => campaigns::unsuppress(&state.crm, &user.caller, &e).await,
+        Ok(e) => campaigns::unsuppress(&user.crm, &user.caller, &e).await,
         Err(e) => Err(e),
     };
     after_form(result, "/suppressions?done=removed", async |e| {
-        page(&state, &user, ListQuery::default(), String::new(), Some(e)).await
+        page(&user, ListQuery::default(), String::new(), Some(e)).await
     })
     .await
 }

@@ -4,7 +4,7 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use neuracrm_actions::{ActionError, sessions, users};
@@ -38,13 +38,12 @@ pub struct AccountPage {
 }
 
 async fn page(
-    state: &AppState,
     user: &WebUser,
     error: Option<FormError>,
     done: Option<&'static str>,
 ) -> PageResult<AccountPage> {
     let now = Utc::now();
-    let sessions = sessions::own(&state.crm, &user.caller)
+    let sessions = sessions::own(&user.crm, &user.caller)
         .await?
         .into_iter()
         .map(|s| SessionRow {
@@ -65,11 +64,7 @@ async fn page(
 }
 
 /// `GET /settings`.
-pub async fn show(
-    State(state): State<AppState>,
-    user: WebUser,
-    Query(done): Query<Done>,
-) -> PageResult<AccountPage> {
+pub async fn show(user: WebUser, done: Done) -> PageResult<AccountPage> {
     let said = done.say(&[
         (
             "password",
@@ -78,7 +73,7 @@ pub async fn show(
         ("revoked", "That session ended."),
         ("others", "Every other session ended."),
     ]);
-    page(&state, &user, None, said).await
+    page(&user, None, said).await
 }
 
 /// The password form.
@@ -106,12 +101,12 @@ pub async fn change_password(
             "the two new passwords differ",
         )),
         Ok(()) => {
-            users::change_own_password(&state.crm, &user.caller, f.current_password, f.password)
+            users::change_own_password(&user.crm, &user.caller, f.current_password, f.password)
                 .await
         }
     };
     after_form(result, "/settings?done=password", async |e| {
-        page(&state, &user, Some(e), None).await
+        page(&user, Some(e), None).await
     })
     .await
 }
@@ -119,22 +114,18 @@ pub async fn change_password(
 /// `POST /settings/sessions/{id}/revoke`: ends one of the user's sessions
 /// (the current one signs them out).
 pub async fn revoke(
-    State(state): State<AppState>,
     Path(id): Path<String>,
     CsrfForm(user, NoFields {}): CsrfForm<NoFields>,
 ) -> Response {
     let Ok(id) = id.parse::<SessionId>() else {
         return crate::web::PageError(ActionError::NotFound("session".into())).into_response();
     };
-    let done = sessions::revoke_own(&state.crm, &user.caller, id).await;
+    let done = sessions::revoke_own(&user.crm, &user.caller, id).await;
     crate::web::session::after(done, "/settings?done=revoked")
 }
 
 /// `POST /settings/sessions/others`: "sign out everywhere else".
-pub async fn revoke_others(
-    State(state): State<AppState>,
-    CsrfForm(user, NoFields {}): CsrfForm<NoFields>,
-) -> Response {
-    let done = sessions::revoke_others(&state.crm, &user.caller).await;
+pub async fn revoke_others(CsrfForm(user, NoFields {}): CsrfForm<NoFields>) -> Response {
+    let done = sessions::revoke_others(&user.crm, &user.caller).await;
     crate::web::session::after(done, "/settings?done=others")
 }

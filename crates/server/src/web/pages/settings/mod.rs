@@ -7,7 +7,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use neuracrm_actions::ActionError;
 use neuracrm_domain::Role;
-use serde::Deserialize;
 
 use crate::web::PageError;
 use crate::web::session::WebUser;
@@ -42,6 +41,23 @@ pub fn tabs(user: &WebUser, current: &str) -> Vec<Tab> {
     .collect()
 }
 
+/// Gives pages whose form may come back refused (an `error:
+/// Option<FormError>` field) `invalid(name)` for their templates: whether the
+/// refusal concerns input `name`.
+macro_rules! form_page {
+    ($($page:ty),+ $(,)?) => {$(
+        impl $page {
+            /// Whether the form's error concerns input `name`.
+            pub fn invalid(&self, name: &str) -> bool {
+                self.error.as_ref().is_some_and(|e| e.field == name)
+            }
+        }
+    )+};
+}
+pub(crate) use form_page;
+
+form_page!(Frame);
+
 /// What every settings page draws above its forms: the tabs, the
 /// confirmation of the last form and the refusal of this one.
 pub struct Frame {
@@ -63,11 +79,6 @@ impl Frame {
             error,
             done,
         }
-    }
-
-    /// Whether the form's error concerns input `name`.
-    pub fn invalid(&self, name: &str) -> bool {
-        self.error.as_ref().is_some_and(|e| e.field == name)
     }
 }
 
@@ -133,15 +144,4 @@ pub async fn after_form<T, P: IntoResponse>(
 }
 
 /// `?done=` after a form of a settings page: what to confirm.
-#[derive(Debug, Default, Deserialize)]
-pub struct Done {
-    pub done: Option<String>,
-}
-
-impl Done {
-    /// The confirmation of `done`, from the page's words for each.
-    pub fn say(&self, words: &[(&str, &'static str)]) -> Option<&'static str> {
-        let done = self.done.as_deref()?;
-        words.iter().find(|(k, _)| *k == done).map(|(_, w)| *w)
-    }
-}
+pub use crate::web::forms::Done;

@@ -6,7 +6,6 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use neuracrm_actions::scoring::{self, PREVIEW_DEFAULT, Previewed};
@@ -14,7 +13,6 @@ use neuracrm_actions::{Access, ActionError, ActionResult};
 use neuracrm_scoring::{CategoryThresholds, IndustryRule, IndustryTable, ScoringConfig, Weights};
 
 use super::{Done, FormError, Frame, after_form};
-use crate::AppState;
 use crate::web::layout::Shell;
 use crate::web::session::{CsrfForm, WebUser};
 use crate::web::{PageResult, format};
@@ -372,14 +370,10 @@ fn page(
 
 /// `GET /settings/scoring` (admins; 403 for others): the stored
 /// configuration, and what it gives the newest leads scored now.
-pub async fn show(
-    State(state): State<AppState>,
-    user: WebUser,
-    Query(done): Query<Done>,
-) -> PageResult<ScoringPage> {
-    let config = scoring::config(&state.crm, &user.caller).await?;
+pub async fn show(user: WebUser, done: Done) -> PageResult<ScoringPage> {
+    let config = scoring::config(&user.crm, &user.caller).await?;
     let preview = scoring::preview(
-        &state.crm,
+        &user.crm,
         &user.caller,
         &config,
         PREVIEW_DEFAULT,
@@ -398,17 +392,14 @@ pub async fn show(
 /// with `action=save`, stores it (the action of `PUT /api/scoring/config`).
 /// Either way a configuration the checks refuse comes back on the form with
 /// the field named.
-pub async fn post(
-    State(state): State<AppState>,
-    CsrfForm(user, fields): CsrfForm<Vec<(String, String)>>,
-) -> Response {
+pub async fn post(CsrfForm(user, fields): CsrfForm<Vec<(String, String)>>) -> Response {
     // Before the form is read: a refused form would show the page.
     if let Err(e) = user.caller.require(Access::Admins) {
         return crate::web::PageError(e).into_response();
     }
     let typed = Typed::posted(&fields);
     let save = fields.iter().any(|(k, v)| k == "action" && v == "save");
-    let crm = &state.crm;
+    let crm = &user.crm;
     let result = match typed.config() {
         Err(e) => Err(e),
         Ok((config, rows)) if save => scoring::set_config(crm, &user.caller, &config)

@@ -5,10 +5,10 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{Path, Query, State};
+use axum::extract::Path;
 use axum::response::Response;
 use chrono::Utc;
-use neuracrm_actions::records::{self, List};
+use neuracrm_actions::records;
 use neuracrm_actions::users::{AccountPatch, NewAccount};
 use neuracrm_actions::{ActionError, ActionResult};
 use neuracrm_domain::{Email, NewUser, Role, User, UserId};
@@ -16,8 +16,8 @@ use neuracrm_store::Page;
 use serde::Deserialize;
 
 use super::{Done, FormError, Frame, after_form};
-use crate::AppState;
 use crate::web::layout::Shell;
+use crate::web::listing::{first, rows};
 use crate::web::session::{CsrfForm, NoFields, WebUser};
 use crate::web::{PageResult, format};
 
@@ -63,50 +63,33 @@ pub struct UsersPage {
 }
 
 async fn page(
-    state: &AppState,
     user: &WebUser,
     add: AddForm,
     error: Option<FormError>,
     done: Option<&'static str>,
 ) -> PageResult<UsersPage> {
     let now = Utc::now();
-    let found = records::list::<User>(
-        &state.crm,
-        &user.caller,
-        List {
-            filter: (),
-            sort: (),
-            page: Page::parse(Some(PER_PAGE), None).map_err(ActionError::query)?,
-        },
-    )
-    .await?;
+    let found = first::<User>(&user.crm, &user.caller, (), (), PER_PAGE).await?;
+    let (users, more) = rows(found, |u| UserRow {
+        id: u.id.0,
+        me: u.id == user.caller.user,
+        name: u.name,
+        email: u.email.into(),
+        role: u.role.as_str(),
+        since: format::ago(u.created_at, now),
+    });
     Ok(UsersPage {
         shell: Shell::new(user, "Users and roles", "/settings"),
         frame: Frame::new(user, "/settings/users", error, done),
-        more: found.has_more,
-        users: found
-            .items
-            .into_iter()
-            .map(|u| UserRow {
-                id: u.id.0,
-                me: u.id == user.caller.user,
-                name: u.name,
-                email: u.email.into(),
-                role: u.role.as_str(),
-                since: format::ago(u.created_at, now),
-            })
-            .collect(),
+        more,
+        users,
         roles: ROLES,
         add,
     })
 }
 
 /// `GET /settings/users` (admins; 403 for others).
-pub async fn list(
-    State(state): State<AppState>,
-    user: WebUser,
-    Query(done): Query<Done>,
-) -> PageResult<UsersPage> {
+pub async fn list(user: WebUser, done: Done) -> PageResult<UsersPage> {
     let said = done.say(&[
         (
             "added",
@@ -118,7 +101,7 @@ pub async fn list(
         ),
         ("removed", "The user is removed; their sessions ended."),
     ]);
-    page(&state, &user, AddForm::default(), None, said).await
+    page(&user, AddForm::default(), None, said).await
 }
 
 fn role(word: &str) -> ActionResult<Role> {
@@ -127,7 +110,7 @@ fn role(word: &str) -> ActionResult<Role> {
 }
 
 /// `POST /settings/users`: adds a user (the action of `POST /api/users`).
-pub async fn add(State(state): State<AppState>, CsrfForm(user, f): CsrfForm<AddForm>) -> Response {
+pub async fn add(CsrfForm(user, f): CsrfForm<AddForm>) -> Response {
     let new = match (Email::parse(f.email.trim()), role(&f.role)) {
         (Err(e), _) => Err(ActionError::from(e)),
         (_, Err(e)) => Err(e),
@@ -141,7 +124,7 @@ pub async fn add(State(state): State<AppState>, CsrfForm(user, f): CsrfForm<AddF
         }),
     };
     let result = match new {
-        Ok(new) => records::create::<User>(&state.crm, &user.caller, new).await,
+        Ok(new) => records::create::<User>(&user.crm, &user.caller, new).await,
         Err(e) => Err(e),
     };
     // The password is never shown again, even refused.
@@ -150,7 +133,7 @@ pub async fn add(State(state): State<AppState>, CsrfForm(user, f): CsrfForm<AddF
         ..f
     };
     after_form(result, "/settings/users?done=added", async |e| {
-        page(&state, &user, kept, Some(e), None).await
+        page(&user, kept, Some(e), None).await
     })
     .await
 }
@@ -163,23 +146,19 @@ pub struct RoleForm {
 
 /// `POST /settings/users/{id}/role`: changes a user's role (the action of
 /// `PATCH /api/users/{id}`).
-pub async fn change_role(
-    State(state): State<AppState>,
-    Path(id): Path<i64>,
-    CsrfForm(user, f): CsrfForm<RoleForm>,
-) -> Response {
+pub async fn change_role(Path(id): Path<i64>, CsrfForm(user, f): CsrfForm<RoleForm>) -> Response {
     let result = match role(&f.role) {
         Ok(role) => {
             let patch = AccountPatch {
                 role: Some(role),
                 ..Default::default()
             };
-            records::update::<User>(&state.crm, &user.caller, UserId(id), patch).await
+            records::update::<User>(&user.crm, &user.caller, UserId(id), patch).await
         }
         Err(e) => Err(e),
     };
     after_form(result, "/settings/users?done=role", async |e| {
-        page(&state, &user, AddForm::default(), Some(e), None).await
+        page(&user, AddForm::default(), Some(e), None).await
     })
     .await
 }
@@ -187,13 +166,12 @@ pub async fn change_role(
 /// `POST /settings/users/{id}/delete`: removes a user (the action of
 /// `DELETE /api/users/{id}`).
 pub async fn remove(
-    State(state): State<AppState>,
     Path(id): Path<i64>,
     CsrfForm(user, NoFields {}): CsrfForm<NoFields>,
 ) -> Response {
-    let result = records::delete::<User>(&state.crm, &user.caller, UserId(id)).await;
+    let result = records::delete::<User>(&user.crm, &user.caller, UserId(id)).await;
     after_form(result, "/settings/users?done=removed", async |e| {
-        page(&state, &user, AddForm::default(), Some(e), None).await
+        page(&user, AddForm::default(), Some(e), None).await
     })
     .await
 }
