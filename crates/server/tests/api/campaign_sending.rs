@@ -319,11 +319,11 @@ async fn a_sender_killed_mid_send_resumes_skipping_no_one_and_doubling_only_what
     let emails = numbered("p", 60);
     let (_, id, _) = campaign_to(&app, &t, &emails).await;
 
-    // The first sender gets 20 answers (a whole batch of 16 and 4 more),
+    // The first sender gets 20 answers (a whole claim of 16 and 4 more),
     // then its next 4 messages reach the relay but are never answered: it is
-    // killed with them in flight. Its lease runs out at once.
+    // killed with them in flight.
     sink.hang_after(20);
-    let crashing = sender(&app, mail(&sink, Duration::ZERO));
+    let crashing = app_sender(&app, &sink);
     let mut task = tokio::spawn(async move { send::process(&crashing, None, &()).await });
     tokio::select! {
         _ = sink.until_hung(4) => {}
@@ -332,6 +332,17 @@ async fn a_sender_killed_mid_send_resumes_skipping_no_one_and_doubling_only_what
     task.abort();
     assert!(task.await.unwrap_err().is_cancelled());
     sink.answer_all();
+    // Its lease runs out (a minute passes).
+    app.store
+        .db()
+        .execute(
+            neuracrm_store::Sql::new(
+                "UPDATE campaign_recipients SET lease_until = $1 WHERE lease_until IS NOT NULL",
+            )
+            .arg(chrono::Utc::now() - chrono::Duration::seconds(1)),
+        )
+        .await
+        .unwrap();
 
     // A new sender takes over.
     let report = send::process(&app_sender(&app, &sink), None, &())
@@ -370,6 +381,65 @@ async fn a_sender_killed_mid_send_resumes_skipping_no_one_and_doubling_only_what
         .await;
     assert_eq!(stats["sent"], 60, "{stats}");
     assert_eq!(stats["sending"], 0, "{stats}");
+}
+
+/// A pause mid-send: the sender stops before its next message, the rows
+/// it had claimed but not sent go back to pending with their attempt
+/// undone, and nothing is left `sending`; resumed, every recipient has it
+/// once.
+#[tokio::test]
+async fn a_pause_mid_send_stops_before_the_next_message_and_gives_back_the_claimed_rows() {
+    let sink = SmtpSink::start().await;
+    let (app, t) = spawn_tenant("Pause").await;
+    let emails = numbered("p", 40);
+    let (_, id, _) = campaign_to(&app, &t, &emails).await;
+    // Paced at 10 a second: the 40 would take 4 s.
+    let mut slow = mail(&sink, Duration::from_secs(60));
+    slow.rate_per_second = Some(10);
+    let crm = sender(&app, slow);
+    let task = tokio::spawn(async move { send::process(&crm, None, &()).await });
+    sink.until_received(3).await;
+    app.post_ok(
+        &format!("/api/campaigns/{id}/pause"),
+        &t.token,
+        json!({}),
+        200,
+    )
+    .await;
+    let report = task.await.unwrap().unwrap();
+    assert!(report.sent >= 3 && report.sent < 40, "{report:?}");
+    assert!(report.completed.is_empty(), "{report:?}");
+    assert_eq!(sink.received().len() as u64, report.sent);
+    let rows = log(&app, &t, id).await;
+    let pending: Vec<&Value> = rows.values().filter(|r| r["status"] == "pending").collect();
+    assert_eq!(pending.len() as u64, 40 - report.sent, "{rows:?}");
+    assert!(
+        pending.iter().all(|r| r["attempts"] == 0),
+        "claimed, not sent: the attempt undone: {pending:?}"
+    );
+    assert!(rows.values().all(|r| r["status"] != "sending"), "{rows:?}");
+
+    app.post_ok(
+        &format!("/api/campaigns/{id}/resume"),
+        &t.token,
+        json!({}),
+        200,
+    )
+    .await;
+    let report2 = send::process(&app_sender(&app, &sink), None, &())
+        .await
+        .unwrap();
+    assert_eq!(report2.sent, 40 - report.sent, "{report2:?}");
+    assert_eq!(
+        (report2.completed.clone(), report2.in_doubt),
+        (vec![id], 0),
+        "{report2:?}"
+    );
+    let mut got: Vec<String> = sink.received().into_iter().map(|m| m.rcpt).collect();
+    got.sort();
+    let mut want = emails.clone();
+    want.sort();
+    assert_eq!(got, want, "each once");
 }
 
 pub(crate) fn app_sender(app: &TestApp, sink: &SmtpSink) -> Crm {

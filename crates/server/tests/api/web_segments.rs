@@ -216,10 +216,20 @@ async fn the_rule_builder_adds_negates_and_removes_conditions_counts_and_saves_w
     let root = ("0", "and", "", "", "");
     let mut form = rule_form(&csrf, "", &[root, won]);
     form.retain(|(k, _)| k != "do");
-    let page = b.post("/segments/new", &pairs(&form)).await.text().await.unwrap();
+    let page = b
+        .post("/segments/new", &pairs(&form))
+        .await
+        .text()
+        .await
+        .unwrap();
     assert_eq!(counted(&page), 2, "won_deals >= 1 to start with");
     let form = rule_form(&csrf, "preview", &[root, won]);
-    let page = b.post("/segments/new", &pairs(&form)).await.text().await.unwrap();
+    let page = b
+        .post("/segments/new", &pairs(&form))
+        .await
+        .text()
+        .await
+        .unwrap();
     assert_eq!(counted(&page), 2, "the Count button");
 
     let form = rule_form(&csrf, "add:0", &[root, won]);

@@ -901,6 +901,10 @@ impl Campaigns<'_> {
     /// PostgreSQL `FOR UPDATE SKIP LOCKED` lets instances claim side by
     /// side; on SQLite the one writer serialises the claims. Returns the
     /// claimed rows with what their messages are personalised with.
+    ///
+    /// `take_over`: whether to take rows whose lease ran out. A sender that
+    /// still has messages of its own on the wire says no: their leases may
+    /// have run out too (a slow relay), and it would send them again.
     pub async fn claim(
         &self,
         org: OrgId,
@@ -908,6 +912,7 @@ impl Campaigns<'_> {
         n: u32,
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
+        take_over: bool,
     ) -> Result<Vec<RecipientFacts>> {
         let claim = Claim {
             backend: self.db.backend(),
@@ -916,6 +921,7 @@ impl Campaigns<'_> {
             n,
             now,
             lease_until,
+            take_over,
         };
         // On a SQLite file: the same statements on the bulk-write
         // connection, prepared once, in one hand-off to its thread (through
@@ -1431,17 +1437,19 @@ struct Claim {
     n: u32,
     now: DateTime<Utc>,
     lease_until: DateTime<Utc>,
+    take_over: bool,
 }
 
 impl Claim {
-    /// Step 0: the rows of a sender whose lease ran out; step 1: the due
+    /// Step 0: the rows of a sender whose lease ran out (when taking over);
+    /// step 1: the due
     /// pending ones; each a range of the (campaign_id, status, id) index in
     /// id order that stops after the rows still wanted (`None`: none are).
     /// (One read with `status = 'pending' OR status = 'sending'` sorted
     /// every row of the campaign for each claim: 100,000 rows for 16.)
     fn candidates(&self, step: usize, have: usize) -> Option<Sql> {
         let left = i64::from(self.n) - have as i64;
-        if left <= 0 {
+        if left <= 0 || (step == 0 && !self.take_over) {
             return None;
         }
         let (status, due, was) = if step == 0 {
@@ -1506,9 +1514,7 @@ impl Claim {
     /// `facts` with the rows taken over from a dead sender marked.
     fn in_doubt(mut facts: Vec<RecipientFacts>, claimed: &[Candidate]) -> Vec<RecipientFacts> {
         for f in &mut facts {
-            f.in_doubt = claimed
-                .iter()
-                .any(|c| c.id == f.recipient_id && c.was == 1);
+            f.in_doubt = claimed.iter().any(|c| c.id == f.recipient_id && c.was == 1);
         }
         facts
     }
@@ -1531,7 +1537,11 @@ fn record_sql(org: OrgId, id: i64, outcome: &Outcome, now: DateTime<Utc>) -> Opt
              lease_until = NULL, updated_at = $4 \
              WHERE organization_id = $5 AND id = $6 AND status = 'sending'",
         )
-        .arg(if retry_at.is_some() { "pending" } else { "failed" })
+        .arg(if retry_at.is_some() {
+            "pending"
+        } else {
+            "failed"
+        })
         .arg(reply.as_str())
         .arg(*retry_at)
         .arg(now),
@@ -1548,7 +1558,11 @@ fn record_all_sql(org: OrgId, outcomes: &[&(i64, Outcome)], now: DateTime<Utc>) 
         let (status, reply, subject, retry_at) = match o {
             Outcome::Sent { reply, subject } => ("sent", reply, Some(subject.as_str()), None),
             Outcome::Retry { reply, retry_at } => (
-                if retry_at.is_some() { "pending" } else { "failed" },
+                if retry_at.is_some() {
+                    "pending"
+                } else {
+                    "failed"
+                },
                 reply,
                 None,
                 *retry_at,

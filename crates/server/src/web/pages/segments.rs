@@ -404,7 +404,7 @@ pub async fn edit_segment(
             Count::AfterThePage,
         )
         .await
-            .into_response(),
+        .into_response(),
         Err(e) => PageError(e).into_response(),
     }
 }
