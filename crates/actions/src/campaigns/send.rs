@@ -16,7 +16,7 @@
 //! at the kill (`smtp.connections`) can arrive twice.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -27,7 +27,7 @@ use lettre::Message;
 use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
 use neuracrm_domain::{CampaignId, CampaignStatus, Email, EmailTemplateId, EventKind, OrgId};
-use neuracrm_store::campaigns::{Outcome, RecipientFacts};
+use neuracrm_store::campaigns::{ClaimAsk, Outcome, RecipientFacts};
 use sha2::{Digest, Sha256};
 use tokio::sync::Mutex;
 
@@ -358,6 +358,7 @@ async fn send_campaign(
         in_doubt: AtomicU64::new(0),
         released: std::sync::Mutex::new(Vec::new()),
         fresh: AtomicBool::new(true),
+        after: AtomicI64::new(0),
     };
     let recorder = Recorder::default();
     let (run, recorder, compiled) = (&run, &recorder, &compiled);
@@ -405,6 +406,7 @@ async fn send_campaign(
         }
         let stop = run.stop.lock().expect("not poisoned").take();
         run.fresh.store(true, Ordering::Relaxed);
+        run.after.store(0, Ordering::Relaxed);
         // The last claim came back empty while messages were still on the
         // wire, and one of them may have come due again (a retry without a
         // wait): claim once more. A pass that sends nothing is the end.
@@ -531,6 +533,9 @@ struct Run<'a> {
     /// a claim take over rows whose lease ran out, which may otherwise be
     /// its own, still sending.
     fresh: AtomicBool,
+    /// The highest pending row this pass claimed: the next claim starts
+    /// after it.
+    after: AtomicI64,
 }
 
 impl Run<'_> {
@@ -560,12 +565,23 @@ impl Run<'_> {
             .claim(
                 self.org,
                 self.id,
-                n,
-                now,
-                lease_until,
-                self.fresh.swap(false, Ordering::Relaxed),
+                ClaimAsk {
+                    n,
+                    now,
+                    lease_until,
+                    take_over: self.fresh.swap(false, Ordering::Relaxed),
+                    after: self.after.load(Ordering::Relaxed),
+                },
             )
             .await?;
+        if let Some(last) = claimed
+            .iter()
+            .filter(|f| !f.in_doubt)
+            .map(|f| f.recipient_id)
+            .max()
+        {
+            self.after.store(last, Ordering::Relaxed);
+        }
         if claimed.is_empty() {
             return stop(Stop::Drained);
         }

@@ -70,6 +70,13 @@ pub(crate) async fn campaign_to(
     (tpl, id, ids)
 }
 
+/// The addresses the sink received messages for, sorted.
+pub(crate) fn recipients_of(sink: &SmtpSink) -> Vec<String> {
+    let mut got: Vec<String> = sink.received().into_iter().map(|m| m.rcpt).collect();
+    got.sort();
+    got
+}
+
 /// `n` addresses `{prefix}0@x.example`, `{prefix}1@x.example`, ...
 pub(crate) fn numbered(prefix: &str, n: usize) -> Vec<String> {
     (0..n).map(|i| format!("{prefix}{i}@x.example")).collect()
@@ -435,11 +442,9 @@ async fn a_pause_mid_send_stops_before_the_next_message_and_gives_back_the_claim
         (vec![id], 0),
         "{report2:?}"
     );
-    let mut got: Vec<String> = sink.received().into_iter().map(|m| m.rcpt).collect();
-    got.sort();
     let mut want = emails.clone();
     want.sort();
-    assert_eq!(got, want, "each once");
+    assert_eq!(recipients_of(&sink), want, "each once");
 }
 
 pub(crate) fn app_sender(app: &TestApp, sink: &SmtpSink) -> Crm {
@@ -618,9 +623,10 @@ async fn a_segment_target_is_frozen_from_its_members_when_sending_starts() {
         (vec![id], 3),
         "{report:?}"
     );
-    let mut rcpts: Vec<String> = sink.received().into_iter().map(|m| m.rcpt).collect();
-    rcpts.sort();
-    assert_eq!(rcpts, ["ada@x.example", "bob@x.example", "cy@x.example"]);
+    assert_eq!(
+        recipients_of(&sink),
+        ["ada@x.example", "bob@x.example", "cy@x.example"]
+    );
 
     app.post_ok(&members, &t.token, json!({"add": [after]}), 200)
         .await;

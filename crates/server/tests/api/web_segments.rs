@@ -181,6 +181,12 @@ fn pairs(form: &[(String, String)]) -> Vec<(&str, &str)> {
     form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
 }
 
+/// Posts the builder's `form` to `path`: the answer's status and page.
+async fn build(b: &mut Browser<'_>, path: &str, form: &[(String, String)]) -> (u16, String) {
+    let r = b.post(path, &pairs(form)).await;
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
 /// The number the preview counts.
 fn counted(page: &str) -> i64 {
     let at = page
@@ -214,30 +220,21 @@ async fn the_rule_builder_adds_negates_and_removes_conditions_counts_and_saves_w
     let csrf = hidden(&page, "csrf");
     let won = ("1", "cond", "won_deals", "gte", "1");
     let root = ("0", "and", "", "", "");
-    let mut form = rule_form(&csrf, "", &[root, won]);
-    form.retain(|(k, _)| k != "do");
-    let page = b
-        .post("/segments/new", &pairs(&form))
-        .await
-        .text()
-        .await
-        .unwrap();
-    assert_eq!(counted(&page), 2, "won_deals >= 1 to start with");
-    let form = rule_form(&csrf, "preview", &[root, won]);
-    let page = b
-        .post("/segments/new", &pairs(&form))
-        .await
-        .text()
-        .await
-        .unwrap();
-    assert_eq!(counted(&page), 2, "the Count button");
+    for (button, what) in [
+        ("", "what htmx posts once the page is shown"),
+        ("preview", "Count"),
+    ] {
+        let mut form = rule_form(&csrf, button, &[root, won]);
+        form.retain(|(k, v)| k != "do" || !v.is_empty());
+        let (_, page) = build(&mut b, "/segments/new", &form).await;
+        assert_eq!(counted(&page), 2, "won_deals >= 1, {what}");
+    }
 
     let form = rule_form(&csrf, "add:0", &[root, won]);
     let r = b.post("/segments/new", &pairs(&form[1..])).await;
     assert_eq!(r.status(), 403, "no CSRF token");
-    let r = b.post("/segments/new", &pairs(&form)).await;
-    assert_eq!(r.status(), 200);
-    let page = r.text().await.unwrap();
+    let (status, page) = build(&mut b, "/segments/new", &form).await;
+    assert_eq!(status, 200);
     assert!(
         page.contains("name=\"c[2][field]\""),
         "a second condition: {page}"
@@ -245,12 +242,7 @@ async fn the_rule_builder_adds_negates_and_removes_conditions_counts_and_saves_w
 
     // Negating the condition wraps it in a not group: the two others.
     let form = rule_form(&csrf, "not:1", &[root, won]);
-    let page = b
-        .post("/segments/new", &pairs(&form))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let (_, page) = build(&mut b, "/segments/new", &form).await;
     assert!(page.contains("name=\"c[1][op]\" id=\"c1-op\">"), "{page}");
     assert!(page.contains("<option value=\"not\" selected>"), "{page}");
     assert!(page.contains("name=\"c[2][field]\""), "{page}");
@@ -258,12 +250,7 @@ async fn the_rule_builder_adds_negates_and_removes_conditions_counts_and_saves_w
 
     // A group under the root, then removed again.
     let form = rule_form(&csrf, "group:0", &[root, won]);
-    let page = b
-        .post("/segments/new", &pairs(&form))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let (_, page) = build(&mut b, "/segments/new", &form).await;
     assert!(
         page.contains("name=\"c[3][field]\""),
         "group and its condition: {page}"
@@ -273,12 +260,7 @@ async fn the_rule_builder_adds_negates_and_removes_conditions_counts_and_saves_w
         "remove:1",
         &[root, won, ("1", "cond", "industry", "is", "x")],
     );
-    let page = b
-        .post("/segments/new", &pairs(&form))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let (_, page) = build(&mut b, "/segments/new", &form).await;
     assert!(!page.contains("name=\"c[2][field]\""), "{page}");
     assert!(page.contains("value=\"industry\" selected"), "{page}");
     assert_eq!(counted(&page), 0);
@@ -291,17 +273,15 @@ async fn the_rule_builder_adds_negates_and_removes_conditions_counts_and_saves_w
         &[root, ("1", "cond", "first_name", "is", "grace")],
     );
     form.retain(|(k, _)| k != "do");
-    let r = b.post("/segments/new", &pairs(&form)).await;
-    assert_eq!(r.status(), 200);
-    assert_eq!(counted(&r.text().await.unwrap()), 1);
+    let (status, page) = build(&mut b, "/segments/new", &form).await;
+    assert_eq!((status, counted(&page)), (200, 1));
     let form = rule_form(
         &csrf,
         "",
         &[root, won, ("1", "cond", "total_leads", "gt", "many")],
     );
-    let r = b.post("/segments/new", &pairs(&form)).await;
-    assert_eq!(r.status(), 200);
-    let page = r.text().await.unwrap();
+    let (status, page) = build(&mut b, "/segments/new", &form).await;
+    assert_eq!(status, 200);
     assert!(
         page.contains("id=\"preview-error\">Row 3: total_leads takes a whole number"),
         "{page}"
@@ -313,9 +293,8 @@ async fn the_rule_builder_adds_negates_and_removes_conditions_counts_and_saves_w
         "save",
         &[root, won, ("1", "cond", "total_leads", "gt", "many")],
     );
-    let r = b.post("/segments/new", &pairs(&form)).await;
-    assert_eq!(r.status(), 422);
-    let page = r.text().await.unwrap();
+    let (status, page) = build(&mut b, "/segments/new", &form).await;
+    assert_eq!(status, 422);
     assert!(
         page.contains(
             "<p class=\"error\" id=\"c2-error\" role=\"alert\">total_leads takes a whole number</p>"
@@ -392,12 +371,7 @@ async fn a_saved_rule_is_edited_in_the_builder_and_another_organizations_is_not_
             ],
         );
         form.retain(|(k, _)| k != "do");
-        let page = b
-            .post(&format!("/segments/{seg}/edit"), &pairs(&form))
-            .await
-            .text()
-            .await
-            .unwrap();
+        let (_, page) = build(&mut b, &format!("/segments/{seg}/edit"), &form).await;
         assert_eq!(counted(&page), 2, "{role}");
     }
     let mut b = signed_in(&app, &a).await;

@@ -392,12 +392,16 @@ pub(crate) fn compute(org: OrgId, scope: Scope, now: DateTime<Utc>) -> Sql {
                      AND {conditions}"
                 ));
             }
-            // Some contacts: their activities first, then each one's result.
+            // Some contacts: their activities first, then each one's result
+            // (`CROSS JOIN` again: with a plain join SQLite read every
+            // analysed activity of the organization and looked its activity
+            // up, 1.9 million at 200,000 contacts: 0.97 s to recompute two
+            // contacts, 2 ms this way).
             (_, (_, (contact, from, conditions))) => {
                 q.push(&format!(
                     "SELECT {contact} AS contact_id, {columns} FROM {from} \
-                     JOIN activity_sentiment s ON s.organization_id = a.organization_id \
-                     AND s.activity_id = a.id WHERE a.organization_id = "
+                     CROSS JOIN activity_sentiment s WHERE s.organization_id = a.organization_id \
+                     AND s.activity_id = a.id AND a.organization_id = "
                 ))
                 .bind(org)
                 .push(&format!(" AND {conditions}"));
