@@ -70,6 +70,18 @@ pub(crate) async fn campaign_to(
     (tpl, id, ids)
 }
 
+/// A sink, a tenant and a scheduled campaign to `n` numbered addresses.
+pub(crate) async fn numbered_campaign(
+    name: &str,
+    n: usize,
+) -> (SmtpSink, TestApp, Tenant, Vec<String>, i64) {
+    let sink = SmtpSink::start().await;
+    let (app, t) = spawn_tenant(name).await;
+    let emails = numbered("p", n);
+    let (_, id, _) = campaign_to(&app, &t, &emails).await;
+    (sink, app, t, emails, id)
+}
+
 /// The addresses the sink received messages for, sorted.
 pub(crate) fn recipients_of(sink: &SmtpSink) -> Vec<String> {
     let mut got: Vec<String> = sink.received().into_iter().map(|m| m.rcpt).collect();
@@ -321,10 +333,7 @@ async fn a_campaign_is_sent_over_smtp_with_each_outcome_recorded() {
 
 #[tokio::test]
 async fn a_sender_killed_mid_send_resumes_skipping_no_one_and_doubling_only_what_was_in_flight() {
-    let sink = SmtpSink::start().await;
-    let (app, t) = spawn_tenant("Crash").await;
-    let emails = numbered("p", 60);
-    let (_, id, _) = campaign_to(&app, &t, &emails).await;
+    let (sink, app, t, emails, id) = numbered_campaign("Crash", 60).await;
 
     // The first sender gets 20 answers (a whole claim of 16 and 4 more),
     // then its next 4 messages reach the relay but are never answered: it is
@@ -396,23 +405,15 @@ async fn a_sender_killed_mid_send_resumes_skipping_no_one_and_doubling_only_what
 /// once.
 #[tokio::test]
 async fn a_pause_mid_send_stops_before_the_next_message_and_gives_back_the_claimed_rows() {
-    let sink = SmtpSink::start().await;
-    let (app, t) = spawn_tenant("Pause").await;
-    let emails = numbered("p", 40);
-    let (_, id, _) = campaign_to(&app, &t, &emails).await;
+    let (sink, app, t, emails, id) = numbered_campaign("Pause", 40).await;
     // Paced at 10 a second: the 40 would take 4 s.
     let mut slow = mail(&sink, Duration::from_secs(60));
     slow.rate_per_second = Some(10);
     let crm = sender(&app, slow);
     let task = tokio::spawn(async move { send::process(&crm, None, &()).await });
     sink.until_received(3).await;
-    app.post_ok(
-        &format!("/api/campaigns/{id}/pause"),
-        &t.token,
-        json!({}),
-        200,
-    )
-    .await;
+    let api = app.with(&t.token);
+    api.act(&format!("/api/campaigns/{id}/pause")).await;
     let report = task.await.unwrap().unwrap();
     assert!(report.sent >= 3 && report.sent < 40, "{report:?}");
     assert!(report.completed.is_empty(), "{report:?}");
@@ -426,13 +427,7 @@ async fn a_pause_mid_send_stops_before_the_next_message_and_gives_back_the_claim
     );
     assert!(rows.values().all(|r| r["status"] != "sending"), "{rows:?}");
 
-    app.post_ok(
-        &format!("/api/campaigns/{id}/resume"),
-        &t.token,
-        json!({}),
-        200,
-    )
-    .await;
+    api.act(&format!("/api/campaigns/{id}/resume")).await;
     let report2 = send::process(&app_sender(&app, &sink), None, &())
         .await
         .unwrap();

@@ -996,7 +996,8 @@ impl Campaigns<'_> {
     /// another, each suppressing its address.
     pub async fn record(&self, org: OrgId, outcomes: &[(i64, Outcome)]) -> Result<()> {
         let now = Utc::now();
-        let (bounced, rest): (Vec<&(i64, Outcome)>, Vec<&(i64, Outcome)>) = outcomes
+        type Outcomes<'a> = Vec<&'a (i64, Outcome)>;
+        let (bounced, rest): (Outcomes, Outcomes) = outcomes
             .iter()
             .partition(|(_, o)| matches!(o, Outcome::Bounced { .. }));
         let writes: Vec<Sql> = rest
