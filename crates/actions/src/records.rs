@@ -14,7 +14,7 @@ use std::future::Future;
 use neuracrm_domain::{EventKind, OrgId};
 use neuracrm_store::{Page, Paged};
 
-use crate::{Access, ActionResult, Caller, Crm};
+use crate::{Access, ActionError, ActionResult, Caller, Crm};
 
 /// A record the generic actions can create, read, change, delete and list.
 pub trait Record: Sized + Send + Sync + 'static {
@@ -121,6 +121,24 @@ pub async fn create<R: Record>(crm: &Crm, caller: &Caller, new: R::New) -> Actio
 pub async fn get<R: Record>(crm: &Crm, caller: &Caller, id: R::Id) -> ActionResult<R::View> {
     caller.require(R::READ)?;
     R::fetch(crm, caller.org, id).await
+}
+
+/// The record another one links to (a deal's contact, a call's lead), if
+/// it links to one that still exists: a link to a record since deleted
+/// reads as no link.
+pub async fn linked<R: Record>(
+    crm: &Crm,
+    caller: &Caller,
+    id: Option<R::Id>,
+) -> ActionResult<Option<R::View>> {
+    let Some(id) = id else {
+        return Ok(None);
+    };
+    match get::<R>(crm, caller, id).await {
+        Ok(v) => Ok(Some(v)),
+        Err(ActionError::NotFound(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 /// Changes a record of the caller's organization and publishes the change.

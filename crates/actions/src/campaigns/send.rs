@@ -16,7 +16,7 @@
 //! at the kill (`smtp.connections`) can arrive twice.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -354,10 +354,9 @@ async fn send_campaign(
         lease: s.lease,
         allowance: std::sync::Mutex::new(allowance),
         stop: std::sync::Mutex::new(None),
-        gate: Gate::new(),
+        gate: Gate::default(),
         in_doubt: AtomicU64::new(0),
         released: std::sync::Mutex::new(Vec::new()),
-        fresh: AtomicBool::new(true),
         after: AtomicI64::new(0),
     };
     let recorder = Recorder::default();
@@ -405,7 +404,6 @@ async fn send_campaign(
             }
         }
         let stop = run.stop.lock().expect("not poisoned").take();
-        run.fresh.store(true, Ordering::Relaxed);
         run.after.store(0, Ordering::Relaxed);
         // The last claim came back empty while messages were still on the
         // wire, and one of them may have come due again (a retry without a
@@ -529,12 +527,10 @@ struct Run<'a> {
     gate: Gate,
     in_doubt: AtomicU64,
     released: std::sync::Mutex<Vec<i64>>,
-    /// Whether no message of this pass is on the wire yet: only then does
-    /// a claim take over rows whose lease ran out, which may otherwise be
-    /// its own, still sending.
-    fresh: AtomicBool,
-    /// The highest pending row this pass claimed: the next claim starts
-    /// after it.
+    /// The highest row this pass claimed (0: none yet): the next claim
+    /// starts after it, and takes over rows whose lease ran out only while
+    /// it is 0, before any message of the pass is on the wire (a lease
+    /// that ran out since may be the pass's own, still sending).
     after: AtomicI64,
 }
 
@@ -558,6 +554,7 @@ impl Run<'_> {
         }
         let now = Utc::now();
         let lease_until = now + chrono::Duration::from_std(self.lease).unwrap_or_default();
+        let after = self.after.load(Ordering::Relaxed);
         let claimed = self
             .crm
             .store
@@ -569,17 +566,12 @@ impl Run<'_> {
                     n,
                     now,
                     lease_until,
-                    take_over: self.fresh.swap(false, Ordering::Relaxed),
-                    after: self.after.load(Ordering::Relaxed),
+                    take_over: after == 0,
+                    after,
                 },
             )
             .await?;
-        if let Some(last) = claimed
-            .iter()
-            .filter(|f| !f.in_doubt)
-            .map(|f| f.recipient_id)
-            .max()
-        {
+        if let Some(last) = claimed.iter().map(|f| f.recipient_id).max() {
             self.after.store(last, Ordering::Relaxed);
         }
         if claimed.is_empty() {
@@ -608,6 +600,7 @@ impl Run<'_> {
 /// Whether the campaign is still sending, read again at most every
 /// [`GATE_EVERY`] so that a pause or a cancellation takes effect within a
 /// second without a read per message.
+#[derive(Default)]
 struct Gate {
     last: Mutex<Option<(tokio::time::Instant, bool)>>,
 }
@@ -616,12 +609,6 @@ struct Gate {
 const GATE_EVERY: Duration = Duration::from_millis(250);
 
 impl Gate {
-    fn new() -> Gate {
-        Gate {
-            last: Mutex::new(None),
-        }
-    }
-
     /// The status as last read, or read again when that is too old (or
     /// `now`). Once seen closed it stays closed for this run.
     async fn open(&self, crm: &Crm, org: OrgId, id: CampaignId, now: bool) -> ActionResult<bool> {

@@ -991,35 +991,30 @@ impl Campaigns<'_> {
     }
 
     /// Records the outcomes of claimed rows (only rows still `sending`
-    /// change): the deliveries and retries in one transaction (on a SQLite
-    /// file, on the bulk-write connection in one hand-off), the bounces in
-    /// another, each suppressing its address.
+    /// change): the deliveries and retries in one statement, the bounces in
+    /// one transaction that also suppresses their addresses.
     pub async fn record(&self, org: OrgId, outcomes: &[(i64, Outcome)]) -> Result<()> {
         let now = Utc::now();
         type Outcomes<'a> = Vec<&'a (i64, Outcome)>;
         let (bounced, rest): (Outcomes, Outcomes) = outcomes
             .iter()
             .partition(|(_, o)| matches!(o, Outcome::Bounced { .. }));
-        let writes: Vec<Sql> = rest
-            .iter()
-            .filter_map(|(id, o)| record_sql(org, *id, o, now))
-            .collect();
-        if !writes.is_empty() {
-            let fast = self
+        if !rest.is_empty() {
+            // One statement for them all, its own transaction; on a SQLite
+            // file on the bulk-write connection, where the claims run (one
+            // page cache for both).
+            let q = record_sql(org, &rest, now);
+            let fast = q.clone();
+            match self
                 .db
-                .sqlite_write(move |conn| {
-                    for q in &writes {
-                        crate::sqlite_read::execute(conn, q)?;
-                    }
-                    Ok(())
-                })
-                .await;
-            match fast {
-                Some(done) => done?,
-                // Elsewhere one statement for them all: one round trip, its
-                // own transaction.
+                .sqlite_write(move |conn| crate::sqlite_read::execute(conn, &fast))
+                .await
+            {
+                Some(done) => {
+                    done?;
+                }
                 None => {
-                    self.db.execute(record_all_sql(org, &rest, now)).await?;
+                    self.db.execute(q).await?;
                 }
             }
         }
@@ -1432,7 +1427,8 @@ pub struct ClaimAsk {
     /// out too (a slow relay), and it would send them again.
     pub take_over: bool,
     /// Pending rows after this id only: the highest this sender has
-    /// claimed in its pass over the campaign (0: from the start). On
+    /// claimed in its pass over the campaign (0: from the start; rows
+    /// skipped behind a taken-over one wait for the next pass). On
     /// PostgreSQL the rows a pass has already moved on leave dead entries
     /// at the start of the index's pending range until a vacuum, which
     /// every claim from the start would walk again: at 100,000
@@ -1452,9 +1448,9 @@ struct Claim {
 
 impl Claim {
     /// Step 0: the rows of a sender whose lease ran out (when taking over);
-    /// step 1: the due
-    /// pending ones; each a range of the (campaign_id, status, id) index in
-    /// id order that stops after the rows still wanted (`None`: none are).
+    /// step 1: the due pending ones; each a range of the (campaign_id,
+    /// status, id) index in id order that stops after the rows still wanted
+    /// (`None`: none are).
     /// (One read with `status = 'pending' OR status = 'sending'` sorted
     /// every row of the campaign for each claim: 100,000 rows for 16.)
     fn candidates(&self, step: usize, have: usize) -> Option<Sql> {
@@ -1532,55 +1528,27 @@ impl Claim {
     }
 }
 
-/// The write that records a delivery or a retry (`None` for a bounce,
-/// which also suppresses its address: [`Campaigns::record`]).
-fn record_sql(org: OrgId, id: i64, outcome: &Outcome, now: DateTime<Utc>) -> Option<Sql> {
-    let q = match outcome {
-        Outcome::Sent { reply, subject } => Sql::new(
-            "UPDATE campaign_recipients SET status = 'sent', smtp_reply = $1, subject = $2, \
-             sent_at = $3, lease_until = NULL, updated_at = $3 \
-             WHERE organization_id = $4 AND id = $5 AND status = 'sending'",
-        )
-        .arg(reply.as_str())
-        .arg(subject.as_str())
-        .arg(now),
-        Outcome::Retry { reply, retry_at } => Sql::new(
-            "UPDATE campaign_recipients SET status = $1, smtp_reply = $2, next_attempt_at = $3, \
-             lease_until = NULL, updated_at = $4 \
-             WHERE organization_id = $5 AND id = $6 AND status = 'sending'",
-        )
-        .arg(if retry_at.is_some() {
-            "pending"
-        } else {
-            "failed"
-        })
-        .arg(reply.as_str())
-        .arg(*retry_at)
-        .arg(now),
-        Outcome::Bounced { .. } => return None,
-    };
-    Some(q.arg(org).arg(id))
-}
-
-/// [`record_sql`] for several deliveries and retries at once: an
-/// `UPDATE ... FROM` a list of values (bounces excluded by the caller).
-fn record_all_sql(org: OrgId, outcomes: &[&(i64, Outcome)], now: DateTime<Utc>) -> Sql {
+/// The write that records deliveries and retries (bounces are recorded
+/// with their suppression: [`Campaigns::record`]): one `UPDATE ... FROM` a
+/// list of values.
+fn record_sql(org: OrgId, outcomes: &[&(i64, Outcome)], now: DateTime<Utc>) -> Sql {
     let mut q = Sql::new("WITH v (id, status, reply, subject, retry_at) AS (VALUES ");
-    for (i, (id, o)) in outcomes.iter().enumerate() {
-        let (status, reply, subject, retry_at) = match o {
-            Outcome::Sent { reply, subject } => ("sent", reply, Some(subject.as_str()), None),
-            Outcome::Retry { reply, retry_at } => (
-                if retry_at.is_some() {
-                    "pending"
-                } else {
-                    "failed"
-                },
-                reply,
-                None,
-                *retry_at,
-            ),
-            Outcome::Bounced { reply } => ("bounced", reply, None, None),
-        };
+    let rows = outcomes.iter().filter_map(|(id, o)| match o {
+        Outcome::Sent { reply, subject } => Some((id, "sent", reply, Some(subject.as_str()), None)),
+        Outcome::Retry { reply, retry_at } => Some((
+            id,
+            if retry_at.is_some() {
+                "pending"
+            } else {
+                "failed"
+            },
+            reply,
+            None,
+            *retry_at,
+        )),
+        Outcome::Bounced { .. } => None,
+    });
+    for (i, (id, status, reply, subject, retry_at)) in rows.enumerate() {
         q.push(if i > 0 { ", (" } else { "(" })
             .bind(*id)
             .push(", ")

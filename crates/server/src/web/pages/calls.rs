@@ -9,9 +9,9 @@ use askama_web::WebTemplate;
 use axum::extract::{Path, Query};
 use axum::response::Response;
 use chrono::Utc;
-use neuracrm_actions::ActionError;
 use neuracrm_actions::voice::{self, PlaceCall};
-use neuracrm_domain::{Call, CallId, CallStatus, LeadId, Scenario};
+use neuracrm_actions::{ActionError, records};
+use neuracrm_domain::{Call, CallId, CallStatus, Lead, LeadId, Scenario};
 use neuracrm_store::Page;
 use neuracrm_store::voice::CallFilter;
 use serde::Deserialize;
@@ -148,12 +148,17 @@ pub struct CallPage {
     turns: Vec<TurnRow>,
     answers: Vec<(String, String)>,
     activity: Option<i64>,
+    /// The lead's title (none: no lead, or deleted since).
+    lead: Option<String>,
     live: &'static str,
 }
 
 /// `GET /calls/{id}`.
 pub async fn show(user: WebUser, Path(id): Path<i64>) -> PageResult<CallPage> {
     let c = voice::call(&user.crm, &user.caller, CallId(id)).await?;
+    let lead = records::linked::<Lead>(&user.crm, &user.caller, c.lead_id)
+        .await?
+        .map(|l| l.title);
     let turns = c
         .transcript_turns
         .as_ref()
@@ -203,6 +208,7 @@ pub async fn show(user: WebUser, Path(id): Path<i64>) -> PageResult<CallPage> {
         turns,
         answers,
         activity: c.activity_id.map(|a| a.0),
+        lead,
         call: CallRow::new(&c, Utc::now()),
         live: LIVE,
     })

@@ -193,31 +193,19 @@ pub async fn show(user: WebUser, Path(id): Path<i64>, done: Done) -> PageResult<
     let c = &user.caller;
     let deal = records::get::<Deal>(crm, c, DealId(id)).await?;
     // A contact or lead deleted meanwhile is shown as none.
-    let contact = match deal.contact_id {
-        Some(cid) => match records::get::<Contact>(crm, c, cid).await {
-            Ok(ct) => Some((
-                ct.id.0,
-                format!(
-                    "{} {}",
-                    ct.first_name,
-                    ct.last_name.clone().unwrap_or_default()
-                )
-                .trim()
-                .to_string(),
-            )),
-            Err(ActionError::NotFound(_)) => None,
-            Err(e) => return Err(e.into()),
-        },
-        None => None,
-    };
-    let lead = match deal.lead_id {
-        Some(lid) => match records::get::<Lead>(crm, c, lid).await {
-            Ok(l) => Some((l.id.0, l.title)),
-            Err(ActionError::NotFound(_)) => None,
-            Err(e) => return Err(e.into()),
-        },
-        None => None,
-    };
+    let contact = records::linked::<Contact>(crm, c, deal.contact_id)
+        .await?
+        .map(|ct| {
+            let name = format!(
+                "{} {}",
+                ct.first_name,
+                ct.last_name.clone().unwrap_or_default()
+            );
+            (ct.id.0, name.trim().to_string())
+        });
+    let lead = records::linked::<Lead>(crm, c, deal.lead_id)
+        .await?
+        .map(|l| (l.id.0, l.title));
     let of_deal = ActivityFilter {
         deal_id: Some(deal.id),
         ..Default::default()

@@ -156,28 +156,21 @@ pub async fn show(user: WebUser, Path(id): Path<i64>, done: Done) -> PageResult<
     let id = LeadId(id);
     let lead = records::get::<Lead>(crm, c, id).await?;
     let score = ScoreBreakdown::stored(&lead)?;
-    let contact = match lead.contact_id {
-        Some(cid) => match records::get::<Contact>(crm, c, cid).await {
-            Ok(ct) => Some((
-                ct.id.0,
-                format!(
-                    "{} {}",
-                    ct.first_name,
-                    ct.last_name.clone().unwrap_or_default()
-                )
-                .trim()
-                .to_string(),
-                [ct.job_title.clone(), ct.company.clone()]
-                    .into_iter()
-                    .flatten()
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            )),
-            Err(ActionError::NotFound(_)) => None,
-            Err(e) => return Err(e.into()),
-        },
-        None => None,
-    };
+    let contact = records::linked::<Contact>(crm, c, lead.contact_id)
+        .await?
+        .map(|ct| {
+            let name = format!(
+                "{} {}",
+                ct.first_name,
+                ct.last_name.clone().unwrap_or_default()
+            );
+            let role = [ct.job_title.clone(), ct.company.clone()]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(", ");
+            (ct.id.0, name.trim().to_string(), role)
+        });
     let factors: Vec<FactorRow> = score
         .as_ref()
         .map(|s| {
