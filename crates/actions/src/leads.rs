@@ -77,6 +77,27 @@ impl Record for Lead {
     }
 }
 
+/// The titles of the caller's leads among `ids`, by id (a deleted lead is
+/// left out): one read for every lead a page of other records points at,
+/// such as the calls list's.
+pub async fn titles(
+    crm: &Crm,
+    caller: &Caller,
+    ids: impl IntoIterator<Item = LeadId>,
+) -> ActionResult<std::collections::HashMap<LeadId, String>> {
+    caller.require(<Lead as Record>::READ)?;
+    let mut ids: Vec<LeadId> = ids.into_iter().collect();
+    ids.sort_unstable_by_key(|l| l.0);
+    ids.dedup();
+    Ok(crm
+        .store
+        .leads()
+        .titles(caller.org, &ids)
+        .await?
+        .into_iter()
+        .collect())
+}
+
 /// Every lead of a list (filter and order as the list's), a page of
 /// [`Page::MAX_LIMIT`] at a time: what a CSV export of the list writes.
 /// The pages are read as they are asked for, so the export streams; a lead

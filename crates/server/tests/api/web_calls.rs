@@ -75,6 +75,10 @@ async fn a_call_from_the_lead_page_shows_its_transcript_summary_and_outcome() {
         list.contains(&format!("href=\"/calls/{id}\"")),
         "the list links the call"
     );
+    assert!(
+        list.contains(&format!("<a href=\"/leads/{lead}\">Difference engine</a>")),
+        "the list names the call's lead by its title"
+    );
     let none = b.get_page("/calls?status=ongoing").await;
     assert!(!none.contains(&format!("href=\"/calls/{id}\"")));
     let lead_page = b.get_page(&format!("/leads/{lead}")).await;
@@ -92,6 +96,17 @@ async fn a_call_from_the_lead_page_shows_its_transcript_summary_and_outcome() {
         r.get_page("/calls").await;
         r.get_page(&to).await;
     }
+
+    // A lead deleted since is named by its number, as gone.
+    app.with(&t.token)
+        .deleted(&format!("/api/leads/{lead}"))
+        .await;
+    let gone = format!("lead {lead} (deleted)");
+    assert!(
+        b.get_page("/calls").await.contains(&gone),
+        "the list says so"
+    );
+    assert!(b.get_page(&to).await.contains(&gone), "and the call page");
 }
 
 #[tokio::test]
@@ -188,6 +203,10 @@ async fn a_batch_started_from_its_page_calls_the_segment_and_shows_its_progress(
     let page = b.get_page(&to).await;
     assert!(page.contains("id=\"stat-placed\">1<"), "one placed");
     assert!(page.contains("completed") && page.contains("100 % of 1 lead done"));
+    assert!(
+        page.contains("<h1>Engines <span class=\"muted\">Sales outbound batch</span></h1>"),
+        "the page names the segment it called"
+    );
     assert!(page.contains(&format!("href=\"/leads/{lead}\">Difference engine")));
     let call = app.get_ok("/api/calls", &t.token).await["items"][0]["id"].clone();
     assert!(
@@ -196,7 +215,10 @@ async fn a_batch_started_from_its_page_calls_the_segment_and_shows_its_progress(
     );
     assert!(!page.contains("every 5s"), "a finished batch stops polling");
     let list = b.get_page("/call-batches").await;
-    assert!(list.contains(&format!("href=\"/call-batches/{id}\"")));
+    assert!(
+        list.contains(&format!("href=\"/call-batches/{id}\">Engines</a>")),
+        "the list names the batch by its segment"
+    );
     assert!(list.contains("sse:call_updated"), "the list is live");
 
     // Every role reads; only admins and managers get and may post the form.

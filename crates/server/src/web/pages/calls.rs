@@ -10,7 +10,7 @@ use axum::extract::{Path, Query};
 use axum::response::Response;
 use chrono::Utc;
 use neuracrm_actions::voice::{self, PlaceCall};
-use neuracrm_actions::{ActionError, records};
+use neuracrm_actions::{ActionError, leads, records};
 use neuracrm_domain::{Call, CallId, CallStatus, Lead, LeadId, Scenario};
 use neuracrm_store::Page;
 use neuracrm_store::voice::CallFilter;
@@ -28,6 +28,9 @@ pub const LIVE: &str = "sse:call_updated throttle:1s, sse:call_completed throttl
 pub struct CallRow {
     pub id: i64,
     pub lead_id: Option<i64>,
+    /// The lead's title: none when the call has no lead or it was deleted
+    /// since (the row then shows its number).
+    pub lead: Option<String>,
     pub scenario: String,
     pub status: &'static str,
     pub to: String,
@@ -38,10 +41,11 @@ pub struct CallRow {
 }
 
 impl CallRow {
-    fn new(c: &Call, now: chrono::DateTime<Utc>) -> CallRow {
+    fn new(c: &Call, lead: Option<String>, now: chrono::DateTime<Utc>) -> CallRow {
         CallRow {
             id: c.id.0,
             lead_id: c.lead_id.map(|l| l.0),
+            lead,
             scenario: format::words(c.scenario.as_str()),
             status: c.status.as_str(),
             to: c.to_number.clone(),
@@ -77,7 +81,11 @@ pub async fn of_lead(user: &WebUser, lead: LeadId) -> Result<Vec<CallRow>, Actio
     let page = Page::parse(Some(10), None).map_err(ActionError::query)?;
     let found = voice::lead_calls(&user.crm, &user.caller, lead, page).await?;
     let now = Utc::now();
-    Ok(found.items.iter().map(|c| CallRow::new(c, now)).collect())
+    Ok(found
+        .items
+        .iter()
+        .map(|c| CallRow::new(c, None, now))
+        .collect())
 }
 
 /// The scenarios a call may be placed with, for the form.
@@ -117,6 +125,12 @@ pub async fn list(user: WebUser, Query(q): Query<ListQuery>) -> PageResult<CallL
     };
     let page = Page::parse(Some(100), None).map_err(ActionError::query)?;
     let found = voice::calls(&user.crm, &user.caller, &filter, page).await?;
+    let titles = leads::titles(
+        &user.crm,
+        &user.caller,
+        found.items.iter().filter_map(|c| c.lead_id),
+    )
+    .await?;
     let now = Utc::now();
     Ok(CallList {
         shell: Shell::new(&user, "Calls", "/calls"),
@@ -125,7 +139,14 @@ pub async fn list(user: WebUser, Query(q): Query<ListQuery>) -> PageResult<CallL
             .iter()
             .map(|w| (*w, status.is_some_and(|s| s.as_str() == *w)))
             .collect(),
-        rows: found.items.iter().map(|c| CallRow::new(c, now)).collect(),
+        rows: found
+            .items
+            .iter()
+            .map(|c| {
+                let title = c.lead_id.and_then(|l| titles.get(&l).cloned());
+                CallRow::new(c, title, now)
+            })
+            .collect(),
         live: LIVE,
     })
 }
@@ -148,8 +169,6 @@ pub struct CallPage {
     turns: Vec<TurnRow>,
     answers: Vec<(String, String)>,
     activity: Option<i64>,
-    /// The lead's title (none: no lead, or deleted since).
-    lead: Option<String>,
     live: &'static str,
 }
 
@@ -208,8 +227,7 @@ pub async fn show(user: WebUser, Path(id): Path<i64>) -> PageResult<CallPage> {
         turns,
         answers,
         activity: c.activity_id.map(|a| a.0),
-        lead,
-        call: CallRow::new(&c, Utc::now()),
+        call: CallRow::new(&c, lead, Utc::now()),
         live: LIVE,
     })
 }
