@@ -1100,6 +1100,10 @@ pub struct CallBatch {
     pub created_at: DateTime<Utc>,
     /// When the last item was settled.
     pub finished_at: Option<DateTime<Utc>>,
+    /// The segment it was started from (none: chosen leads).
+    pub segment_id: Option<i64>,
+    /// That segment's name when the batch started.
+    pub segment_name: Option<String>,
 }
 
 /// A lead of a batch and what became of it.
@@ -1125,10 +1129,10 @@ const BATCH_SELECT: &str = "SELECT b.id, b.organization_id, b.scenario, b.status
      COALESCE(SUM(CASE WHEN i.status = 'placed' THEN 1 ELSE 0 END), 0) AS placed, \
      COALESCE(SUM(CASE WHEN i.status = 'skipped' THEN 1 ELSE 0 END), 0) AS skipped, \
      COALESCE(SUM(CASE WHEN i.status = 'failed' THEN 1 ELSE 0 END), 0) AS failed, \
-     b.created_at, b.finished_at \
+     b.created_at, b.finished_at, b.segment_id, b.segment_name \
      FROM call_batches b LEFT JOIN call_batch_items i ON i.batch_id = b.id ";
 const BATCH_GROUP: &str = " GROUP BY b.id, b.organization_id, b.scenario, b.status, b.created_by, \
-     b.created_at, b.finished_at";
+     b.created_at, b.finished_at, b.segment_id, b.segment_name";
 
 /// `ORDER BY order` and the page, one row over to say whether more follow
 /// (the shared `order_and_page` breaks ties by a bare `id`, which a join
@@ -1155,26 +1159,31 @@ pub enum ItemOutcome {
 
 impl Voice<'_> {
     /// Starts a batch calling `leads` (those of the organization; others
-    /// are left out) with `scenario`; `None`, and nothing stored, when none
-    /// of them is the organization's.
+    /// are left out) with `scenario`, from `segment` (its id and name) when
+    /// they are a segment's; `None`, and nothing stored, when none of them
+    /// is the organization's.
     pub async fn create_batch(
         &self,
         org: OrgId,
         actor: UserId,
         scenario: Scenario,
         leads: &[LeadId],
+        segment: Option<(SegmentId, &str)>,
     ) -> Result<Option<CallBatch>> {
         let mut tx = self.db.begin().await?;
         let (id,): (i64,) = tx
             .fetch_one(
                 Sql::new(
-                    "INSERT INTO call_batches (organization_id, scenario, status, created_by, created_at) \
-                     VALUES ($1, $2, 'running', $3, $4) RETURNING id",
+                    "INSERT INTO call_batches (organization_id, scenario, status, created_by, \
+                     created_at, segment_id, segment_name) \
+                     VALUES ($1, $2, 'running', $3, $4, $5, $6) RETURNING id",
                 )
                 .arg(org)
                 .arg(scenario.as_str())
                 .arg(actor)
-                .arg(Utc::now()),
+                .arg(Utc::now())
+                .arg(segment.map(|(id, _)| id))
+                .arg(segment.map(|(_, name)| name.to_string())),
             )
             .await?;
         if leads.is_empty() {

@@ -535,6 +535,7 @@ pub async fn start_batch(
 ) -> ActionResult<CallBatch> {
     caller.require(Access::Managers)?;
     let of_segment;
+    let mut segment = None;
     let (leads, field): (&[LeadId], _) = match target {
         BatchTarget::Leads(ids) => {
             if ids.is_empty() || ids.len() > MAX_BATCH {
@@ -547,7 +548,7 @@ pub async fn start_batch(
         }
         BatchTarget::Segment(id) => {
             // Another organization's segment: not found.
-            crm.store.segments().get(caller.org, *id).await?;
+            segment = Some(crm.store.segments().get(caller.org, *id).await?);
             let (leads, more) = crm
                 .store
                 .voice()
@@ -587,7 +588,13 @@ pub async fn start_batch(
     }
     crm.store
         .voice()
-        .create_batch(caller.org, caller.user, scenario, leads)
+        .create_batch(
+            caller.org,
+            caller.user,
+            scenario,
+            leads,
+            segment.as_ref().map(|s| (s.id, s.name.as_str())),
+        )
         .await?
         .ok_or_else(|| {
             ActionError::invalid(field, "none of these ids names a lead of the organization")

@@ -456,6 +456,10 @@ record_out!(
         failed: i64,
         created_at: DateTime<Utc>,
         finished_at: Option<DateTime<Utc>>,
+        /// The segment it was started from (none: chosen leads).
+        segment_id: Option<i64>,
+        /// That segment's name when the batch started.
+        segment_name: Option<String>,
     }
 );
 

@@ -1351,6 +1351,7 @@ pub(crate) async fn stored_batch(
             neuracrm_domain::UserId(t.admin_id),
             neuracrm_domain::Scenario::SalesOutbound,
             &leads,
+            None,
         )
         .await
         .unwrap()
@@ -1398,6 +1399,11 @@ async fn a_batch_calls_each_lead_within_the_guardrails_and_reports_progress() {
     assert_eq!(
         b["total"], 4,
         "the other organization's lead is left out: {b}"
+    );
+    assert_eq!(
+        (&b["segment_id"], &b["segment_name"]),
+        (&json!(null), &json!(null)),
+        "chosen leads: no segment"
     );
     let done = batch_when_settled(&app, &t, &b["id"]).await;
     assert_eq!(
@@ -1671,6 +1677,11 @@ async fn a_batch_of_a_segment_calls_the_open_leads_of_its_contacts() {
     assert_eq!(
         b["total"], 1,
         "only the open lead of the segment's contacts: {b}"
+    );
+    assert_eq!(
+        (&b["segment_id"], &b["segment_name"]),
+        (&json!(seg), &json!("Engines")),
+        "the batch names the segment it called"
     );
     let done = batch_when_settled(&app, &t, &b["id"]).await;
     assert_eq!(

@@ -36,6 +36,8 @@ const LIVE: &str = "sse:call_updated throttle:1s, sse:refresh";
 /// A batch as the pages show it.
 pub struct BatchRow {
     pub id: i64,
+    /// What it called: its segment's name when started, or "Chosen leads".
+    pub name: String,
     pub scenario: String,
     pub status: String,
     pub running: bool,
@@ -56,6 +58,10 @@ impl BatchRow {
         let settled = b.total - b.pending;
         BatchRow {
             id: b.id,
+            name: b
+                .segment_name
+                .clone()
+                .unwrap_or_else(|| "Chosen leads".into()),
             scenario: format::words(&b.scenario),
             status: b.status.clone(),
             running: b.status == "running",

@@ -7,13 +7,13 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
+use neuracrm_actions::ActionError;
 use neuracrm_actions::records::{self, List};
 use neuracrm_actions::segments::suggest::{self, SaveSuggestion, Suggestion};
 use neuracrm_actions::segments::{self, Member, RfmGrid, SegmentStats};
-use neuracrm_actions::{ActionError, Caller};
 use neuracrm_domain::segments::SegmentKind;
 use neuracrm_domain::{NewSegment, Segment, SegmentId, SegmentPatch};
 use serde::Deserialize;
@@ -68,17 +68,13 @@ pub struct SegmentList {
 impl Figures for SegmentList {}
 
 /// `GET /segments`.
-pub async fn list(
-    State(state): State<AppState>,
-    user: WebUser,
-    Query(p): Query<PageNo>,
-) -> PageResult<SegmentList> {
+pub async fn list(user: WebUser, Query(p): Query<PageNo>) -> PageResult<SegmentList> {
     let list = List {
         filter: (),
         sort: (),
         page: p.page(PER_PAGE)?,
     };
-    let found = records::list::<Segment>(&state.crm, &user.caller, list).await?;
+    let found = records::list::<Segment>(&user.crm, &user.caller, list).await?;
     Ok(SegmentList {
         shell: Shell::new(&user, "Segments", "/segments"),
         rows: found.items,
@@ -100,12 +96,11 @@ impl Figures for SegmentPage {}
 
 /// `GET /segments/{id}`: the stats and a page of members.
 pub async fn show(
-    State(state): State<AppState>,
     user: WebUser,
     Path(id): Path<i64>,
     Query(p): Query<PageNo>,
 ) -> PageResult<SegmentPage> {
-    let (crm, c) = (&state.crm, &user.caller);
+    let (crm, c) = (&user.crm, &user.caller);
     let id = SegmentId(id);
     let segment = records::get::<Segment>(crm, c, id).await?;
     let stats = segments::stats(crm, c, id).await?;
@@ -146,12 +141,8 @@ pub struct SeedQuery {
 }
 
 /// `GET /segments/suggestions`.
-pub async fn suggestions(
-    State(state): State<AppState>,
-    user: WebUser,
-    Query(q): Query<SeedQuery>,
-) -> PageResult<SuggestionsPage> {
-    let s = suggest::suggest(&state.crm, &user.caller, q.seed).await?;
+pub async fn suggestions(user: WebUser, Query(q): Query<SeedQuery>) -> PageResult<SuggestionsPage> {
+    let s = suggest::suggest(&user.crm, &user.caller, q.seed).await?;
     Ok(SuggestionsPage {
         shell: Shell::new(&user, "Suggested segments", "/segments"),
         seed: s.seed,
@@ -173,25 +164,22 @@ pub struct SaveForm {
 
 /// `POST /segments/suggestions/save`: saves the suggestion as a static
 /// segment and opens it.
-pub async fn save(
-    State(state): State<AppState>,
-    Posted { user, form }: Posted<SaveForm>,
-) -> Response {
-    let saved = save_as(&state, &user.caller, form).await;
+pub async fn save(Posted { user, form }: Posted<SaveForm>) -> Response {
+    let saved = save_as(&user, form).await;
     match saved {
         Ok(id) => after(Ok(()), &format!("/segments/{}", id.0)),
         Err(e) => after::<()>(Err(e), "/segments"),
     }
 }
 
-async fn save_as(state: &AppState, c: &Caller, f: SaveForm) -> Result<SegmentId, ActionError> {
+async fn save_as(user: &WebUser, f: SaveForm) -> Result<SegmentId, ActionError> {
     let input = SaveSuggestion {
         name: f.name,
         seed: f.seed,
         k: f.k,
         cluster: f.cluster,
     };
-    Ok(suggest::save(&state.crm, c, input).await?.id)
+    Ok(suggest::save(&user.crm, &user.caller, input).await?.id)
 }
 
 /// A condition or group of the builder as shown: its row, its number, the
@@ -315,7 +303,6 @@ enum Count {
 /// The builder page for `form`, its preview or a part that loads it
 /// ([`Count`]), and `error` (from a save) beside the row or field it names.
 async fn builder(
-    state: &AppState,
     user: &WebUser,
     id: Option<i64>,
     form: BuilderForm,
@@ -327,7 +314,7 @@ async fn builder(
     let (preview, error) = match error {
         Some(e) => (None, Some(e)),
         None if count == Count::AfterThePage => (None, None),
-        None => match segments::preview(&state.crm, &user.caller, &rule).await {
+        None => match segments::preview(&user.crm, &user.caller, &rule).await {
             Ok(p) => (Some(p), None),
             Err(e) => (
                 None,
@@ -377,26 +364,21 @@ async fn builder(
 }
 
 /// `GET /segments/new`: a new segment's rule builder.
-pub async fn new_segment(State(state): State<AppState>, user: WebUser) -> Response {
+pub async fn new_segment(user: WebUser) -> Response {
     let form = BuilderForm {
         kind: "dynamic".into(),
         ..BuilderForm::default()
     };
-    builder(&state, &user, None, form, None, Count::AfterThePage)
+    builder(&user, None, form, None, Count::AfterThePage)
         .await
         .into_response()
 }
 
 /// `GET /segments/{id}/edit`: the builder of a saved segment (another
 /// organization's: not found).
-pub async fn edit_segment(
-    State(state): State<AppState>,
-    user: WebUser,
-    Path(id): Path<i64>,
-) -> Response {
-    match records::get::<Segment>(&state.crm, &user.caller, SegmentId(id)).await {
+pub async fn edit_segment(user: WebUser, Path(id): Path<i64>) -> Response {
+    match records::get::<Segment>(&user.crm, &user.caller, SegmentId(id)).await {
         Ok(s) => builder(
-            &state,
             &user,
             Some(id),
             BuilderForm::of_segment(&s),
@@ -429,33 +411,21 @@ impl axum::extract::FromRequest<AppState> for BuilderPost {
 /// `do=add:i`, `group:i`, `not:i`, `remove:i` edit the rule and show the
 /// page again, unsaved; nothing (htmx, as the rule is typed) shows it again
 /// with its preview.
-pub async fn create_segment(
-    State(state): State<AppState>,
-    BuilderPost(user, pairs): BuilderPost,
-) -> Response {
-    posted(&state, &user, None, &pairs).await
+pub async fn create_segment(BuilderPost(user, pairs): BuilderPost) -> Response {
+    posted(&user, None, &pairs).await
 }
 
 /// `POST /segments/{id}/edit`: as [`create_segment`], saving through the
 /// action of `PATCH /api/segments/{id}` (another organization's segment:
 /// not found, whatever the button).
-pub async fn save_segment(
-    State(state): State<AppState>,
-    Path(id): Path<i64>,
-    BuilderPost(user, pairs): BuilderPost,
-) -> Response {
-    if let Err(e) = records::get::<Segment>(&state.crm, &user.caller, SegmentId(id)).await {
+pub async fn save_segment(Path(id): Path<i64>, BuilderPost(user, pairs): BuilderPost) -> Response {
+    if let Err(e) = records::get::<Segment>(&user.crm, &user.caller, SegmentId(id)).await {
         return PageError(e).into_response();
     }
-    posted(&state, &user, Some(id), &pairs).await
+    posted(&user, Some(id), &pairs).await
 }
 
-async fn posted(
-    state: &AppState,
-    user: &WebUser,
-    id: Option<i64>,
-    pairs: &[(String, String)],
-) -> Response {
+async fn posted(user: &WebUser, id: Option<i64>, pairs: &[(String, String)]) -> Response {
     let mut form = match BuilderForm::of_pairs(pairs) {
         Ok(f) => f,
         Err(e) => return PageError(e).into_response(),
@@ -464,12 +434,12 @@ async fn posted(
         let mut rows = form.rows();
         rows.edit(edit);
         form.rows = Some(rows);
-        return builder(state, user, id, form, None, Count::Now)
+        return builder(user, id, form, None, Count::Now)
             .await
             .into_response();
     }
     if form.action != "save" {
-        return builder(state, user, id, form, None, Count::Now)
+        return builder(user, id, form, None, Count::Now)
             .await
             .into_response();
     }
@@ -483,7 +453,7 @@ async fn posted(
                     kind,
                     rule,
                 };
-                records::create::<Segment>(&state.crm, &user.caller, new)
+                records::create::<Segment>(&user.crm, &user.caller, new)
                     .await
                     .map(|s| s.id)
             }
@@ -495,7 +465,7 @@ async fn posted(
                 description: Some(form.description()),
                 rule: Some(rule),
             };
-            records::update::<Segment>(&state.crm, &user.caller, SegmentId(id), patch)
+            records::update::<Segment>(&user.crm, &user.caller, SegmentId(id), patch)
                 .await
                 .map(|s| s.id)
         }
@@ -505,7 +475,7 @@ async fn posted(
         Err(_) => String::new(),
     };
     after_form(result, &to, async |e| {
-        Ok::<_, PageError>(builder(state, user, id, form, Some(e), Count::Now).await)
+        Ok::<_, PageError>(builder(user, id, form, Some(e), Count::Now).await)
     })
     .await
 }
@@ -544,8 +514,8 @@ impl RfmPage {
 
 /// `GET /segments/rfm`: the organization's customers on the R × F grid, the
 /// named RFM segments' sizes, and links to their ready-made segments.
-pub async fn rfm(State(state): State<AppState>, user: WebUser) -> PageResult<RfmPage> {
-    let grid = segments::rfm_grid(&state.crm, &user.caller).await?;
+pub async fn rfm(user: WebUser) -> PageResult<RfmPage> {
+    let grid = segments::rfm_grid(&user.crm, &user.caller).await?;
     Ok(RfmPage {
         shell: Shell::new(&user, "RFM grid", "/segments"),
         grid,
@@ -554,10 +524,7 @@ pub async fn rfm(State(state): State<AppState>, user: WebUser) -> PageResult<Rfm
 
 /// `POST /segments/rfm`: saves the ten ready-made RFM segments (the action
 /// of `POST /api/segments/rfm`) and shows the grid again.
-pub async fn create_rfm(
-    State(state): State<AppState>,
-    CsrfForm(user, _): CsrfForm<super::super::forms::Csrf>,
-) -> Response {
-    let made = segments::create_rfm_segments(&state.crm, &user.caller).await;
+pub async fn create_rfm(CsrfForm(user, _): CsrfForm<super::super::forms::Csrf>) -> Response {
+    let made = segments::create_rfm_segments(&user.crm, &user.caller).await;
     after(made, "/segments/rfm")
 }
