@@ -794,6 +794,16 @@ impl Segments<'_> {
         )
         .await?;
         tx.commit().await?;
+        if done.full && self.db.backend() == crate::Backend::Postgres {
+            // Every row of the organization was written again: without
+            // fresh statistics PostgreSQL planned the next narrow
+            // recompute's reads of `contact_metrics` for a table of a few
+            // thousand rows (a scan of the organization's million per chunk
+            // of 500: 1.9 s each, measured with auto_explain).
+            self.db
+                .execute(Sql::new("ANALYZE contact_metrics, contact_rfm"))
+                .await?;
+        }
         tracing::debug!(
             org = org.0,
             recomputed = done.recomputed,
