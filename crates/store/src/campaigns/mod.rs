@@ -380,11 +380,9 @@ fn target_rows(q: &mut Sql, backend: Backend, org: OrgId, target: &CampaignTarge
                 "SELECT c.id AS record_id, c.id AS contact_id, c.email AS email, \
                  TRIM(c.first_name || ' ' || COALESCE(c.last_name, '')) AS name \
                  FROM segment_members m JOIN contacts c ON c.organization_id = m.organization_id \
-                 AND c.id = m.contact_id WHERE m.organization_id = ",
-            )
-            .bind(org)
-            .push(" AND m.segment_id = ")
-            .bind(segment_id.0);
+                 AND c.id = m.contact_id WHERE ",
+            );
+            crate::segments::push_members_of(q, "m.", org, *segment_id);
             return "contact";
         }
     };

@@ -488,17 +488,10 @@ impl Segments<'_> {
 
     /// The segment's members' ids, in id order.
     pub async fn member_ids(&self, org: OrgId, id: SegmentId) -> Result<Vec<ContactId>> {
-        let rows: Vec<IdRow> = self
-            .db
-            .fetch_all_fast(
-                Sql::new(
-                    "SELECT contact_id AS id FROM segment_members WHERE organization_id = $1 \
-                     AND segment_id = $2 ORDER BY contact_id",
-                )
-                .arg(org)
-                .arg(id),
-            )
-            .await?;
+        let mut q = Sql::new("SELECT contact_id AS id FROM segment_members WHERE ");
+        push_members_of(&mut q, "", org, id);
+        q.push(" ORDER BY contact_id");
+        let rows: Vec<IdRow> = self.db.fetch_all_fast(q).await?;
         Ok(rows.into_iter().map(|r| ContactId(r.id)).collect())
     }
 
@@ -536,17 +529,16 @@ impl Segments<'_> {
 
     /// A page of the segment's members in contact id order.
     pub async fn members(&self, org: OrgId, id: SegmentId, page: Page) -> Result<Paged<MemberRow>> {
-        let q = Sql::new(
+        let mut q = Sql::new(
             "SELECT m.contact_id, m.entered_at, c.first_name, c.last_name, c.email, c.company \
              FROM segment_members m JOIN contacts c \
-             ON c.organization_id = m.organization_id AND c.id = m.contact_id \
-             WHERE m.organization_id = $1 AND m.segment_id = $2 \
-             ORDER BY m.contact_id LIMIT $3 OFFSET $4",
-        )
-        .arg(org)
-        .arg(id)
-        .arg(page.limit as i64 + 1)
-        .arg(page.offset as i64);
+             ON c.organization_id = m.organization_id AND c.id = m.contact_id WHERE ",
+        );
+        push_members_of(&mut q, "m.", org, id);
+        q.push(" ORDER BY m.contact_id LIMIT ")
+            .bind(page.limit as i64 + 1)
+            .push(" OFFSET ")
+            .bind(page.offset as i64);
         let rows: Vec<MemberRow> = self.db.fetch_all(q).await?;
         Ok(Paged::from_overfetch(rows, page))
     }
@@ -886,11 +878,27 @@ fn state_of(org: OrgId) -> Sql {
 pub(crate) fn push_member_of(q: &mut Sql, org: OrgId, id: SegmentId, column: &str) {
     q.push(" AND ")
         .push(column)
-        .push(" IN (SELECT contact_id FROM segment_members WHERE organization_id = ")
-        .bind(org)
-        .push(" AND segment_id = ")
+        .push(" IN (SELECT contact_id FROM segment_members WHERE ");
+    push_members_of(q, "", org, id);
+    q.push(")");
+}
+
+/// `<alias>segment_id = $s AND +<alias>organization_id = $o`: the rows of
+/// `segment_members` of one segment, read by the primary key (segment,
+/// contact) and so in contact order. Written plainly, SQLite chose the
+/// index (organization, contact) instead, which also gives contact order,
+/// and read every membership of the organization: 0.30 s rather than
+/// 0.07 s for a segment of 555,071 of 3.87M memberships, twice per segment
+/// in a refresh (its members, then its size). The unary `+` keeps the
+/// organization a filter on both backends.
+pub(crate) fn push_members_of(q: &mut Sql, alias: &str, org: OrgId, id: SegmentId) {
+    q.push(alias)
+        .push("segment_id = ")
         .bind(id)
-        .push(")");
+        .push(" AND +")
+        .push(alias)
+        .push("organization_id = ")
+        .bind(org);
 }
 
 fn select_one(org: OrgId, id: SegmentId) -> Sql {
@@ -935,18 +943,16 @@ async fn write_members(
         q.push(" ON CONFLICT (segment_id, contact_id) DO NOTHING");
         applied.entered += tx.execute(q).await?;
     }
-    let (size,): (i64,) = tx
-        .fetch_one(
-            Sql::new(
-                "UPDATE segments SET size = (SELECT COUNT(*) FROM segment_members \
-                 WHERE organization_id = $1 AND segment_id = $2), refreshed_at = $3 \
-                 WHERE organization_id = $1 AND id = $2 RETURNING size",
-            )
-            .arg(org)
-            .arg(id)
-            .arg(now),
-        )
-        .await?;
+    let mut q = Sql::new("UPDATE segments SET size = (SELECT COUNT(*) FROM segment_members WHERE ");
+    push_members_of(&mut q, "", org, id);
+    q.push("), refreshed_at = ")
+        .bind(now)
+        .push(" WHERE organization_id = ")
+        .bind(org)
+        .push(" AND id = ")
+        .bind(id)
+        .push(" RETURNING size");
+    let (size,): (i64,) = tx.fetch_one(q).await?;
     applied.size = size;
     Ok(applied)
 }

@@ -123,13 +123,7 @@ fn push_scope(q: &mut Sql, org: OrgId, scope: Scope, column: &str) {
     match scope {
         Scope::All => {}
         Scope::Segment(s) => {
-            q.push(" AND ")
-                .push(column)
-                .push(" IN (SELECT contact_id FROM segment_members WHERE organization_id = ")
-                .bind(org)
-                .push(" AND segment_id = ")
-                .bind(s)
-                .push(")");
+            super::push_member_of(q, org, s, column);
         }
         Scope::Contacts(ids) => push_in(q, column, ids),
         Scope::Sample { every, offset } => {
