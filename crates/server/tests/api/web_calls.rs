@@ -204,7 +204,7 @@ async fn a_batch_started_from_its_page_calls_the_segment_and_shows_its_progress(
     assert!(page.contains("id=\"stat-placed\">1<"), "one placed");
     assert!(page.contains("completed") && page.contains("100 % of 1 lead done"));
     assert!(
-        page.contains("<h1>Engines <span class=\"muted\">Sales outbound batch</span></h1>"),
+        page.contains("<h1>Engines</h1>\n  <span class=\"count\">Sales outbound batch</span>"),
         "the page names the segment it called"
     );
     assert!(page.contains(&format!("href=\"/leads/{lead}\">Difference engine")));
