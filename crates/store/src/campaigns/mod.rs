@@ -382,7 +382,7 @@ fn target_rows(q: &mut Sql, backend: Backend, org: OrgId, target: &CampaignTarge
                  FROM segment_members m JOIN contacts c ON c.organization_id = m.organization_id \
                  AND c.id = m.contact_id WHERE ",
             );
-            crate::segments::push_members_of(q, "m.", org, *segment_id);
+            crate::segments::push_members_filter(q, "m.", org, *segment_id);
             return "contact";
         }
     };

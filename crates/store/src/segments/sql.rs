@@ -25,9 +25,10 @@
 //! the deals that meet any of the statement's lead (deal) conditions, with
 //! a 0/1 column per condition, joined to the contacts by id like the
 //! metrics; on SQLite `c.id IN` the contacts of the leads (deals) that
-//! meet the condition, a set computed once per statement. Every condition is made two-valued
-//! (`COALESCE(..., FALSE)`), so `not` and `is_not` include contacts whose
-//! field is empty instead of dropping them with SQL's unknown.
+//! meet the condition, a set computed once per statement. Every condition
+//! is made two-valued (`COALESCE(..., FALSE)`), so `not` and `is_not`
+//! include contacts whose field is empty instead of dropping them with
+//! SQL's unknown.
 
 use chrono::{DateTime, Duration, Utc};
 use neuracrm_domain::segments::{
@@ -259,40 +260,26 @@ const BRANCHES_OF_ALL: [Branch; 3] = [
 /// c.organization_id = $n [AND c.id IN scope]`: a read of the stored
 /// metrics (which [`super::Segments::sync`] brings up to date first).
 pub(crate) fn base(q: &mut Sql, org: OrgId, scope: Scope, needs: Needs, columns: &str) {
-    let on = On {
-        org,
-        scope,
-        needs,
-        flags: &Flags::default(),
-    };
-    base_with(q, on, |q| {
+    base_with(q, &Flags::none(org), scope, needs, |q| {
         q.push(columns);
     });
 }
 
-/// What a statement of [`base_with`] reads: whose contacts, the stored
-/// rows it joins, and the lead and deal conditions it evaluates.
-#[derive(Clone, Copy)]
-struct On<'f> {
-    org: OrgId,
-    scope: Scope<'f>,
+/// [`base`] for the organization of `flags`, with columns that bind values
+/// of their own, and the grouped passes over the leads and deals that
+/// `flags` asks for.
+fn base_with(
+    q: &mut Sql,
+    flags: &Flags,
+    scope: Scope,
     needs: Needs,
-    flags: &'f Flags,
-}
-
-/// [`base`] with columns that bind values of their own, and the grouped
-/// passes over the leads and deals that `flags` asks for.
-fn base_with(q: &mut Sql, on: On, columns: impl FnOnce(&mut Sql)) {
-    let On {
-        org,
-        scope,
-        needs,
-        flags,
-    } = on;
+    columns: impl FnOnce(&mut Sql),
+) {
+    let org = flags.org;
     q.push("SELECT ");
     columns(q);
     q.push(" FROM contacts c");
-    flags.push_passes(q, org, scope);
+    flags.push_passes(q, scope);
     if needs.leads {
         push_grouped(q, org, scope, "leads", "ml", |q| {
             q.push("COUNT(*) AS total_leads, AVG(score) AS avg_lead_score");
@@ -586,13 +573,7 @@ pub(crate) fn metrics(org: OrgId, scope: Scope, rfm: bool) -> Sql {
 pub fn compile(backend: Backend, org: OrgId, rule: &Rule, now: DateTime<Utc>) -> Sql {
     let mut q = Sql::default();
     let flags = Flags::of([rule], backend, org, now);
-    let on = On {
-        org,
-        scope: Scope::All,
-        needs: Needs::of(rule),
-        flags: &flags,
-    };
-    base_with(&mut q, on, |q| {
+    base_with(&mut q, &flags, Scope::All, Needs::of(rule), |q| {
         q.push("c.id AS id");
     });
     q.push(" AND ");
@@ -617,14 +598,8 @@ pub fn compile_many(backend: Backend, org: OrgId, rules: &[&Rule], now: DateTime
         .iter()
         .fold(Needs::default(), |n, r| n.or(Needs::of(r)));
     let flags = Flags::of(rules.iter().copied(), backend, org, now);
-    let on = On {
-        org,
-        scope: Scope::All,
-        needs,
-        flags: &flags,
-    };
     let mut q = Sql::new("SELECT id, mask FROM (");
-    base_with(&mut q, on, |q| {
+    base_with(&mut q, &flags, Scope::All, needs, |q| {
         q.push("c.id AS id, CAST(0");
         for (i, rule) in rules.iter().enumerate() {
             q.push(" + CASE WHEN ");
@@ -712,20 +687,20 @@ pub(crate) struct Flags {
     deals: Vec<Condition>,
 }
 
-impl Default for Flags {
-    /// No condition: no pass.
-    fn default() -> Flags {
+impl Flags {
+    /// A statement of `org` without lead or deal conditions (a metrics
+    /// read): no pass, and no condition to compile, so the backend and the
+    /// time are never read.
+    fn none(org: OrgId) -> Flags {
         Flags {
             backend: Backend::Sqlite,
-            org: OrgId(0),
+            org,
             now: DateTime::<Utc>::UNIX_EPOCH,
             leads: Vec::new(),
             deals: Vec::new(),
         }
     }
-}
 
-impl Flags {
     fn of<'r>(
         rules: impl IntoIterator<Item = &'r Rule>,
         backend: Backend,
@@ -734,9 +709,8 @@ impl Flags {
     ) -> Flags {
         let mut f = Flags {
             backend,
-            org,
             now,
-            ..Flags::default()
+            ..Flags::none(org)
         };
         if backend == Backend::Sqlite {
             return f;
@@ -771,7 +745,8 @@ impl Flags {
     /// ELSE 0 END) AS f0, ... FROM leads l WHERE ... AND (<any condition>)
     /// GROUP BY contact_id) lf ON lf.contact_id = c.id`, and the same over
     /// the deals.
-    fn push_passes(&self, q: &mut Sql, org: OrgId, scope: Scope) {
+    fn push_passes(&self, q: &mut Sql, scope: Scope) {
+        let org = self.org;
         for (conditions, table, alias) in
             [(&self.leads, "leads", "lf"), (&self.deals, "deals", "df")]
         {

@@ -195,14 +195,7 @@ pub async fn show(user: WebUser, Path(id): Path<i64>, done: Done) -> PageResult<
     // A contact or lead deleted meanwhile is shown as none.
     let contact = records::linked::<Contact>(crm, c, deal.contact_id)
         .await?
-        .map(|ct| {
-            let name = format!(
-                "{} {}",
-                ct.first_name,
-                ct.last_name.clone().unwrap_or_default()
-            );
-            (ct.id.0, name.trim().to_string())
-        });
+        .map(|ct| (ct.id.0, super::contacts::full_name(&ct)));
     let lead = records::linked::<Lead>(crm, c, deal.lead_id)
         .await?
         .map(|l| (l.id.0, l.title));

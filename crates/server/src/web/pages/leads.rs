@@ -159,17 +159,8 @@ pub async fn show(user: WebUser, Path(id): Path<i64>, done: Done) -> PageResult<
     let contact = records::linked::<Contact>(crm, c, lead.contact_id)
         .await?
         .map(|ct| {
-            let name = format!(
-                "{} {}",
-                ct.first_name,
-                ct.last_name.clone().unwrap_or_default()
-            );
-            let role = [ct.job_title.clone(), ct.company.clone()]
-                .into_iter()
-                .flatten()
-                .collect::<Vec<_>>()
-                .join(", ");
-            (ct.id.0, name.trim().to_string(), role)
+            let row = super::contacts::ContactRow(ct.contact);
+            (row.0.id.0, row.name(), row.headline())
         });
     let factors: Vec<FactorRow> = score
         .as_ref()
